@@ -1,0 +1,79 @@
+//go:build cgo
+
+package cgo_test
+
+import (
+	"encoding/binary"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/layout"
+)
+
+// goFields lists a Go mirror struct's fields by their C names.
+func goFields(v any) map[string][2]uintptr {
+	rt := reflect.TypeOf(v)
+	m := map[string][2]uintptr{"sizeof": {0, rt.Size()}}
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		m[snake(f.Name)] = [2]uintptr{f.Offset, f.Type.Size()}
+	}
+	return m
+}
+
+// snake turns a Go field name into its C name: DirCount -> dir_count,
+// CreatorPID -> creator_pid, CreatedNs -> created_ns.
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		upper := r >= 'A' && r <= 'Z'
+		if upper && i > 0 && !(s[i-1] >= 'A' && s[i-1] <= 'Z') {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r | 0x20)
+	}
+	return b.String()
+}
+
+func TestGoMirrorsShmkitH(t *testing.T) {
+	mirrors := map[string]map[string][2]uintptr{
+		"shmkit_header": goFields(layout.Header{}),
+		"shmkit_entry":  goFields(layout.Entry{}),
+	}
+	seen := map[string]int{}
+	for _, f := range cgo.CLayout() {
+		goF, ok := mirrors[f.Struct][f.Name]
+		require.True(t, ok, "%s.%s has no Go mirror", f.Struct, f.Name)
+		assert.Equal(t, [2]uintptr{f.Offset, f.Size}, goF, "%s.%s: C (offset, size) vs Go", f.Struct, f.Name)
+		seen[f.Struct]++
+	}
+	for s, fields := range mirrors {
+		assert.Equal(t, len(fields), seen[s], "%s: every Go field is checked against C", s)
+	}
+	assert.Equal(t, 128, layout.HeaderSize)
+	assert.Equal(t, 128, layout.EntrySize)
+}
+
+func TestConstantsMirrorShmkitH(t *testing.T) {
+	c := cgo.CConstants()
+	want := map[string]uint64{
+		"SHMKIT_MAGIC": layout.Magic, "SHMKIT_VERSION": uint64(layout.Version),
+		"SHMKIT_ALIGN": layout.Align, "SHMKIT_NAME_MAX": layout.NameMax,
+		"SHMKIT_ENTRY_EMPTY": uint64(layout.EntryEmpty), "SHMKIT_ENTRY_READY": uint64(layout.EntryReady),
+		"SHMKIT_KIND_BYTES": uint64(layout.KindBytes), "SHMKIT_KIND_VALUE": uint64(layout.KindValue),
+		"SHMKIT_KIND_ARRAY": uint64(layout.KindArray), "SHMKIT_KIND_SEMAPHORE": uint64(layout.KindSemaphore),
+		"SHMKIT_KIND_BOUNDED": uint64(layout.KindBounded), "SHMKIT_KIND_MUTEX": uint64(layout.KindMutex),
+		"SHMKIT_KIND_RMUTEX": uint64(layout.KindRMutex), "SHMKIT_KIND_COND": uint64(layout.KindCond),
+		"SHMKIT_KIND_EVENT": uint64(layout.KindEvent), "SHMKIT_KIND_BARRIER": uint64(layout.KindBarrier),
+		"SHMKIT_KIND_CHANNEL": uint64(layout.KindChannel), "SHMKIT_FLAG_LOCKED": uint64(layout.FlagLocked),
+	}
+	assert.Equal(t, want, c)
+	var magic [8]byte
+	binary.LittleEndian.PutUint64(magic[:], layout.Magic)
+	assert.Equal(t, "SHMKIT\x00\x00", string(magic[:]))
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
+)
+
+func TestMain(m *testing.M) { proctest.Main(m, nil) }
+
+func TestLsAndRm(t *testing.T) {
+	name := proctest.Name(t)
+	seg, err := shm.Create(name, 1<<16)
+	require.NoError(t, err)
+	defer seg.Close()
+	_, err = seg.Alloc(shm.Request{Name: "x", Kind: shm.KindBytes, Length: 8}, nil)
+	require.NoError(t, err)
+	other := proctest.Name(t)
+	require.NoError(t, os.WriteFile("/dev/shm/"+other, []byte("raw"), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"ls", "--json"}, &out, &errOut), errOut.String())
+	found := map[string]segmentInfo{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var in segmentInfo
+		require.NoError(t, json.Unmarshal([]byte(line), &in))
+		found[in.Name] = in
+	}
+	assert.Equal(t, segmentInfo{Name: name, Size: 1 << 16, Shmkit: true, Objects: 1, CreatorPID: os.Getpid(), CreatorAlive: true}, found[name])
+	assert.Equal(t, segmentInfo{Name: other, Size: 3}, found[other])
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"ls"}, &out, &errOut))
+	assert.Contains(t, out.String(), "/"+name)
+	assert.Contains(t, out.String(), "OTHER SEGMENTS")
+
+	require.Equal(t, 0, run([]string{"rm", name, other}, &out, &errOut))
+	_, err = os.Stat("/dev/shm/" + name)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	errOut.Reset()
+	assert.Equal(t, 1, run([]string{"rm", name}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "no such file")
+	assert.Equal(t, 2, run([]string{"frobnicate"}, &out, &errOut))
+}

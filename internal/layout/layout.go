@@ -1,0 +1,161 @@
+// Package layout mirrors cgo/shmkit.h, the byte-for-byte layout of a shmkit
+// segment, and holds all of shmkit's pointer arithmetic over mapped memory.
+//
+// Nothing here trusts the bytes it is given: callers validate offsets and
+// lengths (see package shm) before asking for a typed view, and every view
+// function checks its bounds and panics rather than step outside the slice.
+//
+// The cgo package's tests compile shmkit.h and check that every size and
+// offset below agrees with the C compiler's.
+package layout
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Constants of shmkit.h.
+const (
+	Magic    uint64 = 0x000054494B4D4853 // "SHMKIT\0\0" as little-endian
+	Version  uint32 = 1
+	Align           = 64 // every object starts on a cache line
+	NameMax         = 63 // object name bytes, without the NUL
+	PageSize        = 4096
+
+	EntryEmpty uint32 = 0
+	EntryReady uint32 = 1
+
+	FlagLocked uint8 = 0x01
+)
+
+// Object kinds (SHMKIT_KIND_*).
+const (
+	KindBytes     uint16 = 1
+	KindValue     uint16 = 2
+	KindArray     uint16 = 3
+	KindSemaphore uint16 = 4
+	KindBounded   uint16 = 5
+	KindMutex     uint16 = 6
+	KindRMutex    uint16 = 7
+	KindCond      uint16 = 8
+	KindEvent     uint16 = 9
+	KindBarrier   uint16 = 10
+	KindChannel   uint16 = 11
+)
+
+// Header is struct shmkit_header. Fields that several processes write after
+// creation are atomics.
+type Header struct {
+	Magic       atomic.Uint64 // stored last on creation
+	Version     uint32
+	HeaderSize  uint32
+	SegmentSize uint64
+	DirCapacity uint32
+	DirCount    atomic.Uint32
+	AllocCursor atomic.Uint64
+	CreatorPID  int32
+	Flags       uint32
+	CreatedNs   int64
+	Reserved    [72]byte
+}
+
+// Entry is struct shmkit_entry, one slot of the named-object directory.
+type Entry struct {
+	Name     [64]byte
+	State    atomic.Uint32 // published last
+	Kind     uint16
+	Typecode uint8
+	Flags    uint8
+	Count    uint64
+	Offset   uint64
+	Length   uint64
+	Param0   uint64
+	Param1   uint64
+	Reserved [16]byte
+}
+
+// Sizes of the structs above.
+const (
+	HeaderSize = int(unsafe.Sizeof(Header{}))
+	EntrySize  = int(unsafe.Sizeof(Entry{}))
+)
+
+// AlignUp rounds n up to a multiple of Align; ok is false on overflow.
+func AlignUp(n uint64) (r uint64, ok bool) {
+	r = (n + Align - 1) &^ (Align - 1)
+	return r, r >= n
+}
+
+// DataStart is the offset of the first object in a segment whose directory
+// has the given capacity: the header, the directory, then 64-byte alignment.
+func DataStart(capacity uint32) uint64 {
+	r, _ := AlignUp(uint64(HeaderSize) + uint64(capacity)*uint64(EntrySize))
+	return r // cannot overflow: capacity is 32 bits
+}
+
+// At returns a typed pointer to b[off:off+sizeof(T)]. It panics if that range
+// is not inside b or is not aligned for T: callers validate untrusted offsets
+// first, so a panic here is a bug in shmkit, never a reaction to bad input.
+func At[T any](b []byte, off uint64) *T {
+	var zero T
+	size := uint64(unsafe.Sizeof(zero))
+	if off > uint64(len(b)) || size > uint64(len(b))-off {
+		panic(fmt.Sprintf("layout: %T at offset %d outside %d bytes", zero, off, len(b)))
+	}
+	p := unsafe.Pointer(unsafe.SliceData(b[off:]))
+	if uintptr(p)%unsafe.Alignof(zero) != 0 {
+		panic(fmt.Sprintf("layout: %T at offset %d is misaligned", zero, off))
+	}
+	return (*T)(p)
+}
+
+// HeaderOf returns the header at the start of b.
+func HeaderOf(b []byte) *Header { return At[Header](b, 0) }
+
+// EntryOf returns directory entry i of a segment.
+func EntryOf(b []byte, i uint32) *Entry {
+	return At[Entry](b, uint64(HeaderSize)+uint64(i)*uint64(EntrySize))
+}
+
+// Slice returns n elements of T starting at b[off:], after checking that they
+// lie inside b and are aligned. n*sizeof(T) is checked for overflow.
+func Slice[T any](b []byte, off uint64, n uint64) []T {
+	var zero T
+	size := uint64(unsafe.Sizeof(zero))
+	if n == 0 {
+		return []T{}
+	}
+	if size != 0 && n > (^uint64(0))/size {
+		panic(fmt.Sprintf("layout: %d elements of %T overflow", n, zero))
+	}
+	bytes := n * size
+	if off > uint64(len(b)) || bytes > uint64(len(b))-off {
+		panic(fmt.Sprintf("layout: %d x %T at offset %d outside %d bytes", n, zero, off, len(b)))
+	}
+	p := unsafe.Pointer(unsafe.SliceData(b[off:]))
+	if uintptr(p)%unsafe.Alignof(zero) != 0 {
+		panic(fmt.Sprintf("layout: %T at offset %d is misaligned", zero, off))
+	}
+	return unsafe.Slice((*T)(p), int(n))
+}
+
+// Addr is the address of b[off], for handing to C. The caller keeps the
+// mapping alive for as long as C uses it.
+func Addr(b []byte, off uint64) unsafe.Pointer {
+	if off >= uint64(len(b)) {
+		panic(fmt.Sprintf("layout: address at offset %d outside %d bytes", off, len(b)))
+	}
+	return unsafe.Pointer(&b[off])
+}
+
+// CString returns the bytes of a NUL-terminated name field, without the NUL;
+// ok is false when there is no NUL.
+func CString(field []byte) (s []byte, ok bool) {
+	for i, c := range field {
+		if c == 0 {
+			return field[:i], true
+		}
+	}
+	return field, false
+}

@@ -1,0 +1,361 @@
+package shm
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shmkit/shmkit/internal/layout"
+)
+
+// maxObjectName is the longest object name, in bytes.
+const maxObjectName = layout.NameMax
+
+// Kind says what an object in the directory is.
+type Kind uint16
+
+// Object kinds, as in shmkit.h.
+const (
+	KindBytes     = Kind(layout.KindBytes)
+	KindValue     = Kind(layout.KindValue)
+	KindArray     = Kind(layout.KindArray)
+	KindSemaphore = Kind(layout.KindSemaphore)
+	KindBounded   = Kind(layout.KindBounded)
+	KindMutex     = Kind(layout.KindMutex)
+	KindRMutex    = Kind(layout.KindRMutex)
+	KindCond      = Kind(layout.KindCond)
+	KindEvent     = Kind(layout.KindEvent)
+	KindBarrier   = Kind(layout.KindBarrier)
+	KindChannel   = Kind(layout.KindChannel)
+)
+
+var kindNames = map[Kind]string{
+	KindBytes: "bytes", KindValue: "value", KindArray: "array",
+	KindSemaphore: "semaphore", KindBounded: "bounded-semaphore",
+	KindMutex: "mutex", KindRMutex: "rmutex", KindCond: "cond",
+	KindEvent: "event", KindBarrier: "barrier", KindChannel: "channel",
+}
+
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("kind(%d)", uint16(k))
+}
+
+// Object describes one published directory entry, after validation.
+type Object struct {
+	Name     string
+	Kind     Kind
+	Typecode byte  // Python typecode character, or 0
+	Flags    uint8 // layout flags (FlagLocked)
+	Count    uint64
+	Offset   uint64
+	Length   uint64
+	Param0   uint64
+	Param1   uint64
+
+	mem []byte // the object's bytes inside the mapping
+}
+
+// FlagLocked marks a value or array followed by its own recursive mutex.
+const FlagLocked = layout.FlagLocked
+
+// Bytes returns the object's memory inside the mapping. It aliases shared
+// memory and must not be used after the segment is closed.
+func (o Object) Bytes() []byte { return o.mem }
+
+// Request describes an object to allocate.
+type Request struct {
+	Name     string
+	Kind     Kind
+	Typecode byte
+	Flags    uint8
+	Count    uint64
+	Length   uint64 // bytes; rounded up to 64
+	Param0   uint64
+	Param1   uint64
+}
+
+// geometry is what the header says about the segment, checked once at attach
+// and trusted afterwards (later writes to the header are not believed).
+type geometry struct {
+	size      uint64
+	capacity  uint32
+	dataStart uint64
+}
+
+// parseHeader validates the header at the start of b, a mapping of a file of
+// fileSize bytes. It is the one place where a header is checked.
+func parseHeader(b []byte, fileSize int64) (geometry, error) {
+	if len(b) < layout.HeaderSize {
+		return geometry{}, fmt.Errorf("%w: %d bytes, smaller than a header", ErrNotShmkit, len(b))
+	}
+	h := layout.HeaderOf(b)
+	if m := h.Magic.Load(); m != layout.Magic {
+		return geometry{}, fmt.Errorf("%w: magic %#x", ErrNotShmkit, m)
+	}
+	if h.Version != layout.Version {
+		return geometry{}, fmt.Errorf("%w: %d, this build reads %d", ErrVersion, h.Version, layout.Version)
+	}
+	g := geometry{size: h.SegmentSize, capacity: h.DirCapacity}
+	switch {
+	case h.HeaderSize != uint32(layout.HeaderSize):
+		return geometry{}, fmt.Errorf("%w: header size %d, expected %d", ErrCorrupt, h.HeaderSize, layout.HeaderSize)
+	case fileSize < 0 || h.SegmentSize != uint64(fileSize) || uint64(len(b)) != uint64(fileSize):
+		return geometry{}, fmt.Errorf("%w: header says %d bytes, the file has %d", ErrCorrupt, h.SegmentSize, fileSize)
+	case h.Flags != 0:
+		return geometry{}, fmt.Errorf("%w: unknown header flags %#x", ErrCorrupt, h.Flags)
+	case h.DirCapacity > MaxCapacity:
+		return geometry{}, fmt.Errorf("%w: directory capacity %d", ErrCorrupt, h.DirCapacity)
+	}
+	g.dataStart = layout.DataStart(g.capacity)
+	if g.dataStart > g.size {
+		return geometry{}, fmt.Errorf("%w: a directory of %d entries does not fit in %d bytes", ErrCorrupt, g.capacity, g.size)
+	}
+	if _, err := g.count(b); err != nil {
+		return geometry{}, err
+	}
+	if _, err := g.cursor(b); err != nil {
+		return geometry{}, err
+	}
+	return g, nil
+}
+
+// count loads the number of published entries and checks it.
+func (g geometry) count(b []byte) (uint32, error) {
+	n := layout.HeaderOf(b).DirCount.Load()
+	if n > g.capacity {
+		return 0, fmt.Errorf("%w: %d directory entries, capacity %d", ErrCorrupt, n, g.capacity)
+	}
+	return n, nil
+}
+
+// cursor loads the allocation cursor and checks it.
+func (g geometry) cursor(b []byte) (uint64, error) {
+	c := layout.HeaderOf(b).AllocCursor.Load()
+	if c < g.dataStart || c > g.size || c%layout.Align != 0 {
+		return 0, fmt.Errorf("%w: allocation cursor %d outside %d..%d", ErrCorrupt, c, g.dataStart, g.size)
+	}
+	return c, nil
+}
+
+// entry reads directory slot i. ok is false when the slot is not published;
+// an error means it is published but contradicts the segment.
+func (g geometry) entry(b []byte, i uint32) (obj Object, ok bool, err error) {
+	e := layout.EntryOf(b, i)
+	if e.State.Load() != layout.EntryReady {
+		return Object{}, false, nil
+	}
+	name, terminated := layout.CString(e.Name[:])
+	if !terminated || len(name) == 0 {
+		return Object{}, false, fmt.Errorf("%w: directory entry %d has a bad name", ErrCorrupt, i)
+	}
+	obj = Object{
+		Name: string(name), Kind: Kind(e.Kind), Typecode: e.Typecode, Flags: e.Flags,
+		Count: e.Count, Offset: e.Offset, Length: e.Length, Param0: e.Param0, Param1: e.Param1,
+	}
+	end := obj.Offset + obj.Length
+	if obj.Offset < g.dataStart || obj.Offset%layout.Align != 0 || obj.Length == 0 ||
+		end < obj.Offset || end > g.size {
+		return Object{}, false, fmt.Errorf("%w: object %q at %d+%d outside the data area %d..%d",
+			ErrCorrupt, obj.Name, obj.Offset, obj.Length, g.dataStart, g.size)
+	}
+	obj.mem = b[obj.Offset:end:end]
+	return obj, true, nil
+}
+
+// entries returns every published entry, checking that no two overlap.
+func (g geometry) entries(b []byte) ([]Object, error) {
+	n, err := g.count(b)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]Object, 0, n)
+	for i := range n {
+		obj, ok, err := g.entry(b, i)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			objs = append(objs, obj)
+		}
+	}
+	byOffset := slices.Clone(objs)
+	slices.SortFunc(byOffset, func(a, b Object) int { return cmp.Compare(a.Offset, b.Offset) })
+	for i := 1; i < len(byOffset); i++ {
+		if prev := byOffset[i-1]; prev.Offset+prev.Length > byOffset[i].Offset {
+			return nil, fmt.Errorf("%w: objects %q and %q overlap", ErrCorrupt, prev.Name, byOffset[i].Name)
+		}
+	}
+	return objs, nil
+}
+
+// usable reports why the directory cannot be used, if it cannot.
+func (s *Segment) usable() error {
+	switch {
+	case s.closed.Load():
+		return ErrClosed
+	case s.raw:
+		return fmt.Errorf("%w: attached with OpenRaw", ErrNotShmkit)
+	}
+	return nil
+}
+
+// Objects lists the published objects in directory order.
+func (s *Segment) Objects() ([]Object, error) {
+	if err := s.usable(); err != nil {
+		return nil, fmt.Errorf("shm: objects of %s: %w", s.name, err)
+	}
+	return s.objects()
+}
+
+func (s *Segment) objects() ([]Object, error) {
+	objs, err := s.geo.entries(s.mem)
+	if err != nil {
+		return nil, fmt.Errorf("shm: objects of %s: %w", s.name, err)
+	}
+	return objs, nil
+}
+
+// Lookup finds a published object by name.
+func (s *Segment) Lookup(name string) (Object, error) {
+	if err := s.usable(); err != nil {
+		return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
+	}
+	n, err := s.geo.count(s.mem)
+	if err != nil {
+		return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
+	}
+	for i := range n {
+		obj, ok, err := s.geo.entry(s.mem, i)
+		if err != nil {
+			return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
+		}
+		if ok && obj.Name == name {
+			return obj, nil
+		}
+	}
+	return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, ErrObjectNotFound)
+}
+
+// LookupKind finds a published object by name and checks its kind.
+func (s *Segment) LookupKind(name string, kind Kind) (Object, error) {
+	obj, err := s.Lookup(name)
+	if err != nil {
+		return Object{}, err
+	}
+	if obj.Kind != kind {
+		return Object{}, fmt.Errorf("shm: %q in %s: %w: it is a %v, not a %v", name, s.name, ErrKindMismatch, obj.Kind, kind)
+	}
+	return obj, nil
+}
+
+// Alloc carves a new named object out of the segment, calls init on its
+// (zeroed) memory, and only then publishes it, so no process ever finds the
+// object before init has returned. If init fails, nothing is published (the
+// bytes stay reserved). Allocation is serialised across processes by an
+// exclusive flock on the segment, which the kernel drops if the holder dies.
+func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) {
+	fail := func(err error) (Object, error) {
+		return Object{}, fmt.Errorf("shm: alloc %q in %s: %w", r.Name, s.name, err)
+	}
+	if err := s.usable(); err != nil {
+		return fail(err)
+	}
+	if s.readOnly {
+		return fail(ErrReadOnly)
+	}
+	if err := checkObjectName(r.Name); err != nil {
+		return fail(err)
+	}
+	length, ok := layout.AlignUp(r.Length)
+	if r.Length == 0 || !ok {
+		return fail(fmt.Errorf("%w: object of %d bytes", ErrInvalidSize, r.Length))
+	}
+
+	s.allocMu.Lock()
+	defer s.allocMu.Unlock()
+	if err := s.flock(unix.LOCK_EX); err != nil {
+		return fail(err)
+	}
+	defer s.flock(unix.LOCK_UN)
+
+	n, err := s.geo.count(s.mem)
+	if err != nil {
+		return fail(err)
+	}
+	for i := range n {
+		obj, ok, err := s.geo.entry(s.mem, i)
+		if err != nil {
+			return fail(err)
+		}
+		if ok && obj.Name == r.Name {
+			return fail(ErrObjectExists)
+		}
+	}
+	h := layout.HeaderOf(s.mem)
+	// A process that died between publishing an entry and counting it left
+	// a complete entry behind: count it and move on.
+	for n < s.geo.capacity {
+		e := layout.EntryOf(s.mem, n)
+		if e.State.Load() == layout.EntryEmpty {
+			break
+		}
+		if _, ok, err := s.geo.entry(s.mem, n); !ok || err != nil {
+			return fail(fmt.Errorf("%w: directory slot %d is neither empty nor valid", ErrCorrupt, n))
+		}
+		n++
+		h.DirCount.Store(n)
+	}
+	if n == s.geo.capacity {
+		return fail(fmt.Errorf("%w: directory full (%d entries)", ErrNoSpace, n))
+	}
+	cur, err := s.geo.cursor(s.mem)
+	if err != nil {
+		return fail(err)
+	}
+	if length > s.geo.size-cur {
+		return fail(fmt.Errorf("%w: %d bytes wanted, %d free", ErrNoSpace, length, s.geo.size-cur))
+	}
+	// Move the cursor first: if we die below, the bytes are lost, never
+	// handed out twice. Memory past the cursor is still zero from ftruncate.
+	h.AllocCursor.Store(cur + length)
+	e := layout.EntryOf(s.mem, n)
+	*e = layout.Entry{
+		Kind: uint16(r.Kind), Typecode: r.Typecode, Flags: r.Flags, Count: r.Count,
+		Offset: cur, Length: length, Param0: r.Param0, Param1: r.Param1,
+	}
+	copy(e.Name[:], r.Name)
+	mem := s.mem[cur : cur+length : cur+length]
+	if init != nil {
+		if err := init(mem); err != nil {
+			return fail(err)
+		}
+	}
+	e.State.Store(layout.EntryReady)
+	h.DirCount.Store(n + 1)
+	obj, _, err := s.geo.entry(s.mem, n)
+	if err != nil {
+		return fail(err)
+	}
+	return obj, nil
+}
+
+// flock applies how (LOCK_EX or LOCK_UN) to the segment's file, retrying
+// when a signal interrupts the wait.
+func (s *Segment) flock(how int) error {
+	for {
+		err := unix.Flock(int(s.file.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			if err != nil {
+				return &fs.PathError{Op: "shm flock", Path: s.name, Err: err}
+			}
+			return nil
+		}
+	}
+}

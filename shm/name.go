@@ -1,0 +1,44 @@
+package shm
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Dir is where Linux keeps POSIX shared memory: shm_open("/foo") is the file
+// Dir + "/foo".
+const Dir = "/dev/shm"
+
+// nameMax is NAME_MAX: the longest file name the kernel accepts.
+const nameMax = 255
+
+// PosixName returns the canonical POSIX name of a segment ("/foo") for a
+// user's name ("foo" or "/foo"), exactly as Python's SharedMemory maps them.
+func PosixName(name string) (string, error) {
+	base := strings.TrimPrefix(name, "/")
+	switch {
+	case base == "" || base == "." || base == "..":
+		return "", fmt.Errorf("%w: %q", ErrInvalidName, name)
+	case strings.ContainsAny(base, "/\x00"):
+		return "", fmt.Errorf("%w: %q holds '/' or NUL", ErrInvalidName, name)
+	case len(base) > nameMax:
+		return "", fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidName, len(base), nameMax)
+	}
+	return "/" + base, nil
+}
+
+// path is the file behind a canonical POSIX name.
+func path(posixName string) string { return Dir + posixName }
+
+// checkObjectName validates a name for the object directory.
+func checkObjectName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty object name", ErrInvalidName)
+	case len(name) > maxObjectName:
+		return fmt.Errorf("%w: object name of %d bytes, more than %d", ErrInvalidName, len(name), maxObjectName)
+	case strings.IndexByte(name, 0) >= 0:
+		return fmt.Errorf("%w: object name %q holds NUL", ErrInvalidName, name)
+	}
+	return nil
+}

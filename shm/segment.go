@@ -1,0 +1,271 @@
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/edsrzf/mmap-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/shmkit/shmkit/internal/layout"
+)
+
+// A Segment is a named POSIX shared memory segment mapped into this process.
+//
+// A shmkit segment (from Create or Open) starts with a self-describing header
+// and a directory of named objects; a raw segment (from OpenRaw) is just
+// bytes. A Segment is safe for concurrent use by several goroutines, but not
+// concurrently with its own Close.
+//
+// After Close the address range stays reserved with no access allowed, so a
+// view that outlives its segment faults at once instead of silently reading
+// whatever the address space holds next; the memory itself is released.
+type Segment struct {
+	name     string // canonical POSIX name, "/foo"
+	file     *os.File
+	mem      mmap.MMap
+	readOnly bool
+	raw      bool
+	geo      geometry // trusted copy of the header, checked once at attach
+
+	allocMu sync.Mutex // flock is per open file: this serialises our goroutines
+	closed  atomic.Bool
+}
+
+// Create makes a new shmkit segment of size bytes (header and directory
+// included) and maps it read-write. The name must not exist: otherwise the
+// error satisfies errors.Is(err, fs.ErrExist).
+//
+// The segment is written in full under an anonymous file and only then given
+// its name, so a concurrent Open never sees it half-initialised.
+func Create(name string, size int, opts ...Option) (*Segment, error) {
+	pname, err := PosixName(name)
+	if err != nil {
+		return nil, err
+	}
+	o := collect(opts)
+	if o.readOnly {
+		return nil, fmt.Errorf("shm: create %s: %w: a new segment cannot be read-only", pname, ErrReadOnly)
+	}
+	if o.capacity < 0 || o.capacity > MaxCapacity {
+		return nil, fmt.Errorf("%w: directory capacity %d outside 0..%d", ErrInvalidSize, o.capacity, MaxCapacity)
+	}
+	dataStart := layout.DataStart(uint32(o.capacity))
+	if size <= 0 || uint64(size) < dataStart {
+		return nil, fmt.Errorf("%w: %d bytes; a segment with %d directory entries needs at least %d",
+			ErrInvalidSize, size, o.capacity, dataStart)
+	}
+
+	// O_TMPFILE gives a file with no name; linking it is the O_EXCL step.
+	f, err := os.OpenFile(Dir, os.O_RDWR|unix.O_TMPFILE|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, &fs.PathError{Op: "shm create", Path: pname, Err: unwrapErrno(err)}
+	}
+	fd := int(f.Fd())
+	fail := func(op string, err error) (*Segment, error) {
+		f.Close()
+		return nil, &fs.PathError{Op: op, Path: pname, Err: err}
+	}
+	if err := unix.Fchmod(fd, uint32(o.mode)); err != nil {
+		return fail("shm chmod", err)
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return fail("shm truncate", err)
+	}
+	mem, err := mmap.MapRegion(f, size, mmap.RDWR, 0, 0)
+	if err != nil {
+		return fail("shm mmap", unwrapErrno(err))
+	}
+	h := layout.HeaderOf(mem)
+	h.Version = layout.Version
+	h.HeaderSize = uint32(layout.HeaderSize)
+	h.SegmentSize = uint64(size)
+	h.DirCapacity = uint32(o.capacity)
+	h.CreatorPID = int32(os.Getpid())
+	h.CreatedNs = time.Now().UnixNano()
+	h.AllocCursor.Store(dataStart)
+	h.Magic.Store(layout.Magic)
+
+	proc := "/proc/self/fd/" + strconv.Itoa(fd)
+	if err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, path(pname), unix.AT_SYMLINK_FOLLOW); err != nil {
+		mem.Unmap()
+		return fail("shm create", err)
+	}
+	geo, err := parseHeader(mem, int64(size))
+	if err != nil { // cannot happen: we just wrote it
+		mem.Unmap()
+		f.Close()
+		return nil, err
+	}
+	return &Segment{name: pname, file: f, mem: mem, geo: geo}, nil
+}
+
+// Open attaches to an existing shmkit segment by name. The header and every
+// directory entry are validated before anything is returned: a segment that
+// is not shmkit's gives ErrNotShmkit, an unknown layout ErrVersion, and one
+// whose header or directory contradicts itself or the file ErrCorrupt.
+func Open(name string, opts ...Option) (*Segment, error) {
+	s, err := attach(name, collect(opts), false)
+	if err != nil {
+		return nil, err
+	}
+	geo, err := parseHeader(s.mem, int64(len(s.mem)))
+	if err == nil {
+		s.geo = geo
+		_, err = s.objects()
+	}
+	if err != nil {
+		s.release()
+		return nil, fmt.Errorf("shm: open %s: %w", s.name, err)
+	}
+	return s, nil
+}
+
+// OpenRaw attaches to any POSIX shared memory segment, shmkit's or not (one
+// made by Python's SharedMemory or by shm_open in C), and exposes its bytes
+// through Bytes. The header is neither read nor trusted; Objects and
+// directory operations return ErrNotShmkit.
+func OpenRaw(name string, opts ...Option) (*Segment, error) {
+	return attach(name, collect(opts), true)
+}
+
+func attach(name string, o options, raw bool) (*Segment, error) {
+	pname, err := PosixName(name)
+	if err != nil {
+		return nil, err
+	}
+	flag, prot := os.O_RDWR, mmap.RDWR
+	if o.readOnly {
+		flag, prot = os.O_RDONLY, mmap.RDONLY
+	}
+	f, err := os.OpenFile(path(pname), flag|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "shm open", Path: pname, Err: unwrapErrno(err)}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &fs.PathError{Op: "shm stat", Path: pname, Err: unwrapErrno(err)}
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("shm: open %s: %w: not a regular file", pname, ErrNotShmkit)
+	}
+	size := fi.Size()
+	if size == 0 || size > int64(^uint(0)>>1) {
+		f.Close()
+		if raw {
+			return nil, fmt.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrInvalidSize, size)
+		}
+		return nil, fmt.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrNotShmkit, size)
+	}
+	mem, err := mmap.MapRegion(f, int(size), prot, 0, 0)
+	if err != nil {
+		f.Close()
+		return nil, &fs.PathError{Op: "shm mmap", Path: pname, Err: unwrapErrno(err)}
+	}
+	return &Segment{name: pname, file: f, mem: mem, readOnly: o.readOnly, raw: raw}, nil
+}
+
+// Name returns the segment's POSIX name, with its leading slash ("/foo").
+func (s *Segment) Name() string { return s.name }
+
+// Size returns the size of the mapping in bytes.
+func (s *Segment) Size() int { return len(s.mem) }
+
+// ReadOnly reports whether the segment was attached read-only.
+func (s *Segment) ReadOnly() bool { return s.readOnly }
+
+// Raw reports whether the segment was attached with OpenRaw.
+func (s *Segment) Raw() bool { return s.raw }
+
+// Bytes returns the whole mapping, header included, or nil once closed. The
+// slice aliases shared memory that other processes may change at any time,
+// and must not be used after Close.
+func (s *Segment) Bytes() []byte {
+	if s.closed.Load() {
+		return nil
+	}
+	return s.mem
+}
+
+// CreatorPID returns the pid of the process that created the segment, or 0
+// for a raw segment.
+func (s *Segment) CreatorPID() int {
+	if s.raw || s.closed.Load() {
+		return 0
+	}
+	return int(layout.HeaderOf(s.mem).CreatorPID)
+}
+
+// Created returns when the segment was created, or the zero time for a raw
+// segment.
+func (s *Segment) Created() time.Time {
+	if s.raw || s.closed.Load() {
+		return time.Time{}
+	}
+	return time.Unix(0, layout.HeaderOf(s.mem).CreatedNs)
+}
+
+// Close detaches the segment from this process; the segment itself lives on
+// until it is unlinked and every process has closed it. Views into it must
+// not be used afterwards: they fault (see Segment). A second Close returns
+// ErrClosed.
+func (s *Segment) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
+	}
+	return s.release()
+}
+
+// release replaces the mapping with an inaccessible reservation of the same
+// range and closes the file.
+func (s *Segment) release() error {
+	var errs []error
+	if len(s.mem) > 0 {
+		addr := unsafe.Pointer(unsafe.SliceData(s.mem))
+		_, err := unix.MmapPtr(-1, 0, addr, uintptr(len(s.mem)), unix.PROT_NONE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
+		if err != nil {
+			errs = append(errs, &fs.PathError{Op: "shm unmap", Path: s.name, Err: err})
+		}
+	}
+	if err := s.file.Close(); err != nil {
+		errs = append(errs, &fs.PathError{Op: "shm close", Path: s.name, Err: unwrapErrno(err)})
+	}
+	return errors.Join(errs...)
+}
+
+// Unlink removes the segment's name; processes that have it mapped keep
+// using it, and a new Open of the name fails with fs.ErrNotExist. Unlinking
+// twice is an error satisfying errors.Is(err, fs.ErrNotExist), as in Python.
+func (s *Segment) Unlink() error { return Unlink(s.name) }
+
+// Unlink removes the named segment (shm_unlink).
+func Unlink(name string) error {
+	pname, err := PosixName(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.Unlink(path(pname)); err != nil {
+		return &fs.PathError{Op: "shm unlink", Path: pname, Err: err}
+	}
+	return nil
+}
+
+// unwrapErrno returns the errno inside an *os.PathError, so our own PathError
+// names the segment rather than the file.
+func unwrapErrno(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

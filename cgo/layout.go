@@ -22,33 +22,67 @@ type Field struct {
 // struct sizes under the field name "sizeof". Tests compare it with package
 // internal/layout.
 func CLayout() []Field {
-	var h C.struct_shmkit_header
-	var e C.struct_shmkit_entry
+	var (
+		h   C.struct_shmkit_header
+		e   C.struct_shmkit_entry
+		sem C.struct_shmkit_semaphore
+		bd  C.struct_shmkit_bounded
+		mu  C.struct_shmkit_mutex
+		cv  C.struct_shmkit_cond
+		ev  C.struct_shmkit_event
+		br  C.struct_shmkit_barrier
+	)
+	f := func(st, name string, off, size uintptr) Field { return Field{st, name, off, size} }
 	return []Field{
-		{"shmkit_header", "sizeof", 0, C.sizeof_struct_shmkit_header},
-		{"shmkit_header", "magic", unsafe.Offsetof(h.magic), unsafe.Sizeof(h.magic)},
-		{"shmkit_header", "version", unsafe.Offsetof(h.version), unsafe.Sizeof(h.version)},
-		{"shmkit_header", "header_size", unsafe.Offsetof(h.header_size), unsafe.Sizeof(h.header_size)},
-		{"shmkit_header", "segment_size", unsafe.Offsetof(h.segment_size), unsafe.Sizeof(h.segment_size)},
-		{"shmkit_header", "dir_capacity", unsafe.Offsetof(h.dir_capacity), unsafe.Sizeof(h.dir_capacity)},
-		{"shmkit_header", "dir_count", unsafe.Offsetof(h.dir_count), unsafe.Sizeof(h.dir_count)},
-		{"shmkit_header", "alloc_cursor", unsafe.Offsetof(h.alloc_cursor), unsafe.Sizeof(h.alloc_cursor)},
-		{"shmkit_header", "creator_pid", unsafe.Offsetof(h.creator_pid), unsafe.Sizeof(h.creator_pid)},
-		{"shmkit_header", "flags", unsafe.Offsetof(h.flags), unsafe.Sizeof(h.flags)},
-		{"shmkit_header", "created_ns", unsafe.Offsetof(h.created_ns), unsafe.Sizeof(h.created_ns)},
-		{"shmkit_header", "reserved", unsafe.Offsetof(h.reserved), unsafe.Sizeof(h.reserved)},
-		{"shmkit_entry", "sizeof", 0, C.sizeof_struct_shmkit_entry},
-		{"shmkit_entry", "name", unsafe.Offsetof(e.name), unsafe.Sizeof(e.name)},
-		{"shmkit_entry", "state", unsafe.Offsetof(e.state), unsafe.Sizeof(e.state)},
-		{"shmkit_entry", "kind", unsafe.Offsetof(e.kind), unsafe.Sizeof(e.kind)},
-		{"shmkit_entry", "typecode", unsafe.Offsetof(e.typecode), unsafe.Sizeof(e.typecode)},
-		{"shmkit_entry", "flags", unsafe.Offsetof(e.flags), unsafe.Sizeof(e.flags)},
-		{"shmkit_entry", "count", unsafe.Offsetof(e.count), unsafe.Sizeof(e.count)},
-		{"shmkit_entry", "offset", unsafe.Offsetof(e.offset), unsafe.Sizeof(e.offset)},
-		{"shmkit_entry", "length", unsafe.Offsetof(e.length), unsafe.Sizeof(e.length)},
-		{"shmkit_entry", "param0", unsafe.Offsetof(e.param0), unsafe.Sizeof(e.param0)},
-		{"shmkit_entry", "param1", unsafe.Offsetof(e.param1), unsafe.Sizeof(e.param1)},
-		{"shmkit_entry", "reserved", unsafe.Offsetof(e.reserved), unsafe.Sizeof(e.reserved)},
+		f("shmkit_header", "sizeof", 0, unsafe.Sizeof(h)),
+		f("shmkit_header", "magic", unsafe.Offsetof(h.magic), unsafe.Sizeof(h.magic)),
+		f("shmkit_header", "version", unsafe.Offsetof(h.version), unsafe.Sizeof(h.version)),
+		f("shmkit_header", "header_size", unsafe.Offsetof(h.header_size), unsafe.Sizeof(h.header_size)),
+		f("shmkit_header", "segment_size", unsafe.Offsetof(h.segment_size), unsafe.Sizeof(h.segment_size)),
+		f("shmkit_header", "dir_capacity", unsafe.Offsetof(h.dir_capacity), unsafe.Sizeof(h.dir_capacity)),
+		f("shmkit_header", "dir_count", unsafe.Offsetof(h.dir_count), unsafe.Sizeof(h.dir_count)),
+		f("shmkit_header", "alloc_cursor", unsafe.Offsetof(h.alloc_cursor), unsafe.Sizeof(h.alloc_cursor)),
+		f("shmkit_header", "creator_pid", unsafe.Offsetof(h.creator_pid), unsafe.Sizeof(h.creator_pid)),
+		f("shmkit_header", "flags", unsafe.Offsetof(h.flags), unsafe.Sizeof(h.flags)),
+		f("shmkit_header", "created_ns", unsafe.Offsetof(h.created_ns), unsafe.Sizeof(h.created_ns)),
+		f("shmkit_header", "reserved", unsafe.Offsetof(h.reserved), unsafe.Sizeof(h.reserved)),
+		f("shmkit_entry", "sizeof", 0, unsafe.Sizeof(e)),
+		f("shmkit_entry", "name", unsafe.Offsetof(e.name), unsafe.Sizeof(e.name)),
+		f("shmkit_entry", "state", unsafe.Offsetof(e.state), unsafe.Sizeof(e.state)),
+		f("shmkit_entry", "kind", unsafe.Offsetof(e.kind), unsafe.Sizeof(e.kind)),
+		f("shmkit_entry", "typecode", unsafe.Offsetof(e.typecode), unsafe.Sizeof(e.typecode)),
+		f("shmkit_entry", "flags", unsafe.Offsetof(e.flags), unsafe.Sizeof(e.flags)),
+		f("shmkit_entry", "count", unsafe.Offsetof(e.count), unsafe.Sizeof(e.count)),
+		f("shmkit_entry", "offset", unsafe.Offsetof(e.offset), unsafe.Sizeof(e.offset)),
+		f("shmkit_entry", "length", unsafe.Offsetof(e.length), unsafe.Sizeof(e.length)),
+		f("shmkit_entry", "param0", unsafe.Offsetof(e.param0), unsafe.Sizeof(e.param0)),
+		f("shmkit_entry", "param1", unsafe.Offsetof(e.param1), unsafe.Sizeof(e.param1)),
+		f("shmkit_entry", "reserved", unsafe.Offsetof(e.reserved), unsafe.Sizeof(e.reserved)),
+		f("shmkit_semaphore", "sizeof", 0, unsafe.Sizeof(sem)),
+		f("shmkit_semaphore", "sem", unsafe.Offsetof(sem.sem), unsafe.Sizeof(sem.sem)),
+		f("shmkit_bounded", "sizeof", 0, unsafe.Sizeof(bd)),
+		f("shmkit_bounded", "sem", unsafe.Offsetof(bd.sem), unsafe.Sizeof(bd.sem)),
+		f("shmkit_bounded", "lock", unsafe.Offsetof(bd.lock), unsafe.Sizeof(bd.lock)),
+		f("shmkit_bounded", "bound", unsafe.Offsetof(bd.bound), unsafe.Sizeof(bd.bound)),
+		f("shmkit_bounded", "reserved", unsafe.Offsetof(bd.reserved), unsafe.Sizeof(bd.reserved)),
+		f("shmkit_mutex", "sizeof", 0, unsafe.Sizeof(mu)),
+		f("shmkit_mutex", "mutex", unsafe.Offsetof(mu.mutex), unsafe.Sizeof(mu.mutex)),
+		f("shmkit_cond", "sizeof", 0, unsafe.Sizeof(cv)),
+		f("shmkit_cond", "seq", unsafe.Offsetof(cv.seq), unsafe.Sizeof(cv.seq)),
+		f("shmkit_cond", "waiters", unsafe.Offsetof(cv.waiters), unsafe.Sizeof(cv.waiters)),
+		f("shmkit_cond", "reserved", unsafe.Offsetof(cv.reserved), unsafe.Sizeof(cv.reserved)),
+		f("shmkit_event", "sizeof", 0, unsafe.Sizeof(ev)),
+		f("shmkit_event", "flag", unsafe.Offsetof(ev.flag), unsafe.Sizeof(ev.flag)),
+		f("shmkit_event", "waiters", unsafe.Offsetof(ev.waiters), unsafe.Sizeof(ev.waiters)),
+		f("shmkit_event", "reserved", unsafe.Offsetof(ev.reserved), unsafe.Sizeof(ev.reserved)),
+		f("shmkit_barrier", "sizeof", 0, unsafe.Sizeof(br)),
+		f("shmkit_barrier", "lock", unsafe.Offsetof(br.lock), unsafe.Sizeof(br.lock)),
+		f("shmkit_barrier", "gen", unsafe.Offsetof(br.gen), unsafe.Sizeof(br.gen)),
+		f("shmkit_barrier", "parties", unsafe.Offsetof(br.parties), unsafe.Sizeof(br.parties)),
+		f("shmkit_barrier", "count", unsafe.Offsetof(br.count), unsafe.Sizeof(br.count)),
+		f("shmkit_barrier", "broken", unsafe.Offsetof(br.broken), unsafe.Sizeof(br.broken)),
+		f("shmkit_barrier", "broken_gen", unsafe.Offsetof(br.broken_gen), unsafe.Sizeof(br.broken_gen)),
+		f("shmkit_barrier", "reserved", unsafe.Offsetof(br.reserved), unsafe.Sizeof(br.reserved)),
 	}
 }
 

@@ -42,8 +42,14 @@ func snake(s string) string {
 
 func TestGoMirrorsShmkitH(t *testing.T) {
 	mirrors := map[string]map[string][2]uintptr{
-		"shmkit_header": goFields(layout.Header{}),
-		"shmkit_entry":  goFields(layout.Entry{}),
+		"shmkit_header":    goFields(layout.Header{}),
+		"shmkit_entry":     goFields(layout.Entry{}),
+		"shmkit_semaphore": goFields(layout.Semaphore{}),
+		"shmkit_bounded":   goFields(layout.Bounded{}),
+		"shmkit_mutex":     goFields(layout.Mutex{}),
+		"shmkit_cond":      goFields(layout.Cond{}),
+		"shmkit_event":     goFields(layout.Event{}),
+		"shmkit_barrier":   goFields(layout.Barrier{}),
 	}
 	seen := map[string]int{}
 	for _, f := range cgo.CLayout() {

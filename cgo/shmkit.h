@@ -29,6 +29,8 @@
 #define SHMKIT_H
 
 #include <stdint.h>
+#include <pthread.h>
+#include <semaphore.h>
 
 #define SHMKIT_MAGIC 0x000054494B4D4853ULL /* "SHMKIT\0\0" read as little-endian */
 #define SHMKIT_VERSION 1u
@@ -84,5 +86,109 @@ struct shmkit_entry {
 	uint64_t param1;       /* 104: kind-specific */
 	uint8_t reserved[16];  /* 112: zero */
 };
+
+/*
+ * Synchronisation objects. C primitives sit in 64-byte slots, so offsets are
+ * the same on every 64-bit Linux whatever sizeof(sem_t) and
+ * sizeof(pthread_mutex_t) are there. Words marked "futex" are 32-bit words
+ * that waiters sleep on with FUTEX_WAIT (shared, not private) and that
+ * changers wake with FUTEX_WAKE after changing them.
+ */
+typedef union { sem_t sem; uint8_t bytes[64]; } shmkit_sem_slot;
+typedef union { pthread_mutex_t mutex; uint8_t bytes[64]; } shmkit_mutex_slot;
+
+/* SHMKIT_KIND_SEMAPHORE: a process-shared sem_t. */
+struct shmkit_semaphore {
+	shmkit_sem_slot sem;       /*   0 */
+};
+
+/* SHMKIT_KIND_BOUNDED: a sem_t whose value never exceeds bound. A release
+ * takes lock, reads the value, and posts only below the bound. */
+struct shmkit_bounded {
+	shmkit_sem_slot sem;       /*   0 */
+	shmkit_mutex_slot lock;    /*  64: robust, process-shared */
+	uint32_t bound;            /* 128 */
+	uint8_t reserved[60];
+};
+
+/* SHMKIT_KIND_MUTEX / SHMKIT_KIND_RMUTEX: a robust, process-shared
+ * pthread_mutex_t, error-checking (MUTEX) or recursive (RMUTEX). */
+struct shmkit_mutex {
+	shmkit_mutex_slot mutex;   /*   0 */
+};
+
+/* SHMKIT_KIND_COND: a condition variable used with a shmkit mutex. A waiter
+ * reads seq, releases its mutex, and sleeps while seq is unchanged; signal
+ * and broadcast add 1 to seq and wake one or all sleepers. */
+struct shmkit_cond {
+	uint32_t seq;              /*   0: futex */
+	uint32_t waiters;          /*   4: sleepers, so a signal with none is free */
+	uint8_t reserved[56];
+};
+
+/* SHMKIT_KIND_EVENT: flag 0 (clear) or 1 (set); waiters sleep while 0. */
+struct shmkit_event {
+	uint32_t flag;             /*   0: futex */
+	uint32_t waiters;          /*   4 */
+	uint8_t reserved[56];
+};
+
+/* SHMKIT_KIND_BARRIER. Every field but gen changes only under lock. gen
+ * changes when the barrier trips, breaks or is reset; a waiter that arrived
+ * in generation g has passed if broken_gen != g once gen != g. */
+struct shmkit_barrier {
+	shmkit_mutex_slot lock;    /*   0: robust, process-shared */
+	uint32_t gen;              /*  64: futex */
+	uint32_t parties;          /*  68 */
+	uint32_t count;            /*  72: arrived in generation gen */
+	uint32_t broken;           /*  76: 1 while broken */
+	uint32_t broken_gen;       /*  80: last generation that broke, UINT32_MAX if none */
+	uint8_t reserved[44];
+};
+
+_Static_assert(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
+_Static_assert(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
+_Static_assert(sizeof(shmkit_sem_slot) == 64, "sem_t fits a cache line");
+_Static_assert(sizeof(shmkit_mutex_slot) == 64, "pthread_mutex_t fits a cache line");
+_Static_assert(sizeof(struct shmkit_bounded) == 192, "bounded semaphore is 192 bytes");
+_Static_assert(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
+
+/*
+ * Operations (shmkit.c). Each returns 0 or a positive errno value; none
+ * leaves errno meaningful. Blocking calls retry after EINTR. Deadlines are
+ * absolute CLOCK_MONOTONIC times in nanoseconds.
+ */
+int shmkit_sem_init(void *sem, unsigned value);
+int shmkit_sem_wait(void *sem);
+int shmkit_sem_trywait(void *sem);                        /* EAGAIN if zero */
+int shmkit_sem_timedwait(void *sem, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_sem_post(void *sem);
+int shmkit_sem_getvalue(void *sem, int *value);
+int shmkit_bounded_post(struct shmkit_bounded *b);        /* ERANGE at the bound */
+
+int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
+int shmkit_nsem_close(sem_t *sem);
+int shmkit_nsem_unlink(const char *name);
+
+int shmkit_mutex_init(void *mutex, int recursive);
+int shmkit_mutex_lock(void *mutex);         /* EOWNERDEAD: held, repair then consistent */
+int shmkit_mutex_trylock(void *mutex);      /* EBUSY */
+int shmkit_mutex_timedlock(void *mutex, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_mutex_unlock(void *mutex);       /* EPERM if not the owner */
+int shmkit_mutex_consistent(void *mutex);
+
+int shmkit_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns); /* 0 woken or changed; ETIMEDOUT */
+int shmkit_futex_wake(uint32_t *word, int n);
+
+int shmkit_barrier_init(struct shmkit_barrier *b, uint32_t parties);
+/* Arrive: ESHUTDOWN if broken; 0 with *index and *gen set: wait while gen is *gen
+ * (the last arrival, index parties-1, trips the barrier and need not wait). */
+int shmkit_barrier_arrive(struct shmkit_barrier *b, uint32_t *index, uint32_t *gen);
+/* After gen moved past g: 0 if generation g tripped, ESHUTDOWN if it broke. */
+int shmkit_barrier_outcome(struct shmkit_barrier *b, uint32_t g);
+/* A waiter of generation g gave up: break g if it is still current. */
+int shmkit_barrier_timeout(struct shmkit_barrier *b, uint32_t g);
+int shmkit_barrier_abort(struct shmkit_barrier *b);
+int shmkit_barrier_reset(struct shmkit_barrier *b);
 
 #endif /* SHMKIT_H */

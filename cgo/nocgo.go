@@ -1,0 +1,33 @@
+//go:build !cgo
+
+package cgo
+
+import "unsafe"
+
+// Available reports whether this build has the C primitives.
+const Available = false
+
+// Without cgo every primitive fails with ErrNoCgo.
+
+func SemInit(unsafe.Pointer, uint32) error                           { return ErrNoCgo }
+func SemWait(unsafe.Pointer) error                                   { return ErrNoCgo }
+func SemTryWait(unsafe.Pointer) error                                { return ErrNoCgo }
+func SemTimedWait(unsafe.Pointer, int64) error                       { return ErrNoCgo }
+func SemPost(unsafe.Pointer) error                                   { return ErrNoCgo }
+func SemValue(unsafe.Pointer) (int, error)                           { return 0, ErrNoCgo }
+func BoundedPost(unsafe.Pointer) error                               { return ErrNoCgo }
+func NamedClose(unsafe.Pointer) error                                { return ErrNoCgo }
+func NamedUnlink(string) error                                       { return ErrNoCgo }
+func MutexInit(unsafe.Pointer, bool) error                           { return ErrNoCgo }
+func MutexLock(unsafe.Pointer) error                                 { return ErrNoCgo }
+func MutexTryLock(unsafe.Pointer) error                              { return ErrNoCgo }
+func MutexTimedLock(unsafe.Pointer, int64) error                     { return ErrNoCgo }
+func MutexUnlock(unsafe.Pointer) error                               { return ErrNoCgo }
+func MutexConsistent(unsafe.Pointer) error                           { return ErrNoCgo }
+func BarrierInit(unsafe.Pointer, uint32) error                       { return ErrNoCgo }
+func BarrierArrive(unsafe.Pointer) (uint32, uint32, error)           { return 0, 0, ErrNoCgo }
+func BarrierOutcome(unsafe.Pointer, uint32) error                    { return ErrNoCgo }
+func BarrierTimeout(unsafe.Pointer, uint32) error                    { return ErrNoCgo }
+func BarrierAbort(unsafe.Pointer) error                              { return ErrNoCgo }
+func BarrierReset(unsafe.Pointer) error                              { return ErrNoCgo }
+func NamedOpen(string, bool, uint32, uint32) (unsafe.Pointer, error) { return nil, ErrNoCgo }

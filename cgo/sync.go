@@ -1,0 +1,148 @@
+//go:build cgo
+
+package cgo
+
+/*
+#cgo LDFLAGS: -lpthread
+#include <stdlib.h>
+#include "shmkit.h"
+*/
+import "C"
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// Available reports whether this build has the C primitives.
+const Available = true
+
+// errno turns a C return value (0 or a positive errno) into an error.
+func errno(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	return syscall.Errno(rc)
+}
+
+// The functions below operate on pointers into a mapped segment. The caller
+// guarantees each points at a live object of the right kind and keeps the
+// mapping alive for the duration of the call.
+
+// SemInit initialises a process-shared sem_t.
+func SemInit(sem unsafe.Pointer, value uint32) error {
+	return errno(C.shmkit_sem_init(sem, C.unsigned(value)))
+}
+
+// SemWait waits without a deadline.
+func SemWait(sem unsafe.Pointer) error { return errno(C.shmkit_sem_wait(sem)) }
+
+// SemTryWait returns EAGAIN when the value is zero.
+func SemTryWait(sem unsafe.Pointer) error { return errno(C.shmkit_sem_trywait(sem)) }
+
+// SemTimedWait waits until the monotonic deadline; ETIMEDOUT after it.
+func SemTimedWait(sem unsafe.Pointer, deadline int64) error {
+	return errno(C.shmkit_sem_timedwait(sem, C.int64_t(deadline)))
+}
+
+// SemPost adds one; EOVERFLOW at SEM_VALUE_MAX.
+func SemPost(sem unsafe.Pointer) error { return errno(C.shmkit_sem_post(sem)) }
+
+// SemValue returns the current value.
+func SemValue(sem unsafe.Pointer) (int, error) {
+	var v C.int
+	err := errno(C.shmkit_sem_getvalue(sem, &v))
+	return int(v), err
+}
+
+// BoundedPost posts a struct shmkit_bounded unless it is at its bound
+// (ERANGE).
+func BoundedPost(b unsafe.Pointer) error {
+	return errno(C.shmkit_bounded_post((*C.struct_shmkit_bounded)(b)))
+}
+
+// NamedOpen opens (or, with create, exclusively creates) a POSIX named
+// semaphore. name is its POSIX name, "/foo".
+func NamedOpen(name string, create bool, mode, value uint32) (unsafe.Pointer, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var cr C.int
+	if create {
+		cr = 1
+	}
+	var sem *C.sem_t
+	if err := errno(C.shmkit_nsem_open(cname, cr, C.unsigned(mode), C.unsigned(value), &sem)); err != nil {
+		return nil, err
+	}
+	return unsafe.Pointer(sem), nil
+}
+
+// NamedClose closes a semaphore from NamedOpen.
+func NamedClose(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_close((*C.sem_t)(sem))) }
+
+// NamedUnlink removes a named semaphore.
+func NamedUnlink(name string) error {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return errno(C.shmkit_nsem_unlink(cname))
+}
+
+// MutexInit initialises a robust, process-shared pthread mutex, recursive or
+// error-checking.
+func MutexInit(m unsafe.Pointer, recursive bool) error {
+	var r C.int
+	if recursive {
+		r = 1
+	}
+	return errno(C.shmkit_mutex_init(m, r))
+}
+
+// MutexLock locks; EOWNERDEAD means locked with a dead previous owner.
+// The caller must stay on this OS thread until it unlocks.
+func MutexLock(m unsafe.Pointer) error { return errno(C.shmkit_mutex_lock(m)) }
+
+// MutexTryLock returns EBUSY when the mutex is held.
+func MutexTryLock(m unsafe.Pointer) error { return errno(C.shmkit_mutex_trylock(m)) }
+
+// MutexTimedLock waits until the monotonic deadline; ETIMEDOUT after it.
+func MutexTimedLock(m unsafe.Pointer, deadline int64) error {
+	return errno(C.shmkit_mutex_timedlock(m, C.int64_t(deadline)))
+}
+
+// MutexUnlock returns EPERM when this thread does not hold the mutex.
+func MutexUnlock(m unsafe.Pointer) error { return errno(C.shmkit_mutex_unlock(m)) }
+
+// MutexConsistent marks a mutex recovered after EOWNERDEAD.
+func MutexConsistent(m unsafe.Pointer) error { return errno(C.shmkit_mutex_consistent(m)) }
+
+func barrier(b unsafe.Pointer) *C.struct_shmkit_barrier { return (*C.struct_shmkit_barrier)(b) }
+
+// BarrierInit initialises a struct shmkit_barrier for parties.
+func BarrierInit(b unsafe.Pointer, parties uint32) error {
+	return errno(C.shmkit_barrier_init(barrier(b), C.uint32_t(parties)))
+}
+
+// BarrierArrive registers an arrival: ESHUTDOWN if broken, else the arrival
+// index and the generation to wait out.
+func BarrierArrive(b unsafe.Pointer) (index, gen uint32, err error) {
+	var i, g C.uint32_t
+	err = errno(C.shmkit_barrier_arrive(barrier(b), &i, &g))
+	return uint32(i), uint32(g), err
+}
+
+// BarrierOutcome tells a waiter of generation gen, once it ended, whether it
+// tripped (nil) or broke (ESHUTDOWN).
+func BarrierOutcome(b unsafe.Pointer, gen uint32) error {
+	return errno(C.shmkit_barrier_outcome(barrier(b), C.uint32_t(gen)))
+}
+
+// BarrierTimeout breaks generation gen if it is still current.
+func BarrierTimeout(b unsafe.Pointer, gen uint32) error {
+	return errno(C.shmkit_barrier_timeout(barrier(b), C.uint32_t(gen)))
+}
+
+// BarrierAbort breaks the barrier.
+func BarrierAbort(b unsafe.Pointer) error { return errno(C.shmkit_barrier_abort(barrier(b))) }
+
+// BarrierReset returns the barrier to empty, breaking current waiters.
+func BarrierReset(b unsafe.Pointer) error { return errno(C.shmkit_barrier_reset(barrier(b))) }

@@ -1,0 +1,122 @@
+// Package wait runs shmkit's blocking waits: in slices of bounded length, so
+// that contexts are honoured and deadlines kept, and each slice holding one
+// of a limited number of thread slots, so that goroutines blocked in the
+// kernel never use more than MaxBlocked OS threads.
+//
+// A goroutine blocked in a system call or C call occupies its OS thread, and
+// the Go runtime stops the process at 10,000 threads. Waits beyond the limit
+// park in Go, where they cost a goroutine, not a thread. Slices rotate the
+// slots: a waiter whose slice ends while others queue for a slot goes to the
+// back of the queue, so a waiter that would unblock everybody (say, one that
+// must lock a mutex before setting an event) always gets its turn.
+package wait
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultMaxBlocked is the initial thread limit of a process.
+const DefaultMaxBlocked = 1024
+
+const (
+	// sliceCancellable is the longest a wait with a cancellable context
+	// stays in the kernel before looking at the context again.
+	sliceCancellable = 10 * time.Millisecond
+	// sliceIdle is the longest any other wait stays in the kernel before
+	// letting a queued waiter have its thread slot.
+	sliceIdle = 250 * time.Millisecond
+)
+
+var slots atomic.Pointer[chan struct{}]
+
+func init() { SetMaxBlocked(DefaultMaxBlocked) }
+
+// SetMaxBlocked sets how many OS threads this process's shmkit waits may
+// hold blocked in the kernel at once (n >= 1) and returns the old limit.
+// Waits in progress keep the slots they hold.
+func SetMaxBlocked(n int) int {
+	n = max(n, 1)
+	c := make(chan struct{}, n)
+	old := slots.Swap(&c)
+	if old == nil {
+		return 0
+	}
+	return cap(*old)
+}
+
+// MaxBlocked returns the current limit.
+func MaxBlocked() int { return cap(*slots.Load()) }
+
+// Now is the current CLOCK_MONOTONIC time in nanoseconds, the clock of every
+// deadline in shmkit.
+func Now() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic("wait: CLOCK_MONOTONIC: " + err.Error())
+	}
+	return ts.Nano()
+}
+
+// Deadline returns the monotonic deadline d from now, saturating.
+func Deadline(d time.Duration) int64 {
+	now := Now()
+	if d <= 0 {
+		return now
+	}
+	if int64(d) > (1<<63-1)-now {
+		return 0 // too far to matter: no deadline
+	}
+	return now + int64(d)
+}
+
+// Attempt tries, once, to complete a wait, blocking in the kernel at most
+// until the monotonic deadline until. It reports whether the wait is done.
+type Attempt func(until int64) (done bool, err error)
+
+// Block repeats attempt until it is done, fails, the monotonic deadline
+// passes (deadline 0: none) or ctx ends. It returns (false, nil) when the
+// deadline passed and ctx.Err() when ctx ended; a context's own deadline is
+// kept to the clock, not to the slice.
+func Block(ctx context.Context, deadline int64, attempt Attempt) (bool, error) {
+	slice := sliceIdle
+	if ctx.Done() != nil {
+		slice = sliceCancellable
+	}
+	var ctxDeadline int64
+	if d, ok := ctx.Deadline(); ok {
+		ctxDeadline = Deadline(time.Until(d))
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		now := Now()
+		if deadline != 0 && now >= deadline {
+			return false, nil
+		}
+		if ctxDeadline != 0 && now >= ctxDeadline {
+			return false, context.DeadlineExceeded
+		}
+		until := now + int64(slice)
+		for _, d := range [2]int64{deadline, ctxDeadline} {
+			if d != 0 && d < until {
+				until = d
+			}
+		}
+		ch := *slots.Load()
+		select {
+		case ch <- struct{}{}:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		done, err := attempt(until)
+		<-ch
+		if done || err != nil {
+			return done, err
+		}
+	}
+}

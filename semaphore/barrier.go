@@ -1,0 +1,139 @@
+package semaphore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// A Barrier makes a fixed number of parties wait for each other (Python's
+// Barrier): each Wait returns once parties calls have arrived, with a
+// distinct arrival index from 0 to parties-1.
+//
+// A Wait that times out or is cancelled breaks the barrier, as does Abort
+// and a process dying in the middle of a barrier operation: every waiter,
+// and every later Wait until Reset, fails with ErrBrokenBarrier. A party
+// that dies while merely waiting is not detected; the others' timeouts are
+// what free them.
+type Barrier struct {
+	name string
+	st   *layout.Barrier
+	seg  *shm.Segment
+}
+
+// NewBarrier creates a barrier for parties (at least 1) named name in seg.
+func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
+	if parties < 1 || parties > math.MaxInt32 {
+		return nil, opError("create", name, fmt.Errorf("%w: %d parties", ErrInvalidValue, parties))
+	}
+	if !cgo.Available {
+		return nil, opError("create", name, ErrNoCgo)
+	}
+	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindBarrier, Length: uint64(unsafe.Sizeof(layout.Barrier{}))},
+		func(mem []byte) error { return cgo.BarrierInit(unsafe.Pointer(&mem[0]), uint32(parties)) })
+	if err != nil {
+		return nil, opError("create", name, err)
+	}
+	return barrierFrom(seg, obj)
+}
+
+// OpenBarrier attaches to the barrier named name in seg.
+func OpenBarrier(seg *shm.Segment, name string) (*Barrier, error) {
+	obj, err := seg.LookupKind(name, shm.KindBarrier)
+	if err != nil {
+		return nil, err
+	}
+	return barrierFrom(seg, obj)
+}
+
+func barrierFrom(seg *shm.Segment, obj shm.Object) (*Barrier, error) {
+	st, err := shm.ObjectAs[layout.Barrier](obj)
+	if err != nil {
+		return nil, err
+	}
+	return &Barrier{name: obj.Name, st: st, seg: seg}, nil
+}
+
+func (b *Barrier) ptr() unsafe.Pointer { return unsafe.Pointer(b.st) }
+
+// Parties returns the number of parties the barrier waits for.
+func (b *Barrier) Parties() int { return int(atomic.LoadUint32(&b.st.Parties)) }
+
+// Waiting returns how many parties are waiting now.
+func (b *Barrier) Waiting() int { return int(atomic.LoadUint32(&b.st.Count)) }
+
+// Broken reports whether the barrier is broken.
+func (b *Barrier) Broken() bool { return atomic.LoadUint32(&b.st.Broken) != 0 }
+
+// Wait waits until every party has arrived and returns this party's
+// arrival index.
+func (b *Barrier) Wait() (int, error) { return b.wait(context.Background(), 0) }
+
+// WaitTimeout is Wait giving up after d, which breaks the barrier.
+func (b *Barrier) WaitTimeout(d time.Duration) (int, error) {
+	return b.wait(context.Background(), wait.Deadline(d))
+}
+
+// WaitContext is Wait giving up when ctx ends, which breaks the barrier; the
+// error satisfies both errors.Is(err, ErrBrokenBarrier) and ctx.Err().
+func (b *Barrier) WaitContext(ctx context.Context) (int, error) { return b.wait(ctx, 0) }
+
+func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
+	if b.seg.Closed() {
+		return 0, opError("wait", b.name, shm.ErrClosed)
+	}
+	index, gen, err := cgo.BarrierArrive(b.ptr())
+	if err != nil {
+		return 0, opError("wait", b.name, err)
+	}
+	if int(index) == b.Parties()-1 {
+		return int(index), nil // the last arrival tripped it
+	}
+	done, werr := wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		if b.st.Gen.Load() != gen {
+			return true, nil
+		}
+		if err := futex.Wait(&b.st.Gen, gen, until); err != nil && err != futex.ErrTimeout {
+			return false, err
+		}
+		return b.st.Gen.Load() != gen, nil
+	})
+	if done {
+		return int(index), opError("wait", b.name, cgo.BarrierOutcome(b.ptr(), gen))
+	}
+	// Timed out or cancelled: break our generation, unless it just ended.
+	if err := cgo.BarrierTimeout(b.ptr(), gen); err != nil {
+		if werr != nil {
+			return int(index), fmt.Errorf("semaphore: wait %q: %w: %w", b.name, ErrBrokenBarrier, werr)
+		}
+		return int(index), opError("wait", b.name, err)
+	}
+	return int(index), nil
+}
+
+// Abort breaks the barrier: current and future waiters fail with
+// ErrBrokenBarrier until Reset.
+func (b *Barrier) Abort() error {
+	if b.seg.Closed() {
+		return opError("abort", b.name, shm.ErrClosed)
+	}
+	return opError("abort", b.name, cgo.BarrierAbort(b.ptr()))
+}
+
+// Reset returns the barrier to its empty state; parties waiting now fail
+// with ErrBrokenBarrier.
+func (b *Barrier) Reset() error {
+	if b.seg.Closed() {
+		return opError("reset", b.name, shm.ErrClosed)
+	}
+	return opError("reset", b.name, cgo.BarrierReset(b.ptr()))
+}

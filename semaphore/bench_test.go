@@ -1,0 +1,170 @@
+package semaphore_test
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
+)
+
+func BenchmarkUncontended(b *testing.B) {
+	seg, _ := newSeg(b)
+	mu, err := semaphore.NewMutex(seg, "mu")
+	require.NoError(b, err)
+	rmu, err := semaphore.NewRMutex(seg, "rmu")
+	require.NoError(b, err)
+	sem, err := semaphore.New(seg, "sem", 1)
+	require.NoError(b, err)
+	b.Run("impl=Mutex", func(b *testing.B) {
+		for b.Loop() {
+			mu.Lock()
+			mu.Unlock()
+		}
+	})
+	b.Run("impl=RMutex", func(b *testing.B) {
+		for b.Loop() {
+			rmu.Lock()
+			rmu.Unlock()
+		}
+	})
+	b.Run("impl=Semaphore", func(b *testing.B) {
+		for b.Loop() {
+			sem.Acquire()
+			sem.Release()
+		}
+	})
+	b.Run("impl=sync.Mutex", func(b *testing.B) { // baseline: in-process only
+		var m sync.Mutex
+		for b.Loop() {
+			m.Lock()
+			m.Unlock()
+		}
+	})
+}
+
+// BenchmarkContendedTwoProcesses locks and unlocks a mutex that a second
+// process locks and unlocks in a loop at the same time.
+func BenchmarkContendedTwoProcesses(b *testing.B) {
+	seg, name := newSeg(b)
+	mu, err := semaphore.NewMutex(seg, "mu")
+	require.NoError(b, err)
+	ev, err := semaphore.NewEvent(seg, "stop")
+	require.NoError(b, err)
+	cmd := proctest.Command(b, "contend", name)
+	out, err := cmd.StdoutPipe()
+	require.NoError(b, err)
+	require.NoError(b, cmd.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(b, err)
+	require.Equal(b, "running\n", line)
+	b.ResetTimer()
+	for b.Loop() {
+		mu.Lock()
+		mu.Unlock()
+	}
+	b.StopTimer()
+	ev.Set()
+	require.NoError(b, cmd.Wait())
+}
+
+// BenchmarkPingPong hands a token back and forth between two processes:
+// through two semaphores, and through a pipe pair for comparison. One op is
+// one round trip.
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("impl=semaphore", func(b *testing.B) {
+		seg, name := newSeg(b)
+		ping, err := semaphore.New(seg, "ping", 0)
+		require.NoError(b, err)
+		pong, err := semaphore.New(seg, "pong", 0)
+		require.NoError(b, err)
+		cmd := proctest.Command(b, "pingpong", name, strconv.Itoa(b.N))
+		require.NoError(b, cmd.Start())
+		start := time.Now()
+		for range b.N {
+			ping.Release()
+			pong.Acquire()
+		}
+		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
+		require.NoError(b, cmd.Wait())
+	})
+	b.Run("impl=pipe", func(b *testing.B) {
+		cmd := proctest.Command(b, "pipeecho")
+		in, err := cmd.StdinPipe()
+		require.NoError(b, err)
+		out, err := cmd.StdoutPipe()
+		require.NoError(b, err)
+		require.NoError(b, cmd.Start())
+		buf := []byte{1}
+		start := time.Now()
+		for range b.N {
+			in.Write(buf)
+			io.ReadFull(out, buf)
+		}
+		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
+		in.Close()
+		require.NoError(b, cmd.Wait())
+	})
+}
+
+// helperContend locks and unlocks "mu" until event "stop" is set.
+func helperContend(args []string) int {
+	seg := openSeg(args[0])
+	mu, err := semaphore.OpenMutex(seg, "mu")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	stop, err := semaphore.OpenEvent(seg, "stop")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	os.Stdout.WriteString("running\n")
+	for !stop.IsSet() {
+		for range 100 {
+			if err := mu.Lock(); err != nil {
+				return proctest.Fail("lock: %v", err)
+			}
+			mu.Unlock()
+		}
+	}
+	return 0
+}
+
+// helperPingPong answers args[1] pings with pongs.
+func helperPingPong(args []string) int {
+	seg := openSeg(args[0])
+	ping, err := semaphore.Open(seg, "ping")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	pong, err := semaphore.Open(seg, "pong")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	n, _ := strconv.Atoi(args[1])
+	for range n {
+		if err := ping.Acquire(); err != nil {
+			return proctest.Fail("acquire: %v", err)
+		}
+		pong.Release()
+	}
+	return 0
+}
+
+// helperPipeEcho echoes stdin to stdout a byte at a time.
+func helperPipeEcho([]string) int {
+	buf := []byte{0}
+	for {
+		if _, err := io.ReadFull(os.Stdin, buf); err != nil {
+			return 0
+		}
+		os.Stdout.Write(buf)
+	}
+}

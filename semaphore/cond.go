@@ -1,0 +1,131 @@
+package semaphore
+
+import (
+	"context"
+	"math"
+	"time"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// CondLocker is a mutex a Cond can release while it waits: *Mutex or *RMutex.
+type CondLocker interface {
+	Locker
+	condRelease() (levels int, err error)
+	condReacquire(levels int) error
+}
+
+// A Cond is a condition variable in a shared memory segment, used with a
+// Mutex or RMutex of the caller's (Python's Condition).
+//
+// Wait releases the mutex (every level of an RMutex), sleeps until Signal or
+// Broadcast, and locks it again before returning. As with pthread
+// conditions, a Signal may wake more than one waiter, so callers re-check
+// their condition in a loop. A process that dies while waiting leaves
+// nothing to repair.
+type Cond struct {
+	name string
+	st   *layout.Cond
+	l    CondLocker
+	seg  *shm.Segment
+}
+
+// NewCond creates a condition variable named name in seg, used with l.
+func NewCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
+	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindCond, Length: uint64(unsafe.Sizeof(layout.Cond{}))}, nil)
+	if err != nil {
+		return nil, opError("create", name, err)
+	}
+	return condFrom(seg, obj, l)
+}
+
+// OpenCond attaches to the condition variable named name in seg, used with l
+// (which must be the same mutex every party uses with it).
+func OpenCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
+	obj, err := seg.LookupKind(name, shm.KindCond)
+	if err != nil {
+		return nil, err
+	}
+	return condFrom(seg, obj, l)
+}
+
+func condFrom(seg *shm.Segment, obj shm.Object, l CondLocker) (*Cond, error) {
+	st, err := shm.ObjectAs[layout.Cond](obj)
+	if err != nil {
+		return nil, err
+	}
+	return &Cond{name: obj.Name, st: st, l: l, seg: seg}, nil
+}
+
+// Locker returns the mutex the Cond was made with.
+func (c *Cond) Locker() CondLocker { return c.l }
+
+// Wait waits for Signal or Broadcast. The caller holds the mutex; Wait holds
+// it again when it returns, including with ErrOwnerDead.
+func (c *Cond) Wait() error {
+	_, err := c.wait(context.Background(), 0)
+	return err
+}
+
+// WaitTimeout is Wait giving up after d; it reports false on timeout (the
+// mutex is held again either way).
+func (c *Cond) WaitTimeout(d time.Duration) (bool, error) {
+	return c.wait(context.Background(), wait.Deadline(d))
+}
+
+// WaitContext is Wait giving up when ctx ends (the mutex is held again).
+func (c *Cond) WaitContext(ctx context.Context) error {
+	_, err := c.wait(ctx, 0)
+	return err
+}
+
+func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
+	if c.seg.Closed() {
+		return false, opError("wait", c.name, shm.ErrClosed)
+	}
+	seq := c.st.Seq.Load() // before releasing: a signal after this is seen
+	c.st.Waiters.Add(1)
+	levels, err := c.l.condRelease()
+	if err != nil {
+		c.st.Waiters.Add(^uint32(0))
+		return false, err
+	}
+	ok, werr := wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		if c.st.Seq.Load() != seq {
+			return true, nil
+		}
+		if err := futex.Wait(&c.st.Seq, seq, until); err != nil && err != futex.ErrTimeout {
+			return false, err
+		}
+		return c.st.Seq.Load() != seq, nil
+	})
+	c.st.Waiters.Add(^uint32(0))
+	if err := c.l.condReacquire(levels); err != nil {
+		return ok, err
+	}
+	if werr != nil && ctx.Err() == nil {
+		werr = opError("wait", c.name, werr)
+	}
+	return ok, werr
+}
+
+// Signal wakes at least one waiter, if any. The caller need not hold the
+// mutex, though it usually does.
+func (c *Cond) Signal() { c.notify(1) }
+
+// Broadcast wakes every waiter.
+func (c *Cond) Broadcast() { c.notify(math.MaxInt32) }
+
+func (c *Cond) notify(n int) {
+	if c.seg.Closed() {
+		return
+	}
+	c.st.Seq.Add(1)
+	if c.st.Waiters.Load() > 0 {
+		futex.Wake(&c.st.Seq, n)
+	}
+}

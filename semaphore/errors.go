@@ -1,0 +1,58 @@
+package semaphore
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/shmkit/shmkit/cgo"
+)
+
+// Errors returned by this package, usable with errors.Is. Failures to find
+// or open an object come from package shm (shm.ErrObjectNotFound,
+// shm.ErrKindMismatch, …).
+var (
+	// ErrOwnerDead: the previous holder died holding the mutex; it is now held by the caller, who must repair the data and call Consistent.
+	ErrOwnerDead = errors.New("semaphore: previous owner died holding the mutex")
+	// ErrNotRecoverable: a holder unlocked after ErrOwnerDead without calling Consistent; the mutex can never be locked again.
+	ErrNotRecoverable = errors.New("semaphore: mutex is not recoverable")
+	// ErrNotOwner: the calling goroutine does not hold the mutex (or it is not in the owner-dead state, for Consistent).
+	ErrNotOwner = errors.New("semaphore: mutex not held by this goroutine")
+	// ErrDeadlock: the calling goroutine already holds this non-recursive mutex.
+	ErrDeadlock = errors.New("semaphore: mutex already held by this goroutine")
+	// ErrTooManyReleases: a bounded semaphore was released above its initial value.
+	ErrTooManyReleases = errors.New("semaphore: released too many times")
+	// ErrOverflow: the semaphore's value would exceed SEM_VALUE_MAX.
+	ErrOverflow = errors.New("semaphore: value would overflow")
+	// ErrInvalidValue: a negative or too large initial value, or fewer than one barrier party.
+	ErrInvalidValue = errors.New("semaphore: invalid value")
+	// ErrBrokenBarrier: the barrier was aborted, reset, or broken by a timeout or a dead party.
+	ErrBrokenBarrier = errors.New("semaphore: broken barrier")
+	// ErrNoCgo: the program was built without cgo, which these primitives need.
+	ErrNoCgo = cgo.ErrNoCgo
+)
+
+// errnoSentinels maps the C library's answers to this package's errors.
+var errnoSentinels = map[syscall.Errno]error{
+	syscall.EOWNERDEAD:      ErrOwnerDead,
+	syscall.ENOTRECOVERABLE: ErrNotRecoverable,
+	syscall.EPERM:           ErrNotOwner,
+	syscall.EDEADLK:         ErrDeadlock,
+	syscall.ERANGE:          ErrTooManyReleases,
+	syscall.EOVERFLOW:       ErrOverflow,
+	syscall.ESHUTDOWN:       ErrBrokenBarrier,
+}
+
+// opError wraps err from operation op on object name, translating errnos.
+func opError(op, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if s, ok := errnoSentinels[errno]; ok {
+			err = s
+		}
+	}
+	return fmt.Errorf("semaphore: %s %q: %w", op, name, err)
+}

@@ -1,0 +1,110 @@
+package semaphore
+
+import (
+	"context"
+	"math"
+	"time"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// An Event is a flag in a shared memory segment that processes wait for
+// (Python's Event): Set wakes every waiter, Clear resets it. Waiting costs
+// one OS thread while blocked; Set with no waiters makes no system call.
+type Event struct {
+	name string
+	st   *layout.Event
+	seg  *shm.Segment
+}
+
+// NewEvent creates a clear event named name in seg.
+func NewEvent(seg *shm.Segment, name string) (*Event, error) {
+	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindEvent, Length: uint64(unsafe.Sizeof(layout.Event{}))}, nil)
+	if err != nil {
+		return nil, opError("create", name, err)
+	}
+	return eventFrom(seg, obj)
+}
+
+// OpenEvent attaches to the event named name in seg.
+func OpenEvent(seg *shm.Segment, name string) (*Event, error) {
+	obj, err := seg.LookupKind(name, shm.KindEvent)
+	if err != nil {
+		return nil, err
+	}
+	return eventFrom(seg, obj)
+}
+
+func eventFrom(seg *shm.Segment, obj shm.Object) (*Event, error) {
+	st, err := shm.ObjectAs[layout.Event](obj)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{name: obj.Name, st: st, seg: seg}, nil
+}
+
+// Set sets the flag and wakes every waiter.
+func (e *Event) Set() {
+	if e.seg.Closed() {
+		return
+	}
+	e.st.Flag.Store(1)
+	if e.st.Waiters.Load() > 0 {
+		futex.Wake(&e.st.Flag, math.MaxInt32)
+	}
+}
+
+// Clear resets the flag.
+func (e *Event) Clear() {
+	if !e.seg.Closed() {
+		e.st.Flag.Store(0)
+	}
+}
+
+// IsSet reports whether the flag is set.
+func (e *Event) IsSet() bool { return !e.seg.Closed() && e.st.Flag.Load() != 0 }
+
+// Wait waits until the flag is set.
+func (e *Event) Wait() error {
+	_, err := e.wait(context.Background(), 0)
+	return err
+}
+
+// WaitTimeout waits at most d and reports whether the flag is set.
+func (e *Event) WaitTimeout(d time.Duration) (bool, error) {
+	return e.wait(context.Background(), wait.Deadline(d))
+}
+
+// WaitContext waits until the flag is set or ctx ends.
+func (e *Event) WaitContext(ctx context.Context) error {
+	_, err := e.wait(ctx, 0)
+	return err
+}
+
+func (e *Event) wait(ctx context.Context, deadline int64) (bool, error) {
+	if e.seg.Closed() {
+		return false, opError("wait", e.name, shm.ErrClosed)
+	}
+	if e.st.Flag.Load() != 0 {
+		return true, nil
+	}
+	e.st.Waiters.Add(1) // before the last look at the flag: Set sees us or we see it
+	defer e.st.Waiters.Add(^uint32(0))
+	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		if e.st.Flag.Load() != 0 {
+			return true, nil
+		}
+		if err := futex.Wait(&e.st.Flag, 0, until); err != nil && err != futex.ErrTimeout {
+			return false, err
+		}
+		return e.st.Flag.Load() != 0, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		err = opError("wait", e.name, err)
+	}
+	return ok, err
+}

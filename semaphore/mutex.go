@@ -1,0 +1,311 @@
+package semaphore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// Locker is a lock whose operations can fail, as shared locks can: the
+// holder may have died. *Mutex, *RMutex and *Semaphore-based locks
+// implement it; ctypes' locked values accept any Locker.
+type Locker interface {
+	Lock() error
+	Unlock() error
+}
+
+// mutexCore is a robust, process-shared pthread mutex in a segment.
+//
+// A pthread mutex is owned by an OS thread, so the goroutine that locks it
+// is wired to its thread (runtime.LockOSThread) until it unlocks; every path
+// that does not end holding the lock unwires it again.
+type mutexCore struct {
+	name string
+	m    unsafe.Pointer
+	seg  *shm.Segment
+}
+
+func (mu *mutexCore) check(op string) error {
+	if mu.seg.Closed() {
+		return opError(op, mu.name, shm.ErrClosed)
+	}
+	return nil
+}
+
+// held reports whether a lock call's answer leaves the mutex held.
+func held(err error) bool { return err == nil || err == syscall.EOWNERDEAD }
+
+// lockWith runs one locking call wired to this thread, and unwires unless
+// the mutex ended up held.
+func lockWith(call func() error) error {
+	runtime.LockOSThread()
+	err := call()
+	if !held(err) {
+		runtime.UnlockOSThread()
+	}
+	return err
+}
+
+// lock locks, waiting until the monotonic deadline (0: none) or until ctx
+// ends. It reports whether the mutex is held; it is held also when the error
+// is ErrOwnerDead.
+func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
+	if err := mu.check("lock"); err != nil {
+		return false, err
+	}
+	tries := spinTries
+	if try {
+		tries = 1
+	}
+	for range tries {
+		err := lockWith(func() error { return cgo.MutexTryLock(mu.m) })
+		if err != syscall.EBUSY {
+			return held(err), opError("lock", mu.name, err)
+		}
+	}
+	if try {
+		return false, nil
+	}
+	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		err := lockWith(func() error { return cgo.MutexTimedLock(mu.m, until) })
+		switch {
+		case held(err):
+			return true, err
+		case err == syscall.ETIMEDOUT:
+			return false, nil
+		default:
+			return false, err
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		err = opError("lock", mu.name, err)
+	}
+	return ok, err
+}
+
+func (mu *mutexCore) unlock() error {
+	if err := mu.check("unlock"); err != nil {
+		return err
+	}
+	if err := cgo.MutexUnlock(mu.m); err != nil {
+		return opError("unlock", mu.name, err) // still wired: we did not hold it
+	}
+	runtime.UnlockOSThread()
+	return nil
+}
+
+// Consistent marks the mutex repaired after Lock returned ErrOwnerDead: the
+// caller, still holding it, has made the protected data consistent. Without
+// it, the next Unlock leaves the mutex permanently ErrNotRecoverable.
+func (mu *mutexCore) Consistent() error {
+	if err := mu.check("consistent"); err != nil {
+		return err
+	}
+	if err := cgo.MutexConsistent(mu.m); err != nil {
+		if err == syscall.EINVAL {
+			err = fmt.Errorf("%w: the mutex is not in the owner-dead state", ErrNotOwner)
+		}
+		return opError("consistent", mu.name, err)
+	}
+	return nil
+}
+
+// Name returns the mutex's name in its segment.
+func (mu *mutexCore) Name() string { return mu.name }
+
+func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
+	if !cgo.Available {
+		return mutexCore{}, opError("create", name, ErrNoCgo)
+	}
+	obj, err := seg.Alloc(shm.Request{Name: name, Kind: kind, Length: uint64(unsafe.Sizeof(layout.Mutex{}))},
+		func(mem []byte) error { return cgo.MutexInit(unsafe.Pointer(&mem[0]), kind == shm.KindRMutex) })
+	if err != nil {
+		return mutexCore{}, opError("create", name, err)
+	}
+	return mutexFrom(seg, obj)
+}
+
+func openMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
+	obj, err := seg.LookupKind(name, kind)
+	if err != nil {
+		return mutexCore{}, err
+	}
+	return mutexFrom(seg, obj)
+}
+
+func mutexFrom(seg *shm.Segment, obj shm.Object) (mutexCore, error) {
+	m, err := shm.ObjectAs[layout.Mutex](obj)
+	if err != nil {
+		return mutexCore{}, err
+	}
+	return mutexCore{name: obj.Name, m: unsafe.Pointer(&m.Mutex), seg: seg}, nil
+}
+
+// A Mutex is a robust mutual exclusion lock in a shared memory segment, a
+// process-shared pthread mutex that Go, C and Python processes can lock.
+//
+// Unlike sync.Mutex, a Mutex is owned by the goroutine that locked it: that
+// goroutine stays on its OS thread until it calls Unlock, and Unlock from
+// any other goroutine fails with ErrNotOwner. Locking it again from the
+// owner fails with ErrDeadlock rather than hanging.
+//
+// If the holder dies — its process is killed, or its thread exits — the
+// next Lock returns ErrOwnerDead with the mutex held. The caller repairs the
+// protected data and calls Consistent before Unlock; unlocking without
+// Consistent makes the mutex ErrNotRecoverable for everyone, for good.
+//
+// A waiting Lock occupies one OS thread (see SetMaxBlockedThreads); Unlock
+// wakes one waiter.
+type Mutex struct{ mutexCore }
+
+// NewMutex creates a mutex named name in seg.
+func NewMutex(seg *shm.Segment, name string) (*Mutex, error) {
+	c, err := newMutex(seg, name, shm.KindMutex)
+	if err != nil {
+		return nil, err
+	}
+	return &Mutex{c}, nil
+}
+
+// OpenMutex attaches to the mutex named name in seg.
+func OpenMutex(seg *shm.Segment, name string) (*Mutex, error) {
+	c, err := openMutex(seg, name, shm.KindMutex)
+	if err != nil {
+		return nil, err
+	}
+	return &Mutex{c}, nil
+}
+
+// Lock locks m, waiting as long as another holds it. It returns nil or
+// ErrOwnerDead with m held, or another error without.
+func (m *Mutex) Lock() error {
+	_, err := m.lock(context.Background(), 0, false)
+	return err
+}
+
+// TryLock locks m if it is free, without waiting. It reports whether m is
+// now held (true also with ErrOwnerDead).
+func (m *Mutex) TryLock() (bool, error) { return m.lock(context.Background(), 0, true) }
+
+// LockTimeout is Lock giving up after d (on CLOCK_MONOTONIC); false on
+// timeout.
+func (m *Mutex) LockTimeout(d time.Duration) (bool, error) {
+	return m.lock(context.Background(), wait.Deadline(d), false)
+}
+
+// LockContext is Lock giving up when ctx ends, returning ctx.Err().
+func (m *Mutex) LockContext(ctx context.Context) error {
+	_, err := m.lock(ctx, 0, false)
+	return err
+}
+
+// Unlock unlocks m and unwires the goroutine from its thread.
+func (m *Mutex) Unlock() error { return m.unlock() }
+
+// condRelease and condReacquire let a Cond release the mutex while waiting.
+func (m *Mutex) condRelease() (int, error) { return 1, m.Unlock() }
+func (m *Mutex) condReacquire(int) error   { return m.Lock() }
+
+// An RMutex is a recursive Mutex, as Python's RLock: the goroutine holding
+// it may lock it again, and it is released when every Lock has been matched
+// by an Unlock. It is robust in the same way as Mutex.
+type RMutex struct {
+	mutexCore
+	depth atomic.Int32 // recursion depth of the holder in this process
+}
+
+// NewRMutex creates a recursive mutex named name in seg.
+func NewRMutex(seg *shm.Segment, name string) (*RMutex, error) {
+	c, err := newMutex(seg, name, shm.KindRMutex)
+	if err != nil {
+		return nil, err
+	}
+	return &RMutex{mutexCore: c}, nil
+}
+
+// OpenRMutex attaches to the recursive mutex named name in seg.
+func OpenRMutex(seg *shm.Segment, name string) (*RMutex, error) {
+	c, err := openMutex(seg, name, shm.KindRMutex)
+	if err != nil {
+		return nil, err
+	}
+	return &RMutex{mutexCore: c}, nil
+}
+
+func (m *RMutex) lockDepth(ctx context.Context, deadline int64, try bool) (bool, error) {
+	ok, err := m.lock(ctx, deadline, try)
+	if ok {
+		m.depth.Add(1)
+	}
+	return ok, err
+}
+
+// Lock locks m, or adds a level if this goroutine holds it already.
+func (m *RMutex) Lock() error {
+	_, err := m.lockDepth(context.Background(), 0, false)
+	return err
+}
+
+// TryLock is Lock without waiting; it reports whether m is held.
+func (m *RMutex) TryLock() (bool, error) { return m.lockDepth(context.Background(), 0, true) }
+
+// LockTimeout is Lock giving up after d; false on timeout.
+func (m *RMutex) LockTimeout(d time.Duration) (bool, error) {
+	return m.lockDepth(context.Background(), wait.Deadline(d), false)
+}
+
+// LockContext is Lock giving up when ctx ends.
+func (m *RMutex) LockContext(ctx context.Context) error {
+	_, err := m.lockDepth(ctx, 0, false)
+	return err
+}
+
+// Unlock removes one level; the last one releases m.
+func (m *RMutex) Unlock() error {
+	if err := m.unlock(); err != nil {
+		return err
+	}
+	m.depth.Add(-1)
+	return nil
+}
+
+// condRelease releases every level, for a Cond to wait.
+func (m *RMutex) condRelease() (int, error) {
+	n := int(m.depth.Load())
+	for i := range n {
+		if err := m.Unlock(); err != nil {
+			return i, err
+		}
+	}
+	return n, nil
+}
+
+// condReacquire takes back n levels. The first Lock may report ErrOwnerDead,
+// which is passed on with the mutex held.
+func (m *RMutex) condReacquire(n int) error {
+	err := m.Lock()
+	if err != nil && !errors.Is(err, ErrOwnerDead) {
+		return err
+	}
+	for range n - 1 {
+		if err := m.Lock(); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+var (
+	_ Locker = (*Mutex)(nil)
+	_ Locker = (*RMutex)(nil)
+)

@@ -1,0 +1,86 @@
+package semaphore
+
+import (
+	"fmt"
+	"io/fs"
+	"sync/atomic"
+
+	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// Named is a POSIX named semaphore (sem_open): it lives outside any segment,
+// as /dev/shm/sem.NAME, and a C program or Python (through ctypes and libc)
+// opens it by the same name. It has Semaphore's methods and Close.
+type Named struct {
+	semCore
+	shut atomic.Bool
+}
+
+// CreateNamed creates a named semaphore with mode 0600. The name must not
+// exist: otherwise errors.Is(err, fs.ErrExist).
+func CreateNamed(name string, value int) (*Named, error) {
+	return openNamed(name, true, value)
+}
+
+// OpenNamed opens an existing named semaphore; a missing one satisfies
+// errors.Is(err, fs.ErrNotExist).
+func OpenNamed(name string) (*Named, error) {
+	return openNamed(name, false, 0)
+}
+
+func openNamed(name string, create bool, value int) (*Named, error) {
+	pname, err := shm.PosixName(name)
+	if err != nil {
+		return nil, err
+	}
+	if value < 0 || value > MaxValue {
+		return nil, opError("create", pname, fmt.Errorf("%w: initial value %d", ErrInvalidValue, value))
+	}
+	sem, err := cgo.NamedOpen(pname, create, 0o600, uint32(value))
+	if err != nil {
+		if err == cgo.ErrNoCgo {
+			return nil, opError("open", pname, ErrNoCgo)
+		}
+		return nil, &fs.PathError{Op: "sem_open", Path: pname, Err: err}
+	}
+	n := &Named{semCore: semCore{name: pname, sem: sem}}
+	n.closed = n.shut.Load
+	return n, nil
+}
+
+// UnlinkNamed removes a named semaphore's name; processes that have it open
+// keep using it.
+func UnlinkNamed(name string) error {
+	pname, err := shm.PosixName(name)
+	if err != nil {
+		return err
+	}
+	if err := cgo.NamedUnlink(pname); err != nil {
+		return &fs.PathError{Op: "sem_unlink", Path: pname, Err: err}
+	}
+	return nil
+}
+
+// Name returns the POSIX name ("/foo").
+func (n *Named) Name() string { return n.name }
+
+// Release increments the semaphore, waking one waiter.
+func (n *Named) Release() error {
+	if err := n.check("release"); err != nil {
+		return err
+	}
+	return opError("release", n.name, cgo.SemPost(n.sem))
+}
+
+// Close releases this process's handle. The semaphore must not be in use by
+// other goroutines of the process; afterwards every method fails.
+func (n *Named) Close() error {
+	if !n.shut.CompareAndSwap(false, true) {
+		return opError("close", n.name, shm.ErrClosed)
+	}
+	if err := cgo.NamedClose(n.sem); err != nil {
+		return opError("close", n.name, err)
+	}
+	return nil
+}

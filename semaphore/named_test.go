@@ -1,0 +1,149 @@
+package semaphore_test
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
+)
+
+// A C program that waits on a named semaphore once and posts it twice
+// (argv[2] == "post-only": only posts once).
+const namedC = `
+#include <fcntl.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+	sem_t *s = sem_open(argv[1], 0);
+	if (s == SEM_FAILED) { perror("sem_open"); return 2; }
+	if (argc > 2 && strcmp(argv[2], "post-only") == 0) return sem_post(s) != 0;
+	if (sem_wait(s) != 0 || sem_post(s) != 0 || sem_post(s) != 0) { perror("sem"); return 3; }
+	int v; sem_getvalue(s, &v);
+	printf("%d\n", v);
+	return sem_close(s);
+}
+`
+
+// The same in Python, through ctypes and libc.
+const namedPy = `
+import ctypes, ctypes.util, sys
+libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+libc.sem_open.restype = ctypes.c_void_p
+libc.sem_open.argtypes = [ctypes.c_char_p, ctypes.c_int]
+s = libc.sem_open(sys.argv[1].encode(), 0)
+if not s or s == ctypes.c_void_p(-1).value:
+    sys.exit("sem_open: errno %d" % ctypes.get_errno())
+p = ctypes.c_void_p(s)
+if len(sys.argv) > 2:
+    sys.exit(libc.sem_post(p))
+assert libc.sem_wait(p) == 0 and libc.sem_post(p) == 0 and libc.sem_post(p) == 0
+v = ctypes.c_int()
+libc.sem_getvalue(p, ctypes.byref(v))
+print(v.value)
+libc.sem_close(p)
+`
+
+func namedName(t *testing.T) string {
+	name := proctest.Name(t)
+	t.Cleanup(func() { semaphore.UnlinkNamed(name) })
+	return name
+}
+
+func TestNamedSemaphore(t *testing.T) {
+	name := namedName(t)
+	sem, err := semaphore.CreateNamed(name, 1)
+	require.NoError(t, err)
+	defer sem.Close()
+	assert.Equal(t, "/"+name, sem.Name())
+	fi, err := os.Stat("/dev/shm/sem." + name)
+	require.NoError(t, err)
+	assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+
+	_, err = semaphore.CreateNamed(name, 1)
+	assert.ErrorIs(t, err, fs.ErrExist)
+	_, err = semaphore.OpenNamed(proctest.Name(t))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	_, err = semaphore.OpenNamed("a/b")
+	assert.Error(t, err)
+
+	other, err := semaphore.OpenNamed(name)
+	require.NoError(t, err)
+	ok, err := other.TryAcquire()
+	require.NoError(t, err)
+	assert.True(t, ok)
+	require.NoError(t, other.Close())
+	assert.Error(t, other.Close())
+	_, err = other.TryAcquire()
+	assert.Error(t, err, "closed")
+	require.NoError(t, sem.Release())
+}
+
+// runPeer compiles (for C) and runs a peer program against semaphore name.
+func runPeer(t *testing.T, lang, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	var cmd *exec.Cmd
+	switch lang {
+	case "c":
+		cc, err := exec.LookPath("cc")
+		if err != nil {
+			t.Skip("no C compiler")
+		}
+		dir := t.TempDir()
+		src := filepath.Join(dir, "peer.c")
+		require.NoError(t, os.WriteFile(src, []byte(namedC), 0o644))
+		out, err := exec.Command(cc, "-o", filepath.Join(dir, "peer"), src, "-lpthread").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		cmd = exec.Command(filepath.Join(dir, "peer"), append([]string{"/" + name}, args...)...)
+	case "python":
+		py, err := exec.LookPath("python3")
+		if err != nil {
+			t.Skip("no python3")
+		}
+		cmd = exec.Command(py, append([]string{"-c", namedPy, "/" + name}, args...)...)
+	}
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func TestNamedSemaphoreWithPeers(t *testing.T) {
+	for _, lang := range []string{"c", "python"} {
+		t.Run(lang, func(t *testing.T) {
+			name := namedName(t)
+			sem, err := semaphore.CreateNamed(name, 1)
+			require.NoError(t, err)
+			defer sem.Close()
+
+			// The peer acquires once and releases twice: 1 - 1 + 2 = 2.
+			out, err := runPeer(t, lang, name).Output()
+			require.NoError(t, err)
+			assert.Equal(t, "2", strings.TrimSpace(string(out)))
+			v, err := sem.Value()
+			require.NoError(t, err)
+			assert.Equal(t, 2, v)
+
+			// A Go waiter is woken by the peer's release.
+			require.NoError(t, sem.Acquire())
+			require.NoError(t, sem.Acquire())
+			woken := make(chan error)
+			go func() {
+				ok, err := sem.AcquireTimeout(time.Minute)
+				if err == nil && !ok {
+					err = os.ErrDeadlineExceeded
+				}
+				woken <- err
+			}()
+			require.NoError(t, runPeer(t, lang, name, "post-only").Run())
+			require.NoError(t, <-woken)
+		})
+	}
+}

@@ -309,3 +309,25 @@ var (
 	_ Locker = (*Mutex)(nil)
 	_ Locker = (*RMutex)(nil)
 )
+
+// InitEmbeddedRMutex initialises a recursive robust mutex in mem (at least
+// 64 bytes) that belongs to another object, such as a locked ctypes value.
+// It is for packages that lay out such objects; mem must not be in use.
+func InitEmbeddedRMutex(mem []byte) error {
+	if len(mem) < layout.SlotSize {
+		return fmt.Errorf("%w: %d bytes for a mutex", shm.ErrInvalidSize, len(mem))
+	}
+	if !cgo.Available {
+		return ErrNoCgo
+	}
+	return cgo.MutexInit(unsafe.Pointer(&mem[0]), true)
+}
+
+// EmbeddedRMutex returns the recursive mutex InitEmbeddedRMutex made in mem,
+// inside seg; name is used in its errors.
+func EmbeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) {
+	if len(mem) < layout.SlotSize {
+		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
+	}
+	return &RMutex{mutexCore: mutexCore{name: name, m: unsafe.Pointer(&mem[0]), seg: seg}}, nil
+}

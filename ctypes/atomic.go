@@ -1,0 +1,135 @@
+package ctypes
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// Every access to shared elements goes through these functions: a peer
+// process may read or write any element at any time, so every load and
+// store is atomic, at every size. 8- and 4-byte elements use sync/atomic
+// directly; 1- and 2-byte elements go through the aligned 32-bit word that
+// contains them (objects are 64-byte aligned and padded, so that word is
+// always inside the object), with a compare-and-swap loop for writes.
+
+// word returns the aligned 32-bit word holding *p and p's bit shift in it
+// (little-endian).
+func word[T Elem](p *T) (*uint32, uint) {
+	off := uintptr(unsafe.Pointer(p)) & 3
+	return (*uint32)(unsafe.Add(unsafe.Pointer(p), -int(off))), uint(off) * 8
+}
+
+// bits and fromBits convert between T and its bit pattern.
+func bits[T Elem](v T) uint64 {
+	switch unsafe.Sizeof(v) {
+	case 8:
+		return *(*uint64)(unsafe.Pointer(&v))
+	case 4:
+		return uint64(*(*uint32)(unsafe.Pointer(&v)))
+	case 2:
+		return uint64(*(*uint16)(unsafe.Pointer(&v)))
+	default:
+		return uint64(*(*uint8)(unsafe.Pointer(&v)))
+	}
+}
+
+func fromBits[T Elem](b uint64) T {
+	var v T
+	switch unsafe.Sizeof(v) {
+	case 8:
+		*(*uint64)(unsafe.Pointer(&v)) = b
+	case 4:
+		*(*uint32)(unsafe.Pointer(&v)) = uint32(b)
+	case 2:
+		*(*uint16)(unsafe.Pointer(&v)) = uint16(b)
+	default:
+		*(*uint8)(unsafe.Pointer(&v)) = uint8(b)
+	}
+	return v
+}
+
+func mask[T Elem]() uint32 {
+	var v T
+	return uint32(1)<<(8*unsafe.Sizeof(v)) - 1
+}
+
+func load[T Elem](p *T) T {
+	switch unsafe.Sizeof(*p) {
+	case 8:
+		return fromBits[T](atomic.LoadUint64((*uint64)(unsafe.Pointer(p))))
+	case 4:
+		return fromBits[T](uint64(atomic.LoadUint32((*uint32)(unsafe.Pointer(p)))))
+	default:
+		w, shift := word(p)
+		return fromBits[T](uint64(atomic.LoadUint32(w) >> shift & mask[T]()))
+	}
+}
+
+// cas is the one read-modify-write primitive; store, swap and add build on
+// it for sub-word sizes.
+func cas[T Elem](p *T, old, new T) bool {
+	switch unsafe.Sizeof(*p) {
+	case 8:
+		return atomic.CompareAndSwapUint64((*uint64)(unsafe.Pointer(p)), bits(old), bits(new))
+	case 4:
+		return atomic.CompareAndSwapUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(old)), uint32(bits(new)))
+	default:
+		w, shift := word(p)
+		m := mask[T]() << shift
+		for {
+			cur := atomic.LoadUint32(w)
+			if cur&m != uint32(bits(old))<<shift {
+				return false
+			}
+			if atomic.CompareAndSwapUint32(w, cur, cur&^m|uint32(bits(new))<<shift) {
+				return true
+			}
+		}
+	}
+}
+
+func swap[T Elem](p *T, v T) T {
+	switch unsafe.Sizeof(*p) {
+	case 8:
+		return fromBits[T](atomic.SwapUint64((*uint64)(unsafe.Pointer(p)), bits(v)))
+	case 4:
+		return fromBits[T](uint64(atomic.SwapUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(v)))))
+	default:
+		for {
+			old := load(p)
+			if cas(p, old, v) {
+				return old
+			}
+		}
+	}
+}
+
+func store[T Elem](p *T, v T) {
+	switch unsafe.Sizeof(*p) {
+	case 8:
+		atomic.StoreUint64((*uint64)(unsafe.Pointer(p)), bits(v))
+	case 4:
+		atomic.StoreUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(v)))
+	default:
+		swap(p, v)
+	}
+}
+
+// add adds delta and returns the new value; integers wrap like C's
+// unsigned arithmetic, floats add with a compare-and-swap loop.
+func add[T Elem](p *T, delta T) T {
+	if !isFloat[T]() {
+		switch unsafe.Sizeof(*p) {
+		case 8:
+			return fromBits[T](atomic.AddUint64((*uint64)(unsafe.Pointer(p)), bits(delta)))
+		case 4:
+			return fromBits[T](uint64(atomic.AddUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(delta)))))
+		}
+	}
+	for {
+		old := load(p)
+		if n := old + delta; cas(p, old, n) {
+			return n
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package ctypes_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
+)
+
+func TestMain(m *testing.M) {
+	proctest.Main(m, map[string]proctest.Helper{
+		"write":     helperWrite,
+		"prefixsum": helperPrefixSum,
+		"count":     helperCount,
+		"holdlock":  helperHoldLock,
+	})
+}
+
+func openSeg(name string) *shm.Segment {
+	seg, err := shm.Open(name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper: open:", err)
+		os.Exit(1)
+	}
+	return seg
+}
+
+// helperWrite writes the sample of typecode args[1] into value "v" and
+// every element of array "a".
+func helperWrite(args []string) int {
+	seg := openSeg(args[0])
+	for _, s := range samples {
+		if string(rune(s.code())) == args[1] {
+			if err := s.write(seg); err != nil {
+				return proctest.Fail("write %s: %v", args[1], err)
+			}
+			return 0
+		}
+	}
+	return proctest.Fail("no sample for %q", args[1])
+}
+
+// helperPrefixSum replaces array "a" by its prefix sums, under its lock.
+func helperPrefixSum(args []string) int {
+	seg := openSeg(args[0])
+	a, err := ctypes.OpenArray[int64](seg, "a")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	err = a.Update(func(s []int64) {
+		for i := 1; i < len(s); i++ {
+			s[i] += s[i-1]
+		}
+	})
+	if err != nil {
+		return proctest.Fail("update: %v", err)
+	}
+	return 0
+}
+
+// helperCount adds 1 to value "n" args[2] times: with its lock (args[1] ==
+// "lock") or with atomic Add and no lock ("atomic").
+func helperCount(args []string) int {
+	seg := openSeg(args[0])
+	v, err := ctypes.OpenValue[int32](seg, "n")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	k, _ := strconv.Atoi(args[2])
+	for range k {
+		if args[1] == "lock" {
+			_, err = v.Update(func(x int32) int32 { return x + 1 })
+		} else {
+			v.Raw().Add(1)
+		}
+		if err != nil {
+			return proctest.Fail("update: %v", err)
+		}
+	}
+	return 0
+}
+
+// helperHoldLock takes value "n"'s lock, says so, and waits to be killed.
+func helperHoldLock(args []string) int {
+	seg := openSeg(args[0])
+	v, err := ctypes.OpenValue[int32](seg, "n")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	if err := v.Lock(); err != nil {
+		return proctest.Fail("lock: %v", err)
+	}
+	fmt.Println("locked")
+	io.ReadAll(os.Stdin)
+	return 0
+}

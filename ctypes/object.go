@@ -1,0 +1,159 @@
+package ctypes
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// elems is a value's or array's place in a segment: its elements, and the
+// bytes of its embedded mutex if it has one.
+type elems[T Elem] struct {
+	seg  *shm.Segment
+	obj  shm.Object
+	data []T
+	lock []byte // nil unless shm.FlagLocked
+}
+
+// lockOffset is where a locked object's mutex starts: after the data,
+// rounded up to a cache line (shmkit.h, SHMKIT_FLAG_LOCKED).
+func lockOffset(dataBytes uint64) uint64 {
+	off, _ := layout.AlignUp(dataBytes)
+	return off
+}
+
+// createElems allocates a value or array of n elements of T, with an
+// embedded recursive mutex if locked, filled by fill before publication.
+func createElems[T Elem](seg *shm.Segment, name string, kind shm.Kind, n int, locked bool, fill func([]T)) (elems[T], error) {
+	size := uint64(unsafe.Sizeof(*new(T)))
+	if n < 0 {
+		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w: %d", name, ErrNegativeLength, n)
+	}
+	if uint64(n) > math.MaxInt64/size/2 {
+		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w: %d elements", name, shm.ErrInvalidSize, n)
+	}
+	dataBytes := uint64(n) * size
+	length := max(dataBytes, 1)
+	var flags uint8
+	if locked {
+		flags = shm.FlagLocked
+		length = lockOffset(dataBytes) + layout.SlotSize
+	}
+	obj, err := seg.Alloc(shm.Request{
+		Name: name, Kind: kind, Typecode: byte(TypecodeOf[T]()), Flags: flags, Count: uint64(n), Length: length,
+	}, func(mem []byte) error {
+		if locked {
+			if err := semaphore.InitEmbeddedRMutex(mem[lockOffset(dataBytes):]); err != nil {
+				return err
+			}
+		}
+		if fill != nil {
+			fill(layout.Slice[T](mem, 0, uint64(n)))
+		}
+		return nil
+	})
+	if err != nil {
+		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w", name, err)
+	}
+	return elemsOf[T](seg, obj)
+}
+
+// openElems finds a value or array by name and checks that it holds T.
+func openElems[T Elem](seg *shm.Segment, name string, kind shm.Kind) (elems[T], error) {
+	obj, err := seg.LookupKind(name, kind)
+	if err != nil {
+		return elems[T]{}, err
+	}
+	if want := TypecodeOf[T](); Typecode(obj.Typecode) != want {
+		return elems[T]{}, fmt.Errorf("ctypes: open %q: %w: it holds %v, not %v",
+			name, ErrTypeMismatch, Typecode(obj.Typecode), want)
+	}
+	return elemsOf[T](seg, obj)
+}
+
+// elemsOf checks an object's count and length against each other — they
+// come from a segment, which is never trusted — and makes the views.
+func elemsOf[T Elem](seg *shm.Segment, obj shm.Object) (elems[T], error) {
+	size := uint64(unsafe.Sizeof(*new(T)))
+	if obj.Kind == shm.KindValue && obj.Count != 1 {
+		return elems[T]{}, fmt.Errorf("ctypes: %q: %w: a value of %d elements", obj.Name, shm.ErrCorrupt, obj.Count)
+	}
+	if obj.Count > obj.Length/size {
+		return elems[T]{}, fmt.Errorf("ctypes: %q: %w: %d elements of %d bytes in %d bytes",
+			obj.Name, shm.ErrCorrupt, obj.Count, size, obj.Length)
+	}
+	e := elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count)}
+	if obj.Flags&shm.FlagLocked != 0 {
+		off := lockOffset(obj.Count * size)
+		if off > obj.Length || obj.Length-off < layout.SlotSize {
+			return elems[T]{}, fmt.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
+		}
+		e.lock = obj.Bytes()[off : off+layout.SlotSize]
+	}
+	return e, nil
+}
+
+// Option chooses the lock of a Value or Array.
+type Option func(*lockChoice)
+
+type lockChoice struct {
+	lock semaphore.Locker
+	none bool
+}
+
+// WithLock uses the caller's lock instead of a new one (Python's
+// lock=<lock>). It is not recorded in the segment: every process passes
+// its own handle to the same lock.
+func WithLock(l semaphore.Locker) Option { return func(c *lockChoice) { c.lock = l } }
+
+// WithoutLock makes or opens the object with no lock (Python's lock=False);
+// Lock, Get and Set then fail with ErrNoLock, and Raw gives the raw object.
+func WithoutLock() Option { return func(c *lockChoice) { c.none = true } }
+
+func choose(opts []Option) lockChoice {
+	var c lockChoice
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// lockFor returns the lock a Value or Array uses: the caller's, or the
+// object's embedded recursive mutex, or none.
+func lockFor[T Elem](e elems[T], c lockChoice) (semaphore.Locker, error) {
+	switch {
+	case c.lock != nil:
+		return c.lock, nil
+	case c.none || e.lock == nil:
+		return nil, nil
+	}
+	return semaphore.EmbeddedRMutex(e.seg, e.obj.Name+" lock", e.lock)
+}
+
+// locked runs f holding l. A holder that died is reported as
+// semaphore.ErrOwnerDead after f has run; since each of shmkit's element
+// writes is atomic, the lock is marked consistent and released.
+func locked(name string, l semaphore.Locker, f func()) error {
+	if l == nil {
+		return fmt.Errorf("ctypes: %q: %w", name, ErrNoLock)
+	}
+	err := l.Lock()
+	if err != nil && !errors.Is(err, semaphore.ErrOwnerDead) {
+		return err
+	}
+	f()
+	if err != nil {
+		if c, ok := l.(interface{ Consistent() error }); ok {
+			c.Consistent()
+		}
+	}
+	if uerr := l.Unlock(); uerr != nil {
+		return uerr
+	}
+	return err
+}

@@ -1,0 +1,142 @@
+package ctypes
+
+import (
+	"fmt"
+
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// A RawValue is one element of type T in a shared memory segment, with no
+// lock (Python's RawValue), found by name from any process. Every method is
+// atomic, so unlike Python's `v.value += 1`, Add never loses an update.
+//
+// A RawValue must not be used after its segment is closed: its memory is
+// gone and access faults.
+type RawValue[T Elem] struct {
+	e elems[T]
+}
+
+// NewRawValue creates a value named name in seg holding init.
+func NewRawValue[T Elem](seg *shm.Segment, name string, init T) (*RawValue[T], error) {
+	e, err := createElems(seg, name, shm.KindValue, 1, false, func(s []T) { s[0] = init })
+	if err != nil {
+		return nil, err
+	}
+	return &RawValue[T]{e}, nil
+}
+
+// OpenRawValue attaches to the value named name in seg. It fails with
+// ErrTypeMismatch if the value holds another element type.
+func OpenRawValue[T Elem](seg *shm.Segment, name string) (*RawValue[T], error) {
+	e, err := openElems[T](seg, name, shm.KindValue)
+	if err != nil {
+		return nil, err
+	}
+	return &RawValue[T]{e}, nil
+}
+
+// Name returns the value's name in its segment.
+func (v *RawValue[T]) Name() string { return v.e.obj.Name }
+
+// Typecode returns the value's typecode.
+func (v *RawValue[T]) Typecode() Typecode { return TypecodeOf[T]() }
+
+// Load reads the value.
+func (v *RawValue[T]) Load() T { return load(&v.e.data[0]) }
+
+// Store writes the value.
+func (v *RawValue[T]) Store(x T) { store(&v.e.data[0], x) }
+
+// Add adds delta and returns the new value. Integers wrap around as in C;
+// floats are added with a compare-and-swap loop.
+func (v *RawValue[T]) Add(delta T) T { return add(&v.e.data[0], delta) }
+
+// Swap stores x and returns the old value.
+func (v *RawValue[T]) Swap(x T) T { return swap(&v.e.data[0], x) }
+
+// CompareAndSwap stores new if the value is old, comparing bit patterns
+// (so for floats, NaN can match and -0 does not match +0).
+func (v *RawValue[T]) CompareAndSwap(old, new T) bool { return cas(&v.e.data[0], old, new) }
+
+// Ptr returns a pointer to the element in shared memory, for use with
+// sync/atomic or by code that knows what it is doing.
+func (v *RawValue[T]) Ptr() *T { return &v.e.data[0] }
+
+// A Value is a RawValue with a lock (Python's Value): by default a robust
+// recursive mutex stored beside it in the segment, so every process that
+// opens the value shares the lock.
+type Value[T Elem] struct {
+	raw  *RawValue[T]
+	lock semaphore.Locker
+}
+
+// NewValue creates a locked value named name in seg holding init. Options
+// choose the caller's own lock, or none.
+func NewValue[T Elem](seg *shm.Segment, name string, init T, opts ...Option) (*Value[T], error) {
+	c := choose(opts)
+	e, err := createElems(seg, name, shm.KindValue, 1, c.lock == nil && !c.none, func(s []T) { s[0] = init })
+	if err != nil {
+		return nil, err
+	}
+	return valueOf(e, c)
+}
+
+// OpenValue attaches to the value named name in seg, with its own lock
+// unless an option says otherwise.
+func OpenValue[T Elem](seg *shm.Segment, name string, opts ...Option) (*Value[T], error) {
+	e, err := openElems[T](seg, name, shm.KindValue)
+	if err != nil {
+		return nil, err
+	}
+	return valueOf(e, choose(opts))
+}
+
+func valueOf[T Elem](e elems[T], c lockChoice) (*Value[T], error) {
+	l, err := lockFor(e, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Value[T]{raw: &RawValue[T]{e}, lock: l}, nil
+}
+
+// Raw returns the value without its lock.
+func (v *Value[T]) Raw() *RawValue[T] { return v.raw }
+
+// GetLock returns the lock, or nil for a value without one.
+func (v *Value[T]) GetLock() semaphore.Locker { return v.lock }
+
+// Lock takes the value's lock (recursively, for the default lock).
+func (v *Value[T]) Lock() error {
+	if v.lock == nil {
+		return fmt.Errorf("ctypes: %q: %w", v.raw.Name(), ErrNoLock)
+	}
+	return v.lock.Lock()
+}
+
+// Unlock releases the value's lock.
+func (v *Value[T]) Unlock() error {
+	if v.lock == nil {
+		return fmt.Errorf("ctypes: %q: %w", v.raw.Name(), ErrNoLock)
+	}
+	return v.lock.Unlock()
+}
+
+// Get reads the value under its lock. If the lock's last holder died, the
+// value is still read and semaphore.ErrOwnerDead is returned with it.
+func (v *Value[T]) Get() (x T, err error) {
+	err = locked(v.raw.Name(), v.lock, func() { x = v.raw.Load() })
+	return x, err
+}
+
+// Set writes the value under its lock.
+func (v *Value[T]) Set(x T) error {
+	return locked(v.raw.Name(), v.lock, func() { v.raw.Store(x) })
+}
+
+// Update replaces the value with f(value) under the lock and returns the
+// result: the locked form of Python's `with v.get_lock(): v.value += 1`.
+func (v *Value[T]) Update(f func(T) T) (x T, err error) {
+	err = locked(v.raw.Name(), v.lock, func() { x = f(v.raw.Load()); v.raw.Store(x) })
+	return x, err
+}

@@ -31,6 +31,8 @@ func CLayout() []Field {
 		cv  C.struct_shmkit_cond
 		ev  C.struct_shmkit_event
 		br  C.struct_shmkit_barrier
+		ch  C.struct_shmkit_channel
+		sl  C.struct_shmkit_slot
 	)
 	f := func(st, name string, off, size uintptr) Field { return Field{st, name, off, size} }
 	return []Field{
@@ -83,6 +85,31 @@ func CLayout() []Field {
 		f("shmkit_barrier", "broken", unsafe.Offsetof(br.broken), unsafe.Sizeof(br.broken)),
 		f("shmkit_barrier", "broken_gen", unsafe.Offsetof(br.broken_gen), unsafe.Sizeof(br.broken_gen)),
 		f("shmkit_barrier", "reserved", unsafe.Offsetof(br.reserved), unsafe.Sizeof(br.reserved)),
+		f("shmkit_channel", "sizeof", 0, unsafe.Sizeof(ch)),
+		f("shmkit_channel", "slots", unsafe.Offsetof(ch.slots), unsafe.Sizeof(ch.slots)),
+		f("shmkit_channel", "max_len", unsafe.Offsetof(ch.max_len), unsafe.Sizeof(ch.max_len)),
+		f("shmkit_channel", "elem_size", unsafe.Offsetof(ch.elem_size), unsafe.Sizeof(ch.elem_size)),
+		f("shmkit_channel", "slot_stride", unsafe.Offsetof(ch.slot_stride), unsafe.Sizeof(ch.slot_stride)),
+		f("shmkit_channel", "closed", unsafe.Offsetof(ch.closed), unsafe.Sizeof(ch.closed)),
+		f("shmkit_channel", "peers_overflow", unsafe.Offsetof(ch.peers_overflow), unsafe.Sizeof(ch.peers_overflow)),
+		f("shmkit_channel", "recovered", unsafe.Offsetof(ch.recovered), unsafe.Sizeof(ch.recovered)),
+		f("shmkit_channel", "reserved0", unsafe.Offsetof(ch.reserved0), unsafe.Sizeof(ch.reserved0)),
+		f("shmkit_channel", "tail", unsafe.Offsetof(ch.tail), unsafe.Sizeof(ch.tail)),
+		f("shmkit_channel", "pad1", unsafe.Offsetof(ch.pad1), unsafe.Sizeof(ch.pad1)),
+		f("shmkit_channel", "head", unsafe.Offsetof(ch.head), unsafe.Sizeof(ch.head)),
+		f("shmkit_channel", "pad2", unsafe.Offsetof(ch.pad2), unsafe.Sizeof(ch.pad2)),
+		f("shmkit_channel", "data_seq", unsafe.Offsetof(ch.data_seq), unsafe.Sizeof(ch.data_seq)),
+		f("shmkit_channel", "recv_waiters", unsafe.Offsetof(ch.recv_waiters), unsafe.Sizeof(ch.recv_waiters)),
+		f("shmkit_channel", "pad3", unsafe.Offsetof(ch.pad3), unsafe.Sizeof(ch.pad3)),
+		f("shmkit_channel", "space_seq", unsafe.Offsetof(ch.space_seq), unsafe.Sizeof(ch.space_seq)),
+		f("shmkit_channel", "send_waiters", unsafe.Offsetof(ch.send_waiters), unsafe.Sizeof(ch.send_waiters)),
+		f("shmkit_channel", "pad4", unsafe.Offsetof(ch.pad4), unsafe.Sizeof(ch.pad4)),
+		f("shmkit_channel", "producers", unsafe.Offsetof(ch.producers), unsafe.Sizeof(ch.producers)),
+		f("shmkit_channel", "consumers", unsafe.Offsetof(ch.consumers), unsafe.Sizeof(ch.consumers)),
+		f("shmkit_slot", "sizeof", 0, unsafe.Sizeof(sl)),
+		f("shmkit_slot", "state", unsafe.Offsetof(sl.state), unsafe.Sizeof(sl.state)),
+		f("shmkit_slot", "len", unsafe.Offsetof(sl.len), unsafe.Sizeof(sl.len)),
+		f("shmkit_slot", "reserved", unsafe.Offsetof(sl.reserved), unsafe.Sizeof(sl.reserved)),
 	}
 }
 
@@ -107,5 +134,9 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_KIND_BARRIER":   C.SHMKIT_KIND_BARRIER,
 		"SHMKIT_KIND_CHANNEL":   C.SHMKIT_KIND_CHANNEL,
 		"SHMKIT_FLAG_LOCKED":    C.SHMKIT_FLAG_LOCKED,
+		"SHMKIT_LEN_SKIP":       C.SHMKIT_LEN_SKIP,
+		"SHMKIT_SLOT_BUSY":      C.SHMKIT_SLOT_BUSY,
+		"SHMKIT_SLOT_SEQ_SHIFT": C.SHMKIT_SLOT_SEQ_SHIFT,
+		"SHMKIT_PEERS":          C.SHMKIT_PEERS,
 	}
 }

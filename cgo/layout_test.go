@@ -50,6 +50,8 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 		"shmkit_cond":      goFields(layout.Cond{}),
 		"shmkit_event":     goFields(layout.Event{}),
 		"shmkit_barrier":   goFields(layout.Barrier{}),
+		"shmkit_channel":   goFields(layout.Channel{}),
+		"shmkit_slot":      goFields(layout.Slot{}),
 	}
 	seen := map[string]int{}
 	for _, f := range cgo.CLayout() {
@@ -77,6 +79,8 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_KIND_RMUTEX": uint64(layout.KindRMutex), "SHMKIT_KIND_COND": uint64(layout.KindCond),
 		"SHMKIT_KIND_EVENT": uint64(layout.KindEvent), "SHMKIT_KIND_BARRIER": uint64(layout.KindBarrier),
 		"SHMKIT_KIND_CHANNEL": uint64(layout.KindChannel), "SHMKIT_FLAG_LOCKED": uint64(layout.FlagLocked),
+		"SHMKIT_LEN_SKIP": uint64(layout.LenSkip), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
+		"SHMKIT_SLOT_SEQ_SHIFT": layout.SlotSeqShift, "SHMKIT_PEERS": layout.Peers,
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

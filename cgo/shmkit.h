@@ -52,7 +52,7 @@
 #define SHMKIT_KIND_COND 8u       /* struct shmkit_cond */
 #define SHMKIT_KIND_EVENT 9u      /* struct shmkit_event */
 #define SHMKIT_KIND_BARRIER 10u   /* struct shmkit_barrier */
-#define SHMKIT_KIND_CHANNEL 11u   /* reserved for the channel ring */
+#define SHMKIT_KIND_CHANNEL 11u   /* struct shmkit_channel: param0 slots, param1 max_len */
 
 /* Entry flags. */
 #define SHMKIT_FLAG_LOCKED 0x01u  /* VALUE/ARRAY: a pthread_mutex_t (recursive,
@@ -146,6 +146,81 @@ struct shmkit_barrier {
 	uint8_t reserved[44];
 };
 
+/*
+ * SHMKIT_KIND_CHANNEL: a bounded ring of `slots` messages, each up to
+ * max_len elements of the entry's typecode, for any number of producer and
+ * consumer processes. The object is this header, then `slots` slots of
+ * slot_stride bytes; a slot is struct shmkit_slot followed by the data.
+ *
+ * Slot state word (64 bits, atomic):
+ *
+ *   63            24  23   22        0
+ *   +---------------+----+-----------+
+ *   | seq (40 bits) |busy| pid (23)  |
+ *   +---------------+----+-----------+
+ *
+ * For ring position p (slot p % slots), seq = 2p mod 2^40 means empty and
+ * ready for the producer of p; 2p+1 means full, ready for the consumer of p;
+ * 2(p+slots) means freed for the next lap. busy = 1 with a pid: that process
+ * claimed the slot (a producer writing when seq is 2p, a consumer reading
+ * when seq is 2p+1); busy = 0 has pid 0.
+ *
+ * Send at p: CAS {2p,0,0} -> {2p,1,me}; write data and len; store {2p+1,0,0}.
+ * Recv at p: CAS {2p+1,0,0} -> {2p+1,1,me}; read; store {2(p+slots),0,0}.
+ * tail and head are hints of the next p, moved on by CAS by whoever sees
+ * them behind ("helping"). A data reader never looks before {2p+1,0,0} is
+ * published, so a message is never seen half-written. If a claimer's pid
+ * no longer exists, a waiter takes its slot over: a producer's claim becomes
+ * {2p+1,0,0} with len SHMKIT_LEN_SKIP (no message), a consumer's claim
+ * becomes {2(p+slots),0,0}.
+ *
+ * Sleeping: receivers raise recv_waiters, read data_seq, look again, and
+ * FUTEX_WAIT on data_seq; a producer that published and sees recv_waiters
+ * non-zero adds 1 to data_seq and wakes all. Likewise senders with
+ * space_seq and send_waiters. Close sets closed and wakes both.
+ *
+ * producers / consumers: pids of processes that sent / received, so a
+ * blocked peer can tell when all of the other side are dead; 0 is empty.
+ */
+#define SHMKIT_LEN_SKIP 0xFFFFFFFFu
+#define SHMKIT_SLOT_BUSY (1ull << 23)
+#define SHMKIT_SLOT_PID_MASK ((1ull << 23) - 1)
+#define SHMKIT_SLOT_SEQ_SHIFT 24
+#define SHMKIT_PEERS 32
+
+struct shmkit_channel {
+	uint32_t slots;            /*   0: set at creation */
+	uint32_t max_len;          /*   4: elements per message */
+	uint32_t elem_size;        /*   8: bytes per element */
+	uint32_t slot_stride;      /*  12: bytes per slot, align64(16 + max_len*elem_size) */
+	uint32_t closed;           /*  16: 1 once closed (atomic) */
+	uint32_t peers_overflow;   /*  20: 1 if a peer could not be recorded */
+	uint32_t recovered;        /*  24: slots taken over from dead claimers (atomic) */
+	uint8_t reserved0[36];
+	uint64_t tail;             /*  64: next position to send (hint) */
+	uint8_t pad1[56];
+	uint64_t head;             /* 128: next position to receive (hint) */
+	uint8_t pad2[56];
+	uint32_t data_seq;         /* 192: futex for receivers */
+	uint32_t recv_waiters;     /* 196 */
+	uint8_t pad3[56];
+	uint32_t space_seq;        /* 256: futex for senders */
+	uint32_t send_waiters;     /* 260 */
+	uint8_t pad4[56];
+	int32_t producers[SHMKIT_PEERS]; /* 320 */
+	int32_t consumers[SHMKIT_PEERS]; /* 448 */
+	/* 576: the slots */
+};
+
+struct shmkit_slot {
+	uint64_t state;            /*   0: see above */
+	uint32_t len;              /*   8: elements, or SHMKIT_LEN_SKIP */
+	uint32_t reserved;         /*  12 */
+	/* 16: max_len elements */
+};
+
+_Static_assert(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
+_Static_assert(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
 _Static_assert(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
 _Static_assert(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
 _Static_assert(sizeof(shmkit_sem_slot) == 64, "sem_t fits a cache line");

@@ -1,0 +1,440 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// A Channel is a bounded queue of messages between processes: a ring of
+// Cap slots in a shared memory segment, each holding one message of up to
+// MaxLen elements of T. Any number of processes (and goroutines) may send
+// and receive at once; each producer's messages arrive in the order it sent
+// them.
+//
+// Send and Recv touch only the shared memory while both sides keep up. A
+// side that must wait spins briefly, then sleeps on a futex; the other
+// side's Send or Recv wakes it, costing one system call only when someone
+// sleeps. A message is never seen half-written, even if its producer is
+// killed while writing it; a killed receiver loses the message it was
+// reading. When every process on the other side has died, a blocked Send or
+// Recv returns ErrPeerDead (within about a quarter of a second).
+//
+// A Channel must not be used after its segment is closed.
+type Channel[T ctypes.Elem] struct {
+	r *ring
+}
+
+func elemSize[T ctypes.Elem]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
+
+// New creates a channel named name in seg with slots messages of at most
+// maxLen elements each.
+func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int) (*Channel[T], error) {
+	stride, length, err := geometry(slots, maxLen, elemSize[T]())
+	if err != nil {
+		return nil, fmt.Errorf("channel: create %q: %w", name, err)
+	}
+	obj, err := seg.Alloc(shm.Request{
+		Name: name, Kind: shm.KindChannel, Typecode: byte(ctypes.TypecodeOf[T]()),
+		Length: length, Param0: uint64(slots), Param1: uint64(maxLen),
+	}, func(mem []byte) error {
+		h := layout.At[layout.Channel](mem, 0)
+		h.Slots, h.MaxLen, h.ElemSize, h.SlotStride = uint32(slots), uint32(maxLen), uint32(elemSize[T]()), uint32(stride)
+		for i := range uint64(slots) { // slot i first serves position i
+			layout.At[layout.Slot](mem, headerSize+i*stride).State.Store(layout.SlotState(seqOf(i), false, 0))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("channel: create %q: %w", name, err)
+	}
+	r, err := newRing(seg, obj, elemSize[T]())
+	if err != nil {
+		return nil, err
+	}
+	return &Channel[T]{r}, nil
+}
+
+// Open attaches to the channel named name in seg; it must carry elements of
+// type T (ctypes.ErrTypeMismatch otherwise).
+func Open[T ctypes.Elem](seg *shm.Segment, name string) (*Channel[T], error) {
+	obj, err := seg.LookupKind(name, shm.KindChannel)
+	if err != nil {
+		return nil, err
+	}
+	if want := ctypes.TypecodeOf[T](); ctypes.Typecode(obj.Typecode) != want {
+		return nil, fmt.Errorf("channel: open %q: %w: it carries %v, not %v",
+			name, ctypes.ErrTypeMismatch, ctypes.Typecode(obj.Typecode), want)
+	}
+	r, err := newRing(seg, obj, elemSize[T]())
+	if err != nil {
+		return nil, err
+	}
+	return &Channel[T]{r}, nil
+}
+
+// NewFloatChannel makes the classic FloatChannel: one slot holding a
+// message of up to maxsize float64; Send waits until the previous message
+// was taken.
+func NewFloatChannel(seg *shm.Segment, name string, maxsize int) (*Channel[float64], error) {
+	return New[float64](seg, name, 1, maxsize)
+}
+
+// OpenFloatChannel attaches to a FloatChannel.
+func OpenFloatChannel(seg *shm.Segment, name string) (*Channel[float64], error) {
+	return Open[float64](seg, name)
+}
+
+// RegisterSender records this process as a sender now rather than at its
+// first Send. Receivers blocked on an empty channel report ErrPeerDead once
+// every recorded sender has died without closing it. A process that will
+// close the channel without sending (a coordinator that waits for its
+// workers, then closes) calls RegisterSender first, so that the workers'
+// exit is not taken for the death of every sender before it closes.
+func (c *Channel[T]) RegisterSender() { c.r.register(&c.r.sendReg, &c.r.h.Producers) }
+
+// RegisterReceiver records this process as a receiver now rather than at
+// its first Recv; see RegisterSender.
+func (c *Channel[T]) RegisterReceiver() { c.r.register(&c.r.recvReg, &c.r.h.Consumers) }
+
+// Name returns the channel's name in its segment.
+func (c *Channel[T]) Name() string { return c.r.name }
+
+// Cap returns the number of slots.
+func (c *Channel[T]) Cap() int { return int(c.r.slots) }
+
+// MaxLen returns the most elements one message may hold.
+func (c *Channel[T]) MaxLen() int { return int(c.r.maxLen) }
+
+// Len returns how many messages are queued or being written (a snapshot).
+func (c *Channel[T]) Len() int {
+	t, h := c.r.h.Tail.Load(), c.r.h.Head.Load()
+	if t <= h {
+		return 0
+	}
+	return int(min(t-h, c.r.slots))
+}
+
+// how a send or receive proceeds when it cannot complete at once
+type mode struct {
+	ctx      context.Context
+	deadline int64 // monotonic; 0 none
+	block    bool
+	wake     bool // wake sleepers on the other side when done
+}
+
+var blocking = mode{ctx: context.Background(), block: true, wake: true}
+
+// send claims a slot, lets fill write n elements into it, and publishes it.
+func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
+	r := c.r
+	if err := r.check(); err != nil {
+		return false, err
+	}
+	if n > int(r.maxLen) || n < 0 {
+		return false, fmt.Errorf("channel: send on %q: %w: %d elements, at most %d", r.name, ErrTooLarge, n, r.maxLen)
+	}
+	r.register(&r.sendReg, &r.h.Producers)
+	var cl claimed
+	var blk blocker
+	try := func() (bool, error) {
+		if r.h.Closed.Load() != 0 {
+			return false, ErrClosed
+		}
+		var ok bool
+		var err error
+		cl, blk, ok, err = r.claimSend()
+		return ok, err
+	}
+	ok, err := try()
+	if !ok && err == nil && m.block {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, try, func() error {
+			if !r.takeOver(blk) && r.allDead(&r.h.Consumers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+	}
+	if !ok || err != nil {
+		return false, r.wrap("send on", m.ctx, err)
+	}
+	published := false
+	defer func() {
+		if !published { // fill panicked: leave no claimed slot behind
+			r.publish(cl, layout.LenSkip)
+			r.wakeReceivers()
+		}
+	}()
+	if r.h.Closed.Load() != 0 { // closed after we claimed: no message
+		r.publish(cl, layout.LenSkip)
+		published = true
+		r.wakeReceivers()
+		return false, r.wrap("send on", m.ctx, ErrClosed)
+	}
+	fill(layout.Slice[T](r.mem, cl.data, uint64(n)))
+	r.publish(cl, uint32(n))
+	published = true
+	if m.wake {
+		r.wakeReceivers()
+	}
+	return true, nil
+}
+
+// recv claims the next message of at most maxLen elements, hands it to use,
+// and frees its slot. It returns the message's length.
+func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) {
+	r := c.r
+	if err := r.check(); err != nil {
+		return 0, false, err
+	}
+	r.register(&r.recvReg, &r.h.Consumers)
+	var cl claimed
+	var n uint32
+	var blk blocker
+	try := func() (bool, error) {
+		for {
+			closed := r.h.Closed.Load() != 0 // before looking: see docs/channel.md
+			var ok bool
+			var err error
+			cl, n, blk, ok, err = r.claimRecv(maxLen)
+			switch {
+			case err != nil:
+				return false, err
+			case !ok && closed && layout.SlotOwner(blk.st) == 0:
+				return false, io.EOF
+			case !ok:
+				return false, nil
+			case n == layout.LenSkip: // a message that never was: drop it
+				r.free(cl)
+				r.wakeSenders()
+				continue
+			}
+			return true, nil
+		}
+	}
+	ok, err := try()
+	if !ok && err == nil && m.block {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, try, func() error {
+			if !r.takeOver(blk) && r.h.Closed.Load() == 0 && r.allDead(&r.h.Producers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+	}
+	if !ok || err != nil {
+		return 0, false, r.wrap("receive on", m.ctx, err)
+	}
+	defer func() { // also if use panics: the message is consumed either way
+		r.free(cl)
+		if m.wake {
+			r.wakeSenders()
+		}
+	}()
+	use(layout.Slice[T](r.mem, cl.data, uint64(n)))
+	return int(n), true, nil
+}
+
+// wrap adds the channel's name to an error, leaving io.EOF and the
+// context's own errors as they are.
+func (r *ring) wrap(op string, ctx context.Context, err error) error {
+	if err == nil || err == io.EOF || (ctx != nil && err == ctx.Err()) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("channel: %s %q: %w", op, r.name, err)
+}
+
+func copyIn[T ctypes.Elem](values []T) func([]T) { return func(s []T) { copy(s, values) } }
+
+// Send sends a copy of values as one message, waiting while the channel is
+// full. It fails with ErrTooLarge if len(values) > MaxLen, ErrClosed once
+// the channel is closed, and ErrPeerDead if every receiver has died.
+func (c *Channel[T]) Send(values []T) error {
+	_, err := c.send(blocking, len(values), copyIn(values))
+	return err
+}
+
+// TrySend sends without waiting; it reports false if the channel is full.
+func (c *Channel[T]) TrySend(values []T) (bool, error) {
+	return c.send(mode{wake: true}, len(values), copyIn(values))
+}
+
+// SendTimeout is Send giving up after d (CLOCK_MONOTONIC); false on timeout.
+func (c *Channel[T]) SendTimeout(values []T, d time.Duration) (bool, error) {
+	m := blocking
+	m.deadline = wait.Deadline(d)
+	return c.send(m, len(values), copyIn(values))
+}
+
+// SendContext is Send giving up when ctx ends, returning ctx.Err().
+func (c *Channel[T]) SendContext(ctx context.Context, values []T) error {
+	m := blocking
+	m.ctx = ctx
+	_, err := c.send(m, len(values), copyIn(values))
+	return err
+}
+
+// SendFunc sends a message of n elements that fill writes in place, in the
+// slot itself: no copy. fill must not keep the slice. If fill panics, no
+// message is sent and the panic goes on.
+func (c *Channel[T]) SendFunc(n int, fill func([]T)) error {
+	_, err := c.send(blocking, n, fill)
+	return err
+}
+
+// SendBatch sends each of msgs in order, waking sleeping receivers once
+// rather than per message where it can. It returns how many it sent.
+func (c *Channel[T]) SendBatch(msgs [][]T) (int, error) {
+	pending := false
+	for i, msg := range msgs {
+		ok, err := c.send(mode{}, len(msg), copyIn(msg))
+		if ok {
+			pending = true
+			continue
+		}
+		if pending { // wake them before we sleep ourselves
+			c.r.wakeReceivers()
+			pending = false
+		}
+		if err == nil {
+			_, err = c.send(blocking, len(msg), copyIn(msg))
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	if pending {
+		c.r.wakeReceivers()
+	}
+	return len(msgs), nil
+}
+
+func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copy(dst, s) } }
+
+// Recv receives the next message into dst and returns its length, waiting
+// while the channel is empty. If dst is too short the message stays queued
+// and the error satisfies errors.Is(err, io.ErrShortBuffer). After Close,
+// it returns the messages still queued, then io.EOF. If every sender has
+// died without closing, it returns ErrPeerDead.
+func (c *Channel[T]) Recv(dst []T) (int, error) {
+	n, _, err := c.recv(blocking, len(dst), copyOut(dst))
+	return n, err
+}
+
+// TryRecv receives without waiting; ok is false if nothing was queued.
+func (c *Channel[T]) TryRecv(dst []T) (n int, ok bool, err error) {
+	return c.recv(mode{wake: true}, len(dst), copyOut(dst))
+}
+
+// RecvTimeout is Recv giving up after d; ok is false on timeout.
+func (c *Channel[T]) RecvTimeout(dst []T, d time.Duration) (n int, ok bool, err error) {
+	m := blocking
+	m.deadline = wait.Deadline(d)
+	return c.recv(m, len(dst), copyOut(dst))
+}
+
+// RecvContext is Recv giving up when ctx ends, returning ctx.Err().
+func (c *Channel[T]) RecvContext(ctx context.Context, dst []T) (int, error) {
+	m := blocking
+	m.ctx = ctx
+	n, _, err := c.recv(m, len(dst), copyOut(dst))
+	return n, err
+}
+
+// RecvNew receives the next message as a new slice, the way Python's
+// recv() returns a new list.
+func (c *Channel[T]) RecvNew() ([]T, error) {
+	var out []T
+	_, _, err := c.recv(blocking, int(c.r.maxLen), func(s []T) { out = append([]T(nil), s...) })
+	return out, err
+}
+
+// RecvFunc hands the next message to use in place, in the slot itself: no
+// copy. use must not keep the slice; the slot is freed when use returns.
+func (c *Channel[T]) RecvFunc(use func([]T)) error {
+	_, _, err := c.recv(blocking, int(c.r.maxLen), use)
+	return err
+}
+
+// RecvBatch receives up to len(bufs) messages: it waits for the first, then
+// takes whatever else is queued, waking sleeping senders once. Each
+// bufs[i] is received into up to its capacity and resliced to the
+// message's length. It returns how many messages it received.
+func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	m := blocking
+	m.wake = false
+	for i := range bufs {
+		dst := bufs[i][:cap(bufs[i])]
+		n, ok, err := c.recv(m, len(dst), copyOut(dst))
+		if !ok || err != nil {
+			if i > 0 {
+				c.r.wakeSenders()
+				return i, nil // what was queued; the error comes next call
+			}
+			return 0, err
+		}
+		bufs[i] = dst[:n]
+		m.block = false
+	}
+	c.r.wakeSenders()
+	return len(bufs), nil
+}
+
+// Close closes the channel for every process: sends fail with ErrClosed,
+// and receivers get what is still queued, then io.EOF. Closing twice is
+// ErrClosed.
+func (c *Channel[T]) Close() error {
+	r := c.r
+	if err := r.check(); err != nil {
+		return err
+	}
+	if !r.h.Closed.CompareAndSwap(0, 1) {
+		return fmt.Errorf("channel: close %q: %w: already closed", r.name, ErrClosed)
+	}
+	r.h.DataSeq.Add(1)
+	r.h.SpaceSeq.Add(1)
+	futex.Wake(&r.h.DataSeq, math.MaxInt32)
+	futex.Wake(&r.h.SpaceSeq, math.MaxInt32)
+	return nil
+}
+
+// State is a snapshot of a channel, for tools.
+type State struct {
+	Head, Tail               uint64 // positions (hints, see docs/channel.md)
+	Len, Cap, MaxLen         int
+	Closed                   bool
+	RecvWaiters, SendWaiters int
+	Recovered                int   // slots taken over from dead processes
+	Producers, Consumers     []int // recorded pids
+}
+
+// State returns a snapshot of the channel.
+func (c *Channel[T]) State() State {
+	h := c.r.h
+	s := State{
+		Head: h.Head.Load(), Tail: h.Tail.Load(), Len: c.Len(), Cap: c.Cap(), MaxLen: c.MaxLen(),
+		Closed: h.Closed.Load() != 0, RecvWaiters: int(h.RecvWaiters.Load()), SendWaiters: int(h.SendWaiters.Load()),
+		Recovered: int(h.Recovered.Load()),
+	}
+	for i := range h.Producers {
+		if p := h.Producers[i].Load(); p != 0 {
+			s.Producers = append(s.Producers, int(p))
+		}
+		if p := h.Consumers[i].Load(); p != 0 {
+			s.Consumers = append(s.Consumers, int(p))
+		}
+	}
+	return s
+}

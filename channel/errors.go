@@ -1,0 +1,15 @@
+package channel
+
+import "errors"
+
+// Errors returned by this package, usable with errors.Is. A receive after
+// Close has drained the channel returns io.EOF; a receive buffer too short
+// for the next message returns io.ErrShortBuffer.
+var (
+	// ErrClosed: Send on a closed channel.
+	ErrClosed = errors.New("channel: send on closed channel")
+	// ErrTooLarge: a message longer than the channel's MaxLen.
+	ErrTooLarge = errors.New("channel: message longer than the channel allows")
+	// ErrPeerDead: every process recorded on the other side has died (for a receiver: without closing); see RegisterSender.
+	ErrPeerDead = errors.New("channel: every peer process has died")
+)

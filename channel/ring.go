@@ -1,0 +1,313 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// ring runs the slot protocol of shmkit.h (struct shmkit_channel) over one
+// channel object, whatever its element type. Geometry (slots, stride,
+// max_len) is checked once at attach and trusted afterwards; every length
+// read from a slot is checked again, so a hostile process cannot make
+// this process read or write outside the object.
+type ring struct {
+	name    string
+	seg     *shm.Segment
+	h       *layout.Channel
+	mem     []byte
+	slots   uint64
+	maxLen  uint32
+	stride  uint64
+	pid     uint32
+	sendReg atomic.Bool // this handle recorded our pid as a producer
+	recvReg atomic.Bool // ... as a consumer
+}
+
+// blocker is the slot a sender or receiver waits for, and its state then.
+type blocker struct {
+	s  *layout.Slot
+	st uint64
+}
+
+const (
+	headerSize = uint64(576)
+	slotHeader = uint64(16)
+	seqMask    = layout.SlotSeqMask
+	// spinTries bounds the busy wait before sleeping: long enough to catch
+	// a peer running on another core, short enough not to starve one that
+	// shares ours.
+	spinTries = 128
+	// maxHelps bounds how far one claim moves an index on. Each step means
+	// another process claimed a slot, so a real ring never comes near it;
+	// a ring whose states were overwritten can, and is reported corrupt.
+	maxHelps = 1 << 16
+)
+
+// errConfused is returned when slot states contradict the indices.
+func (r *ring) errConfused() error {
+	return fmt.Errorf("channel: %q: %w: slot states and positions disagree", r.name, shm.ErrCorrupt)
+}
+
+// geometry computes a channel's stride and object length, or an error.
+func geometry(slots, maxLen int, elemSize uint64) (stride, length uint64, err error) {
+	if slots < 1 || slots > 1<<30 || maxLen < 1 || uint64(maxLen) > (1<<32-1-slotHeader)/elemSize {
+		return 0, 0, fmt.Errorf("%w: %d slots of %d elements of %d bytes", shm.ErrInvalidSize, slots, maxLen, elemSize)
+	}
+	stride, _ = layout.AlignUp(slotHeader + uint64(maxLen)*elemSize)
+	if uint64(slots) > (math.MaxInt64-headerSize)/stride {
+		return 0, 0, fmt.Errorf("%w: %d slots of %d bytes", shm.ErrInvalidSize, slots, stride)
+	}
+	return stride, headerSize + uint64(slots)*stride, nil
+}
+
+// newRing checks a channel object against its directory entry and itself.
+func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
+	h, err := shm.ObjectAs[layout.Channel](obj)
+	if err != nil {
+		return nil, err
+	}
+	stride, length, err := geometry(int(min(obj.Param0, math.MaxInt32)), int(min(obj.Param1, math.MaxInt32)), elemSize)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("channel: %q: %w: %w", obj.Name, shm.ErrCorrupt, err)
+	case uint64(h.Slots) != obj.Param0 || uint64(h.MaxLen) != obj.Param1 ||
+		uint64(h.ElemSize) != elemSize || uint64(h.SlotStride) != stride:
+		return nil, fmt.Errorf("channel: %q: %w: header disagrees with its directory entry", obj.Name, shm.ErrCorrupt)
+	case obj.Length < length:
+		return nil, fmt.Errorf("channel: %q: %w: %d bytes, needs %d", obj.Name, shm.ErrCorrupt, obj.Length, length)
+	}
+	return &ring{
+		name: obj.Name, seg: seg, h: h, mem: obj.Bytes()[:length:length],
+		slots: obj.Param0, maxLen: uint32(obj.Param1), stride: stride, pid: uint32(os.Getpid()),
+	}, nil
+}
+
+// slot returns position pos's slot and the offset of its data.
+func (r *ring) slot(pos uint64) (*layout.Slot, uint64) {
+	off := headerSize + (pos%r.slots)*r.stride
+	return layout.At[layout.Slot](r.mem, off), off + slotHeader
+}
+
+// behind reports whether sequence a is behind b, modulo 2^40.
+func behind(a, b uint64) bool { return (a-b)&seqMask >= 1<<39 }
+
+func seqOf(pos uint64) uint64 { return (2 * pos) & seqMask }
+
+// claimed is a slot this process holds: for writing (claimSend) or reading
+// (claimRecv).
+type claimed struct {
+	pos  uint64
+	s    *layout.Slot
+	data uint64 // offset of the slot's data in r.mem
+}
+
+// claimSend claims the next slot to send into. If the ring is full it
+// returns ok false and the state word of the slot it waits for.
+func (r *ring) claimSend() (c claimed, b blocker, ok bool, err error) {
+	for range maxHelps {
+		pos := r.h.Tail.Load()
+		s, data := r.slot(pos)
+		st := s.State.Load()
+		seq, want := layout.SlotSeq(st), seqOf(pos)
+		switch {
+		case seq == want && st&layout.SlotBusy == 0:
+			if s.State.CompareAndSwap(st, layout.SlotState(want, true, r.pid)) {
+				r.h.Tail.CompareAndSwap(pos, pos+1)
+				return claimed{pos, s, data}, blocker{}, true, nil
+			}
+		case behind(seq, want):
+			return claimed{}, blocker{s, st}, false, nil // the previous lap is still there
+		default: // claimed or done by another producer: help the tail on
+			r.h.Tail.CompareAndSwap(pos, pos+1)
+		}
+	}
+	return claimed{}, blocker{}, false, r.errConfused()
+}
+
+// publish makes a claimed slot's message visible to receivers.
+func (r *ring) publish(c claimed, n uint32) {
+	c.s.Len.Store(n)
+	c.s.State.Store(layout.SlotState(seqOf(c.pos)+1, false, 0))
+}
+
+// claimRecv claims the next full slot. If there is none it returns ok
+// false and the state word of the slot it waits for.
+func (r *ring) claimRecv(maxLen int) (c claimed, n uint32, b blocker, ok bool, err error) {
+	for range maxHelps {
+		pos := r.h.Head.Load()
+		s, data := r.slot(pos)
+		st := s.State.Load()
+		seq, full := layout.SlotSeq(st), seqOf(pos)+1
+		switch {
+		case seq == full && st&layout.SlotBusy == 0:
+			// Look at the length before claiming, so that a buffer too
+			// short leaves the message queued: it is valid if the state
+			// did not move meanwhile (sequences never repeat).
+			n = s.Len.Load()
+			if s.State.Load() != st {
+				continue
+			}
+			if n != layout.LenSkip && n > r.maxLen {
+				return claimed{}, 0, blocker{}, false, fmt.Errorf("channel: %q: %w: message of %d elements, at most %d",
+					r.name, shm.ErrCorrupt, n, r.maxLen)
+			}
+			if n != layout.LenSkip && int(n) > maxLen {
+				return claimed{}, n, blocker{}, false, io.ErrShortBuffer
+			}
+			if s.State.CompareAndSwap(st, layout.SlotState(full, true, r.pid)) {
+				r.h.Head.CompareAndSwap(pos, pos+1)
+				return claimed{pos, s, data}, n, blocker{}, true, nil
+			}
+		case behind(seq, full):
+			return claimed{}, 0, blocker{s, st}, false, nil // empty, or a producer still writing
+		default: // taken by another receiver: help the head on
+			r.h.Head.CompareAndSwap(pos, pos+1)
+		}
+	}
+	return claimed{}, 0, blocker{}, false, r.errConfused()
+}
+
+// free returns a read slot to producers.
+func (r *ring) free(c claimed) {
+	c.s.State.Store(layout.SlotState(seqOf(c.pos+r.slots), false, 0))
+}
+
+func (r *ring) wakeReceivers() {
+	if r.h.RecvWaiters.Load() > 0 {
+		r.h.DataSeq.Add(1)
+		futex.Wake(&r.h.DataSeq, math.MaxInt32)
+	}
+}
+
+func (r *ring) wakeSenders() {
+	if r.h.SendWaiters.Load() > 0 {
+		r.h.SpaceSeq.Add(1)
+		futex.Wake(&r.h.SpaceSeq, math.MaxInt32)
+	}
+}
+
+// takeOver frees a slot whose claimer has died, as shmkit.h describes. It
+// reports whether it changed anything.
+func (r *ring) takeOver(b blocker) bool {
+	pid := layout.SlotOwner(b.st)
+	if pid == 0 || alive(int32(pid)) {
+		return false
+	}
+	s, seq := b.s, layout.SlotSeq(b.st)
+	var next uint64
+	if seq&1 == 0 { // a producer died writing: publish "no message"
+		s.Len.Store(layout.LenSkip)
+		next = layout.SlotState(seq+1, false, 0)
+	} else { // a consumer died reading: the message is lost, free the slot
+		next = layout.SlotState(seq-1+2*r.slots, false, 0)
+	}
+	if s.State.CompareAndSwap(b.st, next) {
+		r.h.Recovered.Add(1)
+		r.wakeReceivers()
+		r.wakeSenders()
+		return true
+	}
+	return false
+}
+
+// register records this process as a producer or consumer, once per handle.
+func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
+	if flag.Load() || !flag.CompareAndSwap(false, true) {
+		return
+	}
+	me := int32(r.pid)
+	for i := range table {
+		if table[i].Load() == me {
+			return
+		}
+	}
+	for i := range table {
+		if p := table[i].Load(); (p == 0 || !alive(p)) && table[i].CompareAndSwap(p, me) {
+			return
+		}
+	}
+	r.h.PeersOverflow.Store(1) // not recorded: never report peers dead
+}
+
+// allDead reports whether a peer table has entries and all their processes
+// are gone.
+func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
+	if r.h.PeersOverflow.Load() != 0 {
+		return false
+	}
+	seen := false
+	for i := range table {
+		if p := table[i].Load(); p != 0 {
+			if alive(p) {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen
+}
+
+// alive reports whether a process exists.
+func alive(pid int32) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := unix.Kill(int(pid), 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+func (r *ring) check() error {
+	if r.seg.Closed() {
+		return fmt.Errorf("channel: %q: %w", r.name, shm.ErrClosed)
+	}
+	return nil
+}
+
+// waitFor spins on try, then sleeps on the futex word seq (counting itself
+// in waiters) until try succeeds, fails, or the wait ends. While nothing
+// moves for a whole slice, stuck reports whether to give up (a dead peer)
+// and may repair the ring (a dead claimer).
+func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32,
+	try func() (bool, error), stuck func() error) (bool, error) {
+	for i := range spinTries {
+		if ok, err := try(); ok || err != nil {
+			return ok, err
+		}
+		if i%16 == 15 {
+			runtime.Gosched()
+		}
+	}
+	idle := false
+	return wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		waiters.Add(1)
+		defer waiters.Add(^uint32(0))
+		v := seq.Load()
+		if ok, err := try(); ok || err != nil {
+			return ok, err
+		}
+		if idle {
+			if err := stuck(); err != nil {
+				return false, err
+			}
+		}
+		err := futex.Wait(seq, v, until)
+		idle = err == futex.ErrTimeout
+		if err != nil && err != futex.ErrTimeout {
+			return false, err
+		}
+		return try()
+	})
+}

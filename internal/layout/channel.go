@@ -1,0 +1,64 @@
+package layout
+
+import "sync/atomic"
+
+// Channel ring constants (shmkit.h).
+const (
+	LenSkip      uint32 = 0xFFFFFFFF
+	SlotBusy     uint64 = 1 << 23
+	SlotPIDMask  uint64 = SlotBusy - 1
+	SlotSeqShift        = 24
+	SlotSeqMask  uint64 = 1<<40 - 1
+	Peers               = 32
+)
+
+// Channel is struct shmkit_channel, the header of a channel object.
+type Channel struct {
+	Slots         uint32
+	MaxLen        uint32
+	ElemSize      uint32
+	SlotStride    uint32
+	Closed        atomic.Uint32
+	PeersOverflow atomic.Uint32
+	Recovered     atomic.Uint32
+	Reserved0     [36]byte
+	Tail          atomic.Uint64
+	Pad1          [56]byte
+	Head          atomic.Uint64
+	Pad2          [56]byte
+	DataSeq       atomic.Uint32 // futex
+	RecvWaiters   atomic.Uint32
+	Pad3          [56]byte
+	SpaceSeq      atomic.Uint32 // futex
+	SendWaiters   atomic.Uint32
+	Pad4          [56]byte
+	Producers     [Peers]atomic.Int32
+	Consumers     [Peers]atomic.Int32
+}
+
+// Slot is struct shmkit_slot; its data follows it.
+type Slot struct {
+	State    atomic.Uint64
+	Len      atomic.Uint32
+	Reserved uint32
+}
+
+// SlotState packs a slot state word.
+func SlotState(seq uint64, busy bool, pid uint32) uint64 {
+	s := (seq & SlotSeqMask) << SlotSeqShift
+	if busy {
+		s |= SlotBusy | uint64(pid)&SlotPIDMask
+	}
+	return s
+}
+
+// SlotSeq returns the sequence part of a slot state word.
+func SlotSeq(state uint64) uint64 { return state >> SlotSeqShift }
+
+// SlotOwner returns the pid that has the slot claimed, or 0.
+func SlotOwner(state uint64) uint32 {
+	if state&SlotBusy == 0 {
+		return 0
+	}
+	return uint32(state & SlotPIDMask)
+}

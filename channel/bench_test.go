@@ -114,24 +114,7 @@ func BenchmarkPingPong(b *testing.B) {
 		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
 		require.NoError(b, cmd.Wait())
 	})
-	b.Run("impl=pipe", func(b *testing.B) {
-		cmd := proctest.Command(b, "pipeecho")
-		in, err := cmd.StdinPipe()
-		require.NoError(b, err)
-		out, err := cmd.StdoutPipe()
-		require.NoError(b, err)
-		require.NoError(b, cmd.Start())
-		buf := make([]byte, 8)
-		b.ResetTimer()
-		start := time.Now()
-		for range b.N {
-			in.Write(buf)
-			io.ReadFull(out, buf)
-		}
-		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
-		in.Close()
-		require.NoError(b, cmd.Wait())
-	})
+	b.Run("impl=pipe", proctest.PipeRoundTrip)
 }
 
 // BenchmarkFloatChannel is W4: the seed's one-slot FloatChannel.
@@ -197,15 +180,4 @@ func helperEcho(args []string) int {
 		}
 	}
 	return 0
-}
-
-// helperPipeEcho echoes 8-byte messages from stdin to stdout.
-func helperPipeEcho([]string) int {
-	buf := make([]byte, 8)
-	for {
-		if _, err := io.ReadFull(os.Stdin, buf); err != nil {
-			return 0
-		}
-		os.Stdout.Write(buf)
-	}
 }

@@ -27,16 +27,12 @@ func TestMain(m *testing.M) {
 		"sink":        helperSink,
 		"pipesink":    helperPipeSink,
 		"echo":        helperEcho,
-		"pipeecho":    helperPipeEcho,
+		"pipeecho":    proctest.PipeEcho,
 	})
 }
 
 func openChan(args []string) (*shm.Segment, *channel.Channel[float64]) {
-	seg, err := shm.Open(args[0])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "helper: open:", err)
-		os.Exit(1)
-	}
+	seg := proctest.OpenSegment(args[0])
 	ch, err := channel.Open[float64](seg, args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper: open channel:", err)

@@ -1,11 +1,6 @@
 package ctypes
 
-import (
-	"fmt"
-
-	"github.com/shmkit/shmkit/semaphore"
-	"github.com/shmkit/shmkit/shm"
-)
+import "github.com/shmkit/shmkit/shm"
 
 // A RawArray is a fixed-length array of T in a shared memory segment, with
 // no lock (Python's RawArray), found by name from any process. At, Set and
@@ -81,10 +76,11 @@ func (a *RawArray[T]) CopyFrom(src []T) int { return copy(a.e.data, src) }
 func (a *RawArray[T]) CopyTo(dst []T) int { return copy(dst, a.e.data) }
 
 // An Array is a RawArray with a lock (Python's Array): by default a robust
-// recursive mutex stored beside it in the segment.
+// recursive mutex stored beside it in the segment. Lock, Unlock and GetLock
+// work on it.
 type Array[T Elem] struct {
-	raw  *RawArray[T]
-	lock semaphore.Locker
+	guard
+	raw *RawArray[T]
 }
 
 // NewArray creates a zeroed, locked array of n elements.
@@ -118,11 +114,11 @@ func OpenArray[T Elem](seg *shm.Segment, name string, opts ...Option) (*Array[T]
 }
 
 func arrayOf[T Elem](e elems[T], c lockChoice) (*Array[T], error) {
-	l, err := lockFor(e, c)
+	g, err := guardFor(e, c)
 	if err != nil {
 		return nil, err
 	}
-	return &Array[T]{raw: &RawArray[T]{e}, lock: l}, nil
+	return &Array[T]{guard: g, raw: &RawArray[T]{e}}, nil
 }
 
 // Raw returns the array without its lock.
@@ -131,40 +127,21 @@ func (a *Array[T]) Raw() *RawArray[T] { return a.raw }
 // Len returns the number of elements.
 func (a *Array[T]) Len() int { return a.raw.Len() }
 
-// GetLock returns the lock, or nil for an array without one.
-func (a *Array[T]) GetLock() semaphore.Locker { return a.lock }
-
-// Lock takes the array's lock.
-func (a *Array[T]) Lock() error {
-	if a.lock == nil {
-		return fmt.Errorf("ctypes: %q: %w", a.raw.Name(), ErrNoLock)
-	}
-	return a.lock.Lock()
-}
-
-// Unlock releases the array's lock.
-func (a *Array[T]) Unlock() error {
-	if a.lock == nil {
-		return fmt.Errorf("ctypes: %q: %w", a.raw.Name(), ErrNoLock)
-	}
-	return a.lock.Unlock()
-}
-
 // At reads element i under the lock.
 func (a *Array[T]) At(i int) (v T, err error) {
 	_ = a.raw.e.data[i] // out of range panics before locking
-	err = locked(a.raw.Name(), a.lock, func() { v = a.raw.At(i) })
+	err = a.do(func() { v = a.raw.At(i) })
 	return v, err
 }
 
 // Set writes element i under the lock.
 func (a *Array[T]) Set(i int, v T) error {
 	_ = a.raw.e.data[i]
-	return locked(a.raw.Name(), a.lock, func() { a.raw.Set(i, v) })
+	return a.do(func() { a.raw.Set(i, v) })
 }
 
 // Update runs f on the live elements while holding the lock: the locked
 // form of Python's `with arr.get_lock(): ...`.
 func (a *Array[T]) Update(f func(elems []T)) error {
-	return locked(a.raw.Name(), a.lock, func() { f(a.raw.Slice()) })
+	return a.do(func() { f(a.raw.Slice()) })
 }

@@ -21,14 +21,7 @@ func TestMain(m *testing.M) {
 	})
 }
 
-func openSeg(name string) *shm.Segment {
-	seg, err := shm.Open(name)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "helper: open:", err)
-		os.Exit(1)
-	}
-	return seg
-}
+func openSeg(name string) *shm.Segment { return proctest.OpenSegment(name) }
 
 // helperWrite writes the sample of typecode args[1] into value "v" and
 // every element of array "a".

@@ -123,17 +123,50 @@ func choose(opts []Option) lockChoice {
 	return c
 }
 
-// lockFor returns the lock a Value or Array uses: the caller's, or the
+// guardFor returns the lock a Value or Array uses: the caller's, or the
 // object's embedded recursive mutex, or none.
-func lockFor[T Elem](e elems[T], c lockChoice) (semaphore.Locker, error) {
+func guardFor[T Elem](e elems[T], c lockChoice) (guard, error) {
+	g := guard{name: e.obj.Name}
 	switch {
 	case c.lock != nil:
-		return c.lock, nil
-	case c.none || e.lock == nil:
-		return nil, nil
+		g.lock = c.lock
+	case !c.none && e.lock != nil:
+		m, err := semaphore.EmbeddedRMutex(e.seg, e.obj.Name+" lock", e.lock)
+		if err != nil {
+			return guard{}, err
+		}
+		g.lock = m
 	}
-	return semaphore.EmbeddedRMutex(e.seg, e.obj.Name+" lock", e.lock)
+	return g, nil
 }
+
+// guard is the lock of a Value or Array, with the methods both offer.
+type guard struct {
+	name string
+	lock semaphore.Locker // nil: none
+}
+
+// GetLock returns the lock, or nil for an object without one.
+func (g guard) GetLock() semaphore.Locker { return g.lock }
+
+// Lock takes the lock (recursively, for the default lock).
+func (g guard) Lock() error {
+	if g.lock == nil {
+		return fmt.Errorf("ctypes: %q: %w", g.name, ErrNoLock)
+	}
+	return g.lock.Lock()
+}
+
+// Unlock releases the lock.
+func (g guard) Unlock() error {
+	if g.lock == nil {
+		return fmt.Errorf("ctypes: %q: %w", g.name, ErrNoLock)
+	}
+	return g.lock.Unlock()
+}
+
+// do runs f holding the lock; see locked.
+func (g guard) do(f func()) error { return locked(g.name, g.lock, f) }
 
 // locked runs f holding l. A holder that died is reported as
 // semaphore.ErrOwnerDead after f has run; since each of shmkit's element

@@ -1,11 +1,6 @@
 package ctypes
 
-import (
-	"fmt"
-
-	"github.com/shmkit/shmkit/semaphore"
-	"github.com/shmkit/shmkit/shm"
-)
+import "github.com/shmkit/shmkit/shm"
 
 // A RawValue is one element of type T in a shared memory segment, with no
 // lock (Python's RawValue), found by name from any process. Every method is
@@ -65,10 +60,10 @@ func (v *RawValue[T]) Ptr() *T { return &v.e.data[0] }
 
 // A Value is a RawValue with a lock (Python's Value): by default a robust
 // recursive mutex stored beside it in the segment, so every process that
-// opens the value shares the lock.
+// opens the value shares the lock. Lock, Unlock and GetLock work on it.
 type Value[T Elem] struct {
-	raw  *RawValue[T]
-	lock semaphore.Locker
+	guard
+	raw *RawValue[T]
 }
 
 // NewValue creates a locked value named name in seg holding init. Options
@@ -93,50 +88,29 @@ func OpenValue[T Elem](seg *shm.Segment, name string, opts ...Option) (*Value[T]
 }
 
 func valueOf[T Elem](e elems[T], c lockChoice) (*Value[T], error) {
-	l, err := lockFor(e, c)
+	g, err := guardFor(e, c)
 	if err != nil {
 		return nil, err
 	}
-	return &Value[T]{raw: &RawValue[T]{e}, lock: l}, nil
+	return &Value[T]{guard: g, raw: &RawValue[T]{e}}, nil
 }
 
 // Raw returns the value without its lock.
 func (v *Value[T]) Raw() *RawValue[T] { return v.raw }
 
-// GetLock returns the lock, or nil for a value without one.
-func (v *Value[T]) GetLock() semaphore.Locker { return v.lock }
-
-// Lock takes the value's lock (recursively, for the default lock).
-func (v *Value[T]) Lock() error {
-	if v.lock == nil {
-		return fmt.Errorf("ctypes: %q: %w", v.raw.Name(), ErrNoLock)
-	}
-	return v.lock.Lock()
-}
-
-// Unlock releases the value's lock.
-func (v *Value[T]) Unlock() error {
-	if v.lock == nil {
-		return fmt.Errorf("ctypes: %q: %w", v.raw.Name(), ErrNoLock)
-	}
-	return v.lock.Unlock()
-}
-
 // Get reads the value under its lock. If the lock's last holder died, the
 // value is still read and semaphore.ErrOwnerDead is returned with it.
 func (v *Value[T]) Get() (x T, err error) {
-	err = locked(v.raw.Name(), v.lock, func() { x = v.raw.Load() })
+	err = v.do(func() { x = v.raw.Load() })
 	return x, err
 }
 
 // Set writes the value under its lock.
-func (v *Value[T]) Set(x T) error {
-	return locked(v.raw.Name(), v.lock, func() { v.raw.Store(x) })
-}
+func (v *Value[T]) Set(x T) error { return v.do(func() { v.raw.Store(x) }) }
 
 // Update replaces the value with f(value) under the lock and returns the
 // result: the locked form of Python's `with v.get_lock(): v.value += 1`.
 func (v *Value[T]) Update(f func(T) T) (x T, err error) {
-	err = locked(v.raw.Name(), v.lock, func() { x = f(v.raw.Load()); v.raw.Store(x) })
+	err = v.do(func() { x = f(v.raw.Load()); v.raw.Store(x) })
 	return x, err
 }

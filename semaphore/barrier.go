@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/shmkit/shmkit/cgo"
-	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
@@ -98,15 +97,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	if int(index) == b.Parties()-1 {
 		return int(index), nil // the last arrival tripped it
 	}
-	done, werr := wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		if b.st.Gen.Load() != gen {
-			return true, nil
-		}
-		if err := futex.Wait(&b.st.Gen, gen, until); err != nil && err != futex.ErrTimeout {
-			return false, err
-		}
-		return b.st.Gen.Load() != gen, nil
-	})
+	done, werr := wait.Block(ctx, deadline, wait.Changed(&b.st.Gen, gen))
 	if done {
 		return int(index), opError("wait", b.name, cgo.BarrierOutcome(b.ptr(), gen))
 	}

@@ -2,7 +2,6 @@ package semaphore_test
 
 import (
 	"bufio"
-	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -95,23 +94,7 @@ func BenchmarkPingPong(b *testing.B) {
 		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
 		require.NoError(b, cmd.Wait())
 	})
-	b.Run("impl=pipe", func(b *testing.B) {
-		cmd := proctest.Command(b, "pipeecho")
-		in, err := cmd.StdinPipe()
-		require.NoError(b, err)
-		out, err := cmd.StdoutPipe()
-		require.NoError(b, err)
-		require.NoError(b, cmd.Start())
-		buf := []byte{1}
-		start := time.Now()
-		for range b.N {
-			in.Write(buf)
-			io.ReadFull(out, buf)
-		}
-		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
-		in.Close()
-		require.NoError(b, cmd.Wait())
-	})
+	b.Run("impl=pipe", proctest.PipeRoundTrip)
 }
 
 // helperContend locks and unlocks "mu" until event "stop" is set.
@@ -156,15 +139,4 @@ func helperPingPong(args []string) int {
 		pong.Release()
 	}
 	return 0
-}
-
-// helperPipeEcho echoes stdin to stdout a byte at a time.
-func helperPipeEcho([]string) int {
-	buf := []byte{0}
-	for {
-		if _, err := io.ReadFull(os.Stdin, buf); err != nil {
-			return 0
-		}
-		os.Stdout.Write(buf)
-	}
 }

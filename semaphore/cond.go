@@ -94,15 +94,7 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 		c.st.Waiters.Add(^uint32(0))
 		return false, err
 	}
-	ok, werr := wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		if c.st.Seq.Load() != seq {
-			return true, nil
-		}
-		if err := futex.Wait(&c.st.Seq, seq, until); err != nil && err != futex.ErrTimeout {
-			return false, err
-		}
-		return c.st.Seq.Load() != seq, nil
-	})
+	ok, werr := wait.Block(ctx, deadline, wait.Changed(&c.st.Seq, seq))
 	c.st.Waiters.Add(^uint32(0))
 	if err := c.l.condReacquire(levels); err != nil {
 		return ok, err

@@ -94,15 +94,7 @@ func (e *Event) wait(ctx context.Context, deadline int64) (bool, error) {
 	}
 	e.st.Waiters.Add(1) // before the last look at the flag: Set sees us or we see it
 	defer e.st.Waiters.Add(^uint32(0))
-	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		if e.st.Flag.Load() != 0 {
-			return true, nil
-		}
-		if err := futex.Wait(&e.st.Flag, 0, until); err != nil && err != futex.ErrTimeout {
-			return false, err
-		}
-		return e.st.Flag.Load() != 0, nil
-	})
+	ok, err := wait.Block(ctx, deadline, wait.Changed(&e.st.Flag, 0))
 	if err != nil && ctx.Err() == nil {
 		err = opError("wait", e.name, err)
 	}

@@ -30,18 +30,11 @@ func TestMain(m *testing.M) {
 		"release":   helperRelease,
 		"contend":   helperContend,
 		"pingpong":  helperPingPong,
-		"pipeecho":  helperPipeEcho,
+		"pipeecho":  proctest.PipeEcho,
 	})
 }
 
-func openSeg(name string) *shm.Segment {
-	seg, err := shm.Open(name)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "helper: open:", err)
-		os.Exit(1)
-	}
-	return seg
-}
+func openSeg(name string) *shm.Segment { return proctest.OpenSegment(name) }
 
 // counters returns the int32 counters of the bytes object "counters".
 func counters(seg *shm.Segment) []atomic.Int32 {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmkit/shmkit/internal/futex"
 )
 
 // DefaultMaxBlocked is the initial thread limit of a process.
@@ -118,5 +120,19 @@ func Block(ctx context.Context, deadline int64, attempt Attempt) (bool, error) {
 		if done || err != nil {
 			return done, err
 		}
+	}
+}
+
+// Changed is the Attempt of waiting until *word != from, sleeping on the
+// word as a futex: what Cond, Event and Barrier wait for.
+func Changed(word *atomic.Uint32, from uint32) Attempt {
+	return func(until int64) (bool, error) {
+		if word.Load() != from {
+			return true, nil
+		}
+		if err := futex.Wait(word, from, until); err != nil && err != futex.ErrTimeout {
+			return false, err
+		}
+		return word.Load() != from, nil
 	}
 }

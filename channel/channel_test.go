@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -80,8 +81,12 @@ func stream(t *testing.T, producers, consumers, perProducer, slots, maxLen int) 
 			got[id] = tally{g.count + tl.count, g.sum + tl.sum, g.sumSq + tl.sumSq}
 		}
 	}
-	n := perProducer
-	want := tally{n, n * (n - 1) / 2, (n - 1) * n * (2*n - 1) / 6}
+	var want tally
+	for seq := range uint64(perProducer) {
+		want.count++
+		want.sum += seq
+		want.sumSq += seq * seq
+	}
 	for p := range producers {
 		assert.Equal(t, want, got[p], "producer %d: count, sum and sum of squares of message numbers", p)
 	}
@@ -101,6 +106,19 @@ func TestStreamOneToOne(t *testing.T) {
 
 func TestStreamThreeToThree(t *testing.T) {
 	stream(t, 3, 3, total(1_000_000)/3, 16, 64)
+}
+
+// More processes than cores (4 producers, 4 consumers on 2 cores), message
+// sizes from 2 to 256 elements. SHMKIT_LONG=N runs N times as many.
+func TestLoadFourByFour(t *testing.T) {
+	scale := 1
+	if v, err := strconv.Atoi(os.Getenv("SHMKIT_LONG")); err == nil && v > 0 {
+		scale = v
+	}
+	start := time.Now()
+	per := total(100_000) * scale
+	stream(t, 4, 4, per, 32, 256)
+	t.Logf("%d messages through 4x4 processes in %v", 4*per, time.Since(start).Round(time.Millisecond))
 }
 
 func TestCloseDrainsThenEOF(t *testing.T) {
@@ -419,4 +437,35 @@ func TestConsumerKilledHoldingSlot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []float64{2}, got)
 	assert.Equal(t, 1, ch.State().Recovered)
+}
+
+// A stopped consumer is alive: a sender times out rather than calling it
+// dead, and everything flows once it continues.
+func TestStoppedConsumer(t *testing.T) {
+	seg, name := newSeg(t, 1<<20)
+	ch, err := channel.New[float64](seg, "ch", 4, 1)
+	require.NoError(t, err)
+	const n = 1000
+	cmd := proctest.Command(t, "sink", name, "ch", strconv.Itoa(n))
+	require.NoError(t, cmd.Start())
+	require.NoError(t, ch.Send([]float64{0})) // it is registered once it takes one
+	for ch.State().Consumers == nil {
+		time.Sleep(time.Millisecond) // observing, not synchronising
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGSTOP))
+	sent := 1
+	for {
+		ok, err := ch.SendTimeout([]float64{1}, 300*time.Millisecond)
+		require.NoError(t, err, "a stopped process is not a dead one")
+		if !ok {
+			break
+		}
+		sent++
+	}
+	require.Less(t, sent, n, "the ring filled and a send timed out while the consumer was stopped")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGCONT))
+	for ; sent < n; sent++ {
+		require.NoError(t, ch.Send([]float64{1}))
+	}
+	require.NoError(t, cmd.Wait())
 }

@@ -71,8 +71,9 @@ func verify(m []float64) (id, seq int, err error) {
 	return id, seq, nil
 }
 
-// tally is what a consumer saw of each producer.
-type tally struct{ count, sum, sumSq int }
+// tally is what a consumer saw of each producer. Sums wrap modulo 2^64 on
+// every side alike, so they stay exact checks however long the run.
+type tally struct{ count, sum, sumSq uint64 }
 
 // helperProduce sends args[3] messages as producer args[2], then closes the
 // channel if args[4] is "close".
@@ -123,8 +124,8 @@ func helperConsume(args []string) int {
 			seen[id] = t
 		}
 		t.count++
-		t.sum += seq
-		t.sumSq += seq * seq
+		t.sum += uint64(seq)
+		t.sumSq += uint64(seq) * uint64(seq)
 	}
 	for id, t := range seen {
 		fmt.Println(id, t.count, t.sum, t.sumSq)

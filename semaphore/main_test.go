@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -31,6 +32,9 @@ func TestMain(m *testing.M) {
 		"contend":   helperContend,
 		"pingpong":  helperPingPong,
 		"pipeecho":  proctest.PipeEcho,
+		"pairs":     helperPairs,
+		"semhold":   helperSemHold,
+		"barrier3":  helperBarrier3,
 	})
 }
 
@@ -256,4 +260,61 @@ func helperRelease(args []string) int {
 	}
 	fmt.Println(ok)
 	return 0
+}
+
+// helperPairs keeps counters 3 and 4 equal under mutex "mu", making them
+// unequal for a moment inside each critical section, until killed.
+func helperPairs(args []string) int {
+	seg := openSeg(args[0])
+	mu, err := semaphore.OpenMutex(seg, "mu")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	c := counters(seg)
+	fmt.Println("running")
+	for {
+		if err := mu.Lock(); err != nil {
+			return proctest.Fail("lock: %v", err)
+		}
+		c[3].Add(1)
+		for range 100 { // the window in which a kill breaks the invariant
+			c[5].Add(1)
+		}
+		c[4].Add(1)
+		if err := mu.Unlock(); err != nil {
+			return proctest.Fail("unlock: %v", err)
+		}
+	}
+}
+
+// helperSemHold acquires semaphore "sem", says so, and waits to be killed.
+func helperSemHold(args []string) int {
+	seg := openSeg(args[0])
+	sem, err := semaphore.Open(seg, "sem")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	if err := sem.Acquire(); err != nil {
+		return proctest.Fail("acquire: %v", err)
+	}
+	fmt.Println("acquired")
+	io.ReadAll(os.Stdin)
+	return 0
+}
+
+// helperBarrier3 arrives at barrier "b3", says so, and waits there.
+func helperBarrier3(args []string) int {
+	seg := openSeg(args[0])
+	b, err := semaphore.OpenBarrier(seg, "b3")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	go func() {
+		for b.Waiting() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		fmt.Println("waiting")
+	}()
+	_, err = b.WaitTimeout(time.Minute)
+	return exitErr(err)
 }

@@ -3,8 +3,10 @@ package semaphore_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -524,4 +526,97 @@ func TestClosedSegment(t *testing.T) {
 	assert.ErrorIs(t, sem.Acquire(), shm.ErrClosed)
 	assert.ErrorIs(t, sem.Release(), shm.ErrClosed)
 	assert.ErrorIs(t, mu.Lock(), shm.ErrClosed)
+}
+
+// A holder killed at random points of its critical section: each time, the
+// next Lock either finds the data consistent, or gets ErrOwnerDead, repairs
+// it, and calls Consistent. The mutex never hangs or fails otherwise.
+func TestMutexHolderKilledAtRandomPoints(t *testing.T) {
+	seg, name := newSeg(t)
+	mu, err := semaphore.NewMutex(seg, "mu")
+	require.NoError(t, err)
+	c := counters(seg)
+	rng := rand.New(rand.NewPCG(1, 2))
+	dead := 0
+	const rounds = 20
+	for range rounds {
+		cmd, out := startHelper(t, name)
+		line, err := out.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "running\n", line)
+		time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond) // a random point, not a synchronisation
+		killHolder(t, cmd)
+		ok, err := mu.LockTimeout(30 * time.Second)
+		require.True(t, ok, "never a hang")
+		if errors.Is(err, semaphore.ErrOwnerDead) {
+			dead++
+			c[4].Store(c[3].Load()) // repair: finish the dead holder's step
+			require.NoError(t, mu.Consistent())
+		} else {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, c[3].Load(), c[4].Load(), "consistent once locked (and repaired)")
+		require.NoError(t, mu.Unlock())
+	}
+	t.Logf("%d kills, %d of them inside the critical section", rounds, dead)
+}
+
+func startHelper(t *testing.T, seg string) (*exec.Cmd, *bufio.Reader) {
+	cmd := proctest.Command(t, "pairs", seg)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	return cmd, bufio.NewReader(out)
+}
+
+// A semaphore has no owner (as in POSIX and Python): a unit taken by a
+// process that dies is not given back. Survivors are not stuck for good:
+// their timed and cancellable waits end.
+func TestSemaphoreHolderKilled(t *testing.T) {
+	seg, name := newSeg(t)
+	sem, err := semaphore.New(seg, "sem", 1)
+	require.NoError(t, err)
+	cmd := proctest.Command(t, "semhold", name)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "acquired\n", line)
+	killHolder(t, cmd)
+	ok, err := sem.AcquireTimeout(100 * time.Millisecond)
+	require.NoError(t, err)
+	assert.False(t, ok, "the dead holder's unit is gone, as documented")
+	require.NoError(t, sem.Release()) // whoever knows it died gives it back
+	ok, err = sem.AcquireTimeout(time.Second)
+	require.NoError(t, err)
+	assert.True(t, ok)
+}
+
+// A party killed while waiting at a barrier still counts as arrived; the
+// survivors' timeouts break the barrier instead of hanging.
+func TestBarrierWaiterKilled(t *testing.T) {
+	seg, name := newSeg(t)
+	b, err := semaphore.NewBarrier(seg, "b3", 3)
+	require.NoError(t, err)
+	cmd := proctest.Command(t, "barrier3", name)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "waiting\n", line)
+	killHolder(t, cmd)
+	_, err = b.WaitTimeout(200 * time.Millisecond)
+	assert.ErrorIs(t, err, semaphore.ErrBrokenBarrier)
+	require.NoError(t, b.Reset())
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, err := b.WaitTimeout(time.Minute); assert.NoError(t, err) }()
+	}
+	wg.Wait()
 }

@@ -96,6 +96,19 @@ func TestHostileSegments(t *testing.T) {
 	assert.NoError(t, corrupted(t, func(b []byte) { put32(b, offState, 0) }))
 }
 
+// Another process truncates a segment we have mapped: our views past the
+// new end fault (SIGBUS) rather than read anything; a new Open refuses it.
+func TestTruncatedWhileMapped(t *testing.T) {
+	seg, name := create(t, 1<<16)
+	obj, err := seg.Alloc(shm.Request{Name: "big", Kind: shm.KindBytes, Length: 32 << 10}, nil)
+	require.NoError(t, err)
+	view := obj.Bytes()
+	require.NoError(t, os.Truncate("/dev/shm/"+name, 4096))
+	assert.True(t, faults(func() { sink = view[len(view)-1] }), "past the end: SIGBUS, turned into a panic here")
+	_, err = shm.Open(name)
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+}
+
 func TestTruncatedSegmentIsCorrupt(t *testing.T) {
 	seg, name := create(t, 1<<16)
 	require.NoError(t, seg.Close())

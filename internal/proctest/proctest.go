@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,14 +47,84 @@ func Main(m *testing.M, helpers map[string]Helper) {
 		}
 		os.Exit(h(os.Args[1:]))
 	}
+	// The runtime's poller opens two descriptors for good on first use:
+	// start it now, so that they are in the baseline.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
+	fds, goroutines, maps := openFDs(), liveGoroutines(), shmMappings()
 	code := m.Run()
-	if leaked := Leaked(); len(leaked) > 0 {
-		fmt.Fprintf(os.Stderr, "proctest: segments left in /dev/shm: %v\n", leaked)
+	fail := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "proctest: "+format+"\n", args...)
 		if code == 0 {
 			code = 1
 		}
 	}
+	if leaked := Leaked(); len(leaked) > 0 {
+		fail("segments left in /dev/shm: %v", leaked)
+	}
+	// Goroutines and descriptors of finished tests take a moment to go.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && (liveGoroutines() > goroutines || openFDs() > fds) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := liveGoroutines(); n > goroutines {
+		buf := make([]byte, 1<<20)
+		fail("%d goroutines left behind (%d at start):\n%s", n-goroutines, goroutines, buf[:runtime.Stack(buf, true)])
+	}
+	if m := shmMappings(); len(m) > len(maps) {
+		fail("shared memory still mapped (a Segment or Named not closed): %v", m)
+	}
+	if n := openFDs(); n > fds {
+		var names []string // say what they are: that finds the leak
+		entries, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range entries {
+			l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+			names = append(names, e.Name()+"->"+l)
+		}
+		fail("%d file descriptors left open (%d at start): %v", n-fds, fds, names)
+	}
 	os.Exit(code)
+}
+
+// shmMappings lists this process's mappings of files in /dev/shm. A Go
+// finalizer may close a forgotten file, but nothing unmaps a forgotten
+// mapping, so this is where a Segment that was never closed shows.
+func shmMappings() []string {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return nil
+	}
+	var m []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if i := strings.Index(line, "/dev/shm/"); i >= 0 {
+			m = append(m, line[i:])
+		}
+	}
+	return m
+}
+
+// liveGoroutines counts goroutines, leaving out the one os/signal starts
+// for good when a package (or the fuzzing engine) first asks for signals.
+func liveGoroutines() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if !strings.Contains(g, "os/signal.signal_recv") {
+			n++
+		}
+	}
+	return n
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	return len(entries)
 }
 
 // Leaked lists the test segments of this process still in /dev/shm.

@@ -438,3 +438,21 @@ func (c *Channel[T]) State() State {
 	}
 	return s
 }
+
+// Inspect returns the state of the channel named name in seg whatever its
+// element type, for tools.
+func Inspect(seg *shm.Segment, name string) (State, error) {
+	obj, err := seg.LookupKind(name, shm.KindChannel)
+	if err != nil {
+		return State{}, err
+	}
+	tc, err := ctypes.ParseTypecode(obj.Typecode)
+	if err != nil {
+		return State{}, fmt.Errorf("channel: %q: %w", name, err)
+	}
+	r, err := newRing(seg, obj, uint64(tc.Size()))
+	if err != nil {
+		return State{}, err
+	}
+	return (&Channel[uint8]{r}).State(), nil
+}

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -18,6 +19,15 @@ type Object struct {
 	Typecode Typecode
 	Locked   bool // has an embedded lock
 	data     []byte
+	lock     *semaphore.RMutex
+}
+
+// LockState describes the embedded lock, if there is one (see Locked).
+func (o *Object) LockState() semaphore.MutexState {
+	if o.lock == nil {
+		return semaphore.MutexState{}
+	}
+	return o.lock.State()
 }
 
 // OpenObject opens any value or array by name.
@@ -48,7 +58,13 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Object{Name: name, Kind: obj.Kind, Typecode: tc, Locked: e.lock != nil, data: e.data}, nil
+	o := &Object{Name: name, Kind: obj.Kind, Typecode: tc, Locked: e.lock != nil, data: e.data}
+	if e.lock != nil {
+		if o.lock, err = semaphore.EmbeddedRMutex(seg, name+" lock", e.lock); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // viewBytes validates obj as elements of the size of T and returns its data

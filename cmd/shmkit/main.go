@@ -1,7 +1,8 @@
 // Command shmkit lists, inspects and removes shmkit shared memory segments.
 //
-//	shmkit ls [--json]        segments in /dev/shm
-//	shmkit rm NAME...         unlink segments
+//	shmkit ls [--json]            segments in /dev/shm
+//	shmkit inspect [--json] NAME  every object in a segment and its state
+//	shmkit rm NAME...             unlink segments
 package main
 
 import (
@@ -27,8 +28,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: shmkit <command> [arguments]
 
 commands:
-  ls [--json]     list the segments in /dev/shm: shmkit's first, then the others
-  rm NAME...      unlink the named segments
+  ls [--json]            list the segments in /dev/shm: shmkit's first, then the others
+  inspect [--json] NAME  every object of a segment: values, locks, semaphores, channels
+  rm NAME...             unlink the named segments
 `)
 }
 
@@ -41,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "ls":
 		err = cmdLs(args[1:], stdout)
+	case "inspect":
+		err = cmdInspect(args[1:], stdout)
 	case "rm":
 		err = cmdRm(args[1:])
 	case "help", "-h", "--help":

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+func TestInspect(t *testing.T) {
+	name := proctest.Name(t)
+	seg, err := shm.Create(name, 1<<20)
+	require.NoError(t, err)
+	defer seg.Close()
+	_, err = ctypes.NewValue[float64](seg, "pi", 3.5)
+	require.NoError(t, err)
+	_, err = ctypes.NewRawArrayFrom(seg, "arr", []int16{-1, 2, -3, 4, 5, 6, 7, 8, 9, 10})
+	require.NoError(t, err)
+	_, err = semaphore.NewBounded(seg, "sem", 2)
+	require.NoError(t, err)
+	mu, err := semaphore.NewMutex(seg, "mu")
+	require.NoError(t, err)
+	ev, err := semaphore.NewEvent(seg, "ev")
+	require.NoError(t, err)
+	ev.Set()
+	_, err = semaphore.NewBarrier(seg, "b", 3)
+	require.NoError(t, err)
+	ch, err := channel.New[int32](seg, "ch", 4, 8)
+	require.NoError(t, err)
+	require.NoError(t, ch.Send([]int32{1}))
+	require.NoError(t, ch.Send([]int32{2}))
+	require.NoError(t, ch.Close())
+
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() { mu.Lock(); close(held); <-release; done <- mu.Unlock() }()
+	<-held
+	defer func() { close(release); require.NoError(t, <-done) }()
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"inspect", "--json", name}, &out, &errOut), errOut.String())
+	got := map[string]objectInfo{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var in objectInfo
+		require.NoError(t, json.Unmarshal([]byte(line), &in))
+		got[in.Name] = in
+	}
+	assert.Equal(t, []string{"3.5"}, got["pi"].Values)
+	assert.Equal(t, "free", got["pi"].Lock)
+	assert.Equal(t, "h", got["arr"].Typecode)
+	assert.Equal(t, 10, got["arr"].Len)
+	assert.Equal(t, []string{"-1", "2", "-3", "4", "5", "6", "7", "8"}, got["arr"].Values)
+	require.NotNil(t, got["sem"].Value)
+	assert.Equal(t, 2, *got["sem"].Value)
+	assert.Equal(t, 2, got["sem"].Bound)
+	assert.Equal(t, fmt.Sprintf("held by pid %d", os.Getpid()), got["mu"].Lock)
+	require.NotNil(t, got["ev"].Set)
+	assert.True(t, *got["ev"].Set)
+	assert.Equal(t, &barrierInfo{Parties: 3}, got["b"].Barrier)
+	require.NotNil(t, got["ch"].Channel)
+	assert.Equal(t, 2, got["ch"].Channel.Len)
+	assert.Equal(t, 4, got["ch"].Channel.Cap)
+	assert.True(t, got["ch"].Channel.Closed)
+	assert.Len(t, got, 7)
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"inspect", name}, &out, &errOut))
+	assert.Contains(t, out.String(), "[-1 2 -3 4 5 6 7 8 …]")
+	assert.Contains(t, out.String(), "2/4 queued, max 8, closed=true")
+
+	errOut.Reset()
+	assert.Equal(t, 1, run([]string{"inspect", proctest.Name(t)}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "no such file")
+	raw := proctest.Name(t)
+	require.NoError(t, os.WriteFile("/dev/shm/"+raw, make([]byte, 4096), 0o600))
+	errOut.Reset()
+	assert.Equal(t, 1, run([]string{"inspect", raw}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "not a shmkit segment")
+	assert.Equal(t, 1, run([]string{"inspect"}, &out, &errOut))
+}

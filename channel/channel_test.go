@@ -453,6 +453,9 @@ func TestStoppedConsumer(t *testing.T) {
 		time.Sleep(time.Millisecond) // observing, not synchronising
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGSTOP))
+	for processState(cmd.Process.Pid) != "T" { // a stop takes effect asynchronously
+		time.Sleep(time.Millisecond)
+	}
 	sent := 1
 	for {
 		ok, err := ch.SendTimeout([]float64{1}, 300*time.Millisecond)
@@ -468,4 +471,17 @@ func TestStoppedConsumer(t *testing.T) {
 		require.NoError(t, ch.Send([]float64{1}))
 	}
 	require.NoError(t, cmd.Wait())
+}
+
+// processState is the state letter of a process in /proc (R, S, T, …).
+func processState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2 : i+3]
+	}
+	return ""
 }

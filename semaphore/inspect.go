@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 )
 
 // MutexState is what a mutex looks like from outside, for tools: read
@@ -52,7 +53,7 @@ func (mu *mutexCore) State() MutexState {
 		return MutexState{}
 	}
 	lock := atomic.LoadUint32((*uint32)(mu.m))
-	owner := int32(atomic.LoadUint32((*uint32)(unsafeAdd(mu.m, 8))))
+	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(mu.m, 8))))
 	s := MutexState{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
 	switch owner {
 	case ownerNotRecover:

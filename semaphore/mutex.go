@@ -331,5 +331,3 @@ func EmbeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) 
 	}
 	return &RMutex{mutexCore: mutexCore{name: name, m: unsafe.Pointer(&mem[0]), seg: seg}}, nil
 }
-
-func unsafeAdd(p unsafe.Pointer, n int) unsafe.Pointer { return unsafe.Add(p, n) }

@@ -2,7 +2,6 @@ package channel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,10 +9,9 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -203,7 +201,7 @@ func (r *ring) wakeSenders() {
 // reports whether it changed anything.
 func (r *ring) takeOver(b blocker) bool {
 	pid := layout.SlotOwner(b.st)
-	if pid == 0 || alive(int32(pid)) {
+	if pid == 0 || procs.Alive(int(pid)) {
 		return false
 	}
 	s, seq := b.s, layout.SlotSeq(b.st)
@@ -235,7 +233,7 @@ func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
 		}
 	}
 	for i := range table {
-		if p := table[i].Load(); (p == 0 || !alive(p)) && table[i].CompareAndSwap(p, me) {
+		if p := table[i].Load(); (p == 0 || !procs.Alive(int(p))) && table[i].CompareAndSwap(p, me) {
 			return
 		}
 	}
@@ -251,22 +249,13 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 	seen := false
 	for i := range table {
 		if p := table[i].Load(); p != 0 {
-			if alive(p) {
+			if procs.Alive(int(p)) {
 				return false
 			}
 			seen = true
 		}
 	}
 	return seen
-}
-
-// alive reports whether a process exists.
-func alive(pid int32) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := unix.Kill(int(pid), 0)
-	return err == nil || errors.Is(err, unix.EPERM)
 }
 
 func (r *ring) check() error {

@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/procs"
 )
 
 // MutexState is what a mutex looks like from outside, for tools: read
@@ -68,7 +69,7 @@ func (mu *mutexCore) State() MutexState {
 		if s.OwnerPID == 0 && !s.OwnerDead {
 			// The thread is gone and nobody has locked since: the
 			// next Lock will report it.
-			s.OwnerDead = syscall.Kill(tid, 0) == syscall.ESRCH
+			s.OwnerDead = !procs.Alive(tid)
 		}
 	}
 	return s

@@ -14,9 +14,9 @@ import (
 	"io/fs"
 	"os"
 	"sort"
-	"syscall"
 	"text/tabwriter"
 
+	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -142,22 +142,13 @@ func describe(e fs.DirEntry) segmentInfo {
 	defer seg.Close()
 	in.Shmkit = true
 	in.CreatorPID = seg.CreatorPID()
-	in.CreatorAlive = alive(in.CreatorPID)
+	in.CreatorAlive = procs.Alive(in.CreatorPID)
 	if objs, err := seg.Objects(); err == nil {
 		in.Objects = len(objs)
 	} else {
 		in.Error = err.Error()
 	}
 	return in
-}
-
-// alive reports whether a process with this pid exists.
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func cmdRm(names []string) error {

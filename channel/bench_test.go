@@ -27,7 +27,7 @@ func slotsFor(n int) int { return max(4, min(1024, (4<<20)/(8*n))) }
 func BenchmarkStream(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("impl=channel/size=%d", n), func(b *testing.B) {
-			seg, name := newSeg(b, 64<<20)
+			seg, name := proctest.Segment(b, 64<<20)
 			ch, err := channel.New[float64](seg, "ch", slotsFor(n), n)
 			require.NoError(b, err)
 			msg := make([]float64, n)
@@ -69,7 +69,7 @@ func BenchmarkStream(b *testing.B) {
 func BenchmarkStreamInProcess(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("size=%d", n), func(b *testing.B) {
-			seg, _ := newSeg(b, 64<<20)
+			seg, _ := proctest.Segment(b, 64<<20)
 			ch, err := channel.New[float64](seg, "ch", slotsFor(n), n)
 			require.NoError(b, err)
 			msg := make([]float64, n)
@@ -97,7 +97,7 @@ func BenchmarkStreamInProcess(b *testing.B) {
 // BenchmarkPingPong is W3: one float64 there and back.
 func BenchmarkPingPong(b *testing.B) {
 	b.Run("impl=channel", func(b *testing.B) {
-		seg, name := newSeg(b, 1<<20)
+		seg, name := proctest.Segment(b, 1<<20)
 		ping, err := channel.New[float64](seg, "ping", 1, 1)
 		require.NoError(b, err)
 		pong, err := channel.New[float64](seg, "pong", 1, 1)
@@ -121,7 +121,7 @@ func BenchmarkPingPong(b *testing.B) {
 func BenchmarkFloatChannel(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("size=%d", n), func(b *testing.B) {
-			seg, name := newSeg(b, 4<<20)
+			seg, name := proctest.Segment(b, 4<<20)
 			ch, err := channel.NewFloatChannel(seg, "fc", n)
 			require.NoError(b, err)
 			cmd := proctest.Command(b, "sink", name, "fc", strconv.Itoa(b.N))

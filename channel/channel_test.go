@@ -24,19 +24,10 @@ import (
 	"github.com/shmkit/shmkit/shm"
 )
 
-func newSeg(t testing.TB, size int) (*shm.Segment, string) {
-	t.Helper()
-	name := proctest.Name(t)
-	seg, err := shm.Create(name, size)
-	require.NoError(t, err)
-	t.Cleanup(func() { seg.Close() })
-	return seg, name
-}
-
 // stream runs producers and consumers as processes over one channel and
 // checks that every message arrived exactly once, whole and in order.
 func stream(t *testing.T, producers, consumers, perProducer, slots, maxLen int) {
-	seg, name := newSeg(t, 64<<20)
+	seg, name := proctest.Segment(t, 64<<20)
 	ch, err := channel.New[float64](seg, "ch", slots, maxLen)
 	require.NoError(t, err)
 	ch.RegisterSender() // we close it after the producers exit
@@ -122,7 +113,7 @@ func TestLoadFourByFour(t *testing.T) {
 }
 
 func TestCloseDrainsThenEOF(t *testing.T) {
-	seg, _ := newSeg(t, 1<<20)
+	seg, _ := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[int32](seg, "ch", 8, 4)
 	require.NoError(t, err)
 	for i := range int32(5) {
@@ -164,7 +155,7 @@ func TestCloseDrainsThenEOF(t *testing.T) {
 }
 
 func TestMessageRules(t *testing.T) {
-	seg, _ := newSeg(t, 1<<20)
+	seg, _ := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[int64](seg, "ch", 4, 3)
 	require.NoError(t, err)
 	assert.Equal(t, 4, ch.Cap())
@@ -214,7 +205,7 @@ func TestMessageRules(t *testing.T) {
 }
 
 func TestZeroCopyAndBatches(t *testing.T) {
-	seg, _ := newSeg(t, 1<<20)
+	seg, _ := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float32](seg, "ch", 8, 16)
 	require.NoError(t, err)
 	require.NoError(t, ch.SendFunc(3, func(s []float32) { s[0], s[1], s[2] = 1, 2, 3 }))
@@ -243,7 +234,7 @@ func TestZeroCopyAndBatches(t *testing.T) {
 }
 
 func TestContextCancellation(t *testing.T) {
-	seg, _ := newSeg(t, 1<<20)
+	seg, _ := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[int8](seg, "ch", 1, 1)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -263,7 +254,7 @@ func TestContextCancellation(t *testing.T) {
 // channel that transfers nothing (the seed's own bug) fails loudly.
 func TestSeedFloatChannel(t *testing.T) {
 	const count = 1000
-	seg, name := newSeg(t, 2<<20)
+	seg, name := proctest.Segment(t, 2<<20)
 	ch, err := channel.NewFloatChannel(seg, "fc", 100000)
 	require.NoError(t, err)
 	assert.Equal(t, 1, ch.Cap())
@@ -305,7 +296,7 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 }
 
 func TestOnlyConsumerKilled(t *testing.T) {
-	seg, name := newSeg(t, 1<<20)
+	seg, name := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 2, 8)
 	require.NoError(t, err)
 	cmd, out := startHelper(t, "recvonce", name, "ch")
@@ -322,7 +313,7 @@ func TestOnlyConsumerKilled(t *testing.T) {
 }
 
 func TestAllProducersKilled(t *testing.T) {
-	seg, name := newSeg(t, 4<<20)
+	seg, name := proctest.Segment(t, 4<<20)
 	ch, err := channel.New[float64](seg, "ch", 4, 64)
 	require.NoError(t, err)
 	cmd, out := startHelper(t, "sendforever", name, "ch", "0")
@@ -352,7 +343,7 @@ func TestAllProducersKilled(t *testing.T) {
 // consumer never sees a torn message and the ring keeps working.
 func TestProducersKilledMidWrite(t *testing.T) {
 	const kills = 8
-	seg, name := newSeg(t, 16<<20)
+	seg, name := proctest.Segment(t, 16<<20)
 	ch, err := channel.New[float64](seg, "ch", 4, 100_000)
 	require.NoError(t, err)
 	stop := make(chan struct{})
@@ -401,7 +392,7 @@ func TestProducersKilledMidWrite(t *testing.T) {
 // A producer killed while it holds a claimed slot, half-written: receivers
 // skip the slot instead of waiting for it forever, and never see its half.
 func TestProducerKilledHoldingSlot(t *testing.T) {
-	seg, name := newSeg(t, 1<<20)
+	seg, name := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 2, 4)
 	require.NoError(t, err)
 	cmd, out := startHelper(t, "stuckwriter", name, "ch")
@@ -421,7 +412,7 @@ func TestProducerKilledHoldingSlot(t *testing.T) {
 // A receiver killed while reading: a sender waiting for its slot takes it
 // back (the message it was reading is lost).
 func TestConsumerKilledHoldingSlot(t *testing.T) {
-	seg, name := newSeg(t, 1<<20)
+	seg, name := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 1, 4)
 	require.NoError(t, err)
 	require.NoError(t, ch.Send([]float64{1}))
@@ -442,7 +433,7 @@ func TestConsumerKilledHoldingSlot(t *testing.T) {
 // A stopped consumer is alive: a sender times out rather than calling it
 // dead, and everything flows once it continues.
 func TestStoppedConsumer(t *testing.T) {
-	seg, name := newSeg(t, 1<<20)
+	seg, name := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 4, 1)
 	require.NoError(t, err)
 	const n = 1000

@@ -17,11 +17,7 @@ import (
 
 func newSeg(t testing.TB) (*shm.Segment, string) {
 	t.Helper()
-	name := proctest.Name(t)
-	seg, err := shm.Create(name, 16<<20, shm.WithCapacity(128))
-	require.NoError(t, err)
-	t.Cleanup(func() { seg.Close() })
-	return seg, name
+	return proctest.Segment(t, 16<<20, shm.WithCapacity(128))
 }
 
 // sampleCase runs one typecode through the parent and a child process.

@@ -25,11 +25,8 @@ import (
 
 func newSeg(t testing.TB) (*shm.Segment, string) {
 	t.Helper()
-	name := proctest.Name(t)
-	seg, err := shm.Create(name, 1<<20, shm.WithCapacity(256))
-	require.NoError(t, err)
-	t.Cleanup(func() { seg.Close() })
-	_, err = seg.Alloc(shm.Request{Name: "counters", Kind: shm.KindBytes, Length: 64}, nil)
+	seg, name := proctest.Segment(t, 1<<20, shm.WithCapacity(256))
+	_, err := seg.Alloc(shm.Request{Name: "counters", Kind: shm.KindBytes, Length: 64}, nil)
 	require.NoError(t, err)
 	return seg, name
 }

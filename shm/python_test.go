@@ -42,7 +42,7 @@ func python(t *testing.T, script string, args ...string) string {
 }
 
 func TestPythonAttachesToGoSegment(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	obj, err := seg.Alloc(shm.Request{Name: "greeting", Kind: shm.KindBytes, Length: 64},
 		func(mem []byte) error { copy(mem, "hello from Go"); return nil })
 	require.NoError(t, err)

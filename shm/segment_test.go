@@ -18,15 +18,6 @@ import (
 	"github.com/shmkit/shmkit/shm"
 )
 
-func create(t *testing.T, size int, opts ...shm.Option) (*shm.Segment, string) {
-	t.Helper()
-	name := proctest.Name(t)
-	seg, err := shm.Create(name, size, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { seg.Close() })
-	return seg, name
-}
-
 func TestPosixName(t *testing.T) {
 	for in, want := range map[string]string{"foo": "/foo", "/foo": "/foo", "a.b-c_d": "/a.b-c_d"} {
 		got, err := shm.PosixName(in)
@@ -46,7 +37,7 @@ func TestPosixName(t *testing.T) {
 }
 
 func TestCreateOpenErrors(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	assert.Equal(t, "/"+name, seg.Name())
 	assert.Equal(t, 1<<16, seg.Size())
 	assert.Equal(t, os.Getpid(), seg.CreatorPID())
@@ -69,7 +60,7 @@ func TestCreateOpenErrors(t *testing.T) {
 	}
 	_, err = shm.Create(proctest.Name(t), 1<<16, shm.WithCapacity(-1))
 	assert.ErrorIs(t, err, shm.ErrInvalidSize)
-	small, _ := create(t, 128, shm.WithCapacity(0)) // a header and nothing else
+	small, _ := proctest.Segment(t, 128, shm.WithCapacity(0)) // a header and nothing else
 	_, err = small.Alloc(shm.Request{Name: "x", Kind: shm.KindBytes, Length: 1}, nil)
 	assert.ErrorIs(t, err, shm.ErrNoSpace)
 }
@@ -77,19 +68,19 @@ func TestCreateOpenErrors(t *testing.T) {
 func TestPermissions(t *testing.T) {
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)
-	_, name := create(t, 1<<16)
+	_, name := proctest.Segment(t, 1<<16)
 	fi, err := os.Stat("/dev/shm/" + name)
 	require.NoError(t, err)
 	assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
 
-	_, name = create(t, 1<<16, shm.WithMode(0o640))
+	_, name = proctest.Segment(t, 1<<16, shm.WithMode(0o640))
 	fi, err = os.Stat("/dev/shm/" + name)
 	require.NoError(t, err)
 	assert.Equal(t, fs.FileMode(0o640), fi.Mode().Perm(), "exact mode, whatever the umask")
 }
 
 func TestDirectory(t *testing.T) {
-	seg, name := create(t, 1<<16, shm.WithCapacity(4))
+	seg, name := proctest.Segment(t, 1<<16, shm.WithCapacity(4))
 	a, err := seg.Alloc(shm.Request{Name: "a", Kind: shm.KindBytes, Length: 10, Param0: 7}, func(mem []byte) error {
 		assert.Len(t, mem, 64, "rounded up to a cache line")
 		copy(mem, "hello")
@@ -141,7 +132,7 @@ func TestDirectory(t *testing.T) {
 }
 
 func TestCrossProcessReadWrite(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	msg := "written by the parent"
 	obj, err := seg.Alloc(shm.Request{Name: "msg", Kind: shm.KindBytes, Length: 256, Param0: uint64(len(msg))},
 		func(mem []byte) error { copy(mem, msg); return nil })
@@ -154,7 +145,7 @@ func TestCrossProcessReadWrite(t *testing.T) {
 
 func TestConcurrentAllocationAcrossProcesses(t *testing.T) {
 	const perProcess = 500
-	seg, name := create(t, 8<<20, shm.WithCapacity(2*perProcess))
+	seg, name := proctest.Segment(t, 8<<20, shm.WithCapacity(2*perProcess))
 	var cmds []*os.File
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
@@ -191,7 +182,7 @@ func TestConcurrentAllocationAcrossProcesses(t *testing.T) {
 }
 
 func TestUnlink(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	obj, err := seg.Alloc(shm.Request{Name: "x", Kind: shm.KindBytes, Length: 8}, nil)
 	require.NoError(t, err)
 	other, err := shm.Open(name)
@@ -224,7 +215,7 @@ func faults(f func()) (faulted bool) {
 }
 
 func TestUseAfterCloseFaults(t *testing.T) {
-	seg, _ := create(t, 1<<16)
+	seg, _ := proctest.Segment(t, 1<<16)
 	obj, err := seg.Alloc(shm.Request{Name: "x", Kind: shm.KindBytes, Length: 8}, nil)
 	require.NoError(t, err)
 	view := obj.Bytes()
@@ -241,7 +232,7 @@ func TestUseAfterCloseFaults(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	_, err := seg.Alloc(shm.Request{Name: "x", Kind: shm.KindBytes, Length: 8},
 		func(mem []byte) error { mem[0] = 9; return nil })
 	require.NoError(t, err)
@@ -261,7 +252,7 @@ func TestReadOnly(t *testing.T) {
 }
 
 func TestSymlinkRefused(t *testing.T) {
-	_, target := create(t, 1<<16)
+	_, target := proctest.Segment(t, 1<<16)
 	link := proctest.Name(t)
 	require.NoError(t, os.Symlink("/dev/shm/"+target, "/dev/shm/"+link))
 	_, err := shm.Open(link)

@@ -99,7 +99,7 @@ func TestHostileSegments(t *testing.T) {
 // Another process truncates a segment we have mapped: our views past the
 // new end fault (SIGBUS) rather than read anything; a new Open refuses it.
 func TestTruncatedWhileMapped(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	obj, err := seg.Alloc(shm.Request{Name: "big", Kind: shm.KindBytes, Length: 32 << 10}, nil)
 	require.NoError(t, err)
 	view := obj.Bytes()
@@ -110,7 +110,7 @@ func TestTruncatedWhileMapped(t *testing.T) {
 }
 
 func TestTruncatedSegmentIsCorrupt(t *testing.T) {
-	seg, name := create(t, 1<<16)
+	seg, name := proctest.Segment(t, 1<<16)
 	require.NoError(t, seg.Close())
 	require.NoError(t, os.Truncate("/dev/shm/"+name, 1<<15))
 	_, err := shm.Open(name)
@@ -121,7 +121,7 @@ func TestTruncatedSegmentIsCorrupt(t *testing.T) {
 // complete object behind: the next allocator counts it instead of
 // overwriting it.
 func TestAllocAdoptsUncountedEntry(t *testing.T) {
-	seg, name := create(t, 1<<16, shm.WithCapacity(4))
+	seg, name := proctest.Segment(t, 1<<16, shm.WithCapacity(4))
 	for _, n := range []string{"a", "b"} {
 		_, err := seg.Alloc(shm.Request{Name: n, Kind: shm.KindBytes, Length: 64}, nil)
 		require.NoError(t, err)

@@ -227,3 +227,16 @@ func PipeRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// Segment creates a shmkit segment of size bytes under a fresh name for t,
+// closed (and, through Name, removed) when t ends.
+func Segment(t testing.TB, size int, opts ...shm.Option) (*shm.Segment, string) {
+	t.Helper()
+	name := Name(t)
+	seg, err := shm.Create(name, size, opts...)
+	if err != nil {
+		t.Fatalf("create segment: %v", err)
+	}
+	t.Cleanup(func() { seg.Close() })
+	return seg, name
+}

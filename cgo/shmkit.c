@@ -10,6 +10,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,4 +261,898 @@ int shmkit_barrier_reset(struct shmkit_barrier *b) {
 	b->count = 0;
 	shmkit_mutex_unlock(&b->lock.mutex);
 	return 0;
+}
+
+/* ---- Segments and the directory ------------------------------------- */
+
+#define SHMKIT_MAX_CAPACITY (1u << 20) /* as shm.MaxCapacity */
+#define SHMKIT_SLOT_SIZE 64u           /* a sem_t or pthread_mutex_t slot */
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define CAS(p, old, new) \
+	__atomic_compare_exchange_n((p), &(old), (new), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+
+static uint64_t align64(uint64_t n) { return (n + SHMKIT_ALIGN - 1) & ~(uint64_t)(SHMKIT_ALIGN - 1); }
+
+static uint64_t data_start(uint32_t capacity) {
+	return align64(sizeof(struct shmkit_header) + (uint64_t)capacity * sizeof(struct shmkit_entry));
+}
+
+int64_t shmkit_now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void shmkit_api_sizes(uint64_t sizes[3]) {
+	sizes[0] = sizeof(struct shmkit_segment);
+	sizes[1] = sizeof(struct shmkit_object);
+	sizes[2] = sizeof(struct shmkit_chan);
+}
+
+unsigned shmkit_typecode_size(int typecode) {
+	switch (typecode) {
+	case 'c': case 'b': case 'B':
+		return 1;
+	case 'h': case 'H':
+		return 2;
+	case 'i': case 'I': case 'f': case 'u':
+		return 4;
+	case 'l': case 'L': case 'q': case 'Q': case 'd':
+		return 8;
+	}
+	return 0;
+}
+
+const char *shmkit_strerror(int rc) {
+	switch (rc) {
+	case 0: return "success";
+	case SHMKIT_ENOTSHMKIT: return "not a shmkit segment";
+	case SHMKIT_EVERSION: return "unknown layout version";
+	case SHMKIT_ECORRUPT: return "corrupt segment";
+	case SHMKIT_EKIND: return "object is of another kind or typecode";
+	case SHMKIT_ECLOSED: return "channel closed";
+	case SHMKIT_EEOF: return "end of channel";
+	case SHMKIT_EPEERDEAD: return "every peer died";
+	case SHMKIT_ETOOLARGE: return "message too large";
+	case SHMKIT_ESHORTBUF: return "buffer too short for the message";
+	case ENOENT: return "not found";
+	case EOWNERDEAD: return "owner died holding the mutex";
+	case ENOTRECOVERABLE: return "mutex not recoverable";
+	}
+	return strerror(rc);
+}
+
+/* The header checks of shm.parseHeader, in the same order. */
+int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg) {
+	const struct shmkit_header *h = base;
+	if (base == NULL || size < sizeof *h) {
+		return SHMKIT_ENOTSHMKIT;
+	}
+	if (LOAD(&h->magic) != SHMKIT_MAGIC) {
+		return SHMKIT_ENOTSHMKIT;
+	}
+	if (h->version != SHMKIT_VERSION) {
+		return SHMKIT_EVERSION;
+	}
+	uint32_t capacity = h->dir_capacity;
+	if (h->header_size != sizeof *h || h->segment_size != size || h->flags != 0 ||
+	    capacity > SHMKIT_MAX_CAPACITY || data_start(capacity) > size) {
+		return SHMKIT_ECORRUPT;
+	}
+	uint64_t cursor = LOAD(&h->alloc_cursor);
+	if (LOAD(&h->dir_count) > capacity || cursor < data_start(capacity) || cursor > size ||
+	    cursor % SHMKIT_ALIGN != 0) {
+		return SHMKIT_ECORRUPT;
+	}
+	seg->base = base;
+	seg->size = size;
+	seg->dir_capacity = capacity;
+	seg->fd = fd;
+	seg->owned = 0;
+	return 0;
+}
+
+/* posix_name turns "foo" or "/foo" into "/foo", as shm.PosixName does. */
+static int posix_name(const char *name, char out[static 257]) {
+	const char *base = name != NULL && name[0] == '/' ? name + 1 : name;
+	size_t len = base != NULL ? strlen(base) : 0;
+	if (len == 0 || len > 255 || strchr(base, '/') != NULL || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		return EINVAL;
+	}
+	out[0] = '/';
+	memcpy(out + 1, base, len + 1);
+	return 0;
+}
+
+int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg) {
+	char path[257];
+	int rc = posix_name(name, path);
+	if (rc != 0) {
+		return rc;
+	}
+	int fd = shm_open(path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		return errno;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
+	} else if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+		rc = SHMKIT_ENOTSHMKIT;
+	}
+	void *mem = MAP_FAILED;
+	if (rc == 0) {
+		mem = mmap(NULL, (size_t)st.st_size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (mem == MAP_FAILED) {
+			rc = errno;
+		}
+	}
+	if (rc == 0 && (rc = shmkit_check(mem, (uint64_t)st.st_size, readonly ? -1 : fd, seg)) == 0) {
+		seg->owned = 1;
+		if (readonly) {
+			close(fd);
+		}
+		return 0;
+	}
+	if (mem != MAP_FAILED) {
+		munmap(mem, (size_t)st.st_size);
+	}
+	close(fd);
+	return rc;
+}
+
+int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg) {
+	char path[257], file[sizeof "/dev/shm" + 256], proc[64];
+	int rc = posix_name(name, path);
+	if (rc != 0) {
+		return rc;
+	}
+	if (capacity == 0) {
+		capacity = 64;
+	}
+	if (capacity > SHMKIT_MAX_CAPACITY || size < data_start(capacity) || size > INT64_MAX) {
+		return EINVAL;
+	}
+	/* O_TMPFILE gives a file with no name; linking it is the O_EXCL step. */
+	int fd = open("/dev/shm", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return errno;
+	}
+	void *mem = MAP_FAILED;
+	if (fchmod(fd, mode ? mode : 0600) != 0 || ftruncate(fd, (off_t)size) != 0 ||
+	    (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		rc = errno;
+		close(fd);
+		return rc;
+	}
+	struct shmkit_header *h = mem;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	h->version = SHMKIT_VERSION;
+	h->header_size = sizeof *h;
+	h->segment_size = size;
+	h->dir_capacity = capacity;
+	h->creator_pid = getpid();
+	h->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	STORE(&h->alloc_cursor, data_start(capacity));
+	STORE(&h->magic, SHMKIT_MAGIC);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	snprintf(file, sizeof file, "/dev/shm%s", path);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, file, AT_SYMLINK_FOLLOW) != 0) {
+		rc = errno;
+	} else if ((rc = shmkit_check(mem, size, fd, seg)) == 0) {
+		seg->owned = 1;
+		return 0;
+	}
+	munmap(mem, size);
+	close(fd);
+	return rc;
+}
+
+int shmkit_unlink(const char *name) {
+	char path[257];
+	int rc = posix_name(name, path);
+	if (rc == 0 && shm_unlink(path) != 0) {
+		rc = errno;
+	}
+	return rc;
+}
+
+int shmkit_detach(struct shmkit_segment *seg) {
+	int rc = 0;
+	if (seg->owned) {
+		if (munmap(seg->base, seg->size) != 0) {
+			rc = errno;
+		}
+		if (seg->fd >= 0) {
+			close(seg->fd);
+		}
+	}
+	memset(seg, 0, sizeof *seg);
+	seg->fd = -1;
+	return rc;
+}
+
+uint32_t shmkit_object_slots(const struct shmkit_segment *seg) {
+	uint32_t n = LOAD(&((const struct shmkit_header *)seg->base)->dir_count);
+	return n > seg->dir_capacity ? seg->dir_capacity : n;
+}
+
+/* check_elems checks a VALUE or ARRAY as ctypes.elemsOf does. */
+static int check_elems(struct shmkit_object *o) {
+	unsigned size = shmkit_typecode_size((int)o->typecode);
+	if (size == 0 || (o->kind == SHMKIT_KIND_VALUE && o->count != 1) || o->count > o->length / size) {
+		return SHMKIT_ECORRUPT;
+	}
+	if (o->flags & SHMKIT_FLAG_LOCKED) {
+		uint64_t off = align64(o->count * size);
+		if (off > o->length || o->length - off < SHMKIT_SLOT_SIZE) {
+			return SHMKIT_ECORRUPT;
+		}
+		o->lock = (uint8_t *)o->data + off;
+	}
+	return 0;
+}
+
+/* check_channel checks a channel's geometry as channel.newRing does. */
+static int check_channel(const struct shmkit_object *o) {
+	unsigned size = shmkit_typecode_size((int)o->typecode);
+	const struct shmkit_channel *h = o->data;
+	if (size == 0 || o->param0 < 1 || o->param0 > (1u << 30) || o->param1 < 1 ||
+	    o->param1 > (UINT32_MAX - sizeof(struct shmkit_slot)) / size) {
+		return SHMKIT_ECORRUPT;
+	}
+	uint64_t stride = align64(sizeof(struct shmkit_slot) + o->param1 * size);
+	if (o->param0 > (INT64_MAX - sizeof *h) / stride || o->length < sizeof *h + o->param0 * stride ||
+	    h->slots != o->param0 || h->max_len != o->param1 || h->elem_size != size || h->slot_stride != stride) {
+		return SHMKIT_ECORRUPT;
+	}
+	return 0;
+}
+
+int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit_object *out) {
+	if (i >= seg->dir_capacity) {
+		return ENOENT;
+	}
+	const struct shmkit_entry *e =
+	    (const struct shmkit_entry *)(seg->base + sizeof(struct shmkit_header)) + i;
+	if (LOAD(&e->state) != SHMKIT_ENTRY_READY) {
+		return ENOENT;
+	}
+	size_t len = strnlen(e->name, sizeof e->name);
+	if (len == 0 || len == sizeof e->name) {
+		return SHMKIT_ECORRUPT;
+	}
+	memset(out, 0, sizeof *out);
+	memcpy(out->name, e->name, len);
+	out->kind = e->kind;
+	out->typecode = e->typecode;
+	out->flags = e->flags;
+	out->count = e->count;
+	out->offset = e->offset;
+	out->length = e->length;
+	out->param0 = e->param0;
+	out->param1 = e->param1;
+	uint64_t end = out->offset + out->length;
+	if (out->offset < data_start(seg->dir_capacity) || out->offset % SHMKIT_ALIGN != 0 || out->length == 0 ||
+	    end < out->offset || end > seg->size) {
+		return SHMKIT_ECORRUPT;
+	}
+	out->data = seg->base + out->offset;
+	return 0;
+}
+
+static int by_offset(const void *a, const void *b) {
+	const struct shmkit_object *x = a, *y = b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* A lookup reads the whole directory, as Go's does, so that two objects
+ * that overlap are reported whichever one is asked for. */
+int shmkit_lookup(const struct shmkit_segment *seg, const char *name, uint32_t kind, int typecode,
+                  struct shmkit_object *out) {
+	if (name == NULL || name[0] == '\0' || strlen(name) > SHMKIT_NAME_MAX) {
+		return EINVAL;
+	}
+	uint32_t n = shmkit_object_slots(seg);
+	struct shmkit_object *all = calloc(n ? n : 1, sizeof *all);
+	if (all == NULL) {
+		return ENOMEM;
+	}
+	uint32_t found = 0, used = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		rc = shmkit_object_at(seg, i, &all[used]);
+		if (rc == ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && strcmp(all[used].name, name) == 0) {
+			found = used + 1;
+		}
+		used++;
+	}
+	if (rc == 0) {
+		struct shmkit_object want = found ? all[found - 1] : (struct shmkit_object){0};
+		qsort(all, used, sizeof *all, by_offset);
+		for (uint32_t i = 1; i < used && rc == 0; i++) {
+			if (all[i - 1].offset + all[i - 1].length > all[i].offset) {
+				rc = SHMKIT_ECORRUPT;
+			}
+		}
+		if (rc == 0 && !found) {
+			rc = ENOENT;
+		}
+		if (rc == 0 && ((kind != 0 && want.kind != kind) || (typecode != 0 && want.typecode != (uint32_t)typecode))) {
+			rc = SHMKIT_EKIND;
+		}
+		if (rc == 0 && (want.kind == SHMKIT_KIND_VALUE || want.kind == SHMKIT_KIND_ARRAY)) {
+			rc = check_elems(&want);
+		}
+		if (rc == 0 && want.kind == SHMKIT_KIND_CHANNEL) {
+			rc = check_channel(&want);
+		}
+		if (rc == 0) {
+			*out = want;
+		}
+	}
+	free(all);
+	return rc;
+}
+
+/* ---- Creating objects: shm.Segment.Alloc's protocol ----------------- */
+
+/* Threads of one process share the file's flock, so they queue here first. */
+static pthread_mutex_t alloc_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct alloc_req {
+	const char *name;
+	uint16_t kind;
+	uint8_t typecode;
+	uint8_t flags;
+	uint64_t count, length, param0, param1;
+	int (*init)(uint8_t *mem, const struct alloc_req *r); /* NULL: zeroes will do */
+	uint32_t value;                                        /* for init */
+	const void *data;                                      /* for init */
+};
+
+static int flock_retry(int fd, int how) {
+	while (flock(fd, how) != 0) {
+		if (errno != EINTR) {
+			return errno;
+		}
+	}
+	return 0;
+}
+
+/* alloc_locked does the work of alloc_object under both locks. */
+static int alloc_locked(struct shmkit_segment *seg, const struct alloc_req *r, uint64_t length,
+                        struct shmkit_object *out) {
+	struct shmkit_header *h = (struct shmkit_header *)seg->base;
+	struct shmkit_entry *dir = (struct shmkit_entry *)(seg->base + sizeof *h);
+	struct shmkit_object o;
+	uint32_t n = LOAD(&h->dir_count);
+	if (n > seg->dir_capacity) {
+		return SHMKIT_ECORRUPT;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = shmkit_object_at(seg, i, &o);
+		if (rc == SHMKIT_ECORRUPT) {
+			return rc;
+		}
+		if (rc == 0 && strcmp(o.name, r->name) == 0) {
+			return EEXIST;
+		}
+	}
+	/* A process that died between publishing an entry and counting it left
+	 * a complete entry behind: count it and move on. */
+	for (; n < seg->dir_capacity && LOAD(&dir[n].state) != SHMKIT_ENTRY_EMPTY; n++) {
+		if (shmkit_object_at(seg, n, &o) != 0) {
+			return SHMKIT_ECORRUPT;
+		}
+		STORE(&h->dir_count, n + 1);
+	}
+	if (n == seg->dir_capacity) {
+		return ENOSPC;
+	}
+	uint64_t cur = LOAD(&h->alloc_cursor);
+	if (cur < data_start(seg->dir_capacity) || cur > seg->size || cur % SHMKIT_ALIGN != 0) {
+		return SHMKIT_ECORRUPT;
+	}
+	if (length > seg->size - cur) {
+		return ENOSPC;
+	}
+	/* Move the cursor first: if we die below, the bytes are lost, never
+	 * handed out twice. Memory past the cursor is still zero. */
+	STORE(&h->alloc_cursor, cur + length);
+	struct shmkit_entry *e = &dir[n];
+	memset(e->name, 0, sizeof e->name);
+	strcpy(e->name, r->name);
+	e->kind = r->kind;
+	e->typecode = r->typecode;
+	e->flags = r->flags;
+	e->count = r->count;
+	e->offset = cur;
+	e->length = length;
+	e->param0 = r->param0;
+	e->param1 = r->param1;
+	memset(e->reserved, 0, sizeof e->reserved);
+	int rc = r->init != NULL ? r->init(seg->base + cur, r) : 0;
+	if (rc != 0) {
+		return rc;
+	}
+	STORE(&e->state, SHMKIT_ENTRY_READY);
+	STORE(&h->dir_count, n + 1);
+	return shmkit_object_at(seg, n, out);
+}
+
+static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, struct shmkit_object *out) {
+	if (seg->fd < 0) {
+		return EBADF; /* read-only, or mapped without its file */
+	}
+	if (r->name == NULL || r->name[0] == '\0' || strlen(r->name) > SHMKIT_NAME_MAX) {
+		return EINVAL;
+	}
+	uint64_t length = align64(r->length);
+	if (r->length == 0 || length < r->length) {
+		return EINVAL;
+	}
+	pthread_mutex_lock(&alloc_mu);
+	int rc = flock_retry(seg->fd, LOCK_EX);
+	if (rc == 0) {
+		rc = alloc_locked(seg, r, length, out);
+		flock_retry(seg->fd, LOCK_UN);
+	}
+	pthread_mutex_unlock(&alloc_mu);
+	if (rc == 0 && (out->kind == SHMKIT_KIND_VALUE || out->kind == SHMKIT_KIND_ARRAY)) {
+		rc = check_elems(out);
+	}
+	return rc;
+}
+
+static int init_elems(uint8_t *mem, const struct alloc_req *r) {
+	uint64_t bytes = r->count * shmkit_typecode_size(r->typecode);
+	if (r->data != NULL) {
+		memcpy(mem, r->data, bytes);
+	}
+	return r->flags & SHMKIT_FLAG_LOCKED ? shmkit_mutex_init(mem + align64(bytes), 1) : 0;
+}
+
+int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode, uint64_t count, int array,
+                     int locked, const void *init, struct shmkit_object *out) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || (!array && count != 1) || count > INT64_MAX / size / 2) {
+		return EINVAL;
+	}
+	uint64_t bytes = count * size;
+	struct alloc_req r = {
+	    .name = name, .kind = array ? SHMKIT_KIND_ARRAY : SHMKIT_KIND_VALUE, .typecode = (uint8_t)typecode,
+	    .count = count, .length = bytes ? bytes : 1, .init = init_elems, .data = init,
+	};
+	if (locked) {
+		r.flags = SHMKIT_FLAG_LOCKED;
+		r.length = align64(bytes) + SHMKIT_SLOT_SIZE;
+	}
+	return alloc_object(seg, &r, out);
+}
+
+static int init_semaphore(uint8_t *mem, const struct alloc_req *r) {
+	if (r->kind == SHMKIT_KIND_BOUNDED) {
+		struct shmkit_bounded *b = (struct shmkit_bounded *)mem;
+		b->bound = r->value;
+		int rc = shmkit_mutex_init(&b->lock.mutex, 0);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return shmkit_sem_init(mem, r->value);
+}
+
+int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned value, int bounded,
+                         struct shmkit_object *out) {
+	if (value > SEM_VALUE_MAX) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = bounded ? SHMKIT_KIND_BOUNDED : SHMKIT_KIND_SEMAPHORE,
+	    .length = bounded ? sizeof(struct shmkit_bounded) : sizeof(struct shmkit_semaphore),
+	    .init = init_semaphore, .value = value,
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static int init_mutex(uint8_t *mem, const struct alloc_req *r) {
+	return shmkit_mutex_init(mem, r->kind == SHMKIT_KIND_RMUTEX);
+}
+
+int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive, struct shmkit_object *out) {
+	struct alloc_req r = {
+	    .name = name, .kind = recursive ? SHMKIT_KIND_RMUTEX : SHMKIT_KIND_MUTEX,
+	    .length = sizeof(struct shmkit_mutex), .init = init_mutex,
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static int init_channel(uint8_t *mem, const struct alloc_req *r) {
+	struct shmkit_channel *h = (struct shmkit_channel *)mem;
+	unsigned size = shmkit_typecode_size(r->typecode);
+	h->slots = (uint32_t)r->param0;
+	h->max_len = (uint32_t)r->param1;
+	h->elem_size = size;
+	h->slot_stride = (uint32_t)align64(sizeof(struct shmkit_slot) + r->param1 * size);
+	for (uint64_t i = 0; i < r->param0; i++) { /* slot i first serves position i */
+		struct shmkit_slot *s = (struct shmkit_slot *)(mem + sizeof *h + i * h->slot_stride);
+		s->state = ((2 * i) & ((1ull << 40) - 1)) << SHMKIT_SLOT_SEQ_SHIFT;
+	}
+	return 0;
+}
+
+int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, struct shmkit_object *out) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || slots < 1 || slots > (1u << 30) || max_len < 1 ||
+	    max_len > (UINT32_MAX - sizeof(struct shmkit_slot)) / size) {
+		return EINVAL;
+	}
+	uint64_t stride = align64(sizeof(struct shmkit_slot) + (uint64_t)max_len * size);
+	if (slots > (INT64_MAX - sizeof(struct shmkit_channel)) / stride) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = SHMKIT_KIND_CHANNEL, .typecode = (uint8_t)typecode,
+	    .length = sizeof(struct shmkit_channel) + slots * stride, .param0 = slots, .param1 = max_len,
+	    .init = init_channel,
+	};
+	int rc = alloc_object(seg, &r, out);
+	return rc == 0 ? check_channel(out) : rc;
+}
+
+/* ---- Channels: the ring protocol of struct shmkit_channel ------------ */
+
+#define SEQ_MASK ((1ull << 40) - 1)
+#define SPIN_TRIES 128
+#define MAX_HELPS (1 << 16)
+#define SLICE_NS 250000000 /* a sleep slice, after which dead peers are looked for */
+
+static uint64_t slot_state(uint64_t seq, int busy, uint32_t pid) {
+	uint64_t s = (seq & SEQ_MASK) << SHMKIT_SLOT_SEQ_SHIFT;
+	return busy ? s | SHMKIT_SLOT_BUSY | (pid & SHMKIT_SLOT_PID_MASK) : s;
+}
+static uint64_t state_seq(uint64_t st) { return st >> SHMKIT_SLOT_SEQ_SHIFT; }
+static uint32_t state_owner(uint64_t st) { return st & SHMKIT_SLOT_BUSY ? (uint32_t)(st & SHMKIT_SLOT_PID_MASK) : 0; }
+static uint64_t seq_of(uint64_t pos) { return (2 * pos) & SEQ_MASK; }
+static int behind(uint64_t a, uint64_t b) { return ((a - b) & SEQ_MASK) >= (1ull << 39); }
+
+static int alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+static struct shmkit_slot *slot_at(const struct shmkit_chan *ch, uint64_t pos) {
+	return (struct shmkit_slot *)(ch->slots_base + (pos % ch->slots) * ch->stride);
+}
+static void *slot_data(struct shmkit_slot *s) { return (uint8_t *)s + sizeof *s; }
+
+int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch) {
+	struct shmkit_object o;
+	int rc = shmkit_lookup(seg, name, SHMKIT_KIND_CHANNEL, typecode, &o);
+	if (rc != 0) {
+		return rc;
+	}
+	memset(ch, 0, sizeof *ch);
+	ch->h = o.data;
+	ch->slots_base = (uint8_t *)o.data + sizeof(struct shmkit_channel);
+	ch->slots = o.param0;
+	ch->max_len = (uint32_t)o.param1;
+	ch->elem_size = shmkit_typecode_size((int)o.typecode);
+	ch->stride = ch->h->slot_stride;
+	ch->pid = (uint32_t)getpid();
+	return 0;
+}
+
+void shmkit_chan_register(struct shmkit_chan *ch, int sender) {
+	int *flag = sender ? &ch->send_registered : &ch->recv_registered;
+	int32_t *table = sender ? ch->h->producers : ch->h->consumers;
+	int32_t me = (int32_t)ch->pid;
+	if (*flag) {
+		return;
+	}
+	*flag = 1;
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		if (LOAD(&table[i]) == me) {
+			return;
+		}
+	}
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		int32_t p = LOAD(&table[i]);
+		if ((p == 0 || !alive(p)) && CAS(&table[i], p, me)) {
+			return;
+		}
+	}
+	STORE(&ch->h->peers_overflow, 1); /* not recorded: never report peers dead */
+}
+
+static int all_dead(const struct shmkit_chan *ch, int32_t *table) {
+	if (LOAD(&ch->h->peers_overflow) != 0) {
+		return 0;
+	}
+	int seen = 0;
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		int32_t p = LOAD(&table[i]);
+		if (p != 0) {
+			if (alive(p)) {
+				return 0;
+			}
+			seen = 1;
+		}
+	}
+	return seen;
+}
+
+static void wake_side(uint32_t *waiters, uint32_t *seq) {
+	if (LOAD(waiters) > 0) {
+		__atomic_fetch_add(seq, 1, __ATOMIC_ACQ_REL);
+		shmkit_futex_wake(seq, INT_MAX);
+	}
+}
+static void wake_receivers(struct shmkit_chan *ch) { wake_side(&ch->h->recv_waiters, &ch->h->data_seq); }
+static void wake_senders(struct shmkit_chan *ch) { wake_side(&ch->h->send_waiters, &ch->h->space_seq); }
+
+/* A claim attempt: 1 claimed, 0 must wait for *blk in state *blk_st, or an
+ * error (negative: SHMKIT_ECORRUPT negated). */
+static int claim_send(struct shmkit_chan *ch, uint64_t *pos_out, struct shmkit_slot **blk, uint64_t *blk_st) {
+	for (int i = 0; i < MAX_HELPS; i++) {
+		uint64_t pos = LOAD(&ch->h->tail);
+		struct shmkit_slot *s = slot_at(ch, pos);
+		uint64_t st = LOAD(&s->state), seq = state_seq(st), want = seq_of(pos);
+		if (seq == want && !(st & SHMKIT_SLOT_BUSY)) {
+			if (CAS(&s->state, st, slot_state(want, 1, ch->pid))) {
+				uint64_t p = pos;
+				CAS(&ch->h->tail, p, pos + 1);
+				*pos_out = pos;
+				return 1;
+			}
+		} else if (behind(seq, want)) {
+			*blk = s;
+			*blk_st = st;
+			return 0; /* the previous lap is still there */
+		} else {
+			uint64_t p = pos;
+			CAS(&ch->h->tail, p, pos + 1); /* help the tail on */
+		}
+	}
+	return -SHMKIT_ECORRUPT;
+}
+
+static void publish(struct shmkit_chan *ch, uint64_t pos, uint32_t n) {
+	struct shmkit_slot *s = slot_at(ch, pos);
+	STORE(&s->len, n);
+	STORE(&s->state, slot_state(seq_of(pos) + 1, 0, 0));
+}
+
+/* 1 claimed (*n set), 0 wait, negative error; -SHMKIT_ESHORTBUF leaves the
+ * message queued. */
+static int claim_recv(struct shmkit_chan *ch, uint32_t cap, uint64_t *pos_out, uint32_t *n,
+                      struct shmkit_slot **blk, uint64_t *blk_st) {
+	for (int i = 0; i < MAX_HELPS; i++) {
+		uint64_t pos = LOAD(&ch->h->head);
+		struct shmkit_slot *s = slot_at(ch, pos);
+		uint64_t st = LOAD(&s->state), seq = state_seq(st), full = seq_of(pos) + 1;
+		if (seq == full && !(st & SHMKIT_SLOT_BUSY)) {
+			uint32_t len = LOAD(&s->len);
+			if (LOAD(&s->state) != st) {
+				continue;
+			}
+			if (len != SHMKIT_LEN_SKIP && len > ch->max_len) {
+				return -SHMKIT_ECORRUPT;
+			}
+			if (len != SHMKIT_LEN_SKIP && len > cap) {
+				*n = len;
+				return -SHMKIT_ESHORTBUF;
+			}
+			if (CAS(&s->state, st, slot_state(full, 1, ch->pid))) {
+				uint64_t p = pos;
+				CAS(&ch->h->head, p, pos + 1);
+				*pos_out = pos;
+				*n = len;
+				return 1;
+			}
+		} else if (behind(seq, full)) {
+			*blk = s;
+			*blk_st = st;
+			return 0;
+		} else {
+			uint64_t p = pos;
+			CAS(&ch->h->head, p, pos + 1);
+		}
+	}
+	return -SHMKIT_ECORRUPT;
+}
+
+static void free_slot(struct shmkit_chan *ch, uint64_t pos) {
+	STORE(&slot_at(ch, pos)->state, slot_state(seq_of(pos + ch->slots), 0, 0));
+}
+
+/* take_over frees a slot whose claimer died; 1 if it changed anything. */
+static int take_over(struct shmkit_chan *ch, struct shmkit_slot *s, uint64_t st) {
+	uint32_t pid = state_owner(st);
+	if (s == NULL || pid == 0 || alive((int32_t)pid)) {
+		return 0;
+	}
+	uint64_t seq = state_seq(st), next;
+	if ((seq & 1) == 0) { /* a producer died writing: publish "no message" */
+		STORE(&s->len, SHMKIT_LEN_SKIP);
+		next = slot_state(seq + 1, 0, 0);
+	} else { /* a consumer died reading: free the slot */
+		next = slot_state(seq - 1 + 2 * ch->slots, 0, 0);
+	}
+	if (CAS(&s->state, st, next)) {
+		__atomic_fetch_add(&ch->h->recovered, 1, __ATOMIC_ACQ_REL);
+		wake_receivers(ch);
+		wake_senders(ch);
+		return 1;
+	}
+	return 0;
+}
+
+/* An attempt of send or recv: 1 done, 0 wait, negative error. */
+typedef int (*attempt_fn)(struct shmkit_chan *ch, void *arg);
+/* Called after a whole slice with nothing moving: 0 or an error. */
+typedef int (*stuck_fn)(struct shmkit_chan *ch, void *arg);
+
+/* wait_for spins on try, then sleeps on seq counting itself in waiters,
+ * as channel.waitFor does. */
+static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uint32_t *waiters,
+                    attempt_fn try, stuck_fn stuck, void *arg) {
+	for (int i = 0; i < SPIN_TRIES; i++) {
+		int rc = try(ch, arg);
+		if (rc != 0) {
+			return rc;
+		}
+		if (i % 16 == 15) {
+			sched_yield();
+		}
+	}
+	int idle = 0;
+	for (;;) {
+		int64_t now = shmkit_now_ns();
+		if (now >= deadline) {
+			return -ETIMEDOUT;
+		}
+		int64_t until = deadline - now > SLICE_NS ? now + SLICE_NS : deadline;
+		__atomic_fetch_add(waiters, 1, __ATOMIC_ACQ_REL);
+		uint32_t v = LOAD(seq);
+		int rc = try(ch, arg);
+		if (rc == 0 && idle) {
+			rc = stuck(ch, arg);
+			rc = rc > 0 ? -rc : rc;
+		}
+		if (rc == 0) {
+			int w = shmkit_futex_wait(seq, v, until);
+			idle = w == ETIMEDOUT;
+			rc = w != 0 && w != ETIMEDOUT ? -w : try(ch, arg);
+		}
+		__atomic_fetch_sub(waiters, 1, __ATOMIC_ACQ_REL);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+}
+
+struct send_op {
+	uint64_t pos;
+	struct shmkit_slot *blk;
+	uint64_t blk_st;
+};
+
+static int send_attempt(struct shmkit_chan *ch, void *arg) {
+	struct send_op *op = arg;
+	if (LOAD(&ch->h->closed) != 0) {
+		return -SHMKIT_ECLOSED;
+	}
+	return claim_send(ch, &op->pos, &op->blk, &op->blk_st);
+}
+
+static int send_stuck(struct shmkit_chan *ch, void *arg) {
+	struct send_op *op = arg;
+	return !take_over(ch, op->blk, op->blk_st) && all_dead(ch, ch->h->consumers) ? SHMKIT_EPEERDEAD : 0;
+}
+
+int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	if (n > ch->max_len) {
+		return SHMKIT_ETOOLARGE;
+	}
+	shmkit_chan_register(ch, 1);
+	struct send_op op = {0};
+	int rc = send_attempt(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, send_attempt, send_stuck, &op);
+	}
+	if (rc < 0) {
+		return -rc;
+	}
+	if (LOAD(&ch->h->closed) != 0) { /* closed after we claimed: no message */
+		publish(ch, op.pos, SHMKIT_LEN_SKIP);
+		wake_receivers(ch);
+		return SHMKIT_ECLOSED;
+	}
+	memcpy(slot_data(slot_at(ch, op.pos)), data, (size_t)n * ch->elem_size);
+	publish(ch, op.pos, n);
+	wake_receivers(ch);
+	return 0;
+}
+
+struct recv_op {
+	uint32_t cap;
+	uint64_t pos;
+	uint32_t n;
+	struct shmkit_slot *blk;
+	uint64_t blk_st;
+};
+
+static int recv_attempt(struct shmkit_chan *ch, void *arg) {
+	struct recv_op *op = arg;
+	for (;;) {
+		int closed = LOAD(&ch->h->closed) != 0; /* before looking: see docs/channel.md */
+		op->blk = NULL;
+		int rc = claim_recv(ch, op->cap, &op->pos, &op->n, &op->blk, &op->blk_st);
+		if (rc < 0) {
+			return rc;
+		}
+		if (rc == 0) {
+			return closed && state_owner(op->blk_st) == 0 ? -SHMKIT_EEOF : 0;
+		}
+		if (op->n != SHMKIT_LEN_SKIP) {
+			return 1;
+		}
+		free_slot(ch, op->pos); /* a message that never was: drop it */
+		wake_senders(ch);
+	}
+}
+
+static int recv_stuck(struct shmkit_chan *ch, void *arg) {
+	struct recv_op *op = arg;
+	return !take_over(ch, op->blk, op->blk_st) && LOAD(&ch->h->closed) == 0 && all_dead(ch, ch->h->producers)
+	           ? SHMKIT_EPEERDEAD
+	           : 0;
+}
+
+int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
+	shmkit_chan_register(ch, 0);
+	struct recv_op op = {.cap = cap};
+	int rc = recv_attempt(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->data_seq, &ch->h->recv_waiters, recv_attempt, recv_stuck, &op);
+	}
+	if (rc < 0) {
+		if (rc == -SHMKIT_ESHORTBUF) {
+			*n = op.n;
+		}
+		return -rc;
+	}
+	memcpy(buf, slot_data(slot_at(ch, op.pos)), (size_t)op.n * ch->elem_size);
+	*n = op.n;
+	free_slot(ch, op.pos);
+	wake_senders(ch);
+	return 0;
+}
+
+int shmkit_chan_close(struct shmkit_chan *ch) {
+	uint32_t open = 0;
+	if (!CAS(&ch->h->closed, open, 1)) {
+		return SHMKIT_ECLOSED;
+	}
+	__atomic_fetch_add(&ch->h->data_seq, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&ch->h->space_seq, 1, __ATOMIC_ACQ_REL);
+	shmkit_futex_wake(&ch->h->data_seq, INT_MAX);
+	shmkit_futex_wake(&ch->h->space_seq, INT_MAX);
+	return 0;
+}
+
+uint64_t shmkit_chan_len(const struct shmkit_chan *ch) {
+	uint64_t t = LOAD(&ch->h->tail), h = LOAD(&ch->h->head);
+	return t <= h ? 0 : (t - h < ch->slots ? t - h : ch->slots);
 }

@@ -28,6 +28,7 @@
 #ifndef SHMKIT_H
 #define SHMKIT_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -265,5 +266,119 @@ int shmkit_barrier_outcome(struct shmkit_barrier *b, uint32_t g);
 int shmkit_barrier_timeout(struct shmkit_barrier *b, uint32_t g);
 int shmkit_barrier_abort(struct shmkit_barrier *b);
 int shmkit_barrier_reset(struct shmkit_barrier *b);
+
+/*
+ * Segments and objects, for C programs and other languages' bindings
+ * (shmkit.c). The checks are the Go package's: a segment is trusted only
+ * after its header passed shmkit_check, and every object only after its
+ * entry and geometry passed shmkit_lookup.
+ *
+ * Errors beyond the usual errno values (ENOENT: no such segment or object;
+ * EINVAL: a bad argument or name):
+ */
+#define SHMKIT_ENOTSHMKIT EPROTO          /* not a shmkit segment */
+#define SHMKIT_EVERSION EPROTONOSUPPORT   /* a layout version this build does not read */
+#define SHMKIT_ECORRUPT EUCLEAN           /* the segment contradicts itself */
+#define SHMKIT_EKIND EMEDIUMTYPE          /* the object is of another kind or typecode */
+#define SHMKIT_ECLOSED EPIPE              /* send on a closed channel */
+#define SHMKIT_EEOF ENODATA               /* receive on a closed, drained channel */
+#define SHMKIT_EPEERDEAD ECONNRESET       /* every process on the other side died */
+#define SHMKIT_ETOOLARGE EMSGSIZE         /* message longer than max_len */
+#define SHMKIT_ESHORTBUF ENOBUFS          /* buffer shorter than the message (it stays queued) */
+
+/* Deadlines of channel operations: SHMKIT_FOREVER waits as long as it takes;
+ * SHMKIT_NOWAIT tries once and returns EAGAIN if it must wait; any other
+ * value is an absolute shmkit_now_ns() time, ETIMEDOUT after it. */
+#define SHMKIT_FOREVER INT64_MAX
+#define SHMKIT_NOWAIT 0
+
+struct shmkit_segment {
+	uint8_t *base;             /* the mapping */
+	uint64_t size;             /* its length; equals the header's segment_size */
+	uint32_t dir_capacity;     /* from the header, checked once */
+	int fd;                    /* the segment's file, for allocation's flock; -1 if none */
+	int owned;                 /* 1 if attach or create mapped it: detach unmaps and closes */
+};
+
+/* A published object after validation. data points at the object in the
+ * mapping; for a VALUE or ARRAY with SHMKIT_FLAG_LOCKED, lock points at its
+ * recursive mutex, else lock is NULL. */
+struct shmkit_object {
+	char name[64];
+	uint32_t kind;
+	uint32_t typecode;
+	uint32_t flags;
+	uint64_t count;
+	uint64_t offset;
+	uint64_t length;
+	uint64_t param0;
+	uint64_t param1;
+	void *data;
+	void *lock;
+};
+
+/* shmkit_attach maps the segment named name ("foo" or "/foo") read-write,
+ * or read-only if readonly, and checks it. */
+int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg);
+/* shmkit_create makes a new segment of size bytes with a directory of
+ * capacity entries (0: 64), file mode mode (0: 0600); EEXIST if the name
+ * is taken. It is written in full before it gets its name. */
+int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg);
+/* shmkit_check checks memory the caller mapped (base, size bytes); fd is
+ * its file, needed only to create objects (-1 otherwise). */
+int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg);
+int shmkit_detach(struct shmkit_segment *seg);
+int shmkit_unlink(const char *name);
+
+/* Creating objects, as the Go packages do. EEXIST if the name is taken,
+ * ENOSPC if the segment or its directory is full. Each is initialised
+ * before it is published. */
+/* A VALUE (array 0, count 1) or ARRAY, holding a copy of init (count
+ * elements) or zeroes if init is NULL. */
+int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode, uint64_t count,
+                     int array, int locked, const void *init, struct shmkit_object *out);
+int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned value, int bounded,
+                         struct shmkit_object *out);
+int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive, struct shmkit_object *out);
+int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, struct shmkit_object *out);
+/* Elements size of a typecode ('c', 'b', ... 'd', 'u'), or 0. */
+unsigned shmkit_typecode_size(int typecode);
+/* The number of directory slots to look at with shmkit_object_at. */
+uint32_t shmkit_object_slots(const struct shmkit_segment *seg);
+/* Slot i: 0, ENOENT if not published, SHMKIT_ECORRUPT. */
+int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit_object *out);
+/* By name; kind 0 accepts any kind, typecode 0 any typecode. */
+int shmkit_lookup(const struct shmkit_segment *seg, const char *name, uint32_t kind, int typecode,
+                  struct shmkit_object *out);
+int64_t shmkit_now_ns(void); /* CLOCK_MONOTONIC, for deadlines */
+/* sizeof struct shmkit_segment, shmkit_object, shmkit_chan: bindings in
+ * other languages compare them with their own declarations. */
+void shmkit_api_sizes(uint64_t sizes[3]);
+const char *shmkit_strerror(int rc);
+
+/* A process's handle on a channel (see struct shmkit_channel). */
+struct shmkit_chan {
+	struct shmkit_channel *h;
+	uint8_t *slots_base;       /* the first slot */
+	uint64_t slots;
+	uint64_t stride;
+	uint32_t max_len;
+	uint32_t elem_size;
+	uint32_t pid;
+	int send_registered;
+	int recv_registered;
+};
+
+int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);
+/* Send n elements from data. SHMKIT_ECLOSED, SHMKIT_ETOOLARGE, ETIMEDOUT,
+ * SHMKIT_EPEERDEAD. */
+int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);
+/* Receive into buf (room for cap elements); *n gets the length. After
+ * close: the queued messages, then SHMKIT_EEOF. */
+int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
+int shmkit_chan_close(struct shmkit_chan *ch); /* SHMKIT_ECLOSED if already closed */
+void shmkit_chan_register(struct shmkit_chan *ch, int sender);
+uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 
 #endif /* SHMKIT_H */

@@ -36,9 +36,9 @@ const (
 type Helper func(args []string) int
 
 // Main runs the helper named in the environment, if any, and exits;
-// otherwise it runs the tests and fails the run if any test segment of this
-// process is left in /dev/shm.
-func Main(m *testing.M, helpers map[string]Helper) {
+// otherwise it runs the tests, then each of after, and fails the run if any
+// test segment of this process is left in /dev/shm.
+func Main(m *testing.M, helpers map[string]Helper, after ...func()) {
 	if name := os.Getenv(helperEnv); name != "" {
 		h, ok := helpers[name]
 		if !ok {
@@ -55,6 +55,9 @@ func Main(m *testing.M, helpers map[string]Helper) {
 	}
 	fds, goroutines, maps := openFDs(), liveGoroutines(), shmMappings()
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	fail := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "proctest: "+format+"\n", args...)
 		if code == 0 {

@@ -1,0 +1,266 @@
+/*
+ * peer.c - the C side of the interop tests: one command per run, on a
+ * segment made by Go (or making one for Go), printing what it saw.
+ * Built by the tests with: cc peer.c ../../cgo/shmkit.c -lpthread
+ */
+#include "shmkit.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char typecodes[] = "cbBhHiIlLqQfdu";
+
+static void die(const char *what, int rc) {
+	printf("error %s: %s\n", what, shmkit_strerror(rc));
+	exit(1);
+}
+
+static void must(const char *what, int rc) {
+	if (rc != 0) {
+		die(what, rc);
+	}
+}
+
+/* The word the tests expect for an error, the same from every peer. */
+static const char *class_of(int rc) {
+	switch (rc) {
+	case 0: return "ok";
+	case ENOENT: return "notfound";
+	case SHMKIT_ENOTSHMKIT: return "notshmkit";
+	case SHMKIT_EVERSION: return "version";
+	case SHMKIT_ECORRUPT: return "corrupt";
+	case SHMKIT_EKIND: return "kind";
+	}
+	return "other";
+}
+
+static struct shmkit_segment attach(const char *name) {
+	struct shmkit_segment seg;
+	must("attach", shmkit_attach(name, 0, &seg));
+	return seg;
+}
+
+static struct shmkit_object lookup(struct shmkit_segment *seg, const char *name, uint32_t kind, int tc) {
+	struct shmkit_object o;
+	must(name, shmkit_lookup(seg, name, kind, tc, &o));
+	return o;
+}
+
+/* print_and_bump prints a value as a number and stores value+1 (integers,
+ * characters) or value*2 (floats), under the value's own lock. */
+static void print_and_bump(struct shmkit_object *o) {
+	void *p = o->data;
+	must("lock", shmkit_mutex_lock(o->lock));
+	switch (o->typecode) {
+	case 'c': printf("c=%d\n", *(char *)p); *(char *)p += 1; break;
+	case 'b': printf("b=%d\n", *(signed char *)p); *(signed char *)p += 1; break;
+	case 'B': printf("B=%u\n", *(unsigned char *)p); *(unsigned char *)p += 1; break;
+	case 'h': printf("h=%d\n", *(short *)p); *(short *)p += 1; break;
+	case 'H': printf("H=%u\n", *(unsigned short *)p); *(unsigned short *)p += 1; break;
+	case 'i': printf("i=%d\n", *(int *)p); *(int *)p += 1; break;
+	case 'I': printf("I=%u\n", *(unsigned *)p); *(unsigned *)p += 1; break;
+	case 'l': printf("l=%ld\n", *(long *)p); *(long *)p += 1; break;
+	case 'L': printf("L=%lu\n", *(unsigned long *)p); *(unsigned long *)p += 1; break;
+	case 'q': printf("q=%lld\n", *(long long *)p); *(long long *)p += 1; break;
+	case 'Q': printf("Q=%llu\n", *(unsigned long long *)p); *(unsigned long long *)p += 1; break;
+	case 'f': printf("f=%g\n", *(float *)p); *(float *)p *= 2; break;
+	case 'd': printf("d=%g\n", *(double *)p); *(double *)p *= 2; break;
+	case 'u': printf("u=%u\n", *(uint32_t *)p); *(uint32_t *)p += 1; break;
+	}
+	must("unlock", shmkit_mutex_unlock(o->lock));
+}
+
+static int cmd_values(struct shmkit_segment *seg) {
+	for (const char *tc = typecodes; *tc; tc++) {
+		char name[8] = "v_";
+		name[2] = *tc;
+		struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_VALUE, *tc);
+		print_and_bump(&o);
+	}
+	return 0;
+}
+
+static int cmd_array(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_ARRAY, 'd');
+	double *a = o.data, sum = 0;
+	for (uint64_t i = 0; i < o.count; i++) {
+		sum += a[i];
+		a[i] = a[i] * 2 + 1;
+	}
+	printf("count=%llu sum=%.0f\n", (unsigned long long)o.count, sum);
+	return 0;
+}
+
+static int cmd_sem_wait(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_SEMAPHORE, 0);
+	printf("waiting\n");
+	fflush(stdout);
+	must("sem_wait", shmkit_sem_wait(o.data));
+	printf("acquired\n");
+	return 0;
+}
+
+static int cmd_sem_post(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_SEMAPHORE, 0);
+	must("sem_post", shmkit_sem_post(o.data));
+	printf("released\n");
+	return 0;
+}
+
+static _Noreturn void cmd_mutex_hold(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_MUTEX, 0);
+	must("lock", shmkit_mutex_lock(o.data));
+	printf("locked\n");
+	fflush(stdout);
+	for (;;) {
+		pause(); /* until killed */
+	}
+}
+
+static int cmd_mutex_lock(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_MUTEX, 0);
+	int rc = shmkit_mutex_lock(o.data);
+	if (rc == EOWNERDEAD) {
+		printf("ownerdead\n");
+		must("consistent", shmkit_mutex_consistent(o.data));
+	} else {
+		must("lock", rc);
+	}
+	must("unlock", shmkit_mutex_unlock(o.data));
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_send(struct shmkit_segment *seg, const char *name, long count, long len) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	double *msg = calloc((size_t)len, sizeof *msg), sum = 0;
+	for (long k = 0; k < count; k++) {
+		for (long j = 0; j < len; j++) {
+			msg[j] = (double)(k * len + j);
+			sum += msg[j];
+		}
+		must("send", shmkit_chan_send(&ch, msg, (uint32_t)len, SHMKIT_FOREVER));
+	}
+	must("close", shmkit_chan_close(&ch));
+	printf("sent=%ld sum=%.0f\n", count, sum);
+	free(msg);
+	return 0;
+}
+
+static int cmd_recv(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	double *msg = calloc(ch.max_len, sizeof *msg), sum = 0;
+	long count = 0, inorder = 1;
+	for (;;) {
+		uint32_t n = 0;
+		int rc = shmkit_chan_recv(&ch, msg, ch.max_len, &n, SHMKIT_FOREVER);
+		if (rc == SHMKIT_EEOF) {
+			break;
+		}
+		must("recv", rc);
+		for (uint32_t j = 0; j < n; j++) {
+			inorder &= msg[j] == (double)(count * n + j);
+			sum += msg[j];
+		}
+		count++;
+	}
+	printf("received=%ld sum=%.0f order=%s\n", count, sum, inorder ? "ok" : "wrong");
+	free(msg);
+	return 0;
+}
+
+/* cmd_attach reports how attaching (and, if given, opening a value of a
+ * typecode) went, as one word. */
+static int cmd_attach(const char *segname, const char *name, const char *tc) {
+	struct shmkit_segment seg;
+	int rc = shmkit_attach(segname, 0, &seg);
+	if (rc == 0 && name != NULL) {
+		struct shmkit_object o;
+		rc = shmkit_lookup(&seg, name, SHMKIT_KIND_VALUE, tc[0], &o);
+	}
+	printf("%s\n", class_of(rc));
+	if (rc == 0 || seg.base != NULL) {
+		shmkit_detach(&seg);
+	}
+	return 0;
+}
+
+/* cmd_create makes a segment for Go to read: every typecode's value, an
+ * array, a semaphore, a mutex and a channel with messages in it. */
+static int cmd_create(const char *segname) {
+	struct shmkit_segment seg;
+	struct shmkit_object o;
+	must("create", shmkit_create(segname, 1 << 20, 0, 0600, &seg));
+	for (const char *tc = typecodes; *tc; tc++) {
+		char name[8] = "v_";
+		name[2] = *tc;
+		uint8_t one[8] = {0};
+		switch (*tc) {
+		case 'f': { float f = 1.5f; memcpy(one, &f, sizeof f); break; }
+		case 'd': { double d = 1.5; memcpy(one, &d, sizeof d); break; }
+		default: one[0] = 42;
+		}
+		must(name, shmkit_new_elems(&seg, name, *tc, 1, 0, 1, one, &o));
+	}
+	double a[100];
+	for (int i = 0; i < 100; i++) {
+		a[i] = i;
+	}
+	must("array", shmkit_new_elems(&seg, "array", 'd', 100, 1, 1, a, &o));
+	must("sem", shmkit_new_semaphore(&seg, "sem", 3, 0, &o));
+	must("mutex", shmkit_new_mutex(&seg, "mutex", 0, &o));
+	must("chan", shmkit_new_channel(&seg, "chan", 'd', 8, 4, &o));
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(&seg, "chan", 'd', &ch));
+	for (int k = 0; k < 3; k++) {
+		double msg[2] = {k, k + 0.5};
+		must("send", shmkit_chan_send(&ch, msg, 2, SHMKIT_FOREVER));
+	}
+	must("close", shmkit_chan_close(&ch));
+	shmkit_detach(&seg);
+	printf("created\n");
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 3) {
+		fprintf(stderr, "usage: peer COMMAND SEGMENT [ARGS]\n");
+		return 2;
+	}
+	const char *cmd = argv[1], *segname = argv[2];
+	if (strcmp(cmd, "attach") == 0) {
+		return cmd_attach(segname, argc > 4 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
+	}
+	if (strcmp(cmd, "create") == 0) {
+		return cmd_create(segname);
+	}
+	struct shmkit_segment seg = attach(segname);
+	int rc = 2;
+	if (strcmp(cmd, "values") == 0) {
+		rc = cmd_values(&seg);
+	} else if (strcmp(cmd, "array") == 0 && argc > 3) {
+		rc = cmd_array(&seg, argv[3]);
+	} else if (strcmp(cmd, "sem-wait") == 0 && argc > 3) {
+		rc = cmd_sem_wait(&seg, argv[3]);
+	} else if (strcmp(cmd, "sem-post") == 0 && argc > 3) {
+		rc = cmd_sem_post(&seg, argv[3]);
+	} else if (strcmp(cmd, "mutex-hold") == 0 && argc > 3) {
+		cmd_mutex_hold(&seg, argv[3]);
+	} else if (strcmp(cmd, "mutex-lock") == 0 && argc > 3) {
+		rc = cmd_mutex_lock(&seg, argv[3]);
+	} else if (strcmp(cmd, "send") == 0 && argc > 5) {
+		rc = cmd_send(&seg, argv[3], atol(argv[4]), atol(argv[5]));
+	} else if (strcmp(cmd, "recv") == 0 && argc > 3) {
+		rc = cmd_recv(&seg, argv[3]);
+	} else {
+		fprintf(stderr, "peer: unknown command %s\n", cmd);
+	}
+	shmkit_detach(&seg);
+	return rc;
+}

@@ -1,0 +1,164 @@
+"""The Python side of the interop tests: the same commands as peer.c, on
+the shmkit package, printing the same lines."""
+
+import array
+import os
+import signal
+import sys
+
+import shmkit
+
+TYPECODES = "cbBhHiIlLqQfdu"
+
+
+def as_number(tc, v):
+    return v[0] if tc == "c" else ord(v) if tc == "u" else v
+
+
+def bumped(tc, v):
+    if tc == "c":
+        return bytes([(v[0] + 1) % 256])
+    if tc == "u":
+        return chr(ord(v) + 1)
+    return v * 2 if tc in "fd" else v + 1
+
+
+def fmt(tc, v):
+    return "%g" % v if tc in "fd" else "%d" % v
+
+
+def values(seg):
+    for tc in TYPECODES:
+        v = seg.value("v_" + tc, tc)
+        with v.get_lock():  # recursive: .value takes it again
+            x = v.value
+            print("%s=%s" % (tc, fmt(tc, as_number(tc, x))))
+            v.value = bumped(tc, x)
+        v.release()
+
+
+def array_cmd(seg, name):
+    a = seg.array(name, "d")
+    total = 0.0
+    for i in range(len(a)):
+        total += a[i]
+        a[i] = a[i] * 2 + 1
+    print("count=%d sum=%.0f" % (len(a), total))
+    a.release()
+
+
+def sem_wait(seg, name):
+    s = seg.semaphore(name)
+    print("waiting", flush=True)
+    s.acquire()
+    print("acquired")
+
+
+def sem_post(seg, name):
+    seg.semaphore(name).release()
+    print("released")
+
+
+def mutex_hold(seg, name):
+    seg.mutex(name).acquire()
+    print("locked", flush=True)
+    while True:
+        signal.pause()  # until killed
+
+
+def mutex_lock(seg, name):
+    m = seg.mutex(name)
+    try:
+        m.acquire()
+    except shmkit.OwnerDeadError:
+        print("ownerdead")
+        m.consistent()
+    m.release()
+    print("ok")
+
+
+def send(seg, name, count, length):
+    ch = seg.channel(name, "d")
+    total = 0.0
+    for k in range(count):
+        msg = array.array("d", range(k * length, (k + 1) * length))
+        total += sum(msg)
+        ch.send(msg)
+    ch.close()
+    print("sent=%d sum=%.0f" % (count, total))
+
+
+def recv(seg, name):
+    ch = seg.channel(name, "d")
+    count, total, inorder = 0, 0.0, True
+    for msg in ch:
+        n = len(msg)
+        inorder &= all(msg[j] == count * n + j for j in range(n))
+        total += sum(msg)
+        count += 1
+    print("received=%d sum=%.0f order=%s" % (count, total, "ok" if inorder else "wrong"))
+
+
+def attach(segname, name=None, tc=None):
+    try:
+        with shmkit.attach(segname) as seg:
+            if name:
+                seg.value(name, tc).release()
+        print("ok")
+    except (FileNotFoundError, shmkit.ObjectNotFoundError):
+        print("notfound")
+    except shmkit.NotShmkitError:
+        print("notshmkit")
+    except shmkit.VersionError:
+        print("version")
+    except shmkit.CorruptError:
+        print("corrupt")
+    except shmkit.KindMismatchError:
+        print("kind")
+
+
+def create(segname):
+    with shmkit.create(segname, 1 << 20) as seg:
+        for tc in TYPECODES:
+            init = {"c": b"*", "u": "*", "f": 1.5, "d": 1.5}.get(tc, 42)
+            seg.new_value("v_" + tc, tc, init).release()
+        seg.new_array("array", "d", range(100)).release()
+        seg.new_semaphore("sem", 3)
+        seg.new_mutex("mutex")
+        ch = seg.new_channel("chan", "d", 8, 4)
+        for k in range(3):
+            ch.send([k, k + 0.5])
+        ch.close()
+    print("created")
+
+
+def main(argv):
+    cmd, segname, args = argv[1], argv[2], argv[3:]
+    if cmd == "attach":
+        return attach(segname, *args)
+    if cmd == "create":
+        return create(segname)
+    with shmkit.attach(segname) as seg:
+        if cmd == "values":
+            values(seg)
+        elif cmd == "array":
+            array_cmd(seg, args[0])
+        elif cmd == "sem-wait":
+            sem_wait(seg, args[0])
+        elif cmd == "sem-post":
+            sem_post(seg, args[0])
+        elif cmd == "mutex-hold":
+            mutex_hold(seg, args[0])
+        elif cmd == "mutex-lock":
+            mutex_lock(seg, args[0])
+        elif cmd == "send":
+            send(seg, args[0], int(args[1]), int(args[2]))
+        elif cmd == "recv":
+            recv(seg, args[0])
+        else:
+            sys.exit("peer.py: unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)
+    main(sys.argv)

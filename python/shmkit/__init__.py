@@ -1,0 +1,27 @@
+"""shmkit: typed values, arrays, semaphores, robust mutexes and channels in
+named POSIX shared memory, shared with Go and C programs by name.
+
+    import shmkit
+    seg = shmkit.attach("sim")           # made by a Go, C or Python process
+    a = seg.array("samples")             # a memoryview of the shared array
+    with seg.mutex("lock"):
+        a[0] += 1
+    for msg in seg.channel("results"):   # until the channel is closed
+        print(sum(msg))
+
+This package never unlinks a segment on its own: only unlink() does.
+"""
+
+from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NotRecoverableError,
+                      NotShmkitError, ObjectExistsError, ObjectNotFoundError, OwnerDeadError,
+                      PeerDeadError, ShmkitError, VersionError)
+from ._segment import TYPECODES, Channel, ObjectInfo, Segment, Value, attach, create, unlink
+from ._sync import Mutex, Semaphore
+
+__all__ = [
+    "attach", "create", "unlink", "Segment", "Value", "Channel", "Semaphore", "Mutex", "ObjectInfo",
+    "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
+    "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
+    "ChannelClosedError", "PeerDeadError",
+]
+__version__ = "0.1.0"

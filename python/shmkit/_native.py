@@ -1,0 +1,174 @@
+"""Loading libshmkit, the project's C library, and declaring its API.
+
+The library is found, in order: at $SHMKIT_LIBRARY; next to this package
+(built by ``pip install``); or compiled from the C sources in ``_c/`` with
+the machine's C compiler ($CC, else ``cc``) into a cache directory, once per
+version of the sources.
+"""
+
+import ctypes
+import errno
+import glob
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SOURCES = [os.path.join(_HERE, "_c", "shmkit.c"), os.path.join(_HERE, "_c", "shmkit.h")]
+
+
+class Segment(ctypes.Structure):
+    _fields_ = [
+        ("base", ctypes.c_void_p),
+        ("size", ctypes.c_uint64),
+        ("dir_capacity", ctypes.c_uint32),
+        ("fd", ctypes.c_int),
+        ("owned", ctypes.c_int),
+    ]
+
+
+class Object(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char * 64),
+        ("kind", ctypes.c_uint32),
+        ("typecode", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("count", ctypes.c_uint64),
+        ("offset", ctypes.c_uint64),
+        ("length", ctypes.c_uint64),
+        ("param0", ctypes.c_uint64),
+        ("param1", ctypes.c_uint64),
+        ("data", ctypes.c_void_p),
+        ("lock", ctypes.c_void_p),
+    ]
+
+
+class Chan(ctypes.Structure):
+    _fields_ = [
+        ("h", ctypes.c_void_p),
+        ("slots_base", ctypes.c_void_p),
+        ("slots", ctypes.c_uint64),
+        ("stride", ctypes.c_uint64),
+        ("max_len", ctypes.c_uint32),
+        ("elem_size", ctypes.c_uint32),
+        ("pid", ctypes.c_uint32),
+        ("send_registered", ctypes.c_int),
+        ("recv_registered", ctypes.c_int),
+    ]
+
+
+def _cache_dir():
+    if os.environ.get("SHMKIT_CACHE"):
+        return os.environ["SHMKIT_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "shmkit")
+
+
+def _build():
+    """Compile the C sources into the cache, once per version of them."""
+    digest = hashlib.sha256()
+    for path in _SOURCES:
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    target = os.path.join(_cache_dir(), "libshmkit-%s.so" % digest.hexdigest()[:16])
+    if os.path.exists(target):
+        return target
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    cc = os.environ.get("CC", "cc")
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(target))
+    os.close(fd)
+    try:
+        cmd = [cc, "-O2", "-shared", "-fPIC", "-o", tmp, _SOURCES[0], "-lpthread"]
+        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if res.returncode != 0:
+            raise ImportError("shmkit: building libshmkit failed: %s\n%s"
+                              % (" ".join(cmd), res.stdout.decode(errors="replace")))
+        os.replace(tmp, target)  # atomic: concurrent builders agree
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _find():
+    if os.environ.get("SHMKIT_LIBRARY"):
+        return os.environ["SHMKIT_LIBRARY"]
+    built = sorted(glob.glob(os.path.join(_HERE, "_libshmkit*.so")))
+    if built:
+        return built[0]
+    if all(os.path.exists(p) for p in _SOURCES):
+        return _build()
+    raise ImportError("shmkit: libshmkit not found: set SHMKIT_LIBRARY, or install with pip, "
+                      "or keep the C sources in %s" % os.path.join(_HERE, "_c"))
+
+
+def _declare(lib):
+    P = ctypes.POINTER
+    c_int, c_u32, c_u64, c_i64 = ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_int64
+    vp, cp = ctypes.c_void_p, ctypes.c_char_p
+    sigs = {
+        "shmkit_attach": (c_int, [cp, c_int, P(Segment)]),
+        "shmkit_create": (c_int, [cp, c_u64, c_u32, ctypes.c_uint, P(Segment)]),
+        "shmkit_check": (c_int, [vp, c_u64, c_int, P(Segment)]),
+        "shmkit_detach": (c_int, [P(Segment)]),
+        "shmkit_unlink": (c_int, [cp]),
+        "shmkit_typecode_size": (ctypes.c_uint, [c_int]),
+        "shmkit_object_slots": (c_u32, [P(Segment)]),
+        "shmkit_object_at": (c_int, [P(Segment), c_u32, P(Object)]),
+        "shmkit_lookup": (c_int, [P(Segment), cp, c_u32, c_int, P(Object)]),
+        "shmkit_new_elems": (c_int, [P(Segment), cp, c_int, c_u64, c_int, c_int, vp, P(Object)]),
+        "shmkit_new_semaphore": (c_int, [P(Segment), cp, ctypes.c_uint, c_int, P(Object)]),
+        "shmkit_new_mutex": (c_int, [P(Segment), cp, c_int, P(Object)]),
+        "shmkit_new_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
+        "shmkit_now_ns": (c_i64, []),
+        "shmkit_strerror": (cp, [c_int]),
+        "shmkit_api_sizes": (None, [P(c_u64)]),
+        "shmkit_sem_wait": (c_int, [vp]),
+        "shmkit_sem_trywait": (c_int, [vp]),
+        "shmkit_sem_timedwait": (c_int, [vp, c_i64]),
+        "shmkit_sem_post": (c_int, [vp]),
+        "shmkit_bounded_post": (c_int, [vp]),
+        "shmkit_sem_getvalue": (c_int, [vp, P(c_int)]),
+        "shmkit_mutex_lock": (c_int, [vp]),
+        "shmkit_mutex_trylock": (c_int, [vp]),
+        "shmkit_mutex_timedlock": (c_int, [vp, c_i64]),
+        "shmkit_mutex_unlock": (c_int, [vp]),
+        "shmkit_mutex_consistent": (c_int, [vp]),
+        "shmkit_chan_open": (c_int, [P(Segment), cp, c_int, P(Chan)]),
+        "shmkit_chan_send": (c_int, [P(Chan), vp, c_u32, c_i64]),
+        "shmkit_chan_recv": (c_int, [P(Chan), vp, c_u32, P(c_u32), c_i64]),
+        "shmkit_chan_close": (c_int, [P(Chan)]),
+        "shmkit_chan_register": (None, [P(Chan), c_int]),
+        "shmkit_chan_len": (c_u64, [P(Chan)]),
+    }
+    for name, (res, args) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    sizes = (c_u64 * 3)()
+    lib.shmkit_api_sizes(sizes)
+    mine = (ctypes.sizeof(Segment), ctypes.sizeof(Object), ctypes.sizeof(Chan))
+    if tuple(sizes) != mine:
+        raise ImportError("shmkit: %s disagrees with this package: struct sizes %s, expected %s"
+                          % (lib._name, tuple(sizes), mine))
+    return lib
+
+
+lib = _declare(ctypes.CDLL(_find(), use_errno=False))
+
+# errno values the C library returns, by meaning (shmkit.h).
+ENOTSHMKIT = errno.EPROTO
+EVERSION = errno.EPROTONOSUPPORT
+ECORRUPT = errno.EUCLEAN
+EKIND = errno.EMEDIUMTYPE
+ECLOSED = errno.EPIPE
+EEOF = errno.ENODATA
+EPEERDEAD = errno.ECONNRESET
+ETOOLARGE = errno.EMSGSIZE
+ESHORTBUF = errno.ENOBUFS
+
+FOREVER = (1 << 63) - 1
+
+if sys.byteorder != "little":  # the layout is little-endian
+    raise ImportError("shmkit: the segment layout is little-endian")

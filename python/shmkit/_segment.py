@@ -1,0 +1,491 @@
+"""Segments, values, arrays and channels."""
+
+import array as _array
+import collections
+import ctypes
+import errno
+import mmap
+import os
+
+from . import _errors
+from . import _native as n
+from . import _sync
+from ._sync import Mutex, Semaphore
+
+KINDS = {1: "bytes", 2: "value", 3: "array", 4: "semaphore", 5: "bounded-semaphore", 6: "mutex",
+         7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel"}
+_KIND = {v: k for k, v in KINDS.items()}
+_LOCKED = 0x01
+
+TYPECODES = "cbBhHiIlLqQfdu"
+# memoryview / array formats per typecode: 'u' (wchar_t, UTF-32) is seen as
+# code points ('I'); 'c' is a byte.
+_FORMAT = {tc: tc for tc in TYPECODES}
+_FORMAT["u"] = "I"
+_ARRAY_CODE = dict(_FORMAT, c="B")
+_SAME = {"l": "q", "L": "Q", "q": "q", "Q": "Q"}
+
+ObjectInfo = collections.namedtuple("ObjectInfo", "name kind typecode count length locked")
+
+
+def _typecode(tc):
+    if not isinstance(tc, str) or len(tc) != 1 or tc not in TYPECODES:
+        raise ValueError("bad typecode %r: one of %s" % (tc, TYPECODES))
+    return tc
+
+
+def _posix(name):
+    return "/" + name.lstrip("/") if isinstance(name, str) and name.strip("/") else None
+
+
+def _to_python(tc, v):
+    return chr(v) if tc == "u" else v  # a 'c' view already gives bytes
+
+
+def _from_python(tc, v):
+    """v as the view of typecode tc stores it."""
+    if tc == "c" and not (isinstance(v, (bytes, bytearray)) and len(v) == 1):
+        raise TypeError("a 'c' element is one byte, not %r" % (v,))
+    if tc == "u":
+        if not (isinstance(v, str) and len(v) == 1):
+            raise TypeError("a 'u' element is one character, not %r" % (v,))
+        return ord(v)
+    return v
+
+
+def _initial(tc, items):
+    """items as an array.array to copy into a new object."""
+    if tc == "c":
+        return _array.array("B", b"".join(_from_python(tc, v) for v in items))
+    return _array.array(_ARRAY_CODE[tc], [_from_python(tc, v) for v in items])
+
+
+def attach(name):
+    """Attach to the shmkit segment name ("foo" or "/foo"), read-write.
+
+    Raises FileNotFoundError if there is none, NotShmkitError if it is not a
+    shmkit segment, CorruptError if it contradicts itself. The segment is
+    never unlinked by this package unless you call unlink().
+    """
+    path = _posix(name)
+    if path is None or "/" in path[1:]:
+        raise ValueError("bad segment name %r" % (name,))
+    fd = os.open("/dev/shm" + path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size <= 0:
+            raise _errors.NotShmkitError("%s: empty segment" % path)
+        mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Segment(path, fd, mm)
+
+
+
+def create(name, size, capacity=64, mode=0o600):
+    """Create a new segment of size bytes with room for capacity objects.
+
+    Raises FileExistsError if the name is taken. The caller owns it: call
+    unlink() when it is no longer wanted.
+    """
+    seg = n.Segment()
+    path = _posix(name)
+    if path is None:
+        raise ValueError("bad segment name %r" % (name,))
+    rc = n.lib.shmkit_create(path.encode(), size, capacity, mode, ctypes.byref(seg))
+    if rc == errno.EEXIST:
+        raise FileExistsError(rc, os.strerror(rc), path)
+    if rc == errno.EINVAL:
+        raise ValueError("create %s: bad size %d or capacity %d" % (path, size, capacity))
+    _errors.check(rc, "create %s" % path)
+    n.lib.shmkit_detach(ctypes.byref(seg))
+    return attach(path)
+
+
+def unlink(name):
+    """Remove the segment's name; processes attached keep their mappings."""
+    path = _posix(name)
+    rc = n.lib.shmkit_unlink(path.encode() if path else b"")
+    if rc == errno.ENOENT:
+        raise FileNotFoundError(rc, os.strerror(rc), path)
+    _errors.check(rc, "unlink %s" % path)
+
+
+class Segment:
+    """An attached shmkit segment: find objects in it by name."""
+
+    def __init__(self, path, fd, mm):
+        self.name = path
+        self.size = len(mm)
+        self._fd = fd
+        self._mm = mm
+        self._anchor = ctypes.c_char.from_buffer(mm)  # the mapping's address, pinned
+        self._c = n.Segment()
+        rc = n.lib.shmkit_check(ctypes.addressof(self._anchor), self.size, fd, ctypes.byref(self._c))
+        if rc != 0:
+            self.close()
+            _errors.check(rc, "attach %s" % path)
+
+    # -- lifetime
+
+    def close(self):
+        """Unmap the segment. Raises BufferError while memoryviews of it
+        are alive (release them first), and RuntimeError while this process
+        holds one of its mutexes."""
+        if self._mm is None:
+            return
+        if _sync.holding(self):
+            raise RuntimeError("segment %s: a mutex in it is held by this process; release it first" % self.name)
+        anchor, self._anchor = self._anchor, None
+        del anchor
+        try:
+            self._mm.close()
+        except BufferError:
+            self._anchor = ctypes.c_char.from_buffer(self._mm)
+            raise BufferError("segment %s: memoryviews of it are still alive; release them first" % self.name)
+        os.close(self._fd)
+        self._mm = None
+
+    @property
+    def closed(self):
+        return self._mm is None
+
+    def unlink(self):
+        unlink(self.name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<shmkit.Segment %s size=%d%s>" % (self.name, self.size, " closed" if self.closed else "")
+
+    def _check_open(self):
+        if self._mm is None:
+            raise ValueError("segment %s is closed" % self.name)
+
+    # -- the directory
+
+    def objects(self):
+        """Every object in the segment, as ObjectInfo tuples."""
+        self._check_open()
+        out = []
+        o = n.Object()
+        for i in range(n.lib.shmkit_object_slots(ctypes.byref(self._c))):
+            rc = n.lib.shmkit_object_at(ctypes.byref(self._c), i, ctypes.byref(o))
+            if rc == errno.ENOENT:
+                continue
+            _errors.check(rc, "%s: directory entry %d" % (self.name, i))
+            out.append(ObjectInfo(o.name.decode(), KINDS.get(o.kind, "kind(%d)" % o.kind),
+                                  chr(o.typecode) if o.typecode else None, o.count, o.length,
+                                  bool(o.flags & _LOCKED)))
+        return out
+
+    def _lookup(self, name, kind=None, typecode=None):
+        self._check_open()
+        if not isinstance(name, str) or not name or len(name.encode()) > 63:
+            raise ValueError("bad object name %r" % (name,))
+        o = n.Object()
+        rc = n.lib.shmkit_lookup(ctypes.byref(self._c), name.encode(), _KIND[kind] if kind else 0,
+                                 ord(typecode) if typecode else 0, ctypes.byref(o))
+        if rc == errno.ENOENT:
+            raise _errors.ObjectNotFoundError(name)
+        if rc == n.EKIND:
+            o2 = n.Object()
+            n.lib.shmkit_lookup(ctypes.byref(self._c), name.encode(), 0, 0, ctypes.byref(o2))
+            raise _errors.KindMismatchError("%s: %r is a %s of %r; asked for kind %s%s" % (
+                self.name, name, KINDS.get(o2.kind, o2.kind), chr(o2.typecode) if o2.typecode else None,
+                kind, ", typecode %r" % typecode if typecode else ""))
+        _errors.check(rc, "%s: %r" % (self.name, name))
+        return o
+
+    def _view(self, o):
+        tc = chr(o.typecode)
+        size = n.lib.shmkit_typecode_size(o.typecode)
+        return memoryview(self._mm)[o.offset:o.offset + o.count * size].cast(_FORMAT[tc])
+
+    def _lock(self, o):
+        return Mutex(self, o.name.decode() + " lock", o.lock) if o.lock else None
+
+    # -- opening objects
+
+    def array(self, name, typecode=None):
+        """The array name as a memoryview of its elements, in place: writes
+        are seen by every process at once. 'u' arrays are code points."""
+        return self._view(self._lookup(name, "array", typecode))
+
+    def ndarray(self, name, typecode=None):
+        """The array name as a numpy array over the shared memory."""
+        import numpy
+        o = self._lookup(name, "array", typecode)
+        tc = chr(o.typecode)
+        dtype = {"c": "S1", "u": "U1"}.get(tc, _FORMAT[tc])
+        return numpy.frombuffer(memoryview(self._mm)[o.offset:o.offset + o.count * n.lib.shmkit_typecode_size(o.typecode)],
+                                dtype=dtype)
+
+    def value(self, name, typecode=None):
+        """The value name, with a .value property (taking its lock, if it
+        has one, as multiprocessing.Value does)."""
+        o = self._lookup(name, "value", typecode)
+        return Value(name, chr(o.typecode), self._view(o), self._lock(o))
+
+    def get_lock(self, name):
+        """The recursive mutex of a value or array created with a lock."""
+        o = self._lookup(name)
+        if o.kind not in (2, 3) or not o.lock:
+            raise _errors.KindMismatchError("%s: %r has no lock" % (self.name, name))
+        return self._lock(o)
+
+    def semaphore(self, name):
+        o = self._lookup(name)
+        if o.kind not in (4, 5):
+            raise _errors.KindMismatchError("%s: %r is a %s, not a semaphore" % (self.name, name, KINDS.get(o.kind)))
+        return Semaphore(self, o)
+
+    def mutex(self, name):
+        o = self._lookup(name)
+        if o.kind not in (6, 7):
+            raise _errors.KindMismatchError("%s: %r is a %s, not a mutex" % (self.name, name, KINDS.get(o.kind)))
+        return Mutex(self, name, o.data)
+
+    def channel(self, name, typecode=None):
+        return Channel(self, self._lookup(name, "channel", typecode))
+
+    # -- creating objects
+
+    def _created(self, rc, name):
+        if rc == errno.EEXIST:
+            raise _errors.ObjectExistsError(rc, "%s: object %r exists" % (self.name, name))
+        if rc == errno.ENOSPC:
+            raise OSError(rc, "%s: no space for %r" % (self.name, name))
+        _errors.check(rc, "%s: create %r" % (self.name, name))
+
+    def new_array(self, name, typecode, size_or_initializer, lock=True):
+        """Create an array, like multiprocessing.Array(typecode, ...)."""
+        tc = _typecode(typecode)
+        if isinstance(size_or_initializer, int):
+            count, init = size_or_initializer, None
+        else:
+            if tc == "c" and isinstance(size_or_initializer, (bytes, bytearray)):
+                size_or_initializer = [bytes([b]) for b in size_or_initializer]
+            init = _initial(tc, size_or_initializer)
+            count = len(init)
+        if count < 0:
+            raise ValueError("negative array size %d" % count)
+        o = n.Object()
+        rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), name.encode(), ord(tc), count, 1, bool(lock),
+                                    init.buffer_info()[0] if init is not None and count else None, ctypes.byref(o))
+        self._created(rc, name)
+        return self._view(o)
+
+    def new_value(self, name, typecode, value=0, lock=True):
+        """Create a value, like multiprocessing.Value(typecode, value)."""
+        tc = _typecode(typecode)
+        if value == 0 and tc in "cu":
+            value = b"\0" if tc == "c" else "\0"
+        init = _initial(tc, [value])
+        o = n.Object()
+        rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), name.encode(), ord(tc), 1, 0, bool(lock),
+                                    init.buffer_info()[0], ctypes.byref(o))
+        self._created(rc, name)
+        return Value(name, tc, self._view(o), self._lock(o))
+
+    def new_semaphore(self, name, value=1, bounded=False):
+        o = n.Object()
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        self._created(n.lib.shmkit_new_semaphore(ctypes.byref(self._c), name.encode(), value, bool(bounded),
+                                                 ctypes.byref(o)), name)
+        return Semaphore(self, o)
+
+    def new_mutex(self, name, recursive=False):
+        o = n.Object()
+        self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
+                                             ctypes.byref(o)), name)
+        return Mutex(self, name, o.data)
+
+    def new_channel(self, name, typecode, slots, max_len):
+        tc = _typecode(typecode)
+        o = n.Object()
+        self._created(n.lib.shmkit_new_channel(ctypes.byref(self._c), name.encode(), ord(tc), slots, max_len,
+                                               ctypes.byref(o)), name)
+        return Channel(self, o)
+
+
+class Value:
+    """One shared element. .value reads and writes it (under its lock if it
+    has one); get_lock() returns that lock."""
+
+    def __init__(self, name, typecode, view, lock):
+        self.name = name
+        self.typecode = typecode
+        self._view = view
+        self._lock = lock
+
+    @property
+    def value(self):
+        if self._lock is None:
+            return _to_python(self.typecode, self._view[0])
+        with self._lock:
+            return _to_python(self.typecode, self._view[0])
+
+    @value.setter
+    def value(self, v):
+        v = _from_python(self.typecode, v)
+        if self._lock is None:
+            self._view[0] = v
+            return
+        with self._lock:
+            self._view[0] = v
+
+    def get_lock(self):
+        if self._lock is None:
+            raise AttributeError("value %r was created without a lock" % self.name)
+        return self._lock
+
+    def release(self):
+        """Let go of the memoryview, so the segment can be closed."""
+        self._view.release()
+
+    def __repr__(self):
+        return "<shmkit.Value %r %r>" % (self.name, self.value)
+
+
+# Channel waits run in slices so that signal handlers run between them; a
+# slice is long enough for the C side to notice peers that died.
+_CHAN_SLICE_NS = 500_000_000
+
+
+class Channel:
+    """A bounded message channel between processes, found by name.
+
+    send() takes a list, or any buffer of the channel's element type
+    (array.array, memoryview, numpy array); recv() returns a list (bytes for
+    'c', str for 'u'). After close(), receivers get what is queued, then
+    EOFError. Iterating receives until then.
+    """
+
+    def __init__(self, seg, o):
+        self._seg = seg
+        self.name = o.name.decode()
+        self.typecode = chr(o.typecode)
+        self._ch = n.Chan()
+        _errors.check(n.lib.shmkit_chan_open(ctypes.byref(seg._c), o.name, o.typecode, ctypes.byref(self._ch)),
+                      "%s: channel %r" % (seg.name, self.name))
+        self.maxlen = self._ch.max_len
+        self.slots = self._ch.slots
+        self._size = self._ch.elem_size
+
+    def __len__(self):
+        return n.lib.shmkit_chan_len(ctypes.byref(self._ch))
+
+    def _elements(self, data):
+        """data as a contiguous buffer of elements, and its length."""
+        tc = self.typecode
+        if tc == "u" and isinstance(data, str):
+            data = [ord(c) for c in data]
+        elif tc == "c" and isinstance(data, (bytes, bytearray)):
+            return data, len(data)
+        try:
+            mv = memoryview(data)
+        except TypeError:
+            mv = memoryview(_array.array(_ARRAY_CODE[tc], data))
+        fmt = mv.format.lstrip("@=<")
+        ok = fmt == _ARRAY_CODE[tc] or _SAME.get(fmt, fmt) == _SAME.get(_ARRAY_CODE[tc]) or (
+            tc == "c" and fmt in "cbB")
+        if mv.itemsize != self._size or not ok or not mv.c_contiguous:
+            raise TypeError("channel %r carries %r, not a buffer of %r" % (self.name, tc, mv.format))
+        return mv, mv.nbytes // self._size
+
+    def _wait(self, call, timeout):
+        deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
+        while True:
+            self._seg._check_open()
+            now = n.lib.shmkit_now_ns()
+            until = now + _CHAN_SLICE_NS if deadline is None else min(deadline, now + _CHAN_SLICE_NS)
+            if timeout == 0:
+                until = 0
+            rc = call(until)
+            if rc == errno.EAGAIN or (rc == errno.ETIMEDOUT and deadline is not None and until >= deadline):
+                raise TimeoutError(errno.ETIMEDOUT, "channel %r: timed out" % self.name)
+            if rc != errno.ETIMEDOUT:
+                return rc
+
+    def send(self, data, timeout=None):
+        """Send data as one message, waiting while the channel is full (up
+        to timeout seconds: TimeoutError). ChannelClosedError after close;
+        ValueError if longer than maxlen."""
+        buf, count = self._elements(data)
+        if count > self.maxlen:
+            raise ValueError("channel %r: message of %d elements, at most %d" % (self.name, count, self.maxlen))
+        if count == 0:
+            addr = None
+        elif isinstance(buf, memoryview) and not buf.readonly:
+            anchor = ctypes.c_char.from_buffer(buf.cast("B"))
+            addr = ctypes.addressof(anchor)
+        else:
+            anchor = ctypes.create_string_buffer(bytes(buf), len(bytes(buf)))
+            addr = ctypes.addressof(anchor)
+        rc = self._wait(lambda until: n.lib.shmkit_chan_send(ctypes.byref(self._ch), addr, count, until), timeout)
+        _errors.check(rc, "channel %r" % self.name)
+
+    def recv_into(self, buffer, timeout=None):
+        """Receive the next message into a writable buffer; return its
+        number of elements."""
+        mv = memoryview(buffer).cast("B")
+        if mv.readonly:
+            raise TypeError("recv_into needs a writable buffer")
+        cap = mv.nbytes // self._size
+        got = ctypes.c_uint32()
+        anchor = ctypes.c_char.from_buffer(mv) if mv.nbytes else None
+        addr = ctypes.addressof(anchor) if anchor is not None else None
+        rc = self._wait(lambda until: n.lib.shmkit_chan_recv(ctypes.byref(self._ch), addr, cap, ctypes.byref(got),
+                                                             until), timeout)
+        if rc == n.ESHORTBUF:
+            raise ValueError("channel %r: message of %d elements, buffer holds %d" % (self.name, got.value, cap))
+        _errors.check(rc, "channel %r" % self.name)
+        return got.value
+
+    def recv_array(self, timeout=None):
+        """Receive the next message as an array.array."""
+        buf = _array.array(_ARRAY_CODE[self.typecode], bytes(self.maxlen * self._size))
+        count = self.recv_into(buf, timeout)
+        del buf[count:]
+        return buf
+
+    def recv(self, timeout=None):
+        """Receive the next message, waiting while the channel is empty (up
+        to timeout seconds: TimeoutError). EOFError once it is closed and
+        drained; PeerDeadError if every sender died without closing it."""
+        a = self.recv_array(timeout)
+        if self.typecode == "c":
+            return a.tobytes()
+        if self.typecode == "u":
+            return "".join(map(chr, a))
+        return a.tolist()
+
+    def close(self):
+        """Close the channel for every process."""
+        self._seg._check_open()
+        rc = n.lib.shmkit_chan_close(ctypes.byref(self._ch))
+        if rc == n.ECLOSED:
+            raise _errors.ChannelClosedError(rc, "channel %r: already closed" % self.name)
+        _errors.check(rc, "channel %r" % self.name)
+
+    def register(self, sender):
+        """Record this process as a sender (or receiver) now, not at its
+        first send (recv); see the Go package's RegisterSender."""
+        n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender))
+
+    def __iter__(self):
+        while True:
+            try:
+                yield self.recv()
+            except EOFError:
+                return
+
+    def __repr__(self):
+        return "<shmkit.Channel %r of %r, %d/%d>" % (self.name, self.typecode, len(self), self.slots)

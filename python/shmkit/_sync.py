@@ -1,0 +1,154 @@
+"""Process-shared semaphores and robust mutexes."""
+
+import ctypes
+import errno
+import os
+
+from . import _errors
+from . import _native as n
+
+# Blocking waits run in slices so that Ctrl-C (KeyboardInterrupt) and other
+# signal handlers get to run between them.
+_SLICE_NS = 100_000_000
+
+
+def _deadline(timeout):
+    if timeout is None:
+        return None
+    if timeout < 0:
+        raise ValueError("timeout must be non-negative")
+    return n.lib.shmkit_now_ns() + int(timeout * 1e9)
+
+
+def _sliced(op, ptr, deadline):
+    """Call op(ptr, until) in slices until it stops timing out or deadline
+    passes; return its last result."""
+    while True:
+        now = n.lib.shmkit_now_ns()
+        until = now + _SLICE_NS if deadline is None else min(deadline, now + _SLICE_NS)
+        rc = op(ptr, until)
+        if rc != errno.ETIMEDOUT or (deadline is not None and until >= deadline):
+            return rc
+
+
+
+class Semaphore:
+    """A process-shared counting semaphore (or a bounded one), found by name.
+
+    Like multiprocessing.Semaphore: acquire(block=True, timeout=None)
+    returns True, or False when it gives up; release() adds one.
+    """
+
+    def __init__(self, seg, obj):
+        self._seg = seg
+        self.name = obj.name.decode()
+        self.bounded = obj.kind == 5
+        self._ptr = obj.data
+
+    def acquire(self, block=True, timeout=None):
+        self._seg._check_open()
+        if not block:
+            rc = n.lib.shmkit_sem_trywait(self._ptr)
+            if rc == errno.EAGAIN:
+                return False
+        else:
+            rc = _sliced(n.lib.shmkit_sem_timedwait, self._ptr, _deadline(timeout))
+            if rc == errno.ETIMEDOUT:
+                return False
+        _errors.check(rc, "semaphore %r" % self.name)
+        return True
+
+    def release(self):
+        self._seg._check_open()
+        post = n.lib.shmkit_bounded_post if self.bounded else n.lib.shmkit_sem_post
+        rc = post(self._ptr)
+        if rc == errno.ERANGE:
+            raise ValueError("semaphore %r released too many times" % self.name)
+        _errors.check(rc, "semaphore %r" % self.name)
+
+    def get_value(self):
+        v = ctypes.c_int()
+        _errors.check(n.lib.shmkit_sem_getvalue(self._ptr, ctypes.byref(v)), "semaphore %r" % self.name)
+        return v.value
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __repr__(self):
+        return "<shmkit.Semaphore %r value=%d>" % (self.name, self.get_value())
+
+
+# Mutexes this process holds, with how many times (a recursive one may be
+# held more than once). A held mutex keeps its segment mapped: were the
+# mapping dropped, the kernel could not mark the mutex owner-dead when this
+# process dies, and every other process would wait for it forever.
+_held = {}
+os.register_at_fork(after_in_child=_held.clear)  # a child holds none of them
+
+
+def holding(seg):
+    """Whether this process holds a mutex that lives in seg."""
+    return any(m._seg is seg for m, _ in _held.values())
+
+
+class Mutex:
+    """A robust, process-shared mutex, found by name.
+
+    If its holder dies holding it, the next acquire() takes it and raises
+    OwnerDeadError; repair what it guards, call consistent(), and release().
+    Releasing without consistent() makes it unusable for everyone
+    (NotRecoverableError). ``with m:`` propagates OwnerDeadError with the
+    mutex held, so use acquire() where a holder may die.
+    """
+
+    def __init__(self, seg, name, ptr):
+        self._seg = seg
+        self.name = name
+        self._ptr = ptr
+
+    def acquire(self, block=True, timeout=None):
+        self._seg._check_open()
+        if not block:
+            rc = n.lib.shmkit_mutex_trylock(self._ptr)
+            if rc == errno.EBUSY:
+                return False
+        else:
+            rc = _sliced(n.lib.shmkit_mutex_timedlock, self._ptr, _deadline(timeout))
+            if rc == errno.ETIMEDOUT:
+                return False
+        if rc in (0, errno.EOWNERDEAD):  # held either way
+            _, count = _held.get(id(self), (self, 0))
+            _held[id(self)] = (self, count + 1)
+        if rc == errno.EDEADLK:
+            raise RuntimeError("mutex %r is already held by this thread" % self.name)
+        _errors.check(rc, "mutex %r" % self.name)
+        return True
+
+    def release(self):
+        self._seg._check_open()
+        rc = n.lib.shmkit_mutex_unlock(self._ptr)
+        if rc == errno.EPERM:
+            raise RuntimeError("mutex %r released by a thread that does not hold it" % self.name)
+        _errors.check(rc, "mutex %r" % self.name)
+        _, count = _held.pop(id(self), (self, 1))
+        if count > 1:
+            _held[id(self)] = (self, count - 1)
+
+    def consistent(self):
+        """Mark the state the mutex guards as repaired after OwnerDeadError."""
+        self._seg._check_open()
+        _errors.check(n.lib.shmkit_mutex_consistent(self._ptr), "mutex %r" % self.name)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __repr__(self):
+        return "<shmkit.Mutex %r>" % self.name

@@ -1,0 +1,319 @@
+"""Tests of the shmkit package on its own: python3 -m unittest (from python/)."""
+
+import array
+import itertools
+import os
+import signal
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import shmkit  # noqa: E402
+
+_names = itertools.count()
+
+
+class SegmentTest(unittest.TestCase):
+    def setUp(self):
+        self.name = "shmkit-pytest-%d-%d" % (os.getpid(), next(_names))
+        self.seg = shmkit.create(self.name, 1 << 20)
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        self.seg.close()
+        try:
+            shmkit.unlink(self.name)
+        except FileNotFoundError:
+            pass
+
+    def child(self, body):
+        """Run body() in a forked child; return its exit status."""
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                body()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return status
+
+
+class TestSegments(SegmentTest):
+    def test_attach_sees_objects(self):
+        self.seg.new_array("a", "i", range(5))
+        self.seg.new_semaphore("s", 2)
+        with shmkit.attach(self.name) as other:
+            names = [(o.name, o.kind, o.typecode) for o in other.objects()]
+        self.assertEqual(names, [("a", "array", "i"), ("s", "semaphore", None)])
+
+    def test_errors(self):
+        with self.assertRaises(FileNotFoundError):
+            shmkit.attach("shmkit-pytest-missing-%d" % os.getpid())
+        with self.assertRaises(FileExistsError):
+            shmkit.create(self.name, 1 << 20)
+        with self.assertRaises(ValueError):
+            shmkit.create("shmkit-pytest-small-%d" % os.getpid(), 100)
+        with self.assertRaises(ValueError):
+            shmkit.attach("a/b")
+        with self.assertRaises(shmkit.ObjectNotFoundError):
+            self.seg.array("nope")
+        self.seg.new_value("v", "d", 1.0).release()
+        with self.assertRaises(shmkit.KindMismatchError):
+            self.seg.array("v")
+        with self.assertRaises(shmkit.KindMismatchError):
+            self.seg.value("v", "i")
+        with self.assertRaises(shmkit.ObjectExistsError):
+            self.seg.new_value("v", "d")
+        with self.assertRaises(ValueError):
+            self.seg.new_value("w", "z")
+
+    def test_not_shmkit(self):
+        name = "shmkit-pytest-foreign-%d" % os.getpid()
+        fd = os.open("/dev/shm/" + name, os.O_CREAT | os.O_RDWR, 0o600)
+        self.addCleanup(os.unlink, "/dev/shm/" + name)
+        os.write(fd, b"x" * 16384)
+        os.close(fd)
+        with self.assertRaises(shmkit.NotShmkitError):
+            shmkit.attach(name)
+
+    def test_corrupt(self):
+        view = memoryview(self.seg._mm)
+        view[24:28] = (1 << 30).to_bytes(4, "little")  # a directory too large
+        view.release()
+        with self.assertRaises(shmkit.CorruptError):
+            shmkit.attach(self.name)
+
+    def test_never_unlinks(self):
+        status = self.child(lambda: shmkit.attach(self.name).close())
+        self.assertEqual(status, 0)
+        shmkit.attach(self.name).close()  # still there
+
+    def test_close_with_views_alive(self):
+        a = self.seg.new_array("a", "d", 3)
+        with self.assertRaises(BufferError):
+            self.seg.close()
+        a.release()
+        self.seg.close()
+        self.assertTrue(self.seg.closed)
+
+
+class TestValuesAndArrays(SegmentTest):
+    def test_every_typecode(self):
+        samples = {"c": b"x", "b": -5, "B": 200, "h": -300, "H": 60000, "i": -70000, "I": 4000000000,
+                   "l": -5000000000000, "L": 10 ** 19, "q": -9 * 10 ** 18, "Q": 18 * 10 ** 18, "f": 1.5,
+                   "d": -2.25, "u": "é"}
+        self.assertEqual(set(samples), set(shmkit.TYPECODES))
+        for tc, x in samples.items():
+            v = self.seg.new_value("v_" + tc, tc, x)
+            self.assertEqual(v.value, x, tc)
+            other = shmkit.attach(self.name)
+            w = other.value("v_" + tc, tc)
+            self.assertEqual(w.value, x, tc)
+            w.release()
+            v.release()
+            other.close()
+
+    def test_array_shared_with_child(self):
+        a = self.seg.new_array("a", "d", [float(i) for i in range(10)])
+
+        def negate():
+            with shmkit.attach(self.name) as seg:
+                b = seg.array("a")
+                for i in range(len(b)):
+                    b[i] = -b[i]
+                b.release()
+        self.assertEqual(self.child(negate), 0)
+        self.assertEqual(a.tolist(), [-float(i) for i in range(10)])
+        a.release()
+
+    def test_locked_counter(self):
+        v = self.seg.new_value("n", "i", 0)
+
+        def work():
+            with shmkit.attach(self.name) as seg:
+                n = seg.value("n")
+                for _ in range(1000):
+                    with n.get_lock():
+                        n.value += 1
+                n.release()
+        pids = []
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    work()
+                finally:
+                    os._exit(0)
+            pids.append(pid)
+        for pid in pids:
+            os.waitpid(pid, 0)
+        self.assertEqual(v.value, 4000)
+        v.release()
+
+    def test_char_array(self):
+        a = self.seg.new_array("s", "c", b"hello")
+        self.assertEqual(a.tobytes(), b"hello")
+        a[0] = b"j"
+        self.assertEqual(a.tobytes(), b"jello")
+        a.release()
+
+    def test_ndarray(self):
+        try:
+            import numpy  # noqa: F401
+        except ImportError:
+            self.skipTest("numpy not installed")
+        self.seg.new_array("a", "d", range(4)).release()
+        n = self.seg.ndarray("a")
+        n *= 2
+        del n
+        a = self.seg.array("a")
+        self.assertEqual(a.tolist(), [0.0, 2.0, 4.0, 6.0])
+        a.release()
+
+
+class TestSync(SegmentTest):
+    def test_semaphore(self):
+        s = self.seg.new_semaphore("s", 1)
+        self.assertTrue(s.acquire())
+        self.assertFalse(s.acquire(block=False))
+        self.assertFalse(s.acquire(timeout=0.05))
+        s.release()
+        with s:
+            self.assertEqual(s.get_value(), 0)
+        self.assertEqual(s.get_value(), 1)
+
+    def test_bounded_semaphore(self):
+        s = self.seg.new_semaphore("s", 1, bounded=True)
+        with self.assertRaises(ValueError):
+            s.release()
+
+    def test_semaphore_woken_by_child(self):
+        s = self.seg.new_semaphore("s", 0)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with shmkit.attach(self.name) as seg:
+                    seg.semaphore("s").release()
+            finally:
+                os._exit(0)
+        self.assertTrue(s.acquire(timeout=60))
+        os.waitpid(pid, 0)
+
+    def test_mutex_owner_dead(self):
+        m = self.seg.new_mutex("m")
+
+        def die_holding():
+            with shmkit.attach(self.name) as seg:
+                seg.mutex("m").acquire()
+                os.kill(os.getpid(), signal.SIGKILL)
+        status = self.child(die_holding)
+        self.assertTrue(os.WIFSIGNALED(status))
+        with self.assertRaises(shmkit.OwnerDeadError):
+            m.acquire()
+        m.consistent()
+        m.release()
+        with m:
+            pass
+
+    def test_mutex_not_recoverable(self):
+        m = self.seg.new_mutex("m")
+        self.child(lambda: (shmkit.attach(self.name).mutex("m").acquire(), os.kill(os.getpid(), signal.SIGKILL)))
+        with self.assertRaises(shmkit.OwnerDeadError):
+            m.acquire()
+        m.release()  # without consistent()
+        with self.assertRaises(shmkit.NotRecoverableError):
+            m.acquire()
+        with self.assertRaises(shmkit.NotRecoverableError):
+            m.acquire(block=False)
+
+    def test_mutex_timeout(self):
+        m = self.seg.new_mutex("m")
+        m.acquire()
+        with self.assertRaises(RuntimeError):  # error-checking: not recursive
+            m.acquire()
+        m.release()
+        with self.assertRaises(RuntimeError):
+            m.release()
+
+
+class TestChannel(SegmentTest):
+    def test_send_recv_close(self):
+        ch = self.seg.new_channel("ch", "d", 4, 8)
+        ch.send([1, 2, 3])
+        ch.send(array.array("d", [4.5]))
+        ch.send(memoryview(array.array("d", [5.0, 6.0])))
+        self.assertEqual(len(ch), 3)
+        self.assertEqual(ch.recv(), [1.0, 2.0, 3.0])
+        self.assertEqual(ch.recv_array(), array.array("d", [4.5]))
+        buf = array.array("d", bytes(64))
+        self.assertEqual(ch.recv_into(buf), 2)
+        self.assertEqual(buf[:2].tolist(), [5.0, 6.0])
+        with self.assertRaises(TimeoutError):
+            ch.recv(timeout=0.05)
+        with self.assertRaises(TimeoutError):
+            ch.recv(timeout=0)
+        ch.send([7])
+        ch.close()
+        self.assertEqual(list(ch), [[7.0]])
+        with self.assertRaises(EOFError):
+            ch.recv()
+        with self.assertRaises(shmkit.ChannelClosedError):
+            ch.send([1])
+        with self.assertRaises(shmkit.ChannelClosedError):
+            ch.close()
+
+    def test_bad_messages(self):
+        ch = self.seg.new_channel("ch", "i", 2, 3)
+        with self.assertRaises(ValueError):
+            ch.send([1, 2, 3, 4])
+        with self.assertRaises(TypeError):
+            ch.send(array.array("d", [1.0]))
+        ch.send([1, 2, 3])
+        with self.assertRaises(ValueError):
+            ch.recv_into(array.array("i", [0]))  # too short: stays queued
+        self.assertEqual(ch.recv(), [1, 2, 3])
+        ch.send([])
+        self.assertEqual(ch.recv(), [])
+
+    def test_full_channel_times_out(self):
+        ch = self.seg.new_channel("ch", "q", 1, 1)
+        ch.send([1])
+        with self.assertRaises(TimeoutError):
+            ch.send([2], timeout=0.05)
+
+    def test_between_processes(self):
+        ch = self.seg.new_channel("ch", "d", 8, 100)
+        ch.register(sender=False)
+
+        def produce():
+            with shmkit.attach(self.name) as seg:
+                out = seg.channel("ch")
+                for k in range(500):
+                    out.send([float(k)] * 100)
+                out.close()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                produce()
+            finally:
+                os._exit(0)
+        got = [msg[0] for msg in ch]
+        os.waitpid(pid, 0)
+        self.assertEqual(got, [float(k) for k in range(500)])
+
+    def test_sender_died(self):
+        ch = self.seg.new_channel("ch", "d", 2, 1)
+
+        def send_and_die():
+            with shmkit.attach(self.name) as seg:
+                seg.channel("ch").register(sender=True)
+        self.assertEqual(self.child(send_and_die), 0)
+        with self.assertRaises(shmkit.PeerDeadError):
+            ch.recv(timeout=30)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,5 +1,8 @@
-// Command shmkit lists, inspects and removes shmkit shared memory segments.
+// Command shmkit measures shmkit, and lists, inspects and removes its
+// shared memory segments.
 //
+//	shmkit bench [--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]
+//	                              the workloads W1-W6 beside their baselines
 //	shmkit ls [--json]            segments in /dev/shm
 //	shmkit inspect [--json] NAME  every object in a segment and its state
 //	shmkit rm NAME...             unlink segments
@@ -16,11 +19,13 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/shmkit/shmkit/bench"
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/shm"
 )
 
 func main() {
+	bench.Worker() // the benchmark's worker processes are this program too
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -28,6 +33,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: shmkit <command> [arguments]
 
 commands:
+  bench [--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]
+                         run the workloads W1-W6 beside pipes, sockets, C and Python
   ls [--json]            list the segments in /dev/shm: shmkit's first, then the others
   inspect [--json] NAME  every object of a segment: values, locks, semaphores, channels
   rm NAME...             unlink the named segments
@@ -41,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch args[0] {
+	case "bench":
+		err = cmdBench(args[1:], stdout, stderr)
 	case "ls":
 		err = cmdLs(args[1:], stdout)
 	case "inspect":

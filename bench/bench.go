@@ -1,0 +1,289 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// A Workload is one row of the benchmark: shmkit's implementation first,
+// then the baselines it is compared with.
+type Workload struct {
+	ID      string // W1 ... W6
+	Variant string // "lock" or "atomic" for W5, else ""
+	Title   string
+	Elems   int // float64 per message, or 0
+	Count   int // messages, round trips or additions in a full run
+	Figure  Figure
+	Impls   []Impl
+}
+
+// Figure says what a workload measures.
+type Figure int
+
+const (
+	Throughput Figure = iota // messages per second (and MB/s when Elems > 1)
+	RoundTrip                // nanoseconds per round trip
+	Ops                      // operations per second
+)
+
+// An Impl runs a workload count times and reports how long that took.
+type Impl struct {
+	Name string
+	// Div divides the count for slow implementations, so that each run
+	// takes about as long; figures are rates, so they stay comparable.
+	Div int
+	run func(ctx context.Context, w *Workload, count int) (time.Duration, error)
+}
+
+// Label names a workload in tables: "W1", "W4 size=1", "W5 lock".
+func (w *Workload) Label() string {
+	switch {
+	case w.Variant != "":
+		return w.ID + " " + w.Variant
+	case w.ID == "W4":
+		return fmt.Sprintf("W4 size=%d", w.Elems)
+	}
+	return w.ID
+}
+
+// Workloads returns the six workloads with their implementations.
+func Workloads() []*Workload {
+	const big = 100_000
+	stream := func(id, title string, elems, count int) *Workload {
+		return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
+			{Name: "shmkit", run: streamRun("stream-send", "stream-recv")},
+			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv"))},
+			{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
+			{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
+			{Name: "python", Div: 40, run: pythonRun("stream")},
+		}}
+	}
+	floatChannel := func(elems, count int) *Workload {
+		return &Workload{ID: "W4", Title: "the seed's FloatChannel: one slot, blocking", Elems: elems, Count: count,
+			Figure: Throughput, Impls: []Impl{
+				{Name: "shmkit", run: floatChannelRun("stream-send", "stream-recv")},
+				{Name: "C", run: nativeRun(floatChannelRun("c-fc-send", "c-fc-recv"))},
+				{Name: "python", Div: 40, run: pythonRun("stream")},
+			}}
+	}
+	return []*Workload{
+		stream("W1", "100,000 float64 per message, copied out", big, 2000),
+		stream("W2", "one float64 per message, streamed", 1, 2_000_000),
+		{ID: "W3", Title: "ping-pong of one float64", Elems: 1, Count: 200_000, Figure: RoundTrip, Impls: []Impl{
+			{Name: "shmkit", run: pingPongRun("ping", "pong")},
+			{Name: "C", run: nativeRun(pingPongRun("c-ping", "c-pong"))},
+			{Name: "pipe", Div: 20, run: fdPingPongRun(true)},
+			{Name: "unix", Div: 20, run: fdPingPongRun(false)},
+			{Name: "python", Div: 40, run: pythonRun("pingpong")},
+		}},
+		floatChannel(1, 200_000),
+		floatChannel(big, 2000),
+		{ID: "W5", Variant: "lock", Title: "5 processes add 1 under the value's lock", Count: 1_000_000, Figure: Ops,
+			Impls: []Impl{
+				{Name: "shmkit", run: counterRun("count-lock", true)},
+				{Name: "C", run: nativeRun(counterRun("c-count-lock", true))},
+				{Name: "python", Div: 20, run: pythonRun("counter")},
+			}},
+		{ID: "W5", Variant: "atomic", Title: "5 processes add 1 atomically", Count: 10_000_000, Figure: Ops,
+			Impls: []Impl{
+				{Name: "shmkit-atomic", run: counterRun("count-atomic", false)},
+				{Name: "C-atomic", run: nativeRun(counterRun("c-count-atomic", false))},
+			}},
+		{ID: "W6", Title: "a semaphore handed back and forth", Count: 200_000, Figure: RoundTrip, Impls: []Impl{
+			{Name: "shmkit", run: semPingPongRun("sem-ping", "sem-pong")},
+			{Name: "C", run: nativeRun(semPingPongRun("c-sem-ping", "c-sem-pong"))},
+			{Name: "pipe", Div: 20, run: fdPingPongRun(true)},
+			{Name: "python", Div: 40, run: pythonRun("sem")},
+		}},
+	}
+}
+
+// Select keeps the workloads whose ID is in ids (all if ids is empty).
+func Select(all []*Workload, ids []string) ([]*Workload, error) {
+	if len(ids) == 0 {
+		return all, nil
+	}
+	var out []*Workload
+	for _, id := range ids {
+		n := len(out)
+		for _, w := range all {
+			if strings.EqualFold(w.ID, id) {
+				out = append(out, w)
+			}
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
+		}
+	}
+	return out, nil
+}
+
+// Result is the outcome of one implementation of one workload over all
+// rounds: medians, and whether every run's data checked out.
+type Result struct {
+	Workload string  `json:"workload"`
+	Impl     string  `json:"impl"`
+	Elems    int     `json:"elems,omitempty"`
+	Count    int     `json:"count"`
+	Rounds   int     `json:"rounds"`
+	MsgsPerS float64 `json:"msgs_per_s,omitempty"`
+	MBPerS   float64 `json:"MB_per_s,omitempty"`
+	RTTNs    float64 `json:"rtt_ns,omitempty"`
+	OpsPerS  float64 `json:"ops_per_s,omitempty"`
+	OK       bool    `json:"ok"`
+	Error    string  `json:"error,omitempty"`
+
+	label   string
+	figure  Figure
+	samples []float64 // per round, in the workload's main unit
+}
+
+// Label is the workload's label ("W4 size=1").
+func (r *Result) Label() string { return r.label }
+
+// Main is the figure compared between implementations: msgs/s, rtt ns or
+// ops/s. HigherIsBetter says which way is better.
+func (r *Result) Main() float64 {
+	switch r.figure {
+	case RoundTrip:
+		return r.RTTNs
+	case Ops:
+		return r.OpsPerS
+	}
+	return r.MsgsPerS
+}
+
+// HigherIsBetter is false for round trips.
+func (r *Result) HigherIsBetter() bool { return r.figure != RoundTrip }
+
+// Ratio is a's main figure over b's: for throughputs above 1 means a is
+// faster, for round trips below 1 does. 0 if either did not run.
+func Ratio(a, b *Result) float64 {
+	if !a.OK || !b.OK || a.Main() == 0 || b.Main() == 0 {
+		return 0
+	}
+	return a.Main() / b.Main()
+}
+
+// Speedup is how many times better a is than b, whichever way the figure
+// goes (above 1: a wins).
+func Speedup(a, b *Result) float64 {
+	r := Ratio(a, b)
+	if r == 0 || a.HigherIsBetter() {
+		return r
+	}
+	return 1 / r
+}
+
+// Options of a run.
+type Options struct {
+	Rounds   int                                       // interleaved rounds; the median is kept
+	Scale    float64                                   // multiplies every count (--quick uses 0.1)
+	Progress func(w *Workload, impl string, round int) // called before each run, if set
+}
+
+// Run runs each workload's implementations once per round, interleaved
+// (round 1: A B C, round 2: A B C, ...) so that drift in the machine hits
+// them alike, and returns one Result per workload and implementation.
+func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
+	if o.Rounds < 1 {
+		o.Rounds = 1
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	results := make([][]*Result, len(workloads))
+	for i, w := range workloads {
+		for _, impl := range w.Impls {
+			results[i] = append(results[i], &Result{Workload: w.ID, Impl: impl.Name, Elems: w.Elems,
+				Count: countOf(w, impl, o.Scale), OK: true, label: w.Label(), figure: w.Figure})
+		}
+	}
+	for round := range o.Rounds {
+		for i, w := range workloads {
+			for j, impl := range w.Impls {
+				r := results[i][j]
+				if !r.OK {
+					continue // it failed or cannot run here: do not retry
+				}
+				if o.Progress != nil {
+					o.Progress(w, impl.Name, round)
+				}
+				d, err := impl.run(ctx, w, r.Count)
+				if err != nil {
+					r.OK, r.Error = false, err.Error()
+					continue
+				}
+				r.samples = append(r.samples, rate(w, r.Count, d))
+				r.Rounds = len(r.samples)
+			}
+		}
+	}
+	for _, rs := range results {
+		for _, r := range rs {
+			r.summarise()
+		}
+	}
+	return results
+}
+
+func countOf(w *Workload, impl Impl, scale float64) int {
+	c := float64(w.Count) * scale
+	if impl.Div > 1 {
+		c /= float64(impl.Div)
+	}
+	return max(10, int(c))
+}
+
+// rate turns a run into the workload's main unit.
+func rate(w *Workload, count int, d time.Duration) float64 {
+	if w.Figure == RoundTrip {
+		return float64(d.Nanoseconds()) / float64(count)
+	}
+	return float64(count) / d.Seconds()
+}
+
+func (r *Result) summarise() {
+	if len(r.samples) == 0 {
+		r.OK = r.OK && r.Error == ""
+		if r.Error == "" {
+			r.Error = "no runs"
+		}
+		return
+	}
+	m := median(r.samples)
+	switch r.figure {
+	case RoundTrip:
+		r.RTTNs = m
+	case Ops:
+		r.OpsPerS = m
+	default:
+		r.MsgsPerS = m
+		if r.Elems > 1 {
+			r.MBPerS = m * float64(8*r.Elems) / 1e6
+		}
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// nativeRun runs a C implementation where this build has the C workers.
+func nativeRun(run func(context.Context, *Workload, int) (time.Duration, error)) func(context.Context, *Workload, int) (time.Duration, error) {
+	if !cgoWorkers {
+		return func(context.Context, *Workload, int) (time.Duration, error) {
+			return 0, fmt.Errorf("%w: built without cgo", ErrUnavailable)
+		}
+	}
+	return run
+}

@@ -1,0 +1,18 @@
+// Package bench runs shmkit's cross-process workloads W1–W6 beside their
+// baselines, on the same processes and the same data, and checks what
+// crossed.
+//
+//	W1  stream of 100,000-float64 messages; the consumer copies each out   msgs/s, MB/s
+//	W2  stream of 1-float64 messages                                       msgs/s
+//	W3  ping-pong of one float64                                           round trip ns
+//	W4  the seed's FloatChannel (one slot, blocking), 1 and 100,000 elems   msgs/s
+//	W5  5 processes add 1 to one shared counter, under its lock or atomically   ops/s
+//	W6  two processes hand a semaphore back and forth                      round trip ns
+//
+// Every implementation runs in worker processes: this program re-executed
+// (see Worker), or python3 for the seed's programs. Workers set up, say
+// "ready", wait for "go", work, and report a checksum; the time between
+// "go" and the last report is what is measured, so process start-up is
+// not. The C implementations are loops written in C (native.c) over the
+// project's C library, entered with one cgo call per worker.
+package bench

@@ -1,0 +1,110 @@
+//go:build cgo
+
+package bench
+
+/*
+#cgo CFLAGS: -O2 -I${SRCDIR}/../cgo
+#include <stdlib.h>
+#include "native.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	_ "github.com/shmkit/shmkit/cgo" // links shmkit.c, which native.c calls
+)
+
+// The C workers: each parses its arguments in Go, then spends its whole
+// run in one C call.
+// cgoWorkers: this build has the C workers.
+const cgoWorkers = true
+
+var nativeRoles = map[string]role{
+	"c-stream-send": func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			return C.native_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
+		})
+	},
+	"c-stream-recv": func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			var s C.double
+			return C.native_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
+		})
+	},
+	"c-ping": func(args []string, ready func()) (string, error) {
+		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
+			var s C.double
+			return C.native_ping(seg, C.long(n[0]), &s), float64(s)
+		})
+	},
+	"c-pong": func(args []string, ready func()) (string, error) {
+		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
+			return C.native_pong(seg, C.long(n[0])), 0
+		})
+	},
+	"c-fc-send": func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			return C.native_fc_send(seg, C.long(n[0]), C.long(n[1])), 0
+		})
+	},
+	"c-fc-recv": func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			var s C.double
+			return C.native_fc_recv(seg, C.long(n[0]), C.long(n[1]), &s), float64(s)
+		})
+	},
+	"c-count-lock":   nativeCount(true),
+	"c-count-atomic": nativeCount(false),
+	"c-sem-ping":     nativeSem(true),
+	"c-sem-pong":     nativeSem(false),
+}
+
+func nativeCount(locked bool) role {
+	return func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			l := C.int(0)
+			if locked {
+				l = 1
+			}
+			return C.native_count(seg, name, C.long(n[0]), l), 0
+		})
+	}
+}
+
+func nativeSem(pinger bool) role {
+	return func(args []string, ready func()) (string, error) {
+		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
+			p := C.int(0)
+			if pinger {
+				p = 1
+			}
+			return C.native_sem_pingpong(seg, C.long(n[0]), p), float64(n[0])
+		})
+	}
+}
+
+// native parses args[from:] as integers, waits for "go", and makes the
+// call on segment args[0].
+func native(args []string, from int, ready func(), call func(seg *C.char, n []int) (C.int, float64)) (string, error) {
+	n, err := ints(args, from)
+	if err != nil {
+		return "", err
+	}
+	seg := C.CString(args[0])
+	defer C.free(unsafe.Pointer(seg))
+	ready()
+	rc, s := call(seg, n)
+	if rc != 0 {
+		return "", fmt.Errorf("C worker: %w", syscall.Errno(rc))
+	}
+	return sum(s), nil
+}

@@ -1,0 +1,9 @@
+//go:build !cgo
+
+package bench
+
+// Without cgo there are no C workers: each C implementation reports
+// ErrUnavailable.
+const cgoWorkers = false
+
+var nativeRoles = map[string]role{}

@@ -1,0 +1,222 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// ringBytes is about how much a stream's ring holds, whatever the message
+// size: a few messages of W1, thousands of W2.
+const ringBytes = 4 << 20
+
+func slotsFor(elems int) int { return max(4, min(1024, ringBytes/(8*elems))) }
+
+// segmentFor sizes a segment for objects of about n bytes.
+func segmentFor(n int) int { return n + 1<<20 }
+
+// W1, W2: a producer and a consumer process over a channel.
+func streamRun(send, recv string) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		slots := slotsFor(w.Elems)
+		seg, name, done, err := segment(segmentFor(slots * (8*w.Elems + 64)))
+		if err != nil {
+			return 0, err
+		}
+		defer done()
+		if _, err := channel.New[float64](seg, "ch", slots, w.Elems); err != nil {
+			return 0, err
+		}
+		args := []string{name, "ch", itoa(count), itoa(w.Elems)}
+		return run(ctx, 0, streamSum(count), workerSpec{recv, nil, args}, workerSpec{send, nil, args})
+	}
+}
+
+// W4: the seed's FloatChannel. shmkit's is a one-slot channel; the C
+// port is the seed's own protocol: a buffer, a length and two semaphores.
+func floatChannelRun(send, recv string) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		seg, name, done, err := segment(segmentFor(8 * w.Elems))
+		if err != nil {
+			return 0, err
+		}
+		defer done()
+		if send == "stream-send" {
+			_, err = channel.NewFloatChannel(seg, "ch", w.Elems)
+		} else {
+			err = seedObjects(seg, w.Elems)
+		}
+		if err != nil {
+			return 0, err
+		}
+		args := []string{name, "ch", itoa(count), itoa(w.Elems)}
+		return run(ctx, 0, streamSum(count), workerSpec{recv, nil, args}, workerSpec{send, nil, args})
+	}
+}
+
+// seedObjects makes what the seed's FloatChannel.__init__ makes.
+func seedObjects(seg *shm.Segment, elems int) error {
+	if _, err := ctypes.NewRawArray[float64](seg, "buffer", elems); err != nil {
+		return err
+	}
+	if _, err := ctypes.NewRawValue[int32](seg, "buffer_len", 0); err != nil {
+		return err
+	}
+	if _, err := semaphore.New(seg, "empty", 1); err != nil {
+		return err
+	}
+	_, err := semaphore.New(seg, "full", 0)
+	return err
+}
+
+// The pipe and socket baselines of W1, W2: the same messages as bytes.
+func fdStreamRun(pair func() (*os.File, *os.File, error)) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		r, wr, err := pair()
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		defer wr.Close()
+		args := []string{itoa(count), itoa(w.Elems)}
+		procs, err := startAll(ctx, workerSpec{"fd-recv", []*os.File{r}, args}, workerSpec{"fd-send", []*os.File{wr}, args})
+		if err != nil {
+			return 0, err
+		}
+		r.Close() // the workers hold their ends; EOF must reach the reader
+		wr.Close()
+		d, reports, err := gang(procs...)
+		if err == nil && reports[0] != streamSum(count) {
+			err = fmt.Errorf("%w: fd-recv reported %s, expected %s", ErrChecksum, reports[0], streamSum(count))
+		}
+		return d, err
+	}
+}
+
+// W3: one float64 there and back over two one-slot channels.
+func pingPongRun(ping, pong string) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		seg, name, done, err := segment(segmentFor(4096))
+		if err != nil {
+			return 0, err
+		}
+		defer done()
+		for _, n := range []string{"ping", "pong"} {
+			if _, err := channel.New[float64](seg, n, 1, 1); err != nil {
+				return 0, err
+			}
+		}
+		args := []string{name, itoa(count)}
+		return run(ctx, 0, pingSum(count), workerSpec{ping, nil, args}, workerSpec{pong, nil, args})
+	}
+}
+
+// The pipe and socket baselines of W3 and W6: 8 bytes there and back,
+// over two pipes or one socket. Descriptor 3 is written, 4 is read.
+func fdPingPongRun(pipes bool) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		var pinger, ponger []*os.File
+		if pipes {
+			r1, w1, err := os.Pipe()
+			if err != nil {
+				return 0, err
+			}
+			r2, w2, err := os.Pipe()
+			if err != nil {
+				return 0, err
+			}
+			pinger, ponger = []*os.File{w1, r2}, []*os.File{w2, r1}
+		} else {
+			a, b, err := socketPair()
+			if err != nil {
+				return 0, err
+			}
+			pinger, ponger = []*os.File{a, a}, []*os.File{b, b}
+		}
+		defer func() {
+			for _, f := range append(pinger, ponger...) {
+				f.Close()
+			}
+		}()
+		args := []string{itoa(count)}
+		return run(ctx, 0, pingSum(count), workerSpec{"fd-ping", pinger, args}, workerSpec{"fd-pong", ponger, args})
+	}
+}
+
+// counterProcs is how many processes W5 runs.
+const counterProcs = 5
+
+// W5: five processes add 1 to one int64, locked or atomically; the total
+// must be exact.
+func counterRun(role string, locked bool) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		seg, name, done, err := segment(segmentFor(4096))
+		if err != nil {
+			return 0, err
+		}
+		defer done()
+		var read func() int64
+		if locked {
+			v, err := ctypes.NewValue[int64](seg, "n", 0)
+			if err != nil {
+				return 0, err
+			}
+			read = func() int64 { x, _ := v.Get(); return x }
+		} else {
+			v, err := ctypes.NewRawValue[int64](seg, "n", 0)
+			if err != nil {
+				return 0, err
+			}
+			read = v.Load
+		}
+		each := count / counterProcs
+		specs := make([]workerSpec, counterProcs)
+		for i := range specs {
+			specs[i] = workerSpec{role, nil, []string{name, "n", itoa(each)}}
+		}
+		d, err := run(ctx, -1, "", specs...)
+		if err != nil {
+			return 0, err
+		}
+		if got := read(); got != int64(each*counterProcs) {
+			return 0, fmt.Errorf("%w: counter is %d, expected %d", ErrChecksum, got, each*counterProcs)
+		}
+		return d * time.Duration(count) / time.Duration(each*counterProcs), nil
+	}
+}
+
+// W6: two semaphores, posted in turn by two processes.
+func semPingPongRun(ping, pong string) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		seg, name, done, err := segment(segmentFor(4096))
+		if err != nil {
+			return 0, err
+		}
+		defer done()
+		var sems []*semaphore.Semaphore
+		for _, n := range []string{"a", "b"} {
+			s, err := semaphore.New(seg, n, 0)
+			if err != nil {
+				return 0, err
+			}
+			sems = append(sems, s)
+		}
+		args := []string{name, itoa(count)}
+		d, err := run(ctx, 0, itoa(count), workerSpec{ping, nil, args}, workerSpec{pong, nil, args})
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range sems {
+			if v, _ := s.Value(); v != 0 {
+				return 0, fmt.Errorf("%w: semaphore left at %d", ErrChecksum, v)
+			}
+		}
+		return d, nil
+	}
+}

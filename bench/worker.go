@@ -1,0 +1,397 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// Worker makes this process a benchmark worker if it was started as one:
+// it plays its role and exits. Programs that run benchmarks (the shmkit
+// command, the package's tests) call it first thing in main or TestMain;
+// otherwise it returns at once.
+func Worker() {
+	role := os.Getenv(workerEnv)
+	if role == "" {
+		return
+	}
+	os.Exit(playRole(role, os.Args[1:]))
+}
+
+// A role sets up, calls ready (which returns on "go"), works, and returns
+// its report.
+type role func(args []string, ready func()) (string, error)
+
+var roles = map[string]role{
+	"stream-send": streamSend, "stream-recv": streamRecv,
+	"ping": ping, "pong": pong,
+	"fd-send": fdSend, "fd-recv": fdRecv, "fd-ping": fdPing, "fd-pong": fdPong,
+	"count-lock": countLock, "count-atomic": countAtomic,
+	"sem-ping": semPing, "sem-pong": semPong,
+}
+
+func playRole(name string, args []string) int {
+	r, ok := roles[name]
+	if !ok {
+		r, ok = nativeRoles[name]
+	}
+	if !ok {
+		fmt.Fprintf(os.Stderr, "bench worker: %v: %q\n", ErrUnknown, name)
+		return 2
+	}
+	in := bufio.NewReader(os.Stdin)
+	ready := func() {
+		os.Stdout.WriteString("ready\n")
+		if line, err := in.ReadString('\n'); err != nil || line != "go\n" {
+			os.Exit(3)
+		}
+	}
+	report, err := r(args, ready)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench worker %s: %v\n", name, err)
+		return 1
+	}
+	fmt.Printf("done %s\n", report)
+	return 0
+}
+
+// ints parses the integer arguments from args[from:].
+func ints(args []string, from int) ([]int, error) {
+	var out []int
+	for _, a := range args[from:] {
+		n, err := strconv.Atoi(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func sum(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
+
+// openChannel opens segment args[0] and its float64 channel name.
+func openChannel(args []string, name string) (*shm.Segment, *channel.Channel[float64], error) {
+	seg, err := shm.Open(args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := channel.Open[float64](seg, name)
+	if err != nil {
+		seg.Close()
+		return nil, nil, err
+	}
+	return seg, ch, nil
+}
+
+// streamSend: args segment channel count elems. Message k carries k first
+// and last.
+func streamSend(args []string, ready func()) (string, error) {
+	seg, ch, err := openChannel(args, args[1])
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	n, err := ints(args, 2)
+	if err != nil {
+		return "", err
+	}
+	count, elems := n[0], n[1]
+	msg := make([]float64, elems)
+	ch.RegisterSender()
+	ready()
+	for k := range count {
+		msg[0], msg[elems-1] = float64(k), float64(k)
+		if err := ch.Send(msg); err != nil {
+			return "", err
+		}
+	}
+	return "0", nil
+}
+
+// streamRecv copies each message out and sums its first and last element.
+func streamRecv(args []string, ready func()) (string, error) {
+	seg, ch, err := openChannel(args, args[1])
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	n, err := ints(args, 2)
+	if err != nil {
+		return "", err
+	}
+	count, elems := n[0], n[1]
+	buf := make([]float64, elems)
+	ch.RegisterReceiver()
+	ready()
+	total := 0.0
+	for range count {
+		m, err := ch.Recv(buf)
+		if err != nil {
+			return "", err
+		}
+		total += buf[0] + buf[m-1]
+	}
+	return sum(total), nil
+}
+
+// ping: args segment count. Sends k on "ping", sums the answers on "pong".
+func ping(args []string, ready func()) (string, error) {
+	seg, out, err := openChannel(args, "ping")
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	in, err := channel.Open[float64](seg, "pong")
+	if err != nil {
+		return "", err
+	}
+	n, err := ints(args, 1)
+	if err != nil {
+		return "", err
+	}
+	v := []float64{0}
+	ready()
+	total := 0.0
+	for k := range n[0] {
+		v[0] = float64(k)
+		if err := out.Send(v); err != nil {
+			return "", err
+		}
+		if _, err := in.Recv(v); err != nil {
+			return "", err
+		}
+		total += v[0]
+	}
+	return sum(total), nil
+}
+
+// pong answers each ping with its value plus one.
+func pong(args []string, ready func()) (string, error) {
+	seg, in, err := openChannel(args, "ping")
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	out, err := channel.Open[float64](seg, "pong")
+	if err != nil {
+		return "", err
+	}
+	n, err := ints(args, 1)
+	if err != nil {
+		return "", err
+	}
+	v := []float64{0}
+	ready()
+	for range n[0] {
+		if _, err := in.Recv(v); err != nil {
+			return "", err
+		}
+		v[0]++
+		if err := out.Send(v); err != nil {
+			return "", err
+		}
+	}
+	return "0", nil
+}
+
+// fdSend writes the stream's messages as bytes to descriptor 3.
+func fdSend(args []string, ready func()) (string, error) {
+	n, err := ints(args, 0)
+	if err != nil {
+		return "", err
+	}
+	count, elems := n[0], n[1]
+	w := os.NewFile(3, "out")
+	msg := make([]byte, 8*elems)
+	ready()
+	for k := range count {
+		bits := math.Float64bits(float64(k))
+		binary.LittleEndian.PutUint64(msg, bits)
+		binary.LittleEndian.PutUint64(msg[len(msg)-8:], bits)
+		if _, err := w.Write(msg); err != nil {
+			return "", err
+		}
+	}
+	return "0", w.Close()
+}
+
+// fdRecv reads the stream's messages from descriptor 3.
+func fdRecv(args []string, ready func()) (string, error) {
+	n, err := ints(args, 0)
+	if err != nil {
+		return "", err
+	}
+	count, elems := n[0], n[1]
+	r := os.NewFile(3, "in")
+	buf := make([]byte, 8*elems)
+	ready()
+	total := 0.0
+	for range count {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		total += math.Float64frombits(binary.LittleEndian.Uint64(buf)) +
+			math.Float64frombits(binary.LittleEndian.Uint64(buf[len(buf)-8:]))
+	}
+	return sum(total), nil
+}
+
+// fdPing writes k to descriptor 3 and reads the answer from 4.
+func fdPing(args []string, ready func()) (string, error) {
+	n, err := ints(args, 0)
+	if err != nil {
+		return "", err
+	}
+	w, r := os.NewFile(3, "out"), os.NewFile(4, "in")
+	buf := make([]byte, 8)
+	ready()
+	total := 0.0
+	for k := range n[0] {
+		binary.LittleEndian.PutUint64(buf, math.Float64bits(float64(k)))
+		if _, err := w.Write(buf); err != nil {
+			return "", err
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		total += math.Float64frombits(binary.LittleEndian.Uint64(buf))
+	}
+	return sum(total), nil
+}
+
+// fdPong answers on descriptor 3 what it reads on 4, plus one.
+func fdPong(args []string, ready func()) (string, error) {
+	n, err := ints(args, 0)
+	if err != nil {
+		return "", err
+	}
+	w, r := os.NewFile(3, "out"), os.NewFile(4, "in")
+	buf := make([]byte, 8)
+	ready()
+	for range n[0] {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(buf)) + 1
+		binary.LittleEndian.PutUint64(buf, math.Float64bits(v))
+		if _, err := w.Write(buf); err != nil {
+			return "", err
+		}
+	}
+	return "0", nil
+}
+
+// countLock: args segment value k. Adds 1, k times, under the value's lock.
+func countLock(args []string, ready func()) (string, error) {
+	seg, err := shm.Open(args[0])
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	v, err := ctypes.OpenValue[int64](seg, args[1])
+	if err != nil {
+		return "", err
+	}
+	n, err := ints(args, 2)
+	if err != nil {
+		return "", err
+	}
+	inc := func(x int64) int64 { return x + 1 }
+	ready()
+	for range n[0] {
+		if _, err := v.Update(inc); err != nil {
+			return "", err
+		}
+	}
+	return "0", nil
+}
+
+// countAtomic adds 1, k times, with an atomic add.
+func countAtomic(args []string, ready func()) (string, error) {
+	seg, err := shm.Open(args[0])
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	v, err := ctypes.OpenRawValue[int64](seg, args[1])
+	if err != nil {
+		return "", err
+	}
+	n, err := ints(args, 2)
+	if err != nil {
+		return "", err
+	}
+	ready()
+	for range n[0] {
+		v.Add(1)
+	}
+	return "0", nil
+}
+
+// openSems opens semaphores a and b of segment args[0].
+func openSems(args []string) (*shm.Segment, *semaphore.Semaphore, *semaphore.Semaphore, int, error) {
+	seg, err := shm.Open(args[0])
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	a, err := semaphore.Open(seg, "a")
+	if err == nil {
+		var b *semaphore.Semaphore
+		if b, err = semaphore.Open(seg, "b"); err == nil {
+			var n []int
+			if n, err = ints(args, 1); err == nil {
+				return seg, a, b, n[0], nil
+			}
+		}
+	}
+	seg.Close()
+	return nil, nil, nil, 0, err
+}
+
+// semPing posts a and waits for b, count times.
+func semPing(args []string, ready func()) (string, error) {
+	seg, a, b, count, err := openSems(args)
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	ready()
+	for range count {
+		if err := a.Release(); err != nil {
+			return "", err
+		}
+		if err := b.Acquire(); err != nil {
+			return "", err
+		}
+	}
+	return itoa(count), nil
+}
+
+// semPong waits for a and posts b, count times.
+func semPong(args []string, ready func()) (string, error) {
+	seg, a, b, count, err := openSems(args)
+	if err != nil {
+		return "", err
+	}
+	defer seg.Close()
+	ready()
+	for range count {
+		if err := a.Acquire(); err != nil {
+			return "", err
+		}
+		if err := b.Release(); err != nil {
+			return "", err
+		}
+	}
+	return "0", nil
+}

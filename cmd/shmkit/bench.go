@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/shmkit/shmkit/bench"
+)
+
+// cmdBench runs the workloads and prints medians and ratios to shmkit's
+// implementation.
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	quick := fl.Bool("quick", false, "one round of a tenth of the work (well under 30 s)")
+	rounds := fl.Int("rounds", 5, "interleaved rounds; the median is reported")
+	only := fl.String("only", "", "comma-separated workloads to run, e.g. W1,W3")
+	asJSON := fl.Bool("json", false, "one JSON object per line per workload and implementation")
+	svg := fl.String("svg", "", "write a bar chart of the ratios to this SVG file")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	var ids []string
+	if *only != "" {
+		ids = strings.Split(*only, ",")
+	}
+	workloads, err := bench.Select(bench.Workloads(), ids)
+	if err != nil {
+		return err
+	}
+	o := bench.Options{Rounds: *rounds, Scale: 1}
+	if *quick {
+		o.Rounds, o.Scale = 1, 0.1
+	}
+	o.Progress = func(w *bench.Workload, impl string, round int) {
+		fmt.Fprintf(stderr, "\rround %d/%d  %-12s %-14s", round+1, o.Rounds, w.Label(), impl)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	results := bench.Run(ctx, workloads, o)
+	fmt.Fprintf(stderr, "\r%60s\r", "")
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, rs := range results {
+			for _, r := range rs {
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			}
+		}
+	} else {
+		printTable(stdout, results, o)
+	}
+	if *svg != "" {
+		if err := os.WriteFile(*svg, []byte(chart(results)), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, rs := range results {
+		for _, r := range rs {
+			if !r.OK && !strings.Contains(r.Error, "unavailable") {
+				return fmt.Errorf("%s %s: %s", r.Label(), r.Impl, r.Error)
+			}
+		}
+	}
+	return nil
+}
+
+// printTable prints one line per implementation: its medians, and for
+// baselines shmkit's figure divided by theirs.
+func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
+	fmt.Fprintf(w, "shmkit bench: %d round(s), interleaved; medians. %d CPUs, %s/%s, %s.\n",
+		o.Rounds, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintln(w, "shmkit÷impl: shmkit's figure over the baseline's (throughput: higher is better for shmkit; rtt: lower).")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tshmkit÷impl\tcheck\t")
+	for _, rs := range results {
+		for i, r := range rs {
+			label := r.Label()
+			if i > 0 {
+				label = ""
+			}
+			ratio := ""
+			if i > 0 && bench.Ratio(rs[0], r) > 0 {
+				ratio = fmt.Sprintf("%.2f×", bench.Ratio(rs[0], r))
+			}
+			check := "ok"
+			if !r.OK {
+				check = "–"
+				if !strings.Contains(r.Error, "unavailable") {
+					check = "FAILED"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", label, r.Impl, r.Count,
+				num(r.MsgsPerS), num(r.MBPerS), num(r.RTTNs), num(r.OpsPerS), ratio, check)
+		}
+	}
+	tw.Flush()
+	for _, rs := range results {
+		for _, r := range rs {
+			if !r.OK {
+				fmt.Fprintf(w, "%s %s: %s\n", r.Label(), r.Impl, r.Error)
+			}
+		}
+	}
+}
+
+// num formats a figure with three significant digits and thousands
+// separators; empty for 0.
+func num(x float64) string {
+	if x == 0 {
+		return ""
+	}
+	if x < 100 {
+		return fmt.Sprintf("%.3g", x)
+	}
+	digits := int(math.Floor(math.Log10(x))) + 1
+	p := math.Pow(10, float64(digits-3))
+	s := fmt.Sprintf("%.0f", math.Round(x/p)*p)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// chart draws how many times better shmkit is than each baseline, on a
+// log scale, one bar per workload and baseline.
+func chart(results [][]*bench.Result) string {
+	type bar struct {
+		label string
+		x     float64
+	}
+	var bars []bar
+	for _, rs := range results {
+		for _, r := range rs[1:] {
+			if s := bench.Speedup(rs[0], r); s > 0 {
+				bars = append(bars, bar{rs[0].Label() + " vs " + r.Impl, s})
+			}
+		}
+	}
+	const (
+		left, width, rowH, top = 190, 520, 22, 40
+		lo, hi                 = -1.0, 4.0 // log10 of 0.1× .. 10,000×
+	)
+	xOf := func(v float64) float64 {
+		l := math.Max(lo, math.Min(hi, math.Log10(v)))
+		return left + (l-lo)/(hi-lo)*width
+	}
+	var b strings.Builder
+	h := top + rowH*len(bars) + 40
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+80, h)
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14">How many times better shmkit is than each baseline (log scale; right of 1× is better)</text>`+"\n")
+	for e := lo; e <= hi; e++ {
+		x := xOf(math.Pow(10, e))
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ccc"/><text x="%.1f" y="%d" text-anchor="middle">%g×</text>`+"\n",
+			x, top-5, x, h-30, x, h-15, math.Pow(10, e))
+	}
+	one := xOf(1)
+	for i, br := range bars {
+		y := top + i*rowH
+		x := xOf(br.x)
+		color, x0, x1 := "#2a7", one, x
+		if br.x < 1 {
+			color, x0, x1 = "#c44", x, one
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+14, br.label)
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x0, y+3, math.Max(1, x1-x0), rowH-6, color)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%.2f×</text>`+"\n", math.Max(x, one)+4, y+14, br.x)
+	}
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000"/>`+"\n", one, top-5, one, h-30)
+	b.WriteString("</svg>\n")
+	return b.String()
+}

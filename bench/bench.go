@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -137,10 +138,15 @@ type Result struct {
 	OK       bool    `json:"ok"`
 	Error    string  `json:"error,omitempty"`
 
+	err     error
 	label   string
 	figure  Figure
 	samples []float64 // per round, in the workload's main unit
 }
+
+// Unavailable reports whether the implementation could not run here (no
+// python3, no cgo), as opposed to failing.
+func (r *Result) Unavailable() bool { return errors.Is(r.err, ErrUnavailable) }
 
 // Label is the workload's label ("W4 size=1").
 func (r *Result) Label() string { return r.label }
@@ -215,7 +221,7 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 				}
 				d, err := impl.run(ctx, w, r.Count)
 				if err != nil {
-					r.OK, r.Error = false, err.Error()
+					r.OK, r.Error, r.err = false, err.Error(), err
 					continue
 				}
 				r.samples = append(r.samples, rate(w, r.Count, d))
@@ -286,4 +292,10 @@ func nativeRun(run func(context.Context, *Workload, int) (time.Duration, error))
 		}
 	}
 	return run
+}
+
+// RunOnce runs one implementation of w over count items, once, and
+// returns how long the work took (start-up excluded).
+func RunOnce(ctx context.Context, w *Workload, impl Impl, count int) (time.Duration, error) {
+	return impl.run(ctx, w, count)
 }

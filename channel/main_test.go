@@ -25,9 +25,6 @@ func TestMain(m *testing.M) {
 		"stuckwriter": helperStuckWriter,
 		"stuckreader": helperStuckReader,
 		"sink":        helperSink,
-		"pipesink":    helperPipeSink,
-		"echo":        helperEcho,
-		"pipeecho":    proctest.PipeEcho,
 	})
 }
 

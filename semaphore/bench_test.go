@@ -3,10 +3,8 @@ package semaphore_test
 import (
 	"bufio"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,29 +72,6 @@ func BenchmarkContendedTwoProcesses(b *testing.B) {
 	require.NoError(b, cmd.Wait())
 }
 
-// BenchmarkPingPong hands a token back and forth between two processes:
-// through two semaphores, and through a pipe pair for comparison. One op is
-// one round trip.
-func BenchmarkPingPong(b *testing.B) {
-	b.Run("impl=semaphore", func(b *testing.B) {
-		seg, name := newSeg(b)
-		ping, err := semaphore.New(seg, "ping", 0)
-		require.NoError(b, err)
-		pong, err := semaphore.New(seg, "pong", 0)
-		require.NoError(b, err)
-		cmd := proctest.Command(b, "pingpong", name, strconv.Itoa(b.N))
-		require.NoError(b, cmd.Start())
-		start := time.Now()
-		for range b.N {
-			ping.Release()
-			pong.Acquire()
-		}
-		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
-		require.NoError(b, cmd.Wait())
-	})
-	b.Run("impl=pipe", proctest.PipeRoundTrip)
-}
-
 // helperContend locks and unlocks "mu" until event "stop" is set.
 func helperContend(args []string) int {
 	seg := openSeg(args[0])
@@ -116,27 +91,6 @@ func helperContend(args []string) int {
 			}
 			mu.Unlock()
 		}
-	}
-	return 0
-}
-
-// helperPingPong answers args[1] pings with pongs.
-func helperPingPong(args []string) int {
-	seg := openSeg(args[0])
-	ping, err := semaphore.Open(seg, "ping")
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	pong, err := semaphore.Open(seg, "pong")
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	n, _ := strconv.Atoi(args[1])
-	for range n {
-		if err := ping.Acquire(); err != nil {
-			return proctest.Fail("acquire: %v", err)
-		}
-		pong.Release()
 	}
 	return 0
 }

@@ -30,8 +30,6 @@ func TestMain(m *testing.M) {
 		"countlock": helperCountLock,
 		"release":   helperRelease,
 		"contend":   helperContend,
-		"pingpong":  helperPingPong,
-		"pipeecho":  proctest.PipeEcho,
 		"pairs":     helperPairs,
 		"semhold":   helperSemHold,
 		"barrier3":  helperBarrier3,

@@ -68,7 +68,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, rs := range results {
 		for _, r := range rs {
-			if !r.OK && !strings.Contains(r.Error, "unavailable") {
+			if !r.OK && !r.Unavailable() {
 				return fmt.Errorf("%s %s: %s", r.Label(), r.Impl, r.Error)
 			}
 		}
@@ -98,7 +98,7 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
 			check := "ok"
 			if !r.OK {
 				check = "–"
-				if !strings.Contains(r.Error, "unavailable") {
+				if !r.Unavailable() {
 					check = "FAILED"
 				}
 			}

@@ -10,7 +10,6 @@ package proctest
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,51 +183,6 @@ func OpenSegment(name string) *shm.Segment {
 		os.Exit(1)
 	}
 	return seg
-}
-
-// PipeEcho is a helper that echoes stdin to stdout in 8-byte messages: the
-// far end of a pipe round trip, the baseline for shared memory ones.
-func PipeEcho([]string) int {
-	buf := make([]byte, 8)
-	for {
-		if _, err := io.ReadFull(os.Stdin, buf); err != nil {
-			return 0
-		}
-		os.Stdout.Write(buf)
-	}
-}
-
-// PipeRoundTrip measures b.N round trips of an 8-byte message through a
-// pipe pair to a PipeEcho helper (registered as "pipeecho"), and reports
-// the round trip in ns as "rtt-ns". It is the baseline beside which shared
-// memory round trips are measured.
-func PipeRoundTrip(b *testing.B) {
-	cmd := Command(b, "pipeecho")
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	buf := make([]byte, 8)
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		in.Write(buf)
-		if _, err := io.ReadFull(out, buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "rtt-ns")
-	in.Close()
-	if err := cmd.Wait(); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // Segment creates a shmkit segment of size bytes under a fresh name for t,

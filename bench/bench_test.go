@@ -1,0 +1,91 @@
+package bench_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/shmkit/shmkit/bench"
+	"github.com/shmkit/shmkit/internal/proctest"
+)
+
+func TestMain(m *testing.M) {
+	bench.Worker()
+	proctest.Main(m, nil)
+}
+
+// The workloads as go test benchmarks, one function per workload, named
+// for benchstat: BenchmarkW1/impl=shmkit/size=100000. ns/op is the time
+// of one message, round trip or addition between the workers, start-up
+// excluded; byte streams also give MB/s.
+func BenchmarkW1(b *testing.B) { benchWorkload(b, "W1") }
+func BenchmarkW2(b *testing.B) { benchWorkload(b, "W2") }
+func BenchmarkW3(b *testing.B) { benchWorkload(b, "W3") }
+func BenchmarkW4(b *testing.B) { benchWorkload(b, "W4") }
+func BenchmarkW5(b *testing.B) { benchWorkload(b, "W5") }
+func BenchmarkW6(b *testing.B) { benchWorkload(b, "W6") }
+
+func benchWorkload(b *testing.B, id string) {
+	ws, err := bench.Select(bench.Workloads(), []string{id})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, w := range ws {
+		for _, impl := range w.Impls {
+			name := "impl=" + impl.Name
+			if w.Variant != "" {
+				name = "variant=" + w.Variant + "/" + name
+			}
+			if w.Elems > 0 {
+				name += fmt.Sprintf("/size=%d", w.Elems)
+			}
+			b.Run(name, func(b *testing.B) {
+				if w.Elems > 1 {
+					b.SetBytes(int64(8 * w.Elems))
+				}
+				d, err := bench.RunOnce(b.Context(), w, impl, b.N)
+				if errors.Is(err, bench.ErrUnavailable) {
+					b.Skip(err)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				perOp := float64(d.Nanoseconds()) / float64(b.N)
+				b.ReportMetric(perOp, "ns/op") // the workers' time, not the start-up's
+				if w.Elems > 1 {
+					b.ReportMetric(float64(8*w.Elems)*1e3/perOp, "MB/s")
+				}
+			})
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	all := bench.Workloads()
+	ws, err := bench.Select(all, []string{"w4", "W1"})
+	if err != nil || len(ws) != 3 || ws[0].ID != "W4" || ws[2].ID != "W1" {
+		t.Fatalf("Select(w4, W1) = %v, %v", ws, err)
+	}
+	if _, err := bench.Select(all, []string{"W9"}); !errors.Is(err, bench.ErrUnknown) {
+		t.Fatalf("Select(W9): %v, want ErrUnknown", err)
+	}
+}
+
+// TestQuickRun runs every workload once at a small count: every
+// implementation's data must check out.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every workload")
+	}
+	results := bench.Run(t.Context(), bench.Workloads(), bench.Options{Rounds: 1, Scale: 0.01})
+	for _, rs := range results {
+		for _, r := range rs {
+			if !r.OK && !r.Unavailable() {
+				t.Errorf("%s %s: %s", r.Label(), r.Impl, r.Error)
+			}
+			if r.OK && r.Main() <= 0 {
+				t.Errorf("%s %s: no figure", r.Label(), r.Impl)
+			}
+		}
+	}
+}

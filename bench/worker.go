@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 
 	"github.com/shmkit/shmkit/channel"
@@ -25,6 +27,22 @@ func Worker() {
 		return
 	}
 	os.Exit(playRole(role, os.Args[1:]))
+}
+
+// profileEnv names a directory where each Go worker writes a CPU profile,
+// <role>-<pid>.pprof, to find out where a workload spends its time.
+const profileEnv = "SHMKIT_BENCH_PROFILE"
+
+func profile(dir, role string) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", role, os.Getpid())))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // A role sets up, calls ready (which returns on "go"), works, and returns
@@ -54,6 +72,14 @@ func playRole(name string, args []string) int {
 		if line, err := in.ReadString('\n'); err != nil || line != "go\n" {
 			os.Exit(3)
 		}
+	}
+	if dir := os.Getenv(profileEnv); dir != "" {
+		stop, err := profile(dir, name)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench worker %s: profile: %v\n", name, err)
+			return 1
+		}
+		defer stop()
 	}
 	report, err := r(args, ready)
 	if err != nil {

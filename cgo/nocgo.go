@@ -31,3 +31,6 @@ func BarrierTimeout(unsafe.Pointer, uint32) error                    { return Er
 func BarrierAbort(unsafe.Pointer) error                              { return ErrNoCgo }
 func BarrierReset(unsafe.Pointer) error                              { return ErrNoCgo }
 func NamedOpen(string, bool, uint32, uint32) (unsafe.Pointer, error) { return nil, ErrNoCgo }
+
+// Copy is Go's copy.
+func Copy(dst, src []byte) { copy(dst, src) }

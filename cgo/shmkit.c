@@ -270,6 +270,11 @@ int shmkit_barrier_reset(struct shmkit_barrier *b) {
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* A store that a later load of another word must not pass (Go's Store):
+ * making a slot full or free, then looking for sleepers to wake. With a
+ * release store the load could be done first, see no sleeper that is just
+ * going to sleep, and leave it asleep. */
+#define STORE_SC(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define CAS(p, old, new) \
 	__atomic_compare_exchange_n((p), &(old), (new), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
@@ -926,7 +931,7 @@ static int claim_send(struct shmkit_chan *ch, uint64_t *pos_out, struct shmkit_s
 static void publish(struct shmkit_chan *ch, uint64_t pos, uint32_t n) {
 	struct shmkit_slot *s = slot_at(ch, pos);
 	STORE(&s->len, n);
-	STORE(&s->state, slot_state(seq_of(pos) + 1, 0, 0));
+	STORE_SC(&s->state, slot_state(seq_of(pos) + 1, 0, 0));
 }
 
 /* 1 claimed (*n set), 0 wait, negative error; -SHMKIT_ESHORTBUF leaves the
@@ -969,7 +974,7 @@ static int claim_recv(struct shmkit_chan *ch, uint32_t cap, uint64_t *pos_out, u
 }
 
 static void free_slot(struct shmkit_chan *ch, uint64_t pos) {
-	STORE(&slot_at(ch, pos)->state, slot_state(seq_of(pos + ch->slots), 0, 0));
+	STORE_SC(&slot_at(ch, pos)->state, slot_state(seq_of(pos + ch->slots), 0, 0));
 }
 
 /* take_over frees a slot whose claimer died; 1 if it changed anything. */

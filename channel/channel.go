@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/shmkit/shmkit/cgo"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
@@ -136,6 +137,7 @@ type mode struct {
 var blocking = mode{ctx: context.Background(), block: true, wake: true}
 
 // send claims a slot, lets fill write n elements into it, and publishes it.
+// The fast path (a free slot) makes no indirect call but fill.
 func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	r := c.r
 	if err := r.check(); err != nil {
@@ -144,21 +146,17 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	if n > int(r.maxLen) || n < 0 {
 		return false, fmt.Errorf("channel: send on %q: %w: %d elements, at most %d", r.name, ErrTooLarge, n, r.maxLen)
 	}
-	r.register(&r.sendReg, &r.h.Producers)
-	var cl claimed
-	var blk blocker
-	try := func() (bool, error) {
-		if r.h.Closed.Load() != 0 {
-			return false, ErrClosed
-		}
-		var ok bool
-		var err error
-		cl, blk, ok, err = r.claimSend()
-		return ok, err
+	if !r.sendReg.Load() {
+		r.register(&r.sendReg, &r.h.Producers)
 	}
-	ok, err := try()
+	cl, blk, ok, err := r.trySend()
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, try, func() error {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, func() (bool, error) {
+			var ok bool
+			var err error
+			cl, blk, ok, err = r.trySend()
+			return ok, err
+		}, func() error {
 			if !r.takeOver(blk) && r.allDead(&r.h.Consumers) {
 				return ErrPeerDead
 			}
@@ -190,6 +188,36 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	return true, nil
 }
 
+// trySend claims a slot for sending unless the channel is closed.
+func (r *ring) trySend() (claimed, blocker, bool, error) {
+	if r.h.Closed.Load() != 0 {
+		return claimed{}, blocker{}, false, ErrClosed
+	}
+	return r.claimSend()
+}
+
+// tryRecv claims the next message of at most maxLen elements, dropping
+// slots that hold no message; io.EOF once the channel is closed and empty.
+func (r *ring) tryRecv(maxLen int) (claimed, uint32, blocker, bool, error) {
+	for {
+		closed := r.h.Closed.Load() != 0 // before looking: see docs/channel.md
+		cl, n, blk, ok, err := r.claimRecv(maxLen)
+		switch {
+		case err != nil:
+			return cl, n, blk, false, err
+		case !ok && closed && layout.SlotOwner(blk.st) == 0:
+			return cl, n, blk, false, io.EOF
+		case !ok:
+			return cl, n, blk, false, nil
+		case n == layout.LenSkip: // a message that never was: drop it
+			r.free(cl)
+			r.wakeSenders()
+			continue
+		}
+		return cl, n, blk, true, nil
+	}
+}
+
 // recv claims the next message of at most maxLen elements, hands it to use,
 // and frees its slot. It returns the message's length.
 func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) {
@@ -197,34 +225,17 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 	if err := r.check(); err != nil {
 		return 0, false, err
 	}
-	r.register(&r.recvReg, &r.h.Consumers)
-	var cl claimed
-	var n uint32
-	var blk blocker
-	try := func() (bool, error) {
-		for {
-			closed := r.h.Closed.Load() != 0 // before looking: see docs/channel.md
+	if !r.recvReg.Load() {
+		r.register(&r.recvReg, &r.h.Consumers)
+	}
+	cl, n, blk, ok, err := r.tryRecv(maxLen)
+	if !ok && err == nil && m.block {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, func() (bool, error) {
 			var ok bool
 			var err error
-			cl, n, blk, ok, err = r.claimRecv(maxLen)
-			switch {
-			case err != nil:
-				return false, err
-			case !ok && closed && layout.SlotOwner(blk.st) == 0:
-				return false, io.EOF
-			case !ok:
-				return false, nil
-			case n == layout.LenSkip: // a message that never was: drop it
-				r.free(cl)
-				r.wakeSenders()
-				continue
-			}
-			return true, nil
-		}
-	}
-	ok, err := try()
-	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, try, func() error {
+			cl, n, blk, ok, err = r.tryRecv(maxLen)
+			return ok, err
+		}, func() error {
 			if !r.takeOver(blk) && r.h.Closed.Load() == 0 && r.allDead(&r.h.Producers) {
 				return ErrPeerDead
 			}
@@ -253,7 +264,21 @@ func (r *ring) wrap(op string, ctx context.Context, err error) error {
 	return fmt.Errorf("channel: %s %q: %w", op, r.name, err)
 }
 
-func copyIn[T ctypes.Elem](values []T) func([]T) { return func(s []T) { copy(s, values) } }
+// bigCopy is the size from which messages are copied with C's memcpy,
+// which is faster than Go's copy for large copies into shared memory
+// (cgo.Copy).
+const bigCopy = 64 << 10
+
+// copyElems copies src to dst, as copy does.
+func copyElems[T ctypes.Elem](dst, src []T) {
+	if len(src)*int(unsafe.Sizeof(src[0])) < bigCopy || !cgo.Available {
+		copy(dst, src)
+		return
+	}
+	cgo.Copy(layout.Bytes(dst), layout.Bytes(src))
+}
+
+func copyIn[T ctypes.Elem](values []T) func([]T) { return func(s []T) { copyElems(s, values) } }
 
 // Send sends a copy of values as one message, waiting while the channel is
 // full. It fails with ErrTooLarge if len(values) > MaxLen, ErrClosed once
@@ -318,7 +343,7 @@ func (c *Channel[T]) SendBatch(msgs [][]T) (int, error) {
 	return len(msgs), nil
 }
 
-func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copy(dst, s) } }
+func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copyElems(dst, s) } }
 
 // Recv receives the next message into dst and returns its length, waiting
 // while the channel is empty. If dst is too short the message stays queued

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"sync/atomic"
 
 	"github.com/shmkit/shmkit/internal/futex"
@@ -276,7 +275,7 @@ func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32,
 			return ok, err
 		}
 		if i%16 == 15 {
-			runtime.Gosched()
+			wait.Yield()
 		}
 	}
 	idle := false

@@ -97,17 +97,28 @@ func DataStart(capacity uint32) uint64 {
 // At returns a typed pointer to b[off:off+sizeof(T)]. It panics if that range
 // is not inside b or is not aligned for T: callers validate untrusted offsets
 // first, so a panic here is a bug in shmkit, never a reaction to bad input.
+// The checks are cheap enough to inline; the message is built only to panic.
 func At[T any](b []byte, off uint64) *T {
 	var zero T
 	size := uint64(unsafe.Sizeof(zero))
 	if off > uint64(len(b)) || size > uint64(len(b))-off {
-		panic(fmt.Sprintf("layout: %T at offset %d outside %d bytes", zero, off, len(b)))
+		outside(fmt.Sprintf("%T", zero), 1, off, len(b))
 	}
-	p := unsafe.Pointer(unsafe.SliceData(b[off:]))
+	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), off)
 	if uintptr(p)%unsafe.Alignof(zero) != 0 {
-		panic(fmt.Sprintf("layout: %T at offset %d is misaligned", zero, off))
+		misaligned(fmt.Sprintf("%T", zero), off)
 	}
 	return (*T)(p)
+}
+
+//go:noinline
+func outside(typ string, n, off uint64, size int) {
+	panic(fmt.Sprintf("layout: %d x %s at offset %d outside %d bytes", n, typ, off, size))
+}
+
+//go:noinline
+func misaligned(typ string, off uint64) {
+	panic(fmt.Sprintf("layout: %s at offset %d is misaligned", typ, off))
 }
 
 // HeaderOf returns the header at the start of b.
@@ -126,18 +137,20 @@ func Slice[T any](b []byte, off uint64, n uint64) []T {
 	if n == 0 {
 		return []T{}
 	}
-	if size != 0 && n > (^uint64(0))/size {
-		panic(fmt.Sprintf("layout: %d elements of %T overflow", n, zero))
+	if (size != 0 && n > (^uint64(0))/size) || off > uint64(len(b)) || n*size > uint64(len(b))-off {
+		outside(fmt.Sprintf("%T", zero), n, off, len(b))
 	}
-	bytes := n * size
-	if off > uint64(len(b)) || bytes > uint64(len(b))-off {
-		panic(fmt.Sprintf("layout: %d x %T at offset %d outside %d bytes", n, zero, off, len(b)))
-	}
-	p := unsafe.Pointer(unsafe.SliceData(b[off:]))
+	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), off)
 	if uintptr(p)%unsafe.Alignof(zero) != 0 {
-		panic(fmt.Sprintf("layout: %T at offset %d is misaligned", zero, off))
+		misaligned(fmt.Sprintf("%T", zero), off)
 	}
 	return unsafe.Slice((*T)(p), int(n))
+}
+
+// Bytes is the memory of s as bytes.
+func Bytes[T any](s []T) []byte {
+	var zero T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(zero)))
 }
 
 // Addr is the address of b[off], for handing to C. The caller keeps the

@@ -136,3 +136,9 @@ func Changed(word *atomic.Uint32, from uint32) Attempt {
 		return word.Load() != from, nil
 	}
 }
+
+// Yield gives the processor to another thread, of any process, that is
+// ready to run. A spinning waiter calls it now and then, so that on a busy
+// or single CPU the peer it waits for gets to run; runtime.Gosched would
+// yield only to this process's goroutines.
+func Yield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

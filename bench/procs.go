@@ -13,11 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
-
-// workerEnv names the role a re-executed worker process plays.
-const workerEnv = "SHMKIT_BENCH_WORKER"
 
 // proc is a worker process, spoken to through its stdin and stdout.
 type proc struct {
@@ -29,14 +27,11 @@ type proc struct {
 // start runs this program as a worker in role with args, passing files as
 // descriptors 3, 4, ..., and waits until it says it is ready.
 func start(ctx context.Context, role string, files []*os.File, args ...string) (*proc, error) {
-	exe, err := os.Executable()
+	cmd, err := process.Command(ctx, role, args...)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), workerEnv+"="+role)
 	cmd.ExtraFiles = files
-	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

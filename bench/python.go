@@ -32,8 +32,9 @@ func pythonRun(kind string) func(context.Context, *Workload, int) (time.Duration
 		if err := os.WriteFile(script, seedPy, 0o644); err != nil {
 			return 0, err
 		}
-		if kind == "counter" {
-			count -= count % counterProcs
+		asked := count
+		if kind == "counter" { // whole adds per process
+			count = max(counterProcs, count-count%counterProcs)
 		}
 		cmd := exec.CommandContext(ctx, py, script, kind, itoa(count), itoa(max(w.Elems, 1)))
 		cmd.Stderr = os.Stderr
@@ -54,6 +55,6 @@ func pythonRun(kind string) func(context.Context, *Workload, int) (time.Duration
 		if f[1] != want {
 			return 0, fmt.Errorf("%w: python3 seed.py %s reported %s, expected %s", ErrChecksum, kind, f[1], want)
 		}
-		return time.Duration(ns), nil
+		return time.Duration(ns) * time.Duration(asked) / time.Duration(count), nil
 	}
 }

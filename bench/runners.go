@@ -175,7 +175,7 @@ func counterRun(role string, locked bool) func(context.Context, *Workload, int) 
 			}
 			read = v.Load
 		}
-		each := count / counterProcs
+		each := max(1, count/counterProcs)
 		specs := make([]workerSpec, counterProcs)
 		for i := range specs {
 			specs[i] = workerSpec{role, nil, []string{name, "n", itoa(each)}}

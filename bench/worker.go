@@ -13,6 +13,7 @@ import (
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -22,7 +23,7 @@ import (
 // command, the package's tests) call it first thing in main or TestMain;
 // otherwise it returns at once.
 func Worker() {
-	role := os.Getenv(workerEnv)
+	role := process.Role()
 	if role == "" {
 		return
 	}

@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
 
 const (
-	helperEnv = "SHMKIT_TEST_HELPER"
 	// Prefix starts every segment name a test makes, so leaks can be found.
 	Prefix = "shmkit-test-"
 	// Timeout bounds every helper process: a hang fails the test, it does
@@ -38,7 +38,7 @@ type Helper func(args []string) int
 // otherwise it runs the tests, then each of after, and fails the run if any
 // test segment of this process is left in /dev/shm.
 func Main(m *testing.M, helpers map[string]Helper, after ...func()) {
-	if name := os.Getenv(helperEnv); name != "" {
+	if name := process.Role(); name != "" {
 		h, ok := helpers[name]
 		if !ok {
 			fmt.Fprintf(os.Stderr, "proctest: no helper %q\n", name)
@@ -152,9 +152,10 @@ func Name(t testing.TB) string {
 func Command(t testing.TB, name string, args ...string) *exec.Cmd {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), helperEnv+"="+name)
-	cmd.Stderr = os.Stderr
+	cmd, err := process.Command(ctx, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return cmd
 }
 

@@ -41,13 +41,22 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if *quick {
 		o.Rounds, o.Scale = 1, 0.1
 	}
+	// On a terminal, one line rewritten in place; elsewhere, one line per run.
+	end := "\n"
+	if f, ok := stderr.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			end = "\r"
+		}
+	}
 	o.Progress = func(w *bench.Workload, impl string, round int) {
-		fmt.Fprintf(stderr, "\rround %d/%d  %-12s %-14s", round+1, o.Rounds, w.Label(), impl)
+		fmt.Fprintf(stderr, "round %d/%d  %-15s %-14s%s", round+1, o.Rounds, w.Label(), impl, end)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	results := bench.Run(ctx, workloads, o)
-	fmt.Fprintf(stderr, "\r%60s\r", "")
+	if end == "\r" {
+		fmt.Fprintf(stderr, "%60s\r", "")
+	}
 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

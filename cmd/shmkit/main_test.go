@@ -11,11 +11,44 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/bench"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
 
-func TestMain(m *testing.M) { proctest.Main(m, nil) }
+func TestMain(m *testing.M) {
+	bench.Worker() // bench's workers are this test binary too
+	proctest.Main(m, nil)
+}
+
+func TestBenchJSONAndSVG(t *testing.T) {
+	svg := t.TempDir() + "/ratios.svg"
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "--quick", "--only", "W6,W5", "--json", "--svg", svg}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	impls := map[string]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		impls[r["workload"].(string)+" "+r["impl"].(string)] = r
+	}
+	w6 := impls["W6 shmkit"]
+	require.NotNil(t, w6, "%v", impls)
+	assert.Equal(t, true, w6["ok"])
+	assert.Greater(t, w6["rtt_ns"], 0.0)
+	assert.NotContains(t, w6, "msgs_per_s", "only the fields that apply")
+	assert.Greater(t, impls["W5 shmkit-atomic"]["ops_per_s"], 0.0)
+	for _, field := range []string{"workload", "impl", "count", "rounds", "ok"} {
+		assert.Contains(t, w6, field)
+	}
+	picture, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	assert.Contains(t, string(picture), "<svg")
+	assert.Contains(t, string(picture), "W6 vs C")
+
+	out.Reset()
+	assert.Equal(t, 1, run([]string{"bench", "--only", "W9"}, &out, &errOut))
+}
 
 func TestLsAndRm(t *testing.T) {
 	name := proctest.Name(t)

@@ -501,16 +501,28 @@ static int check_elems(struct shmkit_object *o) {
 	return 0;
 }
 
+/* channel_geometry computes a channel's slot stride and object length, as
+ * channel.geometry does; EINVAL if the sizes are out of range. */
+static int channel_geometry(unsigned elem_size, uint64_t slots, uint64_t max_len, uint64_t *stride,
+                            uint64_t *length) {
+	if (elem_size == 0 || slots < 1 || slots > (1u << 30) || max_len < 1 ||
+	    max_len > (UINT32_MAX - sizeof(struct shmkit_slot)) / elem_size) {
+		return EINVAL;
+	}
+	*stride = align64(sizeof(struct shmkit_slot) + max_len * elem_size);
+	if (slots > (INT64_MAX - sizeof(struct shmkit_channel)) / *stride) {
+		return EINVAL;
+	}
+	*length = sizeof(struct shmkit_channel) + slots * *stride;
+	return 0;
+}
+
 /* check_channel checks a channel's geometry as channel.newRing does. */
 static int check_channel(const struct shmkit_object *o) {
 	unsigned size = shmkit_typecode_size((int)o->typecode);
 	const struct shmkit_channel *h = o->data;
-	if (size == 0 || o->param0 < 1 || o->param0 > (1u << 30) || o->param1 < 1 ||
-	    o->param1 > (UINT32_MAX - sizeof(struct shmkit_slot)) / size) {
-		return SHMKIT_ECORRUPT;
-	}
-	uint64_t stride = align64(sizeof(struct shmkit_slot) + o->param1 * size);
-	if (o->param0 > (INT64_MAX - sizeof *h) / stride || o->length < sizeof *h + o->param0 * stride ||
+	uint64_t stride, length;
+	if (channel_geometry(size, o->param0, o->param1, &stride, &length) != 0 || o->length < length ||
 	    h->slots != o->param0 || h->max_len != o->param1 || h->elem_size != size || h->slot_stride != stride) {
 		return SHMKIT_ECORRUPT;
 	}
@@ -782,11 +794,10 @@ int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive
 
 static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	struct shmkit_channel *h = (struct shmkit_channel *)mem;
-	unsigned size = shmkit_typecode_size(r->typecode);
 	h->slots = (uint32_t)r->param0;
 	h->max_len = (uint32_t)r->param1;
-	h->elem_size = size;
-	h->slot_stride = (uint32_t)align64(sizeof(struct shmkit_slot) + r->param1 * size);
+	h->elem_size = shmkit_typecode_size(r->typecode);
+	h->slot_stride = (uint32_t)r->value; /* the stride, from channel_geometry */
 	for (uint64_t i = 0; i < r->param0; i++) { /* slot i first serves position i */
 		struct shmkit_slot *s = (struct shmkit_slot *)(mem + sizeof *h + i * h->slot_stride);
 		s->state = ((2 * i) & ((1ull << 40) - 1)) << SHMKIT_SLOT_SEQ_SHIFT;
@@ -796,19 +807,13 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 
 int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                        uint32_t max_len, struct shmkit_object *out) {
-	unsigned size = shmkit_typecode_size(typecode);
-	if (size == 0 || slots < 1 || slots > (1u << 30) || max_len < 1 ||
-	    max_len > (UINT32_MAX - sizeof(struct shmkit_slot)) / size) {
-		return EINVAL;
-	}
-	uint64_t stride = align64(sizeof(struct shmkit_slot) + (uint64_t)max_len * size);
-	if (slots > (INT64_MAX - sizeof(struct shmkit_channel)) / stride) {
+	uint64_t stride, length;
+	if (channel_geometry(shmkit_typecode_size(typecode), slots, max_len, &stride, &length) != 0) {
 		return EINVAL;
 	}
 	struct alloc_req r = {
 	    .name = name, .kind = SHMKIT_KIND_CHANNEL, .typecode = (uint8_t)typecode,
-	    .length = sizeof(struct shmkit_channel) + slots * stride, .param0 = slots, .param1 = max_len,
-	    .init = init_channel,
+	    .length = length, .param0 = slots, .param1 = max_len, .init = init_channel, .value = (uint32_t)stride,
 	};
 	int rc = alloc_object(seg, &r, out);
 	return rc == 0 ? check_channel(out) : rc;

@@ -271,7 +271,7 @@ const bigCopy = 64 << 10
 
 // copyElems copies src to dst, as copy does.
 func copyElems[T ctypes.Elem](dst, src []T) {
-	if len(src)*int(unsafe.Sizeof(src[0])) < bigCopy || !cgo.Available {
+	if len(src)*int(unsafe.Sizeof(src[0])) < bigCopy {
 		copy(dst, src)
 		return
 	}

@@ -56,8 +56,8 @@ func Workloads() []*Workload {
 	const big = 100_000
 	stream := func(id, title string, elems, count int) *Workload {
 		return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
-			{Name: "shmkit", run: streamRun("stream-send", "stream-recv")},
-			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv"))},
+			{Name: "shmkit", run: streamRun("stream-send", "stream-recv", ring)},
+			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv", ring))},
 			{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
 			{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
 			{Name: "python", Div: 40, run: pythonRun("stream")},
@@ -66,8 +66,8 @@ func Workloads() []*Workload {
 	floatChannel := func(elems, count int) *Workload {
 		return &Workload{ID: "W4", Title: "the seed's FloatChannel: one slot, blocking", Elems: elems, Count: count,
 			Figure: Throughput, Impls: []Impl{
-				{Name: "shmkit", run: floatChannelRun("stream-send", "stream-recv")},
-				{Name: "C", run: nativeRun(floatChannelRun("c-fc-send", "c-fc-recv"))},
+				{Name: "shmkit", run: streamRun("stream-send", "stream-recv", floatChannel)},
+				{Name: "C", run: nativeRun(streamRun("c-fc-send", "c-fc-recv", seedObjects))},
 				{Name: "python", Div: 40, run: pythonRun("stream")},
 			}}
 	}

@@ -19,9 +19,10 @@ import (
 
 // proc is a worker process, spoken to through its stdin and stdout.
 type proc struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
+	role string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
 }
 
 // start runs this program as a worker in role with args, passing files as
@@ -43,7 +44,7 @@ func start(ctx context.Context, role string, files []*os.File, args ...string) (
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &proc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	p := &proc{role: role, cmd: cmd, in: in, out: bufio.NewReader(out)}
 	if _, err := p.expect("ready"); err != nil {
 		p.kill()
 		return nil, fmt.Errorf("worker %s: %w", role, err)
@@ -88,7 +89,7 @@ func gang(procs ...*proc) (time.Duration, []string, error) {
 	for i, p := range procs {
 		r, err := p.expect("done")
 		if err != nil {
-			return 0, nil, fmt.Errorf("worker %s: %w", p.cmd.Env[len(p.cmd.Env)-1], err)
+			return 0, nil, fmt.Errorf("worker %s: %w", p.role, err)
 		}
 		reports[i] = r
 	}
@@ -96,7 +97,7 @@ func gang(procs ...*proc) (time.Duration, []string, error) {
 	for _, p := range procs {
 		p.in.Close()
 		if err := p.cmd.Wait(); err != nil {
-			return 0, nil, fmt.Errorf("worker %s: %w", p.cmd.Env[len(p.cmd.Env)-1], err)
+			return 0, nil, fmt.Errorf("worker %s: %w", p.role, err)
 		}
 	}
 	return d, reports, nil
@@ -125,9 +126,16 @@ type workerSpec struct {
 }
 
 // run starts the workers of specs, times them, and checks the report of
-// worker check against want.
+// worker check against want (none if check < 0). It closes this process's
+// copies of the workers' files once they are started, so that a reader
+// sees end of file when its writer is done.
 func run(ctx context.Context, check int, want string, specs ...workerSpec) (time.Duration, error) {
 	procs, err := startAll(ctx, specs...)
+	for _, s := range specs {
+		for _, f := range s.files {
+			f.Close()
+		}
+	}
 	if err != nil {
 		return 0, err
 	}

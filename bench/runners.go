@@ -21,16 +21,16 @@ func slotsFor(elems int) int { return max(4, min(1024, ringBytes/(8*elems))) }
 // segmentFor sizes a segment for objects of about n bytes.
 func segmentFor(n int) int { return n + 1<<20 }
 
-// W1, W2: a producer and a consumer process over a channel.
-func streamRun(send, recv string) func(context.Context, *Workload, int) (time.Duration, error) {
+// W1, W2, W4: a producer and a consumer process over what setup makes
+// in a fresh segment.
+func streamRun(send, recv string, setup func(seg *shm.Segment, elems int) error) func(context.Context, *Workload, int) (time.Duration, error) {
 	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
-		slots := slotsFor(w.Elems)
-		seg, name, done, err := segment(segmentFor(slots * (8*w.Elems + 64)))
+		seg, name, done, err := segment(segmentFor(slotsFor(w.Elems) * (8*w.Elems + 64)))
 		if err != nil {
 			return 0, err
 		}
 		defer done()
-		if _, err := channel.New[float64](seg, "ch", slots, w.Elems); err != nil {
+		if err := setup(seg, w.Elems); err != nil {
 			return 0, err
 		}
 		args := []string{name, "ch", itoa(count), itoa(w.Elems)}
@@ -38,29 +38,20 @@ func streamRun(send, recv string) func(context.Context, *Workload, int) (time.Du
 	}
 }
 
-// W4: the seed's FloatChannel. shmkit's is a one-slot channel; the C
-// port is the seed's own protocol: a buffer, a length and two semaphores.
-func floatChannelRun(send, recv string) func(context.Context, *Workload, int) (time.Duration, error) {
-	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
-		seg, name, done, err := segment(segmentFor(8 * w.Elems))
-		if err != nil {
-			return 0, err
-		}
-		defer done()
-		if send == "stream-send" {
-			_, err = channel.NewFloatChannel(seg, "ch", w.Elems)
-		} else {
-			err = seedObjects(seg, w.Elems)
-		}
-		if err != nil {
-			return 0, err
-		}
-		args := []string{name, "ch", itoa(count), itoa(w.Elems)}
-		return run(ctx, 0, streamSum(count), workerSpec{recv, nil, args}, workerSpec{send, nil, args})
-	}
+// ring makes W1's and W2's channel: a few megabytes of slots.
+func ring(seg *shm.Segment, elems int) error {
+	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems)
+	return err
 }
 
-// seedObjects makes what the seed's FloatChannel.__init__ makes.
+// floatChannel makes W4's: the seed's FloatChannel, a one-slot channel.
+func floatChannel(seg *shm.Segment, elems int) error {
+	_, err := channel.NewFloatChannel(seg, "ch", elems)
+	return err
+}
+
+// seedObjects makes what the seed's FloatChannel.__init__ makes, for the C
+// port of its protocol: a buffer, a length and two semaphores.
 func seedObjects(seg *shm.Segment, elems int) error {
 	if _, err := ctypes.NewRawArray[float64](seg, "buffer", elems); err != nil {
 		return err
@@ -82,20 +73,8 @@ func fdStreamRun(pair func() (*os.File, *os.File, error)) func(context.Context, 
 		if err != nil {
 			return 0, err
 		}
-		defer r.Close()
-		defer wr.Close()
 		args := []string{itoa(count), itoa(w.Elems)}
-		procs, err := startAll(ctx, workerSpec{"fd-recv", []*os.File{r}, args}, workerSpec{"fd-send", []*os.File{wr}, args})
-		if err != nil {
-			return 0, err
-		}
-		r.Close() // the workers hold their ends; EOF must reach the reader
-		wr.Close()
-		d, reports, err := gang(procs...)
-		if err == nil && reports[0] != streamSum(count) {
-			err = fmt.Errorf("%w: fd-recv reported %s, expected %s", ErrChecksum, reports[0], streamSum(count))
-		}
-		return d, err
+		return run(ctx, 0, streamSum(count), workerSpec{"fd-recv", []*os.File{r}, args}, workerSpec{"fd-send", []*os.File{wr}, args})
 	}
 }
 
@@ -139,11 +118,6 @@ func fdPingPongRun(pipes bool) func(context.Context, *Workload, int) (time.Durat
 			}
 			pinger, ponger = []*os.File{a, a}, []*os.File{b, b}
 		}
-		defer func() {
-			for _, f := range append(pinger, ponger...) {
-				f.Close()
-			}
-		}()
 		args := []string{itoa(count)}
 		return run(ctx, 0, pingSum(count), workerSpec{"fd-ping", pinger, args}, workerSpec{"fd-pong", ponger, args})
 	}

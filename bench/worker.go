@@ -106,129 +106,118 @@ func ints(args []string, from int) ([]int, error) {
 
 func sum(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
 
-// openChannel opens segment args[0] and its float64 channel name.
-func openChannel(args []string, name string) (*shm.Segment, *channel.Channel[float64], error) {
+// onSegment opens segment args[0], parses args[from:] as integers, and
+// runs a role's body on them: what every shared memory role starts with.
+func onSegment(args []string, from int, body func(seg *shm.Segment, n []int) (string, error)) (string, error) {
+	n, err := ints(args, from)
+	if err != nil {
+		return "", err
+	}
 	seg, err := shm.Open(args[0])
 	if err != nil {
-		return nil, nil, err
+		return "", err
 	}
-	ch, err := channel.Open[float64](seg, name)
-	if err != nil {
-		seg.Close()
-		return nil, nil, err
-	}
-	return seg, ch, nil
+	defer seg.Close()
+	return body(seg, n)
 }
 
 // streamSend: args segment channel count elems. Message k carries k first
 // and last.
 func streamSend(args []string, ready func()) (string, error) {
-	seg, ch, err := openChannel(args, args[1])
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	n, err := ints(args, 2)
-	if err != nil {
-		return "", err
-	}
-	count, elems := n[0], n[1]
-	msg := make([]float64, elems)
-	ch.RegisterSender()
-	ready()
-	for k := range count {
-		msg[0], msg[elems-1] = float64(k), float64(k)
-		if err := ch.Send(msg); err != nil {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		ch, err := channel.Open[float64](seg, args[1])
+		if err != nil {
 			return "", err
 		}
-	}
-	return "0", nil
+		count, elems := n[0], n[1]
+		msg := make([]float64, elems)
+		ch.RegisterSender()
+		ready()
+		for k := range count {
+			msg[0], msg[elems-1] = float64(k), float64(k)
+			if err := ch.Send(msg); err != nil {
+				return "", err
+			}
+		}
+		return "0", nil
+	})
 }
 
 // streamRecv copies each message out and sums its first and last element.
 func streamRecv(args []string, ready func()) (string, error) {
-	seg, ch, err := openChannel(args, args[1])
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	n, err := ints(args, 2)
-	if err != nil {
-		return "", err
-	}
-	count, elems := n[0], n[1]
-	buf := make([]float64, elems)
-	ch.RegisterReceiver()
-	ready()
-	total := 0.0
-	for range count {
-		m, err := ch.Recv(buf)
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		ch, err := channel.Open[float64](seg, args[1])
 		if err != nil {
 			return "", err
 		}
-		total += buf[0] + buf[m-1]
+		count, elems := n[0], n[1]
+		buf := make([]float64, elems)
+		ch.RegisterReceiver()
+		ready()
+		total := 0.0
+		for range count {
+			m, err := ch.Recv(buf)
+			if err != nil {
+				return "", err
+			}
+			total += buf[0] + buf[m-1]
+		}
+		return sum(total), nil
+	})
+}
+
+// openPingPong opens the channels "ping" and "pong" of seg.
+func openPingPong(seg *shm.Segment) (ping, pong *channel.Channel[float64], err error) {
+	if ping, err = channel.Open[float64](seg, "ping"); err == nil {
+		pong, err = channel.Open[float64](seg, "pong")
 	}
-	return sum(total), nil
+	return ping, pong, err
 }
 
 // ping: args segment count. Sends k on "ping", sums the answers on "pong".
 func ping(args []string, ready func()) (string, error) {
-	seg, out, err := openChannel(args, "ping")
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	in, err := channel.Open[float64](seg, "pong")
-	if err != nil {
-		return "", err
-	}
-	n, err := ints(args, 1)
-	if err != nil {
-		return "", err
-	}
-	v := []float64{0}
-	ready()
-	total := 0.0
-	for k := range n[0] {
-		v[0] = float64(k)
-		if err := out.Send(v); err != nil {
+	return onSegment(args, 1, func(seg *shm.Segment, n []int) (string, error) {
+		out, in, err := openPingPong(seg)
+		if err != nil {
 			return "", err
 		}
-		if _, err := in.Recv(v); err != nil {
-			return "", err
+		v := []float64{0}
+		ready()
+		total := 0.0
+		for k := range n[0] {
+			v[0] = float64(k)
+			if err := out.Send(v); err != nil {
+				return "", err
+			}
+			if _, err := in.Recv(v); err != nil {
+				return "", err
+			}
+			total += v[0]
 		}
-		total += v[0]
-	}
-	return sum(total), nil
+		return sum(total), nil
+	})
 }
 
 // pong answers each ping with its value plus one.
 func pong(args []string, ready func()) (string, error) {
-	seg, in, err := openChannel(args, "ping")
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	out, err := channel.Open[float64](seg, "pong")
-	if err != nil {
-		return "", err
-	}
-	n, err := ints(args, 1)
-	if err != nil {
-		return "", err
-	}
-	v := []float64{0}
-	ready()
-	for range n[0] {
-		if _, err := in.Recv(v); err != nil {
+	return onSegment(args, 1, func(seg *shm.Segment, n []int) (string, error) {
+		in, out, err := openPingPong(seg)
+		if err != nil {
 			return "", err
 		}
-		v[0]++
-		if err := out.Send(v); err != nil {
-			return "", err
+		v := []float64{0}
+		ready()
+		for range n[0] {
+			if _, err := in.Recv(v); err != nil {
+				return "", err
+			}
+			v[0]++
+			if err := out.Send(v); err != nil {
+				return "", err
+			}
 		}
-	}
-	return "0", nil
+		return "0", nil
+	})
 }
 
 // fdSend writes the stream's messages as bytes to descriptor 3.
@@ -320,105 +309,81 @@ func fdPong(args []string, ready func()) (string, error) {
 
 // countLock: args segment value k. Adds 1, k times, under the value's lock.
 func countLock(args []string, ready func()) (string, error) {
-	seg, err := shm.Open(args[0])
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	v, err := ctypes.OpenValue[int64](seg, args[1])
-	if err != nil {
-		return "", err
-	}
-	n, err := ints(args, 2)
-	if err != nil {
-		return "", err
-	}
-	inc := func(x int64) int64 { return x + 1 }
-	ready()
-	for range n[0] {
-		if _, err := v.Update(inc); err != nil {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		v, err := ctypes.OpenValue[int64](seg, args[1])
+		if err != nil {
 			return "", err
 		}
-	}
-	return "0", nil
+		inc := func(x int64) int64 { return x + 1 }
+		ready()
+		for range n[0] {
+			if _, err := v.Update(inc); err != nil {
+				return "", err
+			}
+		}
+		return "0", nil
+	})
 }
 
 // countAtomic adds 1, k times, with an atomic add.
 func countAtomic(args []string, ready func()) (string, error) {
-	seg, err := shm.Open(args[0])
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	v, err := ctypes.OpenRawValue[int64](seg, args[1])
-	if err != nil {
-		return "", err
-	}
-	n, err := ints(args, 2)
-	if err != nil {
-		return "", err
-	}
-	ready()
-	for range n[0] {
-		v.Add(1)
-	}
-	return "0", nil
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		v, err := ctypes.OpenRawValue[int64](seg, args[1])
+		if err != nil {
+			return "", err
+		}
+		ready()
+		for range n[0] {
+			v.Add(1)
+		}
+		return "0", nil
+	})
 }
 
-// openSems opens semaphores a and b of segment args[0].
-func openSems(args []string) (*shm.Segment, *semaphore.Semaphore, *semaphore.Semaphore, int, error) {
-	seg, err := shm.Open(args[0])
-	if err != nil {
-		return nil, nil, nil, 0, err
+// openSems opens semaphores "a" and "b" of seg.
+func openSems(seg *shm.Segment) (a, b *semaphore.Semaphore, err error) {
+	if a, err = semaphore.Open(seg, "a"); err == nil {
+		b, err = semaphore.Open(seg, "b")
 	}
-	a, err := semaphore.Open(seg, "a")
-	if err == nil {
-		var b *semaphore.Semaphore
-		if b, err = semaphore.Open(seg, "b"); err == nil {
-			var n []int
-			if n, err = ints(args, 1); err == nil {
-				return seg, a, b, n[0], nil
+	return a, b, err
+}
+
+// semPing: args segment count. Posts a and waits for b, count times.
+func semPing(args []string, ready func()) (string, error) {
+	return onSegment(args, 1, func(seg *shm.Segment, n []int) (string, error) {
+		a, b, err := openSems(seg)
+		if err != nil {
+			return "", err
+		}
+		ready()
+		for range n[0] {
+			if err := a.Release(); err != nil {
+				return "", err
+			}
+			if err := b.Acquire(); err != nil {
+				return "", err
 			}
 		}
-	}
-	seg.Close()
-	return nil, nil, nil, 0, err
-}
-
-// semPing posts a and waits for b, count times.
-func semPing(args []string, ready func()) (string, error) {
-	seg, a, b, count, err := openSems(args)
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	ready()
-	for range count {
-		if err := a.Release(); err != nil {
-			return "", err
-		}
-		if err := b.Acquire(); err != nil {
-			return "", err
-		}
-	}
-	return itoa(count), nil
+		return itoa(n[0]), nil
+	})
 }
 
 // semPong waits for a and posts b, count times.
 func semPong(args []string, ready func()) (string, error) {
-	seg, a, b, count, err := openSems(args)
-	if err != nil {
-		return "", err
-	}
-	defer seg.Close()
-	ready()
-	for range count {
-		if err := a.Acquire(); err != nil {
+	return onSegment(args, 1, func(seg *shm.Segment, n []int) (string, error) {
+		a, b, err := openSems(seg)
+		if err != nil {
 			return "", err
 		}
-		if err := b.Release(); err != nil {
-			return "", err
+		ready()
+		for range n[0] {
+			if err := a.Acquire(); err != nil {
+				return "", err
+			}
+			if err := b.Release(); err != nil {
+				return "", err
+			}
 		}
-	}
-	return "0", nil
+		return "0", nil
+	})
 }

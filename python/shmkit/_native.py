@@ -168,7 +168,6 @@ EPEERDEAD = errno.ECONNRESET
 ETOOLARGE = errno.EMSGSIZE
 ESHORTBUF = errno.ENOBUFS
 
-FOREVER = (1 << 63) - 1
 
 if sys.byteorder != "little":  # the layout is little-endian
     raise ImportError("shmkit: the segment layout is little-endian")

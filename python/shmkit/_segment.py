@@ -401,18 +401,19 @@ class Channel:
         return mv, mv.nbytes // self._size
 
     def _wait(self, call, timeout):
-        deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
-        while True:
+        """call(until) until it is done, in slices; TimeoutError after
+        timeout seconds (0: try once)."""
+        def checked(until):
             self._seg._check_open()
-            now = n.lib.shmkit_now_ns()
-            until = now + _CHAN_SLICE_NS if deadline is None else min(deadline, now + _CHAN_SLICE_NS)
-            if timeout == 0:
-                until = 0
-            rc = call(until)
-            if rc == errno.EAGAIN or (rc == errno.ETIMEDOUT and deadline is not None and until >= deadline):
-                raise TimeoutError(errno.ETIMEDOUT, "channel %r: timed out" % self.name)
-            if rc != errno.ETIMEDOUT:
-                return rc
+            return call(until)
+        if timeout == 0:
+            rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
+        else:
+            deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
+            rc = _sync.sliced(checked, deadline, _CHAN_SLICE_NS)
+        if rc in (errno.EAGAIN, errno.ETIMEDOUT):
+            raise TimeoutError(errno.ETIMEDOUT, "channel %r: timed out" % self.name)
+        return rc
 
     def send(self, data, timeout=None):
         """Send data as one message, waiting while the channel is full (up

@@ -20,15 +20,27 @@ def _deadline(timeout):
     return n.lib.shmkit_now_ns() + int(timeout * 1e9)
 
 
-def _sliced(op, ptr, deadline):
-    """Call op(ptr, until) in slices until it stops timing out or deadline
-    passes; return its last result."""
+def sliced(call, deadline, slice_ns=_SLICE_NS):
+    """Call call(until) with deadlines at most slice_ns apart until it
+    stops timing out or deadline (None: never) passes; return its last
+    result."""
     while True:
         now = n.lib.shmkit_now_ns()
-        until = now + _SLICE_NS if deadline is None else min(deadline, now + _SLICE_NS)
-        rc = op(ptr, until)
+        until = now + slice_ns if deadline is None else min(deadline, now + slice_ns)
+        rc = call(until)
         if rc != errno.ETIMEDOUT or (deadline is not None and until >= deadline):
             return rc
+
+
+def _take(seg, ptr, try_op, busy, timed_op, block, timeout):
+    """Take a semaphore or mutex: try_op once (busy: it is taken) or
+    timed_op in slices. None if it gave up, else the C result."""
+    seg._check_open()
+    if not block:
+        rc = try_op(ptr)
+        return None if rc == busy else rc
+    rc = sliced(lambda until: timed_op(ptr, until), _deadline(timeout))
+    return None if rc == errno.ETIMEDOUT else rc
 
 
 
@@ -46,15 +58,10 @@ class Semaphore:
         self._ptr = obj.data
 
     def acquire(self, block=True, timeout=None):
-        self._seg._check_open()
-        if not block:
-            rc = n.lib.shmkit_sem_trywait(self._ptr)
-            if rc == errno.EAGAIN:
-                return False
-        else:
-            rc = _sliced(n.lib.shmkit_sem_timedwait, self._ptr, _deadline(timeout))
-            if rc == errno.ETIMEDOUT:
-                return False
+        rc = _take(self._seg, self._ptr, n.lib.shmkit_sem_trywait, errno.EAGAIN, n.lib.shmkit_sem_timedwait,
+                   block, timeout)
+        if rc is None:
+            return False
         _errors.check(rc, "semaphore %r" % self.name)
         return True
 
@@ -111,15 +118,10 @@ class Mutex:
         self._ptr = ptr
 
     def acquire(self, block=True, timeout=None):
-        self._seg._check_open()
-        if not block:
-            rc = n.lib.shmkit_mutex_trylock(self._ptr)
-            if rc == errno.EBUSY:
-                return False
-        else:
-            rc = _sliced(n.lib.shmkit_mutex_timedlock, self._ptr, _deadline(timeout))
-            if rc == errno.ETIMEDOUT:
-                return False
+        rc = _take(self._seg, self._ptr, n.lib.shmkit_mutex_trylock, errno.EBUSY, n.lib.shmkit_mutex_timedlock,
+                   block, timeout)
+        if rc is None:
+            return False
         if rc in (0, errno.EOWNERDEAD):  # held either way
             _, count = _held.get(id(self), (self, 0))
             _held[id(self)] = (self, count + 1)

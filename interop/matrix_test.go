@@ -334,8 +334,7 @@ func TestPeerErrors(t *testing.T) {
 // TestPythonUnittest runs the Python package's own tests, as
 // `python3 -m unittest` from python/ would.
 func TestPythonUnittest(t *testing.T) {
-	cmd := pyPeer(t, "-m", "unittest", "-q")
-	cmd.Args = slices.DeleteFunc(cmd.Args, func(a string) bool { return a == "testdata/peer.py" })
+	cmd := python(t, "-m", "unittest", "-q")
 	cmd.Dir = "../python"
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -352,8 +351,7 @@ func TestPythonBuildsItsLibrary(t *testing.T) {
 	}
 	cache := t.TempDir()
 	for range 2 {
-		cmd := pyPeer(t, "-c", "import shmkit, glob, os; print(len(glob.glob(os.environ['SHMKIT_CACHE'] + '/libshmkit-*.so')))")
-		cmd.Args = slices.DeleteFunc(cmd.Args, func(a string) bool { return a == "testdata/peer.py" })
+		cmd := python(t, "-c", "import shmkit, glob, os; print(len(glob.glob(os.environ['SHMKIT_CACHE'] + '/libshmkit-*.so')))")
 		cmd.Env = append(slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, "SHMKIT_LIBRARY=") }),
 			"SHMKIT_CACHE="+cache)
 		out, err := cmd.Output()

@@ -88,13 +88,21 @@ func cPeer(t *testing.T, args ...string) *exec.Cmd {
 }
 
 func pyPeer(t *testing.T, args ...string) *exec.Cmd {
+	return python(t, append([]string{"testdata/peer.py"}, args...)...)
+}
+
+// python runs python3 with args, the package on its path and the library
+// built from cgo/ given to it.
+func python(t *testing.T, args ...string) *exec.Cmd {
 	dir := build(t)
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 not installed")
 	}
-	cmd := exec.CommandContext(t.Context(), py, append([]string{"testdata/peer.py"}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONPATH=../python", "SHMKIT_LIBRARY="+filepath.Join(dir, "libshmkit.so"))
+	cmd := exec.CommandContext(t.Context(), py, args...)
+	pkg, err := filepath.Abs("../python")
+	require.NoError(t, err)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pkg, "SHMKIT_LIBRARY="+filepath.Join(dir, "libshmkit.so"))
 	cmd.Stderr = os.Stderr
 	return cmd
 }

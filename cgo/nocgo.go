@@ -34,3 +34,8 @@ func NamedOpen(string, bool, uint32, uint32) (unsafe.Pointer, error) { return ni
 
 // Copy is Go's copy.
 func Copy(dst, src []byte) { copy(dst, src) }
+
+func RobustThreads() unsafe.Pointer         { return nil }
+func RobustRegister(uintptr) error          { return ErrNoCgo }
+func RobustLayout() [9]uint64               { return [9]uint64{} }
+func RobustSelfTest() (int32, int32, error) { return 0, 0, ErrNoCgo }

@@ -80,6 +80,11 @@ func BenchmarkLockedValue(b *testing.B) {
 			v.Set(1)
 		}
 	})
+	b.Run("op=Update", func(b *testing.B) {
+		for b.Loop() {
+			sinkI, _ = v.Update(func(x int64) int64 { return x + 1 })
+		}
+	})
 }
 
 // BenchmarkSum sums 1e6 float64 through Slice(), beside a Go slice on the

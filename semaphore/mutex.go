@@ -12,6 +12,7 @@ import (
 
 	"github.com/shmkit/shmkit/cgo"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/robust"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -29,10 +30,17 @@ type Locker interface {
 // A pthread mutex is owned by an OS thread, so the goroutine that locks it
 // is wired to its thread (runtime.LockOSThread) until it unlocks; every path
 // that does not end holding the lock unwires it again.
+//
+// A free mutex is taken and given back in Go (package internal/robust, the
+// same steps as glibc's, so the kernel still marks it owner-dead if the
+// holder dies); a held one is watched from Go for a short spin, and only
+// then does the waiter call C to sleep. glibc handles every other case: a
+// dead owner, a recursive level, an error.
 type mutexCore struct {
-	name string
-	m    unsafe.Pointer
-	seg  *shm.Segment
+	name      string
+	m         unsafe.Pointer
+	seg       *shm.Segment
+	recursive bool
 }
 
 func (mu *mutexCore) check(op string) error {
@@ -56,6 +64,62 @@ func lockWith(call func() error) error {
 	return err
 }
 
+// lockSpins is how many times a waiter looks at a held mutex's lock word
+// before sleeping: a few microseconds, enough for a holder on the other
+// core to finish a short critical section. Every yieldEvery looks it gives
+// its CPU away, in case the holder is waiting for one.
+const (
+	lockSpins  = 128
+	yieldEvery = 16
+)
+
+// tryLock makes one attempt without sleeping; the caller is wired. busy
+// reports that another thread holds the mutex.
+func (mu *mutexCore) tryLock() (busy bool, err error) {
+	switch robust.TryLock(mu.m, mu.recursive) {
+	case robust.Locked:
+		return false, nil
+	case robust.Held:
+		return true, nil
+	case robust.NotRecoverable:
+		return false, syscall.ENOTRECOVERABLE
+	}
+	if err := cgo.MutexTryLock(mu.m); err != syscall.EBUSY {
+		return false, err
+	}
+	return true, nil
+}
+
+// spinLock tries, and while the mutex is held watches its lock word from
+// Go, trying again whenever it looks free. done is false if the spin ran
+// out; the caller is wired throughout and stays wired only if the mutex is
+// held at the end.
+func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
+	runtime.LockOSThread()
+	for i := 0; ; i++ {
+		busy, err := mu.tryLock()
+		if !busy {
+			if held(err) {
+				robust.RaceAcquire()
+			} else {
+				runtime.UnlockOSThread()
+			}
+			return true, err
+		}
+		for ; i < spins && robust.HeldByOther(robust.Word(mu.m)); i++ {
+			if i%yieldEvery == yieldEvery-1 {
+				wait.Yield()
+			} else {
+				robust.Pause()
+			}
+		}
+		if i >= spins {
+			runtime.UnlockOSThread()
+			return false, nil
+		}
+	}
+}
+
 // lock locks, waiting until the monotonic deadline (0: none) or until ctx
 // ends. It reports whether the mutex is held; it is held also when the error
 // is ErrOwnerDead.
@@ -63,23 +127,18 @@ func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, 
 	if err := mu.check("lock"); err != nil {
 		return false, err
 	}
-	tries := spinTries
+	spins := lockSpins
 	if try {
-		tries = 1
+		spins = 0
 	}
-	for range tries {
-		err := lockWith(func() error { return cgo.MutexTryLock(mu.m) })
-		if err != syscall.EBUSY {
-			return held(err), opError("lock", mu.name, err)
-		}
-	}
-	if try {
-		return false, nil
+	if done, err := mu.spinLock(spins); done || try {
+		return done && held(err), opError("lock", mu.name, err)
 	}
 	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
 		err := lockWith(func() error { return cgo.MutexTimedLock(mu.m, until) })
 		switch {
 		case held(err):
+			robust.RaceAcquire()
 			return true, err
 		case err == syscall.ETIMEDOUT:
 			return false, nil
@@ -97,8 +156,11 @@ func (mu *mutexCore) unlock() error {
 	if err := mu.check("unlock"); err != nil {
 		return err
 	}
-	if err := cgo.MutexUnlock(mu.m); err != nil {
-		return opError("unlock", mu.name, err) // still wired: we did not hold it
+	robust.RaceRelease()
+	if !robust.Unlock(mu.m, mu.recursive) {
+		if err := cgo.MutexUnlock(mu.m); err != nil {
+			return opError("unlock", mu.name, err) // still wired: we did not hold it
+		}
 	}
 	runtime.UnlockOSThread()
 	return nil
@@ -148,7 +210,7 @@ func mutexFrom(seg *shm.Segment, obj shm.Object) (mutexCore, error) {
 	if err != nil {
 		return mutexCore{}, err
 	}
-	return mutexCore{name: obj.Name, m: unsafe.Pointer(&m.Mutex), seg: seg}, nil
+	return mutexCore{name: obj.Name, m: unsafe.Pointer(&m.Mutex), seg: seg, recursive: obj.Kind == shm.KindRMutex}, nil
 }
 
 // A Mutex is a robust mutual exclusion lock in a shared memory segment, a
@@ -329,5 +391,5 @@ func EmbeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) 
 	if len(mem) < layout.SlotSize {
 		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
 	}
-	return &RMutex{mutexCore: mutexCore{name: name, m: unsafe.Pointer(&mem[0]), seg: seg}}, nil
+	return &RMutex{mutexCore: mutexCore{name: name, m: unsafe.Pointer(&mem[0]), seg: seg, recursive: true}}, nil
 }

@@ -1,0 +1,97 @@
+//go:build cgo && linux && amd64
+
+#include "textflag.h"
+
+// Offsets: pthread_mutex_t (bits/struct_mutex.h, x86-64): __lock 0,
+// __count 4, __owner 8, __nusers 12, __list.__prev 24, __list.__next 32.
+// struct robust_list_head (linux/futex.h): list 0, list_op_pending 16.
+// robust.go checks them against C before the first use.
+//
+// The thread's robust list is linked through the __next fields; a list
+// pointer points at a __next field, and the __prev field sits 8 bytes
+// before it (for the head, glibc's robust_prev). Pointers may carry bit 0
+// (PI mutexes), which is masked off before use, as glibc does.
+
+// func threadPointer() uintptr
+TEXT ·threadPointer(SB), NOSPLIT, $0-8
+	// MOVQ %fs:0, AX
+	BYTE $0x64; BYTE $0x48; BYTE $0x8B; BYTE $0x04; BYTE $0x25
+	BYTE $0x00; BYTE $0x00; BYTE $0x00; BYTE $0x00
+	MOVQ AX, ret+0(FP)
+	RET
+
+// func lockFast(m unsafe.Pointer, head uintptr, tid uint32) uint32
+TEXT ·lockFast(SB), NOSPLIT, $0-28
+	MOVQ m+0(FP), DI
+	MOVQ head+8(FP), SI
+	MOVL tid+16(FP), DX
+	LEAQ 32(DI), R8           // node = &m->__list.__next
+	MOVQ R8, 16(SI)           // list_op_pending = node: a death from here on is looked at
+	XORL AX, AX
+	LOCK
+	CMPXCHGL DX, 0(DI)        // __lock: 0 -> tid
+	JNE busy
+	CMPL 8(DI), $0            // __owner is 0 after every plain unlock
+	JNE notrecoverable
+	MOVL $1, 4(DI)            // __count = 1
+	MOVQ 0(SI), R9            // first = head->list
+	MOVQ R9, R10
+	ANDQ $-2, R10
+	MOVQ R8, -8(R10)          // first's __prev = node
+	MOVQ R9, 0(R8)            // m's __next = first
+	MOVQ SI, -8(R8)           // m's __prev = head
+	MOVQ R8, 0(SI)            // head->list = node: m is on the list
+	MOVQ $0, 16(SI)           // list_op_pending = NULL
+	MOVL DX, 8(DI)            // __owner = tid
+	INCL 12(DI)               // __nusers++
+	MOVL $0, ret+24(FP)
+	RET
+
+busy:
+	MOVQ $0, 16(SI)
+	MOVL $1, ret+24(FP)
+	RET
+
+notrecoverable:
+	// As glibc: give the lock word back and report it.
+	MOVL $0, 4(DI)
+	XORL AX, AX
+	XCHGL AX, 0(DI)
+	MOVQ $0, 16(SI)
+	CMPL AX, $1
+	JHI waiters
+	MOVL $2, ret+24(FP)
+	RET
+
+waiters:
+	MOVL $3, ret+24(FP)
+	RET
+
+// func unlockFast(m unsafe.Pointer, head uintptr) uint32
+TEXT ·unlockFast(SB), NOSPLIT, $0-20
+	MOVQ m+0(FP), DI
+	MOVQ head+8(FP), SI
+	LEAQ 32(DI), R8           // node
+	MOVQ R8, 16(SI)           // list_op_pending = node
+	MOVQ 0(R8), R9            // next = m's __next
+	MOVQ -8(R8), R10          // prev = m's __prev
+	MOVQ R9, R11
+	ANDQ $-2, R11
+	MOVQ R10, -8(R11)         // next's __prev = prev
+	MOVQ R10, R11
+	ANDQ $-2, R11
+	MOVQ R9, 0(R11)           // prev's __next = next: m is off the list
+	MOVQ $0, -8(R8)
+	MOVQ $0, 0(R8)
+	MOVL $0, 8(DI)            // __owner = 0
+	DECL 12(DI)               // __nusers--
+	XORL AX, AX
+	XCHGL AX, 0(DI)           // __lock = 0: released
+	MOVQ $0, 16(SI)           // list_op_pending = NULL
+	MOVL AX, ret+16(FP)
+	RET
+
+// func Pause()
+TEXT ·Pause(SB), NOSPLIT, $0-0
+	PAUSE
+	RET

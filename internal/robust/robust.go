@@ -1,0 +1,148 @@
+// Package robust locks and unlocks shmkit's robust, process-shared pthread
+// mutexes from Go, without a call into C, when the mutex is free.
+//
+// A robust mutex is only robust if the kernel knows the thread holds it: at
+// the thread's death the kernel walks the thread's robust list (registered
+// by glibc with set_robust_list) and marks every mutex on it owner-dead. So
+// the Go path does exactly what glibc's pthread_mutex_lock does for such a
+// mutex, in the same order: announce the mutex in list_op_pending, take the
+// lock word with a compare-and-swap, link the mutex into the thread's list,
+// clear list_op_pending, record the owner. Unlock is the mirror image. The
+// list manipulation is in assembly (fast_amd64.s), so the order of the
+// stores is the order of the instructions; a process killed between any two
+// of them leaves a list the kernel can walk, as with glibc.
+//
+// Everything that is not the plain case — a held mutex, an owner that died,
+// a recursive re-lock, an inconsistent or unrecoverable mutex, a foreign
+// mutex kind, a thread the package has not seen — is left to glibc through
+// the caller's C path, so glibc keeps deciding every hard case.
+//
+// Before the fast path is used, a self-test (selfTest) checks on this
+// machine that glibc lays out the mutex and links its robust list as this
+// package expects; if anything differs, Enabled is false and every call
+// takes the C path.
+package robust
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/futex"
+)
+
+// Result is the outcome of TryLock.
+type Result int
+
+const (
+	Locked         Result = iota // the mutex is now held by this thread
+	Held                         // another thread holds it: spin or sleep
+	Other                        // not the plain case: let glibc decide
+	NotRecoverable               // a dead owner's mutex was never made consistent
+)
+
+// Bits of the lock word (linux/futex.h).
+const (
+	futexWaiters   = 0x80000000
+	futexOwnerDied = 0x40000000
+	futexTIDMask   = 0x3fffffff
+)
+
+// Offsets in pthread_mutex_t that Go reads (bits/struct_mutex.h); the
+// assembly uses the same, and the self-test checks both against C.
+const (
+	offLock  = 0
+	offCount = 4
+	offOwner = 8
+	offKind  = 16
+)
+
+var (
+	// enabled is true once the self-test passed on this machine.
+	enabled bool
+	// kindErrorCheck and kindRecursive are the __kind values glibc writes
+	// for shmkit's two mutex types (robust, process-shared); a mutex with
+	// any other kind takes the C path.
+	kindErrorCheck, kindRecursive int32
+)
+
+func init() { initialise() }
+
+// Enabled reports whether the Go path is in use in this process.
+func Enabled() bool { return enabled }
+
+func word(m unsafe.Pointer) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Add(m, offLock)) }
+
+func field(m unsafe.Pointer, off uintptr) *atomic.Int32 { return (*atomic.Int32)(unsafe.Add(m, off)) }
+
+// Word returns the mutex's lock word, for spinning without a C call.
+func Word(m unsafe.Pointer) uint32 { return word(m).Load() }
+
+// Free reports whether a lock word says the mutex may be taken by the
+// plain path, and HeldByOther whether waiting for it is the only choice.
+func Free(w uint32) bool { return w == 0 }
+
+// HeldByOther reports whether w is held by a live owner as far as the word
+// tells (no owner-died mark); the owner may still be this thread.
+func HeldByOther(w uint32) bool { return w != 0 && w&futexOwnerDied == 0 }
+
+func (r Result) String() string {
+	return [...]string{"locked", "held", "other", "not recoverable"}[r]
+}
+
+// TryLock takes mutex m (a robust, process-shared pthread_mutex_t that
+// shmkit initialised) for the calling thread if it is free. The caller has
+// wired its goroutine to the thread (runtime.LockOSThread). On Other the
+// caller must ask glibc; on Held, wait.
+func TryLock(m unsafe.Pointer, recursive bool) Result {
+	if !enabled || !kindIs(m, recursive) {
+		return Other
+	}
+	t, ok := current()
+	if !ok {
+		return Other
+	}
+	switch lockFast(m, t.head, t.tid) {
+	case 0:
+		return Locked
+	case 1:
+		switch w := word(m).Load(); {
+		case w&futexOwnerDied != 0, w&futexTIDMask == t.tid:
+			return Other // a dead owner, or ours already (EDEADLK, or a recursive level): glibc's call
+		}
+		return Held
+	case 3:
+		futex.Wake(word(m), 1)
+	}
+	return NotRecoverable
+}
+
+// Unlock releases m if the calling thread holds it in the plain state and
+// reports whether it did; otherwise the caller asks glibc, which also gives
+// the right error.
+func Unlock(m unsafe.Pointer, recursive bool) bool {
+	if !enabled || !kindIs(m, recursive) {
+		return false
+	}
+	t, ok := current()
+	if !ok || word(m).Load()&futexTIDMask != t.tid || uint32(field(m, offOwner).Load()) != t.tid {
+		return false
+	}
+	if recursive {
+		if c := field(m, offCount); c.Load() > 1 {
+			c.Add(-1) // only the holder touches __count
+			return true
+		}
+	}
+	if unlockFast(m, t.head)&futexWaiters != 0 {
+		futex.Wake(word(m), 1)
+	}
+	return true
+}
+
+func kindIs(m unsafe.Pointer, recursive bool) bool {
+	k := field(m, offKind).Load()
+	if recursive {
+		return k == kindRecursive
+	}
+	return k == kindErrorCheck
+}

@@ -26,7 +26,6 @@ func CLayout() []Field {
 		h   C.struct_shmkit_header
 		e   C.struct_shmkit_entry
 		sem C.struct_shmkit_semaphore
-		bd  C.struct_shmkit_bounded
 		mu  C.struct_shmkit_mutex
 		cv  C.struct_shmkit_cond
 		ev  C.struct_shmkit_event
@@ -61,12 +60,10 @@ func CLayout() []Field {
 		f("shmkit_entry", "param1", unsafe.Offsetof(e.param1), unsafe.Sizeof(e.param1)),
 		f("shmkit_entry", "reserved", unsafe.Offsetof(e.reserved), unsafe.Sizeof(e.reserved)),
 		f("shmkit_semaphore", "sizeof", 0, unsafe.Sizeof(sem)),
-		f("shmkit_semaphore", "sem", unsafe.Offsetof(sem.sem), unsafe.Sizeof(sem.sem)),
-		f("shmkit_bounded", "sizeof", 0, unsafe.Sizeof(bd)),
-		f("shmkit_bounded", "sem", unsafe.Offsetof(bd.sem), unsafe.Sizeof(bd.sem)),
-		f("shmkit_bounded", "lock", unsafe.Offsetof(bd.lock), unsafe.Sizeof(bd.lock)),
-		f("shmkit_bounded", "bound", unsafe.Offsetof(bd.bound), unsafe.Sizeof(bd.bound)),
-		f("shmkit_bounded", "reserved", unsafe.Offsetof(bd.reserved), unsafe.Sizeof(bd.reserved)),
+		f("shmkit_semaphore", "value", unsafe.Offsetof(sem.value), unsafe.Sizeof(sem.value)),
+		f("shmkit_semaphore", "waiters", unsafe.Offsetof(sem.waiters), unsafe.Sizeof(sem.waiters)),
+		f("shmkit_semaphore", "bound", unsafe.Offsetof(sem.bound), unsafe.Sizeof(sem.bound)),
+		f("shmkit_semaphore", "reserved", unsafe.Offsetof(sem.reserved), unsafe.Sizeof(sem.reserved)),
 		f("shmkit_mutex", "sizeof", 0, unsafe.Sizeof(mu)),
 		f("shmkit_mutex", "mutex", unsafe.Offsetof(mu.mutex), unsafe.Sizeof(mu.mutex)),
 		f("shmkit_cond", "sizeof", 0, unsafe.Sizeof(cv)),
@@ -138,5 +135,6 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_SLOT_BUSY":      C.SHMKIT_SLOT_BUSY,
 		"SHMKIT_SLOT_SEQ_SHIFT": C.SHMKIT_SLOT_SEQ_SHIFT,
 		"SHMKIT_PEERS":          C.SHMKIT_PEERS,
+		"SHMKIT_SEM_VALUE_MAX":  C.SHMKIT_SEM_VALUE_MAX,
 	}
 }

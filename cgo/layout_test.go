@@ -45,7 +45,6 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 		"shmkit_header":    goFields(layout.Header{}),
 		"shmkit_entry":     goFields(layout.Entry{}),
 		"shmkit_semaphore": goFields(layout.Semaphore{}),
-		"shmkit_bounded":   goFields(layout.Bounded{}),
 		"shmkit_mutex":     goFields(layout.Mutex{}),
 		"shmkit_cond":      goFields(layout.Cond{}),
 		"shmkit_event":     goFields(layout.Event{}),
@@ -81,6 +80,7 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_KIND_CHANNEL": uint64(layout.KindChannel), "SHMKIT_FLAG_LOCKED": uint64(layout.FlagLocked),
 		"SHMKIT_LEN_SKIP": uint64(layout.LenSkip), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
 		"SHMKIT_SLOT_SEQ_SHIFT": layout.SlotSeqShift, "SHMKIT_PEERS": layout.Peers,
+		"SHMKIT_SEM_VALUE_MAX": layout.SemValueMax,
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

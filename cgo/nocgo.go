@@ -9,13 +9,11 @@ const Available = false
 
 // Without cgo every primitive fails with ErrNoCgo.
 
-func SemInit(unsafe.Pointer, uint32) error                           { return ErrNoCgo }
-func SemWait(unsafe.Pointer) error                                   { return ErrNoCgo }
-func SemTryWait(unsafe.Pointer) error                                { return ErrNoCgo }
-func SemTimedWait(unsafe.Pointer, int64) error                       { return ErrNoCgo }
-func SemPost(unsafe.Pointer) error                                   { return ErrNoCgo }
-func SemValue(unsafe.Pointer) (int, error)                           { return 0, ErrNoCgo }
-func BoundedPost(unsafe.Pointer) error                               { return ErrNoCgo }
+func NamedWait(unsafe.Pointer) error                                 { return ErrNoCgo }
+func NamedTryWait(unsafe.Pointer) error                              { return ErrNoCgo }
+func NamedTimedWait(unsafe.Pointer, int64) error                     { return ErrNoCgo }
+func NamedPost(unsafe.Pointer) error                                 { return ErrNoCgo }
+func NamedValue(unsafe.Pointer) (int, error)                         { return 0, ErrNoCgo }
 func NamedClose(unsafe.Pointer) error                                { return ErrNoCgo }
 func NamedUnlink(string) error                                       { return ErrNoCgo }
 func MutexInit(unsafe.Pointer, bool) error                           { return ErrNoCgo }

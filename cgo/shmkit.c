@@ -30,53 +30,6 @@ static struct timespec to_timespec(int64_t ns) {
 /* sem_* report through errno. */
 static int sem_rc(int rc) { return rc == 0 ? 0 : errno; }
 
-int shmkit_sem_init(void *sem, unsigned value) { return sem_rc(sem_init(sem, 1, value)); }
-
-int shmkit_sem_wait(void *sem) {
-	int rc;
-	while ((rc = sem_rc(sem_wait(sem))) == EINTR) {
-	}
-	return rc;
-}
-
-int shmkit_sem_trywait(void *sem) {
-	int rc;
-	while ((rc = sem_rc(sem_trywait(sem))) == EINTR) {
-	}
-	return rc;
-}
-
-int shmkit_sem_timedwait(void *sem, int64_t deadline_ns) {
-	struct timespec ts = to_timespec(deadline_ns);
-	int rc;
-	while ((rc = sem_rc(sem_clockwait(sem, CLOCK_MONOTONIC, &ts))) == EINTR) {
-	}
-	return rc;
-}
-
-int shmkit_sem_post(void *sem) { return sem_rc(sem_post(sem)); }
-
-int shmkit_sem_getvalue(void *sem, int *value) { return sem_rc(sem_getvalue(sem, value)); }
-
-int shmkit_bounded_post(struct shmkit_bounded *b) {
-	int rc = shmkit_mutex_lock(&b->lock.mutex);
-	if (rc == EOWNERDEAD) {
-		/* The dead holder was between reading and posting: the value is
-		 * whatever it is, and the check below still holds. */
-		rc = shmkit_mutex_consistent(&b->lock.mutex);
-	}
-	if (rc != 0) {
-		return rc;
-	}
-	int value = 0;
-	rc = shmkit_sem_getvalue(&b->sem.sem, &value);
-	if (rc == 0) {
-		rc = value >= 0 && (uint32_t)value >= b->bound ? ERANGE : shmkit_sem_post(&b->sem.sem);
-	}
-	shmkit_mutex_unlock(&b->lock.mutex);
-	return rc;
-}
-
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out) {
 	sem_t *s = create ? sem_open(name, O_CREAT | O_EXCL, (mode_t)mode, value) : sem_open(name, 0);
 	if (s == SEM_FAILED) {
@@ -89,6 +42,32 @@ int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value
 int shmkit_nsem_close(sem_t *sem) { return sem_rc(sem_close(sem)); }
 
 int shmkit_nsem_unlink(const char *name) { return sem_rc(sem_unlink(name)); }
+
+int shmkit_nsem_wait(sem_t *sem) {
+	int rc;
+	while ((rc = sem_rc(sem_wait(sem))) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_nsem_trywait(sem_t *sem) {
+	int rc;
+	while ((rc = sem_rc(sem_trywait(sem))) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns) {
+	struct timespec ts = to_timespec(deadline_ns);
+	int rc;
+	while ((rc = sem_rc(sem_clockwait(sem, CLOCK_MONOTONIC, &ts))) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_nsem_post(sem_t *sem) { return sem_rc(sem_post(sem)); }
+
+int shmkit_nsem_getvalue(sem_t *sem, int *value) { return sem_rc(sem_getvalue(sem, value)); }
 
 int shmkit_mutex_init(void *mutex, int recursive) {
 	pthread_mutexattr_t attr;
@@ -158,6 +137,109 @@ int shmkit_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
 int shmkit_futex_wake(uint32_t *word, int n) {
 	long rc = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 	return rc < 0 ? errno : 0;
+}
+
+/* ---- Semaphores: a futex word (see struct shmkit_semaphore) ---------- */
+
+/* How often a waiter looks at the value before it sleeps: a few
+ * microseconds, enough for a peer on another core to release. */
+#define SHMKIT_SEM_SPINS 128
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* The most the value may be; a bound above SHMKIT_SEM_VALUE_MAX is corrupt,
+ * and so is every value above the limit: both give 0 here, with *corrupt. */
+static uint32_t sem_limit(struct shmkit_semaphore *s, uint32_t v, int *corrupt) {
+	uint32_t bound = __atomic_load_n(&s->bound, __ATOMIC_RELAXED);
+	*corrupt = bound > SHMKIT_SEM_VALUE_MAX || v > bound;
+	return bound;
+}
+
+int shmkit_sem_init(struct shmkit_semaphore *s, unsigned value, unsigned bound) {
+	if (bound > SHMKIT_SEM_VALUE_MAX || value > bound) {
+		return EINVAL;
+	}
+	memset(s, 0, sizeof *s);
+	s->bound = bound;
+	__atomic_store_n(&s->value, value, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int shmkit_sem_trywait(struct shmkit_semaphore *s) {
+	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+	for (;;) {
+		int corrupt;
+		sem_limit(s, v, &corrupt);
+		if (corrupt) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (v == 0) {
+			return EAGAIN;
+		}
+		if (__atomic_compare_exchange_n(&s->value, &v, v - 1, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			return 0;
+		}
+	}
+}
+
+int shmkit_sem_timedwait(struct shmkit_semaphore *s, int64_t deadline_ns) {
+	int rc = shmkit_sem_trywait(s);
+	for (int i = 0; rc == EAGAIN && i < SHMKIT_SEM_SPINS; i++) {
+		cpu_relax();
+		if (__atomic_load_n(&s->value, __ATOMIC_RELAXED) != 0) {
+			rc = shmkit_sem_trywait(s);
+		}
+	}
+	while (rc == EAGAIN) {
+		if (deadline_ns != SHMKIT_FOREVER && shmkit_now_ns() >= deadline_ns) {
+			return ETIMEDOUT;
+		}
+		__atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+		rc = shmkit_sem_trywait(s);
+		if (rc == EAGAIN) {
+			rc = shmkit_futex_wait(&s->value, 0, deadline_ns == SHMKIT_FOREVER ? 0 : deadline_ns);
+			rc = rc == 0 || rc == ETIMEDOUT ? shmkit_sem_trywait(s) : rc;
+		}
+		__atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	}
+	return rc;
+}
+
+int shmkit_sem_wait(struct shmkit_semaphore *s) { return shmkit_sem_timedwait(s, SHMKIT_FOREVER); }
+
+int shmkit_sem_post(struct shmkit_semaphore *s) {
+	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+	do {
+		int corrupt;
+		uint32_t limit = sem_limit(s, v, &corrupt);
+		if (corrupt) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (v == limit) {
+			return limit == SHMKIT_SEM_VALUE_MAX ? EOVERFLOW : ERANGE;
+		}
+	} while (!__atomic_compare_exchange_n(&s->value, &v, v + 1, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) != 0) {
+		shmkit_futex_wake(&s->value, 1);
+	}
+	return 0;
+}
+
+int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value) {
+	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
+	int corrupt;
+	sem_limit(s, v, &corrupt);
+	if (corrupt) {
+		return SHMKIT_ECORRUPT;
+	}
+	*value = (int)v;
+	return 0;
 }
 
 int shmkit_barrier_init(struct shmkit_barrier *b, uint32_t parties) {
@@ -266,7 +348,7 @@ int shmkit_barrier_reset(struct shmkit_barrier *b) {
 /* ---- Segments and the directory ------------------------------------- */
 
 #define SHMKIT_MAX_CAPACITY (1u << 20) /* as shm.MaxCapacity */
-#define SHMKIT_SLOT_SIZE 64u           /* a sem_t or pthread_mutex_t slot */
+#define SHMKIT_SLOT_SIZE 64u           /* a pthread_mutex_t slot */
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -480,6 +562,27 @@ int shmkit_detach(struct shmkit_segment *seg) {
 	return rc;
 }
 
+/* The least a published object of a kind may occupy. */
+static uint64_t kind_min_length(uint32_t kind) {
+	switch (kind) {
+	case SHMKIT_KIND_SEMAPHORE:
+	case SHMKIT_KIND_BOUNDED:
+		return sizeof(struct shmkit_semaphore);
+	case SHMKIT_KIND_MUTEX:
+	case SHMKIT_KIND_RMUTEX:
+		return sizeof(struct shmkit_mutex);
+	case SHMKIT_KIND_COND:
+		return sizeof(struct shmkit_cond);
+	case SHMKIT_KIND_EVENT:
+		return sizeof(struct shmkit_event);
+	case SHMKIT_KIND_BARRIER:
+		return sizeof(struct shmkit_barrier);
+	case SHMKIT_KIND_CHANNEL:
+		return sizeof(struct shmkit_channel);
+	}
+	return 1;
+}
+
 uint32_t shmkit_object_slots(const struct shmkit_segment *seg) {
 	uint32_t n = LOAD(&((const struct shmkit_header *)seg->base)->dir_count);
 	return n > seg->dir_capacity ? seg->dir_capacity : n;
@@ -555,6 +658,9 @@ int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit
 	uint64_t end = out->offset + out->length;
 	if (out->offset < data_start(seg->dir_capacity) || out->offset % SHMKIT_ALIGN != 0 || out->length == 0 ||
 	    end < out->offset || end > seg->size) {
+		return SHMKIT_ECORRUPT;
+	}
+	if (out->length < kind_min_length(out->kind)) {
 		return SHMKIT_ECORRUPT;
 	}
 	out->data = seg->base + out->offset;
@@ -756,26 +862,19 @@ int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode,
 }
 
 static int init_semaphore(uint8_t *mem, const struct alloc_req *r) {
-	if (r->kind == SHMKIT_KIND_BOUNDED) {
-		struct shmkit_bounded *b = (struct shmkit_bounded *)mem;
-		b->bound = r->value;
-		int rc = shmkit_mutex_init(&b->lock.mutex, 0);
-		if (rc != 0) {
-			return rc;
-		}
-	}
-	return shmkit_sem_init(mem, r->value);
+	return shmkit_sem_init((struct shmkit_semaphore *)mem, r->value,
+	                       r->kind == SHMKIT_KIND_BOUNDED ? r->value : SHMKIT_SEM_VALUE_MAX);
 }
 
 int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned value, int bounded,
                          struct shmkit_object *out) {
-	if (value > SEM_VALUE_MAX) {
+	if (value > SHMKIT_SEM_VALUE_MAX) {
 		return EINVAL;
 	}
 	struct alloc_req r = {
 	    .name = name, .kind = bounded ? SHMKIT_KIND_BOUNDED : SHMKIT_KIND_SEMAPHORE,
-	    .length = bounded ? sizeof(struct shmkit_bounded) : sizeof(struct shmkit_semaphore),
-	    .init = init_semaphore, .value = value,
+	    .length = sizeof(struct shmkit_semaphore), .init = init_semaphore, .value = value,
+	    .param0 = bounded ? value : 0,
 	};
 	return alloc_object(seg, &r, out);
 }

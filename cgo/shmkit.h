@@ -34,7 +34,7 @@
 #include <semaphore.h>
 
 #define SHMKIT_MAGIC 0x000054494B4D4853ULL /* "SHMKIT\0\0" read as little-endian */
-#define SHMKIT_VERSION 1u
+#define SHMKIT_VERSION 2u
 #define SHMKIT_ALIGN 64u         /* every object starts on a cache line */
 #define SHMKIT_NAME_MAX 63       /* object name bytes, without the NUL */
 
@@ -47,7 +47,7 @@
 #define SHMKIT_KIND_VALUE 2u      /* one element of entry.typecode */
 #define SHMKIT_KIND_ARRAY 3u      /* entry.count elements of entry.typecode */
 #define SHMKIT_KIND_SEMAPHORE 4u  /* struct shmkit_semaphore */
-#define SHMKIT_KIND_BOUNDED 5u    /* struct shmkit_semaphore, bound in param0 */
+#define SHMKIT_KIND_BOUNDED 5u    /* struct shmkit_semaphore with a bound, also in param0 */
 #define SHMKIT_KIND_MUTEX 6u      /* struct shmkit_mutex, error-checking */
 #define SHMKIT_KIND_RMUTEX 7u     /* struct shmkit_mutex, recursive */
 #define SHMKIT_KIND_COND 8u       /* struct shmkit_cond */
@@ -89,27 +89,34 @@ struct shmkit_entry {
 };
 
 /*
- * Synchronisation objects. C primitives sit in 64-byte slots, so offsets are
- * the same on every 64-bit Linux whatever sizeof(sem_t) and
- * sizeof(pthread_mutex_t) are there. Words marked "futex" are 32-bit words
- * that waiters sleep on with FUTEX_WAIT (shared, not private) and that
- * changers wake with FUTEX_WAKE after changing them.
+ * Synchronisation objects. Words marked "futex" are 32-bit words that
+ * waiters sleep on with FUTEX_WAIT (shared, not private) and that changers
+ * wake with FUTEX_WAKE after changing them. A pthread mutex sits in a
+ * 64-byte slot, so offsets are the same on every 64-bit Linux whatever
+ * sizeof(pthread_mutex_t) is there.
  */
-typedef union { sem_t sem; uint8_t bytes[64]; } shmkit_sem_slot;
 typedef union { pthread_mutex_t mutex; uint8_t bytes[64]; } shmkit_mutex_slot;
 
-/* SHMKIT_KIND_SEMAPHORE: a process-shared sem_t. */
-struct shmkit_semaphore {
-	shmkit_sem_slot sem;       /*   0 */
-};
+/*
+ * SHMKIT_KIND_SEMAPHORE and SHMKIT_KIND_BOUNDED: a counting semaphore.
+ *
+ * Acquire: compare-and-swap value v -> v-1 while v > 0. Release: CAS v ->
+ * v+1 while v < bound: ERANGE at a BOUNDED semaphore's bound, so the bound
+ * is exact however many release at once, EOVERFLOW at a plain one's
+ * (SHMKIT_SEM_VALUE_MAX). A value above bound, or a bound above
+ * SHMKIT_SEM_VALUE_MAX, is corrupt. A waiter adds 1 to waiters, looks at value again, sleeps on it
+ * while it is 0, and takes 1 from waiters when it wakes; a release that
+ * then sees waiters non-zero wakes one sleeper. A waiter killed asleep
+ * leaves waiters raised: releases then make a needless wake call.
+ */
+#define SHMKIT_SEM_VALUE_MAX 0x7FFFFFFFu
 
-/* SHMKIT_KIND_BOUNDED: a sem_t whose value never exceeds bound. A release
- * takes lock, reads the value, and posts only below the bound. */
-struct shmkit_bounded {
-	shmkit_sem_slot sem;       /*   0 */
-	shmkit_mutex_slot lock;    /*  64: robust, process-shared */
-	uint32_t bound;            /* 128 */
-	uint8_t reserved[60];
+struct shmkit_semaphore {
+	uint32_t value;            /*   0: futex */
+	uint32_t waiters;          /*   4: sleepers, so a release with none is free */
+	uint32_t bound;            /*   8: the most value may be: SHMKIT_SEM_VALUE_MAX
+	                                  for SEMAPHORE, the initial value for BOUNDED */
+	uint8_t reserved[52];
 };
 
 /* SHMKIT_KIND_MUTEX / SHMKIT_KIND_RMUTEX: a robust, process-shared
@@ -224,9 +231,8 @@ _Static_assert(sizeof(struct shmkit_channel) == 576, "channel header is 576 byte
 _Static_assert(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
 _Static_assert(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
 _Static_assert(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
-_Static_assert(sizeof(shmkit_sem_slot) == 64, "sem_t fits a cache line");
+_Static_assert(sizeof(struct shmkit_semaphore) == 64, "semaphore is 64 bytes");
 _Static_assert(sizeof(shmkit_mutex_slot) == 64, "pthread_mutex_t fits a cache line");
-_Static_assert(sizeof(struct shmkit_bounded) == 192, "bounded semaphore is 192 bytes");
 _Static_assert(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
 
 /*
@@ -234,17 +240,25 @@ _Static_assert(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
  * leaves errno meaningful. Blocking calls retry after EINTR. Deadlines are
  * absolute CLOCK_MONOTONIC times in nanoseconds.
  */
-int shmkit_sem_init(void *sem, unsigned value);
-int shmkit_sem_wait(void *sem);
-int shmkit_sem_trywait(void *sem);                        /* EAGAIN if zero */
-int shmkit_sem_timedwait(void *sem, int64_t deadline_ns); /* ETIMEDOUT */
-int shmkit_sem_post(void *sem);
-int shmkit_sem_getvalue(void *sem, int *value);
-int shmkit_bounded_post(struct shmkit_bounded *b);        /* ERANGE at the bound */
+/* Semaphores in a segment; bound is SHMKIT_SEM_VALUE_MAX for a plain one. */
+int shmkit_sem_init(struct shmkit_semaphore *s, unsigned value, unsigned bound);
+int shmkit_sem_wait(struct shmkit_semaphore *s);
+int shmkit_sem_trywait(struct shmkit_semaphore *s);                        /* EAGAIN if zero */
+int shmkit_sem_timedwait(struct shmkit_semaphore *s, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_sem_post(struct shmkit_semaphore *s);  /* ERANGE at the bound, EOVERFLOW at the max */
+int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value);
+/* Every call on a semaphore whose value is above its limit returns
+ * SHMKIT_ECORRUPT. */
 
+/* Named POSIX semaphores (sem_open), what C's and Python's multiprocessing open. */
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
 int shmkit_nsem_close(sem_t *sem);
 int shmkit_nsem_unlink(const char *name);
+int shmkit_nsem_wait(sem_t *sem);
+int shmkit_nsem_trywait(sem_t *sem);                        /* EAGAIN if zero */
+int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_nsem_post(sem_t *sem);
+int shmkit_nsem_getvalue(sem_t *sem, int *value);
 
 int shmkit_mutex_init(void *mutex, int recursive);
 int shmkit_mutex_lock(void *mutex);         /* EOWNERDEAD: held, repair then consistent */

@@ -30,36 +30,25 @@ func errno(rc C.int) error {
 // guarantees each points at a live object of the right kind and keeps the
 // mapping alive for the duration of the call.
 
-// SemInit initialises a process-shared sem_t.
-func SemInit(sem unsafe.Pointer, value uint32) error {
-	return errno(C.shmkit_sem_init(sem, C.unsigned(value)))
+// NamedWait waits on a named sem_t without a deadline.
+func NamedWait(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_wait((*C.sem_t)(sem))) }
+
+// NamedTryWait returns EAGAIN when the named semaphore's value is zero.
+func NamedTryWait(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_trywait((*C.sem_t)(sem))) }
+
+// NamedTimedWait waits until the monotonic deadline; ETIMEDOUT after it.
+func NamedTimedWait(sem unsafe.Pointer, deadline int64) error {
+	return errno(C.shmkit_nsem_timedwait((*C.sem_t)(sem), C.int64_t(deadline)))
 }
 
-// SemWait waits without a deadline.
-func SemWait(sem unsafe.Pointer) error { return errno(C.shmkit_sem_wait(sem)) }
+// NamedPost adds one; EOVERFLOW at SEM_VALUE_MAX.
+func NamedPost(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_post((*C.sem_t)(sem))) }
 
-// SemTryWait returns EAGAIN when the value is zero.
-func SemTryWait(sem unsafe.Pointer) error { return errno(C.shmkit_sem_trywait(sem)) }
-
-// SemTimedWait waits until the monotonic deadline; ETIMEDOUT after it.
-func SemTimedWait(sem unsafe.Pointer, deadline int64) error {
-	return errno(C.shmkit_sem_timedwait(sem, C.int64_t(deadline)))
-}
-
-// SemPost adds one; EOVERFLOW at SEM_VALUE_MAX.
-func SemPost(sem unsafe.Pointer) error { return errno(C.shmkit_sem_post(sem)) }
-
-// SemValue returns the current value.
-func SemValue(sem unsafe.Pointer) (int, error) {
+// NamedValue returns the current value.
+func NamedValue(sem unsafe.Pointer) (int, error) {
 	var v C.int
-	err := errno(C.shmkit_sem_getvalue(sem, &v))
+	err := errno(C.shmkit_nsem_getvalue((*C.sem_t)(sem), &v))
 	return int(v), err
-}
-
-// BoundedPost posts a struct shmkit_bounded unless it is at its bound
-// (ERANGE).
-func BoundedPost(b unsafe.Pointer) error {
-	return errno(C.shmkit_bounded_post((*C.struct_shmkit_bounded)(b)))
 }
 
 // NamedOpen opens (or, with create, exclusively creates) a POSIX named

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -324,7 +325,7 @@ func TestPeerErrors(t *testing.T) {
 
 		seg.Bytes()[8] = 99 // the layout version
 		assert.Equal(t, "version", run(t, p, "attach", name))
-		seg.Bytes()[8] = 1
+		seg.Bytes()[8] = byte(layout.Version)
 		seg.Bytes()[24] = 0xff // a directory far larger than the segment
 		seg.Bytes()[26] = 0x0f
 		assert.Equal(t, "corrupt", run(t, p, "attach", name))

@@ -7,8 +7,11 @@
 // New function and attached to by the matching Open function from any
 // process — Go, or C and Python through the layout in cgo/shmkit.h.
 //
-// What blocking costs. A goroutine blocked in Acquire, Lock or Wait sleeps
-// in the kernel (sem_clockwait, pthread_mutex_clocklock, or a futex) and
+// What it costs. Semaphores are atomics on the shared memory, and a free
+// Mutex is locked and unlocked in Go, so neither calls C on its fast path.
+// A waiter watches the shared word for a few microseconds before it sleeps.
+// A goroutine blocked in Acquire, Lock or Wait sleeps in the kernel
+// (pthread_mutex_clocklock, sem_clockwait for named semaphores, or a futex) and
 // occupies one OS thread while it does. At most SetMaxBlockedThreads threads
 // (default 1024) block at once per process; further waiters park as
 // goroutines and take turns, so 10,000 waiting goroutines do not exhaust the

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		"pairs":     helperPairs,
 		"semhold":   helperSemHold,
 		"barrier3":  helperBarrier3,
+		"scribble":  helperScribble,
 	})
 }
 
@@ -315,4 +316,18 @@ func helperBarrier3(args []string) int {
 	}()
 	_, err = b.WaitTimeout(time.Minute)
 	return exitErr(err)
+}
+
+// helperScribble overwrites the first 16 bytes of object args[1] with 0xff,
+// as a hostile or broken process would.
+func helperScribble(args []string) int {
+	seg := openSeg(args[0])
+	obj, err := seg.Lookup(args[1])
+	if err != nil {
+		return proctest.Fail("lookup: %v", err)
+	}
+	for i := range obj.Bytes()[:16] {
+		obj.Bytes()[i] = 0xff
+	}
+	return 0
 }

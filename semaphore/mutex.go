@@ -12,6 +12,7 @@ import (
 
 	"github.com/shmkit/shmkit/cgo"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/race"
 	"github.com/shmkit/shmkit/internal/robust"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
@@ -100,7 +101,7 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 		busy, err := mu.tryLock()
 		if !busy {
 			if held(err) {
-				robust.RaceAcquire()
+				race.Acquire()
 			} else {
 				runtime.UnlockOSThread()
 			}
@@ -110,7 +111,7 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 			if i%yieldEvery == yieldEvery-1 {
 				wait.Yield()
 			} else {
-				robust.Pause()
+				wait.Pause()
 			}
 		}
 		if i >= spins {
@@ -138,7 +139,7 @@ func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, 
 		err := lockWith(func() error { return cgo.MutexTimedLock(mu.m, until) })
 		switch {
 		case held(err):
-			robust.RaceAcquire()
+			race.Acquire()
 			return true, err
 		case err == syscall.ETIMEDOUT:
 			return false, nil
@@ -156,7 +157,7 @@ func (mu *mutexCore) unlock() error {
 	if err := mu.check("unlock"); err != nil {
 		return err
 	}
-	robust.RaceRelease()
+	race.Release()
 	if !robust.Unlock(mu.m, mu.recursive) {
 		if err := cgo.MutexUnlock(mu.m); err != nil {
 			return opError("unlock", mu.name, err) // still wired: we did not hold it

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"syscall"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/race"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -17,12 +18,21 @@ import (
 // MaxValue is the largest value a semaphore can hold (SEM_VALUE_MAX).
 const MaxValue = math.MaxInt32
 
-// semCore is the waiting side shared by every semaphore: a sem_t somewhere
-// in memory that all parties map.
+// semStore is where a semaphore's count lives: a futex word in a segment
+// (futexSem) or a named POSIX sem_t (namedSem).
+type semStore interface {
+	take() (bool, error)             // take one if the value is above zero; never waits
+	sleep(until int64) (bool, error) // take one, sleeping at most until the monotonic time until
+	give() error                     // add one, waking a sleeper
+	count() (int, error)
+	spins() int // how many takes a waiter tries before it sleeps
+}
+
+// semCore is the waiting side shared by every semaphore.
 type semCore struct {
 	name   string
-	sem    unsafe.Pointer
-	closed func() bool // whether sem's memory is gone
+	store  semStore
+	closed func() bool // whether the store's memory is gone
 }
 
 func (s *semCore) check(op string) error {
@@ -43,14 +53,11 @@ func (s *semCore) TryAcquire() (bool, error) {
 	if err := s.check("acquire"); err != nil {
 		return false, err
 	}
-	switch err := cgo.SemTryWait(s.sem); err {
-	case nil:
-		return true, nil
-	case syscall.EAGAIN:
-		return false, nil
-	default:
-		return false, opError("acquire", s.name, err)
+	ok, err := s.store.take()
+	if ok {
+		race.Acquire()
 	}
+	return ok, opError("acquire", s.name, err)
 }
 
 // AcquireTimeout is Acquire giving up after d; it reports false on timeout.
@@ -65,27 +72,29 @@ func (s *semCore) AcquireContext(ctx context.Context) error {
 	return err
 }
 
-// spinTries is how many times a waiter retries before sleeping in the kernel:
-// about a microsecond or two of cgo calls, enough to catch a peer running on
-// another core, short enough not to starve one sharing ours.
-const spinTries = 40
-
+// acquire spins on the store, yielding the CPU now and then so that a peer
+// sharing it can release, then sleeps in the kernel.
 func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool, error) {
-	for range spinTries {
-		if ok, err := s.TryAcquire(); ok || err != nil {
-			return ok, err
+	if err := s.check(op); err != nil {
+		return false, err
+	}
+	for i := range s.store.spins() {
+		if ok, err := s.store.take(); ok || err != nil {
+			if ok {
+				race.Acquire()
+			}
+			return ok, opError(op, s.name, err)
+		}
+		if i%yieldEvery == yieldEvery-1 {
+			wait.Yield()
+		} else {
+			wait.Pause()
 		}
 	}
-	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		switch err := cgo.SemTimedWait(s.sem, until); err {
-		case nil:
-			return true, nil
-		case syscall.ETIMEDOUT:
-			return false, nil
-		default:
-			return false, err
-		}
-	})
+	ok, err := wait.Block(ctx, deadline, s.store.sleep)
+	if ok {
+		race.Acquire()
+	}
 	if err != nil && ctx.Err() == nil {
 		err = opError(op, s.name, err)
 	}
@@ -97,21 +106,108 @@ func (s *semCore) Value() (int, error) {
 	if err := s.check("value"); err != nil {
 		return 0, err
 	}
-	v, err := cgo.SemValue(s.sem)
+	v, err := s.store.count()
 	return v, opError("value", s.name, err)
 }
 
-// A Semaphore is a counting semaphore in a shared memory segment: a
-// process-shared sem_t that any process attached to the segment — Go, C
-// through shmkit.h, or Python through ctypes — may acquire and release.
-// Unlike a Mutex it has no owner: any goroutine of any process may release
-// it. It is safe for concurrent use.
+// Release increments the semaphore, waking one waiter. For a bounded
+// semaphore at its bound it fails with ErrTooManyReleases and changes
+// nothing.
+func (s *semCore) Release() error {
+	if err := s.check("release"); err != nil {
+		return err
+	}
+	race.Release()
+	return opError("release", s.name, s.store.give())
+}
+
+// futexSem is a struct shmkit_semaphore: the count is a futex word that Go
+// changes with atomics, with no C call; the kernel is entered only to
+// sleep, and to wake a sleeper.
+type futexSem struct {
+	s     *layout.Semaphore
+	bound uint32 // read once, at attach
+}
+
+// semSpins is how many times a waiter looks at the value before sleeping:
+// a few microseconds, enough for a peer on the other core to release.
+const semSpins = 128
+
+func (f *futexSem) spins() int { return semSpins }
+
+func (f *futexSem) corrupt(v uint32) error {
+	return fmt.Errorf("%w: value %d above the bound %d", shm.ErrCorrupt, v, f.bound)
+}
+
+func (f *futexSem) take() (bool, error) {
+	for {
+		v := f.s.Value.Load()
+		switch {
+		case v > f.bound:
+			return false, f.corrupt(v)
+		case v == 0:
+			return false, nil
+		case f.s.Value.CompareAndSwap(v, v-1):
+			return true, nil
+		}
+	}
+}
+
+func (f *futexSem) sleep(until int64) (bool, error) {
+	f.s.Waiters.Add(1)
+	defer f.s.Waiters.Add(^uint32(0))
+	if ok, err := f.take(); ok || err != nil {
+		return ok, err
+	}
+	if err := futex.Wait(&f.s.Value, 0, until); err != nil && err != futex.ErrTimeout {
+		return false, err
+	}
+	return f.take()
+}
+
+func (f *futexSem) give() error {
+	for {
+		v := f.s.Value.Load()
+		switch {
+		case v > f.bound:
+			return f.corrupt(v)
+		case v == f.bound && f.bound == layout.SemValueMax:
+			return ErrOverflow
+		case v == f.bound:
+			return ErrTooManyReleases
+		}
+		if f.s.Value.CompareAndSwap(v, v+1) {
+			break
+		}
+	}
+	if f.s.Waiters.Load() != 0 {
+		futex.Wake(&f.s.Value, 1)
+	}
+	return nil
+}
+
+func (f *futexSem) count() (int, error) {
+	v := f.s.Value.Load()
+	if v > f.bound {
+		return 0, f.corrupt(v)
+	}
+	return int(v), nil
+}
+
+// A Semaphore is a counting semaphore in a shared memory segment that any
+// process attached to the segment — Go, C through shmkit.h, or Python —
+// may acquire and release. Unlike a Mutex it has no owner: any goroutine
+// of any process may release it. It is safe for concurrent use, and it
+// needs no cgo.
 //
-// Waiting for it costs one OS thread per waiting goroutine, up to the
-// process's limit (see SetMaxBlockedThreads); a Release wakes one waiter.
+// Acquire and Release are atomic operations on the shared memory; a waiter
+// spins briefly, then sleeps on a futex, and a Release wakes one sleeper.
+// Each sleeping goroutine occupies an OS thread, up to the process's limit
+// (see SetMaxBlockedThreads).
 type Semaphore struct {
 	semCore
-	bounded *layout.Bounded // nil unless created by NewBounded
+	bounded bool
+	bound   uint32
 }
 
 // New creates a semaphore named name in seg with the given initial value.
@@ -130,22 +226,16 @@ func create(seg *shm.Segment, name string, value int, bounded bool) (*Semaphore,
 	if value < 0 || value > MaxValue {
 		return nil, opError("create", name, fmt.Errorf("%w: initial value %d outside 0..%d", ErrInvalidValue, value, MaxValue))
 	}
-	if !cgo.Available {
-		return nil, opError("create", name, ErrNoCgo)
-	}
 	req := shm.Request{Name: name, Kind: shm.KindSemaphore, Length: uint64(unsafe.Sizeof(layout.Semaphore{}))}
+	bound := uint32(layout.SemValueMax)
 	if bounded {
-		req.Kind, req.Length = shm.KindBounded, uint64(unsafe.Sizeof(layout.Bounded{}))
+		req.Kind, req.Param0, bound = shm.KindBounded, uint64(value), uint32(value)
 	}
 	obj, err := seg.Alloc(req, func(mem []byte) error {
-		if bounded {
-			b := layout.At[layout.Bounded](mem, 0)
-			b.Bound = uint32(value)
-			if err := cgo.MutexInit(unsafe.Pointer(&b.Lock), false); err != nil {
-				return err
-			}
-		}
-		return cgo.SemInit(unsafe.Pointer(&mem[0]), uint32(value))
+		s := layout.At[layout.Semaphore](mem, 0)
+		s.Bound = bound
+		s.Value.Store(uint32(value))
+		return nil
 	})
 	if err != nil {
 		return nil, opError("create", name, err)
@@ -165,22 +255,22 @@ func Open(seg *shm.Segment, name string) (*Semaphore, error) {
 	return fromObject(seg, obj)
 }
 
+// fromObject checks the bound once: a plain semaphore's is SemValueMax, a
+// bounded one's is its directory entry's param0.
 func fromObject(seg *shm.Segment, obj shm.Object) (*Semaphore, error) {
-	s := &Semaphore{semCore: semCore{name: obj.Name, closed: seg.Closed}}
-	if obj.Kind == shm.KindBounded {
-		b, err := shm.ObjectAs[layout.Bounded](obj)
-		if err != nil {
-			return nil, err
-		}
-		s.bounded, s.sem = b, unsafe.Pointer(&b.Sem)
-		return s, nil
-	}
 	sem, err := shm.ObjectAs[layout.Semaphore](obj)
 	if err != nil {
 		return nil, err
 	}
-	s.sem = unsafe.Pointer(&sem.Sem)
-	return s, nil
+	bounded, bound := obj.Kind == shm.KindBounded, atomic.LoadUint32(&sem.Bound)
+	if want := uint64(layout.SemValueMax); bounded && (obj.Param0 != uint64(bound) || bound > layout.SemValueMax) ||
+		!bounded && uint64(bound) != want {
+		return nil, opError("open", obj.Name, fmt.Errorf("%w: bound %d, directory says %d", shm.ErrCorrupt, bound, obj.Param0))
+	}
+	return &Semaphore{
+		semCore: semCore{name: obj.Name, store: &futexSem{s: sem, bound: bound}, closed: seg.Closed},
+		bounded: bounded, bound: bound,
+	}, nil
 }
 
 // Name returns the semaphore's name in its segment.
@@ -188,23 +278,10 @@ func (s *Semaphore) Name() string { return s.name }
 
 // Bound returns the bound of a bounded semaphore, or 0 for an unbounded one.
 func (s *Semaphore) Bound() int {
-	if s.bounded == nil {
+	if !s.bounded {
 		return 0
 	}
-	return int(s.bounded.Bound)
-}
-
-// Release increments the semaphore, waking one waiter. For a bounded
-// semaphore at its bound it fails with ErrTooManyReleases and changes
-// nothing.
-func (s *Semaphore) Release() error {
-	if err := s.check("release"); err != nil {
-		return err
-	}
-	if s.bounded != nil {
-		return opError("release", s.name, cgo.BoundedPost(unsafe.Pointer(s.bounded)))
-	}
-	return opError("release", s.name, cgo.SemPost(s.sem))
+	return int(s.bound)
 }
 
 // SetMaxBlockedThreads sets how many OS threads this process's waits (on

@@ -617,3 +617,32 @@ func TestBarrierWaiterKilled(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A process scribbles over a semaphore's words. Every later call in this
+// process answers shm.ErrCorrupt, never a crash or a hang (a sem_t in the
+// same state made glibc abort the process).
+func TestScribbledSemaphore(t *testing.T) {
+	for _, bounded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bounded=%v", bounded), func(t *testing.T) {
+			seg, name := newSeg(t)
+			create := semaphore.New
+			if bounded {
+				create = semaphore.NewBounded
+			}
+			sem, err := create(seg, "sem", 1)
+			require.NoError(t, err)
+			proctest.Output(t, "scribble", name, "sem")
+
+			_, err = sem.TryAcquire()
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+			assert.ErrorIs(t, sem.Acquire(), shm.ErrCorrupt)
+			_, err = sem.AcquireTimeout(time.Millisecond)
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+			assert.ErrorIs(t, sem.Release(), shm.ErrCorrupt)
+			_, err = sem.Value()
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+			_, err = semaphore.Open(seg, "sem")
+			assert.ErrorIs(t, err, shm.ErrCorrupt, "the bound was scribbled too")
+		})
+	}
+}

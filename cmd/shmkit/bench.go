@@ -21,7 +21,7 @@ import (
 func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	quick := fl.Bool("quick", false, "one round of a tenth of the work (well under 30 s)")
+	quick := fl.Bool("quick", false, "a tenth of the work, one round unless --rounds is given (well under 30 s)")
 	rounds := fl.Int("rounds", 5, "interleaved rounds; the median is reported")
 	only := fl.String("only", "", "comma-separated workloads to run, e.g. W1,W3")
 	asJSON := fl.Bool("json", false, "one JSON object per line per workload and implementation")
@@ -39,7 +39,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	o := bench.Options{Rounds: *rounds, Scale: 1}
 	if *quick {
-		o.Rounds, o.Scale = 1, 0.1
+		o.Scale = 0.1
+		if !flagSet(fl, "rounds") {
+			o.Rounds = 1
+		}
 	}
 	// On a terminal, one line rewritten in place; elsewhere, one line per run.
 	end := "\n"
@@ -194,4 +197,11 @@ func chart(results [][]*bench.Result) string {
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000"/>`+"\n", one, top-5, one, h-30)
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// flagSet reports whether the command line gave flag name.
+func flagSet(fl *flag.FlagSet, name string) bool {
+	set := false
+	fl.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

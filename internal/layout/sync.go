@@ -2,21 +2,19 @@ package layout
 
 import "sync/atomic"
 
-// SlotSize is the room a C primitive (sem_t, pthread_mutex_t) has in an
-// object: a whole cache line, whatever its size on this platform.
+// SlotSize is the room a pthread_mutex_t has in an object: a whole cache
+// line, whatever its size on this platform.
 const SlotSize = 64
 
-// Semaphore is struct shmkit_semaphore.
-type Semaphore struct {
-	Sem [SlotSize]byte // sem_t
-}
+// SemValueMax is SHMKIT_SEM_VALUE_MAX, a plain semaphore's bound.
+const SemValueMax = 0x7FFFFFFF
 
-// Bounded is struct shmkit_bounded.
-type Bounded struct {
-	Sem      [SlotSize]byte // sem_t
-	Lock     [SlotSize]byte // pthread_mutex_t, robust
-	Bound    uint32
-	Reserved [60]byte
+// Semaphore is struct shmkit_semaphore, plain or bounded.
+type Semaphore struct {
+	Value    atomic.Uint32 // futex
+	Waiters  atomic.Uint32
+	Bound    uint32 // the most Value may be; read once, at attach
+	Reserved [52]byte
 }
 
 // Mutex is struct shmkit_mutex.

@@ -22,7 +22,3 @@ func lockFast(m unsafe.Pointer, head uintptr, tid uint32) uint32
 //
 //go:noescape
 func unlockFast(m unsafe.Pointer, head uintptr) uint32
-
-// Pause tells the processor that the caller is spinning (PAUSE), which
-// lets a sibling hardware thread run and saves power.
-func Pause()

@@ -91,7 +91,3 @@ TEXT ·unlockFast(SB), NOSPLIT, $0-20
 	MOVL AX, ret+16(FP)
 	RET
 
-// func Pause()
-TEXT ·Pause(SB), NOSPLIT, $0-0
-	PAUSE
-	RET

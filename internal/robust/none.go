@@ -16,6 +16,3 @@ func lookup() (threadInfo, bool)                      { return threadInfo{}, fal
 func current() (threadInfo, bool)                     { return threadInfo{}, false }
 func lockFast(unsafe.Pointer, uintptr, uint32) uint32 { return 1 }
 func unlockFast(unsafe.Pointer, uintptr) uint32       { return 0 }
-
-// Pause does nothing here.
-func Pause() {}

@@ -129,7 +129,6 @@ def _declare(lib):
         "shmkit_sem_trywait": (c_int, [vp]),
         "shmkit_sem_timedwait": (c_int, [vp, c_i64]),
         "shmkit_sem_post": (c_int, [vp]),
-        "shmkit_bounded_post": (c_int, [vp]),
         "shmkit_sem_getvalue": (c_int, [vp, P(c_int)]),
         "shmkit_mutex_lock": (c_int, [vp]),
         "shmkit_mutex_trylock": (c_int, [vp]),

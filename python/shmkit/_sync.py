@@ -67,8 +67,7 @@ class Semaphore:
 
     def release(self):
         self._seg._check_open()
-        post = n.lib.shmkit_bounded_post if self.bounded else n.lib.shmkit_sem_post
-        rc = post(self._ptr)
+        rc = n.lib.shmkit_sem_post(self._ptr)
         if rc == errno.ERANGE:
             raise ValueError("semaphore %r released too many times" % self.name)
         _errors.check(rc, "semaphore %r" % self.name)

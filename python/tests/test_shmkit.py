@@ -190,6 +190,22 @@ class TestSync(SegmentTest):
         with self.assertRaises(ValueError):
             s.release()
 
+    def test_scribbled_semaphore(self):
+        s = self.seg.new_semaphore("s", 1)
+        o = self.seg._lookup("s")
+        pid = os.fork()
+        if pid == 0:  # another process writes garbage over the semaphore's words
+            try:
+                with open("/dev/shm/" + self.name, "r+b") as f:
+                    f.seek(o.offset)
+                    f.write(b"\xff" * 16)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        for call in (lambda: s.acquire(), lambda: s.acquire(timeout=0.01), s.release, s.get_value):
+            with self.assertRaises(shmkit.CorruptError):
+                call()
+
     def test_semaphore_woken_by_child(self):
         s = self.seg.new_semaphore("s", 0)
         pid = os.fork()

@@ -1,9 +1,0 @@
-//go:build !race
-
-package robust
-
-// RaceAcquire marks, for the race detector, that a mutex was taken.
-func RaceAcquire() {}
-
-// RaceRelease marks that a mutex is about to be released.
-func RaceRelease() {}

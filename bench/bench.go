@@ -58,6 +58,9 @@ func Workloads() []*Workload {
 		return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
 			{Name: "shmkit", run: streamRun("stream-send", "stream-recv", ring)},
 			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv", ring))},
+			{Name: "C floor", run: nativeRun(streamRun("c-floor-send", "c-floor-recv", floorRing))},
+			{Name: "Boost spsc_queue", run: boostSPSCStream},
+			{Name: "Boost message_queue", run: boostMQStream},
 			{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
 			{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
 			{Name: "python", Div: 40, run: pythonRun("stream")},
@@ -77,6 +80,8 @@ func Workloads() []*Workload {
 		{ID: "W3", Title: "ping-pong of one float64", Elems: 1, Count: 200_000, Figure: RoundTrip, Impls: []Impl{
 			{Name: "shmkit", run: pingPongRun("ping", "pong")},
 			{Name: "C", run: nativeRun(pingPongRun("c-ping", "c-pong"))},
+			{Name: "C floor", run: nativeRun(floorPingPongRun)},
+			{Name: "Boost message_queue", Div: 5, run: boostMQPingPong},
 			{Name: "pipe", Div: 20, run: fdPingPongRun(true)},
 			{Name: "unix", Div: 20, run: fdPingPongRun(false)},
 			{Name: "python", Div: 40, run: pythonRun("pingpong")},
@@ -87,6 +92,7 @@ func Workloads() []*Workload {
 			Impls: []Impl{
 				{Name: "shmkit", run: counterRun("count-lock", true)},
 				{Name: "C", run: nativeRun(counterRun("c-count-lock", true))},
+				{Name: "Boost interprocess_mutex", run: boostMutexCount},
 				{Name: "python", Div: 20, run: pythonRun("counter")},
 			}},
 		{ID: "W5", Variant: "atomic", Title: "5 processes add 1 atomically", Count: 10_000_000, Figure: Ops,

@@ -60,6 +60,23 @@ var nativeRoles = map[string]role{
 			return C.native_fc_recv(seg, C.long(n[0]), C.long(n[1]), &s), float64(s)
 		})
 	},
+	"c-floor-send": func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			return C.floor_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
+		})
+	},
+	"c-floor-recv": func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			var s C.double
+			return C.floor_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
+		})
+	},
+	"c-floor-ping":   floorPingPong(true),
+	"c-floor-pong":   floorPingPong(false),
 	"c-count-lock":   nativeCount(true),
 	"c-count-atomic": nativeCount(false),
 	"c-sem-ping":     nativeSem(true),
@@ -76,6 +93,21 @@ func nativeCount(locked bool) role {
 				l = 1
 			}
 			return C.native_count(seg, name, C.long(n[0]), l), 0
+		})
+	}
+}
+
+func floorPingPong(pinger bool) role {
+	return func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			p := C.int(0)
+			if pinger {
+				p = 1
+			}
+			var s C.double
+			return C.floor_pingpong(seg, name, C.long(n[0]), p, &s), float64(s)
 		})
 	}
 }

@@ -25,12 +25,19 @@ type proc struct {
 	out  *bufio.Reader
 }
 
-// start runs this program as a worker in role with args, passing files as
-// descriptors 3, 4, ..., and waits until it says it is ready.
-func start(ctx context.Context, role string, files []*os.File, args ...string) (*proc, error) {
-	cmd, err := process.Command(ctx, role, args...)
-	if err != nil {
-		return nil, err
+// start runs a worker in role with args, passing files as descriptors 3,
+// 4, ..., and waits until it says it is ready. The worker is this program,
+// or prog (a compiled peer) with the role as its first argument.
+func start(ctx context.Context, prog, role string, files []*os.File, args ...string) (*proc, error) {
+	var cmd *exec.Cmd
+	if prog != "" {
+		cmd = exec.CommandContext(ctx, prog, append([]string{role}, args...)...)
+		cmd.Stderr = os.Stderr
+	} else {
+		var err error
+		if cmd, err = process.Command(ctx, role, args...); err != nil {
+			return nil, err
+		}
 	}
 	cmd.ExtraFiles = files
 	in, err := cmd.StdinPipe()
@@ -107,7 +114,7 @@ func gang(procs ...*proc) (time.Duration, []string, error) {
 func startAll(ctx context.Context, specs ...workerSpec) ([]*proc, error) {
 	var procs []*proc
 	for _, s := range specs {
-		p, err := start(ctx, s.role, s.files, s.args...)
+		p, err := start(ctx, s.prog, s.role, s.files, s.args...)
 		if err != nil {
 			for _, q := range procs {
 				q.kill()
@@ -123,6 +130,7 @@ type workerSpec struct {
 	role  string
 	files []*os.File
 	args  []string
+	prog  string // a compiled peer to run instead of this program
 }
 
 // run starts the workers of specs, times them, and checks the report of

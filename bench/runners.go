@@ -34,8 +34,29 @@ func streamRun(send, recv string, setup func(seg *shm.Segment, elems int) error)
 			return 0, err
 		}
 		args := []string{name, "ch", itoa(count), itoa(w.Elems)}
-		return run(ctx, 0, streamSum(count), workerSpec{recv, nil, args}, workerSpec{send, nil, args})
+		return run(ctx, 0, streamSum(count), workerSpec{role: recv, args: args}, workerSpec{role: send, args: args})
 	}
+}
+
+// floorRing makes the C floor's ring: two index lines, then room for as
+// many messages as shmkit's ring holds, end to end.
+func floorRing(seg *shm.Segment, elems int) error {
+	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(192 + 8*elems*slotsFor(elems))}, nil)
+	return err
+}
+
+// W3's C floor: one bytes object with a line for each direction.
+func floorPingPongRun(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+	seg, name, done, err := segment(segmentFor(4096))
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	if _, err := seg.Alloc(shm.Request{Name: "pp", Kind: shm.KindBytes, Length: 128}, nil); err != nil {
+		return 0, err
+	}
+	args := []string{name, "pp", itoa(count)}
+	return run(ctx, 0, pingSum(count), workerSpec{role: "c-floor-ping", args: args}, workerSpec{role: "c-floor-pong", args: args})
 }
 
 // ring makes W1's and W2's channel: a few megabytes of slots.
@@ -74,7 +95,7 @@ func fdStreamRun(pair func() (*os.File, *os.File, error)) func(context.Context, 
 			return 0, err
 		}
 		args := []string{itoa(count), itoa(w.Elems)}
-		return run(ctx, 0, streamSum(count), workerSpec{"fd-recv", []*os.File{r}, args}, workerSpec{"fd-send", []*os.File{wr}, args})
+		return run(ctx, 0, streamSum(count), workerSpec{role: "fd-recv", files: []*os.File{r}, args: args}, workerSpec{role: "fd-send", files: []*os.File{wr}, args: args})
 	}
 }
 
@@ -92,7 +113,7 @@ func pingPongRun(ping, pong string) func(context.Context, *Workload, int) (time.
 			}
 		}
 		args := []string{name, itoa(count)}
-		return run(ctx, 0, pingSum(count), workerSpec{ping, nil, args}, workerSpec{pong, nil, args})
+		return run(ctx, 0, pingSum(count), workerSpec{role: ping, args: args}, workerSpec{role: pong, args: args})
 	}
 }
 
@@ -119,7 +140,7 @@ func fdPingPongRun(pipes bool) func(context.Context, *Workload, int) (time.Durat
 			pinger, ponger = []*os.File{a, a}, []*os.File{b, b}
 		}
 		args := []string{itoa(count)}
-		return run(ctx, 0, pingSum(count), workerSpec{"fd-ping", pinger, args}, workerSpec{"fd-pong", ponger, args})
+		return run(ctx, 0, pingSum(count), workerSpec{role: "fd-ping", files: pinger, args: args}, workerSpec{role: "fd-pong", files: ponger, args: args})
 	}
 }
 
@@ -152,7 +173,7 @@ func counterRun(role string, locked bool) func(context.Context, *Workload, int) 
 		each := max(1, count/counterProcs)
 		specs := make([]workerSpec, counterProcs)
 		for i := range specs {
-			specs[i] = workerSpec{role, nil, []string{name, "n", itoa(each)}}
+			specs[i] = workerSpec{role: role, args: []string{name, "n", itoa(each)}}
 		}
 		d, err := run(ctx, -1, "", specs...)
 		if err != nil {
@@ -182,7 +203,7 @@ func semPingPongRun(ping, pong string) func(context.Context, *Workload, int) (ti
 			sems = append(sems, s)
 		}
 		args := []string{name, itoa(count)}
-		d, err := run(ctx, 0, itoa(count), workerSpec{ping, nil, args}, workerSpec{pong, nil, args})
+		d, err := run(ctx, 0, itoa(count), workerSpec{role: ping, args: args}, workerSpec{role: pong, args: args})
 		if err != nil {
 			return 0, err
 		}

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/shmkit/shmkit/shm"
+)
+
+// The Boost.Interprocess and Boost.Lockfree peers: boost/peers.cpp,
+// compiled with g++ the first time a run needs it and kept in the user's
+// cache directory under the source's hash.
+
+//go:embed boost/peers.cpp
+var boostSource []byte
+
+var boostBuild = sync.OnceValues(buildBoost)
+
+func buildBoost() (string, error) {
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		return "", fmt.Errorf("%w: no g++ (apt-get install g++ libboost-dev)", ErrUnavailable)
+	}
+	sum := sha256.Sum256(boostSource)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "shmkit", "boost-peers-"+hex.EncodeToString(sum[:8]))
+	bin := filepath.Join(dir, "peers")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, "peers.cpp")
+	if err := os.WriteFile(src, boostSource, 0o644); err != nil {
+		return "", err
+	}
+	tmp := bin + fmt.Sprintf(".%d", os.Getpid())
+	var stderr bytes.Buffer
+	cmd := exec.Command(gxx, "-O2", "-std=c++17", "-o", tmp, src, "-lpthread", "-lrt")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if bytes.Contains(stderr.Bytes(), []byte("boost/")) {
+			return "", fmt.Errorf("%w: no Boost headers (apt-get install libboost-dev)", ErrUnavailable)
+		}
+		return "", fmt.Errorf("g++ peers.cpp: %w: %s", err, stderr.Bytes())
+	}
+	return bin, os.Rename(tmp, bin)
+}
+
+// boostSetup runs a setup role of the peers program.
+func boostSetup(ctx context.Context, prog string, args ...string) error {
+	out, err := exec.CommandContext(ctx, prog, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("peers %s: %w: %s", args[0], err, out)
+	}
+	return nil
+}
+
+var boostSeq int
+
+// boostName is a fresh name in /dev/shm for a run; unlink removes it.
+func boostName(suffix string) (name string, unlink func()) {
+	boostSeq++
+	name = fmt.Sprintf("shmkit-bench-boost-%d-%d%s", os.Getpid(), boostSeq, suffix)
+	return name, func() { shm.Unlink(name) }
+}
+
+// boostRun finds the peers program, then runs body with it.
+func boostRun(body func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error)) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		prog, err := boostBuild()
+		if err != nil {
+			return 0, err
+		}
+		return body(ctx, prog, w, count)
+	}
+}
+
+// W1, W2 over boost::interprocess::message_queue, as many messages deep as
+// shmkit's ring.
+var boostMQStream = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
+	name, unlink := boostName("")
+	defer unlink()
+	if err := boostSetup(ctx, prog, "setup-mq", name, itoa(slotsFor(w.Elems)), itoa(8*w.Elems)); err != nil {
+		return 0, err
+	}
+	args := []string{name, itoa(count), itoa(w.Elems)}
+	return run(ctx, 0, streamSum(count), workerSpec{role: "mq-recv", args: args, prog: prog},
+		workerSpec{role: "mq-send", args: args, prog: prog})
+})
+
+// W1, W2 over boost::lockfree::spsc_queue<double> placed in shared memory:
+// 1024 messages deep for W2, 4 MiB for W1's large messages.
+var boostSPSCStream = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
+	name, unlink := boostName("")
+	defer unlink()
+	if err := boostSetup(ctx, prog, "setup-spsc", name, itoa(w.Elems)); err != nil {
+		return 0, err
+	}
+	args := []string{name, itoa(count), itoa(w.Elems)}
+	return run(ctx, 0, streamSum(count), workerSpec{role: "spsc-recv", args: args, prog: prog},
+		workerSpec{role: "spsc-send", args: args, prog: prog})
+})
+
+// W3 over two one-message message_queues.
+var boostMQPingPong = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
+	name, _ := boostName("")
+	for _, dir := range []string{"-ping", "-pong"} {
+		defer shm.Unlink(name + dir)
+		if err := boostSetup(ctx, prog, "setup-mq", name+dir, "1", "8"); err != nil {
+			return 0, err
+		}
+	}
+	args := []string{name, itoa(count)}
+	return run(ctx, 0, pingSum(count), workerSpec{role: "mq-ping", args: args, prog: prog},
+		workerSpec{role: "mq-pong", args: args, prog: prog})
+})
+
+// W5 with boost::interprocess::interprocess_mutex: the counter is the
+// first int64 of the shared memory object, checked here afterwards.
+var boostMutexCount = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
+	name, unlink := boostName("")
+	defer unlink()
+	if err := boostSetup(ctx, prog, "setup-mutex", name); err != nil {
+		return 0, err
+	}
+	each := max(1, count/counterProcs)
+	specs := make([]workerSpec, counterProcs)
+	for i := range specs {
+		specs[i] = workerSpec{role: "mutex-count", args: []string{name, itoa(each)}, prog: prog}
+	}
+	d, err := run(ctx, -1, "", specs...)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := shm.OpenRaw(name)
+	if err != nil {
+		return 0, err
+	}
+	defer raw.Close()
+	if got := int64(binary.LittleEndian.Uint64(raw.Bytes())); got != int64(each*counterProcs) {
+		return 0, fmt.Errorf("%w: counter is %d, expected %d", ErrChecksum, got, each*counterProcs)
+	}
+	return d * time.Duration(count) / time.Duration(each*counterProcs), nil
+})

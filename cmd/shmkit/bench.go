@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"os"
@@ -74,7 +75,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		printTable(stdout, results, o)
 	}
 	if *svg != "" {
-		if err := os.WriteFile(*svg, []byte(chart(results)), 0o644); err != nil {
+		if err := os.WriteFile(*svg, []byte(chart(results, o)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -91,12 +92,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 // printTable prints one line per implementation: its medians, and for
 // baselines shmkit's figure divided by theirs.
 func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
-	fmt.Fprintf(w, "shmkit bench: %d round(s), interleaved; medians. %d CPUs, %s/%s, %s.\n",
-		o.Rounds, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	fmt.Fprintln(w, "shmkit÷impl: shmkit's figure over the baseline's (throughput: higher is better for shmkit; rtt: lower).")
+	fmt.Fprintf(w, "shmkit bench: %s; medians of %d interleaved round(s).\n", machine(), o.Rounds)
+	fmt.Fprintln(w, "shmkit vs impl: how many times better (or worse) shmkit's figure is than the row's, whichever way the figure goes.")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tshmkit÷impl\tcheck\t")
+	fmt.Fprintln(tw, "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tshmkit vs impl\tcheck\t")
 	for _, rs := range results {
 		for i, r := range rs {
 			label := r.Label()
@@ -104,8 +104,8 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
 				label = ""
 			}
 			ratio := ""
-			if i > 0 && bench.Ratio(rs[0], r) > 0 {
-				ratio = fmt.Sprintf("%.2f×", bench.Ratio(rs[0], r))
+			if i > 0 {
+				ratio = versus(bench.Speedup(rs[0], r))
 			}
 			check := "ok"
 			if !r.OK {
@@ -126,6 +126,32 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
 			}
 		}
 	}
+}
+
+// versus words a speedup: "2.41× better", "1.30× worse"; empty for 0.
+func versus(s float64) string {
+	switch {
+	case s == 0:
+		return ""
+	case s >= 1:
+		return fmt.Sprintf("%.2f× better", s)
+	}
+	return fmt.Sprintf("%.2f× worse", 1/s)
+}
+
+// machine names the CPU, its count, and the software, for the table and
+// the chart.
+func machine() string {
+	model := runtime.GOARCH
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d × %s, %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
 // num formats a figure with three significant digits and thousands
@@ -152,7 +178,7 @@ func num(x float64) string {
 
 // chart draws how many times better shmkit is than each baseline, on a
 // log scale, one bar per workload and baseline.
-func chart(results [][]*bench.Result) string {
+func chart(results [][]*bench.Result, o bench.Options) string {
 	type bar struct {
 		label string
 		x     float64
@@ -165,10 +191,13 @@ func chart(results [][]*bench.Result) string {
 			}
 		}
 	}
-	const (
-		left, width, rowH, top = 190, 520, 22, 40
-		lo, hi                 = -1.0, 4.0 // log10 of 0.1× .. 10,000×
-	)
+	const left, width, rowH, top = 250, 520, 22, 58
+	// The axis runs over whole powers of ten around the data, 0.1× to 10×
+	// at least.
+	lo, hi := -1.0, 1.0
+	for _, br := range bars {
+		lo, hi = math.Min(lo, math.Floor(math.Log10(br.x))), math.Max(hi, math.Ceil(math.Log10(br.x)))
+	}
 	xOf := func(v float64) float64 {
 		l := math.Max(lo, math.Min(hi, math.Log10(v)))
 		return left + (l-lo)/(hi-lo)*width
@@ -177,6 +206,7 @@ func chart(results [][]*bench.Result) string {
 	h := top + rowH*len(bars) + 40
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+80, h)
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14">How many times better shmkit is than each baseline (log scale; right of 1× is better)</text>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="40" fill="#555">%s; medians of %d interleaved round(s)</text>`+"\n", html.EscapeString(machine()), o.Rounds)
 	for e := lo; e <= hi; e++ {
 		x := xOf(math.Pow(10, e))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ccc"/><text x="%.1f" y="%d" text-anchor="middle">%g×</text>`+"\n",
@@ -190,9 +220,9 @@ func chart(results [][]*bench.Result) string {
 		if br.x < 1 {
 			color, x0, x1 = "#c44", x, one
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+14, br.label)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+14, html.EscapeString(br.label))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x0, y+3, math.Max(1, x1-x0), rowH-6, color)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%.2f×</text>`+"\n", math.Max(x, one)+4, y+14, br.x)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", math.Max(x, one)+4, y+14, versus(br.x))
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000"/>`+"\n", one, top-5, one, h-30)
 	b.WriteString("</svg>\n")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shmkit/shmkit/channel"
 	"slices"
 	"sort"
 	"strings"
@@ -57,7 +58,8 @@ func Workloads() []*Workload {
 	stream := func(id, title string, elems, count int) *Workload {
 		return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
 			{Name: "shmkit", run: streamRun("stream-send", "stream-recv", ring)},
-			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv", ring))},
+			{Name: "shmkit any-to-any", run: streamRun("stream-send", "stream-recv", anyRing)},
+			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv", anyRing))},
 			{Name: "C floor", run: nativeRun(streamRun("c-floor-send", "c-floor-recv", floorRing))},
 			{Name: "Boost spsc_queue", run: boostSPSCStream},
 			{Name: "Boost message_queue", run: boostMQStream},
@@ -78,7 +80,8 @@ func Workloads() []*Workload {
 		stream("W1", "100,000 float64 per message, copied out", big, 2000),
 		stream("W2", "one float64 per message, streamed", 1, 2_000_000),
 		{ID: "W3", Title: "ping-pong of one float64", Elems: 1, Count: 200_000, Figure: RoundTrip, Impls: []Impl{
-			{Name: "shmkit", run: pingPongRun("ping", "pong")},
+			{Name: "shmkit", run: pingPongRun("ping", "pong", channel.SPSC())},
+			{Name: "shmkit any-to-any", run: pingPongRun("ping", "pong")},
 			{Name: "C", run: nativeRun(pingPongRun("c-ping", "c-pong"))},
 			{Name: "C floor", run: nativeRun(floorPingPongRun)},
 			{Name: "Boost message_queue", Div: 5, run: boostMQPingPong},

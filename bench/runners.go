@@ -59,8 +59,15 @@ func floorPingPongRun(ctx context.Context, w *Workload, count int) (time.Duratio
 	return run(ctx, 0, pingSum(count), workerSpec{role: "c-floor-ping", args: args}, workerSpec{role: "c-floor-pong", args: args})
 }
 
-// ring makes W1's and W2's channel: a few megabytes of slots.
+// ring makes W1's and W2's channel: a few megabytes of slots, for one
+// producer and one consumer.
 func ring(seg *shm.Segment, elems int) error {
+	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems, channel.SPSC())
+	return err
+}
+
+// anyRing is ring for any number of producers and consumers.
+func anyRing(seg *shm.Segment, elems int) error {
 	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems)
 	return err
 }
@@ -100,7 +107,7 @@ func fdStreamRun(pair func() (*os.File, *os.File, error)) func(context.Context, 
 }
 
 // W3: one float64 there and back over two one-slot channels.
-func pingPongRun(ping, pong string) func(context.Context, *Workload, int) (time.Duration, error) {
+func pingPongRun(ping, pong string, opts ...channel.Option) func(context.Context, *Workload, int) (time.Duration, error) {
 	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
 		seg, name, done, err := segment(segmentFor(4096))
 		if err != nil {
@@ -108,7 +115,7 @@ func pingPongRun(ping, pong string) func(context.Context, *Workload, int) (time.
 		}
 		defer done()
 		for _, n := range []string{"ping", "pong"} {
-			if _, err := channel.New[float64](seg, n, 1, 1); err != nil {
+			if _, err := channel.New[float64](seg, n, 1, 1, opts...); err != nil {
 				return 0, err
 			}
 		}

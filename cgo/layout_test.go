@@ -78,7 +78,8 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_KIND_RMUTEX": uint64(layout.KindRMutex), "SHMKIT_KIND_COND": uint64(layout.KindCond),
 		"SHMKIT_KIND_EVENT": uint64(layout.KindEvent), "SHMKIT_KIND_BARRIER": uint64(layout.KindBarrier),
 		"SHMKIT_KIND_CHANNEL": uint64(layout.KindChannel), "SHMKIT_FLAG_LOCKED": uint64(layout.FlagLocked),
-		"SHMKIT_LEN_SKIP": uint64(layout.LenSkip), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
+		"SHMKIT_FLAG_SPSC": uint64(layout.FlagSPSC),
+		"SHMKIT_LEN_SKIP":  uint64(layout.LenSkip), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
 		"SHMKIT_SLOT_SEQ_SHIFT": layout.SlotSeqShift, "SHMKIT_PEERS": layout.Peers,
 		"SHMKIT_SEM_VALUE_MAX": layout.SemValueMax,
 	}

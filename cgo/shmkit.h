@@ -29,6 +29,7 @@
 #define SHMKIT_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -59,6 +60,8 @@
 #define SHMKIT_FLAG_LOCKED 0x01u  /* VALUE/ARRAY: a pthread_mutex_t (recursive,
                                      robust, process-shared) follows the data
                                      at offset + align64(count * elem size) */
+#define SHMKIT_FLAG_SPSC 0x02u    /* CHANNEL: one producer, one consumer, messages
+                                     packed end to end (see below) */
 
 struct shmkit_header {
 	uint64_t magic;        /*  0: SHMKIT_MAGIC, stored last */
@@ -204,11 +207,14 @@ struct shmkit_channel {
 	uint32_t closed;           /*  16: 1 once closed (atomic) */
 	uint32_t peers_overflow;   /*  20: 1 if a peer could not be recorded */
 	uint32_t recovered;        /*  24: slots taken over from dead claimers (atomic) */
-	uint8_t reserved0[36];
+	uint32_t spsc;             /*  28: 1 for a SHMKIT_FLAG_SPSC channel, else 0 */
+	uint8_t reserved0[32];
 	uint64_t tail;             /*  64: next position to send (hint) */
-	uint8_t pad1[56];
-	uint64_t head;             /* 128: next position to receive (hint) */
-	uint8_t pad2[56];
+	uint64_t producer;         /*  72: SPSC: the producer's lease */
+	uint8_t pad1[48];
+	uint64_t head;             /* 128: next position to receive (hint); SPSC: the consumer's position */
+	uint64_t consumer;         /* 136: SPSC: the consumer's lease */
+	uint8_t pad2[48];
 	uint32_t data_seq;         /* 192: futex for receivers */
 	uint32_t recv_waiters;     /* 196 */
 	uint8_t pad3[56];
@@ -220,6 +226,48 @@ struct shmkit_channel {
 	/* 576: the slots */
 };
 
+/*
+ * SHMKIT_FLAG_SPSC: one producer and one consumer at a time. The same header,
+ * then a ring of cap = (slots + 1) * slot_stride bytes in which messages lie
+ * end to end, each a record of an 8-byte header and the elements, padded to
+ * 8 bytes. It holds at least `slots` messages of max_len elements, more of
+ * shorter ones. Positions count bytes from the first and only grow; a
+ * record lies at position p, at offset p % cap, never past the ring's end.
+ *
+ * Record header (64 bits): stamp(p) << 32 | low, where stamp(p) = (p / 8)
+ * mod 2^32 | 1, so that no header from an earlier lap, and no zero, matches;
+ * low is n + 1 for a message of n elements, SHMKIT_LEN_SKIP for "the rest
+ * of this lap is empty, go on at the next multiple of cap", or 0 while the
+ * record is being written.
+ *
+ * Send at position p: wait until the record (and a skip record before it if
+ * it does not fit before the end, and 8 bytes after it) lies within head +
+ * cap; write the skip record if any; store the header with low 0; look at
+ * closed (if set, store 0 over that header and fail); write the elements;
+ * store 0 at the 8 bytes after the record unless the lap ends there, so
+ * that old elements there never read as a header; store the header with
+ * n + 1. A producer killed before that leaves no message, never half a one.
+ *
+ * Receive at position head: load the header at head; a stamp other than
+ * stamp(head), or low 0, means nothing yet; read the elements; store head =
+ * head + size. A consumer killed before that store leaves the message to be
+ * read again by the next one. A consumer that finds the channel closed and
+ * nothing at head runs the barrier below and looks again: end of stream
+ * unless a record is now there or being written by a live producer.
+ *
+ * Leases (producer, consumer): pid << 32 | token of the handle that sends /
+ * receives, 0 if none; a handle takes a lease that is free or whose pid is
+ * dead. A producer that takes one walks the records from head to find its
+ * position.
+ *
+ * Ordering: the stores above are release stores and the loads acquire
+ * loads, with no full fence per message. Every process that sends or
+ * receives first registers for membarrier(2)'s GLOBAL_EXPEDITED command. A
+ * side that would sleep raises its waiters count, runs that command, then
+ * looks once more and sleeps on its futex word (data_seq, space_seq); the
+ * other side, after each store, wakes it if the waiters count is non-zero.
+ */
+
 struct shmkit_slot {
 	uint64_t state;            /*   0: see above */
 	uint32_t len;              /*   8: elements, or SHMKIT_LEN_SKIP */
@@ -229,6 +277,8 @@ struct shmkit_slot {
 
 _Static_assert(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
 _Static_assert(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
+_Static_assert(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,
+               "each side's words on a line of their own");
 _Static_assert(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
 _Static_assert(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
 _Static_assert(sizeof(struct shmkit_semaphore) == 64, "semaphore is 64 bytes");

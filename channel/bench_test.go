@@ -20,33 +20,62 @@ var sizes = []int{1, 100_000}
 // slotsFor keeps the ring a few megabytes whatever the message size.
 func slotsFor(n int) int { return max(4, min(1024, (4<<20)/(8*n))) }
 
-// BenchmarkStreamInProcess is W1/W2 between two goroutines.
+// BenchmarkStreamInProcess is W1/W2 between two goroutines, on the default
+// channel and on an SPSC one.
 func BenchmarkStreamInProcess(b *testing.B) {
-	for _, n := range sizes {
-		b.Run(fmt.Sprintf("size=%d", n), func(b *testing.B) {
-			seg, _ := proctest.Segment(b, 64<<20)
-			ch, err := channel.New[float64](seg, "ch", slotsFor(n), n)
+	for _, kind := range []string{"any", "spsc"} {
+		for _, n := range sizes {
+			b.Run(fmt.Sprintf("kind=%s/size=%d", kind, n), func(b *testing.B) { streamInProcess(b, kind, n) })
+		}
+	}
+}
+
+// BenchmarkSendRecvOneGoroutine sends and receives one float64 in turn from
+// one goroutine: the instructions each takes, with no other core involved.
+func BenchmarkSendRecvOneGoroutine(b *testing.B) {
+	for _, kind := range []string{"any", "spsc"} {
+		b.Run("kind="+kind, func(b *testing.B) {
+			seg, _ := proctest.Segment(b, 1<<20)
+			ch, err := channel.New[float64](seg, "ch", 64, 1, options(kind)...)
 			require.NoError(b, err)
-			msg := make([]float64, n)
-			done := make(chan error)
-			go func() {
-				buf := make([]float64, n)
-				for range b.N {
-					if _, err := ch.Recv(buf); err != nil {
-						done <- err
-						return
-					}
-				}
-				done <- nil
-			}()
-			b.SetBytes(int64(8 * n))
-			b.ResetTimer()
-			for range b.N {
+			msg := []float64{1}
+			for b.Loop() {
 				ch.Send(msg)
+				ch.Recv(msg)
 			}
-			require.NoError(b, <-done)
 		})
 	}
+}
+
+func options(kind string) []channel.Option {
+	if kind == "spsc" {
+		return []channel.Option{channel.SPSC()}
+	}
+	return nil
+}
+
+func streamInProcess(b *testing.B, kind string, n int) {
+	seg, _ := proctest.Segment(b, 64<<20)
+	ch, err := channel.New[float64](seg, "ch", slotsFor(n), n, options(kind)...)
+	require.NoError(b, err)
+	msg := make([]float64, n)
+	done := make(chan error)
+	go func() {
+		buf := make([]float64, n)
+		for range b.N {
+			if _, err := ch.Recv(buf); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	b.SetBytes(int64(8 * n))
+	b.ResetTimer()
+	for range b.N {
+		ch.Send(msg)
+	}
+	require.NoError(b, <-done)
 }
 
 // helperSink receives args[2] messages, copying each out.

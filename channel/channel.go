@@ -38,19 +38,54 @@ type Channel[T ctypes.Elem] struct {
 
 func elemSize[T ctypes.Elem]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
 
+// An Option changes how New makes a channel.
+type Option func(*options)
+
+type options struct{ single bool }
+
+// SPSC makes a channel for one sender and one receiver at a time, the
+// common pipeline: messages lie end to end in the ring, so several small
+// ones share a cache line, and sending and receiving take no atomic
+// read-modify-write and no full fence. Unlike the default channel, a
+// handle's sending side must be used by one goroutine at a time, and so
+// must its receiving side (the race detector reports a breach); Close and
+// the other methods may be called from anywhere. The channel holds at
+// least slots messages of MaxLen elements, and more of shorter ones (its
+// ring holds slots+1 of the longest), and keeps every other promise of
+// Channel; a second
+// live sending (or receiving) handle, in any process, gets ErrInUse, and one
+// whose predecessor's process died takes over. A message that a killed receiver was reading
+// is received again by the next receiver, not lost. C and Python speak the
+// same protocol. It needs membarrier(2) (Linux 4.16 and later; without it,
+// errors.ErrUnsupported).
+func SPSC() Option { return func(o *options) { o.single = true } }
+
 // New creates a channel named name in seg with slots messages of at most
-// maxLen elements each.
-func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int) (*Channel[T], error) {
-	stride, length, err := geometry(slots, maxLen, elemSize[T]())
+// maxLen elements each. By default any number of processes may send and
+// receive; see SPSC for one of each.
+func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts ...Option) (*Channel[T], error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	stride, length, err := geometry(slots, maxLen, elemSize[T](), o.single)
 	if err != nil {
 		return nil, fmt.Errorf("channel: create %q: %w", name, err)
 	}
-	obj, err := seg.Alloc(shm.Request{
+	req := shm.Request{
 		Name: name, Kind: shm.KindChannel, Typecode: byte(ctypes.TypecodeOf[T]()),
 		Length: length, Param0: uint64(slots), Param1: uint64(maxLen),
-	}, func(mem []byte) error {
+	}
+	if o.single {
+		req.Flags = layout.FlagSPSC
+	}
+	obj, err := seg.Alloc(req, func(mem []byte) error {
 		h := layout.At[layout.Channel](mem, 0)
 		h.Slots, h.MaxLen, h.ElemSize, h.SlotStride = uint32(slots), uint32(maxLen), uint32(elemSize[T]()), uint32(stride)
+		if o.single {
+			h.SPSC = 1 // the ring's zeroes match no record's stamp
+			return nil
+		}
 		for i := range uint64(slots) { // slot i first serves position i
 			layout.At[layout.Slot](mem, headerSize+i*stride).State.Store(layout.SlotState(seqOf(i), false, 0))
 		}
@@ -119,6 +154,9 @@ func (c *Channel[T]) MaxLen() int { return int(c.r.maxLen) }
 
 // Len returns how many messages are queued or being written (a snapshot).
 func (c *Channel[T]) Len() int {
+	if c.r.sp != nil {
+		return c.r.sp.length()
+	}
 	t, h := c.r.h.Tail.Load(), c.r.h.Head.Load()
 	if t <= h {
 		return 0
@@ -149,9 +187,12 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	if !r.sendReg.Load() {
 		r.register(&r.sendReg, &r.h.Producers)
 	}
+	if r.sp != nil {
+		return c.sendSPSC(m, n, fill)
+	}
 	cl, blk, ok, err := r.trySend()
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, func() (bool, error) {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, blk, ok, err = r.trySend()
@@ -228,9 +269,12 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 	if !r.recvReg.Load() {
 		r.register(&r.recvReg, &r.h.Consumers)
 	}
+	if r.sp != nil {
+		return c.recvSPSC(m, maxLen, use)
+	}
 	cl, n, blk, ok, err := r.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, func() (bool, error) {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, n, blk, ok, err = r.tryRecv(maxLen)
@@ -252,6 +296,118 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 		}
 	}()
 	use(layout.Slice[T](r.mem, cl.data, uint64(n)))
+	return int(n), true, nil
+}
+
+// sendSPSC is send on a single-producer channel.
+func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
+	r, s := c.r, c.r.sp
+	if !s.send.leased {
+		if err := s.leaseSend(); err != nil {
+			return false, r.wrap("send on", m.ctx, err)
+		}
+	}
+	size := s.recordSize(uint64(n))
+	at, ok, err := s.reserve(size)
+	if !ok && err == nil && m.block {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, true, func() (bool, error) {
+			var ok bool
+			var err error
+			at, ok, err = s.reserve(size)
+			return ok, err
+		}, func() error {
+			if r.allDead(&r.h.Consumers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+	}
+	if !ok || err != nil {
+		return false, r.wrap("send on", m.ctx, err)
+	}
+	published := false
+	defer func() {
+		if !published { // fill panicked: no message
+			s.abandon(at)
+		}
+	}()
+	fill(layout.Slice[T](s.ring, at+recordHeader, uint64(n)))
+	s.publish(at, uint32(n))
+	published = true
+	if m.wake {
+		r.wakeReceivers()
+	}
+	return true, nil
+}
+
+// sendFast sends values on a single-producer channel whose sending side is
+// set up, if that needs no wait: the hot path of Send, with no call through
+// a function value. false means nothing was sent; the general path then
+// decides (and reports any error).
+func (c *Channel[T]) sendFast(values []T) bool {
+	s := c.r.sp
+	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Closed() {
+		return false
+	}
+	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
+	if !ok {
+		return false
+	}
+	copyElems(layout.Slice[T](s.ring, at+recordHeader, uint64(len(values))), values)
+	s.publish(at, uint32(len(values)))
+	c.r.wakeReceivers()
+	return true
+}
+
+// recvFast is the hot path of Recv on a single-producer channel: a message
+// that is there and fits dst. false means nothing was received.
+func (c *Channel[T]) recvFast(dst []T) (int, bool) {
+	s := c.r.sp
+	if s == nil || !s.recv.leased || c.r.seg.Closed() {
+		return 0, false
+	}
+	at, n, ok, _, _ := s.peek(len(dst))
+	if !ok {
+		return 0, false
+	}
+	copyElems(dst, layout.Slice[T](s.ring, at+recordHeader, uint64(n)))
+	s.consume(n)
+	c.r.wakeSenders()
+	return int(n), true
+}
+
+// recvSPSC is recv on a single-producer channel.
+func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, error) {
+	r, s := c.r, c.r.sp
+	if !s.recv.leased {
+		if err := s.leaseRecv(); err != nil {
+			return 0, false, r.wrap("receive on", m.ctx, err)
+		}
+	}
+	at, n, ok, err := s.tryRecv(maxLen)
+	if !ok && err == nil && m.block {
+		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, true, func() (bool, error) {
+			var ok bool
+			var err error
+			at, n, ok, err = s.tryRecv(maxLen)
+			return ok, err
+		}, func() error {
+			if r.h.Closed.Load() == 0 && r.allDead(&r.h.Producers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+	}
+	if !ok || err != nil {
+		return 0, false, r.wrap("receive on", m.ctx, err)
+	}
+	defer func() { // also if use panics: the message is consumed either way
+		s.consume(n)
+		if m.wake {
+			r.wakeSenders()
+		}
+	}()
+	use(layout.Slice[T](s.ring, at+recordHeader, uint64(n)))
 	return int(n), true, nil
 }
 
@@ -284,12 +440,18 @@ func copyIn[T ctypes.Elem](values []T) func([]T) { return func(s []T) { copyElem
 // full. It fails with ErrTooLarge if len(values) > MaxLen, ErrClosed once
 // the channel is closed, and ErrPeerDead if every receiver has died.
 func (c *Channel[T]) Send(values []T) error {
+	if c.sendFast(values) {
+		return nil
+	}
 	_, err := c.send(blocking, len(values), copyIn(values))
 	return err
 }
 
 // TrySend sends without waiting; it reports false if the channel is full.
 func (c *Channel[T]) TrySend(values []T) (bool, error) {
+	if c.sendFast(values) {
+		return true, nil
+	}
 	return c.send(mode{wake: true}, len(values), copyIn(values))
 }
 
@@ -351,12 +513,18 @@ func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copyElems(
 // it returns the messages still queued, then io.EOF. If every sender has
 // died without closing, it returns ErrPeerDead.
 func (c *Channel[T]) Recv(dst []T) (int, error) {
+	if n, ok := c.recvFast(dst); ok {
+		return n, nil
+	}
 	n, _, err := c.recv(blocking, len(dst), copyOut(dst))
 	return n, err
 }
 
 // TryRecv receives without waiting; ok is false if nothing was queued.
 func (c *Channel[T]) TryRecv(dst []T) (n int, ok bool, err error) {
+	if n, ok := c.recvFast(dst); ok {
+		return n, true, nil
+	}
 	return c.recv(mode{wake: true}, len(dst), copyOut(dst))
 }
 

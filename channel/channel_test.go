@@ -26,9 +26,9 @@ import (
 
 // stream runs producers and consumers as processes over one channel and
 // checks that every message arrived exactly once, whole and in order.
-func stream(t *testing.T, producers, consumers, perProducer, slots, maxLen int) {
+func stream(t *testing.T, producers, consumers, perProducer, slots, maxLen int, opts ...channel.Option) {
 	seg, name := proctest.Segment(t, 64<<20)
-	ch, err := channel.New[float64](seg, "ch", slots, maxLen)
+	ch, err := channel.New[float64](seg, "ch", slots, maxLen, opts...)
 	require.NoError(t, err)
 	ch.RegisterSender() // we close it after the producers exit
 

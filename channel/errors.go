@@ -10,6 +10,8 @@ var (
 	ErrClosed = errors.New("channel: send on closed channel")
 	// ErrTooLarge: a message longer than the channel's MaxLen.
 	ErrTooLarge = errors.New("channel: message longer than the channel allows")
+	// ErrInUse: a single-producer, single-consumer channel already has a live sender (or receiver) on that side.
+	ErrInUse = errors.New("channel: the one sender (or receiver) of this channel is another, live handle")
 	// ErrPeerDead: every process recorded on the other side has died (for a receiver: without closing); see RegisterSender.
 	ErrPeerDead = errors.New("channel: every peer process has died")
 )

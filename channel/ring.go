@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/procs"
@@ -31,6 +32,7 @@ type ring struct {
 	pid     uint32
 	sendReg atomic.Bool // this handle recorded our pid as a producer
 	recvReg atomic.Bool // ... as a consumer
+	sp      *spsc       // the single-producer protocol's state, for such a channel
 }
 
 // blocker is the slot a sender or receiver waits for, and its state then.
@@ -58,14 +60,19 @@ func (r *ring) errConfused() error {
 	return fmt.Errorf("channel: %q: %w: slot states and positions disagree", r.name, shm.ErrCorrupt)
 }
 
-// geometry computes a channel's stride and object length, or an error.
-func geometry(slots, maxLen int, elemSize uint64) (stride, length uint64, err error) {
+// geometry computes a channel's stride and object length, or an error; a
+// single-producer channel's ring is one stride longer (see shmkit.h).
+func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length uint64, err error) {
 	if slots < 1 || slots > 1<<30 || maxLen < 1 || uint64(maxLen) > (1<<32-1-slotHeader)/elemSize {
 		return 0, 0, fmt.Errorf("%w: %d slots of %d elements of %d bytes", shm.ErrInvalidSize, slots, maxLen, elemSize)
 	}
 	stride, _ = layout.AlignUp(slotHeader + uint64(maxLen)*elemSize)
 	if uint64(slots) > (math.MaxInt64-headerSize)/stride {
 		return 0, 0, fmt.Errorf("%w: %d slots of %d bytes", shm.ErrInvalidSize, slots, stride)
+	}
+	if single {
+		_, length, err = spscGeometry(slots, stride)
+		return stride, length, err
 	}
 	return stride, headerSize + uint64(slots)*stride, nil
 }
@@ -76,20 +83,25 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	stride, length, err := geometry(int(min(obj.Param0, math.MaxInt32)), int(min(obj.Param1, math.MaxInt32)), elemSize)
+	single := obj.Flags&layout.FlagSPSC != 0
+	stride, length, err := geometry(int(min(obj.Param0, math.MaxInt32)), int(min(obj.Param1, math.MaxInt32)), elemSize, single)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("channel: %q: %w: %w", obj.Name, shm.ErrCorrupt, err)
 	case uint64(h.Slots) != obj.Param0 || uint64(h.MaxLen) != obj.Param1 ||
-		uint64(h.ElemSize) != elemSize || uint64(h.SlotStride) != stride:
+		uint64(h.ElemSize) != elemSize || uint64(h.SlotStride) != stride || (h.SPSC != 0) != single:
 		return nil, fmt.Errorf("channel: %q: %w: header disagrees with its directory entry", obj.Name, shm.ErrCorrupt)
 	case obj.Length < length:
 		return nil, fmt.Errorf("channel: %q: %w: %d bytes, needs %d", obj.Name, shm.ErrCorrupt, obj.Length, length)
 	}
-	return &ring{
+	r := &ring{
 		name: obj.Name, seg: seg, h: h, mem: obj.Bytes()[:length:length],
 		slots: obj.Param0, maxLen: uint32(obj.Param1), stride: stride, pid: uint32(os.Getpid()),
-	}, nil
+	}
+	if single {
+		r.sp = newSPSC(r, length-headerSize, elemSize)
+	}
+	return r, nil
 }
 
 // slot returns position pos's slot and the offset of its data.
@@ -268,20 +280,27 @@ func (r *ring) check() error {
 // in waiters) until try succeeds, fails, or the wait ends. While nothing
 // moves for a whole slice, stuck reports whether to give up (a dead peer)
 // and may repair the ring (a dead claimer).
-func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32,
+//
+// With heavy, the other side publishes without a full fence (package
+// fence), so a waiter runs a heavy barrier after counting itself and before
+// its last look.
+func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, heavy bool,
 	try func() (bool, error), stuck func() error) (bool, error) {
 	for i := range spinTries {
 		if ok, err := try(); ok || err != nil {
 			return ok, err
 		}
-		if i%16 == 15 {
-			wait.Yield()
-		}
+		wait.Spin(i)
 	}
 	idle := false
 	return wait.Block(ctx, deadline, func(until int64) (bool, error) {
 		waiters.Add(1)
 		defer waiters.Add(^uint32(0))
+		if heavy {
+			if err := fence.Heavy(); err != nil {
+				return false, err
+			}
+		}
 		v := seq.Load()
 		if ok, err := try(); ok || err != nil {
 			return ok, err

@@ -66,13 +66,9 @@ func lockWith(call func() error) error {
 }
 
 // lockSpins is how many times a waiter looks at a held mutex's lock word
-// before sleeping: a few microseconds, enough for a holder on the other
-// core to finish a short critical section. Every yieldEvery looks it gives
-// its CPU away, in case the holder is waiting for one.
-const (
-	lockSpins  = 128
-	yieldEvery = 16
-)
+// before sleeping (wait.Spin between looks): a few microseconds, enough for
+// a holder on the other core to finish a short critical section.
+const lockSpins = 128
 
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.
@@ -108,11 +104,7 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 			return true, err
 		}
 		for ; i < spins && robust.HeldByOther(robust.Word(mu.m)); i++ {
-			if i%yieldEvery == yieldEvery-1 {
-				wait.Yield()
-			} else {
-				wait.Pause()
-			}
+			wait.Spin(i)
 		}
 		if i >= spins {
 			runtime.UnlockOSThread()

@@ -85,11 +85,7 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 			}
 			return ok, opError(op, s.name, err)
 		}
-		if i%yieldEvery == yieldEvery-1 {
-			wait.Yield()
-		} else {
-			wait.Pause()
-		}
+		wait.Spin(i)
 	}
 	ok, err := wait.Block(ctx, deadline, s.store.sleep)
 	if ok {

@@ -21,11 +21,14 @@ type Channel struct {
 	Closed        atomic.Uint32
 	PeersOverflow atomic.Uint32
 	Recovered     atomic.Uint32
-	Reserved0     [36]byte
+	SPSC          uint32
+	Reserved0     [32]byte
 	Tail          atomic.Uint64
-	Pad1          [56]byte
-	Head          atomic.Uint64
-	Pad2          [56]byte
+	Producer      atomic.Uint64 // SPSC: the producer's lease
+	Pad1          [48]byte
+	Head          atomic.Uint64 // SPSC: the consumer's position
+	Consumer      atomic.Uint64 // SPSC: the consumer's lease
+	Pad2          [48]byte
 	DataSeq       atomic.Uint32 // futex
 	RecvWaiters   atomic.Uint32
 	Pad3          [56]byte

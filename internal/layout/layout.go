@@ -27,6 +27,7 @@ const (
 	EntryReady uint32 = 1
 
 	FlagLocked uint8 = 0x01
+	FlagSPSC   uint8 = 0x02
 )
 
 // Object kinds (SHMKIT_KIND_*).

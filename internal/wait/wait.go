@@ -142,3 +142,25 @@ func Changed(word *atomic.Uint32, from uint32) Attempt {
 // or single CPU the peer it waits for gets to run; runtime.Gosched would
 // yield only to this process's goroutines.
 func Yield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
+// Spin is what a waiter does between its looks at a shared word, look i of
+// a spin: at first nothing, so that a peer running on the other core is
+// seen within nanoseconds; then a pause instruction, which leaves the core
+// to a sibling hardware thread; after spinPauses looks, a sched_yield every
+// few looks, so that a peer waiting for this CPU (more processes than
+// cores) gets it.
+func Spin(i int) {
+	switch {
+	case i < spinHot:
+	case i >= spinPauses && i%spinYieldEvery == spinYieldEvery-1:
+		Yield()
+	default:
+		Pause()
+	}
+}
+
+const (
+	spinHot        = 32
+	spinPauses     = 64
+	spinYieldEvery = 4
+)

@@ -1,0 +1,27 @@
+package fence
+
+import (
+	"sync/atomic"
+	"testing"
+	"unsafe"
+)
+
+func TestStoreReachesTheValue(t *testing.T) {
+	var a atomic.Uint64
+	if unsafe.Sizeof(a) != 8 {
+		t.Fatalf("atomic.Uint64 is %d bytes: Store cannot address its value", unsafe.Sizeof(a))
+	}
+	Store(&a, 42)
+	if a.Load() != 42 {
+		t.Fatal("Store did not reach the value")
+	}
+}
+
+func TestHeavyAfterRegister(t *testing.T) {
+	if err := Register(); err != nil {
+		t.Skipf("membarrier is not available here: %v", err)
+	}
+	if err := Heavy(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,8 @@
+package fence
+
+// Store64 stores v at *p with release ordering: every store this thread
+// made before it is visible to a thread that loads v (with acquire
+// ordering, as sync/atomic's loads are) before that thread sees v.
+//
+//go:noescape
+func Store64(p *uint64, v uint64)

@@ -620,13 +620,27 @@ static int channel_geometry(unsigned elem_size, uint64_t slots, uint64_t max_len
 	return 0;
 }
 
+/* spsc_geometry: an SPSC channel's ring is one stride longer, and far below
+ * the 2^35 bytes after which stamps repeat (as channel.spscGeometry). */
+static int spsc_geometry(uint64_t slots, uint64_t stride, uint64_t *cap, uint64_t *length) {
+	if (slots > (1ull << 34) / stride - 1) {
+		return EINVAL;
+	}
+	*cap = (slots + 1) * stride;
+	*length = sizeof(struct shmkit_channel) + *cap;
+	return 0;
+}
+
 /* check_channel checks a channel's geometry as channel.newRing does. */
 static int check_channel(const struct shmkit_object *o) {
 	unsigned size = shmkit_typecode_size((int)o->typecode);
 	const struct shmkit_channel *h = o->data;
-	uint64_t stride, length;
-	if (channel_geometry(size, o->param0, o->param1, &stride, &length) != 0 || o->length < length ||
-	    h->slots != o->param0 || h->max_len != o->param1 || h->elem_size != size || h->slot_stride != stride) {
+	uint64_t stride, length, cap;
+	int spsc = (o->flags & SHMKIT_FLAG_SPSC) != 0;
+	if (channel_geometry(size, o->param0, o->param1, &stride, &length) != 0 ||
+	    (spsc && spsc_geometry(o->param0, stride, &cap, &length) != 0) || o->length < length ||
+	    h->slots != o->param0 || h->max_len != o->param1 || h->elem_size != size || h->slot_stride != stride ||
+	    (LOAD(&h->spsc) != 0) != spsc) {
 		return SHMKIT_ECORRUPT;
 	}
 	return 0;
@@ -897,6 +911,10 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	h->max_len = (uint32_t)r->param1;
 	h->elem_size = shmkit_typecode_size(r->typecode);
 	h->slot_stride = (uint32_t)r->value; /* the stride, from channel_geometry */
+	if (r->flags & SHMKIT_FLAG_SPSC) {
+		h->spsc = 1; /* the ring's zeroes match no record's stamp */
+		return 0;
+	}
 	for (uint64_t i = 0; i < r->param0; i++) { /* slot i first serves position i */
 		struct shmkit_slot *s = (struct shmkit_slot *)(mem + sizeof *h + i * h->slot_stride);
 		s->state = ((2 * i) & ((1ull << 40) - 1)) << SHMKIT_SLOT_SEQ_SHIFT;
@@ -904,18 +922,30 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	return 0;
 }
 
-int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
-                       uint32_t max_len, struct shmkit_object *out) {
-	uint64_t stride, length;
-	if (channel_geometry(shmkit_typecode_size(typecode), slots, max_len, &stride, &length) != 0) {
+static int new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, int spsc, struct shmkit_object *out) {
+	uint64_t stride, length, cap;
+	if (channel_geometry(shmkit_typecode_size(typecode), slots, max_len, &stride, &length) != 0 ||
+	    (spsc && spsc_geometry(slots, stride, &cap, &length) != 0)) {
 		return EINVAL;
 	}
 	struct alloc_req r = {
 	    .name = name, .kind = SHMKIT_KIND_CHANNEL, .typecode = (uint8_t)typecode,
-	    .length = length, .param0 = slots, .param1 = max_len, .init = init_channel, .value = (uint32_t)stride,
+	    .flags = spsc ? SHMKIT_FLAG_SPSC : 0, .length = length, .param0 = slots, .param1 = max_len,
+	    .init = init_channel, .value = (uint32_t)stride,
 	};
 	int rc = alloc_object(seg, &r, out);
 	return rc == 0 ? check_channel(out) : rc;
+}
+
+int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, struct shmkit_object *out) {
+	return new_channel(seg, name, typecode, slots, max_len, 0, out);
+}
+
+int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                            uint32_t max_len, struct shmkit_object *out) {
+	return new_channel(seg, name, typecode, slots, max_len, 1, out);
 }
 
 /* ---- Channels: the ring protocol of struct shmkit_channel ------------ */
@@ -955,6 +985,12 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	ch->elem_size = shmkit_typecode_size((int)o.typecode);
 	ch->stride = ch->h->slot_stride;
 	ch->pid = (uint32_t)getpid();
+	if (o.flags & SHMKIT_FLAG_SPSC) {
+		uint64_t length;
+		spsc_geometry(ch->slots, ch->stride, &ch->cap, &length); /* checked by the lookup */
+		ch->spsc = 1;
+		ch->token = (uint64_t)ch->pid << 32 | ((uint32_t)((uintptr_t)ch ^ (uint64_t)shmkit_now_ns()) | 1u);
+	}
 	return 0;
 }
 
@@ -1110,6 +1146,8 @@ typedef int (*stuck_fn)(struct shmkit_chan *ch, void *arg);
 
 /* wait_for spins on try, then sleeps on seq counting itself in waiters,
  * as channel.waitFor does. */
+static int membarrier_heavy(void);
+
 static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uint32_t *waiters,
                     attempt_fn try, stuck_fn stuck, void *arg) {
 	for (int i = 0; i < SPIN_TRIES; i++) {
@@ -1129,8 +1167,9 @@ static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uin
 		}
 		int64_t until = deadline - now > SLICE_NS ? now + SLICE_NS : deadline;
 		__atomic_fetch_add(waiters, 1, __ATOMIC_ACQ_REL);
+		int rc = ch->spsc ? membarrier_heavy() : 0; /* the other side publishes without a fence */
 		uint32_t v = LOAD(seq);
-		int rc = try(ch, arg);
+		rc = rc != 0 ? -rc : try(ch, arg);
 		if (rc == 0 && idle) {
 			rc = stuck(ch, arg);
 			rc = rc > 0 ? -rc : rc;
@@ -1166,11 +1205,18 @@ static int send_stuck(struct shmkit_chan *ch, void *arg) {
 	return !take_over(ch, op->blk, op->blk_st) && all_dead(ch, ch->h->consumers) ? SHMKIT_EPEERDEAD : 0;
 }
 
+static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);
+static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
+static uint64_t spsc_len(const struct shmkit_chan *ch);
+
 int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
 	if (n > ch->max_len) {
 		return SHMKIT_ETOOLARGE;
 	}
 	shmkit_chan_register(ch, 1);
+	if (ch->spsc) {
+		return spsc_send(ch, data, n, deadline_ns);
+	}
 	struct send_op op = {0};
 	int rc = send_attempt(ch, &op);
 	if (rc == 0 && deadline_ns <= 0) {
@@ -1229,6 +1275,9 @@ static int recv_stuck(struct shmkit_chan *ch, void *arg) {
 
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
 	shmkit_chan_register(ch, 0);
+	if (ch->spsc) {
+		return spsc_recv(ch, buf, cap, n, deadline_ns);
+	}
 	struct recv_op op = {.cap = cap};
 	int rc = recv_attempt(ch, &op);
 	if (rc == 0 && deadline_ns <= 0) {
@@ -1262,6 +1311,268 @@ int shmkit_chan_close(struct shmkit_chan *ch) {
 }
 
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch) {
+	if (ch->spsc) {
+		return spsc_len(ch);
+	}
 	uint64_t t = LOAD(&ch->h->tail), h = LOAD(&ch->h->head);
 	return t <= h ? 0 : (t - h < ch->slots ? t - h : ch->slots);
+}
+
+/* ---- Channels: the SPSC protocol (SHMKIT_FLAG_SPSC) ------------------- */
+
+#ifndef MEMBARRIER_CMD_GLOBAL_EXPEDITED
+#define MEMBARRIER_CMD_QUERY 0
+#define MEMBARRIER_CMD_GLOBAL_EXPEDITED (1 << 1)
+#define MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED (1 << 2)
+#endif
+
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+static int membarrier_rc;
+
+static void membarrier_register(void) {
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+	int want = MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
+	if (cmds < 0 || (cmds & want) != want ||
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0) != 0) {
+		membarrier_rc = ENOSYS;
+	}
+}
+
+/* Every running thread of every registered process runs a full barrier. */
+static int membarrier_heavy(void) {
+	while (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0) != 0) {
+		if (errno != EINTR) {
+			return errno;
+		}
+	}
+	return 0;
+}
+
+#define REC_HEADER 8u
+#define LOW_WRITING 0u
+
+static uint32_t stamp(uint64_t pos) { return (uint32_t)(pos >> 3) | 1u; }
+static uint64_t header_word(uint64_t pos, uint32_t low) { return (uint64_t)stamp(pos) << 32 | low; }
+static uint64_t record_size(const struct shmkit_chan *ch, uint64_t n) {
+	return REC_HEADER + ((n * ch->elem_size + 7) & ~(uint64_t)7);
+}
+static uint64_t *ring_word(const struct shmkit_chan *ch, uint64_t off) { return (uint64_t *)(ch->slots_base + off); }
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* What the header at pos holds: 1 a message of *n elements, 2 a skip
+ * record, 0 nothing yet (*writing set while one is being written), or
+ * -SHMKIT_ECORRUPT. */
+static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n, int *writing) {
+	uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
+	uint32_t low = (uint32_t)hd;
+	*writing = 0;
+	if ((uint32_t)(hd >> 32) != stamp(pos)) {
+		return 0;
+	}
+	if (low == LOW_WRITING) {
+		*writing = 1;
+		return 0;
+	}
+	if (low == SHMKIT_LEN_SKIP) {
+		return 2;
+	}
+	if (low - 1 > ch->max_len || off + record_size(ch, low - 1) > ch->cap) {
+		return -SHMKIT_ECORRUPT;
+	}
+	*n = low - 1;
+	return 1;
+}
+
+/* The position after the last published record from pos; *count messages. */
+static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, uint64_t *count) {
+	*count = 0;
+	for (uint64_t i = 0; i < ch->cap / REC_HEADER; i++) {
+		uint32_t n = 0;
+		int writing, rc = spsc_record(ch, pos, &n, &writing);
+		if (rc <= 0) {
+			*end = pos;
+			return -rc;
+		}
+		if (rc == 2) {
+			pos += ch->cap - pos % ch->cap;
+		} else {
+			pos += record_size(ch, n);
+			(*count)++;
+		}
+	}
+	return SHMKIT_ECORRUPT;
+}
+
+static int spsc_lease(struct shmkit_chan *ch, uint64_t *word) {
+	pthread_once(&membarrier_once, membarrier_register);
+	if (membarrier_rc != 0) {
+		return membarrier_rc;
+	}
+	for (;;) {
+		uint64_t cur = LOAD(word);
+		if (cur == ch->token) {
+			return 0;
+		}
+		if (cur != 0 && alive((int32_t)(cur >> 32))) {
+			return SHMKIT_EINUSE;
+		}
+		if (CAS(word, cur, ch->token)) {
+			return 0;
+		}
+	}
+}
+
+struct spsc_send_op {
+	uint64_t size, at;
+};
+
+/* Reserve room as channel's reserve does: 1 with op->at, 0 wait, negative error. */
+static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
+	struct spsc_send_op *op = arg;
+	uint64_t off = ch->tail % ch->cap, skip = off + op->size > ch->cap ? ch->cap - off : 0;
+	uint64_t end = ch->tail + skip + op->size;
+	if (end % ch->cap != 0) {
+		end += REC_HEADER;
+	}
+	if (end - ch->head_seen > ch->cap && end - (ch->head_seen = LOAD(&ch->h->head)) > ch->cap) {
+		return 0;
+	}
+	if (skip > 0) {
+		STORE_REL(ring_word(ch, off), header_word(ch->tail, SHMKIT_LEN_SKIP));
+		ch->tail += skip;
+		off = 0;
+	}
+	STORE_REL(ring_word(ch, off), header_word(ch->tail, LOW_WRITING));
+	if (LOAD(&ch->h->closed) != 0) {
+		STORE_REL(ring_word(ch, off), 0);
+		return -SHMKIT_ECLOSED;
+	}
+	op->at = off;
+	return 1;
+}
+
+static int spsc_send_stuck(struct shmkit_chan *ch, void *arg) {
+	(void)arg;
+	return all_dead(ch, ch->h->consumers) ? SHMKIT_EPEERDEAD : 0;
+}
+
+static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	int rc;
+	if (!ch->send_leased) {
+		uint64_t count;
+		if ((rc = spsc_lease(ch, &ch->h->producer)) != 0 ||
+		    (rc = spsc_end(ch, ch->head_seen = LOAD(&ch->h->head), &ch->tail, &count)) != 0) {
+			return rc;
+		}
+		ch->send_leased = 1;
+	}
+	struct spsc_send_op op = {.size = record_size(ch, n)};
+	rc = spsc_reserve(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, spsc_reserve, spsc_send_stuck, &op);
+	}
+	if (rc < 0) {
+		return -rc;
+	}
+	memcpy(ch->slots_base + op.at + REC_HEADER, data, (size_t)n * ch->elem_size);
+	if (op.at + op.size < ch->cap) {
+		STORE_REL(ring_word(ch, op.at + op.size), 0); /* old elements there never read as a header */
+	}
+	STORE_REL(ring_word(ch, op.at), header_word(ch->tail, n + 1));
+	ch->tail += op.size;
+	wake_receivers(ch);
+	return 0;
+}
+
+struct spsc_recv_op {
+	uint32_t cap, n;
+	uint64_t at;
+};
+
+/* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. */
+static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op, int *writing) {
+	for (int i = 0; i < 2; i++) {
+		uint32_t n = 0;
+		int rc = spsc_record(ch, ch->head, &n, writing);
+		if (rc <= 0) {
+			return rc;
+		}
+		if (rc == 2) {
+			ch->head += ch->cap - ch->head % ch->cap;
+			continue;
+		}
+		op->n = n;
+		if (n > op->cap) {
+			return -SHMKIT_ESHORTBUF;
+		}
+		op->at = ch->head % ch->cap;
+		return 1;
+	}
+	return -SHMKIT_ECORRUPT;
+}
+
+static int spsc_try_recv(struct shmkit_chan *ch, void *arg) {
+	struct spsc_recv_op *op = arg;
+	int closed = LOAD(&ch->h->closed) != 0, writing;
+	int rc = spsc_peek(ch, op, &writing);
+	if (rc != 0 || !closed) {
+		return rc;
+	}
+	if (ch->eof) {
+		return -SHMKIT_EEOF;
+	}
+	if ((rc = membarrier_heavy()) != 0) {
+		return -rc;
+	}
+	if ((rc = spsc_peek(ch, op, &writing)) != 0) {
+		return rc;
+	}
+	if (writing && alive((int32_t)(LOAD(&ch->h->producer) >> 32))) {
+		return 0; /* a send that began before the close: wait for it */
+	}
+	ch->eof = 1;
+	return -SHMKIT_EEOF;
+}
+
+static int spsc_recv_stuck(struct shmkit_chan *ch, void *arg) {
+	(void)arg;
+	return LOAD(&ch->h->closed) == 0 && all_dead(ch, ch->h->producers) ? SHMKIT_EPEERDEAD : 0;
+}
+
+static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
+	int rc;
+	if (!ch->recv_leased) {
+		if ((rc = spsc_lease(ch, &ch->h->consumer)) != 0) {
+			return rc;
+		}
+		ch->head = LOAD(&ch->h->head);
+		ch->recv_leased = 1;
+	}
+	struct spsc_recv_op op = {.cap = cap};
+	rc = spsc_try_recv(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->data_seq, &ch->h->recv_waiters, spsc_try_recv, spsc_recv_stuck, &op);
+	}
+	if (rc < 0) {
+		if (rc == -SHMKIT_ESHORTBUF) {
+			*n = op.n;
+		}
+		return -rc;
+	}
+	memcpy(buf, ch->slots_base + op.at + REC_HEADER, (size_t)op.n * ch->elem_size);
+	*n = op.n;
+	ch->head += record_size(ch, op.n);
+	STORE_REL(&ch->h->head, ch->head);
+	wake_senders(ch);
+	return 0;
+}
+
+static uint64_t spsc_len(const struct shmkit_chan *ch) {
+	uint64_t end, count;
+	spsc_end(ch, LOAD(&ch->h->head), &end, &count);
+	return count;
 }

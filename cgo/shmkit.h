@@ -406,6 +406,9 @@ int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned 
 int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive, struct shmkit_object *out);
 int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                        uint32_t max_len, struct shmkit_object *out);
+/* The same for one producer and one consumer (SHMKIT_FLAG_SPSC). */
+int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                            uint32_t max_len, struct shmkit_object *out);
 /* Elements size of a typecode ('c', 'b', ... 'd', 'u'), or 0. */
 unsigned shmkit_typecode_size(int typecode);
 /* The number of directory slots to look at with shmkit_object_at. */
@@ -421,10 +424,11 @@ int64_t shmkit_now_ns(void); /* CLOCK_MONOTONIC, for deadlines */
 void shmkit_api_sizes(uint64_t sizes[3]);
 const char *shmkit_strerror(int rc);
 
-/* A process's handle on a channel (see struct shmkit_channel). */
+/* A process's handle on a channel (see struct shmkit_channel). For an SPSC
+ * channel, each side of a handle is used by one thread at a time. */
 struct shmkit_chan {
 	struct shmkit_channel *h;
-	uint8_t *slots_base;       /* the first slot */
+	uint8_t *slots_base;       /* the first slot; SPSC: the ring */
 	uint64_t slots;
 	uint64_t stride;
 	uint32_t max_len;
@@ -432,9 +436,20 @@ struct shmkit_chan {
 	uint32_t pid;
 	int send_registered;
 	int recv_registered;
+	int spsc;                  /* SHMKIT_FLAG_SPSC: the fields below are used */
+	uint64_t cap;              /* the ring's bytes */
+	uint64_t token;            /* this handle's lease */
+	uint64_t tail;             /* the producer's position */
+	uint64_t head_seen;        /* the consumer's position, as the producer last read it */
+	uint64_t head;             /* the consumer's position */
+	int send_leased, recv_leased, eof;
 };
 
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);
+/* Sends and receives on an SPSC channel also return SHMKIT_EINUSE (EBUSY)
+ * while another live handle holds that side, and ENOSYS where membarrier(2)
+ * is not available. */
+#define SHMKIT_EINUSE EBUSY
 /* Send n elements from data. SHMKIT_ECLOSED, SHMKIT_ETOOLARGE, ETIMEDOUT,
  * SHMKIT_EPEERDEAD. */
 int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);

@@ -200,12 +200,24 @@ const (
 	total    = messages * msgLen * (messages*msgLen - 1) / 2 // sum of 0..messages*msgLen-1
 )
 
+// channelKinds are the two channel protocols every peer speaks.
+var channelKinds = map[string][]channel.Option{"any": nil, "spsc": {channel.SPSC()}}
+
+// eachChannelKind runs f for each peer and each channel protocol.
+func eachChannelKind(t *testing.T, f func(t *testing.T, p peer, opts []channel.Option)) {
+	for kind, opts := range channelKinds {
+		t.Run("kind="+kind, func(t *testing.T) {
+			eachPeer(t, func(t *testing.T, p peer) { f(t, p, opts) })
+		})
+	}
+}
+
 // TestChannelPeerToGo: the peer sends and closes; Go receives every
 // message in order, then io.EOF.
 func TestChannelPeerToGo(t *testing.T) {
-	eachPeer(t, func(t *testing.T, p peer) {
+	eachChannelKind(t, func(t *testing.T, p peer, opts []channel.Option) {
 		seg, name := proctest.Segment(t, 1<<20)
-		ch, err := channel.New[float64](seg, "ch", 8, msgLen)
+		ch, err := channel.New[float64](seg, "ch", 8, msgLen, opts...)
 		require.NoError(t, err)
 		ch.RegisterReceiver()
 		r := start(t, p, "send", name, "ch", strconv.Itoa(messages), strconv.Itoa(msgLen))
@@ -228,9 +240,9 @@ func TestChannelPeerToGo(t *testing.T) {
 // TestChannelGoToPeer: Go sends and closes; the peer receives every message
 // in order, then EOF.
 func TestChannelGoToPeer(t *testing.T) {
-	eachPeer(t, func(t *testing.T, p peer) {
+	eachChannelKind(t, func(t *testing.T, p peer, opts []channel.Option) {
 		seg, name := proctest.Segment(t, 1<<20)
-		ch, err := channel.New[float64](seg, "ch", 8, msgLen)
+		ch, err := channel.New[float64](seg, "ch", 8, msgLen, opts...)
 		require.NoError(t, err)
 		r := start(t, p, "recv", name, "ch")
 		msg := make([]float64, msgLen)

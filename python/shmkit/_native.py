@@ -56,6 +56,15 @@ class Chan(ctypes.Structure):
         ("pid", ctypes.c_uint32),
         ("send_registered", ctypes.c_int),
         ("recv_registered", ctypes.c_int),
+        ("spsc", ctypes.c_int),
+        ("cap", ctypes.c_uint64),
+        ("token", ctypes.c_uint64),
+        ("tail", ctypes.c_uint64),
+        ("head_seen", ctypes.c_uint64),
+        ("head", ctypes.c_uint64),
+        ("send_leased", ctypes.c_int),
+        ("recv_leased", ctypes.c_int),
+        ("eof", ctypes.c_int),
     ]
 
 
@@ -122,6 +131,7 @@ def _declare(lib):
         "shmkit_new_semaphore": (c_int, [P(Segment), cp, ctypes.c_uint, c_int, P(Object)]),
         "shmkit_new_mutex": (c_int, [P(Segment), cp, c_int, P(Object)]),
         "shmkit_new_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
+        "shmkit_new_spsc_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
         "shmkit_now_ns": (c_i64, []),
         "shmkit_strerror": (cp, [c_int]),
         "shmkit_api_sizes": (None, [P(c_u64)]),

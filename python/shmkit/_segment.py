@@ -307,11 +307,13 @@ class Segment:
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
 
-    def new_channel(self, name, typecode, slots, max_len):
+    def new_channel(self, name, typecode, slots, max_len, spsc=False):
+        """A channel of slots messages of up to max_len elements; with spsc,
+        for one sender and one receiver at a time (see channel.SPSC in Go)."""
         tc = _typecode(typecode)
         o = n.Object()
-        self._created(n.lib.shmkit_new_channel(ctypes.byref(self._c), name.encode(), ord(tc), slots, max_len,
-                                               ctypes.byref(o)), name)
+        make = n.lib.shmkit_new_spsc_channel if spsc else n.lib.shmkit_new_channel
+        self._created(make(ctypes.byref(self._c), name.encode(), ord(tc), slots, max_len, ctypes.byref(o)), name)
         return Channel(self, o)
 
 

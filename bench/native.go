@@ -136,7 +136,7 @@ func native(args []string, from int, ready func(), call func(seg *C.char, n []in
 	ready()
 	rc, s := call(seg, n)
 	if rc != 0 {
-		return "", fmt.Errorf("C worker: %w", syscall.Errno(rc))
+		return "", fmt.Errorf("native worker: %w", syscall.Errno(rc))
 	}
 	return sum(s), nil
 }

@@ -137,11 +137,26 @@ func OpenFloatChannel(seg *shm.Segment, name string) (*Channel[float64], error) 
 // close the channel without sending (a coordinator that waits for its
 // workers, then closes) calls RegisterSender first, so that the workers'
 // exit is not taken for the death of every sender before it closes.
-func (c *Channel[T]) RegisterSender() { c.r.register(&c.r.sendReg, &c.r.h.Producers) }
+//
+// On an SPSC channel it also takes the sending side, and the set-up the
+// first Send would otherwise do (a membarrier(2) registration, which can
+// take milliseconds); errors are left for Send to report.
+func (c *Channel[T]) RegisterSender() {
+	c.r.register(&c.r.sendReg, &c.r.h.Producers)
+	if s := c.r.sp; s != nil && !s.send.leased {
+		s.leaseSend()
+	}
+}
 
 // RegisterReceiver records this process as a receiver now rather than at
 // its first Recv; see RegisterSender.
-func (c *Channel[T]) RegisterReceiver() { c.r.register(&c.r.recvReg, &c.r.h.Consumers) }
+// On an SPSC channel it also takes the receiving side, as RegisterSender.
+func (c *Channel[T]) RegisterReceiver() {
+	c.r.register(&c.r.recvReg, &c.r.h.Consumers)
+	if s := c.r.sp; s != nil && !s.recv.leased {
+		s.leaseRecv()
+	}
+}
 
 // Name returns the channel's name in its segment.
 func (c *Channel[T]) Name() string { return c.r.name }

@@ -167,17 +167,9 @@ func streamRecv(args []string, ready func()) (string, error) {
 }
 
 // openPingPong opens the channels "ping" and "pong" of seg.
-// openPingPong opens the two channels, out being the one this side sends on.
-func openPingPong(seg *shm.Segment, out string) (ping, pong *channel.Channel[float64], err error) {
+func openPingPong(seg *shm.Segment) (ping, pong *channel.Channel[float64], err error) {
 	if ping, err = channel.Open[float64](seg, "ping"); err == nil {
 		pong, err = channel.Open[float64](seg, "pong")
-	}
-	if err == nil && out == "ping" {
-		ping.RegisterSender()
-		pong.RegisterReceiver()
-	} else if err == nil {
-		pong.RegisterSender()
-		ping.RegisterReceiver()
 	}
 	return ping, pong, err
 }
@@ -185,7 +177,7 @@ func openPingPong(seg *shm.Segment, out string) (ping, pong *channel.Channel[flo
 // ping: args segment count. Sends k on "ping", sums the answers on "pong".
 func ping(args []string, ready func()) (string, error) {
 	return onSegment(args, 1, func(seg *shm.Segment, n []int) (string, error) {
-		out, in, err := openPingPong(seg, "ping")
+		out, in, err := openPingPong(seg)
 		if err != nil {
 			return "", err
 		}
@@ -209,7 +201,7 @@ func ping(args []string, ready func()) (string, error) {
 // pong answers each ping with its value plus one.
 func pong(args []string, ready func()) (string, error) {
 	return onSegment(args, 1, func(seg *shm.Segment, n []int) (string, error) {
-		in, out, err := openPingPong(seg, "pong")
+		in, out, err := openPingPong(seg)
 		if err != nil {
 			return "", err
 		}

@@ -1349,7 +1349,6 @@ static int membarrier_heavy(void) {
 }
 
 #define REC_HEADER 8u
-#define LOW_WRITING 0u
 
 static uint32_t stamp(uint64_t pos) { return (uint32_t)(pos >> 3) | 1u; }
 static uint64_t header_word(uint64_t pos, uint32_t low) { return (uint64_t)stamp(pos) << 32 | low; }
@@ -1360,23 +1359,17 @@ static uint64_t *ring_word(const struct shmkit_chan *ch, uint64_t off) { return 
 #define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 /* What the header at pos holds: 1 a message of *n elements, 2 a skip
- * record, 0 nothing yet (*writing set while one is being written), or
- * -SHMKIT_ECORRUPT. */
-static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n, int *writing) {
+ * record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
+static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) {
 	uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
 	uint32_t low = (uint32_t)hd;
-	*writing = 0;
 	if ((uint32_t)(hd >> 32) != stamp(pos)) {
-		return 0;
-	}
-	if (low == LOW_WRITING) {
-		*writing = 1;
 		return 0;
 	}
 	if (low == SHMKIT_LEN_SKIP) {
 		return 2;
 	}
-	if (low - 1 > ch->max_len || off + record_size(ch, low - 1) > ch->cap) {
+	if (low == 0 || low - 1 > ch->max_len || off + record_size(ch, low - 1) > ch->cap) {
 		return -SHMKIT_ECORRUPT;
 	}
 	*n = low - 1;
@@ -1388,7 +1381,7 @@ static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, u
 	*count = 0;
 	for (uint64_t i = 0; i < ch->cap / REC_HEADER; i++) {
 		uint32_t n = 0;
-		int writing, rc = spsc_record(ch, pos, &n, &writing);
+		int rc = spsc_record(ch, pos, &n);
 		if (rc <= 0) {
 			*end = pos;
 			return -rc;
@@ -1429,6 +1422,9 @@ struct spsc_send_op {
 /* Reserve room as channel's reserve does: 1 with op->at, 0 wait, negative error. */
 static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 	struct spsc_send_op *op = arg;
+	if (LOAD(&ch->h->closed) != 0) {
+		return -SHMKIT_ECLOSED;
+	}
 	uint64_t off = ch->tail % ch->cap, skip = off + op->size > ch->cap ? ch->cap - off : 0;
 	uint64_t end = ch->tail + skip + op->size;
 	if (end % ch->cap != 0) {
@@ -1441,11 +1437,6 @@ static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 		STORE_REL(ring_word(ch, off), header_word(ch->tail, SHMKIT_LEN_SKIP));
 		ch->tail += skip;
 		off = 0;
-	}
-	STORE_REL(ring_word(ch, off), header_word(ch->tail, LOW_WRITING));
-	if (LOAD(&ch->h->closed) != 0) {
-		STORE_REL(ring_word(ch, off), 0);
-		return -SHMKIT_ECLOSED;
 	}
 	op->at = off;
 	return 1;
@@ -1482,8 +1473,13 @@ static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	}
 	STORE_REL(ring_word(ch, op.at), header_word(ch->tail, n + 1));
 	ch->tail += op.size;
+	/* Closed meanwhile: the message may still be received before the end
+	 * of stream, but the consumer may have ended it first (see channel's
+	 * publish). Open here: a consumer's end of stream comes after a heavy
+	 * barrier that shows it this header. */
+	rc = LOAD(&ch->h->closed) != 0 ? SHMKIT_ECLOSED : 0;
 	wake_receivers(ch);
-	return 0;
+	return rc;
 }
 
 struct spsc_recv_op {
@@ -1492,10 +1488,10 @@ struct spsc_recv_op {
 };
 
 /* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. */
-static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op, int *writing) {
+static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
 	for (int i = 0; i < 2; i++) {
 		uint32_t n = 0;
-		int rc = spsc_record(ch, ch->head, &n, writing);
+		int rc = spsc_record(ch, ch->head, &n);
 		if (rc <= 0) {
 			return rc;
 		}
@@ -1515,8 +1511,8 @@ static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op, int *writi
 
 static int spsc_try_recv(struct shmkit_chan *ch, void *arg) {
 	struct spsc_recv_op *op = arg;
-	int closed = LOAD(&ch->h->closed) != 0, writing;
-	int rc = spsc_peek(ch, op, &writing);
+	int closed = LOAD(&ch->h->closed) != 0;
+	int rc = spsc_peek(ch, op);
 	if (rc != 0 || !closed) {
 		return rc;
 	}
@@ -1526,11 +1522,8 @@ static int spsc_try_recv(struct shmkit_chan *ch, void *arg) {
 	if ((rc = membarrier_heavy()) != 0) {
 		return -rc;
 	}
-	if ((rc = spsc_peek(ch, op, &writing)) != 0) {
+	if ((rc = spsc_peek(ch, op)) != 0) {
 		return rc;
-	}
-	if (writing && alive((int32_t)(LOAD(&ch->h->producer) >> 32))) {
-		return 0; /* a send that began before the close: wait for it */
 	}
 	ch->eof = 1;
 	return -SHMKIT_EEOF;

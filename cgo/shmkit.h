@@ -236,24 +236,25 @@ struct shmkit_channel {
  *
  * Record header (64 bits): stamp(p) << 32 | low, where stamp(p) = (p / 8)
  * mod 2^32 | 1, so that no header from an earlier lap, and no zero, matches;
- * low is n + 1 for a message of n elements, SHMKIT_LEN_SKIP for "the rest
- * of this lap is empty, go on at the next multiple of cap", or 0 while the
- * record is being written.
+ * low is n + 1 for a message of n elements, or SHMKIT_LEN_SKIP for "the
+ * rest of this lap is empty, go on at the next multiple of cap".
  *
- * Send at position p: wait until the record (and a skip record before it if
- * it does not fit before the end, and 8 bytes after it) lies within head +
- * cap; write the skip record if any; store the header with low 0; look at
- * closed (if set, store 0 over that header and fail); write the elements;
+ * Send at position p: fail if closed; wait until the record (and a skip
+ * record before it if it does not fit before the end, and 8 bytes after it)
+ * lies within head + cap; write the skip record if any; write the elements;
  * store 0 at the 8 bytes after the record unless the lap ends there, so
- * that old elements there never read as a header; store the header with
- * n + 1. A producer killed before that leaves no message, never half a one.
+ * that old elements there never read as a header; store the header; look
+ * at closed again, and if it is now set report "closed" (the message may
+ * still be received). A producer killed before the header leaves no
+ * message, never half a one.
  *
  * Receive at position head: load the header at head; a stamp other than
- * stamp(head), or low 0, means nothing yet; read the elements; store head =
- * head + size. A consumer killed before that store leaves the message to be
- * read again by the next one. A consumer that finds the channel closed and
- * nothing at head runs the barrier below and looks again: end of stream
- * unless a record is now there or being written by a live producer.
+ * stamp(head) means nothing yet; read the elements; store head = head +
+ * size. A consumer killed before that store leaves the message to be read
+ * again by the next one. A consumer that finds the channel closed and
+ * nothing at head runs the barrier below and looks again: end of stream if
+ * there is still nothing. A send whose second look found the channel open
+ * stored its header before that look, so the barrier shows it.
  *
  * Leases (producer, consumer): pid << 32 | token of the handle that sends /
  * receives, 0 if none; a handle takes a lease that is free or whose pid is

@@ -33,7 +33,22 @@ import (
 //
 // A Channel must not be used after its segment is closed.
 type Channel[T ctypes.Elem] struct {
-	r *ring
+	r     *ring
+	elems []T // an SPSC channel's ring as elements, for the fast paths
+}
+
+func newChannel[T ctypes.Elem](r *ring) *Channel[T] {
+	c := &Channel[T]{r: r}
+	if r.sp != nil { // records are 8-aligned, and every element size divides 8
+		c.elems = layout.Slice[T](r.sp.ring, 0, r.sp.cap/uint64(unsafe.Sizeof(*new(T))))
+	}
+	return c
+}
+
+// payload is the n elements of the record at offset at of an SPSC ring.
+func (c *Channel[T]) payload(at, n uint64) []T {
+	i := (at + recordHeader) / uint64(unsafe.Sizeof(*new(T)))
+	return c.elems[i : i+n : i+n]
 }
 
 func elemSize[T ctypes.Elem]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
@@ -98,7 +113,7 @@ func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts .
 	if err != nil {
 		return nil, err
 	}
-	return &Channel[T]{r}, nil
+	return newChannel[T](r), nil
 }
 
 // Open attaches to the channel named name in seg; it must carry elements of
@@ -116,7 +131,7 @@ func Open[T ctypes.Elem](seg *shm.Segment, name string) (*Channel[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Channel[T]{r}, nil
+	return newChannel[T](r), nil
 }
 
 // NewFloatChannel makes the classic FloatChannel: one slot holding a
@@ -137,26 +152,11 @@ func OpenFloatChannel(seg *shm.Segment, name string) (*Channel[float64], error) 
 // close the channel without sending (a coordinator that waits for its
 // workers, then closes) calls RegisterSender first, so that the workers'
 // exit is not taken for the death of every sender before it closes.
-//
-// On an SPSC channel it also takes the sending side, and the set-up the
-// first Send would otherwise do (a membarrier(2) registration, which can
-// take milliseconds); errors are left for Send to report.
-func (c *Channel[T]) RegisterSender() {
-	c.r.register(&c.r.sendReg, &c.r.h.Producers)
-	if s := c.r.sp; s != nil && !s.send.leased {
-		s.leaseSend()
-	}
-}
+func (c *Channel[T]) RegisterSender() { c.r.register(&c.r.sendReg, &c.r.h.Producers) }
 
 // RegisterReceiver records this process as a receiver now rather than at
 // its first Recv; see RegisterSender.
-// On an SPSC channel it also takes the receiving side, as RegisterSender.
-func (c *Channel[T]) RegisterReceiver() {
-	c.r.register(&c.r.recvReg, &c.r.h.Consumers)
-	if s := c.r.sp; s != nil && !s.recv.leased {
-		s.leaseRecv()
-	}
-}
+func (c *Channel[T]) RegisterReceiver() { c.r.register(&c.r.recvReg, &c.r.h.Consumers) }
 
 // Name returns the channel's name in its segment.
 func (c *Channel[T]) Name() string { return c.r.name }
@@ -340,19 +340,12 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 	if !ok || err != nil {
 		return false, r.wrap("send on", m.ctx, err)
 	}
-	published := false
-	defer func() {
-		if !published { // fill panicked: no message
-			s.abandon(at)
-		}
-	}()
-	fill(layout.Slice[T](s.ring, at+recordHeader, uint64(n)))
-	s.publish(at, uint32(n))
-	published = true
+	fill(c.payload(at, uint64(n))) // a panic here publishes nothing
+	err = s.publish(at, uint32(n))
 	if m.wake {
 		r.wakeReceivers()
 	}
-	return true, nil
+	return err == nil, r.wrap("send on", m.ctx, err)
 }
 
 // sendFast sends values on a single-producer channel whose sending side is
@@ -368,10 +361,15 @@ func (c *Channel[T]) sendFast(values []T) bool {
 	if !ok {
 		return false
 	}
-	copyElems(layout.Slice[T](s.ring, at+recordHeader, uint64(len(values))), values)
-	s.publish(at, uint32(len(values)))
+	dst := c.payload(at, uint64(len(values)))
+	if len(values) == 1 {
+		dst[0] = values[0]
+	} else {
+		copyElems(dst, values)
+	}
+	err := s.publish(at, uint32(len(values)))
 	c.r.wakeReceivers()
-	return true
+	return err == nil // closed meanwhile: the general path reports it
 }
 
 // recvFast is the hot path of Recv on a single-producer channel: a message
@@ -381,11 +379,16 @@ func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 	if s == nil || !s.recv.leased || c.r.seg.Closed() {
 		return 0, false
 	}
-	at, n, ok, _, _ := s.peek(len(dst))
+	at, n, ok, _ := s.peek(len(dst))
 	if !ok {
 		return 0, false
 	}
-	copyElems(dst, layout.Slice[T](s.ring, at+recordHeader, uint64(n)))
+	src := c.payload(at, uint64(n))
+	if n == 1 {
+		dst[0] = src[0]
+	} else {
+		copyElems(dst, src)
+	}
 	s.consume(n)
 	c.r.wakeSenders()
 	return int(n), true
@@ -422,7 +425,7 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 			r.wakeSenders()
 		}
 	}()
-	use(layout.Slice[T](s.ring, at+recordHeader, uint64(n)))
+	use(c.payload(at, uint64(n)))
 	return int(n), true, nil
 }
 
@@ -662,5 +665,5 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return (&Channel[uint8]{r}).State(), nil
+	return newChannel[uint8](r).State(), nil
 }

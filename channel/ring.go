@@ -100,6 +100,7 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 	}
 	if single {
 		r.sp = newSPSC(r, length-headerSize, elemSize)
+		fence.Register() // now, not in the first message (it can take milliseconds); errors come with it
 	}
 	return r, nil
 }

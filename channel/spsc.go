@@ -33,7 +33,8 @@ import (
 // sleep pays for the full barrier (package fence).
 type spsc struct {
 	r     *ring
-	ring  []byte // cap bytes after the header
+	ring  []byte          // cap bytes after the header
+	words []atomic.Uint64 // the same, as words: the headers
 	cap   uint64
 	elem  uint64
 	token uint64 // this handle's lease: pid << 32 | random
@@ -43,19 +44,18 @@ type spsc struct {
 	send struct {
 		leased bool   // the producer lease is ours and the position found
 		tail   uint64 // where the next record goes
+		off    uint64 // tail % cap, kept without dividing
 		head   uint64 // the consumer's position, as last read
 	}
 	recv struct {
 		leased bool
 		eof    bool // closed and drained: final
 		head   uint64
+		off    uint64 // head % cap
 	}
 }
 
-const (
-	recordHeader = 8
-	lenWriting   = 0 // a header's low half while its record is being written
-)
+const recordHeader = 8
 
 // stamp is what a header at position pos carries in its upper half: never
 // 0, and different from the stamp of the same offset a lap earlier.
@@ -75,13 +75,15 @@ func spscGeometry(slots int, stride uint64) (capacity, length uint64, err error)
 }
 
 func newSPSC(r *ring, capacity, elemSize uint64) *spsc {
+	ring := r.mem[headerSize : headerSize+capacity : headerSize+capacity]
 	return &spsc{
-		r: r, ring: r.mem[headerSize : headerSize+capacity : headerSize+capacity], cap: capacity, elem: elemSize,
-		token: uint64(uint32(os.Getpid()))<<32 | uint64(rand.Uint32()|1),
+		r: r, ring: ring, words: layout.Slice[atomic.Uint64](ring, 0, capacity/recordHeader), cap: capacity,
+		elem: elemSize, token: uint64(uint32(os.Getpid()))<<32 | uint64(rand.Uint32()|1),
 	}
 }
 
-func (s *spsc) word(off uint64) *atomic.Uint64 { return layout.At[atomic.Uint64](s.ring, off) }
+// word is the 8-byte word at offset off (a multiple of 8) of the ring.
+func (s *spsc) word(off uint64) *atomic.Uint64 { return &s.words[off/recordHeader] }
 
 func (s *spsc) corrupt(format string, args ...any) error {
 	return fmt.Errorf("channel: %q: %w: %s", s.r.name, shm.ErrCorrupt, fmt.Sprintf(format, args...))
@@ -106,24 +108,21 @@ func (s *spsc) lease(word *atomic.Uint64) error {
 	}
 }
 
-// record describes the header at position pos: ok false if there is no
-// record there yet (or one still being written, writing true); skip for a
-// skip record; else a message of n elements.
-func (s *spsc) record(pos uint64) (n uint32, ok, skip, writing bool, err error) {
-	off := pos % s.cap
+// record describes the header at position pos (offset off = pos % cap): ok
+// false if there is no record there yet; skip for a skip record; else a
+// message of n elements.
+func (s *spsc) record(pos, off uint64) (n uint32, ok, skip bool, err error) {
 	hd := s.word(off).Load()
 	if uint32(hd>>32) != stamp(pos) {
-		return 0, false, false, false, nil
+		return 0, false, false, nil
 	}
 	switch low := uint32(hd); {
-	case low == lenWriting:
-		return 0, false, false, true, nil
 	case low == layout.LenSkip:
-		return 0, true, true, false, nil
-	case low-1 > s.r.maxLen || off+s.recordSize(uint64(low-1)) > s.cap:
-		return 0, false, false, false, s.corrupt("bad record header %#x at %d", hd, pos)
+		return 0, true, true, nil
+	case low == 0 || low-1 > s.r.maxLen || off+s.recordSize(uint64(low-1)) > s.cap:
+		return 0, false, false, s.corrupt("bad record header %#x at %d", hd, pos)
 	default:
-		return low - 1, true, false, false, nil
+		return low - 1, true, false, nil
 	}
 }
 
@@ -140,7 +139,7 @@ func (s *spsc) next(pos uint64, n uint32, skip bool) uint64 {
 func (s *spsc) end(pos uint64) (uint64, int, error) {
 	count := 0
 	for range s.cap / recordHeader {
-		n, ok, skip, _, err := s.record(pos)
+		n, ok, skip, err := s.record(pos, pos%s.cap)
 		if err != nil || !ok {
 			return pos, count, err
 		}
@@ -164,7 +163,7 @@ func (s *spsc) leaseSend() error {
 	if err != nil {
 		return err
 	}
-	p.tail, p.leased = tail, true
+	p.tail, p.off, p.leased = tail, tail%s.cap, true
 	return nil
 }
 
@@ -174,23 +173,25 @@ func (s *spsc) leaseRecv() error {
 		return err
 	}
 	q.head, q.leased = h.Head.Load(), true
+	q.off = q.head % s.cap
 	return nil
 }
 
 // reserve finds room for a record of size bytes, writing a skip record
-// first if the record would run past the end of the ring, and marks the
-// record as being written before it looks at closed: a consumer that sees
-// the channel closed then sees the mark and waits for the record. It
-// returns the record's offset.
+// first if the record would run past the end of the ring, and returns the
+// record's offset; ErrClosed if the channel is closed.
 func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
 	h, p := s.r.h, &s.send
-	off := p.tail % s.cap
+	if h.Closed.Load() != 0 {
+		return 0, false, ErrClosed
+	}
+	off := p.off
 	var skip uint64
 	if off+size > s.cap {
 		skip = s.cap - off
 	}
 	end := p.tail + skip + size
-	if end%s.cap != 0 {
+	if off+skip+size != s.cap {
 		end += recordHeader // the zeroed word after the record
 	}
 	if end-p.head > s.cap {
@@ -201,58 +202,63 @@ func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
 	if skip > 0 {
 		fence.Store(s.word(off), headerWord(p.tail, layout.LenSkip))
 		p.tail += skip
-		off = 0
-	}
-	fence.Store(s.word(off), headerWord(p.tail, lenWriting))
-	if h.Closed.Load() != 0 {
-		fence.Store(s.word(off), 0)
-		return 0, false, ErrClosed
+		p.off, off = 0, 0
 	}
 	return off, true, nil
 }
 
 // publish makes the record at offset at, n elements already written,
-// visible to the consumer.
-func (s *spsc) publish(at uint64, n uint32) {
+// visible to the consumer. It reports ErrClosed if the channel was closed
+// meanwhile: the message may then still be received before io.EOF, but a
+// consumer can have ended its stream first. A send that finds the channel
+// open here is received: a consumer concludes io.EOF only after a heavy
+// barrier, which makes this header visible to it (see tryRecv).
+func (s *spsc) publish(at uint64, n uint32) error {
 	p := &s.send
 	size := s.recordSize(uint64(n))
-	if next := at + size; next < s.cap {
-		fence.Store(s.word(next), 0) // old elements there never read as a header
+	next := at + size
+	if next == s.cap {
+		next = 0 // the lap ends here: the next header is a header already
 	}
-	fence.Store(s.word(at), headerWord(p.tail, n+1))
-	p.tail += size
+	// Zero the word after the record, so old elements there never read as
+	// a header, then store the header.
+	fence.StorePair(s.word(next), 0, s.word(at), headerWord(p.tail, n+1), next != 0)
+	p.tail, p.off = p.tail+size, next
+	if s.r.h.Closed.Load() != 0 {
+		return ErrClosed
+	}
+	return nil
 }
-
-// abandon removes the mark of a reserved record that was never written.
-func (s *spsc) abandon(at uint64) { fence.Store(s.word(at), 0) }
 
 // peek finds the next message: its offset and length; ok false if there is
 // none yet. A message longer than maxLen stays queued (io.ErrShortBuffer).
-func (s *spsc) peek(maxLen int) (at uint64, n uint32, ok, writing bool, err error) {
+func (s *spsc) peek(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	q := &s.recv
 	for range 2 { // at most one skip record before a message
-		n, ok, skip, writing, err := s.record(q.head)
+		n, ok, skip, err := s.record(q.head, q.off)
 		switch {
 		case err != nil || !ok:
-			return 0, 0, false, writing, err
+			return 0, 0, false, err
 		case skip:
-			q.head = s.next(q.head, 0, true)
+			q.head += s.cap - q.off
+			q.off = 0
 			continue
 		case int(n) > maxLen:
-			return 0, n, false, false, io.ErrShortBuffer
+			return 0, n, false, io.ErrShortBuffer
 		}
-		return q.head % s.cap, n, true, false, nil
+		return q.off, n, true, nil
 	}
-	return 0, 0, false, false, s.corrupt("two skip records in a row at %d", q.head)
+	return 0, 0, false, s.corrupt("two skip records in a row at %d", q.head)
 }
 
 // tryRecv is peek, with io.EOF once the channel is closed and drained: it
-// is closed, and after a full barrier no record is being written (or its
-// writer is dead) and the ring is still empty.
+// is closed, and after a heavy barrier the ring is still empty. The
+// barrier makes visible every header whose producer then found the channel
+// open (see publish).
 func (s *spsc) tryRecv(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	q, h := &s.recv, s.r.h
 	closed := h.Closed.Load() != 0
-	at, n, ok, _, err = s.peek(maxLen)
+	at, n, ok, err = s.peek(maxLen)
 	if ok || err != nil || !closed {
 		return at, n, ok, err
 	}
@@ -262,12 +268,8 @@ func (s *spsc) tryRecv(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	if err := fence.Heavy(); err != nil {
 		return 0, 0, false, err
 	}
-	at, n, ok, writing, err := s.peek(maxLen)
-	switch {
-	case ok || err != nil:
+	if at, n, ok, err = s.peek(maxLen); ok || err != nil {
 		return at, n, ok, err
-	case writing && procs.Alive(int(h.Producer.Load()>>32)):
-		return 0, 0, false, nil // a send that began before the close: wait for it
 	}
 	q.eof = true
 	return 0, 0, false, io.EOF
@@ -277,7 +279,11 @@ func (s *spsc) tryRecv(maxLen int) (at uint64, n uint32, ok bool, err error) {
 // producer.
 func (s *spsc) consume(n uint32) {
 	q := &s.recv
-	q.head += s.recordSize(uint64(n))
+	size := s.recordSize(uint64(n))
+	q.head += size
+	if q.off += size; q.off == s.cap {
+		q.off = 0
+	}
 	fence.Store(&s.r.h.Head, q.head)
 }
 

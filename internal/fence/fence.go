@@ -70,3 +70,9 @@ func Heavy() error {
 // Store stores v in *p with release ordering (see Store64). It relies on
 // atomic.Uint64 being its value alone, which fence_test checks.
 func Store(p *atomic.Uint64, v uint64) { Store64((*uint64)(unsafe.Pointer(p)), v) }
+
+// StorePair is Store(p1, v1), if first, then Store(p2, v2), in that order,
+// in one call.
+func StorePair(p1 *atomic.Uint64, v1 uint64, p2 *atomic.Uint64, v2 uint64, first bool) {
+	storePair((*uint64)(unsafe.Pointer(p1)), v1, (*uint64)(unsafe.Pointer(p2)), v2, first)
+}

@@ -25,3 +25,15 @@ func TestHeavyAfterRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStorePair(t *testing.T) {
+	var a, b atomic.Uint64
+	StorePair(&a, 1, &b, 2, false)
+	if a.Load() != 0 || b.Load() != 2 {
+		t.Fatalf("first false: %d %d", a.Load(), b.Load())
+	}
+	StorePair(&a, 3, &b, 4, true)
+	if a.Load() != 3 || b.Load() != 4 {
+		t.Fatalf("first true: %d %d", a.Load(), b.Load())
+	}
+}

@@ -6,3 +6,6 @@ package fence
 //
 //go:noescape
 func Store64(p *uint64, v uint64)
+
+//go:noescape
+func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool)

@@ -9,3 +9,17 @@ TEXT ·Store64(SB), NOSPLIT, $0-16
 	MOVQ v+8(FP), BX
 	MOVQ BX, 0(AX)
 	RET
+
+// func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool)
+TEXT ·storePair(SB), NOSPLIT, $0-33
+	MOVQ p2+16(FP), CX
+	MOVQ v2+24(FP), DX
+	MOVB both+32(FP), AX
+	TESTB AL, AL
+	JZ second
+	MOVQ p1+0(FP), SI
+	MOVQ v1+8(FP), DI
+	MOVQ DI, 0(SI)
+second:
+	MOVQ DX, 0(CX)
+	RET

@@ -7,3 +7,10 @@ import "sync/atomic"
 // Store64 stores v at *p with (at least) release ordering; here it is
 // sync/atomic's sequentially consistent store.
 func Store64(p *uint64, v uint64) { atomic.StoreUint64(p, v) }
+
+func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool) {
+	if both {
+		atomic.StoreUint64(p1, v1)
+	}
+	atomic.StoreUint64(p2, v2)
+}

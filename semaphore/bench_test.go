@@ -1,7 +1,11 @@
 package semaphore_test
 
 import (
+	"runtime"
+	"unsafe"
+
 	"bufio"
+	"github.com/shmkit/shmkit/cgo"
 	"os"
 	"sync"
 	"testing"
@@ -36,6 +40,17 @@ func BenchmarkUncontended(b *testing.B) {
 		for b.Loop() {
 			sem.Acquire()
 			sem.Release()
+		}
+	})
+	b.Run("impl=glibc-through-cgo", func(b *testing.B) { // baseline: the same mutex, one cgo call to lock and one to unlock
+		mem := make([]byte, 64)
+		m := unsafe.Pointer(&mem[0])
+		require.NoError(b, cgo.MutexInit(m, false))
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for b.Loop() {
+			cgo.MutexLock(m)
+			cgo.MutexUnlock(m)
 		}
 	})
 	b.Run("impl=sync.Mutex", func(b *testing.B) { // baseline: in-process only

@@ -459,7 +459,8 @@ int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg) {
 	if (rc != 0) {
 		return rc;
 	}
-	int fd = shm_open(path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
+	/* O_NONBLOCK: a FIFO planted under the name must not hang the open. */
+	int fd = shm_open(path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0) {
 		return errno;
 	}
@@ -490,6 +491,16 @@ int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg) {
 	return rc;
 }
 
+/* reserve_space allocates every page of a new segment now, so that a full
+ * /dev/shm is ENOSPC here rather than SIGBUS at some later write. A file
+ * system without fallocate keeps the old behaviour. */
+static int reserve_space(int fd, uint64_t size) {
+	int rc;
+	while ((rc = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {
+	}
+	return rc == 0 || errno == EOPNOTSUPP ? 0 : errno;
+}
+
 int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg) {
 	char path[257], file[sizeof "/dev/shm" + 256], proc[64];
 	int rc = posix_name(name, path);
@@ -508,9 +519,9 @@ int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned m
 		return errno;
 	}
 	void *mem = MAP_FAILED;
-	if (fchmod(fd, mode ? mode : 0600) != 0 || ftruncate(fd, (off_t)size) != 0 ||
+	if (fchmod(fd, mode ? mode : 0600) != 0 || ftruncate(fd, (off_t)size) != 0 || (rc = reserve_space(fd, size)) != 0 ||
 	    (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		rc = errno;
+		rc = rc != 0 ? rc : errno;
 		close(fd);
 		return rc;
 	}
@@ -964,7 +975,25 @@ static uint32_t state_owner(uint64_t st) { return st & SHMKIT_SLOT_BUSY ? (uint3
 static uint64_t seq_of(uint64_t pos) { return (2 * pos) & SEQ_MASK; }
 static int behind(uint64_t a, uint64_t b) { return ((a - b) & SEQ_MASK) >= (1ull << 39); }
 
-static int alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+/* Whether /proc says pid is a zombie or being reaped (as procs.Alive). */
+static int exited(int32_t pid) {
+	char path[32], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return 0;
+	}
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0) {
+		return 0;
+	}
+	buf[n] = 0;
+	char *paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+static int alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !exited(pid); }
 
 static struct shmkit_slot *slot_at(const struct shmkit_chan *ch, uint64_t pos) {
 	return (struct shmkit_slot *)(ch->slots_base + (pos % ch->slots) * ch->stride);

@@ -476,3 +476,21 @@ func processState(pid int) string {
 	}
 	return ""
 }
+
+// A producer that has exited but is not yet reaped by its parent (a
+// zombie, as under a parent that never waits) counted as alive, and a
+// receiver waited for it forever. It counts as dead.
+func TestZombieProducerIsDead(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	ch, err := channel.New[float64](seg, "ch", 4, 64)
+	require.NoError(t, err)
+	cmd := proctest.Command(t, "produce", name, "ch", "0", "1")
+	require.NoError(t, cmd.Start())
+	defer cmd.Wait() // reaped only at the end
+	buf := make([]float64, 64)
+	_, err = ch.Recv(buf)
+	require.NoError(t, err, "its one message")
+	_, ok, err := ch.RecvTimeout(buf, time.Minute)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, channel.ErrPeerDead, "an unreaped producer is dead")
+}

@@ -160,7 +160,9 @@ func TestOpenErrors(t *testing.T) {
 	require.NoError(t, err, "Python allows RawArray('i', 0)")
 	assert.Equal(t, 0, empty.Len())
 
-	raw, err := ctypes.OpenValue[float64](seg, "d")
+	_, err = ctypes.OpenValue[float64](seg, "d")
+	assert.ErrorIs(t, err, ctypes.ErrNoLock, "a raw value has no lock to open it with")
+	raw, err := ctypes.OpenValue[float64](seg, "d", ctypes.WithoutLock())
 	require.NoError(t, err)
 	assert.Nil(t, raw.GetLock(), "a raw value has no lock")
 	assert.ErrorIs(t, raw.Lock(), ctypes.ErrNoLock)
@@ -333,9 +335,8 @@ func TestCallersLock(t *testing.T) {
 	assert.Same(t, semaphore.Locker(mu), v.GetLock())
 	_, err = v.Update(func(x int64) int64 { return x * 10 })
 	require.NoError(t, err)
-	opened, err := ctypes.OpenValue[int64](seg, "v")
-	require.NoError(t, err)
-	assert.Nil(t, opened.GetLock(), "the caller's lock is not recorded in the segment")
+	_, err = ctypes.OpenValue[int64](seg, "v")
+	assert.ErrorIs(t, err, ctypes.ErrNoLock, "the caller's lock is not recorded in the segment")
 	withMu, err := ctypes.OpenValue[int64](seg, "v", ctypes.WithLock(mu))
 	require.NoError(t, err)
 	got, err := withMu.Get()
@@ -382,4 +383,19 @@ func TestValueLockHolderKilled(t *testing.T) {
 	got, err = v.Get()
 	require.NoError(t, err, "repaired: the lock works again")
 	assert.Equal(t, int32(42), got)
+}
+
+// OpenArray of an array made without a lock returned a handle whose every
+// call failed with "object has no lock"; the error now comes at Open.
+func TestOpenArrayWithoutLockFailsAtOpen(t *testing.T) {
+	seg, name := newSeg(t)
+	_, err := ctypes.NewArray[int32](seg, "bare", 4, ctypes.WithoutLock())
+	require.NoError(t, err)
+	_, err = ctypes.NewArray[int32](seg, "locked", 4)
+	require.NoError(t, err)
+	assert.Equal(t, "no lock", proctest.Output(t, "openarray", name, "bare"))
+	assert.Equal(t, "ok", proctest.Output(t, "openarray", name, "locked"))
+	a, err := ctypes.OpenArray[int32](seg, "bare", ctypes.WithoutLock())
+	require.NoError(t, err, "asking for no lock is fine")
+	assert.Equal(t, 4, a.Len())
 }

@@ -1,6 +1,7 @@
 package ctypes_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ func TestMain(m *testing.M) {
 		"prefixsum": helperPrefixSum,
 		"count":     helperCount,
 		"holdlock":  helperHoldLock,
+		"openarray": helperOpenArray,
 	})
 }
 
@@ -90,5 +92,20 @@ func helperHoldLock(args []string) int {
 	}
 	fmt.Println("locked")
 	io.ReadAll(os.Stdin)
+	return 0
+}
+
+// helperOpenArray opens array args[1] of segment args[0] with OpenArray and
+// says how that went: "ok", "no lock", or the error.
+func helperOpenArray(args []string) int {
+	_, err := ctypes.OpenArray[int32](openSeg(args[0]), args[1])
+	switch {
+	case err == nil:
+		fmt.Println("ok")
+	case errors.Is(err, ctypes.ErrNoLock):
+		fmt.Println("no lock")
+	default:
+		fmt.Println(err)
+	}
 	return 0
 }

@@ -113,6 +113,8 @@ func WithLock(l semaphore.Locker) Option { return func(c *lockChoice) { c.lock =
 
 // WithoutLock makes or opens the object with no lock (Python's lock=False);
 // Lock, Get and Set then fail with ErrNoLock, and Raw gives the raw object.
+// Opening an object that was made without a lock fails with ErrNoLock
+// unless WithoutLock or WithLock says how to do without it.
 func WithoutLock() Option { return func(c *lockChoice) { c.none = true } }
 
 func choose(opts []Option) lockChoice {
@@ -128,6 +130,9 @@ func choose(opts []Option) lockChoice {
 func guardFor[T Elem](e elems[T], c lockChoice) (guard, error) {
 	g := guard{name: e.obj.Name}
 	switch {
+	case c.lock == nil && !c.none && e.lock == nil:
+		return guard{}, fmt.Errorf("ctypes: %q: %w: it was made without one; open it with WithLock or WithoutLock, or as a raw object",
+			e.obj.Name, ErrNoLock)
 	case c.lock != nil:
 		g.lock = c.lock
 	case !c.none && e.lock != nil:

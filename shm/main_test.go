@@ -15,6 +15,8 @@ func TestMain(m *testing.M) {
 	proctest.Main(m, map[string]proctest.Helper{
 		"readwrite": helperReadWrite,
 		"alloc":     helperAlloc,
+		"openfifo":  helperOpenFIFO,
+		"fullshm":   helperFullShm,
 	})
 }
 

@@ -79,6 +79,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		return fail("shm truncate", err)
 	}
+	if err := reserveSpace(fd, int64(size)); err != nil {
+		return fail("shm allocate", err)
+	}
 	mem, err := mmap.MapRegion(f, size, mmap.RDWR, 0, 0)
 	if err != nil {
 		return fail("shm mmap", unwrapErrno(err))
@@ -145,7 +148,8 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 	if o.readOnly {
 		flag, prot = os.O_RDONLY, mmap.RDONLY
 	}
-	f, err := os.OpenFile(path(pname), flag|unix.O_NOFOLLOW, 0)
+	// O_NONBLOCK: a FIFO planted under the name must not hang the open.
+	f, err := os.OpenFile(path(pname), flag|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "shm open", Path: pname, Err: unwrapErrno(err)}
 	}
@@ -268,4 +272,20 @@ func unwrapErrno(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// reserveSpace allocates every page of a new segment now, so that a full
+// /dev/shm is ENOSPC from Create rather than SIGBUS at some later write. A
+// file system without fallocate keeps the old behaviour.
+func reserveSpace(fd int, size int64) error {
+	for {
+		err := unix.Fallocate(fd, 0, 0, size)
+		switch err {
+		case nil, unix.EOPNOTSUPP:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return err
+	}
 }

@@ -1,0 +1,96 @@
+package shm_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// A FIFO planted under a segment's name answered a read-only Open by
+// hanging forever (open(2) of a FIFO waits for a writer). It is refused at
+// once, in a helper process whose hang would fail the test.
+func TestFIFORefusedAtOnce(t *testing.T) {
+	name := proctest.Name(t)
+	require.NoError(t, syscall.Mkfifo("/dev/shm/"+name, 0o600))
+	for _, mode := range []string{"ro", "rw"} {
+		out := proctest.Output(t, "openfifo", name, mode)
+		assert.Equal(t, "refused: not shmkit", out, "mode %s", mode)
+	}
+}
+
+func helperOpenFIFO(args []string) int {
+	var opts []shm.Option
+	if args[1] == "ro" {
+		opts = append(opts, shm.ReadOnly())
+	}
+	done := make(chan error, 1)
+	go func() {
+		seg, err := shm.Open(args[0], opts...)
+		if err == nil {
+			seg.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if errors.Is(err, shm.ErrNotShmkit) {
+			fmt.Println("refused: not shmkit")
+		} else {
+			fmt.Println("unexpected:", err)
+		}
+	case <-time.After(time.Minute): // a hang, not a timing: the open never returns
+		fmt.Println("hung")
+	}
+	return 0
+}
+
+// With /dev/shm full, Create succeeded and the first write into the
+// segment killed the process with SIGBUS. It is now ENOSPC from Create. The
+// helper runs in a private mount namespace with a 1 MiB tmpfs on /dev/shm.
+func TestFullDevShmIsENOSPC(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a private tmpfs (unshare -m)")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("needs unshare(1)")
+	}
+	private := []string{unshare, "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /dev/shm && exec \"$0\" \"$@\""}
+	if out, err := exec.Command(private[0], append(private[1:], "true")...).CombinedOutput(); err != nil {
+		t.Skipf("no private tmpfs here: %v: %s", err, out)
+	}
+	cmd := proctest.Command(t, "fullshm", "shmkit-test-full")
+	cmd.Args = append(append(private, cmd.Path), cmd.Args[1:]...)
+	cmd.Path = unshare
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "create: ENOSPC\nsmall one works\n", string(out))
+}
+
+func helperFullShm(args []string) int {
+	_, err := shm.Create(args[0], 8<<20) // eight times what the tmpfs holds
+	if errors.Is(err, syscall.ENOSPC) {
+		fmt.Println("create: ENOSPC")
+	} else {
+		fmt.Println("create:", err)
+	}
+	seg, err := shm.Create(args[0], 64<<10)
+	if err != nil {
+		return proctest.Fail("small create: %v", err)
+	}
+	clear(seg.Bytes()[4096:]) // every page is there: no SIGBUS
+	seg.Close()
+	shm.Unlink(args[0])
+	fmt.Println("small one works")
+	return 0
+}

@@ -34,6 +34,10 @@ func Example() {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err != nil { // ErrPeerDead, io.ErrShortBuffer, ...: never loop on them
+			fmt.Println(err)
+			return
+		}
 		fmt.Println(buf[:n])
 	}
 	// Output:

@@ -781,6 +781,7 @@ static int alloc_locked(struct shmkit_segment *seg, const struct alloc_req *r, u
 	struct shmkit_header *h = (struct shmkit_header *)seg->base;
 	struct shmkit_entry *dir = (struct shmkit_entry *)(seg->base + sizeof *h);
 	struct shmkit_object o;
+	uint64_t used = 0; /* the end of the last published object */
 	uint32_t n = LOAD(&h->dir_count);
 	if (n > seg->dir_capacity) {
 		return SHMKIT_ECORRUPT;
@@ -793,6 +794,9 @@ static int alloc_locked(struct shmkit_segment *seg, const struct alloc_req *r, u
 		if (rc == 0 && strcmp(o.name, r->name) == 0) {
 			return EEXIST;
 		}
+		if (rc == 0 && o.offset + o.length > used) {
+			used = o.offset + o.length;
+		}
 	}
 	/* A process that died between publishing an entry and counting it left
 	 * a complete entry behind: count it and move on. */
@@ -800,14 +804,17 @@ static int alloc_locked(struct shmkit_segment *seg, const struct alloc_req *r, u
 		if (shmkit_object_at(seg, n, &o) != 0) {
 			return SHMKIT_ECORRUPT;
 		}
+		if (o.offset + o.length > used) {
+			used = o.offset + o.length;
+		}
 		STORE(&h->dir_count, n + 1);
 	}
 	if (n == seg->dir_capacity) {
 		return ENOSPC;
 	}
 	uint64_t cur = LOAD(&h->alloc_cursor);
-	if (cur < data_start(seg->dir_capacity) || cur > seg->size || cur % SHMKIT_ALIGN != 0) {
-		return SHMKIT_ECORRUPT;
+	if (cur < data_start(seg->dir_capacity) || cur > seg->size || cur % SHMKIT_ALIGN != 0 || cur < used) {
+		return SHMKIT_ECORRUPT; /* below a live object: handing it out would overwrite that object */
 	}
 	if (length > seg->size - cur) {
 		return ENOSPC;

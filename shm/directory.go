@@ -290,6 +290,7 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 	if err != nil {
 		return fail(err)
 	}
+	var used uint64 // the end of the last published object
 	for i := range n {
 		obj, ok, err := s.geo.entry(s.mem, i)
 		if err != nil {
@@ -297,6 +298,9 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 		}
 		if ok && obj.Name == r.Name {
 			return fail(ErrObjectExists)
+		}
+		if ok {
+			used = max(used, obj.Offset+obj.Length)
 		}
 	}
 	h := layout.HeaderOf(s.mem)
@@ -307,9 +311,11 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 		if e.State.Load() == layout.EntryEmpty {
 			break
 		}
-		if _, ok, err := s.geo.entry(s.mem, n); !ok || err != nil {
+		obj, ok, err := s.geo.entry(s.mem, n)
+		if !ok || err != nil {
 			return fail(fmt.Errorf("%w: directory slot %d is neither empty nor valid", ErrCorrupt, n))
 		}
+		used = max(used, obj.Offset+obj.Length)
 		n++
 		h.DirCount.Store(n)
 	}
@@ -319,6 +325,9 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 	cur, err := s.geo.cursor(s.mem)
 	if err != nil {
 		return fail(err)
+	}
+	if cur < used { // handing it out would overwrite a live object
+		return fail(fmt.Errorf("%w: allocation cursor %d is below the end of an object, %d", ErrCorrupt, cur, used))
 	}
 	if length > s.geo.size-cur {
 		return fail(fmt.Errorf("%w: %d bytes wanted, %d free", ErrNoSpace, length, s.geo.size-cur))

@@ -1,6 +1,7 @@
 package shm_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -92,5 +93,40 @@ func helperFullShm(args []string) int {
 	seg.Close()
 	shm.Unlink(args[0])
 	fmt.Println("small one works")
+	return 0
+}
+
+// A hostile process lowered the allocation cursor, and the next Alloc
+// handed out the memory of a live object. The cursor is now checked
+// against the directory: ErrCorrupt, and the live object keeps its bytes.
+func TestLoweredCursorIsCorrupt(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	live, err := seg.Alloc(shm.Request{Name: "live", Kind: shm.KindBytes, Length: 256}, func(mem []byte) error {
+		copy(mem, "keep me")
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "lowered", proctest.Output(t, "lowercursor", name))
+	_, err = seg.Alloc(shm.Request{Name: "new", Kind: shm.KindBytes, Length: 64}, func(mem []byte) error {
+		copy(mem, "overwritten")
+		return nil
+	})
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+	assert.Equal(t, "keep me", string(live.Bytes()[:7]))
+}
+
+// helperLowerCursor sets segment args[0]'s allocation cursor back to the
+// start of its data, as a hostile writer could.
+func helperLowerCursor(args []string) int {
+	seg, err := shm.OpenRaw(args[0])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer seg.Close()
+	b := seg.Bytes()
+	capacity := binary.LittleEndian.Uint32(b[24:])
+	dataStart := (128 + 128*uint64(capacity) + 63) &^ 63
+	binary.LittleEndian.PutUint64(b[32:], dataStart)
+	fmt.Println("lowered")
 	return 0
 }

@@ -13,10 +13,11 @@ import (
 
 func TestMain(m *testing.M) {
 	proctest.Main(m, map[string]proctest.Helper{
-		"readwrite": helperReadWrite,
-		"alloc":     helperAlloc,
-		"openfifo":  helperOpenFIFO,
-		"fullshm":   helperFullShm,
+		"readwrite":   helperReadWrite,
+		"alloc":       helperAlloc,
+		"openfifo":    helperOpenFIFO,
+		"fullshm":     helperFullShm,
+		"lowercursor": helperLowerCursor,
 	})
 }
 

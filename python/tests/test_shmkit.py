@@ -206,6 +206,22 @@ class TestSync(SegmentTest):
             with self.assertRaises(shmkit.CorruptError):
                 call()
 
+    def test_lowered_cursor(self):
+        self.seg.new_array("live", "i", [7, 7, 7])
+        hdr = self.seg._lookup("live")
+        pid = os.fork()
+        if pid == 0:  # a hostile process lowers the allocation cursor to the live array
+            try:
+                with open("/dev/shm/" + self.name, "r+b") as f:
+                    f.seek(32)
+                    f.write(hdr.offset.to_bytes(8, "little"))
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        with self.assertRaises(shmkit.CorruptError):
+            self.seg.new_array("new", "i", [1, 2, 3])
+        self.assertEqual(list(self.seg.array("live")), [7, 7, 7])
+
     def test_semaphore_woken_by_child(self):
         s = self.seg.new_semaphore("s", 0)
         pid = os.fork()

@@ -92,29 +92,28 @@ func boostRun(body func(ctx context.Context, prog string, w *Workload, count int
 
 // W1, W2 over boost::interprocess::message_queue, as many messages deep as
 // shmkit's ring.
-var boostMQStream = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
-	name, unlink := boostName("")
-	defer unlink()
-	if err := boostSetup(ctx, prog, "setup-mq", name, itoa(slotsFor(w.Elems)), itoa(8*w.Elems)); err != nil {
-		return 0, err
-	}
-	args := []string{name, itoa(count), itoa(w.Elems)}
-	return run(ctx, 0, streamSum(count), workerSpec{role: "mq-recv", args: args, prog: prog},
-		workerSpec{role: "mq-send", args: args, prog: prog})
+var boostMQStream = boostStream("mq", func(w *Workload) []string {
+	return []string{itoa(slotsFor(w.Elems)), itoa(8 * w.Elems)}
 })
 
 // W1, W2 over boost::lockfree::spsc_queue<double> placed in shared memory:
 // 1024 messages deep for W2, 4 MiB for W1's large messages.
-var boostSPSCStream = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
-	name, unlink := boostName("")
-	defer unlink()
-	if err := boostSetup(ctx, prog, "setup-spsc", name, itoa(w.Elems)); err != nil {
-		return 0, err
-	}
-	args := []string{name, itoa(count), itoa(w.Elems)}
-	return run(ctx, 0, streamSum(count), workerSpec{role: "spsc-recv", args: args, prog: prog},
-		workerSpec{role: "spsc-send", args: args, prog: prog})
-})
+var boostSPSCStream = boostStream("spsc", func(w *Workload) []string { return []string{itoa(w.Elems)} })
+
+// boostStream runs a stream over the peers' setup-KIND object, made with
+// the arguments sizes gives, between KIND-send and KIND-recv.
+func boostStream(kind string, sizes func(w *Workload) []string) func(context.Context, *Workload, int) (time.Duration, error) {
+	return boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {
+		name, unlink := boostName("")
+		defer unlink()
+		if err := boostSetup(ctx, prog, append([]string{"setup-" + kind, name}, sizes(w)...)...); err != nil {
+			return 0, err
+		}
+		args := []string{name, itoa(count), itoa(w.Elems)}
+		return run(ctx, 0, streamSum(count), workerSpec{role: kind + "-recv", args: args, prog: prog},
+			workerSpec{role: kind + "-send", args: args, prog: prog})
+	})
+}
 
 // W3 over two one-message message_queues.
 var boostMQPingPong = boostRun(func(ctx context.Context, prog string, w *Workload, count int) (time.Duration, error) {

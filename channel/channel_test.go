@@ -295,6 +295,16 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 	require.Error(t, cmd.Wait())
 }
 
+// killInside starts helper on channel "ch" of segment name, waits until it
+// says said (it is then inside a send or a receive), and kills it there.
+func killInside(t *testing.T, helper, name, said string) {
+	cmd, out := startHelper(t, helper, name, "ch")
+	line, err := out.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, said+"\n", line)
+	kill(t, cmd)
+}
+
 func TestOnlyConsumerKilled(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 2, 8)
@@ -395,11 +405,7 @@ func TestProducerKilledHoldingSlot(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 2, 4)
 	require.NoError(t, err)
-	cmd, out := startHelper(t, "stuckwriter", name, "ch")
-	line, err := out.ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "writing\n", line)
-	kill(t, cmd)
+	killInside(t, "stuckwriter", name, "writing")
 	require.NoError(t, ch.Send([]float64{1, 2}))
 	got, err := ch.RecvNew()
 	require.NoError(t, err)
@@ -416,11 +422,7 @@ func TestConsumerKilledHoldingSlot(t *testing.T) {
 	ch, err := channel.New[float64](seg, "ch", 1, 4)
 	require.NoError(t, err)
 	require.NoError(t, ch.Send([]float64{1}))
-	cmd, out := startHelper(t, "stuckreader", name, "ch")
-	line, err := out.ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "reading\n", line)
-	kill(t, cmd)
+	killInside(t, "stuckreader", name, "reading")
 	ok, err := ch.SendTimeout([]float64{2}, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)

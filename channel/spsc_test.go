@@ -102,18 +102,7 @@ func TestSPSCSecondHandleInUse(t *testing.T) {
 // consumer can see; the next producer takes its place and goes on.
 func TestSPSCProducerKilledMidWrite(t *testing.T) {
 	_, name, ch := newSPSC[float64](t, 4, 4)
-	cmd := proctest.Command(t, "stuckwriter", name, "ch")
-	_, err := cmd.StdinPipe() // held open: the writer stays in the middle of its message
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "writing\n", line)
-	require.NoError(t, cmd.Process.Kill())
-	cmd.Wait()
-
+	killInside(t, "stuckwriter", name, "writing")
 	_, ok, err := ch.TryRecv(make([]float64, 4))
 	require.NoError(t, err)
 	assert.False(t, ok, "half a message is no message")
@@ -177,18 +166,7 @@ func TestSPSCProducersKilledAtRandom(t *testing.T) {
 func TestSPSCConsumerKilledMidRead(t *testing.T) {
 	_, name, ch := newSPSC[float64](t, 4, 4)
 	require.NoError(t, ch.Send([]float64{42}))
-	cmd := proctest.Command(t, "stuckreader", name, "ch")
-	_, err := cmd.StdinPipe() // held open: the reader stays in the middle of its message
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "reading\n", line)
-	require.NoError(t, cmd.Process.Kill())
-	cmd.Wait()
-
+	killInside(t, "stuckreader", name, "reading")
 	got, err := ch.RecvNew()
 	require.NoError(t, err)
 	assert.Equal(t, []float64{42}, got)

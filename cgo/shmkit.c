@@ -573,6 +573,32 @@ int shmkit_detach(struct shmkit_segment *seg) {
 	return rc;
 }
 
+/* valid_utf8 reports whether s[0:n] is well-formed UTF-8 (no overlong
+ * forms, no surrogates, nothing above U+10FFFF), the rule for object names
+ * in every language. */
+static int valid_utf8(const uint8_t *s, size_t n) {
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		if (len == 0 || i + len > n) {
+			return 0;
+		}
+		uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80) {
+				return 0;
+			}
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+			return 0;
+		}
+		i += len;
+	}
+	return 1;
+}
+
 /* The least a published object of a kind may occupy. */
 static uint64_t kind_min_length(uint32_t kind) {
 	switch (kind) {
@@ -667,7 +693,7 @@ int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit
 		return ENOENT;
 	}
 	size_t len = strnlen(e->name, sizeof e->name);
-	if (len == 0 || len == sizeof e->name) {
+	if (len == 0 || len == sizeof e->name || !valid_utf8((const uint8_t *)e->name, len)) {
 		return SHMKIT_ECORRUPT;
 	}
 	memset(out, 0, sizeof *out);
@@ -847,7 +873,8 @@ static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, s
 	if (seg->fd < 0) {
 		return EBADF; /* read-only, or mapped without its file */
 	}
-	if (r->name == NULL || r->name[0] == '\0' || strlen(r->name) > SHMKIT_NAME_MAX) {
+	if (r->name == NULL || r->name[0] == '\0' || strlen(r->name) > SHMKIT_NAME_MAX ||
+	    !valid_utf8((const uint8_t *)r->name, strlen(r->name))) {
 		return EINVAL;
 	}
 	uint64_t length = align64(r->length);

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"unicode/utf8"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -153,7 +154,7 @@ func (g geometry) entry(b []byte, i uint32) (obj Object, ok bool, err error) {
 		return Object{}, false, nil
 	}
 	name, terminated := layout.CString(e.Name[:])
-	if !terminated || len(name) == 0 {
+	if !terminated || len(name) == 0 || !utf8.Valid(name) {
 		return Object{}, false, fmt.Errorf("%w: directory entry %d has a bad name", ErrCorrupt, i)
 	}
 	obj = Object{

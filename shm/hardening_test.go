@@ -130,3 +130,32 @@ func helperLowerCursor(args []string) int {
 	fmt.Println("lowered")
 	return 0
 }
+
+// A non-UTF-8 object name made in Go broke Python's objects() with a
+// UnicodeDecodeError. Names are UTF-8 in every language: Go and C refuse
+// others at creation, and a name changed into something else afterwards
+// makes the directory corrupt, in Go, C and Python alike.
+func TestObjectNamesAreUTF8(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	_, err := seg.Alloc(shm.Request{Name: "bad\xff", Kind: shm.KindBytes, Length: 8}, nil)
+	assert.ErrorIs(t, err, shm.ErrInvalidName)
+	_, err = seg.Alloc(shm.Request{Name: "température", Kind: shm.KindBytes, Length: 8}, nil)
+	require.NoError(t, err, "UTF-8 beyond ASCII is fine")
+
+	assert.Equal(t, "done", proctest.Output(t, "spoilname", name))
+	_, err = seg.Objects()
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+}
+
+// helperSpoilName overwrites the first byte of directory entry 0's name
+// with 0xff, as a hostile writer could.
+func helperSpoilName(args []string) int {
+	seg, err := shm.OpenRaw(args[0])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer seg.Close()
+	seg.Bytes()[128] = 0xff
+	fmt.Println("done")
+	return 0
+}

@@ -18,6 +18,7 @@ func TestMain(m *testing.M) {
 		"openfifo":    helperOpenFIFO,
 		"fullshm":     helperFullShm,
 		"lowercursor": helperLowerCursor,
+		"spoilname":   helperSpoilName,
 	})
 }
 

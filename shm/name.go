@@ -3,6 +3,7 @@ package shm
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Dir is where Linux keeps POSIX shared memory: shm_open("/foo") is the file
@@ -39,6 +40,8 @@ func checkObjectName(name string) error {
 		return fmt.Errorf("%w: object name of %d bytes, more than %d", ErrInvalidName, len(name), maxObjectName)
 	case strings.IndexByte(name, 0) >= 0:
 		return fmt.Errorf("%w: object name %q holds NUL", ErrInvalidName, name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: object name %q is not UTF-8 (C and Python read names as UTF-8)", ErrInvalidName, name)
 	}
 	return nil
 }

@@ -222,6 +222,20 @@ class TestSync(SegmentTest):
             self.seg.new_array("new", "i", [1, 2, 3])
         self.assertEqual(list(self.seg.array("live")), [7, 7, 7])
 
+    def test_non_utf8_name_is_corrupt(self):
+        self.seg.new_array("a", "i", [1])
+        pid = os.fork()
+        if pid == 0:  # a hostile process spoils the first entry's name
+            try:
+                with open("/dev/shm/" + self.name, "r+b") as f:
+                    f.seek(128)
+                    f.write(b"\xff")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        with self.assertRaises(shmkit.CorruptError):  # not UnicodeDecodeError
+            self.seg.objects()
+
     def test_semaphore_woken_by_child(self):
         s = self.seg.new_semaphore("s", 0)
         pid = os.fork()

@@ -35,16 +35,28 @@ static int open_floor(const char *segname, const char *name, struct shmkit_segme
 	return rc;
 }
 
-int floor_stream_send(const char *segname, const char *name, long count, long elems) {
-	struct shmkit_segment seg;
+/* open_ring opens the ring in bytes object name; *cap is its length in
+ * float64. */
+static int open_ring(const char *segname, const char *name, struct shmkit_segment *seg, struct floor_ring **r,
+                     uint64_t *cap) {
 	void *mem;
 	uint64_t len;
-	int rc = open_floor(segname, name, &seg, &mem, &len);
+	int rc = open_floor(segname, name, seg, &mem, &len);
+	if (rc == 0) {
+		*r = mem;
+		*cap = (len - sizeof **r) / sizeof(double);
+	}
+	return rc;
+}
+
+int floor_stream_send(const char *segname, const char *name, long count, long elems) {
+	struct shmkit_segment seg;
+	struct floor_ring *r;
+	uint64_t cap, tail = 0, head = 0, n = (uint64_t)elems;
+	int rc = open_ring(segname, name, &seg, &r, &cap);
 	if (rc != 0) {
 		return rc;
 	}
-	struct floor_ring *r = mem;
-	uint64_t cap = (len - sizeof *r) / sizeof(double), tail = 0, head = 0, n = (uint64_t)elems;
 	double *msg = calloc(n, sizeof *msg);
 	for (long k = 0; k < count; k++) {
 		msg[0] = msg[n - 1] = (double)k;
@@ -63,14 +75,12 @@ int floor_stream_send(const char *segname, const char *name, long count, long el
 
 int floor_stream_recv(const char *segname, const char *name, long count, long elems, double *sum) {
 	struct shmkit_segment seg;
-	void *mem;
-	uint64_t len;
-	int rc = open_floor(segname, name, &seg, &mem, &len);
+	struct floor_ring *r;
+	uint64_t cap, head = 0, tail = 0, n = (uint64_t)elems;
+	int rc = open_ring(segname, name, &seg, &r, &cap);
 	if (rc != 0) {
 		return rc;
 	}
-	struct floor_ring *r = mem;
-	uint64_t cap = (len - sizeof *r) / sizeof(double), head = 0, tail = 0, n = (uint64_t)elems;
 	double *buf = calloc(n, sizeof *buf), total = 0;
 	for (long k = 0; k < count; k++) {
 		while (tail - head < n) {

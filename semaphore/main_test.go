@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -135,6 +136,11 @@ func helperEINTR(args []string) int {
 		if err := mu.Unlock(); err != nil {
 			return proctest.Fail("unlock: %v", err)
 		}
+	}
+	// The waits can all be over before os/signal has handed this process's
+	// goroutine a single signal: wait for the first one to be counted.
+	for deadline := time.Now().Add(30 * time.Second); got.Load() == 0 && time.Now().Before(deadline); {
+		runtime.Gosched()
 	}
 	fmt.Println(got.Load())
 	return 0

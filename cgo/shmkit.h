@@ -34,6 +34,19 @@
 #include <pthread.h>
 #include <semaphore.h>
 
+/* The header compiles as C99, C11 and C++11 and later: the functions have
+ * C linkage, and the layout checks use each language's static assertion. */
+#ifdef __cplusplus
+extern "C" {
+#define SHMKIT_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define SHMKIT_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#define SHMKIT_STATIC_ASSERT_JOIN(a, b) a##b
+#define SHMKIT_STATIC_ASSERT_NAME(line) SHMKIT_STATIC_ASSERT_JOIN(shmkit_static_assert_, line)
+#define SHMKIT_STATIC_ASSERT(cond, msg) typedef char SHMKIT_STATIC_ASSERT_NAME(__LINE__)[(cond) ? 1 : -1]
+#endif
+
 #define SHMKIT_MAGIC 0x000054494B4D4853ULL /* "SHMKIT\0\0" read as little-endian */
 #define SHMKIT_VERSION 2u
 #define SHMKIT_ALIGN 64u         /* every object starts on a cache line */
@@ -276,15 +289,15 @@ struct shmkit_slot {
 	/* 16: max_len elements */
 };
 
-_Static_assert(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
-_Static_assert(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
-_Static_assert(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
+SHMKIT_STATIC_ASSERT(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,
                "each side's words on a line of their own");
-_Static_assert(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
-_Static_assert(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
-_Static_assert(sizeof(struct shmkit_semaphore) == 64, "semaphore is 64 bytes");
-_Static_assert(sizeof(shmkit_mutex_slot) == 64, "pthread_mutex_t fits a cache line");
-_Static_assert(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_semaphore) == 64, "semaphore is 64 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(shmkit_mutex_slot) == 64, "pthread_mutex_t fits a cache line");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
 
 /*
  * Operations (shmkit.c). Each returns 0 or a positive errno value; none
@@ -460,5 +473,9 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 int shmkit_chan_close(struct shmkit_chan *ch); /* SHMKIT_ECLOSED if already closed */
 void shmkit_chan_register(struct shmkit_chan *ch, int sender);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* SHMKIT_H */

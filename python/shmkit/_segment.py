@@ -157,8 +157,19 @@ class Segment:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        """Close the segment. If the block is leaving with an exception, that
+        exception goes on: a close that cannot happen yet (views still alive,
+        a mutex still held) is left for later instead of replacing it.
+        Views are released with memoryview.release(), and numpy arrays by
+        dropping every reference to them (del arr)."""
+        if exc_type is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except (BufferError, RuntimeError):
+            pass
 
     def __repr__(self):
         return "<shmkit.Segment %s size=%d%s>" % (self.name, self.size, " closed" if self.closed else "")

@@ -91,6 +91,22 @@ class TestSegments(SegmentTest):
         self.assertEqual(status, 0)
         shmkit.attach(self.name).close()  # still there
 
+    def test_with_block_exception_not_masked(self):
+        # A view still alive when the block raises: the block's own
+        # exception comes out, not the BufferError of closing.
+        self.seg.new_array("a", "i", [1, 2, 3])
+        with self.assertRaises(ValueError):
+            with shmkit.attach(self.name) as seg:
+                view = seg.array("a")
+                raise ValueError("the block's own")
+        view.release()
+        # Without an exception the close still insists on released views.
+        with self.assertRaises(BufferError):
+            with shmkit.attach(self.name) as seg:
+                view = seg.array("a")
+        view.release()
+        seg.close()
+
     def test_close_with_views_alive(self):
         a = self.seg.new_array("a", "d", 3)
         with self.assertRaises(BufferError):

@@ -1046,7 +1046,11 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	ch->slots = o.param0;
 	ch->max_len = (uint32_t)o.param1;
 	ch->elem_size = shmkit_typecode_size((int)o.typecode);
-	ch->stride = ch->h->slot_stride;
+	/* The geometry the lookup checked, computed again from the private
+	 * copy of the entry: never read back from the header, which another
+	 * process may have changed since. */
+	uint64_t length;
+	channel_geometry(ch->elem_size, ch->slots, ch->max_len, &ch->stride, &length);
 	ch->pid = (uint32_t)getpid();
 	if (o.flags & SHMKIT_FLAG_SPSC) {
 		uint64_t length;

@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -371,4 +373,39 @@ func TestPythonBuildsItsLibrary(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "1", strings.TrimSpace(string(out)))
 	}
+}
+
+// TestCReadsCheckedGeometryOnce: while this process flips a channel's
+// slot_stride between its value and a huge one, a C process opens the
+// channel again and again and uses each handle. The C library once checked
+// the field and then read it again, so a flip between the two sent it
+// writing far outside the segment; a handle now uses what was checked.
+func TestCReadsCheckedGeometryOnce(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	_, err := channel.New[float64](seg, "ch", 4, 1)
+	require.NoError(t, err)
+	obj, err := seg.Lookup("ch")
+	require.NoError(t, err)
+	stride := (*atomic.Uint32)(unsafe.Pointer(&obj.Bytes()[12])) // shmkit_channel.slot_stride
+	good := stride.Load()
+	stop := make(chan struct{})
+	flipped := make(chan struct{})
+	go func() {
+		defer close(flipped)
+		for {
+			select {
+			case <-stop:
+				stride.Store(good)
+				return
+			default:
+				stride.Store(1 << 30)
+				stride.Store(good)
+			}
+		}
+	}()
+	out, err := cPeer(t, "reopen", name, "ch", "100000").Output()
+	close(stop)
+	<-flipped
+	require.NoError(t, err, "the C peer must survive: %s", out)
+	assert.Contains(t, string(out), "reopened")
 }

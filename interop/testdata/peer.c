@@ -227,6 +227,28 @@ static int cmd_create(const char *segname) {
 	return 0;
 }
 
+/* cmd_reopen opens channel name n times while another process may be
+ * flipping its header, and sends and receives one element through each
+ * handle; a handle must never use a geometry other than the one checked. */
+static int cmd_reopen(struct shmkit_segment *seg, const char *name, long n) {
+	long refused = 0;
+	for (long i = 0; i < n; i++) {
+		struct shmkit_chan ch;
+		int rc = shmkit_chan_open(seg, name, 'd', &ch);
+		if (rc == SHMKIT_ECORRUPT) {
+			refused++;
+			continue;
+		}
+		must("open", rc);
+		double v = (double)i;
+		uint32_t got;
+		shmkit_chan_send(&ch, &v, 1, SHMKIT_NOWAIT);
+		shmkit_chan_recv(&ch, &v, 1, &got, SHMKIT_NOWAIT);
+	}
+	printf("reopened refused=%s\n", refused > 0 ? "some" : "none");
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -256,6 +278,8 @@ int main(int argc, char **argv) {
 		rc = cmd_mutex_lock(&seg, argv[3]);
 	} else if (strcmp(cmd, "send") == 0 && argc > 5) {
 		rc = cmd_send(&seg, argv[3], atol(argv[4]), atol(argv[5]));
+	} else if (strcmp(cmd, "reopen") == 0 && argc > 4) {
+		rc = cmd_reopen(&seg, argv[3], atol(argv[4]));
 	} else if (strcmp(cmd, "recv") == 0 && argc > 3) {
 		rc = cmd_recv(&seg, argv[3]);
 	} else {

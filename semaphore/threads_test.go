@@ -127,3 +127,43 @@ func TestTenThousandBlockedWaiters(t *testing.T) {
 	assert.Less(t, blocked, before+2*limit, "threads stay near the limit, not one per waiter")
 	t.Logf("OS threads: %d before, %d with %d goroutines blocked (limit %d)", before, blocked, waiters, limit)
 }
+
+// 10,000 goroutines waiting for one Mutex used about 210-250 OS threads
+// with a limit of 64: each spun with forty cgo calls, wired to its thread,
+// and a wired goroutine in a C call holds its thread. Spinning now reads
+// the lock word from Go, and the waiters stay near the limit.
+func TestTenThousandMutexWaitersKeepTheThreadLimit(t *testing.T) {
+	const waiters, limit = 10000, 64
+	old := semaphore.SetMaxBlockedThreads(limit)
+	defer semaphore.SetMaxBlockedThreads(old)
+	seg, _ := newSeg(t)
+	mu, err := semaphore.NewMutex(seg, "mu")
+	require.NoError(t, err)
+	before := osThreads(t)
+	require.NoError(t, mu.Lock()) // everybody piles up behind this
+	var started atomic.Int64
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Add(1)
+			if err := mu.Lock(); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := mu.Unlock(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	peak := 0
+	for end := time.Now().Add(500 * time.Millisecond); started.Load() < waiters || time.Now().Before(end); {
+		peak = max(peak, osThreads(t)) // observing, not synchronising
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, mu.Unlock())
+	wg.Wait()
+	assert.Less(t, peak, before+2*limit, "threads stay near the limit, not one per spinning waiter")
+	t.Logf("OS threads: %d before, at most %d with %d goroutines waiting for a Mutex (limit %d)", before, peak, waiters, limit)
+}

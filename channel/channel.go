@@ -354,7 +354,7 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 // decides (and reports any error).
 func (c *Channel[T]) sendFast(values []T) bool {
 	s := c.r.sp
-	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Closed() {
+	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Writable() != nil {
 		return false
 	}
 	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
@@ -376,7 +376,7 @@ func (c *Channel[T]) sendFast(values []T) bool {
 // that is there and fits dst. false means nothing was received.
 func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 	s := c.r.sp
-	if s == nil || !s.recv.leased || c.r.seg.Closed() {
+	if s == nil || !s.recv.leased || c.r.seg.Writable() != nil {
 		return 0, false
 	}
 	at, n, ok, _ := s.peek(len(dst))

@@ -235,7 +235,13 @@ func (r *ring) takeOver(b blocker) bool {
 
 // register records this process as a producer or consumer, once per handle.
 func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
-	if flag.Load() || !flag.CompareAndSwap(false, true) {
+	if flag.Load() {
+		return
+	}
+	if r.seg.ReadOnly() { // as a send on a closed Go channel: a programming error
+		panic(fmt.Errorf("channel: register on %q: %w", r.name, shm.ErrReadOnly))
+	}
+	if !flag.CompareAndSwap(false, true) {
 		return
 	}
 	me := int32(r.pid)
@@ -270,9 +276,11 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 	return seen
 }
 
+// check is asked before every operation that writes to the channel:
+// ErrClosed once its segment is closed, ErrReadOnly on a read-only attach.
 func (r *ring) check() error {
-	if r.seg.Closed() {
-		return fmt.Errorf("channel: %q: %w", r.name, shm.ErrClosed)
+	if err := r.seg.Writable(); err != nil {
+		return fmt.Errorf("channel: %q: %w", r.name, err)
 	}
 	return nil
 }

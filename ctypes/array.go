@@ -55,13 +55,16 @@ func (a *RawArray[T]) Len() int { return len(a.e.data) }
 func (a *RawArray[T]) At(i int) T { return load(&a.e.data[i]) }
 
 // Set writes element i.
-func (a *RawArray[T]) Set(i int, v T) { store(&a.e.data[i], v) }
+func (a *RawArray[T]) Set(i int, v T) { a.e.write(); store(&a.e.data[i], v) }
 
 // Add adds delta to element i and returns the new value.
-func (a *RawArray[T]) Add(i int, delta T) T { return add(&a.e.data[i], delta) }
+func (a *RawArray[T]) Add(i int, delta T) T { a.e.write(); return add(&a.e.data[i], delta) }
 
 // CompareAndSwap stores new in element i if it is old (bitwise).
-func (a *RawArray[T]) CompareAndSwap(i int, old, new T) bool { return cas(&a.e.data[i], old, new) }
+func (a *RawArray[T]) CompareAndSwap(i int, old, new T) bool {
+	a.e.write()
+	return cas(&a.e.data[i], old, new)
+}
 
 // Slice returns the elements as a Go slice over the shared memory itself:
 // writes are seen by every process, and other processes' writes show
@@ -70,7 +73,7 @@ func (a *RawArray[T]) Slice() []T { return a.e.data }
 
 // CopyFrom copies src into the array from element 0 and returns how many
 // elements it copied, as copy does.
-func (a *RawArray[T]) CopyFrom(src []T) int { return copy(a.e.data, src) }
+func (a *RawArray[T]) CopyFrom(src []T) int { a.e.write(); return copy(a.e.data, src) }
 
 // CopyTo copies the array into dst and returns how many elements it copied.
 func (a *RawArray[T]) CopyTo(dst []T) int { return copy(dst, a.e.data) }

@@ -48,6 +48,9 @@ func (c CharArray) Raw() []byte { return slices.Clone(c.bytes()) }
 
 // SetValue stores v and, if v is shorter than the array, a NUL after it.
 func (c CharArray) SetValue(v []byte) error {
+	if c.e.readOnly {
+		return fmt.Errorf("ctypes: %q: %w", c.Name(), shm.ErrReadOnly)
+	}
 	b := c.bytes()
 	if len(v) > len(b) {
 		return fmt.Errorf("ctypes: %q: %w: %d bytes into %d", c.Name(), ErrTooLong, len(v), len(b))
@@ -61,6 +64,9 @@ func (c CharArray) SetValue(v []byte) error {
 
 // SetRaw stores v at the start of the array, leaving the bytes after it.
 func (c CharArray) SetRaw(v []byte) error {
+	if c.e.readOnly {
+		return fmt.Errorf("ctypes: %q: %w", c.Name(), shm.ErrReadOnly)
+	}
 	b := c.bytes()
 	if len(v) > len(b) {
 		return fmt.Errorf("ctypes: %q: %w: %d bytes into %d", c.Name(), ErrTooLong, len(v), len(b))
@@ -100,6 +106,9 @@ func (w WCharArray) Value() string {
 
 // SetValue stores s and, if shorter than the array, a NUL after it.
 func (w WCharArray) SetValue(s string) error {
+	if w.e.readOnly {
+		return fmt.Errorf("ctypes: %q: %w", w.Name(), shm.ErrReadOnly)
+	}
 	r := []rune(s)
 	if len(r) > w.Len() {
 		return fmt.Errorf("ctypes: %q: %w: %d characters into %d", w.Name(), ErrTooLong, len(r), w.Len())

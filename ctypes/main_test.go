@@ -20,6 +20,7 @@ func TestMain(m *testing.M) {
 		"count":     helperCount,
 		"holdlock":  helperHoldLock,
 		"openarray": helperOpenArray,
+		"readonly":  helperReadOnly,
 	})
 }
 

@@ -14,10 +14,28 @@ import (
 // elems is a value's or array's place in a segment: its elements, and the
 // bytes of its embedded mutex if it has one.
 type elems[T Elem] struct {
-	seg  *shm.Segment
-	obj  shm.Object
-	data []T
-	lock []byte // nil unless shm.FlagLocked
+	seg      *shm.Segment
+	obj      shm.Object
+	data     []T
+	lock     []byte // nil unless shm.FlagLocked
+	readOnly bool   // attached read-only: writes panic (see write)
+}
+
+// write is asked by every raw write, which has no error to return: on a
+// read-only attach it panics with an error wrapping shm.ErrReadOnly, as a
+// send on a closed Go channel panics, rather than fault.
+func (e *elems[T]) write() {
+	if e.readOnly {
+		panic(readOnlyWrite(e.obj.Name))
+	}
+}
+
+// readOnlyWrite is the panic's value; apart from write, which must stay
+// small enough to inline into every raw write.
+//
+//go:noinline
+func readOnlyWrite(name string) error {
+	return fmt.Errorf("ctypes: write to %q: %w", name, shm.ErrReadOnly)
 }
 
 // lockOffset is where a locked object's mutex starts: after the data,
@@ -87,7 +105,7 @@ func elemsOf[T Elem](seg *shm.Segment, obj shm.Object) (elems[T], error) {
 		return elems[T]{}, fmt.Errorf("ctypes: %q: %w: %d elements of %d bytes in %d bytes",
 			obj.Name, shm.ErrCorrupt, obj.Count, size, obj.Length)
 	}
-	e := elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count)}
+	e := elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count), readOnly: seg.ReadOnly()}
 	if obj.Flags&shm.FlagLocked != 0 {
 		off := lockOffset(obj.Count * size)
 		if off > obj.Length || obj.Length-off < layout.SlotSize {

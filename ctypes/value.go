@@ -10,7 +10,10 @@ import "github.com/shmkit/shmkit/shm"
 // gone and access faults.
 type RawValue[T Elem] struct {
 	e elems[T]
+	p *T // the element
 }
+
+func rawValue[T Elem](e elems[T]) *RawValue[T] { return &RawValue[T]{e: e, p: &e.data[0]} }
 
 // NewRawValue creates a value named name in seg holding init.
 func NewRawValue[T Elem](seg *shm.Segment, name string, init T) (*RawValue[T], error) {
@@ -18,7 +21,7 @@ func NewRawValue[T Elem](seg *shm.Segment, name string, init T) (*RawValue[T], e
 	if err != nil {
 		return nil, err
 	}
-	return &RawValue[T]{e}, nil
+	return rawValue(e), nil
 }
 
 // OpenRawValue attaches to the value named name in seg. It fails with
@@ -28,7 +31,7 @@ func OpenRawValue[T Elem](seg *shm.Segment, name string) (*RawValue[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RawValue[T]{e}, nil
+	return rawValue(e), nil
 }
 
 // Name returns the value's name in its segment.
@@ -38,21 +41,24 @@ func (v *RawValue[T]) Name() string { return v.e.obj.Name }
 func (v *RawValue[T]) Typecode() Typecode { return TypecodeOf[T]() }
 
 // Load reads the value.
-func (v *RawValue[T]) Load() T { return load(&v.e.data[0]) }
+func (v *RawValue[T]) Load() T { return load(v.p) }
 
 // Store writes the value.
-func (v *RawValue[T]) Store(x T) { store(&v.e.data[0], x) }
+func (v *RawValue[T]) Store(x T) { v.e.write(); store(v.p, x) }
 
 // Add adds delta and returns the new value. Integers wrap around as in C;
 // floats are added with a compare-and-swap loop.
-func (v *RawValue[T]) Add(delta T) T { return add(&v.e.data[0], delta) }
+func (v *RawValue[T]) Add(delta T) T { v.e.write(); return add(v.p, delta) }
 
 // Swap stores x and returns the old value.
-func (v *RawValue[T]) Swap(x T) T { return swap(&v.e.data[0], x) }
+func (v *RawValue[T]) Swap(x T) T { v.e.write(); return swap(v.p, x) }
 
 // CompareAndSwap stores new if the value is old, comparing bit patterns
 // (so for floats, NaN can match and -0 does not match +0).
-func (v *RawValue[T]) CompareAndSwap(old, new T) bool { return cas(&v.e.data[0], old, new) }
+func (v *RawValue[T]) CompareAndSwap(old, new T) bool {
+	v.e.write()
+	return cas(v.p, old, new)
+}
 
 // Ptr returns a pointer to the element in shared memory, for use with
 // sync/atomic or by code that knows what it is doing.
@@ -92,7 +98,7 @@ func valueOf[T Elem](e elems[T], c lockChoice) (*Value[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Value[T]{guard: g, raw: &RawValue[T]{e}}, nil
+	return &Value[T]{guard: g, raw: rawValue(e)}, nil
 }
 
 // Raw returns the value without its lock.

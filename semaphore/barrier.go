@@ -87,8 +87,8 @@ func (b *Barrier) WaitTimeout(d time.Duration) (int, error) {
 func (b *Barrier) WaitContext(ctx context.Context) (int, error) { return b.wait(ctx, 0) }
 
 func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
-	if b.seg.Closed() {
-		return 0, opError("wait", b.name, shm.ErrClosed)
+	if err := b.seg.Writable(); err != nil {
+		return 0, opError("wait", b.name, err)
 	}
 	index, gen, err := cgo.BarrierArrive(b.ptr())
 	if err != nil {
@@ -114,8 +114,8 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 // Abort breaks the barrier: current and future waiters fail with
 // ErrBrokenBarrier until Reset.
 func (b *Barrier) Abort() error {
-	if b.seg.Closed() {
-		return opError("abort", b.name, shm.ErrClosed)
+	if err := b.seg.Writable(); err != nil {
+		return opError("abort", b.name, err)
 	}
 	return opError("abort", b.name, cgo.BarrierAbort(b.ptr()))
 }
@@ -123,8 +123,8 @@ func (b *Barrier) Abort() error {
 // Reset returns the barrier to its empty state; parties waiting now fail
 // with ErrBrokenBarrier.
 func (b *Barrier) Reset() error {
-	if b.seg.Closed() {
-		return opError("reset", b.name, shm.ErrClosed)
+	if err := b.seg.Writable(); err != nil {
+		return opError("reset", b.name, err)
 	}
 	return opError("reset", b.name, cgo.BarrierReset(b.ptr()))
 }

@@ -84,8 +84,8 @@ func (c *Cond) WaitContext(ctx context.Context) error {
 }
 
 func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
-	if c.seg.Closed() {
-		return false, opError("wait", c.name, shm.ErrClosed)
+	if err := c.seg.Writable(); err != nil {
+		return false, opError("wait", c.name, err)
 	}
 	seq := c.st.Seq.Load() // before releasing: a signal after this is seen
 	c.st.Waiters.Add(1)
@@ -116,6 +116,7 @@ func (c *Cond) notify(n int) {
 	if c.seg.Closed() {
 		return
 	}
+	mustWrite(c.seg, "notify", c.name)
 	c.st.Seq.Add(1)
 	if c.st.Waiters.Load() > 0 {
 		futex.Wake(&c.st.Seq, n)

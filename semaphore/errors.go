@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // Errors returned by this package, usable with errors.Is. Failures to find
@@ -41,6 +42,14 @@ var errnoSentinels = map[syscall.Errno]error{
 	syscall.ERANGE:          ErrTooManyReleases,
 	syscall.EOVERFLOW:       ErrOverflow,
 	syscall.ESHUTDOWN:       ErrBrokenBarrier,
+}
+
+// mustWrite panics, as a send on a closed Go channel does, when an
+// operation with no error to return would write to a read-only segment.
+func mustWrite(seg *shm.Segment, op, name string) {
+	if seg.ReadOnly() {
+		panic(opError(op, name, shm.ErrReadOnly))
+	}
 }
 
 // opError wraps err from operation op on object name, translating errnos.

@@ -48,19 +48,24 @@ func eventFrom(seg *shm.Segment, obj shm.Object) (*Event, error) {
 }
 
 // Set sets the flag and wakes every waiter.
+//
+// On a segment attached read-only it panics with an error wrapping
+// shm.ErrReadOnly, as a send on a closed Go channel panics.
 func (e *Event) Set() {
 	if e.seg.Closed() {
 		return
 	}
+	mustWrite(e.seg, "set", e.name)
 	e.st.Flag.Store(1)
 	if e.st.Waiters.Load() > 0 {
 		futex.Wake(&e.st.Flag, math.MaxInt32)
 	}
 }
 
-// Clear resets the flag.
+// Clear resets the flag. On a read-only segment it panics, as Set.
 func (e *Event) Clear() {
 	if !e.seg.Closed() {
+		mustWrite(e.seg, "clear", e.name)
 		e.st.Flag.Store(0)
 	}
 }
@@ -86,8 +91,8 @@ func (e *Event) WaitContext(ctx context.Context) error {
 }
 
 func (e *Event) wait(ctx context.Context, deadline int64) (bool, error) {
-	if e.seg.Closed() {
-		return false, opError("wait", e.name, shm.ErrClosed)
+	if err := e.seg.Writable(); err != nil { // a waiter counts itself in
+		return false, opError("wait", e.name, err)
 	}
 	if e.st.Flag.Load() != 0 {
 		return true, nil

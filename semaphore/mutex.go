@@ -45,10 +45,7 @@ type mutexCore struct {
 }
 
 func (mu *mutexCore) check(op string) error {
-	if mu.seg.Closed() {
-		return opError(op, mu.name, shm.ErrClosed)
-	}
-	return nil
+	return opError(op, mu.name, mu.seg.Writable()) // locking writes the lock word
 }
 
 // held reports whether a lock call's answer leaves the mutex held.

@@ -30,14 +30,18 @@ type semStore interface {
 
 // semCore is the waiting side shared by every semaphore.
 type semCore struct {
-	name   string
-	store  semStore
-	closed func() bool // whether the store's memory is gone
+	name     string
+	store    semStore
+	closed   func() bool // whether the store's memory is gone
+	readOnly bool        // the store is mapped read-only: only Value works
 }
 
 func (s *semCore) check(op string) error {
-	if s.closed() {
+	switch {
+	case s.closed():
 		return opError(op, s.name, shm.ErrClosed)
+	case s.readOnly && op != "value":
+		return opError(op, s.name, shm.ErrReadOnly)
 	}
 	return nil
 }
@@ -264,7 +268,7 @@ func fromObject(seg *shm.Segment, obj shm.Object) (*Semaphore, error) {
 		return nil, opError("open", obj.Name, fmt.Errorf("%w: bound %d, directory says %d", shm.ErrCorrupt, bound, obj.Param0))
 	}
 	return &Semaphore{
-		semCore: semCore{name: obj.Name, store: &futexSem{s: sem, bound: bound}, closed: seg.Closed},
+		semCore: semCore{name: obj.Name, store: &futexSem{s: sem, bound: bound}, closed: seg.Closed, readOnly: seg.ReadOnly()},
 		bounded: bounded, bound: bound,
 	}, nil
 }

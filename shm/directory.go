@@ -384,3 +384,17 @@ func ObjectAs[T any](o Object) (*T, error) {
 
 // Closed reports whether Close was called.
 func (s *Segment) Closed() bool { return s.closed.Load() }
+
+// Writable says whether the objects in the segment may be written now:
+// ErrClosed once it is closed, ErrReadOnly if it was attached read-only,
+// else nil. Every operation of shmkit's objects that writes to the segment
+// asks it first, so that a read-only attach gives an error, never a fault.
+func (s *Segment) Writable() error {
+	switch {
+	case s.closed.Load():
+		return ErrClosed
+	case s.readOnly:
+		return ErrReadOnly
+	}
+	return nil
+}

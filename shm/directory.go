@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
@@ -216,8 +217,10 @@ func (s *Segment) Objects() ([]Object, error) {
 	return s.objects()
 }
 
-func (s *Segment) objects() ([]Object, error) {
-	objs, err := s.geo.entries(s.mem)
+func (s *Segment) objects() (objs []Object, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer faultIsCorrupt(&err)
+	objs, err = s.geo.entries(s.mem)
 	if err != nil {
 		return nil, fmt.Errorf("shm: objects of %s: %w", s.name, err)
 	}
@@ -225,7 +228,9 @@ func (s *Segment) objects() ([]Object, error) {
 }
 
 // Lookup finds a published object by name.
-func (s *Segment) Lookup(name string) (Object, error) {
+func (s *Segment) Lookup(name string) (_ Object, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer faultIsCorrupt(&err)
 	if err := s.usable(); err != nil {
 		return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
 	}

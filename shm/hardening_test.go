@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -157,5 +158,68 @@ func helperSpoilName(args []string) int {
 	defer seg.Close()
 	seg.Bytes()[128] = 0xff
 	fmt.Println("done")
+	return 0
+}
+
+// A file that another process truncates and restores while this one
+// opens it killed Open with SIGBUS (reading the header or directory past
+// the new end). A fault while reading metadata is now ErrCorrupt. A helper
+// opens the segment in a loop while this process flips it.
+func TestTruncationRacingOpen(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	for i := range 8 {
+		_, err := seg.Alloc(shm.Request{Name: fmt.Sprintf("o%d", i), Kind: shm.KindBytes, Length: 64}, nil)
+		require.NoError(t, err)
+	}
+	meta := append([]byte(nil), seg.Bytes()[:16<<10]...)
+	f, err := os.OpenFile("/dev/shm/"+name, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	stop := make(chan struct{})
+	flipped := make(chan struct{})
+	go func() {
+		defer close(flipped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.Truncate(0)
+			f.Truncate(1 << 16)
+			f.WriteAt(meta, 0)
+		}
+	}()
+	out, err := proctest.Command(t, "openloop", name, "3000").Output()
+	close(stop)
+	<-flipped
+	require.NoError(t, err, "the opener must survive: %s", out)
+	assert.Contains(t, string(out), "survived")
+	t.Logf("%s", out)
+}
+
+func helperOpenLoop(args []string) int {
+	n, _ := strconv.Atoi(args[1])
+	counts := map[string]int{}
+	for range n {
+		seg, err := shm.Open(args[0])
+		switch {
+		case err == nil:
+			_, err = seg.Lookup("o7")
+			seg.Close()
+			if err == nil {
+				counts["ok"]++
+			} else {
+				counts["lookup "+fmt.Sprint(errors.Is(err, shm.ErrCorrupt))]++
+			}
+		case errors.Is(err, shm.ErrCorrupt):
+			counts["corrupt"]++
+		case errors.Is(err, shm.ErrNotShmkit):
+			counts["not shmkit"]++
+		default:
+			counts["other"]++
+		}
+	}
+	fmt.Println("survived", counts)
 	return 0
 }

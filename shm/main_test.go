@@ -19,6 +19,7 @@ func TestMain(m *testing.M) {
 		"fullshm":     helperFullShm,
 		"lowercursor": helperLowerCursor,
 		"spoilname":   helperSpoilName,
+		"openloop":    helperOpenLoop,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,7 +120,7 @@ func Open(name string, opts ...Option) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	geo, err := parseHeader(s.mem, int64(len(s.mem)))
+	geo, err := parseHeaderGuarded(s.mem, int64(len(s.mem)))
 	if err == nil {
 		s.geo = geo
 		_, err = s.objects()
@@ -272,6 +273,28 @@ func unwrapErrno(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// faultIsCorrupt, deferred by a reader of a segment's metadata (with
+// debug.SetPanicOnFault on), turns the fault of reading past the end of a
+// file that another process truncated under the mapping into ErrCorrupt.
+// It must be deferred in the function that reads, since SetPanicOnFault
+// applies to the calling goroutine.
+func faultIsCorrupt(err *error) {
+	if r := recover(); r != nil {
+		if f, ok := r.(interface{ Addr() uintptr }); ok && f != nil {
+			*err = fmt.Errorf("%w: the segment's file shrank under the reader", ErrCorrupt)
+			return
+		}
+		panic(r)
+	}
+}
+
+// parseHeaderGuarded is parseHeader with a fault reported as ErrCorrupt.
+func parseHeaderGuarded(mem []byte, size int64) (g geometry, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer faultIsCorrupt(&err)
+	return parseHeader(mem, size)
 }
 
 // reserveSpace allocates every page of a new segment now, so that a full

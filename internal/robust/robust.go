@@ -77,10 +77,6 @@ func field(m unsafe.Pointer, off uintptr) *atomic.Int32 { return (*atomic.Int32)
 // Word returns the mutex's lock word, for spinning without a C call.
 func Word(m unsafe.Pointer) uint32 { return word(m).Load() }
 
-// Free reports whether a lock word says the mutex may be taken by the
-// plain path, and HeldByOther whether waiting for it is the only choice.
-func Free(w uint32) bool { return w == 0 }
-
 // HeldByOther reports whether w is held by a live owner as far as the word
 // tells (no owner-died mark); the owner may still be this thread.
 func HeldByOther(w uint32) bool { return w != 0 && w&futexOwnerDied == 0 }

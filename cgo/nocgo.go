@@ -34,6 +34,7 @@ func NamedOpen(string, bool, uint32, uint32) (unsafe.Pointer, error) { return ni
 func Copy(dst, src []byte) { copy(dst, src) }
 
 func RobustThreads() unsafe.Pointer         { return nil }
+func MutexLevels(unsafe.Pointer) int        { return 0 }
 func RobustRegister(uintptr) error          { return ErrNoCgo }
 func RobustLayout() [9]uint64               { return [9]uint64{} }
 func RobustSelfTest() (int32, int32, error) { return 0, 0, ErrNoCgo }

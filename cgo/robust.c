@@ -84,6 +84,8 @@ int shmkit_go_robust_register(uintptr_t tp) {
 
 void *shmkit_go_robust_table(void) { return robust_threads; }
 
+int shmkit_go_mutex_levels(void *m) { return (int)((pthread_mutex_t *)m)->__data.__count; }
+
 /* The offsets the Go path's assembly uses, and the size of an entry, for
  * it to check before the first use. */
 void shmkit_go_robust_layout(uint64_t out[9]) {

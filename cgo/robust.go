@@ -6,6 +6,7 @@ package cgo
 #include <stdint.h>
 int shmkit_go_robust_register(uintptr_t tp);
 void *shmkit_go_robust_table(void);
+int shmkit_go_mutex_levels(void *m);
 void shmkit_go_robust_layout(uint64_t out[9]);
 int shmkit_go_robust_selftest(int32_t *kind_errorcheck, int32_t *kind_recursive);
 */
@@ -19,6 +20,10 @@ import (
 // RobustThreads is the table of threads robust.c keeps for package
 // internal/robust (struct robust_thread[ROBUST_THREADS]).
 func RobustThreads() unsafe.Pointer { return C.shmkit_go_robust_table() }
+
+// MutexLevels is how many times the holder of recursive mutex m has locked
+// it (glibc's __count); for the holder only.
+func MutexLevels(m unsafe.Pointer) int { return int(C.shmkit_go_mutex_levels(m)) }
 
 // RobustRegister enters the calling thread, whose thread pointer is tp,
 // into that table.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -114,9 +113,20 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 // ends. It reports whether the mutex is held; it is held also when the error
 // is ErrOwnerDead.
 func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
-	if err := mu.check("lock"); err != nil {
-		return false, err
+	if mu.seg.Writable() != nil {
+		return false, mu.check("lock")
 	}
+	// The uncontended case first, without a further call.
+	runtime.LockOSThread()
+	if robust.TryLock(mu.m, mu.recursive) == robust.Locked {
+		race.Acquire()
+		return true, nil
+	}
+	runtime.UnlockOSThread()
+	return mu.lockSlow(ctx, deadline, try)
+}
+
+func (mu *mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bool, error) {
 	spins := lockSpins
 	if try {
 		spins = 0
@@ -143,8 +153,8 @@ func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, 
 }
 
 func (mu *mutexCore) unlock() error {
-	if err := mu.check("unlock"); err != nil {
-		return err
+	if mu.seg.Writable() != nil {
+		return mu.check("unlock")
 	}
 	race.Release()
 	if !robust.Unlock(mu.m, mu.recursive) {
@@ -271,10 +281,7 @@ func (m *Mutex) condReacquire(int) error   { return m.Lock() }
 // An RMutex is a recursive Mutex, as Python's RLock: the goroutine holding
 // it may lock it again, and it is released when every Lock has been matched
 // by an Unlock. It is robust in the same way as Mutex.
-type RMutex struct {
-	mutexCore
-	depth atomic.Int32 // recursion depth of the holder in this process
-}
+type RMutex struct{ mutexCore }
 
 // NewRMutex creates a recursive mutex named name in seg.
 func NewRMutex(seg *shm.Segment, name string) (*RMutex, error) {
@@ -294,46 +301,34 @@ func OpenRMutex(seg *shm.Segment, name string) (*RMutex, error) {
 	return &RMutex{mutexCore: c}, nil
 }
 
-func (m *RMutex) lockDepth(ctx context.Context, deadline int64, try bool) (bool, error) {
-	ok, err := m.lock(ctx, deadline, try)
-	if ok {
-		m.depth.Add(1)
-	}
-	return ok, err
-}
-
 // Lock locks m, or adds a level if this goroutine holds it already.
 func (m *RMutex) Lock() error {
-	_, err := m.lockDepth(context.Background(), 0, false)
+	_, err := m.lock(context.Background(), 0, false)
 	return err
 }
 
 // TryLock is Lock without waiting; it reports whether m is held.
-func (m *RMutex) TryLock() (bool, error) { return m.lockDepth(context.Background(), 0, true) }
+func (m *RMutex) TryLock() (bool, error) { return m.lock(context.Background(), 0, true) }
 
 // LockTimeout is Lock giving up after d; false on timeout.
 func (m *RMutex) LockTimeout(d time.Duration) (bool, error) {
-	return m.lockDepth(context.Background(), wait.Deadline(d), false)
+	return m.lock(context.Background(), wait.Deadline(d), false)
 }
 
 // LockContext is Lock giving up when ctx ends.
 func (m *RMutex) LockContext(ctx context.Context) error {
-	_, err := m.lockDepth(ctx, 0, false)
+	_, err := m.lock(ctx, 0, false)
 	return err
 }
 
 // Unlock removes one level; the last one releases m.
-func (m *RMutex) Unlock() error {
-	if err := m.unlock(); err != nil {
-		return err
-	}
-	m.depth.Add(-1)
-	return nil
-}
+func (m *RMutex) Unlock() error { return m.unlock() }
 
 // condRelease releases every level, for a Cond to wait.
 func (m *RMutex) condRelease() (int, error) {
-	n := int(m.depth.Load())
+	// glibc counts the holder's levels. A caller that does not hold m reads
+	// a stranger's count, but its first Unlock fails.
+	n := max(cgo.MutexLevels(m.m), 1)
 	for i := range n {
 		if err := m.Unlock(); err != nil {
 			return i, err

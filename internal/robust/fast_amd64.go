@@ -8,17 +8,16 @@ import "unsafe"
 // ABI): an identity of the OS thread that costs no system call.
 func threadPointer() uintptr
 
-// lockFast is glibc's robust lock of a free mutex m for thread tid whose
-// robust list head is head: 0 locked; 1 the lock word was not 0, nothing
-// changed; 2 the mutex was not recoverable and was released again; 3 the
-// same, and waiters must be woken.
+// lockCurrent is glibc's robust lock of a free mutex m for the calling
+// thread, which it finds in table (cgo/robust.c's), if m's __kind is kind:
+// one of the lock* results.
 //
 //go:noescape
-func lockFast(m unsafe.Pointer, head uintptr, tid uint32) uint32
+func lockCurrent(m, table unsafe.Pointer, kind int32) uint32
 
-// unlockFast is glibc's robust unlock of m, held by the calling thread
-// whose list head is head. It returns the old lock word, so the caller can
-// wake a waiter.
+// unlockCurrent is glibc's robust unlock of m by the calling thread, which
+// it finds in table, if m's __kind is kind and the thread holds m at one
+// level in the plain state: one of the unlock* results.
 //
 //go:noescape
-func unlockFast(m unsafe.Pointer, head uintptr) uint32
+func unlockCurrent(m, table unsafe.Pointer, kind int32) uint32

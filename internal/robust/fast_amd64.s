@@ -20,11 +20,41 @@ TEXT ·threadPointer(SB), NOSPLIT, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func lockFast(m unsafe.Pointer, head uintptr, tid uint32) uint32
-TEXT ·lockFast(SB), NOSPLIT, $0-28
+// LOOKUP finds the calling thread's entry in the table of cgo/robust.c
+// (struct robust_thread, 32 bytes: tp 0, head 8, tid 16) and loads its
+// robust list head into SI and its tid into DX, or jumps to missed. It uses
+// AX, BX and CX. The thread pointer is %fs:0 (the BYTEs: MOVQ %fs:0, BX);
+// the key is read before and after the fields, since a writer clears it
+// first.
+#define LOOKUP(table, missed) \
+	BYTE $0x64; BYTE $0x48; BYTE $0x8B; BYTE $0x1C; BYTE $0x25; \
+	BYTE $0x00; BYTE $0x00; BYTE $0x00; BYTE $0x00; \
+	MOVQ BX, AX; \
+	MOVQ $0x9E3779B97F4A7C15, CX; \
+	IMULQ CX, AX; \
+	SHRQ $52, AX; \
+	SHLQ $5, AX; \
+	ADDQ table, AX; \
+	CMPQ 0(AX), BX; \
+	JNE missed; \
+	MOVQ 8(AX), SI; \
+	MOVL 16(AX), DX; \
+	CMPQ 0(AX), BX; \
+	JNE missed
+
+// func lockCurrent(m unsafe.Pointer, table unsafe.Pointer, kind int32) uint32
+//
+// Lock of a free mutex m of the given __kind by the calling thread, if the
+// table knows the thread: 0 locked; 1 the lock word was not 0, nothing
+// changed; 2 the mutex was not recoverable and was released again; 3 the
+// same, and waiters must be woken; 4 not the plain case (another kind, or
+// a thread the table lacks), nothing changed.
+TEXT ·lockCurrent(SB), NOSPLIT, $0-28
 	MOVQ m+0(FP), DI
-	MOVQ head+8(FP), SI
-	MOVL tid+16(FP), DX
+	MOVL kind+16(FP), AX
+	CMPL 16(DI), AX           // __kind
+	JNE missed
+	LOOKUP(table+8(FP), missed)
 	LEAQ 32(DI), R8           // node = &m->__list.__next
 	MOVQ R8, 16(SI)           // list_op_pending = node: a death from here on is looked at
 	XORL AX, AX
@@ -67,10 +97,30 @@ waiters:
 	MOVL $3, ret+24(FP)
 	RET
 
-// func unlockFast(m unsafe.Pointer, head uintptr) uint32
-TEXT ·unlockFast(SB), NOSPLIT, $0-20
+missed:
+	MOVL $4, ret+24(FP)
+	RET
+
+// func unlockCurrent(m unsafe.Pointer, table unsafe.Pointer, kind int32) uint32
+//
+// Unlock of m by the calling thread, if m has the given __kind, the table
+// knows the thread, and the thread holds m at one level in the plain state:
+// 0 released; 1 released, and a waiter must be woken; 2 not the plain case,
+// nothing changed.
+TEXT ·unlockCurrent(SB), NOSPLIT, $0-28
 	MOVQ m+0(FP), DI
-	MOVQ head+8(FP), SI
+	MOVL kind+16(FP), AX
+	CMPL 16(DI), AX           // __kind
+	JNE unlockmissed
+	LOOKUP(table+8(FP), unlockmissed)
+	MOVL 0(DI), AX
+	ANDL $0x3fffffff, AX
+	CMPL AX, DX               // the lock word names this thread, without owner-died
+	JNE unlockmissed
+	CMPL 8(DI), DX            // __owner: this thread, not inconsistent
+	JNE unlockmissed
+	CMPL 4(DI), $1            // __count: one level
+	JNE unlockmissed
 	LEAQ 32(DI), R8           // node
 	MOVQ R8, 16(SI)           // list_op_pending = node
 	MOVQ 0(R8), R9            // next = m's __next
@@ -88,6 +138,10 @@ TEXT ·unlockFast(SB), NOSPLIT, $0-20
 	XORL AX, AX
 	XCHGL AX, 0(DI)           // __lock = 0: released
 	MOVQ $0, 16(SI)           // list_op_pending = NULL
-	MOVL AX, ret+16(FP)
+	SHRL $31, AX              // FUTEX_WAITERS
+	MOVL AX, ret+24(FP)
 	RET
 
+unlockmissed:
+	MOVL $2, ret+24(FP)
+	RET

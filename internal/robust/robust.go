@@ -85,28 +85,57 @@ func (r Result) String() string {
 	return [...]string{"locked", "held", "other", "not recoverable"}[r]
 }
 
+// Results of lockCurrent and unlockCurrent.
+const (
+	lockDone           = 0
+	lockBusy           = 1
+	lockUnrecoverable  = 2
+	lockUnrecoverableW = 3 // and waiters to wake
+	lockMissed         = 4
+
+	unlockDone   = 0
+	unlockWake   = 1
+	unlockMissed = 2
+)
+
+func kindOf(recursive bool) int32 {
+	if recursive {
+		return kindRecursive
+	}
+	return kindErrorCheck
+}
+
 // TryLock takes mutex m (a robust, process-shared pthread_mutex_t that
 // shmkit initialised) for the calling thread if it is free. The caller has
 // wired its goroutine to the thread (runtime.LockOSThread). On Other the
 // caller must ask glibc; on Held, wait.
 func TryLock(m unsafe.Pointer, recursive bool) Result {
-	if !enabled || !kindIs(m, recursive) {
+	if !enabled {
 		return Other
 	}
-	t, ok := current()
-	if !ok {
-		return Other
+	r := lockCurrent(m, table(), kindOf(recursive))
+	if r == lockMissed {
+		// A thread new to the table: enter it (one C call), then try again.
+		if !kindIs(m, recursive) {
+			return Other
+		}
+		if _, ok := current(); !ok {
+			return Other
+		}
+		if r = lockCurrent(m, table(), kindOf(recursive)); r == lockMissed {
+			return Other
+		}
 	}
-	switch lockFast(m, t.head, t.tid) {
-	case 0:
+	switch r {
+	case lockDone:
 		return Locked
-	case 1:
-		switch w := word(m).Load(); {
-		case w&futexOwnerDied != 0, w&futexTIDMask == t.tid:
+	case lockBusy:
+		w := word(m).Load()
+		if t, ok := lookup(); !ok || w&futexOwnerDied != 0 || w&futexTIDMask == t.tid {
 			return Other // a dead owner, or ours already (EDEADLK, or a recursive level): glibc's call
 		}
 		return Held
-	case 3:
+	case lockUnrecoverableW:
 		futex.Wake(word(m), 1)
 	}
 	return NotRecoverable
@@ -116,23 +145,41 @@ func TryLock(m unsafe.Pointer, recursive bool) Result {
 // reports whether it did; otherwise the caller asks glibc, which also gives
 // the right error.
 func Unlock(m unsafe.Pointer, recursive bool) bool {
-	if !enabled || !kindIs(m, recursive) {
+	if !enabled {
+		return false
+	}
+	switch unlockCurrent(m, table(), kindOf(recursive)) {
+	case unlockDone:
+		return true
+	case unlockWake:
+		futex.Wake(word(m), 1)
+		return true
+	}
+	return unlockLevel(m, recursive)
+}
+
+// unlockLevel is Unlock when the plain case missed: a thread new to the
+// table, or a recursive level to remove.
+func unlockLevel(m unsafe.Pointer, recursive bool) bool {
+	if !kindIs(m, recursive) {
 		return false
 	}
 	t, ok := current()
 	if !ok || word(m).Load()&futexTIDMask != t.tid || uint32(field(m, offOwner).Load()) != t.tid {
 		return false
 	}
-	if recursive {
-		if c := field(m, offCount); c.Load() > 1 {
-			c.Add(-1) // only the holder touches __count
-			return true
-		}
+	if c := field(m, offCount); recursive && c.Load() > 1 {
+		c.Store(c.Load() - 1) // only the holder touches __count
+		return true
 	}
-	if unlockFast(m, t.head)&futexWaiters != 0 {
+	switch unlockCurrent(m, table(), kindOf(recursive)) {
+	case unlockDone:
+		return true
+	case unlockWake:
 		futex.Wake(word(m), 1)
+		return true
 	}
-	return true
+	return false
 }
 
 func kindIs(m unsafe.Pointer, recursive bool) bool {

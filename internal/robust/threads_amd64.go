@@ -22,6 +22,9 @@ const threadSlots = 4096 // ROBUST_THREADS
 
 var threads *[threadSlots]thread
 
+// table is the thread table for the assembly.
+func table() unsafe.Pointer { return unsafe.Pointer(threads) }
+
 // threadIndex is robust_index of cgo/robust.c.
 func threadIndex(tp uintptr) uint32 { return uint32((uint64(tp) * 0x9E3779B97F4A7C15) >> 52) }
 

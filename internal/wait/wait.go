@@ -15,6 +15,7 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // go:linkname
 
 	"golang.org/x/sys/unix"
 
@@ -54,14 +55,13 @@ func SetMaxBlocked(n int) int {
 func MaxBlocked() int { return cap(*slots.Load()) }
 
 // Now is the current CLOCK_MONOTONIC time in nanoseconds, the clock of every
-// deadline in shmkit.
-func Now() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		panic("wait: CLOCK_MONOTONIC: " + err.Error())
-	}
-	return ts.Nano()
-}
+// deadline in shmkit (and of pthread_mutex_clocklock and FUTEX_WAIT). It is
+// the runtime's clock, read through the vDSO: unix.ClockGettime would be a
+// system call on every blocking wait.
+func Now() int64 { return nanotime() }
+
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
 
 // Deadline returns the monotonic deadline d from now, saturating.
 func Deadline(d time.Duration) int64 {

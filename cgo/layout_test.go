@@ -81,7 +81,8 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_FLAG_SPSC": uint64(layout.FlagSPSC),
 		"SHMKIT_LEN_SKIP":  uint64(layout.LenSkip), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
 		"SHMKIT_SLOT_SEQ_SHIFT": layout.SlotSeqShift, "SHMKIT_PEERS": layout.Peers,
-		"SHMKIT_SEM_VALUE_MAX": layout.SemValueMax,
+		"SHMKIT_SEM_VALUE_MAX":   layout.SemValueMax,
+		"SHMKIT_WAITER_REGISTER": uint64(layout.WaiterRegister), "SHMKIT_WAITER_COUNT_MASK": uint64(layout.WaiterCountMask),
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

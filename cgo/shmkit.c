@@ -1100,14 +1100,24 @@ static int all_dead(const struct shmkit_chan *ch, int32_t *table) {
 	return seen;
 }
 
-static void wake_side(uint32_t *waiters, uint32_t *seq) {
-	if (LOAD(waiters) > 0) {
-		__atomic_fetch_add(seq, 1, __ATOMIC_ACQ_REL);
-		shmkit_futex_wake(seq, INT_MAX);
+/* Wakes the sleepers on seq if waiters counts any; a wake that woke nobody
+ * marks that word stale for this handle (see struct shmkit_channel). */
+static void wake_side(uint32_t *waiters, uint32_t *seq, uint32_t *stale) {
+	uint32_t w = LOAD(waiters);
+	if ((w & SHMKIT_WAITER_COUNT_MASK) == 0 || w == LOAD(stale)) {
+		return;
+	}
+	__atomic_fetch_add(seq, 1, __ATOMIC_ACQ_REL);
+	if (syscall(SYS_futex, seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0) == 0) {
+		STORE(stale, w);
 	}
 }
-static void wake_receivers(struct shmkit_chan *ch) { wake_side(&ch->h->recv_waiters, &ch->h->data_seq); }
-static void wake_senders(struct shmkit_chan *ch) { wake_side(&ch->h->send_waiters, &ch->h->space_seq); }
+static void wake_receivers(struct shmkit_chan *ch) {
+	wake_side(&ch->h->recv_waiters, &ch->h->data_seq, &ch->recv_stale);
+}
+static void wake_senders(struct shmkit_chan *ch) {
+	wake_side(&ch->h->send_waiters, &ch->h->space_seq, &ch->send_stale);
+}
 
 /* A claim attempt: 1 claimed, 0 must wait for *blk in state *blk_st, or an
  * error (negative: SHMKIT_ECORRUPT negated). */
@@ -1233,9 +1243,9 @@ static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uin
 			return -ETIMEDOUT;
 		}
 		int64_t until = deadline - now > SLICE_NS ? now + SLICE_NS : deadline;
-		__atomic_fetch_add(waiters, 1, __ATOMIC_ACQ_REL);
+		uint32_t v = LOAD(seq); /* before registering: see wake_side */
+		__atomic_fetch_add(waiters, SHMKIT_WAITER_REGISTER, __ATOMIC_SEQ_CST);
 		int rc = ch->spsc ? membarrier_heavy() : 0; /* the other side publishes without a fence */
-		uint32_t v = LOAD(seq);
 		rc = rc != 0 ? -rc : try(ch, arg);
 		if (rc == 0 && idle) {
 			rc = stuck(ch, arg);

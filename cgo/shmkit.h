@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define SHMKIT_MAGIC 0x000054494B4D4853ULL /* "SHMKIT\0\0" read as little-endian */
-#define SHMKIT_VERSION 2u
+#define SHMKIT_VERSION 3u
 #define SHMKIT_ALIGN 64u         /* every object starts on a cache line */
 #define SHMKIT_NAME_MAX 63       /* object name bytes, without the NUL */
 
@@ -198,10 +198,19 @@ struct shmkit_barrier {
  * {2p+1,0,0} with len SHMKIT_LEN_SKIP (no message), a consumer's claim
  * becomes {2(p+slots),0,0}.
  *
- * Sleeping: receivers raise recv_waiters, read data_seq, look again, and
- * FUTEX_WAIT on data_seq; a producer that published and sees recv_waiters
- * non-zero adds 1 to data_seq and wakes all. Likewise senders with
- * space_seq and send_waiters. Close sets closed and wakes both.
+ * Sleeping: a receiver reads data_seq, registers in recv_waiters (adds
+ * SHMKIT_WAITER_REGISTER: 1 to the count in the low 16 bits, 1 to the
+ * generation in the high 16), looks again, FUTEX_WAITs on data_seq with the
+ * value it read, and takes 1 off recv_waiters when it wakes. A producer
+ * that published and finds a non-zero count adds 1 to data_seq and wakes
+ * all. Likewise senders with space_seq and send_waiters. Close sets closed
+ * and wakes both.
+ *
+ * A sleeper killed while asleep leaves its count behind for good. A waker
+ * whose wake found nobody asleep may remember that exact word and skip the
+ * wake while the word is unchanged: no live sleeper counted in it sleeps on,
+ * since it read the futex word before registering and the wake moved it,
+ * and a new sleeper changes the generation.
  *
  * producers / consumers: pids of processes that sent / received, so a
  * blocked peer can tell when all of the other side are dead; 0 is empty.
@@ -211,6 +220,8 @@ struct shmkit_barrier {
 #define SHMKIT_SLOT_PID_MASK ((1ull << 23) - 1)
 #define SHMKIT_SLOT_SEQ_SHIFT 24
 #define SHMKIT_PEERS 32
+#define SHMKIT_WAITER_REGISTER 0x10001u
+#define SHMKIT_WAITER_COUNT_MASK 0xFFFFu
 
 struct shmkit_channel {
 	uint32_t slots;            /*   0: set at creation */
@@ -457,6 +468,7 @@ struct shmkit_chan {
 	uint64_t head_seen;        /* the consumer's position, as the producer last read it */
 	uint64_t head;             /* the consumer's position */
 	int send_leased, recv_leased, eof;
+	uint32_t recv_stale, send_stale; /* sleeper words found to hold only killed sleepers */
 };
 
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);

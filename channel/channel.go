@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -631,12 +632,15 @@ type State struct {
 	Producers, Consumers     []int // recorded pids
 }
 
+// sleepers is the count in a sleeper word.
+func sleepers(w *atomic.Uint32) int { return int(w.Load() & layout.WaiterCountMask) }
+
 // State returns a snapshot of the channel.
 func (c *Channel[T]) State() State {
 	h := c.r.h
 	s := State{
 		Head: h.Head.Load(), Tail: h.Tail.Load(), Len: c.Len(), Cap: c.Cap(), MaxLen: c.MaxLen(),
-		Closed: h.Closed.Load() != 0, RecvWaiters: int(h.RecvWaiters.Load()), SendWaiters: int(h.SendWaiters.Load()),
+		Closed: h.Closed.Load() != 0, RecvWaiters: sleepers(&h.RecvWaiters), SendWaiters: sleepers(&h.SendWaiters),
 		Recovered: int(h.Recovered.Load()),
 	}
 	for i := range h.Producers {

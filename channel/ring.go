@@ -33,6 +33,8 @@ type ring struct {
 	sendReg atomic.Bool // this handle recorded our pid as a producer
 	recvReg atomic.Bool // ... as a consumer
 	sp      *spsc       // the single-producer protocol's state, for such a channel
+
+	recvStale, sendStale atomic.Uint32 // sleeper words found to hold only dead sleepers (wake)
 }
 
 // blocker is the slot a sender or receiver waits for, and its state then.
@@ -195,17 +197,27 @@ func (r *ring) free(c claimed) {
 	c.s.State.Store(layout.SlotState(seqOf(c.pos+r.slots), false, 0))
 }
 
-func (r *ring) wakeReceivers() {
-	if r.h.RecvWaiters.Load() > 0 {
-		r.h.DataSeq.Add(1)
-		futex.Wake(&r.h.DataSeq, math.MaxInt32)
-	}
-}
+// wakeCalls counts wake system calls, for tests.
+var wakeCalls atomic.Int64
 
-func (r *ring) wakeSenders() {
-	if r.h.SendWaiters.Load() > 0 {
-		r.h.SpaceSeq.Add(1)
-		futex.Wake(&r.h.SpaceSeq, math.MaxInt32)
+func (r *ring) wakeReceivers() { wake(&r.h.RecvWaiters, &r.h.DataSeq, &r.recvStale) }
+func (r *ring) wakeSenders()   { wake(&r.h.SendWaiters, &r.h.SpaceSeq, &r.sendStale) }
+
+// wake wakes the sleepers on seq if the sleeper word waiters counts any. A
+// wake that found nobody asleep marks that exact word stale for this
+// handle: its count is of sleepers that were killed, and no live sleeper
+// counted in it sleeps on (it read seq before registering, and seq has
+// moved), while a new sleeper changes the word's generation. So killed
+// sleepers cost each handle one wasted system call, not one per message.
+func wake(waiters, seq, stale *atomic.Uint32) {
+	w := waiters.Load()
+	if w&layout.WaiterCountMask == 0 || w == stale.Load() {
+		return
+	}
+	seq.Add(1)
+	wakeCalls.Add(1)
+	if futex.Wake(seq, math.MaxInt32) == 0 {
+		stale.Store(w)
 	}
 }
 
@@ -303,14 +315,14 @@ func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, h
 	}
 	idle := false
 	return wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		waiters.Add(1)
+		v := seq.Load() // before registering: see wake
+		waiters.Add(layout.WaiterRegister)
 		defer waiters.Add(^uint32(0))
 		if heavy {
 			if err := fence.Heavy(); err != nil {
 				return false, err
 			}
 		}
-		v := seq.Load()
 		if ok, err := try(); ok || err != nil {
 			return ok, err
 		}

@@ -65,6 +65,7 @@ func TestHostileSegments(t *testing.T) {
 		{"magic", func(b []byte) { b[0] ^= 0xff }, shm.ErrNotShmkit},
 		{"version", func(b []byte) { put32(b, offVersion, 99) }, shm.ErrVersion},
 		{"version 1 (sem_t semaphores)", func(b []byte) { put32(b, offVersion, 1) }, shm.ErrVersion},
+		{"version 2 (sleepers counted without a generation)", func(b []byte) { put32(b, offVersion, 2) }, shm.ErrVersion},
 		{"header size", func(b []byte) { put32(b, offHdrSize, 64) }, shm.ErrCorrupt},
 		{"segment size larger", func(b []byte) { put64(b, offSegSize, 1<<40) }, shm.ErrCorrupt},
 		{"segment size smaller", func(b []byte) { put64(b, offSegSize, 4096) }, shm.ErrCorrupt},

@@ -10,6 +10,11 @@ const (
 	SlotSeqShift        = 24
 	SlotSeqMask  uint64 = 1<<40 - 1
 	Peers               = 32
+	// Sleeper words (recv_waiters, send_waiters): a sleeper adds
+	// WaiterRegister (one to the count, one to the generation) and takes 1
+	// off when it wakes.
+	WaiterRegister  uint32 = 0x10001
+	WaiterCountMask uint32 = 0xFFFF
 )
 
 // Channel is struct shmkit_channel, the header of a channel object.

@@ -18,7 +18,7 @@ import (
 // Constants of shmkit.h.
 const (
 	Magic    uint64 = 0x000054494B4D4853 // "SHMKIT\0\0" as little-endian
-	Version  uint32 = 2
+	Version  uint32 = 3
 	Align           = 64 // every object starts on a cache line
 	NameMax         = 63 // object name bytes, without the NUL
 	PageSize        = 4096

@@ -65,6 +65,8 @@ class Chan(ctypes.Structure):
         ("send_leased", ctypes.c_int),
         ("recv_leased", ctypes.c_int),
         ("eof", ctypes.c_int),
+        ("recv_stale", ctypes.c_uint32),
+        ("send_stale", ctypes.c_uint32),
     ]
 
 

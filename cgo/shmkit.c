@@ -778,7 +778,8 @@ int shmkit_lookup(const struct shmkit_segment *seg, const char *name, uint32_t k
 
 /* ---- Creating objects: shm.Segment.Alloc's protocol ----------------- */
 
-/* Threads of one process share the file's flock, so they queue here first. */
+/* Threads of one process share one allocation lock word, so they queue
+ * here first. */
 static pthread_mutex_t alloc_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct alloc_req {
@@ -792,13 +793,58 @@ struct alloc_req {
 	const void *data;                                      /* for init */
 };
 
-static int flock_retry(int fd, int how) {
-	while (flock(fd, how) != 0) {
-		if (errno != EINTR) {
-			return errno;
+static int alive(int32_t pid);
+
+/* The low 32 bits of this process's pid namespace inode, 0 if unknown. */
+static uint32_t pid_namespace(void) {
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+/* How long an allocation waits for another process's before EBUSY, and how
+ * long a sleeping waiter goes without looking whether the holder died. */
+#define ALLOC_WAIT_NS (30 * 1000000000LL)
+#define ALLOC_LOOK_NS (20 * 1000000LL)
+
+/* Takes the header's allocation lock (see struct shmkit_header); the caller
+ * holds alloc_mu. */
+static int alloc_lock(struct shmkit_header *h) {
+	uint32_t ns = pid_namespace();
+	uint64_t me = (uint64_t)ns << 32 | (uint32_t)getpid();
+	int64_t deadline = shmkit_now_ns() + ALLOC_WAIT_NS;
+	for (int i = 0;; i++) {
+		uint32_t seq = LOAD(&h->alloc_seq);
+		uint64_t held = __atomic_load_n(&h->alloc_lock, __ATOMIC_SEQ_CST);
+		int32_t pid = (int32_t)(uint32_t)held;
+		if (held == 0 || ((uint32_t)(held >> 32) == ns && (pid == getpid() || !alive(pid)))) {
+			if (__atomic_compare_exchange_n(&h->alloc_lock, &held, me, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+				return 0;
+			}
+			continue;
 		}
+		if (i < 64) {
+			sched_yield();
+			continue;
+		}
+		int64_t now = shmkit_now_ns();
+		if (now >= deadline) {
+			return EBUSY;
+		}
+		int64_t until = now + ALLOC_LOOK_NS < deadline ? now + ALLOC_LOOK_NS : deadline;
+		__atomic_add_fetch(&h->alloc_waiters, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&h->alloc_lock, __ATOMIC_SEQ_CST) == held) {
+			shmkit_futex_wait(&h->alloc_seq, seq, until);
+		}
+		__atomic_sub_fetch(&h->alloc_waiters, 1, __ATOMIC_SEQ_CST);
 	}
-	return 0;
+}
+
+static void alloc_unlock(struct shmkit_header *h) {
+	__atomic_store_n(&h->alloc_lock, 0, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&h->alloc_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->alloc_waiters, __ATOMIC_SEQ_CST) != 0) {
+		syscall(SYS_futex, &h->alloc_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
 }
 
 /* alloc_locked does the work of alloc_object under both locks. */
@@ -881,11 +927,12 @@ static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, s
 	if (r->length == 0 || length < r->length) {
 		return EINVAL;
 	}
+	struct shmkit_header *h = (struct shmkit_header *)seg->base;
 	pthread_mutex_lock(&alloc_mu);
-	int rc = flock_retry(seg->fd, LOCK_EX);
+	int rc = alloc_lock(h);
 	if (rc == 0) {
 		rc = alloc_locked(seg, r, length, out);
-		flock_retry(seg->fd, LOCK_UN);
+		alloc_unlock(h);
 	}
 	pthread_mutex_unlock(&alloc_mu);
 	if (rc == 0 && (out->kind == SHMKIT_KIND_VALUE || out->kind == SHMKIT_KIND_ARRAY)) {

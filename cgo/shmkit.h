@@ -21,9 +21,8 @@
  * directory entry is written, its object initialised, and only then its state
  * is set to SHMKIT_ENTRY_READY with a release store and dir_count raised;
  * readers load dir_count and each state with acquire loads and ignore entries
- * that are not READY. Allocation is serialised between processes by an
- * exclusive flock(2) on the segment's file, which the kernel releases when a
- * holder dies.
+ * that are not READY. Allocation is serialised between processes by the
+ * lock word alloc_lock in the header, taken over from a holder that died.
  */
 #ifndef SHMKIT_H
 #define SHMKIT_H
@@ -87,8 +86,22 @@ struct shmkit_header {
 	int32_t creator_pid;   /* 40: pid of the creating process */
 	uint32_t flags;        /* 44: none defined; must be 0 */
 	int64_t created_ns;    /* 48: creation time, Unix nanoseconds */
-	uint8_t reserved[72];  /* 56: zero; room to grow */
+	uint64_t alloc_lock;   /* 56: allocation lock: holder's pid namespace << 32 | pid, 0 if free (atomic) */
+	uint32_t alloc_seq;    /* 64: futex: moved on at each release of alloc_lock */
+	uint32_t alloc_waiters;/* 68: processes sleeping on alloc_seq */
+	uint8_t reserved[56];  /* 72: zero; room to grow */
 };
+
+/*
+ * Allocation lock. An allocator takes alloc_lock by CAS 0 -> its word
+ * (namespace = the low 32 bits of the inode of /proc/self/ns/pid, 0 if
+ * unknown), allocates, stores 0, adds 1 to alloc_seq, and wakes all if
+ * alloc_waiters is non-zero. A waiter reads alloc_seq, looks again, and
+ * sleeps on alloc_seq, in short slices. It takes the lock over by CAS
+ * from a holder's word whose namespace is its own and whose pid is dead
+ * (or a zombie); a holder in another namespace is never judged. A read-only
+ * attach cannot take the lock, so readers never block writers.
+ */
 
 struct shmkit_entry {
 	char name[64];         /*   0: NUL-terminated, 1..SHMKIT_NAME_MAX bytes */
@@ -385,7 +398,7 @@ struct shmkit_segment {
 	uint8_t *base;             /* the mapping */
 	uint64_t size;             /* its length; equals the header's segment_size */
 	uint32_t dir_capacity;     /* from the header, checked once */
-	int fd;                    /* the segment's file, for allocation's flock; -1 if none */
+	int fd;                    /* the segment's file; -1 if read-only or none (no allocation then) */
 	int owned;                 /* 1 if attach or create mapped it: detach unmaps and closes */
 };
 

@@ -2,15 +2,12 @@ package shm
 
 import (
 	"cmp"
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
 	"runtime/debug"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -265,9 +262,16 @@ func (s *Segment) LookupKind(name string, kind Kind) (Object, error) {
 // Alloc carves a new named object out of the segment, calls init on its
 // (zeroed) memory, and only then publishes it, so no process ever finds the
 // object before init has returned. If init fails, nothing is published (the
-// bytes stay reserved). Allocation is serialised across processes by an
-// exclusive flock on the segment, which the kernel drops if the holder dies.
+// bytes stay reserved). Allocation is serialised across processes by the
+// lock word in the segment's header; a holder that died is taken over, and a
+// live one is waited for at most the segment's allocation wait (ErrBusy).
 func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) {
+	return s.AllocContext(context.Background(), r, init)
+}
+
+// AllocContext is Alloc giving up, with ctx.Err(), when ctx ends while
+// another allocation holds the lock.
+func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []byte) error) (Object, error) {
 	fail := func(err error) (Object, error) {
 		return Object{}, fmt.Errorf("shm: alloc %q in %s: %w", r.Name, s.name, err)
 	}
@@ -285,12 +289,14 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 		return fail(fmt.Errorf("%w: object of %d bytes", ErrInvalidSize, r.Length))
 	}
 
-	s.allocMu.Lock()
-	defer s.allocMu.Unlock()
-	if err := s.flock(unix.LOCK_EX); err != nil {
+	if err := s.enterAlloc(ctx); err != nil {
 		return fail(err)
 	}
-	defer s.flock(unix.LOCK_UN)
+	defer s.leaveAlloc()
+	if err := s.lockAlloc(ctx); err != nil {
+		return fail(err)
+	}
+	defer s.unlockAlloc()
 
 	n, err := s.geo.count(s.mem)
 	if err != nil {
@@ -360,20 +366,6 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 		return fail(err)
 	}
 	return obj, nil
-}
-
-// flock applies how (LOCK_EX or LOCK_UN) to the segment's file, retrying
-// when a signal interrupts the wait.
-func (s *Segment) flock(how int) error {
-	for {
-		err := unix.Flock(int(s.file.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			if err != nil {
-				return &fs.PathError{Op: "shm flock", Path: s.name, Err: err}
-			}
-			return nil
-		}
-	}
 }
 
 // ObjectAs returns a typed view of an object's memory: a pointer to the

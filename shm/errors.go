@@ -26,6 +26,9 @@ var (
 	ErrKindMismatch = errors.New("shm: object is of another kind")
 	// ErrReadOnly: the segment was attached read-only and the operation would write.
 	ErrReadOnly = errors.New("shm: segment is read-only")
+	// ErrBusy: another live process has held the allocation lock longer than
+	// the segment's allocation wait (WithAllocWait).
+	ErrBusy = errors.New("shm: allocation lock busy")
 	// ErrClosed: the segment was closed.
 	ErrClosed = errors.New("shm: segment is closed")
 )

@@ -20,6 +20,8 @@ func TestMain(m *testing.M) {
 		"lowercursor": helperLowerCursor,
 		"spoilname":   helperSpoilName,
 		"openloop":    helperOpenLoop,
+		"flockro":     helperFlockReadOnly,
+		"stopinalloc": helperStopInAlloc,
 	})
 }
 

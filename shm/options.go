@@ -1,6 +1,9 @@
 package shm
 
-import "io/fs"
+import (
+	"io/fs"
+	"time"
+)
 
 // DefaultCapacity is the number of directory entries of a segment created
 // without WithCapacity.
@@ -16,10 +19,12 @@ type options struct {
 	mode     fs.FileMode
 	capacity int
 	readOnly bool
+	// allocWait bounds Alloc's wait for another process's allocation.
+	allocWait time.Duration
 }
 
 func collect(opts []Option) options {
-	o := options{mode: 0o600, capacity: DefaultCapacity}
+	o := options{mode: 0o600, capacity: DefaultCapacity, allocWait: DefaultAllocWait}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -42,4 +47,12 @@ func WithCapacity(entries int) Option {
 // would write returns ErrReadOnly, and a raw write through Bytes faults.
 func ReadOnly() Option {
 	return func(o *options) { o.readOnly = true }
+}
+
+// WithAllocWait sets how long Alloc (and so every constructor of an object)
+// waits for another process's allocation before failing with ErrBusy
+// (default DefaultAllocWait); 0 waits for as long as it takes.
+// AllocContext waits until its context ends as well.
+func WithAllocWait(d time.Duration) Option {
+	return func(o *options) { o.allocWait = max(d, 0) }
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -36,8 +35,9 @@ type Segment struct {
 	raw      bool
 	geo      geometry // trusted copy of the header, checked once at attach
 
-	allocMu sync.Mutex // flock is per open file: this serialises our goroutines
-	closed  atomic.Bool
+	allocSem  chan struct{} // our allocators share one lock word: this serialises them
+	allocWait time.Duration
+	closed    atomic.Bool
 }
 
 // Create makes a new shmkit segment of size bytes (header and directory
@@ -108,7 +108,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		f.Close()
 		return nil, err
 	}
-	return &Segment{name: pname, file: f, mem: mem, geo: geo}, nil
+	return &Segment{name: pname, file: f, mem: mem, geo: geo, allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
 }
 
 // Open attaches to an existing shmkit segment by name. The header and every
@@ -176,7 +176,8 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 		f.Close()
 		return nil, &fs.PathError{Op: "shm mmap", Path: pname, Err: unwrapErrno(err)}
 	}
-	return &Segment{name: pname, file: f, mem: mem, readOnly: o.readOnly, raw: raw}, nil
+	return &Segment{name: pname, file: f, mem: mem, readOnly: o.readOnly, raw: raw,
+		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
 }
 
 // Name returns the segment's POSIX name, with its leading slash ("/foo").

@@ -48,17 +48,20 @@ const (
 // Header is struct shmkit_header. Fields that several processes write after
 // creation are atomics.
 type Header struct {
-	Magic       atomic.Uint64 // stored last on creation
-	Version     uint32
-	HeaderSize  uint32
-	SegmentSize uint64
-	DirCapacity uint32
-	DirCount    atomic.Uint32
-	AllocCursor atomic.Uint64
-	CreatorPID  int32
-	Flags       uint32
-	CreatedNs   int64
-	Reserved    [72]byte
+	Magic        atomic.Uint64 // stored last on creation
+	Version      uint32
+	HeaderSize   uint32
+	SegmentSize  uint64
+	DirCapacity  uint32
+	DirCount     atomic.Uint32
+	AllocCursor  atomic.Uint64
+	CreatorPID   int32
+	Flags        uint32
+	CreatedNs    int64
+	AllocLock    atomic.Uint64 // holder's pid namespace << 32 | pid; 0 if free
+	AllocSeq     atomic.Uint32 // futex
+	AllocWaiters atomic.Uint32
+	Reserved     [56]byte
 }
 
 // Entry is struct shmkit_entry, one slot of the named-object directory.

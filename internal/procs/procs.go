@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,3 +40,21 @@ func exited(pid int) bool {
 	state := stat[i+2]
 	return state == 'Z' || state == 'X'
 }
+
+// PIDNamespace identifies this process's pid namespace: the low 32 bits of
+// the inode of /proc/self/ns/pid, or 0 where /proc does not tell. A pid
+// recorded with another namespace than ours cannot be judged by Alive.
+func PIDNamespace() uint32 {
+	nsOnce.Do(func() {
+		var st unix.Stat_t
+		if unix.Stat("/proc/self/ns/pid", &st) == nil {
+			ns = uint32(st.Ino)
+		}
+	})
+	return ns
+}
+
+var (
+	nsOnce sync.Once
+	ns     uint32
+)

@@ -1,10 +1,12 @@
 """Tests of the shmkit package on its own: python3 -m unittest (from python/)."""
 
 import array
+import fcntl
 import itertools
 import os
 import signal
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -237,6 +239,34 @@ class TestSync(SegmentTest):
         with self.assertRaises(shmkit.CorruptError):
             self.seg.new_array("new", "i", [1, 2, 3])
         self.assertEqual(list(self.seg.array("live")), [7, 7, 7])
+
+    def test_reader_flock_cannot_block_alloc(self):
+        # A process that may only read could take the flock that serialised
+        # allocation (layout version 2) and stall every writer. It holds one
+        # here, in a child whose file is open read-only, while we allocate.
+        r, w = os.pipe()
+        hold, release = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with open("/dev/shm/" + self.name, "rb") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX)
+                    os.write(w, b"x")
+                    os.read(hold, 1)  # until killed below
+            finally:
+                os._exit(0)
+        try:
+            self.assertEqual(os.read(r, 1), b"x")
+            done = []
+            t = threading.Thread(target=lambda: done.append(self.seg.new_array("after", "i", [1])), daemon=True)
+            t.start()
+            t.join(60)
+            self.assertTrue(done, "new_array blocked by a reader's flock")
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            for fd in (r, w, hold, release):
+                os.close(fd)
 
     def test_non_utf8_name_is_corrupt(self):
         self.seg.new_array("a", "i", [1])

@@ -94,6 +94,8 @@ func CLayout() []Field {
 		f("shmkit_channel", "peers_overflow", unsafe.Offsetof(ch.peers_overflow), unsafe.Sizeof(ch.peers_overflow)),
 		f("shmkit_channel", "recovered", unsafe.Offsetof(ch.recovered), unsafe.Sizeof(ch.recovered)),
 		f("shmkit_channel", "spsc", unsafe.Offsetof(ch.spsc), unsafe.Sizeof(ch.spsc)),
+		f("shmkit_channel", "pid_namespace", unsafe.Offsetof(ch.pid_namespace), unsafe.Sizeof(ch.pid_namespace)),
+		f("shmkit_channel", "mixed_ns", unsafe.Offsetof(ch.mixed_ns), unsafe.Sizeof(ch.mixed_ns)),
 		f("shmkit_channel", "reserved0", unsafe.Offsetof(ch.reserved0), unsafe.Sizeof(ch.reserved0)),
 		f("shmkit_channel", "tail", unsafe.Offsetof(ch.tail), unsafe.Sizeof(ch.tail)),
 		f("shmkit_channel", "producer", unsafe.Offsetof(ch.producer), unsafe.Sizeof(ch.producer)),

@@ -1003,6 +1003,7 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	h->max_len = (uint32_t)r->param1;
 	h->elem_size = shmkit_typecode_size(r->typecode);
 	h->slot_stride = (uint32_t)r->value; /* the stride, from channel_geometry */
+	h->pid_namespace = pid_namespace();
 	if (r->flags & SHMKIT_FLAG_SPSC) {
 		h->spsc = 1; /* the ring's zeroes match no record's stamp */
 		return 0;
@@ -1076,6 +1077,13 @@ static int exited(int32_t pid) {
 
 static int alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !exited(pid); }
 
+/* Whether channel peer pid may be alive: always once processes of different
+ * pid namespaces opened the channel, since a pid may then name a process
+ * this one cannot see (see struct shmkit_channel). */
+static int peer_alive(const struct shmkit_chan *ch, int32_t pid) {
+	return LOAD(&ch->h->mixed_ns) != 0 || alive(pid);
+}
+
 static struct shmkit_slot *slot_at(const struct shmkit_chan *ch, uint64_t pos) {
 	return (struct shmkit_slot *)(ch->slots_base + (pos % ch->slots) * ch->stride);
 }
@@ -1099,6 +1107,9 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	uint64_t length;
 	channel_geometry(ch->elem_size, ch->slots, ch->max_len, &ch->stride, &length);
 	ch->pid = (uint32_t)getpid();
+	if (seg->fd >= 0 && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
+		STORE_SC(&ch->h->mixed_ns, 1); /* before this process claims or registers anything */
+	}
 	if (o.flags & SHMKIT_FLAG_SPSC) {
 		uint64_t length;
 		spsc_geometry(ch->slots, ch->stride, &ch->cap, &length); /* checked by the lookup */
@@ -1106,6 +1117,19 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 		ch->token = (uint64_t)ch->pid << 32 | ((uint32_t)((uintptr_t)ch ^ (uint64_t)shmkit_now_ns()) | 1u);
 	}
 	return 0;
+}
+
+void shmkit_chan_release(struct shmkit_chan *ch) {
+	if (ch->spsc && ch->send_leased) {
+		ch->send_leased = 0;
+		uint64_t token = ch->token;
+		CAS(&ch->h->producer, token, 0);
+	}
+	if (ch->spsc && ch->recv_leased) {
+		ch->recv_leased = 0;
+		uint64_t token = ch->token;
+		CAS(&ch->h->consumer, token, 0);
+	}
 }
 
 void shmkit_chan_register(struct shmkit_chan *ch, int sender) {
@@ -1123,7 +1147,7 @@ void shmkit_chan_register(struct shmkit_chan *ch, int sender) {
 	}
 	for (int i = 0; i < SHMKIT_PEERS; i++) {
 		int32_t p = LOAD(&table[i]);
-		if ((p == 0 || !alive(p)) && CAS(&table[i], p, me)) {
+		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, me)) {
 			return;
 		}
 	}
@@ -1138,7 +1162,7 @@ static int all_dead(const struct shmkit_chan *ch, int32_t *table) {
 	for (int i = 0; i < SHMKIT_PEERS; i++) {
 		int32_t p = LOAD(&table[i]);
 		if (p != 0) {
-			if (alive(p)) {
+			if (peer_alive(ch, p)) {
 				return 0;
 			}
 			seen = 1;
@@ -1244,7 +1268,7 @@ static void free_slot(struct shmkit_chan *ch, uint64_t pos) {
 /* take_over frees a slot whose claimer died; 1 if it changed anything. */
 static int take_over(struct shmkit_chan *ch, struct shmkit_slot *s, uint64_t st) {
 	uint32_t pid = state_owner(st);
-	if (s == NULL || pid == 0 || alive((int32_t)pid)) {
+	if (s == NULL || pid == 0 || peer_alive(ch, (int32_t)pid)) {
 		return 0;
 	}
 	uint64_t seq = state_seq(st), next;
@@ -1530,7 +1554,7 @@ static int spsc_lease(struct shmkit_chan *ch, uint64_t *word) {
 		if (cur == ch->token) {
 			return 0;
 		}
-		if (cur != 0 && alive((int32_t)(cur >> 32))) {
+		if (cur != 0 && peer_alive(ch, (int32_t)(cur >> 32))) {
 			return SHMKIT_EINUSE;
 		}
 		if (CAS(word, cur, ch->token)) {

@@ -227,6 +227,13 @@ struct shmkit_barrier {
  *
  * producers / consumers: pids of processes that sent / received, so a
  * blocked peer can tell when all of the other side are dead; 0 is empty.
+ *
+ * Pid namespaces: a process whose pid namespace is not pid_namespace sets
+ * mixed_ns when it opens the channel for writing, before it claims or
+ * registers anything. From then on no process judges a peer by its pid:
+ * no slot or lease is taken over, no table entry evicted, no peer reported
+ * dead. A dead claimer's slot then stays claimed; handles give their leases
+ * back themselves (shmkit_chan_release).
  */
 #define SHMKIT_LEN_SKIP 0xFFFFFFFFu
 #define SHMKIT_SLOT_BUSY (1ull << 23)
@@ -245,7 +252,9 @@ struct shmkit_channel {
 	uint32_t peers_overflow;   /*  20: 1 if a peer could not be recorded */
 	uint32_t recovered;        /*  24: slots taken over from dead claimers (atomic) */
 	uint32_t spsc;             /*  28: 1 for a SHMKIT_FLAG_SPSC channel, else 0 */
-	uint8_t reserved0[32];
+	uint32_t pid_namespace;    /*  32: the creator's pid namespace (as alloc_lock's) */
+	uint32_t mixed_ns;         /*  36: 1 once a process of another pid namespace opened it (atomic) */
+	uint8_t reserved0[24];
 	uint64_t tail;             /*  64: next position to send (hint) */
 	uint64_t producer;         /*  72: SPSC: the producer's lease */
 	uint8_t pad1[48];
@@ -496,6 +505,10 @@ int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
  * close: the queued messages, then SHMKIT_EEOF. */
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
 int shmkit_chan_close(struct shmkit_chan *ch); /* SHMKIT_ECLOSED if already closed */
+/* Gives back the sides of an SPSC channel this handle holds, so another
+ * handle may take them at once; the handle stays usable. It never ends the
+ * stream. Nothing on other channels. */
+void shmkit_chan_release(struct shmkit_chan *ch);
 void shmkit_chan_register(struct shmkit_chan *ch, int sender);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 

@@ -14,6 +14,7 @@ import (
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -98,6 +99,7 @@ func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts .
 	obj, err := seg.Alloc(req, func(mem []byte) error {
 		h := layout.At[layout.Channel](mem, 0)
 		h.Slots, h.MaxLen, h.ElemSize, h.SlotStride = uint32(slots), uint32(maxLen), uint32(elemSize[T]()), uint32(stride)
+		h.PidNamespace = procs.PIDNamespace()
 		if o.single {
 			h.SPSC = 1 // the ring's zeroes match no record's stamp
 			return nil
@@ -619,6 +621,31 @@ func (c *Channel[T]) Close() error {
 	r.h.SpaceSeq.Add(1)
 	futex.Wake(&r.h.DataSeq, math.MaxInt32)
 	futex.Wake(&r.h.SpaceSeq, math.MaxInt32)
+	return nil
+}
+
+// Release gives up this handle's hold on the sides of a single-producer
+// channel (SPSC) that it has sent or received on, so that another handle
+// may take them at once. That matters where the holder's death cannot be
+// seen: once a process of another pid namespace opened the channel, a
+// side is never taken over from a holder that looks dead. The handle stays
+// usable, and its next send or receive takes the side again. Unlike Close,
+// Release never ends the stream. On other channels it does nothing. Call
+// it from the goroutine that sends or receives, between operations.
+func (c *Channel[T]) Release() error {
+	if err := c.r.check(); err != nil {
+		return err
+	}
+	if s := c.r.sp; s != nil {
+		if s.send.leased {
+			s.send.leased = false
+			c.r.h.Producer.CompareAndSwap(s.token, 0)
+		}
+		if s.recv.leased {
+			s.recv.leased = false
+			c.r.h.Consumer.CompareAndSwap(s.token, 0)
+		}
+	}
 	return nil
 }
 

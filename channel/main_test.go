@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		"stuckwriter": helperStuckWriter,
 		"stuckreader": helperStuckReader,
 		"sink":        helperSink,
+		"nsrecv":      helperNSRecv,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

@@ -100,6 +100,9 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 		name: obj.Name, seg: seg, h: h, mem: obj.Bytes()[:length:length],
 		slots: obj.Param0, maxLen: uint32(obj.Param1), stride: stride, pid: uint32(os.Getpid()),
 	}
+	if h.PidNamespace != procs.PIDNamespace() && seg.Writable() == nil {
+		h.MixedNS.Store(1) // before this process claims or registers anything
+	}
 	if single {
 		r.sp = newSPSC(r, length-headerSize, elemSize)
 		fence.Register() // now, not in the first message (it can take milliseconds); errors come with it
@@ -225,7 +228,7 @@ func wake(waiters, seq, stale *atomic.Uint32) {
 // reports whether it changed anything.
 func (r *ring) takeOver(b blocker) bool {
 	pid := layout.SlotOwner(b.st)
-	if pid == 0 || procs.Alive(int(pid)) {
+	if pid == 0 || r.alive(int(pid)) {
 		return false
 	}
 	s, seq := b.s, layout.SlotSeq(b.st)
@@ -263,12 +266,18 @@ func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
 		}
 	}
 	for i := range table {
-		if p := table[i].Load(); (p == 0 || !procs.Alive(int(p))) && table[i].CompareAndSwap(p, me) {
+		if p := table[i].Load(); (p == 0 || !r.alive(int(p))) && table[i].CompareAndSwap(p, me) {
 			return
 		}
 	}
 	r.h.PeersOverflow.Store(1) // not recorded: never report peers dead
 }
+
+// alive reports whether peer pid may be alive. Once processes of different
+// pid namespaces have opened the channel, a pid may name a process that
+// this one cannot see, so every peer counts as alive: nothing is taken over
+// and nobody is reported dead (docs/channel.md).
+func (r *ring) alive(pid int) bool { return r.h.MixedNS.Load() != 0 || procs.Alive(pid) }
 
 // allDead reports whether a peer table has entries and all their processes
 // are gone.
@@ -279,7 +288,7 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 	seen := false
 	for i := range table {
 		if p := table[i].Load(); p != 0 {
-			if procs.Alive(int(p)) {
+			if r.alive(int(p)) {
 				return false
 			}
 			seen = true

@@ -10,7 +10,6 @@ import (
 
 	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/layout"
-	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -100,7 +99,7 @@ func (s *spsc) lease(word *atomic.Uint64) error {
 		switch {
 		case cur == s.token:
 			return nil
-		case cur != 0 && procs.Alive(int(cur>>32)):
+		case cur != 0 && s.r.alive(int(cur>>32)):
 			return ErrInUse
 		case word.CompareAndSwap(cur, s.token):
 			return nil

@@ -27,7 +27,9 @@ type Channel struct {
 	PeersOverflow atomic.Uint32
 	Recovered     atomic.Uint32
 	SPSC          uint32
-	Reserved0     [32]byte
+	PidNamespace  uint32        // the creator's pid namespace (procs.PIDNamespace)
+	MixedNS       atomic.Uint32 // 1 once a process of another pid namespace opened it
+	Reserved0     [24]byte
 	Tail          atomic.Uint64
 	Producer      atomic.Uint64 // SPSC: the producer's lease
 	Pad1          [48]byte

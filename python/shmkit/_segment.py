@@ -489,6 +489,12 @@ class Channel:
             raise _errors.ChannelClosedError(rc, "channel %r: already closed" % self.name)
         _errors.check(rc, "channel %r" % self.name)
 
+    def release(self):
+        """Give back the sides of a single-producer channel that this handle
+        holds, so another handle may take them at once; unlike close(), the
+        stream goes on. See the Go package's Release."""
+        n.lib.shmkit_chan_release(ctypes.byref(self._ch))
+
     def register(self, sender):
         """Record this process as a sender (or receiver) now, not at its
         first send (recv); see the Go package's RegisterSender."""

@@ -9,9 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/edsrzf/mmap-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/layout"
@@ -26,11 +24,16 @@ import (
 //
 // After Close the address range stays reserved with no access allowed, so a
 // view that outlives its segment faults at once instead of silently reading
-// whatever the address space holds next; the memory itself is released.
+// whatever the address space holds next; the memory itself is released. The
+// range is reused only to map the same segment again, so a stale view never
+// sees another segment, and opening and closing one segment over and over
+// does not use up the address space.
 type Segment struct {
 	name     string // canonical POSIX name, "/foo"
 	file     *os.File
-	mem      mmap.MMap
+	mem      []byte
+	fileID   fileID // the file's identity, for its guard (guards.go)
+	reserved int    // bytes of address space the mapping occupies
 	readOnly bool
 	raw      bool
 	geo      geometry // trusted copy of the header, checked once at attach
@@ -83,7 +86,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	if err := reserveSpace(fd, int64(size)); err != nil {
 		return fail("shm allocate", err)
 	}
-	mem, err := mmap.MapRegion(f, size, mmap.RDWR, 0, 0)
+	mem, id, reserved, err := mapFile(f, size, true)
 	if err != nil {
 		return fail("shm mmap", unwrapErrno(err))
 	}
@@ -99,16 +102,17 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 
 	proc := "/proc/self/fd/" + strconv.Itoa(fd)
 	if err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, path(pname), unix.AT_SYMLINK_FOLLOW); err != nil {
-		mem.Unmap()
+		unix.Munmap(mem) // nobody has seen it
 		return fail("shm create", err)
 	}
 	geo, err := parseHeader(mem, int64(size))
 	if err != nil { // cannot happen: we just wrote it
-		mem.Unmap()
+		unix.Munmap(mem)
 		f.Close()
 		return nil, err
 	}
-	return &Segment{name: pname, file: f, mem: mem, geo: geo, allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
+	return &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, geo: geo,
+		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
 }
 
 // Open attaches to an existing shmkit segment by name. The header and every
@@ -145,9 +149,9 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	flag, prot := os.O_RDWR, mmap.RDWR
+	flag := os.O_RDWR
 	if o.readOnly {
-		flag, prot = os.O_RDONLY, mmap.RDONLY
+		flag = os.O_RDONLY
 	}
 	// O_NONBLOCK: a FIFO planted under the name must not hang the open.
 	f, err := os.OpenFile(path(pname), flag|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
@@ -171,12 +175,12 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 		}
 		return nil, fmt.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrNotShmkit, size)
 	}
-	mem, err := mmap.MapRegion(f, int(size), prot, 0, 0)
+	mem, id, reserved, err := mapFile(f, int(size), !o.readOnly)
 	if err != nil {
 		f.Close()
 		return nil, &fs.PathError{Op: "shm mmap", Path: pname, Err: unwrapErrno(err)}
 	}
-	return &Segment{name: pname, file: f, mem: mem, readOnly: o.readOnly, raw: raw,
+	return &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, readOnly: o.readOnly, raw: raw,
 		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
 }
 
@@ -231,15 +235,12 @@ func (s *Segment) Close() error {
 	return s.release()
 }
 
-// release replaces the mapping with an inaccessible reservation of the same
-// range and closes the file.
+// release replaces the mapping with a guard of the same range (guards.go)
+// and closes the file.
 func (s *Segment) release() error {
 	var errs []error
 	if len(s.mem) > 0 {
-		addr := unsafe.Pointer(unsafe.SliceData(s.mem))
-		_, err := unix.MmapPtr(-1, 0, addr, uintptr(len(s.mem)), unix.PROT_NONE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
-		if err != nil {
+		if err := unmapGuarded(s.mem, s.fileID, s.reserved); err != nil {
 			errs = append(errs, &fs.PathError{Op: "shm unmap", Path: s.name, Err: err})
 		}
 	}

@@ -172,6 +172,7 @@ func (c *Channel[T]) MaxLen() int { return int(c.r.maxLen) }
 
 // Len returns how many messages are queued or being written (a snapshot).
 func (c *Channel[T]) Len() int {
+	c.r.mustBeOpen("len")
 	if c.r.sp != nil {
 		return c.r.sp.length()
 	}
@@ -210,7 +211,8 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	}
 	cl, blk, ok, err := r.trySend()
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, false, func() (bool, error) {
+		var release func()
+		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, blk, ok, err = r.trySend()
@@ -221,6 +223,7 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 			}
 			return nil
 		})
+		defer release() // the segment stays mapped until we are done with the slot
 	}
 	if !ok || err != nil {
 		return false, r.wrap("send on", m.ctx, err)
@@ -292,7 +295,8 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 	}
 	cl, n, blk, ok, err := r.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, false, func() (bool, error) {
+		var release func()
+		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, n, blk, ok, err = r.tryRecv(maxLen)
@@ -303,6 +307,7 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 			}
 			return nil
 		})
+		defer release() // the segment stays mapped until we are done with the slot
 	}
 	if !ok || err != nil {
 		return 0, false, r.wrap("receive on", m.ctx, err)
@@ -328,7 +333,8 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 	size := s.recordSize(uint64(n))
 	at, ok, err := s.reserve(size)
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, true, func() (bool, error) {
+		var release func()
+		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, true, func() (bool, error) {
 			var ok bool
 			var err error
 			at, ok, err = s.reserve(size)
@@ -339,6 +345,7 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 			}
 			return nil
 		})
+		defer release() // the segment stays mapped until we are done with the slot
 	}
 	if !ok || err != nil {
 		return false, r.wrap("send on", m.ctx, err)
@@ -407,7 +414,8 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 	}
 	at, n, ok, err := s.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
-		ok, err = waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, true, func() (bool, error) {
+		var release func()
+		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, true, func() (bool, error) {
 			var ok bool
 			var err error
 			at, n, ok, err = s.tryRecv(maxLen)
@@ -418,6 +426,7 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 			}
 			return nil
 		})
+		defer release() // the segment stays mapped until we are done with the slot
 	}
 	if !ok || err != nil {
 		return 0, false, r.wrap("receive on", m.ctx, err)
@@ -664,6 +673,7 @@ func sleepers(w *atomic.Uint32) int { return int(w.Load() & layout.WaiterCountMa
 
 // State returns a snapshot of the channel.
 func (c *Channel[T]) State() State {
+	c.r.mustBeOpen("state")
 	h := c.r.h
 	s := State{
 		Head: h.Head.Load(), Tail: h.Tail.Load(), Len: c.Len(), Cap: c.Cap(), MaxLen: c.MaxLen(),

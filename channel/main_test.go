@@ -26,6 +26,7 @@ func TestMain(m *testing.M) {
 		"stuckreader": helperStuckReader,
 		"sink":        helperSink,
 		"nsrecv":      helperNSRecv,
+		"closewhile":  helperCloseWhileWaiting,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

@@ -306,6 +306,15 @@ func (r *ring) check() error {
 	return nil
 }
 
+// mustBeOpen panics, with an error wrapping shm.ErrClosed, where a method
+// that returns no error is called after its segment's Close: the memory is
+// gone.
+func (r *ring) mustBeOpen(op string) {
+	if r.seg.Closed() {
+		panic(fmt.Errorf("channel: %s of %q: %w", op, r.name, shm.ErrClosed))
+	}
+}
+
 // waitFor spins on try, then sleeps on the futex word seq (counting itself
 // in waiters) until try succeeds, fails, or the wait ends. While nothing
 // moves for a whole slice, stuck reports whether to give up (a dead peer)
@@ -314,16 +323,24 @@ func (r *ring) check() error {
 // With heavy, the other side publishes without a full fence (package
 // fence), so a waiter runs a heavy barrier after counting itself and before
 // its last look.
-func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, heavy bool,
-	try func() (bool, error), stuck func() error) (bool, error) {
+func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, heavy bool,
+	try func() (bool, error), stuck func() error) (release func(), ok bool, err error) {
+	// Held from here until the caller is done with what it claimed: Close
+	// wakes us and unmaps only after release.
+	if release, err = r.seg.Hold(seq); err != nil {
+		return release, false, err
+	}
 	for i := range spinTries {
 		if ok, err := try(); ok || err != nil {
-			return ok, err
+			return release, ok, err
 		}
 		wait.Spin(i)
 	}
 	idle := false
-	return wait.Block(ctx, deadline, func(until int64) (bool, error) {
+	ok, err = wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		if r.seg.Closed() {
+			return false, shm.ErrClosed
+		}
 		v := seq.Load() // before registering: see wake
 		waiters.Add(layout.WaiterRegister)
 		defer waiters.Add(^uint32(0))
@@ -347,4 +364,5 @@ func waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, h
 		}
 		return try()
 	})
+	return release, ok, err
 }

@@ -52,7 +52,7 @@ func (a *RawArray[T]) Typecode() Typecode { return TypecodeOf[T]() }
 func (a *RawArray[T]) Len() int { return len(a.e.data) }
 
 // At reads element i.
-func (a *RawArray[T]) At(i int) T { return load(&a.e.data[i]) }
+func (a *RawArray[T]) At(i int) T { a.e.read(); return load(&a.e.data[i]) }
 
 // Set writes element i.
 func (a *RawArray[T]) Set(i int, v T) { a.e.write(); store(&a.e.data[i], v) }
@@ -76,7 +76,7 @@ func (a *RawArray[T]) Slice() []T { return a.e.data }
 func (a *RawArray[T]) CopyFrom(src []T) int { a.e.write(); return copy(a.e.data, src) }
 
 // CopyTo copies the array into dst and returns how many elements it copied.
-func (a *RawArray[T]) CopyTo(dst []T) int { return copy(dst, a.e.data) }
+func (a *RawArray[T]) CopyTo(dst []T) int { a.e.read(); return copy(dst, a.e.data) }
 
 // An Array is a RawArray with a lock (Python's Array): by default a robust
 // recursive mutex stored beside it in the segment. Lock, Unlock and GetLock

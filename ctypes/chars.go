@@ -27,6 +27,7 @@ func OpenCharArray(seg *shm.Segment, name string) (CharArray, error) {
 }
 
 func (c CharArray) bytes() []byte {
+	c.e.read()
 	s := c.Slice()
 	if len(s) == 0 {
 		return nil
@@ -48,8 +49,8 @@ func (c CharArray) Raw() []byte { return slices.Clone(c.bytes()) }
 
 // SetValue stores v and, if v is shorter than the array, a NUL after it.
 func (c CharArray) SetValue(v []byte) error {
-	if c.e.readOnly {
-		return fmt.Errorf("ctypes: %q: %w", c.Name(), shm.ErrReadOnly)
+	if err := c.e.writable(); err != nil {
+		return err
 	}
 	b := c.bytes()
 	if len(v) > len(b) {
@@ -64,8 +65,8 @@ func (c CharArray) SetValue(v []byte) error {
 
 // SetRaw stores v at the start of the array, leaving the bytes after it.
 func (c CharArray) SetRaw(v []byte) error {
-	if c.e.readOnly {
-		return fmt.Errorf("ctypes: %q: %w", c.Name(), shm.ErrReadOnly)
+	if err := c.e.writable(); err != nil {
+		return err
 	}
 	b := c.bytes()
 	if len(v) > len(b) {
@@ -106,8 +107,8 @@ func (w WCharArray) Value() string {
 
 // SetValue stores s and, if shorter than the array, a NUL after it.
 func (w WCharArray) SetValue(s string) error {
-	if w.e.readOnly {
-		return fmt.Errorf("ctypes: %q: %w", w.Name(), shm.ErrReadOnly)
+	if err := w.e.writable(); err != nil {
+		return err
 	}
 	r := []rune(s)
 	if len(r) > w.Len() {

@@ -22,20 +22,40 @@ type elems[T Elem] struct {
 }
 
 // write is asked by every raw write, which has no error to return: on a
-// read-only attach it panics with an error wrapping shm.ErrReadOnly, as a
-// send on a closed Go channel panics, rather than fault.
+// read-only attach, or after the segment's Close, it panics with an error
+// wrapping shm.ErrReadOnly or shm.ErrClosed, as a send on a closed Go
+// channel panics, rather than fault.
 func (e *elems[T]) write() {
-	if e.readOnly {
-		panic(readOnlyWrite(e.obj.Name))
+	if e.readOnly || e.seg.Closed() {
+		panic(unusable(e.seg, e.obj.Name, "write to"))
 	}
 }
 
-// readOnlyWrite is the panic's value; apart from write, which must stay
-// small enough to inline into every raw write.
+// read is asked by every raw read: after Close it panics as write does.
+func (e *elems[T]) read() {
+	if e.seg.Closed() {
+		panic(unusable(e.seg, e.obj.Name, "read of"))
+	}
+}
+
+// writable is write's answer as an error, for methods that return one.
+func (e *elems[T]) writable() error {
+	if e.readOnly || e.seg.Closed() {
+		return unusable(e.seg, e.obj.Name, "write to")
+	}
+	return nil
+}
+
+// unusable is the panic's value; apart from write and read, which must
+// stay small enough to inline into every raw access.
 //
 //go:noinline
-func readOnlyWrite(name string) error {
-	return fmt.Errorf("ctypes: write to %q: %w", name, shm.ErrReadOnly)
+func unusable(seg *shm.Segment, name, op string) error {
+	err := shm.ErrReadOnly
+	if seg.Closed() {
+		err = shm.ErrClosed
+	}
+	return fmt.Errorf("ctypes: %s %q: %w", op, name, err)
 }
 
 // lockOffset is where a locked object's mutex starts: after the data,

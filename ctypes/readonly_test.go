@@ -52,19 +52,34 @@ func TestReadOnlyWritesNeverFault(t *testing.T) {
 		require.NoError(t, ch.Send([]float64{1, 2}))
 	}
 
-	out := proctest.Output(t, "readonly", name)
+	out := proctest.Output(t, "readonly", name, "readonly")
 	lines := strings.Split(out, "\n")
-	assert.Len(t, lines, 26)
+	assert.Len(t, lines, 30)
 	for _, line := range lines {
-		assert.True(t, strings.HasSuffix(line, ": read-only") || strings.HasSuffix(line, ": read ok"), line)
+		assert.True(t, strings.HasSuffix(line, ": refused") || strings.HasSuffix(line, ": read ok"), line)
+	}
+
+	// After Close every call is refused, reads too, where they used to fault.
+	out = proctest.Output(t, "readonly", name, "closed")
+	lines = strings.Split(out, "\n")
+	assert.Len(t, lines, 30)
+	for _, line := range lines {
+		assert.True(t, strings.HasSuffix(line, ": refused"), line)
 	}
 }
 
-// helperReadOnly attaches segment args[0] read-only and tries every
-// writing call, and some reads, printing "NAME: read-only" for each
-// refused (by error or panic) and "NAME: read ok" for each read.
+// helperReadOnly attaches segment args[0] read-only (args[1] "readonly"),
+// or read-write and then closes it ("closed"), and tries every writing call
+// and some reads, printing "NAME: refused" for each refused (by an error or
+// panic wrapping shm.ErrReadOnly, or shm.ErrClosed) and "NAME: read ok" for
+// each read that worked.
 func helperReadOnly(args []string) int {
-	seg, err := shm.Open(args[0], shm.ReadOnly())
+	var opts []shm.Option
+	refusal := shm.ErrClosed
+	if args[1] == "readonly" {
+		opts, refusal = append(opts, shm.ReadOnly()), shm.ErrReadOnly
+	}
+	seg, err := shm.Open(args[0], opts...)
 	if err != nil {
 		return proctest.Fail("open: %v", err)
 	}
@@ -82,8 +97,8 @@ func helperReadOnly(args []string) int {
 			err = f()
 		}()
 		switch {
-		case errors.Is(err, shm.ErrReadOnly):
-			fmt.Printf("%s: read-only\n", what)
+		case errors.Is(err, refusal):
+			fmt.Printf("%s: refused\n", what)
 		case err == nil && strings.HasPrefix(what, "read "):
 			fmt.Printf("%s: read ok\n", what)
 		default:
@@ -103,7 +118,16 @@ func helperReadOnly(args []string) int {
 	any, _ := channel.Open[float64](seg, "any")
 	sp, _ := channel.Open[float64](seg, "spsc")
 	buf := make([]float64, 2)
+	if refusal == shm.ErrClosed {
+		if err := seg.Close(); err != nil {
+			return proctest.Fail("close: %v", err)
+		}
+	}
 	try("read value", func() error { _ = rv.Load(); return nil })
+	try("read array", func() error { _ = ra.At(0); return nil })
+	try("read array out", func() error { ra.CopyTo(make([]int32, 4)); return nil })
+	try("read channel length", func() error { _ = any.Len(); return nil })
+	try("read channel state", func() error { _ = sp.State(); return nil })
 	try("RawValue.Store", func() error { rv.Store(1); return nil })
 	try("RawValue.Add", func() error { rv.Add(1); return nil })
 	try("RawArray.Set", func() error { ra.Set(0, 1); return nil })

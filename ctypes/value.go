@@ -41,7 +41,7 @@ func (v *RawValue[T]) Name() string { return v.e.obj.Name }
 func (v *RawValue[T]) Typecode() Typecode { return TypecodeOf[T]() }
 
 // Load reads the value.
-func (v *RawValue[T]) Load() T { return load(v.p) }
+func (v *RawValue[T]) Load() T { v.e.read(); return load(v.p) }
 
 // Store writes the value.
 func (v *RawValue[T]) Store(x T) { v.e.write(); store(v.p, x) }

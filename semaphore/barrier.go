@@ -2,6 +2,7 @@ package semaphore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -65,13 +66,22 @@ func barrierFrom(seg *shm.Segment, obj shm.Object) (*Barrier, error) {
 func (b *Barrier) ptr() unsafe.Pointer { return unsafe.Pointer(b.st) }
 
 // Parties returns the number of parties the barrier waits for.
-func (b *Barrier) Parties() int { return int(atomic.LoadUint32(&b.st.Parties)) }
+func (b *Barrier) Parties() int {
+	mustBeOpen(b.seg, "parties", b.name)
+	return int(atomic.LoadUint32(&b.st.Parties))
+}
 
 // Waiting returns how many parties are waiting now.
-func (b *Barrier) Waiting() int { return int(atomic.LoadUint32(&b.st.Count)) }
+func (b *Barrier) Waiting() int {
+	mustBeOpen(b.seg, "waiting", b.name)
+	return int(atomic.LoadUint32(&b.st.Count))
+}
 
 // Broken reports whether the barrier is broken.
-func (b *Barrier) Broken() bool { return atomic.LoadUint32(&b.st.Broken) != 0 }
+func (b *Barrier) Broken() bool {
+	mustBeOpen(b.seg, "broken", b.name)
+	return atomic.LoadUint32(&b.st.Broken) != 0
+}
 
 // Wait waits until every party has arrived and returns this party's
 // arrival index.
@@ -90,6 +100,11 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	if err := b.seg.Writable(); err != nil {
 		return 0, opError("wait", b.name, err)
 	}
+	release, err := b.seg.Hold(&b.st.Gen)
+	if err != nil {
+		return 0, opError("wait", b.name, err)
+	}
+	defer release()
 	index, gen, err := cgo.BarrierArrive(b.ptr())
 	if err != nil {
 		return 0, opError("wait", b.name, err)
@@ -97,7 +112,11 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	if int(index) == b.Parties()-1 {
 		return int(index), nil // the last arrival tripped it
 	}
-	done, werr := wait.Block(ctx, deadline, wait.Changed(&b.st.Gen, gen))
+	done, werr := wait.Block(ctx, deadline, unlessClosed(b.seg, wait.Changed(&b.st.Gen, gen)))
+	if errors.Is(werr, shm.ErrClosed) { // break our generation, as a timeout does: nobody waits for us
+		cgo.BarrierTimeout(b.ptr(), gen)
+		return int(index), opError("wait", b.name, werr)
+	}
 	if done {
 		return int(index), opError("wait", b.name, cgo.BarrierOutcome(b.ptr(), gen))
 	}

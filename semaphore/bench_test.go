@@ -5,10 +5,11 @@ import (
 	"unsafe"
 
 	"bufio"
-	"github.com/shmkit/shmkit/cgo"
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/shmkit/shmkit/cgo"
 
 	"github.com/stretchr/testify/require"
 

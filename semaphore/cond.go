@@ -2,6 +2,7 @@ package semaphore
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 	"unsafe"
@@ -87,6 +88,11 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 	if err := c.seg.Writable(); err != nil {
 		return false, opError("wait", c.name, err)
 	}
+	release, err := c.seg.Hold(&c.st.Seq)
+	if err != nil {
+		return false, opError("wait", c.name, err)
+	}
+	defer release()
 	seq := c.st.Seq.Load() // before releasing: a signal after this is seen
 	c.st.Waiters.Add(1)
 	levels, err := c.l.condRelease()
@@ -94,8 +100,11 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 		c.st.Waiters.Add(^uint32(0))
 		return false, err
 	}
-	ok, werr := wait.Block(ctx, deadline, wait.Changed(&c.st.Seq, seq))
+	ok, werr := wait.Block(ctx, deadline, unlessClosed(c.seg, wait.Changed(&c.st.Seq, seq)))
 	c.st.Waiters.Add(^uint32(0))
+	if errors.Is(werr, shm.ErrClosed) {
+		return false, opError("wait", c.name, werr) // the mutex is in the closed segment
+	}
 	if err := c.l.condReacquire(levels); err != nil {
 		return ok, err
 	}
@@ -106,16 +115,14 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 }
 
 // Signal wakes at least one waiter, if any. The caller need not hold the
-// mutex, though it usually does.
+// mutex, though it usually does. On a read-only or closed segment it
+// panics, as Event.Set.
 func (c *Cond) Signal() { c.notify(1) }
 
 // Broadcast wakes every waiter.
 func (c *Cond) Broadcast() { c.notify(math.MaxInt32) }
 
 func (c *Cond) notify(n int) {
-	if c.seg.Closed() {
-		return
-	}
 	mustWrite(c.seg, "notify", c.name)
 	c.st.Seq.Add(1)
 	if c.st.Waiters.Load() > 0 {

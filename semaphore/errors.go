@@ -45,10 +45,19 @@ var errnoSentinels = map[syscall.Errno]error{
 }
 
 // mustWrite panics, as a send on a closed Go channel does, when an
-// operation with no error to return would write to a read-only segment.
+// operation with no error to return would write to a read-only or closed
+// segment.
 func mustWrite(seg *shm.Segment, op, name string) {
-	if seg.ReadOnly() {
-		panic(opError(op, name, shm.ErrReadOnly))
+	if err := seg.Writable(); err != nil {
+		panic(opError(op, name, err))
+	}
+}
+
+// mustBeOpen panics, as mustWrite, when an operation with no error to
+// return would read a closed segment.
+func mustBeOpen(seg *shm.Segment, op, name string) {
+	if seg.Closed() {
+		panic(opError(op, name, shm.ErrClosed))
 	}
 }
 

@@ -49,12 +49,10 @@ func eventFrom(seg *shm.Segment, obj shm.Object) (*Event, error) {
 
 // Set sets the flag and wakes every waiter.
 //
-// On a segment attached read-only it panics with an error wrapping
-// shm.ErrReadOnly, as a send on a closed Go channel panics.
+// On a segment attached read-only, or closed, it panics with an error
+// wrapping shm.ErrReadOnly or shm.ErrClosed, as a send on a closed Go
+// channel panics.
 func (e *Event) Set() {
-	if e.seg.Closed() {
-		return
-	}
 	mustWrite(e.seg, "set", e.name)
 	e.st.Flag.Store(1)
 	if e.st.Waiters.Load() > 0 {
@@ -64,14 +62,15 @@ func (e *Event) Set() {
 
 // Clear resets the flag. On a read-only segment it panics, as Set.
 func (e *Event) Clear() {
-	if !e.seg.Closed() {
-		mustWrite(e.seg, "clear", e.name)
-		e.st.Flag.Store(0)
-	}
+	mustWrite(e.seg, "clear", e.name)
+	e.st.Flag.Store(0)
 }
 
-// IsSet reports whether the flag is set.
-func (e *Event) IsSet() bool { return !e.seg.Closed() && e.st.Flag.Load() != 0 }
+// IsSet reports whether the flag is set. After Close it panics, as Set.
+func (e *Event) IsSet() bool {
+	mustBeOpen(e.seg, "is set", e.name)
+	return e.st.Flag.Load() != 0
+}
 
 // Wait waits until the flag is set.
 func (e *Event) Wait() error {
@@ -97,9 +96,14 @@ func (e *Event) wait(ctx context.Context, deadline int64) (bool, error) {
 	if e.st.Flag.Load() != 0 {
 		return true, nil
 	}
+	release, err := e.seg.Hold(&e.st.Flag)
+	if err != nil {
+		return false, opError("wait", e.name, err)
+	}
+	defer release()
 	e.st.Waiters.Add(1) // before the last look at the flag: Set sees us or we see it
 	defer e.st.Waiters.Add(^uint32(0))
-	ok, err := wait.Block(ctx, deadline, wait.Changed(&e.st.Flag, 0))
+	ok, err := wait.Block(ctx, deadline, unlessClosed(e.seg, wait.Changed(&e.st.Flag, 0)))
 	if err != nil && ctx.Err() == nil {
 		err = opError("wait", e.name, err)
 	}

@@ -22,19 +22,20 @@ import (
 
 func TestMain(m *testing.M) {
 	proctest.Main(m, map[string]proctest.Helper{
-		"hold":      helperHold,
-		"sem2":      helperSem2,
-		"eintr":     helperEINTR,
-		"event":     helperEvent,
-		"barrier":   helperBarrier,
-		"cond":      helperCond,
-		"countlock": helperCountLock,
-		"release":   helperRelease,
-		"contend":   helperContend,
-		"pairs":     helperPairs,
-		"semhold":   helperSemHold,
-		"barrier3":  helperBarrier3,
-		"scribble":  helperScribble,
+		"hold":       helperHold,
+		"sem2":       helperSem2,
+		"eintr":      helperEINTR,
+		"event":      helperEvent,
+		"barrier":    helperBarrier,
+		"cond":       helperCond,
+		"countlock":  helperCountLock,
+		"release":    helperRelease,
+		"contend":    helperContend,
+		"pairs":      helperPairs,
+		"semhold":    helperSemHold,
+		"barrier3":   helperBarrier3,
+		"scribble":   helperScribble,
+		"closewhile": helperCloseWhileWaiting,
 	})
 }
 

@@ -61,6 +61,17 @@ func lockWith(call func() error) error {
 	return err
 }
 
+// unlessClosed is attempt, failing with shm.ErrClosed once seg is closing,
+// so that a wait woken by Close leaves without touching the memory again.
+func unlessClosed(seg *shm.Segment, attempt wait.Attempt) wait.Attempt {
+	return func(until int64) (bool, error) {
+		if seg.Closed() {
+			return false, shm.ErrClosed
+		}
+		return attempt(until)
+	}
+}
+
 // lockSpins is how many times a waiter looks at a held mutex's lock word
 // before sleeping (wait.Spin between looks): a few microseconds, enough for
 // a holder on the other core to finish a short critical section.
@@ -127,16 +138,30 @@ func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, 
 }
 
 func (mu *mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bool, error) {
-	spins := lockSpins
 	if try {
-		spins = 0
-	}
-	if done, err := mu.spinLock(spins); done || try {
+		done, err := mu.spinLock(0)
 		return done && held(err), opError("lock", mu.name, err)
 	}
+	// Held from the spin on: Close waits for us to leave before it unmaps.
+	// glibc sleeps in its own loop, which a wake cannot end; its slice does.
+	release, err := mu.seg.Hold(nil)
+	if err != nil {
+		return false, opError("lock", mu.name, err)
+	}
+	defer release()
+	if done, err := mu.spinLock(lockSpins); done {
+		return held(err), opError("lock", mu.name, err)
+	}
 	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		if mu.seg.Closed() {
+			return false, shm.ErrClosed
+		}
 		err := lockWith(func() error { return cgo.MutexTimedLock(mu.m, until) })
 		switch {
+		case err == nil && mu.seg.Closed(): // too late to hold it: give it back
+			cgo.MutexUnlock(mu.m)
+			runtime.UnlockOSThread()
+			return false, shm.ErrClosed
 		case held(err):
 			race.Acquire()
 			return true, err

@@ -32,8 +32,18 @@ type semStore interface {
 type semCore struct {
 	name     string
 	store    semStore
-	closed   func() bool // whether the store's memory is gone
-	readOnly bool        // the store is mapped read-only: only Value works
+	closed   func() bool  // whether the store's memory is gone
+	readOnly bool         // the store is mapped read-only: only Value works
+	seg      *shm.Segment // the segment holding the store; nil for a named semaphore
+	word     *atomic.Uint32
+}
+
+// hold keeps the store's segment mapped while a wait sleeps (shm.Segment.Hold).
+func (s *semCore) hold() (func(), error) {
+	if s.seg == nil {
+		return func() {}, nil
+	}
+	return s.seg.Hold(s.word)
 }
 
 func (s *semCore) check(op string) error {
@@ -82,7 +92,22 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 	if err := s.check(op); err != nil {
 		return false, err
 	}
+	if ok, err := s.store.take(); ok || err != nil {
+		if ok {
+			race.Acquire()
+		}
+		return ok, opError(op, s.name, err)
+	}
+	// Held from the spin on: Close wakes us and unmaps only after we left.
+	release, err := s.hold()
+	if err != nil {
+		return false, opError(op, s.name, err)
+	}
+	defer release()
 	for i := range s.store.spins() {
+		if s.closed() {
+			return false, opError(op, s.name, shm.ErrClosed)
+		}
 		if ok, err := s.store.take(); ok || err != nil {
 			if ok {
 				race.Acquire()
@@ -91,7 +116,12 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 		}
 		wait.Spin(i)
 	}
-	ok, err := wait.Block(ctx, deadline, s.store.sleep)
+	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
+		if s.closed() {
+			return false, shm.ErrClosed
+		}
+		return s.store.sleep(until)
+	})
 	if ok {
 		race.Acquire()
 	}
@@ -268,7 +298,8 @@ func fromObject(seg *shm.Segment, obj shm.Object) (*Semaphore, error) {
 		return nil, opError("open", obj.Name, fmt.Errorf("%w: bound %d, directory says %d", shm.ErrCorrupt, bound, obj.Param0))
 	}
 	return &Semaphore{
-		semCore: semCore{name: obj.Name, store: &futexSem{s: sem, bound: bound}, closed: seg.Closed, readOnly: seg.ReadOnly()},
+		semCore: semCore{name: obj.Name, store: &futexSem{s: sem, bound: bound}, closed: seg.Closed, readOnly: seg.ReadOnly(),
+			seg: seg, word: &sem.Value},
 		bounded: bounded, bound: bound,
 	}, nil
 }

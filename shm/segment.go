@@ -19,8 +19,10 @@ import (
 //
 // A shmkit segment (from Create or Open) starts with a self-describing header
 // and a directory of named objects; a raw segment (from OpenRaw) is just
-// bytes. A Segment is safe for concurrent use by several goroutines, but not
-// concurrently with its own Close.
+// bytes. A Segment is safe for concurrent use by several goroutines. Close
+// may be called while other goroutines are blocked on the segment's objects:
+// they are woken and return ErrClosed. A call that starts while Close runs
+// may still fault, as may a view used after Close.
 //
 // After Close the address range stays reserved with no access allowed, so a
 // view that outlives its segment faults at once instead of silently reading
@@ -41,6 +43,7 @@ type Segment struct {
 	allocSem  chan struct{} // our allocators share one lock word: this serialises them
 	allocWait time.Duration
 	closed    atomic.Bool
+	drain     drain // the calls blocked on the memory, which Close waits for
 }
 
 // Create makes a new shmkit segment of size bytes (header and directory
@@ -226,10 +229,12 @@ func (s *Segment) Created() time.Time {
 
 // Close detaches the segment from this process; the segment itself lives on
 // until it is unlinked and every process has closed it. Views into it must
-// not be used afterwards: they fault (see Segment). A second Close returns
-// ErrClosed.
+// not be used afterwards: they fault (see Segment). Calls blocked on the
+// segment's objects in other goroutines (a Recv, a Lock, an Acquire, ...)
+// are woken and return ErrClosed; Close returns once they have left. A
+// second Close returns ErrClosed.
 func (s *Segment) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	if !s.closeAndDrain() {
 		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
 	}
 	return s.release()

@@ -1,0 +1,104 @@
+package channel_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// helperCloseWhileWaiting opens channel args[1] of segment args[0], blocks
+// in a receive (args[2] "recv"; the channel is empty) or a send ("send";
+// it is full), with a minute's timeout if args[3] is "timeout", closes the
+// segment once the wait sleeps, and prints "closed" if the wait ended with
+// shm.ErrClosed.
+func helperCloseWhileWaiting(args []string) int {
+	seg, ch := openChan(args)
+	timed := args[3] == "timeout"
+	buf := make([]float64, ch.MaxLen())
+	wait := func() error {
+		switch {
+		case args[2] == "recv" && timed:
+			_, _, err := ch.RecvTimeout(buf, time.Minute)
+			return err
+		case args[2] == "recv":
+			_, err := ch.Recv(buf)
+			return err
+		case timed:
+			_, err := ch.SendTimeout(buf, time.Minute)
+			return err
+		}
+		return ch.Send(buf)
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	for st := ch.State(); st.RecvWaiters+st.SendWaiters == 0; st = ch.State() {
+		time.Sleep(time.Millisecond) // observing state, not synchronising
+	}
+	if err := seg.Close(); err != nil {
+		return proctest.Fail("close: %v", err)
+	}
+	if err := <-done; errors.Is(err, shm.ErrClosed) {
+		fmt.Println("closed")
+	} else {
+		fmt.Println("wait ended with", err)
+	}
+	return 0
+}
+
+// Closing the segment while another goroutine waits in Recv or Send killed
+// the process with SIGSEGV. The wait now ends with shm.ErrClosed, and Close
+// returns once it has.
+func TestCloseWhileWaiting(t *testing.T) {
+	for _, spsc := range []bool{false, true} {
+		for _, op := range []string{"recv", "send"} {
+			for _, form := range []string{"plain", "timeout"} {
+				t.Run(fmt.Sprintf("spsc=%v/%s/%s", spsc, op, form), func(t *testing.T) {
+					seg, name := proctest.Segment(t, 1<<20)
+					ch := newKind(t, seg, spsc)
+					if op == "send" {
+						for {
+							ok, err := ch.TrySend(make([]float64, ch.MaxLen()))
+							require.NoError(t, err)
+							if !ok {
+								break
+							}
+						}
+						ch.Release() // the helper sends: hand it the producer side
+					}
+					assert.Equal(t, "closed", proctest.Output(t, "closewhile", name, "ch", op, form))
+				})
+			}
+		}
+	}
+}
+
+// After Close, the methods without an error to return panic with an error
+// wrapping shm.ErrClosed instead of faulting.
+func TestMethodsAfterClose(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	ch := newKind(t, seg, false)
+	require.NoError(t, seg.Close())
+	for name, call := range map[string]func(){
+		"Len":   func() { ch.Len() },
+		"State": func() { ch.State() },
+	} {
+		func() {
+			defer func() {
+				err, _ := recover().(error)
+				assert.ErrorIs(t, err, shm.ErrClosed, "%s after Close", name)
+			}()
+			call()
+		}()
+	}
+	_, err := ch.Recv(make([]float64, 4))
+	assert.ErrorIs(t, err, shm.ErrClosed)
+	assert.ErrorIs(t, ch.Send([]float64{1}), shm.ErrClosed)
+	assert.ErrorIs(t, ch.Release(), shm.ErrClosed)
+}

@@ -1,0 +1,175 @@
+package semaphore_test
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// closeKinds are the waits that Close must end: each blocks for good
+// unless Close ends it, once without and once with a timeout.
+var closeKinds = []string{"sem", "mutex", "event", "cond", "barrier"}
+
+// helperCloseWhileWaiting opens segment args[0], starts a wait of kind
+// args[1] (with a minute's timeout if args[2] is "timeout") in a goroutine,
+// closes the segment once the wait is counted in, and prints how the wait
+// ended: "closed" for an error wrapping shm.ErrClosed. The parent holds the
+// mutex.
+func helperCloseWhileWaiting(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	timed := args[2] == "timeout"
+	raw := func(name string) []byte {
+		obj, err := seg.Lookup(name)
+		if err != nil {
+			panic(err)
+		}
+		return obj.Bytes()
+	}
+	var wait func() error
+	var asleep func() bool
+	switch args[1] {
+	case "sem":
+		s, err := semaphore.Open(seg, "sem")
+		if err != nil {
+			return proctest.Fail("%v", err)
+		}
+		wait = func() error {
+			if timed {
+				_, err := s.AcquireTimeout(time.Minute)
+				return err
+			}
+			return s.Acquire()
+		}
+		w := &layout.At[layout.Semaphore](raw("sem"), 0).Waiters
+		asleep = func() bool { return w.Load() > 0 }
+	case "mutex":
+		m, err := semaphore.OpenMutex(seg, "mu-"+args[2]) // one per form: a sleeper's mark outlives it
+		if err != nil {
+			return proctest.Fail("%v", err)
+		}
+		wait = func() error {
+			if timed {
+				_, err := m.LockTimeout(time.Minute)
+				return err
+			}
+			return m.Lock()
+		}
+		asleep = func() bool { return m.State().Waiters }
+	case "event":
+		e, err := semaphore.OpenEvent(seg, "ev")
+		if err != nil {
+			return proctest.Fail("%v", err)
+		}
+		wait = func() error {
+			if timed {
+				_, err := e.WaitTimeout(time.Minute)
+				return err
+			}
+			return e.Wait()
+		}
+		w := &layout.At[layout.Event](raw("ev"), 0).Waiters
+		asleep = func() bool { return w.Load() > 0 }
+	case "cond":
+		m, err := semaphore.OpenRMutex(seg, "cmu")
+		if err != nil {
+			return proctest.Fail("%v", err)
+		}
+		c, err := semaphore.OpenCond(seg, "cv", m)
+		if err != nil {
+			return proctest.Fail("%v", err)
+		}
+		wait = func() error {
+			if err := m.Lock(); err != nil {
+				return err
+			}
+			if timed {
+				_, err = c.WaitTimeout(time.Minute)
+			} else {
+				err = c.Wait()
+			}
+			return err
+		}
+		w := &layout.At[layout.Cond](raw("cv"), 0).Waiters
+		asleep = func() bool { return w.Load() > 0 }
+	case "barrier":
+		b, err := semaphore.OpenBarrier(seg, "bar")
+		if err != nil {
+			return proctest.Fail("%v", err)
+		}
+		wait = func() error {
+			var err error
+			if timed {
+				_, err = b.WaitTimeout(time.Minute)
+			} else {
+				_, err = b.Wait()
+			}
+			return err
+		}
+		st := layout.At[layout.Barrier](raw("bar"), 0)
+		asleep = func() bool { return atomic.LoadUint32(&st.Count) > 0 }
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	for !asleep() {
+		time.Sleep(time.Millisecond) // observing state, not synchronising
+	}
+	if err := seg.Close(); err != nil {
+		return proctest.Fail("close: %v", err)
+	}
+	if err := <-done; errors.Is(err, shm.ErrClosed) {
+		fmt.Println("closed")
+	} else {
+		fmt.Println("wait ended with", err)
+	}
+	return 0
+}
+
+// Closing a segment while other goroutines wait on its objects killed the
+// process with SIGSEGV: the waits woke in unmapped memory. Close now wakes
+// them, waits for them to leave, and they return ErrClosed.
+func TestCloseWhileWaiting(t *testing.T) {
+	seg, name := newSeg(t)
+	_, err := semaphore.New(seg, "sem", 0)
+	require.NoError(t, err)
+	var held []*semaphore.Mutex
+	for _, form := range []string{"plain", "timeout"} {
+		mu, err := semaphore.NewMutex(seg, "mu-"+form)
+		require.NoError(t, err)
+		held = append(held, mu)
+	}
+	_, err = semaphore.NewEvent(seg, "ev")
+	require.NoError(t, err)
+	cmu, err := semaphore.NewRMutex(seg, "cmu")
+	require.NoError(t, err)
+	_, err = semaphore.NewCond(seg, "cv", cmu)
+	require.NoError(t, err)
+	_, err = semaphore.NewBarrier(seg, "bar", 2)
+	require.NoError(t, err)
+	for _, mu := range held {
+		require.NoError(t, mu.Lock())
+		defer mu.Unlock()
+	}
+	for _, kind := range closeKinds {
+		for _, form := range []string{"plain", "timeout"} {
+			t.Run(kind+"/"+form, func(t *testing.T) {
+				out := proctest.Output(t, "closewhile", name, kind, form)
+				assert.Equal(t, "closed", out)
+			})
+			if kind == "barrier" { // the helper's arrival stays counted: start again
+				b, err := semaphore.OpenBarrier(seg, "bar")
+				require.NoError(t, err)
+				require.NoError(t, b.Reset())
+			}
+		}
+	}
+}

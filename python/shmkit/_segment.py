@@ -4,8 +4,10 @@ import array as _array
 import collections
 import ctypes
 import errno
+import contextlib
 import mmap
 import os
+import threading
 
 from . import _errors
 from . import _native as n
@@ -122,6 +124,10 @@ class Segment:
         self._mm = mm
         self._anchor = ctypes.c_char.from_buffer(mm)  # the mapping's address, pinned
         self._c = n.Segment()
+        # Calls blocked in C on this segment's memory, which close() waits for.
+        self._busy = 0
+        self._closing = False
+        self._cv = threading.Condition()
         rc = n.lib.shmkit_check(ctypes.addressof(self._anchor), self.size, fd, ctypes.byref(self._c))
         if rc != 0:
             self.close()
@@ -137,6 +143,17 @@ class Segment:
             return
         if _sync.holding(self):
             raise RuntimeError("segment %s: a mutex in it is held by this process; release it first" % self.name)
+        with self._cv:  # calls blocked in other threads see it at their next slice and leave
+            self._closing = True
+            self._cv.wait_for(lambda: self._busy == 0)
+        try:
+            self._unmap()
+        except BaseException:
+            with self._cv:
+                self._closing = False
+            raise
+
+    def _unmap(self):
         anchor, self._anchor = self._anchor, None
         del anchor
         try:
@@ -175,8 +192,22 @@ class Segment:
         return "<shmkit.Segment %s size=%d%s>" % (self.name, self.size, " closed" if self.closed else "")
 
     def _check_open(self):
-        if self._mm is None:
+        if self._mm is None or self._closing:
             raise ValueError("segment %s is closed" % self.name)
+
+    @contextlib.contextmanager
+    def _hold(self):
+        """Keep the segment mapped while a call blocks on it in slices, each
+        beginning with _check_open: close() waits for the call to leave."""
+        with self._cv:
+            self._check_open()
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._busy -= 1
+                self._cv.notify_all()
 
     # -- the directory
 
@@ -393,6 +424,7 @@ class Channel:
         self._size = self._ch.elem_size
 
     def __len__(self):
+        self._seg._check_open()
         return n.lib.shmkit_chan_len(ctypes.byref(self._ch))
 
     def _elements(self, data):
@@ -419,11 +451,12 @@ class Channel:
         def checked(until):
             self._seg._check_open()
             return call(until)
-        if timeout == 0:
-            rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
-        else:
-            deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
-            rc = _sync.sliced(checked, deadline, _CHAN_SLICE_NS)
+        with self._seg._hold():
+            if timeout == 0:
+                rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
+            else:
+                deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
+                rc = _sync.sliced(checked, deadline, _CHAN_SLICE_NS)
         if rc in (errno.EAGAIN, errno.ETIMEDOUT):
             raise TimeoutError(errno.ETIMEDOUT, "channel %r: timed out" % self.name)
         return rc
@@ -493,11 +526,13 @@ class Channel:
         """Give back the sides of a single-producer channel that this handle
         holds, so another handle may take them at once; unlike close(), the
         stream goes on. See the Go package's Release."""
+        self._seg._check_open()
         n.lib.shmkit_chan_release(ctypes.byref(self._ch))
 
     def register(self, sender):
         """Record this process as a sender (or receiver) now, not at its
         first send (recv); see the Go package's RegisterSender."""
+        self._seg._check_open()
         n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender))
 
     def __iter__(self):
@@ -508,4 +543,6 @@ class Channel:
                 return
 
     def __repr__(self):
+        if self._seg.closed:
+            return "<shmkit.Channel %r of %r, closed segment>" % (self.name, self.typecode)
         return "<shmkit.Channel %r of %r, %d/%d>" % (self.name, self.typecode, len(self), self.slots)

@@ -39,7 +39,12 @@ def _take(seg, ptr, try_op, busy, timed_op, block, timeout):
     if not block:
         rc = try_op(ptr)
         return None if rc == busy else rc
-    rc = sliced(lambda until: timed_op(ptr, until), _deadline(timeout))
+
+    def slice_(until):
+        seg._check_open()  # close() in another thread: leave before it unmaps
+        return timed_op(ptr, until)
+    with seg._hold():
+        rc = sliced(slice_, _deadline(timeout))
     return None if rc == errno.ETIMEDOUT else rc
 
 
@@ -73,6 +78,7 @@ class Semaphore:
         _errors.check(rc, "semaphore %r" % self.name)
 
     def get_value(self):
+        self._seg._check_open()
         v = ctypes.c_int()
         _errors.check(n.lib.shmkit_sem_getvalue(self._ptr, ctypes.byref(v)), "semaphore %r" % self.name)
         return v.value
@@ -85,6 +91,8 @@ class Semaphore:
         self.release()
 
     def __repr__(self):
+        if self._seg.closed:
+            return "<shmkit.Semaphore %r, closed segment>" % self.name
         return "<shmkit.Semaphore %r value=%d>" % (self.name, self.get_value())
 
 

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -14,6 +15,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import shmkit  # noqa: E402
 
 _names = itertools.count()
+
+
+def _asleep(seg, what):
+    """Whether a wait of kind what is counted in: the channel's or the
+    semaphore's sleeper count, or the mutex's sleeper bit (docs/layout.md)."""
+    name, at, mask = {"recv": ("ch", 196, 0xFFFF), "acquire": ("sem", 4, 0xFFFFFFFF),
+                      "lock": ("mu", 0, 0x80000000)}[what]
+    o = seg._lookup(name)
+    return int.from_bytes(seg._mm[o.offset + at:o.offset + at + 4], "little") & mask != 0
 
 
 class SegmentTest(unittest.TestCase):
@@ -332,6 +342,96 @@ class TestSync(SegmentTest):
 
 
 class TestChannel(SegmentTest):
+    def _in_child(self, scenario):
+        """Run scenario in a forked child, so that a crash fails the test
+        instead of the run; it returns a list of what went wrong."""
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                problems = scenario()
+                os.write(w, ("\n".join(problems) or "ok").encode())
+            except BaseException as e:  # noqa: B036 - report anything
+                os.write(w, ("raised %r" % e).encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        out = b""
+        while True:
+            chunk = os.read(r, 4096)
+            if not chunk:
+                break
+            out += chunk
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(status, 0, "the child died: %s" % out.decode())
+        self.assertEqual(out.decode(), "ok")
+
+    def test_close_while_waiting(self):
+        # close() while another thread waited in recv or acquire died of
+        # SIGSEGV: the wait woke in unmapped memory. The wait now raises
+        # ValueError ("closed"), and close() returns once it has.
+        self.seg.new_channel("ch", "d", 2, 4)
+        self.seg.new_semaphore("sem", 0)
+        self.seg.new_mutex("mu")
+        held = self.seg.mutex("mu")
+        held.acquire()  # by this process: the child waits for it
+        name = self.name
+
+        def scenario():
+            problems = []
+            for what in ("recv", "acquire", "lock"):
+                seg = shmkit.attach(name)
+                ch, sem, mu = seg.channel("ch"), seg.semaphore("sem"), seg.mutex("mu")
+                call = {"recv": ch.recv, "acquire": sem.acquire, "lock": mu.acquire}[what]
+                outcome = []
+
+                def wait():
+                    try:
+                        call()
+                        outcome.append("returned")
+                    except ValueError as e:
+                        outcome.append("closed" if "closed" in str(e) else repr(e))
+                    except BaseException as e:  # noqa: B036
+                        outcome.append(repr(e))
+                t = threading.Thread(target=wait)
+                t.start()
+                while not outcome and not _asleep(seg, what):
+                    time.sleep(0.001)  # observing state, not synchronising
+                seg.close()
+                t.join(60)
+                if outcome != ["closed"]:
+                    problems.append("%s: %s" % (what, outcome))
+            return problems
+        try:
+            self._in_child(scenario)
+        finally:
+            held.release()
+
+    def test_calls_after_close(self):
+        # These read unmapped memory after close() and died of SIGSEGV.
+        self.seg.new_channel("ch", "d", 2, 4)
+        self.seg.new_semaphore("sem", 1)
+        name = self.name
+
+        def scenario():
+            seg = shmkit.attach(name)
+            ch, sem = seg.channel("ch"), seg.semaphore("sem")
+            seg.close()
+            problems = []
+            for what, call in (("len", lambda: len(ch)), ("register", lambda: ch.register(True)),
+                               ("release", ch.release), ("get_value", sem.get_value)):
+                try:
+                    call()
+                    problems.append(what + " returned")
+                except ValueError:
+                    pass
+            for obj in (ch, sem):
+                if "closed" not in repr(obj):
+                    problems.append("repr %s" % repr(obj))
+            return problems
+        self._in_child(scenario)
+
     def test_send_recv_close(self):
         ch = self.seg.new_channel("ch", "d", 4, 8)
         ch.send([1, 2, 3])

@@ -411,34 +411,51 @@ const char *shmkit_strerror(int rc) {
 	return strerror(rc);
 }
 
-/* The header checks of shm.parseHeader, in the same order. */
-int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg) {
-	const struct shmkit_header *h = base;
-	if (base == NULL || size < sizeof *h) {
+/* The header checks of shm.parseHeader, in the same order, on a private
+ * copy of the header: read with pread(2) from read_fd if there is one, so
+ * that a file truncated under us is a short read, not SIGBUS; else from
+ * the mapping. alloc_fd (-1: none) is kept for allocation. */
+static int check_segment(void *base, uint64_t size, int read_fd, int alloc_fd, struct shmkit_segment *seg) {
+	struct shmkit_header h;
+	if (base == NULL || size < sizeof h) {
 		return SHMKIT_ENOTSHMKIT;
 	}
-	if (LOAD(&h->magic) != SHMKIT_MAGIC) {
+	if (read_fd >= 0) {
+		ssize_t got;
+		while ((got = pread(read_fd, &h, sizeof h, 0)) < 0 && errno == EINTR) {
+		}
+		if (got != (ssize_t)sizeof h) {
+			return got < 0 ? errno : SHMKIT_ENOTSHMKIT;
+		}
+	} else {
+		memcpy(&h, base, sizeof h);
+	}
+	if (h.magic != SHMKIT_MAGIC) {
 		return SHMKIT_ENOTSHMKIT;
 	}
-	if (h->version != SHMKIT_VERSION) {
+	if (h.version != SHMKIT_VERSION) {
 		return SHMKIT_EVERSION;
 	}
-	uint32_t capacity = h->dir_capacity;
-	if (h->header_size != sizeof *h || h->segment_size != size || h->flags != 0 ||
+	uint32_t capacity = h.dir_capacity;
+	if (h.header_size != sizeof h || h.segment_size != size || h.flags != 0 ||
 	    capacity > SHMKIT_MAX_CAPACITY || data_start(capacity) > size) {
 		return SHMKIT_ECORRUPT;
 	}
-	uint64_t cursor = LOAD(&h->alloc_cursor);
-	if (LOAD(&h->dir_count) > capacity || cursor < data_start(capacity) || cursor > size ||
-	    cursor % SHMKIT_ALIGN != 0) {
+	if (h.dir_count > capacity || h.alloc_cursor < data_start(capacity) || h.alloc_cursor > size ||
+	    h.alloc_cursor % SHMKIT_ALIGN != 0) {
 		return SHMKIT_ECORRUPT;
 	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* as the loads of magic and the counts were */
 	seg->base = base;
 	seg->size = size;
 	seg->dir_capacity = capacity;
-	seg->fd = fd;
+	seg->fd = alloc_fd;
 	seg->owned = 0;
 	return 0;
+}
+
+int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg) {
+	return check_segment(base, size, fd, fd, seg);
 }
 
 /* posix_name turns "foo" or "/foo" into "/foo", as shm.PosixName does. */
@@ -477,7 +494,7 @@ int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg) {
 			rc = errno;
 		}
 	}
-	if (rc == 0 && (rc = shmkit_check(mem, (uint64_t)st.st_size, readonly ? -1 : fd, seg)) == 0) {
+	if (rc == 0 && (rc = check_segment(mem, (uint64_t)st.st_size, fd, readonly ? -1 : fd, seg)) == 0) {
 		seg->owned = 1;
 		if (readonly) {
 			close(fd);

@@ -436,7 +436,9 @@ int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg);
  * is taken. It is written in full before it gets its name. */
 int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg);
 /* shmkit_check checks memory the caller mapped (base, size bytes); fd is
- * its file, needed only to create objects (-1 otherwise). */
+ * its file, or -1. With a file, the header is read from it with pread, so
+ * that a file truncated during the check is an error, not SIGBUS, and
+ * objects can be created. */
 int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg);
 int shmkit_detach(struct shmkit_segment *seg);
 int shmkit_unlink(const char *name);

@@ -278,6 +278,39 @@ class TestSync(SegmentTest):
             for fd in (r, w, hold, release):
                 os.close(fd)
 
+    def test_truncation_racing_attach(self):
+        # A file flipping between 0 bytes and a valid header killed attach()
+        # with SIGBUS (it read the header through the mapping). A child
+        # flips it while another attaches in a loop; every attach either
+        # works or raises a clean error.
+        for i in range(8):
+            self.seg.new_array("a%d" % i, "i", 4)
+        path = "/dev/shm/" + self.name
+        with open(path, "rb") as f:
+            meta = f.read(16 << 10)
+        size = self.seg.size
+        flipper = os.fork()
+        if flipper == 0:
+            try:
+                fd = os.open(path, os.O_RDWR)
+                while True:
+                    os.ftruncate(fd, 0)
+                    os.ftruncate(fd, size)
+                    os.pwrite(fd, meta, 0)
+            finally:
+                os._exit(0)
+        try:
+            def attach_loop():
+                for _ in range(2000):
+                    try:
+                        shmkit.attach(self.name).close()
+                    except (shmkit.ShmkitError, ValueError, OSError):
+                        pass
+            self.assertEqual(self.child(attach_loop), 0, "attach must survive the flipping")
+        finally:
+            os.kill(flipper, signal.SIGKILL)
+            os.waitpid(flipper, 0)
+
     def test_non_utf8_name_is_corrupt(self):
         self.seg.new_array("a", "i", [1])
         pid = os.fork()

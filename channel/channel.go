@@ -13,6 +13,7 @@ import (
 	"github.com/shmkit/shmkit/cgo"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -211,8 +212,8 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	}
 	cl, blk, ok, err := r.trySend()
 	if !ok && err == nil && m.block {
-		var release func()
-		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, false, func() (bool, error) {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, blk, ok, err = r.trySend()
@@ -223,7 +224,9 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 			}
 			return nil
 		})
-		defer release() // the segment stays mapped until we are done with the slot
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
 	}
 	if !ok || err != nil {
 		return false, r.wrap("send on", m.ctx, err)
@@ -295,8 +298,8 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 	}
 	cl, n, blk, ok, err := r.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
-		var release func()
-		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, false, func() (bool, error) {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, n, blk, ok, err = r.tryRecv(maxLen)
@@ -307,7 +310,9 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 			}
 			return nil
 		})
-		defer release() // the segment stays mapped until we are done with the slot
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
 	}
 	if !ok || err != nil {
 		return 0, false, r.wrap("receive on", m.ctx, err)
@@ -333,8 +338,8 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 	size := s.recordSize(uint64(n))
 	at, ok, err := s.reserve(size)
 	if !ok && err == nil && m.block {
-		var release func()
-		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, true, func() (bool, error) {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, true, func() (bool, error) {
 			var ok bool
 			var err error
 			at, ok, err = s.reserve(size)
@@ -345,7 +350,9 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 			}
 			return nil
 		})
-		defer release() // the segment stays mapped until we are done with the slot
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
 	}
 	if !ok || err != nil {
 		return false, r.wrap("send on", m.ctx, err)
@@ -414,8 +421,8 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 	}
 	at, n, ok, err := s.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
-		var release func()
-		release, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, true, func() (bool, error) {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, true, func() (bool, error) {
 			var ok bool
 			var err error
 			at, n, ok, err = s.tryRecv(maxLen)
@@ -426,7 +433,9 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 			}
 			return nil
 		})
-		defer release() // the segment stays mapped until we are done with the slot
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
 	}
 	if !ok || err != nil {
 		return 0, false, r.wrap("receive on", m.ctx, err)

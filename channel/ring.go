@@ -10,6 +10,7 @@ import (
 
 	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/futex"
+	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -324,23 +325,20 @@ func (r *ring) mustBeOpen(op string) {
 // fence), so a waiter runs a heavy barrier after counting itself and before
 // its last look.
 func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, heavy bool,
-	try func() (bool, error), stuck func() error) (release func(), ok bool, err error) {
-	// Held from here until the caller is done with what it claimed: Close
-	// wakes us and unmaps only after release.
-	if release, err = r.seg.Hold(seq); err != nil {
-		return release, false, err
+	try func() (bool, error), stuck func() error) (d *hold.Drain, ok bool, err error) {
+	// Counted in from here until the caller is done with what it claimed
+	// and calls d.Leave: Close wakes us and unmaps only after that.
+	if d = hold.Of(r.seg); !d.Enter() {
+		return nil, false, shm.ErrClosed
 	}
 	for i := range spinTries {
 		if ok, err := try(); ok || err != nil {
-			return release, ok, err
+			return d, ok, err
 		}
 		wait.Spin(i)
 	}
 	idle := false
-	ok, err = wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		if r.seg.Closed() {
-			return false, shm.ErrClosed
-		}
+	ok, err = wait.Block(ctx, deadline, d.Sleep(seq, shm.ErrClosed, func(until int64) (bool, error) {
 		v := seq.Load() // before registering: see wake
 		waiters.Add(layout.WaiterRegister)
 		defer waiters.Add(^uint32(0))
@@ -363,6 +361,6 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 			return false, err
 		}
 		return try()
-	})
-	return release, ok, err
+	}))
+	return d, ok, err
 }

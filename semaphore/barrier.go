@@ -100,11 +100,11 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	if err := b.seg.Writable(); err != nil {
 		return 0, opError("wait", b.name, err)
 	}
-	release, err := b.seg.Hold(&b.st.Gen)
+	d, err := enter(b.seg)
 	if err != nil {
 		return 0, opError("wait", b.name, err)
 	}
-	defer release()
+	defer d.Leave()
 	index, gen, err := cgo.BarrierArrive(b.ptr())
 	if err != nil {
 		return 0, opError("wait", b.name, err)
@@ -112,7 +112,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	if int(index) == b.Parties()-1 {
 		return int(index), nil // the last arrival tripped it
 	}
-	done, werr := wait.Block(ctx, deadline, unlessClosed(b.seg, wait.Changed(&b.st.Gen, gen)))
+	done, werr := wait.Block(ctx, deadline, d.Sleep(&b.st.Gen, shm.ErrClosed, wait.Changed(&b.st.Gen, gen)))
 	if errors.Is(werr, shm.ErrClosed) { // break our generation, as a timeout does: nobody waits for us
 		cgo.BarrierTimeout(b.ptr(), gen)
 		return int(index), opError("wait", b.name, werr)

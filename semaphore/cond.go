@@ -88,11 +88,11 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 	if err := c.seg.Writable(); err != nil {
 		return false, opError("wait", c.name, err)
 	}
-	release, err := c.seg.Hold(&c.st.Seq)
+	d, err := enter(c.seg)
 	if err != nil {
 		return false, opError("wait", c.name, err)
 	}
-	defer release()
+	defer d.Leave()
 	seq := c.st.Seq.Load() // before releasing: a signal after this is seen
 	c.st.Waiters.Add(1)
 	levels, err := c.l.condRelease()
@@ -100,7 +100,7 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 		c.st.Waiters.Add(^uint32(0))
 		return false, err
 	}
-	ok, werr := wait.Block(ctx, deadline, unlessClosed(c.seg, wait.Changed(&c.st.Seq, seq)))
+	ok, werr := wait.Block(ctx, deadline, d.Sleep(&c.st.Seq, shm.ErrClosed, wait.Changed(&c.st.Seq, seq)))
 	c.st.Waiters.Add(^uint32(0))
 	if errors.Is(werr, shm.ErrClosed) {
 		return false, opError("wait", c.name, werr) // the mutex is in the closed segment

@@ -96,14 +96,14 @@ func (e *Event) wait(ctx context.Context, deadline int64) (bool, error) {
 	if e.st.Flag.Load() != 0 {
 		return true, nil
 	}
-	release, err := e.seg.Hold(&e.st.Flag)
+	d, err := enter(e.seg)
 	if err != nil {
 		return false, opError("wait", e.name, err)
 	}
-	defer release()
+	defer d.Leave()
 	e.st.Waiters.Add(1) // before the last look at the flag: Set sees us or we see it
 	defer e.st.Waiters.Add(^uint32(0))
-	ok, err := wait.Block(ctx, deadline, unlessClosed(e.seg, wait.Changed(&e.st.Flag, 0)))
+	ok, err := wait.Block(ctx, deadline, d.Sleep(&e.st.Flag, shm.ErrClosed, wait.Changed(&e.st.Flag, 0)))
 	if err != nil && ctx.Err() == nil {
 		err = opError("wait", e.name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/race"
 	"github.com/shmkit/shmkit/internal/robust"
@@ -61,15 +62,15 @@ func lockWith(call func() error) error {
 	return err
 }
 
-// unlessClosed is attempt, failing with shm.ErrClosed once seg is closing,
-// so that a wait woken by Close leaves without touching the memory again.
-func unlessClosed(seg *shm.Segment, attempt wait.Attempt) wait.Attempt {
-	return func(until int64) (bool, error) {
-		if seg.Closed() {
-			return false, shm.ErrClosed
-		}
-		return attempt(until)
+// enter counts a blocking call on seg in (package internal/hold): Close
+// wakes it and waits for it to Leave before it unmaps. ErrClosed once Close
+// has begun.
+func enter(seg *shm.Segment) (*hold.Drain, error) {
+	d := hold.Of(seg)
+	if !d.Enter() {
+		return nil, shm.ErrClosed
 	}
+	return d, nil
 }
 
 // lockSpins is how many times a waiter looks at a held mutex's lock word
@@ -144,11 +145,11 @@ func (mu *mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bo
 	}
 	// Held from the spin on: Close waits for us to leave before it unmaps.
 	// glibc sleeps in its own loop, which a wake cannot end; its slice does.
-	release, err := mu.seg.Hold(nil)
+	d, err := enter(mu.seg)
 	if err != nil {
 		return false, opError("lock", mu.name, err)
 	}
-	defer release()
+	defer d.Leave()
 	if done, err := mu.spinLock(lockSpins); done {
 		return held(err), opError("lock", mu.name, err)
 	}

@@ -38,14 +38,6 @@ type semCore struct {
 	word     *atomic.Uint32
 }
 
-// hold keeps the store's segment mapped while a wait sleeps (shm.Segment.Hold).
-func (s *semCore) hold() (func(), error) {
-	if s.seg == nil {
-		return func() {}, nil
-	}
-	return s.seg.Hold(s.word)
-}
-
 func (s *semCore) check(op string) error {
 	switch {
 	case s.closed():
@@ -99,11 +91,15 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 		return ok, opError(op, s.name, err)
 	}
 	// Held from the spin on: Close wakes us and unmaps only after we left.
-	release, err := s.hold()
-	if err != nil {
-		return false, opError(op, s.name, err)
+	attempt := s.store.sleep
+	if s.seg != nil {
+		d, err := enter(s.seg)
+		if err != nil {
+			return false, opError(op, s.name, err)
+		}
+		defer d.Leave()
+		attempt = d.Sleep(s.word, shm.ErrClosed, attempt)
 	}
-	defer release()
 	for i := range s.store.spins() {
 		if s.closed() {
 			return false, opError(op, s.name, shm.ErrClosed)
@@ -116,12 +112,7 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 		}
 		wait.Spin(i)
 	}
-	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		if s.closed() {
-			return false, shm.ErrClosed
-		}
-		return s.store.sleep(until)
-	})
+	ok, err := wait.Block(ctx, deadline, attempt)
 	if ok {
 		race.Acquire()
 	}

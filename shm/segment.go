@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 )
 
@@ -43,7 +44,7 @@ type Segment struct {
 	allocSem  chan struct{} // our allocators share one lock word: this serialises them
 	allocWait time.Duration
 	closed    atomic.Bool
-	drain     drain // the calls blocked on the memory, which Close waits for
+	drain     hold.Drain // the calls blocked on the memory, which Close waits for
 }
 
 // Create makes a new shmkit segment of size bytes (header and directory
@@ -187,6 +188,8 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
 }
 
+func init() { hold.Of = func(seg any) *hold.Drain { return &seg.(*Segment).drain } }
+
 // Name returns the segment's POSIX name, with its leading slash ("/foo").
 func (s *Segment) Name() string { return s.name }
 
@@ -234,9 +237,10 @@ func (s *Segment) Created() time.Time {
 // are woken and return ErrClosed; Close returns once they have left. A
 // second Close returns ErrClosed.
 func (s *Segment) Close() error {
-	if !s.closeAndDrain() {
+	if !s.closed.CompareAndSwap(false, true) {
 		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
 	}
+	s.drain.Close()
 	return s.release()
 }
 

@@ -111,7 +111,7 @@ func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts .
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("channel: create %q: %w", name, err)
+		return nil, err // Alloc's error names the operation, the object and the segment
 	}
 	r, err := newRing(seg, obj, elemSize[T]())
 	if err != nil {

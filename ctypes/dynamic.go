@@ -37,7 +37,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 		return nil, err
 	}
 	if obj.Kind != shm.KindValue && obj.Kind != shm.KindArray {
-		return nil, fmt.Errorf("ctypes: %q: %w: it is a %v", name, shm.ErrKindMismatch, obj.Kind)
+		return nil, fmt.Errorf("ctypes: %q: %w: it is of kind %v", name, shm.ErrKindMismatch, obj.Kind)
 	}
 	tc, err := ParseTypecode(obj.Typecode)
 	if err != nil {

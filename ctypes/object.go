@@ -96,7 +96,7 @@ func createElems[T Elem](seg *shm.Segment, name string, kind shm.Kind, n int, lo
 		return nil
 	})
 	if err != nil {
-		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w", name, err)
+		return elems[T]{}, err // Alloc's error names the operation, the object and the segment
 	}
 	return elemsOf[T](seg, obj)
 }

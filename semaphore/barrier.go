@@ -41,7 +41,7 @@ func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindBarrier, Length: uint64(unsafe.Sizeof(layout.Barrier{}))},
 		func(mem []byte) error { return cgo.BarrierInit(unsafe.Pointer(&mem[0]), uint32(parties)) })
 	if err != nil {
-		return nil, opError("create", name, err)
+		return nil, allocError(err)
 	}
 	return barrierFrom(seg, obj)
 }

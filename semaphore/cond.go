@@ -39,7 +39,7 @@ type Cond struct {
 func NewCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindCond, Length: uint64(unsafe.Sizeof(layout.Cond{}))}, nil)
 	if err != nil {
-		return nil, opError("create", name, err)
+		return nil, allocError(err)
 	}
 	return condFrom(seg, obj, l)
 }

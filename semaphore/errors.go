@@ -61,6 +61,19 @@ func mustBeOpen(seg *shm.Segment, op, name string) {
 	}
 }
 
+// allocError is a failed Alloc of a new object: its error names the
+// operation, the object and the segment already, so only an errno from
+// the object's initialisation is translated.
+func allocError(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if s, ok := errnoSentinels[errno]; ok {
+			return fmt.Errorf("%w (%w)", err, s)
+		}
+	}
+	return err
+}
+
 // opError wraps err from operation op on object name, translating errnos.
 func opError(op, name string, err error) error {
 	if err == nil {

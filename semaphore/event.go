@@ -25,7 +25,7 @@ type Event struct {
 func NewEvent(seg *shm.Segment, name string) (*Event, error) {
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindEvent, Length: uint64(unsafe.Sizeof(layout.Event{}))}, nil)
 	if err != nil {
-		return nil, opError("create", name, err)
+		return nil, allocError(err)
 	}
 	return eventFrom(seg, obj)
 }

@@ -218,7 +218,7 @@ func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: kind, Length: uint64(unsafe.Sizeof(layout.Mutex{}))},
 		func(mem []byte) error { return cgo.MutexInit(unsafe.Pointer(&mem[0]), kind == shm.KindRMutex) })
 	if err != nil {
-		return mutexCore{}, opError("create", name, err)
+		return mutexCore{}, allocError(err)
 	}
 	return mutexFrom(seg, obj)
 }

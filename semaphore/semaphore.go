@@ -259,7 +259,7 @@ func create(seg *shm.Segment, name string, value int, bounded bool) (*Semaphore,
 		return nil
 	})
 	if err != nil {
-		return nil, opError("create", name, err)
+		return nil, allocError(err)
 	}
 	return fromObject(seg, obj)
 }
@@ -271,7 +271,7 @@ func Open(seg *shm.Segment, name string) (*Semaphore, error) {
 		return nil, err
 	}
 	if obj.Kind != shm.KindSemaphore && obj.Kind != shm.KindBounded {
-		return nil, opError("open", name, fmt.Errorf("%w: it is a %v", shm.ErrKindMismatch, obj.Kind))
+		return nil, opError("open", name, fmt.Errorf("%w: it is of kind %v", shm.ErrKindMismatch, obj.Kind))
 	}
 	return fromObject(seg, obj)
 }

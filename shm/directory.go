@@ -254,7 +254,7 @@ func (s *Segment) LookupKind(name string, kind Kind) (Object, error) {
 		return Object{}, err
 	}
 	if obj.Kind != kind {
-		return Object{}, fmt.Errorf("shm: %q in %s: %w: it is a %v, not a %v", name, s.name, ErrKindMismatch, obj.Kind, kind)
+		return Object{}, fmt.Errorf("%q in %s: %w: it is of kind %v, not %v", name, s.name, ErrKindMismatch, obj.Kind, kind)
 	}
 	return obj, nil
 }
@@ -273,7 +273,7 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 // another allocation holds the lock.
 func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []byte) error) (Object, error) {
 	fail := func(err error) (Object, error) {
-		return Object{}, fmt.Errorf("shm: alloc %q in %s: %w", r.Name, s.name, err)
+		return Object{}, fmt.Errorf("alloc %q in %s: %w", r.Name, s.name, err)
 	}
 	if err := s.usable(); err != nil {
 		return fail(err)

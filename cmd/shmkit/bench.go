@@ -20,8 +20,7 @@ import (
 // cmdBench runs the workloads and prints medians and ratios to shmkit's
 // implementation.
 func cmdBench(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := flags("bench", "[--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]", stdout)
 	quick := fl.Bool("quick", false, "a tenth of the work, one round unless --rounds is given (well under 30 s)")
 	rounds := fl.Int("rounds", 5, "interleaved rounds; the median is reported")
 	only := fl.String("only", "", "comma-separated workloads to run, e.g. W1,W3")

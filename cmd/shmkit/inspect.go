@@ -3,50 +3,69 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
 
-// objectInfo is one line of `shmkit inspect`.
+// objectInfo is one line of `shmkit inspect`; its JSON keys are snake_case.
 type objectInfo struct {
-	Name     string         `json:"name"`
-	Kind     string         `json:"kind"`
-	Typecode string         `json:"typecode,omitempty"`
-	Len      int            `json:"len,omitempty"`
-	Bytes    uint64         `json:"bytes"`
-	Values   []string       `json:"values,omitempty"` // the first few elements
-	Value    *int           `json:"value,omitempty"`  // a semaphore's
-	Bound    int            `json:"bound,omitempty"`
-	Lock     string         `json:"lock,omitempty"` // a mutex's state, or a locked value's
-	Set      *bool          `json:"set,omitempty"`  // an event's flag
-	Barrier  *barrierInfo   `json:"barrier,omitempty"`
-	Channel  *channel.State `json:"channel,omitempty"`
-	Error    string         `json:"error,omitempty"`
+	Name     string       `json:"name"`
+	Kind     string       `json:"kind"`
+	Typecode string       `json:"typecode,omitempty"`
+	Len      int          `json:"len,omitempty"`
+	Bytes    uint64       `json:"bytes"`
+	Values   []string     `json:"values,omitempty"` // the first few elements
+	Text     string       `json:"text,omitempty"`   // a char or wchar array, as Python shows its value
+	Value    *int         `json:"value,omitempty"`  // a semaphore's
+	Bound    int          `json:"bound,omitempty"`
+	Lock     string       `json:"lock,omitempty"`    // a mutex's state, or a locked value's
+	Set      *bool        `json:"set,omitempty"`     // an event's flag
+	Waiters  *int         `json:"waiters,omitempty"` // a condition's sleepers
+	Barrier  *barrierInfo `json:"barrier,omitempty"`
+	Channel  *channelInfo `json:"channel,omitempty"`
+	Error    string       `json:"error,omitempty"`
 }
 
 type barrierInfo struct {
-	Parties, Waiting int
-	Broken           bool
+	Parties int  `json:"parties"`
+	Waiting int  `json:"waiting"`
+	Broken  bool `json:"broken"`
+}
+
+type channelInfo struct {
+	Head        uint64 `json:"head"`
+	Tail        uint64 `json:"tail"`
+	Len         int    `json:"len"`
+	Cap         int    `json:"cap"`
+	MaxLen      int    `json:"max_len"`
+	Closed      bool   `json:"closed"`
+	RecvWaiters int    `json:"recv_waiters"`
+	SendWaiters int    `json:"send_waiters"`
+	Recovered   int    `json:"recovered"`
+	Producers   []int  `json:"producers,omitempty"`
+	Consumers   []int  `json:"consumers,omitempty"`
 }
 
 const shownValues = 8
 
 func cmdInspect(args []string, stdout io.Writer) error {
-	fl := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fl := flags("inspect", "[--json] NAME", stdout)
 	asJSON := fl.Bool("json", false, "one JSON object per line")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() != 1 {
-		return errors.New("usage: shmkit inspect [--json] NAME")
+		return errors.New("name one segment to inspect: shmkit inspect [--json] NAME")
 	}
 	seg, err := shm.Open(fl.Arg(0), shm.ReadOnly())
 	if err != nil {
@@ -73,9 +92,9 @@ func cmdInspect(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "%s: %d bytes, %d objects, created by pid %d (%s)\n",
 		seg.Name(), seg.Size(), len(objs), seg.CreatorPID(), seg.Created().Format("2006-01-02 15:04:05"))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tTYPE\tLEN\tSTATE\t")
+	fmt.Fprintln(tw, "NAME\tKIND\tTYPE\tLEN\tSTATE") // the last column is not padded
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", in.Name, in.Kind, in.Typecode, lenText(in), stateText(in))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", in.Name, in.Kind, in.Typecode, lenText(in), stateText(in))
 	}
 	return tw.Flush()
 }
@@ -90,8 +109,13 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 			return fail(err)
 		}
 		in.Typecode, in.Len = string(rune(obj.Typecode)), obj.Len()
-		for i := range min(obj.Len(), shownValues) {
-			in.Values = append(in.Values, elementText(obj, i))
+		switch obj.Typecode {
+		case ctypes.CodeChar, ctypes.CodeWChar:
+			in.Text = pythonText(obj)
+		default:
+			for i := range min(obj.Len(), shownValues) {
+				in.Values = append(in.Values, elementText(obj, i))
+			}
 		}
 		if obj.Locked {
 			in.Lock = obj.LockState().String()
@@ -125,20 +149,74 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		}
 		set := ev.IsSet()
 		in.Set = &set
+	case shm.KindCond:
+		st, err := layout.As[layout.Cond](o.Bytes())
+		if err != nil {
+			return fail(err)
+		}
+		n := int(st.Waiters.Load())
+		in.Waiters = &n
 	case shm.KindBarrier:
 		b, err := semaphore.OpenBarrier(seg, o.Name)
 		if err != nil {
 			return fail(err)
 		}
-		in.Barrier = &barrierInfo{b.Parties(), b.Waiting(), b.Broken()}
+		in.Barrier = &barrierInfo{Parties: b.Parties(), Waiting: b.Waiting(), Broken: b.Broken()}
 	case shm.KindChannel:
 		st, err := channel.Inspect(seg, o.Name)
 		if err != nil {
 			return fail(err)
 		}
-		in.Typecode, in.Channel = string(rune(o.Typecode)), &st
+		in.Typecode = string(rune(o.Typecode))
+		in.Channel = &channelInfo{Head: st.Head, Tail: st.Tail, Len: st.Len, Cap: st.Cap, MaxLen: st.MaxLen,
+			Closed: st.Closed, RecvWaiters: st.RecvWaiters, SendWaiters: st.SendWaiters, Recovered: st.Recovered,
+			Producers: st.Producers, Consumers: st.Consumers}
 	}
 	return in
+}
+
+// pythonText is a char array's value as Python's repr shows it (b'shmkit':
+// the bytes before the first NUL), or a wchar array's ('shmkit').
+func pythonText(o *ctypes.Object) string {
+	wide := o.Typecode == ctypes.CodeWChar
+	var text []rune
+	for i := range o.Len() {
+		c := rune(uint32(o.Uint64(i)))
+		if c == 0 {
+			break
+		}
+		text = append(text, c)
+	}
+	// Python quotes with ' unless the text holds a ' and no ".
+	quote := '\''
+	if slices.Contains(text, '\'') && !slices.Contains(text, '"') {
+		quote = '"'
+	}
+	var b strings.Builder
+	if !wide {
+		b.WriteString("b")
+	}
+	b.WriteRune(quote)
+	for _, c := range text {
+		switch {
+		case c == '\\' || c == quote:
+			b.WriteString("\\" + string(c))
+		case c == '\n':
+			b.WriteString("\\n")
+		case c == '\t':
+			b.WriteString("\\t")
+		case c >= 0x20 && c < 0x7f, wide && c > 0xa0 && unicode.IsPrint(c):
+			b.WriteRune(c)
+		case c < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", c)
+		case c < 0x10000:
+			fmt.Fprintf(&b, "\\u%04x", c)
+		default:
+			fmt.Fprintf(&b, "\\U%08x", c)
+		}
+	}
+	b.WriteRune(quote)
+	return b.String()
 }
 
 func elementText(o *ctypes.Object, i int) string {
@@ -166,6 +244,12 @@ func stateText(in objectInfo) string {
 	var parts []string
 	if in.Error != "" {
 		return "error: " + in.Error
+	}
+	if in.Text != "" {
+		parts = append(parts, in.Text)
+	}
+	if in.Waiters != nil {
+		parts = append(parts, fmt.Sprintf("%d waiting", *in.Waiters))
 	}
 	if len(in.Values) > 0 {
 		v := strings.Join(in.Values, " ")

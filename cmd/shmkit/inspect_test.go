@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,4 +89,70 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"inspect", raw}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "not a shmkit segment")
 	assert.Equal(t, 1, run([]string{"inspect"}, &out, &errOut))
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/file, or rewrites it with -update.
+func golden(t *testing.T, file string, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), got)
+}
+
+// The outputs of inspect and ls, byte for byte, with the segment's name,
+// our pid and the creation time replaced.
+func TestGoldenOutputs(t *testing.T) {
+	name := proctest.Name(t)
+	seg, err := shm.Create(name, 1<<20)
+	require.NoError(t, err)
+	defer seg.Close()
+	_, err = ctypes.NewValue[float64](seg, "pi", 3.5)
+	require.NoError(t, err)
+	_, err = ctypes.NewRawArrayFrom(seg, "arr", []int16{-1, 2, -3, 4, 5, 6, 7, 8, 9, 10})
+	require.NoError(t, err)
+	c, err := ctypes.NewCharArray(seg, "greeting", 16)
+	require.NoError(t, err)
+	require.NoError(t, c.SetValue([]byte("shmkit 'x'\n")))
+	w, err := ctypes.NewWCharArray(seg, "wide", 8)
+	require.NoError(t, err)
+	require.NoError(t, w.SetValue("héllo"))
+	_, err = semaphore.NewBounded(seg, "sem", 2)
+	require.NoError(t, err)
+	mu, err := semaphore.NewRMutex(seg, "mu")
+	require.NoError(t, err)
+	_, err = semaphore.NewCond(seg, "cv", mu)
+	require.NoError(t, err)
+	_, err = semaphore.NewEvent(seg, "ev")
+	require.NoError(t, err)
+	_, err = semaphore.NewBarrier(seg, "b", 3)
+	require.NoError(t, err)
+	ch, err := channel.New[int32](seg, "ch", 4, 8)
+	require.NoError(t, err)
+	require.NoError(t, ch.Send([]int32{1}))
+
+	normal := strings.NewReplacer("/"+name, "/SEG", name, "SEG", fmt.Sprint(os.Getpid()), "PID",
+		seg.Created().Format("2006-01-02 15:04:05"), "DATE")
+	for _, args := range [][]string{{"inspect", name}, {"inspect", "--json", name}} {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 0, run(args, &out, &errOut), errOut.String())
+		file := strings.ReplaceAll(strings.Join(args[:len(args)-1], "_"), "--", "")
+		golden(t, file+".golden", normal.Replace(out.String()))
+	}
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"ls"}, &out, &errOut), errOut.String())
+	var ours []string // the header and our segment: the rest of /dev/shm is not ours
+	for i, line := range strings.Split(out.String(), "\n") {
+		if i == 0 || strings.HasPrefix(line, "/"+name+" ") {
+			ours = append(ours, strings.Join(strings.Fields(line), " ")) // widths depend on the others
+		}
+	}
+	golden(t, "ls.golden", normal.Replace(strings.Join(ours, "\n")+"\n"))
 }

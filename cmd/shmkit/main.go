@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/shmkit/shmkit/bench"
@@ -55,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "inspect":
 		err = cmdInspect(args[1:], stdout)
 	case "rm":
-		err = cmdRm(args[1:])
+		err = cmdRm(args[1:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -64,11 +65,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // the flag package printed the usage
+	case err != nil:
 		fmt.Fprintf(stderr, "shmkit %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
+}
+
+// flags is a command's flag set, printing its help to stdout.
+func flags(name, args string, stdout io.Writer) *flag.FlagSet {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stdout)
+	fl.Usage = func() {
+		fmt.Fprintf(stdout, "usage: shmkit %s %s\n", name, args)
+		fl.PrintDefaults()
+	}
+	return fl
 }
 
 // segmentInfo is one line of `shmkit ls`.
@@ -76,14 +91,15 @@ type segmentInfo struct {
 	Name         string `json:"name"`
 	Size         int64  `json:"size"`
 	Shmkit       bool   `json:"shmkit"`
-	Objects      int    `json:"objects"`
+	Objects      int    `json:"objects,omitempty"`
 	CreatorPID   int    `json:"creator_pid,omitempty"`
-	CreatorAlive bool   `json:"creator_alive"`
+	CreatorAlive *bool  `json:"creator_alive,omitempty"` // shmkit segments only: others do not say
+	What         string `json:"what,omitempty"`          // what another file is, if known
 	Error        string `json:"error,omitempty"`
 }
 
 func cmdLs(args []string, stdout io.Writer) error {
-	fl := flag.NewFlagSet("ls", flag.ContinueOnError)
+	fl := flags("ls", "[--json]", stdout)
 	asJSON := fl.Bool("json", false, "one JSON object per line")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -109,29 +125,41 @@ func cmdLs(args []string, stdout io.Writer) error {
 		}
 		return nil
 	}
+	// Two tables, each as wide as its content; the last column is not padded.
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSIZE\tOBJECTS\tCREATOR\t")
-	others := false
+	fmt.Fprintln(tw, "NAME\tSIZE\tOBJECTS\tCREATOR")
 	for _, in := range infos {
-		if !in.Shmkit && !others {
-			fmt.Fprintln(tw, "\t\t\t\t\nOTHER SEGMENTS\tSIZE\t\t\t")
-			others = true
+		if !in.Shmkit {
+			continue
 		}
-		creator := ""
+		state := "dead"
+		if in.CreatorAlive != nil && *in.CreatorAlive {
+			state = "alive"
+		}
+		objects := fmt.Sprint(in.Objects)
+		if in.Error != "" {
+			objects = "error: " + in.Error
+		}
+		fmt.Fprintf(tw, "/%s\t%d\t%s\t%d (%s)\n", in.Name, in.Size, objects, in.CreatorPID, state)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(infos) == 0 || infos[len(infos)-1].Shmkit {
+		return nil // no other files
+	}
+	fmt.Fprintln(stdout)
+	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OTHER FILES\tSIZE\tWHAT")
+	for _, in := range infos {
 		if in.Shmkit {
-			state := "dead"
-			if in.CreatorAlive {
-				state = "alive"
-			}
-			creator = fmt.Sprintf("%d (%s)", in.CreatorPID, state)
+			continue
 		}
-		objects := ""
-		if in.Shmkit {
-			objects = fmt.Sprint(in.Objects)
-		} else if in.Error != "" {
-			objects = in.Error
+		what := in.What
+		if in.Error != "" {
+			what = "error: " + in.Error
 		}
-		fmt.Fprintf(tw, "/%s\t%d\t%s\t%s\t\n", in.Name, in.Size, objects, creator)
+		fmt.Fprintf(tw, "/%s\t%d\t%s\n", in.Name, in.Size, what)
 	}
 	return tw.Flush()
 }
@@ -141,9 +169,19 @@ func describe(e fs.DirEntry) segmentInfo {
 	if fi, err := e.Info(); err == nil {
 		in.Size = fi.Size()
 	}
+	if sem, ok := strings.CutPrefix(e.Name(), "sem."); ok {
+		// sem_open's file for "/NAME" is /dev/shm/sem.NAME.
+		in.What = fmt.Sprintf("named semaphore /%s (semaphore.OpenNamed(%q))", sem, "/"+sem)
+		return in
+	}
 	seg, err := shm.Open(e.Name(), shm.ReadOnly())
 	if err != nil {
-		if !errors.Is(err, shm.ErrNotShmkit) && !errors.Is(err, fs.ErrPermission) {
+		switch {
+		case errors.Is(err, shm.ErrNotShmkit):
+			in.What = "not a shmkit segment (shm.OpenRaw attaches to it)"
+		case errors.Is(err, fs.ErrPermission):
+			in.What = "not readable by this user"
+		default:
 			in.Error = err.Error()
 		}
 		return in
@@ -151,7 +189,8 @@ func describe(e fs.DirEntry) segmentInfo {
 	defer seg.Close()
 	in.Shmkit = true
 	in.CreatorPID = seg.CreatorPID()
-	in.CreatorAlive = procs.Alive(in.CreatorPID)
+	alive := procs.Alive(in.CreatorPID)
+	in.CreatorAlive = &alive
 	if objs, err := seg.Objects(); err == nil {
 		in.Objects = len(objs)
 	} else {
@@ -160,12 +199,16 @@ func describe(e fs.DirEntry) segmentInfo {
 	return in
 }
 
-func cmdRm(names []string) error {
-	if len(names) == 0 {
-		return errors.New("no segment named")
+func cmdRm(args []string, stdout io.Writer) error {
+	fl := flags("rm", "NAME...", stdout)
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() == 0 {
+		return errors.New("name at least one segment to remove")
 	}
 	var errs []error
-	for _, n := range names {
+	for _, n := range fl.Args() {
 		errs = append(errs, shm.Unlink(n))
 	}
 	return errors.Join(errs...)

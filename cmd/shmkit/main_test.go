@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +29,7 @@ func TestBenchJSONAndSVG(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run([]string{"bench", "--quick", "--only", "W6,W5", "--json", "--svg", svg}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
+	out0 := out.String()
 	impls := map[string]map[string]any{}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var r map[string]any
@@ -48,6 +52,19 @@ func TestBenchJSONAndSVG(t *testing.T) {
 
 	out.Reset()
 	assert.Equal(t, 1, run([]string{"bench", "--only", "W9"}, &out, &errOut))
+
+	// The JSON's shape, line by line: which keys each row has.
+	var shape []string
+	for _, line := range strings.Split(strings.TrimSpace(out0), "\n") {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r))
+		if strings.HasPrefix(r["impl"].(string), "Boost") {
+			continue // present only where g++ and Boost are
+		}
+		keys := slices.Sorted(maps.Keys(r))
+		shape = append(shape, fmt.Sprintf("%s %s: %s", r["workload"], r["impl"], strings.Join(keys, " ")))
+	}
+	golden(t, "bench_json.golden", strings.Join(shape, "\n")+"\n")
 }
 
 func TestLsAndRm(t *testing.T) {
@@ -68,13 +85,14 @@ func TestLsAndRm(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(line), &in))
 		found[in.Name] = in
 	}
-	assert.Equal(t, segmentInfo{Name: name, Size: 1 << 16, Shmkit: true, Objects: 1, CreatorPID: os.Getpid(), CreatorAlive: true}, found[name])
-	assert.Equal(t, segmentInfo{Name: other, Size: 3}, found[other])
+	alive := true
+	assert.Equal(t, segmentInfo{Name: name, Size: 1 << 16, Shmkit: true, Objects: 1, CreatorPID: os.Getpid(), CreatorAlive: &alive}, found[name])
+	assert.Equal(t, segmentInfo{Name: other, Size: 3, What: "not a shmkit segment (shm.OpenRaw attaches to it)"}, found[other])
 
 	out.Reset()
 	require.Equal(t, 0, run([]string{"ls"}, &out, &errOut))
 	assert.Contains(t, out.String(), "/"+name)
-	assert.Contains(t, out.String(), "OTHER SEGMENTS")
+	assert.Contains(t, out.String(), "OTHER FILES")
 
 	require.Equal(t, 0, run([]string{"rm", name, other}, &out, &errOut))
 	_, err = os.Stat("/dev/shm/" + name)
@@ -83,4 +101,17 @@ func TestLsAndRm(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"rm", name}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "no such file")
 	assert.Equal(t, 2, run([]string{"frobnicate"}, &out, &errOut))
+	errOut.Reset()
+	assert.Equal(t, 1, run([]string{"rm"}, &out, &errOut))
+	assert.Equal(t, "shmkit rm: name at least one segment to remove\n", errOut.String())
+}
+
+// Every command's --help prints its usage to stdout and exits 0.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range []string{"bench", "ls", "inspect", "rm"} {
+		var out, errOut bytes.Buffer
+		assert.Equal(t, 0, run([]string{cmd, "--help"}, &out, &errOut), cmd)
+		assert.Contains(t, out.String(), "usage: shmkit "+cmd, cmd)
+		assert.Empty(t, errOut.String(), cmd)
+	}
 }

@@ -10,6 +10,7 @@
 package layout
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"unsafe"
@@ -113,6 +114,20 @@ func At[T any](b []byte, off uint64) *T {
 		misaligned(fmt.Sprintf("%T", zero), off)
 	}
 	return (*T)(p)
+}
+
+// ErrShort is As's error: an object too short for its layout struct.
+var ErrShort = errors.New("too short for its kind")
+
+// As returns a typed pointer to the layout struct T at the start of an
+// object's bytes b, or an error wrapping ErrShort if b cannot hold one:
+// the object's length comes from a directory that another process wrote.
+func As[T any](b []byte) (*T, error) {
+	var zero T
+	if uint64(len(b)) < uint64(unsafe.Sizeof(zero)) {
+		return nil, fmt.Errorf("%w: %d bytes, %T needs %d", ErrShort, len(b), zero, unsafe.Sizeof(zero))
+	}
+	return At[T](b, 0), nil
 }
 
 //go:noinline

@@ -149,3 +149,7 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_WAITER_COUNT_MASK": C.SHMKIT_WAITER_COUNT_MASK,
 	}
 }
+
+// TypecodeSize is shmkit_typecode_size: the element size of a typecode, 0
+// if it is not one. Tests compare it with package ctypes.
+func TypecodeSize(tc byte) int { return int(C.shmkit_typecode_size(C.int(tc))) }

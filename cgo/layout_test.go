@@ -4,7 +4,10 @@ package cgo_test
 
 import (
 	"encoding/binary"
+	"fmt"
+	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/layout"
 )
 
@@ -88,4 +92,64 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 	var magic [8]byte
 	binary.LittleEndian.PutUint64(magic[:], layout.Magic)
 	assert.Equal(t, "SHMKIT\x00\x00", string(magic[:]))
+}
+
+// ctypes' table of element sizes is a copy of shmkit_typecode_size's.
+func TestTypecodeSizesMirrorC(t *testing.T) {
+	for c := range 256 {
+		tc := ctypes.Typecode(c)
+		assert.Equal(t, cgo.TypecodeSize(byte(c)), tc.Size(), "typecode %q", rune(c))
+	}
+}
+
+// docs/layout.md's field tables are copies of shmkit.h: each row's offset
+// and size must be C's.
+func TestLayoutDocMirrorsShmkitH(t *testing.T) {
+	doc, err := os.ReadFile("../docs/layout.md")
+	require.NoError(t, err)
+	c := map[string]map[string]cgo.Field{}
+	for _, f := range cgo.CLayout() {
+		if c[f.Struct] == nil {
+			c[f.Struct] = map[string]cgo.Field{}
+		}
+		c[f.Struct][f.Name] = f
+	}
+	// Sections headed "## ... (`struct shmkit_X`, N bytes)", then rows
+	// "| offset | size | `field` | meaning |".
+	heading := regexp.MustCompile("^## .*\\(`struct (shmkit_[a-z]+)`, ([0-9]+) bytes\\)")
+	row := regexp.MustCompile("^\\| *([0-9]+) *\\| *([0-9]+) *\\| *`([a-z_]+)`")
+	var current string
+	rows := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		if m := heading.FindStringSubmatch(line); m != nil {
+			current = m[1]
+			require.Contains(t, c, current, "docs/layout.md names %s", current)
+			assert.Equal(t, m[2], fmt.Sprint(c[current]["sizeof"].Size), "%s's size in docs/layout.md", current)
+			continue
+		}
+		if strings.HasPrefix(line, "## ") {
+			current = ""
+		}
+		m := row.FindStringSubmatch(line)
+		if current == "" || m == nil {
+			continue
+		}
+		f, ok := c[current][m[3]]
+		require.True(t, ok, "docs/layout.md: %s has no field %s", current, m[3])
+		assert.Equal(t, []string{fmt.Sprint(f.Offset), fmt.Sprint(f.Size)}, []string{m[1], m[2]}, "docs/layout.md: %s.%s", current, m[3])
+		rows++
+	}
+	assert.GreaterOrEqual(t, rows, 20, "the header and entry tables were read")
+
+	// The synchronisation objects' table: "| kind (n) | `shmkit_X` | bytes | ...".
+	sized := regexp.MustCompile("^\\|[^|]*\\| *`(shmkit_[a-z]+)` *\\| *([0-9]+) *\\|")
+	objects := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		if m := sized.FindStringSubmatch(line); m != nil {
+			require.Contains(t, c, m[1], "docs/layout.md names %s", m[1])
+			assert.Equal(t, m[2], fmt.Sprint(c[m[1]]["sizeof"].Size), "%s's size in docs/layout.md", m[1])
+			objects++
+		}
+	}
+	assert.GreaterOrEqual(t, objects, 5, "the synchronisation objects' table was read")
 }

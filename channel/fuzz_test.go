@@ -3,8 +3,10 @@ package channel_test
 import (
 	"encoding/binary"
 	"testing"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -39,10 +41,14 @@ func FuzzRingState(f *testing.F) {
 	}
 	mem := obj.Bytes()
 	pristine := append([]byte(nil), mem...)
-	// Offsets of the moving parts (cgo/shmkit.h, struct shmkit_channel).
-	targets := []struct{ off, size int }{{64, 8}, {128, 8}, {16, 4}}
+	// The moving parts of struct shmkit_channel: tail, head, closed; then
+	// each slot's state and length.
+	var h layout.Channel
+	targets := []struct{ off, size int }{
+		{int(unsafe.Offsetof(h.Tail)), 8}, {int(unsafe.Offsetof(h.Head)), 8}, {int(unsafe.Offsetof(h.Closed)), 4}}
+	stride := (int(unsafe.Sizeof(layout.Slot{})) + maxLen*4 + 63) &^ 63 // 16 + 8 int32, to a cache line
 	for i := range slots {
-		base := 576 + i*64
+		base := int(unsafe.Sizeof(h)) + i*stride
 		targets = append(targets, struct{ off, size int }{base, 8}, struct{ off, size int }{base + 8, 4})
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

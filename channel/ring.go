@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/futex"
@@ -45,8 +46,8 @@ type blocker struct {
 }
 
 const (
-	headerSize = uint64(576)
-	slotHeader = uint64(16)
+	headerSize = uint64(unsafe.Sizeof(layout.Channel{}))
+	slotHeader = uint64(unsafe.Sizeof(layout.Slot{}))
 	seqMask    = layout.SlotSeqMask
 	// spinTries bounds the busy wait before sleeping: long enough to catch
 	// a peer running on another core, short enough not to starve one that

@@ -83,9 +83,9 @@ func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length u
 
 // newRing checks a channel object against its directory entry and itself.
 func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
-	h, err := shm.ObjectAs[layout.Channel](obj)
+	h, err := layout.As[layout.Channel](obj.Bytes())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("channel: %q: %w: %w", obj.Name, shm.ErrCorrupt, err)
 	}
 	single := obj.Flags&layout.FlagSPSC != 0
 	stride, length, err := geometry(int(min(obj.Param0, math.MaxInt32)), int(min(obj.Param1, math.MaxInt32)), elemSize, single)

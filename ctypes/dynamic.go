@@ -60,7 +60,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 	}
 	o := &Object{Name: name, Kind: obj.Kind, Typecode: tc, Locked: e.lock != nil, data: e.data}
 	if e.lock != nil {
-		if o.lock, err = semaphore.EmbeddedRMutex(seg, name+" lock", e.lock); err != nil {
+		if o.lock, err = embeddedRMutex(seg, name+" lock", e.lock); err != nil {
 			return nil, err
 		}
 	}

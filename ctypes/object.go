@@ -6,6 +6,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -86,7 +87,7 @@ func createElems[T Elem](seg *shm.Segment, name string, kind shm.Kind, n int, lo
 		Name: name, Kind: kind, Typecode: byte(TypecodeOf[T]()), Flags: flags, Count: uint64(n), Length: length,
 	}, func(mem []byte) error {
 		if locked {
-			if err := semaphore.InitEmbeddedRMutex(mem[lockOffset(dataBytes):]); err != nil {
+			if err := embed.InitRMutex(mem[lockOffset(dataBytes):]); err != nil {
 				return err
 			}
 		}
@@ -174,7 +175,7 @@ func guardFor[T Elem](e elems[T], c lockChoice) (guard, error) {
 	case c.lock != nil:
 		g.lock = c.lock
 	case !c.none && e.lock != nil:
-		m, err := semaphore.EmbeddedRMutex(e.seg, e.obj.Name+" lock", e.lock)
+		m, err := embeddedRMutex(e.seg, e.obj.Name+" lock", e.lock)
 		if err != nil {
 			return guard{}, err
 		}
@@ -232,4 +233,14 @@ func locked(name string, l semaphore.Locker, f func()) error {
 		return uerr
 	}
 	return err
+}
+
+// embeddedRMutex is the recursive mutex that lives inside a locked value or
+// array (package internal/embed; package semaphore makes it).
+func embeddedRMutex(seg *shm.Segment, name string, mem []byte) (*semaphore.RMutex, error) {
+	m, err := embed.RMutex(seg, name, mem)
+	if err != nil {
+		return nil, err
+	}
+	return m.(*semaphore.RMutex), nil
 }

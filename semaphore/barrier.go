@@ -56,7 +56,7 @@ func OpenBarrier(seg *shm.Segment, name string) (*Barrier, error) {
 }
 
 func barrierFrom(seg *shm.Segment, obj shm.Object) (*Barrier, error) {
-	st, err := shm.ObjectAs[layout.Barrier](obj)
+	st, err := objectAs[layout.Barrier](obj)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func OpenCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
 }
 
 func condFrom(seg *shm.Segment, obj shm.Object, l CondLocker) (*Cond, error) {
-	st, err := shm.ObjectAs[layout.Cond](obj)
+	st, err := objectAs[layout.Cond](obj)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func OpenEvent(seg *shm.Segment, name string) (*Event, error) {
 }
 
 func eventFrom(seg *shm.Segment, obj shm.Object) (*Event, error) {
-	st, err := shm.ObjectAs[layout.Event](obj)
+	st, err := objectAs[layout.Event](obj)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/race"
@@ -232,7 +233,7 @@ func openMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) 
 }
 
 func mutexFrom(seg *shm.Segment, obj shm.Object) (mutexCore, error) {
-	m, err := shm.ObjectAs[layout.Mutex](obj)
+	m, err := objectAs[layout.Mutex](obj)
 	if err != nil {
 		return mutexCore{}, err
 	}
@@ -383,10 +384,14 @@ var (
 	_ Locker = (*RMutex)(nil)
 )
 
-// InitEmbeddedRMutex initialises a recursive robust mutex in mem (at least
+func init() {
+	embed.InitRMutex = initEmbeddedRMutex
+	embed.RMutex = func(seg *shm.Segment, name string, mem []byte) (any, error) { return embeddedRMutex(seg, name, mem) }
+}
+
+// initEmbeddedRMutex initialises a recursive robust mutex in mem (at least
 // 64 bytes) that belongs to another object, such as a locked ctypes value.
-// It is for packages that lay out such objects; mem must not be in use.
-func InitEmbeddedRMutex(mem []byte) error {
+func initEmbeddedRMutex(mem []byte) error {
 	if len(mem) < layout.SlotSize {
 		return fmt.Errorf("%w: %d bytes for a mutex", shm.ErrInvalidSize, len(mem))
 	}
@@ -396,9 +401,9 @@ func InitEmbeddedRMutex(mem []byte) error {
 	return cgo.MutexInit(unsafe.Pointer(&mem[0]), true)
 }
 
-// EmbeddedRMutex returns the recursive mutex InitEmbeddedRMutex made in mem,
+// embeddedRMutex returns the recursive mutex initEmbeddedRMutex made in mem,
 // inside seg; name is used in its errors.
-func EmbeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) {
+func embeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) {
 	if len(mem) < layout.SlotSize {
 		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
 	}

@@ -279,7 +279,7 @@ func Open(seg *shm.Segment, name string) (*Semaphore, error) {
 // fromObject checks the bound once: a plain semaphore's is SemValueMax, a
 // bounded one's is its directory entry's param0.
 func fromObject(seg *shm.Segment, obj shm.Object) (*Semaphore, error) {
-	sem, err := shm.ObjectAs[layout.Semaphore](obj)
+	sem, err := objectAs[layout.Semaphore](obj)
 	if err != nil {
 		return nil, err
 	}

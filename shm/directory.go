@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -366,17 +365,6 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 		return fail(err)
 	}
 	return obj, nil
-}
-
-// ObjectAs returns a typed view of an object's memory: a pointer to the
-// layout struct T at its start, after checking that the object is large
-// enough to hold one. A too-short object is ErrCorrupt.
-func ObjectAs[T any](o Object) (*T, error) {
-	var zero T
-	if uint64(len(o.mem)) < uint64(unsafe.Sizeof(zero)) {
-		return nil, fmt.Errorf("%w: %v %q is %d bytes, needs %d", ErrCorrupt, o.Kind, o.Name, len(o.mem), unsafe.Sizeof(zero))
-	}
-	return layout.At[T](o.mem, 0), nil
 }
 
 // Closed reports whether Close was called.

@@ -172,15 +172,6 @@ func Bytes[T any](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(zero)))
 }
 
-// Addr is the address of b[off], for handing to C. The caller keeps the
-// mapping alive for as long as C uses it.
-func Addr(b []byte, off uint64) unsafe.Pointer {
-	if off >= uint64(len(b)) {
-		panic(fmt.Sprintf("layout: address at offset %d outside %d bytes", off, len(b)))
-	}
-	return unsafe.Pointer(&b[off])
-}
-
 // CString returns the bytes of a NUL-terminated name field, without the NUL;
 // ok is false when there is no NUL.
 func CString(field []byte) (s []byte, ok bool) {

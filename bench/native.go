@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	_ "github.com/shmkit/shmkit/cgo" // links shmkit.c, which native.c calls
+	_ "github.com/shmkit/shmkit/internal/cbind" // links shmkit.c, which native.c calls
 )
 
 // The C workers: each parses its arguments in Go, then spends its whole

@@ -10,8 +10,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/cgo"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
@@ -461,7 +461,7 @@ func (r *ring) wrap(op string, ctx context.Context, err error) error {
 
 // bigCopy is the size from which messages are copied with C's memcpy,
 // which is faster than Go's copy for large copies into shared memory
-// (cgo.Copy).
+// (cbind.Copy).
 const bigCopy = 64 << 10
 
 // copyElems copies src to dst, as copy does.
@@ -470,7 +470,7 @@ func copyElems[T ctypes.Elem](dst, src []T) {
 		copy(dst, src)
 		return
 	}
-	cgo.Copy(layout.Bytes(dst), layout.Bytes(src))
+	cbind.Copy(layout.Bytes(dst), layout.Bytes(src))
 }
 
 func copyIn[T ctypes.Elem](values []T) func([]T) { return func(s []T) { copyElems(s, values) } }

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
@@ -35,11 +35,11 @@ func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
 	if parties < 1 || parties > math.MaxInt32 {
 		return nil, opError("create", name, fmt.Errorf("%w: %d parties", ErrInvalidValue, parties))
 	}
-	if !cgo.Available {
+	if !cbind.Available {
 		return nil, opError("create", name, ErrNoCgo)
 	}
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindBarrier, Length: uint64(unsafe.Sizeof(layout.Barrier{}))},
-		func(mem []byte) error { return cgo.BarrierInit(unsafe.Pointer(&mem[0]), uint32(parties)) })
+		func(mem []byte) error { return cbind.BarrierInit(unsafe.Pointer(&mem[0]), uint32(parties)) })
 	if err != nil {
 		return nil, allocError(err)
 	}
@@ -105,7 +105,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 		return 0, opError("wait", b.name, err)
 	}
 	defer d.Leave()
-	index, gen, err := cgo.BarrierArrive(b.ptr())
+	index, gen, err := cbind.BarrierArrive(b.ptr())
 	if err != nil {
 		return 0, opError("wait", b.name, err)
 	}
@@ -114,14 +114,14 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	}
 	done, werr := wait.Block(ctx, deadline, d.Sleep(&b.st.Gen, shm.ErrClosed, wait.Changed(&b.st.Gen, gen)))
 	if errors.Is(werr, shm.ErrClosed) { // break our generation, as a timeout does: nobody waits for us
-		cgo.BarrierTimeout(b.ptr(), gen)
+		cbind.BarrierTimeout(b.ptr(), gen)
 		return int(index), opError("wait", b.name, werr)
 	}
 	if done {
-		return int(index), opError("wait", b.name, cgo.BarrierOutcome(b.ptr(), gen))
+		return int(index), opError("wait", b.name, cbind.BarrierOutcome(b.ptr(), gen))
 	}
 	// Timed out or cancelled: break our generation, unless it just ended.
-	if err := cgo.BarrierTimeout(b.ptr(), gen); err != nil {
+	if err := cbind.BarrierTimeout(b.ptr(), gen); err != nil {
 		if werr != nil {
 			return int(index), fmt.Errorf("semaphore: wait %q: %w: %w", b.name, ErrBrokenBarrier, werr)
 		}
@@ -136,7 +136,7 @@ func (b *Barrier) Abort() error {
 	if err := b.seg.Writable(); err != nil {
 		return opError("abort", b.name, err)
 	}
-	return opError("abort", b.name, cgo.BarrierAbort(b.ptr()))
+	return opError("abort", b.name, cbind.BarrierAbort(b.ptr()))
 }
 
 // Reset returns the barrier to its empty state; parties waiting now fail
@@ -145,5 +145,5 @@ func (b *Barrier) Reset() error {
 	if err := b.seg.Writable(); err != nil {
 		return opError("reset", b.name, err)
 	}
-	return opError("reset", b.name, cgo.BarrierReset(b.ptr()))
+	return opError("reset", b.name, cbind.BarrierReset(b.ptr()))
 }

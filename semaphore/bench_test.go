@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/cbind"
 
 	"github.com/stretchr/testify/require"
 
@@ -46,12 +46,12 @@ func BenchmarkUncontended(b *testing.B) {
 	b.Run("impl=glibc-through-cgo", func(b *testing.B) { // baseline: the same mutex, one cgo call to lock and one to unlock
 		mem := make([]byte, 64)
 		m := unsafe.Pointer(&mem[0])
-		require.NoError(b, cgo.MutexInit(m, false))
+		require.NoError(b, cbind.MutexInit(m, false))
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		for b.Loop() {
-			cgo.MutexLock(m)
-			cgo.MutexUnlock(m)
+			cbind.MutexLock(m)
+			cbind.MutexUnlock(m)
 		}
 	})
 	b.Run("impl=sync.Mutex", func(b *testing.B) { // baseline: in-process only

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -31,7 +31,7 @@ var (
 	// ErrBrokenBarrier: the barrier was aborted, reset, or broken by a timeout or a dead party.
 	ErrBrokenBarrier = errors.New("semaphore: broken barrier")
 	// ErrNoCgo: the program was built without cgo, which these primitives need.
-	ErrNoCgo = cgo.ErrNoCgo
+	ErrNoCgo = cbind.ErrNoCgo
 )
 
 // errnoSentinels maps the C library's answers to this package's errors.

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
@@ -90,7 +90,7 @@ func (mu *mutexCore) tryLock() (busy bool, err error) {
 	case robust.NotRecoverable:
 		return false, syscall.ENOTRECOVERABLE
 	}
-	if err := cgo.MutexTryLock(mu.m); err != syscall.EBUSY {
+	if err := cbind.MutexTryLock(mu.m); err != syscall.EBUSY {
 		return false, err
 	}
 	return true, nil
@@ -158,10 +158,10 @@ func (mu *mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bo
 		if mu.seg.Closed() {
 			return false, shm.ErrClosed
 		}
-		err := lockWith(func() error { return cgo.MutexTimedLock(mu.m, until) })
+		err := lockWith(func() error { return cbind.MutexTimedLock(mu.m, until) })
 		switch {
 		case err == nil && mu.seg.Closed(): // too late to hold it: give it back
-			cgo.MutexUnlock(mu.m)
+			cbind.MutexUnlock(mu.m)
 			runtime.UnlockOSThread()
 			return false, shm.ErrClosed
 		case held(err):
@@ -185,7 +185,7 @@ func (mu *mutexCore) unlock() error {
 	}
 	race.Release()
 	if !robust.Unlock(mu.m, mu.recursive) {
-		if err := cgo.MutexUnlock(mu.m); err != nil {
+		if err := cbind.MutexUnlock(mu.m); err != nil {
 			return opError("unlock", mu.name, err) // still wired: we did not hold it
 		}
 	}
@@ -200,7 +200,7 @@ func (mu *mutexCore) Consistent() error {
 	if err := mu.check("consistent"); err != nil {
 		return err
 	}
-	if err := cgo.MutexConsistent(mu.m); err != nil {
+	if err := cbind.MutexConsistent(mu.m); err != nil {
 		if err == syscall.EINVAL {
 			err = fmt.Errorf("%w: the mutex is not in the owner-dead state", ErrNotOwner)
 		}
@@ -213,11 +213,11 @@ func (mu *mutexCore) Consistent() error {
 func (mu *mutexCore) Name() string { return mu.name }
 
 func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
-	if !cgo.Available {
+	if !cbind.Available {
 		return mutexCore{}, opError("create", name, ErrNoCgo)
 	}
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: kind, Length: uint64(unsafe.Sizeof(layout.Mutex{}))},
-		func(mem []byte) error { return cgo.MutexInit(unsafe.Pointer(&mem[0]), kind == shm.KindRMutex) })
+		func(mem []byte) error { return cbind.MutexInit(unsafe.Pointer(&mem[0]), kind == shm.KindRMutex) })
 	if err != nil {
 		return mutexCore{}, allocError(err)
 	}
@@ -355,7 +355,7 @@ func (m *RMutex) Unlock() error { return m.unlock() }
 func (m *RMutex) condRelease() (int, error) {
 	// glibc counts the holder's levels. A caller that does not hold m reads
 	// a stranger's count, but its first Unlock fails.
-	n := max(cgo.MutexLevels(m.m), 1)
+	n := max(cbind.MutexLevels(m.m), 1)
 	for i := range n {
 		if err := m.Unlock(); err != nil {
 			return i, err
@@ -395,10 +395,10 @@ func initEmbeddedRMutex(mem []byte) error {
 	if len(mem) < layout.SlotSize {
 		return fmt.Errorf("%w: %d bytes for a mutex", shm.ErrInvalidSize, len(mem))
 	}
-	if !cgo.Available {
+	if !cbind.Available {
 		return ErrNoCgo
 	}
-	return cgo.MutexInit(unsafe.Pointer(&mem[0]), true)
+	return cbind.MutexInit(unsafe.Pointer(&mem[0]), true)
 }
 
 // embeddedRMutex returns the recursive mutex initEmbeddedRMutex made in mem,

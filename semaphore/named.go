@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -30,7 +30,7 @@ const namedSpins = 40
 func (n namedSem) spins() int { return namedSpins }
 
 func (n namedSem) take() (bool, error) {
-	switch err := cgo.NamedTryWait(n.sem); err {
+	switch err := cbind.NamedTryWait(n.sem); err {
 	case nil:
 		return true, nil
 	case syscall.EAGAIN:
@@ -41,7 +41,7 @@ func (n namedSem) take() (bool, error) {
 }
 
 func (n namedSem) sleep(until int64) (bool, error) {
-	switch err := cgo.NamedTimedWait(n.sem, until); err {
+	switch err := cbind.NamedTimedWait(n.sem, until); err {
 	case nil:
 		return true, nil
 	case syscall.ETIMEDOUT:
@@ -51,8 +51,8 @@ func (n namedSem) sleep(until int64) (bool, error) {
 	}
 }
 
-func (n namedSem) give() error         { return cgo.NamedPost(n.sem) }
-func (n namedSem) count() (int, error) { return cgo.NamedValue(n.sem) }
+func (n namedSem) give() error         { return cbind.NamedPost(n.sem) }
+func (n namedSem) count() (int, error) { return cbind.NamedValue(n.sem) }
 
 // CreateNamed creates a named semaphore with mode 0600. The name must not
 // exist: otherwise errors.Is(err, fs.ErrExist).
@@ -74,9 +74,9 @@ func openNamed(name string, create bool, value int) (*Named, error) {
 	if value < 0 || value > MaxValue {
 		return nil, opError("create", pname, fmt.Errorf("%w: initial value %d", ErrInvalidValue, value))
 	}
-	sem, err := cgo.NamedOpen(pname, create, 0o600, uint32(value))
+	sem, err := cbind.NamedOpen(pname, create, 0o600, uint32(value))
 	if err != nil {
-		if err == cgo.ErrNoCgo {
+		if err == cbind.ErrNoCgo {
 			return nil, opError("open", pname, ErrNoCgo)
 		}
 		return nil, &fs.PathError{Op: "sem_open", Path: pname, Err: err}
@@ -93,7 +93,7 @@ func UnlinkNamed(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := cgo.NamedUnlink(pname); err != nil {
+	if err := cbind.NamedUnlink(pname); err != nil {
 		return &fs.PathError{Op: "sem_unlink", Path: pname, Err: err}
 	}
 	return nil
@@ -108,7 +108,7 @@ func (n *Named) Close() error {
 	if !n.shut.CompareAndSwap(false, true) {
 		return opError("close", n.name, shm.ErrClosed)
 	}
-	if err := cgo.NamedClose(n.sem); err != nil {
+	if err := cbind.NamedClose(n.sem); err != nil {
 		return opError("close", n.name, err)
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/cgo"
+	"github.com/shmkit/shmkit/internal/cbind"
 )
 
 // thread is struct robust_thread of cgo/robust.c.
@@ -53,7 +53,7 @@ func current() (threadInfo, bool) {
 	if info, ok := lookup(); ok {
 		return info, true
 	}
-	if cgo.RobustRegister(threadPointer()) != nil {
+	if cbind.RobustRegister(threadPointer()) != nil {
 		return threadInfo{}, false
 	}
 	return lookup()
@@ -63,13 +63,13 @@ func current() (threadInfo, bool) {
 // as the assembly expects.
 func initialise() {
 	want := [9]uint64{offLock, offCount, offOwner, 12, offKind, 24, 32, 16, uint64(unsafe.Sizeof(thread{}))}
-	if cgo.RobustLayout() != want {
+	if cbind.RobustLayout() != want {
 		return
 	}
-	threads = (*[threadSlots]thread)(cgo.RobustThreads())
+	threads = (*[threadSlots]thread)(cbind.RobustThreads())
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	ke, kr, err := cgo.RobustSelfTest()
+	ke, kr, err := cbind.RobustSelfTest()
 	if err != nil {
 		return
 	}

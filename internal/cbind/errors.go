@@ -1,4 +1,4 @@
-package cgo
+package cbind
 
 import "errors"
 

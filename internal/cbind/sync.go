@@ -1,8 +1,9 @@
 //go:build cgo
 
-package cgo
+package cbind
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/../../cgo
 #cgo LDFLAGS: -lpthread
 #include <stdlib.h>
 #include <string.h>

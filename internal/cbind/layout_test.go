@@ -1,6 +1,6 @@
 //go:build cgo
 
-package cgo_test
+package cbind_test
 
 import (
 	"encoding/binary"
@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shmkit/shmkit/cgo"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/layout"
 )
 
@@ -57,7 +57,7 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 		"shmkit_slot":      goFields(layout.Slot{}),
 	}
 	seen := map[string]int{}
-	for _, f := range cgo.CLayout() {
+	for _, f := range cbind.CLayout() {
 		goF, ok := mirrors[f.Struct][f.Name]
 		require.True(t, ok, "%s.%s has no Go mirror", f.Struct, f.Name)
 		assert.Equal(t, [2]uintptr{f.Offset, f.Size}, goF, "%s.%s: C (offset, size) vs Go", f.Struct, f.Name)
@@ -71,7 +71,7 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 }
 
 func TestConstantsMirrorShmkitH(t *testing.T) {
-	c := cgo.CConstants()
+	c := cbind.CConstants()
 	want := map[string]uint64{
 		"SHMKIT_MAGIC": layout.Magic, "SHMKIT_VERSION": uint64(layout.Version),
 		"SHMKIT_ALIGN": layout.Align, "SHMKIT_NAME_MAX": layout.NameMax,
@@ -98,19 +98,19 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 func TestTypecodeSizesMirrorC(t *testing.T) {
 	for c := range 256 {
 		tc := ctypes.Typecode(c)
-		assert.Equal(t, cgo.TypecodeSize(byte(c)), tc.Size(), "typecode %q", rune(c))
+		assert.Equal(t, cbind.TypecodeSize(byte(c)), tc.Size(), "typecode %q", rune(c))
 	}
 }
 
 // docs/layout.md's field tables are copies of shmkit.h: each row's offset
 // and size must be C's.
 func TestLayoutDocMirrorsShmkitH(t *testing.T) {
-	doc, err := os.ReadFile("../docs/layout.md")
+	doc, err := os.ReadFile("../../docs/layout.md")
 	require.NoError(t, err)
-	c := map[string]map[string]cgo.Field{}
-	for _, f := range cgo.CLayout() {
+	c := map[string]map[string]cbind.Field{}
+	for _, f := range cbind.CLayout() {
 		if c[f.Struct] == nil {
-			c[f.Struct] = map[string]cgo.Field{}
+			c[f.Struct] = map[string]cbind.Field{}
 		}
 		c[f.Struct][f.Name] = f
 	}

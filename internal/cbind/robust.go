@@ -1,6 +1,6 @@
 //go:build cgo
 
-package cgo
+package cbind
 
 /*
 #include <stdint.h>

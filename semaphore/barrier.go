@@ -39,7 +39,7 @@ func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
 		return nil, opError("create", name, ErrNoCgo)
 	}
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindBarrier, Length: uint64(unsafe.Sizeof(layout.Barrier{}))},
-		func(mem []byte) error { return cbind.BarrierInit(unsafe.Pointer(&mem[0]), uint32(parties)) })
+		func(mem []byte) error { return cbind.BarrierInit(layout.At[layout.Barrier](mem, 0), uint32(parties)) })
 	if err != nil {
 		return nil, allocError(err)
 	}
@@ -62,8 +62,6 @@ func barrierFrom(seg *shm.Segment, obj shm.Object) (*Barrier, error) {
 	}
 	return &Barrier{name: obj.Name, st: st, seg: seg}, nil
 }
-
-func (b *Barrier) ptr() unsafe.Pointer { return unsafe.Pointer(b.st) }
 
 // Parties returns the number of parties the barrier waits for.
 func (b *Barrier) Parties() int {
@@ -105,7 +103,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 		return 0, opError("wait", b.name, err)
 	}
 	defer d.Leave()
-	index, gen, err := cbind.BarrierArrive(b.ptr())
+	index, gen, err := cbind.BarrierArrive(b.st)
 	if err != nil {
 		return 0, opError("wait", b.name, err)
 	}
@@ -114,14 +112,14 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	}
 	done, werr := wait.Block(ctx, deadline, d.Sleep(&b.st.Gen, shm.ErrClosed, wait.Changed(&b.st.Gen, gen)))
 	if errors.Is(werr, shm.ErrClosed) { // break our generation, as a timeout does: nobody waits for us
-		cbind.BarrierTimeout(b.ptr(), gen)
+		cbind.BarrierTimeout(b.st, gen)
 		return int(index), opError("wait", b.name, werr)
 	}
 	if done {
-		return int(index), opError("wait", b.name, cbind.BarrierOutcome(b.ptr(), gen))
+		return int(index), opError("wait", b.name, cbind.BarrierOutcome(b.st, gen))
 	}
 	// Timed out or cancelled: break our generation, unless it just ended.
-	if err := cbind.BarrierTimeout(b.ptr(), gen); err != nil {
+	if err := cbind.BarrierTimeout(b.st, gen); err != nil {
 		if werr != nil {
 			return int(index), fmt.Errorf("semaphore: wait %q: %w: %w", b.name, ErrBrokenBarrier, werr)
 		}
@@ -136,7 +134,7 @@ func (b *Barrier) Abort() error {
 	if err := b.seg.Writable(); err != nil {
 		return opError("abort", b.name, err)
 	}
-	return opError("abort", b.name, cbind.BarrierAbort(b.ptr()))
+	return opError("abort", b.name, cbind.BarrierAbort(b.st))
 }
 
 // Reset returns the barrier to its empty state; parties waiting now fail
@@ -145,5 +143,5 @@ func (b *Barrier) Reset() error {
 	if err := b.seg.Writable(); err != nil {
 		return opError("reset", b.name, err)
 	}
-	return opError("reset", b.name, cbind.BarrierReset(b.ptr()))
+	return opError("reset", b.name, cbind.BarrierReset(b.st))
 }

@@ -2,7 +2,6 @@ package semaphore_test
 
 import (
 	"runtime"
-	"unsafe"
 
 	"bufio"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/layout"
 
 	"github.com/stretchr/testify/require"
 
@@ -44,8 +44,7 @@ func BenchmarkUncontended(b *testing.B) {
 		}
 	})
 	b.Run("impl=glibc-through-cgo", func(b *testing.B) { // baseline: the same mutex, one cgo call to lock and one to unlock
-		mem := make([]byte, 64)
-		m := unsafe.Pointer(&mem[0])
+		m := new(layout.Mutex)
 		require.NoError(b, cbind.MutexInit(m, false))
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()

@@ -53,8 +53,8 @@ func (mu *mutexCore) State() MutexState {
 	if mu.seg.Closed() {
 		return MutexState{}
 	}
-	lock := atomic.LoadUint32((*uint32)(mu.m))
-	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(mu.m, 8))))
+	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.m)))
+	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.m), 8))))
 	s := MutexState{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
 	switch owner {
 	case ownerNotRecover:

@@ -40,7 +40,7 @@ type Locker interface {
 // dead owner, a recursive level, an error.
 type mutexCore struct {
 	name      string
-	m         unsafe.Pointer
+	m         *layout.Mutex
 	seg       *shm.Segment
 	recursive bool
 }
@@ -82,7 +82,7 @@ const lockSpins = 128
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.
 func (mu *mutexCore) tryLock() (busy bool, err error) {
-	switch robust.TryLock(mu.m, mu.recursive) {
+	switch robust.TryLock(unsafe.Pointer(mu.m), mu.recursive) {
 	case robust.Locked:
 		return false, nil
 	case robust.Held:
@@ -112,7 +112,7 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 			}
 			return true, err
 		}
-		for ; i < spins && robust.HeldByOther(robust.Word(mu.m)); i++ {
+		for ; i < spins && robust.HeldByOther(robust.Word(unsafe.Pointer(mu.m))); i++ {
 			wait.Spin(i)
 		}
 		if i >= spins {
@@ -131,7 +131,7 @@ func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, 
 	}
 	// The uncontended case first, without a further call.
 	runtime.LockOSThread()
-	if robust.TryLock(mu.m, mu.recursive) == robust.Locked {
+	if robust.TryLock(unsafe.Pointer(mu.m), mu.recursive) == robust.Locked {
 		race.Acquire()
 		return true, nil
 	}
@@ -184,7 +184,7 @@ func (mu *mutexCore) unlock() error {
 		return mu.check("unlock")
 	}
 	race.Release()
-	if !robust.Unlock(mu.m, mu.recursive) {
+	if !robust.Unlock(unsafe.Pointer(mu.m), mu.recursive) {
 		if err := cbind.MutexUnlock(mu.m); err != nil {
 			return opError("unlock", mu.name, err) // still wired: we did not hold it
 		}
@@ -217,7 +217,9 @@ func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
 		return mutexCore{}, opError("create", name, ErrNoCgo)
 	}
 	obj, err := seg.Alloc(shm.Request{Name: name, Kind: kind, Length: uint64(unsafe.Sizeof(layout.Mutex{}))},
-		func(mem []byte) error { return cbind.MutexInit(unsafe.Pointer(&mem[0]), kind == shm.KindRMutex) })
+		func(mem []byte) error {
+			return cbind.MutexInit(layout.At[layout.Mutex](mem, 0), kind == shm.KindRMutex)
+		})
 	if err != nil {
 		return mutexCore{}, allocError(err)
 	}
@@ -237,7 +239,7 @@ func mutexFrom(seg *shm.Segment, obj shm.Object) (mutexCore, error) {
 	if err != nil {
 		return mutexCore{}, err
 	}
-	return mutexCore{name: obj.Name, m: unsafe.Pointer(&m.Mutex), seg: seg, recursive: obj.Kind == shm.KindRMutex}, nil
+	return mutexCore{name: obj.Name, m: m, seg: seg, recursive: obj.Kind == shm.KindRMutex}, nil
 }
 
 // A Mutex is a robust mutual exclusion lock in a shared memory segment, a
@@ -398,7 +400,7 @@ func initEmbeddedRMutex(mem []byte) error {
 	if !cbind.Available {
 		return ErrNoCgo
 	}
-	return cbind.MutexInit(unsafe.Pointer(&mem[0]), true)
+	return cbind.MutexInit(layout.At[layout.Mutex](mem, 0), true)
 }
 
 // embeddedRMutex returns the recursive mutex initEmbeddedRMutex made in mem,
@@ -407,5 +409,5 @@ func embeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) 
 	if len(mem) < layout.SlotSize {
 		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
 	}
-	return &RMutex{mutexCore: mutexCore{name: name, m: unsafe.Pointer(&mem[0]), seg: seg, recursive: true}}, nil
+	return &RMutex{mutexCore: mutexCore{name: name, m: layout.At[layout.Mutex](mem, 0), seg: seg, recursive: true}}, nil
 }

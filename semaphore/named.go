@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"sync/atomic"
 	"syscall"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/shm"
@@ -16,12 +15,12 @@ import (
 // opens it by the same name. It has Semaphore's methods and Close.
 type Named struct {
 	semCore
-	sem  unsafe.Pointer // sem_t *
+	sem  cbind.NamedSem
 	shut atomic.Bool
 }
 
 // namedSem is a named sem_t, reached through C.
-type namedSem struct{ sem unsafe.Pointer }
+type namedSem struct{ sem cbind.NamedSem }
 
 // namedSpins: each take is a C call of about 100 ns, so fewer than for a
 // futex semaphore make the same few microseconds.

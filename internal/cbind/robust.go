@@ -15,6 +15,8 @@ import "C"
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/layout"
 )
 
 // RobustThreads is the table of threads robust.c keeps for package
@@ -23,7 +25,7 @@ func RobustThreads() unsafe.Pointer { return C.shmkit_go_robust_table() }
 
 // MutexLevels is how many times the holder of recursive mutex m has locked
 // it (glibc's __count); for the holder only.
-func MutexLevels(m unsafe.Pointer) int { return int(C.shmkit_go_mutex_levels(m)) }
+func MutexLevels(m *layout.Mutex) int { return int(C.shmkit_go_mutex_levels(unsafe.Pointer(m))) }
 
 // RobustRegister enters the calling thread, whose thread pointer is tp,
 // into that table.

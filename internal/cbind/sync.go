@@ -14,6 +14,8 @@ import "C"
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/layout"
 )
 
 // Available reports whether this build has the C primitives.
@@ -32,29 +34,29 @@ func errno(rc C.int) error {
 // mapping alive for the duration of the call.
 
 // NamedWait waits on a named sem_t without a deadline.
-func NamedWait(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_wait((*C.sem_t)(sem))) }
+func NamedWait(sem NamedSem) error { return errno(C.shmkit_nsem_wait((*C.sem_t)(sem.p))) }
 
 // NamedTryWait returns EAGAIN when the named semaphore's value is zero.
-func NamedTryWait(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_trywait((*C.sem_t)(sem))) }
+func NamedTryWait(sem NamedSem) error { return errno(C.shmkit_nsem_trywait((*C.sem_t)(sem.p))) }
 
 // NamedTimedWait waits until the monotonic deadline; ETIMEDOUT after it.
-func NamedTimedWait(sem unsafe.Pointer, deadline int64) error {
-	return errno(C.shmkit_nsem_timedwait((*C.sem_t)(sem), C.int64_t(deadline)))
+func NamedTimedWait(sem NamedSem, deadline int64) error {
+	return errno(C.shmkit_nsem_timedwait((*C.sem_t)(sem.p), C.int64_t(deadline)))
 }
 
 // NamedPost adds one; EOVERFLOW at SEM_VALUE_MAX.
-func NamedPost(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_post((*C.sem_t)(sem))) }
+func NamedPost(sem NamedSem) error { return errno(C.shmkit_nsem_post((*C.sem_t)(sem.p))) }
 
 // NamedValue returns the current value.
-func NamedValue(sem unsafe.Pointer) (int, error) {
+func NamedValue(sem NamedSem) (int, error) {
 	var v C.int
-	err := errno(C.shmkit_nsem_getvalue((*C.sem_t)(sem), &v))
+	err := errno(C.shmkit_nsem_getvalue((*C.sem_t)(sem.p), &v))
 	return int(v), err
 }
 
 // NamedOpen opens (or, with create, exclusively creates) a POSIX named
 // semaphore. name is its POSIX name, "/foo".
-func NamedOpen(name string, create bool, mode, value uint32) (unsafe.Pointer, error) {
+func NamedOpen(name string, create bool, mode, value uint32) (NamedSem, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var cr C.int
@@ -63,13 +65,13 @@ func NamedOpen(name string, create bool, mode, value uint32) (unsafe.Pointer, er
 	}
 	var sem *C.sem_t
 	if err := errno(C.shmkit_nsem_open(cname, cr, C.unsigned(mode), C.unsigned(value), &sem)); err != nil {
-		return nil, err
+		return NamedSem{}, err
 	}
-	return unsafe.Pointer(sem), nil
+	return NamedSem{unsafe.Pointer(sem)}, nil
 }
 
 // NamedClose closes a semaphore from NamedOpen.
-func NamedClose(sem unsafe.Pointer) error { return errno(C.shmkit_nsem_close((*C.sem_t)(sem))) }
+func NamedClose(sem NamedSem) error { return errno(C.shmkit_nsem_close((*C.sem_t)(sem.p))) }
 
 // NamedUnlink removes a named semaphore.
 func NamedUnlink(name string) error {
@@ -80,42 +82,46 @@ func NamedUnlink(name string) error {
 
 // MutexInit initialises a robust, process-shared pthread mutex, recursive or
 // error-checking.
-func MutexInit(m unsafe.Pointer, recursive bool) error {
+func MutexInit(m *layout.Mutex, recursive bool) error {
 	var r C.int
 	if recursive {
 		r = 1
 	}
-	return errno(C.shmkit_mutex_init(m, r))
+	return errno(C.shmkit_mutex_init(unsafe.Pointer(m), r))
 }
 
 // MutexLock locks; EOWNERDEAD means locked with a dead previous owner.
 // The caller must stay on this OS thread until it unlocks.
-func MutexLock(m unsafe.Pointer) error { return errno(C.shmkit_mutex_lock(m)) }
+func MutexLock(m *layout.Mutex) error { return errno(C.shmkit_mutex_lock(unsafe.Pointer(m))) }
 
 // MutexTryLock returns EBUSY when the mutex is held.
-func MutexTryLock(m unsafe.Pointer) error { return errno(C.shmkit_mutex_trylock(m)) }
+func MutexTryLock(m *layout.Mutex) error { return errno(C.shmkit_mutex_trylock(unsafe.Pointer(m))) }
 
 // MutexTimedLock waits until the monotonic deadline; ETIMEDOUT after it.
-func MutexTimedLock(m unsafe.Pointer, deadline int64) error {
-	return errno(C.shmkit_mutex_timedlock(m, C.int64_t(deadline)))
+func MutexTimedLock(m *layout.Mutex, deadline int64) error {
+	return errno(C.shmkit_mutex_timedlock(unsafe.Pointer(m), C.int64_t(deadline)))
 }
 
 // MutexUnlock returns EPERM when this thread does not hold the mutex.
-func MutexUnlock(m unsafe.Pointer) error { return errno(C.shmkit_mutex_unlock(m)) }
+func MutexUnlock(m *layout.Mutex) error { return errno(C.shmkit_mutex_unlock(unsafe.Pointer(m))) }
 
 // MutexConsistent marks a mutex recovered after EOWNERDEAD.
-func MutexConsistent(m unsafe.Pointer) error { return errno(C.shmkit_mutex_consistent(m)) }
+func MutexConsistent(m *layout.Mutex) error {
+	return errno(C.shmkit_mutex_consistent(unsafe.Pointer(m)))
+}
 
-func barrier(b unsafe.Pointer) *C.struct_shmkit_barrier { return (*C.struct_shmkit_barrier)(b) }
+func barrier(b *layout.Barrier) *C.struct_shmkit_barrier {
+	return (*C.struct_shmkit_barrier)(unsafe.Pointer(b))
+}
 
 // BarrierInit initialises a struct shmkit_barrier for parties.
-func BarrierInit(b unsafe.Pointer, parties uint32) error {
+func BarrierInit(b *layout.Barrier, parties uint32) error {
 	return errno(C.shmkit_barrier_init(barrier(b), C.uint32_t(parties)))
 }
 
 // BarrierArrive registers an arrival: ESHUTDOWN if broken, else the arrival
 // index and the generation to wait out.
-func BarrierArrive(b unsafe.Pointer) (index, gen uint32, err error) {
+func BarrierArrive(b *layout.Barrier) (index, gen uint32, err error) {
 	var i, g C.uint32_t
 	err = errno(C.shmkit_barrier_arrive(barrier(b), &i, &g))
 	return uint32(i), uint32(g), err
@@ -123,20 +129,20 @@ func BarrierArrive(b unsafe.Pointer) (index, gen uint32, err error) {
 
 // BarrierOutcome tells a waiter of generation gen, once it ended, whether it
 // tripped (nil) or broke (ESHUTDOWN).
-func BarrierOutcome(b unsafe.Pointer, gen uint32) error {
+func BarrierOutcome(b *layout.Barrier, gen uint32) error {
 	return errno(C.shmkit_barrier_outcome(barrier(b), C.uint32_t(gen)))
 }
 
 // BarrierTimeout breaks generation gen if it is still current.
-func BarrierTimeout(b unsafe.Pointer, gen uint32) error {
+func BarrierTimeout(b *layout.Barrier, gen uint32) error {
 	return errno(C.shmkit_barrier_timeout(barrier(b), C.uint32_t(gen)))
 }
 
 // BarrierAbort breaks the barrier.
-func BarrierAbort(b unsafe.Pointer) error { return errno(C.shmkit_barrier_abort(barrier(b))) }
+func BarrierAbort(b *layout.Barrier) error { return errno(C.shmkit_barrier_abort(barrier(b))) }
 
 // BarrierReset returns the barrier to empty, breaking current waiters.
-func BarrierReset(b unsafe.Pointer) error { return errno(C.shmkit_barrier_reset(barrier(b))) }
+func BarrierReset(b *layout.Barrier) error { return errno(C.shmkit_barrier_reset(barrier(b))) }
 
 // Copy copies src into dst (min of the lengths) with the C library's
 // memcpy. For large copies into shared memory it is much faster than Go's

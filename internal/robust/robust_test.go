@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/internal/robust"
 	"github.com/shmkit/shmkit/shm"
@@ -35,7 +36,7 @@ func newMutexes(t *testing.T) (*shm.Segment, string, []unsafe.Pointer) {
 	seg, name := proctest.Segment(t, 1<<16)
 	obj, err := seg.Alloc(shm.Request{Name: "m", Kind: shm.KindBytes, Length: 64 * mutexes}, func(mem []byte) error {
 		for i := range mutexes {
-			if err := cbind.MutexInit(unsafe.Pointer(&mem[64*i]), i%2 == 0); err != nil {
+			if err := cbind.MutexInit(mx(unsafe.Pointer(&mem[64*i])), i%2 == 0); err != nil {
 				return err
 			}
 		}
@@ -79,7 +80,7 @@ func helperMixed(args []string) int {
 			if r := robust.TryLock(m, i%2 == 0); r != robust.Locked {
 				return proctest.Fail("Go lock %d: %v", i, r)
 			}
-		} else if err := cbind.MutexLock(m); err != nil {
+		} else if err := cbind.MutexLock(mx(m)); err != nil {
 			return proctest.Fail("C lock %d: %v", i, err)
 		}
 	}
@@ -88,7 +89,7 @@ func helperMixed(args []string) int {
 			if !robust.Unlock(ms[i], i%2 == 0) {
 				return proctest.Fail("Go unlock %d refused", i)
 			}
-		} else if err := cbind.MutexUnlock(ms[i]); err != nil {
+		} else if err := cbind.MutexUnlock(mx(ms[i])); err != nil {
 			return proctest.Fail("C unlock %d: %v", i, err)
 		}
 	}
@@ -116,10 +117,10 @@ func TestMixedListSurvivesKill(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	for i, m := range ms {
-		err := cbind.MutexTryLock(m)
+		err := cbind.MutexTryLock(mx(m))
 		if stillHeld[i] {
 			require.ErrorIs(t, err, syscall.EOWNERDEAD, "mutex %d was held", i)
-			require.NoError(t, cbind.MutexConsistent(m))
+			require.NoError(t, cbind.MutexConsistent(mx(m)))
 		} else {
 			require.NoError(t, err, "mutex %d was released", i)
 		}
@@ -159,8 +160,8 @@ func TestThreadExitMarksOwnerDead(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	assert.Equal(t, robust.Other, robust.TryLock(ms[1], false), "a dead owner is glibc's case")
-	require.ErrorIs(t, cbind.MutexTryLock(ms[1]), syscall.EOWNERDEAD)
-	require.NoError(t, cbind.MutexConsistent(ms[1]))
+	require.ErrorIs(t, cbind.MutexTryLock(mx(ms[1])), syscall.EOWNERDEAD)
+	require.NoError(t, cbind.MutexConsistent(mx(ms[1])))
 	require.True(t, robust.Unlock(ms[1], false))
 }
 
@@ -200,10 +201,13 @@ func TestRecursiveLevels(t *testing.T) {
 	m := ms[2]
 	require.Equal(t, robust.Locked, robust.TryLock(m, true))
 	require.Equal(t, robust.Other, robust.TryLock(m, true), "a second level is glibc's")
-	require.NoError(t, cbind.MutexLock(m))
+	require.NoError(t, cbind.MutexLock(mx(m)))
 	require.True(t, robust.Unlock(m, true))
-	require.NoError(t, cbind.MutexUnlock(m))
-	require.ErrorIs(t, cbind.MutexUnlock(m), syscall.EPERM, "both levels were released")
+	require.NoError(t, cbind.MutexUnlock(mx(m)))
+	require.ErrorIs(t, cbind.MutexUnlock(mx(m)), syscall.EPERM, "both levels were released")
 	assert.False(t, robust.Unlock(m, true), "nothing to release")
 	assert.False(t, robust.Unlock(ms[3], false), "the kind must match")
 }
+
+// mx is a mutex pointer as package cbind takes it.
+func mx(p unsafe.Pointer) *layout.Mutex { return (*layout.Mutex)(p) }

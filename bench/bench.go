@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shmkit/shmkit/channel"
 	"slices"
 	"sort"
 	"strings"
@@ -52,64 +51,18 @@ func (w *Workload) Label() string {
 	return w.ID
 }
 
-// Workloads returns the six workloads with their implementations.
+// Workloads returns the six workloads with their implementations, each
+// defined in its own file with its roles (stream.go, pingpong.go,
+// counter.go, semaphores.go).
 func Workloads() []*Workload {
 	const big = 100_000
-	stream := func(id, title string, elems, count int) *Workload {
-		return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
-			{Name: "shmkit", run: streamRun("stream-send", "stream-recv", ring)},
-			{Name: "shmkit any-to-any", run: streamRun("stream-send", "stream-recv", anyRing)},
-			{Name: "C", run: nativeRun(streamRun("c-stream-send", "c-stream-recv", anyRing))},
-			{Name: "C floor", run: nativeRun(streamRun("c-floor-send", "c-floor-recv", floorRing))},
-			{Name: "Boost spsc_queue", run: boostSPSCStream},
-			{Name: "Boost message_queue", run: boostMQStream},
-			{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
-			{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
-			{Name: "python", Div: 40, run: pythonRun("stream")},
-		}}
-	}
-	floatChannel := func(elems, count int) *Workload {
-		return &Workload{ID: "W4", Title: "the seed's FloatChannel: one slot, blocking", Elems: elems, Count: count,
-			Figure: Throughput, Impls: []Impl{
-				{Name: "shmkit", run: streamRun("stream-send", "stream-recv", floatChannel)},
-				{Name: "C", run: nativeRun(streamRun("c-fc-send", "c-fc-recv", seedObjects))},
-				{Name: "python", Div: 40, run: pythonRun("stream")},
-			}}
-	}
-	return []*Workload{
-		stream("W1", "100,000 float64 per message, copied out", big, 2000),
-		stream("W2", "one float64 per message, streamed", 1, 2_000_000),
-		{ID: "W3", Title: "ping-pong of one float64", Elems: 1, Count: 200_000, Figure: RoundTrip, Impls: []Impl{
-			{Name: "shmkit", run: pingPongRun("ping", "pong", channel.SPSC())},
-			{Name: "shmkit any-to-any", run: pingPongRun("ping", "pong")},
-			{Name: "C", run: nativeRun(pingPongRun("c-ping", "c-pong"))},
-			{Name: "C floor", run: nativeRun(floorPingPongRun)},
-			{Name: "Boost message_queue", Div: 5, run: boostMQPingPong},
-			{Name: "pipe", Div: 20, run: fdPingPongRun(true)},
-			{Name: "unix", Div: 20, run: fdPingPongRun(false)},
-			{Name: "python", Div: 40, run: pythonRun("pingpong")},
-		}},
-		floatChannel(1, 200_000),
-		floatChannel(big, 2000),
-		{ID: "W5", Variant: "lock", Title: "5 processes add 1 under the value's lock", Count: 1_000_000, Figure: Ops,
-			Impls: []Impl{
-				{Name: "shmkit", run: counterRun("count-lock", true)},
-				{Name: "C", run: nativeRun(counterRun("c-count-lock", true))},
-				{Name: "Boost interprocess_mutex", run: boostMutexCount},
-				{Name: "python", Div: 20, run: pythonRun("counter")},
-			}},
-		{ID: "W5", Variant: "atomic", Title: "5 processes add 1 atomically", Count: 10_000_000, Figure: Ops,
-			Impls: []Impl{
-				{Name: "shmkit-atomic", run: counterRun("count-atomic", false)},
-				{Name: "C-atomic", run: nativeRun(counterRun("c-count-atomic", false))},
-			}},
-		{ID: "W6", Title: "a semaphore handed back and forth", Count: 200_000, Figure: RoundTrip, Impls: []Impl{
-			{Name: "shmkit", run: semPingPongRun("sem-ping", "sem-pong")},
-			{Name: "C", run: nativeRun(semPingPongRun("c-sem-ping", "c-sem-pong"))},
-			{Name: "pipe", Div: 20, run: fdPingPongRun(true)},
-			{Name: "python", Div: 40, run: pythonRun("sem")},
-		}},
-	}
+	return append([]*Workload{
+		streamWorkload("W1", "100,000 float64 per message, copied out", big, 2000),
+		streamWorkload("W2", "one float64 per message, streamed", 1, 2_000_000),
+		pingPongWorkload(),
+		floatChannelWorkload(1, 200_000),
+		floatChannelWorkload(big, 2000),
+	}, append(counterWorkloads(), semaphoreWorkload())...)
 }
 
 // Select keeps the workloads whose ID is in ids (all if ids is empty).

@@ -110,8 +110,8 @@ func boostStream(kind string, sizes func(w *Workload) []string) func(context.Con
 			return 0, err
 		}
 		args := []string{name, itoa(count), itoa(w.Elems)}
-		return run(ctx, 0, streamSum(count), workerSpec{role: kind + "-recv", args: args, prog: prog},
-			workerSpec{role: kind + "-send", args: args, prog: prog})
+		return run(ctx, 0, streamSum(count), workerSpec{role: Role(kind + "-recv"), args: args, prog: prog},
+			workerSpec{role: Role(kind + "-send"), args: args, prog: prog})
 	})
 }
 

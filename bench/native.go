@@ -22,15 +22,15 @@ import (
 // cgoWorkers: this build has the C workers.
 const cgoWorkers = true
 
-var nativeRoles = map[string]role{
-	"c-stream-send": func(args []string, ready func()) (string, error) {
+var nativeRoles = map[Role]role{
+	roleCStreamSend: func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			return C.native_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
-	"c-stream-recv": func(args []string, ready func()) (string, error) {
+	roleCStreamRecv: func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
@@ -38,36 +38,36 @@ var nativeRoles = map[string]role{
 			return C.native_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
 		})
 	},
-	"c-ping": func(args []string, ready func()) (string, error) {
+	roleCPing: func(args []string, ready func()) (string, error) {
 		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
 			var s C.double
 			return C.native_ping(seg, C.long(n[0]), &s), float64(s)
 		})
 	},
-	"c-pong": func(args []string, ready func()) (string, error) {
+	roleCPong: func(args []string, ready func()) (string, error) {
 		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
 			return C.native_pong(seg, C.long(n[0])), 0
 		})
 	},
-	"c-fc-send": func(args []string, ready func()) (string, error) {
+	roleCFcSend: func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
 			return C.native_fc_send(seg, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
-	"c-fc-recv": func(args []string, ready func()) (string, error) {
+	roleCFcRecv: func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
 			var s C.double
 			return C.native_fc_recv(seg, C.long(n[0]), C.long(n[1]), &s), float64(s)
 		})
 	},
-	"c-floor-send": func(args []string, ready func()) (string, error) {
+	roleCFloorSend: func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			return C.floor_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
-	"c-floor-recv": func(args []string, ready func()) (string, error) {
+	roleCFloorRecv: func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
@@ -75,12 +75,18 @@ var nativeRoles = map[string]role{
 			return C.floor_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
 		})
 	},
-	"c-floor-ping":   floorPingPong(true),
-	"c-floor-pong":   floorPingPong(false),
-	"c-count-lock":   nativeCount(true),
-	"c-count-atomic": nativeCount(false),
-	"c-sem-ping":     nativeSem(true),
-	"c-sem-pong":     nativeSem(false),
+	roleCFloorPing:   floorPingPong(true),
+	roleCFloorPong:   floorPingPong(false),
+	roleCCountLock:   nativeCount(true),
+	roleCCountAtomic: nativeCount(false),
+	roleCSemPing:     nativeSem(true),
+	roleCSemPong:     nativeSem(false),
+}
+
+func init() {
+	for r, f := range nativeRoles {
+		register(r, f)
+	}
 }
 
 func nativeCount(locked bool) role {

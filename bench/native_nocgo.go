@@ -6,4 +6,3 @@ package bench
 // ErrUnavailable.
 const cgoWorkers = false
 
-var nativeRoles = map[string]role{}

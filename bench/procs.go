@@ -19,7 +19,7 @@ import (
 
 // proc is a worker process, spoken to through its stdin and stdout.
 type proc struct {
-	role string
+	role Role
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Reader
@@ -28,14 +28,14 @@ type proc struct {
 // start runs a worker in role with args, passing files as descriptors 3,
 // 4, ..., and waits until it says it is ready. The worker is this program,
 // or prog (a compiled peer) with the role as its first argument.
-func start(ctx context.Context, prog, role string, files []*os.File, args ...string) (*proc, error) {
+func start(ctx context.Context, prog string, role Role, files []*os.File, args ...string) (*proc, error) {
 	var cmd *exec.Cmd
 	if prog != "" {
-		cmd = exec.CommandContext(ctx, prog, append([]string{role}, args...)...)
+		cmd = exec.CommandContext(ctx, prog, append([]string{string(role)}, args...)...)
 		cmd.Stderr = os.Stderr
 	} else {
 		var err error
-		if cmd, err = process.Command(ctx, role, args...); err != nil {
+		if cmd, err = process.Command(ctx, string(role), args...); err != nil {
 			return nil, err
 		}
 	}
@@ -127,7 +127,7 @@ func startAll(ctx context.Context, specs ...workerSpec) ([]*proc, error) {
 }
 
 type workerSpec struct {
-	role  string
+	role  Role
 	files []*os.File
 	args  []string
 	prog  string // a compiled peer to run instead of this program

@@ -1,0 +1,227 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// W1, W2 (streams of large and small messages) and W4 (the seed's
+// FloatChannel): a producer and a consumer process.
+
+const (
+	roleStreamSend  Role = "stream-send"
+	roleStreamRecv  Role = "stream-recv"
+	roleFdSend      Role = "fd-send"
+	roleFdRecv      Role = "fd-recv"
+	roleCStreamSend Role = "c-stream-send"
+	roleCStreamRecv Role = "c-stream-recv"
+	roleCFcSend     Role = "c-fc-send"
+	roleCFcRecv     Role = "c-fc-recv"
+	roleCFloorSend  Role = "c-floor-send"
+	roleCFloorRecv  Role = "c-floor-recv"
+)
+
+func init() {
+	register(roleStreamSend, streamSend)
+	register(roleStreamRecv, streamRecv)
+	register(roleFdSend, fdSend)
+	register(roleFdRecv, fdRecv)
+}
+
+// streamWorkload is W1 or W2: elems float64 per message.
+func streamWorkload(id, title string, elems, count int) *Workload {
+	return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
+		{Name: "shmkit", run: streamRun(roleStreamSend, roleStreamRecv, ring)},
+		{Name: "shmkit any-to-any", run: streamRun(roleStreamSend, roleStreamRecv, anyRing)},
+		{Name: "C", run: nativeRun(streamRun(roleCStreamSend, roleCStreamRecv, anyRing))},
+		{Name: "C floor", run: nativeRun(streamRun(roleCFloorSend, roleCFloorRecv, floorRing))},
+		{Name: "Boost spsc_queue", run: boostSPSCStream},
+		{Name: "Boost message_queue", run: boostMQStream},
+		{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
+		{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
+		{Name: "python", Div: 40, run: pythonRun("stream")},
+	}}
+}
+
+// floatChannelWorkload is W4: the seed's one-slot blocking channel.
+func floatChannelWorkload(elems, count int) *Workload {
+	return &Workload{ID: "W4", Title: "the seed's FloatChannel: one slot, blocking", Elems: elems, Count: count,
+		Figure: Throughput, Impls: []Impl{
+			{Name: "shmkit", run: streamRun(roleStreamSend, roleStreamRecv, floatChannel)},
+			{Name: "C", run: nativeRun(streamRun(roleCFcSend, roleCFcRecv, seedObjects))},
+			{Name: "python", Div: 40, run: pythonRun("stream")},
+		}}
+}
+
+// streamSend: args segment channel count elems. Message k carries k first
+// and last.
+func streamSend(args []string, ready func()) (string, error) {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		ch, err := channel.Open[float64](seg, args[1])
+		if err != nil {
+			return "", err
+		}
+		count, elems := n[0], n[1]
+		msg := make([]float64, elems)
+		ch.RegisterSender()
+		ready()
+		for k := range count {
+			msg[0], msg[elems-1] = float64(k), float64(k)
+			if err := ch.Send(msg); err != nil {
+				return "", err
+			}
+		}
+		return "0", nil
+	})
+}
+
+// streamRecv copies each message out and sums its first and last element.
+func streamRecv(args []string, ready func()) (string, error) {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		ch, err := channel.Open[float64](seg, args[1])
+		if err != nil {
+			return "", err
+		}
+		count, elems := n[0], n[1]
+		buf := make([]float64, elems)
+		ch.RegisterReceiver()
+		ready()
+		total := 0.0
+		for range count {
+			m, err := ch.Recv(buf)
+			if err != nil {
+				return "", err
+			}
+			total += buf[0] + buf[m-1]
+		}
+		return sum(total), nil
+	})
+}
+
+// fdSend writes the stream's messages as bytes to descriptor 3.
+func fdSend(args []string, ready func()) (string, error) {
+	n, err := ints(args, 0)
+	if err != nil {
+		return "", err
+	}
+	count, elems := n[0], n[1]
+	w := os.NewFile(3, "out")
+	msg := make([]byte, 8*elems)
+	ready()
+	for k := range count {
+		bits := math.Float64bits(float64(k))
+		binary.LittleEndian.PutUint64(msg, bits)
+		binary.LittleEndian.PutUint64(msg[len(msg)-8:], bits)
+		if _, err := w.Write(msg); err != nil {
+			return "", err
+		}
+	}
+	return "0", w.Close()
+}
+
+// fdRecv reads the stream's messages from descriptor 3.
+func fdRecv(args []string, ready func()) (string, error) {
+	n, err := ints(args, 0)
+	if err != nil {
+		return "", err
+	}
+	count, elems := n[0], n[1]
+	r := os.NewFile(3, "in")
+	buf := make([]byte, 8*elems)
+	ready()
+	total := 0.0
+	for range count {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		total += math.Float64frombits(binary.LittleEndian.Uint64(buf)) +
+			math.Float64frombits(binary.LittleEndian.Uint64(buf[len(buf)-8:]))
+	}
+	return sum(total), nil
+}
+
+// ringBytes is about how much a stream's ring holds, whatever the message
+// size: a few messages of W1, thousands of W2.
+const ringBytes = 4 << 20
+
+func slotsFor(elems int) int { return max(4, min(1024, ringBytes/(8*elems))) }
+
+// W1, W2, W4: a producer and a consumer process over what setup makes
+// in a fresh segment.
+func streamRun(send, recv Role, setup func(seg *shm.Segment, elems int) error) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		seg, name, done, err := segment(segmentFor(slotsFor(w.Elems) * (8*w.Elems + 64)))
+		if err != nil {
+			return 0, err
+		}
+		defer done()
+		if err := setup(seg, w.Elems); err != nil {
+			return 0, err
+		}
+		args := []string{name, "ch", itoa(count), itoa(w.Elems)}
+		return run(ctx, 0, streamSum(count), workerSpec{role: recv, args: args}, workerSpec{role: send, args: args})
+	}
+}
+
+// floorRing makes the C floor's ring: two index lines, then room for as
+// many messages as shmkit's ring holds, end to end.
+func floorRing(seg *shm.Segment, elems int) error {
+	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(192 + 8*elems*slotsFor(elems))}, nil)
+	return err
+}
+
+// ring makes W1's and W2's channel: a few megabytes of slots, for one
+// producer and one consumer.
+func ring(seg *shm.Segment, elems int) error {
+	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems, channel.SPSC())
+	return err
+}
+
+// anyRing is ring for any number of producers and consumers.
+func anyRing(seg *shm.Segment, elems int) error {
+	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems)
+	return err
+}
+
+// floatChannel makes W4's: the seed's FloatChannel, a one-slot channel.
+func floatChannel(seg *shm.Segment, elems int) error {
+	_, err := channel.NewFloatChannel(seg, "ch", elems)
+	return err
+}
+
+// seedObjects makes what the seed's FloatChannel.__init__ makes, for the C
+// port of its protocol: a buffer, a length and two semaphores.
+func seedObjects(seg *shm.Segment, elems int) error {
+	if _, err := ctypes.NewRawArray[float64](seg, "buffer", elems); err != nil {
+		return err
+	}
+	if _, err := ctypes.NewRawValue[int32](seg, "buffer_len", 0); err != nil {
+		return err
+	}
+	if _, err := semaphore.New(seg, "empty", 1); err != nil {
+		return err
+	}
+	_, err := semaphore.New(seg, "full", 0)
+	return err
+}
+
+// The pipe and socket baselines of W1, W2: the same messages as bytes.
+func fdStreamRun(pair func() (*os.File, *os.File, error)) func(context.Context, *Workload, int) (time.Duration, error) {
+	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
+		r, wr, err := pair()
+		if err != nil {
+			return 0, err
+		}
+		args := []string{itoa(count), itoa(w.Elems)}
+		return run(ctx, 0, streamSum(count), workerSpec{role: roleFdRecv, files: []*os.File{r}, args: args}, workerSpec{role: roleFdSend, files: []*os.File{wr}, args: args})
+	}
+}

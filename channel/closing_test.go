@@ -1,7 +1,6 @@
 package channel_test
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -36,20 +35,10 @@ func helperCloseWhileWaiting(args []string) int {
 		}
 		return ch.Send(buf)
 	}
-	done := make(chan error, 1)
-	go func() { done <- wait() }()
-	for st := ch.State(); st.RecvWaiters+st.SendWaiters == 0; st = ch.State() {
-		time.Sleep(time.Millisecond) // observing state, not synchronising
-	}
-	if err := seg.Close(); err != nil {
-		return proctest.Fail("close: %v", err)
-	}
-	if err := <-done; errors.Is(err, shm.ErrClosed) {
-		fmt.Println("closed")
-	} else {
-		fmt.Println("wait ended with", err)
-	}
-	return 0
+	return proctest.CloseWhileWaiting(seg, wait, func() bool {
+		st := ch.State()
+		return st.RecvWaiters+st.SendWaiters > 0
+	})
 }
 
 // Closing the segment while another goroutine waits in Recv or Send killed

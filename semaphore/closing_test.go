@@ -1,8 +1,6 @@
 package semaphore_test
 
 import (
-	"errors"
-	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
-	"github.com/shmkit/shmkit/shm"
 )
 
 // closeKinds are the waits that Close must end: each blocks for good
@@ -118,20 +115,7 @@ func helperCloseWhileWaiting(args []string) int {
 		st := layout.At[layout.Barrier](raw("bar"), 0)
 		asleep = func() bool { return atomic.LoadUint32(&st.Count) > 0 }
 	}
-	done := make(chan error, 1)
-	go func() { done <- wait() }()
-	for !asleep() {
-		time.Sleep(time.Millisecond) // observing state, not synchronising
-	}
-	if err := seg.Close(); err != nil {
-		return proctest.Fail("close: %v", err)
-	}
-	if err := <-done; errors.Is(err, shm.ErrClosed) {
-		fmt.Println("closed")
-	} else {
-		fmt.Println("wait ended with", err)
-	}
-	return 0
+	return proctest.CloseWhileWaiting(seg, wait, asleep)
 }
 
 // Closing a segment while other goroutines wait on its objects killed the

@@ -9,6 +9,7 @@ package proctest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -197,4 +198,25 @@ func Segment(t testing.TB, size int, opts ...shm.Option) (*shm.Segment, string) 
 	}
 	t.Cleanup(func() { seg.Close() })
 	return seg, name
+}
+
+// CloseWhileWaiting is a helper's body for the tests of Close: it runs wait
+// in a goroutine, closes seg once asleep reports the wait counted in, and
+// prints "closed" if the wait then ended with an error wrapping
+// shm.ErrClosed, or what it ended with.
+func CloseWhileWaiting(seg *shm.Segment, wait func() error, asleep func() bool) int {
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	for !asleep() {
+		time.Sleep(time.Millisecond) // observing state, not synchronising
+	}
+	if err := seg.Close(); err != nil {
+		return Fail("close: %v", err)
+	}
+	if err := <-done; errors.Is(err, shm.ErrClosed) {
+		fmt.Println("closed")
+	} else {
+		fmt.Println("wait ended with", err)
+	}
+	return 0
 }

@@ -148,6 +148,11 @@ func Unlock(m unsafe.Pointer, recursive bool) bool {
 	if !enabled {
 		return false
 	}
+	return unlockPlain(m, recursive) || unlockLevel(m, recursive)
+}
+
+// unlockPlain is the assembly's unlock, waking a waiter if there is one.
+func unlockPlain(m unsafe.Pointer, recursive bool) bool {
 	switch unlockCurrent(m, table(), kindOf(recursive)) {
 	case unlockDone:
 		return true
@@ -155,7 +160,7 @@ func Unlock(m unsafe.Pointer, recursive bool) bool {
 		futex.Wake(word(m), 1)
 		return true
 	}
-	return unlockLevel(m, recursive)
+	return false
 }
 
 // unlockLevel is Unlock when the plain case missed: a thread new to the
@@ -172,14 +177,7 @@ func unlockLevel(m unsafe.Pointer, recursive bool) bool {
 		c.Store(c.Load() - 1) // only the holder touches __count
 		return true
 	}
-	switch unlockCurrent(m, table(), kindOf(recursive)) {
-	case unlockDone:
-		return true
-	case unlockWake:
-		futex.Wake(word(m), 1)
-		return true
-	}
-	return false
+	return unlockPlain(m, recursive) // now that the thread is in the table
 }
 
 func kindIs(m unsafe.Pointer, recursive bool) bool {

@@ -35,6 +35,13 @@ int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value
 	if (s == SEM_FAILED) {
 		return errno;
 	}
+	if (create && name[0] == '/' && strlen(name) < 240) {
+		/* sem_open applies the umask; set the bits exactly, as shm create does.
+		 * glibc keeps "/NAME" as /dev/shm/sem.NAME. */
+		char path[256];
+		snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+		chmod(path, (mode_t)mode);
+	}
 	*out = s;
 	return 0;
 }
@@ -392,6 +399,63 @@ unsigned shmkit_typecode_size(int typecode) {
 	return 0;
 }
 
+/* ---- Atomic element updates ----------------------------------------- */
+
+static int is_float(int typecode) { return typecode == 'f' || typecode == 'd'; }
+
+int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_value, int *swapped) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+		return EINVAL;
+	}
+	switch (size) { /* compare bit patterns, as Go's CompareAndSwap */
+	case 1: { uint8_t o; memcpy(&o, old, 1); uint8_t n; memcpy(&n, new_value, 1);
+		*swapped = __atomic_compare_exchange_n((uint8_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	case 2: { uint16_t o; memcpy(&o, old, 2); uint16_t n; memcpy(&n, new_value, 2);
+		*swapped = __atomic_compare_exchange_n((uint16_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	case 4: { uint32_t o; memcpy(&o, old, 4); uint32_t n; memcpy(&n, new_value, 4);
+		*swapped = __atomic_compare_exchange_n((uint32_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	default: { uint64_t o; memcpy(&o, old, 8); uint64_t n; memcpy(&n, new_value, 8);
+		*swapped = __atomic_compare_exchange_n((uint64_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	}
+	return 0;
+}
+
+int shmkit_elem_add(void *elem, int typecode, const void *delta, void *out) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+		return EINVAL;
+	}
+	if (is_float(typecode)) {
+		for (;;) { /* compare-and-swap of the bits */
+			if (typecode == 'f') {
+				uint32_t ob = __atomic_load_n((uint32_t *)elem, __ATOMIC_SEQ_CST), nb;
+				float o, d, n;
+				memcpy(&o, &ob, 4); memcpy(&d, delta, 4); n = o + d; memcpy(&nb, &n, 4);
+				if (__atomic_compare_exchange_n((uint32_t *)elem, &ob, nb, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+					memcpy(out, &n, 4);
+					return 0;
+				}
+			} else {
+				uint64_t ob = __atomic_load_n((uint64_t *)elem, __ATOMIC_SEQ_CST), nb;
+				double o, d, n;
+				memcpy(&o, &ob, 8); memcpy(&d, delta, 8); n = o + d; memcpy(&nb, &n, 8);
+				if (__atomic_compare_exchange_n((uint64_t *)elem, &ob, nb, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+					memcpy(out, &n, 8);
+					return 0;
+				}
+			}
+		}
+	}
+	switch (size) { /* two's complement: signed and unsigned add alike, wrapping */
+	case 1: { uint8_t d; memcpy(&d, delta, 1); uint8_t n = __atomic_add_fetch((uint8_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 1); break; }
+	case 2: { uint16_t d; memcpy(&d, delta, 2); uint16_t n = __atomic_add_fetch((uint16_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 2); break; }
+	case 4: { uint32_t d; memcpy(&d, delta, 4); uint32_t n = __atomic_add_fetch((uint32_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 4); break; }
+	default: { uint64_t d; memcpy(&d, delta, 8); uint64_t n = __atomic_add_fetch((uint64_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 8); break; }
+	}
+	return 0;
+}
+
 const char *shmkit_strerror(int rc) {
 	switch (rc) {
 	case 0: return "success";
@@ -518,6 +582,24 @@ static int reserve_space(int fd, uint64_t size) {
 	return rc == 0 || errno == EOPNOTSUPP ? 0 : errno;
 }
 
+/* map_by_name maps the new segment again through its name, over mem, so
+ * that /proc/PID/maps and lsof show the creator's mapping by name rather
+ * than as the deleted anonymous file; it returns the descriptor to keep. */
+static int map_by_name(const char *file, int anon, void *mem, uint64_t size) {
+	int named = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat a, b;
+	if (named < 0) {
+		return anon;
+	}
+	if (fstat(anon, &a) == 0 && fstat(named, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	    mmap(mem, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, named, 0) != MAP_FAILED) {
+		close(anon);
+		return named;
+	}
+	close(named);
+	return anon;
+}
+
 int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg) {
 	char path[257], file[sizeof "/dev/shm" + 256], proc[64];
 	int rc = posix_name(name, path);
@@ -557,9 +639,12 @@ int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned m
 	snprintf(file, sizeof file, "/dev/shm%s", path);
 	if (linkat(AT_FDCWD, proc, AT_FDCWD, file, AT_SYMLINK_FOLLOW) != 0) {
 		rc = errno;
-	} else if ((rc = shmkit_check(mem, size, fd, seg)) == 0) {
-		seg->owned = 1;
-		return 0;
+	} else {
+		fd = map_by_name(file, fd, mem, size);
+		if ((rc = shmkit_check(mem, size, fd, seg)) == 0) {
+			seg->owned = 1;
+			return 0;
+		}
 	}
 	munmap(mem, size);
 	close(fd);

@@ -2,6 +2,9 @@ package interop_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +13,7 @@ import (
 
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -48,4 +52,44 @@ print(json.dumps({"kinds": s.KINDS, "typecodes": s.TYPECODES, "locked": s._LOCKE
 		}
 	}
 	assert.Len(t, py.Typecodes, n, "Python has every typecode Go has")
+}
+
+// Go's RawValue.Add and Python's Value.add are the same atomic instruction
+// on the same word: run at once, no update is lost.
+func TestAtomicAddGoAndPython(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	v, err := ctypes.NewRawValue[int64](seg, "n", 0)
+	require.NoError(t, err)
+	const each = 20000
+	cmd := python(t, "-c", fmt.Sprintf(`
+import shmkit
+seg = shmkit.attach(%q)
+v = seg.value("n")
+for _ in range(%d):
+    v.add(1)
+v.release()
+seg.close()
+`, name, each))
+	require.NoError(t, cmd.Start())
+	for range each {
+		v.Add(1)
+	}
+	require.NoError(t, cmd.Wait())
+	assert.Equal(t, int64(2*each), v.Load())
+}
+
+// C's shmkit_create maps the new segment by its name, as Go's Create does
+// (shm.TestCreatorsMappingHasTheName): /proc/PID/maps used to show the
+// creator's live segment as a deleted file.
+func TestCCreatorsMappingHasTheName(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler")
+	}
+	bin := filepath.Join(t.TempDir(), "maps")
+	out, err := exec.Command(cc, "-O2", "-I../cgo", "-o", bin, "testdata/maps.c", "../cgo/shmkit.c", "-lpthread").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command(bin).Output()
+	require.NoError(t, err)
+	assert.Equal(t, "named 1 deleted 0", strings.TrimSpace(string(out)))
 }

@@ -53,19 +53,35 @@ func (n namedSem) sleep(until int64) (bool, error) {
 func (n namedSem) give() error         { return cbind.NamedPost(n.sem) }
 func (n namedSem) count() (int, error) { return cbind.NamedValue(n.sem) }
 
-// CreateNamed creates a named semaphore with mode 0600. The name must not
-// exist: otherwise errors.Is(err, fs.ErrExist).
-func CreateNamed(name string, value int) (*Named, error) {
-	return openNamed(name, true, value)
+// A NamedOption changes how CreateNamed makes a named semaphore.
+type NamedOption func(*namedOptions)
+
+type namedOptions struct{ mode fs.FileMode }
+
+// WithNamedMode sets the permission bits of a new named semaphore (default
+// 0600), exactly, whatever the process umask.
+func WithNamedMode(perm fs.FileMode) NamedOption {
+	return func(o *namedOptions) { o.mode = perm.Perm() }
+}
+
+// CreateNamed creates a named semaphore, with mode 0600 unless
+// WithNamedMode says otherwise. The name must not exist: otherwise
+// errors.Is(err, fs.ErrExist).
+func CreateNamed(name string, value int, opts ...NamedOption) (*Named, error) {
+	o := namedOptions{mode: 0o600}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return openNamed(name, true, value, o.mode)
 }
 
 // OpenNamed opens an existing named semaphore; a missing one satisfies
 // errors.Is(err, fs.ErrNotExist).
 func OpenNamed(name string) (*Named, error) {
-	return openNamed(name, false, 0)
+	return openNamed(name, false, 0, 0)
 }
 
-func openNamed(name string, create bool, value int) (*Named, error) {
+func openNamed(name string, create bool, value int, mode fs.FileMode) (*Named, error) {
 	pname, err := shm.PosixName(name)
 	if err != nil {
 		return nil, err
@@ -73,7 +89,7 @@ func openNamed(name string, create bool, value int) (*Named, error) {
 	if value < 0 || value > MaxValue {
 		return nil, opError("create", pname, fmt.Errorf("%w: initial value %d", ErrInvalidValue, value))
 	}
-	sem, err := cbind.NamedOpen(pname, create, 0o600, uint32(value))
+	sem, err := cbind.NamedOpen(pname, create, uint32(mode), uint32(value))
 	if err != nil {
 		if err == cbind.ErrNoCgo {
 			return nil, opError("open", pname, ErrNoCgo)

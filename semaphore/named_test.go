@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,17 @@ func TestNamedSemaphore(t *testing.T) {
 
 	_, err = semaphore.CreateNamed(name, 1)
 	assert.ErrorIs(t, err, fs.ErrExist)
+
+	// The mode is set exactly, whatever the umask.
+	shared := namedName(t)
+	old := syscall.Umask(0o077)
+	wide, err := semaphore.CreateNamed(shared, 0, semaphore.WithNamedMode(0o660))
+	syscall.Umask(old)
+	require.NoError(t, err)
+	defer wide.Close()
+	fi, err = os.Stat("/dev/shm/sem." + shared)
+	require.NoError(t, err)
+	assert.Equal(t, fs.FileMode(0o660), fi.Mode().Perm())
 	_, err = semaphore.OpenNamed(proctest.Name(t))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 	_, err = semaphore.OpenNamed("a/b")

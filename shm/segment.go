@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -109,6 +110,10 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		unix.Munmap(mem) // nobody has seen it
 		return fail("shm create", err)
 	}
+	if named := mapByName(pname, f, mem); named != nil {
+		f.Close()
+		f = named
+	}
 	geo, err := parseHeader(mem, int64(size))
 	if err != nil { // cannot happen: we just wrote it
 		unix.Munmap(mem)
@@ -117,6 +122,29 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	}
 	return &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, geo: geo,
 		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
+}
+
+// mapByName maps the file again through its new name, over mem, so that
+// /proc/PID/maps and lsof show the creator's mapping by its name rather than
+// as the deleted anonymous file. It returns the file opened by name, or nil
+// if the name no longer leads to the same file (someone replaced it at once)
+// or the remapping failed, leaving mem as it was.
+func mapByName(pname string, anon *os.File, mem []byte) *os.File {
+	named, err := os.OpenFile(path(pname), os.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	a, errA := identify(anon)
+	b, errB := identify(named)
+	if errA == nil && errB == nil && a == b {
+		_, err := unix.MmapPtr(int(named.Fd()), 0, unsafe.Pointer(unsafe.SliceData(mem)), uintptr(len(mem)),
+			unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
+		if err == nil {
+			return named
+		}
+	}
+	named.Close()
+	return nil
 }
 
 // Open attaches to an existing shmkit segment by name. The header and every

@@ -335,3 +335,22 @@ func TestOpenCloseKeepsAddressSpaceBounded(t *testing.T) {
 		assert.Equal(t, byte(7), stale[0], "the stale view sees its own segment")
 	}
 }
+
+// The creator mapped the anonymous file before giving it its name, so
+// lsof and /proc/PID/maps showed its live segment as "(deleted)": a false
+// alarm for anyone hunting leaked segments. The mapping now carries the name.
+func TestCreatorsMappingHasTheName(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	maps, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range strings.Split(string(maps), "\n") {
+		if strings.Contains(l, "/dev/shm/") && !strings.Contains(l, "(deleted)") && strings.HasSuffix(l, "/dev/shm/"+name) {
+			lines = append(lines, l)
+		}
+	}
+	assert.Len(t, lines, 1, "one mapping named /dev/shm/%s (size %d)", name, seg.Size())
+	for _, l := range strings.Split(string(maps), "\n") {
+		assert.False(t, strings.Contains(l, "/dev/shm/#") && strings.Contains(l, "(deleted)"), "a nameless mapping: %s", l)
+	}
+}

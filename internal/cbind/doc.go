@@ -1,5 +1,5 @@
 // Package cbind is shmkit's binding to its C library (cgo/shmkit.c, the
-// library C and Python programs use, compiled into this package), and the
+// library C and Python programs use), and the
 // one package of shmkit that imports "C", apart from the benchmark's C
 // workers. It holds thin wrappers over the process-shared primitives that
 // need glibc (pthread_mutex_t in a mapped segment, named sem_t, the barrier's
@@ -8,4 +8,11 @@
 //
 // Built with CGO_ENABLED=0 the wrappers are absent and every operation that
 // needs them returns ErrNoCgo; nothing pretends to work.
+//
+// shmkit.c and shmkit.h here are copies of cgo/'s, made by go generate:
+// the go command tracks the C files of a package's own directory only, so
+// a change to cgo/ would otherwise not rebuild this package. A test fails
+// while the copies are out of date.
 package cbind
+
+//go:generate cp ../../cgo/shmkit.c ../../cgo/shmkit.h .

@@ -1,3 +1,1821 @@
-// The C library, compiled into this package (cgo builds the .c files of a
-// package's directory; the library's source stays in cgo/ for C users).
-#include "../../cgo/shmkit.c"
+/*
+ * shmkit.c - process-shared primitives over memory in a shmkit segment.
+ * Plain C: cgo compiles it into package cgo, and a C program can compile it
+ * directly (cc prog.c shmkit.c -lpthread). See shmkit.h for the contract.
+ */
+#define _GNU_SOURCE
+#include "shmkit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct timespec to_timespec(int64_t ns) {
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+	return ts;
+}
+
+/* sem_* report through errno. */
+static int sem_rc(int rc) { return rc == 0 ? 0 : errno; }
+
+int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out) {
+	sem_t *s = create ? sem_open(name, O_CREAT | O_EXCL, (mode_t)mode, value) : sem_open(name, 0);
+	if (s == SEM_FAILED) {
+		return errno;
+	}
+	if (create && name[0] == '/' && strlen(name) < 240) {
+		/* sem_open applies the umask; set the bits exactly, as shm create does.
+		 * glibc keeps "/NAME" as /dev/shm/sem.NAME. */
+		char path[256];
+		snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+		chmod(path, (mode_t)mode);
+	}
+	*out = s;
+	return 0;
+}
+
+int shmkit_nsem_close(sem_t *sem) { return sem_rc(sem_close(sem)); }
+
+int shmkit_nsem_unlink(const char *name) { return sem_rc(sem_unlink(name)); }
+
+int shmkit_nsem_wait(sem_t *sem) {
+	int rc;
+	while ((rc = sem_rc(sem_wait(sem))) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_nsem_trywait(sem_t *sem) {
+	int rc;
+	while ((rc = sem_rc(sem_trywait(sem))) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns) {
+	struct timespec ts = to_timespec(deadline_ns);
+	int rc;
+	while ((rc = sem_rc(sem_clockwait(sem, CLOCK_MONOTONIC, &ts))) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_nsem_post(sem_t *sem) { return sem_rc(sem_post(sem)); }
+
+int shmkit_nsem_getvalue(sem_t *sem, int *value) { return sem_rc(sem_getvalue(sem, value)); }
+
+int shmkit_mutex_init(void *mutex, int recursive) {
+	pthread_mutexattr_t attr;
+	int rc = pthread_mutexattr_init(&attr);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) == 0 &&
+	    (rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) == 0 &&
+	    (rc = pthread_mutexattr_settype(&attr, recursive ? PTHREAD_MUTEX_RECURSIVE
+	                                                     : PTHREAD_MUTEX_ERRORCHECK)) == 0) {
+		rc = pthread_mutex_init(mutex, &attr);
+	}
+	pthread_mutexattr_destroy(&attr);
+	return rc;
+}
+
+/* pthread_mutex_* return the error; robust locks never report EINTR, but the
+ * loops keep the promise of shmkit.h if a C library ever does. */
+int shmkit_mutex_lock(void *mutex) {
+	int rc;
+	while ((rc = pthread_mutex_lock(mutex)) == EINTR) {
+	}
+	return rc;
+}
+
+/* Not pthread_mutex_trylock: for a robust mutex that is not recoverable,
+ * glibc's trylock (2.36 at least) returns ENOTRECOVERABLE but leaves the
+ * lock word holding the caller's thread id, so the mutex stays locked and the
+ * next lock reports EDEADLK or, if recursive, succeeds. A timed lock with a
+ * deadline already past takes the lock path, which is right, and POSIX
+ * requires it to take a free mutex rather than time out. */
+int shmkit_mutex_trylock(void *mutex) {
+	struct timespec past = {0, 0};
+	int rc;
+	while ((rc = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &past)) == EINTR) {
+	}
+	return rc == ETIMEDOUT ? EBUSY : rc;
+}
+
+int shmkit_mutex_timedlock(void *mutex, int64_t deadline_ns) {
+	struct timespec ts = to_timespec(deadline_ns);
+	int rc;
+	while ((rc = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &ts)) == EINTR) {
+	}
+	return rc;
+}
+
+int shmkit_mutex_unlock(void *mutex) { return pthread_mutex_unlock(mutex); }
+
+int shmkit_mutex_consistent(void *mutex) { return pthread_mutex_consistent(mutex); }
+
+int shmkit_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+	struct timespec ts = to_timespec(deadline_ns);
+	for (;;) {
+		long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected,
+		                  deadline_ns > 0 ? &ts : NULL, NULL, FUTEX_BITSET_MATCH_ANY);
+		if (rc == 0 || errno == EAGAIN) {
+			return 0;
+		}
+		if (errno != EINTR) {
+			return errno;
+		}
+	}
+}
+
+int shmkit_futex_wake(uint32_t *word, int n) {
+	long rc = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+	return rc < 0 ? errno : 0;
+}
+
+/* ---- Semaphores: a futex word (see struct shmkit_semaphore) ---------- */
+
+/* How often a waiter looks at the value before it sleeps: a few
+ * microseconds, enough for a peer on another core to release. */
+#define SHMKIT_SEM_SPINS 128
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* The most the value may be; a bound above SHMKIT_SEM_VALUE_MAX is corrupt,
+ * and so is every value above the limit: both give 0 here, with *corrupt. */
+static uint32_t sem_limit(struct shmkit_semaphore *s, uint32_t v, int *corrupt) {
+	uint32_t bound = __atomic_load_n(&s->bound, __ATOMIC_RELAXED);
+	*corrupt = bound > SHMKIT_SEM_VALUE_MAX || v > bound;
+	return bound;
+}
+
+int shmkit_sem_init(struct shmkit_semaphore *s, unsigned value, unsigned bound) {
+	if (bound > SHMKIT_SEM_VALUE_MAX || value > bound) {
+		return EINVAL;
+	}
+	memset(s, 0, sizeof *s);
+	s->bound = bound;
+	__atomic_store_n(&s->value, value, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int shmkit_sem_trywait(struct shmkit_semaphore *s) {
+	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+	for (;;) {
+		int corrupt;
+		sem_limit(s, v, &corrupt);
+		if (corrupt) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (v == 0) {
+			return EAGAIN;
+		}
+		if (__atomic_compare_exchange_n(&s->value, &v, v - 1, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			return 0;
+		}
+	}
+}
+
+int shmkit_sem_timedwait(struct shmkit_semaphore *s, int64_t deadline_ns) {
+	int rc = shmkit_sem_trywait(s);
+	for (int i = 0; rc == EAGAIN && i < SHMKIT_SEM_SPINS; i++) {
+		cpu_relax();
+		if (__atomic_load_n(&s->value, __ATOMIC_RELAXED) != 0) {
+			rc = shmkit_sem_trywait(s);
+		}
+	}
+	while (rc == EAGAIN) {
+		if (deadline_ns != SHMKIT_FOREVER && shmkit_now_ns() >= deadline_ns) {
+			return ETIMEDOUT;
+		}
+		__atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+		rc = shmkit_sem_trywait(s);
+		if (rc == EAGAIN) {
+			rc = shmkit_futex_wait(&s->value, 0, deadline_ns == SHMKIT_FOREVER ? 0 : deadline_ns);
+			rc = rc == 0 || rc == ETIMEDOUT ? shmkit_sem_trywait(s) : rc;
+		}
+		__atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	}
+	return rc;
+}
+
+int shmkit_sem_wait(struct shmkit_semaphore *s) { return shmkit_sem_timedwait(s, SHMKIT_FOREVER); }
+
+int shmkit_sem_post(struct shmkit_semaphore *s) {
+	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+	do {
+		int corrupt;
+		uint32_t limit = sem_limit(s, v, &corrupt);
+		if (corrupt) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (v == limit) {
+			return limit == SHMKIT_SEM_VALUE_MAX ? EOVERFLOW : ERANGE;
+		}
+	} while (!__atomic_compare_exchange_n(&s->value, &v, v + 1, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) != 0) {
+		shmkit_futex_wake(&s->value, 1);
+	}
+	return 0;
+}
+
+int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value) {
+	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
+	int corrupt;
+	sem_limit(s, v, &corrupt);
+	if (corrupt) {
+		return SHMKIT_ECORRUPT;
+	}
+	*value = (int)v;
+	return 0;
+}
+
+int shmkit_barrier_init(struct shmkit_barrier *b, uint32_t parties) {
+	b->parties = parties;
+	b->broken_gen = UINT32_MAX; /* no generation has broken */
+	return shmkit_mutex_init(&b->lock.mutex, 0);
+}
+
+/* break_generation ends the current generation as broken; lock held. */
+static void break_generation(struct shmkit_barrier *b) {
+	uint32_t g = __atomic_load_n(&b->gen, __ATOMIC_RELAXED);
+	b->broken = 1;
+	b->broken_gen = g;
+	b->count = 0;
+	__atomic_store_n(&b->gen, g + 1, __ATOMIC_RELEASE);
+	shmkit_futex_wake(&b->gen, INT_MAX);
+}
+
+static int barrier_lock(struct shmkit_barrier *b) {
+	int rc = shmkit_mutex_lock(&b->lock.mutex);
+	if (rc == EOWNERDEAD) {
+		/* A process died half-way through changing the state: break the
+		 * barrier, as a timeout would, so nobody waits for it forever. */
+		break_generation(b);
+		rc = shmkit_mutex_consistent(&b->lock.mutex);
+	}
+	return rc;
+}
+
+int shmkit_barrier_arrive(struct shmkit_barrier *b, uint32_t *index, uint32_t *gen) {
+	int rc = barrier_lock(b);
+	if (rc != 0) {
+		return rc;
+	}
+	uint32_t g = __atomic_load_n(&b->gen, __ATOMIC_RELAXED);
+	if (b->broken) {
+		rc = ESHUTDOWN;
+	} else if (b->count >= b->parties) {
+		/* impossible unless the segment was damaged */
+		break_generation(b);
+		rc = ESHUTDOWN;
+	} else {
+		*index = b->count++;
+		*gen = g;
+		if (b->count == b->parties) {
+			b->count = 0;
+			__atomic_store_n(&b->gen, g + 1, __ATOMIC_RELEASE);
+			shmkit_futex_wake(&b->gen, INT_MAX);
+		}
+	}
+	shmkit_mutex_unlock(&b->lock.mutex);
+	return rc;
+}
+
+int shmkit_barrier_outcome(struct shmkit_barrier *b, uint32_t g) {
+	int rc = barrier_lock(b);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = b->broken_gen == g ? ESHUTDOWN : 0;
+	shmkit_mutex_unlock(&b->lock.mutex);
+	return rc;
+}
+
+int shmkit_barrier_timeout(struct shmkit_barrier *b, uint32_t g) {
+	int rc = barrier_lock(b);
+	if (rc != 0) {
+		return rc;
+	}
+	if (__atomic_load_n(&b->gen, __ATOMIC_RELAXED) == g) {
+		break_generation(b);
+		rc = ESHUTDOWN;
+	} else {
+		rc = b->broken_gen == g ? ESHUTDOWN : 0;
+	}
+	shmkit_mutex_unlock(&b->lock.mutex);
+	return rc;
+}
+
+int shmkit_barrier_abort(struct shmkit_barrier *b) {
+	int rc = barrier_lock(b);
+	if (rc != 0) {
+		return rc;
+	}
+	if (!b->broken) {
+		break_generation(b);
+	}
+	shmkit_mutex_unlock(&b->lock.mutex);
+	return 0;
+}
+
+int shmkit_barrier_reset(struct shmkit_barrier *b) {
+	int rc = barrier_lock(b);
+	if (rc != 0) {
+		return rc;
+	}
+	if (b->count > 0) {
+		break_generation(b); /* the waiters of this generation get broken */
+	}
+	b->broken = 0;
+	b->count = 0;
+	shmkit_mutex_unlock(&b->lock.mutex);
+	return 0;
+}
+
+/* ---- Segments and the directory ------------------------------------- */
+
+#define SHMKIT_MAX_CAPACITY (1u << 20) /* as shm.MaxCapacity */
+#define SHMKIT_SLOT_SIZE 64u           /* a pthread_mutex_t slot */
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* A store that a later load of another word must not pass (Go's Store):
+ * making a slot full or free, then looking for sleepers to wake. With a
+ * release store the load could be done first, see no sleeper that is just
+ * going to sleep, and leave it asleep. */
+#define STORE_SC(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define CAS(p, old, new) \
+	__atomic_compare_exchange_n((p), &(old), (new), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+
+static uint64_t align64(uint64_t n) { return (n + SHMKIT_ALIGN - 1) & ~(uint64_t)(SHMKIT_ALIGN - 1); }
+
+static uint64_t data_start(uint32_t capacity) {
+	return align64(sizeof(struct shmkit_header) + (uint64_t)capacity * sizeof(struct shmkit_entry));
+}
+
+int64_t shmkit_now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void shmkit_api_sizes(uint64_t sizes[3]) {
+	sizes[0] = sizeof(struct shmkit_segment);
+	sizes[1] = sizeof(struct shmkit_object);
+	sizes[2] = sizeof(struct shmkit_chan);
+}
+
+unsigned shmkit_typecode_size(int typecode) {
+	switch (typecode) {
+	case 'c': case 'b': case 'B':
+		return 1;
+	case 'h': case 'H':
+		return 2;
+	case 'i': case 'I': case 'f': case 'u':
+		return 4;
+	case 'l': case 'L': case 'q': case 'Q': case 'd':
+		return 8;
+	}
+	return 0;
+}
+
+/* ---- Atomic element updates ----------------------------------------- */
+
+static int is_float(int typecode) { return typecode == 'f' || typecode == 'd'; }
+
+int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_value, int *swapped) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+		return EINVAL;
+	}
+	switch (size) { /* compare bit patterns, as Go's CompareAndSwap */
+	case 1: { uint8_t o; memcpy(&o, old, 1); uint8_t n; memcpy(&n, new_value, 1);
+		*swapped = __atomic_compare_exchange_n((uint8_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	case 2: { uint16_t o; memcpy(&o, old, 2); uint16_t n; memcpy(&n, new_value, 2);
+		*swapped = __atomic_compare_exchange_n((uint16_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	case 4: { uint32_t o; memcpy(&o, old, 4); uint32_t n; memcpy(&n, new_value, 4);
+		*swapped = __atomic_compare_exchange_n((uint32_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	default: { uint64_t o; memcpy(&o, old, 8); uint64_t n; memcpy(&n, new_value, 8);
+		*swapped = __atomic_compare_exchange_n((uint64_t *)elem, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+	}
+	return 0;
+}
+
+int shmkit_elem_add(void *elem, int typecode, const void *delta, void *out) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+		return EINVAL;
+	}
+	if (is_float(typecode)) {
+		for (;;) { /* compare-and-swap of the bits */
+			if (typecode == 'f') {
+				uint32_t ob = __atomic_load_n((uint32_t *)elem, __ATOMIC_SEQ_CST), nb;
+				float o, d, n;
+				memcpy(&o, &ob, 4); memcpy(&d, delta, 4); n = o + d; memcpy(&nb, &n, 4);
+				if (__atomic_compare_exchange_n((uint32_t *)elem, &ob, nb, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+					memcpy(out, &n, 4);
+					return 0;
+				}
+			} else {
+				uint64_t ob = __atomic_load_n((uint64_t *)elem, __ATOMIC_SEQ_CST), nb;
+				double o, d, n;
+				memcpy(&o, &ob, 8); memcpy(&d, delta, 8); n = o + d; memcpy(&nb, &n, 8);
+				if (__atomic_compare_exchange_n((uint64_t *)elem, &ob, nb, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+					memcpy(out, &n, 8);
+					return 0;
+				}
+			}
+		}
+	}
+	switch (size) { /* two's complement: signed and unsigned add alike, wrapping */
+	case 1: { uint8_t d; memcpy(&d, delta, 1); uint8_t n = __atomic_add_fetch((uint8_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 1); break; }
+	case 2: { uint16_t d; memcpy(&d, delta, 2); uint16_t n = __atomic_add_fetch((uint16_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 2); break; }
+	case 4: { uint32_t d; memcpy(&d, delta, 4); uint32_t n = __atomic_add_fetch((uint32_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 4); break; }
+	default: { uint64_t d; memcpy(&d, delta, 8); uint64_t n = __atomic_add_fetch((uint64_t *)elem, d, __ATOMIC_SEQ_CST); memcpy(out, &n, 8); break; }
+	}
+	return 0;
+}
+
+const char *shmkit_strerror(int rc) {
+	switch (rc) {
+	case 0: return "success";
+	case SHMKIT_ENOTSHMKIT: return "not a shmkit segment";
+	case SHMKIT_EVERSION: return "unknown layout version";
+	case SHMKIT_ECORRUPT: return "corrupt segment";
+	case SHMKIT_EKIND: return "object is of another kind or typecode";
+	case SHMKIT_ECLOSED: return "channel closed";
+	case SHMKIT_EEOF: return "end of channel";
+	case SHMKIT_EPEERDEAD: return "every peer died";
+	case SHMKIT_ETOOLARGE: return "message too large";
+	case SHMKIT_ESHORTBUF: return "buffer too short for the message";
+	case ENOENT: return "not found";
+	case EOWNERDEAD: return "owner died holding the mutex";
+	case ENOTRECOVERABLE: return "mutex not recoverable";
+	}
+	return strerror(rc);
+}
+
+/* The header checks of shm.parseHeader, in the same order, on a private
+ * copy of the header: read with pread(2) from read_fd if there is one, so
+ * that a file truncated under us is a short read, not SIGBUS; else from
+ * the mapping. alloc_fd (-1: none) is kept for allocation. */
+static int check_segment(void *base, uint64_t size, int read_fd, int alloc_fd, struct shmkit_segment *seg) {
+	struct shmkit_header h;
+	if (base == NULL || size < sizeof h) {
+		return SHMKIT_ENOTSHMKIT;
+	}
+	if (read_fd >= 0) {
+		ssize_t got;
+		while ((got = pread(read_fd, &h, sizeof h, 0)) < 0 && errno == EINTR) {
+		}
+		if (got != (ssize_t)sizeof h) {
+			return got < 0 ? errno : SHMKIT_ENOTSHMKIT;
+		}
+	} else {
+		memcpy(&h, base, sizeof h);
+	}
+	if (h.magic != SHMKIT_MAGIC) {
+		return SHMKIT_ENOTSHMKIT;
+	}
+	if (h.version != SHMKIT_VERSION) {
+		return SHMKIT_EVERSION;
+	}
+	uint32_t capacity = h.dir_capacity;
+	if (h.header_size != sizeof h || h.segment_size != size || h.flags != 0 ||
+	    capacity > SHMKIT_MAX_CAPACITY || data_start(capacity) > size) {
+		return SHMKIT_ECORRUPT;
+	}
+	if (h.dir_count > capacity || h.alloc_cursor < data_start(capacity) || h.alloc_cursor > size ||
+	    h.alloc_cursor % SHMKIT_ALIGN != 0) {
+		return SHMKIT_ECORRUPT;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* as the loads of magic and the counts were */
+	seg->base = base;
+	seg->size = size;
+	seg->dir_capacity = capacity;
+	seg->fd = alloc_fd;
+	seg->owned = 0;
+	return 0;
+}
+
+int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg) {
+	return check_segment(base, size, fd, fd, seg);
+}
+
+/* posix_name turns "foo" or "/foo" into "/foo", as shm.PosixName does. */
+static int posix_name(const char *name, char out[static 257]) {
+	const char *base = name != NULL && name[0] == '/' ? name + 1 : name;
+	size_t len = base != NULL ? strlen(base) : 0;
+	if (len == 0 || len > 255 || strchr(base, '/') != NULL || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		return EINVAL;
+	}
+	out[0] = '/';
+	memcpy(out + 1, base, len + 1);
+	return 0;
+}
+
+int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg) {
+	char path[257];
+	int rc = posix_name(name, path);
+	if (rc != 0) {
+		return rc;
+	}
+	/* O_NONBLOCK: a FIFO planted under the name must not hang the open. */
+	int fd = shm_open(path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	if (fd < 0) {
+		return errno;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
+	} else if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+		rc = SHMKIT_ENOTSHMKIT;
+	}
+	void *mem = MAP_FAILED;
+	if (rc == 0) {
+		mem = mmap(NULL, (size_t)st.st_size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (mem == MAP_FAILED) {
+			rc = errno;
+		}
+	}
+	if (rc == 0 && (rc = check_segment(mem, (uint64_t)st.st_size, fd, readonly ? -1 : fd, seg)) == 0) {
+		seg->owned = 1;
+		if (readonly) {
+			close(fd);
+		}
+		return 0;
+	}
+	if (mem != MAP_FAILED) {
+		munmap(mem, (size_t)st.st_size);
+	}
+	close(fd);
+	return rc;
+}
+
+/* reserve_space allocates every page of a new segment now, so that a full
+ * /dev/shm is ENOSPC here rather than SIGBUS at some later write. A file
+ * system without fallocate keeps the old behaviour. */
+static int reserve_space(int fd, uint64_t size) {
+	int rc;
+	while ((rc = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {
+	}
+	return rc == 0 || errno == EOPNOTSUPP ? 0 : errno;
+}
+
+/* map_by_name maps the new segment again through its name, over mem, so
+ * that /proc/PID/maps and lsof show the creator's mapping by name rather
+ * than as the deleted anonymous file; it returns the descriptor to keep. */
+static int map_by_name(const char *file, int anon, void *mem, uint64_t size) {
+	int named = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat a, b;
+	if (named < 0) {
+		return anon;
+	}
+	if (fstat(anon, &a) == 0 && fstat(named, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	    mmap(mem, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, named, 0) != MAP_FAILED) {
+		close(anon);
+		return named;
+	}
+	close(named);
+	return anon;
+}
+
+int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg) {
+	char path[257], file[sizeof "/dev/shm" + 256], proc[64];
+	int rc = posix_name(name, path);
+	if (rc != 0) {
+		return rc;
+	}
+	if (capacity == 0) {
+		capacity = 64;
+	}
+	if (capacity > SHMKIT_MAX_CAPACITY || size < data_start(capacity) || size > INT64_MAX) {
+		return EINVAL;
+	}
+	/* O_TMPFILE gives a file with no name; linking it is the O_EXCL step. */
+	int fd = open("/dev/shm", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return errno;
+	}
+	void *mem = MAP_FAILED;
+	if (fchmod(fd, mode ? mode : 0600) != 0 || ftruncate(fd, (off_t)size) != 0 || (rc = reserve_space(fd, size)) != 0 ||
+	    (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		rc = rc != 0 ? rc : errno;
+		close(fd);
+		return rc;
+	}
+	struct shmkit_header *h = mem;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	h->version = SHMKIT_VERSION;
+	h->header_size = sizeof *h;
+	h->segment_size = size;
+	h->dir_capacity = capacity;
+	h->creator_pid = getpid();
+	h->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	STORE(&h->alloc_cursor, data_start(capacity));
+	STORE(&h->magic, SHMKIT_MAGIC);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	snprintf(file, sizeof file, "/dev/shm%s", path);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, file, AT_SYMLINK_FOLLOW) != 0) {
+		rc = errno;
+	} else {
+		fd = map_by_name(file, fd, mem, size);
+		if ((rc = shmkit_check(mem, size, fd, seg)) == 0) {
+			seg->owned = 1;
+			return 0;
+		}
+	}
+	munmap(mem, size);
+	close(fd);
+	return rc;
+}
+
+int shmkit_unlink(const char *name) {
+	char path[257];
+	int rc = posix_name(name, path);
+	if (rc == 0 && shm_unlink(path) != 0) {
+		rc = errno;
+	}
+	return rc;
+}
+
+int shmkit_detach(struct shmkit_segment *seg) {
+	int rc = 0;
+	if (seg->owned) {
+		if (munmap(seg->base, seg->size) != 0) {
+			rc = errno;
+		}
+		if (seg->fd >= 0) {
+			close(seg->fd);
+		}
+	}
+	memset(seg, 0, sizeof *seg);
+	seg->fd = -1;
+	return rc;
+}
+
+/* valid_utf8 reports whether s[0:n] is well-formed UTF-8 (no overlong
+ * forms, no surrogates, nothing above U+10FFFF), the rule for object names
+ * in every language. */
+static int valid_utf8(const uint8_t *s, size_t n) {
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		if (len == 0 || i + len > n) {
+			return 0;
+		}
+		uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80) {
+				return 0;
+			}
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+			return 0;
+		}
+		i += len;
+	}
+	return 1;
+}
+
+/* The least a published object of a kind may occupy. */
+static uint64_t kind_min_length(uint32_t kind) {
+	switch (kind) {
+	case SHMKIT_KIND_SEMAPHORE:
+	case SHMKIT_KIND_BOUNDED:
+		return sizeof(struct shmkit_semaphore);
+	case SHMKIT_KIND_MUTEX:
+	case SHMKIT_KIND_RMUTEX:
+		return sizeof(struct shmkit_mutex);
+	case SHMKIT_KIND_COND:
+		return sizeof(struct shmkit_cond);
+	case SHMKIT_KIND_EVENT:
+		return sizeof(struct shmkit_event);
+	case SHMKIT_KIND_BARRIER:
+		return sizeof(struct shmkit_barrier);
+	case SHMKIT_KIND_CHANNEL:
+		return sizeof(struct shmkit_channel);
+	}
+	return 1;
+}
+
+uint32_t shmkit_object_slots(const struct shmkit_segment *seg) {
+	uint32_t n = LOAD(&((const struct shmkit_header *)seg->base)->dir_count);
+	return n > seg->dir_capacity ? seg->dir_capacity : n;
+}
+
+/* check_elems checks a VALUE or ARRAY as ctypes.elemsOf does. */
+static int check_elems(struct shmkit_object *o) {
+	unsigned size = shmkit_typecode_size((int)o->typecode);
+	if (size == 0 || (o->kind == SHMKIT_KIND_VALUE && o->count != 1) || o->count > o->length / size) {
+		return SHMKIT_ECORRUPT;
+	}
+	if (o->flags & SHMKIT_FLAG_LOCKED) {
+		uint64_t off = align64(o->count * size);
+		if (off > o->length || o->length - off < SHMKIT_SLOT_SIZE) {
+			return SHMKIT_ECORRUPT;
+		}
+		o->lock = (uint8_t *)o->data + off;
+	}
+	return 0;
+}
+
+/* channel_geometry computes a channel's slot stride and object length, as
+ * channel.geometry does; EINVAL if the sizes are out of range. */
+static int channel_geometry(unsigned elem_size, uint64_t slots, uint64_t max_len, uint64_t *stride,
+                            uint64_t *length) {
+	if (elem_size == 0 || slots < 1 || slots > (1u << 30) || max_len < 1 ||
+	    max_len > (UINT32_MAX - sizeof(struct shmkit_slot)) / elem_size) {
+		return EINVAL;
+	}
+	*stride = align64(sizeof(struct shmkit_slot) + max_len * elem_size);
+	if (slots > (INT64_MAX - sizeof(struct shmkit_channel)) / *stride) {
+		return EINVAL;
+	}
+	*length = sizeof(struct shmkit_channel) + slots * *stride;
+	return 0;
+}
+
+/* spsc_geometry: an SPSC channel's ring is one stride longer, and far below
+ * the 2^35 bytes after which stamps repeat (as channel.spscGeometry). */
+static int spsc_geometry(uint64_t slots, uint64_t stride, uint64_t *cap, uint64_t *length) {
+	if (slots > (1ull << 34) / stride - 1) {
+		return EINVAL;
+	}
+	*cap = (slots + 1) * stride;
+	*length = sizeof(struct shmkit_channel) + *cap;
+	return 0;
+}
+
+/* check_channel checks a channel's geometry as channel.newRing does. */
+static int check_channel(const struct shmkit_object *o) {
+	unsigned size = shmkit_typecode_size((int)o->typecode);
+	const struct shmkit_channel *h = o->data;
+	uint64_t stride, length, cap;
+	int spsc = (o->flags & SHMKIT_FLAG_SPSC) != 0;
+	if (channel_geometry(size, o->param0, o->param1, &stride, &length) != 0 ||
+	    (spsc && spsc_geometry(o->param0, stride, &cap, &length) != 0) || o->length < length ||
+	    h->slots != o->param0 || h->max_len != o->param1 || h->elem_size != size || h->slot_stride != stride ||
+	    (LOAD(&h->spsc) != 0) != spsc) {
+		return SHMKIT_ECORRUPT;
+	}
+	return 0;
+}
+
+int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit_object *out) {
+	if (i >= seg->dir_capacity) {
+		return ENOENT;
+	}
+	const struct shmkit_entry *e =
+	    (const struct shmkit_entry *)(seg->base + sizeof(struct shmkit_header)) + i;
+	if (LOAD(&e->state) != SHMKIT_ENTRY_READY) {
+		return ENOENT;
+	}
+	size_t len = strnlen(e->name, sizeof e->name);
+	if (len == 0 || len == sizeof e->name || !valid_utf8((const uint8_t *)e->name, len)) {
+		return SHMKIT_ECORRUPT;
+	}
+	memset(out, 0, sizeof *out);
+	memcpy(out->name, e->name, len);
+	out->kind = e->kind;
+	out->typecode = e->typecode;
+	out->flags = e->flags;
+	out->count = e->count;
+	out->offset = e->offset;
+	out->length = e->length;
+	out->param0 = e->param0;
+	out->param1 = e->param1;
+	uint64_t end = out->offset + out->length;
+	if (out->offset < data_start(seg->dir_capacity) || out->offset % SHMKIT_ALIGN != 0 || out->length == 0 ||
+	    end < out->offset || end > seg->size) {
+		return SHMKIT_ECORRUPT;
+	}
+	if (out->length < kind_min_length(out->kind)) {
+		return SHMKIT_ECORRUPT;
+	}
+	out->data = seg->base + out->offset;
+	return 0;
+}
+
+static int by_offset(const void *a, const void *b) {
+	const struct shmkit_object *x = a, *y = b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* A lookup reads the whole directory, as Go's does, so that two objects
+ * that overlap are reported whichever one is asked for. */
+int shmkit_lookup(const struct shmkit_segment *seg, const char *name, uint32_t kind, int typecode,
+                  struct shmkit_object *out) {
+	if (name == NULL || name[0] == '\0' || strlen(name) > SHMKIT_NAME_MAX) {
+		return EINVAL;
+	}
+	uint32_t n = shmkit_object_slots(seg);
+	struct shmkit_object *all = calloc(n ? n : 1, sizeof *all);
+	if (all == NULL) {
+		return ENOMEM;
+	}
+	uint32_t found = 0, used = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		rc = shmkit_object_at(seg, i, &all[used]);
+		if (rc == ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && strcmp(all[used].name, name) == 0) {
+			found = used + 1;
+		}
+		used++;
+	}
+	if (rc == 0) {
+		struct shmkit_object want = found ? all[found - 1] : (struct shmkit_object){0};
+		qsort(all, used, sizeof *all, by_offset);
+		for (uint32_t i = 1; i < used && rc == 0; i++) {
+			if (all[i - 1].offset + all[i - 1].length > all[i].offset) {
+				rc = SHMKIT_ECORRUPT;
+			}
+		}
+		if (rc == 0 && !found) {
+			rc = ENOENT;
+		}
+		if (rc == 0 && ((kind != 0 && want.kind != kind) || (typecode != 0 && want.typecode != (uint32_t)typecode))) {
+			rc = SHMKIT_EKIND;
+		}
+		if (rc == 0 && (want.kind == SHMKIT_KIND_VALUE || want.kind == SHMKIT_KIND_ARRAY)) {
+			rc = check_elems(&want);
+		}
+		if (rc == 0 && want.kind == SHMKIT_KIND_CHANNEL) {
+			rc = check_channel(&want);
+		}
+		if (rc == 0) {
+			*out = want;
+		}
+	}
+	free(all);
+	return rc;
+}
+
+/* ---- Creating objects: shm.Segment.Alloc's protocol ----------------- */
+
+/* Threads of one process share one allocation lock word, so they queue
+ * here first. */
+static pthread_mutex_t alloc_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct alloc_req {
+	const char *name;
+	uint16_t kind;
+	uint8_t typecode;
+	uint8_t flags;
+	uint64_t count, length, param0, param1;
+	int (*init)(uint8_t *mem, const struct alloc_req *r); /* NULL: zeroes will do */
+	uint32_t value;                                        /* for init */
+	const void *data;                                      /* for init */
+};
+
+static int alive(int32_t pid);
+
+/* The low 32 bits of this process's pid namespace inode, 0 if unknown. */
+static uint32_t pid_namespace(void) {
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+/* How long an allocation waits for another process's before EBUSY, and how
+ * long a sleeping waiter goes without looking whether the holder died. */
+#define ALLOC_WAIT_NS (30 * 1000000000LL)
+#define ALLOC_LOOK_NS (20 * 1000000LL)
+
+/* Takes the header's allocation lock (see struct shmkit_header); the caller
+ * holds alloc_mu. */
+static int alloc_lock(struct shmkit_header *h) {
+	uint32_t ns = pid_namespace();
+	uint64_t me = (uint64_t)ns << 32 | (uint32_t)getpid();
+	int64_t deadline = shmkit_now_ns() + ALLOC_WAIT_NS;
+	for (int i = 0;; i++) {
+		uint32_t seq = LOAD(&h->alloc_seq);
+		uint64_t held = __atomic_load_n(&h->alloc_lock, __ATOMIC_SEQ_CST);
+		int32_t pid = (int32_t)(uint32_t)held;
+		if (held == 0 || ((uint32_t)(held >> 32) == ns && (pid == getpid() || !alive(pid)))) {
+			if (__atomic_compare_exchange_n(&h->alloc_lock, &held, me, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+				return 0;
+			}
+			continue;
+		}
+		if (i < 64) {
+			sched_yield();
+			continue;
+		}
+		int64_t now = shmkit_now_ns();
+		if (now >= deadline) {
+			return EBUSY;
+		}
+		int64_t until = now + ALLOC_LOOK_NS < deadline ? now + ALLOC_LOOK_NS : deadline;
+		__atomic_add_fetch(&h->alloc_waiters, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&h->alloc_lock, __ATOMIC_SEQ_CST) == held) {
+			shmkit_futex_wait(&h->alloc_seq, seq, until);
+		}
+		__atomic_sub_fetch(&h->alloc_waiters, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void alloc_unlock(struct shmkit_header *h) {
+	__atomic_store_n(&h->alloc_lock, 0, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&h->alloc_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->alloc_waiters, __ATOMIC_SEQ_CST) != 0) {
+		syscall(SYS_futex, &h->alloc_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
+/* alloc_locked does the work of alloc_object under both locks. */
+static int alloc_locked(struct shmkit_segment *seg, const struct alloc_req *r, uint64_t length,
+                        struct shmkit_object *out) {
+	struct shmkit_header *h = (struct shmkit_header *)seg->base;
+	struct shmkit_entry *dir = (struct shmkit_entry *)(seg->base + sizeof *h);
+	struct shmkit_object o;
+	uint64_t used = 0; /* the end of the last published object */
+	uint32_t n = LOAD(&h->dir_count);
+	if (n > seg->dir_capacity) {
+		return SHMKIT_ECORRUPT;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = shmkit_object_at(seg, i, &o);
+		if (rc == SHMKIT_ECORRUPT) {
+			return rc;
+		}
+		if (rc == 0 && strcmp(o.name, r->name) == 0) {
+			return EEXIST;
+		}
+		if (rc == 0 && o.offset + o.length > used) {
+			used = o.offset + o.length;
+		}
+	}
+	/* A process that died between publishing an entry and counting it left
+	 * a complete entry behind: count it and move on. */
+	for (; n < seg->dir_capacity && LOAD(&dir[n].state) != SHMKIT_ENTRY_EMPTY; n++) {
+		if (shmkit_object_at(seg, n, &o) != 0) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (o.offset + o.length > used) {
+			used = o.offset + o.length;
+		}
+		STORE(&h->dir_count, n + 1);
+	}
+	if (n == seg->dir_capacity) {
+		return ENOSPC;
+	}
+	uint64_t cur = LOAD(&h->alloc_cursor);
+	if (cur < data_start(seg->dir_capacity) || cur > seg->size || cur % SHMKIT_ALIGN != 0 || cur < used) {
+		return SHMKIT_ECORRUPT; /* below a live object: handing it out would overwrite that object */
+	}
+	if (length > seg->size - cur) {
+		return ENOSPC;
+	}
+	/* Move the cursor first: if we die below, the bytes are lost, never
+	 * handed out twice. Memory past the cursor is still zero. */
+	STORE(&h->alloc_cursor, cur + length);
+	struct shmkit_entry *e = &dir[n];
+	memset(e->name, 0, sizeof e->name);
+	strcpy(e->name, r->name);
+	e->kind = r->kind;
+	e->typecode = r->typecode;
+	e->flags = r->flags;
+	e->count = r->count;
+	e->offset = cur;
+	e->length = length;
+	e->param0 = r->param0;
+	e->param1 = r->param1;
+	memset(e->reserved, 0, sizeof e->reserved);
+	int rc = r->init != NULL ? r->init(seg->base + cur, r) : 0;
+	if (rc != 0) {
+		return rc;
+	}
+	STORE(&e->state, SHMKIT_ENTRY_READY);
+	STORE(&h->dir_count, n + 1);
+	return shmkit_object_at(seg, n, out);
+}
+
+static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, struct shmkit_object *out) {
+	if (seg->fd < 0) {
+		return EBADF; /* read-only, or mapped without its file */
+	}
+	if (r->name == NULL || r->name[0] == '\0' || strlen(r->name) > SHMKIT_NAME_MAX ||
+	    !valid_utf8((const uint8_t *)r->name, strlen(r->name))) {
+		return EINVAL;
+	}
+	uint64_t length = align64(r->length);
+	if (r->length == 0 || length < r->length) {
+		return EINVAL;
+	}
+	struct shmkit_header *h = (struct shmkit_header *)seg->base;
+	pthread_mutex_lock(&alloc_mu);
+	int rc = alloc_lock(h);
+	if (rc == 0) {
+		rc = alloc_locked(seg, r, length, out);
+		alloc_unlock(h);
+	}
+	pthread_mutex_unlock(&alloc_mu);
+	if (rc == 0 && (out->kind == SHMKIT_KIND_VALUE || out->kind == SHMKIT_KIND_ARRAY)) {
+		rc = check_elems(out);
+	}
+	return rc;
+}
+
+static int init_elems(uint8_t *mem, const struct alloc_req *r) {
+	uint64_t bytes = r->count * shmkit_typecode_size(r->typecode);
+	if (r->data != NULL) {
+		memcpy(mem, r->data, bytes);
+	}
+	return r->flags & SHMKIT_FLAG_LOCKED ? shmkit_mutex_init(mem + align64(bytes), 1) : 0;
+}
+
+int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode, uint64_t count, int array,
+                     int locked, const void *init, struct shmkit_object *out) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || (!array && count != 1) || count > INT64_MAX / size / 2) {
+		return EINVAL;
+	}
+	uint64_t bytes = count * size;
+	struct alloc_req r = {
+	    .name = name, .kind = array ? SHMKIT_KIND_ARRAY : SHMKIT_KIND_VALUE, .typecode = (uint8_t)typecode,
+	    .count = count, .length = bytes ? bytes : 1, .init = init_elems, .data = init,
+	};
+	if (locked) {
+		r.flags = SHMKIT_FLAG_LOCKED;
+		r.length = align64(bytes) + SHMKIT_SLOT_SIZE;
+	}
+	return alloc_object(seg, &r, out);
+}
+
+static int init_semaphore(uint8_t *mem, const struct alloc_req *r) {
+	return shmkit_sem_init((struct shmkit_semaphore *)mem, r->value,
+	                       r->kind == SHMKIT_KIND_BOUNDED ? r->value : SHMKIT_SEM_VALUE_MAX);
+}
+
+int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned value, int bounded,
+                         struct shmkit_object *out) {
+	if (value > SHMKIT_SEM_VALUE_MAX) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = bounded ? SHMKIT_KIND_BOUNDED : SHMKIT_KIND_SEMAPHORE,
+	    .length = sizeof(struct shmkit_semaphore), .init = init_semaphore, .value = value,
+	    .param0 = bounded ? value : 0,
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static int init_mutex(uint8_t *mem, const struct alloc_req *r) {
+	return shmkit_mutex_init(mem, r->kind == SHMKIT_KIND_RMUTEX);
+}
+
+int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive, struct shmkit_object *out) {
+	struct alloc_req r = {
+	    .name = name, .kind = recursive ? SHMKIT_KIND_RMUTEX : SHMKIT_KIND_MUTEX,
+	    .length = sizeof(struct shmkit_mutex), .init = init_mutex,
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static int init_channel(uint8_t *mem, const struct alloc_req *r) {
+	struct shmkit_channel *h = (struct shmkit_channel *)mem;
+	h->slots = (uint32_t)r->param0;
+	h->max_len = (uint32_t)r->param1;
+	h->elem_size = shmkit_typecode_size(r->typecode);
+	h->slot_stride = (uint32_t)r->value; /* the stride, from channel_geometry */
+	h->pid_namespace = pid_namespace();
+	if (r->flags & SHMKIT_FLAG_SPSC) {
+		h->spsc = 1; /* the ring's zeroes match no record's stamp */
+		return 0;
+	}
+	for (uint64_t i = 0; i < r->param0; i++) { /* slot i first serves position i */
+		struct shmkit_slot *s = (struct shmkit_slot *)(mem + sizeof *h + i * h->slot_stride);
+		s->state = ((2 * i) & ((1ull << 40) - 1)) << SHMKIT_SLOT_SEQ_SHIFT;
+	}
+	return 0;
+}
+
+static int new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, int spsc, struct shmkit_object *out) {
+	uint64_t stride, length, cap;
+	if (channel_geometry(shmkit_typecode_size(typecode), slots, max_len, &stride, &length) != 0 ||
+	    (spsc && spsc_geometry(slots, stride, &cap, &length) != 0)) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = SHMKIT_KIND_CHANNEL, .typecode = (uint8_t)typecode,
+	    .flags = spsc ? SHMKIT_FLAG_SPSC : 0, .length = length, .param0 = slots, .param1 = max_len,
+	    .init = init_channel, .value = (uint32_t)stride,
+	};
+	int rc = alloc_object(seg, &r, out);
+	return rc == 0 ? check_channel(out) : rc;
+}
+
+int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, struct shmkit_object *out) {
+	return new_channel(seg, name, typecode, slots, max_len, 0, out);
+}
+
+int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                            uint32_t max_len, struct shmkit_object *out) {
+	return new_channel(seg, name, typecode, slots, max_len, 1, out);
+}
+
+/* ---- Channels: the ring protocol of struct shmkit_channel ------------ */
+
+#define SEQ_MASK ((1ull << 40) - 1)
+#define SPIN_TRIES 128
+#define MAX_HELPS (1 << 16)
+#define SLICE_NS 250000000 /* a sleep slice, after which dead peers are looked for */
+
+static uint64_t slot_state(uint64_t seq, int busy, uint32_t pid) {
+	uint64_t s = (seq & SEQ_MASK) << SHMKIT_SLOT_SEQ_SHIFT;
+	return busy ? s | SHMKIT_SLOT_BUSY | (pid & SHMKIT_SLOT_PID_MASK) : s;
+}
+static uint64_t state_seq(uint64_t st) { return st >> SHMKIT_SLOT_SEQ_SHIFT; }
+static uint32_t state_owner(uint64_t st) { return st & SHMKIT_SLOT_BUSY ? (uint32_t)(st & SHMKIT_SLOT_PID_MASK) : 0; }
+static uint64_t seq_of(uint64_t pos) { return (2 * pos) & SEQ_MASK; }
+static int behind(uint64_t a, uint64_t b) { return ((a - b) & SEQ_MASK) >= (1ull << 39); }
+
+/* Whether /proc says pid is a zombie or being reaped (as procs.Alive). */
+static int exited(int32_t pid) {
+	char path[32], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return 0;
+	}
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0) {
+		return 0;
+	}
+	buf[n] = 0;
+	char *paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+static int alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !exited(pid); }
+
+/* Whether channel peer pid may be alive: always once processes of different
+ * pid namespaces opened the channel, since a pid may then name a process
+ * this one cannot see (see struct shmkit_channel). */
+static int peer_alive(const struct shmkit_chan *ch, int32_t pid) {
+	return LOAD(&ch->h->mixed_ns) != 0 || alive(pid);
+}
+
+static struct shmkit_slot *slot_at(const struct shmkit_chan *ch, uint64_t pos) {
+	return (struct shmkit_slot *)(ch->slots_base + (pos % ch->slots) * ch->stride);
+}
+static void *slot_data(struct shmkit_slot *s) { return (uint8_t *)s + sizeof *s; }
+
+int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch) {
+	struct shmkit_object o;
+	int rc = shmkit_lookup(seg, name, SHMKIT_KIND_CHANNEL, typecode, &o);
+	if (rc != 0) {
+		return rc;
+	}
+	memset(ch, 0, sizeof *ch);
+	ch->h = o.data;
+	ch->slots_base = (uint8_t *)o.data + sizeof(struct shmkit_channel);
+	ch->slots = o.param0;
+	ch->max_len = (uint32_t)o.param1;
+	ch->elem_size = shmkit_typecode_size((int)o.typecode);
+	/* The geometry the lookup checked, computed again from the private
+	 * copy of the entry: never read back from the header, which another
+	 * process may have changed since. */
+	uint64_t length;
+	channel_geometry(ch->elem_size, ch->slots, ch->max_len, &ch->stride, &length);
+	ch->pid = (uint32_t)getpid();
+	if (seg->fd >= 0 && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
+		STORE_SC(&ch->h->mixed_ns, 1); /* before this process claims or registers anything */
+	}
+	if (o.flags & SHMKIT_FLAG_SPSC) {
+		uint64_t length;
+		spsc_geometry(ch->slots, ch->stride, &ch->cap, &length); /* checked by the lookup */
+		ch->spsc = 1;
+		ch->token = (uint64_t)ch->pid << 32 | ((uint32_t)((uintptr_t)ch ^ (uint64_t)shmkit_now_ns()) | 1u);
+	}
+	return 0;
+}
+
+void shmkit_chan_release(struct shmkit_chan *ch) {
+	if (ch->spsc && ch->send_leased) {
+		ch->send_leased = 0;
+		uint64_t token = ch->token;
+		CAS(&ch->h->producer, token, 0);
+	}
+	if (ch->spsc && ch->recv_leased) {
+		ch->recv_leased = 0;
+		uint64_t token = ch->token;
+		CAS(&ch->h->consumer, token, 0);
+	}
+}
+
+void shmkit_chan_register(struct shmkit_chan *ch, int sender) {
+	int *flag = sender ? &ch->send_registered : &ch->recv_registered;
+	int32_t *table = sender ? ch->h->producers : ch->h->consumers;
+	int32_t me = (int32_t)ch->pid;
+	if (*flag) {
+		return;
+	}
+	*flag = 1;
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		if (LOAD(&table[i]) == me) {
+			return;
+		}
+	}
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		int32_t p = LOAD(&table[i]);
+		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, me)) {
+			return;
+		}
+	}
+	STORE(&ch->h->peers_overflow, 1); /* not recorded: never report peers dead */
+}
+
+static int all_dead(const struct shmkit_chan *ch, int32_t *table) {
+	if (LOAD(&ch->h->peers_overflow) != 0) {
+		return 0;
+	}
+	int seen = 0;
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		int32_t p = LOAD(&table[i]);
+		if (p != 0) {
+			if (peer_alive(ch, p)) {
+				return 0;
+			}
+			seen = 1;
+		}
+	}
+	return seen;
+}
+
+/* Wakes the sleepers on seq if waiters counts any; a wake that woke nobody
+ * marks that word stale for this handle (see struct shmkit_channel). */
+static void wake_side(uint32_t *waiters, uint32_t *seq, uint32_t *stale) {
+	uint32_t w = LOAD(waiters);
+	if ((w & SHMKIT_WAITER_COUNT_MASK) == 0 || w == LOAD(stale)) {
+		return;
+	}
+	__atomic_fetch_add(seq, 1, __ATOMIC_ACQ_REL);
+	if (syscall(SYS_futex, seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0) == 0) {
+		STORE(stale, w);
+	}
+}
+static void wake_receivers(struct shmkit_chan *ch) {
+	wake_side(&ch->h->recv_waiters, &ch->h->data_seq, &ch->recv_stale);
+}
+static void wake_senders(struct shmkit_chan *ch) {
+	wake_side(&ch->h->send_waiters, &ch->h->space_seq, &ch->send_stale);
+}
+
+/* A claim attempt: 1 claimed, 0 must wait for *blk in state *blk_st, or an
+ * error (negative: SHMKIT_ECORRUPT negated). */
+static int claim_send(struct shmkit_chan *ch, uint64_t *pos_out, struct shmkit_slot **blk, uint64_t *blk_st) {
+	for (int i = 0; i < MAX_HELPS; i++) {
+		uint64_t pos = LOAD(&ch->h->tail);
+		struct shmkit_slot *s = slot_at(ch, pos);
+		uint64_t st = LOAD(&s->state), seq = state_seq(st), want = seq_of(pos);
+		if (seq == want && !(st & SHMKIT_SLOT_BUSY)) {
+			if (CAS(&s->state, st, slot_state(want, 1, ch->pid))) {
+				uint64_t p = pos;
+				CAS(&ch->h->tail, p, pos + 1);
+				*pos_out = pos;
+				return 1;
+			}
+		} else if (behind(seq, want)) {
+			*blk = s;
+			*blk_st = st;
+			return 0; /* the previous lap is still there */
+		} else {
+			uint64_t p = pos;
+			CAS(&ch->h->tail, p, pos + 1); /* help the tail on */
+		}
+	}
+	return -SHMKIT_ECORRUPT;
+}
+
+static void publish(struct shmkit_chan *ch, uint64_t pos, uint32_t n) {
+	struct shmkit_slot *s = slot_at(ch, pos);
+	STORE(&s->len, n);
+	STORE_SC(&s->state, slot_state(seq_of(pos) + 1, 0, 0));
+}
+
+/* 1 claimed (*n set), 0 wait, negative error; -SHMKIT_ESHORTBUF leaves the
+ * message queued. */
+static int claim_recv(struct shmkit_chan *ch, uint32_t cap, uint64_t *pos_out, uint32_t *n,
+                      struct shmkit_slot **blk, uint64_t *blk_st) {
+	for (int i = 0; i < MAX_HELPS; i++) {
+		uint64_t pos = LOAD(&ch->h->head);
+		struct shmkit_slot *s = slot_at(ch, pos);
+		uint64_t st = LOAD(&s->state), seq = state_seq(st), full = seq_of(pos) + 1;
+		if (seq == full && !(st & SHMKIT_SLOT_BUSY)) {
+			uint32_t len = LOAD(&s->len);
+			if (LOAD(&s->state) != st) {
+				continue;
+			}
+			if (len != SHMKIT_LEN_SKIP && len > ch->max_len) {
+				return -SHMKIT_ECORRUPT;
+			}
+			if (len != SHMKIT_LEN_SKIP && len > cap) {
+				*n = len;
+				return -SHMKIT_ESHORTBUF;
+			}
+			if (CAS(&s->state, st, slot_state(full, 1, ch->pid))) {
+				uint64_t p = pos;
+				CAS(&ch->h->head, p, pos + 1);
+				*pos_out = pos;
+				*n = len;
+				return 1;
+			}
+		} else if (behind(seq, full)) {
+			*blk = s;
+			*blk_st = st;
+			return 0;
+		} else {
+			uint64_t p = pos;
+			CAS(&ch->h->head, p, pos + 1);
+		}
+	}
+	return -SHMKIT_ECORRUPT;
+}
+
+static void free_slot(struct shmkit_chan *ch, uint64_t pos) {
+	STORE_SC(&slot_at(ch, pos)->state, slot_state(seq_of(pos + ch->slots), 0, 0));
+}
+
+/* take_over frees a slot whose claimer died; 1 if it changed anything. */
+static int take_over(struct shmkit_chan *ch, struct shmkit_slot *s, uint64_t st) {
+	uint32_t pid = state_owner(st);
+	if (s == NULL || pid == 0 || peer_alive(ch, (int32_t)pid)) {
+		return 0;
+	}
+	uint64_t seq = state_seq(st), next;
+	if ((seq & 1) == 0) { /* a producer died writing: publish "no message" */
+		STORE(&s->len, SHMKIT_LEN_SKIP);
+		next = slot_state(seq + 1, 0, 0);
+	} else { /* a consumer died reading: free the slot */
+		next = slot_state(seq - 1 + 2 * ch->slots, 0, 0);
+	}
+	if (CAS(&s->state, st, next)) {
+		__atomic_fetch_add(&ch->h->recovered, 1, __ATOMIC_ACQ_REL);
+		wake_receivers(ch);
+		wake_senders(ch);
+		return 1;
+	}
+	return 0;
+}
+
+/* An attempt of send or recv: 1 done, 0 wait, negative error. */
+typedef int (*attempt_fn)(struct shmkit_chan *ch, void *arg);
+/* Called after a whole slice with nothing moving: 0 or an error. */
+typedef int (*stuck_fn)(struct shmkit_chan *ch, void *arg);
+
+/* wait_for spins on try, then sleeps on seq counting itself in waiters,
+ * as channel.waitFor does. */
+static int membarrier_heavy(void);
+
+static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uint32_t *waiters,
+                    attempt_fn try, stuck_fn stuck, void *arg) {
+	for (int i = 0; i < SPIN_TRIES; i++) {
+		int rc = try(ch, arg);
+		if (rc != 0) {
+			return rc;
+		}
+		if (i % 16 == 15) {
+			sched_yield();
+		}
+	}
+	int idle = 0;
+	for (;;) {
+		int64_t now = shmkit_now_ns();
+		if (now >= deadline) {
+			return -ETIMEDOUT;
+		}
+		int64_t until = deadline - now > SLICE_NS ? now + SLICE_NS : deadline;
+		uint32_t v = LOAD(seq); /* before registering: see wake_side */
+		__atomic_fetch_add(waiters, SHMKIT_WAITER_REGISTER, __ATOMIC_SEQ_CST);
+		int rc = ch->spsc ? membarrier_heavy() : 0; /* the other side publishes without a fence */
+		rc = rc != 0 ? -rc : try(ch, arg);
+		if (rc == 0 && idle) {
+			rc = stuck(ch, arg);
+			rc = rc > 0 ? -rc : rc;
+		}
+		if (rc == 0) {
+			int w = shmkit_futex_wait(seq, v, until);
+			idle = w == ETIMEDOUT;
+			rc = w != 0 && w != ETIMEDOUT ? -w : try(ch, arg);
+		}
+		__atomic_fetch_sub(waiters, 1, __ATOMIC_ACQ_REL);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+}
+
+struct send_op {
+	uint64_t pos;
+	struct shmkit_slot *blk;
+	uint64_t blk_st;
+};
+
+static int send_attempt(struct shmkit_chan *ch, void *arg) {
+	struct send_op *op = arg;
+	if (LOAD(&ch->h->closed) != 0) {
+		return -SHMKIT_ECLOSED;
+	}
+	return claim_send(ch, &op->pos, &op->blk, &op->blk_st);
+}
+
+static int send_stuck(struct shmkit_chan *ch, void *arg) {
+	struct send_op *op = arg;
+	return !take_over(ch, op->blk, op->blk_st) && all_dead(ch, ch->h->consumers) ? SHMKIT_EPEERDEAD : 0;
+}
+
+static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);
+static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
+static uint64_t spsc_len(const struct shmkit_chan *ch);
+
+int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	if (n > ch->max_len) {
+		return SHMKIT_ETOOLARGE;
+	}
+	shmkit_chan_register(ch, 1);
+	if (ch->spsc) {
+		return spsc_send(ch, data, n, deadline_ns);
+	}
+	struct send_op op = {0};
+	int rc = send_attempt(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, send_attempt, send_stuck, &op);
+	}
+	if (rc < 0) {
+		return -rc;
+	}
+	if (LOAD(&ch->h->closed) != 0) { /* closed after we claimed: no message */
+		publish(ch, op.pos, SHMKIT_LEN_SKIP);
+		wake_receivers(ch);
+		return SHMKIT_ECLOSED;
+	}
+	memcpy(slot_data(slot_at(ch, op.pos)), data, (size_t)n * ch->elem_size);
+	publish(ch, op.pos, n);
+	wake_receivers(ch);
+	return 0;
+}
+
+struct recv_op {
+	uint32_t cap;
+	uint64_t pos;
+	uint32_t n;
+	struct shmkit_slot *blk;
+	uint64_t blk_st;
+};
+
+static int recv_attempt(struct shmkit_chan *ch, void *arg) {
+	struct recv_op *op = arg;
+	for (;;) {
+		int closed = LOAD(&ch->h->closed) != 0; /* before looking: see docs/channel.md */
+		op->blk = NULL;
+		int rc = claim_recv(ch, op->cap, &op->pos, &op->n, &op->blk, &op->blk_st);
+		if (rc < 0) {
+			return rc;
+		}
+		if (rc == 0) {
+			return closed && state_owner(op->blk_st) == 0 ? -SHMKIT_EEOF : 0;
+		}
+		if (op->n != SHMKIT_LEN_SKIP) {
+			return 1;
+		}
+		free_slot(ch, op->pos); /* a message that never was: drop it */
+		wake_senders(ch);
+	}
+}
+
+static int recv_stuck(struct shmkit_chan *ch, void *arg) {
+	struct recv_op *op = arg;
+	return !take_over(ch, op->blk, op->blk_st) && LOAD(&ch->h->closed) == 0 && all_dead(ch, ch->h->producers)
+	           ? SHMKIT_EPEERDEAD
+	           : 0;
+}
+
+int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
+	shmkit_chan_register(ch, 0);
+	if (ch->spsc) {
+		return spsc_recv(ch, buf, cap, n, deadline_ns);
+	}
+	struct recv_op op = {.cap = cap};
+	int rc = recv_attempt(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->data_seq, &ch->h->recv_waiters, recv_attempt, recv_stuck, &op);
+	}
+	if (rc < 0) {
+		if (rc == -SHMKIT_ESHORTBUF) {
+			*n = op.n;
+		}
+		return -rc;
+	}
+	memcpy(buf, slot_data(slot_at(ch, op.pos)), (size_t)op.n * ch->elem_size);
+	*n = op.n;
+	free_slot(ch, op.pos);
+	wake_senders(ch);
+	return 0;
+}
+
+int shmkit_chan_close(struct shmkit_chan *ch) {
+	uint32_t open = 0;
+	if (!CAS(&ch->h->closed, open, 1)) {
+		return SHMKIT_ECLOSED;
+	}
+	__atomic_fetch_add(&ch->h->data_seq, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&ch->h->space_seq, 1, __ATOMIC_ACQ_REL);
+	shmkit_futex_wake(&ch->h->data_seq, INT_MAX);
+	shmkit_futex_wake(&ch->h->space_seq, INT_MAX);
+	return 0;
+}
+
+uint64_t shmkit_chan_len(const struct shmkit_chan *ch) {
+	if (ch->spsc) {
+		return spsc_len(ch);
+	}
+	uint64_t t = LOAD(&ch->h->tail), h = LOAD(&ch->h->head);
+	return t <= h ? 0 : (t - h < ch->slots ? t - h : ch->slots);
+}
+
+/* ---- Channels: the SPSC protocol (SHMKIT_FLAG_SPSC) ------------------- */
+
+#ifndef MEMBARRIER_CMD_GLOBAL_EXPEDITED
+#define MEMBARRIER_CMD_QUERY 0
+#define MEMBARRIER_CMD_GLOBAL_EXPEDITED (1 << 1)
+#define MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED (1 << 2)
+#endif
+
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+static int membarrier_rc;
+
+static void membarrier_register(void) {
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+	int want = MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
+	if (cmds < 0 || (cmds & want) != want ||
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0) != 0) {
+		membarrier_rc = ENOSYS;
+	}
+}
+
+/* Every running thread of every registered process runs a full barrier. */
+static int membarrier_heavy(void) {
+	while (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0) != 0) {
+		if (errno != EINTR) {
+			return errno;
+		}
+	}
+	return 0;
+}
+
+#define REC_HEADER 8u
+
+static uint32_t stamp(uint64_t pos) { return (uint32_t)(pos >> 3) | 1u; }
+static uint64_t header_word(uint64_t pos, uint32_t low) { return (uint64_t)stamp(pos) << 32 | low; }
+static uint64_t record_size(const struct shmkit_chan *ch, uint64_t n) {
+	return REC_HEADER + ((n * ch->elem_size + 7) & ~(uint64_t)7);
+}
+static uint64_t *ring_word(const struct shmkit_chan *ch, uint64_t off) { return (uint64_t *)(ch->slots_base + off); }
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* What the header at pos holds: 1 a message of *n elements, 2 a skip
+ * record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
+static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) {
+	uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
+	uint32_t low = (uint32_t)hd;
+	if ((uint32_t)(hd >> 32) != stamp(pos)) {
+		return 0;
+	}
+	if (low == SHMKIT_LEN_SKIP) {
+		return 2;
+	}
+	if (low == 0 || low - 1 > ch->max_len || off + record_size(ch, low - 1) > ch->cap) {
+		return -SHMKIT_ECORRUPT;
+	}
+	*n = low - 1;
+	return 1;
+}
+
+/* The position after the last published record from pos; *count messages. */
+static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, uint64_t *count) {
+	*count = 0;
+	for (uint64_t i = 0; i < ch->cap / REC_HEADER; i++) {
+		uint32_t n = 0;
+		int rc = spsc_record(ch, pos, &n);
+		if (rc <= 0) {
+			*end = pos;
+			return -rc;
+		}
+		if (rc == 2) {
+			pos += ch->cap - pos % ch->cap;
+		} else {
+			pos += record_size(ch, n);
+			(*count)++;
+		}
+	}
+	return SHMKIT_ECORRUPT;
+}
+
+static int spsc_lease(struct shmkit_chan *ch, uint64_t *word) {
+	pthread_once(&membarrier_once, membarrier_register);
+	if (membarrier_rc != 0) {
+		return membarrier_rc;
+	}
+	for (;;) {
+		uint64_t cur = LOAD(word);
+		if (cur == ch->token) {
+			return 0;
+		}
+		if (cur != 0 && peer_alive(ch, (int32_t)(cur >> 32))) {
+			return SHMKIT_EINUSE;
+		}
+		if (CAS(word, cur, ch->token)) {
+			return 0;
+		}
+	}
+}
+
+struct spsc_send_op {
+	uint64_t size, at;
+};
+
+/* Reserve room as channel's reserve does: 1 with op->at, 0 wait, negative error. */
+static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
+	struct spsc_send_op *op = arg;
+	if (LOAD(&ch->h->closed) != 0) {
+		return -SHMKIT_ECLOSED;
+	}
+	uint64_t off = ch->tail % ch->cap, skip = off + op->size > ch->cap ? ch->cap - off : 0;
+	uint64_t end = ch->tail + skip + op->size;
+	if (end % ch->cap != 0) {
+		end += REC_HEADER;
+	}
+	if (end - ch->head_seen > ch->cap && end - (ch->head_seen = LOAD(&ch->h->head)) > ch->cap) {
+		return 0;
+	}
+	if (skip > 0) {
+		STORE_REL(ring_word(ch, off), header_word(ch->tail, SHMKIT_LEN_SKIP));
+		ch->tail += skip;
+		off = 0;
+	}
+	op->at = off;
+	return 1;
+}
+
+static int spsc_send_stuck(struct shmkit_chan *ch, void *arg) {
+	(void)arg;
+	return all_dead(ch, ch->h->consumers) ? SHMKIT_EPEERDEAD : 0;
+}
+
+static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	int rc;
+	if (!ch->send_leased) {
+		uint64_t count;
+		if ((rc = spsc_lease(ch, &ch->h->producer)) != 0 ||
+		    (rc = spsc_end(ch, ch->head_seen = LOAD(&ch->h->head), &ch->tail, &count)) != 0) {
+			return rc;
+		}
+		ch->send_leased = 1;
+	}
+	struct spsc_send_op op = {.size = record_size(ch, n)};
+	rc = spsc_reserve(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, spsc_reserve, spsc_send_stuck, &op);
+	}
+	if (rc < 0) {
+		return -rc;
+	}
+	memcpy(ch->slots_base + op.at + REC_HEADER, data, (size_t)n * ch->elem_size);
+	if (op.at + op.size < ch->cap) {
+		STORE_REL(ring_word(ch, op.at + op.size), 0); /* old elements there never read as a header */
+	}
+	STORE_REL(ring_word(ch, op.at), header_word(ch->tail, n + 1));
+	ch->tail += op.size;
+	/* Closed meanwhile: the message may still be received before the end
+	 * of stream, but the consumer may have ended it first (see channel's
+	 * publish). Open here: a consumer's end of stream comes after a heavy
+	 * barrier that shows it this header. */
+	rc = LOAD(&ch->h->closed) != 0 ? SHMKIT_ECLOSED : 0;
+	wake_receivers(ch);
+	return rc;
+}
+
+struct spsc_recv_op {
+	uint32_t cap, n;
+	uint64_t at;
+};
+
+/* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. */
+static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
+	for (int i = 0; i < 2; i++) {
+		uint32_t n = 0;
+		int rc = spsc_record(ch, ch->head, &n);
+		if (rc <= 0) {
+			return rc;
+		}
+		if (rc == 2) {
+			ch->head += ch->cap - ch->head % ch->cap;
+			continue;
+		}
+		op->n = n;
+		if (n > op->cap) {
+			return -SHMKIT_ESHORTBUF;
+		}
+		op->at = ch->head % ch->cap;
+		return 1;
+	}
+	return -SHMKIT_ECORRUPT;
+}
+
+static int spsc_try_recv(struct shmkit_chan *ch, void *arg) {
+	struct spsc_recv_op *op = arg;
+	int closed = LOAD(&ch->h->closed) != 0;
+	int rc = spsc_peek(ch, op);
+	if (rc != 0 || !closed) {
+		return rc;
+	}
+	if (ch->eof) {
+		return -SHMKIT_EEOF;
+	}
+	if ((rc = membarrier_heavy()) != 0) {
+		return -rc;
+	}
+	if ((rc = spsc_peek(ch, op)) != 0) {
+		return rc;
+	}
+	ch->eof = 1;
+	return -SHMKIT_EEOF;
+}
+
+static int spsc_recv_stuck(struct shmkit_chan *ch, void *arg) {
+	(void)arg;
+	return LOAD(&ch->h->closed) == 0 && all_dead(ch, ch->h->producers) ? SHMKIT_EPEERDEAD : 0;
+}
+
+static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
+	int rc;
+	if (!ch->recv_leased) {
+		if ((rc = spsc_lease(ch, &ch->h->consumer)) != 0) {
+			return rc;
+		}
+		ch->head = LOAD(&ch->h->head);
+		ch->recv_leased = 1;
+	}
+	struct spsc_recv_op op = {.cap = cap};
+	rc = spsc_try_recv(ch, &op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->data_seq, &ch->h->recv_waiters, spsc_try_recv, spsc_recv_stuck, &op);
+	}
+	if (rc < 0) {
+		if (rc == -SHMKIT_ESHORTBUF) {
+			*n = op.n;
+		}
+		return -rc;
+	}
+	memcpy(buf, ch->slots_base + op.at + REC_HEADER, (size_t)op.n * ch->elem_size);
+	*n = op.n;
+	ch->head += record_size(ch, op.n);
+	STORE_REL(&ch->h->head, ch->head);
+	wake_senders(ch);
+	return 0;
+}
+
+static uint64_t spsc_len(const struct shmkit_chan *ch) {
+	uint64_t end, count;
+	spsc_end(ch, LOAD(&ch->h->head), &end, &count);
+	return count;
+}

@@ -3,7 +3,6 @@
 package cbind
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../cgo
 #cgo LDFLAGS: -lpthread
 #include <stdlib.h>
 #include <string.h>

@@ -52,6 +52,10 @@ class PeerDeadError(ShmkitError, ConnectionResetError):
     """Every process on the other side of the channel died."""
 
 
+class ReadOnlyError(ShmkitError, PermissionError):
+    """The segment was attached read-only and the operation would write."""
+
+
 def check(rc, what):
     """Raise the exception for a C return code; 0 returns None."""
     if rc == 0:

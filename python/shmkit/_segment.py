@@ -7,6 +7,7 @@ import errno
 import contextlib
 import mmap
 import os
+import stat
 import threading
 
 from . import _errors
@@ -62,27 +63,102 @@ def _initial(tc, items):
     return _array.array(_ARRAY_CODE[tc], [_from_python(tc, v) for v in items])
 
 
-def attach(name):
-    """Attach to the shmkit segment name ("foo" or "/foo"), read-write.
+def attach(name, readonly=False):
+    """Attach to the shmkit segment name ("foo" or "/foo"), read-write, or
+    with readonly=True read-only: what a process with read permission alone
+    can do. On a read-only segment every call that would write raises
+    ReadOnlyError, and locked values are read without their lock.
 
     Raises FileNotFoundError if there is none, NotShmkitError if it is not a
     shmkit segment, CorruptError if it contradicts itself. The segment is
     never unlinked by this package unless you call unlink().
     """
+    fd, mm = _map(name, readonly)
+    try:
+        return Segment(_posix(name), fd, mm, readonly)
+    except BaseException:
+        if not mm.closed:  # Segment closes both when its check fails
+            mm.close()
+            os.close(fd)
+        raise
+
+
+def _map(name, readonly):
     path = _posix(name)
     if path is None or "/" in path[1:]:
         raise ValueError("bad segment name %r" % (name,))
-    fd = os.open("/dev/shm" + path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    # O_NONBLOCK: a FIFO planted under the name must not hang the open.
+    flags = (os.O_RDONLY if readonly else os.O_RDWR) | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    fd = os.open("/dev/shm" + path, flags)
     try:
-        size = os.fstat(fd).st_size
-        if size <= 0:
-            raise _errors.NotShmkitError("%s: empty segment" % path)
-        mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size <= 0:
+            raise _errors.NotShmkitError("%s: not a regular, non-empty file" % path)
+        prot = mmap.PROT_READ if readonly else mmap.PROT_READ | mmap.PROT_WRITE
+        return fd, mmap.mmap(fd, st.st_size, mmap.MAP_SHARED, prot)
     except BaseException:
         os.close(fd)
         raise
-    return Segment(path, fd, mm)
 
+
+class RawSegment:
+    """Any POSIX shared memory segment, shmkit's or not (one made by
+    Python's SharedMemory or by shm_open in C), as bytes: .buf is a
+    memoryview of it. Unlike SharedMemory it registers nothing with the
+    resource tracker, so the segment is never unlinked behind your back."""
+
+    def __init__(self, name, readonly=False):
+        self.name = _posix(name)
+        fd, self._mm = _map(name, readonly)
+        os.close(fd)
+        self.readonly = readonly
+        self.size = len(self._mm)
+        self.buf = memoryview(self._mm)
+
+    def close(self):
+        """Unmap it; views of .buf must be released first (BufferError)."""
+        if self._mm is not None:
+            self.buf.release()
+            self._mm.close()
+            self._mm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def attach_raw(name, readonly=False):
+    """Map any POSIX segment (see RawSegment)."""
+    return RawSegment(name, readonly)
+
+
+class _ReadOnlyAnchor:
+    """The address of a read-only mapping, from the buffer protocol
+    (ctypes.from_buffer wants a writable one); holding the buffer pins the
+    mapping, as the writable anchor does."""
+
+    class _View(ctypes.Structure):
+        _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.c_void_p), ("len", ctypes.c_ssize_t),
+                    ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
+                    ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
+                    ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p)]
+
+    def __init__(self, mm):
+        self._view = self._View()
+        get = ctypes.pythonapi.PyObject_GetBuffer
+        get.argtypes = [ctypes.py_object, ctypes.POINTER(self._View), ctypes.c_int]
+        if get(mm, ctypes.byref(self._view), 0) != 0:
+            raise BufferError("cannot pin the mapping")
+        self.address = self._view.buf
+
+    def release(self):
+        if self._view is not None:
+            rel = ctypes.pythonapi.PyBuffer_Release
+            rel.argtypes = [ctypes.POINTER(self._View)]
+            rel(ctypes.byref(self._view))
+            self._view = None
 
 
 def create(name, size, capacity=64, mode=0o600):
@@ -117,21 +193,33 @@ def unlink(name):
 class Segment:
     """An attached shmkit segment: find objects in it by name."""
 
-    def __init__(self, path, fd, mm):
+    def __init__(self, path, fd, mm, readonly=False):
         self.name = path
         self.size = len(mm)
+        self.readonly = readonly
         self._fd = fd
         self._mm = mm
-        self._anchor = ctypes.c_char.from_buffer(mm)  # the mapping's address, pinned
+        self._anchor = self._pin()
         self._c = n.Segment()
         # Calls blocked in C on this segment's memory, which close() waits for.
         self._busy = 0
         self._closing = False
         self._cv = threading.Condition()
-        rc = n.lib.shmkit_check(ctypes.addressof(self._anchor), self.size, fd, ctypes.byref(self._c))
+        rc = n.lib.shmkit_check(self._address(), self.size, fd, ctypes.byref(self._c))
         if rc != 0:
             self.close()
             _errors.check(rc, "attach %s" % path)
+        if readonly:
+            self._c.fd = -1  # the C library then refuses to allocate
+
+    def _pin(self):
+        """Pin the mapping (close() fails while views exist) and keep its address."""
+        return _ReadOnlyAnchor(self._mm) if self.readonly else ctypes.c_char.from_buffer(self._mm)
+
+    def _address(self):
+        if self.readonly:
+            return self._anchor.address
+        return ctypes.addressof(self._anchor)
 
     # -- lifetime
 
@@ -155,11 +243,13 @@ class Segment:
 
     def _unmap(self):
         anchor, self._anchor = self._anchor, None
+        if self.readonly:
+            anchor.release()
         del anchor
         try:
             self._mm.close()
         except BufferError:
-            self._anchor = ctypes.c_char.from_buffer(self._mm)
+            self._anchor = self._pin()
             raise BufferError("segment %s: memoryviews of it are still alive; release them first" % self.name)
         os.close(self._fd)
         self._mm = None
@@ -194,6 +284,11 @@ class Segment:
     def _check_open(self):
         if self._mm is None or self._closing:
             raise ValueError("segment %s is closed" % self.name)
+
+    def _check_writable(self):
+        self._check_open()
+        if self.readonly:
+            raise _errors.ReadOnlyError("segment %s is attached read-only" % self.name)
 
     @contextlib.contextmanager
     def _hold(self):
@@ -272,7 +367,7 @@ class Segment:
         """The value name, with a .value property (taking its lock, if it
         has one, as multiprocessing.Value does)."""
         o = self._lookup(name, "value", typecode)
-        return Value(name, chr(o.typecode), self._view(o), self._lock(o))
+        return Value(name, chr(o.typecode), self._view(o), self._lock(o), self, o.data)
 
     def get_lock(self, name):
         """The recursive mutex of a value or array created with a lock."""
@@ -307,6 +402,7 @@ class Segment:
 
     def new_array(self, name, typecode, size_or_initializer, lock=True):
         """Create an array, like multiprocessing.Array(typecode, ...)."""
+        self._check_writable()
         tc = _typecode(typecode)
         if isinstance(size_or_initializer, int):
             count, init = size_or_initializer, None
@@ -325,6 +421,7 @@ class Segment:
 
     def new_value(self, name, typecode, value=0, lock=True):
         """Create a value, like multiprocessing.Value(typecode, value)."""
+        self._check_writable()
         tc = _typecode(typecode)
         if value == 0 and tc in "cu":
             value = b"\0" if tc == "c" else "\0"
@@ -333,9 +430,10 @@ class Segment:
         rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), name.encode(), ord(tc), 1, 0, bool(lock),
                                     init.buffer_info()[0], ctypes.byref(o))
         self._created(rc, name)
-        return Value(name, tc, self._view(o), self._lock(o))
+        return Value(name, tc, self._view(o), self._lock(o), self, o.data)
 
     def new_semaphore(self, name, value=1, bounded=False):
+        self._check_writable()
         o = n.Object()
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
@@ -344,6 +442,7 @@ class Segment:
         return Semaphore(self, o)
 
     def new_mutex(self, name, recursive=False):
+        self._check_writable()
         o = n.Object()
         self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
                                              ctypes.byref(o)), name)
@@ -352,6 +451,7 @@ class Segment:
     def new_channel(self, name, typecode, slots, max_len, spsc=False):
         """A channel of slots messages of up to max_len elements; with spsc,
         for one sender and one receiver at a time (see channel.SPSC in Go)."""
+        self._check_writable()
         tc = _typecode(typecode)
         o = n.Object()
         make = n.lib.shmkit_new_spsc_channel if spsc else n.lib.shmkit_new_channel
@@ -359,25 +459,61 @@ class Segment:
         return Channel(self, o)
 
 
+# The C type of an element of each typecode, for the atomic updates.
+_CTYPE = {"b": ctypes.c_int8, "B": ctypes.c_uint8, "h": ctypes.c_int16, "H": ctypes.c_uint16,
+          "i": ctypes.c_int32, "I": ctypes.c_uint32, "l": ctypes.c_int64, "L": ctypes.c_uint64,
+          "q": ctypes.c_int64, "Q": ctypes.c_uint64, "f": ctypes.c_float, "d": ctypes.c_double}
+
+
 class Value:
     """One shared element. .value reads and writes it (under its lock if it
-    has one); get_lock() returns that lock."""
+    has one); get_lock() returns that lock. add() and compare_and_swap()
+    are atomic with or without the lock, as Go's RawValue.Add and
+    CompareAndSwap, and agree with them; .value += 1 is not atomic unless
+    done holding get_lock()."""
 
-    def __init__(self, name, typecode, view, lock):
+    def __init__(self, name, typecode, view, lock, seg=None, addr=None):
         self.name = name
         self.typecode = typecode
         self._view = view
         self._lock = lock
+        self._seg = seg
+        self._addr = addr
+
+    def _atomic(self, what):
+        if self.typecode not in _CTYPE:
+            raise TypeError("value %r: %s needs a numeric typecode, not %r" % (self.name, what, self.typecode))
+        self._seg._check_writable()
+        return _CTYPE[self.typecode]
+
+    def add(self, delta):
+        """Atomically add delta and return the new value (integers wrap
+        around as in C; floats are added by compare-and-swap)."""
+        t = self._atomic("add")
+        d, out = t(delta), t()
+        _errors.check(n.lib.shmkit_elem_add(self._addr, ord(self.typecode), ctypes.byref(d), ctypes.byref(out)),
+                      "value %r" % self.name)
+        return out.value
+
+    def compare_and_swap(self, old, new):
+        """Atomically store new if the value is old (bit patterns compared,
+        as in Go); return whether it did."""
+        t = self._atomic("compare_and_swap")
+        o, nv, swapped = t(old), t(new), ctypes.c_int()
+        _errors.check(n.lib.shmkit_elem_cas(self._addr, ord(self.typecode), ctypes.byref(o), ctypes.byref(nv),
+                                            ctypes.byref(swapped)), "value %r" % self.name)
+        return bool(swapped.value)
 
     @property
     def value(self):
-        if self._lock is None:
+        if self._lock is None or self._seg.readonly:  # a reader alone cannot lock
             return _to_python(self.typecode, self._view[0])
         with self._lock:
             return _to_python(self.typecode, self._view[0])
 
     @value.setter
     def value(self, v):
+        self._seg._check_writable()
         v = _from_python(self.typecode, v)
         if self._lock is None:
             self._view[0] = v
@@ -465,6 +601,7 @@ class Channel:
         """Send data as one message, waiting while the channel is full (up
         to timeout seconds: TimeoutError). ChannelClosedError after close;
         ValueError if longer than maxlen."""
+        self._seg._check_writable()
         buf, count = self._elements(data)
         if count > self.maxlen:
             raise ValueError("channel %r: message of %d elements, at most %d" % (self.name, count, self.maxlen))
@@ -482,6 +619,7 @@ class Channel:
     def recv_into(self, buffer, timeout=None):
         """Receive the next message into a writable buffer; return its
         number of elements."""
+        self._seg._check_writable()  # receiving moves the channel's head
         mv = memoryview(buffer).cast("B")
         if mv.readonly:
             raise TypeError("recv_into needs a writable buffer")
@@ -516,7 +654,7 @@ class Channel:
 
     def close(self):
         """Close the channel for every process."""
-        self._seg._check_open()
+        self._seg._check_writable()
         rc = n.lib.shmkit_chan_close(ctypes.byref(self._ch))
         if rc == n.ECLOSED:
             raise _errors.ChannelClosedError(rc, "channel %r: already closed" % self.name)
@@ -526,13 +664,13 @@ class Channel:
         """Give back the sides of a single-producer channel that this handle
         holds, so another handle may take them at once; unlike close(), the
         stream goes on. See the Go package's Release."""
-        self._seg._check_open()
+        self._seg._check_writable()
         n.lib.shmkit_chan_release(ctypes.byref(self._ch))
 
     def register(self, sender):
         """Record this process as a sender (or receiver) now, not at its
         first send (recv); see the Go package's RegisterSender."""
-        self._seg._check_open()
+        self._seg._check_writable()
         n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender))
 
     def __iter__(self):

@@ -35,7 +35,7 @@ def sliced(call, deadline, slice_ns=_SLICE_NS):
 def _take(seg, ptr, try_op, busy, timed_op, block, timeout):
     """Take a semaphore or mutex: try_op once (busy: it is taken) or
     timed_op in slices. None if it gave up, else the C result."""
-    seg._check_open()
+    seg._check_writable()  # taking a lock or a unit writes to it
     if not block:
         rc = try_op(ptr)
         return None if rc == busy else rc
@@ -71,7 +71,7 @@ class Semaphore:
         return True
 
     def release(self):
-        self._seg._check_open()
+        self._seg._check_writable()
         rc = n.lib.shmkit_sem_post(self._ptr)
         if rc == errno.ERANGE:
             raise ValueError("semaphore %r released too many times" % self.name)
@@ -138,7 +138,7 @@ class Mutex:
         return True
 
     def release(self):
-        self._seg._check_open()
+        self._seg._check_writable()
         rc = n.lib.shmkit_mutex_unlock(self._ptr)
         if rc == errno.EPERM:
             raise RuntimeError("mutex %r released by a thread that does not hold it" % self.name)
@@ -149,7 +149,7 @@ class Mutex:
 
     def consistent(self):
         """Mark the state the mutex guards as repaired after OwnerDeadError."""
-        self._seg._check_open()
+        self._seg._check_writable()
         _errors.check(n.lib.shmkit_mutex_consistent(self._ptr), "mutex %r" % self.name)
 
     def __enter__(self):
@@ -161,3 +161,84 @@ class Mutex:
 
     def __repr__(self):
         return "<shmkit.Mutex %r>" % self.name
+
+
+def _sem_name(name):
+    if not isinstance(name, str) or not name.strip("/") or "/" in name.strip("/"):
+        raise ValueError("bad semaphore name %r" % (name,))
+    return "/" + name.lstrip("/")
+
+
+class NamedSemaphore:
+    """A POSIX named semaphore (sem_open), the kind Python's multiprocessing
+    and C open by name, and Go's semaphore.OpenNamed. Not in a segment: it
+    lives until unlink_named_semaphore() and its last close()."""
+
+    def __init__(self, name, create=False, value=1, mode=0o600):
+        self.name = _sem_name(name)
+        sem = ctypes.c_void_p()
+        rc = n.lib.shmkit_nsem_open(self.name.encode(), bool(create), mode, value, ctypes.byref(sem))
+        if rc == errno.ENOENT:
+            raise FileNotFoundError(rc, os.strerror(rc), self.name)
+        if rc == errno.EEXIST:
+            raise FileExistsError(rc, os.strerror(rc), self.name)
+        _errors.check(rc, "named semaphore %s" % self.name)
+        self._sem = sem
+
+    def _ptr(self):
+        if self._sem is None:
+            raise ValueError("named semaphore %s is closed" % self.name)
+        return self._sem
+
+    def acquire(self, block=True, timeout=None):
+        ptr = self._ptr()
+        if not block:
+            rc = n.lib.shmkit_nsem_trywait(ptr)
+            if rc == errno.EAGAIN:
+                return False
+        else:
+            rc = sliced(lambda until: n.lib.shmkit_nsem_timedwait(ptr, until), _deadline(timeout))
+            if rc == errno.ETIMEDOUT:
+                return False
+        _errors.check(rc, "named semaphore %s" % self.name)
+        return True
+
+    def release(self):
+        _errors.check(n.lib.shmkit_nsem_post(self._ptr()), "named semaphore %s" % self.name)
+
+    def get_value(self):
+        v = ctypes.c_int()
+        _errors.check(n.lib.shmkit_nsem_getvalue(self._ptr(), ctypes.byref(v)), "named semaphore %s" % self.name)
+        return v.value
+
+    def close(self):
+        if self._sem is not None:
+            sem, self._sem = self._sem, None
+            _errors.check(n.lib.shmkit_nsem_close(sem), "named semaphore %s" % self.name)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __repr__(self):
+        if self._sem is None:
+            return "<shmkit.NamedSemaphore %s closed>" % self.name
+        return "<shmkit.NamedSemaphore %s value=%d>" % (self.name, self.get_value())
+
+
+def named_semaphore(name, create=False, value=1, mode=0o600):
+    """Open the named semaphore name, or with create make it (FileExistsError
+    if it exists) with value and permission bits mode."""
+    return NamedSemaphore(name, create, value, mode)
+
+
+def unlink_named_semaphore(name):
+    """Remove a named semaphore's name (sem_unlink)."""
+    name = _sem_name(name)
+    rc = n.lib.shmkit_nsem_unlink(name.encode())
+    if rc == errno.ENOENT:
+        raise FileNotFoundError(rc, os.strerror(rc), name)
+    _errors.check(rc, "named semaphore %s" % name)

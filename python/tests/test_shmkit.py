@@ -374,6 +374,106 @@ class TestSync(SegmentTest):
             m.release()
 
 
+class TestParity(SegmentTest):
+    def test_read_only_attach(self):
+        self.seg.new_array("a", "i", [1, 2, 3])
+        self.seg.new_value("v", "q", 7)
+        self.seg.new_semaphore("s", 1)
+        self.seg.new_mutex("m")
+        self.seg.new_channel("ch", "d", 2, 4)
+        ro = shmkit.attach(self.name, readonly=True)
+        try:
+            self.assertTrue(ro.readonly)
+            a = ro.array("a")
+            self.assertEqual(list(a), [1, 2, 3])
+            with self.assertRaises(TypeError):
+                a[0] = 9  # a read-only view
+            a.release()
+            v = ro.value("v")
+            self.assertEqual(v.value, 7)  # read without the lock: a reader cannot take it
+            for call in (lambda: setattr(v, "value", 8), lambda: v.add(1), lambda: ro.semaphore("s").acquire(),
+                         lambda: ro.semaphore("s").release(), lambda: ro.mutex("m").acquire(),
+                         lambda: ro.channel("ch").send([1.0]), lambda: ro.channel("ch").recv(timeout=0),
+                         lambda: ro.new_array("b", "i", 2)):
+                with self.assertRaises(shmkit.ReadOnlyError):
+                    call()
+            self.assertEqual(len(ro.channel("ch")), 0)
+            v.release()
+        finally:
+            ro.close()
+
+    def test_attach_raw(self):
+        with shmkit.attach_raw(self.name) as raw:
+            self.assertEqual(raw.size, self.seg.size)
+            self.assertEqual(bytes(raw.buf[:6]), b"SHMKIT")
+        path = "/dev/shm/shmkit-pytest-raw-%d" % os.getpid()
+        with open(path, "wb") as f:
+            f.write(b"not shmkit")
+        try:
+            with shmkit.attach_raw(os.path.basename(path), readonly=True) as raw:
+                self.assertEqual(bytes(raw.buf), b"not shmkit")
+            with self.assertRaises(shmkit.NotShmkitError):
+                shmkit.attach(os.path.basename(path))
+        finally:
+            os.unlink(path)
+
+    def test_named_semaphore(self):
+        name = "/shmkit-pytest-sem-%d" % os.getpid()
+        sem = shmkit.named_semaphore(name, create=True, value=1, mode=0o640)
+        try:
+            self.assertEqual(os.stat("/dev/shm/sem." + name[1:]).st_mode & 0o777, 0o640)
+            with self.assertRaises(FileExistsError):
+                shmkit.named_semaphore(name, create=True)
+            other = shmkit.named_semaphore(name)
+            self.assertTrue(other.acquire(timeout=1))
+            self.assertFalse(sem.acquire(block=False))
+            self.assertFalse(sem.acquire(timeout=0.05))
+            other.release()
+            self.assertEqual(sem.get_value(), 1)
+            other.close()
+            with self.assertRaises(ValueError):
+                other.release()
+        finally:
+            sem.close()
+            shmkit.unlink_named_semaphore(name)
+        with self.assertRaises(FileNotFoundError):
+            shmkit.named_semaphore(name)
+
+    def test_atomic_add_across_processes(self):
+        # Go's RawValue.Add and this add() are one atomic instruction on the
+        # same word: no update is lost, as with v.value += 1 it would be.
+        v = self.seg.new_value("n", "q", 0, lock=False)
+        f = self.seg.new_value("x", "d", 0.0, lock=False)
+        pids = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    seg = shmkit.attach(self.name)
+                    n, x = seg.value("n"), seg.value("x")
+                    for _ in range(2000):
+                        n.add(1)
+                        x.add(0.5)
+                    n.release()
+                    x.release()
+                    seg.close()
+                finally:
+                    os._exit(0)
+            pids.append(pid)
+        for pid in pids:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertEqual(v.value, 6000)
+        self.assertEqual(f.value, 3000.0)
+        self.assertTrue(v.compare_and_swap(6000, -1))
+        self.assertFalse(v.compare_and_swap(6000, 5))
+        self.assertEqual(v.value, -1)
+        self.assertEqual(self.seg.new_value("b", "b", 127, lock=False).add(1), -128)  # wraps as in C and Go
+        with self.assertRaises(TypeError):
+            self.seg.new_value("c", "c", b"x", lock=False).add(1)
+        v.release()
+        f.release()
+
+
 class TestChannel(SegmentTest):
     def _in_child(self, scenario):
         """Run scenario in a forked child, so that a crash fails the test

@@ -1,0 +1,531 @@
+/*
+ * shmkit.h - the byte-for-byte layout of a shmkit segment.
+ *
+ * This header is the contract between every process that attaches to a
+ * shmkit segment, whatever its language. The Go package
+ * github.com/shmkit/shmkit/internal/layout mirrors it field for field, and a
+ * test compiles this file and checks that both agree on every size and offset.
+ *
+ * All integers are little-endian, native-width and naturally aligned. Inside a
+ * segment there are offsets from the start of the segment, never pointers.
+ *
+ *   0                  128                128 + 128*dir_capacity  (64-aligned)
+ *   +------------------+----------------------------+-----------------------+
+ *   | shmkit_header    | shmkit_entry[dir_capacity] | objects, each 64-byte |
+ *   |                  | (the named-object directory)| aligned, bump-allocated
+ *   +------------------+----------------------------+-----------------------+
+ *                                                    ^ data start   ^ alloc_cursor
+ *
+ * Publication: a segment is fully written under a file with no name and only
+ * then linked to its name, so no process can open a half-initialised one. A
+ * directory entry is written, its object initialised, and only then its state
+ * is set to SHMKIT_ENTRY_READY with a release store and dir_count raised;
+ * readers load dir_count and each state with acquire loads and ignore entries
+ * that are not READY. Allocation is serialised between processes by the
+ * lock word alloc_lock in the header, taken over from a holder that died.
+ */
+#ifndef SHMKIT_H
+#define SHMKIT_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <semaphore.h>
+
+/* The header compiles as C99, C11 and C++11 and later: the functions have
+ * C linkage, and the layout checks use each language's static assertion. */
+#ifdef __cplusplus
+extern "C" {
+#define SHMKIT_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define SHMKIT_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#define SHMKIT_STATIC_ASSERT_JOIN(a, b) a##b
+#define SHMKIT_STATIC_ASSERT_NAME(line) SHMKIT_STATIC_ASSERT_JOIN(shmkit_static_assert_, line)
+#define SHMKIT_STATIC_ASSERT(cond, msg) typedef char SHMKIT_STATIC_ASSERT_NAME(__LINE__)[(cond) ? 1 : -1]
+#endif
+
+#define SHMKIT_MAGIC 0x000054494B4D4853ULL /* "SHMKIT\0\0" read as little-endian */
+#define SHMKIT_VERSION 3u
+#define SHMKIT_ALIGN 64u         /* every object starts on a cache line */
+#define SHMKIT_NAME_MAX 63       /* object name bytes, without the NUL */
+
+/* Entry states. */
+#define SHMKIT_ENTRY_EMPTY 0u
+#define SHMKIT_ENTRY_READY 1u
+
+/* Object kinds. */
+#define SHMKIT_KIND_BYTES 1u      /* untyped bytes */
+#define SHMKIT_KIND_VALUE 2u      /* one element of entry.typecode */
+#define SHMKIT_KIND_ARRAY 3u      /* entry.count elements of entry.typecode */
+#define SHMKIT_KIND_SEMAPHORE 4u  /* struct shmkit_semaphore */
+#define SHMKIT_KIND_BOUNDED 5u    /* struct shmkit_semaphore with a bound, also in param0 */
+#define SHMKIT_KIND_MUTEX 6u      /* struct shmkit_mutex, error-checking */
+#define SHMKIT_KIND_RMUTEX 7u     /* struct shmkit_mutex, recursive */
+#define SHMKIT_KIND_COND 8u       /* struct shmkit_cond */
+#define SHMKIT_KIND_EVENT 9u      /* struct shmkit_event */
+#define SHMKIT_KIND_BARRIER 10u   /* struct shmkit_barrier */
+#define SHMKIT_KIND_CHANNEL 11u   /* struct shmkit_channel: param0 slots, param1 max_len */
+
+/* Entry flags. */
+#define SHMKIT_FLAG_LOCKED 0x01u  /* VALUE/ARRAY: a pthread_mutex_t (recursive,
+                                     robust, process-shared) follows the data
+                                     at offset + align64(count * elem size) */
+#define SHMKIT_FLAG_SPSC 0x02u    /* CHANNEL: one producer, one consumer, messages
+                                     packed end to end (see below) */
+
+struct shmkit_header {
+	uint64_t magic;        /*  0: SHMKIT_MAGIC, stored last */
+	uint32_t version;      /*  8: SHMKIT_VERSION */
+	uint32_t header_size;  /* 12: sizeof(struct shmkit_header); the directory starts here */
+	uint64_t segment_size; /* 16: bytes in the segment; equals the file size */
+	uint32_t dir_capacity; /* 24: entries in the directory */
+	uint32_t dir_count;    /* 28: entries published (atomic) */
+	uint64_t alloc_cursor; /* 32: offset of the first free data byte (atomic) */
+	int32_t creator_pid;   /* 40: pid of the creating process */
+	uint32_t flags;        /* 44: none defined; must be 0 */
+	int64_t created_ns;    /* 48: creation time, Unix nanoseconds */
+	uint64_t alloc_lock;   /* 56: allocation lock: holder's pid namespace << 32 | pid, 0 if free (atomic) */
+	uint32_t alloc_seq;    /* 64: futex: moved on at each release of alloc_lock */
+	uint32_t alloc_waiters;/* 68: processes sleeping on alloc_seq */
+	uint8_t reserved[56];  /* 72: zero; room to grow */
+};
+
+/*
+ * Allocation lock. An allocator takes alloc_lock by CAS 0 -> its word
+ * (namespace = the low 32 bits of the inode of /proc/self/ns/pid, 0 if
+ * unknown), allocates, stores 0, adds 1 to alloc_seq, and wakes all if
+ * alloc_waiters is non-zero. A waiter reads alloc_seq, looks again, and
+ * sleeps on alloc_seq, in short slices. It takes the lock over by CAS
+ * from a holder's word whose namespace is its own and whose pid is dead
+ * (or a zombie); a holder in another namespace is never judged. A read-only
+ * attach cannot take the lock, so readers never block writers.
+ */
+
+struct shmkit_entry {
+	char name[64];         /*   0: NUL-terminated, 1..SHMKIT_NAME_MAX bytes */
+	uint32_t state;        /*  64: SHMKIT_ENTRY_* (atomic, published last) */
+	uint16_t kind;         /*  68: SHMKIT_KIND_* */
+	uint8_t typecode;      /*  70: Python typecode character, or 0 */
+	uint8_t flags;         /*  71: SHMKIT_FLAG_* */
+	uint64_t count;        /*  72: elements (VALUE 1, ARRAY n), else 0 */
+	uint64_t offset;       /*  80: start of the object, 64-aligned */
+	uint64_t length;       /*  88: bytes the object occupies */
+	uint64_t param0;       /*  96: kind-specific */
+	uint64_t param1;       /* 104: kind-specific */
+	uint8_t reserved[16];  /* 112: zero */
+};
+
+/*
+ * Synchronisation objects. Words marked "futex" are 32-bit words that
+ * waiters sleep on with FUTEX_WAIT (shared, not private) and that changers
+ * wake with FUTEX_WAKE after changing them. A pthread mutex sits in a
+ * 64-byte slot, so offsets are the same on every 64-bit Linux whatever
+ * sizeof(pthread_mutex_t) is there.
+ */
+typedef union { pthread_mutex_t mutex; uint8_t bytes[64]; } shmkit_mutex_slot;
+
+/*
+ * SHMKIT_KIND_SEMAPHORE and SHMKIT_KIND_BOUNDED: a counting semaphore.
+ *
+ * Acquire: compare-and-swap value v -> v-1 while v > 0. Release: CAS v ->
+ * v+1 while v < bound: ERANGE at a BOUNDED semaphore's bound, so the bound
+ * is exact however many release at once, EOVERFLOW at a plain one's
+ * (SHMKIT_SEM_VALUE_MAX). A value above bound, or a bound above
+ * SHMKIT_SEM_VALUE_MAX, is corrupt. A waiter adds 1 to waiters, looks at value again, sleeps on it
+ * while it is 0, and takes 1 from waiters when it wakes; a release that
+ * then sees waiters non-zero wakes one sleeper. A waiter killed asleep
+ * leaves waiters raised: releases then make a needless wake call.
+ */
+#define SHMKIT_SEM_VALUE_MAX 0x7FFFFFFFu
+
+struct shmkit_semaphore {
+	uint32_t value;            /*   0: futex */
+	uint32_t waiters;          /*   4: sleepers, so a release with none is free */
+	uint32_t bound;            /*   8: the most value may be: SHMKIT_SEM_VALUE_MAX
+	                                  for SEMAPHORE, the initial value for BOUNDED */
+	uint8_t reserved[52];
+};
+
+/* SHMKIT_KIND_MUTEX / SHMKIT_KIND_RMUTEX: a robust, process-shared
+ * pthread_mutex_t, error-checking (MUTEX) or recursive (RMUTEX). */
+struct shmkit_mutex {
+	shmkit_mutex_slot mutex;   /*   0 */
+};
+
+/* SHMKIT_KIND_COND: a condition variable used with a shmkit mutex. A waiter
+ * reads seq, releases its mutex, and sleeps while seq is unchanged; signal
+ * and broadcast add 1 to seq and wake one or all sleepers. */
+struct shmkit_cond {
+	uint32_t seq;              /*   0: futex */
+	uint32_t waiters;          /*   4: sleepers, so a signal with none is free */
+	uint8_t reserved[56];
+};
+
+/* SHMKIT_KIND_EVENT: flag 0 (clear) or 1 (set); waiters sleep while 0. */
+struct shmkit_event {
+	uint32_t flag;             /*   0: futex */
+	uint32_t waiters;          /*   4 */
+	uint8_t reserved[56];
+};
+
+/* SHMKIT_KIND_BARRIER. Every field but gen changes only under lock. gen
+ * changes when the barrier trips, breaks or is reset; a waiter that arrived
+ * in generation g has passed if broken_gen != g once gen != g. */
+struct shmkit_barrier {
+	shmkit_mutex_slot lock;    /*   0: robust, process-shared */
+	uint32_t gen;              /*  64: futex */
+	uint32_t parties;          /*  68 */
+	uint32_t count;            /*  72: arrived in generation gen */
+	uint32_t broken;           /*  76: 1 while broken */
+	uint32_t broken_gen;       /*  80: last generation that broke, UINT32_MAX if none */
+	uint8_t reserved[44];
+};
+
+/*
+ * SHMKIT_KIND_CHANNEL: a bounded ring of `slots` messages, each up to
+ * max_len elements of the entry's typecode, for any number of producer and
+ * consumer processes. The object is this header, then `slots` slots of
+ * slot_stride bytes; a slot is struct shmkit_slot followed by the data.
+ *
+ * Slot state word (64 bits, atomic):
+ *
+ *   63            24  23   22        0
+ *   +---------------+----+-----------+
+ *   | seq (40 bits) |busy| pid (23)  |
+ *   +---------------+----+-----------+
+ *
+ * For ring position p (slot p % slots), seq = 2p mod 2^40 means empty and
+ * ready for the producer of p; 2p+1 means full, ready for the consumer of p;
+ * 2(p+slots) means freed for the next lap. busy = 1 with a pid: that process
+ * claimed the slot (a producer writing when seq is 2p, a consumer reading
+ * when seq is 2p+1); busy = 0 has pid 0.
+ *
+ * Send at p: CAS {2p,0,0} -> {2p,1,me}; write data and len; store {2p+1,0,0}.
+ * Recv at p: CAS {2p+1,0,0} -> {2p+1,1,me}; read; store {2(p+slots),0,0}.
+ * tail and head are hints of the next p, moved on by CAS by whoever sees
+ * them behind ("helping"). A data reader never looks before {2p+1,0,0} is
+ * published, so a message is never seen half-written. If a claimer's pid
+ * no longer exists, a waiter takes its slot over: a producer's claim becomes
+ * {2p+1,0,0} with len SHMKIT_LEN_SKIP (no message), a consumer's claim
+ * becomes {2(p+slots),0,0}.
+ *
+ * Sleeping: a receiver reads data_seq, registers in recv_waiters (adds
+ * SHMKIT_WAITER_REGISTER: 1 to the count in the low 16 bits, 1 to the
+ * generation in the high 16), looks again, FUTEX_WAITs on data_seq with the
+ * value it read, and takes 1 off recv_waiters when it wakes. A producer
+ * that published and finds a non-zero count adds 1 to data_seq and wakes
+ * all. Likewise senders with space_seq and send_waiters. Close sets closed
+ * and wakes both.
+ *
+ * A sleeper killed while asleep leaves its count behind for good. A waker
+ * whose wake found nobody asleep may remember that exact word and skip the
+ * wake while the word is unchanged: no live sleeper counted in it sleeps on,
+ * since it read the futex word before registering and the wake moved it,
+ * and a new sleeper changes the generation.
+ *
+ * producers / consumers: pids of processes that sent / received, so a
+ * blocked peer can tell when all of the other side are dead; 0 is empty.
+ *
+ * Pid namespaces: a process whose pid namespace is not pid_namespace sets
+ * mixed_ns when it opens the channel for writing, before it claims or
+ * registers anything. From then on no process judges a peer by its pid:
+ * no slot or lease is taken over, no table entry evicted, no peer reported
+ * dead. A dead claimer's slot then stays claimed; handles give their leases
+ * back themselves (shmkit_chan_release).
+ */
+#define SHMKIT_LEN_SKIP 0xFFFFFFFFu
+#define SHMKIT_SLOT_BUSY (1ull << 23)
+#define SHMKIT_SLOT_PID_MASK ((1ull << 23) - 1)
+#define SHMKIT_SLOT_SEQ_SHIFT 24
+#define SHMKIT_PEERS 32
+#define SHMKIT_WAITER_REGISTER 0x10001u
+#define SHMKIT_WAITER_COUNT_MASK 0xFFFFu
+
+struct shmkit_channel {
+	uint32_t slots;            /*   0: set at creation */
+	uint32_t max_len;          /*   4: elements per message */
+	uint32_t elem_size;        /*   8: bytes per element */
+	uint32_t slot_stride;      /*  12: bytes per slot, align64(16 + max_len*elem_size) */
+	uint32_t closed;           /*  16: 1 once closed (atomic) */
+	uint32_t peers_overflow;   /*  20: 1 if a peer could not be recorded */
+	uint32_t recovered;        /*  24: slots taken over from dead claimers (atomic) */
+	uint32_t spsc;             /*  28: 1 for a SHMKIT_FLAG_SPSC channel, else 0 */
+	uint32_t pid_namespace;    /*  32: the creator's pid namespace (as alloc_lock's) */
+	uint32_t mixed_ns;         /*  36: 1 once a process of another pid namespace opened it (atomic) */
+	uint8_t reserved0[24];
+	uint64_t tail;             /*  64: next position to send (hint) */
+	uint64_t producer;         /*  72: SPSC: the producer's lease */
+	uint8_t pad1[48];
+	uint64_t head;             /* 128: next position to receive (hint); SPSC: the consumer's position */
+	uint64_t consumer;         /* 136: SPSC: the consumer's lease */
+	uint8_t pad2[48];
+	uint32_t data_seq;         /* 192: futex for receivers */
+	uint32_t recv_waiters;     /* 196 */
+	uint8_t pad3[56];
+	uint32_t space_seq;        /* 256: futex for senders */
+	uint32_t send_waiters;     /* 260 */
+	uint8_t pad4[56];
+	int32_t producers[SHMKIT_PEERS]; /* 320 */
+	int32_t consumers[SHMKIT_PEERS]; /* 448 */
+	/* 576: the slots */
+};
+
+/*
+ * SHMKIT_FLAG_SPSC: one producer and one consumer at a time. The same header,
+ * then a ring of cap = (slots + 1) * slot_stride bytes in which messages lie
+ * end to end, each a record of an 8-byte header and the elements, padded to
+ * 8 bytes. It holds at least `slots` messages of max_len elements, more of
+ * shorter ones. Positions count bytes from the first and only grow; a
+ * record lies at position p, at offset p % cap, never past the ring's end.
+ *
+ * Record header (64 bits): stamp(p) << 32 | low, where stamp(p) = (p / 8)
+ * mod 2^32 | 1, so that no header from an earlier lap, and no zero, matches;
+ * low is n + 1 for a message of n elements, or SHMKIT_LEN_SKIP for "the
+ * rest of this lap is empty, go on at the next multiple of cap".
+ *
+ * Send at position p: fail if closed; wait until the record (and a skip
+ * record before it if it does not fit before the end, and 8 bytes after it)
+ * lies within head + cap; write the skip record if any; write the elements;
+ * store 0 at the 8 bytes after the record unless the lap ends there, so
+ * that old elements there never read as a header; store the header; look
+ * at closed again, and if it is now set report "closed" (the message may
+ * still be received). A producer killed before the header leaves no
+ * message, never half a one.
+ *
+ * Receive at position head: load the header at head; a stamp other than
+ * stamp(head) means nothing yet; read the elements; store head = head +
+ * size. A consumer killed before that store leaves the message to be read
+ * again by the next one. A consumer that finds the channel closed and
+ * nothing at head runs the barrier below and looks again: end of stream if
+ * there is still nothing. A send whose second look found the channel open
+ * stored its header before that look, so the barrier shows it.
+ *
+ * Leases (producer, consumer): pid << 32 | token of the handle that sends /
+ * receives, 0 if none; a handle takes a lease that is free or whose pid is
+ * dead. A producer that takes one walks the records from head to find its
+ * position.
+ *
+ * Ordering: the stores above are release stores and the loads acquire
+ * loads, with no full fence per message. Every process that sends or
+ * receives first registers for membarrier(2)'s GLOBAL_EXPEDITED command. A
+ * side that would sleep raises its waiters count, runs that command, then
+ * looks once more and sleeps on its futex word (data_seq, space_seq); the
+ * other side, after each store, wakes it if the waiters count is non-zero.
+ */
+
+struct shmkit_slot {
+	uint64_t state;            /*   0: see above */
+	uint32_t len;              /*   8: elements, or SHMKIT_LEN_SKIP */
+	uint32_t reserved;         /*  12 */
+	/* 16: max_len elements */
+};
+
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
+SHMKIT_STATIC_ASSERT(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,
+               "each side's words on a line of their own");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_semaphore) == 64, "semaphore is 64 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(shmkit_mutex_slot) == 64, "pthread_mutex_t fits a cache line");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
+
+/*
+ * Operations (shmkit.c). Each returns 0 or a positive errno value; none
+ * leaves errno meaningful. Blocking calls retry after EINTR. Deadlines are
+ * absolute CLOCK_MONOTONIC times in nanoseconds.
+ */
+/* Semaphores in a segment; bound is SHMKIT_SEM_VALUE_MAX for a plain one. */
+int shmkit_sem_init(struct shmkit_semaphore *s, unsigned value, unsigned bound);
+int shmkit_sem_wait(struct shmkit_semaphore *s);
+int shmkit_sem_trywait(struct shmkit_semaphore *s);                        /* EAGAIN if zero */
+int shmkit_sem_timedwait(struct shmkit_semaphore *s, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_sem_post(struct shmkit_semaphore *s);  /* ERANGE at the bound, EOVERFLOW at the max */
+int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value);
+/* Every call on a semaphore whose value is above its limit returns
+ * SHMKIT_ECORRUPT. */
+
+/* Named POSIX semaphores (sem_open), what C's and Python's multiprocessing open. */
+int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
+int shmkit_nsem_close(sem_t *sem);
+int shmkit_nsem_unlink(const char *name);
+int shmkit_nsem_wait(sem_t *sem);
+int shmkit_nsem_trywait(sem_t *sem);                        /* EAGAIN if zero */
+int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_nsem_post(sem_t *sem);
+int shmkit_nsem_getvalue(sem_t *sem, int *value);
+
+int shmkit_mutex_init(void *mutex, int recursive);
+int shmkit_mutex_lock(void *mutex);         /* EOWNERDEAD: held, repair then consistent */
+int shmkit_mutex_trylock(void *mutex);      /* EBUSY */
+int shmkit_mutex_timedlock(void *mutex, int64_t deadline_ns); /* ETIMEDOUT */
+int shmkit_mutex_unlock(void *mutex);       /* EPERM if not the owner */
+int shmkit_mutex_consistent(void *mutex);
+
+int shmkit_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns); /* 0 woken or changed; ETIMEDOUT */
+int shmkit_futex_wake(uint32_t *word, int n);
+
+int shmkit_barrier_init(struct shmkit_barrier *b, uint32_t parties);
+/* Arrive: ESHUTDOWN if broken; 0 with *index and *gen set: wait while gen is *gen
+ * (the last arrival, index parties-1, trips the barrier and need not wait). */
+int shmkit_barrier_arrive(struct shmkit_barrier *b, uint32_t *index, uint32_t *gen);
+/* After gen moved past g: 0 if generation g tripped, ESHUTDOWN if it broke. */
+int shmkit_barrier_outcome(struct shmkit_barrier *b, uint32_t g);
+/* A waiter of generation g gave up: break g if it is still current. */
+int shmkit_barrier_timeout(struct shmkit_barrier *b, uint32_t g);
+int shmkit_barrier_abort(struct shmkit_barrier *b);
+int shmkit_barrier_reset(struct shmkit_barrier *b);
+
+/*
+ * Segments and objects, for C programs and other languages' bindings
+ * (shmkit.c). The checks are the Go package's: a segment is trusted only
+ * after its header passed shmkit_check, and every object only after its
+ * entry and geometry passed shmkit_lookup.
+ *
+ * Errors beyond the usual errno values (ENOENT: no such segment or object;
+ * EINVAL: a bad argument or name):
+ */
+#define SHMKIT_ENOTSHMKIT EPROTO          /* not a shmkit segment */
+#define SHMKIT_EVERSION EPROTONOSUPPORT   /* a layout version this build does not read */
+#define SHMKIT_ECORRUPT EUCLEAN           /* the segment contradicts itself */
+#define SHMKIT_EKIND EMEDIUMTYPE          /* the object is of another kind or typecode */
+#define SHMKIT_ECLOSED EPIPE              /* send on a closed channel */
+#define SHMKIT_EEOF ENODATA               /* receive on a closed, drained channel */
+#define SHMKIT_EPEERDEAD ECONNRESET       /* every process on the other side died */
+#define SHMKIT_ETOOLARGE EMSGSIZE         /* message longer than max_len */
+#define SHMKIT_ESHORTBUF ENOBUFS          /* buffer shorter than the message (it stays queued) */
+
+/* Deadlines of channel operations: SHMKIT_FOREVER waits as long as it takes;
+ * SHMKIT_NOWAIT tries once and returns EAGAIN if it must wait; any other
+ * value is an absolute shmkit_now_ns() time, ETIMEDOUT after it. */
+#define SHMKIT_FOREVER INT64_MAX
+#define SHMKIT_NOWAIT 0
+
+struct shmkit_segment {
+	uint8_t *base;             /* the mapping */
+	uint64_t size;             /* its length; equals the header's segment_size */
+	uint32_t dir_capacity;     /* from the header, checked once */
+	int fd;                    /* the segment's file; -1 if read-only or none (no allocation then) */
+	int owned;                 /* 1 if attach or create mapped it: detach unmaps and closes */
+};
+
+/* A published object after validation. data points at the object in the
+ * mapping; for a VALUE or ARRAY with SHMKIT_FLAG_LOCKED, lock points at its
+ * recursive mutex, else lock is NULL. */
+struct shmkit_object {
+	char name[64];
+	uint32_t kind;
+	uint32_t typecode;
+	uint32_t flags;
+	uint64_t count;
+	uint64_t offset;
+	uint64_t length;
+	uint64_t param0;
+	uint64_t param1;
+	void *data;
+	void *lock;
+};
+
+/* shmkit_attach maps the segment named name ("foo" or "/foo") read-write,
+ * or read-only if readonly, and checks it. */
+int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg);
+/* shmkit_create makes a new segment of size bytes with a directory of
+ * capacity entries (0: 64), file mode mode (0: 0600); EEXIST if the name
+ * is taken. It is written in full before it gets its name. */
+int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg);
+/* shmkit_check checks memory the caller mapped (base, size bytes); fd is
+ * its file, or -1. With a file, the header is read from it with pread, so
+ * that a file truncated during the check is an error, not SIGBUS, and
+ * objects can be created. */
+int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg);
+int shmkit_detach(struct shmkit_segment *seg);
+int shmkit_unlink(const char *name);
+
+/* Creating objects, as the Go packages do. EEXIST if the name is taken,
+ * ENOSPC if the segment or its directory is full. Each is initialised
+ * before it is published. */
+/* A VALUE (array 0, count 1) or ARRAY, holding a copy of init (count
+ * elements) or zeroes if init is NULL. */
+int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode, uint64_t count,
+                     int array, int locked, const void *init, struct shmkit_object *out);
+int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned value, int bounded,
+                         struct shmkit_object *out);
+int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive, struct shmkit_object *out);
+int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                       uint32_t max_len, struct shmkit_object *out);
+/* The same for one producer and one consumer (SHMKIT_FLAG_SPSC). */
+int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                            uint32_t max_len, struct shmkit_object *out);
+/* Elements size of a typecode ('c', 'b', ... 'd', 'u'), or 0. */
+unsigned shmkit_typecode_size(int typecode);
+
+/* Atomic updates of one element of a value or array (elem points at it,
+ * typecode is its entry's), as Go's RawValue.Add and CompareAndSwap do:
+ * integers wrap around, floats are updated by compare-and-swap of their
+ * bits. delta, old, new and out are of the element's C type ('u': uint32_t,
+ * 'c': a byte). EINVAL for a bad typecode or a misaligned element. Plain
+ * loads and stores of an aligned element are atomic too; a read-modify-write
+ * like v = v + 1 is not, unless done under the object's lock. */
+int shmkit_elem_add(void *elem, int typecode, const void *delta, void *out);
+int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_value, int *swapped);
+/* The number of directory slots to look at with shmkit_object_at. */
+uint32_t shmkit_object_slots(const struct shmkit_segment *seg);
+/* Slot i: 0, ENOENT if not published, SHMKIT_ECORRUPT. */
+int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit_object *out);
+/* By name; kind 0 accepts any kind, typecode 0 any typecode. */
+int shmkit_lookup(const struct shmkit_segment *seg, const char *name, uint32_t kind, int typecode,
+                  struct shmkit_object *out);
+int64_t shmkit_now_ns(void); /* CLOCK_MONOTONIC, for deadlines */
+/* sizeof struct shmkit_segment, shmkit_object, shmkit_chan: bindings in
+ * other languages compare them with their own declarations. */
+void shmkit_api_sizes(uint64_t sizes[3]);
+const char *shmkit_strerror(int rc);
+
+/* A process's handle on a channel (see struct shmkit_channel). For an SPSC
+ * channel, each side of a handle is used by one thread at a time. */
+struct shmkit_chan {
+	struct shmkit_channel *h;
+	uint8_t *slots_base;       /* the first slot; SPSC: the ring */
+	uint64_t slots;
+	uint64_t stride;
+	uint32_t max_len;
+	uint32_t elem_size;
+	uint32_t pid;
+	int send_registered;
+	int recv_registered;
+	int spsc;                  /* SHMKIT_FLAG_SPSC: the fields below are used */
+	uint64_t cap;              /* the ring's bytes */
+	uint64_t token;            /* this handle's lease */
+	uint64_t tail;             /* the producer's position */
+	uint64_t head_seen;        /* the consumer's position, as the producer last read it */
+	uint64_t head;             /* the consumer's position */
+	int send_leased, recv_leased, eof;
+	uint32_t recv_stale, send_stale; /* sleeper words found to hold only killed sleepers */
+};
+
+int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);
+/* Sends and receives on an SPSC channel also return SHMKIT_EINUSE (EBUSY)
+ * while another live handle holds that side, and ENOSYS where membarrier(2)
+ * is not available. */
+#define SHMKIT_EINUSE EBUSY
+/* Send n elements from data. SHMKIT_ECLOSED, SHMKIT_ETOOLARGE, ETIMEDOUT,
+ * SHMKIT_EPEERDEAD. */
+int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);
+/* Receive into buf (room for cap elements); *n gets the length. After
+ * close: the queued messages, then SHMKIT_EEOF. */
+int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
+int shmkit_chan_close(struct shmkit_chan *ch); /* SHMKIT_ECLOSED if already closed */
+/* Gives back the sides of an SPSC channel this handle holds, so another
+ * handle may take them at once; the handle stays usable. It never ends the
+ * stream. Nothing on other channels. */
+void shmkit_chan_release(struct shmkit_chan *ch);
+void shmkit_chan_register(struct shmkit_chan *ch, int sender);
+uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMKIT_H */

@@ -5,4 +5,3 @@ package bench
 // Without cgo there are no C workers: each C implementation reports
 // ErrUnavailable.
 const cgoWorkers = false
-

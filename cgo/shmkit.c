@@ -421,6 +421,20 @@ int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_v
 	return 0;
 }
 
+int shmkit_elem_swap(void *elem, int typecode, const void *new_value, void *old_out) {
+	unsigned size = shmkit_typecode_size(typecode);
+	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+		return EINVAL;
+	}
+	switch (size) {
+	case 1: { uint8_t n; memcpy(&n, new_value, 1); uint8_t o = __atomic_exchange_n((uint8_t *)elem, n, __ATOMIC_SEQ_CST); memcpy(old_out, &o, 1); break; }
+	case 2: { uint16_t n; memcpy(&n, new_value, 2); uint16_t o = __atomic_exchange_n((uint16_t *)elem, n, __ATOMIC_SEQ_CST); memcpy(old_out, &o, 2); break; }
+	case 4: { uint32_t n; memcpy(&n, new_value, 4); uint32_t o = __atomic_exchange_n((uint32_t *)elem, n, __ATOMIC_SEQ_CST); memcpy(old_out, &o, 4); break; }
+	default: { uint64_t n; memcpy(&n, new_value, 8); uint64_t o = __atomic_exchange_n((uint64_t *)elem, n, __ATOMIC_SEQ_CST); memcpy(old_out, &o, 8); break; }
+	}
+	return 0;
+}
+
 int shmkit_elem_add(void *elem, int typecode, const void *delta, void *out) {
 	unsigned size = shmkit_typecode_size(typecode);
 	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/shmkit/shmkit/bench"
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -95,6 +96,7 @@ type segmentInfo struct {
 	CreatorPID   int    `json:"creator_pid,omitempty"`
 	CreatorAlive *bool  `json:"creator_alive,omitempty"` // shmkit segments only: others do not say
 	What         string `json:"what,omitempty"`          // what another file is, if known
+	Value        *int   `json:"value,omitempty"`         // a named semaphore's
 	Error        string `json:"error,omitempty"`
 }
 
@@ -171,7 +173,14 @@ func describe(e fs.DirEntry) segmentInfo {
 	}
 	if sem, ok := strings.CutPrefix(e.Name(), "sem."); ok {
 		// sem_open's file for "/NAME" is /dev/shm/sem.NAME.
-		in.What = fmt.Sprintf("named semaphore /%s (semaphore.OpenNamed(%q))", sem, "/"+sem)
+		in.What = fmt.Sprintf("named semaphore /%s", sem)
+		if s, err := semaphore.OpenNamed("/" + sem); err == nil {
+			if v, err := s.Value(); err == nil {
+				in.Value = &v
+				in.What += fmt.Sprintf(", value %d", v)
+			}
+			s.Close()
+		}
 		return in
 	}
 	seg, err := shm.Open(e.Name(), shm.ReadOnly())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shmkit/shmkit/bench"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -77,6 +78,11 @@ func TestLsAndRm(t *testing.T) {
 	other := proctest.Name(t)
 	require.NoError(t, os.WriteFile("/dev/shm/"+other, []byte("raw"), 0o600))
 
+	semName := proctest.Name(t)
+	sem, err := semaphore.CreateNamed(semName, 3)
+	require.NoError(t, err)
+	defer func() { sem.Close(); semaphore.UnlinkNamed(semName) }()
+
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run([]string{"ls", "--json"}, &out, &errOut), errOut.String())
 	found := map[string]segmentInfo{}
@@ -88,6 +94,10 @@ func TestLsAndRm(t *testing.T) {
 	alive := true
 	assert.Equal(t, segmentInfo{Name: name, Size: 1 << 16, Shmkit: true, Objects: 1, CreatorPID: os.Getpid(), CreatorAlive: &alive}, found[name])
 	assert.Equal(t, segmentInfo{Name: other, Size: 3, What: "not a shmkit segment (shm.OpenRaw attaches to it)"}, found[other])
+	three := 3
+	semInfo := found["sem."+semName]
+	semInfo.Size = 0
+	assert.Equal(t, segmentInfo{Name: "sem." + semName, What: "named semaphore /" + semName + ", value 3", Value: &three}, semInfo)
 
 	out.Reset()
 	require.Equal(t, 0, run([]string{"ls"}, &out, &errOut))

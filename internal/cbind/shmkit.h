@@ -462,7 +462,7 @@ int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int ty
 unsigned shmkit_typecode_size(int typecode);
 
 /* Atomic updates of one element of a value or array (elem points at it,
- * typecode is its entry's), as Go's RawValue.Add and CompareAndSwap do:
+ * typecode is its entry's), as Go's RawValue.Add, CompareAndSwap and Swap do:
  * integers wrap around, floats are updated by compare-and-swap of their
  * bits. delta, old, new and out are of the element's C type ('u': uint32_t,
  * 'c': a byte). EINVAL for a bad typecode or a misaligned element. Plain
@@ -470,6 +470,7 @@ unsigned shmkit_typecode_size(int typecode);
  * like v = v + 1 is not, unless done under the object's lock. */
 int shmkit_elem_add(void *elem, int typecode, const void *delta, void *out);
 int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_value, int *swapped);
+int shmkit_elem_swap(void *elem, int typecode, const void *new_value, void *old_out);
 /* The number of directory slots to look at with shmkit_object_at. */
 uint32_t shmkit_object_slots(const struct shmkit_segment *seg);
 /* Slot i: 0, ENOENT if not published, SHMKIT_ECORRUPT. */

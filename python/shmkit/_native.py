@@ -128,6 +128,7 @@ def _declare(lib):
         "shmkit_typecode_size": (ctypes.c_uint, [c_int]),
         "shmkit_elem_add": (c_int, [vp, c_int, vp, vp]),
         "shmkit_elem_cas": (c_int, [vp, c_int, vp, vp, P(c_int)]),
+        "shmkit_elem_swap": (c_int, [vp, c_int, vp, vp]),
         "shmkit_nsem_open": (c_int, [cp, c_int, ctypes.c_uint, ctypes.c_uint, P(vp)]),
         "shmkit_nsem_close": (c_int, [vp]),
         "shmkit_nsem_unlink": (c_int, [cp]),

@@ -467,9 +467,9 @@ _CTYPE = {"b": ctypes.c_int8, "B": ctypes.c_uint8, "h": ctypes.c_int16, "H": cty
 
 class Value:
     """One shared element. .value reads and writes it (under its lock if it
-    has one); get_lock() returns that lock. add() and compare_and_swap()
-    are atomic with or without the lock, as Go's RawValue.Add and
-    CompareAndSwap, and agree with them; .value += 1 is not atomic unless
+    has one); get_lock() returns that lock. add(), swap() and
+    compare_and_swap() are atomic with or without the lock, as Go's
+    RawValue.Add, Swap and CompareAndSwap, and agree with them; .value += 1 is not atomic unless
     done holding get_lock()."""
 
     def __init__(self, name, typecode, view, lock, seg=None, addr=None):
@@ -494,6 +494,14 @@ class Value:
         _errors.check(n.lib.shmkit_elem_add(self._addr, ord(self.typecode), ctypes.byref(d), ctypes.byref(out)),
                       "value %r" % self.name)
         return out.value
+
+    def swap(self, new):
+        """Atomically store new and return the old value."""
+        t = self._atomic("swap")
+        nv, old = t(new), t()
+        _errors.check(n.lib.shmkit_elem_swap(self._addr, ord(self.typecode), ctypes.byref(nv), ctypes.byref(old)),
+                      "value %r" % self.name)
+        return old.value
 
     def compare_and_swap(self, old, new):
         """Atomically store new if the value is old (bit patterns compared,

@@ -5,6 +5,7 @@ import fcntl
 import itertools
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -15,6 +16,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import shmkit  # noqa: E402
 
 _names = itertools.count()
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
 
 
 def _asleep(seg, what):
@@ -417,6 +426,37 @@ class TestParity(SegmentTest):
         finally:
             os.unlink(path)
 
+    def test_python_shared_memory_caveat(self):
+        # Python's own SharedMemory, attached to a shmkit segment, registers
+        # it with the resource tracker, which unlinks it when the attaching
+        # process exits: the segment is gone for everyone. Unregistering it
+        # (before 3.13) or track=False (from 3.13) keeps it.
+        script = (
+            "import sys\n"
+            "from multiprocessing import shared_memory, resource_tracker\n"
+            "fix = sys.argv[2] == 'fix'\n"
+            "if fix and sys.version_info >= (3, 13):\n"
+            "    shm = shared_memory.SharedMemory(name=sys.argv[1], track=False)\n"
+            "else:\n"
+            "    shm = shared_memory.SharedMemory(name=sys.argv[1])\n"
+            "    if fix:\n"
+            "        resource_tracker.unregister(shm._name, 'shared_memory')\n"
+            "shm.close()\n"
+            "print(resource_tracker._resource_tracker._pid or 0)\n")
+        for mode, survives in (("bare", False), ("fix", True)):
+            name = "%s-%s" % (self.name, mode)
+            shmkit.create(name, 1 << 16).close()
+            try:
+                out = subprocess.run([sys.executable, "-c", script, name, mode], check=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+                tracker = int(out.strip() or 0)
+                while tracker and os.path.exists("/proc/%d" % tracker) and not _zombie(tracker):
+                    time.sleep(0.01)  # the tracker unlinks as it exits: wait for that
+                self.assertEqual(os.path.exists("/dev/shm/" + name), survives, mode)
+            finally:
+                if os.path.exists("/dev/shm/" + name):
+                    shmkit.unlink(name)
+
     def test_named_semaphore(self):
         name = "/shmkit-pytest-sem-%d" % os.getpid()
         sem = shmkit.named_semaphore(name, create=True, value=1, mode=0o640)
@@ -464,6 +504,7 @@ class TestParity(SegmentTest):
             self.assertEqual(os.waitpid(pid, 0)[1], 0)
         self.assertEqual(v.value, 6000)
         self.assertEqual(f.value, 3000.0)
+        self.assertEqual(v.swap(6000), 6000)
         self.assertTrue(v.compare_and_swap(6000, -1))
         self.assertFalse(v.compare_and_swap(6000, 5))
         self.assertEqual(v.value, -1)

@@ -432,7 +432,8 @@ struct shmkit_object {
  * or read-only if readonly, and checks it. */
 int shmkit_attach(const char *name, int readonly, struct shmkit_segment *seg);
 /* shmkit_create makes a new segment of size bytes with a directory of
- * capacity entries (0: 64), file mode mode (0: 0600); EEXIST if the name
+ * capacity entries (0: 64, or as many as a quarter of a small segment
+ * holds, as Go's Create), file mode mode (0: 0600); EEXIST if the name
  * is taken. It is written in full before it gets its name. */
 int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned mode, struct shmkit_segment *seg);
 /* shmkit_check checks memory the caller mapped (base, size bytes); fd is

@@ -63,6 +63,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	if o.readOnly {
 		return nil, fmt.Errorf("shm: create %s: %w: a new segment cannot be read-only", pname, ErrReadOnly)
 	}
+	if !o.capacitySet {
+		o.capacity = autoCapacity(size)
+	}
 	if o.capacity < 0 || o.capacity > MaxCapacity {
 		return nil, fmt.Errorf("%w: directory capacity %d outside 0..%d", ErrInvalidSize, o.capacity, MaxCapacity)
 	}

@@ -6,6 +6,7 @@
 //	shmkit ls [--json]            segments in /dev/shm
 //	shmkit inspect [--json] NAME  every object in a segment and its state
 //	shmkit rm NAME...             unlink segments
+//	shmkit clean [--dry-run]      remove segments whose creator died and that nobody maps
 package main
 
 import (
@@ -22,12 +23,17 @@ import (
 
 	"github.com/shmkit/shmkit/bench"
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
 
 func main() {
 	bench.Worker() // the benchmark's worker processes are this program too
+	if role := process.Role(); role != "" {
+		fmt.Fprintf(os.Stderr, "shmkit: started as worker %q, which this program does not know\n", role)
+		os.Exit(2)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -40,6 +46,7 @@ commands:
   ls [--json]            list the segments in /dev/shm: shmkit's first, then the others
   inspect [--json] NAME  every object of a segment: values, locks, semaphores, channels
   rm NAME...             unlink the named segments
+  clean [--dry-run]      remove the segments crashed programs left: creator dead, nobody maps them
 `)
 }
 
@@ -58,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdInspect(args[1:], stdout)
 	case "rm":
 		err = cmdRm(args[1:], stdout)
+	case "clean":
+		err = cmdClean(args[1:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0

@@ -22,7 +22,16 @@ import (
 
 func TestMain(m *testing.M) {
 	bench.Worker() // bench's workers are this test binary too
-	proctest.Main(m, nil)
+	proctest.Main(m, map[string]proctest.Helper{
+		"leave": func(args []string) int { // create segment args[0] and exit without unlinking it
+			seg, err := shm.Create(args[0], 1<<16)
+			if err != nil {
+				return proctest.Fail("%v", err)
+			}
+			seg.Close()
+			return 0
+		},
+	})
 }
 
 func TestBenchJSONAndSVG(t *testing.T) {
@@ -118,10 +127,41 @@ func TestLsAndRm(t *testing.T) {
 
 // Every command's --help prints its usage to stdout and exits 0.
 func TestHelpExitsZero(t *testing.T) {
-	for _, cmd := range []string{"bench", "ls", "inspect", "rm"} {
+	for _, cmd := range []string{"bench", "ls", "inspect", "rm", "clean"} {
 		var out, errOut bytes.Buffer
 		assert.Equal(t, 0, run([]string{cmd, "--help"}, &out, &errOut), cmd)
 		assert.Contains(t, out.String(), "usage: shmkit "+cmd, cmd)
 		assert.Empty(t, errOut.String(), cmd)
+	}
+}
+
+// clean removes what crashed programs left: a segment whose creator is dead
+// and that nobody maps; it keeps one that a live process maps, and one whose
+// creator lives; --dry-run removes nothing.
+func TestClean(t *testing.T) {
+	left, mapped := proctest.Name(t), proctest.Name(t)
+	proctest.Output(t, "leave", left)
+	proctest.Output(t, "leave", mapped)
+	seg, err := shm.Open(mapped) // a live user of a dead creator's segment
+	require.NoError(t, err)
+	defer seg.Close()
+	_, mine := proctest.Segment(t, 1<<16) // its creator, this process, lives
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"clean", "--dry-run"}, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "would remove /"+left+":")
+	assert.NotContains(t, out.String(), mapped)
+	assert.NotContains(t, out.String(), mine)
+	_, err = os.Stat("/dev/shm/" + left)
+	require.NoError(t, err, "a dry run removes nothing")
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"clean"}, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "removed /"+left+":")
+	_, err = os.Stat("/dev/shm/" + left)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	for _, kept := range []string{mapped, mine} {
+		_, err = os.Stat("/dev/shm/" + kept)
+		assert.NoError(t, err, "%s is in use", kept)
 	}
 }

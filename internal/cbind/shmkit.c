@@ -620,8 +620,9 @@ int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned m
 	if (rc != 0) {
 		return rc;
 	}
-	if (capacity == 0) {
-		capacity = 64;
+	if (capacity == 0) { /* as shm.Create: 64, or what a quarter of a small segment holds */
+		int64_t fits = ((int64_t)(size / 4) - (int64_t)sizeof(struct shmkit_header)) / (int64_t)sizeof(struct shmkit_entry);
+		capacity = fits < 1 ? 1 : fits > 64 ? 64 : (uint32_t)fits;
 	}
 	if (capacity > SHMKIT_MAX_CAPACITY || size < data_start(capacity) || size > INT64_MAX) {
 		return EINVAL;

@@ -161,8 +161,9 @@ class _ReadOnlyAnchor:
             self._view = None
 
 
-def create(name, size, capacity=64, mode=0o600):
-    """Create a new segment of size bytes with room for capacity objects.
+def create(name, size, capacity=0, mode=0o600):
+    """Create a new segment of size bytes with room for capacity objects
+    (0: 64, or what a quarter of a small segment holds, as Go's Create).
 
     Raises FileExistsError if the name is taken. The caller owns it: call
     unlink() when it is no longer wanted.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"sync/atomic"
 	"time"
@@ -507,6 +508,34 @@ func (c *Channel[T]) SendContext(ctx context.Context, values []T) error {
 	m.ctx = ctx
 	_, err := c.send(m, len(values), copyIn(values))
 	return err
+}
+
+// Messages ranges over the messages received until the channel is closed
+// and drained, each in a new slice the loop may keep. A receive that fails
+// otherwise (ErrPeerDead, a closed segment) ends the loop with its error as
+// the last pair; io.EOF is the normal end and is not yielded:
+//
+//	for msg, err := range ch.Messages() {
+//		if err != nil {
+//			return err
+//		}
+//		use(msg)
+//	}
+func (c *Channel[T]) Messages() iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
+		for {
+			msg, err := c.RecvNew()
+			switch {
+			case errors.Is(err, io.EOF):
+				return
+			case err != nil:
+				yield(nil, err)
+				return
+			case !yield(msg, nil):
+				return
+			}
+		}
+	}
 }
 
 // SendFunc sends a message of n elements that fill writes in place, in the

@@ -91,3 +91,33 @@ func TestMethodsAfterClose(t *testing.T) {
 	assert.ErrorIs(t, ch.Send([]float64{1}), shm.ErrClosed)
 	assert.ErrorIs(t, ch.Release(), shm.ErrClosed)
 }
+
+// Messages ranges until the end of the stream; an error ends it as the
+// last pair.
+func TestMessagesIterator(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	ch := newKind(t, seg, false)
+	for i := range 3 {
+		require.NoError(t, ch.Send([]float64{float64(i)}))
+	}
+	require.NoError(t, ch.Close())
+	var got []float64
+	for msg, err := range ch.Messages() {
+		require.NoError(t, err)
+		got = append(got, msg...)
+	}
+	assert.Equal(t, []float64{0, 1, 2}, got)
+
+	other := newKindNamed(t, seg, "other")
+	require.NoError(t, other.Send([]float64{7}))
+	n := 0
+	for _, err := range other.Messages() {
+		if n++; n == 1 {
+			require.NoError(t, err)
+			require.NoError(t, seg.Close()) // the next receive fails
+			continue
+		}
+		assert.ErrorIs(t, err, shm.ErrClosed)
+	}
+	assert.Equal(t, 2, n, "a message, then the error")
+}

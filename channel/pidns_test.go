@@ -105,3 +105,9 @@ func newKind(t *testing.T, seg *shm.Segment, spsc bool) *channel.Channel[float64
 	require.NoError(t, err)
 	return ch
 }
+
+func newKindNamed(t *testing.T, seg *shm.Segment, name string) *channel.Channel[float64] {
+	ch, err := channel.New[float64](seg, name, 4, 4)
+	require.NoError(t, err)
+	return ch
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"runtime/debug"
 	"slices"
 	"unicode/utf8"
@@ -211,6 +212,27 @@ func (s *Segment) Objects() ([]Object, error) {
 		return nil, fmt.Errorf("shm: objects of %s: %w", s.name, err)
 	}
 	return s.objects()
+}
+
+// All ranges over the published objects, in directory order:
+//
+//	for obj, err := range seg.All() {
+//		if err != nil { ... } // the directory could not be read: the last pair
+//		fmt.Println(obj.Name, obj.Kind)
+//	}
+func (s *Segment) All() iter.Seq2[Object, error] {
+	return func(yield func(Object, error) bool) {
+		objs, err := s.Objects()
+		if err != nil {
+			yield(Object{}, err)
+			return
+		}
+		for _, o := range objs {
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
 }
 
 func (s *Segment) objects() (objs []Object, err error) {

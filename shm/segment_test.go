@@ -378,3 +378,24 @@ func TestSmallSegmentsFit(t *testing.T) {
 	}
 	assert.Less(t, size, 16<<10, "SizeFor asks for about what the objects take")
 }
+
+func TestAllIterator(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	for _, n := range []string{"a", "b", "c"} {
+		_, err := seg.Alloc(shm.Request{Name: n, Kind: shm.KindBytes, Length: 8}, nil)
+		require.NoError(t, err)
+	}
+	var names []string
+	for obj, err := range seg.All() {
+		require.NoError(t, err)
+		names = append(names, obj.Name)
+		if obj.Name == "b" {
+			break // stopping early is allowed
+		}
+	}
+	assert.Equal(t, []string{"a", "b"}, names)
+	require.NoError(t, seg.Close())
+	for _, err := range seg.All() {
+		assert.ErrorIs(t, err, shm.ErrClosed)
+	}
+}

@@ -1236,7 +1236,7 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	return 0;
 }
 
-void shmkit_chan_release(struct shmkit_chan *ch) {
+void shmkit_chan_close(struct shmkit_chan *ch) {
 	if (ch->spsc && ch->send_leased) {
 		ch->send_leased = 0;
 		uint64_t token = ch->token;
@@ -1563,7 +1563,7 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 	return 0;
 }
 
-int shmkit_chan_close(struct shmkit_chan *ch) {
+int shmkit_chan_end(struct shmkit_chan *ch) {
 	uint32_t open = 0;
 	if (!CAS(&ch->h->closed, open, 1)) {
 		return SHMKIT_ECLOSED;

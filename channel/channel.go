@@ -67,7 +67,7 @@ type options struct{ single bool }
 // ones share a cache line, and sending and receiving take no atomic
 // read-modify-write and no full fence. Unlike the default channel, a
 // handle's sending side must be used by one goroutine at a time, and so
-// must its receiving side (the race detector reports a breach); Close and
+// must its receiving side (the race detector reports a breach); End and
 // the other methods may be called from anywhere. The channel holds at
 // least slots messages of MaxLen elements, and more of shorter ones (its
 // ring holds slots+1 of the longest), and keeps every other promise of
@@ -577,7 +577,7 @@ func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copyElems(
 
 // Recv receives the next message into dst and returns its length, waiting
 // while the channel is empty. If dst is too short the message stays queued
-// and the error satisfies errors.Is(err, io.ErrShortBuffer). After Close,
+// and the error satisfies errors.Is(err, io.ErrShortBuffer). After End,
 // it returns the messages still queued, then io.EOF. If every sender has
 // died without closing, it returns ErrPeerDead.
 func (c *Channel[T]) Recv(dst []T) (int, error) {
@@ -653,10 +653,11 @@ func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
 	return len(bufs), nil
 }
 
-// Close closes the channel for every process: sends fail with ErrClosed,
-// and receivers get what is still queued, then io.EOF. Closing twice is
-// ErrClosed.
-func (c *Channel[T]) Close() error {
+// End ends the stream for every process, as close(ch) does a Go channel:
+// sends fail with ErrClosed, and receivers get what is still queued, then
+// io.EOF. It is the sender's call; ending twice is ErrClosed. (Close only
+// lets go of this handle.)
+func (c *Channel[T]) End() error {
 	r := c.r
 	if err := r.check(); err != nil {
 		return err
@@ -671,15 +672,16 @@ func (c *Channel[T]) Close() error {
 	return nil
 }
 
-// Release gives up this handle's hold on the sides of a single-producer
-// channel (SPSC) that it has sent or received on, so that another handle
-// may take them at once. That matters where the holder's death cannot be
-// seen: once a process of another pid namespace opened the channel, a
-// side is never taken over from a holder that looks dead. The handle stays
-// usable, and its next send or receive takes the side again. Unlike Close,
-// Release never ends the stream. On other channels it does nothing. Call
-// it from the goroutine that sends or receives, between operations.
-func (c *Channel[T]) Release() error {
+// Close lets go of this handle, and never ends the stream (End does), so a
+// consumer's defer ch.Close() is harmless to everyone else. On a
+// single-producer channel (SPSC) it gives back the sides this handle sent
+// or received on, so that another handle may take them at once; that
+// matters where a holder's death cannot be seen (once a process of another
+// pid namespace opened the channel, a side is never taken over from a
+// holder that looks dead). The handle stays usable: its next send or
+// receive takes the side again. Call it from the goroutine that sends or
+// receives, between operations.
+func (c *Channel[T]) Close() error {
 	if err := c.r.check(); err != nil {
 		return err
 	}

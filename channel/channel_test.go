@@ -52,7 +52,7 @@ func stream(t *testing.T, producers, consumers, perProducer, slots, maxLen int, 
 		}()
 	}
 	pwg.Wait()
-	require.NoError(t, ch.Close())
+	require.NoError(t, ch.End())
 	wg.Wait()
 	for i, err := range errs {
 		require.NoError(t, err, "process %d", i)
@@ -119,9 +119,9 @@ func TestCloseDrainsThenEOF(t *testing.T) {
 	for i := range int32(5) {
 		require.NoError(t, ch.Send([]int32{i, i}))
 	}
-	require.NoError(t, ch.Close())
+	require.NoError(t, ch.End())
 	assert.ErrorIs(t, ch.Send([]int32{9}), channel.ErrClosed)
-	assert.ErrorIs(t, ch.Close(), channel.ErrClosed)
+	assert.ErrorIs(t, ch.End(), channel.ErrClosed)
 	ok, err := ch.TrySend([]int32{9})
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, channel.ErrClosed)

@@ -59,7 +59,7 @@ func TestCloseWhileWaiting(t *testing.T) {
 								break
 							}
 						}
-						ch.Release() // the helper sends: hand it the producer side
+						ch.Close() // the helper sends: hand it the producer side
 					}
 					assert.Equal(t, "closed", proctest.Output(t, "closewhile", name, "ch", op, form))
 				})
@@ -89,7 +89,7 @@ func TestMethodsAfterClose(t *testing.T) {
 	_, err := ch.Recv(make([]float64, 4))
 	assert.ErrorIs(t, err, shm.ErrClosed)
 	assert.ErrorIs(t, ch.Send([]float64{1}), shm.ErrClosed)
-	assert.ErrorIs(t, ch.Release(), shm.ErrClosed)
+	assert.ErrorIs(t, ch.Close(), shm.ErrClosed)
 }
 
 // Messages ranges until the end of the stream; an error ends it as the
@@ -100,7 +100,7 @@ func TestMessagesIterator(t *testing.T) {
 	for i := range 3 {
 		require.NoError(t, ch.Send([]float64{float64(i)}))
 	}
-	require.NoError(t, ch.Close())
+	require.NoError(t, ch.End())
 	var got []float64
 	for msg, err := range ch.Messages() {
 		require.NoError(t, err)

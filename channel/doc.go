@@ -4,9 +4,9 @@
 // without pickling, and the seeds' FloatChannel generalised to many slots.
 //
 // A message is up to MaxLen elements of one of the ctypes element types.
-// Send and Recv copy; SendFunc and RecvFunc work in the slot itself. Close
-// ends the stream for every process: receivers get what is queued, then
-// io.EOF.
+// Send and Recv copy; SendFunc and RecvFunc work in the slot itself. End
+// ends the stream for every process, as close(ch) does: receivers get what
+// is queued, then io.EOF. Close only lets go of one handle.
 //
 // What blocking costs. While the other side keeps up, Send and Recv touch
 // only shared memory (a compare-and-swap on the slot). A side that must

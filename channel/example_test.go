@@ -26,7 +26,7 @@ func Example() {
 	}
 	ch.Send([]float64{1, 2, 3})
 	ch.Send([]float64{4})
-	ch.Close() // no more messages: receivers drain the queue, then get io.EOF
+	ch.End() // no more messages: receivers drain the queue, then get io.EOF
 
 	buf := make([]float64, ch.MaxLen())
 	for {

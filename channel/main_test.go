@@ -91,7 +91,7 @@ func helperProduce(args []string) int {
 		}
 	}
 	if len(args) > 4 && args[4] == "close" {
-		if err := ch.Close(); err != nil {
+		if err := ch.End(); err != nil {
 			return proctest.Fail("close: %v", err)
 		}
 	}

@@ -29,7 +29,7 @@ func helperNSRecv(args []string) int {
 			return proctest.Fail("recv %d: %v", i, err)
 		}
 	}
-	defer ch.Release() // its death would not be seen: hand the side back
+	defer ch.Close() // its death would not be seen: hand the side back
 	switch _, ok, err := ch.RecvTimeout(buf, d); {
 	case err != nil:
 		fmt.Println(err)

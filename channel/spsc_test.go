@@ -65,7 +65,7 @@ func TestSPSCRules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int32{0, 0, 0, 0}, got, "the short buffer left it queued")
 
-	require.NoError(t, ch.Close())
+	require.NoError(t, ch.End())
 	assert.ErrorIs(t, ch.Send([]int32{1}), channel.ErrClosed)
 	var seen [][]int32
 	for {

@@ -150,7 +150,7 @@ func helperReadOnly(args []string) int {
 	for name, ch := range map[string]*channel.Channel[float64]{"any": any, "spsc": sp} {
 		try(name+" Send", func() error { return ch.Send(buf) })
 		try(name+" TryRecv", func() error { _, _, err := ch.TryRecv(buf); return err })
-		try(name+" Close", func() error { return ch.Close() })
+		try(name+" End", func() error { return ch.End() })
 	}
 	return 0
 }

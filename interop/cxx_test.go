@@ -64,7 +64,7 @@ func TestCxxClient(t *testing.T) {
 				for _, m := range [][]float64{{1, 2, 3}, {4}, {5, 6}} {
 					require.NoError(t, ch.Send(m))
 				}
-				require.NoError(t, ch.Close())
+				require.NoError(t, ch.End())
 				out, err := exec.Command(bin, name).Output()
 				require.NoError(t, err, "%s", out)
 				assert.Equal(t, "lock=0 x=2.5 messages=3 sum=21 end=eof", strings.TrimSpace(string(out)))

@@ -254,7 +254,7 @@ func TestChannelGoToPeer(t *testing.T) {
 			}
 			require.NoError(t, ch.Send(msg))
 		}
-		require.NoError(t, ch.Close())
+		require.NoError(t, ch.End())
 		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", messages, total))
 		require.NoError(t, r.cmd.Wait())
 	})

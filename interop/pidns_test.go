@@ -52,7 +52,7 @@ func TestPeerInAnotherPIDNamespace(t *testing.T) {
 			require.True(t, procs.Alive(cmd.Process.Pid), "the receiver died: it judged our live producer dead")
 			time.Sleep(time.Millisecond) // observing state, not synchronising
 		}
-		require.NoError(t, ch.Close())
+		require.NoError(t, ch.End())
 		r := &running{cmd, bufio.NewScanner(out)}
 		r.expect(t, fmt.Sprintf("received=2 sum=%d order=ok", 2*msgLen*(2*msgLen-1)/2))
 		require.NoError(t, cmd.Wait())

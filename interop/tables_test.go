@@ -125,7 +125,7 @@ func TestCClientFromTheDocs(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, commands.Send([]float64{1, 2}))
 	require.NoError(t, commands.Send([]float64{3.5}))
-	require.NoError(t, commands.Close())
+	require.NoError(t, commands.End())
 	out, err = exec.Command(bin, name).Output()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, "sent total=6.5 x0=2", strings.TrimSpace(string(out)))

@@ -42,7 +42,7 @@ func TestInspect(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, ch.Send([]int32{1}))
 	require.NoError(t, ch.Send([]int32{2}))
-	require.NoError(t, ch.Close())
+	require.NoError(t, ch.End())
 
 	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() { mu.Lock(); close(held); <-release; done <- mu.Unlock() }()

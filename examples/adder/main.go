@@ -40,7 +40,7 @@ func main() {
 		check(err)
 		fmt.Printf("%g + %g = %g\n", req[0], req[1], sum[0])
 	}
-	check(requests.Close()) // the server's Recv returns io.EOF: it stops
+	check(requests.End()) // the server's Recv returns io.EOF: it stops
 	check(p.Wait())
 }
 

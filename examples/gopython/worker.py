@@ -16,5 +16,5 @@ with shmkit.attach(sys.argv[1]) as seg:
     for i in range(len(data)):
         total += data[i]
         data[i] = total                   # Go sees this at once
-    rows.close()                          # Go's Recv returns io.EOF once it has read all rows
+    rows.end()                            # Go's Recv returns io.EOF once it has read all rows
     data.release()

@@ -46,7 +46,7 @@ func main() {
 				check(q.Send(nil)) // the empty message is the sentinel, one per consumer
 			}
 		} else {
-			check(q.Close())
+			check(q.End())
 		}
 		check(process.WaitAll(ps))
 		fmt.Printf("%s: %d consumers handled jobs 1..%d, sum %d\n", mode, consumers, jobs, done.Load())

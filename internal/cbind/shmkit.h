@@ -233,7 +233,7 @@ struct shmkit_barrier {
  * registers anything. From then on no process judges a peer by its pid:
  * no slot or lease is taken over, no table entry evicted, no peer reported
  * dead. A dead claimer's slot then stays claimed; handles give their leases
- * back themselves (shmkit_chan_release).
+ * back themselves (shmkit_chan_close).
  */
 #define SHMKIT_LEN_SKIP 0xFFFFFFFFu
 #define SHMKIT_SLOT_BUSY (1ull << 23)
@@ -518,11 +518,13 @@ int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 /* Receive into buf (room for cap elements); *n gets the length. After
  * close: the queued messages, then SHMKIT_EEOF. */
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
-int shmkit_chan_close(struct shmkit_chan *ch); /* SHMKIT_ECLOSED if already closed */
-/* Gives back the sides of an SPSC channel this handle holds, so another
- * handle may take them at once; the handle stays usable. It never ends the
- * stream. Nothing on other channels. */
-void shmkit_chan_release(struct shmkit_chan *ch);
+/* Ends the stream for every process (Go's End): sends fail, receivers get
+ * what is queued, then SHMKIT_EEOF. SHMKIT_ECLOSED if already ended. */
+int shmkit_chan_end(struct shmkit_chan *ch);
+/* Lets go of this handle and never ends the stream: on an SPSC channel it
+ * gives back the sides the handle holds, so another handle may take them at
+ * once. The handle stays usable. */
+void shmkit_chan_close(struct shmkit_chan *ch);
 void shmkit_chan_register(struct shmkit_chan *ch, int sender);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 

@@ -145,7 +145,7 @@ static int cmd_send(struct shmkit_segment *seg, const char *name, long count, lo
 		}
 		must("send", shmkit_chan_send(&ch, msg, (uint32_t)len, SHMKIT_FOREVER));
 	}
-	must("close", shmkit_chan_close(&ch));
+	must("end", shmkit_chan_end(&ch));
 	printf("sent=%ld sum=%.0f\n", count, sum);
 	free(msg);
 	return 0;
@@ -221,7 +221,7 @@ static int cmd_create(const char *segname) {
 		double msg[2] = {k, k + 0.5};
 		must("send", shmkit_chan_send(&ch, msg, 2, SHMKIT_FOREVER));
 	}
-	must("close", shmkit_chan_close(&ch));
+	must("end", shmkit_chan_end(&ch));
 	shmkit_detach(&seg);
 	printf("created\n");
 	return 0;

@@ -84,7 +84,7 @@ def send(seg, name, count, length):
         msg = array.array("d", range(k * length, (k + 1) * length))
         total += sum(msg)
         ch.send(msg)
-    ch.close()
+    ch.end()
     print("sent=%d sum=%.0f" % (count, total))
 
 
@@ -128,7 +128,7 @@ def create(segname):
         ch = seg.new_channel("chan", "d", 8, 4)
         for k in range(3):
             ch.send([k, k + 0.5])
-        ch.close()
+        ch.end()
     print("created")
 
 

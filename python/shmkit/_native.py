@@ -160,9 +160,9 @@ def _declare(lib):
         "shmkit_chan_open": (c_int, [P(Segment), cp, c_int, P(Chan)]),
         "shmkit_chan_send": (c_int, [P(Chan), vp, c_u32, c_i64]),
         "shmkit_chan_recv": (c_int, [P(Chan), vp, c_u32, P(c_u32), c_i64]),
-        "shmkit_chan_close": (c_int, [P(Chan)]),
+        "shmkit_chan_end": (c_int, [P(Chan)]),
         "shmkit_chan_register": (None, [P(Chan), c_int]),
-        "shmkit_chan_release": (None, [P(Chan)]),
+        "shmkit_chan_close": (None, [P(Chan)]),
         "shmkit_chan_len": (c_u64, [P(Chan)]),
     }
     for name, (res, args) in sigs.items():

@@ -553,8 +553,8 @@ class Channel:
 
     send() takes a list, or any buffer of the channel's element type
     (array.array, memoryview, numpy array); recv() returns a list (bytes for
-    'c', str for 'u'). After close(), receivers get what is queued, then
-    EOFError. Iterating receives until then.
+    'c', str for 'u'). After end(), receivers get what is queued, then
+    EOFError; close() lets go of this handle only. Iterating receives until then.
     """
 
     def __init__(self, seg, o):
@@ -661,20 +661,22 @@ class Channel:
             return "".join(map(chr, a))
         return a.tolist()
 
-    def close(self):
-        """Close the channel for every process."""
+    def end(self):
+        """End the stream for every process: sends fail with
+        ChannelClosedError, receivers get what is queued, then EOFError."""
         self._seg._check_writable()
-        rc = n.lib.shmkit_chan_close(ctypes.byref(self._ch))
+        rc = n.lib.shmkit_chan_end(ctypes.byref(self._ch))
         if rc == n.ECLOSED:
-            raise _errors.ChannelClosedError(rc, "channel %r: already closed" % self.name)
+            raise _errors.ChannelClosedError(rc, "channel %r: already ended" % self.name)
         _errors.check(rc, "channel %r" % self.name)
 
-    def release(self):
-        """Give back the sides of a single-producer channel that this handle
-        holds, so another handle may take them at once; unlike close(), the
-        stream goes on. See the Go package's Release."""
+    def close(self):
+        """Let go of this handle, as multiprocessing's Queue.close() does:
+        the stream goes on for everyone (end() ends it). On a
+        single-producer channel the sides this handle holds are given back,
+        so another handle may take them at once."""
         self._seg._check_writable()
-        n.lib.shmkit_chan_release(ctypes.byref(self._ch))
+        n.lib.shmkit_chan_close(ctypes.byref(self._ch))
 
     def register(self, sender):
         """Record this process as a sender (or receiver) now, not at its

@@ -594,7 +594,7 @@ class TestChannel(SegmentTest):
             seg.close()
             problems = []
             for what, call in (("len", lambda: len(ch)), ("register", lambda: ch.register(True)),
-                               ("release", ch.release), ("get_value", sem.get_value)):
+                               ("close", ch.close), ("get_value", sem.get_value)):
                 try:
                     call()
                     problems.append(what + " returned")
@@ -622,14 +622,16 @@ class TestChannel(SegmentTest):
         with self.assertRaises(TimeoutError):
             ch.recv(timeout=0)
         ch.send([7])
-        ch.close()
-        self.assertEqual(list(ch), [[7.0]])
+        ch.close()  # lets go of this handle only: the stream goes on
+        ch.send([8])
+        ch.end()
+        self.assertEqual(list(ch), [[7.0], [8.0]])
         with self.assertRaises(EOFError):
             ch.recv()
         with self.assertRaises(shmkit.ChannelClosedError):
             ch.send([1])
         with self.assertRaises(shmkit.ChannelClosedError):
-            ch.close()
+            ch.end()
 
     def test_bad_messages(self):
         ch = self.seg.new_channel("ch", "i", 2, 3)
@@ -659,7 +661,7 @@ class TestChannel(SegmentTest):
                 out = seg.channel("ch")
                 for k in range(500):
                     out.send([float(k)] * 100)
-                out.close()
+                out.end()
         pid = os.fork()
         if pid == 0:
             try:

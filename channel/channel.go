@@ -579,7 +579,7 @@ func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copyElems(
 // while the channel is empty. If dst is too short the message stays queued
 // and the error satisfies errors.Is(err, io.ErrShortBuffer). After End,
 // it returns the messages still queued, then io.EOF. If every sender has
-// died without closing, it returns ErrPeerDead.
+// died without ending the stream, it returns ErrPeerDead.
 func (c *Channel[T]) Recv(dst []T) (int, error) {
 	if n, ok := c.recvFast(dst); ok {
 		return n, nil

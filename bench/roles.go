@@ -22,28 +22,17 @@ type Role string
 // its report.
 type role func(args []string, ready func()) (string, error)
 
-// roles holds every role this program can play, filled by register.
-var roles = map[Role]role{}
-
-// register adds a role; a name registered twice is a bug.
+// register adds a worker role to the program's one registry (package
+// process); a name registered twice is a bug and panics.
 func register(r Role, f role) {
-	if _, dup := roles[r]; dup {
-		panic("bench: role " + string(r) + " registered twice")
-	}
-	roles[r] = f
+	process.Register(string(r), func(args []string) int { return playRole(string(r), f, args) })
 }
 
 // Worker makes this process a benchmark worker if it was started as one:
 // it plays its role and exits. Programs that run benchmarks (the shmkit
 // command, the package's tests) call it first thing in main or TestMain;
 // otherwise it returns at once.
-func Worker() {
-	role := process.Role()
-	if _, ours := roles[Role(role)]; !ours {
-		return // the program itself, or a role of someone else's (a test's helper)
-	}
-	os.Exit(playRole(role, os.Args[1:]))
-}
+func Worker() { process.Dispatch() }
 
 // profileEnv names a directory where each Go worker writes a CPU profile,
 // <role>-<pid>.pprof, to find out where a workload spends its time.
@@ -61,12 +50,7 @@ func profile(dir, role string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func playRole(name string, args []string) int {
-	r, ok := roles[Role(name)]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "bench worker: %v: %q\n", ErrUnknown, name)
-		return 2
-	}
+func playRole(name string, r role, args []string) int {
 	in := bufio.NewReader(os.Stdin)
 	ready := func() {
 		os.Stdout.WriteString("ready\n")

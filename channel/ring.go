@@ -13,6 +13,7 @@ import (
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
@@ -83,9 +84,9 @@ func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length u
 
 // newRing checks a channel object against its directory entry and itself.
 func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
-	h, err := layout.As[layout.Channel](obj.Bytes())
+	h, err := objects.As[layout.Channel](obj)
 	if err != nil {
-		return nil, fmt.Errorf("channel: %q: %w: %w", obj.Name, shm.ErrCorrupt, err)
+		return nil, err
 	}
 	single := obj.Flags&layout.FlagSPSC != 0
 	stride, length, err := geometry(int(min(obj.Param0, math.MaxInt32)), int(min(obj.Param1, math.MaxInt32)), elemSize, single)

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 )
 
 // Env is the environment variable that carries a worker's role.
@@ -38,23 +39,57 @@ type Func func(args []string) error
 // program itself.
 func Role() string { return os.Getenv(Env) }
 
-// Main runs this process's role from funcs and exits, if it is a worker;
-// otherwise it returns at once. An unknown role exits with status 2.
-func Main(funcs map[string]Func) {
+// registry holds every role this program can be started in: the
+// program's own (Main), its tests' helpers and the benchmark's workers
+// register here, so one table answers for all of them.
+var (
+	registryMu sync.Mutex
+	registry   = map[string]func(args []string) int{}
+)
+
+// Register adds role, whose body returns the worker's exit status. A role
+// registered twice is a bug and panics.
+func Register(role string, body func(args []string) int) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[role]; dup {
+		panic("process: role " + role + " registered twice")
+	}
+	registry[role] = body
+}
+
+// Dispatch runs this process's role and exits, if it was started as a
+// worker in a registered role; otherwise it returns at once (a worker in a
+// role nobody registered exits with status 2).
+func Dispatch() {
 	role := Role()
 	if role == "" {
 		return
 	}
-	f, ok := funcs[role]
+	registryMu.Lock()
+	body, ok := registry[role]
+	registryMu.Unlock()
 	if !ok {
 		fmt.Fprintf(os.Stderr, "%s: no worker function %q\n", os.Args[0], role)
 		os.Exit(2)
 	}
-	if err := f(os.Args[1:]); err != nil {
-		fmt.Fprintf(os.Stderr, "worker %s: %v\n", role, err)
-		os.Exit(1)
+	os.Exit(body(os.Args[1:]))
+}
+
+// Main registers funcs and dispatches: it runs this process's role and
+// exits, if it is a worker; otherwise it returns at once. An unknown role
+// exits with status 2.
+func Main(funcs map[string]Func) {
+	for role, f := range funcs {
+		Register(role, func(args []string) int {
+			if err := f(args); err != nil {
+				fmt.Fprintf(os.Stderr, "worker %s: %v\n", role, err)
+				return 1
+			}
+			return 0
+		})
 	}
-	os.Exit(0)
+	Dispatch()
 }
 
 // Command returns a command that runs this program as a worker in role

@@ -7,10 +7,10 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -38,25 +38,17 @@ func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
 	if !cbind.Available {
 		return nil, opError("create", name, ErrNoCgo)
 	}
-	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindBarrier, Length: uint64(unsafe.Sizeof(layout.Barrier{}))},
-		func(mem []byte) error { return cbind.BarrierInit(layout.At[layout.Barrier](mem, 0), uint32(parties)) })
+	obj, st, err := objects.Make(seg, shm.Request{Name: name, Kind: shm.KindBarrier},
+		func(st *layout.Barrier, _ []byte) error { return cbind.BarrierInit(st, uint32(parties)) })
 	if err != nil {
 		return nil, allocError(err)
 	}
-	return barrierFrom(seg, obj)
+	return &Barrier{name: obj.Name, st: st, seg: seg}, nil
 }
 
 // OpenBarrier attaches to the barrier named name in seg.
 func OpenBarrier(seg *shm.Segment, name string) (*Barrier, error) {
-	obj, err := seg.LookupKind(name, shm.KindBarrier)
-	if err != nil {
-		return nil, err
-	}
-	return barrierFrom(seg, obj)
-}
-
-func barrierFrom(seg *shm.Segment, obj shm.Object) (*Barrier, error) {
-	st, err := objectAs[layout.Barrier](obj)
+	obj, st, err := objects.Attach[layout.Barrier](seg, name, shm.KindBarrier)
 	if err != nil {
 		return nil, err
 	}

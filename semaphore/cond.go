@@ -5,10 +5,10 @@ import (
 	"errors"
 	"math"
 	"time"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -37,25 +37,17 @@ type Cond struct {
 
 // NewCond creates a condition variable named name in seg, used with l.
 func NewCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
-	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindCond, Length: uint64(unsafe.Sizeof(layout.Cond{}))}, nil)
+	obj, st, err := objects.Make[layout.Cond](seg, shm.Request{Name: name, Kind: shm.KindCond}, nil)
 	if err != nil {
 		return nil, allocError(err)
 	}
-	return condFrom(seg, obj, l)
+	return &Cond{name: obj.Name, st: st, l: l, seg: seg}, nil
 }
 
 // OpenCond attaches to the condition variable named name in seg, used with l
 // (which must be the same mutex every party uses with it).
 func OpenCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
-	obj, err := seg.LookupKind(name, shm.KindCond)
-	if err != nil {
-		return nil, err
-	}
-	return condFrom(seg, obj, l)
-}
-
-func condFrom(seg *shm.Segment, obj shm.Object, l CondLocker) (*Cond, error) {
-	st, err := objectAs[layout.Cond](obj)
+	obj, st, err := objects.Attach[layout.Cond](seg, name, shm.KindCond)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
-	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -60,16 +59,6 @@ func mustBeOpen(seg *shm.Segment, op, name string) {
 	if seg.Closed() {
 		panic(opError(op, name, shm.ErrClosed))
 	}
-}
-
-// objectAs is the layout struct T at the start of obj; an object too
-// short for it is ErrCorrupt.
-func objectAs[T any](obj shm.Object) (*T, error) {
-	p, err := layout.As[T](obj.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v %q: %w", shm.ErrCorrupt, obj.Kind, obj.Name, err)
-	}
-	return p, nil
 }
 
 // allocError is a failed Alloc of a new object: its error names the

@@ -4,10 +4,10 @@ import (
 	"context"
 	"math"
 	"time"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -23,24 +23,16 @@ type Event struct {
 
 // NewEvent creates a clear event named name in seg.
 func NewEvent(seg *shm.Segment, name string) (*Event, error) {
-	obj, err := seg.Alloc(shm.Request{Name: name, Kind: shm.KindEvent, Length: uint64(unsafe.Sizeof(layout.Event{}))}, nil)
+	obj, st, err := objects.Make[layout.Event](seg, shm.Request{Name: name, Kind: shm.KindEvent}, nil)
 	if err != nil {
 		return nil, allocError(err)
 	}
-	return eventFrom(seg, obj)
+	return &Event{name: obj.Name, st: st, seg: seg}, nil
 }
 
 // OpenEvent attaches to the event named name in seg.
 func OpenEvent(seg *shm.Segment, name string) (*Event, error) {
-	obj, err := seg.LookupKind(name, shm.KindEvent)
-	if err != nil {
-		return nil, err
-	}
-	return eventFrom(seg, obj)
-}
-
-func eventFrom(seg *shm.Segment, obj shm.Object) (*Event, error) {
-	st, err := objectAs[layout.Event](obj)
+	obj, st, err := objects.Attach[layout.Event](seg, name, shm.KindEvent)
 	if err != nil {
 		return nil, err
 	}

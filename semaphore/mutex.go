@@ -13,6 +13,7 @@ import (
 	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/race"
 	"github.com/shmkit/shmkit/internal/robust"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -216,30 +217,20 @@ func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
 	if !cbind.Available {
 		return mutexCore{}, opError("create", name, ErrNoCgo)
 	}
-	obj, err := seg.Alloc(shm.Request{Name: name, Kind: kind, Length: uint64(unsafe.Sizeof(layout.Mutex{}))},
-		func(mem []byte) error {
-			return cbind.MutexInit(layout.At[layout.Mutex](mem, 0), kind == shm.KindRMutex)
-		})
+	obj, m, err := objects.Make(seg, shm.Request{Name: name, Kind: kind},
+		func(m *layout.Mutex, _ []byte) error { return cbind.MutexInit(m, kind == shm.KindRMutex) })
 	if err != nil {
 		return mutexCore{}, allocError(err)
 	}
-	return mutexFrom(seg, obj)
+	return mutexCore{name: obj.Name, m: m, seg: seg, recursive: kind == shm.KindRMutex}, nil
 }
 
 func openMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
-	obj, err := seg.LookupKind(name, kind)
+	obj, m, err := objects.Attach[layout.Mutex](seg, name, kind)
 	if err != nil {
 		return mutexCore{}, err
 	}
-	return mutexFrom(seg, obj)
-}
-
-func mutexFrom(seg *shm.Segment, obj shm.Object) (mutexCore, error) {
-	m, err := objectAs[layout.Mutex](obj)
-	if err != nil {
-		return mutexCore{}, err
-	}
-	return mutexCore{name: obj.Name, m: m, seg: seg, recursive: obj.Kind == shm.KindRMutex}, nil
+	return mutexCore{name: obj.Name, m: m, seg: seg, recursive: kind == shm.KindRMutex}, nil
 }
 
 // A Mutex is a robust mutual exclusion lock in a shared memory segment, a

@@ -6,10 +6,10 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/race"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
@@ -247,13 +247,12 @@ func create(seg *shm.Segment, name string, value int, bounded bool) (*Semaphore,
 	if value < 0 || value > MaxValue {
 		return nil, opError("create", name, fmt.Errorf("%w: initial value %d outside 0..%d", ErrInvalidValue, value, MaxValue))
 	}
-	req := shm.Request{Name: name, Kind: shm.KindSemaphore, Length: uint64(unsafe.Sizeof(layout.Semaphore{}))}
+	req := shm.Request{Name: name, Kind: shm.KindSemaphore}
 	bound := uint32(layout.SemValueMax)
 	if bounded {
 		req.Kind, req.Param0, bound = shm.KindBounded, uint64(value), uint32(value)
 	}
-	obj, err := seg.Alloc(req, func(mem []byte) error {
-		s := layout.At[layout.Semaphore](mem, 0)
+	obj, _, err := objects.Make(seg, req, func(s *layout.Semaphore, _ []byte) error {
 		s.Bound = bound
 		s.Value.Store(uint32(value))
 		return nil
@@ -279,7 +278,7 @@ func Open(seg *shm.Segment, name string) (*Semaphore, error) {
 // fromObject checks the bound once: a plain semaphore's is SemValueMax, a
 // bounded one's is its directory entry's param0.
 func fromObject(seg *shm.Segment, obj shm.Object) (*Semaphore, error) {
-	sem, err := objectAs[layout.Semaphore](obj)
+	sem, err := objects.As[layout.Semaphore](obj)
 	if err != nil {
 		return nil, err
 	}

@@ -14,14 +14,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shmkit/shmkit/bench"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
 
 func TestMain(m *testing.M) {
-	bench.Worker() // bench's workers are this test binary too
+	// bench's workers are this test binary too: their roles are in the
+	// registry that proctest.Main dispatches on (package process).
 	proctest.Main(m, map[string]proctest.Helper{
 		"leave": func(args []string) int { // create segment args[0] and exit without unlinking it
 			seg, err := shm.Create(args[0], 1<<16)

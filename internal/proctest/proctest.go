@@ -39,14 +39,10 @@ type Helper func(args []string) int
 // otherwise it runs the tests, then each of after, and fails the run if any
 // test segment of this process is left in /dev/shm.
 func Main(m *testing.M, helpers map[string]Helper, after ...func()) {
-	if name := process.Role(); name != "" {
-		h, ok := helpers[name]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "proctest: no helper %q\n", name)
-			os.Exit(2)
-		}
-		os.Exit(h(os.Args[1:]))
+	for name, h := range helpers {
+		process.Register(name, h) // one registry with the program's and the benchmark's roles
 	}
+	process.Dispatch()
 	// The runtime's poller opens two descriptors for good on first use:
 	// start it now, so that they are in the baseline.
 	if r, w, err := os.Pipe(); err == nil {

@@ -28,16 +28,22 @@ type elems[T Elem] struct {
 // channel panics, rather than fault.
 func (e *elems[T]) write() {
 	if e.readOnly || e.seg.Closed() {
-		panic(unusable(e.seg, e.obj.Name, "write to"))
+		refuse(e.seg, e.obj.Name, "write to")
 	}
 }
 
 // read is asked by every raw read: after Close it panics as write does.
 func (e *elems[T]) read() {
 	if e.seg.Closed() {
-		panic(unusable(e.seg, e.obj.Name, "read of"))
+		refuse(e.seg, e.obj.Name, "read of")
 	}
 }
+
+// refuse panics with unusable's error; out of line, so that read and write
+// inline into every raw access.
+//
+//go:noinline
+func refuse(seg *shm.Segment, name, op string) { panic(unusable(seg, name, op)) }
 
 // writable is write's answer as an error, for methods that return one.
 func (e *elems[T]) writable() error {

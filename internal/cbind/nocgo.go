@@ -13,7 +13,6 @@ const Available = false
 
 // Without cgo every primitive fails with ErrNoCgo.
 
-func NamedWait(NamedSem) error                                 { return ErrNoCgo }
 func NamedTryWait(NamedSem) error                              { return ErrNoCgo }
 func NamedTimedWait(NamedSem, int64) error                     { return ErrNoCgo }
 func NamedPost(NamedSem) error                                 { return ErrNoCgo }

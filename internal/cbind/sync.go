@@ -32,9 +32,6 @@ func errno(rc C.int) error {
 // guarantees each points at a live object of the right kind and keeps the
 // mapping alive for the duration of the call.
 
-// NamedWait waits on a named sem_t without a deadline.
-func NamedWait(sem NamedSem) error { return errno(C.shmkit_nsem_wait((*C.sem_t)(sem.p))) }
-
 // NamedTryWait returns EAGAIN when the named semaphore's value is zero.
 func NamedTryWait(sem NamedSem) error { return errno(C.shmkit_nsem_trywait((*C.sem_t)(sem.p))) }
 

@@ -74,6 +74,7 @@ extern "C" {
                                      at offset + align64(count * elem size) */
 #define SHMKIT_FLAG_SPSC 0x02u    /* CHANNEL: one producer, one consumer, messages
                                      packed end to end (see below) */
+#define SHMKIT_FLAG_JOINABLE 0x04u /* CHANNEL: counts unfinished messages (see below) */
 
 struct shmkit_header {
 	uint64_t magic;        /*  0: SHMKIT_MAGIC, stored last */
@@ -228,6 +229,14 @@ struct shmkit_barrier {
  * producers / consumers: pids of processes that sent / received, so a
  * blocked peer can tell when all of the other side are dead; 0 is empty.
  *
+ * Joinable channels (SHMKIT_FLAG_JOINABLE), as Python's JoinableQueue: a
+ * sender adds 1 to unfinished before it claims, and takes it back if the
+ * send fails; task_done takes 1 off by CAS (never below 0) and, reaching
+ * 0, wakes all if join_waiters is non-zero; join waits until unfinished is
+ * 0 (raising join_waiters, then sleeping on unfinished). A consumer that
+ * dies between receiving and task_done leaves its message unfinished for
+ * good: joins then end only by their timeout.
+ *
  * Pid namespaces: a process whose pid namespace is not pid_namespace sets
  * mixed_ns when it opens the channel for writing, before it claims or
  * registers anything. From then on no process judges a peer by its pid:
@@ -254,7 +263,9 @@ struct shmkit_channel {
 	uint32_t spsc;             /*  28: 1 for a SHMKIT_FLAG_SPSC channel, else 0 */
 	uint32_t pid_namespace;    /*  32: the creator's pid namespace (as alloc_lock's) */
 	uint32_t mixed_ns;         /*  36: 1 once a process of another pid namespace opened it (atomic) */
-	uint8_t reserved0[24];
+	uint32_t unfinished;       /*  40: JOINABLE: messages sent and not yet marked done (futex) */
+	uint32_t join_waiters;     /*  44: JOINABLE: processes sleeping in join */
+	uint8_t reserved0[16];
 	uint64_t tail;             /*  64: next position to send (hint) */
 	uint64_t producer;         /*  72: SPSC: the producer's lease */
 	uint8_t pad1[48];
@@ -459,6 +470,9 @@ int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecod
 /* The same for one producer and one consumer (SHMKIT_FLAG_SPSC). */
 int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                             uint32_t max_len, struct shmkit_object *out);
+/* The same with flags: SHMKIT_FLAG_SPSC and SHMKIT_FLAG_JOINABLE. */
+int shmkit_new_channel_flags(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                             uint32_t max_len, unsigned flags, struct shmkit_object *out);
 /* Elements size of a typecode ('c', 'b', ... 'd', 'u'), or 0. */
 unsigned shmkit_typecode_size(int typecode);
 
@@ -505,6 +519,7 @@ struct shmkit_chan {
 	uint64_t head;             /* the consumer's position */
 	int send_leased, recv_leased, eof;
 	uint32_t recv_stale, send_stale; /* sleeper words found to hold only killed sleepers */
+	int joinable;              /* SHMKIT_FLAG_JOINABLE */
 };
 
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);
@@ -525,6 +540,11 @@ int shmkit_chan_end(struct shmkit_chan *ch);
  * gives back the sides the handle holds, so another handle may take them at
  * once. The handle stays usable. */
 void shmkit_chan_close(struct shmkit_chan *ch);
+/* Joinable channels: mark one received message done (EINVAL if none is
+ * unfinished, ENOTSUP on another channel); wait until every message sent
+ * is done (0, or ETIMEDOUT at the deadline). */
+int shmkit_chan_task_done(struct shmkit_chan *ch);
+int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns);
 void shmkit_chan_register(struct shmkit_chan *ch, int sender);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 

@@ -60,7 +60,15 @@ func elemSize[T ctypes.Elem]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
 // An Option changes how New makes a channel.
 type Option func(*options)
 
-type options struct{ single bool }
+type options struct{ single, joinable bool }
+
+// Joinable makes a channel that counts the messages sent and not yet
+// marked done, as Python's JoinableQueue: receivers call TaskDone for each
+// message they have handled, and Join waits until every message sent so
+// far is done. A message whose receiver dies before TaskDone stays
+// unfinished for good, so a Join then ends only by its timeout or context
+// (JoinTimeout, JoinContext). Each send costs one more atomic addition.
+func Joinable() Option { return func(o *options) { o.joinable = true } }
 
 // SPSC makes a channel for one sender and one receiver at a time, the
 // common pipeline: messages lie end to end in the ring, so several small
@@ -96,7 +104,10 @@ func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts .
 		Length: length, Param0: uint64(slots), Param1: uint64(maxLen),
 	}
 	if o.single {
-		req.Flags = layout.FlagSPSC
+		req.Flags |= layout.FlagSPSC
+	}
+	if o.joinable {
+		req.Flags |= layout.FlagJoinable
 	}
 	obj, err := seg.Alloc(req, func(mem []byte) error {
 		h := layout.At[layout.Channel](mem, 0)
@@ -197,7 +208,25 @@ var blocking = mode{ctx: context.Background(), block: true, wake: true}
 
 // send claims a slot, lets fill write n elements into it, and publishes it.
 // The fast path (a free slot) makes no indirect call but fill.
-func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
+func (c *Channel[T]) send(m mode, n int, fill func([]T)) (ok bool, err error) {
+	r := c.r
+	if !r.joinable {
+		return c.sendMsg(m, n, fill)
+	}
+	if err := r.check(); err != nil {
+		return false, err
+	}
+	r.h.Unfinished.Add(1) // before the message can be seen: a Join never misses it
+	defer func() {
+		if !ok || err != nil { // not sent, fill panicking included
+			r.taskDone()
+		}
+	}()
+	return c.sendMsg(m, n, fill)
+}
+
+// sendMsg is send without the joinable count.
+func (c *Channel[T]) sendMsg(m mode, n int, fill func([]T)) (bool, error) {
 	r := c.r
 	if err := r.check(); err != nil {
 		return false, err
@@ -372,7 +401,7 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 // decides (and reports any error).
 func (c *Channel[T]) sendFast(values []T) bool {
 	s := c.r.sp
-	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Writable() != nil {
+	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.joinable || c.r.seg.Writable() != nil {
 		return false
 	}
 	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
@@ -696,6 +725,72 @@ func (c *Channel[T]) Close() error {
 		}
 	}
 	return nil
+}
+
+// TaskDone marks one received message handled, on a Joinable channel:
+// ErrTaskDone if no message is unfinished, ErrNotJoinable on another.
+func (c *Channel[T]) TaskDone() error {
+	r := c.r
+	if err := r.check(); err != nil {
+		return err
+	}
+	if !r.joinable {
+		return fmt.Errorf("channel: task done on %q: %w", r.name, ErrNotJoinable)
+	}
+	if !r.taskDone() {
+		return fmt.Errorf("channel: task done on %q: %w", r.name, ErrTaskDone)
+	}
+	return nil
+}
+
+// Join waits until every message sent on a Joinable channel has been marked
+// done with TaskDone.
+func (c *Channel[T]) Join() error {
+	_, err := c.join(context.Background(), 0)
+	return err
+}
+
+// JoinTimeout is Join giving up after d; false on timeout.
+func (c *Channel[T]) JoinTimeout(d time.Duration) (bool, error) {
+	return c.join(context.Background(), wait.Deadline(d))
+}
+
+// JoinContext is Join giving up when ctx ends, returning ctx.Err().
+func (c *Channel[T]) JoinContext(ctx context.Context) error {
+	_, err := c.join(ctx, 0)
+	return err
+}
+
+func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
+	r := c.r
+	if err := r.check(); err != nil {
+		return false, err
+	}
+	if !r.joinable {
+		return false, fmt.Errorf("channel: join %q: %w", r.name, ErrNotJoinable)
+	}
+	h := r.h
+	if h.Unfinished.Load() == 0 {
+		return true, nil
+	}
+	d := hold.Of(r.seg)
+	if !d.Enter() {
+		return false, fmt.Errorf("channel: join %q: %w", r.name, shm.ErrClosed)
+	}
+	defer d.Leave()
+	ok, err := wait.Block(ctx, deadline, d.Sleep(&h.Unfinished, shm.ErrClosed, func(until int64) (bool, error) {
+		h.JoinWaiters.Add(1) // before the last look: TaskDone sees us or we see its 0
+		defer h.JoinWaiters.Add(^uint32(0))
+		v := h.Unfinished.Load()
+		if v == 0 {
+			return true, nil
+		}
+		if err := futex.Wait(&h.Unfinished, v, until); err != nil && err != futex.ErrTimeout {
+			return false, err
+		}
+		return h.Unfinished.Load() == 0, nil
+	}))
+	return ok, r.wrap("join", ctx, err)
 }
 
 // State is a snapshot of a channel, for tools.

@@ -3,10 +3,10 @@ package channel
 import "errors"
 
 // Errors returned by this package, usable with errors.Is. A receive after
-// Close has drained the channel returns io.EOF; a receive buffer too short
+// End has drained the channel returns io.EOF; a receive buffer too short
 // for the next message returns io.ErrShortBuffer.
 var (
-	// ErrClosed: Send on a closed channel.
+	// ErrClosed: Send on an ended channel.
 	ErrClosed = errors.New("channel: send on closed channel")
 	// ErrTooLarge: a message longer than the channel's MaxLen.
 	ErrTooLarge = errors.New("channel: message longer than the channel allows")
@@ -14,4 +14,8 @@ var (
 	ErrInUse = errors.New("channel: the one sender (or receiver) of this channel is another, live handle")
 	// ErrPeerDead: every process recorded on the other side has died (for a receiver: without closing); see RegisterSender.
 	ErrPeerDead = errors.New("channel: every peer process has died")
+	// ErrNotJoinable: TaskDone or Join on a channel made without Joinable.
+	ErrNotJoinable = errors.New("channel: not a joinable channel")
+	// ErrTaskDone: TaskDone with no message unfinished (Python's "task_done() called too many times").
+	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were sent")
 )

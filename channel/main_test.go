@@ -27,6 +27,7 @@ func TestMain(m *testing.M) {
 		"sink":        helperSink,
 		"nsrecv":      helperNSRecv,
 		"closewhile":  helperCloseWhileWaiting,
+		"taskworker":  helperTaskWorker,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

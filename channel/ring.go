@@ -25,17 +25,18 @@ import (
 // read from a slot is checked again, so a hostile process cannot make
 // this process read or write outside the object.
 type ring struct {
-	name    string
-	seg     *shm.Segment
-	h       *layout.Channel
-	mem     []byte
-	slots   uint64
-	maxLen  uint32
-	stride  uint64
-	pid     uint32
-	sendReg atomic.Bool // this handle recorded our pid as a producer
-	recvReg atomic.Bool // ... as a consumer
-	sp      *spsc       // the single-producer protocol's state, for such a channel
+	name     string
+	seg      *shm.Segment
+	h        *layout.Channel
+	mem      []byte
+	slots    uint64
+	maxLen   uint32
+	stride   uint64
+	pid      uint32
+	sendReg  atomic.Bool // this handle recorded our pid as a producer
+	recvReg  atomic.Bool // ... as a consumer
+	sp       *spsc       // the single-producer protocol's state, for such a channel
+	joinable bool        // layout.FlagJoinable: sends count in Unfinished
 
 	recvStale, sendStale atomic.Uint32 // sleeper words found to hold only dead sleepers (wake)
 }
@@ -102,6 +103,7 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 	r := &ring{
 		name: obj.Name, seg: seg, h: h, mem: obj.Bytes()[:length:length],
 		slots: obj.Param0, maxLen: uint32(obj.Param1), stride: stride, pid: uint32(os.Getpid()),
+		joinable: obj.Flags&layout.FlagJoinable != 0,
 	}
 	if h.PidNamespace != procs.PIDNamespace() && seg.Writable() == nil {
 		h.MixedNS.Store(1) // before this process claims or registers anything
@@ -307,6 +309,23 @@ func (r *ring) check() error {
 		return fmt.Errorf("channel: %q: %w", r.name, err)
 	}
 	return nil
+}
+
+// taskDone takes one message off Unfinished, never below 0, and wakes the
+// joiners when none is left; false if none was unfinished.
+func (r *ring) taskDone() bool {
+	for {
+		v := r.h.Unfinished.Load()
+		if v == 0 {
+			return false
+		}
+		if r.h.Unfinished.CompareAndSwap(v, v-1) {
+			if v == 1 && r.h.JoinWaiters.Load() != 0 {
+				futex.Wake(&r.h.Unfinished, math.MaxInt32)
+			}
+			return true
+		}
+	}
 }
 
 // mustBeOpen panics, with an error wrapping shm.ErrClosed, where a method

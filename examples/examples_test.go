@@ -30,6 +30,7 @@ var examples = []struct {
 	{name: "sharedctypes", want: []string{`^3\.1415927\n\[0 -1 -2 -3 -4 -5 -6 -7 -8 -9\]\n$`}},
 	{name: "squaresum", want: []string{`squares: \[1 4 9 16 25 36 49 64 81 100\]`, `sum of squares: 385\n`}},
 	{name: "prodcons", want: []string{`sentinel: 3 consumers handled jobs 1\.\.30, sum 465`, `close: 3 consumers handled jobs 1\.\.30, sum 465`}},
+	{name: "joinablequeue", want: []string{`^1\n2\n3\n4\nall 4 items handled\n$`}},
 	{name: "adder", want: []string{`1 \+ 2 = 3\n3\.5 \+ 4 = 7\.5\n-10 \+ 10 = 0\n1e\+06 \+ 1 = 1\.000001e\+06\n`}},
 	{name: "semaphore", want: []string{`(?s)(worker \d holds the semaphore \([12] inside\)\n.*){5}`, `at most [12] of 5 workers held the semaphore at once`}},
 	{name: "eventbarrier", want: []string{`(?s)(worker \d passed the barrier\n.*){3}`, `phase 1 done by 3 workers; 0 started phase 2 before all finished phase 1`}},

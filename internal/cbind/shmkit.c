@@ -1133,7 +1133,11 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 }
 
 static int new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
-                       uint32_t max_len, int spsc, struct shmkit_object *out) {
+                       uint32_t max_len, unsigned flags, struct shmkit_object *out) {
+	int spsc = (flags & SHMKIT_FLAG_SPSC) != 0;
+	if (flags & ~(SHMKIT_FLAG_SPSC | SHMKIT_FLAG_JOINABLE)) {
+		return EINVAL;
+	}
 	uint64_t stride, length, cap;
 	if (channel_geometry(shmkit_typecode_size(typecode), slots, max_len, &stride, &length) != 0 ||
 	    (spsc && spsc_geometry(slots, stride, &cap, &length) != 0)) {
@@ -1141,7 +1145,7 @@ static int new_channel(struct shmkit_segment *seg, const char *name, int typecod
 	}
 	struct alloc_req r = {
 	    .name = name, .kind = SHMKIT_KIND_CHANNEL, .typecode = (uint8_t)typecode,
-	    .flags = spsc ? SHMKIT_FLAG_SPSC : 0, .length = length, .param0 = slots, .param1 = max_len,
+	    .flags = (uint8_t)flags, .length = length, .param0 = slots, .param1 = max_len,
 	    .init = init_channel, .value = (uint32_t)stride,
 	};
 	int rc = alloc_object(seg, &r, out);
@@ -1155,7 +1159,12 @@ int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecod
 
 int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                             uint32_t max_len, struct shmkit_object *out) {
-	return new_channel(seg, name, typecode, slots, max_len, 1, out);
+	return new_channel(seg, name, typecode, slots, max_len, SHMKIT_FLAG_SPSC, out);
+}
+
+int shmkit_new_channel_flags(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
+                             uint32_t max_len, unsigned flags, struct shmkit_object *out) {
+	return new_channel(seg, name, typecode, slots, max_len, flags, out);
 }
 
 /* ---- Channels: the ring protocol of struct shmkit_channel ------------ */
@@ -1227,6 +1236,7 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	if (seg->fd >= 0 && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
 		STORE_SC(&ch->h->mixed_ns, 1); /* before this process claims or registers anything */
 	}
+	ch->joinable = (o.flags & SHMKIT_FLAG_JOINABLE) != 0;
 	if (o.flags & SHMKIT_FLAG_SPSC) {
 		uint64_t length;
 		spsc_geometry(ch->slots, ch->stride, &ch->cap, &length); /* checked by the lookup */
@@ -1474,7 +1484,59 @@ static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
 static uint64_t spsc_len(const struct shmkit_chan *ch);
 
+static int chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);
+
+/* One message done: unfinished - 1, never below 0, waking joiners at 0. */
+static int task_done(struct shmkit_chan *ch) {
+	uint32_t v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST);
+	do {
+		if (v == 0) {
+			return EINVAL;
+		}
+	} while (!__atomic_compare_exchange_n(&ch->h->unfinished, &v, v - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	if (v == 1 && __atomic_load_n(&ch->h->join_waiters, __ATOMIC_SEQ_CST) != 0) {
+		shmkit_futex_wake(&ch->h->unfinished, INT_MAX);
+	}
+	return 0;
+}
+
 int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	if (!ch->joinable) {
+		return chan_send(ch, data, n, deadline_ns);
+	}
+	__atomic_add_fetch(&ch->h->unfinished, 1, __ATOMIC_SEQ_CST); /* before the message can be seen */
+	int rc = chan_send(ch, data, n, deadline_ns);
+	if (rc != 0) {
+		task_done(ch);
+	}
+	return rc;
+}
+
+int shmkit_chan_task_done(struct shmkit_chan *ch) { return ch->joinable ? task_done(ch) : ENOTSUP; }
+
+int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns) {
+	if (!ch->joinable) {
+		return ENOTSUP;
+	}
+	for (;;) {
+		uint32_t v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST);
+		if (v == 0) {
+			return 0;
+		}
+		int64_t now = shmkit_now_ns();
+		if (deadline_ns != SHMKIT_FOREVER && now >= deadline_ns) {
+			return ETIMEDOUT;
+		}
+		int64_t until = deadline_ns == SHMKIT_FOREVER || deadline_ns - now > SLICE_NS ? now + SLICE_NS : deadline_ns;
+		__atomic_add_fetch(&ch->h->join_waiters, 1, __ATOMIC_SEQ_CST);
+		if ((v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST)) != 0) {
+			shmkit_futex_wait(&ch->h->unfinished, v, until);
+		}
+		__atomic_sub_fetch(&ch->h->join_waiters, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static int chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
 	if (n > ch->max_len) {
 		return SHMKIT_ETOOLARGE;
 	}

@@ -29,7 +29,9 @@ type Channel struct {
 	SPSC          uint32
 	PidNamespace  uint32        // the creator's pid namespace (procs.PIDNamespace)
 	MixedNS       atomic.Uint32 // 1 once a process of another pid namespace opened it
-	Reserved0     [24]byte
+	Unfinished    atomic.Uint32 // joinable: messages sent and not yet done (futex)
+	JoinWaiters   atomic.Uint32
+	Reserved0     [16]byte
 	Tail          atomic.Uint64
 	Producer      atomic.Uint64 // SPSC: the producer's lease
 	Pad1          [48]byte

@@ -29,6 +29,8 @@ const (
 
 	FlagLocked uint8 = 0x01
 	FlagSPSC   uint8 = 0x02
+	// FlagJoinable marks a channel that counts unfinished messages.
+	FlagJoinable uint8 = 0x04
 )
 
 // Object kinds (SHMKIT_KIND_*).

@@ -67,6 +67,7 @@ class Chan(ctypes.Structure):
         ("eof", ctypes.c_int),
         ("recv_stale", ctypes.c_uint32),
         ("send_stale", ctypes.c_uint32),
+        ("joinable", ctypes.c_int),
     ]
 
 
@@ -144,6 +145,9 @@ def _declare(lib):
         "shmkit_new_mutex": (c_int, [P(Segment), cp, c_int, P(Object)]),
         "shmkit_new_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
         "shmkit_new_spsc_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
+        "shmkit_new_channel_flags": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, ctypes.c_uint, P(Object)]),
+        "shmkit_chan_task_done": (c_int, [P(Chan)]),
+        "shmkit_chan_join": (c_int, [P(Chan), c_i64]),
         "shmkit_now_ns": (c_i64, []),
         "shmkit_strerror": (cp, [c_int]),
         "shmkit_api_sizes": (None, [P(c_u64)]),

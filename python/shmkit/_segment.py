@@ -19,6 +19,8 @@ KINDS = {1: "bytes", 2: "value", 3: "array", 4: "semaphore", 5: "bounded-semapho
          7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel"}
 _KIND = {v: k for k, v in KINDS.items()}
 _LOCKED = 0x01
+_SPSC = 0x02
+_JOINABLE = 0x04
 
 TYPECODES = "cbBhHiIlLqQfdu"
 # memoryview / array formats per typecode: 'u' (wchar_t, UTF-32) is seen as
@@ -449,14 +451,17 @@ class Segment:
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
 
-    def new_channel(self, name, typecode, slots, max_len, spsc=False):
+    def new_channel(self, name, typecode, slots, max_len, spsc=False, joinable=False):
         """A channel of slots messages of up to max_len elements; with spsc,
-        for one sender and one receiver at a time (see channel.SPSC in Go)."""
+        for one sender and one receiver at a time (see channel.SPSC in Go);
+        with joinable, counting unfinished messages for task_done() and
+        join(), as multiprocessing.JoinableQueue."""
         self._check_writable()
         tc = _typecode(typecode)
         o = n.Object()
-        make = n.lib.shmkit_new_spsc_channel if spsc else n.lib.shmkit_new_channel
-        self._created(make(ctypes.byref(self._c), name.encode(), ord(tc), slots, max_len, ctypes.byref(o)), name)
+        flags = (_SPSC if spsc else 0) | (_JOINABLE if joinable else 0)
+        self._created(n.lib.shmkit_new_channel_flags(ctypes.byref(self._c), name.encode(), ord(tc), slots, max_len,
+                                                     flags, ctypes.byref(o)), name)
         return Channel(self, o)
 
 
@@ -677,6 +682,35 @@ class Channel:
         so another handle may take them at once."""
         self._seg._check_writable()
         n.lib.shmkit_chan_close(ctypes.byref(self._ch))
+
+    def task_done(self):
+        """Mark one received message handled (a joinable channel only), as
+        JoinableQueue.task_done: ValueError if called more times than
+        messages were sent."""
+        self._seg._check_writable()
+        rc = n.lib.shmkit_chan_task_done(ctypes.byref(self._ch))
+        if rc == errno.EINVAL:
+            raise ValueError("task_done() called too many times")
+        if rc == errno.ENOTSUP:
+            raise TypeError("channel %r is not joinable" % self.name)
+        _errors.check(rc, "channel %r" % self.name)
+
+    def join(self, timeout=None):
+        """Wait until every message sent has been marked done; False if
+        timeout seconds passed first. A message whose receiver died before
+        task_done() stays unfinished: only the timeout ends the wait then."""
+        if n.lib.shmkit_chan_join(ctypes.byref(self._ch), 0) == errno.ENOTSUP:
+            raise TypeError("channel %r is not joinable" % self.name)
+        deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
+        with self._seg._hold():
+            def slice_(until):
+                self._seg._check_open()
+                return n.lib.shmkit_chan_join(ctypes.byref(self._ch), until)
+            rc = _sync.sliced(slice_, deadline, _CHAN_SLICE_NS)
+        if rc == errno.ETIMEDOUT:
+            return False
+        _errors.check(rc, "channel %r" % self.name)
+        return True
 
     def register(self, sender):
         """Record this process as a sender (or receiver) now, not at its

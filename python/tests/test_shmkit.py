@@ -633,6 +633,29 @@ class TestChannel(SegmentTest):
         with self.assertRaises(shmkit.ChannelClosedError):
             ch.end()
 
+    def test_joinable(self):
+        ch = self.seg.new_channel("jq", "i", 4, 1, joinable=True)
+        name = self.name
+        for k in range(3):
+            ch.send([k])
+        self.assertFalse(ch.join(timeout=0.05))
+        pid = os.fork()
+        if pid == 0:  # the consumer of the seed's JoinableQueue program
+            try:
+                with shmkit.attach(name) as seg:
+                    q = seg.channel("jq")
+                    for _ in range(3):
+                        q.recv()
+                        q.task_done()
+            finally:
+                os._exit(0)
+        self.assertTrue(ch.join(timeout=60))
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        with self.assertRaises(ValueError):
+            ch.task_done()
+        with self.assertRaises(TypeError):
+            self.seg.new_channel("plain", "i", 2, 1).task_done()
+
     def test_bad_messages(self):
         ch = self.seg.new_channel("ch", "i", 2, 3)
         with self.assertRaises(ValueError):

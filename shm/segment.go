@@ -113,7 +113,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		unix.Munmap(mem) // nobody has seen it
 		return fail("shm create", err)
 	}
-	if named := mapByName(pname, f, mem); named != nil {
+	if named := mapByName(pname, id, mem); named != nil {
 		f.Close()
 		f = named
 	}
@@ -129,17 +129,16 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 
 // mapByName maps the file again through its new name, over mem, so that
 // /proc/PID/maps and lsof show the creator's mapping by its name rather than
-// as the deleted anonymous file. It returns the file opened by name, or nil
+// as the deleted anonymous file (anon: its identity). It returns the file
+// opened by name, or nil
 // if the name no longer leads to the same file (someone replaced it at once)
 // or the remapping failed, leaving mem as it was.
-func mapByName(pname string, anon *os.File, mem []byte) *os.File {
+func mapByName(pname string, anon fileID, mem []byte) *os.File {
 	named, err := os.OpenFile(path(pname), os.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil
 	}
-	a, errA := identify(anon)
-	b, errB := identify(named)
-	if errA == nil && errB == nil && a == b {
+	if id, err := identify(named); err == nil && id == anon {
 		_, err := unix.MmapPtr(int(named.Fd()), 0, unsafe.Pointer(unsafe.SliceData(mem)), uintptr(len(mem)),
 			unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
 		if err == nil {

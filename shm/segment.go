@@ -130,9 +130,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 // mapByName maps the file again through its new name, over mem, so that
 // /proc/PID/maps and lsof show the creator's mapping by its name rather than
 // as the deleted anonymous file (anon: its identity). It returns the file
-// opened by name, or nil
-// if the name no longer leads to the same file (someone replaced it at once)
-// or the remapping failed, leaving mem as it was.
+// opened by name, or nil if the name no longer leads to the same file
+// (someone replaced it at once) or the remapping failed, leaving mem as it
+// was.
 func mapByName(pname string, anon fileID, mem []byte) *os.File {
 	named, err := os.OpenFile(path(pname), os.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -34,10 +33,11 @@ func cmdClean(args []string, stdout io.Writer) error {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		pid, ok := leftBehind(e.Name())
-		if !ok || used[filepath.Join(shm.Dir, e.Name())] {
+		in := describe(e) // as ls sees it: shmkit's, and whether its creator lives
+		if !in.Shmkit || *in.CreatorAlive || used[filepath.Join(shm.Dir, e.Name())] {
 			continue
 		}
+		pid := in.CreatorPID
 		if *dry {
 			fmt.Fprintf(stdout, "would remove /%s: creator %d is dead and nobody maps it\n", e.Name(), pid)
 			continue
@@ -49,18 +49,6 @@ func cmdClean(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "removed /%s: creator %d was dead and nobody mapped it\n", e.Name(), pid)
 	}
 	return errors.Join(errs...)
-}
-
-// leftBehind reports whether name is a shmkit segment whose creator is dead,
-// and the creator's pid.
-func leftBehind(name string) (int, bool) {
-	seg, err := shm.Open(name, shm.ReadOnly())
-	if err != nil {
-		return 0, false // not shmkit's, or not readable: not ours to judge
-	}
-	pid := seg.CreatorPID()
-	seg.Close()
-	return pid, !procs.Alive(pid)
 }
 
 // filesInUse lists the files of /dev/shm that a process this one can see

@@ -1,5 +1,6 @@
 """Process-shared semaphores and robust mutexes."""
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -34,16 +35,19 @@ def sliced(call, deadline, slice_ns=_SLICE_NS):
 
 def _take(seg, ptr, try_op, busy, timed_op, block, timeout):
     """Take a semaphore or mutex: try_op once (busy: it is taken) or
-    timed_op in slices. None if it gave up, else the C result."""
-    seg._check_writable()  # taking a lock or a unit writes to it
+    timed_op in slices. None if it gave up, else the C result. seg is the
+    segment it lives in, or None for a named semaphore."""
+    if seg is not None:
+        seg._check_writable()  # taking a lock or a unit writes to it
     if not block:
         rc = try_op(ptr)
         return None if rc == busy else rc
 
     def slice_(until):
-        seg._check_open()  # close() in another thread: leave before it unmaps
+        if seg is not None:
+            seg._check_open()  # close() in another thread: leave before it unmaps
         return timed_op(ptr, until)
-    with seg._hold():
+    with seg._hold() if seg is not None else contextlib.nullcontext():
         rc = sliced(slice_, _deadline(timeout))
     return None if rc == errno.ETIMEDOUT else rc
 
@@ -191,15 +195,10 @@ class NamedSemaphore:
         return self._sem
 
     def acquire(self, block=True, timeout=None):
-        ptr = self._ptr()
-        if not block:
-            rc = n.lib.shmkit_nsem_trywait(ptr)
-            if rc == errno.EAGAIN:
-                return False
-        else:
-            rc = sliced(lambda until: n.lib.shmkit_nsem_timedwait(ptr, until), _deadline(timeout))
-            if rc == errno.ETIMEDOUT:
-                return False
+        rc = _take(None, self._ptr(), n.lib.shmkit_nsem_trywait, errno.EAGAIN, n.lib.shmkit_nsem_timedwait,
+                   block, timeout)
+        if rc is None:
+            return False
         _errors.check(rc, "named semaphore %s" % self.name)
         return True
 

@@ -699,16 +699,12 @@ class Channel:
         """Wait until every message sent has been marked done; False if
         timeout seconds passed first. A message whose receiver died before
         task_done() stays unfinished: only the timeout ends the wait then."""
-        if n.lib.shmkit_chan_join(ctypes.byref(self._ch), 0) == errno.ENOTSUP:
-            raise TypeError("channel %r is not joinable" % self.name)
-        deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
-        with self._seg._hold():
-            def slice_(until):
-                self._seg._check_open()
-                return n.lib.shmkit_chan_join(ctypes.byref(self._ch), until)
-            rc = _sync.sliced(slice_, deadline, _CHAN_SLICE_NS)
-        if rc == errno.ETIMEDOUT:
+        try:
+            rc = self._wait(lambda until: n.lib.shmkit_chan_join(ctypes.byref(self._ch), until), timeout)
+        except TimeoutError:
             return False
+        if rc == errno.ENOTSUP:
+            raise TypeError("channel %r is not joinable" % self.name)
         _errors.check(rc, "channel %r" % self.name)
         return True
 

@@ -403,9 +403,16 @@ unsigned shmkit_typecode_size(int typecode) {
 
 static int is_float(int typecode) { return typecode == 'f' || typecode == 'd'; }
 
-int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_value, int *swapped) {
+/* The size of an element the atomic updates may touch: 0 for a bad typecode
+ * or an element not aligned to its size. */
+static unsigned elem_size(const void *elem, int typecode) {
 	unsigned size = shmkit_typecode_size(typecode);
-	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+	return size != 0 && elem != NULL && (uintptr_t)elem % size == 0 ? size : 0;
+}
+
+int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_value, int *swapped) {
+	unsigned size = elem_size(elem, typecode);
+	if (size == 0) {
 		return EINVAL;
 	}
 	switch (size) { /* compare bit patterns, as Go's CompareAndSwap */
@@ -422,8 +429,8 @@ int shmkit_elem_cas(void *elem, int typecode, const void *old, const void *new_v
 }
 
 int shmkit_elem_swap(void *elem, int typecode, const void *new_value, void *old_out) {
-	unsigned size = shmkit_typecode_size(typecode);
-	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+	unsigned size = elem_size(elem, typecode);
+	if (size == 0) {
 		return EINVAL;
 	}
 	switch (size) {
@@ -436,8 +443,8 @@ int shmkit_elem_swap(void *elem, int typecode, const void *new_value, void *old_
 }
 
 int shmkit_elem_add(void *elem, int typecode, const void *delta, void *out) {
-	unsigned size = shmkit_typecode_size(typecode);
-	if (size == 0 || elem == NULL || (uintptr_t)elem % size != 0) {
+	unsigned size = elem_size(elem, typecode);
+	if (size == 0) {
 		return EINVAL;
 	}
 	if (is_float(typecode)) {

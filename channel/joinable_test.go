@@ -2,7 +2,6 @@ package channel_test
 
 import (
 	"fmt"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -48,12 +47,7 @@ func TestJoinableAcrossProcesses(t *testing.T) {
 			}
 			ch, err := channel.New[float64](seg, "q", 4, 2, opts...)
 			require.NoError(t, err)
-			var cmds []*exec.Cmd
-			for range workers {
-				cmd := proctest.Command(t, "taskworker", name, "q")
-				require.NoError(t, cmd.Start())
-				cmds = append(cmds, cmd)
-			}
+			cmds := startHelpers(t, workers, "taskworker", name, "q")
 			for i := range 30 {
 				require.NoError(t, ch.Send([]float64{float64(i)}))
 			}

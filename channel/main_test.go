@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
+	"github.com/stretchr/testify/require"
 
 	"testing"
 )
@@ -33,6 +35,17 @@ func TestMain(m *testing.M) {
 			return exitOn(ch.RecvFunc(func([]float64) {}))
 		},
 	})
+}
+
+// startHelpers starts n copies of helper name with args, without waiting.
+func startHelpers(t *testing.T, n int, name string, args ...string) []*exec.Cmd {
+	t.Helper()
+	cmds := make([]*exec.Cmd, n)
+	for i := range cmds {
+		cmds[i] = proctest.Command(t, name, args...)
+		require.NoError(t, cmds[i].Start())
+	}
+	return cmds
 }
 
 func openChan(args []string) (*shm.Segment, *channel.Channel[float64]) {

@@ -2,7 +2,6 @@ package channel_test
 
 import (
 	"fmt"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -28,12 +27,7 @@ func TestKilledSleepersCostNoWakes(t *testing.T) {
 			}
 			ch, err := channel.New[float64](seg, "ch", 8, 4, opts...)
 			require.NoError(t, err)
-			var cmds []*exec.Cmd
-			for range sleepers {
-				cmd := proctest.Command(t, "recvonce-exit", name, "ch")
-				require.NoError(t, cmd.Start())
-				cmds = append(cmds, cmd)
-			}
+			cmds := startHelpers(t, sleepers, "recvonce-exit", name, "ch")
 			for deadline := time.Now().Add(time.Minute); ch.State().RecvWaiters < sleepers; {
 				require.True(t, time.Now().Before(deadline), "the receivers never slept: %+v", ch.State())
 				time.Sleep(time.Millisecond) // observing state, not synchronising

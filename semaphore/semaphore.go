@@ -59,11 +59,16 @@ func (s *semCore) TryAcquire() (bool, error) {
 	if err := s.check("acquire"); err != nil {
 		return false, err
 	}
+	return s.take("acquire")
+}
+
+// take makes one attempt to take a unit, without waiting.
+func (s *semCore) take(op string) (bool, error) {
 	ok, err := s.store.take()
 	if ok {
 		race.Acquire()
 	}
-	return ok, opError("acquire", s.name, err)
+	return ok, opError(op, s.name, err)
 }
 
 // AcquireTimeout is Acquire giving up after d; it reports false on timeout.
@@ -84,11 +89,8 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 	if err := s.check(op); err != nil {
 		return false, err
 	}
-	if ok, err := s.store.take(); ok || err != nil {
-		if ok {
-			race.Acquire()
-		}
-		return ok, opError(op, s.name, err)
+	if ok, err := s.take(op); ok || err != nil {
+		return ok, err
 	}
 	// Held from the spin on: Close wakes us and unmaps only after we left.
 	attempt := s.store.sleep
@@ -104,11 +106,8 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 		if s.closed() {
 			return false, opError(op, s.name, shm.ErrClosed)
 		}
-		if ok, err := s.store.take(); ok || err != nil {
-			if ok {
-				race.Acquire()
-			}
-			return ok, opError(op, s.name, err)
+		if ok, err := s.take(op); ok || err != nil {
+			return ok, err
 		}
 		wait.Spin(i)
 	}

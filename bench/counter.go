@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/shmkit/shmkit/ctypes"
@@ -14,6 +15,7 @@ import (
 const (
 	roleCountLock    Role = "count-lock"
 	roleCountAtomic  Role = "count-atomic"
+	roleCountPtr     Role = "count-ptr"
 	roleCCountLock   Role = "c-count-lock"
 	roleCCountAtomic Role = "c-count-atomic"
 )
@@ -21,6 +23,7 @@ const (
 func init() {
 	register(roleCountLock, countLock)
 	register(roleCountAtomic, countAtomic)
+	register(roleCountPtr, countPtr)
 }
 
 func counterWorkloads() []*Workload {
@@ -35,6 +38,7 @@ func counterWorkloads() []*Workload {
 		{ID: "W5", Variant: "atomic", Title: "5 processes add 1 atomically", Count: 10_000_000, Figure: Ops,
 			Impls: []Impl{
 				{Name: "shmkit-atomic", run: counterRun(roleCountAtomic, false)},
+				{Name: "shmkit Ptr+sync/atomic", run: counterRun(roleCountPtr, false)},
 				{Name: "C-atomic", run: nativeRun(counterRun(roleCCountAtomic, false))},
 			}},
 	}
@@ -68,6 +72,23 @@ func countAtomic(args []string, ready func()) (string, error) {
 		ready()
 		for range n[0] {
 			v.Add(1)
+		}
+		return "0", nil
+	})
+}
+
+// countPtr adds 1, k times, with sync/atomic on the value's Ptr: the
+// loop a hot counter can use, with no call and no closed check per add.
+func countPtr(args []string, ready func()) (string, error) {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		v, err := ctypes.OpenRawValue[int64](seg, args[1])
+		if err != nil {
+			return "", err
+		}
+		p := v.Ptr()
+		ready()
+		for range n[0] {
+			atomic.AddInt64(p, 1)
 		}
 		return "0", nil
 	})

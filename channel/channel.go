@@ -36,12 +36,12 @@ import (
 // Recv returns ErrPeerDead (within about a quarter of a second).
 //
 // A Channel must not be used after its segment is closed.
-type Channel[T ctypes.Elem] struct {
+type Channel[T any] struct {
 	r     *ring
 	elems []T // an SPSC channel's ring as elements, for the fast paths
 }
 
-func newChannel[T ctypes.Elem](r *ring) *Channel[T] {
+func newChannel[T any](r *ring) *Channel[T] {
 	c := &Channel[T]{r: r}
 	if r.sp != nil { // records are 8-aligned, and every element size divides 8
 		c.elems = layout.Slice[T](r.sp.ring, 0, r.sp.cap/uint64(unsafe.Sizeof(*new(T))))
@@ -55,7 +55,7 @@ func (c *Channel[T]) payload(at, n uint64) []T {
 	return c.elems[i : i+n : i+n]
 }
 
-func elemSize[T ctypes.Elem]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
+func elemSize[T any]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
 
 // An Option changes how New makes a channel.
 type Option func(*options)
@@ -90,18 +90,26 @@ func SPSC() Option { return func(o *options) { o.single = true } }
 // New creates a channel named name in seg with slots messages of at most
 // maxLen elements each. By default any number of processes may send and
 // receive; see SPSC for one of each.
-func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts ...Option) (*Channel[T], error) {
+func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option) (*Channel[T], error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	code, rec, err := ctypes.ElemCode[T]()
+	if err != nil {
+		return nil, fmt.Errorf("channel: create %q: %w", name, err)
 	}
 	stride, length, err := geometry(slots, maxLen, elemSize[T](), o.single)
 	if err != nil {
 		return nil, fmt.Errorf("channel: create %q: %w", name, err)
 	}
 	req := shm.Request{
-		Name: name, Kind: shm.KindChannel, Typecode: byte(ctypes.TypecodeOf[T]()),
+		Name: name, Kind: shm.KindChannel, Typecode: byte(code),
 		Length: length, Param0: uint64(slots), Param1: uint64(maxLen),
+	}
+	describe := func([]byte) {}
+	if rec != nil { // records: their description follows the ring
+		req.Length, req.Desc, describe = rec.DescribedBy(length)
 	}
 	if o.single {
 		req.Flags |= layout.FlagSPSC
@@ -110,6 +118,7 @@ func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts .
 		req.Flags |= layout.FlagJoinable
 	}
 	obj, err := seg.Alloc(req, func(mem []byte) error {
+		describe(mem)
 		h := layout.At[layout.Channel](mem, 0)
 		h.Slots, h.MaxLen, h.ElemSize, h.SlotStride = uint32(slots), uint32(maxLen), uint32(elemSize[T]()), uint32(stride)
 		h.PidNamespace = procs.PIDNamespace()
@@ -134,12 +143,16 @@ func New[T ctypes.Elem](seg *shm.Segment, name string, slots, maxLen int, opts .
 
 // Open attaches to the channel named name in seg; it must carry elements of
 // type T (ctypes.ErrTypeMismatch otherwise).
-func Open[T ctypes.Elem](seg *shm.Segment, name string) (*Channel[T], error) {
+func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 	obj, err := seg.LookupKind(name, shm.KindChannel)
 	if err != nil {
 		return nil, err
 	}
-	if want := ctypes.TypecodeOf[T](); ctypes.Typecode(obj.Typecode) != want {
+	want, rec, err := ctypes.ElemCode[T]()
+	if err != nil {
+		return nil, fmt.Errorf("channel: open %q: %w", name, err)
+	}
+	if ctypes.Typecode(obj.Typecode) != want {
 		return nil, fmt.Errorf("channel: open %q: %w: it carries %v, not %v",
 			name, ctypes.ErrTypeMismatch, ctypes.Typecode(obj.Typecode), want)
 	}
@@ -147,7 +160,29 @@ func Open[T ctypes.Elem](seg *shm.Segment, name string) (*Channel[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	if rec != nil {
+		got, err := recordLayout(obj, r)
+		if err != nil {
+			return nil, err
+		}
+		if err := rec.Match(got); err != nil {
+			return nil, fmt.Errorf("channel: open %q: %w", name, err)
+		}
+	}
 	return newChannel[T](r), nil
+}
+
+// recordLayout reads the description of a channel of records, which must
+// lie after its ring.
+func recordLayout(obj shm.Object, r *ring) (ctypes.Layout, error) {
+	l, err := ctypes.ObjectLayout(obj)
+	if err != nil {
+		return ctypes.Layout{}, err
+	}
+	if obj.Desc < uint64(len(r.mem)) {
+		return ctypes.Layout{}, fmt.Errorf("channel: %q: %w: its record description overlaps its ring", obj.Name, shm.ErrCorrupt)
+	}
+	return l, nil
 }
 
 // NewFloatChannel makes the classic FloatChannel: one slot holding a
@@ -495,7 +530,7 @@ func (r *ring) wrap(op string, ctx context.Context, err error) error {
 const bigCopy = 64 << 10
 
 // copyElems copies src to dst, as copy does.
-func copyElems[T ctypes.Elem](dst, src []T) {
+func copyElems[T any](dst, src []T) {
 	if len(src)*int(unsafe.Sizeof(src[0])) < bigCopy {
 		copy(dst, src)
 		return
@@ -503,7 +538,7 @@ func copyElems[T ctypes.Elem](dst, src []T) {
 	cbind.Copy(layout.Bytes(dst), layout.Bytes(src))
 }
 
-func copyIn[T ctypes.Elem](values []T) func([]T) { return func(s []T) { copyElems(s, values) } }
+func copyIn[T any](values []T) func([]T) { return func(s []T) { copyElems(s, values) } }
 
 // Send sends a copy of values as one message, waiting while the channel is
 // full. It fails with ErrTooLarge if len(values) > MaxLen, ErrClosed once
@@ -602,7 +637,7 @@ func (c *Channel[T]) SendBatch(msgs [][]T) (int, error) {
 	return len(msgs), nil
 }
 
-func copyOut[T ctypes.Elem](dst []T) func([]T) { return func(s []T) { copyElems(dst, s) } }
+func copyOut[T any](dst []T) func([]T) { return func(s []T) { copyElems(dst, s) } }
 
 // Recv receives the next message into dst and returns its length, waiting
 // while the channel is empty. If dst is too short the message stays queued
@@ -833,13 +868,28 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	tc, err := ctypes.ParseTypecode(obj.Typecode)
-	if err != nil {
-		return State{}, fmt.Errorf("channel: %q: %w", name, err)
+	var size uint64
+	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
+		l, err := ctypes.ObjectLayout(obj)
+		if err != nil {
+			return State{}, err
+		}
+		size = uint64(l.Size)
+	} else {
+		tc, err := ctypes.ParseTypecode(obj.Typecode)
+		if err != nil {
+			return State{}, fmt.Errorf("channel: %q: %w", name, err)
+		}
+		size = uint64(tc.Size())
 	}
-	r, err := newRing(seg, obj, uint64(tc.Size()))
+	r, err := newRing(seg, obj, size)
 	if err != nil {
 		return State{}, err
+	}
+	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
+		if _, err := recordLayout(obj, r); err != nil {
+			return State{}, err
+		}
 	}
 	return newChannel[uint8](r).State(), nil
 }

@@ -14,6 +14,9 @@ var (
 	ErrNegativeLength = errors.New("ctypes: negative array length")
 	// ErrTooLong: a value longer than the char array that should hold it.
 	ErrTooLong = errors.New("ctypes: value too long for the array")
+	// ErrUnsupportedType: a record type with a field that has no fixed
+	// meaning in shared memory (int, bool, a pointer, a string, ...).
+	ErrUnsupportedType = errors.New("ctypes: type cannot be shared as a record")
 	// ErrNoLock: the object was opened or made without a lock.
 	ErrNoLock = errors.New("ctypes: object has no lock")
 )

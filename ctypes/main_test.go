@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 		"holdlock":  helperHoldLock,
 		"openarray": helperOpenArray,
 		"readonly":  helperReadOnly,
+		"particles": helperParticles,
 	})
 }
 

@@ -14,7 +14,7 @@ import (
 
 // elems is a value's or array's place in a segment: its elements, and the
 // bytes of its embedded mutex if it has one.
-type elems[T Elem] struct {
+type elems[T any] struct {
 	seg      *shm.Segment
 	obj      shm.Object
 	data     []T
@@ -74,7 +74,12 @@ func lockOffset(dataBytes uint64) uint64 {
 
 // createElems allocates a value or array of n elements of T, with an
 // embedded recursive mutex if locked, filled by fill before publication.
-func createElems[T Elem](seg *shm.Segment, name string, kind shm.Kind, n int, locked bool, fill func([]T)) (elems[T], error) {
+// T is an element type or a record (elemCode).
+func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, locked bool, fill func([]T)) (elems[T], error) {
+	code, rec, err := elemCode[T]()
+	if err != nil {
+		return elems[T]{}, err
+	}
 	size := uint64(unsafe.Sizeof(*new(T)))
 	if n < 0 {
 		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w: %d", name, ErrNegativeLength, n)
@@ -89,9 +94,15 @@ func createElems[T Elem](seg *shm.Segment, name string, kind shm.Kind, n int, lo
 		flags = shm.FlagLocked
 		length = lockOffset(dataBytes) + layout.SlotSize
 	}
+	var desc uint64
+	describe := func([]byte) {}
+	if rec != nil {
+		length, desc, describe = rec.DescribedBy(length)
+	}
 	obj, err := seg.Alloc(shm.Request{
-		Name: name, Kind: kind, Typecode: byte(TypecodeOf[T]()), Flags: flags, Count: uint64(n), Length: length,
+		Name: name, Kind: kind, Typecode: byte(code), Flags: flags, Count: uint64(n), Length: length, Desc: desc,
 	}, func(mem []byte) error {
+		describe(mem)
 		if locked {
 			if err := embed.InitRMutex(mem[lockOffset(dataBytes):]); err != nil {
 				return err
@@ -108,22 +119,28 @@ func createElems[T Elem](seg *shm.Segment, name string, kind shm.Kind, n int, lo
 	return elemsOf[T](seg, obj)
 }
 
-// openElems finds a value or array by name and checks that it holds T.
-func openElems[T Elem](seg *shm.Segment, name string, kind shm.Kind) (elems[T], error) {
+// openElems finds a value or array by name and checks that it holds T:
+// the same typecode, and for records the same fields.
+func openElems[T any](seg *shm.Segment, name string, kind shm.Kind) (elems[T], error) {
+	code, _, err := elemCode[T]()
+	if err != nil {
+		return elems[T]{}, err
+	}
 	obj, err := seg.LookupKind(name, kind)
 	if err != nil {
 		return elems[T]{}, err
 	}
-	if want := TypecodeOf[T](); Typecode(obj.Typecode) != want {
+	if Typecode(obj.Typecode) != code {
 		return elems[T]{}, fmt.Errorf("ctypes: open %q: %w: it holds %v, not %v",
-			name, ErrTypeMismatch, Typecode(obj.Typecode), want)
+			name, ErrTypeMismatch, Typecode(obj.Typecode), code)
 	}
 	return elemsOf[T](seg, obj)
 }
 
 // elemsOf checks an object's count and length against each other — they
-// come from a segment, which is never trusted — and makes the views.
-func elemsOf[T Elem](seg *shm.Segment, obj shm.Object) (elems[T], error) {
+// come from a segment, which is never trusted — and, for records, its
+// description against T's; then it makes the views.
+func elemsOf[T any](seg *shm.Segment, obj shm.Object) (elems[T], error) {
 	size := uint64(unsafe.Sizeof(*new(T)))
 	if obj.Kind == shm.KindValue && obj.Count != 1 {
 		return elems[T]{}, fmt.Errorf("ctypes: %q: %w: a value of %d elements", obj.Name, shm.ErrCorrupt, obj.Count)
@@ -133,14 +150,39 @@ func elemsOf[T Elem](seg *shm.Segment, obj shm.Object) (elems[T], error) {
 			obj.Name, shm.ErrCorrupt, obj.Count, size, obj.Length)
 	}
 	e := elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count), readOnly: seg.ReadOnly()}
+	end := obj.Count * size // where a record description may start
 	if obj.Flags&shm.FlagLocked != 0 {
 		off := lockOffset(obj.Count * size)
 		if off > obj.Length || obj.Length-off < layout.SlotSize {
 			return elems[T]{}, fmt.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
 		}
 		e.lock = obj.Bytes()[off : off+layout.SlotSize]
+		end = off + layout.SlotSize
+	}
+	if err := checkRecord[T](obj, end); err != nil {
+		return elems[T]{}, err
 	}
 	return e, nil
+}
+
+// checkRecord checks that an object of records, whose description may start
+// at or after end, describes T.
+func checkRecord[T any](obj shm.Object, end uint64) error {
+	_, rec, err := elemCode[T]()
+	if err != nil || rec == nil {
+		return err
+	}
+	got, err := ObjectLayout(obj)
+	if err != nil {
+		return err
+	}
+	if obj.Desc < end {
+		return fmt.Errorf("ctypes: %q: %w: its record description overlaps its data", obj.Name, shm.ErrCorrupt)
+	}
+	if err := rec.Match(got); err != nil {
+		return fmt.Errorf("ctypes: open %q: %w", obj.Name, err)
+	}
+	return nil
 }
 
 // Option chooses the lock of a Value or Array.
@@ -172,7 +214,7 @@ func choose(opts []Option) lockChoice {
 
 // guardFor returns the lock a Value or Array uses: the caller's, or the
 // object's embedded recursive mutex, or none.
-func guardFor[T Elem](e elems[T], c lockChoice) (guard, error) {
+func guardFor[T any](e elems[T], c lockChoice) (guard, error) {
 	g := guard{name: e.obj.Name}
 	switch {
 	case c.lock == nil && !c.none && e.lock == nil:

@@ -58,6 +58,7 @@ type Object struct {
 	Length   uint64
 	Param0   uint64
 	Param1   uint64
+	Desc     uint64 // typecode 'T': its record description, from Offset
 
 	mem []byte // the object's bytes inside the mapping
 }
@@ -79,6 +80,7 @@ type Request struct {
 	Length   uint64 // bytes; rounded up to 64
 	Param0   uint64
 	Param1   uint64
+	Desc     uint64 // typecode 'T': where init writes the record description
 }
 
 // geometry is what the header says about the segment, checked once at attach
@@ -157,7 +159,7 @@ func (g geometry) entry(b []byte, i uint32) (obj Object, ok bool, err error) {
 	}
 	obj = Object{
 		Name: string(name), Kind: Kind(e.Kind), Typecode: e.Typecode, Flags: e.Flags,
-		Count: e.Count, Offset: e.Offset, Length: e.Length, Param0: e.Param0, Param1: e.Param1,
+		Count: e.Count, Offset: e.Offset, Length: e.Length, Param0: e.Param0, Param1: e.Param1, Desc: e.Desc,
 	}
 	end := obj.Offset + obj.Length
 	if obj.Offset < g.dataStart || obj.Offset%layout.Align != 0 || obj.Length == 0 ||
@@ -371,7 +373,7 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 	e := layout.EntryOf(s.mem, n)
 	*e = layout.Entry{
 		Kind: uint16(r.Kind), Typecode: r.Typecode, Flags: r.Flags, Count: r.Count,
-		Offset: cur, Length: length, Param0: r.Param0, Param1: r.Param1,
+		Offset: cur, Length: length, Param0: r.Param0, Param1: r.Param1, Desc: r.Desc,
 	}
 	copy(e.Name[:], r.Name)
 	mem := s.mem[cur : cur+length : cur+length]

@@ -32,6 +32,8 @@ func CLayout() []Field {
 		br  C.struct_shmkit_barrier
 		ch  C.struct_shmkit_channel
 		sl  C.struct_shmkit_slot
+		sd  C.struct_shmkit_struct_desc
+		fd  C.struct_shmkit_field
 	)
 	f := func(st, name string, off, size uintptr) Field { return Field{st, name, off, size} }
 	return []Field{
@@ -61,7 +63,20 @@ func CLayout() []Field {
 		f("shmkit_entry", "length", unsafe.Offsetof(e.length), unsafe.Sizeof(e.length)),
 		f("shmkit_entry", "param0", unsafe.Offsetof(e.param0), unsafe.Sizeof(e.param0)),
 		f("shmkit_entry", "param1", unsafe.Offsetof(e.param1), unsafe.Sizeof(e.param1)),
+		f("shmkit_entry", "desc", unsafe.Offsetof(e.desc), unsafe.Sizeof(e.desc)),
 		f("shmkit_entry", "reserved", unsafe.Offsetof(e.reserved), unsafe.Sizeof(e.reserved)),
+		f("shmkit_struct_desc", "sizeof", 0, unsafe.Sizeof(sd)),
+		f("shmkit_struct_desc", "type_name", unsafe.Offsetof(sd.type_name), unsafe.Sizeof(sd.type_name)),
+		f("shmkit_struct_desc", "size", unsafe.Offsetof(sd.size), unsafe.Sizeof(sd.size)),
+		f("shmkit_struct_desc", "align", unsafe.Offsetof(sd.align), unsafe.Sizeof(sd.align)),
+		f("shmkit_struct_desc", "fields", unsafe.Offsetof(sd.fields), unsafe.Sizeof(sd.fields)),
+		f("shmkit_struct_desc", "reserved", unsafe.Offsetof(sd.reserved), unsafe.Sizeof(sd.reserved)),
+		f("shmkit_field", "sizeof", 0, unsafe.Sizeof(fd)),
+		f("shmkit_field", "name", unsafe.Offsetof(fd.name), unsafe.Sizeof(fd.name)),
+		f("shmkit_field", "offset", unsafe.Offsetof(fd.offset), unsafe.Sizeof(fd.offset)),
+		f("shmkit_field", "count", unsafe.Offsetof(fd.count), unsafe.Sizeof(fd.count)),
+		f("shmkit_field", "typecode", unsafe.Offsetof(fd.typecode), unsafe.Sizeof(fd.typecode)),
+		f("shmkit_field", "reserved", unsafe.Offsetof(fd.reserved), unsafe.Sizeof(fd.reserved)),
 		f("shmkit_semaphore", "sizeof", 0, unsafe.Sizeof(sem)),
 		f("shmkit_semaphore", "value", unsafe.Offsetof(sem.value), unsafe.Sizeof(sem.value)),
 		f("shmkit_semaphore", "waiters", unsafe.Offsetof(sem.waiters), unsafe.Sizeof(sem.waiters)),
@@ -150,6 +165,9 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_SEM_VALUE_MAX":     C.SHMKIT_SEM_VALUE_MAX,
 		"SHMKIT_WAITER_REGISTER":   C.SHMKIT_WAITER_REGISTER,
 		"SHMKIT_WAITER_COUNT_MASK": C.SHMKIT_WAITER_COUNT_MASK,
+		"SHMKIT_TYPECODE_STRUCT":   C.SHMKIT_TYPECODE_STRUCT,
+		"SHMKIT_FIELD_NAME_MAX":    C.SHMKIT_FIELD_NAME_MAX,
+		"SHMKIT_FIELDS_MAX":        C.SHMKIT_FIELDS_MAX,
 	}
 }
 

@@ -47,15 +47,17 @@ func snake(s string) string {
 
 func TestGoMirrorsShmkitH(t *testing.T) {
 	mirrors := map[string]map[string][2]uintptr{
-		"shmkit_header":    goFields(layout.Header{}),
-		"shmkit_entry":     goFields(layout.Entry{}),
-		"shmkit_semaphore": goFields(layout.Semaphore{}),
-		"shmkit_mutex":     goFields(layout.Mutex{}),
-		"shmkit_cond":      goFields(layout.Cond{}),
-		"shmkit_event":     goFields(layout.Event{}),
-		"shmkit_barrier":   goFields(layout.Barrier{}),
-		"shmkit_channel":   goFields(layout.Channel{}),
-		"shmkit_slot":      goFields(layout.Slot{}),
+		"shmkit_header":      goFields(layout.Header{}),
+		"shmkit_entry":       goFields(layout.Entry{}),
+		"shmkit_semaphore":   goFields(layout.Semaphore{}),
+		"shmkit_mutex":       goFields(layout.Mutex{}),
+		"shmkit_cond":        goFields(layout.Cond{}),
+		"shmkit_event":       goFields(layout.Event{}),
+		"shmkit_barrier":     goFields(layout.Barrier{}),
+		"shmkit_channel":     goFields(layout.Channel{}),
+		"shmkit_slot":        goFields(layout.Slot{}),
+		"shmkit_struct_desc": goFields(layout.StructDesc{}),
+		"shmkit_field":       goFields(layout.Field{}),
 	}
 	seen := map[string]int{}
 	for _, f := range cbind.CLayout() {
@@ -88,6 +90,8 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_SLOT_SEQ_SHIFT": layout.SlotSeqShift, "SHMKIT_PEERS": layout.Peers,
 		"SHMKIT_SEM_VALUE_MAX":   layout.SemValueMax,
 		"SHMKIT_WAITER_REGISTER": uint64(layout.WaiterRegister), "SHMKIT_WAITER_COUNT_MASK": uint64(layout.WaiterCountMask),
+		"SHMKIT_TYPECODE_STRUCT": layout.TypecodeStruct, "SHMKIT_FIELD_NAME_MAX": layout.FieldNameMax,
+		"SHMKIT_FIELDS_MAX": layout.FieldsMax,
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

@@ -744,6 +744,47 @@ static uint64_t kind_min_length(uint32_t kind) {
 	return 1;
 }
 
+/* desc_size checks a struct description with room bytes after its start
+ * and returns its element size, or 0 if it is not a valid description. */
+static uint64_t desc_size(const struct shmkit_struct_desc *d, uint64_t room) {
+	if (room < sizeof *d) {
+		return 0;
+	}
+	uint32_t size = LOAD(&d->size), align = LOAD(&d->align), nf = LOAD(&d->fields);
+	if (size == 0 || align == 0 || align > SHMKIT_ALIGN || (align & (align - 1)) != 0 || size % align != 0 ||
+	    nf == 0 || nf > SHMKIT_FIELDS_MAX || (room - sizeof *d) / sizeof(struct shmkit_field) < nf ||
+	    strnlen(d->type_name, sizeof d->type_name) == sizeof d->type_name) {
+		return 0;
+	}
+	const struct shmkit_field *f = (const void *)(d + 1);
+	for (uint32_t i = 0; i < nf; i++) {
+		size_t len = strnlen(f[i].name, sizeof f[i].name);
+		unsigned fs = shmkit_typecode_size(f[i].typecode);
+		if (len == 0 || len == sizeof f[i].name || !valid_utf8((const uint8_t *)f[i].name, len) || fs == 0 ||
+		    f[i].count == 0 || f[i].offset % fs != 0 || (uint64_t)f[i].offset + (uint64_t)f[i].count * fs > size) {
+			return 0;
+		}
+	}
+	return size;
+}
+
+/* check_desc checks the description of an object of typecode 'T', at
+ * desc_off from its start, and returns its element size or 0. */
+static uint64_t check_desc(const struct shmkit_object *o, uint64_t desc_off) {
+	if (desc_off == 0 || desc_off % SHMKIT_ALIGN != 0 || desc_off > o->length) {
+		return 0;
+	}
+	return desc_size((const void *)((const uint8_t *)o->data + desc_off), o->length - desc_off);
+}
+
+uint64_t shmkit_struct_size(const struct shmkit_struct_desc *desc) {
+	return desc == NULL ? 0 : desc_size(desc, sizeof *desc + (uint64_t)SHMKIT_FIELDS_MAX * sizeof(struct shmkit_field));
+}
+
+static uint64_t desc_bytes(const struct shmkit_struct_desc *desc) {
+	return sizeof *desc + (uint64_t)desc->fields * sizeof(struct shmkit_field);
+}
+
 uint32_t shmkit_object_slots(const struct shmkit_segment *seg) {
 	uint32_t n = LOAD(&((const struct shmkit_header *)seg->base)->dir_count);
 	return n > seg->dir_capacity ? seg->dir_capacity : n;
@@ -751,23 +792,28 @@ uint32_t shmkit_object_slots(const struct shmkit_segment *seg) {
 
 /* check_elems checks a VALUE or ARRAY as ctypes.elemsOf does. */
 static int check_elems(struct shmkit_object *o) {
-	unsigned size = shmkit_typecode_size((int)o->typecode);
+	uint64_t size = o->elem_size;
 	if (size == 0 || (o->kind == SHMKIT_KIND_VALUE && o->count != 1) || o->count > o->length / size) {
 		return SHMKIT_ECORRUPT;
 	}
+	uint64_t end = o->count * size; /* where the description may start */
 	if (o->flags & SHMKIT_FLAG_LOCKED) {
 		uint64_t off = align64(o->count * size);
 		if (off > o->length || o->length - off < SHMKIT_SLOT_SIZE) {
 			return SHMKIT_ECORRUPT;
 		}
 		o->lock = (uint8_t *)o->data + off;
+		end = off + SHMKIT_SLOT_SIZE;
+	}
+	if (o->desc != NULL && (const uint8_t *)o->desc < (const uint8_t *)o->data + end) {
+		return SHMKIT_ECORRUPT; /* the description overlaps the elements */
 	}
 	return 0;
 }
 
 /* channel_geometry computes a channel's slot stride and object length, as
  * channel.geometry does; EINVAL if the sizes are out of range. */
-static int channel_geometry(unsigned elem_size, uint64_t slots, uint64_t max_len, uint64_t *stride,
+static int channel_geometry(uint64_t elem_size, uint64_t slots, uint64_t max_len, uint64_t *stride,
                             uint64_t *length) {
 	if (elem_size == 0 || slots < 1 || slots > (1u << 30) || max_len < 1 ||
 	    max_len > (UINT32_MAX - sizeof(struct shmkit_slot)) / elem_size) {
@@ -794,14 +840,15 @@ static int spsc_geometry(uint64_t slots, uint64_t stride, uint64_t *cap, uint64_
 
 /* check_channel checks a channel's geometry as channel.newRing does. */
 static int check_channel(const struct shmkit_object *o) {
-	unsigned size = shmkit_typecode_size((int)o->typecode);
+	uint64_t size = o->elem_size;
 	const struct shmkit_channel *h = o->data;
 	uint64_t stride, length, cap;
 	int spsc = (o->flags & SHMKIT_FLAG_SPSC) != 0;
 	if (channel_geometry(size, o->param0, o->param1, &stride, &length) != 0 ||
 	    (spsc && spsc_geometry(o->param0, stride, &cap, &length) != 0) || o->length < length ||
 	    h->slots != o->param0 || h->max_len != o->param1 || h->elem_size != size || h->slot_stride != stride ||
-	    (LOAD(&h->spsc) != 0) != spsc) {
+	    (LOAD(&h->spsc) != 0) != spsc ||
+	    (o->desc != NULL && (const uint8_t *)o->desc < (const uint8_t *)o->data + length)) {
 		return SHMKIT_ECORRUPT;
 	}
 	return 0;
@@ -830,6 +877,7 @@ int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit
 	out->length = e->length;
 	out->param0 = e->param0;
 	out->param1 = e->param1;
+	uint64_t desc = e->desc;
 	uint64_t end = out->offset + out->length;
 	if (out->offset < data_start(seg->dir_capacity) || out->offset % SHMKIT_ALIGN != 0 || out->length == 0 ||
 	    end < out->offset || end > seg->size) {
@@ -839,6 +887,13 @@ int shmkit_object_at(const struct shmkit_segment *seg, uint32_t i, struct shmkit
 		return SHMKIT_ECORRUPT;
 	}
 	out->data = seg->base + out->offset;
+	out->elem_size = shmkit_typecode_size((int)out->typecode);
+	if (out->typecode == SHMKIT_TYPECODE_STRUCT) {
+		if ((out->elem_size = check_desc(out, desc)) == 0) {
+			return SHMKIT_ECORRUPT;
+		}
+		out->desc = (const void *)((const uint8_t *)out->data + desc);
+	}
 	return 0;
 }
 
@@ -915,6 +970,8 @@ struct alloc_req {
 	int (*init)(uint8_t *mem, const struct alloc_req *r); /* NULL: zeroes will do */
 	uint32_t value;                                        /* for init */
 	const void *data;                                      /* for init */
+	const struct shmkit_struct_desc *desc;                 /* typecode 'T': copied to desc_off */
+	uint64_t desc_off;
 };
 
 static int alive(int32_t pid);
@@ -1029,7 +1086,11 @@ static int alloc_locked(struct shmkit_segment *seg, const struct alloc_req *r, u
 	e->length = length;
 	e->param0 = r->param0;
 	e->param1 = r->param1;
+	e->desc = r->desc != NULL ? r->desc_off : 0;
 	memset(e->reserved, 0, sizeof e->reserved);
+	if (r->desc != NULL) {
+		memcpy(seg->base + cur + r->desc_off, r->desc, desc_bytes(r->desc));
+	}
 	int rc = r->init != NULL ? r->init(seg->base + cur, r) : 0;
 	if (rc != 0) {
 		return rc;
@@ -1065,17 +1126,23 @@ static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, s
 	return rc;
 }
 
+/* The element size of a request: its typecode's, or its description's. */
+static uint64_t req_elem_size(int typecode, const struct shmkit_struct_desc *desc) {
+	return typecode == SHMKIT_TYPECODE_STRUCT ? shmkit_struct_size(desc) : shmkit_typecode_size(typecode);
+}
+
 static int init_elems(uint8_t *mem, const struct alloc_req *r) {
-	uint64_t bytes = r->count * shmkit_typecode_size(r->typecode);
+	uint64_t bytes = r->count * req_elem_size(r->typecode, r->desc);
 	if (r->data != NULL) {
 		memcpy(mem, r->data, bytes);
 	}
 	return r->flags & SHMKIT_FLAG_LOCKED ? shmkit_mutex_init(mem + align64(bytes), 1) : 0;
 }
 
-int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode, uint64_t count, int array,
-                     int locked, const void *init, struct shmkit_object *out) {
-	unsigned size = shmkit_typecode_size(typecode);
+static int new_elems(struct shmkit_segment *seg, const char *name, int typecode,
+                     const struct shmkit_struct_desc *desc, uint64_t count, int array, int locked, const void *init,
+                     struct shmkit_object *out) {
+	uint64_t size = req_elem_size(typecode, desc);
 	if (size == 0 || (!array && count != 1) || count > INT64_MAX / size / 2) {
 		return EINVAL;
 	}
@@ -1088,7 +1155,25 @@ int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode,
 		r.flags = SHMKIT_FLAG_LOCKED;
 		r.length = align64(bytes) + SHMKIT_SLOT_SIZE;
 	}
+	if (typecode == SHMKIT_TYPECODE_STRUCT) {
+		r.desc = desc;
+		r.desc_off = align64(r.length);
+		r.length = r.desc_off + desc_bytes(desc);
+	}
 	return alloc_object(seg, &r, out);
+}
+
+int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode, uint64_t count, int array,
+                     int locked, const void *init, struct shmkit_object *out) {
+	if (typecode == SHMKIT_TYPECODE_STRUCT) {
+		return EINVAL; /* structs need their description: shmkit_new_struct_elems */
+	}
+	return new_elems(seg, name, typecode, NULL, count, array, locked, init, out);
+}
+
+int shmkit_new_struct_elems(struct shmkit_segment *seg, const char *name, const struct shmkit_struct_desc *desc,
+                            uint64_t count, int array, int locked, const void *init, struct shmkit_object *out) {
+	return new_elems(seg, name, SHMKIT_TYPECODE_STRUCT, desc, count, array, locked, init, out);
 }
 
 static int init_semaphore(uint8_t *mem, const struct alloc_req *r) {
@@ -1125,7 +1210,7 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	struct shmkit_channel *h = (struct shmkit_channel *)mem;
 	h->slots = (uint32_t)r->param0;
 	h->max_len = (uint32_t)r->param1;
-	h->elem_size = shmkit_typecode_size(r->typecode);
+	h->elem_size = (uint32_t)req_elem_size(r->typecode, r->desc);
 	h->slot_stride = (uint32_t)r->value; /* the stride, from channel_geometry */
 	h->pid_namespace = pid_namespace();
 	if (r->flags & SHMKIT_FLAG_SPSC) {
@@ -1139,14 +1224,15 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	return 0;
 }
 
-static int new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
-                       uint32_t max_len, unsigned flags, struct shmkit_object *out) {
+static int new_channel(struct shmkit_segment *seg, const char *name, int typecode,
+                       const struct shmkit_struct_desc *desc, uint32_t slots, uint32_t max_len, unsigned flags,
+                       struct shmkit_object *out) {
 	int spsc = (flags & SHMKIT_FLAG_SPSC) != 0;
 	if (flags & ~(SHMKIT_FLAG_SPSC | SHMKIT_FLAG_JOINABLE)) {
 		return EINVAL;
 	}
 	uint64_t stride, length, cap;
-	if (channel_geometry(shmkit_typecode_size(typecode), slots, max_len, &stride, &length) != 0 ||
+	if (channel_geometry(req_elem_size(typecode, desc), slots, max_len, &stride, &length) != 0 ||
 	    (spsc && spsc_geometry(slots, stride, &cap, &length) != 0)) {
 		return EINVAL;
 	}
@@ -1155,23 +1241,33 @@ static int new_channel(struct shmkit_segment *seg, const char *name, int typecod
 	    .flags = (uint8_t)flags, .length = length, .param0 = slots, .param1 = max_len,
 	    .init = init_channel, .value = (uint32_t)stride,
 	};
+	if (typecode == SHMKIT_TYPECODE_STRUCT) {
+		r.desc = desc;
+		r.desc_off = align64(length);
+		r.length = r.desc_off + desc_bytes(desc);
+	}
 	int rc = alloc_object(seg, &r, out);
 	return rc == 0 ? check_channel(out) : rc;
 }
 
 int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                        uint32_t max_len, struct shmkit_object *out) {
-	return new_channel(seg, name, typecode, slots, max_len, 0, out);
+	return new_channel(seg, name, typecode, NULL, slots, max_len, 0, out);
 }
 
 int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                             uint32_t max_len, struct shmkit_object *out) {
-	return new_channel(seg, name, typecode, slots, max_len, SHMKIT_FLAG_SPSC, out);
+	return new_channel(seg, name, typecode, NULL, slots, max_len, SHMKIT_FLAG_SPSC, out);
 }
 
 int shmkit_new_channel_flags(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                              uint32_t max_len, unsigned flags, struct shmkit_object *out) {
-	return new_channel(seg, name, typecode, slots, max_len, flags, out);
+	return new_channel(seg, name, typecode, NULL, slots, max_len, flags, out);
+}
+
+int shmkit_new_struct_channel(struct shmkit_segment *seg, const char *name, const struct shmkit_struct_desc *desc,
+                              uint32_t slots, uint32_t max_len, unsigned flags, struct shmkit_object *out) {
+	return new_channel(seg, name, SHMKIT_TYPECODE_STRUCT, desc, slots, max_len, flags, out);
 }
 
 /* ---- Channels: the ring protocol of struct shmkit_channel ------------ */
@@ -1233,7 +1329,7 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	ch->slots_base = (uint8_t *)o.data + sizeof(struct shmkit_channel);
 	ch->slots = o.param0;
 	ch->max_len = (uint32_t)o.param1;
-	ch->elem_size = shmkit_typecode_size((int)o.typecode);
+	ch->elem_size = (uint32_t)o.elem_size;
 	/* The geometry the lookup checked, computed again from the private
 	 * copy of the entry: never read back from the header, which another
 	 * process may have changed since. */

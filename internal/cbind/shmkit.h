@@ -115,7 +115,44 @@ struct shmkit_entry {
 	uint64_t length;       /*  88: bytes the object occupies */
 	uint64_t param0;       /*  96: kind-specific */
 	uint64_t param1;       /* 104: kind-specific */
-	uint8_t reserved[16];  /* 112: zero */
+	uint64_t desc;         /* 112: typecode 'T': where its struct description
+	                                starts, from the object's start; else 0 */
+	uint8_t reserved[8];   /* 120: zero */
+};
+
+/*
+ * Struct elements (typecode SHMKIT_TYPECODE_STRUCT, for a VALUE, ARRAY or
+ * CHANNEL): each element is a record of fixed-size fields. Its description
+ * lies inside the object, after everything else (the data and lock of a
+ * VALUE or ARRAY, the ring of a CHANNEL), at entry.desc, 64-aligned: one
+ * shmkit_struct_desc and then desc.fields shmkit_field records.
+ *
+ * The fields are the record's leaves, in offset order: a nested record is
+ * flattened with dotted names ("pos.x"), an array of records with indexed
+ * ones ("pts[1].x"); an array of scalars is one field with its count. Bytes
+ * that no field covers are padding. Everything is checked before use: each
+ * field inside size, names NUL-terminated UTF-8, align a power of two that
+ * divides size. Python builds a numpy dtype (names, formats, offsets,
+ * itemsize) or a ctypes.Structure from it; C reads it from the object.
+ */
+#define SHMKIT_TYPECODE_STRUCT 'T'
+#define SHMKIT_FIELD_NAME_MAX 47   /* field path bytes, without the NUL */
+#define SHMKIT_FIELDS_MAX 4096
+
+struct shmkit_struct_desc {
+	char type_name[48];    /*  0: NUL-terminated; the creator's name for the type, may be empty */
+	uint32_t size;         /* 48: bytes per element, a multiple of align */
+	uint32_t align;        /* 52: a power of two, at most 64 */
+	uint32_t fields;       /* 56: records that follow, 1..SHMKIT_FIELDS_MAX */
+	uint32_t reserved;     /* 60: zero */
+};
+
+struct shmkit_field {
+	char name[48];         /*  0: NUL-terminated, 1..SHMKIT_FIELD_NAME_MAX bytes */
+	uint32_t offset;       /* 48: from the start of the element */
+	uint32_t count;        /* 52: 1 for a scalar, n for an array of n */
+	uint8_t typecode;      /* 56: a scalar typecode ('b' ... 'd', 'c', 'u') */
+	uint8_t reserved[7];   /* 57: zero */
 };
 
 /*
@@ -339,6 +376,8 @@ SHMKIT_STATIC_ASSERT(offsetof(struct shmkit_channel, tail) == 64 && offsetof(str
                "each side's words on a line of their own");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_header) == 128, "header is 128 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_entry) == 128, "entry is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_struct_desc) == 64, "struct description is 64 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_field) == 64, "field record is 64 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_semaphore) == 64, "semaphore is 64 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(shmkit_mutex_slot) == 64, "pthread_mutex_t fits a cache line");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_barrier) == 128, "barrier is 128 bytes");
@@ -437,6 +476,10 @@ struct shmkit_object {
 	uint64_t param1;
 	void *data;
 	void *lock;
+	/* typecode 'T': the checked description, its fields at (desc + 1);
+	 * elem_size is the element's size for every typecode. */
+	const struct shmkit_struct_desc *desc;
+	uint64_t elem_size;
 };
 
 /* shmkit_attach maps the segment named name ("foo" or "/foo") read-write,
@@ -473,6 +516,15 @@ int shmkit_new_spsc_channel(struct shmkit_segment *seg, const char *name, int ty
 /* The same with flags: SHMKIT_FLAG_SPSC and SHMKIT_FLAG_JOINABLE. */
 int shmkit_new_channel_flags(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                              uint32_t max_len, unsigned flags, struct shmkit_object *out);
+/* The same for elements that are records: desc is a description followed
+ * by its desc->fields field records (see struct shmkit_struct_desc); it is
+ * checked (EINVAL) and copied into the object. */
+int shmkit_new_struct_elems(struct shmkit_segment *seg, const char *name, const struct shmkit_struct_desc *desc,
+                            uint64_t count, int array, int locked, const void *init, struct shmkit_object *out);
+int shmkit_new_struct_channel(struct shmkit_segment *seg, const char *name, const struct shmkit_struct_desc *desc,
+                              uint32_t slots, uint32_t max_len, unsigned flags, struct shmkit_object *out);
+/* The element size a description gives, 0 if it is not valid. */
+uint64_t shmkit_struct_size(const struct shmkit_struct_desc *desc);
 /* Elements size of a typecode ('c', 'b', ... 'd', 'u'), or 0. */
 unsigned shmkit_typecode_size(int typecode);
 

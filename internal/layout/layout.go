@@ -79,7 +79,36 @@ type Entry struct {
 	Length   uint64
 	Param0   uint64
 	Param1   uint64
-	Reserved [16]byte
+	Desc     uint64 // typecode 'T': its StructDesc, from the object's start
+	Reserved [8]byte
+}
+
+// TypecodeStruct is SHMKIT_TYPECODE_STRUCT: elements that are records,
+// described by a StructDesc and its Fields inside the object.
+const TypecodeStruct = 'T'
+
+// Limits of a struct description (SHMKIT_FIELD_NAME_MAX, SHMKIT_FIELDS_MAX).
+const (
+	FieldNameMax = 47
+	FieldsMax    = 4096
+)
+
+// StructDesc is struct shmkit_struct_desc; Fields records follow it.
+type StructDesc struct {
+	TypeName [48]byte
+	Size     uint32
+	Align    uint32
+	Fields   uint32
+	Reserved uint32
+}
+
+// Field is struct shmkit_field, one leaf of a record.
+type Field struct {
+	Name     [48]byte
+	Offset   uint32
+	Count    uint32
+	Typecode uint8
+	Reserved [7]byte
 }
 
 // Sizes of the structs above.

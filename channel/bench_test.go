@@ -90,3 +90,32 @@ func helperSink(args []string) int {
 	}
 	return 0
 }
+
+// BenchmarkRecordVersusScalars sends and receives, in one goroutine, one
+// 32-byte record against four float64 in one message: the same bytes, so
+// any difference is the cost of carrying a struct type.
+func BenchmarkRecordVersusScalars(b *testing.B) {
+	type quad struct{ A, B, C, D float64 }
+	for _, kind := range []string{"any", "spsc"} {
+		b.Run("elem=record/kind="+kind, func(b *testing.B) {
+			seg, _ := proctest.Segment(b, 1<<20)
+			ch, err := channel.New[quad](seg, "ch", 64, 1, options(kind)...)
+			require.NoError(b, err)
+			msg := []quad{{1, 2, 3, 4}}
+			for b.Loop() {
+				ch.Send(msg)
+				ch.Recv(msg)
+			}
+		})
+		b.Run("elem=4xfloat64/kind="+kind, func(b *testing.B) {
+			seg, _ := proctest.Segment(b, 1<<20)
+			ch, err := channel.New[float64](seg, "ch", 64, 4, options(kind)...)
+			require.NoError(b, err)
+			msg := []float64{1, 2, 3, 4}
+			for b.Loop() {
+				ch.Send(msg)
+				ch.Recv(msg)
+			}
+		})
+	}
+}

@@ -43,14 +43,19 @@ type Channel[T any] struct {
 
 func newChannel[T any](r *ring) *Channel[T] {
 	c := &Channel[T]{r: r}
-	if r.sp != nil { // records are 8-aligned, and every element size divides 8
-		c.elems = layout.Slice[T](r.sp.ring, 0, r.sp.cap/uint64(unsafe.Sizeof(*new(T))))
+	// Messages start 8-aligned; when the element size divides 8, the ring
+	// is one slice of elements that every payload is a piece of.
+	if size := elemSize[T](); r.sp != nil && recordHeader%size == 0 {
+		c.elems = layout.Slice[T](r.sp.ring, 0, r.sp.cap/size)
 	}
 	return c
 }
 
-// payload is the n elements of the record at offset at of an SPSC ring.
+// payload is the n elements of the message at offset at of an SPSC ring.
 func (c *Channel[T]) payload(at, n uint64) []T {
+	if c.elems == nil { // records: sizes that do not divide 8
+		return layout.Slice[T](c.r.sp.ring, at+recordHeader, n)
+	}
 	i := (at + recordHeader) / uint64(unsafe.Sizeof(*new(T)))
 	return c.elems[i : i+n : i+n]
 }

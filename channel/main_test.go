@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 		"nsrecv":      helperNSRecv,
 		"closewhile":  helperCloseWhileWaiting,
 		"taskworker":  helperTaskWorker,
+		"sendevents":  helperSendEvents,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

@@ -204,7 +204,7 @@ func ObjectLayout(obj shm.Object) (Layout, error) {
 	}
 	l := Layout{TypeName: string(name), Size: int(d.Size), Align: int(d.Align)}
 	switch {
-	case d.Size == 0 || d.Align == 0 || d.Align > layout.Align || d.Align&(d.Align-1) != 0 || d.Size%d.Align != 0:
+	case d.Size == 0 || d.Align == 0 || d.Align > 8 || d.Align&(d.Align-1) != 0 || d.Size%d.Align != 0:
 		return bad("size %d, align %d", d.Size, d.Align)
 	case d.Fields == 0 || d.Fields > layout.FieldsMax || (room-uint64(descSize))/uint64(fieldSize) < uint64(d.Fields):
 		return bad("%d fields", d.Fields)
@@ -238,6 +238,9 @@ func (l Layout) Match(got Layout) error {
 			return mismatch("field %s is missing from the object's %s", l.Fields[i].Name, got.describe())
 		case i >= len(l.Fields):
 			return mismatch("the object's %s has field %s, which %s has not", got.describe(), got.Fields[i].Name, l.describe())
+		case l.Fields[i].Name != got.Fields[i].Name:
+			return mismatch("field %d is %s (%v) in %s, %s (%v) in the object's %s", i,
+				l.Fields[i].Name, l.Fields[i], l.describe(), got.Fields[i].Name, got.Fields[i], got.describe())
 		case l.Fields[i] != got.Fields[i]:
 			return mismatch("field %s is %v in %s, %v in the object's %s",
 				l.Fields[i].Name, l.Fields[i], l.describe(), got.Fields[i], got.describe())

@@ -102,7 +102,7 @@ func TestRecordOfAnotherLayoutIsAMismatch(t *testing.T) {
 	}
 	_, err = ctypes.OpenStructArray[renamed](seg, "p")
 	require.ErrorIs(t, err, ctypes.ErrTypeMismatch)
-	assert.Contains(t, err.Error(), "field Sort")
+	assert.Contains(t, err.Error(), "field 5 is Sort (c at 48) in renamed, kind (c at 48)")
 
 	type narrower struct {
 		Pos vec3

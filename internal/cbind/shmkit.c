@@ -751,7 +751,7 @@ static uint64_t desc_size(const struct shmkit_struct_desc *d, uint64_t room) {
 		return 0;
 	}
 	uint32_t size = LOAD(&d->size), align = LOAD(&d->align), nf = LOAD(&d->fields);
-	if (size == 0 || align == 0 || align > SHMKIT_ALIGN || (align & (align - 1)) != 0 || size % align != 0 ||
+	if (size == 0 || align == 0 || align > 8 || (align & (align - 1)) != 0 || size % align != 0 ||
 	    nf == 0 || nf > SHMKIT_FIELDS_MAX || (room - sizeof *d) / sizeof(struct shmkit_field) < nf ||
 	    strnlen(d->type_name, sizeof d->type_name) == sizeof d->type_name) {
 		return 0;

@@ -142,7 +142,7 @@ struct shmkit_entry {
 struct shmkit_struct_desc {
 	char type_name[48];    /*  0: NUL-terminated; the creator's name for the type, may be empty */
 	uint32_t size;         /* 48: bytes per element, a multiple of align */
-	uint32_t align;        /* 52: a power of two, at most 64 */
+	uint32_t align;        /* 52: a power of two, at most 8 (messages start 8-aligned) */
 	uint32_t fields;       /* 56: records that follow, 1..SHMKIT_FIELDS_MAX */
 	uint32_t reserved;     /* 60: zero */
 };

@@ -42,6 +42,30 @@ class Object(ctypes.Structure):
         ("param1", ctypes.c_uint64),
         ("data", ctypes.c_void_p),
         ("lock", ctypes.c_void_p),
+        ("desc", ctypes.c_void_p),
+        ("elem_size", ctypes.c_uint64),
+    ]
+
+
+class StructDesc(ctypes.Structure):
+    """struct shmkit_struct_desc: a record's layout; Field records follow."""
+    _fields_ = [
+        ("type_name", ctypes.c_char * 48),
+        ("size", ctypes.c_uint32),
+        ("align", ctypes.c_uint32),
+        ("fields", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
+
+
+class Field(ctypes.Structure):
+    """struct shmkit_field: one leaf of a record."""
+    _fields_ = [
+        ("name", ctypes.c_char * 48),
+        ("offset", ctypes.c_uint32),
+        ("count", ctypes.c_uint32),
+        ("typecode", ctypes.c_uint8),
+        ("reserved", ctypes.c_uint8 * 7),
     ]
 
 
@@ -127,6 +151,9 @@ def _declare(lib):
         "shmkit_detach": (c_int, [P(Segment)]),
         "shmkit_unlink": (c_int, [cp]),
         "shmkit_typecode_size": (ctypes.c_uint, [c_int]),
+        "shmkit_struct_size": (c_u64, [vp]),
+        "shmkit_new_struct_elems": (c_int, [P(Segment), cp, vp, c_u64, c_int, c_int, vp, P(Object)]),
+        "shmkit_new_struct_channel": (c_int, [P(Segment), cp, vp, c_u32, c_u32, ctypes.c_uint, P(Object)]),
         "shmkit_elem_add": (c_int, [vp, c_int, vp, vp]),
         "shmkit_elem_cas": (c_int, [vp, c_int, vp, vp, P(c_int)]),
         "shmkit_elem_swap": (c_int, [vp, c_int, vp, vp]),

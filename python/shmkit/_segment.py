@@ -12,6 +12,7 @@ import threading
 
 from . import _errors
 from . import _native as n
+from . import _records
 from . import _sync
 from ._sync import Mutex, Semaphore
 
@@ -344,8 +345,57 @@ class Segment:
 
     def _view(self, o):
         tc = chr(o.typecode)
+        if tc == _records.STRUCT:
+            return self._records(o)
         size = n.lib.shmkit_typecode_size(o.typecode)
         return memoryview(self._mm)[o.offset:o.offset + o.count * size].cast(_FORMAT[tc])
+
+    def _records(self, o):
+        mem = memoryview(self._mm)[o.offset:o.offset + o.count * o.elem_size]
+        return _records.view(mem, _records.layout_of(o), o.count)
+
+    # -- records (typecode 'T')
+
+    def records(self, name):
+        """The records of value or array name, in place: a numpy structured
+        array, or without numpy a ctypes array of a ctypes.Structure. Writes
+        are seen by every process at once; hold get_lock(name) to change a
+        record whole."""
+        o = self._lookup(name, typecode=_records.STRUCT)
+        if o.kind not in (2, 3):
+            raise _errors.KindMismatchError("%s: %r is a %s, not a value or array" % (self.name, name, KINDS.get(o.kind)))
+        return self._records(o)
+
+    def layout(self, name):
+        """The record layout of value, array or channel name: a Layout of
+        (type_name, size, align, fields), each Field (name, typecode,
+        offset, count)."""
+        return _records.layout_of(self._lookup(name, typecode=_records.STRUCT))
+
+    def new_records(self, name, rectype, size_or_initializer=1, lock=True, value=False):
+        """Create an array (or, with value=True, a value) of records of
+        rectype, a ctypes.Structure subclass or a numpy structured dtype:
+        Python's Array(Point, n). Returns records(name)."""
+        self._check_writable()
+        layout = _records.layout_from(rectype)
+        desc = _records.encode(layout)
+        init = None
+        if isinstance(size_or_initializer, int):
+            count = size_or_initializer
+        else:
+            init = bytes(memoryview(size_or_initializer).cast("B"))
+            count = len(init) // layout.size
+            if count * layout.size != len(init):
+                raise ValueError("initializer of %d bytes is not a whole number of %d-byte records" % (len(init), layout.size))
+        if count < 0 or (value and count != 1):
+            raise ValueError("bad record count %d" % count)
+        o = n.Object()
+        rc = n.lib.shmkit_new_struct_elems(ctypes.byref(self._c), name.encode(), ctypes.byref(desc), count,
+                                           not value, bool(lock), init, ctypes.byref(o))
+        if rc == errno.EINVAL:
+            raise ValueError("%s: record layout of %r refused: %r" % (self.name, name, layout))
+        self._created(rc, name)
+        return self._records(o)
 
     def _lock(self, o):
         return Mutex(self, o.name.decode() + " lock", o.lock) if o.lock else None
@@ -450,6 +500,19 @@ class Segment:
         self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
+
+    def new_record_channel(self, name, rectype, slots, max_len, spsc=False, joinable=False):
+        """A channel of messages of up to max_len records of rectype (a
+        ctypes.Structure subclass or a numpy structured dtype); otherwise as
+        new_channel."""
+        self._check_writable()
+        desc = _records.encode(_records.layout_from(rectype))
+        o = n.Object()
+        flags = (_SPSC if spsc else 0) | (_JOINABLE if joinable else 0)
+        rc = n.lib.shmkit_new_struct_channel(ctypes.byref(self._c), name.encode(), ctypes.byref(desc), slots,
+                                             max_len, flags, ctypes.byref(o))
+        self._created(rc, name)
+        return Channel(self, o)
 
     def new_channel(self, name, typecode, slots, max_len, spsc=False, joinable=False):
         """A channel of slots messages of up to max_len elements; with spsc,
@@ -572,6 +635,7 @@ class Channel:
         self.maxlen = self._ch.max_len
         self.slots = self._ch.slots
         self._size = self._ch.elem_size
+        self.layout = _records.layout_of(o) if self.typecode == _records.STRUCT else None
 
     def __len__(self):
         self._seg._check_open()
@@ -580,6 +644,11 @@ class Channel:
     def _elements(self, data):
         """data as a contiguous buffer of elements, and its length."""
         tc = self.typecode
+        if tc == _records.STRUCT:  # any contiguous buffer of whole records
+            mv = memoryview(data)
+            if not mv.c_contiguous or mv.nbytes % self._size:
+                raise TypeError("channel %r carries %d-byte records, not %d bytes" % (self.name, self._size, mv.nbytes))
+            return mv.cast("B"), mv.nbytes // self._size
         if tc == "u" and isinstance(data, str):
             data = [ord(c) for c in data]
         elif tc == "c" and isinstance(data, (bytes, bytearray)):
@@ -650,6 +719,10 @@ class Channel:
 
     def recv_array(self, timeout=None):
         """Receive the next message as an array.array."""
+        if self.layout is not None:
+            buf = bytearray(self.maxlen * self._size)
+            count = self.recv_into(buf, timeout)
+            return _records.view(buf, self.layout, count)
         buf = _array.array(_ARRAY_CODE[self.typecode], bytes(self.maxlen * self._size))
         count = self.recv_into(buf, timeout)
         del buf[count:]
@@ -660,6 +733,8 @@ class Channel:
         to timeout seconds: TimeoutError). EOFError once it is closed and
         drained; PeerDeadError if every sender died without closing it."""
         a = self.recv_array(timeout)
+        if self.layout is not None:  # a numpy structured array, or ctypes records
+            return a
         if self.typecode == "c":
             return a.tobytes()
         if self.typecode == "u":

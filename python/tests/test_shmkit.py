@@ -1,6 +1,7 @@
 """Tests of the shmkit package on its own: python3 -m unittest (from python/)."""
 
 import array
+import ctypes
 import fcntl
 import itertools
 import os
@@ -708,3 +709,98 @@ class TestChannel(SegmentTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+
+
+class Vec(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_double), ("y", ctypes.c_double)]
+
+
+class Particle(ctypes.Structure):
+    _fields_ = [("pos", Vec), ("id", ctypes.c_int64), ("kind", ctypes.c_uint8), ("w", ctypes.c_float * 3)]
+
+
+class TestRecords(SegmentTest):
+    """Records (typecode 'T'): arrays, values and channels of C structs."""
+
+    def test_layout_from_a_structure(self):
+        del_me = self.seg.new_records("p", Particle, 4)
+        del del_me
+        lay = self.seg.layout("p")
+        self.assertEqual((lay.type_name, lay.size, lay.align), ("Particle", 40, 8))
+        self.assertEqual([tuple(f) for f in lay.fields], [("pos.x", "d", 0, 1), ("pos.y", "d", 8, 1),
+                                                          ("id", "q", 16, 1), ("kind", "B", 24, 1),
+                                                          ("w", "f", 28, 3)])
+
+    def test_records_are_shared_in_place(self):
+        recs = self.seg.new_records("p", Particle, 3)
+        with self.seg.get_lock("p"):
+            if numpy is not None:
+                recs["id"] = [7, 8, 9]
+                recs["w"][1] = [1.5, 2.5, 3.5]
+            else:
+                for i, r in enumerate(recs):
+                    r.id = 7 + i
+                recs[1].w[:] = [1.5, 2.5, 3.5]
+
+        def child():
+            with shmkit.attach(self.name) as seg:
+                got = seg.records("p")
+                ids = [int(r["id"] if numpy is not None else r.id) for r in got]
+                assert ids == [7, 8, 9], ids
+                w = got["w"][1].tolist() if numpy is not None else list(got[1].w)
+                assert w == [1.5, 2.5, 3.5], w
+                with seg.get_lock("p"):
+                    if numpy is not None:
+                        got["pos.x"] += 1
+                    else:
+                        for r in got:
+                            setattr(r, "pos.x", getattr(r, "pos.x") + 1)
+                        del r
+                del got  # views must go before the segment closes
+        self.assertEqual(self.child(child), 0)
+        xs = recs["pos.x"].tolist() if numpy is not None else [getattr(r, "pos.x") for r in recs]
+        self.assertEqual(xs, [1.0, 1.0, 1.0])
+        del recs
+
+    def test_record_channel(self):
+        ch = self.seg.new_record_channel("ch", Particle, 4, 2)
+        msg = (Particle * 2)()
+        msg[0].id, msg[1].id, msg[1].kind = 1, 2, 3
+        ch.send(msg)
+        got = ch.recv()
+        if numpy is not None:
+            self.assertEqual(got["id"].tolist(), [1, 2])
+            self.assertEqual(int(got["kind"][1]), 3)
+            ch.send(got[::-1].copy())
+            self.assertEqual(ch.recv()["id"].tolist(), [2, 1])
+        else:
+            self.assertEqual([r.id for r in got], [1, 2])
+        with self.assertRaises(TypeError):
+            ch.send(b"\0" * 7)
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_records_from_a_dtype(self):
+        dt = numpy.dtype([("t", "<f8"), ("xyz", "<f4", (3,)), ("n", "<i4")], align=True)
+        recs = self.seg.new_records("a", dt, numpy.zeros(5, dtype=dt))
+        self.assertEqual(len(recs), 5)
+        self.assertEqual(self.seg.layout("a").size, dt.itemsize)
+        recs["xyz"][4] = [1, 2, 3]
+        self.assertEqual(self.seg.records("a")["xyz"][4].tolist(), [1.0, 2.0, 3.0])
+        del recs
+
+    def test_records_refuse_other_kinds(self):
+        self.seg.new_array("f", "d", 3)
+        with self.assertRaises(shmkit.KindMismatchError):
+            self.seg.records("f")
+        with self.assertRaises(TypeError):
+            self.seg.new_records("b", ctypes.c_double, 3)
+        class Boolish(ctypes.Structure):
+            _fields_ = [("b", ctypes.c_bool)]
+        with self.assertRaises(TypeError):
+            self.seg.new_records("c", Boolish, 1)

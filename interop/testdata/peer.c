@@ -174,6 +174,75 @@ static int cmd_recv(struct shmkit_segment *seg, const char *name) {
 	return 0;
 }
 
+/* field_of finds a record field by name in a checked description. */
+static const struct shmkit_field *field_of(const struct shmkit_struct_desc *d, const char *name) {
+	const struct shmkit_field *f = (const struct shmkit_field *)(d + 1);
+	for (uint32_t i = 0; i < d->fields; i++) {
+		if (strcmp(f[i].name, name) == 0) {
+			return &f[i];
+		}
+	}
+	die(name, ENOENT);
+	return NULL;
+}
+
+/* cmd_records reads array name's record layout and sums its records' ID
+ * and Energy fields by their described offsets; then receives every
+ * message of records on channel chan until the end, summing Seq. */
+static int cmd_records(struct shmkit_segment *seg, const char *name, const char *chan) {
+	struct shmkit_object o;
+	must("lookup", shmkit_lookup(seg, name, SHMKIT_KIND_ARRAY, SHMKIT_TYPECODE_STRUCT, &o));
+	const struct shmkit_field *f = (const struct shmkit_field *)(o.desc + 1);
+	printf("layout %s size=%u", o.desc->type_name, (unsigned)o.elem_size);
+	for (uint32_t i = 0; i < o.desc->fields; i++) {
+		printf(" %s:%c@%u", f[i].name, f[i].typecode, (unsigned)f[i].offset);
+		if (f[i].count > 1) {
+			printf("x%u", (unsigned)f[i].count);
+		}
+	}
+	printf("\n");
+	const struct shmkit_field *id = field_of(o.desc, "ID"), *energy = field_of(o.desc, "Energy");
+	long long ids = 0;
+	double energies = 0;
+	must("lock", shmkit_mutex_lock(o.lock));
+	for (uint64_t i = 0; i < o.count; i++) {
+		const uint8_t *rec = (const uint8_t *)o.data + i * o.elem_size;
+		int64_t v;
+		double e;
+		memcpy(&v, rec + id->offset, sizeof v);
+		memcpy(&e, rec + energy->offset, sizeof e);
+		ids += v;
+		energies += e;
+	}
+	must("unlock", shmkit_mutex_unlock(o.lock));
+	printf("records=%llu ids=%lld energy=%g\n", (unsigned long long)o.count, ids, energies);
+
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, chan, SHMKIT_TYPECODE_STRUCT, &ch));
+	struct shmkit_object co;
+	must("lookup", shmkit_lookup(seg, chan, SHMKIT_KIND_CHANNEL, SHMKIT_TYPECODE_STRUCT, &co));
+	const struct shmkit_field *seq = field_of(co.desc, "Seq");
+	uint8_t *buf = calloc(ch.max_len, ch.elem_size);
+	long long seqs = 0, count = 0;
+	for (;;) {
+		uint32_t n = 0;
+		int rc = shmkit_chan_recv(&ch, buf, ch.max_len, &n, SHMKIT_FOREVER);
+		if (rc == SHMKIT_EEOF) {
+			break;
+		}
+		must("recv", rc);
+		for (uint32_t j = 0; j < n; j++) {
+			int64_t v;
+			memcpy(&v, buf + (size_t)j * ch.elem_size + seq->offset, sizeof v);
+			seqs += v;
+			count++;
+		}
+	}
+	free(buf);
+	printf("events=%lld seq=%lld\n", count, seqs);
+	return 0;
+}
+
 /* cmd_attach reports how attaching (and, if given, opening a value of a
  * typecode) went, as one word. */
 static int cmd_attach(const char *segname, const char *name, const char *tc) {
@@ -280,6 +349,8 @@ int main(int argc, char **argv) {
 		rc = cmd_send(&seg, argv[3], atol(argv[4]), atol(argv[5]));
 	} else if (strcmp(cmd, "reopen") == 0 && argc > 4) {
 		rc = cmd_reopen(&seg, argv[3], atol(argv[4]));
+	} else if (strcmp(cmd, "records") == 0 && argc > 4) {
+		rc = cmd_records(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "recv") == 0 && argc > 3) {
 		rc = cmd_recv(&seg, argv[3]);
 	} else {

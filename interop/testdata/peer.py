@@ -132,6 +132,33 @@ def create(segname):
     print("created")
 
 
+def field(rec, name):
+    return rec[name] if not hasattr(rec, "_fields_") else getattr(rec, name)
+
+
+def records(seg, name, chan):
+    """As peer.c's records: the layout, sums over the array, then the
+    channel's records until the end. Uses numpy if it is installed."""
+    lay = seg.layout(name)
+    line = "layout %s size=%d" % (lay.type_name, lay.size)
+    for f in lay.fields:
+        line += " %s:%s@%d" % (f.name, f.typecode, f.offset) + ("x%d" % f.count if f.count > 1 else "")
+    print(line)
+    recs = seg.records(name)
+    with seg.get_lock(name):
+        ids = sum(int(field(r, "ID")) for r in recs)
+        energy = sum(float(field(r, "Energy")) for r in recs)
+    print("records=%d ids=%d energy=%g" % (len(recs), ids, energy))
+    del recs
+    ch = seg.channel(chan)
+    count = seqs = 0
+    for msg in ch:
+        for r in msg:
+            seqs += int(field(r, "Seq"))
+            count += 1
+    print("events=%d seq=%d" % (count, seqs))
+
+
 def main(argv):
     cmd, segname, args = argv[1], argv[2], argv[3:]
     if cmd == "attach":
@@ -155,6 +182,8 @@ def main(argv):
             send(seg, args[0], int(args[1]), int(args[2]))
         elif cmd == "recv":
             recv(seg, args[0])
+        elif cmd == "records":
+            records(seg, args[0], args[1])
         else:
             sys.exit("peer.py: unknown command " + cmd)
 

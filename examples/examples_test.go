@@ -31,6 +31,8 @@ var examples = []struct {
 	{name: "squaresum", want: []string{`squares: \[1 4 9 16 25 36 49 64 81 100\]`, `sum of squares: 385\n`}},
 	{name: "prodcons", want: []string{`sentinel: 3 consumers handled jobs 1\.\.30, sum 465`, `close: 3 consumers handled jobs 1\.\.30, sum 465`}},
 	{name: "joinablequeue", want: []string{`^1\n2\n3\n4\nall 4 items handled\n$`}},
+	{name: "particles", want: []string{`consumer \((numpy|go)\): 20000 particles`}, check: sameSummary},
+	{name: "particles", args: []string{"-consumer", "go", "-n", "5000"}, want: []string{`consumer \(go\): 5000 particles`}, check: sameSummary},
 	{name: "adder", want: []string{`1 \+ 2 = 3\n3\.5 \+ 4 = 7\.5\n-10 \+ 10 = 0\n1e\+06 \+ 1 = 1\.000001e\+06\n`}},
 	{name: "semaphore", want: []string{`(?s)(worker \d holds the semaphore \([12] inside\)\n.*){5}`, `at most [12] of 5 workers held the semaphore at once`}},
 	{name: "eventbarrier", want: []string{`(?s)(worker \d passed the barrier\n.*){3}`, `phase 1 done by 3 workers; 0 started phase 2 before all finished phase 1`}},
@@ -38,6 +40,15 @@ var examples = []struct {
 	{name: "robustmutex", want: []string{`worker killed while holding the lock: true`, `the owner died; pair was \[42 0\], repairing`, `pair is \[42 42\], invariant holds: true`}},
 	{name: "gopython", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
+}
+
+// sameSummary checks that the consumer's reduction equals the producer's.
+func sameSummary(t *testing.T, out string) {
+	prod := regexp.MustCompile(`producer: (.*)\n`).FindStringSubmatch(out)
+	cons := regexp.MustCompile(`consumer \(\w+\): (.*)\n`).FindStringSubmatch(out)
+	if prod == nil || cons == nil || prod[1] != cons[1] {
+		t.Errorf("producer and consumer disagree:\n%s", out)
+	}
 }
 
 func TestExamples(t *testing.T) {

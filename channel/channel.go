@@ -166,7 +166,7 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 		return nil, err
 	}
 	if rec != nil {
-		got, err := recordLayout(obj, r)
+		got, err := ctypes.RecordLayout(obj, uint64(len(r.mem)))
 		if err != nil {
 			return nil, err
 		}
@@ -175,19 +175,6 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 		}
 	}
 	return newChannel[T](r), nil
-}
-
-// recordLayout reads the description of a channel of records, which must
-// lie after its ring.
-func recordLayout(obj shm.Object, r *ring) (ctypes.Layout, error) {
-	l, err := ctypes.ObjectLayout(obj)
-	if err != nil {
-		return ctypes.Layout{}, err
-	}
-	if obj.Desc < uint64(len(r.mem)) {
-		return ctypes.Layout{}, fmt.Errorf("channel: %q: %w: its record description overlaps its ring", obj.Name, shm.ErrCorrupt)
-	}
-	return l, nil
 }
 
 // NewFloatChannel makes the classic FloatChannel: one slot holding a
@@ -875,7 +862,7 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	}
 	var size uint64
 	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
-		l, err := ctypes.ObjectLayout(obj)
+		l, err := ctypes.RecordLayout(obj, 0) // its size; its place is checked below
 		if err != nil {
 			return State{}, err
 		}
@@ -892,7 +879,7 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 		return State{}, err
 	}
 	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
-		if _, err := recordLayout(obj, r); err != nil {
+		if _, err := ctypes.RecordLayout(obj, uint64(len(r.mem))); err != nil {
 			return State{}, err
 		}
 	}

@@ -74,9 +74,9 @@ func lockOffset(dataBytes uint64) uint64 {
 
 // createElems allocates a value or array of n elements of T, with an
 // embedded recursive mutex if locked, filled by fill before publication.
-// T is an element type or a record (elemCode).
+// T is an element type or a record (ElemCode).
 func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, locked bool, fill func([]T)) (elems[T], error) {
-	code, rec, err := elemCode[T]()
+	code, rec, err := ElemCode[T]()
 	if err != nil {
 		return elems[T]{}, err
 	}
@@ -122,7 +122,7 @@ func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, loc
 // openElems finds a value or array by name and checks that it holds T:
 // the same typecode, and for records the same fields.
 func openElems[T any](seg *shm.Segment, name string, kind shm.Kind) (elems[T], error) {
-	code, _, err := elemCode[T]()
+	code, _, err := ElemCode[T]()
 	if err != nil {
 		return elems[T]{}, err
 	}
@@ -168,16 +168,13 @@ func elemsOf[T any](seg *shm.Segment, obj shm.Object) (elems[T], error) {
 // checkRecord checks that an object of records, whose description may start
 // at or after end, describes T.
 func checkRecord[T any](obj shm.Object, end uint64) error {
-	_, rec, err := elemCode[T]()
+	_, rec, err := ElemCode[T]()
 	if err != nil || rec == nil {
 		return err
 	}
-	got, err := ObjectLayout(obj)
+	got, err := RecordLayout(obj, end)
 	if err != nil {
 		return err
-	}
-	if obj.Desc < end {
-		return fmt.Errorf("ctypes: %q: %w: its record description overlaps its data", obj.Name, shm.ErrCorrupt)
 	}
 	if err := rec.Match(got); err != nil {
 		return fmt.Errorf("ctypes: open %q: %w", obj.Name, err)

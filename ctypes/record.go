@@ -182,15 +182,20 @@ func (l Layout) DescribedBy(length uint64) (newLength, desc uint64, fill func(me
 	return desc + uint64(len(b)), desc, func(mem []byte) { copy(mem[desc:], b) }
 }
 
-// ObjectLayout reads and checks the description of an object of typecode T.
-// The segment is not trusted: anything out of place is shm.ErrCorrupt.
-func ObjectLayout(obj shm.Object) (Layout, error) {
+// RecordLayout reads and checks the description of an object of typecode
+// T, which must start at or after end: the end of the object's data and
+// lock, or of its ring. The segment is not trusted: anything out of place
+// is shm.ErrCorrupt.
+func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 	bad := func(why string, args ...any) (Layout, error) {
 		return Layout{}, fmt.Errorf("ctypes: %q: %w: record description: %s", obj.Name, shm.ErrCorrupt, fmt.Sprintf(why, args...))
 	}
 	mem := obj.Bytes()
 	if obj.Typecode != byte(CodeStruct) {
 		return bad("typecode %q is not T", rune(obj.Typecode))
+	}
+	if obj.Desc < end {
+		return bad("at %d, overlapping the object's first %d bytes of data", obj.Desc, end)
 	}
 	if obj.Desc == 0 || obj.Desc%layout.Align != 0 || obj.Desc > uint64(len(mem)) || uint64(len(mem))-obj.Desc < uint64(descSize) {
 		return bad("at %d, outside the object's %d bytes", obj.Desc, len(mem))
@@ -282,9 +287,10 @@ func (l Layout) String() string {
 	return b.String()
 }
 
-// elemCode is the typecode, and for records the layout, of element type T:
-// one of the element types, or a struct LayoutOf accepts.
-func elemCode[T any]() (Typecode, *Layout, error) {
+// ElemCode is the typecode, and for records the layout, of element type T:
+// one of the element types, or a struct LayoutOf accepts. Package channel,
+// whose Channel[T] carries either, uses it too.
+func ElemCode[T any]() (Typecode, *Layout, error) {
 	t := reflect.TypeFor[T]()
 	if c, ok := scalarCode(t); ok {
 		return c, nil, nil
@@ -295,7 +301,3 @@ func elemCode[T any]() (Typecode, *Layout, error) {
 	}
 	return CodeStruct, &l, nil
 }
-
-// ElemCode is elemCode for package channel, whose Channel[T] carries any
-// element type or record.
-func ElemCode[T any]() (Typecode, *Layout, error) { return elemCode[T]() }

@@ -718,7 +718,8 @@ class Channel:
         return got.value
 
     def recv_array(self, timeout=None):
-        """Receive the next message as an array.array."""
+        """Receive the next message as an array.array; a record channel's
+        as records (see records())."""
         if self.layout is not None:
             buf = bytearray(self.maxlen * self._size)
             count = self.recv_into(buf, timeout)

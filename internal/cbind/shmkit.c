@@ -970,6 +970,7 @@ struct alloc_req {
 	int (*init)(uint8_t *mem, const struct alloc_req *r); /* NULL: zeroes will do */
 	uint32_t value;                                        /* for init */
 	const void *data;                                      /* for init */
+	uint64_t elem_size;                                    /* VALUE, ARRAY, CHANNEL: bytes per element */
 	const struct shmkit_struct_desc *desc;                 /* typecode 'T': copied to desc_off */
 	uint64_t desc_off;
 };
@@ -1126,13 +1127,22 @@ static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, s
 	return rc;
 }
 
-/* The element size of a request: its typecode's, or its description's. */
+/* The element size of a request: its typecode's, or its (checked)
+ * description's; 0 if neither is valid. */
 static uint64_t req_elem_size(int typecode, const struct shmkit_struct_desc *desc) {
 	return typecode == SHMKIT_TYPECODE_STRUCT ? shmkit_struct_size(desc) : shmkit_typecode_size(typecode);
 }
 
+/* add_desc places a record description after the r->length bytes of an
+ * object being made, 64-aligned, and grows the object to hold it. */
+static void add_desc(struct alloc_req *r, const struct shmkit_struct_desc *desc) {
+	r->desc = desc;
+	r->desc_off = align64(r->length);
+	r->length = r->desc_off + desc_bytes(desc);
+}
+
 static int init_elems(uint8_t *mem, const struct alloc_req *r) {
-	uint64_t bytes = r->count * req_elem_size(r->typecode, r->desc);
+	uint64_t bytes = r->count * r->elem_size;
 	if (r->data != NULL) {
 		memcpy(mem, r->data, bytes);
 	}
@@ -1149,16 +1159,14 @@ static int new_elems(struct shmkit_segment *seg, const char *name, int typecode,
 	uint64_t bytes = count * size;
 	struct alloc_req r = {
 	    .name = name, .kind = array ? SHMKIT_KIND_ARRAY : SHMKIT_KIND_VALUE, .typecode = (uint8_t)typecode,
-	    .count = count, .length = bytes ? bytes : 1, .init = init_elems, .data = init,
+	    .count = count, .length = bytes ? bytes : 1, .init = init_elems, .data = init, .elem_size = size,
 	};
 	if (locked) {
 		r.flags = SHMKIT_FLAG_LOCKED;
 		r.length = align64(bytes) + SHMKIT_SLOT_SIZE;
 	}
 	if (typecode == SHMKIT_TYPECODE_STRUCT) {
-		r.desc = desc;
-		r.desc_off = align64(r.length);
-		r.length = r.desc_off + desc_bytes(desc);
+		add_desc(&r, desc);
 	}
 	return alloc_object(seg, &r, out);
 }
@@ -1210,7 +1218,7 @@ static int init_channel(uint8_t *mem, const struct alloc_req *r) {
 	struct shmkit_channel *h = (struct shmkit_channel *)mem;
 	h->slots = (uint32_t)r->param0;
 	h->max_len = (uint32_t)r->param1;
-	h->elem_size = (uint32_t)req_elem_size(r->typecode, r->desc);
+	h->elem_size = (uint32_t)r->elem_size;
 	h->slot_stride = (uint32_t)r->value; /* the stride, from channel_geometry */
 	h->pid_namespace = pid_namespace();
 	if (r->flags & SHMKIT_FLAG_SPSC) {
@@ -1231,20 +1239,18 @@ static int new_channel(struct shmkit_segment *seg, const char *name, int typecod
 	if (flags & ~(SHMKIT_FLAG_SPSC | SHMKIT_FLAG_JOINABLE)) {
 		return EINVAL;
 	}
-	uint64_t stride, length, cap;
-	if (channel_geometry(req_elem_size(typecode, desc), slots, max_len, &stride, &length) != 0 ||
+	uint64_t size = req_elem_size(typecode, desc), stride, length, cap;
+	if (channel_geometry(size, slots, max_len, &stride, &length) != 0 ||
 	    (spsc && spsc_geometry(slots, stride, &cap, &length) != 0)) {
 		return EINVAL;
 	}
 	struct alloc_req r = {
 	    .name = name, .kind = SHMKIT_KIND_CHANNEL, .typecode = (uint8_t)typecode,
 	    .flags = (uint8_t)flags, .length = length, .param0 = slots, .param1 = max_len,
-	    .init = init_channel, .value = (uint32_t)stride,
+	    .init = init_channel, .value = (uint32_t)stride, .elem_size = size,
 	};
 	if (typecode == SHMKIT_TYPECODE_STRUCT) {
-		r.desc = desc;
-		r.desc_off = align64(length);
-		r.length = r.desc_off + desc_bytes(desc);
+		add_desc(&r, desc);
 	}
 	int rc = alloc_object(seg, &r, out);
 	return rc == 0 ? check_channel(out) : rc;

@@ -826,8 +826,9 @@ type State struct {
 	Len, Cap, MaxLen         int
 	Closed                   bool
 	RecvWaiters, SendWaiters int
-	Recovered                int   // slots taken over from dead processes
-	Producers, Consumers     []int // recorded pids
+	Recovered                int            // slots taken over from dead processes
+	Producers, Consumers     []int          // recorded pids
+	Layout                   *ctypes.Layout // the records' fields; nil for scalars
 }
 
 // sleepers is the count in a sleeper word.
@@ -842,6 +843,7 @@ func (c *Channel[T]) State() State {
 		Closed: h.Closed.Load() != 0, RecvWaiters: sleepers(&h.RecvWaiters), SendWaiters: sleepers(&h.SendWaiters),
 		Recovered: int(h.Recovered.Load()),
 	}
+	_, s.Layout, _ = ctypes.ElemCode[T]()
 	for i := range h.Producers {
 		if p := h.Producers[i].Load(); p != 0 {
 			s.Producers = append(s.Producers, int(p))
@@ -860,13 +862,14 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	var rec *ctypes.Layout
 	var size uint64
 	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
 		l, err := ctypes.RecordLayout(obj, 0) // its size; its place is checked below
 		if err != nil {
 			return State{}, err
 		}
-		size = uint64(l.Size)
+		rec, size = &l, uint64(l.Size)
 	} else {
 		tc, err := ctypes.ParseTypecode(obj.Typecode)
 		if err != nil {
@@ -878,10 +881,12 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
+	if rec != nil {
 		if _, err := ctypes.RecordLayout(obj, uint64(len(r.mem))); err != nil {
 			return State{}, err
 		}
 	}
-	return newChannel[uint8](r).State(), nil
+	s := newChannel[uint8](r).State()
+	s.Layout = rec
+	return s, nil
 }

@@ -3,7 +3,6 @@ package ctypes
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
@@ -12,12 +11,14 @@ import (
 
 // An Object is a value or array opened without knowing its element type at
 // compile time, for tools such as `shmkit inspect` and bindings for other
-// languages. Elements are read atomically and converted.
+// languages. Elements are read atomically and converted. An object of
+// records (typecode T) has a Layout; its fields are read through Field.
 type Object struct {
 	Name     string
 	Kind     shm.Kind // shm.KindValue or shm.KindArray
 	Typecode Typecode
-	Locked   bool // has an embedded lock
+	Layout   *Layout // records' fields; nil for scalars
+	Locked   bool    // has an embedded lock
 	data     []byte
 	lock     *semaphore.RMutex
 }
@@ -39,47 +40,52 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 	if obj.Kind != shm.KindValue && obj.Kind != shm.KindArray {
 		return nil, fmt.Errorf("ctypes: %q: %w: it is of kind %v", name, shm.ErrKindMismatch, obj.Kind)
 	}
-	tc, err := ParseTypecode(obj.Typecode)
-	if err != nil {
+	o := &Object{Name: name, Kind: obj.Kind, Typecode: Typecode(obj.Typecode)}
+	size := uint64(o.Typecode.Size())
+	if o.Typecode == CodeStruct {
+		l, err := RecordLayout(obj, 0) // its size; its place is checked below
+		if err != nil {
+			return nil, err
+		}
+		o.Layout, size = &l, uint64(l.Size)
+	} else if _, err := ParseTypecode(obj.Typecode); err != nil {
 		return nil, fmt.Errorf("ctypes: %q: %w", name, err)
 	}
 	// Check count and length exactly as a typed open would.
-	var e elems[uint8]
-	switch tc.Size() {
-	case 1:
-		e, err = viewBytes[uint8](seg, obj)
-	case 2:
-		e, err = viewBytes[uint16](seg, obj)
-	case 4:
-		e, err = viewBytes[uint32](seg, obj)
-	default:
-		e, err = viewBytes[uint64](seg, obj)
-	}
+	p, err := placeOf(obj, size)
 	if err != nil {
 		return nil, err
 	}
-	o := &Object{Name: name, Kind: obj.Kind, Typecode: tc, Locked: e.lock != nil, data: e.data}
-	if e.lock != nil {
-		if o.lock, err = embeddedRMutex(seg, name+" lock", e.lock); err != nil {
+	if o.Layout != nil {
+		if _, err := RecordLayout(obj, p.end); err != nil {
+			return nil, err
+		}
+	}
+	n := obj.Count * size
+	o.data, o.Locked = obj.Bytes()[:n:n], p.lock != nil
+	if p.lock != nil {
+		if o.lock, err = embeddedRMutex(seg, name+" lock", p.lock); err != nil {
 			return nil, err
 		}
 	}
 	return o, nil
 }
 
-// viewBytes validates obj as elements of the size of T and returns its data
-// as bytes.
-func viewBytes[T Elem](seg *shm.Segment, obj shm.Object) (elems[uint8], error) {
-	e, err := elemsOf[T](seg, obj)
-	if err != nil {
-		return elems[uint8]{}, err
-	}
-	n := uint64(len(e.data)) * uint64(unsafe.Sizeof(*new(T)))
-	return elems[uint8]{seg: seg, obj: obj, data: obj.Bytes()[:n:n], lock: e.lock}, nil
+// Field is field f of record i, as an array of f.Count elements of
+// f.Typecode (a live view without the lock).
+func (o *Object) Field(i int, f Field) *Object {
+	off := i*o.Layout.Size + f.Offset
+	n := f.Count * f.Typecode.Size()
+	return &Object{Name: o.Name + "." + f.Name, Kind: shm.KindArray, Typecode: f.Typecode, data: o.data[off : off+n : off+n]}
 }
 
-// Len returns the number of elements.
-func (o *Object) Len() int { return len(o.data) / o.Typecode.Size() }
+// Len returns the number of elements, or of records.
+func (o *Object) Len() int {
+	if o.Layout != nil {
+		return len(o.data) / o.Layout.Size
+	}
+	return len(o.data) / o.Typecode.Size()
+}
 
 // Bytes returns the elements' bytes (a live view, like RawArray.Slice).
 func (o *Object) Bytes() []byte { return o.data }

@@ -141,28 +141,42 @@ func openElems[T any](seg *shm.Segment, name string, kind shm.Kind) (elems[T], e
 // come from a segment, which is never trusted — and, for records, its
 // description against T's; then it makes the views.
 func elemsOf[T any](seg *shm.Segment, obj shm.Object) (elems[T], error) {
-	size := uint64(unsafe.Sizeof(*new(T)))
+	p, err := placeOf(obj, uint64(unsafe.Sizeof(*new(T))))
+	if err != nil {
+		return elems[T]{}, err
+	}
+	if err := checkRecord[T](obj, p.end); err != nil {
+		return elems[T]{}, err
+	}
+	return elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count), lock: p.lock, readOnly: seg.ReadOnly()}, nil
+}
+
+// place is where a value's or array's parts lie in its object.
+type place struct {
+	lock []byte // nil unless shm.FlagLocked
+	end  uint64 // the end of the data and lock: a record description may start here
+}
+
+// placeOf checks that an object of elements of size bytes has room for
+// them and for its lock.
+func placeOf(obj shm.Object, size uint64) (place, error) {
 	if obj.Kind == shm.KindValue && obj.Count != 1 {
-		return elems[T]{}, fmt.Errorf("ctypes: %q: %w: a value of %d elements", obj.Name, shm.ErrCorrupt, obj.Count)
+		return place{}, fmt.Errorf("ctypes: %q: %w: a value of %d elements", obj.Name, shm.ErrCorrupt, obj.Count)
 	}
 	if obj.Count > obj.Length/size {
-		return elems[T]{}, fmt.Errorf("ctypes: %q: %w: %d elements of %d bytes in %d bytes",
+		return place{}, fmt.Errorf("ctypes: %q: %w: %d elements of %d bytes in %d bytes",
 			obj.Name, shm.ErrCorrupt, obj.Count, size, obj.Length)
 	}
-	e := elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count), readOnly: seg.ReadOnly()}
-	end := obj.Count * size // where a record description may start
+	p := place{end: obj.Count * size}
 	if obj.Flags&shm.FlagLocked != 0 {
 		off := lockOffset(obj.Count * size)
 		if off > obj.Length || obj.Length-off < layout.SlotSize {
-			return elems[T]{}, fmt.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
+			return place{}, fmt.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
 		}
-		e.lock = obj.Bytes()[off : off+layout.SlotSize]
-		end = off + layout.SlotSize
+		p.lock = obj.Bytes()[off : off+layout.SlotSize]
+		p.end = off + layout.SlotSize
 	}
-	if err := checkRecord[T](obj, end); err != nil {
-		return elems[T]{}, err
-	}
-	return e, nil
+	return p, nil
 }
 
 // checkRecord checks that an object of records, whose description may start

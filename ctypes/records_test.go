@@ -152,6 +152,8 @@ func TestCorruptRecordDescription(t *testing.T) {
 		mem[c.off] = c.val
 		_, err := ctypes.OpenStructValue[particle](seg, "v")
 		assert.ErrorIs(t, err, shm.ErrCorrupt, c.name)
+		_, err = ctypes.OpenObject(seg, "v") // as tools open it
+		assert.ErrorIs(t, err, shm.ErrCorrupt, c.name)
 		copy(mem[desc:], saved)
 	}
 	v, err := ctypes.OpenStructValue[particle](seg, "v")
@@ -159,6 +161,16 @@ func TestCorruptRecordDescription(t *testing.T) {
 	p, err := v.Get()
 	require.NoError(t, err)
 	assert.Equal(t, int64(7), p.ID)
+	o, err := ctypes.OpenObject(seg, "v")
+	require.NoError(t, err)
+	require.NotNil(t, o.Layout)
+	assert.Equal(t, v.Layout(), *o.Layout)
+	assert.Equal(t, 1, o.Len())
+	for _, f := range o.Layout.Fields {
+		if f.Name == "ID" {
+			assert.Equal(t, int64(7), o.Field(0, f).Int64(0))
+		}
+	}
 }
 
 // helperParticles adds 1 to every record's ID and Energy args[1] times,

@@ -33,7 +33,35 @@ type objectInfo struct {
 	Waiters  *int         `json:"waiters,omitempty"` // a condition's sleepers
 	Barrier  *barrierInfo `json:"barrier,omitempty"`
 	Channel  *channelInfo `json:"channel,omitempty"`
+	Layout   *layoutInfo  `json:"layout,omitempty"` // the fields of records (typecode T)
 	Error    string       `json:"error,omitempty"`
+}
+
+// layoutInfo is a record description, in the names docs/layout.md uses.
+type layoutInfo struct {
+	TypeName string      `json:"type_name"`
+	Size     int         `json:"size"`
+	Align    int         `json:"align"`
+	Fields   []fieldInfo `json:"fields"`
+	decl     string      // as C declares it
+}
+
+type fieldInfo struct {
+	Name     string `json:"name"`
+	Typecode string `json:"typecode"`
+	Offset   int    `json:"offset"`
+	Count    int    `json:"count"`
+}
+
+func layoutInfoOf(l *ctypes.Layout) *layoutInfo {
+	if l == nil {
+		return nil
+	}
+	in := &layoutInfo{TypeName: l.TypeName, Size: l.Size, Align: l.Align, decl: l.String()}
+	for _, f := range l.Fields {
+		in.Fields = append(in.Fields, fieldInfo{Name: f.Name, Typecode: string(rune(f.Typecode)), Offset: f.Offset, Count: f.Count})
+	}
+	return in
 }
 
 type barrierInfo struct {
@@ -108,10 +136,14 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		if err != nil {
 			return fail(err)
 		}
-		in.Typecode, in.Len = string(rune(obj.Typecode)), obj.Len()
+		in.Typecode, in.Len, in.Layout = string(rune(obj.Typecode)), obj.Len(), layoutInfoOf(obj.Layout)
 		switch obj.Typecode {
 		case ctypes.CodeChar, ctypes.CodeWChar:
 			in.Text = pythonText(obj)
+		case ctypes.CodeStruct:
+			for i := range min(obj.Len(), shownValues) {
+				in.Values = append(in.Values, recordText(obj, i))
+			}
 		default:
 			for i := range min(obj.Len(), shownValues) {
 				in.Values = append(in.Values, elementText(obj, i))
@@ -167,7 +199,7 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		if err != nil {
 			return fail(err)
 		}
-		in.Typecode = string(rune(o.Typecode))
+		in.Typecode, in.Layout = string(rune(o.Typecode)), layoutInfoOf(st.Layout)
 		in.Channel = &channelInfo{Head: st.Head, Tail: st.Tail, Len: st.Len, Cap: st.Cap, MaxLen: st.MaxLen,
 			Closed: st.Closed, RecvWaiters: st.RecvWaiters, SendWaiters: st.SendWaiters, Recovered: st.Recovered,
 			Producers: st.Producers, Consumers: st.Consumers}
@@ -219,6 +251,28 @@ func pythonText(o *ctypes.Object) string {
 	return b.String()
 }
 
+// recordText shows record i as Go's %v shows a struct: its fields in
+// order, an array field in brackets.
+func recordText(o *ctypes.Object, i int) string {
+	var parts []string
+	for _, f := range o.Layout.Fields {
+		v := o.Field(i, f)
+		switch {
+		case f.Typecode == ctypes.CodeChar && f.Count > 1, f.Typecode == ctypes.CodeWChar && f.Count > 1:
+			parts = append(parts, pythonText(v))
+		case f.Count > 1:
+			elts := make([]string, f.Count)
+			for k := range elts {
+				elts[k] = elementText(v, k)
+			}
+			parts = append(parts, "["+strings.Join(elts, " ")+"]")
+		default:
+			parts = append(parts, elementText(v, 0))
+		}
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}
+
 func elementText(o *ctypes.Object, i int) string {
 	switch {
 	case o.Typecode.IsFloat():
@@ -244,6 +298,9 @@ func stateText(in objectInfo) string {
 	var parts []string
 	if in.Error != "" {
 		return "error: " + in.Error
+	}
+	if in.Layout != nil {
+		parts = append(parts, in.Layout.decl)
 	}
 	if in.Text != "" {
 		parts = append(parts, in.Text)

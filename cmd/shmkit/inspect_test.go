@@ -44,6 +44,9 @@ func TestInspect(t *testing.T) {
 	require.NoError(t, ch.Send([]int32{2}))
 	require.NoError(t, ch.End())
 
+	_, err = ctypes.NewStructArrayFrom(seg, "particles", []particle{{X: 1.5, Y: -2, ID: 7, Tag: [4]ctypes.Char{'a', 'b'}}})
+	require.NoError(t, err)
+
 	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() { mu.Lock(); close(held); <-release; done <- mu.Unlock() }()
 	<-held
@@ -73,7 +76,11 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, 2, got["ch"].Channel.Len)
 	assert.Equal(t, 4, got["ch"].Channel.Cap)
 	assert.True(t, got["ch"].Channel.Closed)
-	assert.Len(t, got, 7)
+	assert.Equal(t, []string{"{1.5 -2 7 b'ab'}"}, got["particles"].Values)
+	assert.Equal(t, &layoutInfo{TypeName: "particle", Size: 24, Align: 8, Fields: []fieldInfo{
+		{"X", "d", 0, 1}, {"Y", "d", 8, 1}, {"ID", "i", 16, 1}, {"Tag", "c", 20, 4}}}, got["particles"].Layout)
+	assert.Equal(t, "free", got["particles"].Lock)
+	assert.Len(t, got, 8)
 
 	out.Reset()
 	require.Equal(t, 0, run([]string{"inspect", name}, &out, &errOut))
@@ -89,6 +96,12 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"inspect", raw}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "not a shmkit segment")
 	assert.Equal(t, 1, run([]string{"inspect"}, &out, &errOut))
+}
+
+type particle struct {
+	X, Y float64
+	ID   int32
+	Tag  [4]ctypes.Char
 }
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -136,6 +149,12 @@ func TestGoldenOutputs(t *testing.T) {
 	ch, err := channel.New[int32](seg, "ch", 4, 8)
 	require.NoError(t, err)
 	require.NoError(t, ch.Send([]int32{1}))
+	_, err = ctypes.NewStructArrayFrom(seg, "particles", []particle{
+		{X: 1.5, Y: -2, ID: 7, Tag: [4]ctypes.Char{'a', 'b'}}, {X: 3, ID: -1, Tag: [4]ctypes.Char{'\'', 'x'}}})
+	require.NoError(t, err)
+	pc, err := channel.New[particle](seg, "pch", 4, 1)
+	require.NoError(t, err)
+	require.NoError(t, pc.Send([]particle{{ID: 1}}))
 
 	normal := strings.NewReplacer("/"+name, "/SEG", name, "SEG", fmt.Sprint(os.Getpid()), "PID",
 		seg.Created().Format("2006-01-02 15:04:05"), "DATE")

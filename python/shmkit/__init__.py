@@ -15,12 +15,12 @@ This package never unlinks a segment on its own: only unlink() does.
 from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NotRecoverableError,
                       NotShmkitError, ObjectExistsError, ObjectNotFoundError, OwnerDeadError,
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
-from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Segment, Value, attach, attach_raw, create,
+from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
 from ._sync import Mutex, NamedSemaphore, Semaphore, named_semaphore, unlink_named_semaphore
 
 __all__ = [
-    "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Channel", "Semaphore",
+    "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
     "Mutex", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",

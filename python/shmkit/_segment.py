@@ -366,6 +366,12 @@ class Segment:
             raise _errors.KindMismatchError("%s: %r is a %s, not a value or array" % (self.name, name, KINDS.get(o.kind)))
         return self._records(o)
 
+    def record(self, name):
+        """The value of records name as a Record: Python's Value(Point),
+        whose fields are attributes read and written under its lock."""
+        o = self._lookup(name, "value", _records.STRUCT)
+        return Record(self, o)
+
     def layout(self, name):
         """The record layout of value, array or channel name: a Layout of
         (type_name, size, align, fields), each Field (name, typecode,
@@ -375,7 +381,8 @@ class Segment:
     def new_records(self, name, rectype, size_or_initializer=1, lock=True, value=False):
         """Create an array (or, with value=True, a value) of records of
         rectype, a ctypes.Structure subclass or a numpy structured dtype:
-        Python's Array(Point, n). Returns records(name)."""
+        Python's Array(Point, n), or Value(Point). Returns records(name),
+        or for a value record(name)."""
         self._check_writable()
         layout = _records.layout_from(rectype)
         desc = _records.encode(layout)
@@ -395,7 +402,7 @@ class Segment:
         if rc == errno.EINVAL:
             raise ValueError("%s: record layout of %r refused: %r" % (self.name, name, layout))
         self._created(rc, name)
-        return self._records(o)
+        return Record(self, o) if value else self._records(o)
 
     def _lock(self, o):
         return Mutex(self, o.name.decode() + " lock", o.lock) if o.lock else None
@@ -609,6 +616,109 @@ class Value:
 
     def __repr__(self):
         return "<shmkit.Value %r %r>" % (self.name, self.value)
+
+
+class Record:
+    """One shared record, as multiprocessing's Value(Point) is: each field
+    is an attribute (rec.x; rec["pos.x"] for a nested one), read and written
+    under the record's lock if it has one. .value is a copy of the whole
+    record, a ctypes.Structure, taken under the lock; assigning .value a
+    record of the same layout (a ctypes.Structure, a numpy record, bytes)
+    or a dict of fields writes it under the lock. get_obj() is the record
+    in place, for changes made holding get_lock()."""
+
+    def __init__(self, seg, o):
+        layout = _records.layout_of(o)
+        cls = _records.structure(layout)
+        mem = memoryview(seg._mm)[o.offset:o.offset + o.elem_size]
+        object.__setattr__(self, "name", o.name.decode())
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "_seg", seg)
+        object.__setattr__(self, "_lock", seg._lock(o))
+        object.__setattr__(self, "_fields", {f.name for f in layout.fields})
+        object.__setattr__(self, "_mem", mem)
+        if seg.readonly:  # from_buffer wants a writable buffer: read copies
+            object.__setattr__(self, "_obj", None)
+            object.__setattr__(self, "_cls", cls)
+        else:
+            object.__setattr__(self, "_obj", cls.from_buffer(mem))
+
+    def _locked(self, f):
+        if self._lock is None or self._seg.readonly:  # a reader alone cannot lock
+            return f()
+        with self._lock:
+            return f()
+
+    def get_obj(self):
+        if self._obj is None:
+            return self._cls.from_buffer_copy(self._mem)
+        return self._obj
+
+    def get_lock(self):
+        if self._lock is None:
+            raise AttributeError("record %r was created without a lock" % self.name)
+        return self._lock
+
+    def _field(self, name):
+        if name not in self._fields:
+            raise AttributeError("record %r has no field %r (it has %s)" % (
+                self.name, name, ", ".join(f.name for f in self.layout.fields)))
+        v = getattr(self.get_obj(), name)
+        return list(v) if isinstance(v, ctypes.Array) else v
+
+    def _set_field(self, name, v):
+        if name not in self._fields:
+            raise AttributeError("record %r has no field %r" % (self.name, name))
+        self._seg._check_writable()
+        obj = self._obj
+        if isinstance(getattr(obj, name), ctypes.Array):
+            self._locked(lambda: getattr(obj, name).__setitem__(slice(None), v))
+        else:
+            self._locked(lambda: setattr(obj, name, v))
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._locked(lambda: self._field(name))
+
+    def __setattr__(self, name, v):
+        if name == "value":  # the property, not a field
+            object.__setattr__(self, name, v)
+        else:
+            self._set_field(name, v)
+
+    def __getitem__(self, name):
+        return self._locked(lambda: self._field(name))
+
+    __setitem__ = __setattr__
+
+    @property
+    def value(self):
+        obj = self.get_obj()
+        return self._locked(lambda: type(obj).from_buffer_copy(obj))
+
+    @value.setter
+    def value(self, v):
+        self._seg._check_writable()
+        if isinstance(v, dict):
+            def write():
+                for k, x in v.items():
+                    self._set_field(k, x)
+            self._locked(write)
+            return
+        b = memoryview(v).tobytes()
+        if len(b) != self.layout.size:
+            raise TypeError("record %r is %d bytes; %d given" % (self.name, self.layout.size, len(b)))
+        self._locked(lambda: self._mem.__setitem__(slice(None), b))
+
+    def release(self):
+        """Let go of the record's memory, so the segment can be closed."""
+        object.__setattr__(self, "_obj", None)
+        self._mem.release()
+
+    def __repr__(self):
+        return "<shmkit.Record %r %s>" % (self.name, ", ".join(
+            "%s=%r" % (f.name, self._field(f.name)) for f in self.layout.fields))
 
 
 # Channel waits run in slices so that signal handlers run between them; a

@@ -768,6 +768,61 @@ class TestRecords(SegmentTest):
         self.assertEqual(xs, [1.0, 1.0, 1.0])
         del recs
 
+    def test_a_record_is_a_value_of_point(self):
+        init = Particle()
+        init.id, init.w[2] = 5, 0.5
+        rec = self.seg.new_records("v", Particle, bytes(init), value=True)
+        self.assertIsInstance(rec, shmkit.Record)
+        self.assertEqual((rec.id, rec.w, rec["pos.x"]), (5, [0.0, 0.0, 0.5], 0.0))
+
+        def child():  # three processes add under the record's lock
+            with shmkit.attach(self.name) as seg:
+                r = seg.record("v")
+                for _ in range(200):
+                    with r.get_lock():
+                        r.id += 1
+                        r["pos.x"] = r["pos.x"] + 1
+                r.release()
+        pids = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    child()
+                    code = 0
+                finally:
+                    os._exit(code)
+            pids.append(pid)
+        for pid in pids:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertEqual((rec.id, rec["pos.x"]), (605, 600.0))
+
+        copy = rec.value
+        rec.value = {"kind": 9, "w": [1, 2, 3]}
+        self.assertEqual((copy.kind, list(copy.w)), (0, [0.0, 0.0, 0.5]))  # a copy, not a view
+        self.assertEqual((rec.kind, rec.w, rec.id), (9, [1.0, 2.0, 3.0], 605))
+        copy.id = -1
+        rec.value = copy
+        self.assertEqual((rec.id, rec.kind), (-1, 0))
+        with self.assertRaises(AttributeError):
+            rec.mass
+        with self.assertRaises(AttributeError):
+            rec.mass = 1
+        with self.assertRaises(TypeError):
+            rec.value = b"short"
+        self.assertIn("id=-1", repr(rec))
+        with shmkit.attach(self.name, readonly=True) as ro:
+            r = ro.record("v")
+            self.assertEqual(r.id, -1)
+            with self.assertRaises(shmkit.ReadOnlyError):
+                r.id = 1
+            r.release()
+        with self.assertRaises(shmkit.KindMismatchError):
+            self.seg.new_records("a", Particle, 2)
+            self.seg.record("a")
+        rec.release()
+
     def test_record_channel(self):
         ch = self.seg.new_record_channel("ch", Particle, 4, 2)
         msg = (Particle * 2)()

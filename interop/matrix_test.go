@@ -260,6 +260,56 @@ func TestChannelGoToPeer(t *testing.T) {
 	})
 }
 
+// TestJoinable: a joinable channel in both directions. Go sends and
+// joins while the peer marks each message done; then the peer sends and
+// joins while Go ranges over Messages and marks each done.
+func TestJoinable(t *testing.T) {
+	eachChannelKind(t, func(t *testing.T, p peer, opts []channel.Option) {
+		seg, name := proctest.Segment(t, 1<<20)
+		ch, err := channel.New[float64](seg, "to-peer", 8, msgLen, append(opts, channel.Joinable())...)
+		require.NoError(t, err)
+		msg := make([]float64, msgLen)
+		send := func(k int) {
+			for j := range msg {
+				msg[j] = float64(k*msgLen + j)
+			}
+			require.NoError(t, ch.Send(msg))
+		}
+		for k := range ch.Cap() { // nobody receives yet: the join cannot end
+			send(k)
+		}
+		ok, err := ch.JoinTimeout(time.Millisecond)
+		require.NoError(t, err)
+		require.False(t, ok, "joined with every message unfinished")
+		r := start(t, p, "recv-done", name, "to-peer")
+		for k := ch.Cap(); k < messages; k++ {
+			send(k)
+		}
+		ok, err = ch.JoinTimeout(time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok, "the peer marked every message done")
+		require.NoError(t, ch.End())
+		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", messages, total))
+		require.NoError(t, r.cmd.Wait())
+
+		back, err := channel.New[float64](seg, "to-go", 8, msgLen, append(opts, channel.Joinable())...)
+		require.NoError(t, err)
+		back.RegisterReceiver()
+		r = start(t, p, "send-join", name, "to-go", strconv.Itoa(messages), strconv.Itoa(msgLen))
+		k := 0
+		for got, err := range back.Messages() {
+			require.NoError(t, err)
+			require.Equal(t, float64(k*msgLen), got[0], "message %d", k)
+			require.NoError(t, back.TaskDone())
+			k++
+		}
+		assert.Equal(t, messages, k)
+		r.expect(t, "joined")
+		r.expect(t, fmt.Sprintf("sent=%d sum=%d", messages, total))
+		require.NoError(t, r.cmd.Wait())
+	})
+}
+
 // TestPeerCreates: the peer makes a segment with one object of each kind;
 // Go opens each with its typed API.
 func TestPeerCreates(t *testing.T) {

@@ -167,28 +167,3 @@ s.close()
 	require.NoError(t, err)
 	assert.True(t, ok, "Python's release reached Go")
 }
-
-// A joinable channel across languages: Go sends and joins, a Python
-// consumer marks each message done.
-func TestJoinableGoAndPython(t *testing.T) {
-	seg, name := proctest.Segment(t, 1<<16)
-	ch, err := channel.New[float64](seg, "jq", 4, 1, channel.Joinable())
-	require.NoError(t, err)
-	cmd := python(t, "-c", fmt.Sprintf(`
-import shmkit
-seg = shmkit.attach(%q)
-q = seg.channel("jq")
-for msg in q:
-    q.task_done()
-seg.close()
-`, name))
-	require.NoError(t, cmd.Start())
-	for i := range 20 {
-		require.NoError(t, ch.Send([]float64{float64(i)}))
-	}
-	ok, err := ch.JoinTimeout(time.Minute)
-	require.NoError(t, err)
-	assert.True(t, ok, "Python marked every message done")
-	require.NoError(t, ch.End())
-	require.NoError(t, cmd.Wait())
-}

@@ -134,7 +134,9 @@ static int cmd_mutex_lock(struct shmkit_segment *seg, const char *name) {
 	return 0;
 }
 
-static int cmd_send(struct shmkit_segment *seg, const char *name, long count, long len) {
+/* cmd_send sends count messages of len numbers, then, with join, waits
+ * until a consumer has marked every one done, then ends the stream. */
+static int cmd_send(struct shmkit_segment *seg, const char *name, long count, long len, int join) {
 	struct shmkit_chan ch;
 	must("open", shmkit_chan_open(seg, name, 'd', &ch));
 	double *msg = calloc((size_t)len, sizeof *msg), sum = 0;
@@ -145,13 +147,18 @@ static int cmd_send(struct shmkit_segment *seg, const char *name, long count, lo
 		}
 		must("send", shmkit_chan_send(&ch, msg, (uint32_t)len, SHMKIT_FOREVER));
 	}
+	if (join) {
+		must("join", shmkit_chan_join(&ch, SHMKIT_FOREVER));
+		printf("joined\n");
+	}
 	must("end", shmkit_chan_end(&ch));
 	printf("sent=%ld sum=%.0f\n", count, sum);
 	free(msg);
 	return 0;
 }
 
-static int cmd_recv(struct shmkit_segment *seg, const char *name) {
+/* cmd_recv receives until the end, marking each message done with done. */
+static int cmd_recv(struct shmkit_segment *seg, const char *name, int done) {
 	struct shmkit_chan ch;
 	must("open", shmkit_chan_open(seg, name, 'd', &ch));
 	double *msg = calloc(ch.max_len, sizeof *msg), sum = 0;
@@ -168,6 +175,9 @@ static int cmd_recv(struct shmkit_segment *seg, const char *name) {
 			sum += msg[j];
 		}
 		count++;
+		if (done) {
+			must("task_done", shmkit_chan_task_done(&ch));
+		}
 	}
 	printf("received=%ld sum=%.0f order=%s\n", count, sum, inorder ? "ok" : "wrong");
 	free(msg);
@@ -345,14 +355,14 @@ int main(int argc, char **argv) {
 		cmd_mutex_hold(&seg, argv[3]);
 	} else if (strcmp(cmd, "mutex-lock") == 0 && argc > 3) {
 		rc = cmd_mutex_lock(&seg, argv[3]);
-	} else if (strcmp(cmd, "send") == 0 && argc > 5) {
-		rc = cmd_send(&seg, argv[3], atol(argv[4]), atol(argv[5]));
+	} else if ((strcmp(cmd, "send") == 0 || strcmp(cmd, "send-join") == 0) && argc > 5) {
+		rc = cmd_send(&seg, argv[3], atol(argv[4]), atol(argv[5]), strcmp(cmd, "send-join") == 0);
 	} else if (strcmp(cmd, "reopen") == 0 && argc > 4) {
 		rc = cmd_reopen(&seg, argv[3], atol(argv[4]));
 	} else if (strcmp(cmd, "records") == 0 && argc > 4) {
 		rc = cmd_records(&seg, argv[3], argv[4]);
-	} else if (strcmp(cmd, "recv") == 0 && argc > 3) {
-		rc = cmd_recv(&seg, argv[3]);
+	} else if ((strcmp(cmd, "recv") == 0 || strcmp(cmd, "recv-done") == 0) && argc > 3) {
+		rc = cmd_recv(&seg, argv[3], strcmp(cmd, "recv-done") == 0);
 	} else {
 		fprintf(stderr, "peer: unknown command %s\n", cmd);
 	}

@@ -77,18 +77,23 @@ def mutex_lock(seg, name):
     print("ok")
 
 
-def send(seg, name, count, length):
+def send(seg, name, count, length, join=False):
+    """Send count messages; with join, wait until each is marked done."""
     ch = seg.channel(name, "d")
     total = 0.0
     for k in range(count):
         msg = array.array("d", range(k * length, (k + 1) * length))
         total += sum(msg)
         ch.send(msg)
+    if join:
+        ch.join()
+        print("joined")
     ch.end()
     print("sent=%d sum=%.0f" % (count, total))
 
 
-def recv(seg, name):
+def recv(seg, name, done=False):
+    """Receive until the end; with done, mark each message done."""
     ch = seg.channel(name, "d")
     count, total, inorder = 0, 0.0, True
     for msg in ch:
@@ -96,6 +101,8 @@ def recv(seg, name):
         inorder &= all(msg[j] == count * n + j for j in range(n))
         total += sum(msg)
         count += 1
+        if done:
+            ch.task_done()
     print("received=%d sum=%.0f order=%s" % (count, total, "ok" if inorder else "wrong"))
 
 
@@ -178,10 +185,10 @@ def main(argv):
             mutex_hold(seg, args[0])
         elif cmd == "mutex-lock":
             mutex_lock(seg, args[0])
-        elif cmd == "send":
-            send(seg, args[0], int(args[1]), int(args[2]))
-        elif cmd == "recv":
-            recv(seg, args[0])
+        elif cmd in ("send", "send-join"):
+            send(seg, args[0], int(args[1]), int(args[2]), cmd == "send-join")
+        elif cmd in ("recv", "recv-done"):
+            recv(seg, args[0], cmd == "recv-done")
         elif cmd == "records":
             records(seg, args[0], args[1])
         else:

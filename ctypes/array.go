@@ -58,7 +58,13 @@ func (a *RawArray[T]) At(i int) T { a.e.read(); return load(&a.e.data[i]) }
 func (a *RawArray[T]) Set(i int, v T) { a.e.write(); store(&a.e.data[i], v) }
 
 // Add adds delta to element i and returns the new value.
-func (a *RawArray[T]) Add(i int, delta T) T { a.e.write(); return add(&a.e.data[i], delta) }
+func (a *RawArray[T]) Add(i int, delta T) T {
+	a.e.write()
+	if hasXadd[T]() { // as RawValue.Add
+		return xadd(&a.e.data[i], delta)
+	}
+	return addCAS(&a.e.data[i], delta)
+}
 
 // CompareAndSwap stores new in element i if it is old (bitwise).
 func (a *RawArray[T]) CompareAndSwap(i int, old, new T) bool {

@@ -54,15 +54,19 @@ func mask[T Elem]() uint32 {
 }
 
 func load[T Elem](p *T) T {
+	// No call on any path, so that load inlines into every read: the
+	// element's bytes are the low bytes of u (little-endian).
+	var u uint64
 	switch unsafe.Sizeof(*p) {
 	case 8:
-		return fromBits[T](atomic.LoadUint64((*uint64)(unsafe.Pointer(p))))
+		u = atomic.LoadUint64((*uint64)(unsafe.Pointer(p)))
 	case 4:
-		return fromBits[T](uint64(atomic.LoadUint32((*uint32)(unsafe.Pointer(p)))))
+		u = uint64(atomic.LoadUint32((*uint32)(unsafe.Pointer(p))))
 	default:
 		w, shift := word(p)
-		return fromBits[T](uint64(atomic.LoadUint32(w) >> shift & mask[T]()))
+		u = uint64(atomic.LoadUint32(w) >> shift)
 	}
+	return *(*T)(unsafe.Pointer(&u))
 }
 
 // cas is the one read-modify-write primitive; store, swap and add build on
@@ -115,17 +119,26 @@ func store[T Elem](p *T, v T) {
 	}
 }
 
-// add adds delta and returns the new value; integers wrap like C's
-// unsigned arithmetic, floats add with a compare-and-swap loop.
-func add[T Elem](p *T, delta T) T {
-	if !isFloat[T]() {
-		switch unsafe.Sizeof(*p) {
-		case 8:
-			return fromBits[T](atomic.AddUint64((*uint64)(unsafe.Pointer(p)), bits(delta)))
-		case 4:
-			return fromBits[T](uint64(atomic.AddUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(delta)))))
-		}
+// Adds: integers wrap like C's unsigned arithmetic; floats, and 1- and
+// 2-byte integers, add with a compare-and-swap loop. The callers spell out
+// "if hasXadd { xadd } else { addCAS }" so that the common case makes no
+// further call.
+
+// hasXadd reports whether T is added by one instruction (LOCK XADD): the
+// 4- and 8-byte integers. It is a constant in each instance.
+func hasXadd[T Elem]() bool { return !isFloat[T]() && unsafe.Sizeof(*new(T)) >= 4 }
+
+// xadd is add for the types hasXadd accepts, small enough to inline into
+// the callers' hot paths: a plain conversion is an integer's bit pattern.
+func xadd[T Elem](p *T, delta T) T {
+	if unsafe.Sizeof(delta) == 8 {
+		return T(atomic.AddUint64((*uint64)(unsafe.Pointer(p)), uint64(delta)))
 	}
+	return T(atomic.AddUint32((*uint32)(unsafe.Pointer(p)), uint32(delta)))
+}
+
+// addCAS adds by compare-and-swap: floats, and 1- and 2-byte integers.
+func addCAS[T Elem](p *T, delta T) T {
 	for {
 		old := load(p)
 		if n := old + delta; cas(p, old, n) {

@@ -15,54 +15,60 @@ import (
 // elems is a value's or array's place in a segment: its elements, and the
 // bytes of its embedded mutex if it has one.
 type elems[T any] struct {
-	seg      *shm.Segment
-	obj      shm.Object
-	data     []T
-	lock     []byte // nil unless shm.FlagLocked
-	readOnly bool   // attached read-only: writes panic (see write)
+	seg  *shm.Segment
+	obj  shm.Object
+	data []T
+	lock []byte // nil unless shm.FlagLocked
 }
 
 // write is asked by every raw write, which has no error to return: on a
 // read-only attach, or after the segment's Close, it panics with an error
 // wrapping shm.ErrReadOnly or shm.ErrClosed, as a send on a closed Go
-// channel panics, rather than fault.
+// channel panics, rather than fault. It is small enough to inline, with
+// one load and no call on the way, so that RawValue.Add and the like can
+// inline into a caller's loop.
 func (e *elems[T]) write() {
-	if e.readOnly || e.seg.Closed() {
-		refuse(e.seg, e.obj.Name, "write to")
+	if e.seg.RefusesWrites() {
+		panic(&refusal{e.obj.Name, "write to", e.seg.Closed()})
 	}
 }
 
 // read is asked by every raw read: after Close it panics as write does.
 func (e *elems[T]) read() {
 	if e.seg.Closed() {
-		refuse(e.seg, e.obj.Name, "read of")
+		panic(&refusal{e.obj.Name, "read of", true})
 	}
 }
 
-// refuse panics with unusable's error; out of line, so that read and write
-// inline into every raw access.
-//
-//go:noinline
-func refuse(seg *shm.Segment, name, op string) { panic(unusable(seg, name, op)) }
-
 // writable is write's answer as an error, for methods that return one.
 func (e *elems[T]) writable() error {
-	if e.readOnly || e.seg.Closed() {
+	if e.seg.RefusesWrites() {
 		return unusable(e.seg, e.obj.Name, "write to")
 	}
 	return nil
 }
 
-// unusable is the panic's value; apart from write and read, which must
-// stay small enough to inline into every raw access.
-//
-//go:noinline
+// unusable is the error of an operation on a closed segment, or of a
+// write to a read-only one.
 func unusable(seg *shm.Segment, name, op string) error {
-	err := shm.ErrReadOnly
-	if seg.Closed() {
-		err = shm.ErrClosed
+	return &refusal{name, op, seg.Closed()}
+}
+
+// A refusal is unusable's error, and the value write and read panic with.
+// It is built without a call, so that the checks stay cheap to inline; its
+// text is made when asked for.
+type refusal struct {
+	name, op string
+	closed   bool // else read-only
+}
+
+func (r *refusal) Error() string { return fmt.Sprintf("ctypes: %s %q: %v", r.op, r.name, r.Unwrap()) }
+
+func (r *refusal) Unwrap() error {
+	if r.closed {
+		return shm.ErrClosed
 	}
-	return fmt.Errorf("ctypes: %s %q: %w", op, name, err)
+	return shm.ErrReadOnly
 }
 
 // lockOffset is where a locked object's mutex starts: after the data,
@@ -148,7 +154,7 @@ func elemsOf[T any](seg *shm.Segment, obj shm.Object) (elems[T], error) {
 	if err := checkRecord[T](obj, p.end); err != nil {
 		return elems[T]{}, err
 	}
-	return elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count), lock: p.lock, readOnly: seg.ReadOnly()}, nil
+	return elems[T]{seg: seg, obj: obj, data: layout.Slice[T](obj.Bytes(), 0, obj.Count), lock: p.lock}, nil
 }
 
 // place is where a value's or array's parts lie in its object.

@@ -48,7 +48,13 @@ func (v *RawValue[T]) Store(x T) { v.e.write(); store(v.p, x) }
 
 // Add adds delta and returns the new value. Integers wrap around as in C;
 // floats are added with a compare-and-swap loop.
-func (v *RawValue[T]) Add(delta T) T { v.e.write(); return add(v.p, delta) }
+func (v *RawValue[T]) Add(delta T) T {
+	v.e.write()
+	if hasXadd[T]() { // spelled out so that a counter's add makes one call
+		return xadd(v.p, delta)
+	}
+	return addCAS(v.p, delta)
+}
 
 // Swap stores x and returns the old value.
 func (v *RawValue[T]) Swap(x T) T { v.e.write(); return swap(v.p, x) }

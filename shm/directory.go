@@ -394,6 +394,10 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 // Closed reports whether Close was called.
 func (s *Segment) Closed() bool { return s.closed.Load() }
 
+// RefusesWrites reports whether Writable would return an error, in one
+// load, for the hot paths of raw writes.
+func (s *Segment) RefusesWrites() bool { return s.noWrites.Load() }
+
 // Writable says whether the objects in the segment may be written now:
 // ErrClosed once it is closed, ErrReadOnly if it was attached read-only,
 // else nil. Every operation of shmkit's objects that writes to the segment

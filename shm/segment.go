@@ -45,6 +45,7 @@ type Segment struct {
 	allocSem  chan struct{} // our allocators share one lock word: this serialises them
 	allocWait time.Duration
 	closed    atomic.Bool
+	noWrites  atomic.Bool // read-only or closed: the one load a hot write path makes
 	drain     hold.Drain // the calls blocked on the memory, which Close waits for
 }
 
@@ -214,8 +215,10 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 		f.Close()
 		return nil, &fs.PathError{Op: "shm mmap", Path: pname, Err: unwrapErrno(err)}
 	}
-	return &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, readOnly: o.readOnly, raw: raw,
-		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
+	s := &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, readOnly: o.readOnly, raw: raw,
+		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}
+	s.noWrites.Store(o.readOnly)
+	return s, nil
 }
 
 func init() { hold.Of = func(seg any) *hold.Drain { return &seg.(*Segment).drain } }
@@ -270,6 +273,7 @@ func (s *Segment) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
 	}
+	s.noWrites.Store(true)
 	s.drain.Close()
 	return s.release()
 }

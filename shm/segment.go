@@ -46,7 +46,7 @@ type Segment struct {
 	allocWait time.Duration
 	closed    atomic.Bool
 	noWrites  atomic.Bool // read-only or closed: the one load a hot write path makes
-	drain     hold.Drain // the calls blocked on the memory, which Close waits for
+	drain     hold.Drain  // the calls blocked on the memory, which Close waits for
 }
 
 // Create makes a new shmkit segment of size bytes (header and directory

@@ -49,8 +49,8 @@ class SegmentTest(unittest.TestCase):
         except FileNotFoundError:
             pass
 
-    def child(self, body):
-        """Run body() in a forked child; return its exit status."""
+    def fork(self, body):
+        """Start body() in a forked child; return its pid."""
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -59,7 +59,11 @@ class SegmentTest(unittest.TestCase):
                 code = 0
             finally:
                 os._exit(code)
-        _, status = os.waitpid(pid, 0)
+        return pid
+
+    def child(self, body):
+        """Run body() in a forked child; return its exit status."""
+        _, status = os.waitpid(self.fork(body), 0)
         return status
 
 
@@ -783,17 +787,7 @@ class TestRecords(SegmentTest):
                         r.id += 1
                         r["pos.x"] = r["pos.x"] + 1
                 r.release()
-        pids = []
-        for _ in range(3):
-            pid = os.fork()
-            if pid == 0:
-                code = 1
-                try:
-                    child()
-                    code = 0
-                finally:
-                    os._exit(code)
-            pids.append(pid)
+        pids = [self.fork(child) for _ in range(3)]
         for pid in pids:
             self.assertEqual(os.waitpid(pid, 0)[1], 0)
         self.assertEqual((rec.id, rec["pos.x"]), (605, 600.0))

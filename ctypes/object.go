@@ -25,18 +25,18 @@ type elems[T any] struct {
 // read-only attach, or after the segment's Close, it panics with an error
 // wrapping shm.ErrReadOnly or shm.ErrClosed, as a send on a closed Go
 // channel panics, rather than fault. It is small enough to inline, with
-// one load and no call on the way, so that RawValue.Add and the like can
-// inline into a caller's loop.
+// one load and no call on the way, so that RawValue.Add and the like make
+// no call but their own.
 func (e *elems[T]) write() {
 	if e.seg.RefusesWrites() {
-		panic(&refusal{e.obj.Name, "write to", e.seg.Closed()})
+		panic(unusable(e.seg, e.obj.Name, "write to"))
 	}
 }
 
 // read is asked by every raw read: after Close it panics as write does.
 func (e *elems[T]) read() {
 	if e.seg.Closed() {
-		panic(&refusal{e.obj.Name, "read of", true})
+		panic(unusable(e.seg, e.obj.Name, "read of"))
 	}
 }
 
@@ -55,8 +55,8 @@ func unusable(seg *shm.Segment, name, op string) error {
 }
 
 // A refusal is unusable's error, and the value write and read panic with.
-// It is built without a call, so that the checks stay cheap to inline; its
-// text is made when asked for.
+// It is built without a call (unusable inlines), so that the checks stay
+// cheap to inline; its text is made when asked for.
 type refusal struct {
 	name, op string
 	closed   bool // else read-only

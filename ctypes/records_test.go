@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -171,6 +173,57 @@ func TestCorruptRecordDescription(t *testing.T) {
 			assert.Equal(t, int64(7), o.Field(0, f).Int64(0))
 		}
 	}
+}
+
+// entryNamed is the directory entry of the object name, for tests that
+// scribble on it.
+func entryNamed(t *testing.T, seg *shm.Segment, name string) *layout.Entry {
+	mem := seg.Bytes()
+	for i := range layout.HeaderOf(mem).DirCapacity {
+		if e := layout.EntryOf(mem, i); string(e.Name[:len(name)+1]) == name+"\x00" {
+			return e
+		}
+	}
+	t.Fatalf("no entry %q", name)
+	return nil
+}
+
+// A description that points into the data or the ring is corrupt, for the
+// typed opens and for the tools, which learn the record size from the
+// description before they know where the data ends.
+func TestRecordDescriptionInsideTheData(t *testing.T) {
+	seg, _ := newSeg(t)
+	_, err := ctypes.NewStructArray[particle](seg, "a", 8)
+	require.NoError(t, err)
+	_, err = channel.New[particle](seg, "ch", 4, 2)
+	require.NoError(t, err)
+	for _, name := range []string{"a", "ch"} {
+		// A copy of the valid description, 64 bytes into the object.
+		obj, err := seg.Lookup(name)
+		require.NoError(t, err)
+		mem := obj.Bytes()
+		saved := append([]byte(nil), mem...)
+		copy(mem[64:], saved[obj.Desc:])
+		e := entryNamed(t, seg, name)
+		e.Desc = 64
+		if name == "a" {
+			_, err = ctypes.OpenStructArray[particle](seg, name)
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+			_, err = ctypes.OpenObject(seg, name)
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+		} else {
+			_, err = channel.Open[particle](seg, name)
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+			_, err = channel.Inspect(seg, name)
+			assert.ErrorIs(t, err, shm.ErrCorrupt)
+		}
+		e.Desc = obj.Desc
+		copy(mem, saved)
+	}
+	_, err = ctypes.OpenObject(seg, "a")
+	assert.NoError(t, err)
+	_, err = channel.Inspect(seg, "ch")
+	assert.NoError(t, err)
 }
 
 // helperParticles adds 1 to every record's ID and Energy args[1] times,

@@ -882,7 +882,7 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 		return State{}, err
 	}
 	if rec != nil {
-		if _, err := ctypes.RecordLayout(obj, uint64(len(r.mem))); err != nil {
+		if err := ctypes.DescribedAfter(obj, uint64(len(r.mem))); err != nil {
 			return State{}, err
 		}
 	}

@@ -57,7 +57,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 		return nil, err
 	}
 	if o.Layout != nil {
-		if _, err := RecordLayout(obj, p.end); err != nil {
+		if err := DescribedAfter(obj, p.end); err != nil {
 			return nil, err
 		}
 	}

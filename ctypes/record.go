@@ -185,17 +185,16 @@ func (l Layout) DescribedBy(length uint64) (newLength, desc uint64, fill func(me
 // RecordLayout reads and checks the description of an object of typecode
 // T, which must start at or after end: the end of the object's data and
 // lock, or of its ring. The segment is not trusted: anything out of place
-// is shm.ErrCorrupt.
+// is shm.ErrCorrupt. A caller that learns where the data ends only from
+// the layout's size reads it with end 0, then checks DescribedAfter.
 func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
-	bad := func(why string, args ...any) (Layout, error) {
-		return Layout{}, fmt.Errorf("ctypes: %q: %w: record description: %s", obj.Name, shm.ErrCorrupt, fmt.Sprintf(why, args...))
-	}
+	bad := func(why string, args ...any) (Layout, error) { return Layout{}, badDesc(obj, why, args...) }
 	mem := obj.Bytes()
 	if obj.Typecode != byte(CodeStruct) {
 		return bad("typecode %q is not T", rune(obj.Typecode))
 	}
-	if obj.Desc < end {
-		return bad("at %d, overlapping the object's first %d bytes of data", obj.Desc, end)
+	if err := DescribedAfter(obj, end); err != nil {
+		return Layout{}, err
 	}
 	if obj.Desc == 0 || obj.Desc%layout.Align != 0 || obj.Desc > uint64(len(mem)) || uint64(len(mem))-obj.Desc < uint64(descSize) {
 		return bad("at %d, outside the object's %d bytes", obj.Desc, len(mem))
@@ -228,6 +227,19 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 		l.Fields = append(l.Fields, Field{Name: string(fname), Typecode: c, Offset: int(r.Offset), Count: int(r.Count)})
 	}
 	return l, nil
+}
+
+// DescribedAfter reports shm.ErrCorrupt unless the record description of
+// obj starts at or after end, past its data and lock or its ring.
+func DescribedAfter(obj shm.Object, end uint64) error {
+	if obj.Desc < end {
+		return badDesc(obj, "at %d, overlapping the object's first %d bytes of data", obj.Desc, end)
+	}
+	return nil
+}
+
+func badDesc(obj shm.Object, why string, args ...any) error {
+	return fmt.Errorf("ctypes: %q: %w: record description: %s", obj.Name, shm.ErrCorrupt, fmt.Sprintf(why, args...))
 }
 
 // Match reports how got, an object's layout, differs from l: nil if they

@@ -258,7 +258,7 @@ func recordText(o *ctypes.Object, i int) string {
 	for _, f := range o.Layout.Fields {
 		v := o.Field(i, f)
 		switch {
-		case f.Typecode == ctypes.CodeChar && f.Count > 1, f.Typecode == ctypes.CodeWChar && f.Count > 1:
+		case f.Count > 1 && (f.Typecode == ctypes.CodeChar || f.Typecode == ctypes.CodeWChar):
 			parts = append(parts, pythonText(v))
 		case f.Count > 1:
 			elts := make([]string, f.Count)

@@ -541,6 +541,15 @@ _CTYPE = {"b": ctypes.c_int8, "B": ctypes.c_uint8, "h": ctypes.c_int16, "H": cty
           "q": ctypes.c_int64, "Q": ctypes.c_uint64, "f": ctypes.c_float, "d": ctypes.c_double}
 
 
+def _holding(lock, seg, f):
+    """f(), holding lock if there is one; a read-only attach cannot lock, so
+    its reads go without (its writes are refused before they get here)."""
+    if lock is None or seg.readonly:
+        return f()
+    with lock:
+        return f()
+
+
 class Value:
     """One shared element. .value reads and writes it (under its lock if it
     has one); get_lock() returns that lock. add(), swap() and
@@ -590,20 +599,13 @@ class Value:
 
     @property
     def value(self):
-        if self._lock is None or self._seg.readonly:  # a reader alone cannot lock
-            return _to_python(self.typecode, self._view[0])
-        with self._lock:
-            return _to_python(self.typecode, self._view[0])
+        return _holding(self._lock, self._seg, lambda: _to_python(self.typecode, self._view[0]))
 
     @value.setter
     def value(self, v):
         self._seg._check_writable()
         v = _from_python(self.typecode, v)
-        if self._lock is None:
-            self._view[0] = v
-            return
-        with self._lock:
-            self._view[0] = v
+        _holding(self._lock, self._seg, lambda: self._view.__setitem__(0, v))
 
     def get_lock(self):
         if self._lock is None:
@@ -644,10 +646,7 @@ class Record:
             object.__setattr__(self, "_obj", cls.from_buffer(mem))
 
     def _locked(self, f):
-        if self._lock is None or self._seg.readonly:  # a reader alone cannot lock
-            return f()
-        with self._lock:
-            return f()
+        return _holding(self._lock, self._seg, f)
 
     def get_obj(self):
         if self._obj is None:

@@ -270,7 +270,7 @@ func (c *Channel[T]) sendMsg(m mode, n int, fill func([]T)) (bool, error) {
 	cl, blk, ok, err := r.trySend()
 	if !ok && err == nil && m.block {
 		var d *hold.Drain
-		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, false, func() (bool, error) {
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, &r.sendSpin, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, blk, ok, err = r.trySend()
@@ -356,7 +356,7 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 	cl, n, blk, ok, err := r.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
 		var d *hold.Drain
-		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, false, func() (bool, error) {
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, &r.recvSpin, false, func() (bool, error) {
 			var ok bool
 			var err error
 			cl, n, blk, ok, err = r.tryRecv(maxLen)
@@ -396,7 +396,7 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 	at, ok, err := s.reserve(size)
 	if !ok && err == nil && m.block {
 		var d *hold.Drain
-		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, true, func() (bool, error) {
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, &r.sendSpin, true, func() (bool, error) {
 			var ok bool
 			var err error
 			at, ok, err = s.reserve(size)
@@ -479,7 +479,7 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 	at, n, ok, err := s.tryRecv(maxLen)
 	if !ok && err == nil && m.block {
 		var d *hold.Drain
-		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, true, func() (bool, error) {
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, &r.recvSpin, true, func() (bool, error) {
 			var ok bool
 			var err error
 			at, n, ok, err = s.tryRecv(maxLen)

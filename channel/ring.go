@@ -39,6 +39,7 @@ type ring struct {
 	joinable bool        // layout.FlagJoinable: sends count in Unfinished
 
 	recvStale, sendStale atomic.Uint32 // sleeper words found to hold only dead sleepers (wake)
+	recvSpin, sendSpin   wait.Budget   // how long each side spins before sleeping
 }
 
 // blocker is the slot a sender or receiver waits for, and its state then.
@@ -55,6 +56,9 @@ const (
 	// a peer running on another core, short enough not to starve one that
 	// shares ours.
 	spinTries = 128
+	// spinClock is how many looks a longer spin takes between readings of
+	// the clock.
+	spinClock = 16
 	// maxHelps bounds how far one claim moves an index on. Each step means
 	// another process claimed a slot, so a real ring never comes near it;
 	// a ring whose states were overwritten can, and is reported corrupt.
@@ -345,19 +349,24 @@ func (r *ring) mustBeOpen(op string) {
 // With heavy, the other side publishes without a full fence (package
 // fence), so a waiter runs a heavy barrier after counting itself and before
 // its last look.
-func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, heavy bool,
+func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic.Uint32, spin *wait.Budget, heavy bool,
 	try func() (bool, error), stuck func() error) (d *hold.Drain, ok bool, err error) {
 	// Counted in from here until the caller is done with what it claimed
 	// and calls d.Leave: Close wakes us and unmaps only after that.
 	if d = hold.Of(r.seg); !d.Enter() {
 		return nil, false, shm.ErrClosed
 	}
-	for i := range spinTries {
+	start, limit := wait.Now(), spin.Limit()
+	for i := 0; ; i++ {
 		if ok, err := try(); ok || err != nil {
 			return d, ok, err
 		}
 		wait.Spin(i)
+		if i >= spinTries && i%spinClock == 0 && wait.Now()-start >= limit {
+			break
+		}
 	}
+	defer func() { spin.Slept(wait.Now() - start) }()
 	idle := false
 	ok, err = wait.Block(ctx, deadline, d.Sleep(seq, shm.ErrClosed, func(until int64) (bool, error) {
 		v := seq.Load() // before registering: see wake

@@ -164,3 +164,35 @@ const (
 	spinPauses     = 64
 	spinYieldEvery = 4
 )
+
+// A Budget is how long one side of a queue spins before it sleeps, learnt
+// from how long its waits last. Sleeping costs both sides: the waiter's
+// wake-up takes microseconds, and the peer pays a wake system call (and,
+// on the single-producer ring, an interrupt from the sleeper's barrier) on
+// the message it was busy with. So a side whose waits keep ending a little
+// after its spin gave up spins long enough to cover them, up to MaxSpin;
+// one whose waits run longer than that goes back to the short spin. The
+// zero value is ready to use, and a Budget may be shared by goroutines.
+type Budget struct{ ns atomic.Int64 }
+
+const (
+	// MinSpin is the spin of a side that has not learnt a longer one.
+	MinSpin = 2 * time.Microsecond
+	// MaxSpin bounds the spin: waits longer than this sleep, since their
+	// wake-up then costs a small share of the wait.
+	MaxSpin = 100 * time.Microsecond
+)
+
+// Limit is how long to spin, in nanoseconds.
+func (b *Budget) Limit() int64 { return max(b.ns.Load(), int64(MinSpin)) }
+
+// Slept learns from a wait that went to sleep and lasted waited
+// nanoseconds in all: the next spin covers such a wait with a quarter to
+// spare, or, if the wait was longer than any spin, is halved.
+func (b *Budget) Slept(waited int64) {
+	if waited <= int64(MaxSpin) {
+		b.ns.Store(min(waited+waited/4, int64(MaxSpin)))
+		return
+	}
+	b.ns.Store(b.Limit() / 2)
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/futex"
@@ -110,4 +111,25 @@ func TestMaxBlockedIsKept(t *testing.T) {
 	if most.Load() != 1 {
 		t.Fatalf("%d attempts ran at once with a limit of 1", most.Load())
 	}
+}
+
+func TestBudgetLearnsWaitsItCanCover(t *testing.T) {
+	var b Budget
+	require.Equal(t, int64(MinSpin), b.Limit(), "a fresh budget spins the minimum")
+
+	b.Slept(int64(40 * time.Microsecond))
+	require.Equal(t, int64(50*time.Microsecond), b.Limit(), "a short wait is covered with a quarter to spare")
+
+	b.Slept(int64(MaxSpin) - 1)
+	require.Equal(t, int64(MaxSpin), b.Limit(), "never beyond MaxSpin")
+
+	b.Slept(int64(time.Millisecond))
+	require.Equal(t, int64(MaxSpin)/2, b.Limit(), "a wait longer than any spin halves it")
+	for range 20 {
+		b.Slept(int64(time.Second))
+	}
+	require.Equal(t, int64(MinSpin), b.Limit(), "idle waits bring it back to the minimum")
+
+	b.Slept(100)
+	require.Equal(t, int64(MinSpin), b.Limit(), "never below MinSpin")
 }

@@ -76,9 +76,9 @@ func enter(seg *shm.Segment) (*hold.Drain, error) {
 }
 
 // lockSpins is how many times a waiter looks at a held mutex's lock word
-// before sleeping (wait.Spin between looks): a few microseconds, enough for
-// a holder on the other core to finish a short critical section.
-const lockSpins = 128
+// before sleeping, backing off between looks (wait.Backoff): about 20 µs,
+// enough for a holder on the other core to finish a short critical section.
+const lockSpins = 16
 
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.
@@ -114,7 +114,7 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 			return true, err
 		}
 		for ; i < spins && robust.HeldByOther(robust.Word(unsafe.Pointer(mu.m))); i++ {
-			wait.Spin(i)
+			wait.Backoff(i)
 		}
 		if i >= spins {
 			runtime.UnlockOSThread()

@@ -356,13 +356,22 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 	if d = hold.Of(r.seg); !d.Enter() {
 		return nil, false, shm.ErrClosed
 	}
-	start, limit := wait.Now(), spin.Limit()
+	// spinTries looks, then as long again as spin has learnt: the clock is
+	// read only from there on, so that a short wait never pays for it.
+	var start int64
 	for i := 0; ; i++ {
 		if ok, err := try(); ok || err != nil {
 			return d, ok, err
 		}
 		wait.Spin(i)
-		if i >= spinTries && i%spinClock == 0 && wait.Now()-start >= limit {
+		if i < spinTries || i%spinClock != 0 {
+			continue
+		}
+		now := wait.Now()
+		if start == 0 {
+			start = now
+		}
+		if now-start >= spin.Limit() {
 			break
 		}
 	}

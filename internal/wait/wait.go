@@ -165,8 +165,8 @@ func Spin(i int) {
 // waited a while. A waiter that read the word every few nanoseconds would
 // take the word's cache line from the holder each time, and the holder,
 // which writes it twice per critical section, would then wait for the line
-// on every lock and unlock: five processes adding under one lock ran 2.5×
-// slower that way than with the back-off.
+// on every lock and unlock: five processes adding under one lock ran about
+// half as fast that way as with the back-off.
 func Backoff(i int) {
 	for range 1 << min(i, backoffMaxShift) {
 		Pause()
@@ -187,30 +187,28 @@ const (
 	spinYieldEvery = 4
 )
 
-// A Budget is how long one side of a queue spins before it sleeps, learnt
-// from how long its waits last. Sleeping costs both sides: the waiter's
-// wake-up takes microseconds, and the peer pays a wake system call (and,
-// on the single-producer ring, an interrupt from the sleeper's barrier) on
-// the message it was busy with. So a side whose waits keep ending a little
-// after its spin gave up spins long enough to cover them, up to MaxSpin;
-// one whose waits run longer than that goes back to the short spin. The
-// zero value is ready to use, and a Budget may be shared by goroutines.
+// A Budget is how much longer than its first few looks one side of a
+// queue spins before it sleeps, learnt from how long its waits last.
+// Sleeping costs both sides: the waiter's wake-up takes microseconds, and
+// the peer pays a wake system call (and, on the single-producer ring, an
+// interrupt from the sleeper's barrier) on the message it was busy with.
+// So a side whose waits keep ending a little after its spin gave up spins
+// long enough to cover them, up to MaxSpin; one whose waits run longer
+// than that goes back to the short spin. The zero value spins no longer;
+// a Budget may be shared by goroutines.
 type Budget struct{ ns atomic.Int64 }
 
-const (
-	// MinSpin is the spin of a side that has not learnt a longer one.
-	MinSpin = 2 * time.Microsecond
-	// MaxSpin bounds the spin: waits longer than this sleep, since their
-	// wake-up then costs a small share of the wait.
-	MaxSpin = 100 * time.Microsecond
-)
+// MaxSpin bounds the spin: waits longer than this sleep, since their
+// wake-up then costs a small share of the wait.
+const MaxSpin = 100 * time.Microsecond
 
-// Limit is how long to spin, in nanoseconds.
-func (b *Budget) Limit() int64 { return max(b.ns.Load(), int64(MinSpin)) }
+// Limit is how long to spin on, in nanoseconds.
+func (b *Budget) Limit() int64 { return b.ns.Load() }
 
-// Slept learns from a wait that went to sleep and lasted waited
-// nanoseconds in all: the next spin covers such a wait with a quarter to
-// spare, or, if the wait was longer than any spin, is halved.
+// Slept learns from a wait that went to sleep after spinning and had
+// lasted waited nanoseconds from the start of the timed spin: the next
+// spin covers such a wait with a quarter to spare, or, if the wait was
+// longer than any spin, is halved.
 func (b *Budget) Slept(waited int64) {
 	if waited <= int64(MaxSpin) {
 		b.ns.Store(min(waited+waited/4, int64(MaxSpin)))

@@ -356,8 +356,8 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 	if d = hold.Of(r.seg); !d.Enter() {
 		return nil, false, shm.ErrClosed
 	}
-	// spinTries looks, then as long again as spin has learnt: the clock is
-	// read only from there on, so that a short wait never pays for it.
+	// spinTries looks, then on for as long as spin has learnt: the clock
+	// is read only from there on, so that a short wait never pays for it.
 	var start int64
 	for i := 0; ; i++ {
 		if ok, err := try(); ok || err != nil {

@@ -155,8 +155,12 @@ type Options struct {
 }
 
 // Run runs each workload's implementations once per round, interleaved
-// (round 1: A B C, round 2: A B C, ...) so that drift in the machine hits
-// them alike, and returns one Result per workload and implementation.
+// and rotated (round 1: A B C, round 2: B C A, ...) so that drift in the
+// machine hits them alike and no implementation always runs right after
+// the same one: a run pays for what the one before it left behind (pages
+// freed by the Python baseline made the next run's first lap of page
+// faults up to a third slower). It returns one Result per workload and
+// implementation.
 func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 	if o.Rounds < 1 {
 		o.Rounds = 1
@@ -173,8 +177,9 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 	}
 	for round := range o.Rounds {
 		for i, w := range workloads {
-			for j, impl := range w.Impls {
-				r := results[i][j]
+			for k := range w.Impls {
+				j := (k + round) % len(w.Impls)
+				impl, r := w.Impls[j], results[i][j]
 				if !r.OK {
 					continue // it failed or cannot run here: do not retry
 				}

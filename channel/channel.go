@@ -143,6 +143,7 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 	if err != nil {
 		return nil, err
 	}
+	populate(seg, obj)
 	return newChannel[T](r), nil
 }
 
@@ -174,6 +175,7 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 			return nil, fmt.Errorf("channel: open %q: %w", name, err)
 		}
 	}
+	populate(seg, obj)
 	return newChannel[T](r), nil
 }
 

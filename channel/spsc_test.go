@@ -5,12 +5,15 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/proctest"
@@ -188,4 +191,37 @@ func TestSPSCConsumerDead(t *testing.T) {
 	ok, err := ch.SendTimeout([]float64{3, 3, 3, 3}, time.Minute)
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, channel.ErrPeerDead)
+}
+
+// A handle maps its ring in when it opens the channel: sending the first
+// lap of messages then takes no page faults on the sending thread (it
+// took one per page of the ring before).
+func TestOpenMapsTheRingIn(t *testing.T) {
+	const slots, maxLen = 16, 8 << 10 // 16 messages of 64 KB: 1 MB of ring
+	seg, name := proctest.Segment(t, 2<<20)
+	_, err := channel.New[float64](seg, "ch", slots, maxLen, channel.SPSC())
+	require.NoError(t, err)
+	other, err := shm.Open(name) // a fresh mapping, as another process has
+	require.NoError(t, err)
+	defer other.Close()
+	msg := make([]float64, maxLen)
+	for i := range msg {
+		msg[i] = float64(i)
+	}
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ch, err := channel.Open[float64](other, "ch")
+	require.NoError(t, err)
+	ch.RegisterSender()
+	var before, after unix.Rusage
+	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &before))
+	for range slots {
+		require.NoError(t, ch.Send(msg))
+	}
+	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &after))
+	pages := int64(slots * maxLen * 8 / os.Getpagesize())
+	if faults := after.Minflt - before.Minflt; faults > pages/16 {
+		t.Fatalf("the first lap took %d page faults over %d pages of ring", faults, pages)
+	}
 }

@@ -1,0 +1,66 @@
+package shm_test
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// threadFaults counts the page faults this thread takes storing a byte in
+// every page of b. Only stores: a load's fault maps the pages around it
+// too.
+func threadFaults(t *testing.T, b []byte) int64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var before, after unix.Rusage
+	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &before))
+	for i := 0; i < len(b); i += os.Getpagesize() {
+		b[i] = 1
+	}
+	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &after))
+	return (after.Minflt - before.Minflt) + (after.Majflt - before.Majflt)
+}
+
+// TestPopulateMapsPagesAhead: after Populate, a fresh mapping's first
+// pass over an object takes no page faults; without it, one per page.
+func TestPopulateMapsPagesAhead(t *testing.T) {
+	seg, name := proctest.Segment(t, 8<<20)
+	const length = 4 << 20
+	_, err := seg.Alloc(shm.Request{Name: "ring", Kind: shm.KindBytes, Length: length}, nil)
+	require.NoError(t, err)
+	pages := int64(length / os.Getpagesize())
+
+	fresh := func() (*shm.Segment, shm.Object) {
+		s, err := shm.Open(name)
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		o, err := s.LookupKind("ring", shm.KindBytes)
+		require.NoError(t, err)
+		return s, o
+	}
+	_, plain := fresh()
+	if n := threadFaults(t, plain.Bytes()); n < pages/2 {
+		t.Fatalf("a fresh mapping took %d faults over %d pages: cannot tell populated pages apart", n, pages)
+	}
+	s, o := fresh()
+	if err := s.Populate(o); errors.Is(err, errors.ErrUnsupported) {
+		t.Skip(err)
+	} else {
+		require.NoError(t, err)
+	}
+	if n := threadFaults(t, o.Bytes()); n > pages/16 {
+		t.Fatalf("after Populate, %d faults over %d pages", n, pages)
+	}
+
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, s.Populate(o), shm.ErrClosed)
+	o.Length = 1 << 40
+	require.ErrorIs(t, seg.Populate(o), shm.ErrInvalidSize)
+}

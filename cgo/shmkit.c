@@ -1324,12 +1324,8 @@ static struct shmkit_slot *slot_at(const struct shmkit_chan *ch, uint64_t pos) {
 }
 static void *slot_data(struct shmkit_slot *s) { return (uint8_t *)s + sizeof *s; }
 
-/* Channels up to this many bytes have their pages mapped in at open, as in
- * Go's channel.Open, so that the first lap of messages takes no page
- * faults. */
-#define POPULATE_MAX (16u << 20)
-
-/* populate maps the pages of o into this process now, best effort: a
+/* populate maps the pages of o into this process now if it is at most
+ * SHMKIT_POPULATE_MAX bytes, best effort: a
  * kernel before 5.14 refuses the advice, and the first lap then faults the
  * pages in. The advice reports a page it cannot map, never signals. */
 static void populate(const struct shmkit_segment *seg, const struct shmkit_object *o) {
@@ -1337,7 +1333,7 @@ static void populate(const struct shmkit_segment *seg, const struct shmkit_objec
 	uintptr_t from = (uintptr_t)o->data & ~(page - 1);
 	uintptr_t to = ((uintptr_t)o->data + o->length + page - 1) & ~(page - 1);
 	uintptr_t end = (uintptr_t)seg->base + seg->size;
-	if (o->length == 0 || o->length > POPULATE_MAX || from < (uintptr_t)seg->base) {
+	if (o->length == 0 || o->length > SHMKIT_POPULATE_MAX || from < (uintptr_t)seg->base) {
 		return;
 	}
 	(void)madvise((void *)from, (to < end ? to : end) - from, seg->fd >= 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);

@@ -288,6 +288,10 @@ struct shmkit_barrier {
 #define SHMKIT_PEERS 32
 #define SHMKIT_WAITER_REGISTER 0x10001u
 #define SHMKIT_WAITER_COUNT_MASK 0xFFFFu
+/* Opening a channel of at most this many bytes maps all its pages into the
+ * process (MADV_POPULATE_WRITE), so its first lap of messages takes no page
+ * faults. Not layout: every implementation just does the same. */
+#define SHMKIT_POPULATE_MAX (16ull << 20)
 
 struct shmkit_channel {
 	uint32_t slots;            /*   0: set at creation */

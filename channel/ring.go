@@ -87,18 +87,15 @@ func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length u
 	return stride, headerSize + uint64(slots)*stride, nil
 }
 
-// populateMax bounds the channels whose pages New and Open map in ahead
-// (shm.Populate), so that the first lap of messages takes no page faults.
-// Mapping takes about a quarter of a millisecond per megabyte here, paid
-// at New or Open instead of on the hot path; a larger ring is faulted in
-// by its first lap, as any mapping is.
-const populateMax = 16 << 20
-
-// populate maps a channel's pages in ahead if it is at most populateMax
-// bytes. It is best effort: where the kernel cannot, the first lap faults
-// the pages in.
+// populate maps a channel's pages into the process ahead (shm.Populate)
+// if it is at most layout.PopulateMax bytes, so that the first lap of
+// messages takes no page faults. Mapping takes about a quarter of a
+// millisecond per megabyte here, paid at New or Open instead of on the hot
+// path; a larger ring is faulted in by its first lap, as any mapping is.
+// It is best effort: where the kernel cannot, the first lap faults the
+// pages in.
 func populate(seg *shm.Segment, obj shm.Object) {
-	if obj.Length <= populateMax {
+	if obj.Length <= layout.PopulateMax {
 		_ = seg.Populate(obj)
 	}
 }

@@ -91,7 +91,7 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_SEM_VALUE_MAX":   layout.SemValueMax,
 		"SHMKIT_WAITER_REGISTER": uint64(layout.WaiterRegister), "SHMKIT_WAITER_COUNT_MASK": uint64(layout.WaiterCountMask),
 		"SHMKIT_TYPECODE_STRUCT": layout.TypecodeStruct, "SHMKIT_FIELD_NAME_MAX": layout.FieldNameMax,
-		"SHMKIT_FIELDS_MAX": layout.FieldsMax,
+		"SHMKIT_FIELDS_MAX": layout.FieldsMax, "SHMKIT_POPULATE_MAX": layout.PopulateMax,
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

@@ -15,6 +15,9 @@ const (
 	// off when it wakes.
 	WaiterRegister  uint32 = 0x10001
 	WaiterCountMask uint32 = 0xFFFF
+	// PopulateMax: opening a channel of at most this many bytes maps all
+	// its pages into the process, so its first lap takes no page faults.
+	PopulateMax = 16 << 20
 )
 
 // Channel is struct shmkit_channel, the header of a channel object.

@@ -6,14 +6,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/proctest"
@@ -209,19 +207,15 @@ func TestOpenMapsTheRingIn(t *testing.T) {
 		msg[i] = float64(i)
 	}
 
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	ch, err := channel.Open[float64](other, "ch")
 	require.NoError(t, err)
 	ch.RegisterSender()
-	var before, after unix.Rusage
-	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &before))
-	for range slots {
-		require.NoError(t, ch.Send(msg))
-	}
-	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &after))
-	pages := int64(slots * maxLen * 8 / os.Getpagesize())
-	if faults := after.Minflt - before.Minflt; faults > pages/16 {
+	faults := proctest.PageFaults(t, func() {
+		for range slots {
+			require.NoError(t, ch.Send(msg))
+		}
+	})
+	if pages := int64(slots * maxLen * 8 / os.Getpagesize()); faults > pages/16 {
 		t.Fatalf("the first lap took %d page faults over %d pages of ring", faults, pages)
 	}
 }

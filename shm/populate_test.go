@@ -3,29 +3,22 @@ package shm_test
 import (
 	"errors"
 	"os"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
 
-// threadFaults counts the page faults this thread takes storing a byte in
-// every page of b. Only stores: a load's fault maps the pages around it
-// too.
-func threadFaults(t *testing.T, b []byte) int64 {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var before, after unix.Rusage
-	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &before))
-	for i := 0; i < len(b); i += os.Getpagesize() {
-		b[i] = 1
-	}
-	require.NoError(t, unix.Getrusage(unix.RUSAGE_THREAD, &after))
-	return (after.Minflt - before.Minflt) + (after.Majflt - before.Majflt)
+// storeFaults counts the page faults of storing a byte in every page of b.
+// Only stores: a load's fault maps the pages around it too.
+func storeFaults(t *testing.T, b []byte) int64 {
+	return proctest.PageFaults(t, func() {
+		for i := 0; i < len(b); i += os.Getpagesize() {
+			b[i] = 1
+		}
+	})
 }
 
 // TestPopulateMapsPagesAhead: after Populate, a fresh mapping's first
@@ -46,7 +39,7 @@ func TestPopulateMapsPagesAhead(t *testing.T) {
 		return s, o
 	}
 	_, plain := fresh()
-	if n := threadFaults(t, plain.Bytes()); n < pages/2 {
+	if n := storeFaults(t, plain.Bytes()); n < pages/2 {
 		t.Fatalf("a fresh mapping took %d faults over %d pages: cannot tell populated pages apart", n, pages)
 	}
 	s, o := fresh()
@@ -55,7 +48,7 @@ func TestPopulateMapsPagesAhead(t *testing.T) {
 	} else {
 		require.NoError(t, err)
 	}
-	if n := threadFaults(t, o.Bytes()); n > pages/16 {
+	if n := storeFaults(t, o.Bytes()); n > pages/16 {
 		t.Fatalf("after Populate, %d faults over %d pages", n, pages)
 	}
 

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -194,6 +196,24 @@ func Segment(t testing.TB, size int, opts ...shm.Option) (*shm.Segment, string) 
 	}
 	t.Cleanup(func() { seg.Close() })
 	return seg, name
+}
+
+// PageFaults counts the page faults (minor and major) that this goroutine's
+// thread takes while it runs do; the goroutine is wired to its thread for
+// the count.
+func PageFaults(t testing.TB, do func()) int64 {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var before, after unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &before); err != nil {
+		t.Fatalf("getrusage: %v", err)
+	}
+	do()
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &after); err != nil {
+		t.Fatalf("getrusage: %v", err)
+	}
+	return (after.Minflt - before.Minflt) + (after.Majflt - before.Majflt)
 }
 
 // CloseWhileWaiting is a helper's body for the tests of Close: it runs wait

@@ -431,6 +431,28 @@ int shmkit_barrier_outcome(struct shmkit_barrier *b, uint32_t g);
 int shmkit_barrier_timeout(struct shmkit_barrier *b, uint32_t g);
 int shmkit_barrier_abort(struct shmkit_barrier *b);
 int shmkit_barrier_reset(struct shmkit_barrier *b);
+/* Arrive and wait for the rest until deadline_ns (SHMKIT_FOREVER: no limit):
+ * 0 with *index this party's arrival index; ESHUTDOWN if the barrier is or
+ * becomes broken, as it does when a waiter gives up at its deadline. */
+int shmkit_barrier_wait(struct shmkit_barrier *b, int64_t deadline_ns, uint32_t *index);
+
+/* Events and conditions, by the protocol of Go's semaphore.Event and Cond.
+ * Waits end at deadline_ns (SHMKIT_FOREVER: no limit) with ETIMEDOUT. */
+int shmkit_event_set(struct shmkit_event *e);
+void shmkit_event_clear(struct shmkit_event *e);
+int shmkit_event_is_set(const struct shmkit_event *e);
+int shmkit_event_wait(struct shmkit_event *e, int64_t deadline_ns);   /* 0 once set */
+/* The caller holds mutex (once); it is released while waiting and held again
+ * on return, also with ETIMEDOUT; EOWNERDEAD as shmkit_mutex_lock. */
+int shmkit_cond_wait(struct shmkit_cond *c, void *mutex, int64_t deadline_ns);
+int shmkit_cond_notify(struct shmkit_cond *c, int n);               /* wake n waiters (INT_MAX: all) */
+/* The steps of shmkit_cond_wait, for bindings that release their own locks
+ * and wait in slices: enter (before releasing the mutex) returns the
+ * sequence to sleep on; sleep returns 0 once it moved; leave after. */
+uint32_t shmkit_cond_enter(struct shmkit_cond *c);
+int shmkit_cond_sleep(struct shmkit_cond *c, uint32_t seq, int64_t deadline_ns);
+void shmkit_cond_leave(struct shmkit_cond *c);
+uint32_t shmkit_load32(const uint32_t *word);                       /* an acquire load */
 
 /*
  * Segments and objects, for C programs and other languages' bindings
@@ -512,6 +534,9 @@ int shmkit_new_elems(struct shmkit_segment *seg, const char *name, int typecode,
 int shmkit_new_semaphore(struct shmkit_segment *seg, const char *name, unsigned value, int bounded,
                          struct shmkit_object *out);
 int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive, struct shmkit_object *out);
+int shmkit_new_cond(struct shmkit_segment *seg, const char *name, struct shmkit_object *out);
+int shmkit_new_event(struct shmkit_segment *seg, const char *name, struct shmkit_object *out);
+int shmkit_new_barrier(struct shmkit_segment *seg, const char *name, uint32_t parties, struct shmkit_object *out); /* EINVAL: parties 0 or over INT32_MAX */
 int shmkit_new_channel(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots,
                        uint32_t max_len, struct shmkit_object *out);
 /* The same for one producer and one consumer (SHMKIT_FLAG_SPSC). */

@@ -249,6 +249,80 @@ int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value) {
 	return 0;
 }
 
+uint32_t shmkit_load32(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+
+/* ---- Event and condition: the futex protocols of Go's semaphore package -- */
+
+int shmkit_event_set(struct shmkit_event *e) {
+	__atomic_store_n(&e->flag, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&e->waiters, __ATOMIC_SEQ_CST) > 0) {
+		return shmkit_futex_wake(&e->flag, INT_MAX);
+	}
+	return 0;
+}
+
+void shmkit_event_clear(struct shmkit_event *e) { __atomic_store_n(&e->flag, 0, __ATOMIC_SEQ_CST); }
+
+int shmkit_event_is_set(const struct shmkit_event *e) { return __atomic_load_n(&e->flag, __ATOMIC_ACQUIRE) != 0; }
+
+int shmkit_event_wait(struct shmkit_event *e, int64_t deadline_ns) {
+	if (shmkit_event_is_set(e)) {
+		return 0;
+	}
+	/* Counted in before the last look at the flag: a set either sees this
+	 * waiter and wakes it, or this waiter sees the flag. */
+	__atomic_add_fetch(&e->waiters, 1, __ATOMIC_SEQ_CST);
+	int rc = 0;
+	while (!shmkit_event_is_set(e)) {
+		rc = shmkit_futex_wait(&e->flag, 0, deadline_ns == SHMKIT_FOREVER ? 0 : deadline_ns);
+		if (rc != 0) {
+			rc = shmkit_event_is_set(e) ? 0 : rc;
+			break;
+		}
+	}
+	__atomic_sub_fetch(&e->waiters, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+uint32_t shmkit_cond_enter(struct shmkit_cond *c) {
+	uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
+	return seq;
+}
+
+void shmkit_cond_leave(struct shmkit_cond *c) { __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST); }
+
+int shmkit_cond_sleep(struct shmkit_cond *c, uint32_t seq, int64_t deadline_ns) {
+	while (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq) {
+		int rc = shmkit_futex_wait(&c->seq, seq, deadline_ns == SHMKIT_FOREVER ? 0 : deadline_ns);
+		if (rc != 0) {
+			return __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq ? rc : 0;
+		}
+	}
+	return 0;
+}
+
+int shmkit_cond_wait(struct shmkit_cond *c, void *mutex, int64_t deadline_ns) {
+	uint32_t seq = shmkit_cond_enter(c);
+	int rc = shmkit_mutex_unlock(mutex);
+	if (rc != 0) {
+		shmkit_cond_leave(c);
+		return rc;
+	}
+	int slept = shmkit_cond_sleep(c, seq, deadline_ns);
+	shmkit_cond_leave(c);
+	rc = shmkit_mutex_lock(mutex);
+	return rc != 0 ? rc : slept;
+}
+
+int shmkit_cond_notify(struct shmkit_cond *c, int n) {
+	__atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->waiters, __ATOMIC_SEQ_CST) > 0) {
+		return shmkit_futex_wake(&c->seq, n);
+	}
+	return 0;
+}
+
 int shmkit_barrier_init(struct shmkit_barrier *b, uint32_t parties) {
 	b->parties = parties;
 	b->broken_gen = UINT32_MAX; /* no generation has broken */
@@ -350,6 +424,22 @@ int shmkit_barrier_reset(struct shmkit_barrier *b) {
 	b->count = 0;
 	shmkit_mutex_unlock(&b->lock.mutex);
 	return 0;
+}
+
+int shmkit_barrier_wait(struct shmkit_barrier *b, int64_t deadline_ns, uint32_t *index) {
+	uint32_t g;
+	int rc = shmkit_barrier_arrive(b, index, &g);
+	if (rc != 0 || *index == __atomic_load_n(&b->parties, __ATOMIC_RELAXED) - 1) {
+		return rc; /* broken, or the last arrival, which tripped it */
+	}
+	while (__atomic_load_n(&b->gen, __ATOMIC_ACQUIRE) == g) {
+		rc = shmkit_futex_wait(&b->gen, g, deadline_ns == SHMKIT_FOREVER ? 0 : deadline_ns);
+		if (rc != 0 && __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE) == g) {
+			/* gave up: break this generation, unless it just ended */
+			return shmkit_barrier_timeout(b, g) != 0 ? ESHUTDOWN : shmkit_barrier_outcome(b, g);
+		}
+	}
+	return shmkit_barrier_outcome(b, g);
 }
 
 /* ---- Segments and the directory ------------------------------------- */
@@ -1210,6 +1300,31 @@ int shmkit_new_mutex(struct shmkit_segment *seg, const char *name, int recursive
 	struct alloc_req r = {
 	    .name = name, .kind = recursive ? SHMKIT_KIND_RMUTEX : SHMKIT_KIND_MUTEX,
 	    .length = sizeof(struct shmkit_mutex), .init = init_mutex,
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static int init_barrier(uint8_t *mem, const struct alloc_req *r) {
+	return shmkit_barrier_init((struct shmkit_barrier *)mem, r->value);
+}
+
+int shmkit_new_cond(struct shmkit_segment *seg, const char *name, struct shmkit_object *out) {
+	struct alloc_req r = {.name = name, .kind = SHMKIT_KIND_COND, .length = sizeof(struct shmkit_cond)};
+	return alloc_object(seg, &r, out);
+}
+
+int shmkit_new_event(struct shmkit_segment *seg, const char *name, struct shmkit_object *out) {
+	struct alloc_req r = {.name = name, .kind = SHMKIT_KIND_EVENT, .length = sizeof(struct shmkit_event)};
+	return alloc_object(seg, &r, out);
+}
+
+int shmkit_new_barrier(struct shmkit_segment *seg, const char *name, uint32_t parties, struct shmkit_object *out) {
+	if (parties < 1 || parties > INT32_MAX) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = SHMKIT_KIND_BARRIER, .length = sizeof(struct shmkit_barrier),
+	    .init = init_barrier, .value = parties,
 	};
 	return alloc_object(seg, &r, out);
 }

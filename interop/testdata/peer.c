@@ -5,6 +5,7 @@
  */
 #include "shmkit.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,57 @@ static int cmd_sem_post(struct shmkit_segment *seg, const char *name) {
 	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_SEMAPHORE, 0);
 	must("sem_post", shmkit_sem_post(o.data));
 	printf("released\n");
+	return 0;
+}
+
+/* Event, barrier and condition, as Go's semaphore package has them. */
+static int cmd_event_wait(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_EVENT, 0);
+	printf("waiting\n");
+	fflush(stdout);
+	must("event_wait", shmkit_event_wait(o.data, SHMKIT_FOREVER));
+	printf("set\n");
+	return 0;
+}
+
+static int cmd_event_set(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_EVENT, 0);
+	must("event_set", shmkit_event_set(o.data));
+	printf("set\n");
+	return 0;
+}
+
+static int cmd_barrier(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_object o = lookup(seg, name, SHMKIT_KIND_BARRIER, 0);
+	uint32_t index;
+	printf("arriving\n");
+	fflush(stdout);
+	must("barrier_wait", shmkit_barrier_wait(o.data, SHMKIT_FOREVER, &index));
+	printf("passed\n");
+	return 0;
+}
+
+/* cond-wait: under the mutex, wait on the condition until the int32 value
+ * flag is non-zero. cond-notify: set it and wake every waiter. */
+static int cmd_cond(struct shmkit_segment *seg, const char *mutex, const char *cond, const char *flag, int notify) {
+	struct shmkit_object m = lookup(seg, mutex, SHMKIT_KIND_MUTEX, 0);
+	struct shmkit_object c = lookup(seg, cond, SHMKIT_KIND_COND, 0);
+	struct shmkit_object f = lookup(seg, flag, SHMKIT_KIND_VALUE, 'i');
+	int32_t *value = f.data;
+	must("lock", shmkit_mutex_lock(m.data));
+	if (notify) {
+		*value = 1;
+		must("notify", shmkit_cond_notify(c.data, INT_MAX));
+		printf("notified\n");
+	} else {
+		printf("waiting\n");
+		fflush(stdout);
+		while (*value == 0) {
+			must("cond_wait", shmkit_cond_wait(c.data, m.data, SHMKIT_FOREVER));
+		}
+		printf("woken\n");
+	}
+	must("unlock", shmkit_mutex_unlock(m.data));
 	return 0;
 }
 
@@ -351,6 +403,14 @@ int main(int argc, char **argv) {
 		rc = cmd_sem_wait(&seg, argv[3]);
 	} else if (strcmp(cmd, "sem-post") == 0 && argc > 3) {
 		rc = cmd_sem_post(&seg, argv[3]);
+	} else if (strcmp(cmd, "event-wait") == 0 && argc > 3) {
+		rc = cmd_event_wait(&seg, argv[3]);
+	} else if (strcmp(cmd, "event-set") == 0 && argc > 3) {
+		rc = cmd_event_set(&seg, argv[3]);
+	} else if (strcmp(cmd, "barrier") == 0 && argc > 3) {
+		rc = cmd_barrier(&seg, argv[3]);
+	} else if ((strcmp(cmd, "cond-wait") == 0 || strcmp(cmd, "cond-notify") == 0) && argc > 5) {
+		rc = cmd_cond(&seg, argv[3], argv[4], argv[5], strcmp(cmd, "cond-notify") == 0);
 	} else if (strcmp(cmd, "mutex-hold") == 0 && argc > 3) {
 		cmd_mutex_hold(&seg, argv[3]);
 	} else if (strcmp(cmd, "mutex-lock") == 0 && argc > 3) {

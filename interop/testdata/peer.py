@@ -59,6 +59,42 @@ def sem_post(seg, name):
     print("released")
 
 
+def event_wait(seg, name):
+    e = seg.event(name)
+    print("waiting", flush=True)
+    assert e.wait(60)
+    print("set")
+
+
+def event_set(seg, name):
+    seg.event(name).set()
+    print("set")
+
+
+def barrier(seg, name):
+    b = seg.barrier(name)
+    print("arriving", flush=True)
+    b.wait(60)
+    print("passed")
+
+
+def cond(seg, mutex, name, flag, notify):
+    """Under mutex, wait on the condition until the int32 value flag is
+    non-zero; or set it and wake every waiter."""
+    c = seg.condition(name, seg.mutex(mutex))
+    f = seg.value(flag, "i")
+    with c:
+        if notify:
+            f.value = 1
+            c.notify_all()
+            print("notified")
+        else:
+            print("waiting", flush=True)
+            assert c.wait_for(lambda: f.value != 0, 60)
+            print("woken")
+    f.release()
+
+
 def mutex_hold(seg, name):
     seg.mutex(name).acquire()
     print("locked", flush=True)
@@ -181,6 +217,14 @@ def main(argv):
             sem_wait(seg, args[0])
         elif cmd == "sem-post":
             sem_post(seg, args[0])
+        elif cmd == "event-wait":
+            event_wait(seg, args[0])
+        elif cmd == "event-set":
+            event_set(seg, args[0])
+        elif cmd == "barrier":
+            barrier(seg, args[0])
+        elif cmd in ("cond-wait", "cond-notify"):
+            cond(seg, args[0], args[1], args[2], cmd == "cond-notify")
         elif cmd == "mutex-hold":
             mutex_hold(seg, args[0])
         elif cmd == "mutex-lock":

@@ -195,6 +195,23 @@ def _declare(lib):
         "shmkit_chan_register": (None, [P(Chan), c_int]),
         "shmkit_chan_close": (None, [P(Chan)]),
         "shmkit_chan_len": (c_u64, [P(Chan)]),
+        "shmkit_new_cond": (c_int, [P(Segment), cp, P(Object)]),
+        "shmkit_new_event": (c_int, [P(Segment), cp, P(Object)]),
+        "shmkit_new_barrier": (c_int, [P(Segment), cp, c_u32, P(Object)]),
+        "shmkit_event_set": (c_int, [vp]),
+        "shmkit_event_clear": (None, [vp]),
+        "shmkit_event_is_set": (c_int, [vp]),
+        "shmkit_event_wait": (c_int, [vp, c_i64]),
+        "shmkit_cond_enter": (c_u32, [vp]),
+        "shmkit_cond_leave": (None, [vp]),
+        "shmkit_cond_notify": (c_int, [vp, c_int]),
+        "shmkit_barrier_arrive": (c_int, [vp, P(c_u32), P(c_u32)]),
+        "shmkit_barrier_outcome": (c_int, [vp, c_u32]),
+        "shmkit_barrier_timeout": (c_int, [vp, c_u32]),
+        "shmkit_barrier_abort": (c_int, [vp]),
+        "shmkit_barrier_reset": (c_int, [vp]),
+        "shmkit_futex_wait": (c_int, [vp, c_u32, c_i64]),
+        "shmkit_load32": (c_u32, [vp]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)

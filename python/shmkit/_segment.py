@@ -14,7 +14,7 @@ from . import _errors
 from . import _native as n
 from . import _records
 from . import _sync
-from ._sync import Mutex, Semaphore
+from ._sync import Barrier, Condition, Event, Mutex, Semaphore
 
 KINDS = {1: "bytes", 2: "value", 3: "array", 4: "semaphore", 5: "bounded-semaphore", 6: "mutex",
          7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel"}
@@ -448,6 +448,26 @@ class Segment:
             raise _errors.KindMismatchError("%s: %r is a %s, not a mutex" % (self.name, name, KINDS.get(o.kind)))
         return Mutex(self, name, o.data)
 
+    def _sync_object(self, name, kind, what):
+        o = self._lookup(name)
+        if o.kind != kind:
+            raise _errors.KindMismatchError("%s: %r is a %s, not %s" % (self.name, name, KINDS.get(o.kind), what))
+        return o
+
+    def event(self, name):
+        """The event name (multiprocessing.Event; Go's semaphore.Event)."""
+        return Event(self, self._sync_object(name, _KIND["event"], "an event"))
+
+    def condition(self, name, lock):
+        """The condition variable name, used with lock, the shmkit Mutex every
+        party uses with it (multiprocessing.Condition; Go's semaphore.Cond)."""
+        return Condition(self, self._sync_object(name, _KIND["cond"], "a condition"), lock)
+
+    def barrier(self, name, timeout=None):
+        """The barrier name (multiprocessing.Barrier; Go's semaphore.Barrier);
+        timeout is the default of wait()."""
+        return Barrier(self, self._sync_object(name, _KIND["barrier"], "a barrier"), timeout)
+
     def channel(self, name, typecode=None):
         return Channel(self, self._lookup(name, "channel", typecode))
 
@@ -507,6 +527,33 @@ class Segment:
         self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
+
+    def new_event(self, name):
+        """Create a clear event (multiprocessing.Event())."""
+        self._check_writable()
+        o = n.Object()
+        self._created(n.lib.shmkit_new_event(ctypes.byref(self._c), name.encode(), ctypes.byref(o)), name)
+        return Event(self, o)
+
+    def new_condition(self, name, lock):
+        """Create a condition variable used with lock, a shmkit Mutex of this
+        segment (multiprocessing.Condition(lock))."""
+        self._check_writable()
+        o = n.Object()
+        if not isinstance(lock, Mutex):
+            raise TypeError("condition %r needs a shmkit Mutex, not %r" % (name, lock))
+        self._created(n.lib.shmkit_new_cond(ctypes.byref(self._c), name.encode(), ctypes.byref(o)), name)
+        return Condition(self, o, lock)
+
+    def new_barrier(self, name, parties, timeout=None):
+        """Create a barrier for parties processes (multiprocessing.Barrier(parties));
+        timeout is the default of wait()."""
+        self._check_writable()
+        if not isinstance(parties, int) or isinstance(parties, bool) or not 1 <= parties <= 2**31 - 1:
+            raise ValueError("barrier %r: parties must be an int from 1 to 2**31-1, not %r" % (name, parties))
+        o = n.Object()
+        self._created(n.lib.shmkit_new_barrier(ctypes.byref(self._c), name.encode(), parties, ctypes.byref(o)), name)
+        return Barrier(self, o, timeout)
 
     def new_record_channel(self, name, rectype, slots, max_len, spsc=False, joinable=False):
         """A channel of messages of up to max_len records of rectype (a

@@ -4,6 +4,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import threading
 
 from . import _errors
 from . import _native as n
@@ -241,3 +242,215 @@ def unlink_named_semaphore(name):
     if rc == errno.ENOENT:
         raise FileNotFoundError(rc, os.strerror(rc), name)
     _errors.check(rc, "named semaphore %s" % name)
+
+
+class Event:
+    """A process-shared event, found by name: multiprocessing.Event, and the
+    same object as Go's semaphore.Event and C's shmkit_event_*."""
+
+    def __init__(self, seg, obj):
+        self._seg = seg
+        self.name = obj.name.decode()
+        self._ptr = obj.data
+
+    def is_set(self):
+        self._seg._check_open()
+        return bool(n.lib.shmkit_event_is_set(self._ptr))
+
+    def set(self):
+        self._seg._check_writable()
+        _errors.check(n.lib.shmkit_event_set(self._ptr), "event %r" % self.name)
+
+    def clear(self):
+        self._seg._check_writable()
+        n.lib.shmkit_event_clear(self._ptr)
+
+    def wait(self, timeout=None):
+        """Wait until the flag is set, or timeout seconds pass; return the flag."""
+        self._seg._check_writable()  # a waiter counts itself in
+        if n.lib.shmkit_event_is_set(self._ptr):
+            return True
+
+        def slice_(until):
+            self._seg._check_open()
+            return n.lib.shmkit_event_wait(self._ptr, until)
+        with self._seg._hold():
+            rc = sliced(slice_, _deadline(timeout))
+        if rc == errno.ETIMEDOUT:
+            return False
+        _errors.check(rc, "event %r" % self.name)
+        return True
+
+    def __repr__(self):
+        if self._seg.closed:
+            return "<shmkit.Event %r, closed segment>" % self.name
+        return "<shmkit.Event %r %s>" % (self.name, "set" if self.is_set() else "clear")
+
+
+def _sleep_until_changed(seg, word_ptr, expected, deadline):
+    """Sleep (in slices) while the 32-bit word at word_ptr holds expected;
+    True once it moved, False at the deadline."""
+    word = word_ptr
+
+    def slice_(until):
+        seg._check_open()
+        if n.lib.shmkit_load32(word) != expected:
+            return 0
+        rc = n.lib.shmkit_futex_wait(word, expected, until)
+        if rc == 0 and n.lib.shmkit_load32(word) == expected:
+            return errno.ETIMEDOUT if n.lib.shmkit_now_ns() >= until else errno.EAGAIN
+        return rc
+    while True:
+        rc = sliced(slice_, deadline)
+        if rc != errno.EAGAIN:  # a wake that left the word as it was: look again
+            break
+    if rc == errno.ETIMEDOUT:
+        return False
+    _errors.check(rc, "wait")
+    return True
+
+
+class Condition:
+    """A process-shared condition variable used with a shmkit Mutex:
+    multiprocessing.Condition(lock), and the same object as Go's
+    semaphore.Cond. wait() releases the mutex (every level of a recursive
+    one) and takes it again before it returns, also on timeout; as with
+    every condition, re-check the predicate after a wake (wait_for does)."""
+
+    def __init__(self, seg, obj, lock):
+        if not isinstance(lock, Mutex):
+            raise TypeError("condition %r needs a shmkit Mutex, not %r" % (obj.name.decode(), lock))
+        self._seg = seg
+        self.name = obj.name.decode()
+        self._ptr = obj.data
+        self._lock = lock
+
+    def acquire(self, block=True, timeout=None):
+        return self._lock.acquire(block, timeout)
+
+    def release(self):
+        self._lock.release()
+
+    def __enter__(self):
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def wait(self, timeout=None):
+        """Wait for notify() or notify_all(); False if timeout seconds passed first."""
+        self._seg._check_writable()
+        _, levels = _held.get(id(self._lock), (None, 0))
+        if levels == 0:
+            raise RuntimeError("condition %r: wait() without holding its mutex %r" % (self.name, self._lock.name))
+        deadline = _deadline(timeout)
+        seq = n.lib.shmkit_cond_enter(self._ptr)
+        try:
+            for _ in range(levels):
+                self._lock.release()
+            with self._seg._hold():
+                woken = _sleep_until_changed(self._seg, self._ptr, seq, deadline)
+        finally:
+            n.lib.shmkit_cond_leave(self._ptr)
+            for _ in range(levels - _held.get(id(self._lock), (None, 0))[1]):
+                self._lock.acquire()  # OwnerDeadError propagates with the mutex held
+        return woken
+
+    def wait_for(self, predicate, timeout=None):
+        """Wait until predicate() is true, or timeout seconds pass; return its last value."""
+        deadline = _deadline(timeout)
+        result = predicate()
+        while not result:
+            left = None
+            if deadline is not None:
+                left = (deadline - n.lib.shmkit_now_ns()) / 1e9
+                if left <= 0:
+                    break
+            self.wait(left)
+            result = predicate()
+        return result
+
+    def notify(self, n_=1):
+        self._seg._check_writable()
+        if n_ < 0:
+            raise ValueError("notify(%d): n must be non-negative" % n_)
+        if n_:
+            _errors.check(n.lib.shmkit_cond_notify(self._ptr, min(n_, 2**31 - 1)), "condition %r" % self.name)
+
+    def notify_all(self):
+        self.notify(2**31 - 1)
+
+    def __repr__(self):
+        return "<shmkit.Condition %r on %r>" % (self.name, self._lock.name)
+
+
+class Barrier:
+    """A process-shared barrier, found by name: multiprocessing.Barrier, and
+    the same object as Go's semaphore.Barrier. wait() returns this party's
+    arrival index; a wait that times out breaks the barrier, and every
+    waiter then raises threading.BrokenBarrierError until reset()."""
+
+    def __init__(self, seg, obj, timeout=None):
+        self._seg = seg
+        self.name = obj.name.decode()
+        self._ptr = obj.data
+        self.timeout = timeout
+
+    @property
+    def parties(self):
+        self._seg._check_open()
+        return n.lib.shmkit_load32(self._ptr + _BarrierState.parties.offset)
+
+    @property
+    def n_waiting(self):
+        self._seg._check_open()
+        return n.lib.shmkit_load32(self._ptr + _BarrierState.count.offset)
+
+    @property
+    def broken(self):
+        self._seg._check_open()
+        return n.lib.shmkit_load32(self._ptr + _BarrierState.broken.offset) != 0
+
+    def wait(self, timeout=None):
+        self._seg._check_writable()
+        if timeout is None:
+            timeout = self.timeout
+        deadline = _deadline(timeout)
+        index, gen = ctypes.c_uint32(), ctypes.c_uint32()
+        self._check(n.lib.shmkit_barrier_arrive(self._ptr, ctypes.byref(index), ctypes.byref(gen)))
+        if index.value == self.parties - 1:
+            return index.value  # the last arrival tripped it
+        gen_ptr = self._ptr + _BarrierState.gen.offset
+        with self._seg._hold():
+            done = _sleep_until_changed(self._seg, gen_ptr, gen.value, deadline)
+        if done:
+            self._check(n.lib.shmkit_barrier_outcome(self._ptr, gen.value))
+        elif n.lib.shmkit_barrier_timeout(self._ptr, gen.value) != 0:
+            raise threading.BrokenBarrierError("barrier %r: timed out, now broken" % self.name)
+        return index.value
+
+    def _check(self, rc):
+        if rc == errno.ESHUTDOWN:
+            raise threading.BrokenBarrierError("barrier %r is broken" % self.name)
+        _errors.check(rc, "barrier %r" % self.name)
+
+    def abort(self):
+        self._seg._check_writable()
+        self._check(n.lib.shmkit_barrier_abort(self._ptr))
+
+    def reset(self):
+        self._seg._check_writable()
+        self._check(n.lib.shmkit_barrier_reset(self._ptr))
+
+    def __repr__(self):
+        if self._seg.closed:
+            return "<shmkit.Barrier %r, closed segment>" % self.name
+        return "<shmkit.Barrier %r waiters=%d/%d>" % (self.name, self.n_waiting, self.parties)
+
+
+class _BarrierState(ctypes.Structure):
+    """struct shmkit_barrier past its mutex (shmkit.h)."""
+    _fields_ = [("lock", ctypes.c_uint8 * 64), ("gen", ctypes.c_uint32), ("parties", ctypes.c_uint32),
+                ("count", ctypes.c_uint32), ("broken", ctypes.c_uint32), ("broken_gen", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint8 * 44)]

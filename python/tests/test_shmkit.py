@@ -520,6 +520,69 @@ class TestParity(SegmentTest):
         f.release()
 
 
+class TestEventBarrierCondition(SegmentTest):
+    """multiprocessing's Event, Barrier and Condition, across forked processes."""
+
+    def test_event(self):
+        e = self.seg.new_event("e")
+        self.assertFalse(e.is_set())
+        self.assertFalse(e.wait(0.01))
+        seen = self.seg.new_semaphore("seen", 0)
+        pid = self.fork(lambda: (self.seg.event("e").wait(60) or os._exit(3), seen.release()))
+        self.assertTrue(e.wait(0) is False)
+        e.set()
+        self.assertTrue(seen.acquire(timeout=60))
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertTrue(e.wait())
+        e.clear()
+        self.assertFalse(e.is_set())
+        with self.assertRaises(shmkit.KindMismatchError):
+            self.seg.barrier("e")
+
+    def test_barrier(self):
+        b = self.seg.new_barrier("b", 3)
+        self.assertEqual(b.parties, 3)
+        pids = [self.fork(lambda: self.seg.barrier("b").wait(60)) for _ in range(2)]
+        index = b.wait(60)
+        self.assertIn(index, (0, 1, 2))
+        for pid in pids:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertEqual(b.n_waiting, 0)
+        with self.assertRaises(threading.BrokenBarrierError):
+            b.wait(0.01)  # alone: times out and breaks it
+        self.assertTrue(b.broken)
+        with self.assertRaises(threading.BrokenBarrierError):
+            b.wait()
+        b.reset()
+        self.assertFalse(b.broken)
+        for bad in (0, -1, 2**31, 1.5, True):
+            with self.assertRaises(ValueError):
+                self.seg.new_barrier("bad", bad)
+
+    def test_condition(self):
+        m = self.seg.new_rmutex("m") if hasattr(self.seg, "new_rmutex") else self.seg.new_mutex("m", recursive=True)
+        c = self.seg.new_condition("c", m)
+        flag = self.seg.new_value("flag", "i", 0, lock=False)
+        with self.assertRaises(RuntimeError):
+            c.wait(0)  # not holding the mutex
+        with c:
+            with c:  # a recursive mutex held twice is released whole while waiting
+                self.assertFalse(c.wait(0.01))
+
+        def notifier():
+            cc = self.seg.condition("c", self.seg.mutex("m"))
+            with cc:
+                self.seg.value("flag").value = 1
+                cc.notify_all()
+        with c:
+            pid = self.fork(notifier)
+            self.assertTrue(c.wait_for(lambda: flag.value == 1, 60))
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        with self.assertRaises(TypeError):
+            self.seg.new_condition("c2", object())
+        flag.release()
+
+
 class TestChannel(SegmentTest):
     def _in_child(self, scenario):
         """Run scenario in a forked child, so that a crash fails the test

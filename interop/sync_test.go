@@ -1,0 +1,125 @@
+package interop_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// TestEventGoWakesPeer: the peer sleeps in the event's wait until Go sets it.
+func TestEventGoWakesPeer(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<16)
+		ev, err := semaphore.NewEvent(seg, "ev")
+		require.NoError(t, err)
+		r := start(t, p, "event-wait", name, "ev")
+		r.expect(t, "waiting")
+		ev.Set()
+		r.expect(t, "set")
+		require.NoError(t, r.cmd.Wait())
+	})
+}
+
+// TestEventPeerWakesGo: a Go goroutine asleep in Wait is woken by the peer's Set.
+func TestEventPeerWakesGo(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<16)
+		ev, err := semaphore.NewEvent(seg, "ev")
+		require.NoError(t, err)
+		woken := make(chan error, 1)
+		go func() { woken <- waitedFor(ev.WaitTimeout(time.Minute)) }()
+		assert.Equal(t, "set", run(t, p, "event-set", name, "ev"))
+		require.NoError(t, <-woken)
+		assert.True(t, ev.IsSet())
+	})
+}
+
+// TestBarrierGoCPython: Go, C and Python meet at one barrier of three parties.
+func TestBarrierGoCPython(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	b, err := semaphore.NewBarrier(seg, "meet", len(peers)+1)
+	require.NoError(t, err)
+	var running []*running
+	for _, p := range peers {
+		r := start(t, p, "barrier", name, "meet")
+		r.expect(t, "arriving")
+		running = append(running, r)
+	}
+	_, err = b.WaitTimeout(time.Minute)
+	require.NoError(t, err)
+	for _, r := range running {
+		r.expect(t, "passed")
+		require.NoError(t, r.cmd.Wait())
+	}
+	assert.False(t, b.Broken())
+}
+
+// TestCondGoWakesPeer: the peer waits on a condition under a mutex until Go
+// sets the flag it guards and broadcasts.
+func TestCondGoWakesPeer(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<16)
+		mu, cond, flag := condObjects(t, seg)
+		r := start(t, p, "cond-wait", name, "mu", "cond", "flag")
+		r.expect(t, "waiting")
+		require.NoError(t, mu.Lock()) // the peer released it in its wait
+		flag.Store(1)
+		cond.Broadcast()
+		require.NoError(t, mu.Unlock())
+		r.expect(t, "woken")
+		require.NoError(t, r.cmd.Wait())
+	})
+}
+
+// TestCondPeerWakesGo: a Go goroutine waits on the condition until the peer
+// sets the flag and broadcasts.
+func TestCondPeerWakesGo(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<16)
+		mu, cond, flag := condObjects(t, seg)
+		woken := make(chan error, 1)
+		go func() {
+			woken <- func() error {
+				if err := mu.Lock(); err != nil {
+					return err
+				}
+				defer mu.Unlock()
+				for flag.Load() == 0 {
+					if err := waitedFor(cond.WaitTimeout(time.Minute)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}()
+		}()
+		assert.Equal(t, "notified", run(t, p, "cond-notify", name, "mu", "cond", "flag"))
+		require.NoError(t, <-woken)
+	})
+}
+
+func condObjects(t *testing.T, s *shm.Segment) (*semaphore.Mutex, *semaphore.Cond, *ctypes.RawValue[int32]) {
+	t.Helper()
+	mu, err := semaphore.NewMutex(s, "mu")
+	require.NoError(t, err)
+	cond, err := semaphore.NewCond(s, "cond", mu)
+	require.NoError(t, err)
+	flag, err := ctypes.NewRawValue[int32](s, "flag", 0)
+	require.NoError(t, err)
+	return mu, cond, flag
+}
+
+// waitedFor turns a timed wait's (ok, err) into an error.
+func waitedFor(ok bool, err error) error {
+	if err == nil && !ok {
+		err = fmt.Errorf("not woken within a minute")
+	}
+	return err
+}

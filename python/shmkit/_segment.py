@@ -269,18 +269,32 @@ class Segment:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        """Close the segment. If the block is leaving with an exception, that
-        exception goes on: a close that cannot happen yet (views still alive,
-        a mutex still held) is left for later instead of replacing it.
-        Views are released with memoryview.release(), and numpy arrays by
-        dropping every reference to them (del arr)."""
-        if exc_type is None:
-            self.close()
-            return
+        """Close the segment. Views still alive (memoryviews, values, records,
+        numpy arrays) never make the block fail: the segment is closed for
+        every other use, and its mapping stays until the last of them is
+        released (release(), or del for a numpy array), so they never read
+        unmapped memory. If the block is leaving with an exception, that
+        exception goes on: a mutex still held leaves the close for later
+        instead of replacing it; without one, it raises RuntimeError."""
         try:
             self.close()
-        except (BufferError, RuntimeError):
-            pass
+        except BufferError:
+            self._unmap_when_released()
+        except RuntimeError:
+            if exc_type is None:
+                raise
+
+    def _unmap_when_released(self):
+        """Drop this segment's hold on its mapping; the views still alive
+        keep the mmap object, which unmaps when the last of them goes."""
+        anchor, self._anchor = self._anchor, None
+        if self.readonly:
+            anchor.release()
+        del anchor
+        os.close(self._fd)
+        self._mm = None
+        with self._cv:
+            self._closing = False
 
     def __repr__(self):
         return "<shmkit.Segment %s size=%d%s>" % (self.name, self.size, " closed" if self.closed else "")

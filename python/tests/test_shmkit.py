@@ -520,6 +520,48 @@ class TestParity(SegmentTest):
         f.release()
 
 
+class TestWithBlock(SegmentTest):
+    """Views still alive at the end of a with block never make it fail."""
+
+    def test_views_outlive_the_block(self):
+        self.seg.new_value("v", "d", 1.5)
+        self.seg.new_array("a", "i", [1, 2, 3])
+        self.seg.new_records("r", Vec, 2)
+        with shmkit.attach(self.name) as seg:
+            v = seg.value("v")
+            a = seg.array("a")
+            r = seg.records("r")
+            v.value = 2.5
+            a[0] = 7
+        self.assertTrue(seg.closed)
+        self.assertEqual(a.tolist(), [7, 2, 3])  # the mapping is still there for them
+        self.assertEqual(self.seg.value("v").value, 2.5)
+        with self.assertRaises(ValueError):
+            seg.array("a")  # but the segment is closed for anything new
+        a.release()
+        v.release()
+        if hasattr(r, "release"):
+            r.release()
+
+    def test_the_blocks_exception_goes_on(self):
+        self.seg.new_array("a", "i", [1])
+        with self.assertRaises(KeyError):
+            with shmkit.attach(self.name) as seg:
+                a = seg.array("a")
+                raise KeyError("mine")
+        self.assertTrue(seg.closed)
+        a.release()
+
+    def test_close_still_refuses(self):
+        self.seg.new_array("a", "i", [1])
+        seg = shmkit.attach(self.name)
+        a = seg.array("a")
+        with self.assertRaises(BufferError):
+            seg.close()
+        a.release()
+        seg.close()
+
+
 class TestEventBarrierCondition(SegmentTest):
     """multiprocessing's Event, Barrier and Condition, across forked processes."""
 

@@ -18,4 +18,6 @@ var (
 	ErrNotJoinable = errors.New("channel: not a joinable channel")
 	// ErrTaskDone: TaskDone with no message unfinished (Python's "task_done() called too many times").
 	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were sent")
+	// ErrNoSuchEnd: a pipe end other than 0 or 1, or the direction a one-way pipe's end does not have.
+	ErrNoSuchEnd = errors.New("channel: no such pipe end")
 )

@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 		"closewhile":  helperCloseWhileWaiting,
 		"taskworker":  helperTaskWorker,
 		"sendevents":  helperSendEvents,
+		"pipeecho":    helperPipeEcho,
+		"pipehold":    helperPipeHold,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

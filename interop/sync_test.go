@@ -2,12 +2,15 @@ package interop_test
 
 import (
 	"fmt"
+	"io"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
@@ -122,4 +125,32 @@ func waitedFor(ok bool, err error) error {
 		err = fmt.Errorf("not woken within a minute")
 	}
 	return err
+}
+
+// TestPipeWithPeer: Go holds end 0 of a pipe of bytes and the peer end 1;
+// the peer answers each message reversed until Go closes its end, then
+// closes its own, so Go's next Recv is io.EOF.
+func TestPipeWithPeer(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<20)
+		conn, err := channel.NewPipe[byte](seg, "p", 4, 300)
+		require.NoError(t, err)
+		r := start(t, p, "pipe-echo", name, "p")
+		for i := range 300 {
+			msg := make([]byte, i)
+			for j := range msg {
+				msg[j] = byte(i + j)
+			}
+			require.NoError(t, conn.Send(msg))
+			got, err := conn.Recv()
+			require.NoError(t, err)
+			slices.Reverse(msg)
+			require.Equal(t, msg, got)
+		}
+		require.NoError(t, conn.Close())
+		r.expect(t, "echoed=300")
+		require.NoError(t, r.cmd.Wait())
+		_, err = conn.Recv()
+		assert.ErrorIs(t, err, io.EOF)
+	})
 }

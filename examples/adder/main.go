@@ -1,6 +1,7 @@
 // Adder server: the seed's Pipe example. A server process answers each
-// request [a, b] with a+b, over a pair of channels (one each way), until
-// the client closes the request channel.
+// request [a, b] with a+b over one duplex pipe, until the client closes
+// its end; the server's Recv then returns io.EOF and it prints that it is
+// done.
 //
 //	go run ./examples/adder
 package main
@@ -26,21 +27,18 @@ func main() {
 	defer shm.Unlink(name)
 	defer seg.Close()
 
-	requests, err := channel.New[float64](seg, "requests", 1, 2)
+	client, err := channel.NewPipe[float64](seg, "adder", 1, 2) // Pipe(): the client holds end 0
 	check(err)
-	replies, err := channel.New[float64](seg, "replies", 1, 1)
-	check(err)
-	p, err := process.Start("server", name)
+	p, err := process.Start("server", name) // the server opens end 1
 	check(err)
 
-	sum := make([]float64, 1)
 	for _, req := range [][]float64{{1, 2}, {3.5, 4}, {-10, 10}, {1e6, 1}} {
-		check(requests.Send(req))
-		_, err := replies.Recv(sum)
+		check(client.Send(req))
+		sum, err := client.Recv()
 		check(err)
 		fmt.Printf("%g + %g = %g\n", req[0], req[1], sum[0])
 	}
-	check(requests.End()) // the server's Recv returns io.EOF: it stops
+	check(client.Close()) // the server's Recv returns io.EOF: it stops
 	check(p.Wait())
 }
 
@@ -50,22 +48,21 @@ func server(args []string) error {
 		return err
 	}
 	defer seg.Close()
-	requests, err := channel.Open[float64](seg, "requests")
+	conn, err := channel.OpenPipe[float64](seg, "adder", 1)
 	if err != nil {
 		return err
 	}
-	replies, err := channel.Open[float64](seg, "replies")
-	if err != nil {
-		return err
-	}
-	req := make([]float64, 2)
+	defer conn.Close()
 	for {
-		if _, err := requests.Recv(req); errors.Is(err, io.EOF) {
+		req, err := conn.Recv()
+		if errors.Is(err, io.EOF) {
+			fmt.Println("Server done")
 			return nil
-		} else if err != nil {
+		}
+		if err != nil {
 			return err
 		}
-		if err := replies.Send([]float64{req[0] + req[1]}); err != nil {
+		if err := conn.Send([]float64{req[0] + req[1]}); err != nil {
 			return err
 		}
 	}

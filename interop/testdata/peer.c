@@ -236,6 +236,43 @@ static int cmd_recv(struct shmkit_segment *seg, const char *name, int done) {
 	return 0;
 }
 
+/* cmd_pipe_echo serves end 1 of pipe name (channels name.1 in, name.0
+ * out, of bytes): each message comes back reversed, until the other end
+ * closes; then it closes its own end. */
+static int cmd_pipe_echo(struct shmkit_segment *seg, const char *name) {
+	char in_name[SHMKIT_NAME_MAX + 8], out_name[SHMKIT_NAME_MAX + 8];
+	snprintf(in_name, sizeof in_name, "%s.1", name);
+	snprintf(out_name, sizeof out_name, "%s.0", name);
+	struct shmkit_chan in, out;
+	must("open", shmkit_chan_open(seg, in_name, 'B', &in));
+	must("open", shmkit_chan_open(seg, out_name, 'B', &out));
+	shmkit_chan_register(&in, 0);
+	shmkit_chan_register(&out, 1);
+	uint8_t *msg = malloc(in.max_len ? in.max_len : 1);
+	long count = 0;
+	for (;;) {
+		uint32_t n = 0;
+		int rc = shmkit_chan_recv(&in, msg, in.max_len, &n, SHMKIT_FOREVER);
+		if (rc == SHMKIT_EEOF) {
+			break;
+		}
+		must("recv", rc);
+		for (uint32_t i = 0; i < n / 2; i++) {
+			uint8_t t = msg[i];
+			msg[i] = msg[n - 1 - i];
+			msg[n - 1 - i] = t;
+		}
+		must("send", shmkit_chan_send(&out, msg, n, SHMKIT_FOREVER));
+		count++;
+	}
+	must("end", shmkit_chan_end(&out));
+	shmkit_chan_close(&in);
+	shmkit_chan_close(&out);
+	free(msg);
+	printf("echoed=%ld\n", count);
+	return 0;
+}
+
 /* field_of finds a record field by name in a checked description. */
 static const struct shmkit_field *field_of(const struct shmkit_struct_desc *d, const char *name) {
 	const struct shmkit_field *f = (const struct shmkit_field *)(d + 1);
@@ -403,6 +440,8 @@ int main(int argc, char **argv) {
 		rc = cmd_sem_wait(&seg, argv[3]);
 	} else if (strcmp(cmd, "sem-post") == 0 && argc > 3) {
 		rc = cmd_sem_post(&seg, argv[3]);
+	} else if (strcmp(cmd, "pipe-echo") == 0 && argc > 3) {
+		rc = cmd_pipe_echo(&seg, argv[3]);
 	} else if (strcmp(cmd, "event-wait") == 0 && argc > 3) {
 		rc = cmd_event_wait(&seg, argv[3]);
 	} else if (strcmp(cmd, "event-set") == 0 && argc > 3) {

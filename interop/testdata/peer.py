@@ -95,6 +95,21 @@ def cond(seg, mutex, name, flag, notify):
     f.release()
 
 
+def pipe_echo(seg, name):
+    """Serve end 1 of pipe name: each message comes back reversed until
+    the other end closes."""
+    count = 0
+    with seg.pipe(name, 1) as conn:
+        while True:
+            try:
+                msg = conn.recv_bytes()
+            except EOFError:
+                break
+            conn.send_bytes(msg[::-1])
+            count += 1
+    print("echoed=%d" % count)
+
+
 def mutex_hold(seg, name):
     seg.mutex(name).acquire()
     print("locked", flush=True)
@@ -217,6 +232,8 @@ def main(argv):
             sem_wait(seg, args[0])
         elif cmd == "sem-post":
             sem_post(seg, args[0])
+        elif cmd == "pipe-echo":
+            pipe_echo(seg, args[0])
         elif cmd == "event-wait":
             event_wait(seg, args[0])
         elif cmd == "event-set":

@@ -12,6 +12,7 @@ import threading
 
 from . import _errors
 from . import _native as n
+from . import _pipe
 from . import _records
 from . import _sync
 from ._sync import Barrier, Condition, Event, Mutex, Semaphore
@@ -541,6 +542,19 @@ class Segment:
         self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
+
+    def new_pipe(self, name, slots=8, maxlen=16384, duplex=True):
+        """Create a pipe (multiprocessing.Pipe) whose directions each queue up
+        to slots messages of up to maxlen bytes, and return its end 0; the
+        other end is pipe(name, 1), here or in another process."""
+        self.new_channel(_pipe.channel_name(name, 0), "B", slots, maxlen).close()
+        if duplex:
+            self.new_channel(_pipe.channel_name(name, 1), "B", slots, maxlen).close()
+        return _pipe.Connection(self, name, 0)
+
+    def pipe(self, name, end):
+        """End 0 or 1 of the pipe name (Go's channel.OpenPipe)."""
+        return _pipe.Connection(self, name, end)
 
     def new_event(self, name):
         """Create a clear event (multiprocessing.Event())."""

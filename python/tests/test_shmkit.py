@@ -4,6 +4,7 @@ import array
 import ctypes
 import fcntl
 import itertools
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -560,6 +561,68 @@ class TestWithBlock(SegmentTest):
             seg.close()
         a.release()
         seg.close()
+
+
+class TestPipe(SegmentTest):
+    """multiprocessing.Pipe's Connection over a shmkit pipe."""
+
+    def test_adder_across_processes(self):
+        client = self.seg.new_pipe("adder")
+
+        def server():
+            with self.seg.pipe("adder", 1) as conn:
+                while True:
+                    try:
+                        x, y = conn.recv()
+                    except EOFError:
+                        break
+                    conn.send(x + y)
+        pid = self.fork(server)
+        client.send((3, 4))
+        self.assertEqual(client.recv(), 7)
+        client.send(("Hello", "World"))
+        self.assertEqual(client.recv(), "HelloWorld")
+        client.close()
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+
+    def test_poll_bytes_and_eof(self):
+        a = self.seg.new_pipe("p", slots=2, maxlen=64)
+        b = self.seg.pipe("p", 1)
+        self.assertFalse(a.poll())
+        self.assertFalse(a.poll(0.01))
+        b.send_bytes(b"xhello", 1)
+        self.assertTrue(a.poll(None))
+        self.assertTrue(a.poll())  # still there
+        with self.assertRaises(multiprocessing.BufferTooShort) as short:
+            a.recv_bytes_into(bytearray(3))
+        self.assertEqual(short.exception.args[0], b"hello")  # taken, as multiprocessing does
+        b.send_bytes(b"hello")
+        buf = bytearray(8)
+        self.assertEqual(a.recv_bytes_into(buf, 1), 5)
+        self.assertEqual(bytes(buf), b"\0hello\0\0")
+        with self.assertRaises(ValueError):
+            b.send_bytes(b"x" * 65)  # longer than the pipe's maxlen
+        b.close()
+        self.assertTrue(a.poll(60))
+        with self.assertRaises(EOFError):
+            a.recv()
+        a.close()
+
+    def test_one_way(self):
+        r = self.seg.new_pipe("p", duplex=False)
+        w = self.seg.pipe("p", 1)
+        self.assertFalse(r.writable)
+        self.assertFalse(w.readable)
+        with self.assertRaises(OSError):
+            r.send(1)
+        with self.assertRaises(OSError):
+            w.recv()
+        w.send([1, 2])
+        self.assertEqual(r.recv(), [1, 2])
+        with self.assertRaises(ValueError):
+            self.seg.pipe("p", 2)
+        r.close()
+        w.close()
 
 
 class TestEventBarrierCondition(SegmentTest):

@@ -2,12 +2,14 @@
 //
 //   - producer and consumer: the producer sends 1..4 and closes its end;
 //     the consumer prints each item until Recv returns io.EOF;
+//
 //   - sender and receiver: "Hello", "World", "From", "Pipe" cross a
 //     one-way pipe (Python's Pipe(duplex=False)), then "Done";
+//
 //   - one writer, two readers taking turns under a Lock, each reading two
 //     of the five letters the writer sends.
 //
-//	go run ./examples/pipe
+//     go run ./examples/pipe
 package main
 
 import (

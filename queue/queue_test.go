@@ -1,0 +1,279 @@
+package queue_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/queue"
+	"github.com/shmkit/shmkit/shm"
+)
+
+func TestMain(m *testing.M) {
+	proctest.Main(m, map[string]proctest.Helper{
+		"send":    helperSend,
+		"recv":    helperRecv,
+		"sendbig": helperSendBig,
+	})
+}
+
+// message is producer id's message number seq: its length runs from 0 to
+// well past one slot, and every byte is determined by (id, seq, index).
+func message(id, seq, limit int) []byte {
+	n := (seq*7919 + id*104729) % (limit + 1)
+	m := make([]byte, n)
+	for i := range m {
+		m[i] = byte(id*31 + seq*7 + i)
+	}
+	if n >= 8 {
+		binary.LittleEndian.PutUint32(m, uint32(id))
+		binary.LittleEndian.PutUint32(m[4:], uint32(seq))
+	}
+	return m
+}
+
+func openQueue(args []string) (*shm.Segment, *queue.Queue) {
+	seg := proctest.OpenSegment(args[0])
+	q, err := queue.Open(seg, args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper: open queue:", err)
+		os.Exit(1)
+	}
+	return seg, q
+}
+
+// helperSend sends messages 0..count-1 of producer id.
+func helperSend(args []string) int {
+	seg, q := openQueue(args)
+	defer seg.Close()
+	id, _ := strconv.Atoi(args[2])
+	count, _ := strconv.Atoi(args[3])
+	for seq := range count {
+		if err := q.Send(message(id, seq, q.MaxMessage())); err != nil {
+			return proctest.Fail("send: %v", err)
+		}
+	}
+	return 0
+}
+
+// helperRecv receives until EOF and prints, per producer, the messages it
+// got, checking each one whole.
+func helperRecv(args []string) int {
+	seg, q := openQueue(args)
+	defer seg.Close()
+	got := 0
+	for {
+		m, err := q.Recv()
+		if errors.Is(err, io.EOF) {
+			fmt.Println(got)
+			return 0
+		}
+		if err != nil {
+			return proctest.Fail("recv: %v", err)
+		}
+		if len(m) >= 8 {
+			id, seq := int(binary.LittleEndian.Uint32(m)), int(binary.LittleEndian.Uint32(m[4:]))
+			if want := message(id, seq, q.MaxMessage()); string(want) != string(m) {
+				return proctest.Fail("message %d of producer %d arrived changed (%d bytes)", seq, id, len(m))
+			}
+		}
+		got++
+	}
+}
+
+// helperSendBig sends one message of the queue's limit, which its ring
+// cannot hold, and so blocks in the middle of it.
+func helperSendBig(args []string) int {
+	seg, q := openQueue(args)
+	defer seg.Close()
+	fmt.Println("sending")
+	return exitOn(q.Send(make([]byte, q.MaxMessage())))
+}
+
+func exitOn(err error) int {
+	if err != nil {
+		return proctest.Fail("%v", err)
+	}
+	return 0
+}
+
+// TestManyProcessesLongMessages: 3 producer and 2 consumer processes
+// share a queue whose messages run up to 40 slots long; every message
+// arrives whole, and none is lost.
+func TestManyProcessesLongMessages(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 8, 128, 5000)
+	require.NoError(t, err)
+	const producers, consumers, count = 3, 2, 300
+	var recvs, sends []*helper
+	for range consumers {
+		recvs = append(recvs, startHelper(t, "recv", name, "q"))
+	}
+	for id := range producers {
+		sends = append(sends, startHelper(t, "send", name, "q", strconv.Itoa(id), strconv.Itoa(count)))
+	}
+	for _, s := range sends {
+		require.NoError(t, s.cmd.Wait())
+	}
+	require.NoError(t, q.End())
+	total := 0
+	for _, c := range recvs {
+		require.True(t, c.out.Scan())
+		n, err := strconv.Atoi(c.out.Text())
+		require.NoError(t, err)
+		total += n
+		require.NoError(t, c.cmd.Wait())
+	}
+	assert.Equal(t, producers*count, total)
+	assert.Equal(t, 0, q.Len())
+}
+
+// TestSenderKilledInsideAMessage: a sender killed after the first parts
+// of a long message leaves the queue usable: the receiver drops those
+// parts and gets the next whole message.
+func TestSenderKilledInsideAMessage(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := startHelper(t, "sendbig", name, "q")
+	require.True(t, big.out.Scan())
+	waitFor(t, func() bool { return ch.Len() == ch.Cap() }) // its ring is full: it waits inside the message
+	require.NoError(t, big.cmd.Process.Kill())
+	_ = big.cmd.Wait()
+
+	var wg sync.WaitGroup
+	var got []byte
+	var recvErr error
+	wg.Go(func() { got, recvErr = q.Recv() })
+	require.NoError(t, q.Send([]byte("after the dead one"))) // takes over the dead sender's lock
+	wg.Wait()
+	require.NoError(t, recvErr)
+	assert.Equal(t, "after the dead one", string(got))
+}
+
+// TestReceiverKilledInsideAMessage: a receiver killed while it assembles a
+// message leaves the queue usable: the next receiver takes over its lock,
+// drops the rest of that message, and gets the next whole one.
+func TestReceiverKilledInsideAMessage(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	// The first part of a 100-byte message whose sender stops there.
+	require.NoError(t, ch.Send(part(1, 100, 20)))
+	r := startHelper(t, "recv", name, "q")
+	waitFor(t, func() bool { return ch.Len() == 0 }) // it took the part and waits for the rest
+	require.NoError(t, r.cmd.Process.Kill())
+	_ = r.cmd.Wait()
+
+	require.NoError(t, ch.Send(part(0, 100, 30)))  // the rest of that message: dropped
+	require.NoError(t, q.Send([]byte("next one"))) // then a whole message
+	got, err := q.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, "next one", string(got))
+}
+
+func part(flags, total uint32, n int) []byte {
+	p := make([]byte, 8+n)
+	binary.LittleEndian.PutUint32(p, flags)
+	binary.LittleEndian.PutUint32(p[4:], total)
+	return p
+}
+
+// TestLimitsTimeoutsEOF: the limit, timeouts and the end of the stream.
+func TestLimitsTimeoutsEOF(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	_, err := queue.New(seg, "tiny", 4, 8, 100)
+	assert.ErrorIs(t, err, queue.ErrTooLarge)
+	q, err := queue.New(seg, "q", 2, 16, 100)
+	require.NoError(t, err)
+	assert.ErrorIs(t, q.Send(make([]byte, 101)), queue.ErrTooLarge)
+
+	_, ok, err := q.RecvTimeout(time.Millisecond)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	require.NoError(t, q.Send(nil)) // an empty message is a message
+	require.NoError(t, q.Send([]byte("12345678")))
+	ok, err = q.SendTimeout([]byte("x"), time.Millisecond) // both slots taken
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, 2, q.Len())
+
+	m, err := q.Recv()
+	require.NoError(t, err)
+	assert.Empty(t, m)
+	require.NoError(t, q.End())
+	m, err = q.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, "12345678", string(m))
+	_, err = q.Recv()
+	assert.ErrorIs(t, err, io.EOF)
+	assert.ErrorIs(t, q.Send([]byte("late")), channel.ErrClosed)
+}
+
+// TestHostileParts: parts that contradict their message or the limit are
+// ErrCorrupt, never a crash or an allocation of what a header claims.
+func TestHostileParts(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 8, 32, 100)
+	require.NoError(t, err)
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	for _, p := range [][]byte{
+		{1, 2, 3},                      // shorter than a header
+		part(3, 1<<31, 0),              // a message far over the limit
+		part(3, 10, 20),                // longer than it says
+		part(3, 30, 5),                 // ends short
+		append(part(1, 10, 8), 0)[:16], // first part of 10 bytes, then...
+	} {
+		require.NoError(t, ch.Send(p))
+	}
+	require.NoError(t, ch.Send(part(2, 0, 8))) // ...8 more: 16 of 10
+	for range 5 {
+		_, err := q.Recv()
+		assert.ErrorIs(t, err, queue.ErrCorrupt)
+	}
+}
+
+// helper is a helper process with its output, line by line.
+type helper struct {
+	cmd *exec.Cmd
+	out *bufio.Scanner
+}
+
+func startHelper(t *testing.T, name string, args ...string) *helper {
+	t.Helper()
+	cmd := proctest.Command(t, name, args...)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return &helper{cmd, bufio.NewScanner(out)}
+}
+
+// waitFor waits until cond holds: a state another process reaches, looked
+// at every millisecond for up to a minute.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the other process never got there")
+		}
+	}
+}

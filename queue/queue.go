@@ -268,6 +268,15 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 	}
 }
 
+// RegisterSender records this process as a sender now, not at its first
+// Send: a coordinator that will End the queue without sending calls it,
+// so that receivers do not take its workers' exit for the death of every
+// sender (channel.ErrPeerDead). RegisterReceiver is the same for receivers.
+func (q *Queue) RegisterSender() { q.ch.RegisterSender() }
+
+// RegisterReceiver records this process as a receiver now; see RegisterSender.
+func (q *Queue) RegisterReceiver() { q.ch.RegisterReceiver() }
+
 // End ends the queue for every process: sends fail with channel.ErrClosed,
 // and receivers get what is queued, then io.EOF.
 func (q *Queue) End() error { return q.ch.End() }

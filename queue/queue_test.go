@@ -117,6 +117,7 @@ func TestManyProcessesLongMessages(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 8, 128, 5000)
 	require.NoError(t, err)
+	q.RegisterSender() // this process ends the queue after the producers exit
 	const producers, consumers, count = 3, 2, 300
 	var recvs, sends []*helper
 	for range consumers {

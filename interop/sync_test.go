@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/queue"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -153,4 +155,60 @@ func TestPipeWithPeer(t *testing.T) {
 		_, err = conn.Recv()
 		assert.ErrorIs(t, err, io.EOF)
 	})
+}
+
+// TestQueueWithPython: Go sends messages of 0 to 20 slots' length on one
+// queue; Python takes each and puts it back reversed on another; Go gets
+// them all whole, in order, then EOF.
+func TestQueueWithPython(t *testing.T) {
+	p := pythonPeer(t)
+	seg, name := proctest.Segment(t, 1<<20)
+	in, err := queue.New(seg, "in", 8, 256, 6000)
+	require.NoError(t, err)
+	out, err := queue.New(seg, "out", 8, 256, 6000)
+	require.NoError(t, err)
+	in.RegisterSender()
+	r := start(t, p, "queue-echo", name, "in", "out")
+	var sent [][]byte
+	go func() { // the peer answers while Go still sends: both queues are short
+		for n := 0; n <= 5000; n += 97 {
+			msg := make([]byte, n)
+			for i := range msg {
+				msg[i] = byte(n + i*7)
+			}
+			sent = append(sent, msg)
+			if err := in.Send(msg); err != nil {
+				panic(err)
+			}
+		}
+		in.End()
+	}()
+	for i := 0; ; i++ {
+		got, err := out.Recv()
+		if errors.Is(err, io.EOF) {
+			require.Equal(t, 52, i)
+			break
+		}
+		require.NoError(t, err)
+		want := make([]byte, len(got))
+		copy(want, got)
+		slices.Reverse(want)
+		require.Len(t, got, i*97)
+		for j := range want {
+			require.Equal(t, byte(i*97+j*7), want[j], "message %d byte %d", i, j)
+		}
+	}
+	r.expect(t, "echoed=52")
+	require.NoError(t, r.cmd.Wait())
+}
+
+// pythonPeer is the Python peer, for what only Python serves.
+func pythonPeer(t *testing.T) peer {
+	for _, p := range peers {
+		if p.name == "Python" {
+			return p
+		}
+	}
+	t.Skip("no Python peer")
+	return peer{}
 }

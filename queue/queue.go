@@ -153,15 +153,58 @@ func (q *Queue) SendTimeout(msg []byte, d time.Duration) (bool, error) {
 	return err == nil, err
 }
 
-// SendContext is Send giving up when ctx ends before the first part is in.
-func (q *Queue) SendContext(ctx context.Context, msg []byte) error {
+// TrySend sends msg only if every part of it fits at once, without
+// waiting; false if the queue (or its send lock) is busy.
+func (q *Queue) TrySend(msg []byte) (bool, error) {
+	if err := q.checkLen(msg); err != nil {
+		return false, err
+	}
+	held, err := q.sendLock.TryLock()
+	if errors.Is(err, semaphore.ErrOwnerDead) {
+		err = q.sendLock.Consistent()
+	}
+	if !held || err != nil {
+		if held {
+			q.sendLock.Unlock()
+		}
+		return false, err
+	}
+	defer q.sendLock.Unlock()
+	// Holding the send lock, only receivers change the count, and they
+	// free slots: what fits now still fits when the parts go in.
+	if q.parts(len(msg)) > q.ch.Cap()-q.ch.Len() {
+		return false, nil
+	}
+	return true, q.sendParts(context.Background(), msg)
+}
+
+func (q *Queue) checkLen(msg []byte) error {
 	if uint64(len(msg)) > q.limit {
 		return fmt.Errorf("%w: send on %q: %d bytes, at most %d", ErrTooLarge, q.name, len(msg), q.limit)
+	}
+	return nil
+}
+
+// parts is how many slots a message of n bytes takes.
+func (q *Queue) parts(n int) int {
+	room := q.ch.MaxLen() - headerLen
+	return max(1, (n+room-1)/room)
+}
+
+// SendContext is Send giving up when ctx ends before the first part is in.
+func (q *Queue) SendContext(ctx context.Context, msg []byte) error {
+	if err := q.checkLen(msg); err != nil {
+		return err
 	}
 	if err := lock(ctx, q.sendLock); err != nil {
 		return err
 	}
 	defer q.sendLock.Unlock()
+	return q.sendParts(ctx, msg)
+}
+
+// sendParts sends msg's parts, the send lock held; ctx bounds the first.
+func (q *Queue) sendParts(ctx context.Context, msg []byte) error {
 	room := q.ch.MaxLen() - headerLen
 	flags := uint32(partFirst)
 	for first := true; first || len(msg) > 0; first = false {

@@ -214,11 +214,18 @@ func TestLimitsTimeoutsEOF(t *testing.T) {
 	ok, err = q.SendTimeout([]byte("x"), time.Millisecond) // both slots taken
 	require.NoError(t, err)
 	assert.False(t, ok)
+	ok, err = q.TrySend([]byte("x"))
+	require.NoError(t, err)
+	assert.False(t, ok)
 	assert.Equal(t, 2, q.Len())
 
 	m, err := q.Recv()
 	require.NoError(t, err)
 	assert.Empty(t, m)
+	ok, err = q.TrySend(make([]byte, 9)) // two parts, one slot free: nothing is sent
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, 1, q.Len())
 	require.NoError(t, q.End())
 	m, err = q.Recv()
 	require.NoError(t, err)

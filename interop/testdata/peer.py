@@ -110,6 +110,25 @@ def pipe_echo(seg, name):
     print("echoed=%d" % count)
 
 
+def queue_echo(seg, src, dst):
+    """Take every message of queue src until it ends, put each reversed
+    on queue dst, then end dst."""
+    q_in, q_out = seg.queue(src), seg.queue(dst)
+    q_out.register(True)
+    count = 0
+    while True:
+        try:
+            msg = q_in.get_bytes()
+        except EOFError:
+            break
+        q_out.put_bytes(msg[::-1])
+        count += 1
+    q_out.end()
+    q_in.close()
+    q_out.close()
+    print("echoed=%d" % count)
+
+
 def mutex_hold(seg, name):
     seg.mutex(name).acquire()
     print("locked", flush=True)
@@ -232,6 +251,8 @@ def main(argv):
             sem_wait(seg, args[0])
         elif cmd == "sem-post":
             sem_post(seg, args[0])
+        elif cmd == "queue-echo":
+            queue_echo(seg, args[0], args[1])
         elif cmd == "pipe-echo":
             pipe_echo(seg, args[0])
         elif cmd == "event-wait":

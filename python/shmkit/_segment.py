@@ -13,6 +13,7 @@ import threading
 from . import _errors
 from . import _native as n
 from . import _pipe
+from . import _queue
 from . import _records
 from . import _sync
 from ._sync import Barrier, Condition, Event, Mutex, Semaphore
@@ -555,6 +556,18 @@ class Segment:
     def pipe(self, name, end):
         """End 0 or 1 of the pipe name (Go's channel.OpenPipe)."""
         return _pipe.Connection(self, name, end)
+
+    def new_queue(self, name, slots=64, slot_bytes=1024, max_message=1 << 20):
+        """Create a queue of picklable objects (multiprocessing.Queue) of any
+        size up to max_message bytes pickled, in slots slots of slot_bytes
+        bytes; a longer object takes several slots (Go's queue.New)."""
+        self._check_writable()
+        _queue.create(self, name, slots, slot_bytes, max_message)
+        return _queue.Queue(self, name)
+
+    def queue(self, name):
+        """The queue name (Go's queue.Open)."""
+        return _queue.Queue(self, name)
 
     def new_event(self, name):
         """Create a clear event (multiprocessing.Event())."""

@@ -625,6 +625,53 @@ class TestPipe(SegmentTest):
         w.close()
 
 
+class TestQueue(SegmentTest):
+    """multiprocessing.Queue: picklable objects of any size."""
+
+    def test_objects_of_any_size_across_processes(self):
+        q = self.seg.new_queue("q", slots=4, slot_bytes=128, max_message=1 << 16)
+        q.register(True)  # this process ends the queue after its producers exit
+        objs = [None, 1, "x" * 3000, {"k": list(range(500))}, b"\0" * 10000, (1.5, "é")]
+
+        def producer():
+            pq = self.seg.queue("q")
+            for o in objs:
+                pq.put(o)
+        pids = [self.fork(producer) for _ in range(2)]
+        got = [q.get(timeout=60) for _ in range(2 * len(objs))]
+        for pid in pids:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertEqual(sorted(map(repr, got)), sorted(map(repr, objs * 2)))
+        self.assertTrue(q.empty())
+        q.end()
+        with self.assertRaises(EOFError):
+            q.get()
+        q.close()
+
+    def test_full_empty_and_limits(self):
+        import queue as stdqueue
+        q = self.seg.new_queue("q", slots=2, slot_bytes=32, max_message=100)
+        with self.assertRaises(stdqueue.Empty):
+            q.get_nowait()
+        with self.assertRaises(stdqueue.Empty):
+            q.get(timeout=0.01)
+        q.put_bytes(b"a")
+        with self.assertRaises(stdqueue.Full):
+            q.put_bytes(b"b" * 30, block=False)  # two parts, one slot free: nothing sent
+        self.assertEqual(q.qsize(), 1)
+        q.put_bytes(b"c")
+        self.assertTrue(q.full())
+        with self.assertRaises(stdqueue.Full):
+            q.put_bytes(b"d", timeout=0.01)
+        with self.assertRaises(ValueError):
+            q.put_bytes(b"e" * 101)
+        self.assertEqual([q.get_bytes(), q.get_bytes()], [b"a", b"c"])
+        for bad in (dict(slot_bytes=8), dict(max_message=2**32), dict(max_message=-1)):
+            with self.assertRaises(ValueError):
+                self.seg.new_queue("bad", **bad)
+        q.close()
+
+
 class TestEventBarrierCondition(SegmentTest):
     """multiprocessing's Event, Barrier and Condition, across forked processes."""
 

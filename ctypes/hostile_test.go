@@ -43,8 +43,9 @@ func writeDesc(mem []byte, size, align uint32, fields []rawField) {
 // A description that the per-field checks pass but that no process can
 // read safely is ErrCorrupt for every Go reader, never a panic: a field
 // aligned in the first record and misaligned in every later one (the
-// record's size is no multiple of the field's), and two fields of one
-// name (numpy and ctypes cannot make a type of them).
+// record's size is no multiple of the field's); two fields of one name
+// (numpy and ctypes cannot make a type of them); fields that overlap or
+// are out of offset order (a ctypes.Structure cannot hold them).
 func TestHostileRecordDescription(t *testing.T) {
 	seg, _ := newSeg(t)
 	_, err := ctypes.NewStructArray[wide](seg, "a", 2, ctypes.WithoutLock())
@@ -64,6 +65,8 @@ func TestHostileRecordDescription(t *testing.T) {
 		{"float64 pair in 20-byte records", 20, 4, []rawField{{"x", 'd', 0, 2}, {"n", 'i', 16, 1}}},
 		{"duplicate name", 16, 8, []rawField{{"x", 'd', 0, 1}, {"x", 'd', 8, 1}}},
 		{"duplicate name apart", 24, 8, []rawField{{"x", 'd', 0, 1}, {"y", 'd', 8, 1}, {"x", 'q', 16, 1}}},
+		{"overlapping fields", 16, 8, []rawField{{"x", 'd', 0, 2}, {"y", 'd', 8, 1}}},
+		{"out of offset order", 16, 8, []rawField{{"y", 'd', 8, 1}, {"x", 'd', 0, 1}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			writeDesc(desc, c.size, c.align, c.fields)

@@ -222,6 +222,7 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 		return bad("%d fields", d.Fields)
 	}
 	names := make(map[string]bool, d.Fields)
+	var prevEnd uint64 // where the field before ends: fields are in offset order and apart
 	for i := range int(d.Fields) {
 		r := *layout.At[layout.Field](mem, obj.Desc+uint64(descSize+i*fieldSize))
 		fname, ok := layout.CString(r.Name[:])
@@ -237,8 +238,11 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 		case d.Size%uint32(c.Size()) != 0:
 			// Aligned in the first record, misaligned in the next.
 			return bad("field %q: %d-byte elements in records of %d bytes", fname, c.Size(), d.Size)
+		case uint64(r.Offset) < prevEnd:
+			return bad("field %q at %d: before the end of the field before it, at %d", fname, r.Offset, prevEnd)
 		}
 		names[string(fname)] = true
+		prevEnd = uint64(r.Offset) + uint64(r.Count)*uint64(c.Size())
 		l.Fields = append(l.Fields, Field{Name: string(fname), Typecode: c, Offset: int(r.Offset), Count: int(r.Count)})
 	}
 	return l, nil

@@ -772,7 +772,8 @@ static int by_name(const void *a, const void *b) {
  * read), with room bytes after its start, and returns its element size, or
  * 0 if it is not valid: as ctypes.RecordLayout, every field inside the
  * record and aligned in every record (the size is a multiple of each
- * field's element size), names distinct. */
+ * field's element size), fields in offset order without overlap, names
+ * distinct. */
 static uint64_t desc_size(const struct shmkit_struct_desc *d, uint64_t room) {
 	if (room < sizeof *d) {
 		return 0;
@@ -784,14 +785,16 @@ static uint64_t desc_size(const struct shmkit_struct_desc *d, uint64_t room) {
 		return 0;
 	}
 	const struct shmkit_field *f = (const void *)(d + 1);
+	uint64_t prev_end = 0; /* fields are in offset order and do not overlap */
 	for (uint32_t i = 0; i < nf; i++) {
 		size_t len = strnlen(f[i].name, sizeof f[i].name);
 		unsigned fs = shmkit_typecode_size(f[i].typecode);
 		if (len == 0 || len == sizeof f[i].name || !valid_utf8((const uint8_t *)f[i].name, len) || fs == 0 ||
 		    f[i].count == 0 || f[i].offset % fs != 0 || (uint64_t)f[i].offset + (uint64_t)f[i].count * fs > size ||
-		    size % fs != 0) {
+		    size % fs != 0 || f[i].offset < prev_end) {
 			return 0;
 		}
+		prev_end = (uint64_t)f[i].offset + (uint64_t)f[i].count * fs;
 	}
 	const char **names = malloc(nf * sizeof *names);
 	if (names == NULL) {

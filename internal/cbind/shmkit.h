@@ -131,8 +131,9 @@ struct shmkit_entry {
  * flattened with dotted names ("pos.x"), an array of records with indexed
  * ones ("pts[1].x"); an array of scalars is one field with its count. Bytes
  * that no field covers are padding. Everything is checked before use: each
- * field inside size, names NUL-terminated UTF-8, align a power of two that
- * divides size. Python builds a numpy dtype (names, formats, offsets,
+ * field inside size and after the one before, aligned in every element
+ * (size is a multiple of its element size), names NUL-terminated UTF-8 and
+ * distinct, align a power of two that divides size. Python builds a numpy dtype (names, formats, offsets,
  * itemsize) or a ctypes.Structure from it; C reads it from the object.
  */
 #define SHMKIT_TYPECODE_STRUCT 'T'

@@ -166,8 +166,27 @@ def records(seg, name, chan):
     print("events=%d seq=%d" % (count, seqs))
 
 
+def descs(name, segnames):
+    """As peer.c's descs: the records name in each segment, "ok" once every
+    field of every record is read, else why not."""
+    for segname in segnames:
+        with shmkit.attach(segname) as seg:
+            try:
+                lay = seg.layout(name)
+                recs = seg.records(name)
+                for r in recs:
+                    for f in lay.fields:
+                        field(r, f.name)
+                r = recs = None  # the views go before the segment closes
+                print("ok")
+            except shmkit.CorruptError:
+                print("corrupt")
+
+
 def main(argv):
     cmd, segname, args = argv[1], argv[2], argv[3:]
+    if cmd == "descs":
+        return descs(segname, args)
     if cmd == "attach":
         return attach(segname, *args)
     if cmd == "create":

@@ -809,8 +809,8 @@ class Channel:
             if timeout == 0:
                 rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
             else:
-                deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
-                rc = _sync.sliced(checked, deadline, _CHAN_SLICE_NS)
+                # ValueError for a negative timeout, whose deadline ctypes could wrap into the future
+                rc = _sync.sliced(checked, _sync._deadline(timeout), _CHAN_SLICE_NS)
         if rc in (errno.EAGAIN, errno.ETIMEDOUT):
             raise TimeoutError(errno.ETIMEDOUT, "channel %r: timed out" % self.name)
         return rc

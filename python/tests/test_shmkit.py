@@ -997,6 +997,10 @@ class TestInputChecks(SegmentTest):
         self.assertEqual(v.add(-1), 249)  # a delta of the other signedness wraps, as in Go
         self.assertEqual(v.add(255), 248)
         v.release()
+        ch = self.seg.new_channel("ch", "d", 2, 2)
+        for call in (lambda: ch.recv(timeout=-3e10), lambda: ch.join(timeout=-3e10)):
+            with self.assertRaises(ValueError):  # its deadline in ns, wrapped, lay two centuries ahead
+                call()
 
     def test_names_as_go_checks_them(self):
         # Segment names: shm.PosixName.

@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -214,5 +215,50 @@ func TestHostileRecordDescriptions(t *testing.T) {
 			want := map[bool]string{true: "ok", false: "corrupt"}[d.valid()]
 			assert.Equal(t, want, got[i], "%v", d)
 		}
+	})
+}
+
+// TestNamesAsGoChecksThem gives C and Python the names that Go's checks
+// judge (shm.PosixName for segments, the directory's rule for objects) and
+// expects the same verdicts: nothing cut at a NUL, nothing wrapped.
+func TestNamesAsGoChecksThem(t *testing.T) {
+	long := strings.Repeat("x", 255)
+	segNames := []string{"a", "/a", "//a", "a/b", "a\x00b", "", "/", ".", "..", "/.", "/..", "...", " ", "a.b",
+		long, long + "x", "/" + long, "é", "\xff"}
+	objNames := []string{"a", "", "a\x00b", strings.Repeat("o", 63), strings.Repeat("o", 64), "é/. ", "\xff",
+		"\xed\xa0\x80", "/", ".", "\x00"}
+	verdict := func(err error) string {
+		if err != nil {
+			require.ErrorIs(t, err, shm.ErrInvalidName)
+			return "bad"
+		}
+		return "ok"
+	}
+	var wantSeg, wantObj []string
+	for _, n := range segNames {
+		_, err := shm.PosixName(n)
+		wantSeg = append(wantSeg, verdict(err))
+	}
+	seg, _ := proctest.Segment(t, 1<<20)
+	for _, n := range objNames {
+		_, err := ctypes.NewRawValue[int32](seg, n, 0)
+		wantObj = append(wantObj, verdict(err))
+	}
+	hexes := func(names []string) (out []string) {
+		for _, n := range names {
+			out = append(out, hex.EncodeToString([]byte(n)))
+		}
+		return out
+	}
+	eachPeer(t, func(t *testing.T, p peer) {
+		want := append([]string(nil), wantSeg...)
+		if p.name == "Python" {
+			want[len(want)-1] = "bad" // "\xff" is not UTF-8, so no str can name it
+		}
+		got := strings.Split(run(t, p, append([]string{"names", "segment"}, hexes(segNames)...)...), "\n")
+		assert.Equal(t, want, got, "segment names %q", segNames)
+		_, fresh := proctest.Segment(t, 1<<20) // the Python peer makes the objects in it
+		got = strings.Split(run(t, p, append([]string{"names", "object", fresh}, hexes(objNames)...)...), "\n")
+		assert.Equal(t, wantObj, got, "object names %q", objNames)
 	})
 }

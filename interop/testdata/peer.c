@@ -365,6 +365,24 @@ static int cmd_descs(const char *name, int nsegs, char **segs) {
 	return 0;
 }
 
+/* cmd_names prints "ok" or "bad" for each name, given in hex, as
+ * shmkit_check_name judges it: a segment's name if kind is "segment",
+ * else an object's. */
+static int cmd_names(const char *kind, int n, char **hex) {
+	for (int i = 0; i < n; i++) {
+		char name[1024];
+		size_t len = strlen(hex[i]) / 2;
+		for (size_t k = 0; k < len && k < sizeof name; k++) {
+			unsigned byte;
+			sscanf(hex[i] + 2 * k, "%2x", &byte);
+			name[k] = (char)byte;
+		}
+		int rc = len <= sizeof name ? shmkit_check_name(name, len, strcmp(kind, "segment") != 0) : EINVAL;
+		printf("%s\n", rc == 0 ? "ok" : "bad");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -377,6 +395,10 @@ int main(int argc, char **argv) {
 	}
 	if (strcmp(cmd, "create") == 0) {
 		return cmd_create(segname);
+	}
+	if (strcmp(cmd, "names") == 0) { /* names segment HEX... or names object SEGMENT HEX... */
+		int object = strcmp(segname, "segment") != 0;
+		return cmd_names(segname, argc - 3 - object, argv + 3 + object);
 	}
 	if (strcmp(cmd, "descs") == 0) {
 		return cmd_descs(segname, argc - 3, argv + 3);

@@ -633,13 +633,32 @@ int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg) 
 	return check_segment(base, size, fd, fd, seg);
 }
 
-/* posix_name turns "foo" or "/foo" into "/foo", as shm.PosixName does. */
-static int posix_name(const char *name, char out[static 257]) {
-	const char *base = name != NULL && name[0] == '/' ? name + 1 : name;
-	size_t len = base != NULL ? strlen(base) : 0;
-	if (len == 0 || len > 255 || strchr(base, '/') != NULL || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+static int valid_utf8(const uint8_t *s, size_t n);
+
+int shmkit_check_name(const char *name, uint64_t len, int object) {
+	if (name == NULL || memchr(name, '\0', len) != NULL) {
 		return EINVAL;
 	}
+	if (object) { /* shm's checkObjectName */
+		return len == 0 || len > SHMKIT_NAME_MAX || !valid_utf8((const uint8_t *)name, len) ? EINVAL : 0;
+	}
+	if (len > 0 && name[0] == '/') { /* shm.PosixName: one leading '/' is dropped */
+		name++, len--;
+	}
+	if (len == 0 || len > 255 || memchr(name, '/', len) != NULL || (len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.')) {
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* posix_name turns "foo" or "/foo" into "/foo", as shm.PosixName does. */
+static int posix_name(const char *name, char out[static 257]) {
+	if (name == NULL || shmkit_check_name(name, strlen(name), 0) != 0) {
+		return EINVAL;
+	}
+	const char *base = name[0] == '/' ? name + 1 : name;
+	size_t len = strlen(base);
 	out[0] = '/';
 	memcpy(out + 1, base, len + 1);
 	return 0;
@@ -834,37 +853,112 @@ static uint64_t kind_min_length(uint32_t kind) {
 	return 1;
 }
 
-/* desc_size checks a struct description with room bytes after its start
- * and returns its element size, or 0 if it is not a valid description. */
+static int by_name(const void *a, const void *b) {
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* desc_size checks a struct description in private memory (the caller's,
+ * or a copy of the segment's that no other process can change while it is
+ * read), with room bytes after its start, and returns its element size, or
+ * 0 if it is not valid: as ctypes.RecordLayout, every field inside the
+ * record and aligned in every record (the size is a multiple of each
+ * field's element size), fields in offset order without overlap, names
+ * distinct. */
 static uint64_t desc_size(const struct shmkit_struct_desc *d, uint64_t room) {
 	if (room < sizeof *d) {
 		return 0;
 	}
-	uint32_t size = LOAD(&d->size), align = LOAD(&d->align), nf = LOAD(&d->fields);
+	uint32_t size = d->size, align = d->align, nf = d->fields;
 	if (size == 0 || align == 0 || align > 8 || (align & (align - 1)) != 0 || size % align != 0 ||
 	    nf == 0 || nf > SHMKIT_FIELDS_MAX || (room - sizeof *d) / sizeof(struct shmkit_field) < nf ||
 	    strnlen(d->type_name, sizeof d->type_name) == sizeof d->type_name) {
 		return 0;
 	}
 	const struct shmkit_field *f = (const void *)(d + 1);
+	uint64_t prev_end = 0; /* fields are in offset order and do not overlap */
 	for (uint32_t i = 0; i < nf; i++) {
 		size_t len = strnlen(f[i].name, sizeof f[i].name);
 		unsigned fs = shmkit_typecode_size(f[i].typecode);
 		if (len == 0 || len == sizeof f[i].name || !valid_utf8((const uint8_t *)f[i].name, len) || fs == 0 ||
-		    f[i].count == 0 || f[i].offset % fs != 0 || (uint64_t)f[i].offset + (uint64_t)f[i].count * fs > size) {
+		    f[i].count == 0 || f[i].offset % fs != 0 || (uint64_t)f[i].offset + (uint64_t)f[i].count * fs > size ||
+		    size % fs != 0 || f[i].offset < prev_end) {
 			return 0;
 		}
+		prev_end = (uint64_t)f[i].offset + (uint64_t)f[i].count * fs;
 	}
-	return size;
+	const char **names = malloc(nf * sizeof *names);
+	if (names == NULL) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < nf; i++) {
+		names[i] = f[i].name;
+	}
+	qsort(names, nf, sizeof *names, by_name);
+	uint32_t i = 1;
+	while (i < nf && strcmp(names[i - 1], names[i]) != 0) {
+		i++;
+	}
+	free(names);
+	return i < nf ? 0 : size;
+}
+
+/* copy_desc copies the description at src, which has room bytes after it
+ * in a segment, into buf (buf_bytes long): the header first, then as many
+ * fields as the copied header says. SHMKIT_ECORRUPT if they do not fit in
+ * room, ERANGE if not in buf. The copy is not checked. */
+static int copy_desc(const void *src, uint64_t room, struct shmkit_struct_desc *buf, uint64_t buf_bytes) {
+	if (room < sizeof *buf || buf_bytes < sizeof *buf) {
+		return room < sizeof *buf ? SHMKIT_ECORRUPT : ERANGE;
+	}
+	memcpy(buf, src, sizeof *buf);
+	uint64_t nf = buf->fields, fsz = sizeof(struct shmkit_field);
+	if (nf > SHMKIT_FIELDS_MAX || (room - sizeof *buf) / fsz < nf) {
+		return SHMKIT_ECORRUPT;
+	}
+	if ((buf_bytes - sizeof *buf) / fsz < nf) {
+		return ERANGE;
+	}
+	memcpy(buf + 1, (const struct shmkit_struct_desc *)src + 1, nf * fsz);
+	return 0;
 }
 
 /* check_desc checks the description of an object of typecode 'T', at
- * desc_off from its start, and returns its element size or 0. */
+ * desc_off from its start, and returns its element size or 0. It checks a
+ * copy: another process may be changing the segment's. */
 static uint64_t check_desc(const struct shmkit_object *o, uint64_t desc_off) {
 	if (desc_off == 0 || desc_off % SHMKIT_ALIGN != 0 || desc_off > o->length) {
 		return 0;
 	}
-	return desc_size((const void *)((const uint8_t *)o->data + desc_off), o->length - desc_off);
+	const uint8_t *src = (const uint8_t *)o->data + desc_off;
+	uint64_t room = o->length - desc_off;
+	struct shmkit_struct_desc head;
+	if (copy_desc(src, room, &head, sizeof head) == SHMKIT_ECORRUPT) {
+		return 0;
+	}
+	uint64_t bytes = sizeof head + (uint64_t)head.fields * sizeof(struct shmkit_field);
+	struct shmkit_struct_desc *copy = malloc(bytes);
+	uint64_t size = 0;
+	if (copy != NULL && copy_desc(src, room, copy, bytes) == 0) {
+		size = desc_size(copy, bytes);
+	}
+	free(copy);
+	return size;
+}
+
+int shmkit_object_desc(const struct shmkit_object *o, struct shmkit_struct_desc *buf, uint64_t buf_bytes) {
+	if (o == NULL || o->desc == NULL || o->typecode != SHMKIT_TYPECODE_STRUCT || buf == NULL) {
+		return EINVAL;
+	}
+	uint64_t room = (uint64_t)((const uint8_t *)o->data + o->length - (const uint8_t *)o->desc);
+	int rc = copy_desc(o->desc, room, buf, buf_bytes);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t bytes = sizeof *buf + (uint64_t)buf->fields * sizeof(struct shmkit_field);
+	if (desc_size(buf, bytes) != o->elem_size) {
+		return SHMKIT_ECORRUPT; /* no longer valid, or changed since the lookup */
+	}
+	return 0;
 }
 
 uint64_t shmkit_struct_size(const struct shmkit_struct_desc *desc) {
@@ -1195,8 +1289,7 @@ static int alloc_object(struct shmkit_segment *seg, const struct alloc_req *r, s
 	if (seg->fd < 0) {
 		return EBADF; /* read-only, or mapped without its file */
 	}
-	if (r->name == NULL || r->name[0] == '\0' || strlen(r->name) > SHMKIT_NAME_MAX ||
-	    !valid_utf8((const uint8_t *)r->name, strlen(r->name))) {
+	if (r->name == NULL || shmkit_check_name(r->name, strlen(r->name), 1) != 0) {
 		return EINVAL;
 	}
 	uint64_t length = align64(r->length);

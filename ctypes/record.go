@@ -101,6 +101,14 @@ func describe(t reflect.Type) (Layout, error) {
 	if len(l.Fields) == 0 || len(l.Fields) > layout.FieldsMax {
 		return Layout{}, fmt.Errorf("ctypes: %w: %v has %d fields (1..%d)", ErrUnsupportedType, t, len(l.Fields), layout.FieldsMax)
 	}
+	seen := make(map[string]bool, len(l.Fields))
+	for _, f := range l.Fields {
+		if seen[f.Name] {
+			return Layout{}, fmt.Errorf("ctypes: %w: %v has two fields named %q; rename one with a `shmkit:\"name\"` tag",
+				ErrUnsupportedType, t, f.Name)
+		}
+		seen[f.Name] = true
+	}
 	return l, nil
 }
 
@@ -213,6 +221,8 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 	case d.Fields == 0 || d.Fields > layout.FieldsMax || (room-uint64(descSize))/uint64(fieldSize) < uint64(d.Fields):
 		return bad("%d fields", d.Fields)
 	}
+	names := make(map[string]bool, d.Fields)
+	var prevEnd uint64 // where the field before ends: fields are in offset order and apart
 	for i := range int(d.Fields) {
 		r := *layout.At[layout.Field](mem, obj.Desc+uint64(descSize+i*fieldSize))
 		fname, ok := layout.CString(r.Name[:])
@@ -220,10 +230,19 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 		switch {
 		case !ok || len(fname) == 0 || !utf8.Valid(fname):
 			return bad("field %d has a bad name", i)
+		case names[string(fname)]:
+			return bad("two fields are named %q", fname)
 		case c.Size() == 0 || r.Count == 0 || int(r.Offset)%c.Size() != 0 ||
 			uint64(r.Offset)+uint64(r.Count)*uint64(c.Size()) > uint64(d.Size):
 			return bad("field %q: typecode %q, %d at %d in %d bytes", fname, rune(r.Typecode), r.Count, r.Offset, d.Size)
+		case d.Size%uint32(c.Size()) != 0:
+			// Aligned in the first record, misaligned in the next.
+			return bad("field %q: %d-byte elements in records of %d bytes", fname, c.Size(), d.Size)
+		case uint64(r.Offset) < prevEnd:
+			return bad("field %q at %d: before the end of the field before it, at %d", fname, r.Offset, prevEnd)
 		}
+		names[string(fname)] = true
+		prevEnd = uint64(r.Offset) + uint64(r.Count)*uint64(c.Size())
 		l.Fields = append(l.Fields, Field{Name: string(fname), Typecode: c, Offset: int(r.Offset), Count: int(r.Count)})
 	}
 	return l, nil

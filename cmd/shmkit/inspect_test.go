@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -174,4 +175,34 @@ func TestGoldenOutputs(t *testing.T) {
 		}
 	}
 	golden(t, "ls.golden", normal.Replace(strings.Join(ours, "\n")+"\n"))
+}
+
+// An array of records whose description a hostile process rewrote so that
+// a float64 field is misaligned in every record after the first (17-byte
+// records) is reported as that object's error; inspect showed the rest
+// and exits 0 rather than panicking.
+func TestInspectHostileRecordDescription(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	_, err := ctypes.NewStructArray[particle](seg, "p", 4, ctypes.WithoutLock())
+	require.NoError(t, err)
+	_, err = ctypes.NewValue[float64](seg, "pi", 3.5)
+	require.NoError(t, err)
+	obj, err := seg.Lookup("p")
+	require.NoError(t, err)
+	desc := obj.Bytes()[obj.Desc:]
+	binary.LittleEndian.PutUint32(desc[48:], 17) // size
+	binary.LittleEndian.PutUint32(desc[52:], 1)  // align
+	binary.LittleEndian.PutUint32(desc[56:], 1)  // fields: X, a float64 at 0
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"inspect", "--json", name}, &out, &errOut), errOut.String())
+	got := map[string]objectInfo{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var in objectInfo
+		require.NoError(t, json.Unmarshal([]byte(line), &in))
+		got[in.Name] = in
+	}
+	assert.Contains(t, got["p"].Error, shm.ErrCorrupt.Error())
+	assert.Contains(t, got["p"].Error, "8-byte elements in records of 17 bytes")
+	assert.Equal(t, []string{"3.5"}, got["pi"].Values)
 }

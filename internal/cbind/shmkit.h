@@ -131,8 +131,9 @@ struct shmkit_entry {
  * flattened with dotted names ("pos.x"), an array of records with indexed
  * ones ("pts[1].x"); an array of scalars is one field with its count. Bytes
  * that no field covers are padding. Everything is checked before use: each
- * field inside size, names NUL-terminated UTF-8, align a power of two that
- * divides size. Python builds a numpy dtype (names, formats, offsets,
+ * field inside size and after the one before, aligned in every element
+ * (size is a multiple of its element size), names NUL-terminated UTF-8 and
+ * distinct, align a power of two that divides size. Python builds a numpy dtype (names, formats, offsets,
  * itemsize) or a ctypes.Structure from it; C reads it from the object.
  */
 #define SHMKIT_TYPECODE_STRUCT 'T'
@@ -522,6 +523,12 @@ int shmkit_create(const char *name, uint64_t size, uint32_t capacity, unsigned m
  * objects can be created. */
 int shmkit_check(void *base, uint64_t size, int fd, struct shmkit_segment *seg);
 int shmkit_detach(struct shmkit_segment *seg);
+/* shmkit_check_name checks a name of len bytes (so that a NUL inside it
+ * is seen) by Go's rules: a segment's if object is 0 ("foo" or "/foo": not
+ * empty, ".", ".." or longer than 255 bytes, no '/' or NUL after the
+ * first '/', as shm.PosixName), else an object's (1..SHMKIT_NAME_MAX bytes
+ * of UTF-8, no NUL). 0 or EINVAL. */
+int shmkit_check_name(const char *name, uint64_t len, int object);
 int shmkit_unlink(const char *name);
 
 /* Creating objects, as the Go packages do. EEXIST if the name is taken,
@@ -554,6 +561,15 @@ int shmkit_new_struct_channel(struct shmkit_segment *seg, const char *name, cons
                               uint32_t slots, uint32_t max_len, unsigned flags, struct shmkit_object *out);
 /* The element size a description gives, 0 if it is not valid. */
 uint64_t shmkit_struct_size(const struct shmkit_struct_desc *desc);
+/* shmkit_object_desc copies the description of o, a looked-up object of
+ * typecode 'T', into buf (buf_bytes long) and checks the copy as the
+ * lookup checked the segment's: read the fields from the copy, which no
+ * other process can change. SHMKIT_ECORRUPT if the copy is not valid or
+ * gives another element size than o->elem_size (a process changed it since
+ * the lookup); ERANGE if it needs a larger buf (the description and its
+ * fields: at most 64 + SHMKIT_FIELDS_MAX * 64 bytes); EINVAL if o holds no
+ * records. */
+int shmkit_object_desc(const struct shmkit_object *o, struct shmkit_struct_desc *buf, uint64_t buf_bytes);
 /* Elements size of a typecode ('c', 'b', ... 'd', 'u'), or 0. */
 unsigned shmkit_typecode_size(int typecode);
 

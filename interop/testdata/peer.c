@@ -417,6 +417,61 @@ static int cmd_reopen(struct shmkit_segment *seg, const char *name, long n) {
 	return 0;
 }
 
+/* cmd_descs opens the records named name in each segment and prints
+ * "ok" or why not, one line per segment. An open that succeeds reads every
+ * field of every record, through the description's checked copy. */
+static int cmd_descs(const char *name, int nsegs, char **segs) {
+	static union {
+		struct shmkit_struct_desc d;
+		uint8_t room[sizeof(struct shmkit_struct_desc) + SHMKIT_FIELDS_MAX * sizeof(struct shmkit_field)];
+	} buf;
+	for (int i = 0; i < nsegs; i++) {
+		struct shmkit_segment seg = attach(segs[i]);
+		struct shmkit_object o;
+		int rc = shmkit_lookup(&seg, name, 0, SHMKIT_TYPECODE_STRUCT, &o);
+		if (rc == 0) {
+			rc = shmkit_object_desc(&o, &buf.d, sizeof buf);
+		}
+		volatile uint64_t sum = 0;
+		for (uint64_t r = 0; rc == 0 && r < o.count; r++) {
+			const struct shmkit_field *f = (const void *)(&buf.d + 1);
+			for (uint32_t k = 0; k < buf.d.fields; k++) {
+				unsigned size = shmkit_typecode_size(f[k].typecode);
+				const uint8_t *p = (const uint8_t *)o.data + r * o.elem_size + f[k].offset;
+				for (uint32_t j = 0; j < f[k].count; j++) {
+					switch (size) { /* aligned loads, as Go's */
+					case 1: sum += p[j]; break;
+					case 2: sum += ((const uint16_t *)p)[j]; break;
+					case 4: sum += ((const uint32_t *)p)[j]; break;
+					default: sum += ((const uint64_t *)p)[j];
+					}
+				}
+			}
+		}
+		printf("%s\n", class_of(rc));
+		shmkit_detach(&seg);
+	}
+	return 0;
+}
+
+/* cmd_names prints "ok" or "bad" for each name, given in hex, as
+ * shmkit_check_name judges it: a segment's name if kind is "segment",
+ * else an object's. */
+static int cmd_names(const char *kind, int n, char **hex) {
+	for (int i = 0; i < n; i++) {
+		char name[1024];
+		size_t len = strlen(hex[i]) / 2;
+		for (size_t k = 0; k < len && k < sizeof name; k++) {
+			unsigned byte;
+			sscanf(hex[i] + 2 * k, "%2x", &byte);
+			name[k] = (char)byte;
+		}
+		int rc = len <= sizeof name ? shmkit_check_name(name, len, strcmp(kind, "segment") != 0) : EINVAL;
+		printf("%s\n", rc == 0 ? "ok" : "bad");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -429,6 +484,13 @@ int main(int argc, char **argv) {
 	}
 	if (strcmp(cmd, "create") == 0) {
 		return cmd_create(segname);
+	}
+	if (strcmp(cmd, "names") == 0) { /* names segment HEX... or names object SEGMENT HEX... */
+		int object = strcmp(segname, "segment") != 0;
+		return cmd_names(segname, argc - 3 - object, argv + 3 + object);
+	}
+	if (strcmp(cmd, "descs") == 0) {
+		return cmd_descs(segname, argc - 3, argv + 3);
 	}
 	struct shmkit_segment seg = attach(segname);
 	int rc = 2;

@@ -236,8 +236,49 @@ def records(seg, name, chan):
     print("events=%d seq=%d" % (count, seqs))
 
 
+def descs(name, segnames):
+    """As peer.c's descs: the records name in each segment, "ok" once every
+    field of every record is read, else why not."""
+    for segname in segnames:
+        with shmkit.attach(segname) as seg:
+            try:
+                lay = seg.layout(name)
+                recs = seg.records(name)
+                for r in recs:
+                    for f in lay.fields:
+                        field(r, f.name)
+                r = recs = None  # the views go before the segment closes
+                print("ok")
+            except shmkit.CorruptError:
+                print("corrupt")
+
+
+def names(kind, args):
+    """As peer.c's names, through the package's own calls: the segment-name
+    check of create, attach and unlink (a segment), or new_value in segment
+    args[0] (an object), with each name, given in hex. A name that is not
+    UTF-8 is no str, so it cannot be passed: "bad"."""
+    seg = shmkit.attach(args.pop(0)) if kind != "segment" else None
+    for h in args:
+        try:
+            name = bytes.fromhex(h).decode("utf-8")
+            if seg is None:
+                shmkit._segment._posix(name)
+            else:
+                seg.new_value(name, "i").release()
+            print("ok")
+        except ValueError:
+            print("bad")
+    if seg is not None:
+        seg.close()
+
+
 def main(argv):
     cmd, segname, args = argv[1], argv[2], argv[3:]
+    if cmd == "names":
+        return names(segname, args)
+    if cmd == "descs":
+        return descs(segname, args)
     if cmd == "attach":
         return attach(segname, *args)
     if cmd == "create":

@@ -152,6 +152,8 @@ def _declare(lib):
         "shmkit_unlink": (c_int, [cp]),
         "shmkit_typecode_size": (ctypes.c_uint, [c_int]),
         "shmkit_struct_size": (c_u64, [vp]),
+        "shmkit_object_desc": (c_int, [P(Object), vp, c_u64]),
+        "shmkit_check_name": (c_int, [cp, c_u64, c_int]),
         "shmkit_new_struct_elems": (c_int, [P(Segment), cp, vp, c_u64, c_int, c_int, vp, P(Object)]),
         "shmkit_new_struct_channel": (c_int, [P(Segment), cp, vp, c_u32, c_u32, ctypes.c_uint, P(Object)]),
         "shmkit_elem_add": (c_int, [vp, c_int, vp, vp]),
@@ -237,6 +239,32 @@ EEOF = errno.ENODATA
 EPEERDEAD = errno.ECONNRESET
 ETOOLARGE = errno.EMSGSIZE
 ESHORTBUF = errno.ENOBUFS
+
+
+FIELDS_MAX = 4096  # SHMKIT_FIELDS_MAX
+
+
+def unsigned(value, bits, what):
+    """value, an int that C receives as an unsigned integer of bits bits:
+    OverflowError outside 0 .. 2**bits - 1, where ctypes would wrap it."""
+    if not isinstance(value, int):
+        raise TypeError("%s must be an int, not %r" % (what, value))
+    if not 0 <= value < 1 << bits:
+        raise OverflowError("%s %d is out of range 0..%d" % (what, value, (1 << bits) - 1))
+    return value
+
+
+def name_bytes(name, what, segment=False):
+    """name as the C library receives it, checked by Go's rules
+    (shmkit_check_name: shm.PosixName for a segment, the object directory's
+    rule otherwise); ValueError if they refuse it."""
+    try:
+        b = name.encode("utf-8") if isinstance(name, str) else None
+    except UnicodeEncodeError:
+        b = None
+    if b is None or lib.shmkit_check_name(b, len(b), 0 if segment else 1) != 0:
+        raise ValueError("bad %s name %r" % (what, name))
+    return b
 
 
 if sys.byteorder != "little":  # the layout is little-endian

@@ -5,6 +5,8 @@ dtype, or a ctypes.Structure when numpy is not installed, and back."""
 
 import collections
 import ctypes
+import errno
+import itertools
 
 from . import _errors
 from . import _native as n
@@ -37,57 +39,113 @@ def numpy():
     return np
 
 
+def _desc_buffer(fields):
+    class Desc(ctypes.Structure):
+        _fields_ = [("desc", n.StructDesc), ("fields", n.Field * fields)]
+    return Desc()
+
+
 def layout_of(o):
-    """The layout of a looked-up object of typecode 'T'. The C library
-    checked it; its element size is the checked copy, o.elem_size."""
-    d = n.StructDesc.from_address(o.desc)
-    count = min(d.fields, 4096)
-    recs = (n.Field * count).from_address(o.desc + ctypes.sizeof(n.StructDesc))
-    fields = [Field(r.name.decode("utf-8", "replace"), chr(r.typecode), r.offset, r.count) for r in recs]
-    return Layout(d.type_name.decode("utf-8", "replace"), o.elem_size, d.align, fields)
+    """The layout of a looked-up object of typecode 'T', read from a private
+    copy of its description that the C library made and checked (another
+    process may be changing the segment's while it is read). CorruptError
+    if the copy is not valid or describes records of another size than the
+    lookup found."""
+    what = "record description of %r" % o.name.decode("utf-8", "replace")
+    for fields in (16, n.FIELDS_MAX):
+        buf = _desc_buffer(fields)
+        rc = n.lib.shmkit_object_desc(ctypes.byref(o), ctypes.byref(buf), ctypes.sizeof(buf))
+        if rc != errno.ERANGE:
+            break
+    _errors.check(rc, what)
+    d = buf.desc
+    fields = [Field(r.name.decode("utf-8"), chr(r.typecode), r.offset, r.count) for r in buf.fields[:d.fields]]
+    return Layout(d.type_name.decode("utf-8", "replace"), d.size, d.align, fields)
 
 
 def dtype(layout):
     """The numpy dtype of a layout: names, formats, offsets and itemsize."""
     np = numpy()
     formats = [_NUMPY[f.typecode] if f.count == 1 else (_NUMPY[f.typecode], (f.count,)) for f in layout.fields]
-    return np.dtype({"names": [f.name for f in layout.fields], "formats": formats,
-                     "offsets": [f.offset for f in layout.fields], "itemsize": layout.size})
+    try:
+        return np.dtype({"names": [f.name for f in layout.fields], "formats": formats,
+                         "offsets": [f.offset for f in layout.fields], "itemsize": layout.size})
+    except (TypeError, ValueError) as e:
+        raise _errors.CorruptError("record %s: numpy refuses its layout: %s" % (layout.type_name, e)) from None
+
+
+def _ctypes_name_ok(name):
+    """Whether ctypes can hold a field of that name as an attribute: not a
+    name ctypes or Python give a meaning (_fields_, __init__, _objects)."""
+    return not (name.startswith("_") and name.endswith("_")) and name not in ("_objects", "_b_needsfree_")
 
 
 def structure(layout):
     """A ctypes.Structure subclass with the layout's fields (dotted names
     are attribute names: getattr(rec, "Pos.X")) and padding where no field is."""
-    fields, at, pads = [], 0, 0
+    names = {f.name for f in layout.fields}
+    for name in names:
+        if not _ctypes_name_ok(name):
+            raise _errors.CorruptError("record %s: field %r cannot be a ctypes attribute (numpy reads it)"
+                                       % (layout.type_name, name))
+    pads = ("_pad%d" % i for i in itertools.count())
+    fields, at = [], 0
     for f in sorted(layout.fields, key=lambda f: f.offset):
         if f.offset < at:
             raise _errors.CorruptError("record %s: field %r overlaps the one before" % (layout.type_name, f.name))
         if f.offset > at:
-            fields.append(("_pad%d" % pads, ctypes.c_uint8 * (f.offset - at)))
-            pads += 1
+            fields.append((next(p for p in pads if p not in names), ctypes.c_uint8 * (f.offset - at)))
         t = _CTYPE[f.typecode]
         fields.append((f.name, t if f.count == 1 else t * f.count))
         at = f.offset + ctypes.sizeof(t) * f.count
     if at < layout.size:
-        fields.append(("_pad%d" % pads, ctypes.c_uint8 * (layout.size - at)))
-    cls = type(layout.type_name or "Record", (ctypes.Structure,), {"_fields_": fields})
+        fields.append((next(p for p in pads if p not in names), ctypes.c_uint8 * (layout.size - at)))
+    try:
+        cls = type(layout.type_name or "Record", (ctypes.Structure,), {"_fields_": fields})
+    except (TypeError, ValueError, AttributeError) as e:
+        raise _errors.CorruptError("record %s: ctypes refuses its layout: %s" % (layout.type_name, e)) from None
     if ctypes.sizeof(cls) != layout.size:
         raise _errors.CorruptError("record %s: %d bytes as a ctypes.Structure, %d in the segment" % (
             layout.type_name, ctypes.sizeof(cls), layout.size))
     return cls
 
 
-def view(mem, layout, count):
+class _Frozen(tuple):
+    """An array field of a read-only record: a copy that refuses writes."""
+
+    def __setitem__(self, i, v):
+        raise _errors.ReadOnlyError("the segment is attached read-only")
+
+
+def _frozen(v):
+    return _Frozen(v) if isinstance(v, ctypes.Array) else v  # a char array is bytes already
+
+
+def _read_only(cls, count):
+    """count records of structure cls, copied, whose writes raise
+    ReadOnlyError, as Go's writes to a read-only attach do."""
+    def refuse(self, *args):
+        raise _errors.ReadOnlyError("the segment is attached read-only: these records are a copy, taken when read")
+    ns = {"__setattr__": refuse, "__slots__": ()}
+    for name, t in cls._fields_:
+        if issubclass(t, ctypes.Array):
+            ns[name] = property(lambda self, d=cls.__dict__[name]: _frozen(d.__get__(self, type(self))))
+    record = type(cls.__name__, (cls,), ns)
+    return type("ReadOnlyRecords", (record * count,), {"__setitem__": refuse})
+
+
+def view(mem, layout, count, readonly=False):
     """count records over the buffer mem, in place: a numpy structured
-    array, or a ctypes array of structure(layout) without numpy."""
+    array (read-only if mem is), or a ctypes array of structure(layout)
+    without numpy. ctypes cannot view read-only memory: with readonly it
+    gives a copy whose writes raise ReadOnlyError."""
     np = numpy()
     if np is not None:
         return np.frombuffer(mem, dtype=dtype(layout), count=count)
-    cls = structure(layout) * count
-    try:
-        return cls.from_buffer(mem)
-    except TypeError:  # a read-only mapping: a copy is what can be had
-        return cls.from_buffer_copy(mem)
+    cls = structure(layout)
+    if readonly:
+        return _read_only(cls, count).from_buffer_copy(mem)
+    return (cls * count).from_buffer(mem)
 
 
 def _join(path, name):

@@ -43,7 +43,10 @@ def _typecode(tc):
 
 
 def _posix(name):
-    return "/" + name.lstrip("/") if isinstance(name, str) and name.strip("/") else None
+    """The POSIX name ("/foo") of a segment name ("foo" or "/foo") by Go's
+    rules (shm.PosixName); ValueError if they refuse it."""
+    n.name_bytes(name, "segment", segment=True)
+    return name if name.startswith("/") else "/" + name
 
 
 def _to_python(tc, v):
@@ -90,8 +93,6 @@ def attach(name, readonly=False):
 
 def _map(name, readonly):
     path = _posix(name)
-    if path is None or "/" in path[1:]:
-        raise ValueError("bad segment name %r" % (name,))
     # O_NONBLOCK: a FIFO planted under the name must not hang the open.
     flags = (os.O_RDONLY if readonly else os.O_RDWR) | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
     fd = os.open("/dev/shm" + path, flags)
@@ -175,9 +176,8 @@ def create(name, size, capacity=0, mode=0o600):
     """
     seg = n.Segment()
     path = _posix(name)
-    if path is None:
-        raise ValueError("bad segment name %r" % (name,))
-    rc = n.lib.shmkit_create(path.encode(), size, capacity, mode, ctypes.byref(seg))
+    rc = n.lib.shmkit_create(path.encode(), n.unsigned(size, 64, "segment size"),
+                             n.unsigned(capacity, 32, "capacity"), n.unsigned(mode, 32, "mode"), ctypes.byref(seg))
     if rc == errno.EEXIST:
         raise FileExistsError(rc, os.strerror(rc), path)
     if rc == errno.EINVAL:
@@ -190,7 +190,7 @@ def create(name, size, capacity=0, mode=0o600):
 def unlink(name):
     """Remove the segment's name; processes attached keep their mappings."""
     path = _posix(name)
-    rc = n.lib.shmkit_unlink(path.encode() if path else b"")
+    rc = n.lib.shmkit_unlink(path.encode())
     if rc == errno.ENOENT:
         raise FileNotFoundError(rc, os.strerror(rc), path)
     _errors.check(rc, "unlink %s" % path)
@@ -343,16 +343,15 @@ class Segment:
 
     def _lookup(self, name, kind=None, typecode=None):
         self._check_open()
-        if not isinstance(name, str) or not name or len(name.encode()) > 63:
-            raise ValueError("bad object name %r" % (name,))
+        cname = n.name_bytes(name, "object")
         o = n.Object()
-        rc = n.lib.shmkit_lookup(ctypes.byref(self._c), name.encode(), _KIND[kind] if kind else 0,
+        rc = n.lib.shmkit_lookup(ctypes.byref(self._c), cname, _KIND[kind] if kind else 0,
                                  ord(typecode) if typecode else 0, ctypes.byref(o))
         if rc == errno.ENOENT:
             raise _errors.ObjectNotFoundError(name)
         if rc == n.EKIND:
             o2 = n.Object()
-            n.lib.shmkit_lookup(ctypes.byref(self._c), name.encode(), 0, 0, ctypes.byref(o2))
+            n.lib.shmkit_lookup(ctypes.byref(self._c), cname, 0, 0, ctypes.byref(o2))
             raise _errors.KindMismatchError("%s: %r is a %s of %r; asked for kind %s%s" % (
                 self.name, name, KINDS.get(o2.kind, o2.kind), chr(o2.typecode) if o2.typecode else None,
                 kind, ", typecode %r" % typecode if typecode else ""))
@@ -368,7 +367,7 @@ class Segment:
 
     def _records(self, o):
         mem = memoryview(self._mm)[o.offset:o.offset + o.count * o.elem_size]
-        return _records.view(mem, _records.layout_of(o), o.count)
+        return _records.view(mem, _records.layout_of(o), o.count, self.readonly)
 
     # -- records (typecode 'T')
 
@@ -400,6 +399,7 @@ class Segment:
         Python's Array(Point, n), or Value(Point). Returns records(name),
         or for a value record(name)."""
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         layout = _records.layout_from(rectype)
         desc = _records.encode(layout)
         init = None
@@ -413,7 +413,8 @@ class Segment:
         if count < 0 or (value and count != 1):
             raise ValueError("bad record count %d" % count)
         o = n.Object()
-        rc = n.lib.shmkit_new_struct_elems(ctypes.byref(self._c), name.encode(), ctypes.byref(desc), count,
+        rc = n.lib.shmkit_new_struct_elems(ctypes.byref(self._c), cname, ctypes.byref(desc),
+                                           n.unsigned(count, 64, "record count"),
                                            not value, bool(lock), init, ctypes.byref(o))
         if rc == errno.EINVAL:
             raise ValueError("%s: record layout of %r refused: %r" % (self.name, name, layout))
@@ -499,6 +500,7 @@ class Segment:
     def new_array(self, name, typecode, size_or_initializer, lock=True):
         """Create an array, like multiprocessing.Array(typecode, ...)."""
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         tc = _typecode(typecode)
         if isinstance(size_or_initializer, int):
             count, init = size_or_initializer, None
@@ -510,7 +512,8 @@ class Segment:
         if count < 0:
             raise ValueError("negative array size %d" % count)
         o = n.Object()
-        rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), name.encode(), ord(tc), count, 1, bool(lock),
+        rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), cname, ord(tc), n.unsigned(count, 64, "array size"), 1,
+                                    bool(lock),
                                     init.buffer_info()[0] if init is not None and count else None, ctypes.byref(o))
         self._created(rc, name)
         return self._view(o)
@@ -518,29 +521,33 @@ class Segment:
     def new_value(self, name, typecode, value=0, lock=True):
         """Create a value, like multiprocessing.Value(typecode, value)."""
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         tc = _typecode(typecode)
         if value == 0 and tc in "cu":
             value = b"\0" if tc == "c" else "\0"
         init = _initial(tc, [value])
         o = n.Object()
-        rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), name.encode(), ord(tc), 1, 0, bool(lock),
+        rc = n.lib.shmkit_new_elems(ctypes.byref(self._c), cname, ord(tc), 1, 0, bool(lock),
                                     init.buffer_info()[0], ctypes.byref(o))
         self._created(rc, name)
         return Value(name, tc, self._view(o), self._lock(o), self, o.data)
 
     def new_semaphore(self, name, value=1, bounded=False):
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         o = n.Object()
-        if value < 0:
+        if isinstance(value, int) and value < 0:
             raise ValueError("semaphore initial value must be >= 0")
-        self._created(n.lib.shmkit_new_semaphore(ctypes.byref(self._c), name.encode(), value, bool(bounded),
+        self._created(n.lib.shmkit_new_semaphore(ctypes.byref(self._c), cname, n.unsigned(value, 32, "semaphore value"),
+                                                 bool(bounded),
                                                  ctypes.byref(o)), name)
         return Semaphore(self, o)
 
     def new_mutex(self, name, recursive=False):
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         o = n.Object()
-        self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
+        self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), cname, bool(recursive),
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
 
@@ -601,11 +608,13 @@ class Segment:
         ctypes.Structure subclass or a numpy structured dtype); otherwise as
         new_channel."""
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         desc = _records.encode(_records.layout_from(rectype))
         o = n.Object()
         flags = (_SPSC if spsc else 0) | (_JOINABLE if joinable else 0)
-        rc = n.lib.shmkit_new_struct_channel(ctypes.byref(self._c), name.encode(), ctypes.byref(desc), slots,
-                                             max_len, flags, ctypes.byref(o))
+        rc = n.lib.shmkit_new_struct_channel(ctypes.byref(self._c), cname, ctypes.byref(desc),
+                                             n.unsigned(slots, 32, "slots"), n.unsigned(max_len, 32, "max_len"),
+                                             flags, ctypes.byref(o))
         self._created(rc, name)
         return Channel(self, o)
 
@@ -615,10 +624,12 @@ class Segment:
         with joinable, counting unfinished messages for task_done() and
         join(), as multiprocessing.JoinableQueue."""
         self._check_writable()
+        cname = n.name_bytes(name, "object")
         tc = _typecode(typecode)
         o = n.Object()
         flags = (_SPSC if spsc else 0) | (_JOINABLE if joinable else 0)
-        self._created(n.lib.shmkit_new_channel_flags(ctypes.byref(self._c), name.encode(), ord(tc), slots, max_len,
+        self._created(n.lib.shmkit_new_channel_flags(ctypes.byref(self._c), cname, ord(tc),
+                                                     n.unsigned(slots, 32, "slots"), n.unsigned(max_len, 32, "max_len"),
                                                      flags, ctypes.byref(o)), name)
         return Channel(self, o)
 
@@ -659,11 +670,26 @@ class Value:
         self._seg._check_writable()
         return _CTYPE[self.typecode]
 
+    def _c(self, t, v, what, delta=False):
+        """v as C type t: OverflowError for an integer outside t's range,
+        where ctypes would wrap it. A delta may also be given in the other
+        signedness (add(-1) to an unsigned value subtracts one)."""
+        if t in (ctypes.c_float, ctypes.c_double) or not isinstance(v, int):
+            return t(v)
+        bits = 8 * ctypes.sizeof(t)
+        signed = t(-1).value < 0
+        lo = -(1 << (bits - 1)) if signed or delta else 0
+        hi = (1 << bits) - 1 if not signed or delta else (1 << (bits - 1)) - 1
+        if not lo <= v <= hi:
+            raise OverflowError("value %r: %s %d is out of range %d..%d for typecode %r" % (
+                self.name, what, v, lo, hi, self.typecode))
+        return t(v)
+
     def add(self, delta):
         """Atomically add delta and return the new value (integers wrap
         around as in C; floats are added by compare-and-swap)."""
         t = self._atomic("add")
-        d, out = t(delta), t()
+        d, out = self._c(t, delta, "delta", delta=True), t()
         _errors.check(n.lib.shmkit_elem_add(self._addr, ord(self.typecode), ctypes.byref(d), ctypes.byref(out)),
                       "value %r" % self.name)
         return out.value
@@ -671,7 +697,7 @@ class Value:
     def swap(self, new):
         """Atomically store new and return the old value."""
         t = self._atomic("swap")
-        nv, old = t(new), t()
+        nv, old = self._c(t, new, "new value"), t()
         _errors.check(n.lib.shmkit_elem_swap(self._addr, ord(self.typecode), ctypes.byref(nv), ctypes.byref(old)),
                       "value %r" % self.name)
         return old.value
@@ -680,7 +706,7 @@ class Value:
         """Atomically store new if the value is old (bit patterns compared,
         as in Go); return whether it did."""
         t = self._atomic("compare_and_swap")
-        o, nv, swapped = t(old), t(new), ctypes.c_int()
+        o, nv, swapped = self._c(t, old, "old value"), self._c(t, new, "new value"), ctypes.c_int()
         _errors.check(n.lib.shmkit_elem_cas(self._addr, ord(self.typecode), ctypes.byref(o), ctypes.byref(nv),
                                             ctypes.byref(swapped)), "value %r" % self.name)
         return bool(swapped.value)
@@ -871,8 +897,8 @@ class Channel:
             if timeout == 0:
                 rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
             else:
-                deadline = None if timeout is None else n.lib.shmkit_now_ns() + int(timeout * 1e9)
-                rc = _sync.sliced(checked, deadline, _CHAN_SLICE_NS)
+                # ValueError for a negative timeout, whose deadline ctypes could wrap into the future
+                rc = _sync.sliced(checked, _sync._deadline(timeout), _CHAN_SLICE_NS)
         if rc in (errno.EAGAIN, errno.ETIMEDOUT):
             raise TimeoutError(errno.ETIMEDOUT, "channel %r: timed out" % self.name)
         return rc
@@ -903,7 +929,7 @@ class Channel:
         mv = memoryview(buffer).cast("B")
         if mv.readonly:
             raise TypeError("recv_into needs a writable buffer")
-        cap = mv.nbytes // self._size
+        cap = min(mv.nbytes // self._size, 0xFFFFFFFF)  # C takes a uint32_t; more would wrap
         got = ctypes.c_uint32()
         anchor = ctypes.c_char.from_buffer(mv) if mv.nbytes else None
         addr = ctypes.addressof(anchor) if anchor is not None else None

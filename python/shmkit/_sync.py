@@ -169,9 +169,9 @@ class Mutex:
 
 
 def _sem_name(name):
-    if not isinstance(name, str) or not name.strip("/") or "/" in name.strip("/"):
-        raise ValueError("bad semaphore name %r" % (name,))
-    return "/" + name.lstrip("/")
+    """"/foo" for "foo" or "/foo", by the rules of segment names."""
+    n.name_bytes(name, "semaphore", segment=True)
+    return name if name.startswith("/") else "/" + name
 
 
 class NamedSemaphore:
@@ -182,7 +182,8 @@ class NamedSemaphore:
     def __init__(self, name, create=False, value=1, mode=0o600):
         self.name = _sem_name(name)
         sem = ctypes.c_void_p()
-        rc = n.lib.shmkit_nsem_open(self.name.encode(), bool(create), mode, value, ctypes.byref(sem))
+        rc = n.lib.shmkit_nsem_open(self.name.encode(), bool(create), n.unsigned(mode, 32, "mode"),
+                                    n.unsigned(value, 32, "semaphore value"), ctypes.byref(sem))
         if rc == errno.ENOENT:
             raise FileNotFoundError(rc, os.strerror(rc), self.name)
         if rc == errno.EEXIST:

@@ -1068,3 +1068,196 @@ class TestRecords(SegmentTest):
             _fields_ = [("b", ctypes.c_bool)]
         with self.assertRaises(TypeError):
             self.seg.new_records("c", Boolish, 1)
+
+
+def _write_desc(mm, at, size, align, fields):
+    """Writes a record description (struct shmkit_struct_desc and its
+    fields, cgo/shmkit.h) at offset at of mapping mm, as a hostile process
+    could: fields are (name, typecode, offset, count)."""
+    import struct
+    b = bytearray(64 + 64 * len(fields))
+    b[0:7] = b"hostile"
+    struct.pack_into("<III", b, 48, size, align, len(fields))
+    for i, (name, tc, off, count) in enumerate(fields):
+        r = 64 + 64 * i
+        b[r:r + len(name)] = name.encode()
+        struct.pack_into("<IIB", b, r + 48, off, count, ord(tc))
+    mm[at:at + len(b)] = bytes(b)
+
+
+class Wide(ctypes.Structure):
+    _fields_ = [(c, ctypes.c_double) for c in "abcdefgh"]
+
+
+class TestHostileRecords(SegmentTest):
+    """Record descriptions that a hostile process wrote: each reader gets
+    CorruptError, never another exception, a layout the check refuses, or
+    a read outside the segment."""
+
+    def _desc_at(self, name):
+        o = self.seg._lookup(name)
+        return o.offset + o.desc - o.data
+
+    def test_hostile_descriptions(self):
+        self.seg.new_records("r", Wide, 2, lock=False)
+        at = self._desc_at("r")
+        saved = bytes(self.seg._mm[at:at + 64 * 9])
+        cases = {
+            "float64 misaligned in the second record": (41, 1, [("x", "d", 0, 1)]),
+            "int32 misaligned in the second record": (42, 2, [("x", "i", 0, 1)]),
+            "duplicate names": (16, 8, [("x", "d", 0, 1), ("x", "d", 8, 1)]),
+            "duplicate names apart": (24, 8, [("x", "d", 0, 1), ("y", "d", 8, 1), ("x", "q", 16, 1)]),
+            "a name ctypes gives a meaning": (8, 8, [("_fields_", "d", 0, 1)]),
+            "a dunder name": (8, 8, [("__class__", "d", 0, 1)]),
+        }
+        if numpy is not None:
+            del cases["a name ctypes gives a meaning"], cases["a dunder name"]  # numpy reads them
+        for what, (size, align, fields) in cases.items():
+            with self.subTest(what):
+                _write_desc(self.seg._mm, at, size, align, fields)
+                for call in (lambda: self.seg.records("r"), lambda: self.seg.layout("r")):
+                    try:
+                        got = call()
+                    except shmkit.CorruptError:
+                        continue
+                    if what.startswith("a ") and not isinstance(got, tuple):
+                        self.fail("%s: records() gave %r" % (what, got))
+                    if isinstance(got, tuple):  # a layout: only names ctypes cannot hold pass the check
+                        self.assertTrue(what.startswith("a "), "%s: layout %r" % (what, got))
+        self.seg._mm[at:at + len(saved)] = saved
+        self.assertEqual(len(self.seg.records("r")), 2)
+
+    def test_description_changed_while_read(self):
+        """A co-tenant flips the field count (2 or 4096, more than the
+        segment holds) and a typecode ('d' or 'X') while records() and
+        layout() read the description: each call gives the layout the check
+        passed, or CorruptError."""
+        self.seg.new_records("r", Vec, 4, lock=False)
+        stop = self.seg.new_value("stop", "B", 0, lock=False)  # opened now: lookups fail while it flips
+        want = self.seg.layout("r")
+        at = self._desc_at("r")
+        ready_r, ready_w = os.pipe()
+        parent = os.getpid()
+
+        def flipper():
+            os.close(ready_r)
+            with shmkit.attach(self.name) as seg:
+                flag = seg.value("stop")
+                mm = seg._mm
+                os.write(ready_w, b"x")
+                i = 0
+                while flag.value == 0 and os.getppid() == parent:
+                    i += 1
+                    # Half the time valid; else 4098 fields (0x1002, more than SHMKIT_FIELDS_MAX
+                    # and than the segment holds) or typecode 'X'.
+                    mm[at + 57] = 0x10 if i & 3 == 0 else 0
+                    mm[at + 64 + 56] = ord("X") if i & 3 == 1 else ord("d")
+                mm[at + 57], mm[at + 64 + 56] = 0, ord("d")
+                flag.release()
+        pid = self.fork(flipper)
+        os.close(ready_w)
+        self.assertEqual(os.read(ready_r, 1), b"x")
+        os.close(ready_r)
+        ok = refused = calls = 0
+        try:
+            while calls < 4000 or (refused < 50 and calls < 200000):
+                calls += 1
+                try:
+                    if calls & 1:
+                        self.assertEqual(self.seg.layout("r"), want)
+                    else:
+                        recs = self.seg.records("r")
+                        self.assertEqual(len(recs), 4)
+                        del recs
+                    ok += 1
+                except shmkit.CorruptError:
+                    refused += 1
+        finally:
+            stop.value = 1
+            _, status = os.waitpid(pid, 0)
+            stop.release()
+        self.assertEqual(status, 0)
+        self.assertEqual(ok + refused, calls)
+        self.assertGreater(refused, 0)
+        self.assertEqual(self.seg.layout("r"), want)
+        print("\n%d calls while a co-tenant flipped the description: %d read, %d CorruptError"
+              % (calls, ok, refused), file=sys.stderr)
+
+
+class TestInputChecks(SegmentTest):
+    """Integers that C receives and names are checked as Go checks them,
+    never wrapped or cut at a NUL."""
+
+    def test_integers_out_of_range(self):
+        other = "shmkit-pytest-%d-big" % os.getpid()
+        for call in (lambda: shmkit.create(other, 1 << 20, capacity=2 ** 32),
+                     lambda: shmkit.create(other, 2 ** 64),
+                     lambda: shmkit.create(other, 1 << 20, mode=2 ** 32),
+                     lambda: self.seg.new_array("a", "d", 2 ** 64),
+                     lambda: self.seg.new_records("r", Vec, 2 ** 64),
+                     lambda: self.seg.new_semaphore("s", 2 ** 32),
+                     lambda: self.seg.new_channel("c", "d", 2 ** 32 + 4, 1),
+                     lambda: self.seg.new_channel("c", "d", 4, 2 ** 32 + 1),
+                     lambda: self.seg.new_record_channel("c", Vec, 4, 2 ** 32 + 1)):
+            with self.assertRaises(OverflowError):
+                call()
+        self.assertFalse(os.path.exists("/dev/shm/" + other))
+        self.assertEqual(self.seg.objects(), [])
+        v = self.seg.new_value("v", "B", 250, lock=False)
+        for call in (lambda: v.add(256), lambda: v.add(-129), lambda: v.swap(256), lambda: v.swap(-1),
+                     lambda: v.compare_and_swap(250, 2 ** 64)):
+            with self.assertRaises(OverflowError):
+                call()
+        self.assertEqual(v.value, 250)
+        self.assertEqual(v.add(-1), 249)  # a delta of the other signedness wraps, as in Go
+        self.assertEqual(v.add(255), 248)
+        v.release()
+        ch = self.seg.new_channel("ch", "d", 2, 2)
+        for call in (lambda: ch.recv(timeout=-3e10), lambda: ch.join(timeout=-3e10)):
+            with self.assertRaises(ValueError):  # its deadline in ns, wrapped, lay two centuries ahead
+                call()
+
+    def test_names_as_go_checks_them(self):
+        # Segment names: shm.PosixName.
+        for bad in ("a\x00b", "", "/", "//a", "a/b", ".", "..", "/..", "x" * 256, "\udc80", b"a", None):
+            with self.subTest(segment=bad):
+                with self.assertRaises(ValueError):
+                    shmkit.create(bad, 1 << 16)
+                with self.assertRaises(ValueError):
+                    shmkit.attach(bad)
+                with self.assertRaises(ValueError):
+                    shmkit.unlink(bad)
+        self.assertEqual(shmkit.attach("/" + self.name).name, "/" + self.name)
+        # Object names: shm's checkObjectName.
+        for bad in ("a\x00b", "", "x" * 64, "\udc80", b"a", None):
+            with self.subTest(object=bad):
+                for call in (lambda: self.seg.new_array(bad, "i", 1), lambda: self.seg.new_value(bad, "i"),
+                             lambda: self.seg.new_semaphore(bad), lambda: self.seg.new_mutex(bad),
+                             lambda: self.seg.new_channel(bad, "d", 2, 2), lambda: self.seg.new_records(bad, Vec),
+                             lambda: self.seg.new_record_channel(bad, Vec, 2, 2), lambda: self.seg.array(bad)):
+                    with self.assertRaises(ValueError):
+                        call()
+        self.assertEqual(self.seg.objects(), [])
+        self.seg.new_array("x" * 63, "i", 1).release()
+        self.seg.new_array("é/. ", "i", 1).release()
+        self.assertEqual(sorted(o.name for o in self.seg.objects()), ["x" * 63, "é/. "])
+
+    def test_read_only_records_refuse_writes(self):
+        self.seg.new_records("p", Particle, 2)
+        recs = self.seg.records("p")
+        recs[1].id, recs[1].w[2] = 7, 0.5
+        del recs
+        with shmkit.attach(self.name, readonly=True) as ro:
+            got = ro.records("p")
+            if numpy is not None:
+                self.assertEqual(int(got["id"][1]), 7)
+                with self.assertRaises(ValueError):  # numpy's read-only array
+                    got["id"][1] = 8
+            else:
+                self.assertEqual((got[1].id, list(got[1].w)), (7, [0.0, 0.0, 0.5]))
+                for call in (lambda: setattr(got[1], "id", 8), lambda: got[1].w.__setitem__(0, 1.0),
+                             lambda: got.__setitem__(0, Particle())):
+                    with self.assertRaises(shmkit.ReadOnlyError):
+                        call()
+            del got
+        self.assertEqual(self.seg.records("p")[1].id, 7)

@@ -580,7 +580,7 @@ class Segment:
         """Create a clear event (multiprocessing.Event())."""
         self._check_writable()
         o = n.Object()
-        self._created(n.lib.shmkit_new_event(ctypes.byref(self._c), name.encode(), ctypes.byref(o)), name)
+        self._created(n.lib.shmkit_new_event(ctypes.byref(self._c), n.name_bytes(name, "object"), ctypes.byref(o)), name)
         return Event(self, o)
 
     def new_condition(self, name, lock):
@@ -590,7 +590,7 @@ class Segment:
         o = n.Object()
         if not isinstance(lock, Mutex):
             raise TypeError("condition %r needs a shmkit Mutex, not %r" % (name, lock))
-        self._created(n.lib.shmkit_new_cond(ctypes.byref(self._c), name.encode(), ctypes.byref(o)), name)
+        self._created(n.lib.shmkit_new_cond(ctypes.byref(self._c), n.name_bytes(name, "object"), ctypes.byref(o)), name)
         return Condition(self, o, lock)
 
     def new_barrier(self, name, parties, timeout=None):
@@ -600,7 +600,7 @@ class Segment:
         if not isinstance(parties, int) or isinstance(parties, bool) or not 1 <= parties <= 2**31 - 1:
             raise ValueError("barrier %r: parties must be an int from 1 to 2**31-1, not %r" % (name, parties))
         o = n.Object()
-        self._created(n.lib.shmkit_new_barrier(ctypes.byref(self._c), name.encode(), parties, ctypes.byref(o)), name)
+        self._created(n.lib.shmkit_new_barrier(ctypes.byref(self._c), n.name_bytes(name, "object"), parties, ctypes.byref(o)), name)
         return Barrier(self, o, timeout)
 
     def new_record_channel(self, name, rectype, slots, max_len, spsc=False, joinable=False):

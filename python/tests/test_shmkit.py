@@ -690,6 +690,9 @@ class TestEventBarrierCondition(SegmentTest):
         self.assertFalse(e.is_set())
         with self.assertRaises(shmkit.KindMismatchError):
             self.seg.barrier("e")
+        for bad in ("a\x00b", "", "x" * 64):
+            with self.assertRaises(ValueError):
+                self.seg.new_event(bad)
 
     def test_barrier(self):
         b = self.seg.new_barrier("b", 3)

@@ -42,9 +42,10 @@ type Segment struct {
 	raw      bool
 	geo      geometry // trusted copy of the header, checked once at attach
 
-	allocSem  chan struct{} // our allocators share one lock word: this serialises them
+	gate      *allocGate // this process's allocators of the file queue here (alloclock.go); nil if read-only or raw
 	allocWait time.Duration
 	closed    atomic.Bool
+	done      chan struct{} // closed when Close begins
 	noWrites  atomic.Bool // read-only or closed: the one load a hot write path makes
 	drain     hold.Drain  // the calls blocked on the memory, which Close waits for
 }
@@ -125,7 +126,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		return nil, err
 	}
 	return &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, geo: geo,
-		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
+		gate: gateOf(id), allocWait: o.allocWait, done: make(chan struct{})}, nil
 }
 
 // mapByName maps the file again through its new name, over mem, so that
@@ -216,7 +217,10 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 		return nil, &fs.PathError{Op: "shm mmap", Path: pname, Err: unwrapErrno(err)}
 	}
 	s := &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, readOnly: o.readOnly, raw: raw,
-		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}
+		allocWait: o.allocWait, done: make(chan struct{})}
+	if !raw && !o.readOnly {
+		s.gate = gateOf(id)
+	}
 	s.noWrites.Store(o.readOnly)
 	return s, nil
 }
@@ -304,6 +308,7 @@ func (s *Segment) Close() error {
 		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
 	}
 	s.noWrites.Store(true)
+	close(s.done)
 	s.drain.Close()
 	return s.release()
 }
@@ -312,6 +317,9 @@ func (s *Segment) Close() error {
 // and closes the file.
 func (s *Segment) release() error {
 	var errs []error
+	if s.gate != nil {
+		dropGate(s.fileID, s.gate)
+	}
 	if len(s.mem) > 0 {
 		if err := unmapGuarded(s.mem, s.fileID, s.reserved); err != nil {
 			errs = append(errs, &fs.PathError{Op: "shm unmap", Path: s.name, Err: err})

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 		"flockro":      helperFlockReadOnly,
 		"stopinalloc":  helperStopInAlloc,
 		"allochandles": helperAllocHandles,
-	})
+	}, removeCBuild)
 }
 
 // helperReadWrite opens segment args[0], prints object "msg", and overwrites

@@ -46,8 +46,8 @@ type Segment struct {
 	allocWait time.Duration
 	closed    atomic.Bool
 	done      chan struct{} // closed when Close begins
-	noWrites  atomic.Bool // read-only or closed: the one load a hot write path makes
-	drain     hold.Drain  // the calls blocked on the memory, which Close waits for
+	noWrites  atomic.Bool   // read-only or closed: the one load a hot write path makes
+	drain     hold.Drain    // the calls blocked on the memory, which Close waits for
 }
 
 // Create makes a new shmkit segment of size bytes (header and directory

@@ -13,16 +13,17 @@ import (
 
 func TestMain(m *testing.M) {
 	proctest.Main(m, map[string]proctest.Helper{
-		"readwrite":    helperReadWrite,
-		"alloc":        helperAlloc,
-		"openfifo":     helperOpenFIFO,
-		"fullshm":      helperFullShm,
-		"lowercursor":  helperLowerCursor,
-		"spoilname":    helperSpoilName,
-		"openloop":     helperOpenLoop,
-		"flockro":      helperFlockReadOnly,
-		"stopinalloc":  helperStopInAlloc,
-		"allochandles": helperAllocHandles,
+		"readwrite":       helperReadWrite,
+		"alloc":           helperAlloc,
+		"openfifo":        helperOpenFIFO,
+		"fullshm":         helperFullShm,
+		"lowercursor":     helperLowerCursor,
+		"spoilname":       helperSpoilName,
+		"openloop":        helperOpenLoop,
+		"flockro":         helperFlockReadOnly,
+		"stopinalloc":     helperStopInAlloc,
+		"allochandles":    helperAllocHandles,
+		"closewhilealloc": helperCloseWhileAllocWaits,
 	}, removeCBuild)
 }
 

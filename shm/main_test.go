@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 		"stopinalloc":     helperStopInAlloc,
 		"allochandles":    helperAllocHandles,
 		"closewhilealloc": helperCloseWhileAllocWaits,
+		"newnames":        helperNewNames,
 	}, removeCBuild)
 }
 

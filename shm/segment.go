@@ -27,11 +27,15 @@ import (
 // may still fault, as may a view used after Close.
 //
 // After Close the address range stays reserved with no access allowed, so a
-// view that outlives its segment faults at once instead of silently reading
-// whatever the address space holds next; the memory itself is released. The
-// range is reused only to map the same segment again, so a stale view never
-// sees another segment, and opening and closing one segment over and over
-// does not use up the address space.
+// view that outlives its segment faults instead of silently reading
+// whatever the address space holds next; the memory itself is released.
+// Ranges are never unmapped: a later mapping of the same segment reuses its
+// range (the stale view then sees its own segment), and so, once closed
+// ranges that fit hold more than twice what this process has open, does a
+// mapping of another segment, the range closed longest ago first (a view kept past
+// that Close then sees the new segment). So the address space stays within
+// a few times what is open, however many names come and go, and the views
+// of the segments closed last keep faulting (docs/design.md).
 type Segment struct {
 	name     string // canonical POSIX name, "/foo"
 	file     *os.File
@@ -112,7 +116,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 
 	proc := "/proc/self/fd/" + strconv.Itoa(fd)
 	if err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, path(pname), unix.AT_SYMLINK_FOLLOW); err != nil {
-		unix.Munmap(mem) // nobody has seen it
+		unmapGuarded(mem, id, reserved) // nobody has seen it
 		return fail("shm create", err)
 	}
 	if named := mapByName(pname, id, mem); named != nil {
@@ -121,7 +125,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	}
 	geo, err := parseHeader(mem, int64(size))
 	if err != nil { // cannot happen: we just wrote it
-		unix.Munmap(mem)
+		unmapGuarded(mem, id, reserved)
 		f.Close()
 		return nil, err
 	}

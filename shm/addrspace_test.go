@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
@@ -101,4 +102,51 @@ func TestNewNamesKeepAddressSpaceBounded(t *testing.T) {
 	assert.Less(t, grown, int64(2*size), "VmSize grew by %d MiB over %d names of %d MiB", grown>>20, names-warmNames, size>>20)
 	assert.Zero(t, unfaulted, "stale views that read memory instead of faulting")
 	t.Logf("VmSize grew by %d MiB over %d names of %d MiB", grown>>20, names-warmNames, size>>20)
+}
+
+// helperUnderASLimit limits its own address space to what it uses now
+// plus args[3] MiB (RLIMIT_AS), then creates, uses, closes and unlinks
+// args[2] segments of args[1] bytes, each under a new name after args[0].
+// It prints how many it made before the first failure, if any.
+func helperUnderASLimit(args []string) int {
+	size, _ := strconv.Atoi(args[1])
+	n, _ := strconv.Atoi(args[2])
+	headroom, _ := strconv.Atoi(args[3])
+	limit := uint64(procVmSize()) + uint64(headroom)<<20
+	if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
+		return proctest.Fail("setrlimit: %v", err)
+	}
+	for i := range n {
+		seg, err := shm.Create(fmt.Sprintf("%s-%d", args[0], i), size)
+		if err != nil {
+			fmt.Println(i, err)
+			return 0
+		}
+		_, err = seg.Alloc(shm.Request{Name: "x", Kind: shm.KindBytes, Length: uint64(size / 2)}, nil)
+		seg.Close()
+		seg.Unlink()
+		if err != nil {
+			return proctest.Fail("alloc %d: %v", i, err)
+		}
+	}
+	fmt.Println(n)
+	return 0
+}
+
+// The issue's own form: under an address space limit with room for a few
+// segments, one segment at a time under new names. Before, the 7th 64 MiB
+// segment failed with ENOMEM under 384 MiB of headroom; now all 16 fit.
+func TestNewNamesUnderAddressSpaceLimit(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector maps shadow memory as the process grows")
+	}
+	const size, names, headroom = 64 << 20, 16, 384 // MiB of headroom: 6 segments
+	name := proctest.Name(t)
+	t.Cleanup(func() {
+		for i := range names {
+			os.Remove(fmt.Sprintf("/dev/shm/%s-%d", name, i))
+		}
+	})
+	out := proctest.Output(t, "underaslimit", name, strconv.Itoa(size), strconv.Itoa(names), strconv.Itoa(headroom))
+	assert.Equal(t, strconv.Itoa(names), out, "segments made before the first failure")
 }

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		"allochandles":    helperAllocHandles,
 		"closewhilealloc": helperCloseWhileAllocWaits,
 		"newnames":        helperNewNames,
+		"underaslimit":    helperUnderASLimit,
 	}, removeCBuild)
 }
 

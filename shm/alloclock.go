@@ -114,7 +114,7 @@ func (s *Segment) lockAlloc(ctx context.Context, tid int) error {
 			continue
 		}
 		if deadline != 0 && wait.Now() >= deadline {
-			return fmt.Errorf("%w: %s has held the allocation lock for %v", ErrBusy, holderName(uint32(held)), s.allocWait)
+			return fmt.Errorf("%w: %s has held the allocation lock for %v", ErrBusy, holderName(held), s.allocWait)
 		}
 		until := wait.Deadline(allocLook)
 		if deadline != 0 {
@@ -137,8 +137,12 @@ func (s *Segment) lockAlloc(ctx context.Context, tid int) error {
 	}
 }
 
-// holderName says which thread and process a lock word names.
-func holderName(tid uint32) string {
+// holderName says which thread and process lock word w names.
+func holderName(w uint64) string {
+	tid := uint32(w)
+	if uint32(w>>32) != procs.PIDNamespace() {
+		return fmt.Sprintf("thread %d of another pid namespace", tid)
+	}
 	if pid := procs.ProcessOf(int(tid)); pid > 0 && pid != int(tid) {
 		return fmt.Sprintf("thread %d of process %d", tid, pid)
 	}

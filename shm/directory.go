@@ -289,7 +289,8 @@ func (s *Segment) LookupKind(name string, kind Kind) (Object, error) {
 // and processes by the lock word in the segment's header; a holder that
 // died is taken over, and a live one is waited for at most the segment's
 // allocation wait (ErrBusy). init must not allocate in the same segment
-// (ErrBusy). Close while Alloc waits ends it with ErrClosed.
+// (ErrBusy), nor close it (Close waits for Alloc to return). Close while
+// Alloc waits ends it with ErrClosed.
 func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) {
 	return s.AllocContext(context.Background(), r, init)
 }

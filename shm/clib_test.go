@@ -36,11 +36,14 @@ func cBuild(t *testing.T) string {
 		if cBuildDir, cBuildErr = os.MkdirTemp("", "shmkit-shm-c-"); cBuildErr != nil {
 			return
 		}
+		obj := filepath.Join(cBuildDir, "shmkit.o")
 		for _, args := range [][]string{
-			{"-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", filepath.Join(cBuildDir, "liba.so"), "../cgo/shmkit.c", "-lpthread"},
-			{"-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", filepath.Join(cBuildDir, "libb.so"), "../cgo/shmkit.c", "-lpthread"},
+			{"-O2", "-Wall", "-Werror", "-fPIC", "-c", "-o", obj, "../cgo/shmkit.c"},
+			// Two files: dlopen loads each once, with its own statics.
+			{"-shared", "-o", filepath.Join(cBuildDir, "liba.so"), obj, "-lpthread"},
+			{"-shared", "-o", filepath.Join(cBuildDir, "libb.so"), obj, "-lpthread"},
 			{"-O2", "-Wall", "-Werror", "-I../cgo", "-o", filepath.Join(cBuildDir, "twolibs"), "testdata/twolibs.c", "-ldl", "-lpthread"},
-			{"-O2", "-Wall", "-Werror", "-I../cgo", "-o", filepath.Join(cBuildDir, "lockword"), "testdata/lockword.c", "../cgo/shmkit.c", "-lpthread"},
+			{"-O2", "-Wall", "-Werror", "-I../cgo", "-o", filepath.Join(cBuildDir, "lockword"), "testdata/lockword.c", obj, "-lpthread"},
 		} {
 			if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
 				cBuildErr = fmt.Errorf("cc %v: %w\n%s", args, err, out)

@@ -1141,8 +1141,8 @@ int shmkit_lookup(const struct shmkit_segment *seg, const char *name, uint32_t k
 
 /* ---- Creating objects: shm.Segment.Alloc's protocol ----------------- */
 
-/* Threads of one process share one allocation lock word, so they queue
- * here first. */
+/* This library's threads queue here before they take the allocation lock
+ * word, rather than on the word. */
 static pthread_mutex_t alloc_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct alloc_req {
@@ -1172,17 +1172,22 @@ static uint32_t pid_namespace(void) {
 #define ALLOC_WAIT_NS (30 * 1000000000LL)
 #define ALLOC_LOOK_NS (20 * 1000000LL)
 
-/* Takes the header's allocation lock (see struct shmkit_header); the caller
- * holds alloc_mu. */
+/* Takes the header's allocation lock (see struct shmkit_header) for this
+ * thread; the caller holds alloc_mu. The word names the thread, not the
+ * process, so that another copy of this library (or Go's) in the same
+ * process is never taken for a holder that died. A word naming this thread
+ * is left over from a thread that had its id before: allocation is not
+ * re-entered on one thread. */
 static int alloc_lock(struct shmkit_header *h) {
 	uint32_t ns = pid_namespace();
-	uint64_t me = (uint64_t)ns << 32 | (uint32_t)getpid();
+	int32_t tid = (int32_t)syscall(SYS_gettid);
+	uint64_t me = (uint64_t)ns << 32 | (uint32_t)tid;
 	int64_t deadline = shmkit_now_ns() + ALLOC_WAIT_NS;
 	for (int i = 0;; i++) {
 		uint32_t seq = LOAD(&h->alloc_seq);
 		uint64_t held = __atomic_load_n(&h->alloc_lock, __ATOMIC_SEQ_CST);
-		int32_t pid = (int32_t)(uint32_t)held;
-		if (held == 0 || ((uint32_t)(held >> 32) == ns && (pid == getpid() || !alive(pid)))) {
+		int32_t id = (int32_t)(uint32_t)held;
+		if (held == 0 || ((uint32_t)(held >> 32) == ns && (id == tid || !alive(id)))) {
 			if (__atomic_compare_exchange_n(&h->alloc_lock, &held, me, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 				return 0;
 			}
@@ -1518,7 +1523,14 @@ static int exited(int32_t pid) {
 	return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
-static int alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !exited(pid); }
+/* The largest id the kernel gives a process or thread: PID_MAX_LIMIT less
+ * one, as Go's procs.MaxPID. An id outside 1..PID_LIMIT read from a segment
+ * names nobody: kill would take 0 as our group and -1 as everyone. */
+#define PID_LIMIT ((1 << 22) - 1)
+
+static int alive(int32_t pid) {
+	return pid > 0 && pid <= PID_LIMIT && (kill(pid, 0) == 0 || errno == EPERM) && !exited(pid);
+}
 
 /* Whether channel peer pid may be alive: always once processes of different
  * pid namespaces opened the channel, since a pid may then name a process

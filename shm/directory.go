@@ -285,9 +285,12 @@ func (s *Segment) LookupKind(name string, kind Kind) (Object, error) {
 // Alloc carves a new named object out of the segment, calls init on its
 // (zeroed) memory, and only then publishes it, so no process ever finds the
 // object before init has returned. If init fails, nothing is published (the
-// bytes stay reserved). Allocation is serialised across processes by the
-// lock word in the segment's header; a holder that died is taken over, and a
-// live one is waited for at most the segment's allocation wait (ErrBusy).
+// bytes stay reserved). Allocation is serialised across threads, handles
+// and processes by the lock word in the segment's header; a holder that
+// died is taken over, and a live one is waited for at most the segment's
+// allocation wait (ErrBusy). init must not allocate in the same segment
+// (ErrBusy), nor close it (Close waits for Alloc to return). Close while
+// Alloc waits ends it with ErrClosed.
 func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) {
 	return s.AllocContext(context.Background(), r, init)
 }
@@ -312,11 +315,17 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 		return fail(fmt.Errorf("%w: object of %d bytes", ErrInvalidSize, r.Length))
 	}
 
-	if err := s.enterAlloc(ctx); err != nil {
+	// Counted in, the mapping stays until we leave: Close waits.
+	if !s.drain.Enter() {
+		return fail(ErrClosed)
+	}
+	defer s.drain.Leave()
+	tid, err := s.enterAlloc(ctx)
+	if err != nil {
 		return fail(err)
 	}
 	defer s.leaveAlloc()
-	if err := s.lockAlloc(ctx); err != nil {
+	if err := s.lockAlloc(ctx, tid); err != nil {
 		return fail(err)
 	}
 	defer s.unlockAlloc()

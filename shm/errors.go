@@ -27,7 +27,8 @@ var (
 	// ErrReadOnly: the segment was attached read-only and the operation would write.
 	ErrReadOnly = errors.New("shm: segment is read-only")
 	// ErrBusy: another live process has held the allocation lock longer than
-	// the segment's allocation wait (WithAllocWait).
+	// the segment's allocation wait (WithAllocWait), or an allocation's init
+	// allocates in the same segment.
 	ErrBusy = errors.New("shm: allocation lock busy")
 	// ErrClosed: the segment was closed.
 	ErrClosed = errors.New("shm: segment is closed")

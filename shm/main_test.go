@@ -13,16 +13,20 @@ import (
 
 func TestMain(m *testing.M) {
 	proctest.Main(m, map[string]proctest.Helper{
-		"readwrite":   helperReadWrite,
-		"alloc":       helperAlloc,
-		"openfifo":    helperOpenFIFO,
-		"fullshm":     helperFullShm,
-		"lowercursor": helperLowerCursor,
-		"spoilname":   helperSpoilName,
-		"openloop":    helperOpenLoop,
-		"flockro":     helperFlockReadOnly,
-		"stopinalloc": helperStopInAlloc,
-	})
+		"readwrite":       helperReadWrite,
+		"alloc":           helperAlloc,
+		"openfifo":        helperOpenFIFO,
+		"fullshm":         helperFullShm,
+		"lowercursor":     helperLowerCursor,
+		"spoilname":       helperSpoilName,
+		"openloop":        helperOpenLoop,
+		"flockro":         helperFlockReadOnly,
+		"stopinalloc":     helperStopInAlloc,
+		"allochandles":    helperAllocHandles,
+		"closewhilealloc": helperCloseWhileAllocWaits,
+		"newnames":        helperNewNames,
+		"underaslimit":    helperUnderASLimit,
+	}, removeCBuild)
 }
 
 // helperReadWrite opens segment args[0], prints object "msg", and overwrites

@@ -27,11 +27,15 @@ import (
 // may still fault, as may a view used after Close.
 //
 // After Close the address range stays reserved with no access allowed, so a
-// view that outlives its segment faults at once instead of silently reading
-// whatever the address space holds next; the memory itself is released. The
-// range is reused only to map the same segment again, so a stale view never
-// sees another segment, and opening and closing one segment over and over
-// does not use up the address space.
+// view that outlives its segment faults instead of silently reading
+// whatever the address space holds next; the memory itself is released.
+// Ranges are never unmapped: a later mapping of the same segment reuses its
+// range (the stale view then sees its own segment), and so, once closed
+// ranges that fit hold more than twice what this process has open, does a
+// mapping of another segment, the range closed longest ago first (a view kept past
+// that Close then sees the new segment). So the address space stays within
+// a few times what is open, however many names come and go, and the views
+// of the segments closed last keep faulting (docs/design.md).
 type Segment struct {
 	name     string // canonical POSIX name, "/foo"
 	file     *os.File
@@ -42,11 +46,12 @@ type Segment struct {
 	raw      bool
 	geo      geometry // trusted copy of the header, checked once at attach
 
-	allocSem  chan struct{} // our allocators share one lock word: this serialises them
+	gate      *allocGate // this process's allocators of the file queue here (alloclock.go); nil if read-only or raw
 	allocWait time.Duration
 	closed    atomic.Bool
-	noWrites  atomic.Bool // read-only or closed: the one load a hot write path makes
-	drain     hold.Drain  // the calls blocked on the memory, which Close waits for
+	done      chan struct{} // closed when Close begins
+	noWrites  atomic.Bool   // read-only or closed: the one load a hot write path makes
+	drain     hold.Drain    // the calls blocked on the memory, which Close waits for
 }
 
 // Create makes a new shmkit segment of size bytes (header and directory
@@ -111,7 +116,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 
 	proc := "/proc/self/fd/" + strconv.Itoa(fd)
 	if err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, path(pname), unix.AT_SYMLINK_FOLLOW); err != nil {
-		unix.Munmap(mem) // nobody has seen it
+		unmapGuarded(mem, id, reserved) // nobody has seen it
 		return fail("shm create", err)
 	}
 	if named := mapByName(pname, id, mem); named != nil {
@@ -120,12 +125,12 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	}
 	geo, err := parseHeader(mem, int64(size))
 	if err != nil { // cannot happen: we just wrote it
-		unix.Munmap(mem)
+		unmapGuarded(mem, id, reserved)
 		f.Close()
 		return nil, err
 	}
 	return &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, geo: geo,
-		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}, nil
+		gate: gateOf(id), allocWait: o.allocWait, done: make(chan struct{})}, nil
 }
 
 // mapByName maps the file again through its new name, over mem, so that
@@ -216,7 +221,10 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 		return nil, &fs.PathError{Op: "shm mmap", Path: pname, Err: unwrapErrno(err)}
 	}
 	s := &Segment{name: pname, file: f, mem: mem, fileID: id, reserved: reserved, readOnly: o.readOnly, raw: raw,
-		allocSem: make(chan struct{}, 1), allocWait: o.allocWait}
+		allocWait: o.allocWait, done: make(chan struct{})}
+	if !raw && !o.readOnly {
+		s.gate = gateOf(id)
+	}
 	s.noWrites.Store(o.readOnly)
 	return s, nil
 }
@@ -304,6 +312,7 @@ func (s *Segment) Close() error {
 		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
 	}
 	s.noWrites.Store(true)
+	close(s.done)
 	s.drain.Close()
 	return s.release()
 }
@@ -312,6 +321,9 @@ func (s *Segment) Close() error {
 // and closes the file.
 func (s *Segment) release() error {
 	var errs []error
+	if s.gate != nil {
+		dropGate(s.fileID, s.gate)
+	}
 	if len(s.mem) > 0 {
 		if err := unmapGuarded(s.mem, s.fileID, s.reserved); err != nil {
 			errs = append(errs, &fs.PathError{Op: "shm unmap", Path: s.name, Err: err})

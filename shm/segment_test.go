@@ -320,14 +320,14 @@ func TestOpenCloseKeepsAddressSpaceBounded(t *testing.T) {
 	grown := vmSize(t) - before
 	assert.Less(t, grown, int64(4*size), "VmSize grew by %d MB over %d Open/Close cycles", grown>>20, cycles)
 
-	// A stale view of a closed segment faults, or sees that segment: never
-	// another's.
+	// A stale view of the segment closed last faults, or sees that segment:
+	// never another's (guards.go).
 	other, _ := proctest.Segment(t, size)
 	defer other.Close()
 	for i := range other.Bytes() {
 		other.Bytes()[i] = 0xEE
 	}
-	assert.True(t, faults(func() { sink = stale[0] }), "the range is the segment's guard again, not another segment's mapping")
+	assert.True(t, faults(func() { sink = stale[0] }), "the range closed last is the segment's guard again, not another segment's mapping")
 	again, err := shm.Open(name)
 	require.NoError(t, err)
 	defer again.Close()

@@ -87,7 +87,7 @@ struct shmkit_header {
 	int32_t creator_pid;   /* 40: pid of the creating process */
 	uint32_t flags;        /* 44: none defined; must be 0 */
 	int64_t created_ns;    /* 48: creation time, Unix nanoseconds */
-	uint64_t alloc_lock;   /* 56: allocation lock: holder's pid namespace << 32 | pid, 0 if free (atomic) */
+	uint64_t alloc_lock;   /* 56: allocation lock: holder's pid namespace << 32 | thread id, 0 if free (atomic) */
 	uint32_t alloc_seq;    /* 64: futex: moved on at each release of alloc_lock */
 	uint32_t alloc_waiters;/* 68: processes sleeping on alloc_seq */
 	uint8_t reserved[56];  /* 72: zero; room to grow */
@@ -96,12 +96,16 @@ struct shmkit_header {
 /*
  * Allocation lock. An allocator takes alloc_lock by CAS 0 -> its word
  * (namespace = the low 32 bits of the inode of /proc/self/ns/pid, 0 if
- * unknown), allocates, stores 0, adds 1 to alloc_seq, and wakes all if
- * alloc_waiters is non-zero. A waiter reads alloc_seq, looks again, and
- * sleeps on alloc_seq, in short slices. It takes the lock over by CAS
- * from a holder's word whose namespace is its own and whose pid is dead
- * (or a zombie); a holder in another namespace is never judged. A read-only
- * attach cannot take the lock, so readers never block writers.
+ * unknown; the id is the allocating thread's, gettid(), so that two
+ * libraries or handles in one process keep out of each other's way),
+ * allocates, stores 0, adds 1 to alloc_seq, and wakes all if alloc_waiters
+ * is non-zero. A waiter reads alloc_seq, looks again, and sleeps on
+ * alloc_seq, in short slices. It takes the lock over by CAS from a holder's
+ * word whose namespace is its own and whose id is dead (or a zombie), is
+ * its own thread's (left over from a thread that had the id before), or
+ * is no id at all (outside 1..2^22-1, the kernel's PID_MAX_LIMIT less one);
+ * a holder in another namespace is never judged. A read-only attach cannot
+ * take the lock, so readers never block writers.
  */
 
 struct shmkit_entry {

@@ -61,7 +61,7 @@ type Header struct {
 	CreatorPID   int32
 	Flags        uint32
 	CreatedNs    int64
-	AllocLock    atomic.Uint64 // holder's pid namespace << 32 | pid; 0 if free
+	AllocLock    atomic.Uint64 // holder's pid namespace << 32 | thread id; 0 if free
 	AllocSeq     atomic.Uint32 // futex
 	AllocWaiters atomic.Uint32
 	Reserved     [56]byte

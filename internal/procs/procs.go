@@ -12,13 +12,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// MaxPID is the largest id the kernel gives a process or thread (its
+// PID_MAX_LIMIT less one: pid_max cannot be set higher). The C library
+// keeps the same bound.
+const MaxPID = 1<<22 - 1
+
+// Possible reports whether id, as read from a segment, can name a process
+// or thread at all: 1..MaxPID. Any other id is a corrupt word, held by
+// nobody. kill(2) would read 0xFFFFFFFF as -1, every process we may signal,
+// and say it exists.
+func Possible(id uint32) bool { return id >= 1 && id <= MaxPID }
+
 // Alive reports whether a process (or thread) with this id exists and has
-// not exited. A process we may not signal (EPERM) exists; a zombie (dead,
-// not yet reaped by its parent) has exited. A reused id looks alive:
-// callers that recover from death then wait rather than recover, never
-// corrupt.
+// not exited. An id that no process can have is not alive. A process we
+// may not signal (EPERM) exists; a zombie (dead, not yet reaped by its
+// parent) has exited. A reused id looks alive: callers that recover from
+// death then wait rather than recover, never corrupt.
 func Alive(pid int) bool {
-	if pid <= 0 {
+	if pid <= 0 || pid > MaxPID {
 		return false
 	}
 	err := unix.Kill(pid, 0)
@@ -39,6 +50,22 @@ func exited(pid int) bool {
 	}
 	state := stat[i+2]
 	return state == 'Z' || state == 'X'
+}
+
+// ProcessOf returns the process that thread tid belongs to, from /proc, or
+// 0 if /proc does not say.
+func ProcessOf(tid int) int {
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte("Tgid:")); ok {
+			pid, _ := strconv.Atoi(string(bytes.TrimSpace(rest)))
+			return pid
+		}
+	}
+	return 0
 }
 
 // PIDNamespace identifies this process's pid namespace: the low 32 bits of

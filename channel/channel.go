@@ -802,7 +802,7 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 	if h.Unfinished.Load() == 0 {
 		return true, nil
 	}
-	d := hold.Of(r.seg)
+	d := r.seg.Drain()
 	if !d.Enter() {
 		return false, fmt.Errorf("channel: join %q: %w", r.name, shm.ErrClosed)
 	}

@@ -50,11 +50,11 @@ const (
 
 // State describes the mutex without locking it.
 func (mu *mutexCore) State() MutexState {
-	if mu.seg.Closed() {
+	if mu.Seg.Closed() {
 		return MutexState{}
 	}
-	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.m)))
-	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.m), 8))))
+	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.M)))
+	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.M), 8))))
 	s := MutexState{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
 	switch owner {
 	case ownerNotRecover:

@@ -5,7 +5,9 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,5 +52,21 @@ func TestNoHooksAcrossPackages(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChannelLinksNoMutex fails if package channel depends on the mutex
+// machinery: a program with only channels must not link it, nor run the
+// robust mutex's self-test at start-up (package internal/robust's init).
+func TestChannelLinksNoMutex(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./channel").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	for _, banned := range []string{"semaphore", "internal/robust", "ctypes"} {
+		if slices.Contains(deps, "github.com/shmkit/shmkit/"+banned) {
+			t.Errorf("package channel depends on %s", banned)
+		}
 	}
 }

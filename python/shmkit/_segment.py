@@ -12,16 +12,19 @@ import threading
 
 from . import _errors
 from . import _native as n
+from . import _h
 from . import _records
 from . import _sync
 from ._sync import Mutex, Semaphore
 
-KINDS = {1: "bytes", 2: "value", 3: "array", 4: "semaphore", 5: "bounded-semaphore", 6: "mutex",
-         7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel"}
+KINDS = {_h.KIND_BYTES: "bytes", _h.KIND_VALUE: "value", _h.KIND_ARRAY: "array",
+         _h.KIND_SEMAPHORE: "semaphore", _h.KIND_BOUNDED: "bounded-semaphore", _h.KIND_MUTEX: "mutex",
+         _h.KIND_RMUTEX: "rmutex", _h.KIND_COND: "cond", _h.KIND_EVENT: "event",
+         _h.KIND_BARRIER: "barrier", _h.KIND_CHANNEL: "channel"}
 _KIND = {v: k for k, v in KINDS.items()}
-_LOCKED = 0x01
-_SPSC = 0x02
-_JOINABLE = 0x04
+_LOCKED = _h.FLAG_LOCKED
+_SPSC = _h.FLAG_SPSC
+_JOINABLE = _h.FLAG_JOINABLE
 
 TYPECODES = "cbBhHiIlLqQfdu"
 # memoryview / array formats per typecode: 'u' (wchar_t, UTF-32) is seen as

@@ -560,7 +560,9 @@ func (c *Channel[T]) SendTimeout(values []T, d time.Duration) (bool, error) {
 	return c.send(m, len(values), copyIn(values))
 }
 
-// SendContext is Send giving up when ctx ends, returning ctx.Err().
+// SendContext is Send giving up when ctx ends, returning ctx.Err(). With
+// room in the ring the message is sent even if ctx has ended: ctx only
+// ends a wait.
 func (c *Channel[T]) SendContext(ctx context.Context, values []T) error {
 	m := blocking
 	m.ctx = ctx
@@ -661,7 +663,9 @@ func (c *Channel[T]) RecvTimeout(dst []T, d time.Duration) (n int, ok bool, err 
 	return c.recv(m, len(dst), copyOut(dst))
 }
 
-// RecvContext is Recv giving up when ctx ends, returning ctx.Err().
+// RecvContext is Recv giving up when ctx ends, returning ctx.Err(). A
+// message already queued is received even if ctx has ended: ctx only ends
+// a wait.
 func (c *Channel[T]) RecvContext(ctx context.Context, dst []T) (int, error) {
 	m := blocking
 	m.ctx = ctx

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // helperCondSignal adds 1 to counter 0 under mutex "mu" and broadcasts on
@@ -73,4 +74,41 @@ func TestSemaphoreName(t *testing.T) {
 	o, err := semaphore.Open(seg, "slots")
 	require.NoError(t, err)
 	assert.Equal(t, "slots", o.Name())
+}
+
+// InspectCond counts the waits on a Cond without its mutex (for shmkit
+// inspect): one in another process, then none once it has been woken.
+func TestInspectCond(t *testing.T) {
+	seg, name := newSeg(t)
+	mu, err := semaphore.NewMutex(seg, "mu")
+	require.NoError(t, err)
+	cv, err := semaphore.NewCond(seg, "cv", mu)
+	require.NoError(t, err)
+	st, err := semaphore.InspectCond(seg, "cv")
+	require.NoError(t, err)
+	assert.Equal(t, 0, st.Waiters)
+
+	cmd := proctest.Command(t, "cond", name, "1")
+	require.NoError(t, cmd.Start())
+	c := counters(seg)
+	for c[2].Load() == 0 {
+		time.Sleep(time.Millisecond) // observing state, not synchronising
+	}
+	// The helper counted itself (under the mutex) before it waits, and it
+	// counts itself a waiter before it releases the mutex: once we hold
+	// the mutex, it is waiting.
+	require.NoError(t, mu.Lock())
+	st, err = semaphore.InspectCond(seg, "cv")
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Waiters)
+	c[0].Add(1)
+	cv.Broadcast()
+	require.NoError(t, mu.Unlock())
+	require.NoError(t, cmd.Wait())
+	st, err = semaphore.InspectCond(seg, "cv")
+	require.NoError(t, err)
+	assert.Equal(t, 0, st.Waiters)
+
+	_, err = semaphore.InspectCond(seg, "mu")
+	assert.ErrorIs(t, err, shm.ErrKindMismatch)
 }

@@ -7,9 +7,15 @@ import (
 	"io/fs"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // TestNoHooksAcrossPackages fails if a package assigns to another
@@ -67,6 +73,25 @@ func TestChannelLinksNoMutex(t *testing.T) {
 	for _, banned := range []string{"semaphore", "internal/robust", "ctypes"} {
 		if slices.Contains(deps, "github.com/shmkit/shmkit/"+banned) {
 			t.Errorf("package channel depends on %s", banned)
+		}
+	}
+}
+
+// TestHandlesExposeNoFields fails if a handle type lets its user reach a
+// field, as promotion from an embedded internal type would: the machinery
+// shared through internal packages stays out of the user's reach.
+func TestHandlesExposeNoFields(t *testing.T) {
+	for _, typ := range []reflect.Type{
+		reflect.TypeFor[semaphore.Mutex](), reflect.TypeFor[semaphore.RMutex](),
+		reflect.TypeFor[semaphore.Cond](), reflect.TypeFor[semaphore.Semaphore](),
+		reflect.TypeFor[ctypes.Value[int32]](), reflect.TypeFor[ctypes.Array[int32]](),
+		reflect.TypeFor[ctypes.RawValue[int32]](), reflect.TypeFor[channel.Channel[int32]](),
+		reflect.TypeFor[shm.Segment](),
+	} {
+		for _, f := range reflect.VisibleFields(typ) {
+			if f.IsExported() {
+				t.Errorf("%v: field %s is reachable", typ, f.Name)
+			}
 		}
 	}
 }

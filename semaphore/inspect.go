@@ -52,12 +52,12 @@ const (
 )
 
 // State describes the mutex without locking it.
-func (mu *mutexCore) State() MutexState {
-	if mu.Seg.Closed() {
+func (mu mutexCore) State() MutexState {
+	if mu.c.Segment().Closed() {
 		return MutexState{}
 	}
-	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.M)))
-	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.M), 8))))
+	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.c.Mutex())))
+	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.c.Mutex()), 8))))
 	s := MutexState{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
 	switch owner {
 	case ownerNotRecover:

@@ -14,14 +14,32 @@ import (
 )
 
 // A Mutex is a robust, process-shared pthread mutex in a segment, as
-// package semaphore holds one: semaphore's mutexCore and RMutex are defined
-// from it.
+// package semaphore holds one: semaphore's RMutex is defined from it, and
+// its Mutex points to one. Its fields are unexported, so that a user of
+// semaphore's types reaches none of them.
 type Mutex struct {
-	Label     string // its name, used in errors
-	M         *layout.Mutex
-	Seg       *shm.Segment
-	Recursive bool
+	label     string // its name, used in errors
+	m         *layout.Mutex
+	seg       *shm.Segment
+	recursive bool
 }
+
+// New describes the mutex m, named label, in seg.
+func New(label string, m *layout.Mutex, seg *shm.Segment, recursive bool) *Mutex {
+	return &Mutex{label: label, m: m, seg: seg, recursive: recursive}
+}
+
+// Label is the mutex's name, used in errors.
+func (mu *Mutex) Label() string { return mu.label }
+
+// Mutex is the pthread_mutex_t.
+func (mu *Mutex) Mutex() *layout.Mutex { return mu.m }
+
+// Segment is the segment the mutex lives in.
+func (mu *Mutex) Segment() *shm.Segment { return mu.seg }
+
+// Recursive reports whether the mutex is recursive.
+func (mu *Mutex) Recursive() bool { return mu.recursive }
 
 // InitRMutex initialises a recursive robust mutex in mem (at least 64
 // bytes, not in use) that belongs to another object.
@@ -41,5 +59,5 @@ func RMutex(seg *shm.Segment, name string, mem []byte) (*Mutex, error) {
 	if len(mem) < layout.SlotSize {
 		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
 	}
-	return &Mutex{Label: name, M: layout.At[layout.Mutex](mem, 0), Seg: seg, Recursive: true}, nil
+	return New(name, layout.At[layout.Mutex](mem, 0), seg, true), nil
 }

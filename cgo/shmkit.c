@@ -1,6 +1,7 @@
 /*
  * shmkit.c - process-shared primitives over memory in a shmkit segment.
- * Plain C: cgo compiles it into package cgo, and a C program can compile it
+ * Plain C: cgo compiles a copy into package internal/cbind, the Python
+ * package compiles another, and a C program can compile it
  * directly (cc prog.c shmkit.c -lpthread). See shmkit.h for the contract.
  */
 #define _GNU_SOURCE
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

@@ -259,8 +259,8 @@ struct shmkit_barrier {
  * generation in the high 16), looks again, FUTEX_WAITs on data_seq with the
  * value it read, and takes 1 off recv_waiters when it wakes. A producer
  * that published and finds a non-zero count adds 1 to data_seq and wakes
- * all. Likewise senders with space_seq and send_waiters. Close sets closed
- * and wakes both.
+ * all. Likewise senders with space_seq and send_waiters. Ending the stream
+ * (shmkit_chan_end) sets closed and wakes both.
  *
  * A sleeper killed while asleep leaves its count behind for good. A waker
  * whose wake found nobody asleep may remember that exact word and skip the

@@ -11,8 +11,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
@@ -100,7 +100,7 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 	for _, opt := range opts {
 		opt(&o)
 	}
-	code, rec, err := ctypes.ElemCode[T]()
+	code, rec, err := elem.ElemCode[T]()
 	if err != nil {
 		return nil, fmt.Errorf("channel: create %q: %w", name, err)
 	}
@@ -154,20 +154,20 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	want, rec, err := ctypes.ElemCode[T]()
+	want, rec, err := elem.ElemCode[T]()
 	if err != nil {
 		return nil, fmt.Errorf("channel: open %q: %w", name, err)
 	}
-	if ctypes.Typecode(obj.Typecode) != want {
+	if elem.Typecode(obj.Typecode) != want {
 		return nil, fmt.Errorf("channel: open %q: %w: it carries %v, not %v",
-			name, ctypes.ErrTypeMismatch, ctypes.Typecode(obj.Typecode), want)
+			name, elem.ErrTypeMismatch, elem.Typecode(obj.Typecode), want)
 	}
 	r, err := newRing(seg, obj, elemSize[T]())
 	if err != nil {
 		return nil, err
 	}
 	if rec != nil {
-		got, err := ctypes.RecordLayout(obj, uint64(len(r.mem)))
+		got, err := elem.RecordLayout(obj, uint64(len(r.mem)))
 		if err != nil {
 			return nil, err
 		}
@@ -560,7 +560,9 @@ func (c *Channel[T]) SendTimeout(values []T, d time.Duration) (bool, error) {
 	return c.send(m, len(values), copyIn(values))
 }
 
-// SendContext is Send giving up when ctx ends, returning ctx.Err().
+// SendContext is Send giving up when ctx ends, returning ctx.Err(). With
+// room in the ring the message is sent even if ctx has ended: ctx only
+// ends a wait.
 func (c *Channel[T]) SendContext(ctx context.Context, values []T) error {
 	m := blocking
 	m.ctx = ctx
@@ -661,7 +663,9 @@ func (c *Channel[T]) RecvTimeout(dst []T, d time.Duration) (n int, ok bool, err 
 	return c.recv(m, len(dst), copyOut(dst))
 }
 
-// RecvContext is Recv giving up when ctx ends, returning ctx.Err().
+// RecvContext is Recv giving up when ctx ends, returning ctx.Err(). A
+// message already queued is received even if ctx has ended: ctx only ends
+// a wait.
 func (c *Channel[T]) RecvContext(ctx context.Context, dst []T) (int, error) {
 	m := blocking
 	m.ctx = ctx
@@ -802,7 +806,7 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 	if h.Unfinished.Load() == 0 {
 		return true, nil
 	}
-	d := hold.Of(r.seg)
+	d := r.seg.Drain()
 	if !d.Enter() {
 		return false, fmt.Errorf("channel: join %q: %w", r.name, shm.ErrClosed)
 	}
@@ -828,9 +832,9 @@ type State struct {
 	Len, Cap, MaxLen         int
 	Closed                   bool
 	RecvWaiters, SendWaiters int
-	Recovered                int            // slots taken over from dead processes
-	Producers, Consumers     []int          // recorded pids
-	Layout                   *ctypes.Layout // the records' fields; nil for scalars
+	Recovered                int          // slots taken over from dead processes
+	Producers, Consumers     []int        // recorded pids
+	Layout                   *elem.Layout // the records' fields; nil for scalars
 }
 
 // sleepers is the count in a sleeper word.
@@ -845,7 +849,7 @@ func (c *Channel[T]) State() State {
 		Closed: h.Closed.Load() != 0, RecvWaiters: sleepers(&h.RecvWaiters), SendWaiters: sleepers(&h.SendWaiters),
 		Recovered: int(h.Recovered.Load()),
 	}
-	_, s.Layout, _ = ctypes.ElemCode[T]()
+	_, s.Layout, _ = elem.ElemCode[T]()
 	for i := range h.Producers {
 		if p := h.Producers[i].Load(); p != 0 {
 			s.Producers = append(s.Producers, int(p))
@@ -864,16 +868,16 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	var rec *ctypes.Layout
+	var rec *elem.Layout
 	var size uint64
-	if ctypes.Typecode(obj.Typecode) == ctypes.CodeStruct {
-		l, err := ctypes.RecordLayout(obj, 0) // its size; its place is checked below
+	if elem.Typecode(obj.Typecode) == elem.CodeStruct {
+		l, err := elem.RecordLayout(obj, 0) // its size; its place is checked below
 		if err != nil {
 			return State{}, err
 		}
 		rec, size = &l, uint64(l.Size)
 	} else {
-		tc, err := ctypes.ParseTypecode(obj.Typecode)
+		tc, err := elem.ParseTypecode(obj.Typecode)
 		if err != nil {
 			return State{}, fmt.Errorf("channel: %q: %w", name, err)
 		}
@@ -884,7 +888,7 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 		return State{}, err
 	}
 	if rec != nil {
-		if err := ctypes.DescribedAfter(obj, uint64(len(r.mem))); err != nil {
+		if err := elem.DescribedAfter(obj, uint64(len(r.mem))); err != nil {
 			return State{}, err
 		}
 	}

@@ -366,7 +366,7 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 	try func() (bool, error), stuck func() error) (d *hold.Drain, ok bool, err error) {
 	// Counted in from here until the caller is done with what it claimed
 	// and calls d.Leave: Close wakes us and unmaps only after that.
-	if d = hold.Of(r.seg); !d.Enter() {
+	if d = r.seg.Drain(); !d.Enter() {
 		return nil, false, shm.ErrClosed
 	}
 	// spinTries looks, then on for as long as spin has learnt: the clock

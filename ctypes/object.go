@@ -301,11 +301,11 @@ func locked(name string, l semaphore.Locker, f func()) error {
 }
 
 // embeddedRMutex is the recursive mutex that lives inside a locked value or
-// array (package internal/embed; package semaphore makes it).
+// array: semaphore.RMutex is defined from package internal/embed's Mutex.
 func embeddedRMutex(seg *shm.Segment, name string, mem []byte) (*semaphore.RMutex, error) {
 	m, err := embed.RMutex(seg, name, mem)
 	if err != nil {
 		return nil, err
 	}
-	return m.(*semaphore.RMutex), nil
+	return (*semaphore.RMutex)(m), nil
 }

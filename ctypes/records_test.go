@@ -36,10 +36,13 @@ func TestLayoutOfARecord(t *testing.T) {
 	assert.Equal(t, 72, l.Size)
 	assert.Equal(t, 8, l.Align)
 	assert.Equal(t, "particle", l.TypeName)
+	field := func(name string, c ctypes.Typecode, off, n int) ctypes.Field {
+		return ctypes.Field{Name: name, Typecode: c, Offset: off, Count: n}
+	}
 	assert.Equal(t, []ctypes.Field{
-		{"Pos.X", 'd', 0, 1}, {"Pos.Y", 'd', 8, 1}, {"Pos.Z", 'd', 16, 1},
-		{"Vel", 'f', 24, 3}, {"ID", 'q', 40, 1}, {"kind", 'c', 48, 1}, {"Charge", 'i', 52, 1},
-		{"Hist[0].T", 'H', 56, 1}, {"Hist[1].T", 'H', 58, 1}, {"Energy", 'd', 64, 1},
+		field("Pos.X", 'd', 0, 1), field("Pos.Y", 'd', 8, 1), field("Pos.Z", 'd', 16, 1),
+		field("Vel", 'f', 24, 3), field("ID", 'q', 40, 1), field("kind", 'c', 48, 1), field("Charge", 'i', 52, 1),
+		field("Hist[0].T", 'H', 56, 1), field("Hist[1].T", 'H', 58, 1), field("Energy", 'd', 64, 1),
 	}, l.Fields)
 	assert.Contains(t, l.String(), "float Vel[3];")
 }

@@ -1,88 +1,92 @@
 package ctypes
 
 import (
-	"fmt"
+	"github.com/shmkit/shmkit/internal/elem"
+	"github.com/shmkit/shmkit/shm"
 )
 
-// A Typecode is one of Python's array/ctypes typecodes.
-type Typecode byte
+// The typecodes and record layouts are package internal/elem's, which
+// package channel shares without depending on ctypes' locks; the names
+// below are the same types and values.
+
+// A Typecode is one of Python's array/ctypes typecodes. Its methods: Size
+// (bytes per element, 0 if invalid), CType (the C type), IsFloat, IsSigned
+// (c counts as unsigned, as on Linux arm64 and as Python's bytes) and
+// String.
+type Typecode = elem.Typecode
 
 // The typecodes, with the C type each stands for on Linux x86-64 and arm64.
 const (
-	CodeChar      Typecode = 'c' // char
-	CodeByte      Typecode = 'b' // signed char
-	CodeUByte     Typecode = 'B' // unsigned char
-	CodeWChar     Typecode = 'u' // wchar_t, UTF-32
-	CodeShort     Typecode = 'h' // short
-	CodeUShort    Typecode = 'H' // unsigned short
-	CodeInt       Typecode = 'i' // int
-	CodeUInt      Typecode = 'I' // unsigned int
-	CodeLong      Typecode = 'l' // long
-	CodeULong     Typecode = 'L' // unsigned long
-	CodeLongLong  Typecode = 'q' // long long
-	CodeULongLong Typecode = 'Q' // unsigned long long
-	CodeFloat     Typecode = 'f' // float
-	CodeDouble    Typecode = 'd' // double
+	CodeChar      = elem.CodeChar      // char
+	CodeByte      = elem.CodeByte      // signed char
+	CodeUByte     = elem.CodeUByte     // unsigned char
+	CodeWChar     = elem.CodeWChar     // wchar_t, UTF-32
+	CodeShort     = elem.CodeShort     // short
+	CodeUShort    = elem.CodeUShort    // unsigned short
+	CodeInt       = elem.CodeInt       // int
+	CodeUInt      = elem.CodeUInt      // unsigned int
+	CodeLong      = elem.CodeLong      // long
+	CodeULong     = elem.CodeULong     // unsigned long
+	CodeLongLong  = elem.CodeLongLong  // long long
+	CodeULongLong = elem.CodeULongLong // unsigned long long
+	CodeFloat     = elem.CodeFloat     // float
+	CodeDouble    = elem.CodeDouble    // double
+
+	// CodeStruct is the typecode of objects that hold records.
+	CodeStruct = elem.CodeStruct
 )
 
-type codeInfo struct {
-	size  int
-	ctype string
-}
-
-var codes = map[Typecode]codeInfo{
-	CodeChar: {1, "char"}, CodeByte: {1, "signed char"}, CodeUByte: {1, "unsigned char"},
-	CodeWChar: {4, "wchar_t"}, CodeShort: {2, "short"}, CodeUShort: {2, "unsigned short"},
-	CodeInt: {4, "int"}, CodeUInt: {4, "unsigned int"}, CodeLong: {8, "long"},
-	CodeULong: {8, "unsigned long"}, CodeLongLong: {8, "long long"},
-	CodeULongLong: {8, "unsigned long long"}, CodeFloat: {4, "float"}, CodeDouble: {8, "double"},
-}
-
 // ParseTypecode checks a typecode character.
-func ParseTypecode(c byte) (Typecode, error) {
-	if _, ok := codes[Typecode(c)]; !ok {
-		return 0, fmt.Errorf("%w: %q", ErrBadTypecode, rune(c))
-	}
-	return Typecode(c), nil
-}
-
-// Size is the element size in bytes, or 0 for an invalid typecode.
-func (t Typecode) Size() int { return codes[t].size }
-
-// CType is the C type the typecode stands for.
-func (t Typecode) CType() string { return codes[t].ctype }
-
-// IsFloat reports whether the typecode is f or d.
-func (t Typecode) IsFloat() bool { return t == CodeFloat || t == CodeDouble }
-
-// IsSigned reports whether the typecode is a signed integer (c counts as
-// unsigned, as on Linux arm64 and as Python's bytes).
-func (t Typecode) IsSigned() bool {
-	switch t {
-	case CodeByte, CodeShort, CodeInt, CodeLong, CodeLongLong, CodeWChar:
-		return true
-	}
-	return false
-}
-
-func (t Typecode) String() string {
-	if info, ok := codes[t]; ok {
-		return fmt.Sprintf("'%c' (%s)", byte(t), info.ctype)
-	}
-	return fmt.Sprintf("typecode(%#x)", byte(t))
-}
+func ParseTypecode(c byte) (Typecode, error) { return elem.ParseTypecode(c) }
 
 // Char is a C char, typecode c: one byte of a byte string.
-type Char byte
+type Char = elem.Char
 
 // WChar is a C wchar_t on Linux, typecode u: one UTF-32 code point.
-type WChar int32
+type WChar = elem.WChar
 
 // Long is a C long on 64-bit Linux, typecode l.
-type Long int64
+type Long = elem.Long
 
 // ULong is a C unsigned long on 64-bit Linux, typecode L.
-type ULong uint64
+type ULong = elem.ULong
+
+// A Layout describes a record: a Go struct of fixed-size fields, as C lays
+// it out (TypeName, the creator's name for the type, informative only;
+// Size, bytes per record; Align; Fields, the leaves in offset order). It
+// is stored in every object that holds records (typecode T), so that C,
+// Python and numpy can read the fields, and so that opening with a
+// different struct fails with ErrTypeMismatch naming the field. String
+// shows it as C would declare it.
+type Layout = elem.Layout
+
+// A Field is one leaf of a record (Name, Typecode, Offset, and Count, 1 for
+// a scalar). A nested struct is flattened with dotted names ("Pos.X"), an
+// array of structs with indexed ones ("Pts[1].X"); an array of scalars is
+// one field with its Count. A field's name is its Go name, or the name in
+// its `shmkit:"name"` tag. Blank (_) fields are padding and have no entry.
+type Field = elem.Field
+
+// LayoutOf describes T, a struct whose fields are element types (int8 …
+// float64, Char, WChar, Long, ULong), nested structs and fixed arrays of
+// them. Anything else — int, bool, pointers, strings, slices, maps,
+// interfaces — has no fixed meaning in another process and is refused with
+// ErrUnsupportedType naming the field.
+func LayoutOf[T any]() (Layout, error) { return elem.LayoutOf[T]() }
+
+// ElemCode is the typecode, and for records the layout, of element type T:
+// one of the element types, or a struct LayoutOf accepts.
+func ElemCode[T any]() (Typecode, *Layout, error) { return elem.ElemCode[T]() }
+
+// RecordLayout reads and checks the description of an object of typecode
+// T, which must start at or after end: the end of the object's data and
+// lock. The segment is not trusted: anything out of place is
+// shm.ErrCorrupt.
+func RecordLayout(obj shm.Object, end uint64) (Layout, error) { return elem.RecordLayout(obj, end) }
+
+// DescribedAfter reports shm.ErrCorrupt unless the record description of
+// obj starts at or after end, past its data and lock.
+func DescribedAfter(obj shm.Object, end uint64) error { return elem.DescribedAfter(obj, end) }
 
 // Elem is the set of element types, one for each typecode:
 //

@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // MutexState is what a mutex looks like from outside, for tools: read
@@ -49,12 +52,12 @@ const (
 )
 
 // State describes the mutex without locking it.
-func (mu *mutexCore) State() MutexState {
-	if mu.seg.Closed() {
+func (mu mutexCore) State() MutexState {
+	if mu.c.Segment().Closed() {
 		return MutexState{}
 	}
-	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.m)))
-	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.m), 8))))
+	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.c.Mutex())))
+	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.c.Mutex()), 8))))
 	s := MutexState{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
 	switch owner {
 	case ownerNotRecover:
@@ -88,4 +91,20 @@ func processOfThread(tid int) int {
 		}
 	}
 	return 0
+}
+
+// CondState is what a Cond looks like from outside, for tools: read
+// without its mutex, so already stale when returned.
+type CondState struct {
+	Waiters int // waits in progress
+}
+
+// InspectCond returns the state of the Cond named name in seg without
+// opening it (which needs its mutex), for tools such as shmkit inspect.
+func InspectCond(seg *shm.Segment, name string) (CondState, error) {
+	_, st, err := objects.Attach[layout.Cond](seg, name, shm.KindCond)
+	if err != nil {
+		return CondState{}, err
+	}
+	return CondState{Waiters: int(st.Waiters.Load())}, nil
 }

@@ -39,15 +39,14 @@ type Locker interface {
 // holder dies); a held one is watched from Go for a short spin, and only
 // then does the waiter call C to sleep. glibc handles every other case: a
 // dead owner, a recursive level, an error.
-type mutexCore struct {
-	name      string
-	m         *layout.Mutex
-	seg       *shm.Segment
-	recursive bool
-}
+//
+// It points to a package internal/embed Mutex, from which RMutex is
+// defined, so that a mutex embedded in a ctypes value converts to an
+// *RMutex (see there).
+type mutexCore struct{ c *embed.Mutex }
 
-func (mu *mutexCore) check(op string) error {
-	return opError(op, mu.name, mu.seg.Writable()) // locking writes the lock word
+func (mu mutexCore) check(op string) error {
+	return opError(op, mu.c.Label(), mu.c.Segment().Writable()) // locking writes the lock word
 }
 
 // held reports whether a lock call's answer leaves the mutex held.
@@ -68,7 +67,7 @@ func lockWith(call func() error) error {
 // wakes it and waits for it to Leave before it unmaps. ErrClosed once Close
 // has begun.
 func enter(seg *shm.Segment) (*hold.Drain, error) {
-	d := hold.Of(seg)
+	d := seg.Drain()
 	if !d.Enter() {
 		return nil, shm.ErrClosed
 	}
@@ -82,8 +81,8 @@ const lockSpins = 16
 
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.
-func (mu *mutexCore) tryLock() (busy bool, err error) {
-	switch robust.TryLock(unsafe.Pointer(mu.m), mu.recursive) {
+func (mu mutexCore) tryLock() (busy bool, err error) {
+	switch robust.TryLock(unsafe.Pointer(mu.c.Mutex()), mu.c.Recursive()) {
 	case robust.Locked:
 		return false, nil
 	case robust.Held:
@@ -91,7 +90,7 @@ func (mu *mutexCore) tryLock() (busy bool, err error) {
 	case robust.NotRecoverable:
 		return false, syscall.ENOTRECOVERABLE
 	}
-	if err := cbind.MutexTryLock(mu.m); err != syscall.EBUSY {
+	if err := cbind.MutexTryLock(mu.c.Mutex()); err != syscall.EBUSY {
 		return false, err
 	}
 	return true, nil
@@ -101,7 +100,7 @@ func (mu *mutexCore) tryLock() (busy bool, err error) {
 // Go, trying again whenever it looks free. done is false if the spin ran
 // out; the caller is wired throughout and stays wired only if the mutex is
 // held at the end.
-func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
+func (mu mutexCore) spinLock(spins int) (done bool, err error) {
 	runtime.LockOSThread()
 	for i := 0; ; i++ {
 		busy, err := mu.tryLock()
@@ -113,7 +112,7 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 			}
 			return true, err
 		}
-		for ; i < spins && robust.HeldByOther(robust.Word(unsafe.Pointer(mu.m))); i++ {
+		for ; i < spins && robust.HeldByOther(robust.Word(unsafe.Pointer(mu.c.Mutex()))); i++ {
 			wait.Backoff(i)
 		}
 		if i >= spins {
@@ -126,13 +125,13 @@ func (mu *mutexCore) spinLock(spins int) (done bool, err error) {
 // lock locks, waiting until the monotonic deadline (0: none) or until ctx
 // ends. It reports whether the mutex is held; it is held also when the error
 // is ErrOwnerDead.
-func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
-	if mu.seg.Writable() != nil {
+func (mu mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
+	if mu.c.Segment().Writable() != nil {
 		return false, mu.check("lock")
 	}
 	// The uncontended case first, without a further call.
 	runtime.LockOSThread()
-	if robust.TryLock(unsafe.Pointer(mu.m), mu.recursive) == robust.Locked {
+	if robust.TryLock(unsafe.Pointer(mu.c.Mutex()), mu.c.Recursive()) == robust.Locked {
 		race.Acquire()
 		return true, nil
 	}
@@ -140,29 +139,29 @@ func (mu *mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, 
 	return mu.lockSlow(ctx, deadline, try)
 }
 
-func (mu *mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bool, error) {
+func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bool, error) {
 	if try {
 		done, err := mu.spinLock(0)
-		return done && held(err), opError("lock", mu.name, err)
+		return done && held(err), opError("lock", mu.c.Label(), err)
 	}
 	// Held from the spin on: Close waits for us to leave before it unmaps.
 	// glibc sleeps in its own loop, which a wake cannot end; its slice does.
-	d, err := enter(mu.seg)
+	d, err := enter(mu.c.Segment())
 	if err != nil {
-		return false, opError("lock", mu.name, err)
+		return false, opError("lock", mu.c.Label(), err)
 	}
 	defer d.Leave()
 	if done, err := mu.spinLock(lockSpins); done {
-		return held(err), opError("lock", mu.name, err)
+		return held(err), opError("lock", mu.c.Label(), err)
 	}
 	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {
-		if mu.seg.Closed() {
+		if mu.c.Segment().Closed() {
 			return false, shm.ErrClosed
 		}
-		err := lockWith(func() error { return cbind.MutexTimedLock(mu.m, until) })
+		err := lockWith(func() error { return cbind.MutexTimedLock(mu.c.Mutex(), until) })
 		switch {
-		case err == nil && mu.seg.Closed(): // too late to hold it: give it back
-			cbind.MutexUnlock(mu.m)
+		case err == nil && mu.c.Segment().Closed(): // too late to hold it: give it back
+			cbind.MutexUnlock(mu.c.Mutex())
 			runtime.UnlockOSThread()
 			return false, shm.ErrClosed
 		case held(err):
@@ -175,19 +174,19 @@ func (mu *mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bo
 		}
 	})
 	if err != nil && ctx.Err() == nil {
-		err = opError("lock", mu.name, err)
+		err = opError("lock", mu.c.Label(), err)
 	}
 	return ok, err
 }
 
-func (mu *mutexCore) unlock() error {
-	if mu.seg.Writable() != nil {
+func (mu mutexCore) unlock() error {
+	if mu.c.Segment().Writable() != nil {
 		return mu.check("unlock")
 	}
 	race.Release()
-	if !robust.Unlock(unsafe.Pointer(mu.m), mu.recursive) {
-		if err := cbind.MutexUnlock(mu.m); err != nil {
-			return opError("unlock", mu.name, err) // still wired: we did not hold it
+	if !robust.Unlock(unsafe.Pointer(mu.c.Mutex()), mu.c.Recursive()) {
+		if err := cbind.MutexUnlock(mu.c.Mutex()); err != nil {
+			return opError("unlock", mu.c.Label(), err) // still wired: we did not hold it
 		}
 	}
 	runtime.UnlockOSThread()
@@ -197,21 +196,21 @@ func (mu *mutexCore) unlock() error {
 // Consistent marks the mutex repaired after Lock returned ErrOwnerDead: the
 // caller, still holding it, has made the protected data consistent. Without
 // it, the next Unlock leaves the mutex permanently ErrNotRecoverable.
-func (mu *mutexCore) Consistent() error {
+func (mu mutexCore) Consistent() error {
 	if err := mu.check("consistent"); err != nil {
 		return err
 	}
-	if err := cbind.MutexConsistent(mu.m); err != nil {
+	if err := cbind.MutexConsistent(mu.c.Mutex()); err != nil {
 		if err == syscall.EINVAL {
 			err = fmt.Errorf("%w: the mutex is not in the owner-dead state", ErrNotOwner)
 		}
-		return opError("consistent", mu.name, err)
+		return opError("consistent", mu.c.Label(), err)
 	}
 	return nil
 }
 
 // Name returns the mutex's name in its segment.
-func (mu *mutexCore) Name() string { return mu.name }
+func (mu mutexCore) Name() string { return mu.c.Label() }
 
 func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
 	if !cbind.Available {
@@ -222,7 +221,7 @@ func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
 	if err != nil {
 		return mutexCore{}, allocError(err)
 	}
-	return mutexCore{name: obj.Name, m: m, seg: seg, recursive: kind == shm.KindRMutex}, nil
+	return mutexCore{embed.New(obj.Name, m, seg, kind == shm.KindRMutex)}, nil
 }
 
 func openMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
@@ -230,7 +229,7 @@ func openMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) 
 	if err != nil {
 		return mutexCore{}, err
 	}
-	return mutexCore{name: obj.Name, m: m, seg: seg, recursive: kind == shm.KindRMutex}, nil
+	return mutexCore{embed.New(obj.Name, m, seg, kind == shm.KindRMutex)}, nil
 }
 
 // A Mutex is a robust mutual exclusion lock in a shared memory segment, a
@@ -301,7 +300,9 @@ func (m *Mutex) condReacquire(int) error   { return m.Lock() }
 // An RMutex is a recursive Mutex, as Python's RLock: the goroutine holding
 // it may lock it again, and it is released when every Lock has been matched
 // by an Unlock. It is robust in the same way as Mutex.
-type RMutex struct{ mutexCore }
+type RMutex embed.Mutex // not a mutexCore: ctypes converts the mutex beside a locked value to an *RMutex
+
+func (m *RMutex) core() mutexCore { return mutexCore{(*embed.Mutex)(m)} }
 
 // NewRMutex creates a recursive mutex named name in seg.
 func NewRMutex(seg *shm.Segment, name string) (*RMutex, error) {
@@ -309,7 +310,7 @@ func NewRMutex(seg *shm.Segment, name string) (*RMutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RMutex{mutexCore: c}, nil
+	return (*RMutex)(c.c), nil
 }
 
 // OpenRMutex attaches to the recursive mutex named name in seg.
@@ -318,37 +319,47 @@ func OpenRMutex(seg *shm.Segment, name string) (*RMutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RMutex{mutexCore: c}, nil
+	return (*RMutex)(c.c), nil
 }
 
 // Lock locks m, or adds a level if this goroutine holds it already.
 func (m *RMutex) Lock() error {
-	_, err := m.lock(context.Background(), 0, false)
+	_, err := m.core().lock(context.Background(), 0, false)
 	return err
 }
 
 // TryLock is Lock without waiting; it reports whether m is held.
-func (m *RMutex) TryLock() (bool, error) { return m.lock(context.Background(), 0, true) }
+func (m *RMutex) TryLock() (bool, error) { return m.core().lock(context.Background(), 0, true) }
 
 // LockTimeout is Lock giving up after d; false on timeout.
 func (m *RMutex) LockTimeout(d time.Duration) (bool, error) {
-	return m.lock(context.Background(), wait.Deadline(d), false)
+	return m.core().lock(context.Background(), wait.Deadline(d), false)
 }
 
 // LockContext is Lock giving up when ctx ends.
 func (m *RMutex) LockContext(ctx context.Context) error {
-	_, err := m.lock(ctx, 0, false)
+	_, err := m.core().lock(ctx, 0, false)
 	return err
 }
 
 // Unlock removes one level; the last one releases m.
-func (m *RMutex) Unlock() error { return m.unlock() }
+func (m *RMutex) Unlock() error { return m.core().unlock() }
+
+// Consistent marks m repaired after Lock returned ErrOwnerDead; see
+// Mutex.Consistent.
+func (m *RMutex) Consistent() error { return m.core().Consistent() }
+
+// Name returns the mutex's name in its segment.
+func (m *RMutex) Name() string { return m.core().Name() }
+
+// State describes the mutex without locking it.
+func (m *RMutex) State() MutexState { return m.core().State() }
 
 // condRelease releases every level, for a Cond to wait.
 func (m *RMutex) condRelease() (int, error) {
 	// glibc counts the holder's levels. A caller that does not hold m reads
 	// a stranger's count, but its first Unlock fails.
-	n := max(cbind.MutexLevels(m.m), 1)
+	n := max(cbind.MutexLevels(m.core().c.Mutex()), 1)
 	for i := range n {
 		if err := m.Unlock(); err != nil {
 			return i, err
@@ -376,29 +387,3 @@ var (
 	_ Locker = (*Mutex)(nil)
 	_ Locker = (*RMutex)(nil)
 )
-
-func init() {
-	embed.InitRMutex = initEmbeddedRMutex
-	embed.RMutex = func(seg *shm.Segment, name string, mem []byte) (any, error) { return embeddedRMutex(seg, name, mem) }
-}
-
-// initEmbeddedRMutex initialises a recursive robust mutex in mem (at least
-// 64 bytes) that belongs to another object, such as a locked ctypes value.
-func initEmbeddedRMutex(mem []byte) error {
-	if len(mem) < layout.SlotSize {
-		return fmt.Errorf("%w: %d bytes for a mutex", shm.ErrInvalidSize, len(mem))
-	}
-	if !cbind.Available {
-		return ErrNoCgo
-	}
-	return cbind.MutexInit(layout.At[layout.Mutex](mem, 0), true)
-}
-
-// embeddedRMutex returns the recursive mutex initEmbeddedRMutex made in mem,
-// inside seg; name is used in its errors.
-func embeddedRMutex(seg *shm.Segment, name string, mem []byte) (*RMutex, error) {
-	if len(mem) < layout.SlotSize {
-		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
-	}
-	return &RMutex{mutexCore: mutexCore{name: name, m: layout.At[layout.Mutex](mem, 0), seg: seg, recursive: true}}, nil
-}

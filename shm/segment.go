@@ -229,7 +229,11 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 	return s, nil
 }
 
-func init() { hold.Of = func(seg any) *hold.Drain { return &seg.(*Segment).drain } }
+// Drain counts the calls blocked on the segment's memory, which Close
+// wakes and waits for before it unmaps. It is for shmkit's own packages
+// (its type is internal): a Recv, a Lock, an Acquire counts itself in
+// before it sleeps on the memory.
+func (s *Segment) Drain() *hold.Drain { return &s.drain }
 
 // Name returns the segment's POSIX name, with its leading slash ("/foo").
 func (s *Segment) Name() string { return s.name }

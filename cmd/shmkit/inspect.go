@@ -12,7 +12,6 @@ import (
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
-	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -182,12 +181,11 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		set := ev.IsSet()
 		in.Set = &set
 	case shm.KindCond:
-		st, err := layout.As[layout.Cond](o.Bytes())
+		st, err := semaphore.InspectCond(seg, o.Name)
 		if err != nil {
 			return fail(err)
 		}
-		n := int(st.Waiters.Load())
-		in.Waiters = &n
+		in.Waiters = &st.Waiters
 	case shm.KindBarrier:
 		b, err := semaphore.OpenBarrier(seg, o.Name)
 		if err != nil {

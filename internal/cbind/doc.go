@@ -9,10 +9,12 @@
 // Built with CGO_ENABLED=0 the wrappers are absent and every operation that
 // needs them returns ErrNoCgo; nothing pretends to work.
 //
-// shmkit.c and shmkit.h here are copies of cgo/'s, made by go generate:
-// the go command tracks the C files of a package's own directory only, so
-// a change to cgo/ would otherwise not rebuild this package. A test fails
-// while the copies are out of date.
+// shmkit.c and shmkit.h here are copies of cgo/'s, made by go generate
+// (internal/gen, which also writes the Python package's copies and the
+// constants made from shmkit.h): the go command tracks the C files of a
+// package's own directory only, so a change to cgo/ would otherwise not
+// rebuild this package. internal/gen's test and CI fail while a generated
+// file is out of date.
 package cbind
 
-//go:generate cp ../../cgo/shmkit.c ../../cgo/shmkit.h .
+//go:generate go run ../gen

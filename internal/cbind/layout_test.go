@@ -3,7 +3,6 @@
 package cbind_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -157,16 +156,4 @@ func TestLayoutDocMirrorsShmkitH(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, objects, 5, "the synchronisation objects' table was read")
-}
-
-// The package compiles copies of cgo/shmkit.c and cgo/shmkit.h (go
-// generate): they must be the same bytes.
-func TestCopiesOfTheCLibraryAreCurrent(t *testing.T) {
-	for _, f := range []string{"shmkit.c", "shmkit.h"} {
-		want, err := os.ReadFile("../../cgo/" + f)
-		require.NoError(t, err)
-		got, err := os.ReadFile(f)
-		require.NoError(t, err)
-		assert.True(t, bytes.Equal(want, got), "internal/cbind/%s is out of date: run go generate ./internal/cbind", f)
-	}
 }

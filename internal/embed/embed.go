@@ -1,15 +1,63 @@
-// Package embed lets package ctypes place a recursive robust mutex inside a
-// value or array it lays out, without that being part of package
-// semaphore's API: semaphore fills in the functions at start-up.
+// Package embed describes a robust mutex that lives inside another object,
+// such as the recursive mutex beside a locked ctypes value. Package
+// semaphore defines its RMutex from Mutex, so package ctypes converts a
+// *Mutex it fills in to a *semaphore.RMutex: a plain import of both
+// packages, with nothing for semaphore to export or to set at start-up.
 package embed
 
-import "github.com/shmkit/shmkit/shm"
+import (
+	"fmt"
 
-var (
-	// InitRMutex initialises a recursive robust mutex in mem (at least 64
-	// bytes, not in use).
-	InitRMutex func(mem []byte) error
-	// RMutex returns the mutex InitRMutex made in mem, inside seg, as a
-	// *semaphore.RMutex; name is used in its errors.
-	RMutex func(seg *shm.Segment, name string, mem []byte) (any, error)
+	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/shm"
 )
+
+// A Mutex is a robust, process-shared pthread mutex in a segment, as
+// package semaphore holds one: semaphore's RMutex is defined from it, and
+// its Mutex points to one. Its fields are unexported, so that a user of
+// semaphore's types reaches none of them.
+type Mutex struct {
+	label     string // its name, used in errors
+	m         *layout.Mutex
+	seg       *shm.Segment
+	recursive bool
+}
+
+// New describes the mutex m, named label, in seg.
+func New(label string, m *layout.Mutex, seg *shm.Segment, recursive bool) *Mutex {
+	return &Mutex{label: label, m: m, seg: seg, recursive: recursive}
+}
+
+// Label is the mutex's name, used in errors.
+func (mu *Mutex) Label() string { return mu.label }
+
+// Mutex is the pthread_mutex_t.
+func (mu *Mutex) Mutex() *layout.Mutex { return mu.m }
+
+// Segment is the segment the mutex lives in.
+func (mu *Mutex) Segment() *shm.Segment { return mu.seg }
+
+// Recursive reports whether the mutex is recursive.
+func (mu *Mutex) Recursive() bool { return mu.recursive }
+
+// InitRMutex initialises a recursive robust mutex in mem (at least 64
+// bytes, not in use) that belongs to another object.
+func InitRMutex(mem []byte) error {
+	if len(mem) < layout.SlotSize {
+		return fmt.Errorf("%w: %d bytes for a mutex", shm.ErrInvalidSize, len(mem))
+	}
+	if !cbind.Available {
+		return cbind.ErrNoCgo
+	}
+	return cbind.MutexInit(layout.At[layout.Mutex](mem, 0), true)
+}
+
+// RMutex returns the recursive mutex InitRMutex made in mem, inside seg;
+// name is used in its errors. The caller converts it to *semaphore.RMutex.
+func RMutex(seg *shm.Segment, name string, mem []byte) (*Mutex, error) {
+	if len(mem) < layout.SlotSize {
+		return nil, fmt.Errorf("%w: %d bytes for a mutex", shm.ErrCorrupt, len(mem))
+	}
+	return New(name, layout.At[layout.Mutex](mem, 0), seg, true), nil
+}

@@ -13,7 +13,8 @@ import (
 	"github.com/shmkit/shmkit/internal/wait"
 )
 
-// A Drain counts the calls blocked on one segment. The zero value is ready.
+// A Drain counts the calls blocked on one segment (shm.Segment.Drain). The
+// zero value is ready.
 type Drain struct {
 	closing atomic.Bool
 	n       atomic.Int64
@@ -21,10 +22,6 @@ type Drain struct {
 	words   map[*atomic.Uint32]int // futex words slept on now
 	empty   chan struct{}          // made by Close, closed when n drops to 0
 }
-
-// Of returns the Drain of a *shm.Segment; package shm sets it, so that the
-// packages built on segments reach it without a method in shm's API.
-var Of func(seg any) *Drain
 
 // Enter counts a call in. It reports false once Close has begun: the
 // memory is going away.

@@ -2,23 +2,9 @@ package layout
 
 import "sync/atomic"
 
-// Channel ring constants (shmkit.h).
-const (
-	LenSkip      uint32 = 0xFFFFFFFF
-	SlotBusy     uint64 = 1 << 23
-	SlotPIDMask  uint64 = SlotBusy - 1
-	SlotSeqShift        = 24
-	SlotSeqMask  uint64 = 1<<40 - 1
-	Peers               = 32
-	// Sleeper words (recv_waiters, send_waiters): a sleeper adds
-	// WaiterRegister (one to the count, one to the generation) and takes 1
-	// off when it wakes.
-	WaiterRegister  uint32 = 0x10001
-	WaiterCountMask uint32 = 0xFFFF
-	// PopulateMax: opening a channel of at most this many bytes maps all
-	// its pages into the process, so its first lap takes no page faults.
-	PopulateMax = 16 << 20
-)
+// Channel ring constants beyond shmkit_h.go's (shmkit.h): a slot's sequence
+// number is the bits above SlotSeqShift.
+const SlotSeqMask uint64 = 1<<40 - 1
 
 // Channel is struct shmkit_channel, the header of a channel object.
 type Channel struct {

@@ -16,37 +16,8 @@ import (
 	"unsafe"
 )
 
-// Constants of shmkit.h.
-const (
-	Magic    uint64 = 0x000054494B4D4853 // "SHMKIT\0\0" as little-endian
-	Version  uint32 = 3
-	Align           = 64 // every object starts on a cache line
-	NameMax         = 63 // object name bytes, without the NUL
-	PageSize        = 4096
-
-	EntryEmpty uint32 = 0
-	EntryReady uint32 = 1
-
-	FlagLocked uint8 = 0x01
-	FlagSPSC   uint8 = 0x02
-	// FlagJoinable marks a channel that counts unfinished messages.
-	FlagJoinable uint8 = 0x04
-)
-
-// Object kinds (SHMKIT_KIND_*).
-const (
-	KindBytes     uint16 = 1
-	KindValue     uint16 = 2
-	KindArray     uint16 = 3
-	KindSemaphore uint16 = 4
-	KindBounded   uint16 = 5
-	KindMutex     uint16 = 6
-	KindRMutex    uint16 = 7
-	KindCond      uint16 = 8
-	KindEvent     uint16 = 9
-	KindBarrier   uint16 = 10
-	KindChannel   uint16 = 11
-)
+// The constants of shmkit.h are in shmkit_h.go, which go generate writes.
+const PageSize = 4096
 
 // Header is struct shmkit_header. Fields that several processes write after
 // creation are atomics.
@@ -82,16 +53,6 @@ type Entry struct {
 	Desc     uint64 // typecode 'T': its StructDesc, from the object's start
 	Reserved [8]byte
 }
-
-// TypecodeStruct is SHMKIT_TYPECODE_STRUCT: elements that are records,
-// described by a StructDesc and its Fields inside the object.
-const TypecodeStruct = 'T'
-
-// Limits of a struct description (SHMKIT_FIELD_NAME_MAX, SHMKIT_FIELDS_MAX).
-const (
-	FieldNameMax = 47
-	FieldsMax    = 4096
-)
 
 // StructDesc is struct shmkit_struct_desc; Fields records follow it.
 type StructDesc struct {

@@ -6,9 +6,6 @@ import "sync/atomic"
 // line, whatever its size on this platform.
 const SlotSize = 64
 
-// SemValueMax is SHMKIT_SEM_VALUE_MAX, a plain semaphore's bound.
-const SemValueMax = 0x7FFFFFFF
-
 // Semaphore is struct shmkit_semaphore, plain or bounded.
 type Semaphore struct {
 	Value    atomic.Uint32 // futex

@@ -9,7 +9,7 @@ import "unsafe"
 func threadPointer() uintptr
 
 // lockCurrent is glibc's robust lock of a free mutex m for the calling
-// thread, which it finds in table (cgo/robust.c's), if m's __kind is kind:
+// thread, which it finds in table (internal/cbind/robust.c's), if m's __kind is kind:
 // one of the lock* results.
 //
 //go:noescape

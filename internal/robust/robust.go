@@ -17,10 +17,11 @@
 // mutex kind, a thread the package has not seen — is left to glibc through
 // the caller's C path, so glibc keeps deciding every hard case.
 //
-// Before the fast path is used, a self-test (selfTest) checks on this
-// machine that glibc lays out the mutex and links its robust list as this
-// package expects; if anything differs, Enabled is false and every call
-// takes the C path.
+// At start-up (initialise, from this package's init) a self-test checks on
+// this machine that glibc lays out the mutex and links its robust list as
+// this package expects (cbind.RobustLayout and cbind.RobustSelfTest, in C);
+// if anything differs, Enabled is false and every call takes the C path.
+// Only programs that link package semaphore (or ctypes) run it.
 package robust
 
 import (

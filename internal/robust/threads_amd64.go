@@ -10,7 +10,7 @@ import (
 	"github.com/shmkit/shmkit/internal/cbind"
 )
 
-// thread is struct robust_thread of cgo/robust.c.
+// thread is struct robust_thread of internal/cbind/robust.c.
 type thread struct {
 	tp   atomic.Uintptr // the key: the thread pointer; 0 while written
 	head atomic.Uintptr // struct robust_list_head *
@@ -25,7 +25,7 @@ var threads *[threadSlots]thread
 // table is the thread table for the assembly.
 func table() unsafe.Pointer { return unsafe.Pointer(threads) }
 
-// threadIndex is robust_index of cgo/robust.c.
+// threadIndex is robust_index of internal/cbind/robust.c.
 func threadIndex(tp uintptr) uint32 { return uint32((uint64(tp) * 0x9E3779B97F4A7C15) >> 52) }
 
 // threadInfo is what the fast path needs of the calling thread.

@@ -7,7 +7,6 @@ version of the sources.
 """
 
 import ctypes
-import errno
 import glob
 import hashlib
 import os
@@ -229,16 +228,9 @@ def _declare(lib):
 
 lib = _declare(ctypes.CDLL(_find(), use_errno=False))
 
-# errno values the C library returns, by meaning (shmkit.h).
-ENOTSHMKIT = errno.EPROTO
-EVERSION = errno.EPROTONOSUPPORT
-ECORRUPT = errno.EUCLEAN
-EKIND = errno.EMEDIUMTYPE
-ECLOSED = errno.EPIPE
-EEOF = errno.ENODATA
-EPEERDEAD = errno.ECONNRESET
-ETOOLARGE = errno.EMSGSIZE
-ESHORTBUF = errno.ENOBUFS
+# errno values the C library returns, by meaning (shmkit.h, by way of _h).
+from ._h import (ECLOSED, ECORRUPT, EEOF, EINUSE, EKIND, ENOTSHMKIT,  # noqa: E402,F401
+                 EPEERDEAD, ESHORTBUF, ETOOLARGE, EVERSION)
 
 
 FIELDS_MAX = 4096  # SHMKIT_FIELDS_MAX

@@ -12,18 +12,21 @@ import threading
 
 from . import _errors
 from . import _native as n
+from . import _h
 from . import _pipe
 from . import _queue
 from . import _records
 from . import _sync
 from ._sync import Barrier, Condition, Event, Mutex, Semaphore
 
-KINDS = {1: "bytes", 2: "value", 3: "array", 4: "semaphore", 5: "bounded-semaphore", 6: "mutex",
-         7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel"}
+KINDS = {_h.KIND_BYTES: "bytes", _h.KIND_VALUE: "value", _h.KIND_ARRAY: "array",
+         _h.KIND_SEMAPHORE: "semaphore", _h.KIND_BOUNDED: "bounded-semaphore", _h.KIND_MUTEX: "mutex",
+         _h.KIND_RMUTEX: "rmutex", _h.KIND_COND: "cond", _h.KIND_EVENT: "event",
+         _h.KIND_BARRIER: "barrier", _h.KIND_CHANNEL: "channel"}
 _KIND = {v: k for k, v in KINDS.items()}
-_LOCKED = 0x01
-_SPSC = 0x02
-_JOINABLE = 0x04
+_LOCKED = _h.FLAG_LOCKED
+_SPSC = _h.FLAG_SPSC
+_JOINABLE = _h.FLAG_JOINABLE
 
 TYPECODES = "cbBhHiIlLqQfdu"
 # memoryview / array formats per typecode: 'u' (wchar_t, UTF-32) is seen as
@@ -473,17 +476,17 @@ class Segment:
 
     def event(self, name):
         """The event name (multiprocessing.Event; Go's semaphore.Event)."""
-        return Event(self, self._sync_object(name, _KIND["event"], "an event"))
+        return Event(self, self._sync_object(name, _h.KIND_EVENT, "an event"))
 
     def condition(self, name, lock):
         """The condition variable name, used with lock, the shmkit Mutex every
         party uses with it (multiprocessing.Condition; Go's semaphore.Cond)."""
-        return Condition(self, self._sync_object(name, _KIND["cond"], "a condition"), lock)
+        return Condition(self, self._sync_object(name, _h.KIND_COND, "a condition"), lock)
 
     def barrier(self, name, timeout=None):
         """The barrier name (multiprocessing.Barrier; Go's semaphore.Barrier);
         timeout is the default of wait()."""
-        return Barrier(self, self._sync_object(name, _KIND["barrier"], "a barrier"), timeout)
+        return Barrier(self, self._sync_object(name, _h.KIND_BARRIER, "a barrier"), timeout)
 
     def channel(self, name, typecode=None):
         return Channel(self, self._lookup(name, "channel", typecode))

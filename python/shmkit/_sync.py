@@ -7,6 +7,7 @@ import os
 import threading
 
 from . import _errors
+from . import _h
 from . import _native as n
 
 # Blocking waits run in slices so that Ctrl-C (KeyboardInterrupt) and other
@@ -64,7 +65,7 @@ class Semaphore:
     def __init__(self, seg, obj):
         self._seg = seg
         self.name = obj.name.decode()
-        self.bounded = obj.kind == 5
+        self.bounded = obj.kind == _h.KIND_BOUNDED
         self._ptr = obj.data
 
     def acquire(self, block=True, timeout=None):

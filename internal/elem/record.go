@@ -1,4 +1,4 @@
-package ctypes
+package elem
 
 import (
 	"fmt"

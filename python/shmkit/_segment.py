@@ -378,7 +378,9 @@ class Segment:
         """The records of value or array name, in place: a numpy structured
         array, or without numpy a ctypes array of a ctypes.Structure. Writes
         are seen by every process at once; hold get_lock(name) to change a
-        record whole."""
+        record whole. On a read-only attach without numpy they are a copy
+        taken now, whose writes raise ReadOnlyError. CorruptError if the
+        description is not one every language can read."""
         o = self._lookup(name, typecode=_records.STRUCT)
         if o.kind not in (2, 3):
             raise _errors.KindMismatchError("%s: %r is a %s, not a value or array" % (self.name, name, KINDS.get(o.kind)))

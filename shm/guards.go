@@ -12,7 +12,8 @@ import (
 // A closed segment's address range stays reserved as an inaccessible
 // (PROT_NONE) guard, so that a view kept past Close faults rather than read
 // whatever a later mmap puts there. Guards are reused, so that the address
-// space stays bounded by what is open, however many names come and go:
+// space follows the most that was open at once, however many names come
+// and go:
 //
 //   - A new mapping reserves a range of a power of two bytes (classSize)
 //     and maps the file at its start; the rest stays PROT_NONE.
@@ -25,9 +26,9 @@ import (
 //     reads the new segment instead of faulting: the price of the bound.
 //
 // A new range is reserved only when the free guards that fit hold at most
-// twice what is open: so the reservation stays within a few times what is
-// open (three ranges for one segment at a time), never growing with the
-// names. Nothing is ever unmapped, so a stale view
+// twice what is open: so the reservation stays within a few times the most
+// that was open at once (three ranges for one segment at a time), never
+// growing with the names. Nothing is ever unmapped, so a stale view
 // never reads the Go heap or another library's memory. See docs/design.md.
 
 // fileID identifies a segment's file.

@@ -33,9 +33,9 @@ import (
 // range (the stale view then sees its own segment), and so, once closed
 // ranges that fit hold more than twice what this process has open, does a
 // mapping of another segment, the range closed longest ago first (a view kept past
-// that Close then sees the new segment). So the address space stays within
-// a few times what is open, however many names come and go, and the views
-// of the segments closed last keep faulting (docs/design.md).
+// that Close then sees the new segment). So the address space follows the
+// most that was open at once, however many names come and go, and the
+// views of the segments closed last keep faulting (docs/design.md).
 type Segment struct {
 	name     string // canonical POSIX name, "/foo"
 	file     *os.File

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -87,15 +88,23 @@ type channelInfo struct {
 const shownValues = 8
 
 func cmdInspect(args []string, stdout io.Writer) error {
-	fl := flags("inspect", "[--json] NAME", stdout)
+	fl := newFlags("inspect")
 	asJSON := fl.Bool("json", false, "one JSON object per line")
-	if err := fl.Parse(args); err != nil {
+	names, err := parse(fl, "[--json] NAME", args, stdout)
+	if err != nil {
 		return err
 	}
-	if fl.NArg() != 1 {
-		return errors.New("name one segment to inspect: shmkit inspect [--json] NAME")
+	if len(names) != 1 {
+		return usagef("name one segment to inspect, not %d", len(names))
 	}
-	seg, err := shm.Open(fl.Arg(0), shm.ReadOnly())
+	name, err := segmentName(names[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	seg, err := shm.Open(name, shm.ReadOnly())
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", name, errNoSegment)
+	}
 	if err != nil {
 		return err
 	}
@@ -118,7 +127,7 @@ func cmdInspect(args []string, stdout io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s: %d bytes, %d objects, created by pid %d (%s)\n",
-		seg.Name(), seg.Size(), len(objs), seg.CreatorPID(), seg.Created().Format("2006-01-02 15:04:05"))
+		name, seg.Size(), len(objs), seg.CreatorPID(), seg.Created().Format("2006-01-02 15:04:05"))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tTYPE\tLEN\tSTATE") // the last column is not padded
 	for _, in := range infos {

@@ -89,13 +89,13 @@ func TestInspect(t *testing.T) {
 
 	errOut.Reset()
 	assert.Equal(t, 1, run([]string{"inspect", proctest.Name(t)}, &out, &errOut))
-	assert.Contains(t, errOut.String(), "no such file")
+	assert.Contains(t, errOut.String(), "no such segment")
 	raw := proctest.Name(t)
 	require.NoError(t, os.WriteFile("/dev/shm/"+raw, make([]byte, 4096), 0o600))
 	errOut.Reset()
 	assert.Equal(t, 1, run([]string{"inspect", raw}, &out, &errOut))
 	assert.Contains(t, errOut.String(), "not a shmkit segment")
-	assert.Equal(t, 1, run([]string{"inspect"}, &out, &errOut))
+	assert.Equal(t, 2, run([]string{"inspect"}, &out, &errOut))
 }
 
 type particle struct {
@@ -169,7 +169,7 @@ func TestGoldenOutputs(t *testing.T) {
 	require.Equal(t, 0, run([]string{"ls"}, &out, &errOut), errOut.String())
 	var ours []string // the header and our segment: the rest of /dev/shm is not ours
 	for i, line := range strings.Split(out.String(), "\n") {
-		if i == 0 || strings.HasPrefix(line, "/"+name+" ") {
+		if i == 0 || strings.HasPrefix(line, name+" ") {
 			ours = append(ours, strings.Join(strings.Fields(line), " ")) // widths depend on the others
 		}
 	}

@@ -153,8 +153,8 @@ type segmentInfo struct {
 	Name         string `json:"name"`
 	Size         int64  `json:"size"`
 	Shmkit       bool   `json:"shmkit"`
-	Objects      *int   `json:"objects,omitempty"`     // shmkit segments only, 0 too
-	CreatorPID   int    `json:"creator_pid,omitempty"` // shmkit segments only
+	Objects      *int   `json:"objects,omitempty"`       // shmkit segments only, 0 too
+	CreatorPID   int    `json:"creator_pid,omitempty"`   // shmkit segments only
 	CreatorAlive *bool  `json:"creator_alive,omitempty"` // shmkit segments only: others do not say
 	What         string `json:"what,omitempty"`          // what another file is, if known
 	Value        *int   `json:"value,omitempty"`         // a named semaphore's

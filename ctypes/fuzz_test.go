@@ -14,6 +14,7 @@ import (
 // opens it typed and untyped and reads every element it claims to have.
 // Either the open fails or every element read stays inside the segment.
 func FuzzObjectDescriptor(f *testing.F) {
+	proctest.NeedCgo(f, "a locked Value or Array (its lock is a pthread mutex)")
 	f.Add(uint16(3), byte('q'), byte(0), uint64(8), uint64(64))
 	f.Add(uint16(3), byte('q'), byte(1), uint64(8), uint64(128))
 	f.Add(uint16(2), byte('d'), byte(0), uint64(1), uint64(64))

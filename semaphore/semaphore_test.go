@@ -145,6 +145,7 @@ func TestBoundedSemaphore(t *testing.T) {
 
 // Go forms of CPython's _TestLock.
 func TestMutexOwnership(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, _ := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -173,6 +174,7 @@ func TestMutexOwnership(t *testing.T) {
 }
 
 func TestRMutexRecursion(t *testing.T) {
+	proctest.NeedCgo(t, "a recursive mutex (pthread)")
 	seg, _ := newSeg(t)
 	mu, err := semaphore.NewRMutex(seg, "rmu")
 	require.NoError(t, err)
@@ -213,6 +215,7 @@ func killHolder(t *testing.T, cmd *exec.Cmd) {
 }
 
 func TestOwnerDeadRecovery(t *testing.T) {
+	proctest.NeedCgo(t, "a robust mutex (pthread)")
 	for _, kind := range []string{"mutex", "rmutex"} {
 		t.Run(kind, func(t *testing.T) {
 			seg, name := newSeg(t)
@@ -265,6 +268,7 @@ func TestSeedSemaphoreTwo(t *testing.T) {
 }
 
 func TestSignalStorm(t *testing.T) {
+	proctest.NeedCgo(t, "a Cond's mutex (pthread)")
 	const rounds = 200
 	seg, name := newSeg(t)
 	sem, err := semaphore.New(seg, "sem", 0)
@@ -299,6 +303,7 @@ func TestSignalStorm(t *testing.T) {
 }
 
 func TestContextCancellation(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, _ := newSeg(t)
 	sem, err := semaphore.New(seg, "sem", 0)
 	require.NoError(t, err)
@@ -345,6 +350,7 @@ func TestContextCancellation(t *testing.T) {
 }
 
 func TestBarrierTenProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	const parties, rounds = 10, 5
 	seg, name := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b", parties)
@@ -363,6 +369,7 @@ func TestBarrierTenProcesses(t *testing.T) {
 
 // Go forms of CPython's _TestBarrier cases.
 func TestBarrierBreakAndReset(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	seg, _ := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b", 3)
 	require.NoError(t, err)
@@ -413,6 +420,7 @@ func TestBarrierBreakAndReset(t *testing.T) {
 }
 
 func TestBarrierThousandWaits(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	seg, _ := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b", 2)
 	require.NoError(t, err)
@@ -459,6 +467,7 @@ func TestEventAcrossProcesses(t *testing.T) {
 }
 
 func TestCondAcrossProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a Cond's mutex (pthread)")
 	seg, name := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -506,6 +515,7 @@ func TestCondAcrossProcesses(t *testing.T) {
 }
 
 func TestLockedCounterAcrossProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, name := newSeg(t)
 	_, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -514,6 +524,7 @@ func TestLockedCounterAcrossProcesses(t *testing.T) {
 }
 
 func TestClosedSegment(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, _ := newSeg(t)
 	sem, err := semaphore.New(seg, "sem", 1)
 	require.NoError(t, err)
@@ -529,6 +540,7 @@ func TestClosedSegment(t *testing.T) {
 // next Lock either finds the data consistent, or gets ErrOwnerDead, repairs
 // it, and calls Consistent. The mutex never hangs or fails otherwise.
 func TestMutexHolderKilledAtRandomPoints(t *testing.T) {
+	proctest.NeedCgo(t, "a robust mutex (pthread)")
 	seg, name := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -596,6 +608,7 @@ func TestSemaphoreHolderKilled(t *testing.T) {
 // A party killed while waiting at a barrier still counts as arrived; the
 // survivors' timeouts break the barrier instead of hanging.
 func TestBarrierWaiterKilled(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	seg, name := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b3", 3)
 	require.NoError(t, err)
@@ -646,3 +659,4 @@ func TestScribbledSemaphore(t *testing.T) {
 		})
 	}
 }
+

@@ -21,6 +21,7 @@ import (
 )
 
 func TestInspect(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value and a mutex (pthread)")
 	name := proctest.Name(t)
 	seg, err := shm.Create(name, 1<<20)
 	require.NoError(t, err)
@@ -122,6 +123,7 @@ func golden(t *testing.T, file string, got string) {
 // The outputs of inspect and ls, byte for byte, with the segment's name,
 // our pid and the creation time replaced.
 func TestGoldenOutputs(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value and a mutex (pthread)")
 	name := proctest.Name(t)
 	seg, err := shm.Create(name, 1<<20)
 	require.NoError(t, err)

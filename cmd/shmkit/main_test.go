@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestBenchJSONAndSVG(t *testing.T) {
+	proctest.NeedCgo(t, "the benchmark's C workers and W5's locked value")
 	svg := t.TempDir() + "/ratios.svg"
 	var out, errOut bytes.Buffer
 	code := run([]string{"bench", "--quick", "--only", "W6,W5", "--json", "--svg", svg}, &out, &errOut)
@@ -78,6 +79,7 @@ func TestBenchJSONAndSVG(t *testing.T) {
 }
 
 func TestLsAndRm(t *testing.T) {
+	proctest.NeedCgo(t, "a named semaphore (sem_open)")
 	name := proctest.Name(t)
 	seg, err := shm.Create(name, 1<<16)
 	require.NoError(t, err)

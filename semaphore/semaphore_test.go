@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -660,3 +661,28 @@ func TestScribbledSemaphore(t *testing.T) {
 	}
 }
 
+// NewCond took a nil mutex, and the Cond's Wait panicked on it. A Cond
+// without a mutex is now refused when it is made or opened, and nothing is
+// published in the segment.
+func TestCondNeedsAMutex(t *testing.T) {
+	seg, _ := newSeg(t)
+	before, err := seg.Objects()
+	require.NoError(t, err)
+	for what, l := range map[string]semaphore.CondLocker{"nil": nil, "nil *Mutex": (*semaphore.Mutex)(nil), "nil *RMutex": (*semaphore.RMutex)(nil)} {
+		c, err := semaphore.NewCond(seg, "c", l)
+		assert.ErrorIs(t, err, semaphore.ErrNoMutex, what)
+		assert.Nil(t, c, what)
+	}
+	after, err := seg.Objects()
+	require.NoError(t, err)
+	assert.Len(t, after, len(before), "a refused Cond takes no place in the segment")
+
+	if cbind.Available { // a Cond made with its mutex, opened without one
+		mu, err := semaphore.NewMutex(seg, "mu")
+		require.NoError(t, err)
+		_, err = semaphore.NewCond(seg, "c", mu)
+		require.NoError(t, err)
+		_, err = semaphore.OpenCond(seg, "c", nil)
+		assert.ErrorIs(t, err, semaphore.ErrNoMutex)
+	}
+}

@@ -61,11 +61,11 @@ func TestInspect(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(line), &in))
 		got[in.Name] = in
 	}
-	assert.Equal(t, []string{"3.5"}, got["pi"].Values)
+	assert.Equal(t, []any{3.5}, got["pi"].Values, "numbers, not strings")
 	assert.Equal(t, "free", got["pi"].Lock)
 	assert.Equal(t, "h", got["arr"].Typecode)
 	assert.Equal(t, 10, got["arr"].Len)
-	assert.Equal(t, []string{"-1", "2", "-3", "4", "5", "6", "7", "8"}, got["arr"].Values)
+	assert.Equal(t, []any{-1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0}, got["arr"].Values)
 	require.NotNil(t, got["sem"].Value)
 	assert.Equal(t, 2, *got["sem"].Value)
 	assert.Equal(t, 2, got["sem"].Bound)
@@ -77,7 +77,7 @@ func TestInspect(t *testing.T) {
 	assert.Equal(t, 2, got["ch"].Channel.Len)
 	assert.Equal(t, 4, got["ch"].Channel.Cap)
 	assert.True(t, got["ch"].Channel.Closed)
-	assert.Equal(t, []string{"{1.5 -2 7 b'ab'}"}, got["particles"].Values)
+	assert.Equal(t, []any{map[string]any{"X": 1.5, "Y": -2.0, "ID": 7.0, "Tag": "b'ab'"}}, got["particles"].Values)
 	assert.Equal(t, &layoutInfo{TypeName: "particle", Size: 24, Align: 8, Fields: []fieldInfo{
 		{"X", "d", 0, 1}, {"Y", "d", 8, 1}, {"ID", "i", 16, 1}, {"Tag", "c", 20, 4}}}, got["particles"].Layout)
 	assert.Equal(t, "free", got["particles"].Lock)

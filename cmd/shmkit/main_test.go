@@ -23,12 +23,13 @@ func TestMain(m *testing.M) {
 	// bench's workers are this test binary too: their roles are in the
 	// registry that proctest.Main dispatches on (package process).
 	proctest.Main(m, map[string]proctest.Helper{
-		"leave": func(args []string) int { // create segment args[0] and exit without unlinking it
+		"leave": func(args []string) int { // create segment args[0], print our pid and exit without unlinking it
 			seg, err := shm.Create(args[0], 1<<16)
 			if err != nil {
 				return proctest.Fail("%v", err)
 			}
 			seg.Close()
+			fmt.Println(os.Getpid())
 			return 0
 		},
 	})

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"io/fs"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -28,8 +28,8 @@ type objectInfo struct {
 	Bytes    uint64       `json:"bytes"`
 	Values   []any        `json:"values,omitempty"` // the first few elements: numbers, chars as strings, records as objects
 	texts    []string     // the same, as the table shows them
-	Text     string       `json:"text,omitempty"`   // a char or wchar array, as Python shows its value
-	Value    *int         `json:"value,omitempty"`  // a semaphore's
+	Text     string       `json:"text,omitempty"`  // a char or wchar array, as Python shows its value
+	Value    *int         `json:"value,omitempty"` // a semaphore's
 	Bound    int          `json:"bound,omitempty"`
 	Lock     string       `json:"lock,omitempty"`    // a mutex's state, or a locked value's
 	Set      *bool        `json:"set,omitempty"`     // an event's flag

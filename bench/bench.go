@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/shmkit/shmkit/internal/cbind"
 )
 
 // A Workload is one row of the benchmark: shmkit's implementation first,
@@ -107,8 +109,10 @@ type Result struct {
 }
 
 // Unavailable reports whether the implementation could not run here (no
-// python3, no cgo), as opposed to failing.
-func (r *Result) Unavailable() bool { return errors.Is(r.err, ErrUnavailable) }
+// python3, no cgo: a lock that is a pthread mutex), as opposed to failing.
+func (r *Result) Unavailable() bool {
+	return errors.Is(r.err, ErrUnavailable) || errors.Is(r.err, cbind.ErrNoCgo)
+}
 
 // Label is the workload's label ("W4 size=1").
 func (r *Result) Label() string { return r.label }

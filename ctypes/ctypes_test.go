@@ -108,6 +108,7 @@ var samples = []sampleCase{
 // Go form of CPython's _TestValue and _TestArray: a child writes, the
 // parent sees, for every typecode.
 func TestEveryTypecodeAcrossProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seen := map[ctypes.Typecode]bool{}
 	for _, s := range samples {
 		t.Run(string(rune(s.code())), func(t *testing.T) {
@@ -197,6 +198,7 @@ func TestCorruptDescriptor(t *testing.T) {
 }
 
 func TestArraysFromSizeAreZeroed(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, _ := newSeg(t)
 	a, err := ctypes.NewRawArray[float64](seg, "z", 1000)
 	require.NoError(t, err)
@@ -219,6 +221,7 @@ func TestArraysFromSizeAreZeroed(t *testing.T) {
 
 // CPython's prefix-sum test: a child changes the array in place.
 func TestPrefixSumByChild(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, name := newSeg(t)
 	init := make([]int64, 100)
 	for i := range init {
@@ -238,6 +241,7 @@ func TestPrefixSumByChild(t *testing.T) {
 
 // The seeds' counter: 5 processes x 1000 increments, exact both ways.
 func TestCounterFiveProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	for _, mode := range []string{"lock", "atomic"} {
 		t.Run(mode, func(t *testing.T) {
 			seg, name := newSeg(t)
@@ -337,6 +341,7 @@ func TestAtomicsEverySize(t *testing.T) {
 }
 
 func TestCallersLock(t *testing.T) {
+	proctest.NeedCgo(t, "a caller's semaphore.Mutex (pthread)")
 	seg, _ := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -370,6 +375,7 @@ func TestCallersLock(t *testing.T) {
 // A process killed while holding a Value's lock: the next locker is told,
 // and the value keeps working.
 func TestValueLockHolderKilled(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, name := newSeg(t)
 	v, err := ctypes.NewValue[int32](seg, "n", 41)
 	require.NoError(t, err)
@@ -398,6 +404,7 @@ func TestValueLockHolderKilled(t *testing.T) {
 // OpenArray of an array made without a lock returned a handle whose every
 // call failed with "object has no lock"; the error now comes at Open.
 func TestOpenArrayWithoutLockFailsAtOpen(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, name := newSeg(t)
 	_, err := ctypes.NewArray[int32](seg, "bare", 4, ctypes.WithoutLock())
 	require.NoError(t, err)

@@ -23,7 +23,11 @@ func ExampleRawValue() {
 	seg, done := exampleSegment()
 	defer done()
 
-	hits, _ := ctypes.NewRawValue[int64](seg, "hits", 0)
+	hits, err := ctypes.NewRawValue[int64](seg, "hits", 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	// Any process may now ctypes.OpenRawValue[int64](seg, "hits").
 	hits.Add(1) // atomic: never loses an update, unlike Python's v.value += 1
 	hits.Add(1)
@@ -35,7 +39,11 @@ func ExampleRawArray() {
 	seg, done := exampleSegment()
 	defer done()
 
-	a, _ := ctypes.NewRawArrayFrom(seg, "samples", []float64{1, 2, 3, 4})
+	a, err := ctypes.NewRawArrayFrom(seg, "samples", []float64{1, 2, 3, 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	sum := 0.0
 	for _, x := range a.Slice() { // a live view of the shared memory
 		sum += x
@@ -43,31 +51,4 @@ func ExampleRawArray() {
 	a.Set(0, 10)
 	fmt.Println(sum, a.At(0), a.Len())
 	// Output: 10 10 4
-}
-
-func ExampleValue() {
-	seg, done := exampleSegment()
-	defer done()
-
-	// Python: counter = Value('i', 0); with counter.get_lock(): counter.value += 1
-	counter, _ := ctypes.NewValue[int32](seg, "counter", 0)
-	n, err := counter.Update(func(x int32) int32 { return x + 1 })
-	fmt.Println(n, err)
-	// Output: 1 <nil>
-}
-
-func ExampleArray() {
-	seg, done := exampleSegment()
-	defer done()
-
-	// Python: arr = Array('i', range(10)); negate it under the lock.
-	arr, _ := ctypes.NewArrayFrom(seg, "arr", []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
-	arr.Update(func(s []int32) {
-		for i := range s {
-			s[i] = -s[i]
-		}
-	})
-	v, _ := arr.At(9)
-	fmt.Println(v)
-	// Output: -9
 }

@@ -17,6 +17,7 @@ import (
 // record they claim to have. Either the open fails with an error or every
 // read stays inside the segment, aligned: nothing panics.
 func FuzzObjectDescriptor(f *testing.F) {
+	proctest.NeedCgo(f, "a locked Value or Array (its lock is a pthread mutex)")
 	type record struct {
 		size, align uint32
 		code        byte

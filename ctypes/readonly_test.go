@@ -21,6 +21,7 @@ import (
 // shm.ErrReadOnly; reads keep working. The calls run in a helper process,
 // which a fault would kill.
 func TestReadOnlyWritesNeverFault(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, name := newSeg(t)
 	_, err := ctypes.NewRawValue[int64](seg, "rv", 7)
 	require.NoError(t, err)

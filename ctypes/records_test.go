@@ -91,6 +91,7 @@ func TestRecordsRefuseTypesWithoutFixedMeaning(t *testing.T) {
 }
 
 func TestRecordOfAnotherLayoutIsAMismatch(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, _ := newSeg(t)
 	_, err := ctypes.NewStructArray[particle](seg, "p", 4)
 	require.NoError(t, err)
@@ -134,6 +135,7 @@ func TestRecordOfAnotherLayoutIsAMismatch(t *testing.T) {
 
 // A corrupt description is ErrCorrupt for the opener, never a fault.
 func TestCorruptRecordDescription(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, _ := newSeg(t)
 	_, err := ctypes.NewStructValue(seg, "v", particle{ID: 7})
 	require.NoError(t, err)
@@ -195,6 +197,7 @@ func entryNamed(t *testing.T, seg *shm.Segment, name string) *layout.Entry {
 // typed opens and for the tools, which learn the record size from the
 // description before they know where the data ends.
 func TestRecordDescriptionInsideTheData(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, _ := newSeg(t)
 	_, err := ctypes.NewStructArray[particle](seg, "a", 8)
 	require.NoError(t, err)
@@ -252,6 +255,7 @@ func helperParticles(args []string) int {
 // Records are shared between processes: four processes update the same
 // array under its lock, and every update is counted.
 func TestStructArrayAcrossProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, name := newSeg(t)
 	init := make([]particle, 8)
 	for i := range init {
@@ -275,6 +279,7 @@ func TestStructArrayAcrossProcesses(t *testing.T) {
 }
 
 func TestStructValue(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value or Array (its lock is a pthread mutex)")
 	seg, _ := newSeg(t)
 	v, err := ctypes.NewStructValue(seg, "v", particle{ID: 1})
 	require.NoError(t, err)

@@ -3,12 +3,15 @@
 package examples_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/shmkit/shmkit/internal/cbind"
 )
 
 var examples = []struct {
@@ -17,8 +20,10 @@ var examples = []struct {
 	want []string // regular expressions, each must match the output
 	// check looks at the output beyond the patterns, if set.
 	check func(t *testing.T, out string)
+	// cgo, if set, is what of the example needs cgo: it is skipped without.
+	cgo string
 }{
-	{name: "counter", want: []string{`with the value's lock: 5000\n`, `with atomic Add:\s+5000\n`}, check: func(t *testing.T, out string) {
+	{name: "counter", cgo: "the value's lock (a pthread mutex)", want: []string{`with the value's lock: 5000\n`, `with atomic Add:\s+5000\n`}, check: func(t *testing.T, out string) {
 		m := regexp.MustCompile(`load, add, store:\s+(\d+) of 1000000`).FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("no racy count in %q", out)
@@ -27,8 +32,8 @@ var examples = []struct {
 			t.Errorf("racy count %d outside 1..1000000", n)
 		}
 	}},
-	{name: "sharedctypes", want: []string{`^3\.1415927\n\[0 -1 -2 -3 -4 -5 -6 -7 -8 -9\]\n$`}},
-	{name: "squaresum", want: []string{`squares: \[1 4 9 16 25 36 49 64 81 100\]`, `sum of squares: 385\n`}},
+	{name: "sharedctypes", cgo: "Value and Array's lock (a pthread mutex)", want: []string{`^3\.1415927\n\[0 -1 -2 -3 -4 -5 -6 -7 -8 -9\]\n$`}},
+	{name: "squaresum", cgo: "Value and Array's lock (a pthread mutex)", want: []string{`squares: \[1 4 9 16 25 36 49 64 81 100\]`, `sum of squares: 385\n`}},
 	{name: "prodcons", want: []string{`sentinel: 3 consumers handled jobs 1\.\.30, sum 465`, `close: 3 consumers handled jobs 1\.\.30, sum 465`}},
 	{name: "joinablequeue", want: []string{`^1\n2\n3\n4\nall 4 items handled\n$`}},
 	{name: "particles", want: []string{`consumer \((numpy|go)\): 20000 particles`}, check: sameSummary},
@@ -37,10 +42,10 @@ var examples = []struct {
 	{name: "pipe", want: []string{`^1\n2\n3\n4\nConsumer done\n`, `(?s)Receiver: Received Hello\n.*Receiver: Received World\n.*Receiver: Received From\n.*Receiver: Received Pipe\n.*Done\n`,
 		`(?s)(read q and q status: [A-E]\n.*){4}`}},
 	{name: "semaphore", want: []string{`(?s)(worker \d holds the semaphore \([12] inside\)\n.*){5}`, `at most [12] of 5 workers held the semaphore at once`}},
-	{name: "eventbarrier", want: []string{`(?s)(worker \d passed the barrier\n.*){3}`, `phase 1 done by 3 workers; 0 started phase 2 before all finished phase 1`}},
+	{name: "eventbarrier", cgo: "the Barrier", want: []string{`(?s)(worker \d passed the barrier\n.*){3}`, `phase 1 done by 3 workers; 0 started phase 2 before all finished phase 1`}},
 	{name: "floatchannel", args: []string{"-count", "200"}, want: []string{`Done: 200 messages of 100000 float64`, `\d+ msgs/s, \d+ MB/s`}},
-	{name: "robustmutex", want: []string{`worker killed while holding the lock: true`, `the owner died; pair was \[42 0\], repairing`, `pair is \[42 42\], invariant holds: true`}},
-	{name: "gopython", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
+	{name: "robustmutex", cgo: "a robust mutex (pthread)", want: []string{`worker killed while holding the lock: true`, `the owner died; pair was \[42 0\], repairing`, `pair is \[42 42\], invariant holds: true`}},
+	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
 }
 
@@ -65,6 +70,9 @@ func TestExamples(t *testing.T) {
 	}
 	for _, ex := range examples {
 		t.Run(ex.name, func(t *testing.T) {
+			if ex.cgo != "" && !cbind.Available {
+				t.Skipf("built without cgo: %s needs it", ex.cgo)
+			}
 			if ex.name == "gopython" {
 				if _, err := exec.LookPath("python3"); err != nil {
 					t.Skip("no python3")
@@ -74,6 +82,17 @@ func TestExamples(t *testing.T) {
 			cmd.Dir = ex.name // gopython finds its script and the package from its source
 			cmd.Stderr = os.Stderr
 			out, err := cmd.Output()
+			if cmd.Process != nil {
+				// An example names its segments after its pid: a failed run's
+				// are removed here, and a successful run must leave none.
+				left, _ := filepath.Glob(fmt.Sprintf("/dev/shm/example-%s-%d*", ex.name, cmd.Process.Pid))
+				for _, f := range left {
+					os.Remove(f)
+				}
+				if err == nil && len(left) > 0 {
+					t.Errorf("segments left behind: %v", left)
+				}
+			}
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", ex.name, err, out)
 			}
@@ -84,9 +103,6 @@ func TestExamples(t *testing.T) {
 			}
 			if ex.check != nil {
 				ex.check(t, string(out))
-			}
-			if left, _ := filepath.Glob("/dev/shm/example-" + ex.name + "-*"); len(left) > 0 {
-				t.Errorf("segments left behind: %v", left)
 			}
 		})
 	}

@@ -35,6 +35,7 @@ func TestHeaderCompilesAsC(t *testing.T) {
 // library compiled as C, reads a value, locks a mutex and drains a channel
 // that Go made, of each channel kind.
 func TestCxxClient(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value (pthread mutex)")
 	gxx, err := exec.LookPath("g++")
 	if err != nil {
 		t.Skip("no g++")

@@ -81,6 +81,7 @@ var valueCases = []valueCase{
 // TestValues: Go writes a value of every typecode, the peer reads each and
 // writes back under the value's lock, Go checks.
 func TestValues(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<16)
 		var want []string
@@ -99,6 +100,7 @@ func TestValues(t *testing.T) {
 
 // TestArray: Go fills an array, the peer sums it and rewrites each element.
 func TestArray(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<20)
 		const n = 10000
@@ -155,6 +157,7 @@ func TestSemaphorePeerWakesGo(t *testing.T) {
 // TestMutexPeerKilled: the peer dies holding the mutex; Go's Lock reports
 // ErrOwnerDead, repairs, and the mutex works again.
 func TestMutexPeerKilled(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<16)
 		m, err := semaphore.NewMutex(seg, "m")
@@ -175,6 +178,7 @@ func TestMutexPeerKilled(t *testing.T) {
 // TestMutexGoKilled: a Go process dies holding the mutex; the peer's lock
 // reports owner death, repairs and unlocks.
 func TestMutexGoKilled(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<16)
 		m, err := semaphore.NewMutex(seg, "m")
@@ -313,6 +317,7 @@ func TestJoinable(t *testing.T) {
 // TestPeerCreates: the peer makes a segment with one object of each kind;
 // Go opens each with its typed API.
 func TestPeerCreates(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		name := proctest.Name(t)
 		assert.Equal(t, "created", run(t, p, "create", name))
@@ -369,6 +374,7 @@ func TestPeerCreates(t *testing.T) {
 
 // TestPeerErrors: the peer refuses what Go refuses, with the same meaning.
 func TestPeerErrors(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		missing := proctest.Name(t)
 		assert.Equal(t, "notfound", run(t, p, "attach", missing))

@@ -38,6 +38,7 @@ type event struct {
 // own), reads the records by their described offsets, and receives the
 // channel's records.
 func TestRecords(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<20)
 		init := make([]particle, 10)

@@ -101,6 +101,7 @@ func TestCCreatorsMappingHasTheName(t *testing.T) {
 // docs/interop.md's C client, compiled as the docs show it and run against
 // a segment Go made: the docs are enough for a C programmer.
 func TestCClientFromTheDocs(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		t.Skip("no C compiler")
@@ -138,6 +139,7 @@ func TestCClientFromTheDocs(t *testing.T) {
 // refused with ReadOnlyError; and it opens Go's named semaphore and posts it
 // while Go waits.
 func TestPythonReadOnlyAndNamedSemaphore(t *testing.T) {
+	proctest.NeedCgo(t, "the Go side's locked value or mutex (pthread)")
 	seg, name := proctest.Segment(t, 1<<16)
 	_, err := ctypes.NewValue[int64](seg, "v", 42)
 	require.NoError(t, err)

@@ -36,7 +36,11 @@ type Cond struct {
 }
 
 // NewCond creates a condition variable named name in seg, used with l.
+// Without a mutex it returns ErrNoMutex.
 func NewCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
+	if noMutex(l) {
+		return nil, opError("create", name, ErrNoMutex)
+	}
 	obj, st, err := objects.Make[layout.Cond](seg, shm.Request{Name: name, Kind: shm.KindCond}, nil)
 	if err != nil {
 		return nil, allocError(err)
@@ -47,11 +51,28 @@ func NewCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
 // OpenCond attaches to the condition variable named name in seg, used with l
 // (which must be the same mutex every party uses with it).
 func OpenCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
+	if noMutex(l) {
+		return nil, opError("open", name, ErrNoMutex)
+	}
 	obj, st, err := objects.Attach[layout.Cond](seg, name, shm.KindCond)
 	if err != nil {
 		return nil, err
 	}
 	return &Cond{name: obj.Name, st: st, l: l, seg: seg}, nil
+}
+
+// noMutex reports whether l is no mutex at all: nil, or a nil *Mutex or
+// *RMutex, on which Wait would panic.
+func noMutex(l CondLocker) bool {
+	switch m := l.(type) {
+	case nil:
+		return true
+	case *Mutex:
+		return m == nil
+	case *RMutex:
+		return m == nil
+	}
+	return false
 }
 
 // Locker returns the mutex the Cond was made with.

@@ -29,6 +29,8 @@ var (
 	ErrInvalidValue = errors.New("semaphore: invalid value")
 	// ErrBrokenBarrier: the barrier was aborted, reset, or broken by a timeout or a dead party.
 	ErrBrokenBarrier = errors.New("semaphore: broken barrier")
+	// ErrNoMutex: a Cond was made or opened without the mutex it releases while it waits.
+	ErrNoMutex = errors.New("semaphore: a Cond needs a mutex (a *Mutex or *RMutex), got nil")
 	// ErrNoCgo: the program was built without cgo, which these primitives need.
 	ErrNoCgo = cbind.ErrNoCgo
 )

@@ -1,7 +1,6 @@
 package semaphore_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -23,44 +22,34 @@ func ExampleSemaphore() {
 	seg, done := exampleSegment()
 	defer done()
 
-	sem, _ := semaphore.New(seg, "places", 2) // Python's Semaphore(2)
-	sem.Acquire()
-	sem.Acquire()
-	ok, _ := sem.AcquireTimeout(10 * time.Millisecond) // both places taken
-	fmt.Println(ok)
-	sem.Release()
-	v, _ := sem.Value()
-	fmt.Println(v)
-	// Output:
-	// false
-	// 1
-}
-
-func ExampleMutex() {
-	seg, done := exampleSegment()
-	defer done()
-
-	mu, _ := semaphore.NewMutex(seg, "state")
-	// In every process: lock, and repair if the last holder died holding it.
-	err := mu.Lock()
-	if errors.Is(err, semaphore.ErrOwnerDead) {
-		// ... put the guarded data right, then:
-		mu.Consistent()
-	} else if err != nil {
-		panic(err)
+	sem, err := semaphore.New(seg, "places", 2) // Python's Semaphore(2)
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	fmt.Println("locked")
-	mu.Unlock() // by the goroutine that locked it
-	// Output: locked
+	sem.Acquire()
+	sem.Acquire()
+	ok, err := sem.AcquireTimeout(10 * time.Millisecond) // both places taken
+	fmt.Println(ok, err)
+	sem.Release()
+	v, err := sem.Value()
+	fmt.Println(v, err)
+	// Output:
+	// false <nil>
+	// 1 <nil>
 }
 
 func ExampleEvent() {
 	seg, done := exampleSegment()
 	defer done()
 
-	ready, _ := semaphore.NewEvent(seg, "ready")
+	ready, err := semaphore.NewEvent(seg, "ready")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	ready.Set() // wakes every process in ready.Wait()
-	ok, _ := ready.WaitTimeout(time.Second)
-	fmt.Println(ok, ready.IsSet())
-	// Output: true true
+	ok, err := ready.WaitTimeout(time.Second)
+	fmt.Println(ok, err, ready.IsSet())
+	// Output: true <nil> true
 }

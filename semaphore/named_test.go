@@ -61,6 +61,7 @@ func namedName(t *testing.T) string {
 }
 
 func TestNamedSemaphore(t *testing.T) {
+	proctest.NeedCgo(t, "a named semaphore (sem_open)")
 	name := namedName(t)
 	sem, err := semaphore.CreateNamed(name, 1)
 	require.NoError(t, err)
@@ -128,6 +129,7 @@ func runPeer(t *testing.T, lang, name string, args ...string) *exec.Cmd {
 }
 
 func TestNamedSemaphoreWithPeers(t *testing.T) {
+	proctest.NeedCgo(t, "a named semaphore (sem_open)")
 	for _, lang := range []string{"c", "python"} {
 		t.Run(lang, func(t *testing.T) {
 			name := namedName(t)

@@ -4,6 +4,7 @@ package semaphore_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,7 +31,19 @@ func TestNoCgo(t *testing.T) {
 	assert.ErrorIs(t, err, semaphore.ErrNoCgo)
 	_, err = semaphore.CreateNamed(t.Name(), 1)
 	assert.ErrorIs(t, err, semaphore.ErrNoCgo)
+	assert.Equal(t, "shmkit: built without cgo; mutexes, barriers, locked values and named semaphores need CGO_ENABLED=1", semaphore.ErrNoCgo.Error())
+
+	// Event is an atomic and a futex: it works.
+	ev, err := semaphore.NewEvent(seg, "ev")
+	require.NoError(t, err)
+	ok, err := ev.WaitTimeout(time.Millisecond)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	ev.Set()
+	ok, err = ev.WaitTimeout(time.Minute)
+	require.NoError(t, err)
+	assert.True(t, ok)
 	objs, err := seg.Objects()
 	assert.NoError(t, err)
-	assert.Len(t, objs, 3, "the counters and the two semaphores: nothing half-made was published")
+	assert.Len(t, objs, 4, "the counters, the two semaphores and the event: nothing half-made was published")
 }

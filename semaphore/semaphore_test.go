@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -145,6 +146,7 @@ func TestBoundedSemaphore(t *testing.T) {
 
 // Go forms of CPython's _TestLock.
 func TestMutexOwnership(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, _ := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -173,6 +175,7 @@ func TestMutexOwnership(t *testing.T) {
 }
 
 func TestRMutexRecursion(t *testing.T) {
+	proctest.NeedCgo(t, "a recursive mutex (pthread)")
 	seg, _ := newSeg(t)
 	mu, err := semaphore.NewRMutex(seg, "rmu")
 	require.NoError(t, err)
@@ -213,6 +216,7 @@ func killHolder(t *testing.T, cmd *exec.Cmd) {
 }
 
 func TestOwnerDeadRecovery(t *testing.T) {
+	proctest.NeedCgo(t, "a robust mutex (pthread)")
 	for _, kind := range []string{"mutex", "rmutex"} {
 		t.Run(kind, func(t *testing.T) {
 			seg, name := newSeg(t)
@@ -265,6 +269,7 @@ func TestSeedSemaphoreTwo(t *testing.T) {
 }
 
 func TestSignalStorm(t *testing.T) {
+	proctest.NeedCgo(t, "a Cond's mutex (pthread)")
 	const rounds = 200
 	seg, name := newSeg(t)
 	sem, err := semaphore.New(seg, "sem", 0)
@@ -299,6 +304,7 @@ func TestSignalStorm(t *testing.T) {
 }
 
 func TestContextCancellation(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, _ := newSeg(t)
 	sem, err := semaphore.New(seg, "sem", 0)
 	require.NoError(t, err)
@@ -345,6 +351,7 @@ func TestContextCancellation(t *testing.T) {
 }
 
 func TestBarrierTenProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	const parties, rounds = 10, 5
 	seg, name := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b", parties)
@@ -363,6 +370,7 @@ func TestBarrierTenProcesses(t *testing.T) {
 
 // Go forms of CPython's _TestBarrier cases.
 func TestBarrierBreakAndReset(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	seg, _ := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b", 3)
 	require.NoError(t, err)
@@ -413,6 +421,7 @@ func TestBarrierBreakAndReset(t *testing.T) {
 }
 
 func TestBarrierThousandWaits(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	seg, _ := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b", 2)
 	require.NoError(t, err)
@@ -459,6 +468,7 @@ func TestEventAcrossProcesses(t *testing.T) {
 }
 
 func TestCondAcrossProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a Cond's mutex (pthread)")
 	seg, name := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -506,6 +516,7 @@ func TestCondAcrossProcesses(t *testing.T) {
 }
 
 func TestLockedCounterAcrossProcesses(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, name := newSeg(t)
 	_, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -517,18 +528,24 @@ func TestClosedSegment(t *testing.T) {
 	seg, _ := newSeg(t)
 	sem, err := semaphore.New(seg, "sem", 1)
 	require.NoError(t, err)
-	mu, err := semaphore.NewMutex(seg, "mu")
-	require.NoError(t, err)
+	var mu *semaphore.Mutex
+	if cbind.Available { // a Mutex is a pthread mutex
+		mu, err = semaphore.NewMutex(seg, "mu")
+		require.NoError(t, err)
+	}
 	require.NoError(t, seg.Close())
 	assert.ErrorIs(t, sem.Acquire(), shm.ErrClosed)
 	assert.ErrorIs(t, sem.Release(), shm.ErrClosed)
-	assert.ErrorIs(t, mu.Lock(), shm.ErrClosed)
+	if mu != nil {
+		assert.ErrorIs(t, mu.Lock(), shm.ErrClosed)
+	}
 }
 
 // A holder killed at random points of its critical section: each time, the
 // next Lock either finds the data consistent, or gets ErrOwnerDead, repairs
 // it, and calls Consistent. The mutex never hangs or fails otherwise.
 func TestMutexHolderKilledAtRandomPoints(t *testing.T) {
+	proctest.NeedCgo(t, "a robust mutex (pthread)")
 	seg, name := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -596,6 +613,7 @@ func TestSemaphoreHolderKilled(t *testing.T) {
 // A party killed while waiting at a barrier still counts as arrived; the
 // survivors' timeouts break the barrier instead of hanging.
 func TestBarrierWaiterKilled(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
 	seg, name := newSeg(t)
 	b, err := semaphore.NewBarrier(seg, "b3", 3)
 	require.NoError(t, err)
@@ -644,5 +662,31 @@ func TestScribbledSemaphore(t *testing.T) {
 			_, err = semaphore.Open(seg, "sem")
 			assert.ErrorIs(t, err, shm.ErrCorrupt, "the bound was scribbled too")
 		})
+	}
+}
+
+// NewCond took a nil mutex, and the Cond's Wait panicked on it. A Cond
+// without a mutex is now refused when it is made or opened, and nothing is
+// published in the segment.
+func TestCondNeedsAMutex(t *testing.T) {
+	seg, _ := newSeg(t)
+	before, err := seg.Objects()
+	require.NoError(t, err)
+	for what, l := range map[string]semaphore.CondLocker{"nil": nil, "nil *Mutex": (*semaphore.Mutex)(nil), "nil *RMutex": (*semaphore.RMutex)(nil)} {
+		c, err := semaphore.NewCond(seg, "c", l)
+		assert.ErrorIs(t, err, semaphore.ErrNoMutex, what)
+		assert.Nil(t, c, what)
+	}
+	after, err := seg.Objects()
+	require.NoError(t, err)
+	assert.Len(t, after, len(before), "a refused Cond takes no place in the segment")
+
+	if cbind.Available { // a Cond made with its mutex, opened without one
+		mu, err := semaphore.NewMutex(seg, "mu")
+		require.NoError(t, err)
+		_, err = semaphore.NewCond(seg, "c", mu)
+		require.NoError(t, err)
+		_, err = semaphore.OpenCond(seg, "c", nil)
+		assert.ErrorIs(t, err, semaphore.ErrNoMutex)
 	}
 }

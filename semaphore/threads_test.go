@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
 )
 
@@ -32,6 +33,7 @@ func osThreads(t *testing.T) int {
 }
 
 func TestThousandGoroutinesContend(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	seg, _ := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -133,6 +135,7 @@ func TestTenThousandBlockedWaiters(t *testing.T) {
 // and a wired goroutine in a C call holds its thread. Spinning now reads
 // the lock word from Go, and the waiters stay near the limit.
 func TestTenThousandMutexWaitersKeepTheThreadLimit(t *testing.T) {
+	proctest.NeedCgo(t, "a mutex (pthread)")
 	const waiters, limit = 10000, 64
 	old := semaphore.SetMaxBlockedThreads(limit)
 	defer semaphore.SetMaxBlockedThreads(old)

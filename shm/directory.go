@@ -63,6 +63,23 @@ type Object struct {
 	mem []byte // the object's bytes inside the mapping
 }
 
+// String says what the object is, where, and how long: array "xs" ('d' ×
+// 3): 64 bytes at offset 8320. It is what %v and %+v print; its memory is
+// never printed.
+func (o Object) String() string {
+	what := fmt.Sprintf("%s %q", o.Kind, o.Name)
+	if o.Typecode != 0 {
+		what += fmt.Sprintf(" (%q × %d)", rune(o.Typecode), o.Count)
+	}
+	return fmt.Sprintf("%s: %d bytes at offset %d", what, o.Length, o.Offset)
+}
+
+// GoString is %#v: the exported fields, without the memory.
+func (o Object) GoString() string {
+	return fmt.Sprintf("shm.Object{Name:%q, Kind:%#x, Typecode:%#x, Flags:%#x, Count:%#x, Offset:%#x, Length:%#x, Param0:%#x, Param1:%#x, Desc:%#x}",
+		o.Name, uint16(o.Kind), o.Typecode, o.Flags, o.Count, o.Offset, o.Length, o.Param0, o.Param1, o.Desc)
+}
+
 // FlagLocked marks a value or array followed by its own recursive mutex.
 const FlagLocked = layout.FlagLocked
 

@@ -20,13 +20,17 @@ import (
 // cmdBench runs the workloads and prints medians and ratios to shmkit's
 // implementation.
 func cmdBench(args []string, stdout, stderr io.Writer) error {
-	fl := flags("bench", "[--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]", stdout)
+	fl := newFlags("bench")
 	quick := fl.Bool("quick", false, "a tenth of the work, one round unless --rounds is given (well under 30 s)")
 	rounds := fl.Int("rounds", 5, "interleaved rounds; the median is reported")
 	only := fl.String("only", "", "comma-separated workloads to run, e.g. W1,W3")
 	asJSON := fl.Bool("json", false, "one JSON object per line per workload and implementation")
 	svg := fl.String("svg", "", "write a bar chart of the ratios to this SVG file")
-	if err := fl.Parse(args); err != nil {
+	rest, err := parse(fl, "[--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]", args, stdout)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(rest); err != nil {
 		return err
 	}
 	var ids []string

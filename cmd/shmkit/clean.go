@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,43 +13,134 @@ import (
 	"github.com/shmkit/shmkit/shm"
 )
 
+const cleanSynopsis = "[--prefix P] [--dry-run | --force] [--json] [NAME...]"
+
+// cleanLine is one line of `shmkit clean`: a segment it removed, would
+// remove, or keeps (said only of segments named on the command line).
+type cleanLine struct {
+	Name       string `json:"name"`
+	Action     string `json:"action"` // "removed", "would remove", "kept" or "error"
+	Reason     string `json:"reason"`
+	CreatorPID int    `json:"creator_pid,omitempty"`
+}
+
 // cmdClean removes the shmkit segments that crashed programs left behind:
-// those whose creator is dead and that no process maps or holds open.
-func cmdClean(args []string, stdout io.Writer) error {
-	fl := flags("clean", "[--dry-run]", stdout)
-	dry := fl.Bool("dry-run", false, "say what would be removed, remove nothing")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	if fl.NArg() != 0 {
-		return errors.New("clean takes no names: it looks at every segment in " + shm.Dir)
-	}
-	entries, err := os.ReadDir(shm.Dir)
+// those whose creator is dead and that no process maps or holds open. It
+// looks only at the named segments, or those under --prefix, if given, and
+// removes nothing without --force: first it says what it would remove.
+func cmdClean(args []string, stdout, stderr io.Writer) error {
+	fl := newFlags("clean")
+	prefix := fl.String("prefix", "", "only segments whose name starts with `P`")
+	dry := fl.Bool("dry-run", false, "say what would be removed, remove nothing (the default without --force)")
+	var force bool
+	fl.BoolVar(&force, "force", false, "remove the segments, do not only list them")
+	fl.BoolVar(&force, "f", false, "the same as --force")
+	fl.BoolVar(&force, "yes", false, "the same as --force")
+	asJSON := fl.Bool("json", false, "one JSON object per line")
+	names, err := parse(fl, cleanSynopsis, args, stdout)
 	if err != nil {
 		return err
 	}
+	if *dry && force {
+		return usagef("--dry-run and --force contradict each other")
+	}
+	p := strings.TrimPrefix(strings.TrimPrefix(*prefix, shm.Dir+"/"), "/")
+	if strings.Contains(p, "/") {
+		return usagef("--prefix %q holds a '/': segment names do not", *prefix)
+	}
+	named := len(names) > 0
+	if !named {
+		entries, err := os.ReadDir(shm.Dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() && strings.HasPrefix(e.Name(), p) {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	for i, n := range names {
+		if names[i], err = segmentName(n); err != nil {
+			return usagef("%v", err)
+		}
+		if named && !strings.HasPrefix(names[i], p) {
+			return usagef("%s is not under --prefix %q", names[i], p)
+		}
+	}
+
 	used := filesInUse()
+	var lines []cleanLine
 	var errs []error
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
+	would := 0
+	for _, name := range names {
+		line := cleanLine{Name: name}
+		fi, err := os.Lstat(filepath.Join(shm.Dir, name))
+		switch {
+		case err != nil && errors.Is(err, fs.ErrNotExist):
+			err = fmt.Errorf("%s: %w", name, errNoSegment)
+		case err == nil && !fi.Mode().IsRegular():
+			line.Action, line.Reason = "kept", "not a regular file"
+			lines = append(lines, line)
 			continue
 		}
-		in := describe(e) // as ls sees it: shmkit's, and whether its creator lives
-		if !in.Shmkit || *in.CreatorAlive || used[filepath.Join(shm.Dir, e.Name())] {
-			continue
-		}
-		pid := in.CreatorPID
-		if *dry {
-			fmt.Fprintf(stdout, "would remove /%s: creator %d is dead and nobody maps it\n", e.Name(), pid)
-			continue
-		}
-		if err := shm.Unlink(e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
 			errs = append(errs, err)
+			line.Action, line.Reason = "error", err.Error()
+			lines = append(lines, line)
 			continue
 		}
-		fmt.Fprintf(stdout, "removed /%s: creator %d was dead and nobody mapped it\n", e.Name(), pid)
+		in := describe(fi.Name(), fi.Size()) // as ls sees it: shmkit's, and whether its creator lives
+		line.CreatorPID = in.CreatorPID
+		switch {
+		case !in.Shmkit:
+			line.Action, line.Reason = "kept", "not a shmkit segment"
+		case *in.CreatorAlive:
+			line.Action, line.Reason = "kept", fmt.Sprintf("creator %d is alive", in.CreatorPID)
+		case used[filepath.Join(shm.Dir, name)]:
+			line.Action, line.Reason = "kept", "a process maps it or holds it open"
+		case !force:
+			line.Action, line.Reason = "would remove", fmt.Sprintf("creator %d is dead and nobody maps it", in.CreatorPID)
+			would++
+		default:
+			if err := shm.Unlink(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				line.Action, line.Reason = "error", err.Error()
+				break
+			}
+			line.Action, line.Reason = "removed", fmt.Sprintf("creator %d was dead and nobody mapped it", in.CreatorPID)
+		}
+		if line.Action == "kept" && !named {
+			continue // of all of /dev/shm, only what clean would touch is worth a line
+		}
+		lines = append(lines, line)
+	}
+
+	enc := json.NewEncoder(stdout)
+	for _, l := range lines {
+		switch {
+		case *asJSON:
+			if err := enc.Encode(l); err != nil {
+				return err
+			}
+		case l.Action != "error": // errors are printed once, by run
+			fmt.Fprintf(stdout, "%s %s: %s\n", l.Action, l.Name, l.Reason)
+		}
+	}
+	if len(lines) == 0 && !*asJSON {
+		fmt.Fprintln(stdout, "nothing to clean")
+	}
+	if would > 0 && !*dry {
+		fmt.Fprintf(stderr, "shmkit clean: nothing removed; add --force to remove %s\n", plural(would, "segment"))
 	}
 	return errors.Join(errs...)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // filesInUse lists the files of /dev/shm that a process this one can see

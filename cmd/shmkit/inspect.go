@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -23,9 +25,10 @@ type objectInfo struct {
 	Typecode string       `json:"typecode,omitempty"`
 	Len      int          `json:"len,omitempty"`
 	Bytes    uint64       `json:"bytes"`
-	Values   []string     `json:"values,omitempty"` // the first few elements
-	Text     string       `json:"text,omitempty"`   // a char or wchar array, as Python shows its value
-	Value    *int         `json:"value,omitempty"`  // a semaphore's
+	Values   []any        `json:"values,omitempty"` // the first few elements: numbers, chars as strings, records as objects
+	texts    []string     // the same, as the table shows them
+	Text     string       `json:"text,omitempty"`  // a char or wchar array, as Python shows its value
+	Value    *int         `json:"value,omitempty"` // a semaphore's
 	Bound    int          `json:"bound,omitempty"`
 	Lock     string       `json:"lock,omitempty"`    // a mutex's state, or a locked value's
 	Set      *bool        `json:"set,omitempty"`     // an event's flag
@@ -86,15 +89,23 @@ type channelInfo struct {
 const shownValues = 8
 
 func cmdInspect(args []string, stdout io.Writer) error {
-	fl := flags("inspect", "[--json] NAME", stdout)
+	fl := newFlags("inspect")
 	asJSON := fl.Bool("json", false, "one JSON object per line")
-	if err := fl.Parse(args); err != nil {
+	names, err := parse(fl, "[--json] NAME", args, stdout)
+	if err != nil {
 		return err
 	}
-	if fl.NArg() != 1 {
-		return errors.New("name one segment to inspect: shmkit inspect [--json] NAME")
+	if len(names) != 1 {
+		return usagef("name one segment to inspect, not %d", len(names))
 	}
-	seg, err := shm.Open(fl.Arg(0), shm.ReadOnly())
+	name, err := segmentName(names[0])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	seg, err := shm.Open(name, shm.ReadOnly())
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", name, errNoSegment)
+	}
 	if err != nil {
 		return err
 	}
@@ -117,7 +128,7 @@ func cmdInspect(args []string, stdout io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s: %d bytes, %d objects, created by pid %d (%s)\n",
-		seg.Name(), seg.Size(), len(objs), seg.CreatorPID(), seg.Created().Format("2006-01-02 15:04:05"))
+		name, seg.Size(), len(objs), seg.CreatorPID(), seg.Created().Format("2006-01-02 15:04:05"))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tTYPE\tLEN\tSTATE") // the last column is not padded
 	for _, in := range infos {
@@ -141,11 +152,13 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 			in.Text = pythonText(obj)
 		case ctypes.CodeStruct:
 			for i := range min(obj.Len(), shownValues) {
-				in.Values = append(in.Values, recordText(obj, i))
+				in.Values = append(in.Values, recordValue(obj, i))
+				in.texts = append(in.texts, recordText(obj, i))
 			}
 		default:
 			for i := range min(obj.Len(), shownValues) {
-				in.Values = append(in.Values, elementText(obj, i))
+				in.Values = append(in.Values, elementValue(obj, i))
+				in.texts = append(in.texts, elementText(obj, i))
 			}
 		}
 		if obj.Locked {
@@ -271,6 +284,78 @@ func recordText(o *ctypes.Object, i int) string {
 	return "{" + strings.Join(parts, " ") + "}"
 }
 
+// elementValue is element i for JSON: a number, or a char as a
+// one-character string. NaN and the infinities, which JSON has no number
+// for, are the strings "NaN", "+Inf" and "-Inf".
+func elementValue(o *ctypes.Object, i int) any {
+	switch {
+	case o.Typecode.IsFloat():
+		f := o.Float64(i)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprint(f)
+		}
+		return f
+	case o.Typecode == ctypes.CodeChar:
+		return string(rune(o.Uint64(i))) // a byte, read as Latin-1
+	case o.Typecode == ctypes.CodeWChar:
+		return string(rune(o.Int64(i)))
+	case o.Typecode.IsSigned():
+		return o.Int64(i)
+	}
+	return o.Uint64(i)
+}
+
+// recordValue is record i for JSON: an object of its fields, in order; a
+// char array field as its text (as "text" shows a char array).
+func recordValue(o *ctypes.Object, i int) orderedObject {
+	var rec orderedObject
+	for _, f := range o.Layout.Fields {
+		v := o.Field(i, f)
+		var value any
+		switch {
+		case f.Count > 1 && (f.Typecode == ctypes.CodeChar || f.Typecode == ctypes.CodeWChar):
+			value = pythonText(v)
+		case f.Count > 1:
+			elts := make([]any, f.Count)
+			for k := range elts {
+				elts[k] = elementValue(v, k)
+			}
+			value = elts
+		default:
+			value = elementValue(v, 0)
+		}
+		rec = append(rec, field{f.Name, value})
+	}
+	return rec
+}
+
+// orderedObject is a JSON object whose keys keep their order.
+type orderedObject []field
+
+type field struct {
+	name  string
+	value any
+}
+
+func (o orderedObject) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, f := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(f.name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
 func elementText(o *ctypes.Object, i int) string {
 	switch {
 	case o.Typecode.IsFloat():
@@ -306,9 +391,9 @@ func stateText(in objectInfo) string {
 	if in.Waiters != nil {
 		parts = append(parts, fmt.Sprintf("%d waiting", *in.Waiters))
 	}
-	if len(in.Values) > 0 {
-		v := strings.Join(in.Values, " ")
-		if in.Len > len(in.Values) {
+	if len(in.texts) > 0 {
+		v := strings.Join(in.texts, " ")
+		if in.Len > len(in.texts) {
 			v += " …"
 		}
 		parts = append(parts, "["+v+"]")

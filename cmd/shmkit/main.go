@@ -5,8 +5,13 @@
 //	                              the workloads W1-W6 beside their baselines
 //	shmkit ls [--json]            segments in /dev/shm
 //	shmkit inspect [--json] NAME  every object in a segment and its state
-//	shmkit rm NAME...             unlink segments
-//	shmkit clean [--dry-run]      remove segments whose creator died and that nobody maps
+//	shmkit rm [--json] NAME...    unlink segments
+//	shmkit clean [--prefix P] [--dry-run | --force] [--json] [NAME...]
+//	                              list, and with --force remove, segments whose
+//	                              creator died and that nobody maps
+//
+// Flags may come anywhere on the line; a segment is named as "x", "/x" or
+// "/dev/shm/x", and printed as "x".
 package main
 
 import (
@@ -40,8 +45,13 @@ commands:
                          run the workloads W1-W6 beside pipes, sockets, C and Python
   ls [--json]            list the segments in /dev/shm: shmkit's first, then the others
   inspect [--json] NAME  every object of a segment: values, locks, semaphores, channels
-  rm NAME...             unlink the named segments
-  clean [--dry-run]      remove the segments crashed programs left: creator dead, nobody maps them
+  rm [--json] NAME...    unlink the named segments
+  clean [--prefix P] [--dry-run | --force] [--json] [NAME...]
+                         list the segments crashed programs left (creator dead, nobody
+                         maps them), of all or only those named or under the prefix;
+                         remove them with --force (or -f, --yes)
+
+Flags may come anywhere on the line. A segment is named as x, /x or /dev/shm/x.
 `)
 }
 
@@ -61,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "rm":
 		err = cmdRm(args[1:], stdout)
 	case "clean":
-		err = cmdClean(args[1:], stdout)
+		err = cmdClean(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -72,23 +82,70 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		return 0 // the flag package printed the usage
+		return 0 // parse printed the usage
 	case err != nil:
 		fmt.Fprintf(stderr, "shmkit %s: %v\n", args[0], err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
 		return 1
 	}
 	return 0
 }
 
-// flags is a command's flag set, printing its help to stdout.
-func flags(name, args string, stdout io.Writer) *flag.FlagSet {
+// newFlags is a command's flag set. It prints nothing: parse returns its
+// errors, and run prints each once.
+func newFlags(name string) *flag.FlagSet {
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
-	fl.SetOutput(stdout)
-	fl.Usage = func() {
-		fmt.Fprintf(stdout, "usage: shmkit %s %s\n", name, args)
-		fl.PrintDefaults()
-	}
+	fl.SetOutput(io.Discard)
+	fl.Usage = func() {}
 	return fl
+}
+
+// parse parses a command's flags wherever they are on the line (up to a
+// "--") and returns the other arguments in order. For -h or --help it
+// prints the usage to stdout and returns flag.ErrHelp.
+func parse(fl *flag.FlagSet, synopsis string, args []string, stdout io.Writer) ([]string, error) {
+	var rest []string
+	for {
+		err := fl.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "usage: shmkit %s %s\n", fl.Name(), synopsis)
+			fl.SetOutput(stdout)
+			fl.PrintDefaults()
+			return nil, err
+		}
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		left := fl.Args()
+		if len(left) == 0 {
+			return rest, nil
+		}
+		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
+			return append(rest, left...), nil // the flags ended at "--"
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
+	}
+}
+
+// noArgs refuses arguments to a command that takes none.
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return usagef("takes no arguments, got %q", args)
+	}
+	return nil
+}
+
+// segmentName is the name of the segment a command line names as "x", "/x"
+// or "/dev/shm/x": "x", the one spelling the command prints.
+func segmentName(arg string) (string, error) {
+	posix, err := shm.PosixName(strings.TrimPrefix(arg, shm.Dir+"/"))
+	if err != nil {
+		return "", err
+	}
+	return posix[1:], nil
 }
 
 // segmentInfo is one line of `shmkit ls`.
@@ -96,8 +153,8 @@ type segmentInfo struct {
 	Name         string `json:"name"`
 	Size         int64  `json:"size"`
 	Shmkit       bool   `json:"shmkit"`
-	Objects      int    `json:"objects,omitempty"`
-	CreatorPID   int    `json:"creator_pid,omitempty"`
+	Objects      *int   `json:"objects,omitempty"`       // shmkit segments only, 0 too
+	CreatorPID   int    `json:"creator_pid,omitempty"`   // shmkit segments only
 	CreatorAlive *bool  `json:"creator_alive,omitempty"` // shmkit segments only: others do not say
 	What         string `json:"what,omitempty"`          // what another file is, if known
 	Value        *int   `json:"value,omitempty"`         // a named semaphore's
@@ -105,9 +162,13 @@ type segmentInfo struct {
 }
 
 func cmdLs(args []string, stdout io.Writer) error {
-	fl := flags("ls", "[--json]", stdout)
+	fl := newFlags("ls")
 	asJSON := fl.Bool("json", false, "one JSON object per line")
-	if err := fl.Parse(args); err != nil {
+	rest, err := parse(fl, "[--json]", args, stdout)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(rest); err != nil {
 		return err
 	}
 	entries, err := os.ReadDir(shm.Dir)
@@ -119,7 +180,11 @@ func cmdLs(args []string, stdout io.Writer) error {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		infos = append(infos, describe(e))
+		size := int64(0)
+		if fi, err := e.Info(); err == nil {
+			size = fi.Size()
+		}
+		infos = append(infos, describe(e.Name(), size))
 	}
 	sort.SliceStable(infos, func(i, j int) bool { return infos[i].Shmkit && !infos[j].Shmkit })
 	if *asJSON {
@@ -142,11 +207,11 @@ func cmdLs(args []string, stdout io.Writer) error {
 		if in.CreatorAlive != nil && *in.CreatorAlive {
 			state = "alive"
 		}
-		objects := fmt.Sprint(in.Objects)
-		if in.Error != "" {
-			objects = "error: " + in.Error
+		objects := "error: " + in.Error
+		if in.Objects != nil {
+			objects = fmt.Sprint(*in.Objects)
 		}
-		fmt.Fprintf(tw, "/%s\t%d\t%s\t%d (%s)\n", in.Name, in.Size, objects, in.CreatorPID, state)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d (%s)\n", in.Name, in.Size, objects, in.CreatorPID, state)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -165,17 +230,15 @@ func cmdLs(args []string, stdout io.Writer) error {
 		if in.Error != "" {
 			what = "error: " + in.Error
 		}
-		fmt.Fprintf(tw, "/%s\t%d\t%s\n", in.Name, in.Size, what)
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", in.Name, in.Size, what)
 	}
 	return tw.Flush()
 }
 
-func describe(e fs.DirEntry) segmentInfo {
-	in := segmentInfo{Name: e.Name()}
-	if fi, err := e.Info(); err == nil {
-		in.Size = fi.Size()
-	}
-	if sem, ok := strings.CutPrefix(e.Name(), "sem."); ok {
+// describe says what file name of /dev/shm, size bytes long, is.
+func describe(name string, size int64) segmentInfo {
+	in := segmentInfo{Name: name, Size: size}
+	if sem, ok := strings.CutPrefix(name, "sem."); ok {
 		// sem_open's file for "/NAME" is /dev/shm/sem.NAME.
 		in.What = fmt.Sprintf("named semaphore /%s", sem)
 		if s, err := semaphore.OpenNamed("/" + sem); err == nil {
@@ -187,7 +250,7 @@ func describe(e fs.DirEntry) segmentInfo {
 		}
 		return in
 	}
-	seg, err := shm.Open(e.Name(), shm.ReadOnly())
+	seg, err := shm.Open(name, shm.ReadOnly())
 	if err != nil {
 		switch {
 		case errors.Is(err, shm.ErrNotShmkit):
@@ -205,24 +268,52 @@ func describe(e fs.DirEntry) segmentInfo {
 	alive := procs.Alive(in.CreatorPID)
 	in.CreatorAlive = &alive
 	if objs, err := seg.Objects(); err == nil {
-		in.Objects = len(objs)
+		n := len(objs)
+		in.Objects = &n
 	} else {
 		in.Error = err.Error()
 	}
 	return in
 }
 
+// rmLine is one line of `shmkit rm --json`.
+type rmLine struct {
+	Name    string `json:"name"`
+	Removed bool   `json:"removed"`
+	Error   string `json:"error,omitempty"`
+}
+
 func cmdRm(args []string, stdout io.Writer) error {
-	fl := flags("rm", "NAME...", stdout)
-	if err := fl.Parse(args); err != nil {
+	fl := newFlags("rm")
+	asJSON := fl.Bool("json", false, "one JSON object per line")
+	names, err := parse(fl, "[--json] NAME...", args, stdout)
+	if err != nil {
 		return err
 	}
-	if fl.NArg() == 0 {
-		return errors.New("name at least one segment to remove")
+	if len(names) == 0 {
+		return usagef("name at least one segment to remove")
+	}
+	for i, n := range names {
+		if names[i], err = segmentName(n); err != nil {
+			return usagef("%v", err) // nothing is removed if any name is wrong
+		}
 	}
 	var errs []error
-	for _, n := range fl.Args() {
-		errs = append(errs, shm.Unlink(n))
+	enc := json.NewEncoder(stdout)
+	for _, n := range names {
+		line := rmLine{Name: n, Removed: true}
+		if err := shm.Unlink(n); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("%s: %w", n, errNoSegment)
+			}
+			errs = append(errs, err)
+			line = rmLine{Name: n, Error: err.Error()}
+		}
+		if *asJSON { // otherwise silent, as rm(1) is
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -144,6 +145,15 @@ func Name(t testing.TB) string {
 	name := fmt.Sprintf("%s%d", ownPrefix(), seq.Add(1))
 	t.Cleanup(func() { os.Remove("/dev/shm/" + name) })
 	return name
+}
+
+// NeedCgo skips t in a build without cgo, saying what of t needs the C
+// library: pthread mutexes, the barrier, named semaphores, C peers.
+func NeedCgo(t testing.TB, what string) {
+	t.Helper()
+	if !cbind.Available {
+		t.Skipf("built without cgo: %s needs it", what)
+	}
 }
 
 // Command returns a command that runs helper name with args in a new copy of

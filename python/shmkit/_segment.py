@@ -35,6 +35,11 @@ _FORMAT = {tc: tc for tc in TYPECODES}
 _FORMAT["u"] = "I"
 _ARRAY_CODE = dict(_FORMAT, c="B")
 _SAME = {"l": "q", "L": "Q", "q": "q", "Q": "Q"}
+_NOT_CONTIGUOUS = "the buffer is not contiguous (a strided view such as a[::2]); send a contiguous copy"
+# The C type of each typecode, for messages.
+_C_TYPE = {"c": "char", "b": "signed char", "B": "unsigned char", "h": "short", "H": "unsigned short",
+           "i": "int", "I": "unsigned int", "l": "long", "L": "unsigned long", "q": "long long",
+           "Q": "unsigned long long", "f": "float", "d": "double", "u": "wchar_t"}
 
 ObjectInfo = collections.namedtuple("ObjectInfo", "name kind typecode count length locked")
 
@@ -870,26 +875,44 @@ class Channel:
         return n.lib.shmkit_chan_len(ctypes.byref(self._ch))
 
     def _elements(self, data):
-        """data as a contiguous buffer of elements, and its length."""
+        """data as a contiguous buffer of elements, and its length. Each
+        refusal says what the channel carries and what is wrong with data."""
         tc = self.typecode
         if tc == _records.STRUCT:  # any contiguous buffer of whole records
-            mv = memoryview(data)
-            if not mv.c_contiguous or mv.nbytes % self._size:
-                raise TypeError("channel %r carries %d-byte records, not %d bytes" % (self.name, self._size, mv.nbytes))
+            carries = "channel %r carries %d-byte records" % (self.name, self._size)
+            try:
+                mv = memoryview(data)
+            except TypeError:
+                raise TypeError("%s: send a buffer of them (a ctypes array, a numpy array), not %s"
+                                % (carries, type(data).__name__)) from None
+            if not mv.c_contiguous:
+                raise TypeError("%s: %s" % (carries, _NOT_CONTIGUOUS))
+            if mv.nbytes % self._size:
+                raise TypeError("%s: a buffer of %d bytes is not a whole number of them" % (carries, mv.nbytes))
             return mv.cast("B"), mv.nbytes // self._size
+        carries = "channel %r carries %s (%r)" % (self.name, _C_TYPE[tc], tc)
         if tc == "u" and isinstance(data, str):
             data = [ord(c) for c in data]
         elif tc == "c" and isinstance(data, (bytes, bytearray)):
             return data, len(data)
+        elif isinstance(data, str):
+            raise TypeError("%s: send %s, not str" % (carries, "bytes" if tc == "c" else "numbers or a buffer")
+                            + (" (encode it first)" if tc == "c" else ""))
         try:
             mv = memoryview(data)
         except TypeError:
-            mv = memoryview(_array.array(_ARRAY_CODE[tc], data))
+            try:
+                mv = memoryview(_array.array(_ARRAY_CODE[tc], data))
+            except (TypeError, OverflowError) as e:
+                raise type(e)("%s: %s" % (carries, e)) from None
+        if not mv.c_contiguous:
+            raise TypeError("%s: %s" % (carries, _NOT_CONTIGUOUS))
         fmt = mv.format.lstrip("@=<")
         ok = fmt == _ARRAY_CODE[tc] or _SAME.get(fmt, fmt) == _SAME.get(_ARRAY_CODE[tc]) or (
             tc == "c" and fmt in "cbB")
-        if mv.itemsize != self._size or not ok or not mv.c_contiguous:
-            raise TypeError("channel %r carries %r, not a buffer of %r" % (self.name, tc, mv.format))
+        if mv.itemsize != self._size or not ok:
+            given = "%s (%r)" % (_C_TYPE[fmt], fmt) if fmt in _C_TYPE else "format %r" % mv.format
+            raise TypeError("%s, not a buffer of %s" % (carries, given))
         return mv, mv.nbytes // self._size
 
     def _wait(self, call, timeout):

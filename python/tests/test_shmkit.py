@@ -879,6 +879,41 @@ class TestChannel(SegmentTest):
         with self.assertRaises(TypeError):
             self.seg.new_channel("plain", "i", 2, 1).task_done()
 
+    def test_send_says_what_is_wrong(self):
+        # A strided buffer was refused with "channel 'd' carries 'd', not a
+        # buffer of 'd'", and a str on a 'c' channel with a complaint about
+        # typecode 'B', which the caller never used. Each refusal now says
+        # what is wrong in the caller's terms, and sends nothing.
+        d = self.seg.new_channel("d", "d", 2, 8)
+        c = self.seg.new_channel("c", "c", 2, 8)
+        i = self.seg.new_channel("i", "i", 2, 8)
+        strided = [memoryview(array.array("d", range(8)))[::2]]
+        if numpy is not None:
+            strided.append(numpy.arange(8.0)[::2])
+        for data in strided:
+            with self.assertRaises(TypeError) as e:
+                d.send(data)
+            self.assertEqual(str(e.exception), "channel 'd' carries double ('d'): the buffer is not contiguous "
+                             "(a strided view such as a[::2]); send a contiguous copy")
+        with self.assertRaises(TypeError) as e:
+            c.send("text")
+        self.assertEqual(str(e.exception), "channel 'c' carries char ('c'): send bytes, not str (encode it first)")
+        with self.assertRaises(TypeError) as e:
+            i.send("text")
+        self.assertEqual(str(e.exception), "channel 'i' carries int ('i'): send numbers or a buffer, not str")
+        with self.assertRaises(TypeError) as e:
+            d.send(array.array("f", [1.0]))
+        self.assertEqual(str(e.exception), "channel 'd' carries double ('d'), not a buffer of float ('f')")
+        with self.assertRaises(TypeError) as e:
+            i.send([1.5])
+        self.assertEqual(str(e.exception), "channel 'i' carries int ('i'): 'float' object cannot be interpreted as an integer")
+        for ch in (d, c, i):
+            self.assertEqual(len(ch), 0, "nothing was sent")
+        d.send(array.array("d", [1, 2]))
+        self.assertEqual(d.recv(), [1.0, 2.0])
+        c.send(b"ok")
+        self.assertEqual(c.recv(), b"ok")
+
     def test_bad_messages(self):
         ch = self.seg.new_channel("ch", "i", 2, 3)
         with self.assertRaises(ValueError):

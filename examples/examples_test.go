@@ -39,7 +39,7 @@ var examples = []struct {
 	{name: "particles", want: []string{`consumer \((numpy|go)\): 20000 particles`}, check: sameSummary},
 	{name: "particles", args: []string{"-consumer", "go", "-n", "5000"}, want: []string{`consumer \(go\): 5000 particles`}, check: sameSummary},
 	{name: "adder", want: []string{`1 \+ 2 = 3\n3\.5 \+ 4 = 7\.5\n-10 \+ 10 = 0\n1e\+06 \+ 1 = 1\.000001e\+06\n`, `Server done\n`}},
-	{name: "pipe", want: []string{`^1\n2\n3\n4\nConsumer done\n`, `(?s)Receiver: Received Hello\n.*Receiver: Received World\n.*Receiver: Received From\n.*Receiver: Received Pipe\n.*Done\n`,
+	{name: "pipe", cgo: "the readers' Lock (a pthread mutex)", want: []string{`^1\n2\n3\n4\nConsumer done\n`, `(?s)Receiver: Received Hello\n.*Receiver: Received World\n.*Receiver: Received From\n.*Receiver: Received Pipe\n.*Done\n`,
 		`(?s)(read q and q status: [A-E]\n.*){4}`}},
 	{name: "semaphore", want: []string{`(?s)(worker \d holds the semaphore \([12] inside\)\n.*){5}`, `at most [12] of 5 workers held the semaphore at once`}},
 	{name: "eventbarrier", cgo: "the Barrier", want: []string{`(?s)(worker \d passed the barrier\n.*){3}`, `phase 1 done by 3 workers; 0 started phase 2 before all finished phase 1`}},

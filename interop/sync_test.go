@@ -49,6 +49,7 @@ func TestEventPeerWakesGo(t *testing.T) {
 
 // TestBarrierGoCPython: Go, C and Python meet at one barrier of three parties.
 func TestBarrierGoCPython(t *testing.T) {
+	proctest.NeedCgo(t, "the Barrier (its lock is a pthread mutex)")
 	seg, name := proctest.Segment(t, 1<<16)
 	b, err := semaphore.NewBarrier(seg, "meet", len(peers)+1)
 	require.NoError(t, err)
@@ -112,6 +113,7 @@ func TestCondPeerWakesGo(t *testing.T) {
 
 func condObjects(t *testing.T, s *shm.Segment) (*semaphore.Mutex, *semaphore.Cond, *ctypes.RawValue[int32]) {
 	t.Helper()
+	proctest.NeedCgo(t, "the Cond's mutex (a pthread mutex)")
 	mu, err := semaphore.NewMutex(s, "mu")
 	require.NoError(t, err)
 	cond, err := semaphore.NewCond(s, "cond", mu)
@@ -161,6 +163,7 @@ func TestPipeWithPeer(t *testing.T) {
 // queue; Python takes each and puts it back reversed on another; Go gets
 // them all whole, in order, then EOF.
 func TestQueueWithPython(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	p := pythonPeer(t)
 	seg, name := proctest.Segment(t, 1<<20)
 	in, err := queue.New(seg, "in", 8, 256, 6000)

@@ -114,6 +114,7 @@ func exitOn(err error) int {
 // share a queue whose messages run up to 40 slots long; every message
 // arrives whole, and none is lost.
 func TestManyProcessesLongMessages(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	seg, name := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 8, 128, 5000)
 	require.NoError(t, err)
@@ -146,6 +147,7 @@ func TestManyProcessesLongMessages(t *testing.T) {
 // of a long message leaves the queue usable: the receiver drops those
 // parts and gets the next whole message.
 func TestSenderKilledInsideAMessage(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	seg, name := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 4, 64, 10_000)
 	require.NoError(t, err)
@@ -171,6 +173,7 @@ func TestSenderKilledInsideAMessage(t *testing.T) {
 // message leaves the queue usable: the next receiver takes over its lock,
 // drops the rest of that message, and gets the next whole one.
 func TestReceiverKilledInsideAMessage(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	seg, name := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 4, 64, 10_000)
 	require.NoError(t, err)
@@ -199,6 +202,7 @@ func part(flags, total uint32, n int) []byte {
 
 // TestLimitsTimeoutsEOF: the limit, timeouts and the end of the stream.
 func TestLimitsTimeoutsEOF(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	seg, _ := proctest.Segment(t, 1<<20)
 	_, err := queue.New(seg, "tiny", 4, 8, 100)
 	assert.ErrorIs(t, err, queue.ErrTooLarge)
@@ -238,6 +242,7 @@ func TestLimitsTimeoutsEOF(t *testing.T) {
 // TestHostileParts: parts that contradict their message or the limit are
 // ErrCorrupt, never a crash or an allocation of what a header claims.
 func TestHostileParts(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	seg, _ := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 8, 32, 100)
 	require.NoError(t, err)

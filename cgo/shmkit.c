@@ -740,6 +740,9 @@ static uint64_t kind_min_length(uint32_t kind) {
 		return sizeof(struct shmkit_barrier);
 	case SHMKIT_KIND_CHANNEL:
 		return sizeof(struct shmkit_channel);
+	case SHMKIT_KIND_DICT:
+	case SHMKIT_KIND_LIST:
+		return sizeof(struct shmkit_dict_ref);
 	}
 	return 1;
 }
@@ -2682,18 +2685,16 @@ static int dict_lock(struct shmkit_dict *d) {
 
 static void dict_unlock(struct shmkit_dict *d) { pthread_mutex_unlock(&DICT_HEAP(d)->lock.mutex); }
 
-/* dict_nudge is a reader's answer to a seqlock that stays odd: taking the
- * lock repairs it if its writer died. */
-static int dict_nudge(struct shmkit_dict *d, int *nudges) {
+/* A reader that keeps meeting a writer, or a seqlock left odd (by a writer
+ * that died, repaired when the lock is taken, or by a hostile process),
+ * reads under the lock instead. A read-only handle cannot lock: it yields
+ * and tries again, EBUSY at last. */
+static int dict_slow_lock(struct shmkit_dict *d, int *nudges) {
 	if (d->readonly) {
 		sched_yield();
-		return ++*nudges > DICT_RO_NUDGES ? EBUSY : 0;
+		return ++*nudges > DICT_RO_NUDGES ? EBUSY : EAGAIN;
 	}
-	int rc = dict_lock(d);
-	if (rc == 0) {
-		dict_unlock(d);
-	}
-	return rc;
+	return dict_lock(d);
 }
 
 int shmkit_dict_test_lock(struct shmkit_dict *d) { return dict_lock(d); }
@@ -2824,10 +2825,14 @@ int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t k
 		}
 		cpu_relax();
 		if (i >= DICT_SPINS) {
-			if ((rc = dict_nudge(d, &nudges)) != 0) {
+			if ((rc = dict_slow_lock(d, &nudges)) == 0) {
+				rc = dict_find(d, ktag, key, klen, hash, &o, 1);
+				dict_unlock(d);
 				return rc;
 			}
-			i = 0;
+			if (rc != EAGAIN) {
+				return rc;
+			}
 		}
 	}
 }
@@ -3135,75 +3140,85 @@ int shmkit_dict_clear(struct shmkit_dict *d) {
 	return rc;
 }
 
+/* dict_next_at reads the first item at or after *pos; EAGAIN if a writer
+ * got in the way (never with the lock held). */
+static int dict_next_at(struct shmkit_dict *d, uint64_t *pos, uint64_t *gen, int *restarted, struct dict_out *ko,
+                        struct dict_out *vo, int locked) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t g1 = LOAD(&h->gen);
+	if ((g1 & 1) && !locked) {
+		return EAGAIN;
+	}
+	if (*gen != 0 && *gen != g1 + 1) {
+		*pos = 0;
+		*restarted = 1;
+	}
+	struct dict_table t;
+	int rc = dict_table_at(d, LOAD(&h->table), SHMKIT_BLOCK_TABLE, &t);
+	uint64_t i = *pos;
+	for (; rc == 0 && i < t.cap; i++) {
+		struct shmkit_dict_slot *s = &t.slots[i];
+		uint32_t q = LOAD(&s->seq);
+		if ((q & 1) && !locked) {
+			return EAGAIN;
+		}
+		uint64_t ref = RELAXED_LOAD(&s->ref);
+		if (ref < SHMKIT_DICT_HEAP_START) {
+			continue;
+		}
+		struct dict_item it;
+		rc = dict_item_at(d, ref, &it);
+		if (rc == 0) {
+			out_copy(ko, it.ktag, it.key, it.klen);
+			out_copy(vo, it.vtag, it.val, it.vlen);
+			rc = out_fits(ko, it.klen) && out_fits(vo, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!locked && RELAXED_LOAD(&s->seq) != q) {
+			return EAGAIN;
+		}
+		break;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (!locked && RELAXED_LOAD(&h->gen) != g1) {
+		return EAGAIN;
+	}
+	*gen = g1 + 1;
+	if (rc != 0) {
+		return rc;
+	}
+	if (i >= t.cap) {
+		*pos = t.cap;
+		return ENOENT;
+	}
+	*pos = i + 1;
+	return 0;
+}
+
 int shmkit_dict_next(struct shmkit_dict *d, uint64_t *pos, uint64_t *gen, int *restarted, int *ktag, void *kbuf,
                      uint64_t kcap, uint64_t *klen, int *vtag, void *vbuf, uint64_t vcap, uint64_t *vlen) {
 	if (d->kind != SHMKIT_KIND_DICT) {
 		return SHMKIT_EKIND;
 	}
-	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	int nudges = 0, spins = 0, rc;
+	struct dict_out ko = {ktag, kbuf, kcap, klen}, vo = {vtag, vbuf, vcap, vlen};
+	int nudges = 0, rc;
 	*restarted = 0;
-	for (;;) {
-		if (++spins > DICT_SPINS) {
-			if ((rc = dict_nudge(d, &nudges)) != 0) {
-				return rc;
-			}
-			spins = 0;
-		}
-		uint64_t g1 = LOAD(&h->gen);
-		if (g1 & 1) {
-			cpu_relax();
-			continue;
-		}
-		if (*gen != 0 && *gen != g1 + 1) {
-			*pos = 0;
-			*restarted = 1;
-		}
-		*gen = g1 + 1;
-		struct dict_table t;
-		rc = dict_table_at(d, LOAD(&h->table), SHMKIT_BLOCK_TABLE, &t);
-		uint64_t i = *pos;
-		int again = 0;
-		for (; rc == 0 && i < t.cap; i++) {
-			struct shmkit_dict_slot *s = &t.slots[i];
-			uint32_t q = LOAD(&s->seq);
-			if (q & 1) {
-				again = 1;
-				break;
-			}
-			uint64_t ref = RELAXED_LOAD(&s->ref);
-			if (ref < SHMKIT_DICT_HEAP_START) {
-				continue;
-			}
-			struct dict_item it;
-			rc = dict_item_at(d, ref, &it);
-			if (rc == 0) {
-				struct dict_out ko = {ktag, kbuf, kcap, klen}, vo = {vtag, vbuf, vcap, vlen};
-				out_copy(&ko, it.ktag, it.key, it.klen);
-				out_copy(&vo, it.vtag, it.val, it.vlen);
-				rc = out_fits(&ko, it.klen) && out_fits(&vo, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
-			}
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (RELAXED_LOAD(&s->seq) != q) {
-				again = 1;
-				rc = 0;
-			}
-			break;
-		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (again || RELAXED_LOAD(&h->gen) != g1) {
-			cpu_relax();
-			continue;
-		}
-		if (rc != 0) {
+	for (int i = 0;; i++) {
+		rc = dict_next_at(d, pos, gen, restarted, &ko, &vo, 0);
+		if (rc != EAGAIN) {
 			return rc;
 		}
-		if (i >= t.cap) {
-			*pos = t.cap;
-			return ENOENT;
+		cpu_relax();
+		if (i >= DICT_SPINS) {
+			if ((rc = dict_slow_lock(d, &nudges)) == 0) {
+				rc = dict_next_at(d, pos, gen, restarted, &ko, &vo, 1);
+				dict_unlock(d);
+				return rc;
+			}
+			if (rc != EAGAIN) {
+				return rc;
+			}
 		}
-		*pos = i + 1;
-		return 0;
 	}
 }
 
@@ -3237,15 +3252,16 @@ static int list_read(struct shmkit_dict *d, int (*fn)(struct shmkit_dict *, stru
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	int nudges = 0;
 	for (int i = 0;; i++) {
+		int locked = 0;
 		if (i > DICT_SPINS) {
-			int rc = dict_nudge(d, &nudges);
-			if (rc != 0) {
+			int rc = dict_slow_lock(d, &nudges);
+			if (rc != 0 && rc != EAGAIN) {
 				return rc;
 			}
-			i = 0;
+			locked = rc == 0;
 		}
 		uint64_t g1 = LOAD(&h->gen);
-		if (g1 & 1) {
+		if ((g1 & 1) && !locked) {
 			cpu_relax();
 			continue;
 		}
@@ -3258,6 +3274,10 @@ static int list_read(struct shmkit_dict *d, int (*fn)(struct shmkit_dict *, stru
 			rc = fn(d, &t, arg);
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (locked) {
+			dict_unlock(d);
+			return rc;
+		}
 		if (RELAXED_LOAD(&h->gen) == g1) {
 			return rc;
 		}

@@ -46,6 +46,8 @@ const (
 	KindEvent     uint16 = 9
 	KindBarrier   uint16 = 10
 	KindChannel   uint16 = 11
+	KindDict      uint16 = 12
+	KindList      uint16 = 13
 )
 
 // Header is struct shmkit_header. Fields that several processes write after

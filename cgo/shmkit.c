@@ -2070,7 +2070,13 @@ static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 	return h;
 }
 
-/* Block sizes: multiples of 8 up to 1024, then powers of two up to 2^31. */
+/* Block sizes: multiples of 8 up to 1024, each with a free list; larger
+ * blocks are made in multiples of 4096 and kept, whatever their size, on
+ * one list (class DICT_LARGE) that serves large requests first fit and
+ * small ones by carving from its first blocks' ends. */
+#define DICT_LARGE 127u
+#define DICT_LARGE_LOOKS 64 /* large free blocks looked at per allocation */
+
 static uint64_t dict_round(uint64_t n) {
 	if (n < 16) {
 		n = 16;
@@ -2078,23 +2084,11 @@ static uint64_t dict_round(uint64_t n) {
 	if (n <= 1024) {
 		return (n + 7) & ~7ull;
 	}
-	uint64_t p = 2048;
-	while (p < n) {
-		p <<= 1;
-	}
-	return p <= (1ull << 31) ? p : 0;
+	n = (n + 4095) & ~4095ull;
+	return n <= (1ull << 31) ? n : 0;
 }
 
-static unsigned dict_class(uint64_t size) {
-	if (size <= 1024) {
-		return (unsigned)(size / 8 - 2);
-	}
-	unsigned c = 127;
-	for (uint64_t p = 2048; p < size; p <<= 1) {
-		c++;
-	}
-	return c;
-}
+static unsigned dict_class(uint64_t size) { return size <= 1024 ? (unsigned)(size / 8 - 2) : DICT_LARGE; }
 
 static int valid_tag(int tag) { return tag >= 0 && (unsigned)tag <= SHMKIT_TAG_MAX; }
 
@@ -2476,7 +2470,7 @@ static void dict_free(struct shmkit_dict *d, uint64_t off) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	struct shmkit_dict_block *b = dict_block(d, off);
 	uint64_t size = b->size;
-	if (size != dict_round(size)) {
+	if (size < 16 || size % 8 != 0) {
 		return; /* not a size this heap makes: leave it out of the lists */
 	}
 	unsigned c = dict_class(size);
@@ -2508,6 +2502,44 @@ static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 	return dict_map(d, size);
 }
 
+/* dict_carve takes size bytes from a large free block: the end of one
+ * with more than 1024 bytes to spare, else a whole one. *out 0: none. */
+static int dict_carve(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t *link = &h->free_heads[DICT_LARGE];
+	*out = 0;
+	for (int n = 0; n < DICT_LARGE_LOOKS; n++) {
+		uint64_t cur = *link;
+		if (cur == 0) {
+			return 0;
+		}
+		int rc = dict_span(d, cur, sizeof(struct shmkit_dict_block));
+		struct shmkit_dict_block *b = dict_block(d, cur);
+		uint64_t bs = rc == 0 ? b->size : 0;
+		if (rc != 0 || b->type != SHMKIT_BLOCK_FREE || bs <= 1024 || bs % 8 != 0 || cur + bs > h->cursor ||
+		    (rc = dict_span(d, cur, bs)) != 0) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (bs - size > 1024 && bs > size) {
+			/* The new block's header first, then the shrink: a writer
+			 * killed between leaves the old block whole. */
+			uint64_t off = cur + bs - size;
+			dict_block(d, off)->size = (uint32_t)size;
+			dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
+			STORE(&b->size, (uint32_t)(bs - size));
+			*out = off;
+			return 0;
+		}
+		if (bs >= size) {
+			STORE(link, *dict_next_free(b));
+			*out = cur;
+			return 0;
+		}
+		link = dict_next_free(b);
+	}
+	return 0;
+}
+
 /* dict_alloc hands out a block of at least need bytes, its header written
  * and the rest not cleared. */
 static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint64_t *out) {
@@ -2517,7 +2549,7 @@ static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint6
 		return EINVAL;
 	}
 	unsigned c = dict_class(size);
-	uint64_t off = h->free_heads[c];
+	uint64_t off = c != DICT_LARGE ? h->free_heads[c] : 0;
 	int rc;
 	if (off != 0) {
 		if ((rc = dict_span(d, off, size)) != 0 || dict_block(d, off)->size != size ||
@@ -2525,7 +2557,9 @@ static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint6
 			return SHMKIT_ECORRUPT;
 		}
 		STORE(&h->free_heads[c], *dict_next_free(dict_block(d, off)));
-	} else {
+	} else if ((rc = dict_carve(d, size, &off)) != 0) {
+		return rc;
+	} else if (off == 0) {
 		off = h->cursor;
 		if (off > h->size || size > h->size - off) {
 			if ((rc = dict_grow(d, off + size)) != 0) {
@@ -2538,7 +2572,7 @@ static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint6
 	}
 	struct shmkit_dict_block *b = dict_block(d, off);
 	RELAXED_STORE(&b->type, type);
-	h->used += size;
+	h->used += b->size;
 	*out = off;
 	return 0;
 }
@@ -2658,7 +2692,12 @@ static int dict_lock(struct shmkit_dict *d) {
 		return EBADF;
 	}
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	int rc = shmkit_mutex_lock(&h->lock.mutex);
+	/* A live holder (or a lock word a hostile process wrote) is waited for
+	 * as long as the allocation lock, then EBUSY. */
+	int rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
+	if (rc == ETIMEDOUT) {
+		return EBUSY;
+	}
 	if (rc == EOWNERDEAD) {
 		rc = dict_map(d, LOAD(&h->size));
 		if (rc == 0) {

@@ -646,7 +646,7 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_DICT_VERSION 1u
 #define SHMKIT_DICT_HEAP_START 2048u /* the first block */
 #define SHMKIT_DICT_HEAP_MAX (1ull << 36) /* address space reserved per handle */
-#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8, then powers of two */
+#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), larger blocks (127), unused */
 #define SHMKIT_DICT_KEY_MAX (1u << 20)   /* bytes of an encoded key */
 #define SHMKIT_DICT_VALUE_MAX (1u << 30) /* bytes of an encoded value */
 #define SHMKIT_DICT_NAME_MAX 191     /* heap file name bytes, without the NUL */

@@ -17,6 +17,7 @@ from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NotRe
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
+from ._dict import SharedDict, SharedList
 from ._sync import Mutex, NamedSemaphore, Semaphore, named_semaphore, unlink_named_semaphore
 
 __all__ = [
@@ -24,6 +25,6 @@ __all__ = [
     "Mutex", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelClosedError", "PeerDeadError",
+    "ChannelClosedError", "PeerDeadError", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ import os
 import stat
 import threading
 
+from . import _dict
 from . import _errors
 from . import _native as n
 from . import _records
@@ -17,7 +18,7 @@ from . import _sync
 from ._sync import Mutex, Semaphore
 
 KINDS = {1: "bytes", 2: "value", 3: "array", 4: "semaphore", 5: "bounded-semaphore", 6: "mutex",
-         7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel"}
+         7: "rmutex", 8: "cond", 9: "event", 10: "barrier", 11: "channel", 12: "dict", 13: "list"}
 _KIND = {v: k for k, v in KINDS.items()}
 _LOCKED = 0x01
 _SPSC = 0x02
@@ -451,6 +452,14 @@ class Segment:
     def channel(self, name, typecode=None):
         return Channel(self, self._lookup(name, "channel", typecode))
 
+    def dict(self, name):
+        """The shared dict name (a collections.abc.MutableMapping)."""
+        return _dict.SharedDict(self, name)
+
+    def list(self, name):
+        """The shared list name (a collections.abc.MutableSequence)."""
+        return _dict.SharedList(self, name)
+
     # -- creating objects
 
     def _created(self, rc, name):
@@ -507,6 +516,28 @@ class Segment:
         self._created(n.lib.shmkit_new_mutex(ctypes.byref(self._c), name.encode(), bool(recursive),
                                              ctypes.byref(o)), name)
         return Mutex(self, name, o.data)
+
+    def _new_dict(self, name, is_list):
+        self._check_writable()
+        o = n.Object()
+        prefix = self.name.lstrip("/").encode()
+        self._created(n.lib.shmkit_new_dict(ctypes.byref(self._c), name.encode(), prefix, int(is_list),
+                                            ctypes.byref(o)), name)
+
+    def new_dict(self, name, initial=()):
+        """A new shared dict, like Manager().dict(initial); its storage is a
+        file of its own in /dev/shm, removed by its unlink()."""
+        self._new_dict(name, False)
+        d = _dict.SharedDict(self, name)
+        d.update(initial)
+        return d
+
+    def new_list(self, name, initial=()):
+        """A new shared list, like Manager().list(initial)."""
+        self._new_dict(name, True)
+        lst = _dict.SharedList(self, name)
+        lst.extend(initial)
+        return lst
 
     def new_record_channel(self, name, rectype, slots, max_len, spsc=False, joinable=False):
         """A channel of messages of up to max_len records of rectype (a

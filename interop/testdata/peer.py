@@ -166,6 +166,26 @@ def records(seg, name, chan):
     print("events=%d seq=%d" % (count, seqs))
 
 
+def dict_cmd(seg, name, peer, adds):
+    """As peer.c's dict; Python also stores a pickled tuple under
+    "pickled-PEER" and prints its decoded view as "repr KEY VALUE" lines."""
+    from shmkit import _dict
+    d, lst = seg.dict(name), seg.list(name + "-list")
+    for k, (vt, vb) in d._walk():
+        kt, kb = _dict.encode(k)
+        print("%d:%s=%d:%s" % (kt, kb.hex(), vt, vb.hex()))
+    print("end")
+    for k, v in sorted(d.items(), key=repr):
+        print("repr %r %r" % (k, v))
+    d["from-" + peer] = 0.5
+    d["pickled-" + peer] = (1, "two")
+    for _ in range(adds):
+        d.update_key("year", lambda y: y + 1)
+    lst.append(peer)
+    d.close()
+    lst.close()
+
+
 def main(argv):
     cmd, segname, args = argv[1], argv[2], argv[3:]
     if cmd == "attach":
@@ -189,6 +209,8 @@ def main(argv):
             send(seg, args[0], int(args[1]), int(args[2]), cmd == "send-join")
         elif cmd in ("recv", "recv-done"):
             recv(seg, args[0], cmd == "recv-done")
+        elif cmd == "dict":
+            dict_cmd(seg, args[0], args[1], int(args[2]))
         elif cmd == "records":
             records(seg, args[0], args[1])
         else:

@@ -73,6 +73,8 @@ class _Buffers(threading.local):
     def resize(self, size):
         self.size = size
         self.buf = ctypes.create_string_buffer(size)
+        self.tag_ref = ctypes.byref(self.tag)
+        self.len_ref = ctypes.byref(self.len)
 
 
 class _Handle:
@@ -106,14 +108,14 @@ class _Handle:
         buffer if the value did not fit; (tag, bytes), or None for ENOENT."""
         b = self._b
         while True:
-            rc = call(b.buf, b.size, ctypes.byref(b.tag), ctypes.byref(b.len))
+            rc = call(b.buf, b.size, b.tag_ref, b.len_ref)
             if rc == n.ESHORTBUF:
                 b.resize(b.len.value + b.len.value // 4)
                 continue
             if rc == errno.ENOENT:
                 return None
             self._check(rc, what)
-            return b.tag.value, b.buf.raw[:b.len.value]
+            return b.tag.value, ctypes.string_at(b.buf, b.len.value)
 
     def close(self):
         if self._h:
@@ -132,6 +134,10 @@ class _Handle:
 
     def __del__(self):
         self.close()
+
+
+_get = n.lib.shmkit_dict_get
+_set = n.lib.shmkit_dict_set
 
 
 class SharedDict(collections.abc.MutableMapping):
@@ -167,9 +173,14 @@ class SharedDict(collections.abc.MutableMapping):
 
     def _get(self, key):
         kt, kb = encode(key)
-        got = self._c.read(lambda buf, cap, tag, ln: n.lib.shmkit_dict_get(self._c.h, kt, kb, len(kb), tag, buf,
-                                                                            cap, ln), "get")
-        return got
+        c = self._c
+        b = c._b
+        rc = _get(c.h, kt, kb, len(kb), b.tag_ref, b.buf, b.size, b.len_ref)
+        if rc == 0:
+            return b.tag.value, ctypes.string_at(b.buf, b.len.value)
+        if rc == errno.ENOENT:
+            return None
+        return c.read(lambda buf, cap, tag, ln: _get(c.h, kt, kb, len(kb), tag, buf, cap, ln), "get")
 
     def __getitem__(self, key):
         got = self._get(key)
@@ -187,7 +198,9 @@ class SharedDict(collections.abc.MutableMapping):
     def __setitem__(self, key, value):
         kt, kb = encode(key)
         vt, vb = encode(value)
-        self._c._check(n.lib.shmkit_dict_set(self._c.h, kt, kb, len(kb), vt, vb, len(vb)), "set")
+        rc = _set(self._c.h, kt, kb, len(kb), vt, vb, len(vb))
+        if rc:
+            self._c._check(rc, "set")
 
     def __delitem__(self, key):
         kt, kb = encode(key)

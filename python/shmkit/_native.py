@@ -222,6 +222,7 @@ def _declare(lib):
         "shmkit_list_insert": (c_int, [vp, c_u64, c_int, cp, c_u64]),
         "shmkit_list_pop": (c_int, [vp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
         "shmkit_list_reverse": (c_int, [vp]),
+        "shmkit_dict_test_lock": (c_int, [vp]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)

@@ -477,3 +477,29 @@ func TestListReverseKilled(t *testing.T) {
 		}
 	}
 }
+
+// A read-only attach reads without the lock and refuses writes; keys and
+// values past the limits are refused whole.
+func TestReadOnlyAndLimits(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("a", int64(1)))
+	assert.ErrorIs(t, d.Set(strings.Repeat("k", 1<<20+1), 1), dict.ErrTooLarge)
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "nothing stored")
+
+	ro, err := shm.Open(name, shm.ReadOnly())
+	require.NoError(t, err)
+	defer ro.Close()
+	r, err := dict.Open(ro, "d")
+	require.NoError(t, err)
+	defer r.Close()
+	v, ok, err := r.Get("a")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, int64(1), v)
+	assert.ErrorIs(t, r.Set("b", 2), shm.ErrReadOnly)
+	_, err = r.Add("a", 1)
+	assert.ErrorIs(t, err, shm.ErrReadOnly)
+}

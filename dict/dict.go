@@ -48,11 +48,21 @@ func (c *handle) getRaw(ktag int, key []byte, use func(tag int, b []byte) error)
 		return false, err
 	}
 	defer c.mu.RUnlock()
-	err := read(func(buf []byte) (int, int, error) { return c.h.Get(ktag, key, buf) }, use)
-	if errors.Is(err, syscall.ENOENT) {
-		return false, nil
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	for {
+		tag, n, err := c.h.Get(ktag, key, *bp)
+		switch {
+		case errors.Is(err, cbind.ShortBuf):
+			*bp = make([]byte, n+n/4)
+			continue
+		case errors.Is(err, syscall.ENOENT):
+			return false, nil
+		case err != nil:
+			return false, wrap(c.name, "get", err)
+		}
+		return true, use(tag, (*bp)[:n])
 	}
-	return err == nil, wrap(c.name, "get", err)
 }
 
 // Get returns the key's value and whether it has one.
@@ -274,7 +284,7 @@ func (c *handle) each(fn func(kt int, kb []byte, vt int, vb []byte) (bool, error
 	kbuf, vbuf := make([]byte, 64), make([]byte, 256)
 	seen := map[string]struct{}{}
 	for {
-		kt, kl, vt, vl, restarted, err := c.h.Next(&cur, kbuf, vbuf)
+		kt, kl, vt, vl, _, err := c.h.Next(&cur, kbuf, vbuf)
 		if errors.Is(err, cbind.ShortBuf) {
 			kbuf, vbuf = make([]byte, max(kl, len(kbuf))), make([]byte, max(vl, len(vbuf)))
 			continue
@@ -286,7 +296,7 @@ func (c *handle) each(fn func(kt int, kb []byte, vt int, vb []byte) (bool, error
 			return wrap(c.name, "range", err)
 		}
 		id := string(append([]byte{byte(kt)}, kbuf[:kl]...))
-		if _, dup := seen[id]; dup && restarted || dup {
+		if _, dup := seen[id]; dup {
 			continue
 		}
 		seen[id] = struct{}{}

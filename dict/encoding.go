@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -24,6 +25,10 @@ const (
 // Pickled is a Python object stored pickled: Go keeps its bytes.
 type Pickled []byte
 
+// stringBytes is s's bytes without a copy: the C library only reads keys
+// and values passed to it, and nothing here writes them.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 func intBytes(v int64) []byte { return binary.LittleEndian.AppendUint64(make([]byte, 0, 8), uint64(v)) }
 
 // encode gives v's tag and bytes. Unsigned integers are stored as int64
@@ -33,7 +38,7 @@ func encode(v any) (int, []byte, error) {
 	case nil:
 		return tagNone, nil, nil
 	case string:
-		return tagStr, []byte(x), nil
+		return tagStr, stringBytes(x), nil
 	case []byte:
 		if x == nil {
 			x = []byte{}

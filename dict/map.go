@@ -2,6 +2,10 @@ package dict
 
 import (
 	"encoding/binary"
+	"errors"
+	"syscall"
+
+	"github.com/shmkit/shmkit/internal/cbind"
 
 	"github.com/shmkit/shmkit/shm"
 )
@@ -44,7 +48,7 @@ func OpenMap[K Key, V Value](seg *shm.Segment, name string) (*Map[K, V], error) 
 func encodeKey[T Value](k T, scratch *[8]byte) (int, []byte, error) {
 	switch x := any(k).(type) {
 	case string:
-		return tagStr, []byte(x), nil
+		return tagStr, stringBytes(x), nil
 	case int64:
 		binary.LittleEndian.PutUint64(scratch[:], uint64(x))
 		return tagInt, scratch[:], nil
@@ -72,8 +76,27 @@ func (m *Map[K, V]) Get(k K) (V, bool, error) {
 	if err != nil {
 		return v, false, err
 	}
-	ok, err := m.c.getRaw(kt, kb, func(tag int, b []byte) (err error) { v, err = decodeAs[V](tag, b); return })
-	return v, ok, err
+	c := m.c
+	if err := c.enter(); err != nil {
+		return v, false, err
+	}
+	defer c.mu.RUnlock()
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	for {
+		tag, n, err := c.h.Get(kt, kb, *bp)
+		switch {
+		case errors.Is(err, cbind.ShortBuf):
+			*bp = make([]byte, n+n/4)
+			continue
+		case errors.Is(err, syscall.ENOENT):
+			return v, false, nil
+		case err != nil:
+			return v, false, wrap(c.name, "get", err)
+		}
+		v, err = decodeAs[V](tag, (*bp)[:n])
+		return v, err == nil, err
+	}
 }
 
 // Set stores v under k.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -116,6 +117,35 @@ func TestDictShared(t *testing.T) {
 	items, err := l.Items()
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []any{"C", "Python", "C", "Python"}, items)
+}
+
+// TestDictPeerKilledHoldingLock: a C or Python writer dies holding the
+// dict's lock; Go's next write repairs the dict and every key is intact.
+func TestDictPeerKilledHoldingLock(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<16)
+		d, err := dict.New(seg, "d")
+		require.NoError(t, err)
+		defer func() { d.Unlink(); d.Close() }()
+		for i := range 100 {
+			require.NoError(t, d.Set(i, fmt.Sprint(i)))
+		}
+		r := start(t, p, "dict-hold", name, "d")
+		r.expect(t, "locked")
+		require.NoError(t, r.cmd.Process.Signal(syscall.SIGKILL))
+		r.cmd.Wait()
+		require.NoError(t, d.Set("after", true))
+		st, err := d.Stats()
+		require.NoError(t, err)
+		assert.Equal(t, uint64(1), st.Recoveries)
+		assert.Equal(t, 101, st.Len)
+		for i := range 100 {
+			v, ok, err := d.Get(i)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, fmt.Sprint(i), v)
+		}
+	})
 }
 
 func runPeer(t *testing.T, p peer, args ...string) string {

@@ -370,6 +370,18 @@ static int cmd_dict(struct shmkit_segment *seg, const char *name, const char *pe
 	return 0;
 }
 
+/* dict-hold NAME: take dict NAME's writer lock, say so, wait to be killed. */
+static _Noreturn void cmd_dict_hold(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_dict *d;
+	must("open dict", shmkit_dict_open(seg, name, SHMKIT_KIND_DICT, 0, &d));
+	must("lock", shmkit_dict_test_lock(d));
+	printf("locked\n");
+	fflush(stdout);
+	for (;;) {
+		pause(); /* until killed */
+	}
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -403,6 +415,8 @@ int main(int argc, char **argv) {
 		rc = cmd_reopen(&seg, argv[3], atol(argv[4]));
 	} else if (strcmp(cmd, "records") == 0 && argc > 4) {
 		rc = cmd_records(&seg, argv[3], argv[4]);
+	} else if (strcmp(cmd, "dict-hold") == 0 && argc > 3) {
+		cmd_dict_hold(&seg, argv[3]);
 	} else if (strcmp(cmd, "dict") == 0 && argc > 5) {
 		rc = cmd_dict(&seg, argv[3], argv[4], atol(argv[5]));
 	} else if ((strcmp(cmd, "recv") == 0 || strcmp(cmd, "recv-done") == 0) && argc > 3) {

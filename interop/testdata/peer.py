@@ -186,6 +186,15 @@ def dict_cmd(seg, name, peer, adds):
     lst.close()
 
 
+def dict_hold(seg, name):
+    from shmkit import _native
+    d = seg.dict(name)
+    rc = _native.lib.shmkit_dict_test_lock(d._c.h)
+    print("locked" if rc == 0 else "error %d" % rc, flush=True)
+    while True:
+        signal.pause()  # until killed
+
+
 def main(argv):
     cmd, segname, args = argv[1], argv[2], argv[3:]
     if cmd == "attach":
@@ -209,6 +218,8 @@ def main(argv):
             send(seg, args[0], int(args[1]), int(args[2]), cmd == "send-join")
         elif cmd in ("recv", "recv-done"):
             recv(seg, args[0], cmd == "recv-done")
+        elif cmd == "dict-hold":
+            dict_hold(seg, args[0])
         elif cmd == "dict":
             dict_cmd(seg, args[0], args[1], int(args[2]))
         elif cmd == "records":

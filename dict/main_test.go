@@ -109,7 +109,13 @@ func helperSoak(args []string) int {
 		var err error
 		switch x := r.IntN(10); {
 		case x < 6:
-			err = d.Set(k, "w"+id+":"+strconv.Itoa(seq)+":"+k+string(make([]byte, r.IntN(200))))
+			// Some values are large, so that a writer is often killed
+			// while copying one under the lock.
+			pad := r.IntN(200)
+			if r.IntN(4) == 0 {
+				pad = 16 << 10
+			}
+			err = d.Set(k, "w"+id+":"+strconv.Itoa(seq)+":"+k+string(make([]byte, pad)))
 		case x < 7:
 			_, err = d.Delete(k)
 		case x < 8:

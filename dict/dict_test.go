@@ -503,3 +503,23 @@ func TestReadOnlyAndLimits(t *testing.T) {
 	_, err = r.Add("a", 1)
 	assert.ErrorIs(t, err, shm.ErrReadOnly)
 }
+
+// UnlinkAll removes every dict's and list's heap file, which unlinking the
+// segment alone leaves behind.
+func TestUnlinkAll(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	d, err := dict.New(seg, "d")
+	require.NoError(t, err)
+	defer d.Close()
+	l, err := dict.NewList(seg, "l")
+	require.NoError(t, err)
+	defer l.Close()
+	heap := "/dev/shm/" + dict.HeapName(d)
+	_, err = os.Stat(heap)
+	require.NoError(t, err)
+	require.NoError(t, dict.UnlinkAll(seg))
+	_, err = os.Stat(heap)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	require.NoError(t, d.Set("still", "usable"), "who has it open keeps it")
+	require.NoError(t, dict.UnlinkAll(seg), "twice is fine")
+}

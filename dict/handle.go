@@ -156,3 +156,22 @@ func (c *handle) stats() (Stats, error) {
 	s := c.h.Stats()
 	return Stats{Len: int(s.Count), Slots: int(s.Slots), HeapBytes: int64(s.HeapSize), UsedBytes: int64(s.Used), Recoveries: s.Recoveries}, nil
 }
+
+// UnlinkAll removes the heap files of every dict and list in seg: what to
+// call before unlinking a segment that holds them (shmkit rm does).
+func UnlinkAll(seg *shm.Segment) error {
+	objs, err := seg.Objects()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range objs {
+		if o.Kind != shm.KindDict && o.Kind != shm.KindList {
+			continue
+		}
+		if err := cbind.DictUnlink(o.Bytes()); err != nil && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, wrap(o.Name, "unlink", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -22,6 +22,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/shmkit/shmkit/bench"
+	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -222,6 +223,12 @@ func cmdRm(args []string, stdout io.Writer) error {
 	}
 	var errs []error
 	for _, n := range fl.Args() {
+		// A shmkit segment's dicts and lists keep their storage in files
+		// of their own: remove those first.
+		if seg, err := shm.Open(n); err == nil {
+			errs = append(errs, dict.UnlinkAll(seg))
+			seg.Close()
+		}
 		errs = append(errs, shm.Unlink(n))
 	}
 	return errors.Join(errs...)

@@ -3,18 +3,23 @@ package interop_test
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // dump is a dict's items as the peers print them: "tag:hexkey=tag:hexvalue",
@@ -145,6 +150,58 @@ func TestDictPeerKilledHoldingLock(t *testing.T) {
 			require.True(t, ok)
 			require.Equal(t, fmt.Sprint(i), v)
 		}
+	})
+}
+
+// holdDict takes dict args[1]'s writer lock, says so, and waits to be killed.
+func holdDict(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	obj, err := seg.LookupKind(args[1], shm.KindDict)
+	if err != nil {
+		return proctest.Fail("lookup: %v", err)
+	}
+	h, err := cbind.DictAttach(obj.Bytes(), false)
+	if err != nil {
+		return proctest.Fail("attach: %v", err)
+	}
+	if err := h.DictTestLock(); err != nil {
+		return proctest.Fail("lock: %v", err)
+	}
+	os.Stdout.WriteString("locked\n")
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// TestDictGoKilledHoldingLock: a Go process dies holding the dict's lock;
+// the C or Python peer's next write repairs it.
+func TestDictGoKilledHoldingLock(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<16)
+		d, err := dict.New(seg, "d")
+		require.NoError(t, err)
+		defer func() { d.Unlink(); d.Close() }()
+		l, err := dict.NewList(seg, "d-list")
+		require.NoError(t, err)
+		defer func() { l.Unlink(); l.Close() }()
+		require.NoError(t, d.Set("year", int64(2000)))
+		cmd := proctest.Command(t, "holddict", name, "d")
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		buf := make([]byte, 7)
+		_, err = io.ReadFull(out, buf)
+		require.NoError(t, err)
+		require.Equal(t, "locked\n", string(buf))
+		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+		cmd.Wait()
+		runPeer(t, p, "dict", name, "d", p.name, "10")
+		st, err := d.Stats()
+		require.NoError(t, err)
+		assert.Equal(t, uint64(1), st.Recoveries, "the peer repaired")
+		year, _, err := d.Get("year")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2010), year)
 	})
 }
 

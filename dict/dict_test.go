@@ -523,3 +523,13 @@ func TestUnlinkAll(t *testing.T) {
 	require.NoError(t, d.Set("still", "usable"), "who has it open keeps it")
 	require.NoError(t, dict.UnlinkAll(seg), "twice is fine")
 }
+
+// A dict's storage file gets its segment's mode, so whoever may open the
+// segment may open the dict.
+func TestHeapTakesSegmentMode(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16, shm.WithMode(0o640))
+	d := newDict(t, seg, "d")
+	fi, err := os.Stat("/dev/shm/" + dict.HeapName(d))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+}

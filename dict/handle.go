@@ -3,6 +3,7 @@ package dict
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,9 +36,13 @@ func create(seg *shm.Segment, name string, list bool) (*handle, error) {
 		return nil, fmt.Errorf("dict: new %q: %w", name, err)
 	}
 	prefix := strings.TrimPrefix(seg.Name(), "/")
+	var mode uint32 // whoever may open the segment may open its dicts
+	if fi, err := os.Stat("/dev/shm/" + prefix); err == nil {
+		mode = uint32(fi.Mode().Perm())
+	}
 	r := shm.Request{Name: name, Kind: kindOf(list), Length: uint64(len(layout.DictRef{}.HeapName) + 64)}
 	obj, err := seg.Alloc(r, func(mem []byte) error {
-		return wrap(name, "new", cbind.DictInit(mem, prefix, name, list))
+		return wrap(name, "new", cbind.DictInit(mem, prefix, name, list, mode))
 	})
 	if err != nil {
 		return nil, err

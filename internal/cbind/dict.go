@@ -30,8 +30,8 @@ func ptr(b []byte) unsafe.Pointer {
 
 // DictInit writes a new dict (or list) reference into mem, which must be
 // zeroed memory of a segment's new object, creating its heap file named
-// after prefix and name.
-func DictInit(mem []byte, prefix, name string, list bool) error {
+// after prefix and name, with file mode mode (0: 0600).
+func DictInit(mem []byte, prefix, name string, list bool, mode uint32) error {
 	cp, cn := C.CString(prefix), C.CString(name)
 	defer C.free(unsafe.Pointer(cp))
 	defer C.free(unsafe.Pointer(cn))
@@ -39,7 +39,7 @@ func DictInit(mem []byte, prefix, name string, list bool) error {
 	if list {
 		l = 1
 	}
-	return errno(C.shmkit_dict_init(ptr(mem), C.uint64_t(len(mem)), cp, cn, C.int(l)))
+	return errno(C.shmkit_dict_init(ptr(mem), C.uint64_t(len(mem)), cp, cn, C.int(l), C.unsigned(mode)))
 }
 
 // DictAttach opens the heap of the reference in mem.

@@ -55,7 +55,7 @@ type DictStats struct{ Count, Slots, HeapSize, Used, Recoveries uint64 }
 // ShortBuf is the errno of an operation whose value did not fit the buffer.
 const ShortBuf = syscall.ENOBUFS
 
-func DictInit([]byte, string, string, bool) error            { return ErrNoCgo }
+func DictInit([]byte, string, string, bool, uint32) error    { return ErrNoCgo }
 func DictAttach([]byte, bool) (DictHandle, error)            { return DictHandle{}, ErrNoCgo }
 func DictUnlink([]byte) error                                { return ErrNoCgo }
 func (DictHandle) Close()                                    {}

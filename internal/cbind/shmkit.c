@@ -2279,7 +2279,7 @@ static void dict_first_block(uint8_t *mem, uint32_t kind) {
 	h->used = b->size;
 }
 
-int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *name, int list) {
+int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *name, int list, unsigned mode) {
 	struct shmkit_dict_ref *ref = mem;
 	if (mem == NULL || len < sizeof *ref || name == NULL || name[0] == '\0') {
 		return EINVAL;
@@ -2301,7 +2301,7 @@ int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *na
 			id = (uint64_t)shmkit_now_ns() ^ ((uint64_t)getpid() << 32);
 		}
 	}
-	if ((rc = dict_fallocate(fd, DICT_INITIAL_HEAP)) != 0 ||
+	if (fchmod(fd, mode ? (mode_t)mode : 0600) != 0 || (rc = dict_fallocate(fd, DICT_INITIAL_HEAP)) != 0 ||
 	    (heap = mmap(NULL, DICT_INITIAL_HEAP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		rc = rc != 0 ? rc : errno;
 		close(fd);
@@ -2341,13 +2341,17 @@ int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *na
 }
 
 static int init_dict(uint8_t *mem, const struct alloc_req *r) {
-	return shmkit_dict_init(mem, r->length, r->data, r->name, r->kind == SHMKIT_KIND_LIST);
+	return shmkit_dict_init(mem, r->length, r->data, r->name, r->kind == SHMKIT_KIND_LIST, r->value);
 }
 
 int shmkit_new_dict(struct shmkit_segment *seg, const char *name, const char *prefix, int list,
                     struct shmkit_object *out) {
 	struct alloc_req r = {.name = name, .kind = list ? SHMKIT_KIND_LIST : SHMKIT_KIND_DICT,
 	                      .length = sizeof(struct shmkit_dict_ref), .init = init_dict, .data = prefix};
+	struct stat st;
+	if (seg->fd >= 0 && fstat(seg->fd, &st) == 0) {
+		r.value = st.st_mode & 0777; /* whoever may open the segment may open its dicts */
+	}
 	return alloc_object(seg, &r, out);
 }
 

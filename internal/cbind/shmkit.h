@@ -741,8 +741,9 @@ struct shmkit_dict;
 int shmkit_new_dict(struct shmkit_segment *seg, const char *name, const char *prefix, int list,
                     struct shmkit_object *out);
 /* shmkit_dict_init writes a new reference into mem (len bytes, zeroed),
- * creating its heap: for bindings that allocate the object themselves. */
-int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *name, int list);
+ * creating its heap with file mode mode (0: 0600; shmkit_new_dict gives
+ * the segment's): for bindings that allocate the object themselves. */
+int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *name, int list, unsigned mode);
 /* Open by name (kind: SHMKIT_KIND_DICT, SHMKIT_KIND_LIST or 0 for either),
  * or from a reference already looked up; readonly maps the heap read-only. */
 int shmkit_dict_open(const struct shmkit_segment *seg, const char *name, uint32_t kind, int readonly,

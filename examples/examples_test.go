@@ -45,6 +45,8 @@ var examples = []struct {
 	{name: "eventbarrier", cgo: "the Barrier", want: []string{`(?s)(worker \d passed the barrier\n.*){3}`, `phase 1 done by 3 workers; 0 started phase 2 before all finished phase 1`}},
 	{name: "floatchannel", args: []string{"-count", "200"}, want: []string{`Done: 200 messages of 100000 float64`, `\d+ msgs/s, \d+ MB/s`}},
 	{name: "robustmutex", cgo: "a robust mutex (pthread)", want: []string{`worker killed while holding the lock: true`, `the owner died; pair was \[42 0\], repairing`, `pair is \[42 42\], invariant holds: true`}},
+	{name: "managerdict", cgo: "the shared dict and list (the C library)", want: []string{`^\{'2': 2, 0\.25: None, 1: '1'\}\n\[9 8 7 6 5 4 3 2 1 0\]\nsquares: 0:0 1:1 2:4 3:9 4:16 5:25 6:36 7:49 8:64 9:81 10:100 11:121 12:144 13:169 14:196 15:225 16:256 17:289 18:324 19:361\n$`}},
+	{name: "dictcounter", cgo: "the shared dict (the C library)", want: []string{`d\["year"\] after 5 processes x 1000 \(add\): 7000\n`, `d\["year"\] after 5 processes x 1000 \(update\): 7000\n`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/shmkit/shmkit/semaphore"
 )
 
-var helpers = map[string]proctest.Helper{"holdmutex": holdMutex}
+var helpers = map[string]proctest.Helper{"holdmutex": holdMutex, "holddict": holdDict}
 
 func TestMain(m *testing.M) { proctest.Main(m, helpers, removeBuilds) }
 

@@ -31,6 +31,8 @@ const (
 	KindEvent     = Kind(layout.KindEvent)
 	KindBarrier   = Kind(layout.KindBarrier)
 	KindChannel   = Kind(layout.KindChannel)
+	KindDict      = Kind(layout.KindDict)
+	KindList      = Kind(layout.KindList)
 )
 
 var kindNames = map[Kind]string{
@@ -38,6 +40,7 @@ var kindNames = map[Kind]string{
 	KindSemaphore: "semaphore", KindBounded: "bounded-semaphore",
 	KindMutex: "mutex", KindRMutex: "rmutex", KindCond: "cond",
 	KindEvent: "event", KindBarrier: "barrier", KindChannel: "channel",
+	KindDict: "dict", KindList: "list",
 }
 
 func (k Kind) String() string {

@@ -8,12 +8,14 @@ import (
 	"io/fs"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -35,8 +37,17 @@ type objectInfo struct {
 	Waiters  *int         `json:"waiters,omitempty"` // a condition's sleepers
 	Barrier  *barrierInfo `json:"barrier,omitempty"`
 	Channel  *channelInfo `json:"channel,omitempty"`
+	Dict     *dictInfo    `json:"dict,omitempty"`
 	Layout   *layoutInfo  `json:"layout,omitempty"` // the fields of records (typecode T)
 	Error    string       `json:"error,omitempty"`
+}
+
+// dictInfo is a dict's or list's space (package dict's Stats).
+type dictInfo struct {
+	Slots      int    `json:"slots"`
+	HeapBytes  int64  `json:"heap_bytes"`
+	UsedBytes  int64  `json:"used_bytes"`
+	Recoveries uint64 `json:"recoveries"`
 }
 
 // layoutInfo is a record description, in the names docs/layout.md uses.
@@ -205,6 +216,10 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 			return fail(err)
 		}
 		in.Barrier = &barrierInfo{Parties: b.Parties(), Waiting: b.Waiting(), Broken: b.Broken()}
+	case shm.KindDict, shm.KindList:
+		if err := describeDict(seg, o, &in); err != nil {
+			return fail(err)
+		}
 	case shm.KindChannel:
 		st, err := channel.Inspect(seg, o.Name)
 		if err != nil {
@@ -371,7 +386,7 @@ func elementText(o *ctypes.Object, i int) string {
 }
 
 func lenText(in objectInfo) string {
-	if in.Kind == "value" || in.Kind == "array" {
+	if in.Kind == "value" || in.Kind == "array" || in.Kind == "dict" || in.Kind == "list" {
 		return fmt.Sprint(in.Len)
 	}
 	return ""
@@ -413,9 +428,77 @@ func stateText(in objectInfo) string {
 	if b := in.Barrier; b != nil {
 		parts = append(parts, fmt.Sprintf("%d/%d waiting, broken=%v", b.Waiting, b.Parties, b.Broken))
 	}
+	if d := in.Dict; d != nil {
+		parts = append(parts, fmt.Sprintf("%d slots, heap %d bytes, %d in use, %d repairs", d.Slots, d.HeapBytes, d.UsedBytes, d.Recoveries))
+	}
 	if c := in.Channel; c != nil {
 		parts = append(parts, fmt.Sprintf("%d/%d queued, max %d, closed=%v, waiting %d recv %d send, %d recovered",
 			c.Len, c.Cap, c.MaxLen, c.Closed, c.RecvWaiters, c.SendWaiters, c.Recovered))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// describeDict shows a dict's or list's length, space and first items in
+// Python's notation.
+func describeDict(seg *shm.Segment, o shm.Object, in *objectInfo) error {
+	var st dict.Stats
+	if o.Kind == shm.KindList {
+		l, err := dict.OpenList(seg, o.Name)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		if st, err = l.Stats(); err != nil {
+			return err
+		}
+		for i := range min(st.Len, shownValues) {
+			v, err := l.Get(i)
+			if err != nil {
+				return err
+			}
+			in.Values = append(in.Values, pythonRepr(v))
+		}
+	} else {
+		d, err := dict.Open(seg, o.Name)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if st, err = d.Stats(); err != nil {
+			return err
+		}
+		err = d.Range(func(k, v any) bool {
+			in.Values = append(in.Values, pythonRepr(k)+": "+pythonRepr(v))
+			return len(in.Values) < shownValues
+		})
+		if err != nil {
+			return err
+		}
+	}
+	in.Len = st.Len
+	in.Dict = &dictInfo{Slots: st.Slots, HeapBytes: st.HeapBytes, UsedBytes: st.UsedBytes, Recoveries: st.Recoveries}
+	return nil
+}
+
+// pythonRepr is a dict's key or value as Python's repr shows it (near enough
+// for a look: strings in single quotes, bytes as b'...').
+func pythonRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return strconv.Quote(x)
+	case []byte:
+		return "b" + strconv.Quote(string(x))
+	case dict.Pickled:
+		return fmt.Sprintf("<pickle, %d bytes>", len(x))
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

@@ -27,6 +27,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/shmkit/shmkit/bench"
+	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -302,6 +303,12 @@ func cmdRm(args []string, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	for _, n := range names {
 		line := rmLine{Name: n, Removed: true}
+		// A shmkit segment's dicts and lists keep their storage in files
+		// of their own: remove those first.
+		if seg, err := shm.Open(n); err == nil {
+			errs = append(errs, dict.UnlinkAll(seg))
+			seg.Close()
+		}
 		if err := shm.Unlink(n); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				err = fmt.Errorf("%s: %w", n, errNoSegment)

@@ -34,6 +34,10 @@ func CLayout() []Field {
 		sl  C.struct_shmkit_slot
 		sd  C.struct_shmkit_struct_desc
 		fd  C.struct_shmkit_field
+		dr  C.struct_shmkit_dict_ref
+		dh  C.struct_shmkit_dict_heap
+		db  C.struct_shmkit_dict_block
+		ds  C.struct_shmkit_dict_slot
 	)
 	f := func(st, name string, off, size uintptr) Field { return Field{st, name, off, size} }
 	return []Field{
@@ -132,6 +136,40 @@ func CLayout() []Field {
 		f("shmkit_slot", "state", unsafe.Offsetof(sl.state), unsafe.Sizeof(sl.state)),
 		f("shmkit_slot", "len", unsafe.Offsetof(sl.len), unsafe.Sizeof(sl.len)),
 		f("shmkit_slot", "reserved", unsafe.Offsetof(sl.reserved), unsafe.Sizeof(sl.reserved)),
+		f("shmkit_dict_ref", "sizeof", 0, unsafe.Sizeof(dr)),
+		f("shmkit_dict_ref", "heap_name", unsafe.Offsetof(dr.heap_name), unsafe.Sizeof(dr.heap_name)),
+		f("shmkit_dict_ref", "heap_id", unsafe.Offsetof(dr.heap_id), unsafe.Sizeof(dr.heap_id)),
+		f("shmkit_dict_ref", "kind", unsafe.Offsetof(dr.kind), unsafe.Sizeof(dr.kind)),
+		f("shmkit_dict_ref", "reserved0", unsafe.Offsetof(dr.reserved0), unsafe.Sizeof(dr.reserved0)),
+		f("shmkit_dict_ref", "reserved", unsafe.Offsetof(dr.reserved), unsafe.Sizeof(dr.reserved)),
+		f("shmkit_dict_heap", "sizeof", 0, unsafe.Sizeof(dh)),
+		f("shmkit_dict_heap", "magic", unsafe.Offsetof(dh.magic), unsafe.Sizeof(dh.magic)),
+		f("shmkit_dict_heap", "version", unsafe.Offsetof(dh.version), unsafe.Sizeof(dh.version)),
+		f("shmkit_dict_heap", "kind", unsafe.Offsetof(dh.kind), unsafe.Sizeof(dh.kind)),
+		f("shmkit_dict_heap", "id", unsafe.Offsetof(dh.id), unsafe.Sizeof(dh.id)),
+		f("shmkit_dict_heap", "size", unsafe.Offsetof(dh.size), unsafe.Sizeof(dh.size)),
+		f("shmkit_dict_heap", "cursor", unsafe.Offsetof(dh.cursor), unsafe.Sizeof(dh.cursor)),
+		f("shmkit_dict_heap", "table", unsafe.Offsetof(dh.table), unsafe.Sizeof(dh.table)),
+		f("shmkit_dict_heap", "count", unsafe.Offsetof(dh.count), unsafe.Sizeof(dh.count)),
+		f("shmkit_dict_heap", "gen", unsafe.Offsetof(dh.gen), unsafe.Sizeof(dh.gen)),
+		f("shmkit_dict_heap", "lock", unsafe.Offsetof(dh.lock), unsafe.Sizeof(dh.lock)),
+		f("shmkit_dict_heap", "used", unsafe.Offsetof(dh.used), unsafe.Sizeof(dh.used)),
+		f("shmkit_dict_heap", "tombstones", unsafe.Offsetof(dh.tombstones), unsafe.Sizeof(dh.tombstones)),
+		f("shmkit_dict_heap", "recoveries", unsafe.Offsetof(dh.recoveries), unsafe.Sizeof(dh.recoveries)),
+		f("shmkit_dict_heap", "reserved", unsafe.Offsetof(dh.reserved), unsafe.Sizeof(dh.reserved)),
+		f("shmkit_dict_heap", "free_heads", unsafe.Offsetof(dh.free_heads), unsafe.Sizeof(dh.free_heads)),
+		f("shmkit_dict_block", "sizeof", 0, unsafe.Sizeof(db)),
+		f("shmkit_dict_block", "size", unsafe.Offsetof(db.size), unsafe.Sizeof(db.size)),
+		f("shmkit_dict_block", "type", unsafe.Offsetof(db._type), unsafe.Sizeof(db._type)),
+		f("shmkit_dict_block", "key_tag", unsafe.Offsetof(db.key_tag), unsafe.Sizeof(db.key_tag)),
+		f("shmkit_dict_block", "val_tag", unsafe.Offsetof(db.val_tag), unsafe.Sizeof(db.val_tag)),
+		f("shmkit_dict_block", "reserved", unsafe.Offsetof(db.reserved), unsafe.Sizeof(db.reserved)),
+		f("shmkit_dict_block", "key_len", unsafe.Offsetof(db.key_len), unsafe.Sizeof(db.key_len)),
+		f("shmkit_dict_block", "val_len", unsafe.Offsetof(db.val_len), unsafe.Sizeof(db.val_len)),
+		f("shmkit_dict_slot", "sizeof", 0, unsafe.Sizeof(ds)),
+		f("shmkit_dict_slot", "seq", unsafe.Offsetof(ds.seq), unsafe.Sizeof(ds.seq)),
+		f("shmkit_dict_slot", "hash", unsafe.Offsetof(ds.hash), unsafe.Sizeof(ds.hash)),
+		f("shmkit_dict_slot", "ref", unsafe.Offsetof(ds.ref), unsafe.Sizeof(ds.ref)),
 	}
 }
 
@@ -169,6 +207,24 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_FIELD_NAME_MAX":    C.SHMKIT_FIELD_NAME_MAX,
 		"SHMKIT_FIELDS_MAX":        C.SHMKIT_FIELDS_MAX,
 		"SHMKIT_POPULATE_MAX":      C.SHMKIT_POPULATE_MAX,
+		"SHMKIT_KIND_DICT":         C.SHMKIT_KIND_DICT,
+		"SHMKIT_KIND_LIST":         C.SHMKIT_KIND_LIST,
+		"SHMKIT_DICT_MAGIC":        C.SHMKIT_DICT_MAGIC,
+		"SHMKIT_DICT_VERSION":      C.SHMKIT_DICT_VERSION,
+		"SHMKIT_DICT_HEAP_START":   C.SHMKIT_DICT_HEAP_START,
+		"SHMKIT_DICT_HEAP_MAX":     C.SHMKIT_DICT_HEAP_MAX,
+		"SHMKIT_DICT_CLASSES":      C.SHMKIT_DICT_CLASSES,
+		"SHMKIT_DICT_KEY_MAX":      C.SHMKIT_DICT_KEY_MAX,
+		"SHMKIT_DICT_VALUE_MAX":    C.SHMKIT_DICT_VALUE_MAX,
+		"SHMKIT_DICT_NAME_MAX":     C.SHMKIT_DICT_NAME_MAX,
+		"SHMKIT_TAG_NONE":          C.SHMKIT_TAG_NONE,
+		"SHMKIT_TAG_BOOL":          C.SHMKIT_TAG_BOOL,
+		"SHMKIT_TAG_INT":           C.SHMKIT_TAG_INT,
+		"SHMKIT_TAG_FLOAT":         C.SHMKIT_TAG_FLOAT,
+		"SHMKIT_TAG_STR":           C.SHMKIT_TAG_STR,
+		"SHMKIT_TAG_BYTES":         C.SHMKIT_TAG_BYTES,
+		"SHMKIT_TAG_PICKLE":        C.SHMKIT_TAG_PICKLE,
+		"SHMKIT_TAG_ABSENT":        C.SHMKIT_TAG_ABSENT,
 	}
 }
 

@@ -57,6 +57,10 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 		"shmkit_slot":        goFields(layout.Slot{}),
 		"shmkit_struct_desc": goFields(layout.StructDesc{}),
 		"shmkit_field":       goFields(layout.Field{}),
+		"shmkit_dict_ref":    goFields(layout.DictRef{}),
+		"shmkit_dict_heap":   goFields(layout.DictHeap{}),
+		"shmkit_dict_block":  goFields(layout.DictBlock{}),
+		"shmkit_dict_slot":   goFields(layout.DictSlot{}),
 	}
 	seen := map[string]int{}
 	for _, f := range cbind.CLayout() {
@@ -91,6 +95,14 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_WAITER_REGISTER": uint64(layout.WaiterRegister), "SHMKIT_WAITER_COUNT_MASK": uint64(layout.WaiterCountMask),
 		"SHMKIT_TYPECODE_STRUCT": layout.TypecodeStruct, "SHMKIT_FIELD_NAME_MAX": layout.FieldNameMax,
 		"SHMKIT_FIELDS_MAX": layout.FieldsMax, "SHMKIT_POPULATE_MAX": layout.PopulateMax,
+		"SHMKIT_KIND_DICT": uint64(layout.KindDict), "SHMKIT_KIND_LIST": uint64(layout.KindList),
+		"SHMKIT_DICT_MAGIC": layout.DictMagic, "SHMKIT_DICT_VERSION": layout.DictVersion,
+		"SHMKIT_DICT_HEAP_START": layout.DictHeapStart, "SHMKIT_DICT_HEAP_MAX": layout.DictHeapMax,
+		"SHMKIT_DICT_CLASSES": layout.DictClasses, "SHMKIT_DICT_KEY_MAX": layout.DictKeyMax,
+		"SHMKIT_DICT_VALUE_MAX": layout.DictValueMax, "SHMKIT_DICT_NAME_MAX": layout.DictNameMax,
+		"SHMKIT_TAG_NONE": layout.TagNone, "SHMKIT_TAG_BOOL": layout.TagBool, "SHMKIT_TAG_INT": layout.TagInt,
+		"SHMKIT_TAG_FLOAT": layout.TagFloat, "SHMKIT_TAG_STR": layout.TagStr, "SHMKIT_TAG_BYTES": layout.TagBytes,
+		"SHMKIT_TAG_PICKLE": layout.TagPickle, "SHMKIT_TAG_ABSENT": layout.TagAbsent,
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

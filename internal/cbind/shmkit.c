@@ -850,6 +850,9 @@ static uint64_t kind_min_length(uint32_t kind) {
 		return sizeof(struct shmkit_barrier);
 	case SHMKIT_KIND_CHANNEL:
 		return sizeof(struct shmkit_channel);
+	case SHMKIT_KIND_DICT:
+	case SHMKIT_KIND_LIST:
+		return sizeof(struct shmkit_dict_ref);
 	}
 	return 1;
 }
@@ -2241,4 +2244,1498 @@ static uint64_t spsc_len(const struct shmkit_chan *ch) {
 	uint64_t end, count;
 	spsc_end(ch, LOAD(&ch->h->head), &end, &count);
 	return count;
+}
+
+/* ===================================================================== */
+/* Shared dicts and lists (SHMKIT_KIND_DICT, SHMKIT_KIND_LIST)           */
+/* ===================================================================== */
+/* The layout and protocol are in shmkit.h; docs/design.md explains the
+ * publication and the recovery. Helpers here are prefixed dict_. */
+
+#include <sys/random.h>
+
+struct shmkit_dict {
+	uint8_t *base;        /* a reservation of SHMKIT_DICT_HEAP_MAX bytes */
+	uint64_t mapped;      /* bytes of the heap mapped from base (atomic) */
+	int fd;
+	int readonly;
+	uint32_t kind;
+	uint64_t id;
+	pthread_mutex_t map_mu; /* threads of this process extending the mapping */
+};
+
+#define DICT_HEAP(d) ((struct shmkit_dict_heap *)(d)->base)
+#define DICT_INITIAL_HEAP (64u << 10)
+#define DICT_MIN_SLOTS 8u
+#define DICT_SPINS 64      /* attempts a reader makes before it nudges the lock */
+#define DICT_RO_NUDGES 100000 /* a read-only reader's patience with a slot left odd */
+#define RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define RELAXED_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(uint8_t)tag << 56) ^ n;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+		h ^= h >> 31;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0x94D049BB133111EBull;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Block sizes: multiples of 8 up to 1024, each with a free list; larger
+ * blocks are made in multiples of 4096 and kept, whatever their size, on
+ * one list (class DICT_LARGE) that serves large requests first fit and
+ * small ones by carving from its first blocks' ends. */
+#define DICT_LARGE 127u
+#define DICT_LARGE_LOOKS 64 /* large free blocks looked at per allocation */
+
+static uint64_t dict_round(uint64_t n) {
+	if (n < 16) {
+		n = 16;
+	}
+	if (n <= 1024) {
+		return (n + 7) & ~7ull;
+	}
+	n = (n + 4095) & ~4095ull;
+	return n <= (1ull << 31) ? n : 0;
+}
+
+static unsigned dict_class(uint64_t size) { return size <= 1024 ? (unsigned)(size / 8 - 2) : DICT_LARGE; }
+
+static int valid_tag(int tag) { return tag >= 0 && (unsigned)tag <= SHMKIT_TAG_MAX; }
+
+static int valid_datum(int tag, uint64_t len, uint64_t max) {
+	if (!valid_tag(tag) || len > max) {
+		return 0;
+	}
+	switch (tag) {
+	case SHMKIT_TAG_NONE:
+		return len == 0;
+	case SHMKIT_TAG_BOOL:
+		return len == 1;
+	case SHMKIT_TAG_INT:
+	case SHMKIT_TAG_FLOAT:
+		return len == 8;
+	}
+	return 1;
+}
+
+/* ---- the mapping ---- */
+
+/* dict_map makes sure [0, want) of the heap is mapped. */
+static int dict_map(struct shmkit_dict *d, uint64_t want) {
+	if (want <= LOAD(&d->mapped)) {
+		return 0;
+	}
+	if (want > SHMKIT_DICT_HEAP_MAX) {
+		return SHMKIT_ECORRUPT;
+	}
+	pthread_mutex_lock(&d->map_mu);
+	int rc = 0;
+	uint64_t have = LOAD(&d->mapped);
+	if (want > have) {
+		struct stat st;
+		uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+		if (fstat(d->fd, &st) != 0) {
+			rc = errno;
+		} else {
+			uint64_t size = (uint64_t)st.st_size & ~(page - 1); /* never a page past the end */
+			if (size > SHMKIT_DICT_HEAP_MAX) {
+				size = SHMKIT_DICT_HEAP_MAX;
+			}
+			if (size < want) {
+				rc = SHMKIT_ECORRUPT; /* an offset past the end of the file */
+			} else if (mmap(d->base + have, size - have, d->readonly ? PROT_READ : PROT_READ | PROT_WRITE,
+			                MAP_SHARED | MAP_FIXED, d->fd, (off_t)have) == MAP_FAILED) {
+				rc = errno;
+			} else {
+				STORE(&d->mapped, size);
+			}
+		}
+	}
+	pthread_mutex_unlock(&d->map_mu);
+	return rc;
+}
+
+/* dict_span checks that [off, off+len) lies in the heap's blocks and is mapped. */
+static int dict_span(struct shmkit_dict *d, uint64_t off, uint64_t len) {
+	if (off < SHMKIT_DICT_HEAP_START || off % 8 != 0 || len > SHMKIT_DICT_HEAP_MAX ||
+	    off > SHMKIT_DICT_HEAP_MAX - len) {
+		return SHMKIT_ECORRUPT;
+	}
+	return dict_map(d, off + len);
+}
+
+static struct shmkit_dict_block *dict_block(struct shmkit_dict *d, uint64_t off) {
+	return (struct shmkit_dict_block *)(d->base + off);
+}
+
+/* A free block's link to the next one, over key_len and val_len. */
+static uint64_t *dict_next_free(struct shmkit_dict_block *b) { return (uint64_t *)((uint8_t *)b + 8); }
+
+/* An item, checked: where its key and value are. */
+struct dict_item {
+	uint64_t off, size;
+	int ktag, vtag;
+	uint64_t klen, vlen;
+	const uint8_t *key, *val;
+};
+
+static int dict_item_at(struct shmkit_dict *d, uint64_t ref, struct dict_item *it) {
+	int rc = dict_span(d, ref, sizeof(struct shmkit_dict_block));
+	if (rc != 0) {
+		return rc;
+	}
+	struct shmkit_dict_block b;
+	memcpy(&b, dict_block(d, ref), sizeof b);
+	if (b.type != SHMKIT_BLOCK_ITEM || b.size < sizeof b || b.size % 8 != 0 || b.key_len > SHMKIT_DICT_KEY_MAX ||
+	    b.val_len > SHMKIT_DICT_VALUE_MAX || sizeof b + (uint64_t)b.key_len + b.val_len > b.size ||
+	    !valid_tag(b.key_tag) || !valid_tag(b.val_tag)) {
+		return SHMKIT_ECORRUPT;
+	}
+	if ((rc = dict_span(d, ref, b.size)) != 0) {
+		return rc;
+	}
+	it->off = ref;
+	it->size = b.size;
+	it->ktag = b.key_tag;
+	it->vtag = b.val_tag;
+	it->klen = b.key_len;
+	it->vlen = b.val_len;
+	it->key = d->base + ref + sizeof b;
+	it->val = it->key + b.key_len;
+	return 0;
+}
+
+/* A table or array block, checked. */
+struct dict_table {
+	uint64_t off, cap;
+	struct shmkit_dict_slot *slots; /* TABLE */
+	uint64_t *len, *refs;           /* ARRAY */
+};
+
+static int dict_table_at(struct shmkit_dict *d, uint64_t off, unsigned type, struct dict_table *t) {
+	int rc = dict_span(d, off, 32);
+	if (rc != 0) {
+		return rc;
+	}
+	struct shmkit_dict_block *b = dict_block(d, off);
+	uint64_t size = RELAXED_LOAD(&b->size);
+	uint64_t cap = RELAXED_LOAD((uint64_t *)(b + 1));
+	uint64_t each = type == SHMKIT_BLOCK_TABLE ? sizeof(struct shmkit_dict_slot) : 8;
+	if (RELAXED_LOAD(&b->type) != type || cap == 0 || cap > (1ull << 32) ||
+	    (type == SHMKIT_BLOCK_TABLE && (cap & (cap - 1)) != 0) || 32 + cap * each > size) {
+		return SHMKIT_ECORRUPT;
+	}
+	if ((rc = dict_span(d, off, size)) != 0) {
+		return rc;
+	}
+	t->off = off;
+	t->cap = cap;
+	t->slots = (struct shmkit_dict_slot *)(d->base + off + 32);
+	t->len = (uint64_t *)(d->base + off + 24);
+	t->refs = (uint64_t *)(d->base + off + 32);
+	return 0;
+}
+
+/* ---- creating and opening ---- */
+
+static void dict_sanitize(char *out, const char *in, size_t room) {
+	size_t n = 0;
+	for (; in != NULL && *in != '\0' && n + 1 < room; in++) {
+		char c = *in;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		         c == '_' || c == '-';
+		out[n++] = ok ? c : '_';
+	}
+	out[n] = '\0';
+}
+
+static int dict_valid_heap_name(const char *name) {
+	size_t n = strnlen(name, SHMKIT_DICT_NAME_MAX + 1);
+	if (n == 0 || n > SHMKIT_DICT_NAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-')) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* dict_fallocate gives the file size bytes, every page allocated now, so a
+ * full /dev/shm is ENOSPC here and never SIGBUS later. */
+static int dict_fallocate(int fd, uint64_t size) {
+	int rc;
+	while ((rc = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {
+	}
+	if (rc != 0 && errno == EOPNOTSUPP) {
+		rc = ftruncate(fd, (off_t)size);
+	}
+	return rc == 0 ? 0 : errno;
+}
+
+/* A new, empty table (dict) or array (list) of cap entries, in a new heap. */
+static void dict_first_block(uint8_t *mem, uint32_t kind) {
+	uint64_t each = kind == SHMKIT_KIND_DICT ? sizeof(struct shmkit_dict_slot) : 8;
+	struct shmkit_dict_block *b = (struct shmkit_dict_block *)(mem + SHMKIT_DICT_HEAP_START);
+	b->size = (uint32_t)dict_round(32 + DICT_MIN_SLOTS * each);
+	b->type = kind == SHMKIT_KIND_DICT ? SHMKIT_BLOCK_TABLE : SHMKIT_BLOCK_ARRAY;
+	*(uint64_t *)(b + 1) = DICT_MIN_SLOTS;
+	struct shmkit_dict_heap *h = (struct shmkit_dict_heap *)mem;
+	h->table = SHMKIT_DICT_HEAP_START;
+	h->cursor = SHMKIT_DICT_HEAP_START + b->size;
+	h->used = b->size;
+}
+
+int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *name, int list, unsigned mode) {
+	struct shmkit_dict_ref *ref = mem;
+	if (mem == NULL || len < sizeof *ref || name == NULL || name[0] == '\0') {
+		return EINVAL;
+	}
+	uint32_t kind = list ? SHMKIT_KIND_LIST : SHMKIT_KIND_DICT;
+	char stem[100], obj[64];
+	dict_sanitize(stem, prefix != NULL && prefix[0] == '/' ? prefix + 1 : prefix != NULL ? prefix : "shmkit",
+	              100);
+	dict_sanitize(obj, name, sizeof obj);
+	int fd = open("/dev/shm", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return errno;
+	}
+	uint8_t *heap = MAP_FAILED;
+	uint64_t id = 0;
+	int rc = 0;
+	while (id == 0) {
+		if (getrandom(&id, sizeof id, 0) != sizeof id) {
+			id = (uint64_t)shmkit_now_ns() ^ ((uint64_t)getpid() << 32);
+		}
+	}
+	if (fchmod(fd, mode ? (mode_t)mode : 0600) != 0 || (rc = dict_fallocate(fd, DICT_INITIAL_HEAP)) != 0 ||
+	    (heap = mmap(NULL, DICT_INITIAL_HEAP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		rc = rc != 0 ? rc : errno;
+		close(fd);
+		return rc;
+	}
+	struct shmkit_dict_heap *h = (struct shmkit_dict_heap *)heap;
+	h->version = SHMKIT_DICT_VERSION;
+	h->kind = kind;
+	h->id = id;
+	h->size = DICT_INITIAL_HEAP;
+	dict_first_block(heap, kind);
+	rc = shmkit_mutex_init(&h->lock, 0);
+	STORE(&h->magic, SHMKIT_DICT_MAGIC);
+	munmap(heap, DICT_INITIAL_HEAP);
+	char proc[64], file[sizeof "/dev/shm/" + SHMKIT_DICT_NAME_MAX];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	for (int attempt = 0; rc == 0; attempt++) {
+		snprintf(ref->heap_name, sizeof ref->heap_name, "%s.%s.%016llx", stem, obj,
+		         (unsigned long long)(id + (uint64_t)attempt));
+		snprintf(file, sizeof file, "/dev/shm/%s", ref->heap_name);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, file, AT_SYMLINK_FOLLOW) == 0) {
+			break;
+		}
+		rc = errno;
+		if (rc == EEXIST && attempt < 8) {
+			rc = 0;
+		}
+	}
+	close(fd);
+	if (rc != 0) {
+		memset(ref->heap_name, 0, sizeof ref->heap_name);
+		return rc;
+	}
+	ref->heap_id = id;
+	ref->kind = kind;
+	return 0;
+}
+
+static int init_dict(uint8_t *mem, const struct alloc_req *r) {
+	return shmkit_dict_init(mem, r->length, r->data, r->name, r->kind == SHMKIT_KIND_LIST, r->value);
+}
+
+int shmkit_new_dict(struct shmkit_segment *seg, const char *name, const char *prefix, int list,
+                    struct shmkit_object *out) {
+	struct alloc_req r = {.name = name, .kind = list ? SHMKIT_KIND_LIST : SHMKIT_KIND_DICT,
+	                      .length = sizeof(struct shmkit_dict_ref), .init = init_dict, .data = prefix};
+	struct stat st;
+	if (seg->fd >= 0 && fstat(seg->fd, &st) == 0) {
+		r.value = st.st_mode & 0777; /* whoever may open the segment may open its dicts */
+	}
+	return alloc_object(seg, &r, out);
+}
+
+void shmkit_dict_close(struct shmkit_dict *d) {
+	if (d == NULL) {
+		return;
+	}
+	munmap(d->base, SHMKIT_DICT_HEAP_MAX);
+	close(d->fd);
+	pthread_mutex_destroy(&d->map_mu);
+	free(d);
+}
+
+/* dict_ref_name copies and checks a reference's heap name. */
+static int dict_ref_name(const void *mem, uint64_t len, char name[192], struct shmkit_dict_ref *copy) {
+	if (mem == NULL || len < sizeof *copy) {
+		return SHMKIT_ECORRUPT;
+	}
+	memcpy(copy, mem, sizeof *copy);
+	memcpy(name, copy->heap_name, 192);
+	if (memchr(name, '\0', 192) == NULL || !dict_valid_heap_name(name) ||
+	    (copy->kind != SHMKIT_KIND_DICT && copy->kind != SHMKIT_KIND_LIST)) {
+		return SHMKIT_ECORRUPT;
+	}
+	return 0;
+}
+
+int shmkit_dict_attach(const void *mem, uint64_t len, int readonly, struct shmkit_dict **out) {
+	struct shmkit_dict_ref ref;
+	char name[192], file[sizeof "/dev/shm/" + 192];
+	int rc = dict_ref_name(mem, len, name, &ref);
+	if (rc != 0) {
+		return rc;
+	}
+	snprintf(file, sizeof file, "/dev/shm/%s", name);
+	int fd = open(file, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		return errno;
+	}
+	struct shmkit_dict *d = calloc(1, sizeof *d);
+	void *base = mmap(NULL, SHMKIT_DICT_HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct stat st;
+	if (d == NULL || base == MAP_FAILED) {
+		rc = ENOMEM;
+	} else if (fstat(fd, &st) != 0) {
+		rc = errno;
+	} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < SHMKIT_DICT_HEAP_START) {
+		rc = SHMKIT_ENOTSHMKIT;
+	}
+	if (rc == 0) {
+		d->base = base;
+		d->fd = fd;
+		d->readonly = readonly;
+		d->kind = ref.kind;
+		d->id = ref.heap_id;
+		pthread_mutex_init(&d->map_mu, NULL);
+		if ((rc = dict_map(d, SHMKIT_DICT_HEAP_START)) == 0) {
+			struct shmkit_dict_heap *h = DICT_HEAP(d);
+			uint64_t size = LOAD(&h->size);
+			if (LOAD(&h->magic) != SHMKIT_DICT_MAGIC) {
+				rc = SHMKIT_ENOTSHMKIT;
+			} else if (h->version != SHMKIT_DICT_VERSION) {
+				rc = SHMKIT_EVERSION;
+			} else if (h->kind != ref.kind || h->id != ref.heap_id || size < SHMKIT_DICT_HEAP_START ||
+			           size > SHMKIT_DICT_HEAP_MAX) {
+				rc = SHMKIT_ECORRUPT;
+			} else {
+				rc = dict_map(d, size);
+			}
+		}
+		if (rc == 0) {
+			*out = d;
+			return 0;
+		}
+		pthread_mutex_destroy(&d->map_mu);
+	}
+	if (base != MAP_FAILED) {
+		munmap(base, SHMKIT_DICT_HEAP_MAX);
+	}
+	free(d);
+	close(fd);
+	return rc;
+}
+
+int shmkit_dict_open(const struct shmkit_segment *seg, const char *name, uint32_t kind, int readonly,
+                     struct shmkit_dict **out) {
+	struct shmkit_object o;
+	int rc = shmkit_lookup(seg, name, kind, 0, &o);
+	if (rc == 0 && o.kind != SHMKIT_KIND_DICT && o.kind != SHMKIT_KIND_LIST) {
+		rc = SHMKIT_EKIND;
+	}
+	if (rc == 0) {
+		rc = shmkit_dict_attach(o.data, o.length, readonly || seg->fd < 0, out);
+		if (rc == 0 && (*out)->kind != o.kind) {
+			shmkit_dict_close(*out);
+			rc = SHMKIT_ECORRUPT;
+		}
+	}
+	return rc;
+}
+
+int shmkit_dict_unlink(const void *mem, uint64_t len) {
+	struct shmkit_dict_ref ref;
+	char name[192], file[sizeof "/dev/shm/" + 192];
+	int rc = dict_ref_name(mem, len, name, &ref);
+	if (rc == 0) {
+		snprintf(file, sizeof file, "/dev/shm/%s", name);
+		if (unlink(file) != 0) {
+			rc = errno;
+		}
+	}
+	return rc;
+}
+
+uint32_t shmkit_dict_kind(const struct shmkit_dict *d) { return d->kind; }
+
+/* ---- the writer lock, allocation and repair ---- */
+
+static void dict_free(struct shmkit_dict *d, uint64_t off) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	struct shmkit_dict_block *b = dict_block(d, off);
+	uint64_t size = b->size;
+	if (size < 16 || size % 8 != 0) {
+		return; /* not a size this heap makes: leave it out of the lists */
+	}
+	unsigned c = dict_class(size);
+	RELAXED_STORE(&b->type, SHMKIT_BLOCK_FREE);
+	RELAXED_STORE(dict_next_free(b), h->free_heads[c]);
+	STORE(&h->free_heads[c], off);
+	h->used -= size < h->used ? size : h->used;
+}
+
+/* dict_grow makes the heap at least need bytes, doubling. */
+static int dict_grow(struct shmkit_dict *d, uint64_t need) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t size = h->size;
+	while (size < need) {
+		if (size >= SHMKIT_DICT_HEAP_MAX / 2) {
+			size = SHMKIT_DICT_HEAP_MAX;
+			break;
+		}
+		size *= 2;
+	}
+	if (size < need) {
+		return ENOSPC;
+	}
+	int rc = dict_fallocate(d->fd, size);
+	if (rc != 0) {
+		return rc;
+	}
+	STORE(&h->size, size);
+	return dict_map(d, size);
+}
+
+/* dict_carve takes size bytes from a large free block: the end of one
+ * with more than 1024 bytes to spare, else a whole one. *out 0: none. */
+static int dict_carve(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t *link = &h->free_heads[DICT_LARGE];
+	*out = 0;
+	for (int n = 0; n < DICT_LARGE_LOOKS; n++) {
+		uint64_t cur = *link;
+		if (cur == 0) {
+			return 0;
+		}
+		int rc = dict_span(d, cur, sizeof(struct shmkit_dict_block));
+		struct shmkit_dict_block *b = dict_block(d, cur);
+		uint64_t bs = rc == 0 ? b->size : 0;
+		if (rc != 0 || b->type != SHMKIT_BLOCK_FREE || bs <= 1024 || bs % 8 != 0 || cur + bs > h->cursor ||
+		    (rc = dict_span(d, cur, bs)) != 0) {
+			return SHMKIT_ECORRUPT;
+		}
+		if (bs - size > 1024 && bs > size) {
+			/* The new block's header first, then the shrink: a writer
+			 * killed between leaves the old block whole. */
+			uint64_t off = cur + bs - size;
+			dict_block(d, off)->size = (uint32_t)size;
+			dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
+			STORE(&b->size, (uint32_t)(bs - size));
+			*out = off;
+			return 0;
+		}
+		if (bs >= size) {
+			STORE(link, *dict_next_free(b));
+			*out = cur;
+			return 0;
+		}
+		link = dict_next_free(b);
+	}
+	return 0;
+}
+
+/* dict_alloc hands out a block of at least need bytes, its header written
+ * and the rest not cleared. */
+static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint64_t *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t size = dict_round(need);
+	if (size == 0) {
+		return EINVAL;
+	}
+	unsigned c = dict_class(size);
+	uint64_t off = c != DICT_LARGE ? h->free_heads[c] : 0;
+	int rc;
+	if (off != 0) {
+		if ((rc = dict_span(d, off, size)) != 0 || dict_block(d, off)->size != size ||
+		    dict_block(d, off)->type != SHMKIT_BLOCK_FREE || off + size > h->cursor) {
+			return SHMKIT_ECORRUPT;
+		}
+		STORE(&h->free_heads[c], *dict_next_free(dict_block(d, off)));
+	} else if ((rc = dict_carve(d, size, &off)) != 0) {
+		return rc;
+	} else if (off == 0) {
+		off = h->cursor;
+		if (off > h->size || size > h->size - off) {
+			if ((rc = dict_grow(d, off + size)) != 0) {
+				return rc;
+			}
+		}
+		dict_block(d, off)->size = (uint32_t)size;
+		dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
+		STORE(&h->cursor, off + size); /* the header first: the heap stays walkable */
+	}
+	struct shmkit_dict_block *b = dict_block(d, off);
+	RELAXED_STORE(&b->type, type);
+	h->used += b->size;
+	*out = off;
+	return 0;
+}
+
+static int dict_new_item(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,
+                         uint64_t vlen, uint64_t *out) {
+	uint64_t off;
+	int rc = dict_alloc(d, sizeof(struct shmkit_dict_block) + klen + vlen, SHMKIT_BLOCK_ITEM, &off);
+	if (rc != 0) {
+		return rc;
+	}
+	struct shmkit_dict_block *b = dict_block(d, off);
+	b->key_tag = (uint8_t)ktag;
+	b->val_tag = (uint8_t)vtag;
+	b->key_len = (uint32_t)klen;
+	b->val_len = (uint32_t)vlen;
+	if (klen) {
+		memcpy(b + 1, key, klen);
+	}
+	if (vlen) {
+		memcpy((uint8_t *)(b + 1) + klen, val, vlen);
+	}
+	*out = off;
+	return 0;
+}
+
+static int by_u64(const void *a, const void *b) {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* dict_sweep rebuilds the free lists: every block the table (or array)
+ * does not reach is free. Writers hold the lock. */
+static int dict_sweep(struct shmkit_dict *d) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	struct dict_table t;
+	int list = d->kind == SHMKIT_KIND_LIST;
+	int rc = dict_table_at(d, h->table, list ? SHMKIT_BLOCK_ARRAY : SHMKIT_BLOCK_TABLE, &t);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t n = list ? *t.len : t.cap;
+	if (list && n > t.cap) {
+		return SHMKIT_ECORRUPT;
+	}
+	uint64_t *live = malloc((n + 1) * sizeof *live), used = 0;
+	if (live == NULL) {
+		return ENOMEM;
+	}
+	live[used++] = t.off;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t ref = list ? t.refs[i] : t.slots[i].ref;
+		if (ref >= SHMKIT_DICT_HEAP_START) {
+			live[used++] = ref;
+		}
+	}
+	qsort(live, used, sizeof *live, by_u64);
+	memset(h->free_heads, 0, sizeof h->free_heads);
+	h->used = 0;
+	uint64_t end = h->cursor;
+	for (uint64_t off = SHMKIT_DICT_HEAP_START; off < end && rc == 0;) {
+		uint64_t size = dict_block(d, off)->size;
+		if (size < 16 || size % 8 != 0 || size > end - off) {
+			rc = SHMKIT_ECORRUPT;
+			break;
+		}
+		if (bsearch(&off, live, used, sizeof *live, by_u64) != NULL) {
+			h->used += size;
+		} else {
+			h->used += size;
+			dict_free(d, off);
+		}
+		off += size;
+	}
+	free(live);
+	return rc;
+}
+
+/* dict_repair makes the heap consistent after a writer died holding the
+ * lock: every seqlock closed, the counts recounted, the free lists rebuilt. */
+static int dict_repair(struct shmkit_dict *d) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	if (h->cursor < SHMKIT_DICT_HEAP_START || h->cursor > h->size || h->cursor % 8 != 0) {
+		return SHMKIT_ECORRUPT;
+	}
+	uint64_t g = h->gen;
+	if (g & 1) {
+		STORE(&h->gen, g + 1);
+	}
+	if (d->kind == SHMKIT_KIND_DICT) {
+		struct dict_table t;
+		int rc = dict_table_at(d, h->table, SHMKIT_BLOCK_TABLE, &t);
+		if (rc != 0) {
+			return rc;
+		}
+		uint64_t count = 0, tombs = 0;
+		for (uint64_t i = 0; i < t.cap; i++) {
+			uint32_t q = t.slots[i].seq;
+			if (q & 1) {
+				STORE(&t.slots[i].seq, q + 1);
+			}
+			count += t.slots[i].ref >= SHMKIT_DICT_HEAP_START;
+			tombs += t.slots[i].ref == SHMKIT_SLOT_TOMB;
+		}
+		h->count = count;
+		h->tombstones = tombs;
+	}
+	int rc = dict_sweep(d);
+	if (rc == 0) {
+		h->recoveries++;
+	}
+	return rc;
+}
+
+static int dict_lock(struct shmkit_dict *d) {
+	if (d->readonly) {
+		return EBADF;
+	}
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	/* A live holder (or a lock word a hostile process wrote) is waited for
+	 * as long as the allocation lock, then EBUSY. */
+	int rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
+	if (rc == ETIMEDOUT) {
+		return EBUSY;
+	}
+	if (rc == EOWNERDEAD) {
+		rc = dict_map(d, LOAD(&h->size));
+		if (rc == 0) {
+			rc = dict_repair(d);
+		}
+		pthread_mutex_consistent(&h->lock.mutex);
+	} else if (rc != 0) {
+		return rc;
+	}
+	if (rc == 0) {
+		uint64_t size = LOAD(&h->size);
+		if (size < SHMKIT_DICT_HEAP_START || size > SHMKIT_DICT_HEAP_MAX || h->cursor > size ||
+		    h->cursor < SHMKIT_DICT_HEAP_START || h->cursor % 8 != 0) {
+			rc = SHMKIT_ECORRUPT;
+		} else {
+			rc = dict_map(d, size);
+		}
+	}
+	if (rc != 0) {
+		pthread_mutex_unlock(&h->lock.mutex);
+	}
+	return rc;
+}
+
+static void dict_unlock(struct shmkit_dict *d) { pthread_mutex_unlock(&DICT_HEAP(d)->lock.mutex); }
+
+/* A reader that keeps meeting a writer, or a seqlock left odd (by a writer
+ * that died, repaired when the lock is taken, or by a hostile process),
+ * reads under the lock instead. A read-only handle cannot lock: it yields
+ * and tries again, EBUSY at last. */
+static int dict_slow_lock(struct shmkit_dict *d, int *nudges) {
+	if (d->readonly) {
+		sched_yield();
+		return ++*nudges > DICT_RO_NUDGES ? EBUSY : EAGAIN;
+	}
+	return dict_lock(d);
+}
+
+int shmkit_dict_test_lock(struct shmkit_dict *d) { return dict_lock(d); }
+
+/* ---- seqlocked slots ---- */
+
+static void slot_store(struct shmkit_dict_slot *s, uint32_t hash, uint64_t ref) {
+	uint32_t q = RELAXED_LOAD(&s->seq);
+	RELAXED_STORE(&s->seq, q + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	RELAXED_STORE(&s->hash, hash);
+	RELAXED_STORE(&s->ref, ref);
+	STORE(&s->seq, q + 2);
+}
+
+static void gen_begin(struct shmkit_dict_heap *h) {
+	RELAXED_STORE(&h->gen, h->gen + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void gen_end(struct shmkit_dict_heap *h) { STORE(&h->gen, h->gen + 1); }
+
+static int key_equal(const struct dict_item *it, int ktag, const void *key, uint64_t klen) {
+	return it->ktag == ktag && it->klen == klen && memcmp(it->key, key, klen) == 0;
+}
+
+/* ---- reading a dict without the lock ---- */
+
+/* The result of one read: the value's tag and length, copied if it fit. */
+struct dict_out {
+	int *tag;
+	void *buf;
+	uint64_t cap;
+	uint64_t *len;
+};
+
+static void out_copy(const struct dict_out *o, int tag, const uint8_t *p, uint64_t n) {
+	if (o->tag) {
+		*o->tag = tag;
+	}
+	if (o->len) {
+		*o->len = n;
+	}
+	if (n <= o->cap && n > 0 && o->buf != NULL) {
+		memcpy(o->buf, p, n);
+	}
+}
+
+static int out_fits(const struct dict_out *o, uint64_t n) { return n <= o->cap || (n == 0); }
+
+/* dict_find reads the key once; EAGAIN if a writer got in the way. With the
+ * lock held (locked), seqlocks are not looked at. */
+static int dict_find(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, uint64_t hash,
+                     const struct dict_out *o, int locked) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t g1 = LOAD(&h->gen);
+	if ((g1 & 1) && !locked) {
+		return EAGAIN;
+	}
+	struct dict_table t;
+	int rc = dict_table_at(d, LOAD(&h->table), SHMKIT_BLOCK_TABLE, &t);
+	if (rc != 0) {
+		goto check;
+	}
+	uint32_t h32 = (uint32_t)(hash >> 32);
+	uint64_t mask = t.cap - 1;
+	rc = ENOENT;
+	for (uint64_t n = 0, i = h32 & mask; n < t.cap; n++, i = (i + 1) & mask) {
+		struct shmkit_dict_slot *s = &t.slots[i];
+		uint32_t q = LOAD(&s->seq);
+		if ((q & 1) && !locked) {
+			return EAGAIN;
+		}
+		uint64_t ref = RELAXED_LOAD(&s->ref);
+		if (ref == SHMKIT_SLOT_EMPTY) {
+			break;
+		}
+		if (ref == SHMKIT_SLOT_TOMB || RELAXED_LOAD(&s->hash) != h32) {
+			continue;
+		}
+		struct dict_item it;
+		int irc = dict_item_at(d, ref, &it);
+		if (irc == 0 && !key_equal(&it, ktag, key, klen)) {
+			continue;
+		}
+		if (irc == 0) {
+			out_copy(o, it.vtag, it.val, it.vlen);
+			irc = out_fits(o, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!locked && RELAXED_LOAD(&s->seq) != q) {
+			return EAGAIN;
+		}
+		rc = irc;
+		break;
+	}
+check:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (!locked && RELAXED_LOAD(&h->gen) != g1) {
+		return EAGAIN;
+	}
+	return rc;
+}
+
+static int dict_check_key(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen) {
+	if (d->kind != SHMKIT_KIND_DICT) {
+		return SHMKIT_EKIND;
+	}
+	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL)) {
+		return EINVAL;
+	}
+	return 0;
+}
+
+int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int *tag, void *buf,
+                    uint64_t cap, uint64_t *len) {
+	int rc = dict_check_key(d, ktag, key, klen);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t hash = dict_hash(ktag, key, klen);
+	struct dict_out o = {tag, buf, cap, len};
+	int nudges = 0;
+	for (int i = 0;; i++) {
+		rc = dict_find(d, ktag, key, klen, hash, &o, 0);
+		if (rc != EAGAIN) {
+			return rc;
+		}
+		cpu_relax();
+		if (i >= DICT_SPINS) {
+			if ((rc = dict_slow_lock(d, &nudges)) == 0) {
+				rc = dict_find(d, ktag, key, klen, hash, &o, 1);
+				dict_unlock(d);
+				return rc;
+			}
+			if (rc != EAGAIN) {
+				return rc;
+			}
+		}
+	}
+}
+
+/* ---- writing a dict, under the lock ---- */
+
+/* Where a key is (*at, *ref != 0) or would go (*at, *ref == 0). */
+static int dict_slot_for(struct shmkit_dict *d, const struct dict_table *t, int ktag, const void *key, uint64_t klen,
+                         uint32_t h32, uint64_t *at, uint64_t *ref) {
+	uint64_t mask = t->cap - 1, free_at = UINT64_MAX;
+	for (uint64_t n = 0, i = h32 & mask; n < t->cap; n++, i = (i + 1) & mask) {
+		uint64_t r = t->slots[i].ref;
+		if (r == SHMKIT_SLOT_EMPTY) {
+			*at = free_at != UINT64_MAX ? free_at : i;
+			*ref = 0;
+			return 0;
+		}
+		if (r == SHMKIT_SLOT_TOMB) {
+			if (free_at == UINT64_MAX) {
+				free_at = i;
+			}
+			continue;
+		}
+		if (t->slots[i].hash != h32) {
+			continue;
+		}
+		struct dict_item it;
+		int rc = dict_item_at(d, r, &it);
+		if (rc != 0) {
+			return rc;
+		}
+		if (key_equal(&it, ktag, key, klen)) {
+			*at = i;
+			*ref = r;
+			return 0;
+		}
+	}
+	if (free_at == UINT64_MAX) {
+		return SHMKIT_ECORRUPT; /* no empty slot: we never fill a table */
+	}
+	*at = free_at;
+	*ref = 0;
+	return 0;
+}
+
+/* dict_rehash replaces the table with one of cap slots holding its keys. */
+static int dict_rehash(struct shmkit_dict *d, struct dict_table *t, uint64_t cap) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t off;
+	int rc = dict_alloc(d, 32 + cap * sizeof(struct shmkit_dict_slot), SHMKIT_BLOCK_TABLE, &off);
+	if (rc != 0) {
+		return rc;
+	}
+	uint8_t *b = d->base + off;
+	memset(b + 16, 0, 16 + cap * sizeof(struct shmkit_dict_slot));
+	*(uint64_t *)(b + 16) = cap;
+	struct dict_table nt;
+	if ((rc = dict_table_at(d, off, SHMKIT_BLOCK_TABLE, &nt)) != 0) {
+		return rc;
+	}
+	for (uint64_t i = 0; i < t->cap; i++) {
+		uint64_t r = t->slots[i].ref;
+		if (r < SHMKIT_DICT_HEAP_START) {
+			continue;
+		}
+		uint32_t h32 = t->slots[i].hash;
+		uint64_t j = h32 & (cap - 1);
+		while (nt.slots[j].ref != SHMKIT_SLOT_EMPTY) {
+			j = (j + 1) & (cap - 1);
+		}
+		nt.slots[j].hash = h32;
+		nt.slots[j].ref = r;
+	}
+	uint64_t old = t->off;
+	gen_begin(h);
+	STORE(&h->table, off);
+	gen_end(h);
+	h->tombstones = 0;
+	dict_free(d, old);
+	*t = nt;
+	return 0;
+}
+
+static uint64_t dict_cap_for(uint64_t keys) {
+	uint64_t cap = DICT_MIN_SLOTS;
+	while (keys * 5 > cap * 3) {
+		cap *= 2;
+	}
+	return cap;
+}
+
+/* dict_locked_table is the table, grown first if one more key would load
+ * it past 4/5. */
+static int dict_locked_table(struct shmkit_dict *d, struct dict_table *t, int adding) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	int rc = dict_table_at(d, h->table, SHMKIT_BLOCK_TABLE, t);
+	if (rc == 0 && adding && (h->count + h->tombstones + 1) * 5 > t->cap * 4) {
+		rc = dict_rehash(d, t, dict_cap_for(h->count + 1));
+	}
+	return rc;
+}
+
+/* dict_put stores a new item for the key at slot at (whose item is old, or
+ * 0), or a tombstone if vtag is SHMKIT_TAG_ABSENT. */
+static int dict_put(struct shmkit_dict *d, struct dict_table *t, uint64_t at, uint64_t old, uint32_t h32, int ktag,
+                    const void *key, uint64_t klen, int vtag, const void *val, uint64_t vlen) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t ref = SHMKIT_SLOT_TOMB;
+	if (vtag != (int)SHMKIT_TAG_ABSENT) {
+		int rc = dict_new_item(d, ktag, key, klen, vtag, val, vlen, &ref);
+		if (rc != 0) {
+			return rc;
+		}
+	} else if (old == 0) {
+		return 0;
+	}
+	uint64_t was = t->slots[at].ref;
+	slot_store(&t->slots[at], h32, ref);
+	if (old != 0) {
+		dict_free(d, old);
+	}
+	if (old == 0 && was == SHMKIT_SLOT_TOMB) {
+		h->tombstones--;
+	}
+	if (old == 0) {
+		h->count++;
+	}
+	if (ref == SHMKIT_SLOT_TOMB) {
+		h->count--;
+		h->tombstones++;
+	}
+	return 0;
+}
+
+/* What a locked write does once it found the key. */
+enum dict_op { OP_SET, OP_DELETE, OP_LOAD_OR_STORE, OP_CAS, OP_ADD };
+
+struct dict_write {
+	enum dict_op op;
+	int vtag;
+	const void *val;
+	uint64_t vlen;
+	int otag; /* OP_CAS */
+	const void *old;
+	uint64_t olen;
+	int64_t delta; /* OP_ADD */
+	int done;      /* loaded (LOAD_OR_STORE), swapped (CAS) */
+	int64_t sum;   /* OP_ADD */
+	struct dict_out out;
+};
+
+static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, struct dict_write *w) {
+	int rc = dict_check_key(d, ktag, key, klen);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t hash = dict_hash(ktag, key, klen);
+	uint32_t h32 = (uint32_t)(hash >> 32);
+	if ((rc = dict_lock(d)) != 0) {
+		return rc;
+	}
+	struct dict_table t;
+	uint64_t at, old;
+	int adding = w->op != OP_DELETE;
+	if ((rc = dict_locked_table(d, &t, adding)) != 0 ||
+	    (rc = dict_slot_for(d, &t, ktag, key, klen, h32, &at, &old)) != 0) {
+		goto out;
+	}
+	struct dict_item it = {0};
+	if (old != 0 && (rc = dict_item_at(d, old, &it)) != 0) {
+		goto out;
+	}
+	switch (w->op) {
+	case OP_SET:
+		rc = dict_put(d, &t, at, old, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
+		break;
+	case OP_DELETE:
+		rc = old == 0 ? ENOENT : dict_put(d, &t, at, old, h32, ktag, key, klen, SHMKIT_TAG_ABSENT, NULL, 0);
+		break;
+	case OP_LOAD_OR_STORE:
+		if (old != 0) {
+			w->done = 1;
+			out_copy(&w->out, it.vtag, it.val, it.vlen);
+			rc = out_fits(&w->out, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
+		} else {
+			rc = dict_put(d, &t, at, 0, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
+		}
+		break;
+	case OP_CAS: {
+		int match = w->otag == (int)SHMKIT_TAG_ABSENT
+		                ? old == 0
+		                : old != 0 && it.vtag == w->otag && it.vlen == w->olen && memcmp(it.val, w->old, w->olen) == 0;
+		if (match) {
+			rc = dict_put(d, &t, at, old, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
+			w->done = rc == 0;
+		}
+		break;
+	}
+	case OP_ADD: {
+		int64_t cur = 0;
+		if (old != 0) {
+			if (it.vtag != (int)SHMKIT_TAG_INT || it.vlen != 8) {
+				rc = SHMKIT_EKIND;
+				break;
+			}
+			memcpy(&cur, it.val, 8);
+		}
+		w->sum = (int64_t)((uint64_t)cur + (uint64_t)w->delta);
+		rc = dict_put(d, &t, at, old, h32, ktag, key, klen, SHMKIT_TAG_INT, &w->sum, 8);
+		break;
+	}
+	}
+out:
+	dict_unlock(d);
+	return rc;
+}
+
+static int check_value(int vtag, const void *val, uint64_t vlen) {
+	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) ? 0 : EINVAL;
+}
+
+int shmkit_dict_set(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,
+                    uint64_t vlen) {
+	if (check_value(vtag, val, vlen) != 0) {
+		return EINVAL;
+	}
+	struct dict_write w = {.op = OP_SET, .vtag = vtag, .val = val, .vlen = vlen};
+	return dict_write(d, ktag, key, klen, &w);
+}
+
+int shmkit_dict_delete(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen) {
+	struct dict_write w = {.op = OP_DELETE};
+	return dict_write(d, ktag, key, klen, &w);
+}
+
+int shmkit_dict_load_or_store(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag,
+                              const void *val, uint64_t vlen, int *loaded, int *tag, void *buf, uint64_t cap,
+                              uint64_t *len) {
+	if (check_value(vtag, val, vlen) != 0) {
+		return EINVAL;
+	}
+	struct dict_write w = {.op = OP_LOAD_OR_STORE, .vtag = vtag, .val = val, .vlen = vlen,
+	                       .out = {tag, buf, cap, len}};
+	int rc = dict_write(d, ktag, key, klen, &w);
+	if (loaded) {
+		*loaded = w.done;
+	}
+	return rc;
+}
+
+int shmkit_dict_cas(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int otag, const void *old,
+                    uint64_t olen, int ntag, const void *nval, uint64_t nlen, int *swapped) {
+	if ((otag != (int)SHMKIT_TAG_ABSENT && check_value(otag, old, olen) != 0) ||
+	    (ntag != (int)SHMKIT_TAG_ABSENT && check_value(ntag, nval, nlen) != 0)) {
+		return EINVAL;
+	}
+	struct dict_write w = {.op = OP_CAS, .vtag = ntag, .val = nval, .vlen = nlen, .otag = otag, .old = old,
+	                       .olen = olen};
+	int rc = dict_write(d, ktag, key, klen, &w);
+	if (swapped) {
+		*swapped = w.done;
+	}
+	return rc;
+}
+
+int shmkit_dict_add(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int64_t delta, int64_t *out) {
+	struct dict_write w = {.op = OP_ADD, .delta = delta};
+	int rc = dict_write(d, ktag, key, klen, &w);
+	if (rc == 0 && out) {
+		*out = w.sum;
+	}
+	return rc;
+}
+
+int shmkit_dict_len(struct shmkit_dict *d, uint64_t *n) {
+	if (d->kind == SHMKIT_KIND_LIST) {
+		return shmkit_list_len(d, n);
+	}
+	uint64_t c = LOAD(&DICT_HEAP(d)->count);
+	*n = c;
+	return 0;
+}
+
+int shmkit_dict_clear(struct shmkit_dict *d) {
+	int rc = dict_lock(d);
+	if (rc != 0) {
+		return rc;
+	}
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	int list = d->kind == SHMKIT_KIND_LIST;
+	uint64_t each = list ? 8 : sizeof(struct shmkit_dict_slot), off;
+	if ((rc = dict_alloc(d, 32 + DICT_MIN_SLOTS * each, list ? SHMKIT_BLOCK_ARRAY : SHMKIT_BLOCK_TABLE, &off)) ==
+	    0) {
+		uint8_t *b = d->base + off;
+		memset(b + 16, 0, 16 + DICT_MIN_SLOTS * each);
+		*(uint64_t *)(b + 16) = DICT_MIN_SLOTS;
+		gen_begin(h);
+		STORE(&h->table, off);
+		h->count = 0;
+		h->tombstones = 0;
+		gen_end(h);
+		rc = dict_sweep(d);
+	}
+	dict_unlock(d);
+	return rc;
+}
+
+/* dict_next_at reads the first item at or after *pos; EAGAIN if a writer
+ * got in the way (never with the lock held). */
+static int dict_next_at(struct shmkit_dict *d, uint64_t *pos, uint64_t *gen, int *restarted, struct dict_out *ko,
+                        struct dict_out *vo, int locked) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t g1 = LOAD(&h->gen);
+	if ((g1 & 1) && !locked) {
+		return EAGAIN;
+	}
+	if (*gen != 0 && *gen != g1 + 1) {
+		*pos = 0;
+		*restarted = 1;
+	}
+	struct dict_table t;
+	int rc = dict_table_at(d, LOAD(&h->table), SHMKIT_BLOCK_TABLE, &t);
+	uint64_t i = *pos;
+	for (; rc == 0 && i < t.cap; i++) {
+		struct shmkit_dict_slot *s = &t.slots[i];
+		uint32_t q = LOAD(&s->seq);
+		if ((q & 1) && !locked) {
+			return EAGAIN;
+		}
+		uint64_t ref = RELAXED_LOAD(&s->ref);
+		if (ref < SHMKIT_DICT_HEAP_START) {
+			continue;
+		}
+		struct dict_item it;
+		rc = dict_item_at(d, ref, &it);
+		if (rc == 0) {
+			out_copy(ko, it.ktag, it.key, it.klen);
+			out_copy(vo, it.vtag, it.val, it.vlen);
+			rc = out_fits(ko, it.klen) && out_fits(vo, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!locked && RELAXED_LOAD(&s->seq) != q) {
+			return EAGAIN;
+		}
+		break;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (!locked && RELAXED_LOAD(&h->gen) != g1) {
+		return EAGAIN;
+	}
+	*gen = g1 + 1;
+	if (rc != 0) {
+		return rc;
+	}
+	if (i >= t.cap) {
+		*pos = t.cap;
+		return ENOENT;
+	}
+	*pos = i + 1;
+	return 0;
+}
+
+int shmkit_dict_next(struct shmkit_dict *d, uint64_t *pos, uint64_t *gen, int *restarted, int *ktag, void *kbuf,
+                     uint64_t kcap, uint64_t *klen, int *vtag, void *vbuf, uint64_t vcap, uint64_t *vlen) {
+	if (d->kind != SHMKIT_KIND_DICT) {
+		return SHMKIT_EKIND;
+	}
+	struct dict_out ko = {ktag, kbuf, kcap, klen}, vo = {vtag, vbuf, vcap, vlen};
+	int nudges = 0, rc;
+	*restarted = 0;
+	for (int i = 0;; i++) {
+		rc = dict_next_at(d, pos, gen, restarted, &ko, &vo, 0);
+		if (rc != EAGAIN) {
+			return rc;
+		}
+		cpu_relax();
+		if (i >= DICT_SPINS) {
+			if ((rc = dict_slow_lock(d, &nudges)) == 0) {
+				rc = dict_next_at(d, pos, gen, restarted, &ko, &vo, 1);
+				dict_unlock(d);
+				return rc;
+			}
+			if (rc != EAGAIN) {
+				return rc;
+			}
+		}
+	}
+}
+
+int shmkit_dict_stats(struct shmkit_dict *d, struct shmkit_dict_stats *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	memset(out, 0, sizeof *out);
+	struct dict_table t;
+	int list = d->kind == SHMKIT_KIND_LIST;
+	if (dict_table_at(d, LOAD(&h->table), list ? SHMKIT_BLOCK_ARRAY : SHMKIT_BLOCK_TABLE, &t) == 0) {
+		out->slots = t.cap;
+	}
+	if (list) {
+		shmkit_list_len(d, &out->count);
+	} else {
+		out->count = LOAD(&h->count);
+	}
+	out->heap_size = LOAD(&h->size);
+	out->used = RELAXED_LOAD(&h->used);
+	out->recoveries = RELAXED_LOAD(&h->recoveries);
+	return 0;
+}
+
+/* ---- lists ---- */
+
+/* list_read runs fn on the array once, under the heap's seqlock; EAGAIN if
+ * a writer got in the way. */
+static int list_read(struct shmkit_dict *d, int (*fn)(struct shmkit_dict *, struct dict_table *, void *), void *arg) {
+	if (d->kind != SHMKIT_KIND_LIST) {
+		return SHMKIT_EKIND;
+	}
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	int nudges = 0;
+	for (int i = 0;; i++) {
+		int locked = 0;
+		if (i > DICT_SPINS) {
+			int rc = dict_slow_lock(d, &nudges);
+			if (rc != 0 && rc != EAGAIN) {
+				return rc;
+			}
+			locked = rc == 0;
+		}
+		uint64_t g1 = LOAD(&h->gen);
+		if ((g1 & 1) && !locked) {
+			cpu_relax();
+			continue;
+		}
+		struct dict_table t;
+		int rc = dict_table_at(d, LOAD(&h->table), SHMKIT_BLOCK_ARRAY, &t);
+		if (rc == 0 && RELAXED_LOAD(t.len) > t.cap) {
+			rc = SHMKIT_ECORRUPT;
+		}
+		if (rc == 0) {
+			rc = fn(d, &t, arg);
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (locked) {
+			dict_unlock(d);
+			return rc;
+		}
+		if (RELAXED_LOAD(&h->gen) == g1) {
+			return rc;
+		}
+		cpu_relax();
+	}
+}
+
+static int list_len_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
+	(void)d;
+	*(uint64_t *)arg = RELAXED_LOAD(t->len);
+	return 0;
+}
+
+int shmkit_list_len(struct shmkit_dict *d, uint64_t *n) { return list_read(d, list_len_fn, n); }
+
+struct list_get_arg {
+	uint64_t i;
+	struct dict_out out;
+};
+
+static int list_get_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
+	struct list_get_arg *a = arg;
+	if (a->i >= RELAXED_LOAD(t->len)) {
+		return ERANGE;
+	}
+	struct dict_item it;
+	int rc = dict_item_at(d, RELAXED_LOAD(&t->refs[a->i]), &it);
+	if (rc == 0) {
+		out_copy(&a->out, it.vtag, it.val, it.vlen);
+		rc = out_fits(&a->out, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
+	}
+	return rc;
+}
+
+int shmkit_list_get(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len) {
+	struct list_get_arg a = {i, {tag, buf, cap, len}};
+	return list_read(d, list_get_fn, &a);
+}
+
+/* list_lock takes the writer lock of a list and its checked array. */
+static int list_lock(struct shmkit_dict *d, struct dict_table *t) {
+	if (d->kind != SHMKIT_KIND_LIST) {
+		return SHMKIT_EKIND;
+	}
+	int rc = dict_lock(d);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = dict_table_at(d, DICT_HEAP(d)->table, SHMKIT_BLOCK_ARRAY, t);
+	if (rc == 0 && *t->len > t->cap) {
+		rc = SHMKIT_ECORRUPT;
+	}
+	if (rc != 0) {
+		dict_unlock(d);
+	}
+	return rc;
+}
+
+/* list_rebuild publishes a new array of cap entries: the old one's refs
+ * with item new_ref inserted at ins (ins > len: none) and entry del left
+ * out (del > len: none), reversed if reverse. */
+static int list_rebuild(struct shmkit_dict *d, struct dict_table *t, uint64_t ins, uint64_t new_ref, uint64_t del,
+                        int reverse) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t len = *t->len, n = len + (ins <= len) - (del < len), cap = DICT_MIN_SLOTS, off;
+	while (cap < n) {
+		cap *= 2;
+	}
+	int rc = dict_alloc(d, 32 + cap * 8, SHMKIT_BLOCK_ARRAY, &off);
+	if (rc != 0) {
+		return rc;
+	}
+	uint8_t *b = d->base + off;
+	*(uint64_t *)(b + 16) = cap;
+	*(uint64_t *)(b + 24) = n;
+	uint64_t *refs = (uint64_t *)(b + 32), k = 0;
+	for (uint64_t i = 0; i <= len; i++) {
+		if (i == ins) {
+			refs[k++] = new_ref;
+		}
+		if (i < len && i != del) {
+			refs[k++] = t->refs[i];
+		}
+	}
+	if (reverse) {
+		for (uint64_t i = 0; i < n / 2; i++) {
+			uint64_t x = refs[i];
+			refs[i] = refs[n - 1 - i];
+			refs[n - 1 - i] = x;
+		}
+	}
+	uint64_t old = t->off;
+	gen_begin(h);
+	STORE(&h->table, off);
+	gen_end(h);
+	dict_free(d, old);
+	return 0;
+}
+
+int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen) {
+	if (check_value(vtag, val, vlen) != 0) {
+		return EINVAL;
+	}
+	struct dict_table t;
+	int rc = list_lock(d, &t);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t ref;
+	if (i >= *t.len) {
+		rc = ERANGE;
+	} else if ((rc = dict_new_item(d, SHMKIT_TAG_NONE, NULL, 0, vtag, val, vlen, &ref)) == 0) {
+		struct shmkit_dict_heap *h = DICT_HEAP(d);
+		uint64_t old = t.refs[i];
+		gen_begin(h);
+		STORE(&t.refs[i], ref);
+		gen_end(h);
+		struct dict_item it;
+		if (dict_item_at(d, old, &it) == 0) {
+			dict_free(d, old);
+		}
+	}
+	dict_unlock(d);
+	return rc;
+}
+
+int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen) {
+	if (check_value(vtag, val, vlen) != 0) {
+		return EINVAL;
+	}
+	struct dict_table t;
+	int rc = list_lock(d, &t);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t ref, len = *t.len;
+	if (i > len) {
+		i = len;
+	}
+	if ((rc = dict_new_item(d, SHMKIT_TAG_NONE, NULL, 0, vtag, val, vlen, &ref)) == 0) {
+		struct shmkit_dict_heap *h = DICT_HEAP(d);
+		if (i == len && len < t.cap) {
+			/* Append in place: the entry first, then the length that shows it. */
+			gen_begin(h);
+			STORE(&t.refs[len], ref);
+			STORE(t.len, len + 1);
+			gen_end(h);
+		} else if ((rc = list_rebuild(d, &t, i, ref, UINT64_MAX, 0)) != 0) {
+			dict_free(d, ref);
+		}
+	}
+	dict_unlock(d);
+	return rc;
+}
+
+int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_t vlen) {
+	return shmkit_list_insert(d, UINT64_MAX, vtag, val, vlen);
+}
+
+int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len) {
+	struct dict_table t;
+	int rc = list_lock(d, &t);
+	if (rc != 0) {
+		return rc;
+	}
+	uint64_t n = *t.len;
+	struct dict_item it;
+	struct dict_out o = {tag, buf, cap, len};
+	if (i >= n) {
+		rc = ERANGE;
+	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0) {
+		out_copy(&o, it.vtag, it.val, it.vlen);
+		if (buf != NULL && !out_fits(&o, it.vlen)) {
+			rc = SHMKIT_ESHORTBUF;
+		} else if (i == n - 1) {
+			struct shmkit_dict_heap *h = DICT_HEAP(d);
+			gen_begin(h);
+			STORE(t.len, n - 1);
+			gen_end(h);
+			dict_free(d, it.off);
+		} else if ((rc = list_rebuild(d, &t, UINT64_MAX, 0, i, 0)) == 0) {
+			dict_free(d, it.off);
+		}
+	}
+	dict_unlock(d);
+	return rc;
+}
+
+int shmkit_list_reverse(struct shmkit_dict *d) {
+	struct dict_table t;
+	int rc = list_lock(d, &t);
+	if (rc == 0) {
+		rc = list_rebuild(d, &t, UINT64_MAX, 0, UINT64_MAX, 1);
+		dict_unlock(d);
+	}
+	return rc;
 }

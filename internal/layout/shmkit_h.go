@@ -37,6 +37,8 @@ const (
 	KindEvent     uint16 = 9  // SHMKIT_KIND_EVENT: struct shmkit_event
 	KindBarrier   uint16 = 10 // SHMKIT_KIND_BARRIER: struct shmkit_barrier
 	KindChannel   uint16 = 11 // SHMKIT_KIND_CHANNEL: struct shmkit_channel: param0 slots, param1 max_len
+	KindDict      uint16 = 12 // SHMKIT_KIND_DICT: struct shmkit_dict_ref: a hash map
+	KindList      uint16 = 13 // SHMKIT_KIND_LIST: struct shmkit_dict_ref: a sequence
 )
 
 // Entry flags (SHMKIT_FLAG_*).

@@ -472,6 +472,60 @@ static int cmd_names(const char *kind, int n, char **hex) {
 	return 0;
 }
 
+static void print_hex(const uint8_t *p, uint64_t n) {
+	for (uint64_t i = 0; i < n; i++) {
+		printf("%02x", p[i]);
+	}
+}
+
+/* dict NAME PEER ADDS: print every item as "tag:hexkey=tag:hexvalue" and
+ * "end"; set "from-PEER" = 42; add 1 to "year" ADDS times; append PEER to
+ * the list NAME-list. */
+static int cmd_dict(struct shmkit_segment *seg, const char *name, const char *peer, long adds) {
+	struct shmkit_dict *d, *l;
+	char lname[80];
+	snprintf(lname, sizeof lname, "%s-list", name);
+	must("open dict", shmkit_dict_open(seg, name, SHMKIT_KIND_DICT, 0, &d));
+	must("open list", shmkit_dict_open(seg, lname, SHMKIT_KIND_LIST, 0, &l));
+	uint64_t pos = 0, gen = 0, kl, vl;
+	int restarted, kt, vt, rc;
+	uint8_t k[256], v[256];
+	while ((rc = shmkit_dict_next(d, &pos, &gen, &restarted, &kt, k, sizeof k, &kl, &vt, v, sizeof v, &vl)) == 0) {
+		printf("%d:", kt);
+		print_hex(k, kl);
+		printf("=%d:", vt);
+		print_hex(v, vl);
+		printf("\n");
+	}
+	if (rc != ENOENT) {
+		die("next", rc);
+	}
+	printf("end\n");
+	char key[80];
+	int64_t answer = 42, sum;
+	snprintf(key, sizeof key, "from-%s", peer);
+	must("set", shmkit_dict_set(d, SHMKIT_TAG_STR, key, strlen(key), SHMKIT_TAG_INT, &answer, 8));
+	for (long i = 0; i < adds; i++) {
+		must("add", shmkit_dict_add(d, SHMKIT_TAG_STR, "year", 4, 1, &sum));
+	}
+	must("append", shmkit_list_append(l, SHMKIT_TAG_STR, peer, strlen(peer)));
+	shmkit_dict_close(d);
+	shmkit_dict_close(l);
+	return 0;
+}
+
+/* dict-hold NAME: take dict NAME's writer lock, say so, wait to be killed. */
+static _Noreturn void cmd_dict_hold(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_dict *d;
+	must("open dict", shmkit_dict_open(seg, name, SHMKIT_KIND_DICT, 0, &d));
+	must("lock", shmkit_dict_test_lock(d));
+	printf("locked\n");
+	fflush(stdout);
+	for (;;) {
+		pause(); /* until killed */
+	}
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -522,6 +576,10 @@ int main(int argc, char **argv) {
 		rc = cmd_reopen(&seg, argv[3], atol(argv[4]));
 	} else if (strcmp(cmd, "records") == 0 && argc > 4) {
 		rc = cmd_records(&seg, argv[3], argv[4]);
+	} else if (strcmp(cmd, "dict-hold") == 0 && argc > 3) {
+		cmd_dict_hold(&seg, argv[3]);
+	} else if (strcmp(cmd, "dict") == 0 && argc > 5) {
+		rc = cmd_dict(&seg, argv[3], argv[4], atol(argv[5]));
 	} else if ((strcmp(cmd, "recv") == 0 || strcmp(cmd, "recv-done") == 0) && argc > 3) {
 		rc = cmd_recv(&seg, argv[3], strcmp(cmd, "recv-done") == 0);
 	} else {

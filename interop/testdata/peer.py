@@ -273,6 +273,35 @@ def names(kind, args):
         seg.close()
 
 
+def dict_cmd(seg, name, peer, adds):
+    """As peer.c's dict; Python also stores a pickled tuple under
+    "pickled-PEER" and prints its decoded view as "repr KEY VALUE" lines."""
+    from shmkit import _dict
+    d, lst = seg.dict(name), seg.list(name + "-list")
+    for k, (vt, vb) in d._walk():
+        kt, kb = _dict.encode(k)
+        print("%d:%s=%d:%s" % (kt, kb.hex(), vt, vb.hex()))
+    print("end")
+    for k, v in sorted(d.items(), key=repr):
+        print("repr %r %r" % (k, v))
+    d["from-" + peer] = 0.5
+    d["pickled-" + peer] = (1, "two")
+    for _ in range(adds):
+        d.update_key("year", lambda y: y + 1)
+    lst.append(peer)
+    d.close()
+    lst.close()
+
+
+def dict_hold(seg, name):
+    from shmkit import _native
+    d = seg.dict(name)
+    rc = _native.lib.shmkit_dict_test_lock(d._c.h)
+    print("locked" if rc == 0 else "error %d" % rc, flush=True)
+    while True:
+        signal.pause()  # until killed
+
+
 def main(argv):
     cmd, segname, args = argv[1], argv[2], argv[3:]
     if cmd == "names":
@@ -312,6 +341,10 @@ def main(argv):
             send(seg, args[0], int(args[1]), int(args[2]), cmd == "send-join")
         elif cmd in ("recv", "recv-done"):
             recv(seg, args[0], cmd == "recv-done")
+        elif cmd == "dict-hold":
+            dict_hold(seg, args[0])
+        elif cmd == "dict":
+            dict_cmd(seg, args[0], args[1], int(args[2]))
         elif cmd == "records":
             records(seg, args[0], args[1])
         else:

@@ -17,6 +17,7 @@ from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NotRe
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
+from ._dict import SharedDict, SharedList
 from ._pipe import Connection
 from ._queue import Queue
 from ._sync import Barrier, Condition, Event, Mutex, NamedSemaphore, Semaphore, named_semaphore, unlink_named_semaphore
@@ -26,6 +27,6 @@ __all__ = [
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelClosedError", "PeerDeadError",
+    "ChannelClosedError", "PeerDeadError", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

@@ -94,6 +94,10 @@ class Chan(ctypes.Structure):
     ]
 
 
+class DictStats(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_uint64) for f in ("count", "slots", "heap_size", "used", "recoveries")]
+
+
 def _cache_dir():
     if os.environ.get("SHMKIT_CACHE"):
         return os.environ["SHMKIT_CACHE"]
@@ -213,6 +217,30 @@ def _declare(lib):
         "shmkit_barrier_reset": (c_int, [vp]),
         "shmkit_futex_wait": (c_int, [vp, c_u32, c_i64]),
         "shmkit_load32": (c_u32, [vp]),
+        "shmkit_new_dict": (c_int, [P(Segment), cp, cp, c_int, P(Object)]),
+        "shmkit_dict_attach": (c_int, [vp, c_u64, c_int, P(vp)]),
+        "shmkit_dict_close": (None, [vp]),
+        "shmkit_dict_unlink": (c_int, [vp, c_u64]),
+        "shmkit_dict_get": (c_int, [vp, c_int, cp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
+        "shmkit_dict_set": (c_int, [vp, c_int, cp, c_u64, c_int, cp, c_u64]),
+        "shmkit_dict_delete": (c_int, [vp, c_int, cp, c_u64]),
+        "shmkit_dict_load_or_store": (c_int, [vp, c_int, cp, c_u64, c_int, cp, c_u64, P(c_int), P(c_int), vp,
+                                              c_u64, P(c_u64)]),
+        "shmkit_dict_cas": (c_int, [vp, c_int, cp, c_u64, c_int, cp, c_u64, c_int, cp, c_u64, P(c_int)]),
+        "shmkit_dict_add": (c_int, [vp, c_int, cp, c_u64, c_i64, P(c_i64)]),
+        "shmkit_dict_len": (c_int, [vp, P(c_u64)]),
+        "shmkit_dict_clear": (c_int, [vp]),
+        "shmkit_dict_next": (c_int, [vp, P(c_u64), P(c_u64), P(c_int), P(c_int), vp, c_u64, P(c_u64), P(c_int),
+                                     vp, c_u64, P(c_u64)]),
+        "shmkit_dict_stats": (c_int, [vp, P(DictStats)]),
+        "shmkit_list_len": (c_int, [vp, P(c_u64)]),
+        "shmkit_list_get": (c_int, [vp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
+        "shmkit_list_set": (c_int, [vp, c_u64, c_int, cp, c_u64]),
+        "shmkit_list_append": (c_int, [vp, c_int, cp, c_u64]),
+        "shmkit_list_insert": (c_int, [vp, c_u64, c_int, cp, c_u64]),
+        "shmkit_list_pop": (c_int, [vp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
+        "shmkit_list_reverse": (c_int, [vp]),
+        "shmkit_dict_test_lock": (c_int, [vp]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)

@@ -10,6 +10,7 @@ import os
 import stat
 import threading
 
+from . import _dict
 from . import _errors
 from . import _native as n
 from . import _h
@@ -22,7 +23,8 @@ from ._sync import Barrier, Condition, Event, Mutex, Semaphore
 KINDS = {_h.KIND_BYTES: "bytes", _h.KIND_VALUE: "value", _h.KIND_ARRAY: "array",
          _h.KIND_SEMAPHORE: "semaphore", _h.KIND_BOUNDED: "bounded-semaphore", _h.KIND_MUTEX: "mutex",
          _h.KIND_RMUTEX: "rmutex", _h.KIND_COND: "cond", _h.KIND_EVENT: "event",
-         _h.KIND_BARRIER: "barrier", _h.KIND_CHANNEL: "channel"}
+         _h.KIND_BARRIER: "barrier", _h.KIND_CHANNEL: "channel",
+         _h.KIND_DICT: "dict", _h.KIND_LIST: "list"}
 _KIND = {v: k for k, v in KINDS.items()}
 _LOCKED = _h.FLAG_LOCKED
 _SPSC = _h.FLAG_SPSC
@@ -498,6 +500,14 @@ class Segment:
     def channel(self, name, typecode=None):
         return Channel(self, self._lookup(name, "channel", typecode))
 
+    def dict(self, name):
+        """The shared dict name (a collections.abc.MutableMapping)."""
+        return _dict.SharedDict(self, name)
+
+    def list(self, name):
+        """The shared list name (a collections.abc.MutableSequence)."""
+        return _dict.SharedList(self, name)
+
     # -- creating objects
 
     def _created(self, rc, name):
@@ -612,6 +622,27 @@ class Segment:
         o = n.Object()
         self._created(n.lib.shmkit_new_barrier(ctypes.byref(self._c), n.name_bytes(name, "object"), parties, ctypes.byref(o)), name)
         return Barrier(self, o, timeout)
+    def _new_dict(self, name, is_list):
+        self._check_writable()
+        o = n.Object()
+        prefix = self.name.lstrip("/").encode()
+        self._created(n.lib.shmkit_new_dict(ctypes.byref(self._c), name.encode(), prefix, int(is_list),
+                                            ctypes.byref(o)), name)
+
+    def new_dict(self, name, initial=()):
+        """A new shared dict, like Manager().dict(initial); its storage is a
+        file of its own in /dev/shm, removed by its unlink()."""
+        self._new_dict(name, False)
+        d = _dict.SharedDict(self, name)
+        d.update(initial)
+        return d
+
+    def new_list(self, name, initial=()):
+        """A new shared list, like Manager().list(initial)."""
+        self._new_dict(name, True)
+        lst = _dict.SharedList(self, name)
+        lst.extend(initial)
+        return lst
 
     def new_record_channel(self, name, rectype, slots, max_len, spsc=False, joinable=False):
         """A channel of messages of up to max_len records of rectype (a

@@ -650,6 +650,210 @@ int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns);
 void shmkit_chan_register(struct shmkit_chan *ch, int sender);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 
+/* ===================================================================== */
+/* Shared dicts and lists (SHMKIT_KIND_DICT, SHMKIT_KIND_LIST)           */
+/* ===================================================================== */
+/*
+ * A dict or list is a small reference in the segment's directory, struct
+ * shmkit_dict_ref, naming a file of its own in /dev/shm, its heap, which
+ * grows (doubling) as keys are added. Every attached process maps the heap
+ * into a reservation of SHMKIT_DICT_HEAP_MAX bytes of address space and
+ * maps more of it when it meets an offset past what it mapped, so growth
+ * never moves what a reader is looking at.
+ *
+ * The heap starts with struct shmkit_dict_heap, then holds blocks, each
+ * starting with struct shmkit_dict_block and a multiple of 8 bytes long,
+ * end to end from SHMKIT_DICT_HEAP_START up to heap.cursor:
+ *   - items: one key and one value, each a tag (SHMKIT_TAG_*) and bytes;
+ *   - the dict's table: open addressing, linear probing, 16-byte slots
+ *     (struct shmkit_dict_slot), a power of two of them;
+ *   - the list's array: the offsets of its items, in order;
+ *   - free blocks, on per-size free lists (heap.free_heads) until reused.
+ *
+ * Writers serialise on heap.lock, a robust process-shared mutex. An item
+ * is written in full in a block no reader can reach, then published by one
+ * aligned 8-byte store of its offset (a dict slot's ref, a list array's
+ * entry); a table or array that changes shape is built aside and published
+ * by one store of heap.table. So a writer killed at any instruction leaves
+ * every key with its old or its new value. The next writer gets EOWNERDEAD
+ * and repairs: it closes every seqlock left odd, recounts, and rebuilds the
+ * free lists from the blocks the table reaches (see docs/design.md).
+ *
+ * Readers take no lock. A dict slot is a seqlock: a writer makes seq odd,
+ * changes ref and hash, makes seq even; a reader loads seq, reads the item,
+ * and retries if seq changed. heap.gen is the same for the table (dict) or
+ * for the whole list. After a few retries (or a seq left odd by a killed
+ * writer) a reader takes the lock. Every offset is checked against the
+ * mapping before it is followed: a hostile heap gives SHMKIT_ECORRUPT.
+ */
+#define SHMKIT_KIND_DICT 12u         /* struct shmkit_dict_ref: a hash map */
+#define SHMKIT_KIND_LIST 13u         /* struct shmkit_dict_ref: a sequence */
+#define SHMKIT_DICT_MAGIC 0x544349444B4D4853ULL /* "SHMKDICT" read as little-endian */
+#define SHMKIT_DICT_VERSION 1u
+#define SHMKIT_DICT_HEAP_START 2048u /* the first block */
+#define SHMKIT_DICT_HEAP_MAX (1ull << 36) /* address space reserved per handle */
+#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), larger blocks (127), unused */
+#define SHMKIT_DICT_KEY_MAX (1u << 20)   /* bytes of an encoded key */
+#define SHMKIT_DICT_VALUE_MAX (1u << 30) /* bytes of an encoded value */
+#define SHMKIT_DICT_NAME_MAX 191     /* heap file name bytes, without the NUL */
+
+/* Tags of keys and values: one encoding for every language.
+ * NONE: no bytes. BOOL: 1 byte, 0 or 1. INT: int64, 8 bytes little-endian.
+ * FLOAT: IEEE 754 binary64, 8 bytes little-endian. STR: UTF-8. BYTES: any
+ * bytes. PICKLE: a Python pickle (Go and C see bytes). Keys are equal when
+ * tag and bytes are equal (so 1 and 1.0 are two keys). ABSENT is not stored:
+ * CompareAndSwap's "no such key". */
+#define SHMKIT_TAG_NONE 0u
+#define SHMKIT_TAG_BOOL 1u
+#define SHMKIT_TAG_INT 2u
+#define SHMKIT_TAG_FLOAT 3u
+#define SHMKIT_TAG_STR 4u
+#define SHMKIT_TAG_BYTES 5u
+#define SHMKIT_TAG_PICKLE 6u
+#define SHMKIT_TAG_MAX 6u
+#define SHMKIT_TAG_ABSENT 255u
+
+/* Block types (struct shmkit_dict_block.type). */
+#define SHMKIT_BLOCK_FREE 0u
+#define SHMKIT_BLOCK_ITEM 1u
+#define SHMKIT_BLOCK_TABLE 2u
+#define SHMKIT_BLOCK_ARRAY 3u
+
+/* Slot refs below SHMKIT_DICT_HEAP_START: */
+#define SHMKIT_SLOT_EMPTY 0u
+#define SHMKIT_SLOT_TOMB 1u          /* a deleted key: probing goes on past it */
+
+/* In the segment: the object a directory entry of kind DICT or LIST points at. */
+struct shmkit_dict_ref {
+	char heap_name[192];       /*   0: the heap's name in /dev/shm, [A-Za-z0-9._-], NUL-terminated */
+	uint64_t heap_id;          /* 192: random at creation; equals the heap's id */
+	uint32_t kind;             /* 200: SHMKIT_KIND_DICT or SHMKIT_KIND_LIST, as the entry's */
+	uint32_t reserved0;        /* 204 */
+	uint64_t reserved[6];      /* 208 */
+};
+
+/* At the start of the heap file. */
+struct shmkit_dict_heap {
+	uint64_t magic;            /*   0: SHMKIT_DICT_MAGIC, stored last at creation */
+	uint32_t version;          /*   8: SHMKIT_DICT_VERSION */
+	uint32_t kind;             /*  12: SHMKIT_KIND_DICT or SHMKIT_KIND_LIST */
+	uint64_t id;               /*  16: the reference's heap_id */
+	uint64_t size;             /*  24: bytes of the file allocated (fallocate) and usable (atomic) */
+	uint64_t cursor;           /*  32: end of the last block, 8-aligned, <= size */
+	uint64_t table;            /*  40: the table (dict) or array (list) block; atomic, published last */
+	uint64_t count;            /*  48: live keys (dict); informational for a list */
+	uint64_t gen;              /*  56: seqlock, odd while table is replaced or the list changes */
+	shmkit_mutex_slot lock;    /*  64: robust, process-shared, error-checking; writers hold it */
+	uint64_t used;             /* 128: bytes of blocks in use */
+	uint64_t tombstones;       /* 136: TOMB slots in the table */
+	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
+	uint64_t reserved[13];     /* 152 */
+	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
+};
+
+/* At the start of every block. A free block keeps the next free block's
+ * offset in key_len/val_len's 8 bytes (next). */
+struct shmkit_dict_block {
+	uint32_t size;             /*   0: bytes of the block, this header included; a multiple of 8, >= 16 */
+	uint8_t type;              /*   4: SHMKIT_BLOCK_* */
+	uint8_t key_tag;           /*   5: ITEM: the key's SHMKIT_TAG_* */
+	uint8_t val_tag;           /*   6: ITEM: the value's SHMKIT_TAG_* */
+	uint8_t reserved;          /*   7 */
+	uint32_t key_len;          /*   8: ITEM: key bytes, which follow at 16 */
+	uint32_t val_len;          /*  12: ITEM: value bytes, which follow the key */
+};
+
+/* A TABLE block: the header, then cap (a power of two) at 16, zero at 24,
+ * then cap slots from 32. An ARRAY block: the header, cap at 16, len at 24
+ * (atomic: an append writes the entry, then len), then cap item offsets
+ * (uint64_t) from 32. */
+struct shmkit_dict_slot {
+	uint32_t seq;              /*   0: seqlock: odd while the slot changes */
+	uint32_t hash;             /*   4: the key's hash >> 32, to skip other keys */
+	uint64_t ref;              /*   8: the item, or SHMKIT_SLOT_EMPTY, SHMKIT_SLOT_TOMB (atomic) */
+};
+
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_ref) == 256, "dict reference is 256 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_heap) == SHMKIT_DICT_HEAP_START, "heap header fills its 2048 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_block) == 16, "block header is 16 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_slot) == 16, "slot is 16 bytes");
+
+/* A process's handle on a dict or list (shmkit.c); any number of threads
+ * may use one at once. */
+struct shmkit_dict;
+
+/* shmkit_new_dict makes a dict (list 0) or list (list 1) named name, its
+ * heap named after prefix (NULL: "shmkit"): prefix.name.<random hex>. */
+int shmkit_new_dict(struct shmkit_segment *seg, const char *name, const char *prefix, int list,
+                    struct shmkit_object *out);
+/* shmkit_dict_init writes a new reference into mem (len bytes, zeroed),
+ * creating its heap with file mode mode (0: 0600; shmkit_new_dict gives
+ * the segment's): for bindings that allocate the object themselves. */
+int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *name, int list, unsigned mode);
+/* Open by name (kind: SHMKIT_KIND_DICT, SHMKIT_KIND_LIST or 0 for either),
+ * or from a reference already looked up; readonly maps the heap read-only. */
+int shmkit_dict_open(const struct shmkit_segment *seg, const char *name, uint32_t kind, int readonly,
+                     struct shmkit_dict **out);
+int shmkit_dict_attach(const void *ref, uint64_t len, int readonly, struct shmkit_dict **out);
+void shmkit_dict_close(struct shmkit_dict *d);
+/* Removes the heap file of the reference (the dict's storage): the
+ * reference stays in the segment and can no longer be opened. */
+int shmkit_dict_unlink(const void *ref, uint64_t len);
+uint32_t shmkit_dict_kind(const struct shmkit_dict *d);
+
+/* Dict operations. A key or value is a tag and bytes. An operation that
+ * returns a value copies it into buf (cap bytes) and sets *tag and *len;
+ * SHMKIT_ESHORTBUF with *len set if it does not fit (nothing changed).
+ * ENOENT: no such key. EINVAL: a bad tag or length. ENOSPC: the heap cannot
+ * grow. SHMKIT_EKIND: a dict operation on a list or the reverse, or add on
+ * a value that is not an INT. EBADF: a write through a read-only handle. */
+int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int *tag, void *buf,
+                    uint64_t cap, uint64_t *len);
+int shmkit_dict_set(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,
+                    uint64_t vlen);
+int shmkit_dict_delete(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen);
+/* Stores the value unless the key has one; *loaded 1 and the old value in
+ * buf if it had. */
+int shmkit_dict_load_or_store(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag,
+                              const void *val, uint64_t vlen, int *loaded, int *tag, void *buf, uint64_t cap,
+                              uint64_t *len);
+/* Replaces the value if it is otag/old (otag SHMKIT_TAG_ABSENT: if the
+ * key has none); ntag SHMKIT_TAG_ABSENT deletes. *swapped says if it did. */
+int shmkit_dict_cas(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int otag, const void *old,
+                    uint64_t olen, int ntag, const void *nval, uint64_t nlen, int *swapped);
+/* INT value += delta (an absent key counts as 0); *out the new value. */
+int shmkit_dict_add(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int64_t delta, int64_t *out);
+int shmkit_dict_len(struct shmkit_dict *d, uint64_t *n);
+int shmkit_dict_clear(struct shmkit_dict *d); /* dicts and lists */
+/* Iteration: start with *pos = 0 and *gen = 0; each call gives the next
+ * item and moves *pos, ENOENT at the end. If the table was replaced
+ * since the last call (growth, clear), iteration starts again from the
+ * first slot with *restarted = 1: the caller skips keys it has seen. */
+int shmkit_dict_next(struct shmkit_dict *d, uint64_t *pos, uint64_t *gen, int *restarted, int *ktag, void *kbuf,
+                     uint64_t kcap, uint64_t *klen, int *vtag, void *vbuf, uint64_t vcap, uint64_t *vlen);
+
+/* List operations. ERANGE: an index past the end. */
+int shmkit_list_len(struct shmkit_dict *d, uint64_t *n);
+int shmkit_list_get(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len);
+int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen);
+int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_t vlen);
+int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen); /* i >= len appends */
+/* Removes item i; its value into buf (cap 0 and buf NULL: dropped). */
+int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len);
+int shmkit_list_reverse(struct shmkit_dict *d);
+
+struct shmkit_dict_stats {
+	uint64_t count;            /* keys, or the list's length */
+	uint64_t slots;            /* table slots (dict) or array room (list) */
+	uint64_t heap_size;        /* bytes of the heap file */
+	uint64_t used;             /* bytes in blocks in use, headers included */
+	uint64_t recoveries;       /* repairs after a killed writer */
+};
+int shmkit_dict_stats(struct shmkit_dict *d, struct shmkit_dict_stats *out);
+/* Test hook: lock the writer mutex and return without unlocking, as a writer
+ * killed while holding it would. Only for tests that then exit. */
+int shmkit_dict_test_lock(struct shmkit_dict *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,535 @@
+package dict_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
+)
+
+func TestDictOperations(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	values := map[any]any{
+		int64(1): "1", "2": int64(2), 0.25: nil, true: false, "bytes": []byte{0, 1, 2},
+		"": "", "big": strings.Repeat("x", 100000), int64(-5): 3.5, "pickled": dict.Pickled("\x80\x04N."),
+	}
+	for k, v := range values {
+		require.NoError(t, d.Set(k, v))
+	}
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, len(values), n)
+	for k, v := range values {
+		got, ok, err := d.Get(k)
+		require.NoError(t, err)
+		assert.True(t, ok, "%v", k)
+		assert.Equal(t, v, got, "%v", k)
+	}
+	_, ok, err := d.Get(int64(2))
+	require.NoError(t, err)
+	assert.False(t, ok, "the int 2 is not the str \"2\"")
+	_, ok, err = d.Get(1.0)
+	require.NoError(t, err)
+	assert.False(t, ok, "the float 1.0 is not the int 1")
+
+	seen := map[any]bool{}
+	require.NoError(t, d.Range(func(k, v any) bool {
+		if b, isBytes := k.([]byte); isBytes {
+			k = string(b)
+		}
+		seen[fmt.Sprint(k)] = true
+		return true
+	}))
+	assert.Len(t, seen, len(values))
+
+	deleted, err := d.Delete(int64(1))
+	require.NoError(t, err)
+	assert.True(t, deleted)
+	deleted, err = d.Delete(int64(1))
+	require.NoError(t, err)
+	assert.False(t, deleted)
+
+	actual, loaded, err := d.LoadOrStore("2", "other")
+	require.NoError(t, err)
+	assert.True(t, loaded)
+	assert.Equal(t, int64(2), actual)
+	actual, loaded, err = d.LoadOrStore("new", "v")
+	require.NoError(t, err)
+	assert.False(t, loaded)
+	assert.Equal(t, "v", actual)
+
+	swapped, err := d.CompareAndSwap("2", int64(3), int64(4))
+	require.NoError(t, err)
+	assert.False(t, swapped)
+	swapped, err = d.CompareAndSwap("2", int64(2), int64(4))
+	require.NoError(t, err)
+	assert.True(t, swapped)
+
+	got, err := d.Update("2", func(old any, ok bool) (any, error) { return old.(int64) * 10, nil })
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), got)
+	sum, err := d.Add("2", 2)
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), sum)
+	_, err = d.Add("new", 1)
+	assert.ErrorIs(t, err, dict.ErrNotInt)
+	assert.ErrorIs(t, d.Set(struct{}{}, 1), dict.ErrType)
+
+	require.NoError(t, d.Clear())
+	n, err = d.Len()
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, ok, err = d.Get("2")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
+
+func TestMapTyped(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "m")
+	m, err := dict.OpenMap[string, int64](seg, "m")
+	require.NoError(t, err)
+	defer m.Close()
+	for i := range 1000 {
+		require.NoError(t, m.Set("k"+strconv.Itoa(i), int64(i)))
+	}
+	v, ok, err := m.Get("k999")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, int64(999), v)
+	total := int64(0)
+	require.NoError(t, m.Range(func(k string, v int64) bool { total += v; return true }))
+	assert.Equal(t, int64(999*1000/2), total)
+
+	// Another type in the same dict is ErrType for this V.
+	require.NoError(t, d.Set("s", "text"))
+	_, _, err = m.Get("s")
+	assert.ErrorIs(t, err, dict.ErrType)
+
+	type ID uint16
+	ints, err := dict.NewMap[ID, []byte](seg, "ints")
+	require.NoError(t, err)
+	defer func() { ints.Unlink(); ints.Close() }()
+	require.NoError(t, ints.Set(7, []byte("seven")))
+	b, ok, err := ints.Get(7)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, []byte("seven"), b)
+	// The same key, read through the dynamic form, is the int64 7.
+	dyn, err := dict.Open(seg, "ints")
+	require.NoError(t, err)
+	defer dyn.Close()
+	x, ok, err := dyn.Get(7)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, []byte("seven"), x)
+
+	f, err := dict.NewMap[[]byte, float64](seg, "floats")
+	require.NoError(t, err)
+	defer func() { f.Unlink(); f.Close() }()
+	require.NoError(t, f.Set([]byte{1, 2}, 2.5))
+	fv, _, err := f.Get([]byte{1, 2})
+	require.NoError(t, err)
+	assert.Equal(t, 2.5, fv)
+}
+
+func TestList(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	l := newList(t, seg, "l")
+	for i := range 10 {
+		require.NoError(t, l.Append(int64(i)))
+	}
+	require.NoError(t, l.Reverse())
+	items, err := l.Items()
+	require.NoError(t, err)
+	assert.Equal(t, []any{int64(9), int64(8), int64(7), int64(6), int64(5), int64(4), int64(3), int64(2), int64(1), int64(0)}, items)
+	require.NoError(t, l.Insert(1, "x"))
+	require.NoError(t, l.Set(0, 1.5))
+	v, err := l.Pop(2)
+	require.NoError(t, err)
+	assert.Equal(t, int64(8), v)
+	v, err = l.Pop(9)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), v)
+	require.NoError(t, l.Extend("a", []byte("b"), nil))
+	items, err = l.Items()
+	require.NoError(t, err)
+	assert.Equal(t, []any{1.5, "x", int64(7), int64(6), int64(5), int64(4), int64(3), int64(2), int64(1), "a", []byte("b"), nil}, items)
+	_, err = l.Get(12)
+	assert.ErrorIs(t, err, dict.ErrIndex)
+	assert.ErrorIs(t, l.Set(12, 1), dict.ErrIndex)
+	_, err = l.Pop(-1)
+	assert.ErrorIs(t, err, dict.ErrIndex)
+	require.NoError(t, l.Clear())
+	n, err := l.Len()
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	// A list is not a dict.
+	_, err = dict.Open(seg, "l")
+	assert.ErrorIs(t, err, shm.ErrKindMismatch)
+}
+
+// Another process's writes grow the heap many times over; a handle opened
+// before sees every key.
+func TestGrowthSeenByEveryProcess(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "grow")
+	before, err := d.Stats()
+	require.NoError(t, err)
+	proctest.Output(t, "dict-fill", name, "grow", "0", "30000")
+	proctest.Output(t, "dict-fill", name, "grow", "30000", "60000")
+	after, err := d.Stats()
+	require.NoError(t, err)
+	assert.Greater(t, after.HeapBytes, 8*before.HeapBytes, "the heap grew")
+	for i := range 60000 {
+		v, ok, err := d.Get("k" + strconv.Itoa(i))
+		require.NoError(t, err)
+		require.True(t, ok, "k%d", i)
+		require.Equal(t, int64(i), v)
+	}
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, 60000, n)
+	t.Logf("60,000 keys: heap %d bytes (%.0f per key), in blocks %d (%.0f per key), %d slots",
+		after.HeapBytes, float64(after.HeapBytes)/60000, after.UsedBytes, float64(after.UsedBytes)/60000, after.Slots)
+}
+
+// Deleted and overwritten values' space is used again: a dict rewritten
+// many times stays the size of one round.
+func TestSpaceReused(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "reuse")
+	round := func(r int) {
+		for i := range 2000 {
+			require.NoError(t, d.Set("k"+strconv.Itoa(i), strings.Repeat("v", 100+r%3)))
+		}
+		for i := 0; i < 2000; i += 2 {
+			_, err := d.Delete("k" + strconv.Itoa(i))
+			require.NoError(t, err)
+		}
+	}
+	round(0)
+	first, err := d.Stats()
+	require.NoError(t, err)
+	for r := 1; r < 50; r++ {
+		round(r)
+	}
+	last, err := d.Stats()
+	require.NoError(t, err)
+	assert.LessOrEqual(t, last.HeapBytes, 2*first.HeapBytes, "50 rounds in the room of one or two")
+}
+
+// The seed program: five processes doing d["year"] += 1, with no lock of
+// their own; the total is exact.
+func TestFiveProcessesIncrementYear(t *testing.T) {
+	for _, how := range []string{"add", "update"} {
+		t.Run(how, func(t *testing.T) {
+			seg, name := proctest.Segment(t, 1<<16)
+			newDict(t, seg, "d")
+			m, err := dict.OpenMap[string, int64](seg, "d")
+			require.NoError(t, err)
+			defer m.Close()
+			require.NoError(t, m.Set("year", 2000))
+			var wg sync.WaitGroup
+			for range 5 {
+				wg.Go(func() { proctest.Output(t, "dict-year", name, "d", "2000", how) })
+			}
+			wg.Wait()
+			year, _, err := m.Get("year")
+			require.NoError(t, err)
+			assert.Equal(t, int64(2000+5*2000), year)
+		})
+	}
+}
+
+// A writer that dies holding the lock: the next writer repairs the dict
+// and goes on, and so do lock-free readers.
+func TestWriterDiesHoldingLock(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("a", int64(1)))
+	proctest.Output(t, "dict-diehold", name, "d")
+	v, ok, err := d.Get("a")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, int64(1), v)
+	require.NoError(t, d.Set("b", int64(2)))
+	st, err := d.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), st.Recoveries)
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+}
+
+// The kill soak: four writer processes on 10,000 keys, SIGKILLed at
+// random and replaced. Afterwards every key holds a value some writer
+// wrote for it, each counter is exact up to the increments its killed
+// writers were inside, and nothing hangs.
+func TestKillSoak(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "soak")
+	const writers = 4
+	rounds := 40
+	if testing.Short() {
+		rounds = 10
+	}
+	acked := make([]int64, writers)
+	kills := make([]int64, writers)
+	r := rand.New(rand.NewPCG(1, 2))
+	type run struct {
+		done chan struct{}
+		n    int64
+	}
+	start := func(w int) (*os.Process, *run) {
+		cmd := proctest.Command(t, "dict-soak", name, "soak", strconv.Itoa(w))
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		rn := &run{done: make(chan struct{})}
+		go func() {
+			defer close(rn.done)
+			buf := make([]byte, 4096)
+			for {
+				k, err := out.Read(buf)
+				rn.n += int64(strings.Count(string(buf[:k]), "+"))
+				if err != nil {
+					cmd.Wait()
+					return
+				}
+			}
+		}()
+		return cmd.Process, rn
+	}
+	procs := make([]*os.Process, writers)
+	runs := make([]*run, writers)
+	for w := range writers {
+		procs[w], runs[w] = start(w)
+	}
+	for range rounds {
+		time.Sleep(time.Duration(5+r.IntN(40)) * time.Millisecond) // how long the victim runs, not synchronisation
+		w := r.IntN(writers)
+		require.NoError(t, procs[w].Signal(syscall.SIGKILL))
+		<-runs[w].done
+		acked[w] += runs[w].n
+		kills[w]++
+		procs[w], runs[w] = start(w)
+	}
+	for w := range writers {
+		require.NoError(t, procs[w].Signal(syscall.SIGKILL))
+		<-runs[w].done
+		acked[w] += runs[w].n
+		kills[w]++
+	}
+	keys, counters := 0, 0
+	require.NoError(t, d.Range(func(k, v any) bool {
+		key := k.(string)
+		if strings.HasPrefix(key, "c") {
+			counters++
+			w, _ := strconv.Atoi(key[1:])
+			n := v.(int64)
+			assert.GreaterOrEqual(t, n, acked[w], "counter %s", key)
+			assert.LessOrEqual(t, n, acked[w]+kills[w], "counter %s", key)
+			t.Logf("counter %s = %d: %d acknowledged, %d kills", key, n, acked[w], kills[w])
+			return true
+		}
+		keys++
+		s, ok := v.(string)
+		parts := strings.SplitN(s, ":", 3)
+		if assert.True(t, ok && len(parts) == 3, "key %s holds %q", key, v) {
+			assert.True(t, strings.HasPrefix(parts[2], key) && strings.Trim(parts[2][len(key):], "\x00") == "",
+				"key %s holds another key's value %q", key, s)
+		}
+		return true
+	}))
+	st, err := d.Stats()
+	require.NoError(t, err)
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, keys+counters, n, "Len counts what Range sees")
+	t.Logf("%d kills, %d keys, %d repairs, heap %d bytes", rounds+writers, keys, st.Recoveries, st.HeapBytes)
+}
+
+// A segment's reference or a heap full of hostile bytes gives
+// shm.ErrCorrupt (or a value), never a crash or a hang.
+func TestHostileHeap(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "h")
+	for i := range 300 {
+		require.NoError(t, d.Set("k"+strconv.Itoa(i), strings.Repeat("v", i%40)))
+	}
+	path := "/dev/shm/" + dict.HeapName(d)
+	clean, err := os.ReadFile(path)
+	require.NoError(t, err)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	r := rand.New(rand.NewPCG(3, 4))
+	used := 64 << 10
+	corrupt := 0
+	for round := range 300 {
+		_, err := f.WriteAt(clean, 0)
+		require.NoError(t, err)
+		for range 1 + r.IntN(8) {
+			var off int
+			switch round % 3 {
+			case 0: // the header's words
+				off = r.IntN(56) // up to the writer lock (64..127), trusted as any robust mutex is
+			default:
+				off = 2048 + r.IntN(used-2048)
+			}
+			junk := make([]byte, 1+r.IntN(8))
+			for i := range junk {
+				junk[i] = byte(r.Uint32())
+			}
+			if r.IntN(2) == 0 {
+				junk[0] |= 1 // odd seqlocks, huge sizes
+			}
+			_, err := f.WriteAt(junk, int64(off))
+			require.NoError(t, err)
+		}
+		h, err := dict.Open(seg, "h")
+		if err != nil {
+			if !errors.Is(err, shm.ErrCorrupt) && !errors.Is(err, shm.ErrNotShmkit) && !errors.Is(err, shm.ErrVersion) {
+				t.Errorf("round %d: open: %v", round, err)
+			}
+			corrupt++
+			continue
+		}
+		var errs []error
+		for i := range 20 {
+			_, _, err := h.Get("k" + strconv.Itoa(i*13))
+			errs = append(errs, err)
+		}
+		errs = append(errs, h.Range(func(k, v any) bool { return true }))
+		errs = append(errs, h.Set("new", "value"))
+		_, err = h.Delete("k1")
+		errs = append(errs, err)
+		for _, err := range errs {
+			if err != nil {
+				if !errors.Is(err, shm.ErrCorrupt) && !errors.Is(err, dict.ErrType) && !errors.Is(err, shm.ErrNoSpace) {
+					t.Errorf("round %d: %v", round, err)
+				}
+				corrupt++
+			}
+		}
+		h.Close()
+	}
+	t.Logf("300 rounds of hostile bytes: %d operations reported corruption", corrupt)
+	// The reference in the segment, too.
+	obj, err := seg.Lookup("h")
+	require.NoError(t, err)
+	ref := obj.Bytes()
+	saved := append([]byte{}, ref...)
+	copy(ref, "../../etc/passwd\x00")
+	_, err = dict.Open(seg, "h")
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+	copy(ref, saved)
+	_, err = f.WriteAt(clean, 0)
+	require.NoError(t, err)
+}
+
+// A writer killed while reversing a list leaves it reversed or not, never
+// half.
+func TestListReverseKilled(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	l := newList(t, seg, "l")
+	for i := range 1000 {
+		require.NoError(t, l.Append(int64(i)))
+	}
+	for range 5 {
+		cmd := proctest.Command(t, "dict-reverse", name, "l")
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		buf := make([]byte, 6)
+		_, err = out.Read(buf)
+		require.NoError(t, err)
+		time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond) // how long it reverses, not synchronisation
+		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+		cmd.Wait()
+		items, err := l.Items()
+		require.NoError(t, err)
+		require.Len(t, items, 1000)
+		first := items[0].(int64)
+		require.True(t, first == 0 || first == 999)
+		for i, v := range items {
+			want := int64(i)
+			if first == 999 {
+				want = int64(999 - i)
+			}
+			require.Equal(t, want, v)
+		}
+	}
+}
+
+// A read-only attach reads without the lock and refuses writes; keys and
+// values past the limits are refused whole.
+func TestReadOnlyAndLimits(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("a", int64(1)))
+	assert.ErrorIs(t, d.Set(strings.Repeat("k", 1<<20+1), 1), dict.ErrTooLarge)
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "nothing stored")
+
+	ro, err := shm.Open(name, shm.ReadOnly())
+	require.NoError(t, err)
+	defer ro.Close()
+	r, err := dict.Open(ro, "d")
+	require.NoError(t, err)
+	defer r.Close()
+	v, ok, err := r.Get("a")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, int64(1), v)
+	assert.ErrorIs(t, r.Set("b", 2), shm.ErrReadOnly)
+	_, err = r.Add("a", 1)
+	assert.ErrorIs(t, err, shm.ErrReadOnly)
+}
+
+// UnlinkAll removes every dict's and list's heap file, which unlinking the
+// segment alone leaves behind.
+func TestUnlinkAll(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	d, err := dict.New(seg, "d")
+	require.NoError(t, err)
+	defer d.Close()
+	l, err := dict.NewList(seg, "l")
+	require.NoError(t, err)
+	defer l.Close()
+	heap := "/dev/shm/" + dict.HeapName(d)
+	_, err = os.Stat(heap)
+	require.NoError(t, err)
+	require.NoError(t, dict.UnlinkAll(seg))
+	_, err = os.Stat(heap)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	require.NoError(t, d.Set("still", "usable"), "who has it open keeps it")
+	require.NoError(t, dict.UnlinkAll(seg), "twice is fine")
+}
+
+// A dict's storage file gets its segment's mode, so whoever may open the
+// segment may open the dict.
+func TestHeapTakesSegmentMode(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16, shm.WithMode(0o640))
+	d := newDict(t, seg, "d")
+	fi, err := os.Stat("/dev/shm/" + dict.HeapName(d))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+}

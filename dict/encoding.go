@@ -1,0 +1,197 @@
+package dict
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/layout"
+)
+
+// Tags of the encoding (shmkit.h's SHMKIT_TAG_*).
+const (
+	tagNone   = layout.TagNone
+	tagBool   = layout.TagBool
+	tagInt    = layout.TagInt
+	tagFloat  = layout.TagFloat
+	tagStr    = layout.TagStr
+	tagBytes  = layout.TagBytes
+	tagPickle = layout.TagPickle
+	tagAbsent = layout.TagAbsent
+)
+
+// Pickled is a Python object stored pickled: Go keeps its bytes.
+type Pickled []byte
+
+// stringBytes is s's bytes without a copy: the C library only reads keys
+// and values passed to it, and nothing here writes them.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+func intBytes(v int64) []byte { return binary.LittleEndian.AppendUint64(make([]byte, 0, 8), uint64(v)) }
+
+// encode gives v's tag and bytes. Unsigned integers are stored as int64
+// (a uint64 above MaxInt64 reads back as a negative int64 elsewhere).
+func encode(v any) (int, []byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return tagNone, nil, nil
+	case string:
+		return tagStr, stringBytes(x), nil
+	case []byte:
+		if x == nil {
+			x = []byte{}
+		}
+		return tagBytes, x, nil
+	case Pickled:
+		return tagPickle, []byte(x), nil
+	case int64:
+		return tagInt, intBytes(x), nil
+	case int:
+		return tagInt, intBytes(int64(x)), nil
+	case float64:
+		return tagFloat, binary.LittleEndian.AppendUint64(nil, math.Float64bits(x)), nil
+	case bool:
+		if x {
+			return tagBool, []byte{1}, nil
+		}
+		return tagBool, []byte{0}, nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return tagStr, []byte(rv.String()), nil
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return tagBytes, rv.Bytes(), nil
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return tagInt, intBytes(rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return tagInt, intBytes(int64(rv.Uint())), nil
+	case reflect.Float32, reflect.Float64:
+		return tagFloat, binary.LittleEndian.AppendUint64(nil, math.Float64bits(rv.Float())), nil
+	case reflect.Bool:
+		return encode(rv.Bool())
+	}
+	return 0, nil, fmt.Errorf("%w: %T", ErrType, v)
+}
+
+// decode is the Go value of a tag and bytes: nil, bool, int64, float64,
+// string, []byte or Pickled.
+func decode(tag int, b []byte) (any, error) {
+	switch tag {
+	case tagNone:
+		return nil, nil
+	case tagBool:
+		if len(b) == 1 {
+			return b[0] != 0, nil
+		}
+	case tagInt:
+		if len(b) == 8 {
+			return int64(binary.LittleEndian.Uint64(b)), nil
+		}
+	case tagFloat:
+		if len(b) == 8 {
+			return math.Float64frombits(binary.LittleEndian.Uint64(b)), nil
+		}
+	case tagStr:
+		return string(b), nil
+	case tagBytes:
+		return append([]byte{}, b...), nil
+	case tagPickle:
+		return Pickled(append([]byte{}, b...)), nil
+	}
+	return nil, fmt.Errorf("%w: tag %d with %d bytes", ErrType, tag, len(b))
+}
+
+// decodeAs converts a decoded value into a T, as a typed Map reads it.
+func decodeAs[T any](tag int, b []byte) (T, error) {
+	var zero T
+	switch p := any(&zero).(type) {
+	case *string:
+		if tag == tagStr || tag == tagBytes {
+			*p = string(b)
+			return zero, nil
+		}
+	case *[]byte:
+		if tag == tagBytes || tag == tagStr || tag == tagPickle {
+			*p = append([]byte{}, b...)
+			return zero, nil
+		}
+	case *int64:
+		if tag == tagInt && len(b) == 8 {
+			*p = int64(binary.LittleEndian.Uint64(b))
+			return zero, nil
+		}
+	case *float64:
+		if tag == tagFloat && len(b) == 8 {
+			*p = math.Float64frombits(binary.LittleEndian.Uint64(b))
+			return zero, nil
+		}
+	}
+	v, err := decode(tag, b)
+	if err != nil {
+		return zero, err
+	}
+	rv := reflect.ValueOf(&zero).Elem()
+	switch rv.Kind() {
+	case reflect.String:
+		if s, ok := v.(string); ok {
+			rv.SetString(s)
+			return zero, nil
+		}
+		if bs, ok := v.([]byte); ok {
+			rv.SetString(string(bs))
+			return zero, nil
+		}
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			switch x := v.(type) {
+			case []byte:
+				rv.SetBytes(x)
+				return zero, nil
+			case Pickled:
+				rv.SetBytes(x)
+				return zero, nil
+			case string:
+				rv.SetBytes([]byte(x))
+				return zero, nil
+			}
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if i, ok := v.(int64); ok && !rv.OverflowInt(i) {
+			rv.SetInt(i)
+			return zero, nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if i, ok := v.(int64); ok && (rv.Kind() == reflect.Uint64 || rv.Kind() == reflect.Uint || rv.Kind() == reflect.Uintptr || (i >= 0 && !rv.OverflowUint(uint64(i)))) {
+			rv.SetUint(uint64(i))
+			return zero, nil
+		}
+	case reflect.Float32, reflect.Float64:
+		switch x := v.(type) {
+		case float64:
+			rv.SetFloat(x)
+			return zero, nil
+		case int64:
+			rv.SetFloat(float64(x))
+			return zero, nil
+		}
+	case reflect.Bool:
+		if x, ok := v.(bool); ok {
+			rv.SetBool(x)
+			return zero, nil
+		}
+	case reflect.Interface:
+		if v == nil {
+			return zero, nil
+		}
+		if reflect.TypeOf(v).AssignableTo(rv.Type()) {
+			rv.Set(reflect.ValueOf(v))
+			return zero, nil
+		}
+	}
+	return zero, fmt.Errorf("%w: a stored %T cannot be read as %T", ErrType, v, zero)
+}

@@ -1,0 +1,182 @@
+package dict
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// handle is what Dict, Map and List share: the C library's handle on the
+// heap, and a copy of the segment's reference so Unlink works after the
+// segment is closed.
+type handle struct {
+	mu     sync.RWMutex // Close waits for calls in flight
+	h      cbind.DictHandle
+	closed bool
+	ref    []byte
+	name   string
+}
+
+func kindOf(list bool) shm.Kind {
+	if list {
+		return shm.KindList
+	}
+	return shm.KindDict
+}
+
+func create(seg *shm.Segment, name string, list bool) (*handle, error) {
+	if err := seg.Writable(); err != nil {
+		return nil, fmt.Errorf("dict: new %q: %w", name, err)
+	}
+	prefix := strings.TrimPrefix(seg.Name(), "/")
+	var mode uint32 // whoever may open the segment may open its dicts
+	if fi, err := os.Stat("/dev/shm/" + prefix); err == nil {
+		mode = uint32(fi.Mode().Perm())
+	}
+	r := shm.Request{Name: name, Kind: kindOf(list), Length: uint64(len(layout.DictRef{}.HeapName) + 64)}
+	obj, err := seg.Alloc(r, func(mem []byte) error {
+		return wrap(name, "new", cbind.DictInit(mem, prefix, name, list, mode))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return attach(seg, obj, name)
+}
+
+func open(seg *shm.Segment, name string, list bool) (*handle, error) {
+	obj, err := seg.LookupKind(name, kindOf(list))
+	if err != nil {
+		return nil, err
+	}
+	return attach(seg, obj, name)
+}
+
+func attach(seg *shm.Segment, obj shm.Object, name string) (*handle, error) {
+	mem := obj.Bytes()
+	ref := append([]byte{}, mem...)
+	h, err := cbind.DictAttach(ref, seg.ReadOnly())
+	if err != nil {
+		return nil, wrap(name, "open", err)
+	}
+	return &handle{h: h, ref: ref, name: name}, nil
+}
+
+// enter takes the handle for one call; leave with c.mu.RUnlock.
+func (c *handle) enter() error {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *handle) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.closed = true
+	c.h.Close()
+	return nil
+}
+
+func (c *handle) unlink() error { return wrap(c.name, "unlink", cbind.DictUnlink(c.ref)) }
+
+// wrap turns the C library's errno into the package's errors.
+func wrap(name, op string, err error) error {
+	var e syscall.Errno
+	if err == nil || !errors.As(err, &e) {
+		return err
+	}
+	var sentinel error
+	switch e {
+	case syscall.EUCLEAN:
+		sentinel = shm.ErrCorrupt
+	case syscall.EPROTO:
+		sentinel = shm.ErrNotShmkit
+	case syscall.EPROTONOSUPPORT:
+		sentinel = shm.ErrVersion
+	case syscall.ENOSPC:
+		sentinel = shm.ErrNoSpace
+	case syscall.EBADF:
+		sentinel = shm.ErrReadOnly
+	case syscall.EMEDIUMTYPE:
+		sentinel = ErrNotInt
+	case syscall.EBUSY:
+		sentinel = ErrBusy
+	case syscall.ERANGE:
+		sentinel = ErrIndex
+	case syscall.EINVAL:
+		sentinel = ErrTooLarge
+	default:
+		return fmt.Errorf("dict %q: %s: %w", name, op, e)
+	}
+	return fmt.Errorf("dict %q: %s: %w (%w)", name, op, sentinel, e)
+}
+
+// bufs holds read buffers: most values fit 256 bytes.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 256); return &b }}
+
+// read calls get with a buffer, again with a larger one if the value did
+// not fit, then use with the value's tag and bytes (valid during use only).
+func read(get func(buf []byte) (tag, n int, err error), use func(tag int, b []byte) error) error {
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	for {
+		tag, n, err := get(*bp)
+		if errors.Is(err, cbind.ShortBuf) {
+			*bp = make([]byte, n+n/4)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return use(tag, (*bp)[:n])
+	}
+}
+
+// Stats describes a dict or list for inspection.
+type Stats struct {
+	Len        int    // keys, or the list's length
+	Slots      int    // the table's slots (dict) or the array's room (list)
+	HeapBytes  int64  // the heap file's size
+	UsedBytes  int64  // bytes of blocks in use, headers included
+	Recoveries uint64 // times a killed writer's work was repaired
+}
+
+func (c *handle) stats() (Stats, error) {
+	if err := c.enter(); err != nil {
+		return Stats{}, err
+	}
+	defer c.mu.RUnlock()
+	s := c.h.Stats()
+	return Stats{Len: int(s.Count), Slots: int(s.Slots), HeapBytes: int64(s.HeapSize), UsedBytes: int64(s.Used), Recoveries: s.Recoveries}, nil
+}
+
+// UnlinkAll removes the heap files of every dict and list in seg: what to
+// call before unlinking a segment that holds them (shmkit rm does).
+func UnlinkAll(seg *shm.Segment) error {
+	objs, err := seg.Objects()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range objs {
+		if o.Kind != shm.KindDict && o.Kind != shm.KindList {
+			continue
+		}
+		if err := cbind.DictUnlink(o.Bytes()); err != nil && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, wrap(o.Name, "unlink", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,433 @@
+"""Shared dicts and lists: seg.dict(name), seg.list(name), seg.new_dict(name),
+seg.new_list(name). The C library holds the one implementation; this module
+encodes Python values in the tagged encoding every language reads
+(shmkit.h: SHMKIT_TAG_*)."""
+
+import collections.abc
+import ctypes
+import errno
+import pickle
+import struct
+import threading
+
+from . import _errors
+from . import _native as n
+
+NONE, BOOL, INT, FLOAT, STR, BYTES, PICKLE = range(7)
+ABSENT = 255
+_Q = struct.Struct("<q")
+_D = struct.Struct("<d")
+_TRUE, _FALSE = b"\x01", b"\x00"
+
+
+def encode(v):
+    """v as (tag, bytes). int beyond int64 and every other type is pickled."""
+    t = type(v)
+    if t is str:
+        try:
+            return STR, v.encode()
+        except UnicodeEncodeError:  # lone surrogates: keep them exactly
+            pass
+    elif t is int:
+        if -(1 << 63) <= v < (1 << 63):
+            return INT, _Q.pack(v)
+    elif t is float:
+        return FLOAT, _D.pack(v)
+    elif t is bool:
+        return BOOL, _TRUE if v else _FALSE
+    elif v is None:
+        return NONE, b""
+    elif t is bytes:
+        return BYTES, v
+    elif t in (bytearray, memoryview):
+        return BYTES, bytes(v)
+    return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode(tag, b):
+    if tag == INT:
+        return _Q.unpack(b)[0]
+    if tag == STR:
+        return b.decode()
+    if tag == FLOAT:
+        return _D.unpack(b)[0]
+    if tag == BYTES:
+        return b
+    if tag == BOOL:
+        return b != _FALSE
+    if tag == NONE:
+        return None
+    if tag == PICKLE:
+        return pickle.loads(b)
+    raise _errors.CorruptError("unknown tag %d" % tag)
+
+
+class _Buffers(threading.local):
+    """Per-thread buffers for values read out (ctypes calls drop the GIL)."""
+
+    def __init__(self):
+        self.tag = ctypes.c_int()
+        self.len = ctypes.c_uint64()
+        self.resize(256)
+
+    def resize(self, size):
+        self.size = size
+        self.buf = ctypes.create_string_buffer(size)
+        self.tag_ref = ctypes.byref(self.tag)
+        self.len_ref = ctypes.byref(self.len)
+
+
+class _Handle:
+    """The C library's handle (struct shmkit_dict *) on a dict or list."""
+
+    def __init__(self, seg, name, kind):
+        self.name = name
+        self._h = ctypes.c_void_p()
+        o = seg._lookup(name, kind)
+        self._check(n.lib.shmkit_dict_attach(o.data, o.length, int(seg.readonly), ctypes.byref(self._h)), "open")
+        self._ref = ctypes.string_at(o.data, o.length)  # for unlink after the segment is closed
+        self._b = _Buffers()
+
+    def _check(self, rc, what):
+        if rc == n.EKIND and what in ("add",):
+            raise TypeError("%s: %r holds a value that is not an int" % (self.name, what))
+        if rc == errno.EBADF:
+            raise _errors.ReadOnlyError("dict %s is attached read-only" % self.name)
+        if rc == errno.ENOSPC:
+            raise OSError(rc, "dict %s: no space left to grow" % self.name)
+        _errors.check(rc, "dict %s: %s" % (self.name, what))
+
+    @property
+    def h(self):
+        if not self._h:
+            raise ValueError("dict %s is closed" % self.name)
+        return self._h
+
+    def read(self, call, what):
+        """call(buf, cap, tag_ref, len_ref) -> rc, retried with a bigger
+        buffer if the value did not fit; (tag, bytes), or None for ENOENT."""
+        b = self._b
+        while True:
+            rc = call(b.buf, b.size, b.tag_ref, b.len_ref)
+            if rc == n.ESHORTBUF:
+                b.resize(b.len.value + b.len.value // 4)
+                continue
+            if rc == errno.ENOENT:
+                return None
+            self._check(rc, what)
+            return b.tag.value, ctypes.string_at(b.buf, b.len.value)
+
+    def close(self):
+        if self._h:
+            n.lib.shmkit_dict_close(self._h)
+            self._h = ctypes.c_void_p()
+
+    def unlink(self):
+        buf = ctypes.create_string_buffer(self._ref, len(self._ref))
+        self._check(n.lib.shmkit_dict_unlink(buf, len(self._ref)), "unlink")
+
+    def stats(self):
+        s = n.DictStats()
+        n.lib.shmkit_dict_stats(self.h, ctypes.byref(s))
+        return {"len": s.count, "slots": s.slots, "heap_bytes": s.heap_size, "used_bytes": s.used,
+                "recoveries": s.recoveries}
+
+    def __del__(self):
+        self.close()
+
+
+_get = n.lib.shmkit_dict_get
+_set = n.lib.shmkit_dict_set
+
+
+class SharedDict(collections.abc.MutableMapping):
+    """A dict in shared memory, opened by name by Go, C and Python processes:
+    Manager().dict() without the server. Keys and values are int, float, str,
+    bytes, bool and None, which every language reads back the same; any other
+    object is stored pickled (Go sees bytes). Keys are equal when type and
+    bytes are: 1, 1.0 and True are three keys here.
+
+    Each operation is atomic. For a read-modify-write use update_key(key, fn)
+    or add(key, delta), not d[k] += 1 (a get, then a set)."""
+
+    def __init__(self, seg, name):
+        self._c = _Handle(seg, name, "dict")
+        self.name = name
+
+    def close(self):
+        """Release this process's mapping; the dict stays."""
+        self._c.close()
+
+    def unlink(self):
+        """Remove the dict's storage file: who has it open keeps it."""
+        self._c.unlink()
+
+    def stats(self):
+        return self._c.stats()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _get(self, key):
+        kt, kb = encode(key)
+        c = self._c
+        b = c._b
+        rc = _get(c.h, kt, kb, len(kb), b.tag_ref, b.buf, b.size, b.len_ref)
+        if rc == 0:
+            return b.tag.value, ctypes.string_at(b.buf, b.len.value)
+        if rc == errno.ENOENT:
+            return None
+        return c.read(lambda buf, cap, tag, ln: _get(c.h, kt, kb, len(kb), tag, buf, cap, ln), "get")
+
+    def __getitem__(self, key):
+        got = self._get(key)
+        if got is None:
+            raise KeyError(key)
+        return decode(*got)
+
+    def get(self, key, default=None):
+        got = self._get(key)
+        return default if got is None else decode(*got)
+
+    def __contains__(self, key):
+        return self._get(key) is not None
+
+    def __setitem__(self, key, value):
+        kt, kb = encode(key)
+        vt, vb = encode(value)
+        rc = _set(self._c.h, kt, kb, len(kb), vt, vb, len(vb))
+        if rc:
+            self._c._check(rc, "set")
+
+    def __delitem__(self, key):
+        kt, kb = encode(key)
+        rc = n.lib.shmkit_dict_delete(self._c.h, kt, kb, len(kb))
+        if rc == errno.ENOENT:
+            raise KeyError(key)
+        self._c._check(rc, "delete")
+
+    def __len__(self):
+        v = ctypes.c_uint64()
+        self._c._check(n.lib.shmkit_dict_len(self._c.h, ctypes.byref(v)), "len")
+        return v.value
+
+    def clear(self):
+        self._c._check(n.lib.shmkit_dict_clear(self._c.h), "clear")
+
+    def setdefault(self, key, default=None):
+        """The key's value, storing default first if it has none (atomic)."""
+        kt, kb = encode(key)
+        vt, vb = encode(default)
+        loaded = ctypes.c_int()
+        got = self._c.read(lambda buf, cap, tag, ln: n.lib.shmkit_dict_load_or_store(
+            self._c.h, kt, kb, len(kb), vt, vb, len(vb), ctypes.byref(loaded), tag, buf, cap, ln), "setdefault")
+        return decode(*got) if loaded.value else default
+
+    def compare_and_swap(self, key, old, new):
+        """Store new if key's value is old (same type and bytes); True if it did."""
+        kt, kb = encode(key)
+        ot, ob = encode(old)
+        nt, nb = encode(new)
+        swapped = ctypes.c_int()
+        self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), ot, ob, len(ob), nt, nb, len(nb),
+                                             ctypes.byref(swapped)), "compare_and_swap")
+        return bool(swapped.value)
+
+    def update_key(self, key, fn, default=None):
+        """Set key to fn(old) atomically, old being its value or default;
+        fn runs again if another process changed the value meanwhile.
+        Returns the value stored."""
+        kt, kb = encode(key)
+        swapped = ctypes.c_int()
+        while True:
+            got = self._get(key)
+            old = default if got is None else decode(*got)
+            ot, ob = (ABSENT, b"") if got is None else got
+            new = fn(old)
+            nt, nb = encode(new)
+            self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), ot, ob, len(ob), nt, nb, len(nb),
+                                                 ctypes.byref(swapped)), "update_key")
+            if swapped.value:
+                return new
+
+    def add(self, key, delta=1):
+        """key's int value += delta (none counts as 0) under the writer lock;
+        returns the new value. The seed's d["year"] += 1, atomic."""
+        kt, kb = encode(key)
+        out = ctypes.c_int64()
+        rc = n.lib.shmkit_dict_add(self._c.h, kt, kb, len(kb), delta, ctypes.byref(out))
+        if rc == n.EKIND:
+            raise TypeError("%s[%r] is not an int" % (self.name, key))
+        self._c._check(rc, "add")
+        return out.value
+
+    def _walk(self):
+        """(key, value) pairs; a key present throughout is seen once."""
+        c = self._c
+        pos, gen, restarted = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_int()
+        kt, vt, kl, vl = ctypes.c_int(), ctypes.c_int(), ctypes.c_uint64(), ctypes.c_uint64()
+        kcap, vcap = 64, 256
+        kbuf, vbuf = ctypes.create_string_buffer(kcap), ctypes.create_string_buffer(vcap)
+        seen = set()
+        while True:
+            rc = n.lib.shmkit_dict_next(c.h, ctypes.byref(pos), ctypes.byref(gen), ctypes.byref(restarted),
+                                        ctypes.byref(kt), kbuf, kcap, ctypes.byref(kl), ctypes.byref(vt), vbuf, vcap,
+                                        ctypes.byref(vl))
+            if rc == n.ESHORTBUF:
+                kcap, vcap = max(kcap, kl.value), max(vcap, vl.value)
+                kbuf, vbuf = ctypes.create_string_buffer(kcap), ctypes.create_string_buffer(vcap)
+                continue
+            if rc == errno.ENOENT:
+                return
+            c._check(rc, "iterate")
+            kb = kbuf.raw[:kl.value]
+            ident = (kt.value, kb)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            yield decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
+
+    def __iter__(self):
+        for k, _ in self._walk():
+            yield k
+
+    def items(self):
+        """A list of (key, value) pairs, each read atomically."""
+        return [(k, decode(*v)) for k, v in self._walk()]
+
+    def keys(self):
+        return [k for k, _ in self._walk()]
+
+    def values(self):
+        return [decode(*v) for _, v in self._walk()]
+
+    def copy(self):
+        return dict(self.items())
+
+    def __repr__(self):
+        return "<SharedDict %r %r>" % (self.name, self.copy())
+
+
+class SharedList(collections.abc.MutableSequence):
+    """A list in shared memory, as Manager().list(): the values SharedDict
+    holds. Every change is atomic; insert and reverse build the new list
+    aside and publish it in one step."""
+
+    def __init__(self, seg, name):
+        self._c = _Handle(seg, name, "list")
+        self.name = name
+
+    def close(self):
+        self._c.close()
+
+    def unlink(self):
+        self._c.unlink()
+
+    def stats(self):
+        return self._c.stats()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __len__(self):
+        v = ctypes.c_uint64()
+        self._c._check(n.lib.shmkit_list_len(self._c.h, ctypes.byref(v)), "len")
+        return v.value
+
+    def _index(self, i, size=None):
+        if not isinstance(i, int):
+            raise TypeError("list indices must be integers, not %s" % type(i).__name__)
+        if i < 0:
+            i += len(self) if size is None else size
+            if i < 0:
+                raise IndexError("list index out of range")
+        return i
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = self._index(i)
+        rc_box = []
+
+        def call(buf, cap, tag, ln):
+            rc = n.lib.shmkit_list_get(self._c.h, i, tag, buf, cap, ln)
+            rc_box.append(rc)
+            return 0 if rc == errno.ERANGE else rc
+        got = self._c.read(call, "get")
+        if rc_box[-1] == errno.ERANGE:
+            raise IndexError("list index out of range")
+        return decode(*got)
+
+    def __setitem__(self, i, value):
+        if isinstance(i, slice):
+            raise TypeError("slice assignment is not supported by SharedList")
+        i = self._index(i)
+        vt, vb = encode(value)
+        rc = n.lib.shmkit_list_set(self._c.h, i, vt, vb, len(vb))
+        if rc == errno.ERANGE:
+            raise IndexError("list assignment index out of range")
+        self._c._check(rc, "set")
+
+    def __delitem__(self, i):
+        if isinstance(i, slice):
+            for j in sorted(range(*i.indices(len(self))), reverse=True):
+                del self[j]
+            return
+        i = self._index(i)
+        rc = n.lib.shmkit_list_pop(self._c.h, i, None, None, 0, None)
+        if rc == errno.ERANGE:
+            raise IndexError("list assignment index out of range")
+        self._c._check(rc, "delete")
+
+    def insert(self, i, value):
+        i = max(0, i + len(self)) if i < 0 else i
+        vt, vb = encode(value)
+        self._c._check(n.lib.shmkit_list_insert(self._c.h, i, vt, vb, len(vb)), "insert")
+
+    def append(self, value):
+        vt, vb = encode(value)
+        self._c._check(n.lib.shmkit_list_append(self._c.h, vt, vb, len(vb)), "append")
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+
+    def pop(self, i=-1):
+        i = self._index(i)
+        rc_box = []
+
+        def call(buf, cap, tag, ln):
+            rc = n.lib.shmkit_list_pop(self._c.h, i, tag, buf, cap, ln)
+            rc_box.append(rc)
+            return 0 if rc == errno.ERANGE else rc
+        got = self._c.read(call, "pop")
+        if rc_box[-1] == errno.ERANGE:
+            raise IndexError("pop index out of range")
+        return decode(*got)
+
+    def reverse(self):
+        self._c._check(n.lib.shmkit_list_reverse(self._c.h), "reverse")
+
+    def clear(self):
+        self._c._check(n.lib.shmkit_dict_clear(self._c.h), "clear")
+
+    def __iter__(self):
+        i = 0
+        while True:
+            try:
+                yield self[i]
+            except IndexError:
+                return
+            i += 1
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    def __repr__(self):
+        return "<SharedList %r %r>" % (self.name, list(self))

@@ -1,0 +1,196 @@
+"""Tests of seg.dict and seg.list: python3 -m unittest (from python/)."""
+
+import collections.abc
+import itertools
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import shmkit  # noqa: E402
+
+_names = itertools.count()
+
+
+class DictTest(unittest.TestCase):
+    def setUp(self):
+        self.name = "shmkit-pytest-dict-%d-%d" % (os.getpid(), next(_names))
+        self.seg = shmkit.create(self.name, 1 << 16)
+        self.addCleanup(self._cleanup)
+        self.opened = []
+
+    def _cleanup(self):
+        for o in self.opened:
+            o.unlink()
+            o.close()
+        self.seg.close()
+        shmkit.unlink(self.name)
+
+    def new_dict(self, name="d", initial=()):
+        d = self.seg.new_dict(name, initial)
+        self.opened.append(d)
+        return d
+
+    def new_list(self, name="l", initial=()):
+        lst = self.seg.new_list(name, initial)
+        self.opened.append(lst)
+        return lst
+
+    def run_children(self, n, body):
+        """body(i) in n forked children at once; each must exit 0."""
+        pids = []
+        for i in range(n):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    body(i)
+                    code = 0
+                finally:
+                    os._exit(code)
+            pids.append(pid)
+        for pid in pids:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+
+    def test_mapping(self):
+        d = self.new_dict(initial={1: "1", "2": 2, 0.25: None})
+        self.assertIsInstance(d, collections.abc.MutableMapping)
+        d[b"raw"] = b"\x00\xff"
+        d[True] = False
+        d["big"] = "é" * 100000
+        d["huge int"] = 1 << 70            # beyond int64: pickled
+        d[(1, 2)] = {"nested": [1, 2]}     # any other object: pickled
+        d[-1] = 1.5
+        self.assertEqual(d[1], "1")
+        self.assertEqual(d["2"], 2)
+        self.assertIsNone(d[0.25])
+        self.assertEqual(d[b"raw"], b"\x00\xff")
+        self.assertIs(d[True], False)
+        self.assertEqual(d["big"], "é" * 100000)
+        self.assertEqual(d["huge int"], 1 << 70)
+        self.assertEqual(d[(1, 2)], {"nested": [1, 2]})
+        self.assertEqual(len(d), 9)
+        self.assertNotIn(1.0, d)           # keys compare by type and bytes
+        self.assertNotIn(2, d)
+        with self.assertRaises(KeyError):
+            d["missing"]
+        self.assertEqual(d.get("missing", 7), 7)
+        del d[1]
+        with self.assertRaises(KeyError):
+            del d[1]
+        self.assertEqual(sorted(map(repr, d)), sorted(map(repr, [
+            "2", 0.25, b"raw", True, "big", "huge int", (1, 2), -1])))
+        self.assertEqual(d.setdefault("2", 5), 2)
+        self.assertEqual(d.setdefault("new", 5), 5)
+        self.assertFalse(d.compare_and_swap("new", 4, 6))
+        self.assertTrue(d.compare_and_swap("new", 5, 6))
+        self.assertEqual(d.update_key("new", lambda v: v * 7), 42)
+        self.assertEqual(d.update_key("fresh", lambda v: v + 1, 0), 1)
+        self.assertEqual(d.add("fresh", 41), 42)
+        with self.assertRaises(TypeError):
+            d.add("big", 1)
+        d.clear()
+        self.assertEqual(len(d), 0)
+        self.assertEqual(d.items(), [])
+
+    def test_other_process_sees_growth(self):
+        d = self.new_dict()
+        name = self.name
+
+        def fill(i):
+            with shmkit.attach(name) as seg:
+                with seg.dict("d") as dd:
+                    for k in range(i * 20000, (i + 1) * 20000):
+                        dd["k%d" % k] = k
+        self.run_children(2, fill)
+        self.assertEqual(len(d), 40000)
+        for k in range(0, 40000, 997):
+            self.assertEqual(d["k%d" % k], k)
+        self.assertEqual(sum(v for _, v in d.items()), sum(range(40000)))
+
+    def test_five_processes_count_year(self):
+        d = self.new_dict(initial={"year": 2000})
+        name = self.name
+
+        def count(i):
+            with shmkit.attach(name) as seg:
+                with seg.dict("d") as dd:
+                    for _ in range(500):
+                        if i % 2:
+                            dd.add("year")
+                        else:
+                            dd.update_key("year", lambda y: y + 1)
+        self.run_children(5, count)
+        self.assertEqual(d["year"], 2000 + 5 * 500)
+
+    def test_writer_killed_holding_lock(self):
+        d = self.new_dict(initial={"a": 1})
+        pid = os.fork()
+        if pid == 0:
+            from shmkit import _native
+            rc = _native.lib.shmkit_dict_test_lock(d._c.h)
+            os.kill(os.getpid(), signal.SIGKILL) if rc == 0 else os._exit(1)
+        os.waitpid(pid, 0)
+        d["b"] = 2
+        self.assertEqual(dict(d.items()), {"a": 1, "b": 2})
+        self.assertEqual(d.stats()["recoveries"], 1)
+
+    def test_list(self):
+        lst = self.new_list(initial=range(10))
+        self.assertIsInstance(lst, collections.abc.MutableSequence)
+        lst.reverse()
+        self.assertEqual(list(lst), list(range(9, -1, -1)))
+        lst.insert(1, "x")
+        lst[0] = 1.5
+        self.assertEqual(lst.pop(), 0)
+        self.assertEqual(lst.pop(2), 8)
+        self.assertEqual(lst[-1], 1)
+        del lst[0]
+        lst.extend([None, b"b"])
+        self.assertEqual(list(lst), ["x", 7, 6, 5, 4, 3, 2, 1, None, b"b"])
+        self.assertEqual(lst[1:3], [7, 6])
+        with self.assertRaises(IndexError):
+            lst[10]
+        with self.assertRaises(IndexError):
+            lst[10] = 1
+        self.assertEqual(len(lst), 10)
+        lst.clear()
+        self.assertEqual(list(lst), [])
+        with self.assertRaises(shmkit.KindMismatchError):
+            self.seg.dict("l")
+
+    def test_pool_fills_list(self):
+        lst = self.new_list()
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.list("l") as ll:
+                    for k in range(100):
+                        ll.append(i * 100 + k)
+        self.run_children(4, work)
+        self.assertEqual(sorted(lst), list(range(400)))
+
+    def test_speed_is_reported(self):
+        """Not an assertion of speed (the machine is shared): a figure."""
+        d = self.new_dict()
+        t = time.perf_counter()
+        for k in range(20000):
+            d[k] = k
+        t1 = time.perf_counter()
+        for k in range(20000):
+            d[k]
+        t2 = time.perf_counter()
+        for _ in range(20000):
+            d.add("c")
+        t3 = time.perf_counter()
+        self.assertEqual(d["c"], 20000)
+        sys.stderr.write("\nseg.dict: set %.0f/s, get %.0f/s, add %.0f/s " % (
+            20000 / (t1 - t), 20000 / (t2 - t1), 20000 / (t3 - t2)))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1339,6 +1339,28 @@ static void populate(const struct shmkit_segment *seg, const struct shmkit_objec
 	(void)madvise((void *)from, (to < end ? to : end) - from, seg->fd >= 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
+/* mapped_writable reports whether the mapping holding addr may be written,
+ * from /proc/self/maps; 1 if that cannot be read (memory the caller mapped
+ * itself is then trusted to be writable, as before). */
+static int mapped_writable(const void *addr) {
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (f == NULL) {
+		return 1;
+	}
+	char line[512];
+	int writable = 1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long from, to;
+		char perms[5];
+		if (sscanf(line, "%lx-%lx %4s", &from, &to, perms) == 3 && (uintptr_t)addr >= from && (uintptr_t)addr < to) {
+			writable = perms[1] == 'w';
+			break;
+		}
+	}
+	fclose(f);
+	return writable;
+}
+
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch) {
 	struct shmkit_object o;
 	int rc = shmkit_lookup(seg, name, SHMKIT_KIND_CHANNEL, typecode, &o);
@@ -1357,7 +1379,10 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	uint64_t length;
 	channel_geometry(ch->elem_size, ch->slots, ch->max_len, &ch->stride, &length);
 	ch->pid = (uint32_t)getpid();
-	if (seg->fd >= 0 && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
+	/* A segment without its file is read-only (shmkit_attach), or memory
+	 * the caller mapped (shmkit_check): ask the mapping which. */
+	ch->readonly = seg->fd < 0 && !mapped_writable(o.data);
+	if (!ch->readonly && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
 		STORE_SC(&ch->h->mixed_ns, 1); /* before this process claims or registers anything */
 	}
 	ch->joinable = (o.flags & SHMKIT_FLAG_JOINABLE) != 0;
@@ -1384,26 +1409,30 @@ void shmkit_chan_close(struct shmkit_chan *ch) {
 	}
 }
 
-void shmkit_chan_register(struct shmkit_chan *ch, int sender) {
+int shmkit_chan_register(struct shmkit_chan *ch, int sender) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	int *flag = sender ? &ch->send_registered : &ch->recv_registered;
 	int32_t *table = sender ? ch->h->producers : ch->h->consumers;
 	int32_t me = (int32_t)ch->pid;
 	if (*flag) {
-		return;
+		return 0;
 	}
 	*flag = 1;
 	for (int i = 0; i < SHMKIT_PEERS; i++) {
 		if (LOAD(&table[i]) == me) {
-			return;
+			return 0;
 		}
 	}
 	for (int i = 0; i < SHMKIT_PEERS; i++) {
 		int32_t p = LOAD(&table[i]);
 		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, me)) {
-			return;
+			return 0;
 		}
 	}
 	STORE(&ch->h->peers_overflow, 1); /* not recorded: never report peers dead */
+	return 0;
 }
 
 static int all_dead(const struct shmkit_chan *ch, int32_t *table) {
@@ -1626,6 +1655,9 @@ static int task_done(struct shmkit_chan *ch) {
 }
 
 int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	if (!ch->joinable) {
 		return chan_send(ch, data, n, deadline_ns);
 	}
@@ -1637,9 +1669,17 @@ int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	return rc;
 }
 
-int shmkit_chan_task_done(struct shmkit_chan *ch) { return ch->joinable ? task_done(ch) : ENOTSUP; }
+int shmkit_chan_task_done(struct shmkit_chan *ch) {
+	if (ch->readonly) { /* first, as Go's TaskDone */
+		return SHMKIT_EREADONLY;
+	}
+	return ch->joinable ? task_done(ch) : ENOTSUP;
+}
 
 int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	if (!ch->joinable) {
 		return ENOTSUP;
 	}
@@ -1726,12 +1766,15 @@ static int recv_stuck(struct shmkit_chan *ch, void *arg) {
 }
 
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
-	shmkit_chan_register(ch, 0);
+	int rc = shmkit_chan_register(ch, 0);
+	if (rc != 0) {
+		return rc;
+	}
 	if (ch->spsc) {
 		return spsc_recv(ch, buf, cap, n, deadline_ns);
 	}
 	struct recv_op op = {.cap = cap};
-	int rc = recv_attempt(ch, &op);
+	rc = recv_attempt(ch, &op);
 	if (rc == 0 && deadline_ns <= 0) {
 		rc = -EAGAIN;
 	} else if (rc == 0) {
@@ -1751,6 +1794,9 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 }
 
 int shmkit_chan_end(struct shmkit_chan *ch) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	uint32_t open = 0;
 	if (!CAS(&ch->h->closed, open, 1)) {
 		return SHMKIT_ECLOSED;

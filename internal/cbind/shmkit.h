@@ -450,6 +450,7 @@ int shmkit_barrier_reset(struct shmkit_barrier *b);
 #define SHMKIT_EPEERDEAD ECONNRESET       /* every process on the other side died */
 #define SHMKIT_ETOOLARGE EMSGSIZE         /* message longer than max_len */
 #define SHMKIT_ESHORTBUF ENOBUFS          /* buffer shorter than the message (it stays queued) */
+#define SHMKIT_EREADONLY EROFS            /* a call that writes, on a read-only attach */
 
 /* Deadlines of channel operations: SHMKIT_FOREVER waits as long as it takes;
  * SHMKIT_NOWAIT tries once and returns EAGAIN if it must wait; any other
@@ -576,9 +577,13 @@ struct shmkit_chan {
 	int send_leased, recv_leased, eof;
 	uint32_t recv_stale, send_stale; /* sleeper words found to hold only killed sleepers */
 	int joinable;              /* SHMKIT_FLAG_JOINABLE */
+	int readonly;              /* mapped read-only: every call that writes returns SHMKIT_EREADONLY */
 };
 
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);
+/* On a read-only attach, open succeeds and shmkit_chan_len works; every
+ * call that would write (send, recv, end, register, task_done, join)
+ * returns SHMKIT_EREADONLY. */
 /* Sends and receives on an SPSC channel also return SHMKIT_EINUSE (EBUSY)
  * while another live handle holds that side, and ENOSYS where membarrier(2)
  * is not available. */
@@ -601,7 +606,8 @@ void shmkit_chan_close(struct shmkit_chan *ch);
  * is done (0, or ETIMEDOUT at the deadline). */
 int shmkit_chan_task_done(struct shmkit_chan *ch);
 int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns);
-void shmkit_chan_register(struct shmkit_chan *ch, int sender);
+/* Record this process as a sender (or receiver) now, not at its first send. */
+int shmkit_chan_register(struct shmkit_chan *ch, int sender);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 
 #ifdef __cplusplus

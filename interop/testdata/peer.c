@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char typecodes[] = "cbBhHiIlLqQfdu";
@@ -33,6 +34,8 @@ static const char *class_of(int rc) {
 	case SHMKIT_EVERSION: return "version";
 	case SHMKIT_ECORRUPT: return "corrupt";
 	case SHMKIT_EKIND: return "kind";
+	case SHMKIT_EREADONLY: return "readonly";
+	case SHMKIT_EPEERDEAD: return "peerdead";
 	}
 	return "other";
 }
@@ -328,6 +331,45 @@ static int cmd_reopen(struct shmkit_segment *seg, const char *name, long n) {
 	return 0;
 }
 
+/* cmd_chan_readonly attaches read-only and makes each call that writes on
+ * channel name, each in a child process of its own, printing how it
+ * ended: a class word, or the signal that killed it. */
+static int cmd_chan_readonly(const char *segname, const char *name) {
+	static const char *calls[] = {"send", "recv", "end", "register", "task_done", "join"};
+	struct shmkit_segment seg;
+	must("attach", shmkit_attach(segname, 1, &seg));
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(&seg, name, 'd', &ch));
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			double v[1] = {1};
+			uint32_t n = 0;
+			int rc = 0;
+			switch (i) {
+			case 0: rc = shmkit_chan_send(&ch, v, 1, SHMKIT_NOWAIT); break;
+			case 1: rc = shmkit_chan_recv(&ch, v, 1, &n, SHMKIT_NOWAIT); break;
+			case 2: rc = shmkit_chan_end(&ch); break;
+			case 3: rc = shmkit_chan_register(&ch, 1); break;
+			case 4: rc = shmkit_chan_task_done(&ch); break;
+			case 5: rc = shmkit_chan_join(&ch, SHMKIT_NOWAIT); break;
+			}
+			printf("%s=%s\n", calls[i], class_of(rc));
+			_exit(0);
+		}
+		int status;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			die("fork", errno);
+		}
+		if (WIFSIGNALED(status)) {
+			printf("%s=signal%d\n", calls[i], WTERMSIG(status));
+		}
+	}
+	printf("len=%llu\n", (unsigned long long)shmkit_chan_len(&ch));
+	shmkit_detach(&seg);
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -340,6 +382,9 @@ int main(int argc, char **argv) {
 	}
 	if (strcmp(cmd, "create") == 0) {
 		return cmd_create(segname);
+	}
+	if (strcmp(cmd, "chan-readonly") == 0 && argc > 3) {
+		return cmd_chan_readonly(segname, argv[3]);
 	}
 	struct shmkit_segment seg = attach(segname);
 	int rc = 2;

@@ -92,6 +92,7 @@ class Chan(ctypes.Structure):
         ("recv_stale", ctypes.c_uint32),
         ("send_stale", ctypes.c_uint32),
         ("joinable", ctypes.c_int),
+        ("readonly", ctypes.c_int),
     ]
 
 
@@ -192,7 +193,7 @@ def _declare(lib):
         "shmkit_chan_send": (c_int, [P(Chan), vp, c_u32, c_i64]),
         "shmkit_chan_recv": (c_int, [P(Chan), vp, c_u32, P(c_u32), c_i64]),
         "shmkit_chan_end": (c_int, [P(Chan)]),
-        "shmkit_chan_register": (None, [P(Chan), c_int]),
+        "shmkit_chan_register": (c_int, [P(Chan), c_int]),
         "shmkit_chan_close": (None, [P(Chan)]),
         "shmkit_chan_len": (c_u64, [P(Chan)]),
     }
@@ -220,6 +221,7 @@ EEOF = errno.ENODATA
 EPEERDEAD = errno.ECONNRESET
 ETOOLARGE = errno.EMSGSIZE
 ESHORTBUF = errno.ENOBUFS
+EREADONLY = errno.EROFS
 
 
 if sys.byteorder != "little":  # the layout is little-endian

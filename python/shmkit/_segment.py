@@ -897,7 +897,7 @@ class Channel:
         """Record this process as a sender (or receiver) now, not at its
         first send (recv); see the Go package's RegisterSender."""
         self._seg._check_writable()
-        n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender))
+        _errors.check(n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender)), "channel %r" % self.name)
 
     def __iter__(self):
         while True:

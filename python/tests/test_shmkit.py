@@ -395,6 +395,7 @@ class TestParity(SegmentTest):
         self.seg.new_semaphore("s", 1)
         self.seg.new_mutex("m")
         self.seg.new_channel("ch", "d", 2, 4)
+        self.seg.new_channel("jq", "d", 2, 4, joinable=True)
         ro = shmkit.attach(self.name, readonly=True)
         try:
             self.assertTrue(ro.readonly)
@@ -408,6 +409,8 @@ class TestParity(SegmentTest):
             for call in (lambda: setattr(v, "value", 8), lambda: v.add(1), lambda: ro.semaphore("s").acquire(),
                          lambda: ro.semaphore("s").release(), lambda: ro.mutex("m").acquire(),
                          lambda: ro.channel("ch").send([1.0]), lambda: ro.channel("ch").recv(timeout=0),
+                         lambda: ro.channel("ch").end(), lambda: ro.channel("ch").register(True),
+                         lambda: ro.channel("jq").task_done(), lambda: ro.channel("jq").join(timeout=0),
                          lambda: ro.new_array("b", "i", 2)):
                 with self.assertRaises(shmkit.ReadOnlyError):
                     call()

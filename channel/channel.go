@@ -67,12 +67,16 @@ type Option func(*options)
 
 type options struct{ single, joinable bool }
 
-// Joinable makes a channel that counts the messages sent and not yet
+// Joinable makes a channel that counts the messages received and not yet
 // marked done, as Python's JoinableQueue: receivers call TaskDone for each
-// message they have handled, and Join waits until every message sent so
-// far is done. A message whose receiver dies before TaskDone stays
-// unfinished for good, so a Join then ends only by its timeout or context
-// (JoinTimeout, JoinContext). Each send costs one more atomic addition.
+// message they have handled, and Join waits until no message is queued and
+// every message received is done. A message counts from the moment a
+// receiver takes it, so one that never entered the queue (its producer
+// died blocked in Send, or while writing it) never counts. A message whose
+// receiver dies before TaskDone stays unfinished for good, so a Join then
+// ends only by its timeout or context (JoinTimeout, JoinContext); a Join
+// that finds messages queued and every recorded receiver dead returns
+// ErrPeerDead. Each receive costs one more atomic addition.
 func Joinable() Option { return func(o *options) { o.joinable = true } }
 
 // SPSC makes a channel for one sender and one receiver at a time, the
@@ -203,6 +207,23 @@ func (c *Channel[T]) RegisterSender() { c.r.register(&c.r.sendReg, &c.r.h.Produc
 // its first Recv; see RegisterSender.
 func (c *Channel[T]) RegisterReceiver() { c.r.register(&c.r.recvReg, &c.r.h.Consumers) }
 
+// ExpectSender records process pid as a sender before it runs: a program
+// this one starts to send on the channel (in Python, C or Go) gets named
+// here, after its start and before this process waits on it. If that
+// process dies, whether or not it ever opened the channel, receivers
+// blocked on the channel get ErrPeerDead (once every recorded sender is
+// dead), instead of waiting for good for a peer that failed at its start.
+// The process's own registration, when it sends, is the same entry.
+// ErrInvalidPid for a pid that cannot name a process.
+func (c *Channel[T]) ExpectSender(pid int) error { return c.r.expect("sender", &c.r.h.Producers, pid) }
+
+// ExpectReceiver records process pid as a receiver before it runs; see
+// ExpectSender. A Send blocked on a full channel, or a Join with messages
+// queued, then gets ErrPeerDead once every recorded receiver has died.
+func (c *Channel[T]) ExpectReceiver(pid int) error {
+	return c.r.expect("receiver", &c.r.h.Consumers, pid)
+}
+
 // Name returns the channel's name in its segment.
 func (c *Channel[T]) Name() string { return c.r.name }
 
@@ -237,25 +258,7 @@ var blocking = mode{ctx: context.Background(), block: true, wake: true}
 
 // send claims a slot, lets fill write n elements into it, and publishes it.
 // The fast path (a free slot) makes no indirect call but fill.
-func (c *Channel[T]) send(m mode, n int, fill func([]T)) (ok bool, err error) {
-	r := c.r
-	if !r.joinable {
-		return c.sendMsg(m, n, fill)
-	}
-	if err := r.check(); err != nil {
-		return false, err
-	}
-	r.h.Unfinished.Add(1) // before the message can be seen: a Join never misses it
-	defer func() {
-		if !ok || err != nil { // not sent, fill panicking included
-			r.taskDone()
-		}
-	}()
-	return c.sendMsg(m, n, fill)
-}
-
-// sendMsg is send without the joinable count.
-func (c *Channel[T]) sendMsg(m mode, n int, fill func([]T)) (bool, error) {
+func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	r := c.r
 	if err := r.check(); err != nil {
 		return false, err
@@ -376,6 +379,9 @@ func (c *Channel[T]) recv(m mode, maxLen int, use func([]T)) (int, bool, error) 
 	if !ok || err != nil {
 		return 0, false, r.wrap("receive on", m.ctx, err)
 	}
+	// Counted while the slot is still claimed: a Join sees the message one
+	// way or the other.
+	r.received()
 	defer func() { // also if use panics: the message is consumed either way
 		r.free(cl)
 		if m.wake {
@@ -430,7 +436,7 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 // decides (and reports any error).
 func (c *Channel[T]) sendFast(values []T) bool {
 	s := c.r.sp
-	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.joinable || c.r.seg.Writable() != nil {
+	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Writable() != nil {
 		return false
 	}
 	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
@@ -452,8 +458,8 @@ func (c *Channel[T]) sendFast(values []T) bool {
 // that is there and fits dst. false means nothing was received.
 func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 	s := c.r.sp
-	if s == nil || !s.recv.leased || c.r.seg.Writable() != nil {
-		return 0, false
+	if s == nil || !s.recv.leased || c.r.joinable || c.r.seg.Writable() != nil {
+		return 0, false // a joinable channel counts what it receives: the general path
 	}
 	at, n, ok, _ := s.peek(len(dst))
 	if !ok {
@@ -499,6 +505,8 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 	if !ok || err != nil {
 		return 0, false, r.wrap("receive on", m.ctx, err)
 	}
+	// Counted before the message leaves the ring.
+	r.received()
 	defer func() { // also if use panics: the message is consumed either way
 		s.consume(n)
 		if m.wake {
@@ -757,7 +765,8 @@ func (c *Channel[T]) Close() error {
 }
 
 // TaskDone marks one received message handled, on a Joinable channel:
-// ErrTaskDone if no message is unfinished, ErrNotJoinable on another.
+// ErrTaskDone if no received message is unfinished, ErrNotJoinable on
+// another.
 func (c *Channel[T]) TaskDone() error {
 	r := c.r
 	if err := r.check(); err != nil {
@@ -772,8 +781,9 @@ func (c *Channel[T]) TaskDone() error {
 	return nil
 }
 
-// Join waits until every message sent on a Joinable channel has been marked
-// done with TaskDone.
+// Join waits until every message sent on a Joinable channel has been
+// received and marked done with TaskDone. It returns ErrPeerDead if
+// messages are queued and every recorded receiver has died.
 func (c *Channel[T]) Join() error {
 	_, err := c.join(context.Background(), 0)
 	return err
@@ -799,7 +809,10 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 		return false, fmt.Errorf("channel: join %q: %w", r.name, ErrNotJoinable)
 	}
 	h := r.h
-	if h.Unfinished.Load() == 0 {
+	// Nothing queued, then nothing received and not done: in this order,
+	// since a receiver counts a message before it leaves the ring.
+	done := func() bool { return !r.queued() && h.Unfinished.Load() == 0 }
+	if done() {
 		return true, nil
 	}
 	d := hold.Of(r.seg)
@@ -811,13 +824,18 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 		h.JoinWaiters.Add(1) // before the last look: TaskDone sees us or we see its 0
 		defer h.JoinWaiters.Add(^uint32(0))
 		v := h.Unfinished.Load()
-		if v == 0 {
+		if done() {
 			return true, nil
 		}
+		if r.queued() && r.allDead(&h.Consumers) {
+			return false, ErrPeerDead // queued messages that no receiver is left to take
+		}
+		// TaskDone wakes us at 0; a message received, dropped or taken
+		// over moves nothing we sleep on, so the slice's end looks again.
 		if err := futex.Wait(&h.Unfinished, v, until); err != nil && err != futex.ErrTimeout {
 			return false, err
 		}
-		return h.Unfinished.Load() == 0, nil
+		return done(), nil
 	}))
 	return ok, r.wrap("join", ctx, err)
 }

@@ -16,6 +16,8 @@ var (
 	ErrPeerDead = errors.New("channel: every peer process has died")
 	// ErrNotJoinable: TaskDone or Join on a channel made without Joinable.
 	ErrNotJoinable = errors.New("channel: not a joinable channel")
-	// ErrTaskDone: TaskDone with no message unfinished (Python's "task_done() called too many times").
-	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were sent")
+	// ErrTaskDone: TaskDone with no received message unfinished (Python's "task_done() called too many times").
+	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were received")
+	// ErrInvalidPid: ExpectSender or ExpectReceiver with a pid that cannot name a process.
+	ErrInvalidPid = errors.New("channel: not a process id")
 )

@@ -281,14 +281,31 @@ func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
 	if !flag.CompareAndSwap(false, true) {
 		return
 	}
-	me := int32(r.pid)
+	r.record(table, int32(r.pid))
+}
+
+// expect records process pid in a peer table on its behalf (ExpectSender).
+func (r *ring) expect(side string, table *[layout.Peers]atomic.Int32, pid int) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	if pid <= 0 || pid > math.MaxInt32 {
+		return fmt.Errorf("channel: expect %s %d on %q: %w", side, pid, r.name, ErrInvalidPid)
+	}
+	r.record(table, int32(pid))
+	return nil
+}
+
+// record puts pid in a peer table, unless it is there: in an empty entry or
+// one whose process is dead.
+func (r *ring) record(table *[layout.Peers]atomic.Int32, pid int32) {
 	for i := range table {
-		if table[i].Load() == me {
+		if table[i].Load() == pid {
 			return
 		}
 	}
 	for i := range table {
-		if p := table[i].Load(); (p == 0 || !r.alive(int(p))) && table[i].CompareAndSwap(p, me) {
+		if p := table[i].Load(); (p == 0 || !r.alive(int(p))) && table[i].CompareAndSwap(p, pid) {
 			return
 		}
 	}
@@ -326,6 +343,41 @@ func (r *ring) check() error {
 		return fmt.Errorf("channel: %q: %w", r.name, err)
 	}
 	return nil
+}
+
+// received counts a message this process has claimed and will hand out,
+// on a joinable channel. Counting it here, not at sending, means that a
+// message that never entered the ring never counts, wherever its producer
+// died: Join looks at the ring for the messages not yet received.
+func (r *ring) received() {
+	if r.joinable {
+		r.h.Unfinished.Add(1)
+	}
+}
+
+// queued reports whether the ring holds a message that no receiver has
+// counted yet: published and not freed, or claimed by a receiver. A
+// receiver that died holding a claim is taken over here (its message is
+// lost, as anywhere), so that Join does not wait for it.
+func (r *ring) queued() bool {
+	if r.sp != nil {
+		_, n, err := r.sp.end(r.h.Head.Load())
+		return n > 0 || err != nil // a record that does not read right: wait, never skip it
+	}
+	for i := range r.slots {
+		s, _ := r.slot(i)
+		st := s.State.Load()
+		switch {
+		case layout.SlotSeq(st)&1 == 0: // empty, or a producer writing: not sent yet
+		case layout.SlotOwner(st) != 0: // a receiver holds it, counted or about to be
+			if !r.takeOver(blocker{s, st}) {
+				return true
+			}
+		case s.Len.Load() != layout.LenSkip || s.State.Load() != st:
+			return true
+		}
+	}
+	return false
 }
 
 // taskDone takes one message off Unfinished, never below 0, and wakes the

@@ -1409,29 +1409,45 @@ void shmkit_chan_close(struct shmkit_chan *ch) {
 	}
 }
 
+/* record_peer puts pid in a peer table unless it is there: in an empty
+ * entry or one whose process is dead. */
+static void record_peer(struct shmkit_chan *ch, int32_t *table, int32_t pid) {
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		if (LOAD(&table[i]) == pid) {
+			return;
+		}
+	}
+	for (int i = 0; i < SHMKIT_PEERS; i++) {
+		int32_t p = LOAD(&table[i]);
+		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, pid)) {
+			return;
+		}
+	}
+	STORE(&ch->h->peers_overflow, 1); /* not recorded: never report peers dead */
+}
+
 int shmkit_chan_register(struct shmkit_chan *ch, int sender) {
 	if (ch->readonly) {
 		return SHMKIT_EREADONLY;
 	}
 	int *flag = sender ? &ch->send_registered : &ch->recv_registered;
 	int32_t *table = sender ? ch->h->producers : ch->h->consumers;
-	int32_t me = (int32_t)ch->pid;
 	if (*flag) {
 		return 0;
 	}
 	*flag = 1;
-	for (int i = 0; i < SHMKIT_PEERS; i++) {
-		if (LOAD(&table[i]) == me) {
-			return 0;
-		}
+	record_peer(ch, table, (int32_t)ch->pid);
+	return 0;
+}
+
+int shmkit_chan_expect(struct shmkit_chan *ch, int sender, int32_t pid) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
 	}
-	for (int i = 0; i < SHMKIT_PEERS; i++) {
-		int32_t p = LOAD(&table[i]);
-		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, me)) {
-			return 0;
-		}
+	if (pid <= 0) {
+		return EINVAL;
 	}
-	STORE(&ch->h->peers_overflow, 1); /* not recorded: never report peers dead */
+	record_peer(ch, sender ? ch->h->producers : ch->h->consumers, pid);
 	return 0;
 }
 
@@ -1658,15 +1674,48 @@ int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	if (ch->readonly) {
 		return SHMKIT_EREADONLY;
 	}
-	if (!ch->joinable) {
-		return chan_send(ch, data, n, deadline_ns);
+	return chan_send(ch, data, n, deadline_ns);
+}
+
+/* received counts a message this process claimed, on a joinable channel:
+ * a message counts from its receiver on, so one that never entered the
+ * ring never counts (see struct shmkit_channel). */
+static void received(struct shmkit_chan *ch) {
+	if (ch->joinable) {
+		__atomic_add_fetch(&ch->h->unfinished, 1, __ATOMIC_SEQ_CST);
 	}
-	__atomic_add_fetch(&ch->h->unfinished, 1, __ATOMIC_SEQ_CST); /* before the message can be seen */
-	int rc = chan_send(ch, data, n, deadline_ns);
-	if (rc != 0) {
-		task_done(ch);
+}
+
+static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, uint64_t *count);
+
+/* Whether the ring holds a message no receiver has counted yet: published
+ * and not freed, or claimed by a receiver. A dead receiver's claim is taken
+ * over, so that join does not wait for it. */
+static int queued(struct shmkit_chan *ch) {
+	if (ch->spsc) {
+		uint64_t end, count;
+		int rc = spsc_end(ch, LOAD(&ch->h->head), &end, &count);
+		return count > 0 || rc != 0; /* a record that does not read right: wait */
 	}
-	return rc;
+	for (uint64_t i = 0; i < ch->slots; i++) {
+		struct shmkit_slot *s = slot_at(ch, i);
+		uint64_t st = LOAD(&s->state);
+		if ((state_seq(st) & 1) == 0) {
+			continue; /* empty, or a producer writing: not sent yet */
+		}
+		if (state_owner(st) != 0) {
+			if (!take_over(ch, s, st)) {
+				return 1;
+			}
+		} else if (LOAD(&s->len) != SHMKIT_LEN_SKIP || LOAD(&s->state) != st) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int join_done(struct shmkit_chan *ch) {
+	return !queued(ch) && __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST) == 0;
 }
 
 int shmkit_chan_task_done(struct shmkit_chan *ch) {
@@ -1684,8 +1733,7 @@ int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns) {
 		return ENOTSUP;
 	}
 	for (;;) {
-		uint32_t v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST);
-		if (v == 0) {
+		if (join_done(ch)) {
 			return 0;
 		}
 		int64_t now = shmkit_now_ns();
@@ -1694,10 +1742,19 @@ int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns) {
 		}
 		int64_t until = deadline_ns == SHMKIT_FOREVER || deadline_ns - now > SLICE_NS ? now + SLICE_NS : deadline_ns;
 		__atomic_add_fetch(&ch->h->join_waiters, 1, __ATOMIC_SEQ_CST);
-		if ((v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST)) != 0) {
+		uint32_t v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST);
+		int rc = 0;
+		if (join_done(ch)) {
+			rc = -1;
+		} else if (queued(ch) && all_dead(ch, ch->h->consumers)) {
+			rc = SHMKIT_EPEERDEAD; /* queued messages no receiver is left to take */
+		} else { /* task_done wakes us at 0; anything else, the slice's end */
 			shmkit_futex_wait(&ch->h->unfinished, v, until);
 		}
 		__atomic_sub_fetch(&ch->h->join_waiters, 1, __ATOMIC_SEQ_CST);
+		if (rc != 0) {
+			return rc < 0 ? 0 : rc;
+		}
 	}
 }
 
@@ -1786,6 +1843,7 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 		}
 		return -rc;
 	}
+	received(ch); /* while the slot is still claimed */
 	memcpy(buf, slot_data(slot_at(ch, op.pos)), (size_t)op.n * ch->elem_size);
 	*n = op.n;
 	free_slot(ch, op.pos);
@@ -2054,6 +2112,7 @@ static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 		}
 		return -rc;
 	}
+	received(ch); /* before the message leaves the ring */
 	memcpy(buf, ch->slots_base + op.at + REC_HEADER, (size_t)op.n * ch->elem_size);
 	*n = op.n;
 	ch->head += record_size(ch, op.n);

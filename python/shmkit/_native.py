@@ -194,6 +194,7 @@ def _declare(lib):
         "shmkit_chan_recv": (c_int, [P(Chan), vp, c_u32, P(c_u32), c_i64]),
         "shmkit_chan_end": (c_int, [P(Chan)]),
         "shmkit_chan_register": (c_int, [P(Chan), c_int]),
+        "shmkit_chan_expect": (c_int, [P(Chan), c_int, ctypes.c_int32]),
         "shmkit_chan_close": (None, [P(Chan)]),
         "shmkit_chan_len": (c_u64, [P(Chan)]),
     }

@@ -664,6 +664,29 @@ class TestChannel(SegmentTest):
         with self.assertRaises(TypeError):
             self.seg.new_channel("plain", "i", 2, 1).task_done()
 
+    def test_expected_peer_dies_before_opening(self):
+        # A peer that fails before it opens the channel is never recorded:
+        # without naming it, nothing tells the receiver it is gone.
+        ch = self.seg.new_channel("ex", "d", 1, 1)
+        ch.register(False)
+        peer = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+        try:
+            with self.assertRaises(TimeoutError):
+                ch.recv(timeout=0.5)
+            ch.expect_sender(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                ch.recv(timeout=60)
+            out = self.seg.new_channel("ex-out", "d", 1, 1)
+            out.send([1.0])  # a full channel, its expected receiver dead
+            out.expect_receiver(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                out.send([2.0], timeout=60)
+            for bad in (0, -1, 2**31, "1"):
+                with self.assertRaises(ValueError):
+                    ch.expect_sender(bad)
+        finally:
+            self.assertEqual(peer.wait(), 3)
+
     def test_bad_messages(self):
         ch = self.seg.new_channel("ch", "i", 2, 3)
         with self.assertRaises(ValueError):

@@ -3,7 +3,6 @@ package channel
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"sync/atomic"
@@ -132,101 +131,12 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 	return r, nil
 }
 
-// slot returns position pos's slot and the offset of its data.
-func (r *ring) slot(pos uint64) (*layout.Slot, uint64) {
-	off := headerSize + (pos%r.slots)*r.stride
-	return layout.At[layout.Slot](r.mem, off), off + slotHeader
-}
-
-// behind reports whether sequence a is behind b, modulo 2^40.
-func behind(a, b uint64) bool { return (a-b)&seqMask >= 1<<39 }
-
-func seqOf(pos uint64) uint64 { return (2 * pos) & seqMask }
-
-// claimed is a slot this process holds: for writing (claimSend) or reading
-// (claimRecv).
-type claimed struct {
-	pos  uint64
-	s    *layout.Slot
-	data uint64 // offset of the slot's data in r.mem
-}
-
-// claimSend claims the next slot to send into. If the ring is full it
-// returns ok false and the state word of the slot it waits for.
-func (r *ring) claimSend() (c claimed, b blocker, ok bool, err error) {
-	for range maxHelps {
-		pos := r.h.Tail.Load()
-		s, data := r.slot(pos)
-		st := s.State.Load()
-		seq, want := layout.SlotSeq(st), seqOf(pos)
-		switch {
-		case seq == want && st&layout.SlotBusy == 0:
-			if s.State.CompareAndSwap(st, layout.SlotState(want, true, r.pid)) {
-				r.h.Tail.CompareAndSwap(pos, pos+1)
-				return claimed{pos, s, data}, blocker{}, true, nil
-			}
-		case behind(seq, want):
-			return claimed{}, blocker{s, st}, false, nil // the previous lap is still there
-		default: // claimed or done by another producer: help the tail on
-			r.h.Tail.CompareAndSwap(pos, pos+1)
-		}
-	}
-	return claimed{}, blocker{}, false, r.errConfused()
-}
-
-// publish makes a claimed slot's message visible to receivers.
-func (r *ring) publish(c claimed, n uint32) {
-	c.s.Len.Store(n)
-	c.s.State.Store(layout.SlotState(seqOf(c.pos)+1, false, 0))
-}
-
-// claimRecv claims the next full slot. If there is none it returns ok
-// false and the state word of the slot it waits for.
-func (r *ring) claimRecv(maxLen int) (c claimed, n uint32, b blocker, ok bool, err error) {
-	for range maxHelps {
-		pos := r.h.Head.Load()
-		s, data := r.slot(pos)
-		st := s.State.Load()
-		seq, full := layout.SlotSeq(st), seqOf(pos)+1
-		switch {
-		case seq == full && st&layout.SlotBusy == 0:
-			// Look at the length before claiming, so that a buffer too
-			// short leaves the message queued: it is valid if the state
-			// did not move meanwhile (sequences never repeat).
-			n = s.Len.Load()
-			if s.State.Load() != st {
-				continue
-			}
-			if n != layout.LenSkip && n > r.maxLen {
-				return claimed{}, 0, blocker{}, false, fmt.Errorf("channel: %q: %w: message of %d elements, at most %d",
-					r.name, shm.ErrCorrupt, n, r.maxLen)
-			}
-			if n != layout.LenSkip && int(n) > maxLen {
-				return claimed{}, n, blocker{}, false, io.ErrShortBuffer
-			}
-			if s.State.CompareAndSwap(st, layout.SlotState(full, true, r.pid)) {
-				r.h.Head.CompareAndSwap(pos, pos+1)
-				return claimed{pos, s, data}, n, blocker{}, true, nil
-			}
-		case behind(seq, full):
-			return claimed{}, 0, blocker{s, st}, false, nil // empty, or a producer still writing
-		default: // taken by another receiver: help the head on
-			r.h.Head.CompareAndSwap(pos, pos+1)
-		}
-	}
-	return claimed{}, 0, blocker{}, false, r.errConfused()
-}
-
-// free returns a read slot to producers.
-func (r *ring) free(c claimed) {
-	c.s.State.Store(layout.SlotState(seqOf(c.pos+r.slots), false, 0))
-}
-
 // wakeCalls counts wake system calls, for tests.
 var wakeCalls atomic.Int64
 
 func (r *ring) wakeReceivers() { wake(&r.h.RecvWaiters, &r.h.DataSeq, &r.recvStale) }
-func (r *ring) wakeSenders()   { wake(&r.h.SendWaiters, &r.h.SpaceSeq, &r.sendStale) }
+
+func (r *ring) wakeSenders() { wake(&r.h.SendWaiters, &r.h.SpaceSeq, &r.sendStale) }
 
 // wake wakes the sleepers on seq if the sleeper word waiters counts any. A
 // wake that found nobody asleep marks that exact word stale for this
@@ -244,30 +154,6 @@ func wake(waiters, seq, stale *atomic.Uint32) {
 	if futex.Wake(seq, math.MaxInt32) == 0 {
 		stale.Store(w)
 	}
-}
-
-// takeOver frees a slot whose claimer has died, as shmkit.h describes. It
-// reports whether it changed anything.
-func (r *ring) takeOver(b blocker) bool {
-	pid := layout.SlotOwner(b.st)
-	if pid == 0 || r.alive(int(pid)) {
-		return false
-	}
-	s, seq := b.s, layout.SlotSeq(b.st)
-	var next uint64
-	if seq&1 == 0 { // a producer died writing: publish "no message"
-		s.Len.Store(layout.LenSkip)
-		next = layout.SlotState(seq+1, false, 0)
-	} else { // a consumer died reading: the message is lost, free the slot
-		next = layout.SlotState(seq-1+2*r.slots, false, 0)
-	}
-	if s.State.CompareAndSwap(b.st, next) {
-		r.h.Recovered.Add(1)
-		r.wakeReceivers()
-		r.wakeSenders()
-		return true
-	}
-	return false
 }
 
 // register records this process as a producer or consumer, once per handle.
@@ -343,58 +229,6 @@ func (r *ring) check() error {
 		return fmt.Errorf("channel: %q: %w", r.name, err)
 	}
 	return nil
-}
-
-// received counts a message this process has claimed and will hand out,
-// on a joinable channel. Counting it here, not at sending, means that a
-// message that never entered the ring never counts, wherever its producer
-// died: Join looks at the ring for the messages not yet received.
-func (r *ring) received() {
-	if r.joinable {
-		r.h.Unfinished.Add(1)
-	}
-}
-
-// queued reports whether the ring holds a message that no receiver has
-// counted yet: published and not freed, or claimed by a receiver. A
-// receiver that died holding a claim is taken over here (its message is
-// lost, as anywhere), so that Join does not wait for it.
-func (r *ring) queued() bool {
-	if r.sp != nil {
-		_, n, err := r.sp.end(r.h.Head.Load())
-		return n > 0 || err != nil // a record that does not read right: wait, never skip it
-	}
-	for i := range r.slots {
-		s, _ := r.slot(i)
-		st := s.State.Load()
-		switch {
-		case layout.SlotSeq(st)&1 == 0: // empty, or a producer writing: not sent yet
-		case layout.SlotOwner(st) != 0: // a receiver holds it, counted or about to be
-			if !r.takeOver(blocker{s, st}) {
-				return true
-			}
-		case s.Len.Load() != layout.LenSkip || s.State.Load() != st:
-			return true
-		}
-	}
-	return false
-}
-
-// taskDone takes one message off Unfinished, never below 0, and wakes the
-// joiners when none is left; false if none was unfinished.
-func (r *ring) taskDone() bool {
-	for {
-		v := r.h.Unfinished.Load()
-		if v == 0 {
-			return false
-		}
-		if r.h.Unfinished.CompareAndSwap(v, v-1) {
-			if v == 1 && r.h.JoinWaiters.Load() != 0 {
-				futex.Wake(&r.h.Unfinished, math.MaxInt32)
-			}
-			return true
-		}
-	}
 }
 
 // mustBeOpen panics, with an error wrapping shm.ErrClosed, where a method

@@ -248,26 +248,31 @@ func (c *Channel[T]) End() error {
 }
 
 // Close lets go of this handle, and never ends the stream (End does), so a
-// consumer's defer ch.Close() is harmless to everyone else. On a
+// consumer's defer ch.Close() is harmless to everyone else. As for an
+// os.File, the handle is then done: every later call that returns an error
+// returns ErrClosed (a second Close too); Len and State still read. On a
 // single-producer channel (SPSC) it gives back the sides this handle sent
 // or received on, so that another handle may take them at once; that
 // matters where a holder's death cannot be seen (once a process of another
 // pid namespace opened the channel, a side is never taken over from a
-// holder that looks dead). The handle stays usable: its next send or
-// receive takes the side again. Call it from the goroutine that sends or
+// holder that looks dead). Call it from the goroutine that sends or
 // receives, between operations.
 func (c *Channel[T]) Close() error {
-	if err := c.r.check(); err != nil {
-		return err
+	r := c.r
+	if r.seg.Closed() {
+		return fmt.Errorf("channel: close %q: %w", r.name, shm.ErrClosed)
 	}
-	if s := c.r.sp; s != nil {
+	if !r.closed.CompareAndSwap(false, true) {
+		return fmt.Errorf("channel: close %q: %w: the handle was closed already", r.name, ErrClosed)
+	}
+	if s := r.sp; s != nil {
 		if s.send.leased {
 			s.send.leased = false
-			c.r.h.Producer.CompareAndSwap(s.token, 0)
+			r.h.Producer.CompareAndSwap(s.token, 0)
 		}
 		if s.recv.leased {
 			s.recv.leased = false
-			c.r.h.Consumer.CompareAndSwap(s.token, 0)
+			r.h.Consumer.CompareAndSwap(s.token, 0)
 		}
 	}
 	return nil

@@ -6,7 +6,7 @@ import "errors"
 // End has drained the channel returns io.EOF; a receive buffer too short
 // for the next message returns io.ErrShortBuffer.
 var (
-	// ErrClosed: Send on an ended channel.
+	// ErrClosed: Send on an ended channel; any call on a handle after its Close.
 	ErrClosed = errors.New("channel: send on closed channel")
 	// ErrTooLarge: a message longer than the channel's MaxLen.
 	ErrTooLarge = errors.New("channel: message longer than the channel allows")

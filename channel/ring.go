@@ -37,6 +37,8 @@ type ring struct {
 	sp       *spsc       // the single-producer protocol's state, for such a channel
 	joinable bool        // layout.FlagJoinable: sends count in Unfinished
 
+	closed atomic.Bool // Close was called on this handle
+
 	recvStale, sendStale atomic.Uint32 // sleeper words found to hold only dead sleepers (wake)
 	recvSpin, sendSpin   wait.Budget   // how long each side spins before sleeping
 }
@@ -223,10 +225,14 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 }
 
 // check is asked before every operation that writes to the channel:
-// ErrClosed once its segment is closed, ErrReadOnly on a read-only attach.
+// shm.ErrClosed once its segment is closed, ErrReadOnly on a read-only
+// attach, ErrClosed once this handle is closed.
 func (r *ring) check() error {
 	if err := r.seg.Writable(); err != nil {
 		return fmt.Errorf("channel: %q: %w", r.name, err)
+	}
+	if r.closed.Load() {
+		return fmt.Errorf("channel: %q: %w: this handle was closed", r.name, ErrClosed)
 	}
 	return nil
 }

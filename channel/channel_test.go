@@ -356,6 +356,10 @@ func TestProducersKilledMidWrite(t *testing.T) {
 	seg, name := proctest.Segment(t, 16<<20)
 	ch, err := channel.New[float64](seg, "ch", 4, 100_000)
 	require.NoError(t, err)
+	// Between a kill and the next producer's first send, every recorded
+	// producer is dead: without a live sender on record, a slow start of
+	// the next one lets the consumer conclude ErrPeerDead.
+	ch.RegisterSender()
 	stop := make(chan struct{})
 	var received, bad int
 	consumed := make(chan error)

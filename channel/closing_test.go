@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -121,3 +122,55 @@ func TestMessagesIterator(t *testing.T) {
 	}
 	assert.Equal(t, 2, n, "a message, then the error")
 }
+
+// Close on a handle is final for that handle, as for an os.File: every
+// later call that returns an error returns ErrClosed, on both kinds of
+// channel. It never ends the stream: another handle still receives what
+// was sent and may go on sending.
+func TestClosedHandleRefusesUse(t *testing.T) {
+	for _, spsc := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spsc=%v", spsc), func(t *testing.T) {
+			seg, _ := proctest.Segment(t, 1<<20)
+			opts := []channel.Option{channel.Joinable()}
+			if spsc {
+				opts = append(opts, channel.SPSC())
+			}
+			ch, err := channel.New[float64](seg, "ch", 4, 2, opts...)
+			require.NoError(t, err)
+			other, err := channel.Open[float64](seg, "ch")
+			require.NoError(t, err)
+			require.NoError(t, ch.Send([]float64{1}))
+			require.NoError(t, ch.Close())
+
+			buf := make([]float64, 2)
+			ok, err := ch.TrySend([]float64{2})
+			assert.False(t, ok)
+			calls := map[string]error{
+				"Send":      ch.Send([]float64{2}),
+				"TrySend":   err,
+				"SendFunc":  ch.SendFunc(1, func([]float64) {}),
+				"Recv":      second(ch.Recv(buf)),
+				"RecvNew":   second(ch.RecvNew()),
+				"End":       ch.End(),
+				"TaskDone":  ch.TaskDone(),
+				"Join":      ch.Join(),
+				"Expect":    ch.ExpectSender(1),
+				"Close":     ch.Close(),
+				"SendBatch": second(ch.SendBatch([][]float64{{3}})),
+			}
+			for call, err := range calls {
+				assert.ErrorIs(t, err, channel.ErrClosed, call)
+			}
+			assert.Equal(t, 1, ch.Len(), "reads still work")
+
+			got, err := other.RecvNew()
+			require.NoError(t, err)
+			assert.Equal(t, []float64{1}, got, "the stream goes on")
+			require.NoError(t, other.TaskDone())
+			assert.False(t, other.State().Closed)
+			require.NoError(t, other.Send([]float64{4}))
+		})
+	}
+}
+
+func second[A any](_ A, err error) error { return err }

@@ -6,7 +6,7 @@ import "errors"
 // End has drained the channel returns io.EOF; a receive buffer too short
 // for the next message returns io.ErrShortBuffer.
 var (
-	// ErrClosed: Send on an ended channel.
+	// ErrClosed: Send on an ended channel; any call on a handle after its Close.
 	ErrClosed = errors.New("channel: send on closed channel")
 	// ErrTooLarge: a message longer than the channel's MaxLen.
 	ErrTooLarge = errors.New("channel: message longer than the channel allows")
@@ -16,8 +16,10 @@ var (
 	ErrPeerDead = errors.New("channel: every peer process has died")
 	// ErrNotJoinable: TaskDone or Join on a channel made without Joinable.
 	ErrNotJoinable = errors.New("channel: not a joinable channel")
-	// ErrTaskDone: TaskDone with no message unfinished (Python's "task_done() called too many times").
-	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were sent")
+	// ErrTaskDone: TaskDone with no received message unfinished (Python's "task_done() called too many times").
+	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were received")
+	// ErrInvalidPid: ExpectSender or ExpectReceiver with a pid that cannot name a process.
+	ErrInvalidPid = errors.New("channel: not a process id")
 	// ErrNoSuchEnd: a pipe end other than 0 or 1, or the direction a one-way pipe's end does not have.
 	ErrNoSuchEnd = errors.New("channel: no such pipe end")
 )

@@ -1,7 +1,10 @@
 package channel_test
 
 import (
+	"bufio"
 	"fmt"
+	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 
@@ -83,4 +86,66 @@ func TestJoinAfterAConsumerDied(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorIs(t, plain.TaskDone(), channel.ErrNotJoinable)
 	assert.ErrorIs(t, plain.Join(), channel.ErrNotJoinable)
+}
+
+// A producer killed where its message never entered the queue leaves
+// nothing unfinished: blocked in Send on a full channel, or killed while
+// writing into a slot it claimed. Every queued message is received and
+// marked done, and Join returns.
+func TestJoinAfterAProducerDied(t *testing.T) {
+	for _, spsc := range []bool{false, true} {
+		for _, where := range []string{"blocked", "writing"} {
+			t.Run(fmt.Sprintf("spsc=%v/%s", spsc, where), func(t *testing.T) {
+				seg, name := proctest.Segment(t, 1<<20)
+				opts := []channel.Option{channel.Joinable()}
+				if spsc {
+					opts = append(opts, channel.SPSC())
+				}
+				ch, err := channel.New[float64](seg, "q", 4, 16, opts...)
+				require.NoError(t, err)
+				var cmd *exec.Cmd
+				if where == "blocked" {
+					cmd = proctest.Command(t, "sendforever", name, "q", "1")
+					require.NoError(t, cmd.Start())
+					// Asleep in Send on the full channel: past any counting
+					// done before a slot is claimed.
+					for ch.State().SendWaiters == 0 {
+						runtime.Gosched()
+					}
+				} else {
+					cmd = proctest.Command(t, "stuckwriter", name, "q")
+					out, err := cmd.StdoutPipe()
+					require.NoError(t, err)
+					in, err := cmd.StdinPipe() // open: it writes until killed
+					require.NoError(t, err)
+					defer in.Close()
+					require.NoError(t, cmd.Start())
+					line, err := bufio.NewReader(out).ReadString('\n')
+					require.NoError(t, err)
+					require.Equal(t, "writing\n", line)
+				}
+				require.NoError(t, cmd.Process.Kill())
+				_ = cmd.Wait()
+
+				queued := 0
+				buf := make([]float64, 16)
+				for {
+					_, ok, err := ch.TryRecv(buf)
+					require.NoError(t, err)
+					if !ok {
+						break
+					}
+					queued++
+					require.NoError(t, ch.TaskDone())
+				}
+				if where == "blocked" {
+					assert.GreaterOrEqual(t, queued, 4, "the full channel's messages")
+				}
+				ok, err := ch.JoinTimeout(10 * time.Second)
+				require.NoError(t, err)
+				assert.True(t, ok, "Join returned: nothing the dead producer left is unfinished")
+				assert.ErrorIs(t, ch.TaskDone(), channel.ErrTaskDone)
+			})
+		}
+	}
 }

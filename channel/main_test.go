@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 		"nsrecv":      helperNSRecv,
 		"closewhile":  helperCloseWhileWaiting,
 		"taskworker":  helperTaskWorker,
+		"exitearly":   helperExitEarly,
+		"sendthree":   helperSendThree,
 		"sendevents":  helperSendEvents,
 		"pipeecho":    helperPipeEcho,
 		"pipehold":    helperPipeHold,

@@ -3,7 +3,6 @@ package channel
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"sync/atomic"
@@ -37,6 +36,8 @@ type ring struct {
 	recvReg  atomic.Bool // ... as a consumer
 	sp       *spsc       // the single-producer protocol's state, for such a channel
 	joinable bool        // layout.FlagJoinable: sends count in Unfinished
+
+	closed atomic.Bool // Close was called on this handle
 
 	recvStale, sendStale atomic.Uint32 // sleeper words found to hold only dead sleepers (wake)
 	recvSpin, sendSpin   wait.Budget   // how long each side spins before sleeping
@@ -132,101 +133,12 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 	return r, nil
 }
 
-// slot returns position pos's slot and the offset of its data.
-func (r *ring) slot(pos uint64) (*layout.Slot, uint64) {
-	off := headerSize + (pos%r.slots)*r.stride
-	return layout.At[layout.Slot](r.mem, off), off + slotHeader
-}
-
-// behind reports whether sequence a is behind b, modulo 2^40.
-func behind(a, b uint64) bool { return (a-b)&seqMask >= 1<<39 }
-
-func seqOf(pos uint64) uint64 { return (2 * pos) & seqMask }
-
-// claimed is a slot this process holds: for writing (claimSend) or reading
-// (claimRecv).
-type claimed struct {
-	pos  uint64
-	s    *layout.Slot
-	data uint64 // offset of the slot's data in r.mem
-}
-
-// claimSend claims the next slot to send into. If the ring is full it
-// returns ok false and the state word of the slot it waits for.
-func (r *ring) claimSend() (c claimed, b blocker, ok bool, err error) {
-	for range maxHelps {
-		pos := r.h.Tail.Load()
-		s, data := r.slot(pos)
-		st := s.State.Load()
-		seq, want := layout.SlotSeq(st), seqOf(pos)
-		switch {
-		case seq == want && st&layout.SlotBusy == 0:
-			if s.State.CompareAndSwap(st, layout.SlotState(want, true, r.pid)) {
-				r.h.Tail.CompareAndSwap(pos, pos+1)
-				return claimed{pos, s, data}, blocker{}, true, nil
-			}
-		case behind(seq, want):
-			return claimed{}, blocker{s, st}, false, nil // the previous lap is still there
-		default: // claimed or done by another producer: help the tail on
-			r.h.Tail.CompareAndSwap(pos, pos+1)
-		}
-	}
-	return claimed{}, blocker{}, false, r.errConfused()
-}
-
-// publish makes a claimed slot's message visible to receivers.
-func (r *ring) publish(c claimed, n uint32) {
-	c.s.Len.Store(n)
-	c.s.State.Store(layout.SlotState(seqOf(c.pos)+1, false, 0))
-}
-
-// claimRecv claims the next full slot. If there is none it returns ok
-// false and the state word of the slot it waits for.
-func (r *ring) claimRecv(maxLen int) (c claimed, n uint32, b blocker, ok bool, err error) {
-	for range maxHelps {
-		pos := r.h.Head.Load()
-		s, data := r.slot(pos)
-		st := s.State.Load()
-		seq, full := layout.SlotSeq(st), seqOf(pos)+1
-		switch {
-		case seq == full && st&layout.SlotBusy == 0:
-			// Look at the length before claiming, so that a buffer too
-			// short leaves the message queued: it is valid if the state
-			// did not move meanwhile (sequences never repeat).
-			n = s.Len.Load()
-			if s.State.Load() != st {
-				continue
-			}
-			if n != layout.LenSkip && n > r.maxLen {
-				return claimed{}, 0, blocker{}, false, fmt.Errorf("channel: %q: %w: message of %d elements, at most %d",
-					r.name, shm.ErrCorrupt, n, r.maxLen)
-			}
-			if n != layout.LenSkip && int(n) > maxLen {
-				return claimed{}, n, blocker{}, false, io.ErrShortBuffer
-			}
-			if s.State.CompareAndSwap(st, layout.SlotState(full, true, r.pid)) {
-				r.h.Head.CompareAndSwap(pos, pos+1)
-				return claimed{pos, s, data}, n, blocker{}, true, nil
-			}
-		case behind(seq, full):
-			return claimed{}, 0, blocker{s, st}, false, nil // empty, or a producer still writing
-		default: // taken by another receiver: help the head on
-			r.h.Head.CompareAndSwap(pos, pos+1)
-		}
-	}
-	return claimed{}, 0, blocker{}, false, r.errConfused()
-}
-
-// free returns a read slot to producers.
-func (r *ring) free(c claimed) {
-	c.s.State.Store(layout.SlotState(seqOf(c.pos+r.slots), false, 0))
-}
-
 // wakeCalls counts wake system calls, for tests.
 var wakeCalls atomic.Int64
 
 func (r *ring) wakeReceivers() { wake(&r.h.RecvWaiters, &r.h.DataSeq, &r.recvStale) }
-func (r *ring) wakeSenders()   { wake(&r.h.SendWaiters, &r.h.SpaceSeq, &r.sendStale) }
+
+func (r *ring) wakeSenders() { wake(&r.h.SendWaiters, &r.h.SpaceSeq, &r.sendStale) }
 
 // wake wakes the sleepers on seq if the sleeper word waiters counts any. A
 // wake that found nobody asleep marks that exact word stale for this
@@ -246,30 +158,6 @@ func wake(waiters, seq, stale *atomic.Uint32) {
 	}
 }
 
-// takeOver frees a slot whose claimer has died, as shmkit.h describes. It
-// reports whether it changed anything.
-func (r *ring) takeOver(b blocker) bool {
-	pid := layout.SlotOwner(b.st)
-	if pid == 0 || r.alive(int(pid)) {
-		return false
-	}
-	s, seq := b.s, layout.SlotSeq(b.st)
-	var next uint64
-	if seq&1 == 0 { // a producer died writing: publish "no message"
-		s.Len.Store(layout.LenSkip)
-		next = layout.SlotState(seq+1, false, 0)
-	} else { // a consumer died reading: the message is lost, free the slot
-		next = layout.SlotState(seq-1+2*r.slots, false, 0)
-	}
-	if s.State.CompareAndSwap(b.st, next) {
-		r.h.Recovered.Add(1)
-		r.wakeReceivers()
-		r.wakeSenders()
-		return true
-	}
-	return false
-}
-
 // register records this process as a producer or consumer, once per handle.
 func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
 	if flag.Load() {
@@ -281,14 +169,31 @@ func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
 	if !flag.CompareAndSwap(false, true) {
 		return
 	}
-	me := int32(r.pid)
+	r.record(table, int32(r.pid))
+}
+
+// expect records process pid in a peer table on its behalf (ExpectSender).
+func (r *ring) expect(side string, table *[layout.Peers]atomic.Int32, pid int) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	if pid <= 0 || pid > math.MaxInt32 {
+		return fmt.Errorf("channel: expect %s %d on %q: %w", side, pid, r.name, ErrInvalidPid)
+	}
+	r.record(table, int32(pid))
+	return nil
+}
+
+// record puts pid in a peer table, unless it is there: in an empty entry or
+// one whose process is dead.
+func (r *ring) record(table *[layout.Peers]atomic.Int32, pid int32) {
 	for i := range table {
-		if table[i].Load() == me {
+		if table[i].Load() == pid {
 			return
 		}
 	}
 	for i := range table {
-		if p := table[i].Load(); (p == 0 || !r.alive(int(p))) && table[i].CompareAndSwap(p, me) {
+		if p := table[i].Load(); (p == 0 || !r.alive(int(p))) && table[i].CompareAndSwap(p, pid) {
 			return
 		}
 	}
@@ -320,29 +225,16 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 }
 
 // check is asked before every operation that writes to the channel:
-// ErrClosed once its segment is closed, ErrReadOnly on a read-only attach.
+// shm.ErrClosed once its segment is closed, ErrReadOnly on a read-only
+// attach, ErrClosed once this handle is closed.
 func (r *ring) check() error {
 	if err := r.seg.Writable(); err != nil {
 		return fmt.Errorf("channel: %q: %w", r.name, err)
 	}
-	return nil
-}
-
-// taskDone takes one message off Unfinished, never below 0, and wakes the
-// joiners when none is left; false if none was unfinished.
-func (r *ring) taskDone() bool {
-	for {
-		v := r.h.Unfinished.Load()
-		if v == 0 {
-			return false
-		}
-		if r.h.Unfinished.CompareAndSwap(v, v-1) {
-			if v == 1 && r.h.JoinWaiters.Load() != 0 {
-				futex.Wake(&r.h.Unfinished, math.MaxInt32)
-			}
-			return true
-		}
+	if r.closed.Load() {
+		return fmt.Errorf("channel: %q: %w: this handle was closed", r.name, ErrClosed)
 	}
+	return nil
 }
 
 // mustBeOpen panics, with an error wrapping shm.ErrClosed, where a method

@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/fence"
+	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -290,4 +292,138 @@ func (s *spsc) consume(n uint32) {
 func (s *spsc) length() int {
 	_, count, _ := s.end(s.r.h.Head.Load())
 	return count
+}
+
+// payload is the n elements of the message at offset at of an SPSC ring.
+func (c *Channel[T]) payload(at, n uint64) []T {
+	if c.elems == nil { // records: sizes that do not divide 8
+		return layout.Slice[T](c.r.sp.ring, at+recordHeader, n)
+	}
+	i := (at + recordHeader) / uint64(unsafe.Sizeof(*new(T)))
+	return c.elems[i : i+n : i+n]
+}
+
+// sendSPSC is send on a single-producer channel.
+func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
+	r, s := c.r, c.r.sp
+	if !s.send.leased {
+		if err := s.leaseSend(); err != nil {
+			return false, r.wrap("send on", m.ctx, err)
+		}
+	}
+	size := s.recordSize(uint64(n))
+	at, ok, err := s.reserve(size)
+	if !ok && err == nil && m.block {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, &r.sendSpin, true, func() (bool, error) {
+			var ok bool
+			var err error
+			at, ok, err = s.reserve(size)
+			return ok, err
+		}, func() error {
+			if r.allDead(&r.h.Consumers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
+	}
+	if !ok || err != nil {
+		return false, r.wrap("send on", m.ctx, err)
+	}
+	fill(c.payload(at, uint64(n))) // a panic here publishes nothing
+	err = s.publish(at, uint32(n))
+	if m.wake {
+		r.wakeReceivers()
+	}
+	return err == nil, r.wrap("send on", m.ctx, err)
+}
+
+// sendFast sends values on a single-producer channel whose sending side is
+// set up, if that needs no wait: the hot path of Send, with no call through
+// a function value. false means nothing was sent; the general path then
+// decides (and reports any error).
+func (c *Channel[T]) sendFast(values []T) bool {
+	s := c.r.sp
+	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Writable() != nil {
+		return false
+	}
+	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
+	if !ok {
+		return false
+	}
+	dst := c.payload(at, uint64(len(values)))
+	if len(values) == 1 {
+		dst[0] = values[0]
+	} else {
+		copyElems(dst, values)
+	}
+	err := s.publish(at, uint32(len(values)))
+	c.r.wakeReceivers()
+	return err == nil // closed meanwhile: the general path reports it
+}
+
+// recvFast is the hot path of Recv on a single-producer channel: a message
+// that is there and fits dst. false means nothing was received.
+func (c *Channel[T]) recvFast(dst []T) (int, bool) {
+	s := c.r.sp
+	if s == nil || !s.recv.leased || c.r.joinable || c.r.seg.Writable() != nil {
+		return 0, false // a joinable channel counts what it receives: the general path
+	}
+	at, n, ok, _ := s.peek(len(dst))
+	if !ok {
+		return 0, false
+	}
+	src := c.payload(at, uint64(n))
+	if n == 1 {
+		dst[0] = src[0]
+	} else {
+		copyElems(dst, src)
+	}
+	s.consume(n)
+	c.r.wakeSenders()
+	return int(n), true
+}
+
+// recvSPSC is recv on a single-producer channel.
+func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, error) {
+	r, s := c.r, c.r.sp
+	if !s.recv.leased {
+		if err := s.leaseRecv(); err != nil {
+			return 0, false, r.wrap("receive on", m.ctx, err)
+		}
+	}
+	at, n, ok, err := s.tryRecv(maxLen)
+	if !ok && err == nil && m.block {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, &r.recvSpin, true, func() (bool, error) {
+			var ok bool
+			var err error
+			at, n, ok, err = s.tryRecv(maxLen)
+			return ok, err
+		}, func() error {
+			if r.h.Closed.Load() == 0 && r.allDead(&r.h.Producers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
+	}
+	if !ok || err != nil {
+		return 0, false, r.wrap("receive on", m.ctx, err)
+	}
+	// Counted before the message leaves the ring.
+	r.received()
+	defer func() { // also if use panics: the message is consumed either way
+		s.consume(n)
+		if m.wake {
+			r.wakeSenders()
+		}
+	}()
+	use(c.payload(at, uint64(n)))
+	return int(n), true, nil
 }

@@ -131,6 +131,9 @@ func TestSPSCProducersKilledAtRandom(t *testing.T) {
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
+		// Named before the first receive: the last producer is dead, and a
+		// slow start of this one would otherwise read as every sender dead.
+		require.NoError(t, ch.ExpectSender(cmd.Process.Pid))
 		r := bufio.NewReader(out)
 		stop := 20 + rng.IntN(200)
 		for k := 0; k < stop; k++ { // drain while it sends, then kill it mid-stream

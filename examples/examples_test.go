@@ -109,3 +109,26 @@ func TestExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestGoPythonPeerFailsEarly: the Python side of gopython exits before it
+// opens anything (here the "interpreter" is false(1), as a bad import or a
+// typo would make it). The Go side reports the dead peer and exits,
+// removing its segment, instead of waiting on its channel for good.
+func TestGoPythonPeerFailsEarly(t *testing.T) {
+	falseCmd, err := exec.LookPath("false")
+	if err != nil {
+		t.Skip("no false(1)")
+	}
+	cmd := exec.CommandContext(t.Context(), "go", "run", ".", "-python", falseCmd)
+	cmd.Dir = "gopython"
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("gopython succeeded without its Python side:\n%s", out)
+	}
+	if !regexp.MustCompile(`every peer process has died`).Match(out) {
+		t.Errorf("gopython did not report the dead peer:\n%s", out)
+	}
+	if left, _ := filepath.Glob("/dev/shm/example-gopython-*"); len(left) > 0 {
+		t.Errorf("segments left behind: %v", left)
+	}
+}

@@ -38,6 +38,7 @@ func main() {
 	check(err)
 	p, err := process.Start("consume", name, strconv.Itoa(*count))
 	check(err)
+	check(ch.ExpectReceiver(p.Pid())) // a consumer that dies, even before it opens the channel: ErrPeerDead
 
 	values := make([]float64, *size) // [float(x) for x in range(100000)]
 	for i := range values {

@@ -31,6 +31,8 @@ func main() {
 
 	cons, err := process.Start("consumer", name) // cons_p.start()
 	check(err)
+	// If the consumer dies, even before it opens q, Send and Join return ErrPeerDead.
+	check(q.ExpectReceiver(cons.Pid()))
 	for _, item := range []int64{1, 2, 3, 4} { // producer(sequence, q)
 		check(q.Send([]int64{item}))
 	}

@@ -56,6 +56,9 @@ func main() {
 	cmd := consumerCommand(*consumer, name)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	check(cmd.Start())
+	// If the consumer dies, even before it opens the channel (numpy
+	// missing, a bad import), Send returns ErrPeerDead instead of waiting.
+	check(ch.ExpectReceiver(cmd.Process.Pid))
 
 	var s summary
 	msg := make([]Particle, 0, batch)

@@ -38,6 +38,9 @@ func main() {
 		q.RegisterSender()
 		ps, err := process.StartAll(consumers, "consume", name, mode)
 		check(err)
+		for _, p := range ps { // if every consumer dies, even before it opens q, Send returns ErrPeerDead
+			check(q.ExpectReceiver(p.Pid()))
+		}
 		for job := range int64(jobs) {
 			check(q.Send([]int64{job + 1}))
 		}

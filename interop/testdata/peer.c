@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char typecodes[] = "cbBhHiIlLqQfdu";
@@ -34,6 +35,8 @@ static const char *class_of(int rc) {
 	case SHMKIT_EVERSION: return "version";
 	case SHMKIT_ECORRUPT: return "corrupt";
 	case SHMKIT_EKIND: return "kind";
+	case SHMKIT_EREADONLY: return "readonly";
+	case SHMKIT_EPEERDEAD: return "peerdead";
 	}
 	return "other";
 }
@@ -526,6 +529,113 @@ static _Noreturn void cmd_dict_hold(struct shmkit_segment *seg, const char *name
 	}
 }
 
+/* cmd_send_forever sends one-number messages on channel name until killed. */
+static _Noreturn void cmd_send_forever(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	for (double v = 0;; v++) {
+		must("send", shmkit_chan_send(&ch, &v, 1, SHMKIT_FOREVER));
+	}
+}
+
+/* cmd_drain_join receives what is queued without waiting, marking each
+ * message done, then joins with a deadline of seconds. */
+static int cmd_drain_join(struct shmkit_segment *seg, const char *name, long seconds) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	double *msg = calloc(ch.max_len, sizeof *msg);
+	long count = 0;
+	uint32_t n;
+	int rc;
+	while ((rc = shmkit_chan_recv(&ch, msg, ch.max_len, &n, SHMKIT_NOWAIT)) == 0) {
+		must("task_done", shmkit_chan_task_done(&ch));
+		count++;
+	}
+	if (rc != EAGAIN) {
+		die("recv", rc);
+	}
+	rc = shmkit_chan_join(&ch, shmkit_now_ns() + seconds * 1000000000LL);
+	printf("received=%ld join=%s\n", count, rc == ETIMEDOUT ? "timeout" : class_of(rc));
+	free(msg);
+	return 0;
+}
+
+/* cmd_expect starts a child that exits before it opens anything, names it
+ * as the peer on the other side of channel name, and waits on the channel:
+ * in recv (the child as the sender) or, with side "send", in send on a
+ * full channel (the child as the receiver). It prints how the wait ended. */
+static int cmd_expect(struct shmkit_segment *seg, const char *name, const char *side) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	int sending = strcmp(side, "send") == 0;
+	double v = 1;
+	uint32_t n;
+	int rc;
+	if (sending) {
+		while ((rc = shmkit_chan_send(&ch, &v, 1, SHMKIT_NOWAIT)) == 0) {
+		}
+		if (rc != EAGAIN) {
+			die("fill", rc);
+		}
+	} else {
+		must("register", shmkit_chan_register(&ch, 0));
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		_exit(3);
+	}
+	if (child < 0) {
+		die("fork", errno);
+	}
+	must("expect", shmkit_chan_expect(&ch, !sending, child));
+	int64_t deadline = shmkit_now_ns() + 60 * 1000000000LL;
+	rc = sending ? shmkit_chan_send(&ch, &v, 1, deadline) : shmkit_chan_recv(&ch, &v, 1, &n, deadline);
+	printf("%s=%s expect0=%s\n", side, rc == ETIMEDOUT ? "timeout" : class_of(rc),
+	       shmkit_chan_expect(&ch, 1, 0) == EINVAL ? "einval" : "accepted");
+	waitpid(child, NULL, 0);
+	return 0;
+}
+
+/* cmd_chan_readonly attaches read-only and makes each call that writes on
+ * channel name, each in a child process of its own, printing how it
+ * ended: a class word, or the signal that killed it. */
+static int cmd_chan_readonly(const char *segname, const char *name) {
+	static const char *calls[] = {"send", "recv", "end", "register", "task_done", "join", "expect"};
+	struct shmkit_segment seg;
+	must("attach", shmkit_attach(segname, 1, &seg));
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(&seg, name, 'd', &ch));
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			double v[1] = {1};
+			uint32_t n = 0;
+			int rc = 0;
+			switch (i) {
+			case 0: rc = shmkit_chan_send(&ch, v, 1, SHMKIT_NOWAIT); break;
+			case 1: rc = shmkit_chan_recv(&ch, v, 1, &n, SHMKIT_NOWAIT); break;
+			case 2: rc = shmkit_chan_end(&ch); break;
+			case 3: rc = shmkit_chan_register(&ch, 1); break;
+			case 4: rc = shmkit_chan_task_done(&ch); break;
+			case 5: rc = shmkit_chan_join(&ch, SHMKIT_NOWAIT); break;
+			case 6: rc = shmkit_chan_expect(&ch, 1, getpid()); break;
+			}
+			printf("%s=%s\n", calls[i], class_of(rc));
+			_exit(0);
+		}
+		int status;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			die("fork", errno);
+		}
+		if (WIFSIGNALED(status)) {
+			printf("%s=signal%d\n", calls[i], WTERMSIG(status));
+		}
+	}
+	printf("len=%llu\n", (unsigned long long)shmkit_chan_len(&ch));
+	shmkit_detach(&seg);
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -545,6 +655,9 @@ int main(int argc, char **argv) {
 	}
 	if (strcmp(cmd, "descs") == 0) {
 		return cmd_descs(segname, argc - 3, argv + 3);
+	}
+	if (strcmp(cmd, "chan-readonly") == 0 && argc > 3) {
+		return cmd_chan_readonly(segname, argv[3]);
 	}
 	struct shmkit_segment seg = attach(segname);
 	int rc = 2;
@@ -572,6 +685,12 @@ int main(int argc, char **argv) {
 		rc = cmd_mutex_lock(&seg, argv[3]);
 	} else if ((strcmp(cmd, "send") == 0 || strcmp(cmd, "send-join") == 0) && argc > 5) {
 		rc = cmd_send(&seg, argv[3], atol(argv[4]), atol(argv[5]), strcmp(cmd, "send-join") == 0);
+	} else if (strcmp(cmd, "send-forever") == 0 && argc > 3) {
+		cmd_send_forever(&seg, argv[3]);
+	} else if (strcmp(cmd, "drain-join") == 0 && argc > 4) {
+		rc = cmd_drain_join(&seg, argv[3], atol(argv[4]));
+	} else if (strcmp(cmd, "expect") == 0 && argc > 4) {
+		rc = cmd_expect(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "reopen") == 0 && argc > 4) {
 		rc = cmd_reopen(&seg, argv[3], atol(argv[4]));
 	} else if (strcmp(cmd, "records") == 0 && argc > 4) {

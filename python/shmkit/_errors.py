@@ -71,6 +71,7 @@ def check(rc, what):
         errno.ENOTRECOVERABLE: NotRecoverableError,
         n.ECLOSED: ChannelClosedError,
         n.EPEERDEAD: PeerDeadError,
+        n.EREADONLY: ReadOnlyError,
         n.EEOF: EOFError,
         errno.ETIMEDOUT: TimeoutError,
         n.ETOOLARGE: ValueError,

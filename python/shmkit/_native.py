@@ -91,6 +91,7 @@ class Chan(ctypes.Structure):
         ("recv_stale", ctypes.c_uint32),
         ("send_stale", ctypes.c_uint32),
         ("joinable", ctypes.c_int),
+        ("readonly", ctypes.c_int),
     ]
 
 
@@ -197,7 +198,8 @@ def _declare(lib):
         "shmkit_chan_send": (c_int, [P(Chan), vp, c_u32, c_i64]),
         "shmkit_chan_recv": (c_int, [P(Chan), vp, c_u32, P(c_u32), c_i64]),
         "shmkit_chan_end": (c_int, [P(Chan)]),
-        "shmkit_chan_register": (None, [P(Chan), c_int]),
+        "shmkit_chan_register": (c_int, [P(Chan), c_int]),
+        "shmkit_chan_expect": (c_int, [P(Chan), c_int, ctypes.c_int32]),
         "shmkit_chan_close": (None, [P(Chan)]),
         "shmkit_chan_len": (c_u64, [P(Chan)]),
         "shmkit_new_cond": (c_int, [P(Segment), cp, P(Object)]),
@@ -258,7 +260,7 @@ lib = _declare(ctypes.CDLL(_find(), use_errno=False))
 
 # errno values the C library returns, by meaning (shmkit.h, by way of _h).
 from ._h import (ECLOSED, ECORRUPT, EEOF, EINUSE, EKIND, ENOTSHMKIT,  # noqa: E402,F401
-                 EPEERDEAD, ESHORTBUF, ETOOLARGE, EVERSION)
+                 EPEERDEAD, EREADONLY, ESHORTBUF, ETOOLARGE, EVERSION)
 
 
 FIELDS_MAX = 4096  # SHMKIT_FIELDS_MAX

@@ -1044,7 +1044,7 @@ class Channel:
     def task_done(self):
         """Mark one received message handled (a joinable channel only), as
         JoinableQueue.task_done: ValueError if called more times than
-        messages were sent."""
+        messages were received."""
         self._seg._check_writable()
         rc = n.lib.shmkit_chan_task_done(ctypes.byref(self._ch))
         if rc == errno.EINVAL:
@@ -1054,9 +1054,10 @@ class Channel:
         _errors.check(rc, "channel %r" % self.name)
 
     def join(self, timeout=None):
-        """Wait until every message sent has been marked done; False if
-        timeout seconds passed first. A message whose receiver died before
-        task_done() stays unfinished: only the timeout ends the wait then."""
+        """Wait until every message sent has been received and marked done;
+        False if timeout seconds passed first. A message whose receiver died
+        before task_done() stays unfinished: only the timeout ends the wait
+        then. PeerDeadError if messages are queued and every receiver died."""
         try:
             rc = self._wait(lambda until: n.lib.shmkit_chan_join(ctypes.byref(self._ch), until), timeout)
         except TimeoutError:
@@ -1070,7 +1071,26 @@ class Channel:
         """Record this process as a sender (or receiver) now, not at its
         first send (recv); see the Go package's RegisterSender."""
         self._seg._check_writable()
-        n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender))
+        _errors.check(n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender)), "channel %r" % self.name)
+
+    def expect_sender(self, pid):
+        """Record process pid as a sender before it runs: a program this one
+        started (subprocess.Popen(...).pid). If it dies, whether or not it
+        ever opened the channel, a blocked recv() raises PeerDeadError
+        once every recorded sender is dead, instead of waiting for good."""
+        self._expect(pid, True)
+
+    def expect_receiver(self, pid):
+        """Record process pid as a receiver before it runs; see
+        expect_sender. A send() blocked on a full channel, or a join() with
+        messages queued, then raises PeerDeadError once it has died."""
+        self._expect(pid, False)
+
+    def _expect(self, pid, sender):
+        self._seg._check_writable()
+        if not isinstance(pid, int) or not 0 < pid < 2**31:
+            raise ValueError("channel %r: %r is not a process id" % (self.name, pid))
+        _errors.check(n.lib.shmkit_chan_expect(ctypes.byref(self._ch), sender, pid), "channel %r" % self.name)
 
     def __iter__(self):
         while True:

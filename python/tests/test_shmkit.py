@@ -396,6 +396,7 @@ class TestParity(SegmentTest):
         self.seg.new_semaphore("s", 1)
         self.seg.new_mutex("m")
         self.seg.new_channel("ch", "d", 2, 4)
+        self.seg.new_channel("jq", "d", 2, 4, joinable=True)
         ro = shmkit.attach(self.name, readonly=True)
         try:
             self.assertTrue(ro.readonly)
@@ -409,6 +410,8 @@ class TestParity(SegmentTest):
             for call in (lambda: setattr(v, "value", 8), lambda: v.add(1), lambda: ro.semaphore("s").acquire(),
                          lambda: ro.semaphore("s").release(), lambda: ro.mutex("m").acquire(),
                          lambda: ro.channel("ch").send([1.0]), lambda: ro.channel("ch").recv(timeout=0),
+                         lambda: ro.channel("ch").end(), lambda: ro.channel("ch").register(True),
+                         lambda: ro.channel("jq").task_done(), lambda: ro.channel("jq").join(timeout=0),
                          lambda: ro.new_array("b", "i", 2)):
                 with self.assertRaises(shmkit.ReadOnlyError):
                     call()
@@ -913,6 +916,29 @@ class TestChannel(SegmentTest):
         self.assertEqual(d.recv(), [1.0, 2.0])
         c.send(b"ok")
         self.assertEqual(c.recv(), b"ok")
+
+    def test_expected_peer_dies_before_opening(self):
+        # A peer that fails before it opens the channel is never recorded:
+        # without naming it, nothing tells the receiver it is gone.
+        ch = self.seg.new_channel("ex", "d", 1, 1)
+        ch.register(False)
+        peer = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+        try:
+            with self.assertRaises(TimeoutError):
+                ch.recv(timeout=0.5)
+            ch.expect_sender(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                ch.recv(timeout=60)
+            out = self.seg.new_channel("ex-out", "d", 1, 1)
+            out.send([1.0])  # a full channel, its expected receiver dead
+            out.expect_receiver(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                out.send([2.0], timeout=60)
+            for bad in (0, -1, 2**31, "1"):
+                with self.assertRaises(ValueError):
+                    ch.expect_sender(bad)
+        finally:
+            self.assertEqual(peer.wait(), 3)
 
     def test_bad_messages(self):
         ch = self.seg.new_channel("ch", "i", 2, 3)

@@ -1563,6 +1563,28 @@ static void populate(const struct shmkit_segment *seg, const struct shmkit_objec
 	(void)madvise((void *)from, (to < end ? to : end) - from, seg->fd >= 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
+/* mapped_writable reports whether the mapping holding addr may be written,
+ * from /proc/self/maps; 1 if that cannot be read (memory the caller mapped
+ * itself is then trusted to be writable, as before). */
+static int mapped_writable(const void *addr) {
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (f == NULL) {
+		return 1;
+	}
+	char line[512];
+	int writable = 1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long from, to;
+		char perms[5];
+		if (sscanf(line, "%lx-%lx %4s", &from, &to, perms) == 3 && (uintptr_t)addr >= from && (uintptr_t)addr < to) {
+			writable = perms[1] == 'w';
+			break;
+		}
+	}
+	fclose(f);
+	return writable;
+}
+
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch) {
 	struct shmkit_object o;
 	int rc = shmkit_lookup(seg, name, SHMKIT_KIND_CHANNEL, typecode, &o);
@@ -1581,7 +1603,10 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
 	uint64_t length;
 	channel_geometry(ch->elem_size, ch->slots, ch->max_len, &ch->stride, &length);
 	ch->pid = (uint32_t)getpid();
-	if (seg->fd >= 0 && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
+	/* A segment without its file is read-only (shmkit_attach), or memory
+	 * the caller mapped (shmkit_check): ask the mapping which. */
+	ch->readonly = seg->fd < 0 && !mapped_writable(o.data);
+	if (!ch->readonly && LOAD(&ch->h->pid_namespace) != pid_namespace()) {
 		STORE_SC(&ch->h->mixed_ns, 1); /* before this process claims or registers anything */
 	}
 	ch->joinable = (o.flags & SHMKIT_FLAG_JOINABLE) != 0;
@@ -1608,26 +1633,46 @@ void shmkit_chan_close(struct shmkit_chan *ch) {
 	}
 }
 
-void shmkit_chan_register(struct shmkit_chan *ch, int sender) {
-	int *flag = sender ? &ch->send_registered : &ch->recv_registered;
-	int32_t *table = sender ? ch->h->producers : ch->h->consumers;
-	int32_t me = (int32_t)ch->pid;
-	if (*flag) {
-		return;
-	}
-	*flag = 1;
+/* record_peer puts pid in a peer table unless it is there: in an empty
+ * entry or one whose process is dead. */
+static void record_peer(struct shmkit_chan *ch, int32_t *table, int32_t pid) {
 	for (int i = 0; i < SHMKIT_PEERS; i++) {
-		if (LOAD(&table[i]) == me) {
+		if (LOAD(&table[i]) == pid) {
 			return;
 		}
 	}
 	for (int i = 0; i < SHMKIT_PEERS; i++) {
 		int32_t p = LOAD(&table[i]);
-		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, me)) {
+		if ((p == 0 || !peer_alive(ch, p)) && CAS(&table[i], p, pid)) {
 			return;
 		}
 	}
 	STORE(&ch->h->peers_overflow, 1); /* not recorded: never report peers dead */
+}
+
+int shmkit_chan_register(struct shmkit_chan *ch, int sender) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
+	int *flag = sender ? &ch->send_registered : &ch->recv_registered;
+	int32_t *table = sender ? ch->h->producers : ch->h->consumers;
+	if (*flag) {
+		return 0;
+	}
+	*flag = 1;
+	record_peer(ch, table, (int32_t)ch->pid);
+	return 0;
+}
+
+int shmkit_chan_expect(struct shmkit_chan *ch, int sender, int32_t pid) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
+	if (pid <= 0) {
+		return EINVAL;
+	}
+	record_peer(ch, sender ? ch->h->producers : ch->h->consumers, pid);
+	return 0;
 }
 
 static int all_dead(const struct shmkit_chan *ch, int32_t *table) {
@@ -1850,26 +1895,69 @@ static int task_done(struct shmkit_chan *ch) {
 }
 
 int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
-	if (!ch->joinable) {
-		return chan_send(ch, data, n, deadline_ns);
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
 	}
-	__atomic_add_fetch(&ch->h->unfinished, 1, __ATOMIC_SEQ_CST); /* before the message can be seen */
-	int rc = chan_send(ch, data, n, deadline_ns);
-	if (rc != 0) {
-		task_done(ch);
-	}
-	return rc;
+	return chan_send(ch, data, n, deadline_ns);
 }
 
-int shmkit_chan_task_done(struct shmkit_chan *ch) { return ch->joinable ? task_done(ch) : ENOTSUP; }
+/* received counts a message this process claimed, on a joinable channel:
+ * a message counts from its receiver on, so one that never entered the
+ * ring never counts (see struct shmkit_channel). */
+static void received(struct shmkit_chan *ch) {
+	if (ch->joinable) {
+		__atomic_add_fetch(&ch->h->unfinished, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, uint64_t *count);
+
+/* Whether the ring holds a message no receiver has counted yet: published
+ * and not freed, or claimed by a receiver. A dead receiver's claim is taken
+ * over, so that join does not wait for it. */
+static int queued(struct shmkit_chan *ch) {
+	if (ch->spsc) {
+		uint64_t end, count;
+		int rc = spsc_end(ch, LOAD(&ch->h->head), &end, &count);
+		return count > 0 || rc != 0; /* a record that does not read right: wait */
+	}
+	for (uint64_t i = 0; i < ch->slots; i++) {
+		struct shmkit_slot *s = slot_at(ch, i);
+		uint64_t st = LOAD(&s->state);
+		if ((state_seq(st) & 1) == 0) {
+			continue; /* empty, or a producer writing: not sent yet */
+		}
+		if (state_owner(st) != 0) {
+			if (!take_over(ch, s, st)) {
+				return 1;
+			}
+		} else if (LOAD(&s->len) != SHMKIT_LEN_SKIP || LOAD(&s->state) != st) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int join_done(struct shmkit_chan *ch) {
+	return !queued(ch) && __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST) == 0;
+}
+
+int shmkit_chan_task_done(struct shmkit_chan *ch) {
+	if (ch->readonly) { /* first, as Go's TaskDone */
+		return SHMKIT_EREADONLY;
+	}
+	return ch->joinable ? task_done(ch) : ENOTSUP;
+}
 
 int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	if (!ch->joinable) {
 		return ENOTSUP;
 	}
 	for (;;) {
-		uint32_t v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST);
-		if (v == 0) {
+		if (join_done(ch)) {
 			return 0;
 		}
 		int64_t now = shmkit_now_ns();
@@ -1878,10 +1966,19 @@ int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns) {
 		}
 		int64_t until = deadline_ns == SHMKIT_FOREVER || deadline_ns - now > SLICE_NS ? now + SLICE_NS : deadline_ns;
 		__atomic_add_fetch(&ch->h->join_waiters, 1, __ATOMIC_SEQ_CST);
-		if ((v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST)) != 0) {
+		uint32_t v = __atomic_load_n(&ch->h->unfinished, __ATOMIC_SEQ_CST);
+		int rc = 0;
+		if (join_done(ch)) {
+			rc = -1;
+		} else if (queued(ch) && all_dead(ch, ch->h->consumers)) {
+			rc = SHMKIT_EPEERDEAD; /* queued messages no receiver is left to take */
+		} else { /* task_done wakes us at 0; anything else, the slice's end */
 			shmkit_futex_wait(&ch->h->unfinished, v, until);
 		}
 		__atomic_sub_fetch(&ch->h->join_waiters, 1, __ATOMIC_SEQ_CST);
+		if (rc != 0) {
+			return rc < 0 ? 0 : rc;
+		}
 	}
 }
 
@@ -1950,12 +2047,15 @@ static int recv_stuck(struct shmkit_chan *ch, void *arg) {
 }
 
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns) {
-	shmkit_chan_register(ch, 0);
+	int rc = shmkit_chan_register(ch, 0);
+	if (rc != 0) {
+		return rc;
+	}
 	if (ch->spsc) {
 		return spsc_recv(ch, buf, cap, n, deadline_ns);
 	}
 	struct recv_op op = {.cap = cap};
-	int rc = recv_attempt(ch, &op);
+	rc = recv_attempt(ch, &op);
 	if (rc == 0 && deadline_ns <= 0) {
 		rc = -EAGAIN;
 	} else if (rc == 0) {
@@ -1967,6 +2067,7 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 		}
 		return -rc;
 	}
+	received(ch); /* while the slot is still claimed */
 	memcpy(buf, slot_data(slot_at(ch, op.pos)), (size_t)op.n * ch->elem_size);
 	*n = op.n;
 	free_slot(ch, op.pos);
@@ -1975,6 +2076,9 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 }
 
 int shmkit_chan_end(struct shmkit_chan *ch) {
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	uint32_t open = 0;
 	if (!CAS(&ch->h->closed, open, 1)) {
 		return SHMKIT_ECLOSED;
@@ -2232,6 +2336,7 @@ static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 		}
 		return -rc;
 	}
+	received(ch); /* before the message leaves the ring */
 	memcpy(buf, ch->slots_base + op.at + REC_HEADER, (size_t)op.n * ch->elem_size);
 	*n = op.n;
 	ch->head += record_size(ch, op.n);

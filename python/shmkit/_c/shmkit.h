@@ -269,16 +269,25 @@ struct shmkit_barrier {
  * since it read the futex word before registering and the wake moved it,
  * and a new sleeper changes the generation.
  *
- * producers / consumers: pids of processes that sent / received, so a
+ * producers / consumers: pids of processes that sent / received, or that
+ * a starter named for them before they ran (shmkit_chan_expect), so a
  * blocked peer can tell when all of the other side are dead; 0 is empty.
  *
- * Joinable channels (SHMKIT_FLAG_JOINABLE), as Python's JoinableQueue: a
- * sender adds 1 to unfinished before it claims, and takes it back if the
- * send fails; task_done takes 1 off by CAS (never below 0) and, reaching
- * 0, wakes all if join_waiters is non-zero; join waits until unfinished is
- * 0 (raising join_waiters, then sleeping on unfinished). A consumer that
- * dies between receiving and task_done leaves its message unfinished for
- * good: joins then end only by their timeout.
+ * Joinable channels (SHMKIT_FLAG_JOINABLE), as Python's JoinableQueue:
+ * unfinished counts messages received and not yet done. A receiver adds 1
+ * after it claimed a message and before it frees the slot (SPSC: before it
+ * stores head); task_done takes 1 off by CAS (never below 0) and, reaching
+ * 0, wakes all if join_waiters is non-zero. Join is done when nothing is
+ * queued and then unfinished is 0, in that order: queued means a slot whose
+ * seq is odd (published, or claimed by a receiver) that is not a skip
+ * (SPSC: a record from head). Join raises join_waiters, reads unfinished,
+ * looks again, and sleeps on unfinished for at most a slice; it takes over
+ * slots claimed by dead receivers, and reports SHMKIT_EPEERDEAD if
+ * messages are queued and every consumer is dead. A sender counts
+ * nothing, so a message that never entered the ring (its producer died
+ * blocked or writing) never counts. A consumer that dies between
+ * receiving and task_done leaves its message unfinished for good: joins
+ * then end only by their timeout.
  *
  * Pid namespaces: a process whose pid namespace is not pid_namespace sets
  * mixed_ns when it opens the channel for writing, before it claims or
@@ -478,6 +487,7 @@ uint32_t shmkit_load32(const uint32_t *word);                       /* an acquir
 #define SHMKIT_EPEERDEAD ECONNRESET       /* every process on the other side died */
 #define SHMKIT_ETOOLARGE EMSGSIZE         /* message longer than max_len */
 #define SHMKIT_ESHORTBUF ENOBUFS          /* buffer shorter than the message (it stays queued) */
+#define SHMKIT_EREADONLY EROFS            /* a call that writes, on a read-only attach */
 
 /* Deadlines of channel operations: SHMKIT_FOREVER waits as long as it takes;
  * SHMKIT_NOWAIT tries once and returns EAGAIN if it must wait; any other
@@ -622,9 +632,13 @@ struct shmkit_chan {
 	int send_leased, recv_leased, eof;
 	uint32_t recv_stale, send_stale; /* sleeper words found to hold only killed sleepers */
 	int joinable;              /* SHMKIT_FLAG_JOINABLE */
+	int readonly;              /* mapped read-only: every call that writes returns SHMKIT_EREADONLY */
 };
 
 int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typecode, struct shmkit_chan *ch);
+/* On a read-only attach, open succeeds and shmkit_chan_len works; every
+ * call that would write (send, recv, end, register, task_done, join)
+ * returns SHMKIT_EREADONLY. */
 /* Sends and receives on an SPSC channel also return SHMKIT_EINUSE (EBUSY)
  * while another live handle holds that side, and ENOSYS where membarrier(2)
  * is not available. */
@@ -642,12 +656,19 @@ int shmkit_chan_end(struct shmkit_chan *ch);
  * gives back the sides the handle holds, so another handle may take them at
  * once. The handle stays usable. */
 void shmkit_chan_close(struct shmkit_chan *ch);
-/* Joinable channels: mark one received message done (EINVAL if none is
- * unfinished, ENOTSUP on another channel); wait until every message sent
- * is done (0, or ETIMEDOUT at the deadline). */
+/* Joinable channels: mark one received message done (EINVAL if no received
+ * message is unfinished, ENOTSUP on another channel); wait until nothing is
+ * queued and every message received is done (0, ETIMEDOUT at the deadline,
+ * or SHMKIT_EPEERDEAD if messages are queued and every receiver died). */
 int shmkit_chan_task_done(struct shmkit_chan *ch);
 int shmkit_chan_join(struct shmkit_chan *ch, int64_t deadline_ns);
-void shmkit_chan_register(struct shmkit_chan *ch, int sender);
+/* Record this process as a sender (or receiver) now, not at its first send. */
+int shmkit_chan_register(struct shmkit_chan *ch, int sender);
+/* Record process pid as a sender (or receiver) on its behalf, before it
+ * runs: a program this one starts. If it dies, whether or not it ever
+ * opened the channel, the other side's waits report SHMKIT_EPEERDEAD as if
+ * it had registered. EINVAL for pid <= 0. */
+int shmkit_chan_expect(struct shmkit_chan *ch, int sender, int32_t pid);
 uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 
 /* ===================================================================== */

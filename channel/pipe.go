@@ -192,6 +192,21 @@ func (c *Conn[T]) PollContext(ctx context.Context) error {
 	return nil
 }
 
+// ExpectPeer names the process that will open the other end, before it
+// runs (see Channel.ExpectSender): if it dies, even before it opens its
+// end, a Recv or Send blocked on it returns ErrPeerDead instead of waiting
+// for good.
+func (c *Conn[T]) ExpectPeer(pid int) error {
+	var err error
+	if c.in != nil {
+		err = c.in.ExpectSender(pid)
+	}
+	if c.out != nil && err == nil {
+		err = c.out.ExpectReceiver(pid)
+	}
+	return err
+}
+
 // Close ends the stream this end sends on (the other end reads what was
 // sent, then io.EOF) and lets go of both channels.
 func (c *Conn[T]) Close() error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -74,10 +75,10 @@ func TestPipeDuplex(t *testing.T) {
 			require.Equal(t, msg[j]+1, got[j])
 		}
 	}
-	require.NoError(t, c0.Close())
+	require.NoError(t, c0.Close()) // the child reads EOF, closes its end and exits
 	require.NoError(t, cmd.Wait())
 	_, err = c0.Recv()
-	assert.ErrorIs(t, err, io.EOF)
+	assert.ErrorIs(t, err, channel.ErrClosed, "a closed end refuses use")
 }
 
 // TestPipePoll: Poll waits for a message without taking it from Recv, and
@@ -138,6 +139,21 @@ func TestPipeOneWay(t *testing.T) {
 	assert.ErrorIs(t, err, channel.ErrNoSuchEnd)
 	require.NoError(t, r.Close())
 	require.NoError(t, w.Close())
+}
+
+// TestPipeExpectedPeerNeverOpens: the process named to open the other end
+// exits before it does; a blocked Recv reports ErrPeerDead.
+func TestPipeExpectedPeerNeverOpens(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	c0, err := channel.NewPipe[int64](seg, "p", 4, 4)
+	require.NoError(t, err)
+	peer := exec.Command("false")
+	require.NoError(t, peer.Start())
+	require.NoError(t, c0.ExpectPeer(peer.Process.Pid))
+	_ = peer.Wait()
+	_, err = c0.Recv()
+	assert.ErrorIs(t, err, channel.ErrPeerDead)
+	require.NoError(t, c0.Close())
 }
 
 // TestPipePeerKilled: the process at the other end dies without closing;

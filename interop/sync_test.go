@@ -133,7 +133,7 @@ func waitedFor(ok bool, err error) error {
 
 // TestPipeWithPeer: Go holds end 0 of a pipe of bytes and the peer end 1;
 // the peer answers each message reversed until Go closes its end, then
-// closes its own, so Go's next Recv is io.EOF.
+// closes its own, so a receive on end 0 is io.EOF.
 func TestPipeWithPeer(t *testing.T) {
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<20)
@@ -154,8 +154,11 @@ func TestPipeWithPeer(t *testing.T) {
 		require.NoError(t, conn.Close())
 		r.expect(t, "echoed=300")
 		require.NoError(t, r.cmd.Wait())
-		_, err = conn.Recv()
+		again, err := channel.OpenPipe[byte](seg, "p", 0) // the peer closed its end: EOF
+		require.NoError(t, err)
+		_, err = again.Recv()
 		assert.ErrorIs(t, err, io.EOF)
+		require.NoError(t, again.Close())
 	})
 }
 

@@ -31,10 +31,9 @@ func main() {
 	check(err)
 	p, err := process.Start("server", name) // the server opens end 1
 	check(err)
-	// If the server dies, even before it opens the channels, Send and Recv
+	// If the server dies, even before it opens its end, Send and Recv
 	// return ErrPeerDead instead of waiting for it.
-	check(requests.ExpectReceiver(p.Pid()))
-	check(replies.ExpectSender(p.Pid()))
+	check(client.ExpectPeer(p.Pid()))
 
 	for _, req := range [][]float64{{1, 2}, {3.5, 4}, {-10, 10}, {1e6, 1}} {
 		check(client.Send(req))

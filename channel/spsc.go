@@ -178,8 +178,21 @@ func (s *spsc) leaseRecv() error {
 
 // reserve finds room for a record of size bytes, writing a skip record
 // first if the record would run past the end of the ring, and returns the
-// record's offset; ErrClosed if the channel is closed.
+// record's offset; ErrClosed if the channel is closed. The common case, a
+// record that fits before the end with room for the word after it by the
+// head last read, is decided here in few enough steps to be inlined.
 func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
+	p := &s.send
+	if end := p.off + size + recordHeader; end < s.cap && p.tail+size+recordHeader-p.head <= s.cap &&
+		s.r.h.Closed.Load() == 0 {
+		return p.off, true, nil
+	}
+	return s.reserveSlow(size)
+}
+
+// reserveSlow is reserve when the record does not plainly fit: it may need
+// a skip record, to end the lap exactly, or a fresh look at head.
+func (s *spsc) reserveSlow(size uint64) (at uint64, ok bool, err error) {
 	h, p := s.r.h, &s.send
 	if h.Closed.Load() != 0 {
 		return 0, false, ErrClosed
@@ -232,6 +245,22 @@ func (s *spsc) publish(at uint64, n uint32) error {
 // peek finds the next message: its offset and length; ok false if there is
 // none yet. A message longer than maxLen stays queued (io.ErrShortBuffer).
 func (s *spsc) peek(maxLen int) (at uint64, n uint32, ok bool, err error) {
+	// The common cases first, without a call: no record yet, or a message
+	// that fits dst and lies wholly in the ring.
+	q := &s.recv
+	hd := s.word(q.off).Load()
+	if uint32(hd>>32) != stamp(q.head) {
+		return 0, 0, false, nil
+	}
+	if n := uint32(hd) - 1; n <= s.r.maxLen && int(n) <= maxLen && q.off+s.recordSize(uint64(n)) <= s.cap {
+		return q.off, n, true, nil
+	}
+	return s.peekSlow(maxLen)
+}
+
+// peekSlow is peek past a skip record, or for a message that is too long
+// or a corrupt header.
+func (s *spsc) peekSlow(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	q := &s.recv
 	for range 2 { // at most one skip record before a message
 		n, ok, skip, err := s.record(q.head, q.off)

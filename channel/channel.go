@@ -424,52 +424,6 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 	return err == nil, r.wrap("send on", m.ctx, err)
 }
 
-// sendFast sends values on a single-producer channel whose sending side is
-// set up, if that needs no wait: the hot path of Send, with no call through
-// a function value. false means nothing was sent; the general path then
-// decides (and reports any error).
-func (c *Channel[T]) sendFast(values []T) bool {
-	s := c.r.sp
-	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.joinable || c.r.seg.Writable() != nil {
-		return false
-	}
-	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
-	if !ok {
-		return false
-	}
-	dst := c.payload(at, uint64(len(values)))
-	if len(values) == 1 {
-		dst[0] = values[0]
-	} else {
-		copyElems(dst, values)
-	}
-	err := s.publish(at, uint32(len(values)))
-	c.r.wakeReceivers()
-	return err == nil // closed meanwhile: the general path reports it
-}
-
-// recvFast is the hot path of Recv on a single-producer channel: a message
-// that is there and fits dst. false means nothing was received.
-func (c *Channel[T]) recvFast(dst []T) (int, bool) {
-	s := c.r.sp
-	if s == nil || !s.recv.leased || c.r.seg.Writable() != nil {
-		return 0, false
-	}
-	at, n, ok, _ := s.peek(len(dst))
-	if !ok {
-		return 0, false
-	}
-	src := c.payload(at, uint64(n))
-	if n == 1 {
-		dst[0] = src[0]
-	} else {
-		copyElems(dst, src)
-	}
-	s.consume(n)
-	c.r.wakeSenders()
-	return int(n), true
-}
-
 // recvSPSC is recv on a single-producer channel.
 func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, error) {
 	r, s := c.r, c.r.sp

@@ -42,6 +42,16 @@ type Impl struct {
 	run func(ctx context.Context, w *Workload, count int) (time.Duration, error)
 }
 
+// FloorImpl names the C floor's row in W1-W3: the least work that can
+// move the data, which no other row should beat (FloorBeaten).
+const FloorImpl = "C floor"
+
+// Prefault says how the rows treat their rings' pages, for the output:
+// all alike, so that W1 compares protocols rather than page faults.
+const Prefault = "every shared ring and buffer is mapped in before the timed run " +
+	"(MADV_POPULATE_WRITE): shmkit's channels at open in Go, C and Python; the C floor, " +
+	"the C FloatChannel and the Boost peers after they map it; the Python seed's objects as Python makes them"
+
 // Label names a workload in tables: "W1", "W4 size=1", "W5 lock".
 func (w *Workload) Label() string {
 	switch {
@@ -99,8 +109,13 @@ type Result struct {
 	MBPerS   float64 `json:"MB_per_s,omitempty"`
 	RTTNs    float64 `json:"rtt_ns,omitempty"`
 	OpsPerS  float64 `json:"ops_per_s,omitempty"`
-	OK       bool    `json:"ok"`
-	Error    string  `json:"error,omitempty"`
+	// Min and Max are the spread of the main figure (msgs/s, rtt ns or
+	// ops/s) over the rounds, beside its median.
+	Min   float64 `json:"min,omitempty"`
+	Max   float64 `json:"max,omitempty"`
+	Smoke bool    `json:"smoke,omitempty"` // a --quick run: not steady state
+	OK    bool    `json:"ok"`
+	Error string  `json:"error,omitempty"`
 
 	err     error
 	label   string
@@ -155,6 +170,7 @@ func Speedup(a, b *Result) float64 {
 type Options struct {
 	Rounds   int                                       // interleaved rounds; the median is kept
 	Scale    float64                                   // multiplies every count (--quick uses 0.1)
+	Smoke    bool                                      // a smoke run (--quick): results say so
 	Progress func(w *Workload, impl string, round int) // called before each run, if set
 }
 
@@ -176,7 +192,7 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 	for i, w := range workloads {
 		for _, impl := range w.Impls {
 			results[i] = append(results[i], &Result{Workload: w.ID, Impl: impl.Name, Elems: w.Elems,
-				Count: countOf(w, impl, o.Scale), OK: true, label: w.Label(), figure: w.Figure})
+				Count: countOf(w, impl, o.Scale), Smoke: o.Smoke, OK: true, label: w.Label(), figure: w.Figure})
 		}
 	}
 	for round := range o.Rounds {
@@ -233,6 +249,7 @@ func (r *Result) summarise() {
 		return
 	}
 	m := median(r.samples)
+	r.Min, r.Max = slices.Min(r.samples), slices.Max(r.samples)
 	switch r.figure {
 	case RoundTrip:
 		r.RTTNs = m
@@ -244,6 +261,36 @@ func (r *Result) summarise() {
 			r.MBPerS = m * float64(8*r.Elems) / 1e6
 		}
 	}
+}
+
+// floorMargin is how far a row may beat the C floor's median before the
+// run calls it more than noise.
+const floorMargin = 1.10
+
+// FloorBeaten names each row that beats its workload's C floor by more
+// than noise (10% on the median), as warnings to print: the floor is the
+// least work that can move the data, so such a row means a wrong floor
+// or a wrong row.
+func FloorBeaten(results [][]*Result) []string {
+	var out []string
+	for _, rs := range results {
+		var floor *Result
+		for _, r := range rs {
+			if r.Impl == FloorImpl {
+				floor = r
+			}
+		}
+		if floor == nil {
+			continue
+		}
+		for _, r := range rs {
+			if s := Speedup(r, floor); r != floor && s > floorMargin {
+				out = append(out, fmt.Sprintf("%s %s beats the C floor by %.2f× on the median: the floor or the row is wrong",
+					r.Label(), r.Impl, s))
+			}
+		}
+	}
+	return out
 }
 
 func median(xs []float64) float64 {

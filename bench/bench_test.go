@@ -83,8 +83,8 @@ func TestQuickRun(t *testing.T) {
 			if !r.OK && !r.Unavailable() {
 				t.Errorf("%s %s: %s", r.Label(), r.Impl, r.Error)
 			}
-			if r.OK && r.Main() <= 0 {
-				t.Errorf("%s %s: no figure", r.Label(), r.Impl)
+			if r.OK && (r.Main() <= 0 || r.Min > r.Main() || r.Max < r.Main()) {
+				t.Errorf("%s %s: figure %v, spread %v–%v", r.Label(), r.Impl, r.Main(), r.Min, r.Max)
 			}
 		}
 	}

@@ -121,6 +121,7 @@ static int open_seed(const char *segname, struct seed *s) {
 	}
 	if ((rc = shmkit_lookup(&s->seg, "buffer", SHMKIT_KIND_ARRAY, 'd', &o)) == 0) {
 		s->buffer = o.data;
+		bench_prefault(&s->seg, o.data, o.length); /* as shmkit's FloatChannel maps its slot */
 		if ((rc = shmkit_lookup(&s->seg, "buffer_len", SHMKIT_KIND_VALUE, 'i', &o)) == 0) {
 			s->len = o.data;
 			if ((rc = shmkit_lookup(&s->seg, "empty", SHMKIT_KIND_SEMAPHORE, 0, &o)) == 0) {

@@ -28,3 +28,40 @@ func TestRunRotates(t *testing.T) {
 		}
 	}
 }
+
+// fixedImpl is an implementation whose runs take the given times in turn.
+func fixedImpl(name string, runs ...time.Duration) Impl {
+	i := 0
+	return Impl{Name: name, run: func(context.Context, *Workload, int) (time.Duration, error) {
+		d := runs[i%len(runs)]
+		i++
+		return d, nil
+	}}
+}
+
+// TestRunSpread: each result gives the slowest and fastest round beside
+// the median, in the workload's unit, and says when it is a smoke run.
+func TestRunSpread(t *testing.T) {
+	w := &Workload{ID: "W0", Figure: RoundTrip, Count: 1000,
+		Impls: []Impl{fixedImpl("A", 3*time.Millisecond, time.Millisecond, 2*time.Millisecond)}}
+	r := Run(context.Background(), []*Workload{w}, Options{Rounds: 3, Smoke: true})[0][0]
+	if r.RTTNs != 2000 || r.Min != 1000 || r.Max != 3000 || !r.Smoke {
+		t.Fatalf("median %v min %v max %v smoke %v, want 2000 1000 3000 true", r.RTTNs, r.Min, r.Max, r.Smoke)
+	}
+}
+
+// TestFloorBeaten: a row more than 10% better than the C floor of its
+// workload is named, whichever way the figure goes; one within 10% is not.
+func TestFloorBeaten(t *testing.T) {
+	ms := time.Millisecond
+	stream := &Workload{ID: "W2", Figure: Throughput, Count: 1000, Impls: []Impl{
+		fixedImpl("fast", 8*ms), fixedImpl(FloorImpl, 10*ms), fixedImpl("close", 9500*time.Microsecond), fixedImpl("slow", 20*ms)}}
+	pingPong := &Workload{ID: "W3", Figure: RoundTrip, Count: 1000, Impls: []Impl{
+		fixedImpl(FloorImpl, 10*ms), fixedImpl("quick", 5*ms), fixedImpl("slow", 20*ms)}}
+	noFloor := &Workload{ID: "W5", Figure: Ops, Count: 1000, Impls: []Impl{fixedImpl("a", ms), fixedImpl("b", 9*ms)}}
+	got := FloorBeaten(Run(context.Background(), []*Workload{stream, pingPong, noFloor}, Options{Rounds: 1}))
+	if len(got) != 2 || !strings.HasPrefix(got[0], "W2 fast beats the C floor by 1.25×") ||
+		!strings.HasPrefix(got[1], "W3 quick beats the C floor by 2.00×") {
+		t.Fatalf("FloorBeaten = %q", got)
+	}
+}

@@ -37,7 +37,7 @@ func pingPongWorkload() *Workload {
 		{Name: "shmkit", run: pingPongRun(rolePing, rolePong, channel.SPSC())},
 		{Name: "shmkit any-to-any", run: pingPongRun(rolePing, rolePong)},
 		{Name: "C", run: nativeRun(pingPongRun(roleCPing, roleCPong))},
-		{Name: "C floor", run: nativeRun(floorPingPongRun)},
+		{Name: FloorImpl, run: nativeRun(floorPingPongRun)},
 		{Name: "Boost message_queue", Div: 5, run: boostMQPingPong},
 		{Name: "pipe", Div: 20, run: fdPingPongRun(true)},
 		{Name: "unix", Div: 20, run: fdPingPongRun(false)},

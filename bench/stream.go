@@ -39,17 +39,22 @@ func init() {
 
 // streamWorkload is W1 or W2: elems float64 per message.
 func streamWorkload(id, title string, elems, count int) *Workload {
-	return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: []Impl{
+	impls := []Impl{
 		{Name: "shmkit", run: streamRun(roleStreamSend, roleStreamRecv, ring)},
 		{Name: "shmkit any-to-any", run: streamRun(roleStreamSend, roleStreamRecv, anyRing)},
 		{Name: "C", run: nativeRun(streamRun(roleCStreamSend, roleCStreamRecv, anyRing))},
-		{Name: "C floor", run: nativeRun(streamRun(roleCFloorSend, roleCFloorRecv, floorRing))},
+		{Name: FloorImpl, run: nativeRun(streamRun(roleCFloorSend, roleCFloorRecv, floorRing))},
 		{Name: "Boost spsc_queue", run: boostSPSCStream},
-		{Name: "Boost message_queue", run: boostMQStream},
-		{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
-		{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
-		{Name: "python", Div: 40, run: pythonRun("stream")},
-	}}
+	}
+	if elems > 1 { // one double through the array overload is not how anyone uses it
+		impls = append(impls, Impl{Name: "Boost spsc_queue array", run: boostSPSCArrayStream})
+	}
+	impls = append(impls,
+		Impl{Name: "Boost message_queue", run: boostMQStream},
+		Impl{Name: "pipe", Div: 5, run: fdStreamRun(pipePair)},
+		Impl{Name: "unix", Div: 5, run: fdStreamRun(socketPair)},
+		Impl{Name: "python", Div: 40, run: pythonRun("stream")})
+	return &Workload{ID: id, Title: title, Elems: elems, Count: count, Figure: Throughput, Impls: impls}
 }
 
 // floatChannelWorkload is W4: the seed's one-slot blocking channel.
@@ -172,11 +177,21 @@ func streamRun(send, recv Role, setup func(seg *shm.Segment, elems int) error) f
 	}
 }
 
-// floorRing makes the C floor's ring: two index lines, then room for as
-// many messages as shmkit's ring holds, end to end.
+// floorRing makes the C floor's ring: two index lines, then a power of
+// two of float64 that holds at least as many messages as shmkit's ring.
 func floorRing(seg *shm.Segment, elems int) error {
-	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(192 + 8*elems*slotsFor(elems))}, nil)
+	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(192 + 8*floorCap(elems))}, nil)
 	return err
+}
+
+// floorCap is the C floor's ring capacity in float64: the power of two at
+// or above what shmkit's ring holds (W2: 1,024; W1: 524,288 for 500,000).
+func floorCap(elems int) int {
+	c := 1
+	for c < elems*slotsFor(elems) {
+		c *= 2
+	}
+	return c
 }
 
 // ring makes W1's and W2's channel: a few megabytes of slots, for one

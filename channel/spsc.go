@@ -7,10 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/fence"
-	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -180,8 +178,21 @@ func (s *spsc) leaseRecv() error {
 
 // reserve finds room for a record of size bytes, writing a skip record
 // first if the record would run past the end of the ring, and returns the
-// record's offset; ErrClosed if the channel is closed.
+// record's offset; ErrClosed if the channel is closed. The common case, a
+// record that fits before the end with room for the word after it by the
+// head last read, is decided here in few enough steps to be inlined.
 func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
+	p := &s.send
+	if end := p.off + size + recordHeader; end < s.cap && p.tail+size+recordHeader-p.head <= s.cap &&
+		s.r.h.Closed.Load() == 0 {
+		return p.off, true, nil
+	}
+	return s.reserveSlow(size)
+}
+
+// reserveSlow is reserve when the record does not plainly fit: it may need
+// a skip record, to end the lap exactly, or a fresh look at head.
+func (s *spsc) reserveSlow(size uint64) (at uint64, ok bool, err error) {
 	h, p := s.r.h, &s.send
 	if h.Closed.Load() != 0 {
 		return 0, false, ErrClosed
@@ -234,6 +245,22 @@ func (s *spsc) publish(at uint64, n uint32) error {
 // peek finds the next message: its offset and length; ok false if there is
 // none yet. A message longer than maxLen stays queued (io.ErrShortBuffer).
 func (s *spsc) peek(maxLen int) (at uint64, n uint32, ok bool, err error) {
+	// The common cases first, without a call: no record yet, or a message
+	// that fits dst and lies wholly in the ring.
+	q := &s.recv
+	hd := s.word(q.off).Load()
+	if uint32(hd>>32) != stamp(q.head) {
+		return 0, 0, false, nil
+	}
+	if n := uint32(hd) - 1; n <= s.r.maxLen && int(n) <= maxLen && q.off+s.recordSize(uint64(n)) <= s.cap {
+		return q.off, n, true, nil
+	}
+	return s.peekSlow(maxLen)
+}
+
+// peekSlow is peek past a skip record, or for a message that is too long
+// or a corrupt header.
+func (s *spsc) peekSlow(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	q := &s.recv
 	for range 2 { // at most one skip record before a message
 		n, ok, skip, err := s.record(q.head, q.off)
@@ -292,138 +319,4 @@ func (s *spsc) consume(n uint32) {
 func (s *spsc) length() int {
 	_, count, _ := s.end(s.r.h.Head.Load())
 	return count
-}
-
-// payload is the n elements of the message at offset at of an SPSC ring.
-func (c *Channel[T]) payload(at, n uint64) []T {
-	if c.elems == nil { // records: sizes that do not divide 8
-		return layout.Slice[T](c.r.sp.ring, at+recordHeader, n)
-	}
-	i := (at + recordHeader) / uint64(unsafe.Sizeof(*new(T)))
-	return c.elems[i : i+n : i+n]
-}
-
-// sendSPSC is send on a single-producer channel.
-func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
-	r, s := c.r, c.r.sp
-	if !s.send.leased {
-		if err := s.leaseSend(); err != nil {
-			return false, r.wrap("send on", m.ctx, err)
-		}
-	}
-	size := s.recordSize(uint64(n))
-	at, ok, err := s.reserve(size)
-	if !ok && err == nil && m.block {
-		var d *hold.Drain
-		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, &r.sendSpin, true, func() (bool, error) {
-			var ok bool
-			var err error
-			at, ok, err = s.reserve(size)
-			return ok, err
-		}, func() error {
-			if r.allDead(&r.h.Consumers) {
-				return ErrPeerDead
-			}
-			return nil
-		})
-		if d != nil {
-			defer d.Leave() // the segment stays mapped until we are done with the slot
-		}
-	}
-	if !ok || err != nil {
-		return false, r.wrap("send on", m.ctx, err)
-	}
-	fill(c.payload(at, uint64(n))) // a panic here publishes nothing
-	err = s.publish(at, uint32(n))
-	if m.wake {
-		r.wakeReceivers()
-	}
-	return err == nil, r.wrap("send on", m.ctx, err)
-}
-
-// sendFast sends values on a single-producer channel whose sending side is
-// set up, if that needs no wait: the hot path of Send, with no call through
-// a function value. false means nothing was sent; the general path then
-// decides (and reports any error).
-func (c *Channel[T]) sendFast(values []T) bool {
-	s := c.r.sp
-	if s == nil || !s.send.leased || len(values) > int(c.r.maxLen) || c.r.seg.Writable() != nil {
-		return false
-	}
-	at, ok, _ := s.reserve(s.recordSize(uint64(len(values))))
-	if !ok {
-		return false
-	}
-	dst := c.payload(at, uint64(len(values)))
-	if len(values) == 1 {
-		dst[0] = values[0]
-	} else {
-		copyElems(dst, values)
-	}
-	err := s.publish(at, uint32(len(values)))
-	c.r.wakeReceivers()
-	return err == nil // closed meanwhile: the general path reports it
-}
-
-// recvFast is the hot path of Recv on a single-producer channel: a message
-// that is there and fits dst. false means nothing was received.
-func (c *Channel[T]) recvFast(dst []T) (int, bool) {
-	s := c.r.sp
-	if s == nil || !s.recv.leased || c.r.joinable || c.r.seg.Writable() != nil {
-		return 0, false // a joinable channel counts what it receives: the general path
-	}
-	at, n, ok, _ := s.peek(len(dst))
-	if !ok {
-		return 0, false
-	}
-	src := c.payload(at, uint64(n))
-	if n == 1 {
-		dst[0] = src[0]
-	} else {
-		copyElems(dst, src)
-	}
-	s.consume(n)
-	c.r.wakeSenders()
-	return int(n), true
-}
-
-// recvSPSC is recv on a single-producer channel.
-func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, error) {
-	r, s := c.r, c.r.sp
-	if !s.recv.leased {
-		if err := s.leaseRecv(); err != nil {
-			return 0, false, r.wrap("receive on", m.ctx, err)
-		}
-	}
-	at, n, ok, err := s.tryRecv(maxLen)
-	if !ok && err == nil && m.block {
-		var d *hold.Drain
-		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, &r.recvSpin, true, func() (bool, error) {
-			var ok bool
-			var err error
-			at, n, ok, err = s.tryRecv(maxLen)
-			return ok, err
-		}, func() error {
-			if r.h.Closed.Load() == 0 && r.allDead(&r.h.Producers) {
-				return ErrPeerDead
-			}
-			return nil
-		})
-		if d != nil {
-			defer d.Leave() // the segment stays mapped until we are done with the slot
-		}
-	}
-	if !ok || err != nil {
-		return 0, false, r.wrap("receive on", m.ctx, err)
-	}
-	// Counted before the message leaves the ring.
-	r.received()
-	defer func() { // also if use panics: the message is consumed either way
-		s.consume(n)
-		if m.wake {
-			r.wakeSenders()
-		}
-	}()
-	use(c.payload(at, uint64(n)))
-	return int(n), true, nil
 }

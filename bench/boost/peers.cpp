@@ -1,14 +1,21 @@
 // peers.cpp - Boost.Interprocess and Boost.Lockfree doing the benchmark's
-// workloads, for shmkit bench to run beside its own rows. It speaks the
-// workers' protocol: print "ready", wait for "go" on standard input, work,
-// print "done <checksum>". Setup roles make the shared objects and exit.
+// workloads, for shmkit bench to run beside its own rows, written the way
+// Boost's documentation and examples use them. It speaks the workers'
+// protocol: print "ready", wait for "go" on standard input, work, print
+// "done <checksum>". Setup roles make the shared objects and exit. Every
+// role maps its queue's pages in before "ready", as shmkit's channels do
+// when they are opened, so that no row pays page faults in the timed run.
 //
 //   setup-mq NAME SLOTS BYTES        a message_queue of SLOTS messages
 //   mq-send NAME COUNT ELEMS         W1, W2: message k carries k first and last
 //   mq-recv NAME COUNT ELEMS         ... and the receiver sums them
 //   mq-ping NAME COUNT / mq-pong     W3 over queues NAME-ping and NAME-pong
-//   setup-spsc NAME ELEMS            an spsc_queue<double> placed in shm NAME
-//   spsc-send NAME COUNT ELEMS / spsc-recv
+//   setup-spsc NAME ELEMS SLOTS      an spsc_queue of SLOTS messages of ELEMS
+//                                    doubles, placed in shm NAME
+//   spsc-send NAME COUNT ELEMS       push(const T&) / pop(T&), one message
+//   spsc-recv NAME COUNT ELEMS       at a time
+//   setup-spsc-array NAME ELEMS SLOTS  an spsc_queue<double> of ELEMS*SLOTS
+//   spsc-array-send / spsc-array-recv  push(const T*, n) / pop(T*, n)
 //   setup-mutex NAME                 a counter and an interprocess_mutex
 //   mutex-count NAME K               W5: K additions under the mutex
 #include <boost/interprocess/ipc/message_queue.hpp>
@@ -18,11 +25,16 @@
 #include <boost/interprocess/sync/scoped_lock.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include <sched.h>
+#include <sys/mman.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -31,12 +43,59 @@ namespace bip = boost::interprocess;
 
 namespace {
 
-// Two queue sizes, fixed at compile time so that the queue's storage is
-// inside the object and the object can live in shared memory: as many
-// one-float64 messages as shmkit's W2 ring holds, and 4 MiB of float64
-// for W1's large messages.
-using SmallQueue = boost::lockfree::spsc_queue<double, boost::lockfree::capacity<1024>>;
-using LargeQueue = boost::lockfree::spsc_queue<double, boost::lockfree::capacity<(4 << 20) / 8>>;
+// The queues' sizes are fixed at compile time, so that the storage is inside
+// the queue object and the object can live in shared memory. Each holds as
+// many messages as shmkit's ring for the workload (bench/stream.go,
+// slotsFor): 1,024 one-double messages for W2, five of W1's 100,000
+// doubles. A W1 message is a struct of 100,000 doubles, so that push and
+// pop copy one whole message, as they copy one double for W2.
+constexpr long kLargeElems = 100000;
+constexpr std::size_t kSmallSlots = 1024, kLargeSlots = 5;
+
+struct LargeMsg {
+	double v[kLargeElems];
+};
+
+using SmallQueue = boost::lockfree::spsc_queue<double, boost::lockfree::capacity<kSmallSlots>>;
+using LargeQueue = boost::lockfree::spsc_queue<LargeMsg, boost::lockfree::capacity<kLargeSlots>>;
+// The same bytes as LargeQueue, as a queue of doubles for the array overloads.
+using ArrayQueue = boost::lockfree::spsc_queue<double, boost::lockfree::capacity<kLargeSlots * kLargeElems>>;
+
+void stamp(double &m, double k) { m = k; }
+void stamp(LargeMsg &m, double k) { m.v[0] = m.v[kLargeElems - 1] = k; }
+double first_and_last(const double &m) { return 2 * m; }
+double first_and_last(const LargeMsg &m) { return m.v[0] + m.v[kLargeElems - 1]; }
+
+// idle is what a side does each time the queue is full or empty: a pause,
+// and after 64 of them sched_yield, so that a side whose peer shares its
+// CPU lets the peer run.
+void idle(int &looks) {
+	if (looks < 64) {
+		looks++;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	} else {
+		sched_yield();
+	}
+}
+
+void prefault(void *addr, std::size_t len) { (void)madvise(addr, len, MADV_POPULATE_WRITE); }
+
+// prefault_shm maps in this process's mappings of /dev/shm/NAME, for
+// objects such as message_queue that do not show their mapping.
+void prefault_shm(const std::string &name) {
+	std::ifstream maps("/proc/self/maps");
+	std::string line, suffix = "/dev/shm/" + name;
+	while (std::getline(maps, line)) {
+		if (line.size() > suffix.size() && line.compare(line.size() - suffix.size(), suffix.size(), suffix) == 0) {
+			unsigned long from = 0, to = 0;
+			if (std::sscanf(line.c_str(), "%lx-%lx", &from, &to) == 2 && to > from) {
+				prefault(reinterpret_cast<void *>(from), to - from);
+			}
+		}
+	}
+}
 
 struct Counter {
 	alignas(64) std::int64_t n;
@@ -61,6 +120,7 @@ long arg(char **argv, int i) { return std::strtol(argv[i], nullptr, 10); }
 
 void mq_send(const char *name, long count, long elems) {
 	bip::message_queue q(bip::open_only, name);
+	prefault_shm(name);
 	std::vector<double> msg(elems);
 	ready();
 	for (long k = 0; k < count; k++) {
@@ -72,6 +132,7 @@ void mq_send(const char *name, long count, long elems) {
 
 void mq_recv(const char *name, long count, long elems) {
 	bip::message_queue q(bip::open_only, name);
+	prefault_shm(name);
 	std::vector<double> buf(elems);
 	double sum = 0;
 	ready();
@@ -88,6 +149,8 @@ void mq_recv(const char *name, long count, long elems) {
 void mq_pingpong(const std::string &name, long count, bool pinger) {
 	bip::message_queue ping(bip::open_only, (name + "-ping").c_str());
 	bip::message_queue pong(bip::open_only, (name + "-pong").c_str());
+	prefault_shm(name + "-ping");
+	prefault_shm(name + "-pong");
 	double v = 0, sum = 0;
 	bip::message_queue::size_type got;
 	unsigned prio;
@@ -112,6 +175,7 @@ template <class Queue>
 Queue *spsc_map(const char *name, bip::mapped_region &region) {
 	bip::shared_memory_object shm(bip::open_only, name, bip::read_write);
 	region = bip::mapped_region(shm, bip::read_write);
+	prefault(region.get_address(), region.get_size());
 	return static_cast<Queue *>(region.get_address());
 }
 
@@ -123,35 +187,87 @@ void spsc_setup(const char *name) {
 	new (region.get_address()) Queue();
 }
 
-template <class Queue>
-void spsc_send(const char *name, long count, long elems) {
+template <class Queue, class Msg>
+void spsc_send(const char *name, long count) {
 	bip::mapped_region region;
 	Queue *q = spsc_map<Queue>(name, region);
-	std::vector<double> msg(elems);
+	std::unique_ptr<Msg> msg(new Msg());
 	ready();
 	for (long k = 0; k < count; k++) {
-		msg[0] = msg[elems - 1] = double(k);
-		for (std::size_t sent = 0; sent < msg.size();) {
-			sent += q->push(msg.data() + sent, msg.size() - sent);
+		stamp(*msg, double(k));
+		for (int looks = 0; !q->push(*msg);) {
+			idle(looks);
 		}
 	}
 	done(0);
 }
 
-template <class Queue>
-void spsc_recv(const char *name, long count, long elems) {
+template <class Queue, class Msg>
+void spsc_recv(const char *name, long count) {
 	bip::mapped_region region;
 	Queue *q = spsc_map<Queue>(name, region);
-	std::vector<double> buf(elems);
+	std::unique_ptr<Msg> msg(new Msg());
 	double sum = 0;
 	ready();
 	for (long k = 0; k < count; k++) {
-		for (std::size_t got = 0; got < buf.size();) {
-			got += q->pop(buf.data() + got, buf.size() - got);
+		for (int looks = 0; !q->pop(*msg);) {
+			idle(looks);
 		}
-		sum += buf[0] + buf[elems - 1];
+		sum += first_and_last(*msg);
 	}
 	done(sum);
+}
+
+// The array overloads: a message's doubles go in as many pushes as there
+// is room for, and come out likewise.
+void spsc_array_send(const char *name, long count) {
+	bip::mapped_region region;
+	ArrayQueue *q = spsc_map<ArrayQueue>(name, region);
+	std::vector<double> msg(kLargeElems);
+	ready();
+	for (long k = 0; k < count; k++) {
+		msg[0] = msg[kLargeElems - 1] = double(k);
+		int looks = 0;
+		for (std::size_t sent = 0; sent < msg.size();) {
+			std::size_t n = q->push(msg.data() + sent, msg.size() - sent);
+			sent += n;
+			if (n == 0) {
+				idle(looks);
+			}
+		}
+	}
+	done(0);
+}
+
+void spsc_array_recv(const char *name, long count) {
+	bip::mapped_region region;
+	ArrayQueue *q = spsc_map<ArrayQueue>(name, region);
+	std::vector<double> buf(kLargeElems);
+	double sum = 0;
+	ready();
+	for (long k = 0; k < count; k++) {
+		int looks = 0;
+		for (std::size_t got = 0; got < buf.size();) {
+			std::size_t n = q->pop(buf.data() + got, buf.size() - got);
+			got += n;
+			if (n == 0) {
+				idle(looks);
+			}
+		}
+		sum += buf[0] + buf[kLargeElems - 1];
+	}
+	done(sum);
+}
+
+// sized reports whether ELEMS and SLOTS are what a queue was compiled for:
+// the queue must hold what shmkit's ring holds.
+bool sized(long elems, long slots, long want_elems, std::size_t want_slots) {
+	return elems == want_elems && slots == long(want_slots);
+}
+
+int unsized(long elems, long slots) {
+	std::fprintf(stderr, "peers: no queue compiled for %ld messages of %ld doubles\n", slots, elems);
+	return 2;
 }
 
 Counter *counter_map(const char *name, bip::mapped_region &region) {
@@ -178,14 +294,30 @@ int main(int argc, char **argv) {
 			mq_recv(name, arg(argv, 3), arg(argv, 4));
 		} else if ((role == "mq-ping" || role == "mq-pong") && argc == 4) {
 			mq_pingpong(name, arg(argv, 3), role == "mq-ping");
-		} else if (role == "setup-spsc" && argc == 4) {
-			arg(argv, 3) == 1 ? spsc_setup<SmallQueue>(name) : spsc_setup<LargeQueue>(name);
+		} else if (role == "setup-spsc" && argc == 5) {
+			long elems = arg(argv, 3), slots = arg(argv, 4);
+			if (sized(elems, slots, 1, kSmallSlots)) {
+				spsc_setup<SmallQueue>(name);
+			} else if (sized(elems, slots, kLargeElems, kLargeSlots)) {
+				spsc_setup<LargeQueue>(name);
+			} else {
+				return unsized(elems, slots);
+			}
 		} else if (role == "spsc-send" && argc == 5) {
-			arg(argv, 4) == 1 ? spsc_send<SmallQueue>(name, arg(argv, 3), 1)
-			                  : spsc_send<LargeQueue>(name, arg(argv, 3), arg(argv, 4));
+			arg(argv, 4) == 1 ? spsc_send<SmallQueue, double>(name, arg(argv, 3))
+			                  : spsc_send<LargeQueue, LargeMsg>(name, arg(argv, 3));
 		} else if (role == "spsc-recv" && argc == 5) {
-			arg(argv, 4) == 1 ? spsc_recv<SmallQueue>(name, arg(argv, 3), 1)
-			                  : spsc_recv<LargeQueue>(name, arg(argv, 3), arg(argv, 4));
+			arg(argv, 4) == 1 ? spsc_recv<SmallQueue, double>(name, arg(argv, 3))
+			                  : spsc_recv<LargeQueue, LargeMsg>(name, arg(argv, 3));
+		} else if (role == "setup-spsc-array" && argc == 5) {
+			if (!sized(arg(argv, 3), arg(argv, 4), kLargeElems, kLargeSlots)) {
+				return unsized(arg(argv, 3), arg(argv, 4));
+			}
+			spsc_setup<ArrayQueue>(name);
+		} else if (role == "spsc-array-send" && argc == 5 && arg(argv, 4) == kLargeElems) {
+			spsc_array_send(name, arg(argv, 3));
+		} else if (role == "spsc-array-recv" && argc == 5 && arg(argv, 4) == kLargeElems) {
+			spsc_array_recv(name, arg(argv, 3));
 		} else if (role == "setup-mutex" && argc == 3) {
 			bip::shared_memory_object shm(bip::create_only, name, bip::read_write);
 			shm.truncate(sizeof(Counter));

@@ -43,7 +43,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	o := bench.Options{Rounds: *rounds, Scale: 1}
 	if *quick {
-		o.Scale = 0.1
+		o.Scale, o.Smoke = 0.1, true
 		if !flagSet(fl, "rounds") {
 			o.Rounds = 1
 		}
@@ -60,12 +60,22 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	loadBefore := loadAverage()
 	results := bench.Run(ctx, workloads, o)
+	load := fmt.Sprintf("load average %s before the run, %s after, on %d CPUs", loadBefore, loadAverage(), runtime.NumCPU())
 	if end == "\r" {
 		fmt.Fprintf(stderr, "%60s\r", "")
 	}
 
+	warnings := bench.FloorBeaten(results)
 	if *asJSON {
+		// The notes go to stderr, so that stdout stays one object a line.
+		if o.Smoke {
+			fmt.Fprintln(stderr, smokeNote)
+		}
+		fmt.Fprintln(stderr, "pre-faulting: "+bench.Prefault)
+		fmt.Fprintln(stderr, load)
+		printWarnings(stderr, warnings, load)
 		enc := json.NewEncoder(stdout)
 		for _, rs := range results {
 			for _, r := range rs {
@@ -75,7 +85,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	} else {
-		printTable(stdout, results, o)
+		printTable(stdout, results, o, load)
+		printWarnings(stdout, warnings, load)
 	}
 	if *svg != "" {
 		if err := os.WriteFile(*svg, []byte(chart(results, o)), 0o644); err != nil {
@@ -92,14 +103,24 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printTable prints one line per implementation: its medians, and for
-// baselines shmkit's figure divided by theirs.
-func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
-	fmt.Fprintf(w, "shmkit bench: %s; medians of %d interleaved round(s).\n", machine(), o.Rounds)
+// smokeNote heads a --quick run's output.
+const smokeNote = "SMOKE RUN (--quick): a tenth of the counts; start-up and the shared machine's noise " +
+	"dominate, so these figures only show that every row runs. Compare figures from a full run."
+
+// printTable prints one line per implementation: its medians with their
+// spread over the rounds, and for baselines shmkit's figure divided by
+// theirs.
+func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load string) {
+	if o.Smoke {
+		fmt.Fprintln(w, smokeNote)
+	}
+	fmt.Fprintf(w, "shmkit bench: %s; %s; medians of %d interleaved round(s), min–max over the rounds beside them.\n",
+		machine(), load, o.Rounds)
+	fmt.Fprintln(w, "pre-faulting: "+bench.Prefault+".")
 	fmt.Fprintln(w, "shmkit vs impl: how many times better (or worse) shmkit's figure is than the row's, whichever way the figure goes.")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tshmkit vs impl\tcheck\t")
+	fmt.Fprintln(tw, "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tmin–max\tshmkit vs impl\tcheck\t")
 	for _, rs := range results {
 		for i, r := range rs {
 			label := r.Label()
@@ -117,8 +138,12 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
 					check = "FAILED"
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", label, r.Impl, r.Count,
-				num(r.MsgsPerS), num(r.MBPerS), num(r.RTTNs), num(r.OpsPerS), ratio, check)
+			spread := ""
+			if r.OK {
+				spread = num(r.Min) + "–" + num(r.Max)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", label, r.Impl, r.Count,
+				num(r.MsgsPerS), num(r.MBPerS), num(r.RTTNs), num(r.OpsPerS), spread, ratio, check)
 		}
 	}
 	tw.Flush()
@@ -129,6 +154,26 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options) {
 			}
 		}
 	}
+}
+
+// printWarnings prints the rows that beat the C floor, and the first
+// place to look.
+func printWarnings(w io.Writer, warnings []string, load string) {
+	for _, m := range warnings {
+		fmt.Fprintln(w, "warning: "+m)
+	}
+	if len(warnings) > 0 {
+		fmt.Fprintf(w, "The C floor spins only: it is the floor while each of its two processes has a CPU to itself (%s).\n", load)
+	}
+}
+
+// loadAverage is the system's one-minute load average, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // versus words a speedup: "2.41× better", "1.30× worse"; empty for 0.

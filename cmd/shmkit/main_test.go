@@ -63,6 +63,12 @@ func TestBenchJSONAndSVG(t *testing.T) {
 	assert.Contains(t, string(picture), "<svg")
 	assert.Contains(t, string(picture), "W6 vs C")
 
+	assert.Equal(t, true, w6["smoke"], "a --quick run says it is a smoke run")
+	assert.LessOrEqual(t, w6["min"], w6["rtt_ns"])
+	assert.GreaterOrEqual(t, w6["max"], w6["rtt_ns"])
+	assert.Contains(t, errOut.String(), "SMOKE RUN")
+	assert.Contains(t, errOut.String(), "pre-faulting: ")
+
 	out.Reset()
 	assert.Equal(t, 1, run([]string{"bench", "--only", "W9"}, &out, &errOut))
 
@@ -78,6 +84,23 @@ func TestBenchJSONAndSVG(t *testing.T) {
 		shape = append(shape, fmt.Sprintf("%s %s: %s", r["workload"], r["impl"], strings.Join(keys, " ")))
 	}
 	golden(t, "bench_json.golden", strings.Join(shape, "\n")+"\n")
+}
+
+// TestBenchText: the table gives the spread over the rounds beside each
+// median, says how rings are pre-faulted, and, for --quick, that the run is
+// a smoke run.
+func TestBenchText(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"bench", "--quick", "--rounds", "2", "--only", "W6"}, &out, &errOut), errOut.String())
+	text := out.String()
+	assert.True(t, strings.HasPrefix(text, "SMOKE RUN (--quick)"), text)
+	assert.Contains(t, text, "pre-faulting: ")
+	assert.Contains(t, text, "medians of 2 interleaved round(s), min–max over the rounds beside them")
+	assert.Regexp(t, `(?m)^\s+W6\s+shmkit\s+\d+\s+[\d,.]+\s+[\d,.]+–[\d,.]+\s+ok$`, text)
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"bench", "--quick", "--only", "W6", "--json"}, &out, &errOut), errOut.String())
+	assert.NotContains(t, out.String(), "SMOKE", "stdout stays one JSON object a line")
 }
 
 func TestLsAndRm(t *testing.T) {

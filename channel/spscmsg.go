@@ -1,0 +1,191 @@
+package channel
+
+import (
+	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/fence"
+	"github.com/shmkit/shmkit/internal/hold"
+	"github.com/shmkit/shmkit/internal/layout"
+)
+
+// Sending and receiving messages on the SPSC ring (spsc.go): the general
+// paths, and the hot paths of Send and Recv written out in one function each.
+
+// payload is the n elements of the message at offset at of an SPSC ring.
+func (c *Channel[T]) payload(at, n uint64) []T {
+	if c.elems == nil { // records: sizes that do not divide 8
+		return layout.Slice[T](c.r.sp.ring, at+recordHeader, n)
+	}
+	i := (at + recordHeader) / uint64(unsafe.Sizeof(*new(T)))
+	return c.elems[i : i+n : i+n]
+}
+
+// sendSPSC is send on a single-producer channel.
+func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
+	r, s := c.r, c.r.sp
+	if !s.send.leased {
+		if err := s.leaseSend(); err != nil {
+			return false, r.wrap("send on", m.ctx, err)
+		}
+	}
+	size := s.recordSize(uint64(n))
+	at, ok, err := s.reserve(size)
+	if !ok && err == nil && m.block {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, &r.sendSpin, true, func() (bool, error) {
+			var ok bool
+			var err error
+			at, ok, err = s.reserve(size)
+			return ok, err
+		}, func() error {
+			if r.allDead(&r.h.Consumers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
+	}
+	if !ok || err != nil {
+		return false, r.wrap("send on", m.ctx, err)
+	}
+	fill(c.payload(at, uint64(n))) // a panic here publishes nothing
+	err = s.publish(at, uint32(n))
+	if m.wake {
+		r.wakeReceivers()
+	}
+	return err == nil, r.wrap("send on", m.ctx, err)
+}
+
+// sendFast sends values on a single-producer channel whose sending side is
+// set up, if that needs no wait and no skip record: the hot path of Send,
+// written out in one function (with no call through a function value, and
+// none to reserve, payload or publish) so that the compiler keeps the
+// positions in registers. false means nothing was sent; the general path
+// then decides, and reports any error.
+func (c *Channel[T]) sendFast(values []T) bool {
+	r := c.r
+	s := r.sp
+	if s == nil || !s.send.leased || len(values) > int(r.maxLen) || r.joinable || r.seg.Writable() != nil {
+		return false
+	}
+	p, n := &s.send, uint64(len(values))
+	size := s.recordSize(n)
+	at, next := p.off, p.off+size
+	// The record and the zeroed word after it must fit before the ring's
+	// end (else a skip record, or the end of a lap: the general path), with
+	// room by the head last read, or read now.
+	if next >= s.cap || r.h.Closed.Load() != 0 {
+		return false
+	}
+	if p.tail+size+recordHeader-p.head > s.cap {
+		if p.head = r.h.Head.Load(); p.tail+size+recordHeader-p.head > s.cap {
+			return false
+		}
+	}
+	var dst []T
+	if c.elems != nil {
+		i := (at + recordHeader) / elemSize[T]()
+		dst = c.elems[i : i+n : i+n]
+	} else {
+		dst = c.payload(at, n)
+	}
+	if n == 1 {
+		dst[0] = values[0]
+	} else {
+		copyElems(dst, values)
+	}
+	// As publish: zero the word after the record, then store the header.
+	fence.StorePair(s.word(next), 0, s.word(at), headerWord(p.tail, uint32(n)+1), true)
+	p.tail, p.off = p.tail+size, next
+	closed := r.h.Closed.Load() != 0
+	if r.h.RecvWaiters.Load()&layout.WaiterCountMask != 0 { // wake's own first test, without the call
+		r.wakeReceivers()
+	}
+	return !closed // closed meanwhile: the general path reports it
+}
+
+// recvFast is the hot path of Recv on a single-producer channel: a message
+// that is there, fits dst and lies before the ring's end, taken in one
+// function as sendFast sends. false means nothing was received.
+func (c *Channel[T]) recvFast(dst []T) (int, bool) {
+	r := c.r
+	s := r.sp
+	if s == nil || !s.recv.leased || r.joinable || r.seg.Writable() != nil {
+		return 0, false // a joinable channel counts what it receives: the general path
+	}
+	q := &s.recv
+	at, hd := q.off, s.word(q.off).Load()
+	n := uint32(hd) - 1 // a zero length word wraps to fail the tests below
+	if uint32(hd>>32) != stamp(q.head) || n > r.maxLen || int(n) > len(dst) {
+		return 0, false
+	}
+	size := s.recordSize(uint64(n))
+	if at+size > s.cap {
+		return 0, false // corrupt: the general path says so
+	}
+	var src []T
+	if c.elems != nil {
+		i := (at + recordHeader) / elemSize[T]()
+		src = c.elems[i : i+uint64(n) : i+uint64(n)]
+	} else {
+		src = c.payload(at, uint64(n))
+	}
+	if n == 1 {
+		dst[0] = src[0]
+	} else {
+		copyElems(dst, src)
+	}
+	// As consume.
+	q.head += size
+	if q.off = at + size; q.off == s.cap {
+		q.off = 0
+	}
+	fence.Store(&r.h.Head, q.head)
+	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeSenders()
+	}
+	return int(n), true
+}
+
+// recvSPSC is recv on a single-producer channel.
+func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, error) {
+	r, s := c.r, c.r.sp
+	if !s.recv.leased {
+		if err := s.leaseRecv(); err != nil {
+			return 0, false, r.wrap("receive on", m.ctx, err)
+		}
+	}
+	at, n, ok, err := s.tryRecv(maxLen)
+	if !ok && err == nil && m.block {
+		var d *hold.Drain
+		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, &r.recvSpin, true, func() (bool, error) {
+			var ok bool
+			var err error
+			at, n, ok, err = s.tryRecv(maxLen)
+			return ok, err
+		}, func() error {
+			if r.h.Closed.Load() == 0 && r.allDead(&r.h.Producers) {
+				return ErrPeerDead
+			}
+			return nil
+		})
+		if d != nil {
+			defer d.Leave() // the segment stays mapped until we are done with the slot
+		}
+	}
+	if !ok || err != nil {
+		return 0, false, r.wrap("receive on", m.ctx, err)
+	}
+	// Counted before the message leaves the ring.
+	r.received()
+	defer func() { // also if use panics: the message is consumed either way
+		s.consume(n)
+		if m.wake {
+			r.wakeSenders()
+		}
+	}()
+	use(c.payload(at, uint64(n)))
+	return int(n), true, nil
+}

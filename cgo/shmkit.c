@@ -3843,3 +3843,205 @@ int shmkit_list_reverse(struct shmkit_dict *d) {
 	}
 	return rc;
 }
+
+/* ---- Queues of messages of any size (shmkit.h) ---------------------- */
+
+static int queue_names(const char *name, const char *suffix, char *out) {
+	size_t n = strlen(name), k = strlen(suffix);
+	if (n + k > SHMKIT_NAME_MAX) {
+		return EINVAL;
+	}
+	memcpy(out, name, n);
+	memcpy(out + n, suffix, k + 1);
+	return 0;
+}
+
+int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
+                     uint64_t max_message) {
+	if (slot_bytes <= SHMKIT_QUEUE_HEADER || max_message > UINT32_MAX) {
+		return EINVAL;
+	}
+	char n[SHMKIT_NAME_MAX + 1];
+	struct shmkit_object o;
+	int64_t zero = 0;
+	int rc = shmkit_new_channel_flags(seg, name, 'B', slots, slot_bytes, 0, &o);
+	if (rc == 0 && (rc = queue_names(name, ".send", n)) == 0) {
+		rc = shmkit_new_mutex(seg, n, 0, &o);
+	}
+	if (rc == 0 && (rc = queue_names(name, ".recv", n)) == 0) {
+		rc = shmkit_new_mutex(seg, n, 0, &o);
+	}
+	if (rc == 0 && (rc = queue_names(name, ".max", n)) == 0) {
+		rc = shmkit_new_elems(seg, n, 'Q', 1, 0, 0, &max_message, &o);
+	}
+	if (rc == 0 && (rc = queue_names(name, ".len", n)) == 0) {
+		rc = shmkit_new_elems(seg, n, 'q', 1, 0, 0, &zero, &o);
+	}
+	return rc;
+}
+
+int shmkit_queue_open(const struct shmkit_segment *seg, const char *name, struct shmkit_queue *q) {
+	char n[SHMKIT_NAME_MAX + 1];
+	struct shmkit_object o;
+	memset(q, 0, sizeof *q);
+	int rc = shmkit_chan_open(seg, name, 'B', &q->ch);
+	if (rc == 0 && (rc = queue_names(name, ".send", n)) == 0 && (rc = shmkit_lookup(seg, n, SHMKIT_KIND_MUTEX, 0, &o)) == 0) {
+		q->send_lock = o.data;
+	}
+	if (rc == 0 && (rc = queue_names(name, ".recv", n)) == 0 && (rc = shmkit_lookup(seg, n, SHMKIT_KIND_MUTEX, 0, &o)) == 0) {
+		q->recv_lock = o.data;
+	}
+	if (rc == 0 && (rc = queue_names(name, ".max", n)) == 0 && (rc = shmkit_lookup(seg, n, SHMKIT_KIND_VALUE, 'Q', &o)) == 0) {
+		q->limit = LOAD((uint64_t *)o.data);
+	}
+	if (rc == 0 && (rc = queue_names(name, ".len", n)) == 0 && (rc = shmkit_lookup(seg, n, SHMKIT_KIND_VALUE, 'q', &o)) == 0) {
+		q->queued = o.data;
+	}
+	if (rc == 0 && (q->ch.max_len <= SHMKIT_QUEUE_HEADER || q->limit > UINT32_MAX)) {
+		rc = SHMKIT_ECORRUPT;
+	}
+	if (rc == 0 && (q->part = malloc(q->ch.max_len)) == NULL) {
+		rc = ENOMEM;
+	}
+	return rc;
+}
+
+void shmkit_queue_close(struct shmkit_queue *q) {
+	shmkit_chan_close(&q->ch);
+	free(q->part);
+	q->part = NULL;
+}
+
+/* queue_lock takes a queue's mutex; a holder that died leaves nothing to
+ * repair (the part rules above handle what it left), so it is marked
+ * consistent. */
+static int queue_lock(void *mutex, int64_t deadline_ns) {
+	int rc;
+	if (deadline_ns == SHMKIT_NOWAIT) {
+		rc = shmkit_mutex_trylock(mutex);
+		rc = rc == EBUSY ? EAGAIN : rc;
+	} else if (deadline_ns == SHMKIT_FOREVER) {
+		rc = shmkit_mutex_lock(mutex);
+	} else {
+		rc = shmkit_mutex_timedlock(mutex, deadline_ns);
+	}
+	if (rc == EOWNERDEAD) {
+		rc = shmkit_mutex_consistent(mutex);
+		if (rc != 0) {
+			shmkit_mutex_unlock(mutex);
+		}
+	}
+	return rc;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) {
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int64_t deadline_ns) {
+	if (len > q->limit) {
+		return SHMKIT_ETOOLARGE;
+	}
+	uint64_t room = q->ch.max_len - SHMKIT_QUEUE_HEADER;
+	uint64_t parts = len == 0 ? 1 : (len + room - 1) / room;
+	int rc = queue_lock(q->send_lock, deadline_ns);
+	if (rc != 0) {
+		return rc;
+	}
+	/* Holding the send lock, only receivers change the count, and they free
+	 * slots: what fits now still fits when the parts go in. */
+	if (deadline_ns == SHMKIT_NOWAIT && parts > q->ch.slots - shmkit_chan_len(&q->ch)) {
+		shmkit_mutex_unlock(q->send_lock);
+		return EAGAIN;
+	}
+	const uint8_t *p = msg;
+	uint32_t flags = SHMKIT_QUEUE_FIRST;
+	uint64_t left = len;
+	do {
+		uint64_t k = left < room ? left : room;
+		if (k == left) {
+			flags |= SHMKIT_QUEUE_LAST;
+		}
+		put_u32(q->part, flags);
+		put_u32(q->part + 4, (uint32_t)len);
+		if (k > 0) {
+			memcpy(q->part + SHMKIT_QUEUE_HEADER, p, k);
+		}
+		rc = shmkit_chan_send(&q->ch, q->part, (uint32_t)(SHMKIT_QUEUE_HEADER + k),
+		                      flags & SHMKIT_QUEUE_FIRST ? deadline_ns : SHMKIT_FOREVER);
+		p += k;
+		left -= k;
+		flags = 0;
+	} while (rc == 0 && left > 0);
+	shmkit_mutex_unlock(q->send_lock);
+	if (rc == 0) {
+		__atomic_add_fetch(q->queued, 1, __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns) {
+	*msg = NULL;
+	*len = 0;
+	int rc = queue_lock(q->recv_lock, deadline_ns);
+	if (rc != 0) {
+		return rc;
+	}
+	uint8_t *buf = NULL;
+	uint64_t have = 0, total = 0;
+	for (;;) {
+		uint32_t n = 0;
+		rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, buf == NULL ? deadline_ns : SHMKIT_FOREVER);
+		if (rc != 0) {
+			rc = rc == SHMKIT_EEOF && buf != NULL ? SHMKIT_ECORRUPT : rc; /* ended inside a message */
+			break;
+		}
+		if (n < SHMKIT_QUEUE_HEADER) {
+			rc = SHMKIT_ECORRUPT;
+			break;
+		}
+		uint32_t flags = get_u32(q->part);
+		if (flags & SHMKIT_QUEUE_FIRST) {
+			total = get_u32(q->part + 4);
+			if (total > q->limit) {
+				rc = SHMKIT_ECORRUPT;
+				break;
+			}
+			free(buf);
+			if ((buf = malloc(total ? total : 1)) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			have = 0;
+		} else if (buf == NULL) {
+			continue; /* the rest of a message whose receiver died */
+		}
+		uint64_t k = n - SHMKIT_QUEUE_HEADER;
+		if (have + k > total) {
+			rc = SHMKIT_ECORRUPT;
+			break;
+		}
+		memcpy(buf + have, q->part + SHMKIT_QUEUE_HEADER, k);
+		have += k;
+		if (flags & SHMKIT_QUEUE_LAST) {
+			if (have != total) {
+				rc = SHMKIT_ECORRUPT;
+				break;
+			}
+			__atomic_sub_fetch(q->queued, 1, __ATOMIC_RELAXED);
+			*msg = buf;
+			*len = total;
+			buf = NULL;
+			break;
+		}
+	}
+	free(buf);
+	shmkit_mutex_unlock(q->recv_lock);
+	return rc;
+}

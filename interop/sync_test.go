@@ -162,12 +162,15 @@ func TestPipeWithPeer(t *testing.T) {
 	})
 }
 
-// TestQueueWithPython: Go sends messages of 0 to 20 slots' length on one
-// queue; Python takes each and puts it back reversed on another; Go gets
-// them all whole, in order, then EOF.
-func TestQueueWithPython(t *testing.T) {
+// TestQueueWithPeer: Go sends messages of 0 to 20 slots' length on one
+// queue; the peer takes each and puts it back reversed on another; Go
+// gets them all whole, in order, then EOF.
+func TestQueueWithPeer(t *testing.T) {
 	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
-	p := pythonPeer(t)
+	eachPeer(t, func(t *testing.T, p peer) { queueEcho(t, p) })
+}
+
+func queueEcho(t *testing.T, p peer) {
 	seg, name := proctest.Segment(t, 1<<20)
 	in, err := queue.New(seg, "in", 8, 256, 6000)
 	require.NoError(t, err)
@@ -208,13 +211,3 @@ func TestQueueWithPython(t *testing.T) {
 	require.NoError(t, r.cmd.Wait())
 }
 
-// pythonPeer is the Python peer, for what only Python serves.
-func pythonPeer(t *testing.T) peer {
-	for _, p := range peers {
-		if p.name == "Python" {
-			return p
-		}
-	}
-	t.Skip("no Python peer")
-	return peer{}
-}

@@ -875,6 +875,45 @@ int shmkit_dict_stats(struct shmkit_dict *d, struct shmkit_dict_stats *out);
  * killed while holding it would. Only for tests that then exit. */
 int shmkit_dict_test_lock(struct shmkit_dict *d);
 
+/*
+ * Queues of byte messages of any length up to a limit (Go's package queue,
+ * Python's seg.new_queue): five objects, the channel NAME of 'B' whose
+ * every message is a part, the robust mutexes NAME.send and NAME.recv, and
+ * the values NAME.max ('Q': the limit) and NAME.len ('q': whole messages
+ * queued). A part is SHMKIT_QUEUE_HEADER bytes, flags then the whole
+ * message's length (two little-endian uint32), then up to max_len - 8
+ * bytes of it. A sender holds NAME.send over all parts of one message, a
+ * receiver NAME.recv while it takes them. A first part always begins a
+ * message (parts before it belong to a sender that died); a part that is
+ * not first, while no message is being assembled, is dropped (its receiver
+ * died). See docs/channel.md.
+ */
+#define SHMKIT_QUEUE_HEADER 8u
+#define SHMKIT_QUEUE_FIRST 1u
+#define SHMKIT_QUEUE_LAST 2u
+
+struct shmkit_queue {
+	struct shmkit_chan ch;
+	void *send_lock, *recv_lock; /* the mutexes */
+	int64_t *queued;
+	uint64_t limit;
+	uint8_t *part;             /* a slot-sized buffer, malloc'd by open */
+};
+
+/* EINVAL: slots of slot_bytes <= SHMKIT_QUEUE_HEADER, or a limit over UINT32_MAX. */
+int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
+                     uint64_t max_message);
+int shmkit_queue_open(const struct shmkit_segment *seg, const char *name, struct shmkit_queue *q);
+/* Send len bytes: SHMKIT_ETOOLARGE over the limit. deadline_ns bounds the
+ * wait for room for the first part (SHMKIT_NOWAIT: every part must fit at
+ * once, else EAGAIN and nothing is sent); the rest follows without one. */
+int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int64_t deadline_ns);
+/* Receive the next message into a malloc'd *msg of *len bytes (the caller
+ * frees it); deadline_ns bounds the wait for its first part. SHMKIT_EEOF
+ * after the end, drained; SHMKIT_ECORRUPT for parts that contradict. */
+int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns);
+void shmkit_queue_close(struct shmkit_queue *q);
+
 #ifdef __cplusplus
 }
 #endif

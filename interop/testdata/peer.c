@@ -276,6 +276,39 @@ static int cmd_pipe_echo(struct shmkit_segment *seg, const char *name) {
 	return 0;
 }
 
+/* cmd_queue_echo takes every message of queue src until it ends, sends
+ * each reversed on queue dst, then ends dst. */
+static int cmd_queue_echo(struct shmkit_segment *seg, const char *src, const char *dst) {
+	struct shmkit_queue in, out;
+	must("open", shmkit_queue_open(seg, src, &in));
+	must("open", shmkit_queue_open(seg, dst, &out));
+	must("register", shmkit_chan_register(&out.ch, 1));
+	long count = 0;
+	for (;;) {
+		void *msg;
+		uint64_t n;
+		int rc = shmkit_queue_recv(&in, &msg, &n, SHMKIT_FOREVER);
+		if (rc == SHMKIT_EEOF) {
+			break;
+		}
+		must("recv", rc);
+		uint8_t *b = msg;
+		for (uint64_t i = 0; i < n / 2; i++) {
+			uint8_t t = b[i];
+			b[i] = b[n - 1 - i];
+			b[n - 1 - i] = t;
+		}
+		must("send", shmkit_queue_send(&out, msg, n, SHMKIT_FOREVER));
+		free(msg);
+		count++;
+	}
+	must("end", shmkit_chan_end(&out.ch));
+	shmkit_queue_close(&in);
+	shmkit_queue_close(&out);
+	printf("echoed=%ld\n", count);
+	return 0;
+}
+
 /* field_of finds a record field by name in a checked description. */
 static const struct shmkit_field *field_of(const struct shmkit_struct_desc *d, const char *name) {
 	const struct shmkit_field *f = (const struct shmkit_field *)(d + 1);
@@ -669,6 +702,8 @@ int main(int argc, char **argv) {
 		rc = cmd_sem_wait(&seg, argv[3]);
 	} else if (strcmp(cmd, "sem-post") == 0 && argc > 3) {
 		rc = cmd_sem_post(&seg, argv[3]);
+	} else if (strcmp(cmd, "queue-echo") == 0 && argc > 4) {
+		rc = cmd_queue_echo(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "pipe-echo") == 0 && argc > 3) {
 		rc = cmd_pipe_echo(&seg, argv[3]);
 	} else if (strcmp(cmd, "event-wait") == 0 && argc > 3) {

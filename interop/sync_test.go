@@ -210,4 +210,3 @@ func queueEcho(t *testing.T, p peer) {
 	r.expect(t, "echoed=52")
 	require.NoError(t, r.cmd.Wait())
 }
-

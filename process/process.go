@@ -152,7 +152,6 @@ func Command(ctx context.Context, role string, args ...string) (*exec.Cmd, error
 	return cmd, nil
 }
 
-
 // A Process is a worker: Python's multiprocessing.Process. Fill in Role
 // and the rest, then Start it; or use Start and StartAll.
 type Process struct {

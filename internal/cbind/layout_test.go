@@ -58,6 +58,8 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 		"shmkit_slot":        goFields(layout.Slot{}),
 		"shmkit_struct_desc": goFields(layout.StructDesc{}),
 		"shmkit_field":       goFields(layout.Field{}),
+		"shmkit_pool":        goFields(layout.Pool{}),
+		"shmkit_pool_worker": goFields(layout.PoolWorker{}),
 	}
 	seen := map[string]int{}
 	for _, f := range cbind.CLayout() {
@@ -92,6 +94,10 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_WAITER_REGISTER": uint64(layout.WaiterRegister), "SHMKIT_WAITER_COUNT_MASK": uint64(layout.WaiterCountMask),
 		"SHMKIT_TYPECODE_STRUCT": layout.TypecodeStruct, "SHMKIT_FIELD_NAME_MAX": layout.FieldNameMax,
 		"SHMKIT_FIELDS_MAX": layout.FieldsMax, "SHMKIT_POPULATE_MAX": layout.PopulateMax,
+		"SHMKIT_POOL_MAGIC": layout.PoolMagic, "SHMKIT_POOL_STARTING": uint64(layout.PoolStarting),
+		"SHMKIT_POOL_IDLE": uint64(layout.PoolIdle), "SHMKIT_POOL_BUSY": uint64(layout.PoolBusy),
+		"SHMKIT_POOL_EXITED": uint64(layout.PoolExited), "SHMKIT_POOL_OK": uint64(layout.PoolOK),
+		"SHMKIT_POOL_ERROR": uint64(layout.PoolError), "SHMKIT_POOL_PANIC": uint64(layout.PoolPanic),
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

@@ -389,10 +389,11 @@ struct shmkit_slot {
  * result message: u64 id, u32 count, u32 0, then count times (u8 status,
  * u32 length, bytes), status SHMKIT_POOL_OK (the result), _ERROR (an error
  * message) or _PANIC (a panic's message; the worker exits after the chunk).
- * All integers little-endian. The worker sets state BUSY and task = id
- * before it runs a chunk and IDLE after it sent its result, so a parent
- * that sees the worker die knows which chunk was running and which were
- * only queued. The parent ends "tasks" to make the worker exit.
+ * All integers little-endian. The worker sets task = id and state BUSY
+ * before it runs a chunk, item before each of its tasks, and IDLE after it
+ * sent the results, so a parent that sees the worker die knows which task
+ * was running (it is retried or failed) and which only waited (they are
+ * sent again). The parent ends "tasks" to make the worker exit.
  */
 #define SHMKIT_POOL_MAGIC 0x4C4F4F50544B4853ULL /* "SHKTPOOL" read as little-endian */
 #define SHMKIT_POOL_STARTING 0u /* started, not yet serving (initializer running) */
@@ -425,7 +426,7 @@ struct shmkit_pool_worker {
 	uint64_t task;             /*  16: BUSY: the id of the chunk it runs */
 	uint64_t done;             /*  24: chunks it has answered */
 	int32_t exit_code;         /*  32: EXITED */
-	uint32_t reserved0;        /*  36 */
+	uint32_t item;             /*  36: BUSY: which task of the chunk it runs, from 0 */
 	uint8_t reserved[24];      /*  40 */
 };
 

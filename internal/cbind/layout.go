@@ -150,7 +150,7 @@ func CLayout() []Field {
 		f("shmkit_pool_worker", "task", unsafe.Offsetof(pw.task), unsafe.Sizeof(pw.task)),
 		f("shmkit_pool_worker", "done", unsafe.Offsetof(pw.done), unsafe.Sizeof(pw.done)),
 		f("shmkit_pool_worker", "exit_code", unsafe.Offsetof(pw.exit_code), unsafe.Sizeof(pw.exit_code)),
-		f("shmkit_pool_worker", "reserved0", unsafe.Offsetof(pw.reserved0), unsafe.Sizeof(pw.reserved0)),
+		f("shmkit_pool_worker", "item", unsafe.Offsetof(pw.item), unsafe.Sizeof(pw.item)),
 		f("shmkit_pool_worker", "reserved", unsafe.Offsetof(pw.reserved), unsafe.Sizeof(pw.reserved)),
 		f("shmkit_slot", "sizeof", 0, unsafe.Sizeof(sl)),
 		f("shmkit_slot", "state", unsafe.Offsetof(sl.state), unsafe.Sizeof(sl.state)),

@@ -43,7 +43,7 @@ type PoolWorker struct {
 	Task       atomic.Uint64
 	Done       atomic.Uint64
 	ExitCode   atomic.Int32
-	Reserved0  uint32
+	Item       atomic.Uint32
 	Reserved   [24]byte
 }
 

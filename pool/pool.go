@@ -476,8 +476,10 @@ func (w *worker) exited() {
 		p.head.Queued.Add(uint64(len(c.items)))
 	}
 	p.pending = append(back, p.pending...)
-	if p.startFails >= 3 && len(p.live) == 0 && p.broken == nil {
+	if p.startFails >= max(3, p.slots) && p.broken == nil {
 		p.broken = fmt.Errorf("%w: the last exited with %s", ErrWorkerStart, werr.how())
+	}
+	if p.broken != nil { // no worker will take them
 		orphaned, p.pending = p.pending, nil
 	}
 	replace := !p.terminated && p.broken == nil && !(p.closed && p.outstanding == 0)

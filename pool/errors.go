@@ -28,6 +28,10 @@ var (
 	ErrWorkerStart = errors.New("pool: workers exit before serving a task")
 	// ErrNotPool: a segment's "pool" object is not a pool's worker table.
 	ErrNotPool = errors.New("pool: not a pool's worker table")
+	// ErrNoDispatch: New in a process started as a pool worker, which means
+	// the program's main never called process.Dispatch (or process.Main)
+	// first; without this refusal each worker would start a pool of its own.
+	ErrNoDispatch = errors.New("pool: started as a pool worker, but main did not call process.Dispatch first")
 	// ErrProtocol: a worker answered out of turn; the worker is killed and replaced.
 	ErrProtocol = errors.New("pool: a worker broke the pool protocol")
 )

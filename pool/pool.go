@@ -114,6 +114,9 @@ func New(opts ...Option) (*Pool, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if process.Role() == workerRole { // a worker whose main never dispatched: it would start workers of its own
+		return nil, ErrNoDispatch
+	}
 	if cfg.workers < 1 || cfg.retries < 0 || cfg.maxTasks < 0 || cfg.chunk < 0 || cfg.maxMessage < 256 {
 		return nil, fmt.Errorf("pool: bad options: %d workers, %d retries, %d tasks per child, chunk %d, messages of %d bytes",
 			cfg.workers, cfg.retries, cfg.maxTasks, cfg.chunk, cfg.maxMessage)

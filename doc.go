@@ -15,6 +15,7 @@
 //	channel    a bounded message queue between any number of processes
 //	semaphore  semaphores, robust mutexes, Cond, Event, Barrier
 //	process    starting workers: this program re-executed, Python's Process
+//	pool       a process pool (Python's Pool) that loses no task when a worker dies
 //	bench      the cross-process workloads W1-W6 and their baselines
 //	cmd/shmkit bench, ls, inspect, rm
 //
@@ -33,6 +34,8 @@
 //	Event(), Condition(), Barrier(n)     semaphore.NewEvent, NewCond, NewBarrier
 //	Queue(maxsize), JoinableQueue        channel.New[T](seg, "q", maxsize, maxLen); Close for the end
 //	Pipe()                               two channels, one each way
+//	Pool(n, initializer, maxtasksperchild)  pool.New(pool.WithWorkers(n), pool.WithInitializer(...), ...)
+//	pool.map(f, xs), imap, apply_async   pool.Map(ctx, p, f, xs), pool.Imap, pool.ApplyAsync (f from pool.Register)
 //	shared_memory.SharedMemory(name)     shm.Open(name), shm.OpenRaw(name)
 //	passing objects to the child         the child opens them by name
 //

@@ -296,7 +296,9 @@ func (w *worker) feed() {
 				leave = true
 				break
 			}
-			if lim := p.limit(); len(p.pending) > 0 && len(w.inflight) < lim {
+			// Refill when half the window has drained, not on every answer:
+			// a wake-up then carries many chunks.
+			if lim := p.limit(); len(p.pending) > 0 && len(w.inflight) <= lim/2 {
 				k := min(lim-len(w.inflight), len(p.pending))
 				if p.cfg.maxTasks > 0 {
 					k = min(k, p.cfg.maxTasks-w.sent)
@@ -391,10 +393,13 @@ func (w *worker) handle(msg []byte) bool {
 	c := w.inflight[0]
 	first := c.answered
 	c.answered += len(answers)
-	done := c.answered == len(c.items)
-	if done {
+	if c.answered == len(c.items) {
 		w.inflight[0] = nil
 		w.inflight = w.inflight[1:]
+		p.outstanding--
+		if p.outstanding == 0 || len(w.inflight) <= p.limit()/2 { // what feed waits for
+			p.cond.Broadcast()
+		}
 	}
 	p.mu.Unlock()
 	var ok, failed uint64
@@ -416,12 +421,6 @@ func (w *worker) handle(msg []byte) bool {
 	p.head.InFlight.Add(^(ok + failed - 1))
 	p.head.Done.Add(ok)
 	p.head.Failed.Add(failed)
-	if done {
-		p.mu.Lock()
-		p.outstanding--
-		p.cond.Broadcast()
-		p.mu.Unlock()
-	}
 	return true
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"runtime/debug"
 	"strconv"
 
@@ -13,6 +15,10 @@ import (
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
+
+// profileEnv names a directory where each worker writes a CPU profile,
+// as the benchmark's workers do.
+const profileEnv = "SHMKIT_BENCH_PROFILE"
 
 // workerRole is the process role of a pool worker; every program that
 // imports this package can be started in it.
@@ -31,6 +37,12 @@ func init() { process.Register(workerRole, serve) }
 // the worker's own segment, then the initializer's name and arguments, if
 // any.
 func serve(args []string) int {
+	if dir := os.Getenv(profileEnv); dir != "" {
+		if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("pool-worker-%d.pprof", os.Getpid()))); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if len(args) < 3 {
 		fmt.Fprintln(os.Stderr, "pool worker: missing arguments")
 		return exitBroken

@@ -22,7 +22,7 @@ func BenchmarkMapTiny(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer func() { p.Close(); p.Join() }() // workers exit, their profiles are written
+			defer func() { p.Close(); p.Join() }()                                // workers exit, their profiles are written
 			if _, err := pool.Map(b.Context(), p, double, in[:100]); err != nil { // workers up
 				b.Fatal(err)
 			}

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 
 	"github.com/shmkit/shmkit/channel"

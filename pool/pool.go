@@ -244,6 +244,9 @@ func (p *Pool) start(slot int) error {
 	w.ctx = ctx
 	p.mu.Lock()
 	p.live[w] = true
+	if p.terminated { // Terminate came while it started: it did not see this one
+		w.proc.Kill()
+	}
 	p.mu.Unlock()
 	p.workers.Add(3)
 	go func() {

@@ -22,6 +22,7 @@ import (
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/pool"
+	"github.com/shmkit/shmkit/shm"
 )
 
 func contextBackground() context.Context { return context.Background() }
@@ -531,3 +532,36 @@ func TestTooLarge(t *testing.T) {
 }
 
 var _ = errors.Is
+
+// Inspect reads a live pool's table from its segment, as another process would.
+func TestInspect(t *testing.T) {
+	name, _ := crashFlag(t)
+	p := newPool(t, pool.WithWorkers(2), pool.WithInitializer(openFlag, name), pool.WithChunkSize(1), pool.WithRetries(0))
+	_, err := pool.Map(t.Context(), p, dieOnce, inputs(1000))
+	require.Error(t, err)
+	seg, err := shm.Open(p.Name(), shm.ReadOnly())
+	require.NoError(t, err)
+	defer seg.Close()
+	st, err := pool.Inspect(seg)
+	require.NoError(t, err)
+	assert.Equal(t, os.Getpid(), st.ParentPID)
+	assert.True(t, st.ParentAlive)
+	assert.Equal(t, uint64(999), st.Done)
+	assert.Equal(t, uint64(1), st.Failed)
+	assert.Zero(t, st.Queued)
+	assert.Zero(t, st.InFlight)
+	assert.GreaterOrEqual(t, st.Starts, uint64(3), "the dead worker was replaced")
+	require.Len(t, st.Workers, 2)
+	var done uint64
+	for _, w := range st.Workers {
+		done += w.Done
+		if w.State != "exited" {
+			assert.True(t, w.Alive, "worker %+v", w)
+		}
+	}
+	assert.Positive(t, done)
+
+	other, _ := proctest.Segment(t, 1<<16)
+	_, err = pool.Inspect(other)
+	require.ErrorIs(t, err, shm.ErrObjectNotFound)
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type config struct {
 	maxMessage int
 	window     int
 	stdout     io.Writer
+	command    []string // a worker program in another language, and its first arguments
 }
 
 // WithWorkers sets the number of worker processes (default: the number
@@ -69,6 +71,16 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 // must fit, and a single input or result that cannot gets ErrTooLarge.
 // Big inputs belong in shared arrays, with only their place crossing.
 func WithMaxMessage(n int) Option { return func(c *config) { c.maxMessage = n } }
+
+// WithWorkerCommand runs workers as path with args, then the pool's
+// arguments (its segment, the slot, the worker's segment), instead of as
+// copies of this program: a Python worker is
+// WithWorkerCommand("python3", "worker.py"), where worker.py calls
+// shmkit.serve_pool({"name": function}). Its tasks are declared here with
+// Declare.
+func WithWorkerCommand(path string, args ...string) Option {
+	return func(c *config) { c.command = append([]string{path}, args...) }
+}
 
 // WithStdout sends the workers' standard output to w (default: this
 // process's).
@@ -235,6 +247,9 @@ func (p *Pool) start(slot int) error {
 	w.proc = &process.Process{
 		Role: workerRole, Args: args, Name: fmt.Sprintf("PoolWorker-%d", gen), Index: slot,
 		Daemon: true, Stdout: p.cfg.stdout,
+	}
+	if len(p.cfg.command) > 0 {
+		w.proc.Path, w.proc.Args = p.cfg.command[0], append(slices.Clone(p.cfg.command[1:]), args...)
 	}
 	if err := w.proc.Start(); err != nil {
 		return fail(err)

@@ -67,6 +67,23 @@ func Register[In, Out any](name string, f func(In) (Out, error)) Task[In, Out] {
 	return Task[In, Out]{name, in, out}
 }
 
+// Declare names a task that workers in another language serve (see
+// WithWorkerCommand), with the Go types of its input and result; they
+// cross as Register's do (a float64 is its 8 little-endian bytes, a
+// []byte or string its bytes). A Go worker asked to run it answers with
+// ErrUnknownTask.
+func Declare[In, Out any](name string) Task[In, Out] {
+	in, err := codecFor[In]()
+	if err != nil {
+		panic(fmt.Sprintf("pool: declare %q: %v", name, err))
+	}
+	out, err := codecFor[Out]()
+	if err != nil {
+		panic(fmt.Sprintf("pool: declare %q: %v", name, err))
+	}
+	return Task[In, Out]{name, in, out}
+}
+
 // An Init is a registered initializer: what each worker runs once before
 // its first task (Python's initializer and initargs).
 type Init struct{ name string }

@@ -167,6 +167,9 @@ type Process struct {
 	// Stdout is where the worker's standard output goes; nil is this
 	// process's.
 	Stdout io.Writer
+	// Path, if set, runs that program with Args instead of a copy of this
+	// one (a worker in another language); Role then only names it.
+	Path string
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed once the worker has exited and been reaped
@@ -188,10 +191,18 @@ func (p *Process) Start() error {
 	if p.cmd != nil {
 		return ErrStarted
 	}
-	cmd, err := Command(context.Background(), p.Role, p.Args...)
-	if err != nil {
-		return err
+	var cmd *exec.Cmd
+	if p.Path != "" {
+		cmd = exec.Command(p.Path, p.Args...)
+		cmd.Env = append(os.Environ(), Env+"="+p.Role)
+		cmd.Stderr = os.Stderr
+	} else {
+		var err error
+		if cmd, err = Command(context.Background(), p.Role, p.Args...); err != nil {
+			return err
+		}
 	}
+	var err error
 	cmd.Env = append(cmd.Env, NameEnv+"="+p.Name, IndexEnv+"="+strconv.Itoa(p.Index))
 	cmd.Stdout = os.Stdout
 	if p.Stdout != nil {

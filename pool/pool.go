@@ -301,6 +301,7 @@ func (w *worker) feed() {
 	defer p.workers.Done()
 	defer close(w.fed)
 	var buf []byte
+	var msgs [][]byte
 	p.mu.Lock()
 	for {
 		var batch []*chunk
@@ -349,12 +350,15 @@ func (w *worker) feed() {
 			return
 		}
 		p.mu.Unlock()
+		buf, msgs = buf[:0], msgs[:0]
 		for _, c := range batch {
-			buf = appendTask(buf[:0], c.id, c.fn, c.items)
-			if err := w.tasks.SendContext(w.ctx, buf); err != nil {
-				break // the worker has died: collect puts its chunks back
-			}
+			at := len(buf)
+			buf = appendTask(buf, c.id, c.fn, c.items)
+			msgs = append(msgs, buf[at:len(buf):len(buf)])
 		}
+		// They fit: a worker never has more chunks than its ring holds. If
+		// it has died, collect puts them back.
+		w.tasks.SendBatch(msgs)
 		p.mu.Lock()
 	}
 }

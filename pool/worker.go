@@ -93,10 +93,17 @@ func serve(args []string) int {
 	}
 	row.State.Store(layout.PoolIdle)
 
-	in := make([]byte, tasks.MaxLen())
-	var out, enc []byte
+	// Take every chunk already queued (up to a batch), run them, and send
+	// their results together: one wake-up of the parent for the lot.
+	bufs, got := make([][]byte, recvBatch), make([][]byte, recvBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, tasks.MaxLen())
+	}
+	var arena, enc []byte
+	var msgs [][]byte
 	for {
-		n, err := tasks.Recv(in)
+		copy(got, bufs)
+		n, err := tasks.RecvBatch(got)
 		if errors.Is(err, io.EOF) {
 			return 0 // the pool asked this worker to leave
 		}
@@ -104,64 +111,70 @@ func serve(args []string) int {
 			fmt.Fprintln(os.Stderr, "pool worker:", err)
 			return exitBroken
 		}
-		id, fn, items, err := parseTask(in[:n])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "pool worker:", err)
-			return exitBroken
-		}
-		row.Task.Store(id)
-		row.Item.Store(0)
-		row.State.Store(layout.PoolBusy)
-		reg, known := lookupTask(fn)
-		var answers []answer
+		arena, msgs = arena[:0], msgs[:0]
 		panicked := false
-		flush := func() error {
-			if len(answers) == 0 {
-				return nil
+		for _, msg := range got[:n] {
+			id, fn, items, err := parseTask(msg)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "pool worker:", err)
+				return exitBroken
 			}
-			out = appendResult(out[:0], id, answers)
-			answers = answers[:0]
-			return results.Send(out)
-		}
-		size := resultHeader
-		for k, item := range items {
-			row.Item.Store(uint32(k))
-			var a answer
-			if !known {
-				a = answer{layout.PoolError, []byte(fmt.Sprintf("%v: %q", ErrUnknownTask, fn))}
-			} else {
-				a, enc = runOne(reg.run, enc, item)
-			}
-			if a.status == layout.PoolPanic {
-				panicked = true
-			}
-			if 5+len(a.data)+resultHeader > results.MaxLen() {
-				a = answer{layout.PoolError, []byte(fmt.Sprintf("%v: a result of %d bytes", ErrTooLarge, len(a.data)))}
-			}
-			if size+5+len(a.data) > results.MaxLen() {
-				if err := flush(); err != nil {
-					fmt.Fprintln(os.Stderr, "pool worker:", err)
-					return exitBroken
+			row.Task.Store(id)
+			row.Item.Store(0)
+			row.State.Store(layout.PoolBusy)
+			reg, known := lookupTask(fn)
+			var answers []answer
+			flush := func() {
+				if len(answers) > 0 {
+					at := len(arena)
+					arena = appendResult(arena, id, answers)
+					msgs = append(msgs, arena[at:len(arena):len(arena)])
+					answers = answers[:0]
 				}
-				size = resultHeader
 			}
-			// The answer's bytes live in enc, which the next task reuses:
-			// keep a copy until the message is sent.
-			a.data = append([]byte(nil), a.data...)
-			answers = append(answers, a)
-			size += 5 + len(a.data)
+			size := resultHeader
+			for k, item := range items {
+				row.Item.Store(uint32(k))
+				var a answer
+				if !known {
+					a = answer{layout.PoolError, []byte(fmt.Sprintf("%v: %q", ErrUnknownTask, fn))}
+				} else {
+					a, enc = runOne(reg.run, enc, item)
+				}
+				if a.status == layout.PoolPanic {
+					panicked = true
+				}
+				if 5+len(a.data)+resultHeader > results.MaxLen() {
+					a = answer{layout.PoolError, []byte(fmt.Sprintf("%v: a result of %d bytes", ErrTooLarge, len(a.data)))}
+				}
+				if size+5+len(a.data) > results.MaxLen() {
+					flush()
+					size = resultHeader
+				}
+				// The answer's bytes live in enc, which the next task reuses.
+				a.data = append([]byte(nil), a.data...)
+				answers = append(answers, a)
+				size += 5 + len(a.data)
+			}
+			flush()
+			if panicked {
+				break // the chunks after it go back to the pool when this worker exits
+			}
 		}
-		if err := flush(); err != nil {
+		if _, err := results.SendBatch(msgs); err != nil {
 			fmt.Fprintln(os.Stderr, "pool worker:", err)
 			return exitBroken
 		}
-		row.Done.Add(1)
+		row.Done.Add(uint64(n))
 		row.State.Store(layout.PoolIdle)
 		if panicked {
 			return exitPanicky
 		}
 	}
 }
+
+// recvBatch is how many chunks a worker takes at once, at most.
+const recvBatch = 16
 
 // runOne runs a task on one input, turning an error or a panic into its
 // answer.

@@ -208,3 +208,19 @@ func TestNotAWorker(t *testing.T) {
 		t.Fatalf("the test binary has role %q", process.Role())
 	}
 }
+
+// Path runs another program as the worker, with the same exit codes.
+func TestPathRunsAnotherProgram(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	p := &process.Process{Role: "shell", Path: sh, Args: []string{"-c", "exit 3"}, Daemon: true}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	if code, exited := p.ExitCode(); code != 3 || !exited {
+		t.Errorf("exit code %d, %v; want 3", code, exited)
+	}
+}

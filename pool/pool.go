@@ -200,9 +200,13 @@ type worker struct {
 	ctx      context.Context // ends when the process has exited
 	fed      chan struct{}   // closed when feed has returned
 	inflight []*chunk        // sent, not fully answered, in order (p.mu)
-	sent     int             // chunks sent (p.mu)
-	ending   bool            // told to leave (p.mu)
-	dead     bool            // exited (p.mu)
+	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
+	batch    []*chunk        // refill's, under sendMu
+	buf      []byte
+	msgs     [][]byte
+	sent     int  // chunks sent (p.mu)
+	ending   bool // told to leave (p.mu)
+	dead     bool // exited (p.mu)
 }
 
 // start starts a worker in slot: its segment and channels, then the
@@ -238,7 +242,11 @@ func (p *Pool) start(slot int) error {
 	w.results.RegisterReceiver()
 	row := &p.rows[slot]
 	row.State.Store(layout.PoolStarting)
+	row.PID.Store(0)
 	row.Task.Store(0)
+	row.Item.Store(0)
+	row.Done.Store(0)
+	row.ExitCode.Store(0)
 	row.Generation.Store(gen)
 	args := []string{p.name, strconv.Itoa(slot), w.segName}
 	if p.cfg.init != "" {
@@ -295,72 +303,88 @@ func (p *Pool) limit() int {
 
 // feed sends the worker chunks while it has room, and ends its tasks
 // channel when it must leave: after maxtasksperchild chunks, or when the
-// pool is closed and all work is done.
+// pool is closed and all work is done. collect refills the window too,
+// as answers come in, so that a busy pool needs no hand-over between
+// goroutines (a spinning receiver may hold the other Ps for a while).
 func (w *worker) feed() {
 	p := w.p
 	defer p.workers.Done()
 	defer close(w.fed)
-	var buf []byte
-	var msgs [][]byte
 	p.mu.Lock()
 	for {
-		var batch []*chunk
-		leave := false
-		for {
-			if w.dead || w.ending {
-				p.mu.Unlock()
-				return
-			}
-			if (p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks) || (p.closed && p.outstanding == 0) {
-				leave = true
-				break
-			}
-			// Refill when half the window has drained, not on every answer:
-			// a wake-up then carries many chunks.
-			if lim := p.limit(); len(p.pending) > 0 && len(w.inflight) <= lim/2 {
-				k := min(lim-len(w.inflight), len(p.pending))
-				if p.cfg.maxTasks > 0 {
-					k = min(k, p.cfg.maxTasks-w.sent)
-				}
-				for range k {
-					c := p.pending[0]
-					p.pending[0] = nil
-					p.pending = p.pending[1:]
-					p.head.Queued.Add(^uint64(len(c.items) - 1))
-					if c.job.stopped() {
-						p.drop(c)
-						continue
-					}
-					w.inflight = append(w.inflight, c)
-					p.head.InFlight.Add(uint64(len(c.items)))
-					batch = append(batch, c)
-				}
-				w.sent += len(batch)
-				if len(batch) > 0 {
-					break
-				}
-				continue
-			}
-			p.cond.Wait()
-		}
-		if leave {
+		switch {
+		case w.dead || w.ending:
+			p.mu.Unlock()
+			return
+		case (p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks) || (p.closed && p.outstanding == 0):
 			w.ending = true
 			p.mu.Unlock()
+			w.sendMu.Lock()
 			w.tasks.End()
+			w.sendMu.Unlock()
 			return
+		case w.wants():
+			p.mu.Unlock()
+			w.sendMu.Lock()
+			w.refill()
+			w.sendMu.Unlock()
+			p.mu.Lock()
+		default:
+			p.cond.Wait()
 		}
-		p.mu.Unlock()
-		buf, msgs = buf[:0], msgs[:0]
-		for _, c := range batch {
-			at := len(buf)
-			buf = appendTask(buf, c.id, c.fn, c.items)
-			msgs = append(msgs, buf[at:len(buf):len(buf)])
-		}
-		// They fit: a worker never has more chunks than its ring holds. If
-		// it has died, collect puts them back.
-		w.tasks.SendBatch(msgs)
-		p.mu.Lock()
 	}
+}
+
+// wants reports whether the worker should get more chunks now: there are
+// some, and half its window has drained, so a refill carries many (p.mu
+// held).
+func (w *worker) wants() bool {
+	p := w.p
+	return !w.dead && !w.ending && len(p.pending) > 0 && len(w.inflight) <= p.limit()/2 &&
+		(p.cfg.maxTasks == 0 || w.sent < p.cfg.maxTasks)
+}
+
+// refill takes chunks for the worker and sends them (w.sendMu held, so
+// that chunks reach the ring in the order of w.inflight).
+func (w *worker) refill() {
+	p := w.p
+	p.mu.Lock()
+	if !w.wants() {
+		p.mu.Unlock()
+		return
+	}
+	lim := p.limit()
+	k := min(lim-len(w.inflight), len(p.pending))
+	if p.cfg.maxTasks > 0 {
+		k = min(k, p.cfg.maxTasks-w.sent)
+	}
+	batch := w.batch[:0]
+	for range k {
+		c := p.pending[0]
+		p.pending[0] = nil
+		p.pending = p.pending[1:]
+		p.head.Queued.Add(^uint64(len(c.items) - 1))
+		if c.job.stopped() {
+			p.drop(c)
+			continue
+		}
+		w.inflight = append(w.inflight, c)
+		p.head.InFlight.Add(uint64(len(c.items)))
+		batch = append(batch, c)
+	}
+	w.sent += len(batch)
+	p.mu.Unlock()
+	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
+	for _, c := range batch {
+		at := len(w.buf)
+		w.buf = appendTask(w.buf, c.id, c.fn, c.items)
+		w.msgs = append(w.msgs, w.buf[at:len(w.buf):len(w.buf)])
+	}
+	clear(batch)
+	w.batch = batch
+	// They fit: a worker never has more chunks than its ring holds. If it
+	// has died, collect puts them back.
+	w.tasks.SendBatch(w.msgs)
 }
 
 // drop finishes a chunk of a stopped job without running it (p.mu held).
@@ -388,6 +412,10 @@ func (w *worker) collect() {
 		if !w.handle(buf[:n]) {
 			w.proc.Kill()
 			break
+		}
+		if w.sendMu.TryLock() { // else feed is sending
+			w.refill()
+			w.sendMu.Unlock()
 		}
 	}
 	<-w.proc.Done()

@@ -51,14 +51,14 @@ func (es Errors) Unwrap() []error {
 func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []In, size int) error {
 	var buf []byte
 	var items [][]byte
+	var chunks []*chunk
 	start, bytes := first, taskHeader+len(t.name)
 	flush := func() error {
-		if len(items) == 0 {
-			return nil
+		if len(items) > 0 {
+			chunks = append(chunks, &chunk{fn: t.name, job: j, first: start, items: items})
 		}
-		err := p.submit(j, t.name, start, items)
 		items, bytes = nil, taskHeader+len(t.name)
-		return err
+		return nil
 	}
 	for k, in := range inputs {
 		i := first + k
@@ -88,7 +88,8 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 		items = append(items, item)
 		bytes += 4 + len(item)
 	}
-	return flush()
+	flush()
+	return p.submit(j, chunks)
 }
 
 // An AsyncResult is the outcome of a call that runs in the background:

@@ -3,6 +3,8 @@ package pool
 import (
 	"context"
 	"sync"
+
+	"github.com/shmkit/shmkit/internal/layout"
 )
 
 // A job is one call's tasks: a Map, an iterator, an Apply. Workers'
@@ -38,6 +40,33 @@ func (j *job) deliver(i int, data []byte, err error) {
 	}
 	j.left--
 	j.settle()
+}
+
+// deliverAnswers hands over the answers of tasks first, first+1, ...
+// under one lock, and counts them.
+func (j *job) deliverAnswers(first int, answers []answer) (ok, failed uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, a := range answers {
+		var err error
+		switch a.status {
+		case layout.PoolError:
+			err = &remoteError{ErrTaskFailed, string(a.data)}
+		case layout.PoolPanic:
+			err = &remoteError{ErrPanic, string(a.data)}
+		}
+		if err != nil {
+			failed++
+		} else {
+			ok++
+		}
+		if !j.stop {
+			j.answer(first+i, a.data, err)
+		}
+		j.left--
+	}
+	j.settle()
+	return ok, failed
 }
 
 // sealed says no more tasks will be added.

@@ -452,22 +452,7 @@ func (w *worker) handle(msg []byte) bool {
 		}
 	}
 	p.mu.Unlock()
-	var ok, failed uint64
-	for i, a := range answers {
-		var err error
-		switch a.status {
-		case layout.PoolError:
-			err = &remoteError{ErrTaskFailed, string(a.data)}
-		case layout.PoolPanic:
-			err = &remoteError{ErrPanic, string(a.data)}
-		}
-		if err != nil {
-			failed++
-		} else {
-			ok++
-		}
-		c.job.deliver(c.first+first+i, a.data, err)
-	}
+	ok, failed := c.job.deliverAnswers(c.first+first, answers)
 	p.head.InFlight.Add(^(ok + failed - 1))
 	p.head.Done.Add(ok)
 	p.head.Failed.Add(failed)
@@ -592,8 +577,11 @@ func (p *Pool) fail(c *chunk, err error) {
 	p.mu.Unlock()
 }
 
-// submit queues a job's chunk.
-func (p *Pool) submit(j *job, fn string, first int, items [][]byte) error {
+// submit queues a job's chunks, all at once: one lock and one wake-up.
+func (p *Pool) submit(j *job, chunks []*chunk) error {
+	if len(chunks) == 0 {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -602,11 +590,16 @@ func (p *Pool) submit(j *job, fn string, first int, items [][]byte) error {
 	if p.broken != nil {
 		return p.broken
 	}
-	j.add(len(items))
-	p.nextID++
-	p.pending = append(p.pending, &chunk{id: p.nextID, fn: fn, job: j, first: first, items: items})
-	p.head.Queued.Add(uint64(len(items)))
-	p.outstanding++
+	n := 0
+	for _, c := range chunks {
+		p.nextID++
+		c.id = p.nextID
+		n += len(c.items)
+	}
+	j.add(n)
+	p.pending = append(p.pending, chunks...)
+	p.head.Queued.Add(uint64(n))
+	p.outstanding += len(chunks)
 	p.cond.Broadcast()
 	return nil
 }

@@ -49,16 +49,23 @@ func (es Errors) Unwrap() []error {
 // size tasks that each fit a message, and queues them. An input too large
 // for any message gets its ErrTooLarge answer at once.
 func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []In, size int) error {
-	var buf []byte
-	var items [][]byte
-	var chunks []*chunk
-	start, bytes := first, taskHeader+len(t.name)
-	flush := func() error {
-		if len(items) > 0 {
-			chunks = append(chunks, &chunk{fn: t.name, job: j, first: start, items: items})
+	// One buffer for the encoded inputs, one backing array for the chunks'
+	// item lists and slabs of chunks: a map of tiny tasks makes a few
+	// allocations, not several per task.
+	buf := make([]byte, 0, 8*len(inputs))
+	all := make([][]byte, 0, len(inputs))
+	var slab []chunk
+	chunks := make([]*chunk, 0, len(inputs)/size+1)
+	begin, start, bytes := 0, first, taskHeader+len(t.name)
+	flush := func() {
+		if len(all) > begin {
+			if len(slab) == cap(slab) {
+				slab = make([]chunk, 0, min(1024, len(inputs)/size+1))
+			}
+			slab = append(slab, chunk{fn: t.name, job: j, first: start, items: all[begin:len(all):len(all)]})
+			chunks = append(chunks, &slab[len(slab)-1])
 		}
-		items, bytes = nil, taskHeader+len(t.name)
-		return nil
+		begin, bytes = len(all), taskHeader+len(t.name)
 	}
 	for k, in := range inputs {
 		i := first + k
@@ -70,22 +77,18 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 			err = fmt.Errorf("%w: an input of %d bytes", ErrTooLarge, len(item))
 		}
 		if err != nil { // answered here; a chunk holds consecutive tasks, so the one before ends
-			if err := flush(); err != nil {
-				return err
-			}
+			flush()
 			j.add(1)
 			j.deliver(i, nil, err)
 			continue
 		}
-		if len(items) == size || bytes+4+len(item) > p.cfg.maxMessage {
-			if err := flush(); err != nil {
-				return err
-			}
+		if len(all)-begin == size || bytes+4+len(item) > p.cfg.maxMessage {
+			flush()
 		}
-		if len(items) == 0 {
+		if len(all) == begin {
 			start = i
 		}
-		items = append(items, item)
+		all = append(all, item)
 		bytes += 4 + len(item)
 	}
 	flush()

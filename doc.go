@@ -15,6 +15,7 @@
 //	channel    a bounded message queue between any number of processes
 //	semaphore  semaphores, robust mutexes, Cond, Event, Barrier
 //	process    starting workers: this program re-executed, Python's Process
+//	pool       a process pool (Python's Pool) that loses no task when a worker dies
 //	bench      the cross-process workloads W1-W6 and their baselines
 //	cmd/shmkit bench, ls, inspect, rm, clean
 //
@@ -43,6 +44,8 @@
 //	JoinableQueue(), task_done(), join() channel.New[T](..., channel.Joinable()), TaskDone(),
 //	                                     Join() / JoinTimeout / JoinContext
 //	Pipe()                               two channels, one each way
+//	Pool(n, initializer, maxtasksperchild)  pool.New(pool.WithWorkers(n), pool.WithInitializer(...), ...)
+//	pool.map(f, xs), imap, apply_async   pool.Map(ctx, p, f, xs), pool.Imap, pool.ApplyAsync (f from pool.Register)
 //	shared_memory.SharedMemory(name)     shm.Open(name), shm.OpenRaw(name)
 //	passing objects to the child         the child opens them by name: shm.Open, then
 //	                                     ctypes.OpenValue, channel.Open, ...

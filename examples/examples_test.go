@@ -47,8 +47,23 @@ var examples = []struct {
 	{name: "robustmutex", cgo: "a robust mutex (pthread)", want: []string{`worker killed while holding the lock: true`, `the owner died; pair was \[42 0\], repairing`, `pair is \[42 42\], invariant holds: true`}},
 	{name: "managerdict", cgo: "the shared dict and list (the C library)", want: []string{`^\{'2': 2, 0\.25: None, 1: '1'\}\n\[9 8 7 6 5 4 3 2 1 0\]\nsquares: 0:0 1:1 2:4 3:9 4:16 5:25 6:36 7:49 8:64 9:81 10:100 11:121 12:144 13:169 14:196 15:225 16:256 17:289 18:324 19:361\n$`}},
 	{name: "dictcounter", cgo: "the shared dict (the C library)", want: []string{`d\["year"\] after 5 processes x 1000 \(add\): 7000\n`, `d\["year"\] after 5 processes x 1000 \(update\): 7000\n`}},
+	{name: "poolmap", want: []string{`Built-in: \[0, 2, 4, .*, 198\]\n`, `(Starting PoolWorker-\d+\n(?s:.*)){5}`, `Pool    : \[0, 2, 4, 6, .*, 196, 198\]\n`}, check: samePoolOutput},
+	{name: "pooldigest", args: []string{"-dir", ".."}, want: []string{`\.\./pooldigest/main\.go: [0-9a-f]{16}\n`, `\d+ files, digests agree with this process's: true\n`}},
+	{name: "poolasync", want: []string{`map: \[42 43 44 45 46 47 48 49 50 51\]\nmap_async: \[42 43 44 45 46 47 48 49 50 51\]\n`,
+		`imap_unordered, sorted: \[42 43 44 45 46 47 48 49 50 51\]\n`, `apply_async\(multi, 20\): 62\n`, `a worker's pid differs from ours: true\n`,
+		`callback got \[0 2 4 6 8\]; error_callback got 5 errors\n`, `map_async callback: \[42 43`, `we lacked patience and got a timeout error\n`}},
+	{name: "poolimap", want: []string{`^Result: 2\nResult: 4\nResult: 6\nResult: 8\nResult: 10\nResults: \[3 6 9 12 15\]\n$`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
+}
+
+// samePoolOutput checks that the pool's map printed the built-in map's list.
+func samePoolOutput(t *testing.T, out string) {
+	builtin := regexp.MustCompile(`Built-in: (.*)\n`).FindStringSubmatch(out)
+	pooled := regexp.MustCompile(`Pool    : (.*)\n`).FindStringSubmatch(out)
+	if builtin == nil || pooled == nil || builtin[1] != pooled[1] {
+		t.Errorf("the pool's map differs from the built-in one:\n%s", out)
+	}
 }
 
 // sameSummary checks that the consumer's reduction equals the producer's.

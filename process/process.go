@@ -22,14 +22,25 @@ package process
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"sync"
+	"syscall"
+	"time"
 )
 
-// Env is the environment variable that carries a worker's role.
-const Env = "SHMKIT_PROCESS"
+// Env is the environment variable that carries a worker's role; NameEnv
+// and IndexEnv carry its name and index (see Name and Index).
+const (
+	Env      = "SHMKIT_PROCESS"
+	NameEnv  = "SHMKIT_PROCESS_NAME"
+	IndexEnv = "SHMKIT_PROCESS_INDEX"
+)
 
 // A Func is a worker's body. Its error, if any, is printed and the worker
 // exits with status 1.
@@ -58,9 +69,41 @@ func Register(role string, body func(args []string) int) {
 	registry[role] = body
 }
 
+// Registered reports whether role can be started: some part of this
+// program registered it (Main, Register).
+func Registered(role string) bool {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	_, ok := registry[role]
+	return ok
+}
+
+// Name is this process's name, Python's current_process().name: the name
+// its parent gave it, its role and index ("worker-2") if none, or
+// "MainProcess" for the program itself.
+func Name() string {
+	if n := os.Getenv(NameEnv); n != "" {
+		return n
+	}
+	if Role() == "" {
+		return "MainProcess"
+	}
+	return fmt.Sprintf("%s-%d", Role(), Index())
+}
+
+// Index is this worker's index among those started with it (StartAll
+// numbers them from 0), or -1 for the program itself.
+func Index() int {
+	i, err := strconv.Atoi(os.Getenv(IndexEnv))
+	if err != nil || Role() == "" {
+		return -1
+	}
+	return i
+}
+
 // Dispatch runs this process's role and exits, if it was started as a
 // worker in a registered role; otherwise it returns at once (a worker in a
-// role nobody registered exits with status 2).
+// role nobody registered, which Start refuses to start, exits with status 2).
 func Dispatch() {
 	role := Role()
 	if role == "" {
@@ -77,8 +120,7 @@ func Dispatch() {
 }
 
 // Main registers funcs and dispatches: it runs this process's role and
-// exits, if it is a worker; otherwise it returns at once. An unknown role
-// exits with status 2.
+// exits, if it is a worker; otherwise it returns at once.
 func Main(funcs map[string]Func) {
 	for role, f := range funcs {
 		Register(role, func(args []string) int {
@@ -94,8 +136,12 @@ func Main(funcs map[string]Func) {
 
 // Command returns a command that runs this program as a worker in role
 // with args, killed if ctx ends. Its standard error is this process's; the
-// caller may set its input, output and extra files before starting it.
+// caller may set its input, output and extra files before starting it. A
+// role this program never registered is ErrUnknownRole.
 func Command(ctx context.Context, role string, args ...string) (*exec.Cmd, error) {
+	if !Registered(role) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownRole, role)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("process: %w", err)
@@ -106,47 +152,213 @@ func Command(ctx context.Context, role string, args ...string) (*exec.Cmd, error
 	return cmd, nil
 }
 
-// A Process is a started worker.
+// A Process is a worker: Python's multiprocessing.Process. Fill in Role
+// and the rest, then Start it; or use Start and StartAll.
 type Process struct {
 	Role string
+	Args []string
+	// Name is what the worker's Name returns; "" gives role-index.
+	Name string
+	// Index is what the worker's Index returns.
+	Index int
+	// Daemon makes the worker die with this process (SIGKILL when this
+	// process exits or is killed), as Python kills daemon children at exit.
+	Daemon bool
+	// Stdout is where the worker's standard output goes; nil is this
+	// process's.
+	Stdout io.Writer
+	// Path, if set, runs that program with Args instead of a copy of this
+	// one (a worker in another language); Role then only names it.
+	Path string
+
 	cmd  *exec.Cmd
+	done chan struct{} // closed once the worker has exited and been reaped
+	err  error         // cmd.Wait's, set before done closes
 }
 
 // Start starts a worker in role with args, sharing this process's
 // standard output and error.
 func Start(role string, args ...string) (*Process, error) {
-	cmd, err := Command(context.Background(), role, args...)
-	if err != nil {
+	p := &Process{Role: role, Args: args}
+	if err := p.Start(); err != nil {
 		return nil, err
 	}
-	cmd.Stdout = os.Stdout
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("process: start %s: %w", role, err)
-	}
-	return &Process{Role: role, cmd: cmd}, nil
+	return p, nil
 }
 
-// Pid is the worker's process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+// Start starts the worker.
+func (p *Process) Start() error {
+	if p.cmd != nil {
+		return ErrStarted
+	}
+	var cmd *exec.Cmd
+	if p.Path != "" {
+		cmd = exec.Command(p.Path, p.Args...)
+		cmd.Env = append(os.Environ(), Env+"="+p.Role)
+		cmd.Stderr = os.Stderr
+	} else {
+		var err error
+		if cmd, err = Command(context.Background(), p.Role, p.Args...); err != nil {
+			return err
+		}
+	}
+	var err error
+	cmd.Env = append(cmd.Env, NameEnv+"="+p.Name, IndexEnv+"="+strconv.Itoa(p.Index))
+	cmd.Stdout = os.Stdout
+	if p.Stdout != nil {
+		cmd.Stdout = p.Stdout
+	}
+	if p.Daemon {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		err = startOnSpawner(cmd)
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
+		return fmt.Errorf("process: start %s: %w", p.Role, err)
+	}
+	p.cmd = cmd
+	p.done = make(chan struct{})
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return nil
+}
 
-// Wait waits for the worker to exit; an error if it failed.
-func (p *Process) Wait() error {
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("process: %s (pid %d): %w", p.Role, p.Pid(), err)
+// The parent-death signal is sent when the thread that forked the child
+// exits, not the process; Go may end a thread (one a goroutine locked and
+// left), so daemon workers are forked from one thread kept for good.
+var spawns = make(chan spawn)
+
+type spawn struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func init() {
+	go func() {
+		runtime.LockOSThread() // never unlocked: this thread lives as long as the process
+		for s := range spawns {
+			s.done <- s.cmd.Start()
+		}
+	}()
+}
+
+func startOnSpawner(cmd *exec.Cmd) error {
+	s := spawn{cmd, make(chan error, 1)}
+	spawns <- s
+	return <-s.done
+}
+
+// Pid is the worker's process id, 0 before Start.
+func (p *Process) Pid() int {
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// Wait waits for the worker to exit; an error if it failed. Any number of
+// goroutines may wait.
+func (p *Process) Wait() error { return p.WaitContext(context.Background()) }
+
+// WaitContext is Wait that gives up when ctx ends, returning its error.
+func (p *Process) WaitContext(ctx context.Context) error {
+	if p.done == nil {
+		return ErrNotStarted
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.err != nil {
+		return fmt.Errorf("process: %s (pid %d): %w", p.Role, p.Pid(), p.err)
 	}
 	return nil
 }
 
-// Kill kills the worker with SIGKILL, as a crash would.
-func (p *Process) Kill() error { return p.cmd.Process.Kill() }
+// WaitTimeout is Wait for at most d (Python's join(timeout)); exited is
+// false if the worker still runs.
+func (p *Process) WaitTimeout(d time.Duration) (exited bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err = p.WaitContext(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false, nil
+	}
+	return true, err
+}
 
-// StartAll starts n workers in role, each with args, and returns them; if
-// one fails to start, those started are killed.
+// Done is closed when the worker has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Alive reports whether the worker was started and has not exited.
+func (p *Process) Alive() bool {
+	if p.done == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// ExitCode is the worker's exit status as Python reports it: the status
+// it exited with, or -N if signal N ended it; exited is false while it
+// runs (Python's None).
+func (p *Process) ExitCode() (code int, exited bool) {
+	if p.Alive() || p.done == nil {
+		return 0, false
+	}
+	return exitCode(p.cmd.ProcessState), true
+}
+
+// Signaled is the signal that ended the worker, or 0.
+func (p *Process) Signaled() syscall.Signal {
+	if p.Alive() || p.done == nil {
+		return 0
+	}
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal()
+	}
+	return 0
+}
+
+func exitCode(st *os.ProcessState) int {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -int(ws.Signal())
+	}
+	return st.ExitCode()
+}
+
+// Signal sends sig to the worker; nothing (nil) if it has already exited.
+func (p *Process) Signal(sig os.Signal) error {
+	if p.cmd == nil {
+		return ErrNotStarted
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("process: signal %s (pid %d): %w", p.Role, p.Pid(), err)
+	}
+	return nil
+}
+
+// Terminate asks the worker to stop with SIGTERM, as Python's terminate.
+func (p *Process) Terminate() error { return p.Signal(syscall.SIGTERM) }
+
+// Kill kills the worker with SIGKILL, as a crash would.
+func (p *Process) Kill() error { return p.Signal(syscall.SIGKILL) }
+
+// StartAll starts n workers in role, each with args, indexes 0..n-1 and
+// names role-1..role-n; if one fails to start, those started are killed.
 func StartAll(n int, role string, args ...string) ([]*Process, error) {
 	var ps []*Process
-	for range n {
-		p, err := Start(role, args...)
-		if err != nil {
+	for i := range n {
+		p := &Process{Role: role, Args: args, Index: i, Name: fmt.Sprintf("%s-%d", role, i+1)}
+		if err := p.Start(); err != nil {
 			for _, q := range ps {
 				q.Kill()
 				q.Wait()

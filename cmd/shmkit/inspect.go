@@ -16,6 +16,7 @@ import (
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/pool"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -39,6 +40,7 @@ type objectInfo struct {
 	Channel  *channelInfo `json:"channel,omitempty"`
 	Dict     *dictInfo    `json:"dict,omitempty"`
 	Layout   *layoutInfo  `json:"layout,omitempty"` // the fields of records (typecode T)
+	Pool     *pool.State  `json:"pool,omitempty"`   // a process pool's worker table
 	Error    string       `json:"error,omitempty"`
 }
 
@@ -219,6 +221,10 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 	case shm.KindDict, shm.KindList:
 		if err := describeDict(seg, o, &in); err != nil {
 			return fail(err)
+		}
+	case shm.KindBytes:
+		if st, err := pool.Inspect(seg); err == nil && o.Name == "pool" {
+			in.Pool = &st
 		}
 	case shm.KindChannel:
 		st, err := channel.Inspect(seg, o.Name)
@@ -424,6 +430,13 @@ func stateText(in objectInfo) string {
 	}
 	if in.Set != nil {
 		parts = append(parts, fmt.Sprintf("set=%v", *in.Set))
+	}
+	if p := in.Pool; p != nil {
+		parts = append(parts, fmt.Sprintf("pool of parent %d (alive %v): %d queued, %d in flight, %d done, %d failed, %d retried, %d workers started",
+			p.ParentPID, p.ParentAlive, p.Queued, p.InFlight, p.Done, p.Failed, p.Retried, p.Starts))
+		for _, w := range p.Workers {
+			parts = append(parts, fmt.Sprintf("[%d] pid %d %s alive=%v done %d", w.Slot, w.Pid, w.State, w.Alive, w.Done))
+		}
 	}
 	if b := in.Barrier; b != nil {
 		parts = append(parts, fmt.Sprintf("%d/%d waiting, broken=%v", b.Waiting, b.Parties, b.Broken))

@@ -32,6 +32,8 @@ func CLayout() []Field {
 		br  C.struct_shmkit_barrier
 		ch  C.struct_shmkit_channel
 		sl  C.struct_shmkit_slot
+		pl  C.struct_shmkit_pool
+		pw  C.struct_shmkit_pool_worker
 		sd  C.struct_shmkit_struct_desc
 		fd  C.struct_shmkit_field
 		dr  C.struct_shmkit_dict_ref
@@ -132,6 +134,28 @@ func CLayout() []Field {
 		f("shmkit_channel", "pad4", unsafe.Offsetof(ch.pad4), unsafe.Sizeof(ch.pad4)),
 		f("shmkit_channel", "producers", unsafe.Offsetof(ch.producers), unsafe.Sizeof(ch.producers)),
 		f("shmkit_channel", "consumers", unsafe.Offsetof(ch.consumers), unsafe.Sizeof(ch.consumers)),
+		f("shmkit_pool", "sizeof", 0, unsafe.Sizeof(pl)),
+		f("shmkit_pool", "magic", unsafe.Offsetof(pl.magic), unsafe.Sizeof(pl.magic)),
+		f("shmkit_pool", "workers", unsafe.Offsetof(pl.workers), unsafe.Sizeof(pl.workers)),
+		f("shmkit_pool", "parent_pid", unsafe.Offsetof(pl.parent_pid), unsafe.Sizeof(pl.parent_pid)),
+		f("shmkit_pool", "closed", unsafe.Offsetof(pl.closed), unsafe.Sizeof(pl.closed)),
+		f("shmkit_pool", "reserved0", unsafe.Offsetof(pl.reserved0), unsafe.Sizeof(pl.reserved0)),
+		f("shmkit_pool", "queued", unsafe.Offsetof(pl.queued), unsafe.Sizeof(pl.queued)),
+		f("shmkit_pool", "in_flight", unsafe.Offsetof(pl.in_flight), unsafe.Sizeof(pl.in_flight)),
+		f("shmkit_pool", "done", unsafe.Offsetof(pl.done), unsafe.Sizeof(pl.done)),
+		f("shmkit_pool", "failed", unsafe.Offsetof(pl.failed), unsafe.Sizeof(pl.failed)),
+		f("shmkit_pool", "retried", unsafe.Offsetof(pl.retried), unsafe.Sizeof(pl.retried)),
+		f("shmkit_pool", "starts", unsafe.Offsetof(pl.starts), unsafe.Sizeof(pl.starts)),
+		f("shmkit_pool", "reserved", unsafe.Offsetof(pl.reserved), unsafe.Sizeof(pl.reserved)),
+		f("shmkit_pool_worker", "sizeof", 0, unsafe.Sizeof(pw)),
+		f("shmkit_pool_worker", "pid", unsafe.Offsetof(pw.pid), unsafe.Sizeof(pw.pid)),
+		f("shmkit_pool_worker", "state", unsafe.Offsetof(pw.state), unsafe.Sizeof(pw.state)),
+		f("shmkit_pool_worker", "generation", unsafe.Offsetof(pw.generation), unsafe.Sizeof(pw.generation)),
+		f("shmkit_pool_worker", "task", unsafe.Offsetof(pw.task), unsafe.Sizeof(pw.task)),
+		f("shmkit_pool_worker", "done", unsafe.Offsetof(pw.done), unsafe.Sizeof(pw.done)),
+		f("shmkit_pool_worker", "exit_code", unsafe.Offsetof(pw.exit_code), unsafe.Sizeof(pw.exit_code)),
+		f("shmkit_pool_worker", "item", unsafe.Offsetof(pw.item), unsafe.Sizeof(pw.item)),
+		f("shmkit_pool_worker", "reserved", unsafe.Offsetof(pw.reserved), unsafe.Sizeof(pw.reserved)),
 		f("shmkit_slot", "sizeof", 0, unsafe.Sizeof(sl)),
 		f("shmkit_slot", "state", unsafe.Offsetof(sl.state), unsafe.Sizeof(sl.state)),
 		f("shmkit_slot", "len", unsafe.Offsetof(sl.len), unsafe.Sizeof(sl.len)),
@@ -177,6 +201,14 @@ func CLayout() []Field {
 func CConstants() map[string]uint64 {
 	return map[string]uint64{
 		"SHMKIT_MAGIC":             C.SHMKIT_MAGIC,
+		"SHMKIT_POOL_MAGIC":        C.SHMKIT_POOL_MAGIC,
+		"SHMKIT_POOL_STARTING":     C.SHMKIT_POOL_STARTING,
+		"SHMKIT_POOL_IDLE":         C.SHMKIT_POOL_IDLE,
+		"SHMKIT_POOL_BUSY":         C.SHMKIT_POOL_BUSY,
+		"SHMKIT_POOL_EXITED":       C.SHMKIT_POOL_EXITED,
+		"SHMKIT_POOL_OK":           C.SHMKIT_POOL_OK,
+		"SHMKIT_POOL_ERROR":        C.SHMKIT_POOL_ERROR,
+		"SHMKIT_POOL_PANIC":        C.SHMKIT_POOL_PANIC,
 		"SHMKIT_VERSION":           C.SHMKIT_VERSION,
 		"SHMKIT_ALIGN":             C.SHMKIT_ALIGN,
 		"SHMKIT_NAME_MAX":          C.SHMKIT_NAME_MAX,

@@ -61,6 +61,8 @@ func TestGoMirrorsShmkitH(t *testing.T) {
 		"shmkit_dict_heap":   goFields(layout.DictHeap{}),
 		"shmkit_dict_block":  goFields(layout.DictBlock{}),
 		"shmkit_dict_slot":   goFields(layout.DictSlot{}),
+		"shmkit_pool":        goFields(layout.Pool{}),
+		"shmkit_pool_worker": goFields(layout.PoolWorker{}),
 	}
 	seen := map[string]int{}
 	for _, f := range cbind.CLayout() {
@@ -103,6 +105,10 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_TAG_NONE": layout.TagNone, "SHMKIT_TAG_BOOL": layout.TagBool, "SHMKIT_TAG_INT": layout.TagInt,
 		"SHMKIT_TAG_FLOAT": layout.TagFloat, "SHMKIT_TAG_STR": layout.TagStr, "SHMKIT_TAG_BYTES": layout.TagBytes,
 		"SHMKIT_TAG_PICKLE": layout.TagPickle, "SHMKIT_TAG_ABSENT": layout.TagAbsent,
+		"SHMKIT_POOL_MAGIC": layout.PoolMagic, "SHMKIT_POOL_STARTING": uint64(layout.PoolStarting),
+		"SHMKIT_POOL_IDLE": uint64(layout.PoolIdle), "SHMKIT_POOL_BUSY": uint64(layout.PoolBusy),
+		"SHMKIT_POOL_EXITED": uint64(layout.PoolExited), "SHMKIT_POOL_OK": uint64(layout.PoolOK),
+		"SHMKIT_POOL_ERROR": uint64(layout.PoolError), "SHMKIT_POOL_PANIC": uint64(layout.PoolPanic),
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

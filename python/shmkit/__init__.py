@@ -18,12 +18,13 @@ from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NotRe
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
 from ._dict import SharedDict, SharedList
+from ._pool import serve_pool
 from ._pipe import Connection
 from ._queue import Queue
 from ._sync import Barrier, Condition, Event, Mutex, NamedSemaphore, Semaphore, named_semaphore, unlink_named_semaphore
 
 __all__ = [
-    "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
+    "serve_pool", "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",

@@ -389,6 +389,65 @@ struct shmkit_slot {
 	/* 16: max_len elements */
 };
 
+/*
+ * A process pool (package pool): a bytes object named "pool" in the pool's
+ * segment, a struct shmkit_pool, then one struct shmkit_pool_worker per
+ * worker slot. The pool's parent writes the header and a row's pid and
+ * generation when it starts a worker; the worker writes its own row's
+ * state, task and done. Readers (inspect) take every field as a hint.
+ *
+ * Each start of a worker has a segment of its own, named
+ * "<pool segment>-w<generation>", holding two byte channels: "tasks"
+ * (parent to worker) and "results" (worker to parent), messages in order.
+ * A task message is a chunk: u64 id, u32 count, u16 name length, u16 0,
+ * the task function's name, then count times (u32 length, bytes). Its
+ * result message: u64 id, u32 count, u32 0, then count times (u8 status,
+ * u32 length, bytes), status SHMKIT_POOL_OK (the result), _ERROR (an error
+ * message) or _PANIC (a panic's message; the worker exits after the chunk).
+ * All integers little-endian. The worker sets task = id and state BUSY
+ * before it runs a chunk, item before each of its tasks, and IDLE after it
+ * sent the results, so a parent that sees the worker die knows which task
+ * was running (it is retried or failed) and which only waited (they are
+ * sent again). The parent ends "tasks" to make the worker exit.
+ */
+#define SHMKIT_POOL_MAGIC 0x4C4F4F50544B4853ULL /* "SHKTPOOL" read as little-endian */
+#define SHMKIT_POOL_STARTING 0u /* started, not yet serving (initializer running) */
+#define SHMKIT_POOL_IDLE 1u     /* waiting for a task */
+#define SHMKIT_POOL_BUSY 2u     /* running chunk `task` */
+#define SHMKIT_POOL_EXITED 3u   /* exited; exit_code as Python's (-N for signal N) */
+#define SHMKIT_POOL_OK 0u
+#define SHMKIT_POOL_ERROR 1u
+#define SHMKIT_POOL_PANIC 2u
+
+struct shmkit_pool {
+	uint64_t magic;            /*   0: SHMKIT_POOL_MAGIC, stored last on creation */
+	uint32_t workers;          /*   8: rows that follow */
+	int32_t parent_pid;        /*  12: the process that owns the pool */
+	uint32_t closed;           /*  16: 1 once no more tasks are taken */
+	uint32_t reserved0;        /*  20 */
+	uint64_t queued;           /*  24: tasks waiting for a worker */
+	uint64_t in_flight;        /*  32: tasks sent to a worker, not answered */
+	uint64_t done;             /*  40: tasks answered with a result */
+	uint64_t failed;           /*  48: tasks answered with an error */
+	uint64_t retried;          /*  56: tasks run again after their worker died */
+	uint64_t starts;           /*  64: workers started so far */
+	uint8_t reserved[56];      /*  72 */
+};
+
+struct shmkit_pool_worker {
+	int32_t pid;               /*   0: 0 while the slot has no worker */
+	uint32_t state;            /*   4: SHMKIT_POOL_* */
+	uint64_t generation;       /*   8: which start this is: its segment's suffix */
+	uint64_t task;             /*  16: BUSY: the id of the chunk it runs */
+	uint64_t done;             /*  24: chunks it has answered */
+	int32_t exit_code;         /*  32: EXITED */
+	uint32_t item;             /*  36: BUSY: which task of the chunk it runs, from 0 */
+	uint8_t reserved[24];      /*  40 */
+};
+
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_pool) == 128, "pool header is 128 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_pool_worker) == 64, "pool worker row is 64 bytes");
+
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
 SHMKIT_STATIC_ASSERT(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,

@@ -1,0 +1,390 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+)
+
+// A TaskError is the error of one task: Index is its place in the input.
+// It wraps the task's error (ErrTaskFailed or ErrPanic with the worker's
+// text), a *WorkerError, ErrTooLarge, ErrTerminated or ErrClosed.
+type TaskError struct {
+	Index int
+	Err   error
+}
+
+func (e *TaskError) Error() string { return fmt.Sprintf("pool: task %d: %v", e.Index, e.Err) }
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// Errors is the error of a Map in which some tasks failed: one TaskError
+// per failed task, in input order; every other result is in place.
+type Errors []*TaskError
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pool: %d tasks failed", len(es))
+	for i, e := range es {
+		if i == 3 {
+			b.WriteString("; ...")
+			break
+		}
+		b.WriteString("; ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// enqueue encodes inputs, from index first on, into chunks of at most
+// size tasks that each fit a message, and queues them. An input too large
+// for any message gets its ErrTooLarge answer at once.
+func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []In, size int) error {
+	// One buffer for the encoded inputs, one backing array for the chunks'
+	// item lists and slabs of chunks: a map of tiny tasks makes a few
+	// allocations, not several per task.
+	buf := make([]byte, 0, 8*len(inputs))
+	all := make([][]byte, 0, len(inputs))
+	var slab []chunk
+	chunks := make([]*chunk, 0, len(inputs)/size+1)
+	begin, start, bytes := 0, first, taskHeader+len(t.name)
+	flush := func() {
+		if len(all) > begin {
+			if len(slab) == cap(slab) {
+				slab = make([]chunk, 0, min(1024, len(inputs)/size+1))
+			}
+			slab = append(slab, chunk{fn: t.name, job: j, first: start, items: all[begin:len(all):len(all)]})
+			chunks = append(chunks, &slab[len(slab)-1])
+		}
+		begin, bytes = len(all), taskHeader+len(t.name)
+	}
+	for k, in := range inputs {
+		i := first + k
+		at := len(buf)
+		var err error
+		buf, err = t.in.enc(buf, in)
+		item := buf[at:len(buf):len(buf)]
+		if err == nil && taskHeader+len(t.name)+4+len(item) > p.cfg.maxMessage {
+			err = fmt.Errorf("%w: an input of %d bytes", ErrTooLarge, len(item))
+		}
+		if err != nil { // answered here; a chunk holds consecutive tasks, so the one before ends
+			flush()
+			j.add(1)
+			j.deliver(i, nil, err)
+			continue
+		}
+		if len(all)-begin == size || bytes+4+len(item) > p.cfg.maxMessage {
+			flush()
+		}
+		if len(all) == begin {
+			start = i
+		}
+		all = append(all, item)
+		bytes += 4 + len(item)
+	}
+	flush()
+	return p.submit(j, chunks)
+}
+
+// An AsyncResult is the outcome of a call that runs in the background:
+// Python's AsyncResult.
+type AsyncResult[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+}
+
+// Get waits for the result, or for ctx to end (then it returns ctx's
+// error; the call goes on).
+func (r *AsyncResult[T]) Get(ctx context.Context) (T, error) {
+	select {
+	case <-r.done:
+		return r.val, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Wait waits for the result to be ready, or for ctx to end.
+func (r *AsyncResult[T]) Wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done is closed when the result is ready (after its callback returned).
+func (r *AsyncResult[T]) Done() <-chan struct{} { return r.done }
+
+// Ready reports whether the result is there.
+func (r *AsyncResult[T]) Ready() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Successful reports whether the result is there and is not an error.
+func (r *AsyncResult[T]) Successful() bool { return r.Ready() && r.err == nil }
+
+// run settles r once j is done or ctx ends (which stops j's queued tasks),
+// calls callback, and marks r ready.
+func run[T any](ctx context.Context, p *Pool, j *job, r *AsyncResult[T], result func() (T, error), callback func(T, error)) {
+	go func() {
+		select {
+		case <-j.done:
+			r.val, r.err = result()
+		case <-ctx.Done():
+			j.halt()
+			p.forget(j)
+			r.err = ctx.Err()
+		}
+		if callback != nil {
+			callback(r.val, r.err)
+		}
+		close(r.done)
+	}()
+}
+
+// MapAsync is Map in the background (Python's map_async): callback, if
+// not nil, gets the results (or the error) before the result is ready.
+// When ctx ends the queued tasks are dropped and the result is ctx's
+// error.
+func MapAsync[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs []In, callback func([]Out, error)) *AsyncResult[[]Out] {
+	r := &AsyncResult[[]Out]{done: make(chan struct{})}
+	out := make([]Out, len(inputs))
+	var errs Errors
+	j := newJob(ctx, func(i int, data []byte, err error) {
+		if err == nil {
+			out[i], err = t.out.dec(data)
+		}
+		if err != nil {
+			errs = append(errs, &TaskError{i, err})
+		}
+	})
+	size := p.cfg.chunk
+	if size == 0 { // Python's rule
+		size = max(1, (len(inputs)+4*p.slots-1)/(4*p.slots))
+	}
+	err := enqueue(p, j, t, 0, inputs, size)
+	j.sealed()
+	if err != nil {
+		j.halt()
+		p.forget(j)
+		<-j.done // what was queued is dropped or answered
+		r.err = err
+		if callback != nil {
+			callback(nil, err)
+		}
+		close(r.done)
+		return r
+	}
+	run(ctx, p, j, r, func() ([]Out, error) {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if len(errs) == 0 {
+			return out, nil
+		}
+		slices.SortFunc(errs, func(a, b *TaskError) int { return a.Index - b.Index })
+		return out, errs
+	}, callback)
+	return r
+}
+
+// Map runs t on every input in the pool's workers and returns the results
+// in input order (Python's Pool.map). A failed task does not fail the
+// others: the error is Errors, one TaskError per failed task, and every
+// other result is in place. If ctx ends first, Map returns at once with
+// ctx's error, and the tasks not yet sent are dropped.
+func Map[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs []In) ([]Out, error) {
+	return MapAsync(ctx, p, t, inputs, nil).Get(ctx)
+}
+
+// ApplyAsync runs t on in in a worker (Python's apply_async). callback,
+// if not nil, gets the result or the error (Python's callback and
+// error_callback) before the result is ready; it runs on a goroutine of
+// its own.
+func ApplyAsync[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], in In, callback func(Out, error)) *AsyncResult[Out] {
+	r := &AsyncResult[Out]{done: make(chan struct{})}
+	var val Out
+	var verr error
+	j := newJob(ctx, func(_ int, data []byte, err error) {
+		if err == nil {
+			val, err = t.out.dec(data)
+		}
+		verr = err
+	})
+	err := enqueue(p, j, t, 0, []In{in}, 1)
+	j.sealed()
+	if err != nil {
+		r.err = err
+		if callback != nil {
+			callback(r.val, err)
+		}
+		close(r.done)
+		return r
+	}
+	run(ctx, p, j, r, func() (Out, error) {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return val, verr
+	}, callback)
+	return r
+}
+
+// Apply runs t on in in a worker and waits for its result (Python's apply).
+func Apply[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], in In) (Out, error) {
+	return ApplyAsync(ctx, p, t, in, nil).Get(ctx)
+}
+
+// A Result is one task's outcome from ImapUnordered.
+type Result[Out any] struct {
+	Index int // the input's place
+	Value Out
+	Err   error // a *TaskError
+}
+
+// stream keeps a lazy iterator's answers until the caller takes them.
+type stream[Out any] struct {
+	ready  map[int]Result[Out] // Imap: by index
+	queue  []Result[Out]       // ImapUnordered: in arrival order
+	notify chan struct{}
+}
+
+func (s *stream[Out]) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// iterate runs the shared loop of Imap and ImapUnordered: it reads
+// inputs lazily, keeping at most ahead tasks unanswered, and yields what
+// take finds ready.
+func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs iter.Seq[In], ordered bool,
+	yield func(Result[Out]) bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &stream[Out]{ready: map[int]Result[Out]{}, notify: make(chan struct{}, 1)}
+	j := newJob(ctx, func(i int, data []byte, err error) {
+		r := Result[Out]{Index: i, Err: err}
+		if err == nil {
+			r.Value, r.Err = t.out.dec(data)
+		}
+		if r.Err != nil {
+			r.Err = &TaskError{i, r.Err}
+		}
+		if ordered {
+			s.ready[i] = r
+		} else {
+			s.queue = append(s.queue, r)
+		}
+		s.wake()
+	})
+	defer func() {
+		j.halt()
+		p.forget(j)
+	}()
+	if err := p.feeding(); err != nil {
+		yield(Result[Out]{Index: -1, Err: err})
+		return
+	}
+	feeding, counted := true, true
+	defer func() {
+		if counted {
+			p.fed()
+		}
+	}()
+	size := max(1, p.cfg.chunk)
+	ahead := 2 * p.slots * p.cfg.window * size
+	next, stop := iter.Pull(inputs)
+	defer stop()
+	read, taken := 0, 0
+	batch := make([]In, 0, size)
+	for {
+		for feeding && read-taken < ahead { // top up
+			batch = batch[:0]
+			for len(batch) < size {
+				v, ok := next()
+				if !ok {
+					break
+				}
+				batch = append(batch, v)
+			}
+			if len(batch) < size {
+				feeding = false
+			}
+			if err := enqueue(p, j, t, read, batch, size); err != nil {
+				yield(Result[Out]{Index: read, Err: &TaskError{read, err}})
+				return
+			}
+			read += len(batch)
+			if !feeding {
+				j.sealed()
+				p.fed()
+				counted = false
+			}
+		}
+		j.mu.Lock()
+		var r Result[Out]
+		got := false
+		if ordered {
+			if r, got = s.ready[taken]; got {
+				delete(s.ready, taken)
+			}
+		} else if len(s.queue) > 0 {
+			r, got = s.queue[0], true
+			s.queue = s.queue[1:]
+		}
+		j.mu.Unlock()
+		if got {
+			taken++
+			if !yield(r) {
+				return
+			}
+			continue
+		}
+		if !feeding && taken == read {
+			return
+		}
+		select {
+		case <-s.notify:
+		case <-ctx.Done():
+			yield(Result[Out]{Index: taken, Err: ctx.Err()})
+			return
+		}
+	}
+}
+
+// Imap runs t on each input and yields the results in input order
+// (Python's imap). It reads inputs lazily, a few chunks ahead of the
+// results taken, so an endless input never sits in memory. A failed task
+// yields its *TaskError and the iteration goes on; the end of ctx, or a
+// closed pool, yields a last error.
+func Imap[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs iter.Seq[In]) iter.Seq2[Out, error] {
+	return func(yield func(Out, error) bool) {
+		iterate(ctx, p, t, inputs, true, func(r Result[Out]) bool { return yield(r.Value, r.Err) })
+	}
+}
+
+// ImapUnordered is Imap yielding each result as soon as it is there
+// (Python's imap_unordered), with its input's index.
+func ImapUnordered[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs iter.Seq[In]) iter.Seq[Result[Out]] {
+	return func(yield func(Result[Out]) bool) {
+		iterate(ctx, p, t, inputs, false, yield)
+	}
+}

@@ -1,0 +1,99 @@
+package pool
+
+import (
+	"context"
+	"sync"
+
+	"github.com/shmkit/shmkit/internal/layout"
+)
+
+// A job is one call's tasks: a Map, an iterator, an Apply. Workers'
+// collectors deliver its answers, in any order, through deliver.
+type job struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	left   int  // tasks queued and not yet answered
+	open   bool // more tasks may still be added
+	stop   bool // the caller gave up: answers are dropped
+	done   chan struct{}
+	closed bool
+	// answer takes one task's answer (encoded result or error), under mu.
+	answer func(i int, data []byte, err error)
+}
+
+func newJob(ctx context.Context, answer func(i int, data []byte, err error)) *job {
+	return &job{ctx: ctx, open: true, done: make(chan struct{}), answer: answer}
+}
+
+func (j *job) add(n int) {
+	j.mu.Lock()
+	j.left += n
+	j.mu.Unlock()
+}
+
+// deliver hands over task i's answer; data is only valid during the call.
+func (j *job) deliver(i int, data []byte, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.stop {
+		j.answer(i, data, err)
+	}
+	j.left--
+	j.settle()
+}
+
+// deliverAnswers hands over the answers of tasks first, first+1, ...
+// under one lock, and counts them.
+func (j *job) deliverAnswers(first int, answers []answer) (ok, failed uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, a := range answers {
+		var err error
+		switch a.status {
+		case layout.PoolError:
+			err = &remoteError{ErrTaskFailed, string(a.data)}
+		case layout.PoolPanic:
+			err = &remoteError{ErrPanic, string(a.data)}
+		}
+		if err != nil {
+			failed++
+		} else {
+			ok++
+		}
+		if !j.stop {
+			j.answer(first+i, a.data, err)
+		}
+		j.left--
+	}
+	j.settle()
+	return ok, failed
+}
+
+// sealed says no more tasks will be added.
+func (j *job) sealed() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.open = false
+	j.settle()
+}
+
+func (j *job) settle() {
+	if !j.open && j.left == 0 && !j.closed {
+		j.closed = true
+		close(j.done)
+	}
+}
+
+// stopped reports whether the caller gave up, or its context ended.
+func (j *job) stopped() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.stop || j.ctx.Err() != nil
+}
+
+// halt drops every answer from now on.
+func (j *job) halt() {
+	j.mu.Lock()
+	j.stop = true
+	j.mu.Unlock()
+}

@@ -1,0 +1,791 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/process"
+	"github.com/shmkit/shmkit/shm"
+)
+
+// An Option configures New.
+type Option func(*config)
+
+type config struct {
+	workers    int
+	init       string
+	initArgs   []string
+	maxTasks   int
+	retries    int
+	chunk      int
+	name       string
+	maxMessage int
+	window     int
+	stdout     io.Writer
+	command    []string // a worker program in another language, and its first arguments
+}
+
+// WithWorkers sets the number of worker processes (default: the number
+// of CPUs, runtime.NumCPU).
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// WithInitializer has each worker run init with args before its first
+// task (Python's initializer and initargs).
+func WithInitializer(init Init, args ...string) Option {
+	return func(c *config) { c.init, c.initArgs = init.name, args }
+}
+
+// WithMaxTasksPerChild replaces a worker after it has run k chunks
+// (Python's maxtasksperchild; as there, a chunk counts as one task).
+// 0, the default, keeps workers for the pool's life.
+func WithMaxTasksPerChild(k int) Option { return func(c *config) { c.maxTasks = k } }
+
+// WithRetries sets how many times a task is run again after the worker
+// running it died (default 1). With 0 the task fails at once with a
+// *WorkerError naming the worker, its pid and how it ended.
+func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
+
+// WithChunkSize sets how many tasks Map, Imap and ImapUnordered send in
+// one message. The default: Map uses Python's rule, len/(4 × workers)
+// rounded up; the iterators use 1.
+func WithChunkSize(n int) Option { return func(c *config) { c.chunk = n } }
+
+// WithName names the pool's segment (default "shmkit-pool-<pid>-<n>");
+// each worker's own segment is the name with "-w<generation>" appended.
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithMaxMessage sets the largest message between the pool and a worker,
+// in bytes (default 64 KiB): a chunk's encoded inputs, or its results,
+// must fit, and a single input or result that cannot gets ErrTooLarge.
+// Big inputs belong in shared arrays, with only their place crossing.
+func WithMaxMessage(n int) Option { return func(c *config) { c.maxMessage = n } }
+
+// WithWorkerCommand runs workers as path with args, then the pool's
+// arguments (its segment, the slot, the worker's segment), instead of as
+// copies of this program: a Python worker is
+// WithWorkerCommand("python3", "worker.py"), where worker.py calls
+// shmkit.serve_pool({"name": function}). Its tasks are declared here with
+// Declare.
+func WithWorkerCommand(path string, args ...string) Option {
+	return func(c *config) { c.command = append([]string{path}, args...) }
+}
+
+// WithStdout sends the workers' standard output to w (default: this
+// process's).
+func WithStdout(w io.Writer) Option { return func(c *config) { c.stdout = w } }
+
+// A Pool is a set of worker processes, copies of this program, that run
+// registered tasks: Python's multiprocessing.Pool. The program must call
+// process.Main (or process.Dispatch) first thing in main, so that a copy
+// started as a worker serves the pool instead of running main.
+type Pool struct {
+	cfg   config
+	name  string
+	seg   *shm.Segment
+	head  *layout.Pool
+	rows  []layout.PoolWorker
+	slots int
+
+	mu          sync.Mutex
+	cond        *sync.Cond // pending, windows, outstanding or the pool's state changed
+	pending     []*chunk
+	outstanding int // chunks not yet finished, plus jobs still feeding
+	closed      bool
+	terminated  bool
+	released    bool // the segment is closed: the table is gone
+	broken      error
+	nextID      uint64
+	live        map[*worker]bool
+	startFails  int // workers in a row that exited before serving
+	served      bool
+
+	workers  sync.WaitGroup // every worker's goroutines
+	finish   sync.Once
+	finished error
+}
+
+var poolSeq atomic.Int64
+
+// New starts a pool of workers. Release it with Close and Join, or with
+// Terminate: until then its workers live (they die with this process in
+// any case) and its segments stay in /dev/shm.
+func New(opts ...Option) (*Pool, error) {
+	cfg := config{workers: runtime.NumCPU(), retries: 1, maxMessage: 64 << 10, window: 64, stdout: os.Stdout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if process.Role() == workerRole { // a worker whose main never dispatched: it would start workers of its own
+		return nil, ErrNoDispatch
+	}
+	if cfg.workers < 1 || cfg.retries < 0 || cfg.maxTasks < 0 || cfg.chunk < 0 || cfg.maxMessage < 256 {
+		return nil, fmt.Errorf("pool: bad options: %d workers, %d retries, %d tasks per child, chunk %d, messages of %d bytes",
+			cfg.workers, cfg.retries, cfg.maxTasks, cfg.chunk, cfg.maxMessage)
+	}
+	if cfg.init != "" {
+		if _, ok := lookupInit(cfg.init); !ok {
+			return nil, fmt.Errorf("%w: initializer %q", ErrUnknownTask, cfg.init)
+		}
+	}
+	if cfg.name == "" {
+		cfg.name = fmt.Sprintf("shmkit-pool-%d-%d", os.Getpid(), poolSeq.Add(1))
+	}
+	size := layout.PoolTableSize(cfg.workers)
+	seg, err := shm.Create(cfg.name, shm.SizeFor(uint64(size)))
+	if err != nil {
+		return nil, fmt.Errorf("pool: %w", err)
+	}
+	obj, err := seg.Alloc(shm.Request{Name: tableName, Kind: shm.KindBytes, Length: uint64(size)}, func(mem []byte) error {
+		h, _ := layout.PoolTable(mem, 0)
+		h.Workers = uint32(cfg.workers)
+		h.ParentPID = int32(os.Getpid())
+		h.Magic.Store(layout.PoolMagic)
+		return nil
+	})
+	if err != nil {
+		seg.Close()
+		shm.Unlink(cfg.name)
+		return nil, fmt.Errorf("pool: %w", err)
+	}
+	p := &Pool{cfg: cfg, name: cfg.name, seg: seg, slots: cfg.workers, live: map[*worker]bool{}}
+	p.head, p.rows = layout.PoolTable(obj.Bytes(), cfg.workers)
+	p.cond = sync.NewCond(&p.mu)
+	for slot := range cfg.workers {
+		if err := p.start(slot); err != nil {
+			p.Terminate()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Name is the name of the pool's segment (shmkit inspect shows it).
+func (p *Pool) Name() string { return p.name }
+
+// Size is the number of worker slots.
+func (p *Pool) Size() int { return p.slots }
+
+// A chunk is a message's worth of tasks of one job.
+type chunk struct {
+	id       uint64
+	fn       string
+	job      *job
+	first    int      // the index of items[0] in its job
+	items    [][]byte // encoded inputs
+	answered int      // items answered so far
+	attempts int      // starts of a worker that died running it
+}
+
+// A worker is one start of a worker process in a slot.
+type worker struct {
+	p        *Pool
+	slot     int
+	gen      uint64
+	segName  string
+	seg      *shm.Segment
+	tasks    *channel.Channel[byte]
+	results  *channel.Channel[byte]
+	proc     *process.Process
+	ctx      context.Context // ends when the process has exited
+	fed      chan struct{}   // closed when feed has returned
+	inflight []*chunk        // sent, not fully answered, in order (p.mu)
+	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
+	batch    []*chunk        // refill's, under sendMu
+	buf      []byte
+	msgs     [][]byte
+	sent     int  // chunks sent (p.mu)
+	ending   bool // told to leave (p.mu)
+	dead     bool // exited (p.mu)
+}
+
+// start starts a worker in slot: its segment and channels, then the
+// process, then the goroutines that feed it and collect its results.
+func (p *Pool) start(slot int) error {
+	gen := p.head.Starts.Add(1)
+	w := &worker{p: p, slot: slot, gen: gen, segName: fmt.Sprintf("%s-w%d", p.name, gen), fed: make(chan struct{})}
+	slots, maxLen := p.cfg.window, p.cfg.maxMessage
+	ring := uint64(unsafe.Sizeof(layout.Channel{})) + uint64(slots+2)*uint64(maxLen+64)
+	seg, err := shm.Create(w.segName, shm.SizeFor(ring, ring))
+	if err != nil {
+		return fmt.Errorf("pool: start a worker: %w", err)
+	}
+	w.seg = seg
+	fail := func(err error) error {
+		w.release()
+		return fmt.Errorf("pool: start a worker: %w", err)
+	}
+	mk := func(name string) (*channel.Channel[byte], error) {
+		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.SPSC())
+		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
+			ch, err = channel.New[byte](seg, name, slots, maxLen)
+		}
+		return ch, err
+	}
+	if w.tasks, err = mk("tasks"); err != nil {
+		return fail(err)
+	}
+	if w.results, err = mk("results"); err != nil {
+		return fail(err)
+	}
+	w.tasks.RegisterSender()
+	w.results.RegisterReceiver()
+	row := &p.rows[slot]
+	row.State.Store(layout.PoolStarting)
+	row.PID.Store(0)
+	row.Task.Store(0)
+	row.Item.Store(0)
+	row.Done.Store(0)
+	row.ExitCode.Store(0)
+	row.Generation.Store(gen)
+	args := []string{p.name, strconv.Itoa(slot), w.segName}
+	if p.cfg.init != "" {
+		args = append(append(args, p.cfg.init), p.cfg.initArgs...)
+	}
+	w.proc = &process.Process{
+		Role: workerRole, Args: args, Name: fmt.Sprintf("PoolWorker-%d", gen), Index: slot,
+		Daemon: true, Stdout: p.cfg.stdout,
+	}
+	if len(p.cfg.command) > 0 {
+		w.proc.Path, w.proc.Args = p.cfg.command[0], append(slices.Clone(p.cfg.command[1:]), args...)
+	}
+	if err := w.proc.Start(); err != nil {
+		return fail(err)
+	}
+	row.PID.Store(int32(w.proc.Pid()))
+	ctx, cancel := context.WithCancel(context.Background())
+	w.ctx = ctx
+	p.mu.Lock()
+	p.live[w] = true
+	if p.terminated { // Terminate came while it started: it did not see this one
+		w.proc.Kill()
+	}
+	p.mu.Unlock()
+	p.workers.Add(3)
+	go func() {
+		defer p.workers.Done()
+		<-w.proc.Done()
+		cancel()
+	}()
+	go w.feed()
+	go w.collect()
+	return nil
+}
+
+// release closes and removes a worker's segment.
+func (w *worker) release() {
+	if w.tasks != nil {
+		w.tasks.Close()
+	}
+	if w.results != nil {
+		w.results.Close()
+	}
+	w.seg.Close()
+	shm.Unlink(w.segName)
+}
+
+// limit is how many chunks one worker may have in flight: enough to keep
+// it busy between round trips when there are many tasks, one when there
+// are few, so that idle workers get the rest (p.mu held).
+func (p *Pool) limit() int {
+	return min(p.cfg.window, 1+len(p.pending)/p.slots)
+}
+
+// feed sends the worker chunks while it has room, and ends its tasks
+// channel when it must leave: after maxtasksperchild chunks, or when the
+// pool is closed and all work is done. collect refills the window too,
+// as answers come in, so that a busy pool needs no hand-over between
+// goroutines (a spinning receiver may hold the other Ps for a while).
+func (w *worker) feed() {
+	p := w.p
+	defer p.workers.Done()
+	defer close(w.fed)
+	p.mu.Lock()
+	for {
+		switch {
+		case w.dead || w.ending:
+			p.mu.Unlock()
+			return
+		case (p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks) || (p.closed && p.outstanding == 0):
+			w.ending = true
+			p.mu.Unlock()
+			w.sendMu.Lock()
+			w.tasks.End()
+			w.sendMu.Unlock()
+			return
+		case w.wants():
+			p.mu.Unlock()
+			w.sendMu.Lock()
+			w.refill()
+			w.sendMu.Unlock()
+			p.mu.Lock()
+		default:
+			p.cond.Wait()
+		}
+	}
+}
+
+// wants reports whether the worker should get more chunks now: there are
+// some, and half its window has drained, so a refill carries many (p.mu
+// held).
+func (w *worker) wants() bool {
+	p := w.p
+	return !w.dead && !w.ending && len(p.pending) > 0 && len(w.inflight) <= p.limit()/2 &&
+		(p.cfg.maxTasks == 0 || w.sent < p.cfg.maxTasks)
+}
+
+// refill takes chunks for the worker and sends them (w.sendMu held, so
+// that chunks reach the ring in the order of w.inflight).
+func (w *worker) refill() {
+	p := w.p
+	p.mu.Lock()
+	if !w.wants() {
+		p.mu.Unlock()
+		return
+	}
+	lim := p.limit()
+	k := min(lim-len(w.inflight), len(p.pending))
+	if p.cfg.maxTasks > 0 {
+		k = min(k, p.cfg.maxTasks-w.sent)
+	}
+	batch := w.batch[:0]
+	for range k {
+		c := p.pending[0]
+		p.pending[0] = nil
+		p.pending = p.pending[1:]
+		p.head.Queued.Add(^uint64(len(c.items) - 1))
+		if c.job.stopped() {
+			p.drop(c)
+			continue
+		}
+		w.inflight = append(w.inflight, c)
+		p.head.InFlight.Add(uint64(len(c.items)))
+		batch = append(batch, c)
+	}
+	w.sent += len(batch)
+	p.mu.Unlock()
+	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
+	for _, c := range batch {
+		at := len(w.buf)
+		w.buf = appendTask(w.buf, c.id, c.fn, c.items)
+		w.msgs = append(w.msgs, w.buf[at:len(w.buf):len(w.buf)])
+	}
+	clear(batch)
+	w.batch = batch
+	// They fit: a worker never has more chunks than its ring holds. If it
+	// has died, collect puts them back.
+	w.tasks.SendBatch(w.msgs)
+}
+
+// drop finishes a chunk of a stopped job without running it (p.mu held).
+func (p *Pool) drop(c *chunk) {
+	for i := range c.items {
+		c.job.deliver(c.first+i, nil, errStopped)
+	}
+	p.outstanding--
+	p.cond.Broadcast()
+}
+
+var errStopped = errors.New("pool: the call gave up on this task")
+
+// collect receives the worker's results, then, once it has exited, takes
+// the results it sent before it died and settles its chunks in flight.
+func (w *worker) collect() {
+	p := w.p
+	defer p.workers.Done()
+	buf := make([]byte, w.results.MaxLen())
+	for {
+		n, err := w.results.RecvContext(w.ctx, buf)
+		if err != nil {
+			break // it exited, or died without a word (ErrPeerDead)
+		}
+		if !w.handle(buf[:n]) {
+			w.proc.Kill()
+			break
+		}
+		if w.sendMu.TryLock() { // else feed is sending
+			w.refill()
+			w.sendMu.Unlock()
+		}
+	}
+	<-w.proc.Done()
+	for {
+		n, ok, err := w.results.TryRecv(buf)
+		if !ok || err != nil || !w.handle(buf[:n]) {
+			break
+		}
+	}
+	w.exited()
+}
+
+// handle delivers one result message; false if it does not answer the
+// chunk the worker had to answer next.
+func (w *worker) handle(msg []byte) bool {
+	p := w.p
+	id, answers, err := parseResult(msg)
+	p.mu.Lock()
+	if err != nil || len(w.inflight) == 0 || w.inflight[0].id != id ||
+		w.inflight[0].answered+len(answers) > len(w.inflight[0].items) {
+		p.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
+		return false
+	}
+	c := w.inflight[0]
+	first := c.answered
+	c.answered += len(answers)
+	if c.answered == len(c.items) {
+		w.inflight[0] = nil
+		w.inflight = w.inflight[1:]
+		p.outstanding--
+		if p.outstanding == 0 || len(w.inflight) <= p.limit()/2 { // what feed waits for
+			p.cond.Broadcast()
+		}
+	}
+	p.mu.Unlock()
+	ok, failed := c.job.deliverAnswers(c.first+first, answers)
+	p.head.InFlight.Add(^(ok + failed - 1))
+	p.head.Done.Add(ok)
+	p.head.Failed.Add(failed)
+	return true
+}
+
+// exited settles a worker that has exited: the chunk it was running is
+// retried or failed, those only queued for it go back to the pool, its
+// segment is removed, and another worker takes its slot if work remains.
+func (w *worker) exited() {
+	p := w.p
+	row := &p.rows[w.slot]
+	code, _ := w.proc.ExitCode()
+	state, running, item := row.State.Load(), row.Task.Load(), int(row.Item.Load())
+	row.ExitCode.Store(int32(code))
+	row.State.Store(layout.PoolExited)
+	werr := &WorkerError{Pid: w.proc.Pid(), Name: w.proc.Name, ExitCode: code, Signal: w.proc.Signaled()}
+
+	p.mu.Lock()
+	w.dead = true
+	delete(p.live, w)
+	if state == layout.PoolStarting && row.Done.Load() == 0 && !w.ending {
+		p.startFails++
+	} else {
+		p.startFails, p.served = 0, true
+	}
+	var failed, back, orphaned []*chunk
+	for _, c := range w.inflight {
+		p.head.InFlight.Add(^uint64(len(c.items) - c.answered - 1))
+		if p.terminated {
+			failed = append(failed, c)
+			continue
+		}
+		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= len(c.items) {
+			back = append(back, p.piece(c, c.answered, len(c.items), c.attempts)) // it never ran
+			continue
+		}
+		// The chunk it was running: the task that was running is to blame;
+		// those before it ran but their results died with the worker, those
+		// after it never ran. Only the one to blame uses up a retry.
+		if item > c.answered {
+			back = append(back, p.piece(c, c.answered, item, c.attempts))
+		}
+		culprit := p.piece(c, item, item+1, c.attempts+1)
+		if culprit.attempts > p.cfg.retries {
+			failed = append(failed, culprit)
+		} else {
+			p.head.Retried.Add(1)
+			back = append(back, culprit)
+		}
+		if item+1 < len(c.items) {
+			back = append(back, p.piece(c, item+1, len(c.items), c.attempts))
+		}
+		p.outstanding-- // c itself; its pieces count instead
+	}
+	w.inflight = nil
+	for _, c := range back { // first in line again, in order
+		p.head.Queued.Add(uint64(len(c.items)))
+	}
+	p.pending = append(back, p.pending...)
+	if p.startFails >= max(3, p.slots) && p.broken == nil {
+		p.broken = fmt.Errorf("%w: the last exited with %s", ErrWorkerStart, werr.how())
+	}
+	if p.broken != nil { // no worker will take them
+		orphaned, p.pending = p.pending, nil
+	}
+	replace := !p.terminated && p.broken == nil && !(p.closed && p.outstanding == 0)
+	p.cond.Broadcast()
+	p.mu.Unlock()
+
+	for _, c := range failed {
+		var err error = ErrTerminated
+		if !p.terminated {
+			werr := *werr
+			werr.Attempts = c.attempts
+			err = &werr
+		}
+		p.fail(c, err)
+	}
+	for _, c := range orphaned {
+		p.fail(c, p.broken)
+	}
+	<-w.fed
+	w.release()
+	if replace {
+		if err := p.start(w.slot); err != nil {
+			p.mu.Lock()
+			if p.broken == nil {
+				p.broken = err
+			}
+			failed := p.pending
+			p.pending = nil
+			p.mu.Unlock()
+			for _, c := range failed {
+				p.fail(c, err)
+			}
+		}
+	}
+}
+
+// piece makes a chunk of c's tasks from..to, to be sent again; it counts
+// as outstanding, and c stays counted until it is given up (p.mu held).
+func (p *Pool) piece(c *chunk, from, to, attempts int) *chunk {
+	if from == c.answered && to == len(c.items) && attempts == c.attempts {
+		c.items, c.first, c.answered = c.items[from:], c.first+from, 0
+		return c // all of it: the same chunk, still counted once
+	}
+	p.nextID++
+	p.outstanding++
+	return &chunk{id: p.nextID, fn: c.fn, job: c.job, first: c.first + from, items: c.items[from:to], attempts: attempts}
+}
+
+// fail answers every unanswered task of c with err.
+func (p *Pool) fail(c *chunk, err error) {
+	for i := c.answered; i < len(c.items); i++ {
+		c.job.deliver(c.first+i, nil, err)
+	}
+	p.head.Failed.Add(uint64(len(c.items) - c.answered))
+	p.mu.Lock()
+	p.outstanding--
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// submit queues a job's chunks, all at once: one lock and one wake-up.
+func (p *Pool) submit(j *job, chunks []*chunk) error {
+	if len(chunks) == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if p.broken != nil {
+		return p.broken
+	}
+	n := 0
+	for _, c := range chunks {
+		p.nextID++
+		c.id = p.nextID
+		n += len(c.items)
+	}
+	j.add(n)
+	p.pending = append(p.pending, chunks...)
+	p.head.Queued.Add(uint64(n))
+	p.outstanding += len(chunks)
+	p.cond.Broadcast()
+	return nil
+}
+
+// feeding marks a job whose input is still being read: Join waits for it.
+func (p *Pool) feeding() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if p.broken != nil {
+		return p.broken
+	}
+	p.outstanding++
+	return nil
+}
+
+func (p *Pool) fed() {
+	p.mu.Lock()
+	p.outstanding--
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// forget takes a stopped job's queued chunks out of line.
+func (p *Pool) forget(j *job) {
+	p.mu.Lock()
+	var drop []*chunk
+	keep := p.pending[:0]
+	for _, c := range p.pending {
+		if c.job == j {
+			drop = append(drop, c)
+			p.head.Queued.Add(^uint64(len(c.items) - 1))
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	clear(p.pending[len(keep):])
+	p.pending = keep
+	for _, c := range drop {
+		p.drop(c)
+	}
+	p.mu.Unlock()
+}
+
+// Close stops the pool taking tasks; those already given still run
+// (Python's close). Join then waits for them.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	if p.released {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.head.Closed.Store(1)
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// Join waits until every task given to a closed pool has its result and
+// every worker has exited, then removes the pool's segments. Join before
+// Close is ErrRunning.
+func (p *Pool) Join() error {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if !closed {
+		return ErrRunning
+	}
+	p.workers.Wait()
+	return p.release()
+}
+
+// Terminate stops the pool now: workers are killed, and every task
+// without a result fails with ErrTerminated. Then it removes the pool's
+// segments.
+func (p *Pool) Terminate() error {
+	p.mu.Lock()
+	if p.released {
+		p.mu.Unlock()
+		return p.finished
+	}
+	p.closed, p.terminated = true, true
+	p.head.Closed.Store(1)
+	failed := p.pending
+	p.pending = nil
+	var procs []*process.Process
+	for w := range p.live {
+		procs = append(procs, w.proc)
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	for _, c := range failed {
+		p.head.Queued.Add(^uint64(len(c.items) - 1))
+		p.fail(c, ErrTerminated)
+	}
+	for _, pr := range procs {
+		pr.Kill()
+	}
+	p.workers.Wait()
+	return p.release()
+}
+
+func (p *Pool) release() error {
+	p.finish.Do(func() {
+		p.mu.Lock()
+		p.released = true
+		p.mu.Unlock()
+		p.seg.Close()
+		p.finished = shm.Unlink(p.name)
+	})
+	return p.finished
+}
+
+// A WorkerInfo describes one worker slot, as the pool's table says.
+type WorkerInfo struct {
+	Slot       int
+	Pid        int
+	State      string // "starting", "idle", "busy" or "exited"
+	Generation uint64 // which start of a worker this is (the N of PoolWorker-N)
+	Done       uint64 // chunks answered
+	ExitCode   int    // once exited: -N for signal N
+}
+
+// Workers reports each worker slot; nothing once the pool is released.
+func (p *Pool) Workers() []WorkerInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.released {
+		return nil
+	}
+	return describe(p.rows)
+}
+
+func describe(rows []layout.PoolWorker) []WorkerInfo {
+	out := make([]WorkerInfo, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		out[i] = WorkerInfo{Slot: i, Pid: int(r.PID.Load()), State: stateName(r.State.Load()),
+			Generation: r.Generation.Load(), Done: r.Done.Load(), ExitCode: int(r.ExitCode.Load())}
+	}
+	return out
+}
+
+func stateName(s uint32) string {
+	switch s {
+	case layout.PoolStarting:
+		return "starting"
+	case layout.PoolIdle:
+		return "idle"
+	case layout.PoolBusy:
+		return "busy"
+	case layout.PoolExited:
+		return "exited"
+	}
+	return "state " + strconv.Itoa(int(s))
+}
+
+// A WorkerError is a task's error when the worker running it died.
+type WorkerError struct {
+	Pid      int
+	Name     string // PoolWorker-N
+	ExitCode int    // as Python reports it: -N for signal N
+	Signal   syscall.Signal
+	Attempts int // how many workers died running the task
+}
+
+func (e *WorkerError) how() string {
+	if e.Signal != 0 {
+		return fmt.Sprintf("signal %d (%v)", int(e.Signal), e.Signal)
+	}
+	return fmt.Sprintf("exit status %d", e.ExitCode)
+}
+
+func (e *WorkerError) Error() string {
+	return fmt.Sprintf("pool: worker %s (pid %d) died of %s running the task (%d attempts)", e.Name, e.Pid, e.how(), e.Attempts)
+}
+
+func (e *WorkerError) Unwrap() error { return ErrWorkerDied }
+
+// remoteError is a task's error or panic, which crossed as text.
+type remoteError struct {
+	kind error
+	text string
+}
+
+func (e *remoteError) Error() string { return e.text }
+func (e *remoteError) Unwrap() error { return e.kind }

@@ -140,6 +140,7 @@ func TestPipeWithPeer(t *testing.T) {
 		conn, err := channel.NewPipe[byte](seg, "p", 4, 300)
 		require.NoError(t, err)
 		r := start(t, p, "pipe-echo", name, "p")
+		require.NoError(t, conn.ExpectPeer(r.cmd.Process.Pid)) // a peer that fails at its start fails the test, never hangs it
 		for i := range 300 {
 			msg := make([]byte, i)
 			for j := range msg {
@@ -178,19 +179,22 @@ func queueEcho(t *testing.T, p peer) {
 	require.NoError(t, err)
 	in.RegisterSender()
 	r := start(t, p, "queue-echo", name, "in", "out")
-	var sent [][]byte
+	require.NoError(t, in.ExpectReceiver(r.cmd.Process.Pid)) // a peer that fails at its start fails the test, never hangs it
+	require.NoError(t, out.ExpectSender(r.cmd.Process.Pid))
+	sent := make(chan error, 1)
 	go func() { // the peer answers while Go still sends: both queues are short
-		for n := 0; n <= 5000; n += 97 {
-			msg := make([]byte, n)
-			for i := range msg {
-				msg[i] = byte(n + i*7)
+		sent <- func() error {
+			for n := 0; n <= 5000; n += 97 {
+				msg := make([]byte, n)
+				for i := range msg {
+					msg[i] = byte(n + i*7)
+				}
+				if err := in.Send(msg); err != nil {
+					return err
+				}
 			}
-			sent = append(sent, msg)
-			if err := in.Send(msg); err != nil {
-				panic(err)
-			}
-		}
-		in.End()
+			return in.End()
+		}()
 	}()
 	for i := 0; ; i++ {
 		got, err := out.Recv()
@@ -198,7 +202,9 @@ func queueEcho(t *testing.T, p peer) {
 			require.Equal(t, 52, i)
 			break
 		}
-		require.NoError(t, err)
+		if err != nil {
+			require.NoError(t, err, "sending side: %v", <-sent)
+		}
 		want := make([]byte, len(got))
 		copy(want, got)
 		slices.Reverse(want)
@@ -207,6 +213,7 @@ func queueEcho(t *testing.T, p peer) {
 			require.Equal(t, byte(i*97+j*7), want[j], "message %d byte %d", i, j)
 		}
 	}
+	require.NoError(t, <-sent)
 	r.expect(t, "echoed=52")
 	require.NoError(t, r.cmd.Wait())
 }

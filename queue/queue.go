@@ -320,6 +320,15 @@ func (q *Queue) RegisterSender() { q.ch.RegisterSender() }
 // RegisterReceiver records this process as a receiver now; see RegisterSender.
 func (q *Queue) RegisterReceiver() { q.ch.RegisterReceiver() }
 
+// ExpectSender names a process that will send on the queue, before it
+// runs: if it dies, even before it opens the queue, a receiver waiting for
+// it gets channel.ErrPeerDead once every recorded sender is dead
+// (channel.ExpectSender). ExpectReceiver is the same for receivers.
+func (q *Queue) ExpectSender(pid int) error { return q.ch.ExpectSender(pid) }
+
+// ExpectReceiver names a process that will receive; see ExpectSender.
+func (q *Queue) ExpectReceiver(pid int) error { return q.ch.ExpectReceiver(pid) }
+
 // End ends the queue for every process: sends fail with channel.ErrClosed,
 // and receivers get what is queued, then io.EOF.
 func (q *Queue) End() error { return q.ch.End() }

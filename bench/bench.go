@@ -70,7 +70,7 @@ func Workloads() []*Workload {
 	const big = 100_000
 	return append([]*Workload{
 		streamWorkload("W1", "100,000 float64 per message, copied out", big, 2000),
-		streamWorkload("W2", "one float64 per message, streamed", 1, 2_000_000),
+		streamWorkload("W2", "one float64 per message, streamed", 1, 20_000_000),
 		pingPongWorkload(),
 		floatChannelWorkload(1, 200_000),
 		floatChannelWorkload(big, 2000),

@@ -180,8 +180,17 @@ func streamRun(send, recv Role, setup func(seg *shm.Segment, elems int) error) f
 // floorRing makes the C floor's ring: two index lines, then a power of
 // two of float64 that holds at least as many messages as shmkit's ring.
 func floorRing(seg *shm.Segment, elems int) error {
-	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(192 + 8*floorCap(elems))}, nil)
+	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(384 + floorSlotBytes(elems)*floorCap(elems))}, nil)
 	return err
+}
+
+// floorSlotBytes is the bytes per float64 of the C floor's ring: one
+// float64 per message travels in a 16-byte stamped slot (floor.c).
+func floorSlotBytes(elems int) int {
+	if elems == 1 {
+		return 16
+	}
+	return 8
 }
 
 // floorCap is the C floor's ring capacity in float64: the power of two at

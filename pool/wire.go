@@ -31,15 +31,6 @@ func appendTask(b []byte, id uint64, fn string, items [][]byte) []byte {
 	return b
 }
 
-// taskSize is the length of appendTask's message.
-func taskSize(fn string, items [][]byte) int {
-	n := taskHeader + len(fn)
-	for _, it := range items {
-		n += 4 + len(it)
-	}
-	return n
-}
-
 // parseTask decodes a task message; items alias msg.
 func parseTask(msg []byte) (id uint64, fn string, items [][]byte, err error) {
 	if len(msg) < taskHeader {

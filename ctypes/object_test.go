@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/proctest"
 )
 
 // Object.Bytes is for a tool that does not know the element type and
@@ -15,6 +16,7 @@ import (
 // elements' bytes (no lock, no record description), live, and for a
 // record's field only that field's.
 func TestObjectBytes(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Array (its lock is a pthread mutex)")
 	seg, _ := newSeg(t)
 	a, err := ctypes.NewArrayFrom(seg, "a", []int32{1, -2})
 	require.NoError(t, err)

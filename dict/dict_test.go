@@ -21,6 +21,7 @@ import (
 )
 
 func TestDictOperations(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "d")
 	values := map[any]any{
@@ -99,6 +100,7 @@ func TestDictOperations(t *testing.T) {
 }
 
 func TestMapTyped(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "m")
 	m, err := dict.OpenMap[string, int64](seg, "m")
@@ -148,6 +150,7 @@ func TestMapTyped(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16)
 	l := newList(t, seg, "l")
 	for i := range 10 {
@@ -186,6 +189,7 @@ func TestList(t *testing.T) {
 // Another process's writes grow the heap many times over; a handle opened
 // before sees every key.
 func TestGrowthSeenByEveryProcess(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "grow")
 	before, err := d.Stats()
@@ -211,6 +215,7 @@ func TestGrowthSeenByEveryProcess(t *testing.T) {
 // Deleted and overwritten values' space is used again: a dict rewritten
 // many times stays the size of one round.
 func TestSpaceReused(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "reuse")
 	round := func(r int) {
@@ -236,6 +241,7 @@ func TestSpaceReused(t *testing.T) {
 // The seed program: five processes doing d["year"] += 1, with no lock of
 // their own; the total is exact.
 func TestFiveProcessesIncrementYear(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	for _, how := range []string{"add", "update"} {
 		t.Run(how, func(t *testing.T) {
 			seg, name := proctest.Segment(t, 1<<16)
@@ -259,6 +265,7 @@ func TestFiveProcessesIncrementYear(t *testing.T) {
 // A writer that dies holding the lock: the next writer repairs the dict
 // and goes on, and so do lock-free readers.
 func TestWriterDiesHoldingLock(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "d")
 	require.NoError(t, d.Set("a", int64(1)))
@@ -281,6 +288,7 @@ func TestWriterDiesHoldingLock(t *testing.T) {
 // wrote for it, each counter is exact up to the increments its killed
 // writers were inside, and nothing hangs.
 func TestKillSoak(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "soak")
 	const writers = 4
@@ -368,6 +376,7 @@ func TestKillSoak(t *testing.T) {
 // A segment's reference or a heap full of hostile bytes gives
 // shm.ErrCorrupt (or a value), never a crash or a hang.
 func TestHostileHeap(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "h")
 	for i := range 300 {
@@ -447,6 +456,7 @@ func TestHostileHeap(t *testing.T) {
 // A writer killed while reversing a list leaves it reversed or not, never
 // half.
 func TestListReverseKilled(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	l := newList(t, seg, "l")
 	for i := range 1000 {
@@ -481,6 +491,7 @@ func TestListReverseKilled(t *testing.T) {
 // A read-only attach reads without the lock and refuses writes; keys and
 // values past the limits are refused whole.
 func TestReadOnlyAndLimits(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "d")
 	require.NoError(t, d.Set("a", int64(1)))
@@ -507,6 +518,7 @@ func TestReadOnlyAndLimits(t *testing.T) {
 // UnlinkAll removes every dict's and list's heap file, which unlinking the
 // segment alone leaves behind.
 func TestUnlinkAll(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16)
 	d, err := dict.New(seg, "d")
 	require.NoError(t, err)
@@ -527,6 +539,7 @@ func TestUnlinkAll(t *testing.T) {
 // A dict's storage file gets its segment's mode, so whoever may open the
 // segment may open the dict.
 func TestHeapTakesSegmentMode(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, _ := proctest.Segment(t, 1<<16, shm.WithMode(0o640))
 	d := newDict(t, seg, "d")
 	fi, err := os.Stat("/dev/shm/" + dict.HeapName(d))

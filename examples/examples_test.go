@@ -130,6 +130,9 @@ func TestExamples(t *testing.T) {
 // typo would make it). The Go side reports the dead peer and exits,
 // removing its segment, instead of waiting on its channel for good.
 func TestGoPythonPeerFailsEarly(t *testing.T) {
+	if !cbind.Available {
+		t.Skip("built without cgo: gopython's Array lock (a pthread mutex) needs it")
+	}
 	falseCmd, err := exec.LookPath("false")
 	if err != nil {
 		t.Skip("no false(1)")

@@ -66,6 +66,7 @@ func encodeLine(v any) string {
 // entry Go reads back typed, and all three count d["year"] at once with
 // no lock of their own; the total is exact.
 func TestDictShared(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d, err := dict.New(seg, "d")
 	require.NoError(t, err)
@@ -127,6 +128,7 @@ func TestDictShared(t *testing.T) {
 // TestDictPeerKilledHoldingLock: a C or Python writer dies holding the
 // dict's lock; Go's next write repairs the dict and every key is intact.
 func TestDictPeerKilledHoldingLock(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<16)
 		d, err := dict.New(seg, "d")
@@ -176,6 +178,7 @@ func holdDict(args []string) int {
 // TestDictGoKilledHoldingLock: a Go process dies holding the dict's lock;
 // the C or Python peer's next write repairs it.
 func TestDictGoKilledHoldingLock(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
 	eachPeer(t, func(t *testing.T, p peer) {
 		seg, name := proctest.Segment(t, 1<<16)
 		d, err := dict.New(seg, "d")

@@ -38,6 +38,7 @@ func helperCondSignal(args []string) int {
 // Broadcast from another process wakes it. Locker gives the mutex to code
 // that was handed only the Cond, as sync.Cond's L does.
 func TestCondWaitContextAndLocker(t *testing.T) {
+	proctest.NeedCgo(t, "a Mutex (a pthread mutex)")
 	seg, name := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)
@@ -79,6 +80,7 @@ func TestSemaphoreName(t *testing.T) {
 // InspectCond counts the waits on a Cond without its mutex (for shmkit
 // inspect): one in another process, then none once it has been woken.
 func TestInspectCond(t *testing.T) {
+	proctest.NeedCgo(t, "a Mutex (a pthread mutex)")
 	seg, name := newSeg(t)
 	mu, err := semaphore.NewMutex(seg, "mu")
 	require.NoError(t, err)

@@ -184,6 +184,7 @@ func TestGoldenOutputs(t *testing.T) {
 // records) is reported as that object's error; inspect showed the rest
 // and exits 0 rather than panicking.
 func TestInspectHostileRecordDescription(t *testing.T) {
+	proctest.NeedCgo(t, "a locked Value (its lock is a pthread mutex)")
 	seg, name := proctest.Segment(t, 1<<20)
 	_, err := ctypes.NewStructArray[particle](seg, "p", 4, ctypes.WithoutLock())
 	require.NoError(t, err)

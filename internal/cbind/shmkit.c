@@ -3138,15 +3138,25 @@ static int dict_find(struct shmkit_dict *d, int ktag, const void *key, uint64_t 
 			return EAGAIN;
 		}
 		uint64_t ref = RELAXED_LOAD(&s->ref);
-		if (ref == SHMKIT_SLOT_EMPTY) {
-			break;
-		}
-		if (ref == SHMKIT_SLOT_TOMB || RELAXED_LOAD(&s->hash) != h32) {
-			continue;
-		}
+		/* Every way past a slot is checked against its seqlock too: an
+		 * item replaced meanwhile may have been freed and its block reused
+		 * for another key, and taking that for "not this key" would miss
+		 * the key. */
+		int passed = ref == SHMKIT_SLOT_EMPTY || ref == SHMKIT_SLOT_TOMB || RELAXED_LOAD(&s->hash) != h32;
 		struct dict_item it;
-		int irc = dict_item_at(d, ref, &it);
-		if (irc == 0 && !key_equal(&it, ktag, key, klen)) {
+		int irc = 0;
+		if (!passed) {
+			irc = dict_item_at(d, ref, &it);
+			passed = irc == 0 && !key_equal(&it, ktag, key, klen);
+		}
+		if (passed) {
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (!locked && RELAXED_LOAD(&s->seq) != q) {
+				return EAGAIN;
+			}
+			if (ref == SHMKIT_SLOT_EMPTY) {
+				break;
+			}
 			continue;
 		}
 		if (irc == 0) {

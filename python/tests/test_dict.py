@@ -3,6 +3,7 @@
 import collections.abc
 import itertools
 import os
+import traceback
 import signal
 import sys
 import time
@@ -49,6 +50,8 @@ class DictTest(unittest.TestCase):
                 try:
                     body(i)
                     code = 0
+                except BaseException:
+                    traceback.print_exc()  # the parent sees only the exit status
                 finally:
                     os._exit(code)
             pids.append(pid)

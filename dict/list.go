@@ -3,6 +3,7 @@ package dict
 import (
 	"errors"
 
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -61,23 +62,13 @@ func (l *List) Get(i int) (any, error) {
 }
 
 // Set replaces item i.
-func (l *List) Set(i int, v any) error {
-	if i < 0 {
-		return ErrIndex
-	}
-	vt, vb, err := encode(v)
-	if err != nil {
-		return err
-	}
-	if err := l.c.enter(); err != nil {
-		return err
-	}
-	defer l.c.mu.RUnlock()
-	return wrap(l.c.name, "set", l.c.h.ListSet(i, vt, vb))
-}
+func (l *List) Set(i int, v any) error { return l.put("set", i, v, cbind.DictHandle.ListSet) }
 
 // Insert puts v before item i (i >= Len appends).
-func (l *List) Insert(i int, v any) error {
+func (l *List) Insert(i int, v any) error { return l.put("insert", i, v, cbind.DictHandle.ListInsert) }
+
+// put encodes v and stores it at index i by store, on the handle once entered.
+func (l *List) put(op string, i int, v any, store func(h cbind.DictHandle, i, vtag int, val []byte) error) error {
 	if i < 0 {
 		return ErrIndex
 	}
@@ -89,7 +80,7 @@ func (l *List) Insert(i int, v any) error {
 		return err
 	}
 	defer l.c.mu.RUnlock()
-	return wrap(l.c.name, "insert", l.c.h.ListInsert(i, vt, vb))
+	return wrap(l.c.name, op, store(l.c.h, i, vt, vb))
 }
 
 // Append adds v at the end.

@@ -140,26 +140,22 @@ _get = n.lib.shmkit_dict_get
 _set = n.lib.shmkit_dict_set
 
 
-class SharedDict(collections.abc.MutableMapping):
-    """A dict in shared memory, opened by name by Go, C and Python processes:
-    Manager().dict() without the server. Keys and values are int, float, str,
-    bytes, bool and None, which every language reads back the same; any other
-    object is stored pickled (Go sees bytes). Keys are equal when type and
-    bytes are: 1, 1.0 and True are three keys here.
+class _Shared:
+    """What a shared dict and a shared list have alike: a handle on the
+    object named name of seg, its lifetime and its statistics."""
 
-    Each operation is atomic. For a read-modify-write use update_key(key, fn)
-    or add(key, delta), not d[k] += 1 (a get, then a set)."""
+    _kind = None
 
     def __init__(self, seg, name):
-        self._c = _Handle(seg, name, "dict")
+        self._c = _Handle(seg, name, self._kind)
         self.name = name
 
     def close(self):
-        """Release this process's mapping; the dict stays."""
+        """Release this process's mapping; the object stays."""
         self._c.close()
 
     def unlink(self):
-        """Remove the dict's storage file: who has it open keeps it."""
+        """Remove the object's storage file: who has it open keeps it."""
         self._c.unlink()
 
     def stats(self):
@@ -170,6 +166,19 @@ class SharedDict(collections.abc.MutableMapping):
 
     def __exit__(self, *exc):
         self.close()
+
+
+class SharedDict(_Shared, collections.abc.MutableMapping):
+    """A dict in shared memory, opened by name by Go, C and Python processes:
+    Manager().dict() without the server. Keys and values are int, float, str,
+    bytes, bool and None, which every language reads back the same; any other
+    object is stored pickled (Go sees bytes). Keys are equal when type and
+    bytes are: 1, 1.0 and True are three keys here.
+
+    Each operation is atomic. For a read-modify-write use update_key(key, fn)
+    or add(key, delta), not d[k] += 1 (a get, then a set)."""
+
+    _kind = "dict"
 
     def _get(self, key):
         kt, kb = encode(key)
@@ -311,29 +320,12 @@ class SharedDict(collections.abc.MutableMapping):
         return "<SharedDict %r %r>" % (self.name, self.copy())
 
 
-class SharedList(collections.abc.MutableSequence):
+class SharedList(_Shared, collections.abc.MutableSequence):
     """A list in shared memory, as Manager().list(): the values SharedDict
     holds. Every change is atomic; insert and reverse build the new list
     aside and publish it in one step."""
 
-    def __init__(self, seg, name):
-        self._c = _Handle(seg, name, "list")
-        self.name = name
-
-    def close(self):
-        self._c.close()
-
-    def unlink(self):
-        self._c.unlink()
-
-    def stats(self):
-        return self._c.stats()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    _kind = "list"
 
     def __len__(self):
         v = ctypes.c_uint64()

@@ -41,7 +41,7 @@
 //	Queue(maxsize), a sentinel           channel.New[T](seg, "q", maxsize, maxLen); End() for
 //	                                     the end, which receivers see as io.EOF; Close() lets
 //	                                     go of a handle only, as Queue.close()
-//	JoinableQueue(), task_done(), join() channel.New[T](..., channel.Joinable()), TaskDone(),
+//	JoinableQueue(), task_done(), join() channel.New[T](..., channel.WithJoinable()), TaskDone(),
 //	                                     Join() / JoinTimeout / JoinContext
 //	Pipe()                               two channels, one each way
 //	Pool(n, initializer, maxtasksperchild)  pool.New(pool.WithWorkers(n), pool.WithInitializer(...), ...)

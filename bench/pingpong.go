@@ -34,7 +34,7 @@ func init() {
 
 func pingPongWorkload() *Workload {
 	return &Workload{ID: "W3", Title: "ping-pong of one float64", Elems: 1, Count: 200_000, Figure: RoundTrip, Impls: []Impl{
-		{Name: "shmkit", run: pingPongRun(rolePing, rolePong, channel.SPSC())},
+		{Name: "shmkit", run: pingPongRun(rolePing, rolePong, channel.WithSPSC())},
 		{Name: "shmkit any-to-any", run: pingPongRun(rolePing, rolePong)},
 		{Name: "C", run: nativeRun(pingPongRun(roleCPing, roleCPong))},
 		{Name: FloorImpl, run: nativeRun(floorPingPongRun)},

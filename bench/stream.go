@@ -206,7 +206,7 @@ func floorCap(elems int) int {
 // ring makes W1's and W2's channel: a few megabytes of slots, for one
 // producer and one consumer.
 func ring(seg *shm.Segment, elems int) error {
-	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems, channel.SPSC())
+	_, err := channel.New[float64](seg, "ch", slotsFor(elems), elems, channel.WithSPSC())
 	return err
 }
 

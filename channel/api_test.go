@@ -30,7 +30,7 @@ func TestChannelName(t *testing.T) {
 // process marking it done lets it return nil.
 func TestJoinContext(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<20)
-	ch, err := channel.New[float64](seg, "q", 4, 2, channel.Joinable())
+	ch, err := channel.New[float64](seg, "q", 4, 2, channel.WithJoinable())
 	require.NoError(t, err)
 	require.NoError(t, ch.Send([]float64{1}))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

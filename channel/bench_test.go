@@ -49,7 +49,7 @@ func BenchmarkSendRecvOneGoroutine(b *testing.B) {
 
 func options(kind string) []channel.Option {
 	if kind == "spsc" {
-		return []channel.Option{channel.SPSC()}
+		return []channel.Option{channel.WithSPSC()}
 	}
 	return nil
 }

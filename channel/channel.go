@@ -49,7 +49,7 @@ type Option func(*options)
 
 type options struct{ single, joinable bool }
 
-// Joinable makes a channel that counts the messages received and not yet
+// WithJoinable makes a channel that counts the messages received and not yet
 // marked done, as Python's JoinableQueue: receivers call TaskDone for each
 // message they have handled, and Join waits until no message is queued and
 // every message received is done. A message counts from the moment a
@@ -59,9 +59,9 @@ type options struct{ single, joinable bool }
 // ends only by its timeout or context (JoinTimeout, JoinContext); a Join
 // that finds messages queued and every recorded receiver dead returns
 // ErrPeerDead. Each receive costs one more atomic addition.
-func Joinable() Option { return func(o *options) { o.joinable = true } }
+func WithJoinable() Option { return func(o *options) { o.joinable = true } }
 
-// SPSC makes a channel for one sender and one receiver at a time, the
+// WithSPSC makes a channel for one sender and one receiver at a time, the
 // common pipeline: messages lie end to end in the ring, so several small
 // ones share a cache line, and sending and receiving take no atomic
 // read-modify-write and no full fence. Unlike the default channel, a
@@ -76,7 +76,7 @@ func Joinable() Option { return func(o *options) { o.joinable = true } }
 // is received again by the next receiver, not lost. C and Python speak the
 // same protocol. It needs membarrier(2) (Linux 4.16 and later; without it,
 // errors.ErrUnsupported).
-func SPSC() Option { return func(o *options) { o.single = true } }
+func WithSPSC() Option { return func(o *options) { o.single = true } }
 
 // New creates a channel named name in seg with slots messages of at most
 // maxLen elements each. By default any number of processes may send and

@@ -131,9 +131,9 @@ func TestClosedHandleRefusesUse(t *testing.T) {
 	for _, spsc := range []bool{false, true} {
 		t.Run(fmt.Sprintf("spsc=%v", spsc), func(t *testing.T) {
 			seg, _ := proctest.Segment(t, 1<<20)
-			opts := []channel.Option{channel.Joinable()}
+			opts := []channel.Option{channel.WithJoinable()}
 			if spsc {
-				opts = append(opts, channel.SPSC())
+				opts = append(opts, channel.WithSPSC())
 			}
 			ch, err := channel.New[float64](seg, "ch", 4, 2, opts...)
 			require.NoError(t, err)

@@ -18,7 +18,7 @@ func TestEndedContextLosesToAReadyMessage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts []channel.Option
-	}{{"any-to-any", nil}, {"spsc", []channel.Option{channel.SPSC()}}} {
+	}{{"any-to-any", nil}, {"spsc", []channel.Option{channel.WithSPSC()}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			seg, _ := proctest.Segment(t, 1<<20)
 			ch, err := channel.New[int32](seg, "ch", 2, 1, tc.opts...)

@@ -38,9 +38,9 @@ func TestExpectedPeerDiesBeforeOpening(t *testing.T) {
 		for _, wait := range []string{"recv", "send", "join"} {
 			t.Run(kind+"/"+wait, func(t *testing.T) {
 				seg, name := proctest.Segment(t, 1<<20)
-				opts := []channel.Option{channel.Joinable()}
+				opts := []channel.Option{channel.WithJoinable()}
 				if kind == "spsc" {
-					opts = append(opts, channel.SPSC())
+					opts = append(opts, channel.WithSPSC())
 				}
 				ch, err := channel.New[float64](seg, "q", 2, 1, opts...)
 				require.NoError(t, err)
@@ -100,7 +100,7 @@ func TestExpectedPeerOpens(t *testing.T) {
 
 	assert.ErrorIs(t, ch.ExpectSender(0), channel.ErrInvalidPid)
 	assert.ErrorIs(t, ch.ExpectReceiver(-1), channel.ErrInvalidPid)
-	ro, err := shm.Open(name, shm.ReadOnly())
+	ro, err := shm.Open(name, shm.WithReadOnly())
 	require.NoError(t, err)
 	defer ro.Close()
 	roch, err := channel.Open[float64](ro, "q")

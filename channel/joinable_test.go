@@ -43,10 +43,10 @@ func TestJoinableAcrossProcesses(t *testing.T) {
 	for _, spsc := range []bool{false, true} {
 		t.Run(fmt.Sprintf("spsc=%v", spsc), func(t *testing.T) {
 			seg, name := proctest.Segment(t, 1<<20)
-			opts := []channel.Option{channel.Joinable()}
+			opts := []channel.Option{channel.WithJoinable()}
 			workers := 3 // more processes than cores
 			if spsc {
-				opts, workers = append(opts, channel.SPSC()), 1
+				opts, workers = append(opts, channel.WithSPSC()), 1
 			}
 			ch, err := channel.New[float64](seg, "q", 4, 2, opts...)
 			require.NoError(t, err)
@@ -71,7 +71,7 @@ func TestJoinableAcrossProcesses(t *testing.T) {
 // Marking it done by hand lets Join return.
 func TestJoinAfterAConsumerDied(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<20)
-	ch, err := channel.New[float64](seg, "q", 4, 2, channel.Joinable())
+	ch, err := channel.New[float64](seg, "q", 4, 2, channel.WithJoinable())
 	require.NoError(t, err)
 	require.NoError(t, ch.Send([]float64{1}))
 	proctest.Output(t, "taskworker", name, "q", "die")
@@ -97,9 +97,9 @@ func TestJoinAfterAProducerDied(t *testing.T) {
 		for _, where := range []string{"blocked", "writing"} {
 			t.Run(fmt.Sprintf("spsc=%v/%s", spsc, where), func(t *testing.T) {
 				seg, name := proctest.Segment(t, 1<<20)
-				opts := []channel.Option{channel.Joinable()}
+				opts := []channel.Option{channel.WithJoinable()}
 				if spsc {
-					opts = append(opts, channel.SPSC())
+					opts = append(opts, channel.WithSPSC())
 				}
 				ch, err := channel.New[float64](seg, "q", 4, 16, opts...)
 				require.NoError(t, err)

@@ -99,7 +99,7 @@ func TestPeersInAnotherPIDNamespace(t *testing.T) {
 func newKind(t *testing.T, seg *shm.Segment, spsc bool) *channel.Channel[float64] {
 	var opts []channel.Option
 	if spsc {
-		opts = append(opts, channel.SPSC())
+		opts = append(opts, channel.WithSPSC())
 	}
 	ch, err := channel.New[float64](seg, "ch", 4, 4, opts...)
 	require.NoError(t, err)

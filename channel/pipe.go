@@ -38,8 +38,8 @@ type PipeOption func(*pipeOptions)
 
 type pipeOptions struct{ oneWay bool }
 
-// OneWay makes a pipe that carries messages from end 1 to end 0 only.
-func OneWay() PipeOption { return func(o *pipeOptions) { o.oneWay = true } }
+// WithOneWay makes a pipe that carries messages from end 1 to end 0 only.
+func WithOneWay() PipeOption { return func(o *pipeOptions) { o.oneWay = true } }
 
 func pipeChannel(name string, end int) string { return fmt.Sprintf("%s.%d", name, end) }
 

@@ -122,7 +122,7 @@ func TestPipePoll(t *testing.T) {
 // TestPipeOneWay: end 0 only receives and end 1 only sends.
 func TestPipeOneWay(t *testing.T) {
 	seg, _ := proctest.Segment(t, 1<<20)
-	r, err := channel.NewPipe[float64](seg, "p", 4, 4, channel.OneWay())
+	r, err := channel.NewPipe[float64](seg, "p", 4, 4, channel.WithOneWay())
 	require.NoError(t, err)
 	w, err := channel.OpenPipe[float64](seg, "p", 1)
 	require.NoError(t, err)

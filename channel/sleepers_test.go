@@ -23,7 +23,7 @@ func TestKilledSleepersCostNoWakes(t *testing.T) {
 			var opts []channel.Option
 			sleepers := 3 // more processes than cores
 			if spsc {
-				opts, sleepers = append(opts, channel.SPSC()), 1
+				opts, sleepers = append(opts, channel.WithSPSC()), 1
 			}
 			ch, err := channel.New[float64](seg, "ch", 8, 4, opts...)
 			require.NoError(t, err)

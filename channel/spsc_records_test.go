@@ -37,7 +37,7 @@ func TestSPSCHostileRecordHeader(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seg, _ := proctest.Segment(t, 1<<20)
-			ch, err := channel.New[float64](seg, "ch", slots, maxLen, channel.SPSC())
+			ch, err := channel.New[float64](seg, "ch", slots, maxLen, channel.WithSPSC())
 			require.NoError(t, err)
 			obj, err := seg.Lookup("ch")
 			require.NoError(t, err)

@@ -25,14 +25,14 @@ func TestSPSCStream(t *testing.T) {
 	for _, slots := range []int{64, 3} {
 		t.Run("slots="+strconv.Itoa(slots), func(t *testing.T) {
 			t.Parallel()
-			stream(t, 1, 1, total(1_000_000)/slots*3, slots, 32, channel.SPSC())
+			stream(t, 1, 1, total(1_000_000)/slots*3, slots, 32, channel.WithSPSC())
 		})
 	}
 }
 
 func newSPSC[T float64 | int32](t *testing.T, slots, maxLen int) (*shm.Segment, string, *channel.Channel[T]) {
 	seg, name := proctest.Segment(t, 1<<20)
-	ch, err := channel.New[T](seg, "ch", slots, maxLen, channel.SPSC())
+	ch, err := channel.New[T](seg, "ch", slots, maxLen, channel.WithSPSC())
 	require.NoError(t, err)
 	return seg, name, ch
 }
@@ -200,7 +200,7 @@ func TestSPSCConsumerDead(t *testing.T) {
 func TestOpenMapsTheRingIn(t *testing.T) {
 	const slots, maxLen = 16, 8 << 10 // 16 messages of 64 KB: 1 MB of ring
 	seg, name := proctest.Segment(t, 2<<20)
-	_, err := channel.New[float64](seg, "ch", slots, maxLen, channel.SPSC())
+	_, err := channel.New[float64](seg, "ch", slots, maxLen, channel.WithSPSC())
 	require.NoError(t, err)
 	other, err := shm.Open(name) // a fresh mapping, as another process has
 	require.NoError(t, err)

@@ -46,7 +46,7 @@ func TestReadOnlyWritesNeverFault(t *testing.T) {
 	for _, kind := range []string{"any", "spsc"} {
 		var opts []channel.Option
 		if kind == "spsc" {
-			opts = append(opts, channel.SPSC())
+			opts = append(opts, channel.WithSPSC())
 		}
 		ch, err := channel.New[float64](seg, kind, 4, 2, opts...)
 		require.NoError(t, err)
@@ -75,10 +75,10 @@ func TestReadOnlyWritesNeverFault(t *testing.T) {
 // panic wrapping shm.ErrReadOnly, or shm.ErrClosed) and "NAME: read ok" for
 // each read that worked.
 func helperReadOnly(args []string) int {
-	var opts []shm.Option
+	var opts []shm.OpenOption
 	refusal := shm.ErrClosed
 	if args[1] == "readonly" {
-		opts, refusal = append(opts, shm.ReadOnly()), shm.ErrReadOnly
+		opts, refusal = append(opts, shm.WithReadOnly()), shm.ErrReadOnly
 	}
 	seg, err := shm.Open(args[0], opts...)
 	if err != nil {

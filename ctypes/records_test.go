@@ -304,7 +304,7 @@ func TestStructValue(t *testing.T) {
 	_, err = ctypes.OpenStructValue[vec3](seg, "raw")
 	require.ErrorIs(t, err, ctypes.ErrNoLock)
 
-	ro, err := shm.Open(seg.Name(), shm.ReadOnly())
+	ro, err := shm.Open(seg.Name(), shm.WithReadOnly())
 	require.NoError(t, err)
 	defer ro.Close()
 	r, err := ctypes.OpenStructValue[vec3](ro, "raw", ctypes.WithoutLock())

@@ -500,7 +500,7 @@ func TestReadOnlyAndLimits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "nothing stored")
 
-	ro, err := shm.Open(name, shm.ReadOnly())
+	ro, err := shm.Open(name, shm.WithReadOnly())
 	require.NoError(t, err)
 	defer ro.Close()
 	r, err := dict.Open(ro, "d")

@@ -19,8 +19,8 @@ import (
 // crash does not hide the next). Reading the length still works.
 func TestCChannelReadOnly(t *testing.T) {
 	kinds := map[string][]channel.Option{
-		"any": nil, "spsc": {channel.SPSC()}, "joinable": {channel.Joinable()},
-		"spsc-joinable": {channel.SPSC(), channel.Joinable()},
+		"any": nil, "spsc": {channel.WithSPSC()}, "joinable": {channel.WithJoinable()},
+		"spsc-joinable": {channel.WithSPSC(), channel.WithJoinable()},
 	}
 	for kind, opts := range kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -45,7 +45,7 @@ func TestCJoinAfterProducerKilled(t *testing.T) {
 	for kind, opts := range channelKinds {
 		t.Run(kind, func(t *testing.T) {
 			seg, name := proctest.Segment(t, 1<<20)
-			ch, err := channel.New[float64](seg, "q", 4, 1, append(opts, channel.Joinable())...)
+			ch, err := channel.New[float64](seg, "q", 4, 1, append(opts, channel.WithJoinable())...)
 			require.NoError(t, err)
 			producer := cPeer(t, "send-forever", name, "q")
 			require.NoError(t, producer.Start())

@@ -207,7 +207,7 @@ const (
 )
 
 // channelKinds are the two channel protocols every peer speaks.
-var channelKinds = map[string][]channel.Option{"any": nil, "spsc": {channel.SPSC()}}
+var channelKinds = map[string][]channel.Option{"any": nil, "spsc": {channel.WithSPSC()}}
 
 // eachChannelKind runs f for each peer and each channel protocol.
 func eachChannelKind(t *testing.T, f func(t *testing.T, p peer, opts []channel.Option)) {
@@ -270,7 +270,7 @@ func TestChannelGoToPeer(t *testing.T) {
 func TestJoinable(t *testing.T) {
 	eachChannelKind(t, func(t *testing.T, p peer, opts []channel.Option) {
 		seg, name := proctest.Segment(t, 1<<20)
-		ch, err := channel.New[float64](seg, "to-peer", 8, msgLen, append(opts, channel.Joinable())...)
+		ch, err := channel.New[float64](seg, "to-peer", 8, msgLen, append(opts, channel.WithJoinable())...)
 		require.NoError(t, err)
 		msg := make([]float64, msgLen)
 		send := func(k int) {
@@ -296,7 +296,7 @@ func TestJoinable(t *testing.T) {
 		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", messages, total))
 		require.NoError(t, r.cmd.Wait())
 
-		back, err := channel.New[float64](seg, "to-go", 8, msgLen, append(opts, channel.Joinable())...)
+		back, err := channel.New[float64](seg, "to-go", 8, msgLen, append(opts, channel.WithJoinable())...)
 		require.NoError(t, err)
 		back.RegisterReceiver()
 		r = start(t, p, "send-join", name, "to-go", strconv.Itoa(messages), strconv.Itoa(msgLen))

@@ -226,7 +226,7 @@ func (p *Pool) start(slot int) error {
 		return fmt.Errorf("pool: start a worker: %w", err)
 	}
 	mk := func(name string) (*channel.Channel[byte], error) {
-		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.SPSC())
+		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.WithSPSC())
 		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
 			ch, err = channel.New[byte](seg, name, slots, maxLen)
 		}

@@ -539,7 +539,7 @@ func TestInspect(t *testing.T) {
 	p := newPool(t, pool.WithWorkers(2), pool.WithInitializer(openFlag, name), pool.WithChunkSize(1), pool.WithRetries(0))
 	_, err := pool.Map(t.Context(), p, dieOnce, inputs(1000))
 	require.Error(t, err)
-	seg, err := shm.Open(p.Name(), shm.ReadOnly())
+	seg, err := shm.Open(p.Name(), shm.WithReadOnly())
 	require.NoError(t, err)
 	defer seg.Close()
 	st, err := pool.Inspect(seg)

@@ -31,9 +31,9 @@ func TestFIFORefusedAtOnce(t *testing.T) {
 }
 
 func helperOpenFIFO(args []string) int {
-	var opts []shm.Option
+	var opts []shm.OpenOption
 	if args[1] == "ro" {
-		opts = append(opts, shm.ReadOnly())
+		opts = append(opts, shm.WithReadOnly())
 	}
 	done := make(chan error, 1)
 	go func() {

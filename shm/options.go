@@ -44,8 +44,30 @@ func SizeFor(lengths ...uint64) int {
 // MaxCapacity bounds WithCapacity.
 const MaxCapacity = 1 << 20
 
-// Option configures Create, Open and OpenRaw.
+// CreateOption configures Create: WithMode, WithCapacity and the options
+// of type Option. Open does not take them, so a create-only option given
+// to Open is a compile error rather than a silent no-op.
+type CreateOption interface{ applyCreate(*options) }
+
+// OpenOption configures Open and OpenRaw: WithReadOnly and the options of
+// type Option.
+type OpenOption interface{ applyOpen(*options) }
+
+// Option is an option that Create, Open and OpenRaw all take
+// (WithAllocWait).
 type Option func(*options)
+
+func (f Option) applyCreate(o *options) { f(o) }
+func (f Option) applyOpen(o *options)   { f(o) }
+
+// createOnly and openOnly are the options that mean something to one side.
+type createOnly func(*options)
+
+func (f createOnly) applyCreate(o *options) { f(o) }
+
+type openOnly func(*options)
+
+func (f openOnly) applyOpen(o *options) { f(o) }
 
 type options struct {
 	mode        fs.FileMode
@@ -56,31 +78,42 @@ type options struct {
 	allocWait time.Duration
 }
 
-func collect(opts []Option) options {
-	o := options{mode: 0o600, allocWait: DefaultAllocWait}
+func defaults() options { return options{mode: 0o600, allocWait: DefaultAllocWait} }
+
+func collectCreate(opts []CreateOption) options {
+	o := defaults()
 	for _, opt := range opts {
-		opt(&o)
+		opt.applyCreate(&o)
+	}
+	return o
+}
+
+func collectOpen(opts []OpenOption) options {
+	o := defaults()
+	for _, opt := range opts {
+		opt.applyOpen(&o)
 	}
 	return o
 }
 
 // WithMode sets the permission bits of a new segment (default 0600). They
 // are set exactly, whatever the process umask.
-func WithMode(perm fs.FileMode) Option {
-	return func(o *options) { o.mode = perm.Perm() }
+func WithMode(perm fs.FileMode) CreateOption {
+	return createOnly(func(o *options) { o.mode = perm.Perm() })
 }
 
 // WithCapacity sets how many named objects a new segment's directory holds
 // (default DefaultCapacity, fewer for a small segment; at most MaxCapacity).
 // Each entry takes 128 bytes.
-func WithCapacity(entries int) Option {
-	return func(o *options) { o.capacity, o.capacitySet = entries, true }
+func WithCapacity(entries int) CreateOption {
+	return createOnly(func(o *options) { o.capacity, o.capacitySet = entries, true })
 }
 
-// ReadOnly maps the segment PROT_READ: reads work, every operation that
-// would write returns ErrReadOnly, and a raw write through Bytes faults.
-func ReadOnly() Option {
-	return func(o *options) { o.readOnly = true }
+// WithReadOnly maps the segment PROT_READ: reads work, every operation
+// that would write returns ErrReadOnly, and a raw write through Bytes
+// faults.
+func WithReadOnly() OpenOption {
+	return openOnly(func(o *options) { o.readOnly = true })
 }
 
 // WithAllocWait sets how long Alloc (and so every constructor of an object)

@@ -60,15 +60,12 @@ type Segment struct {
 //
 // The segment is written in full under an anonymous file and only then given
 // its name, so a concurrent Open never sees it half-initialised.
-func Create(name string, size int, opts ...Option) (*Segment, error) {
+func Create(name string, size int, opts ...CreateOption) (*Segment, error) {
 	pname, err := PosixName(name)
 	if err != nil {
 		return nil, err
 	}
-	o := collect(opts)
-	if o.readOnly {
-		return nil, fmt.Errorf("shm: create %s: %w: a new segment cannot be read-only", pname, ErrReadOnly)
-	}
+	o := collectCreate(opts)
 	if !o.capacitySet {
 		o.capacity = autoCapacity(size)
 	}
@@ -159,8 +156,8 @@ func mapByName(pname string, anon fileID, mem []byte) *os.File {
 // directory entry are validated before anything is returned: a segment that
 // is not shmkit's gives ErrNotShmkit, an unknown layout ErrVersion, and one
 // whose header or directory contradicts itself or the file ErrCorrupt.
-func Open(name string, opts ...Option) (*Segment, error) {
-	s, err := attach(name, collect(opts), false)
+func Open(name string, opts ...OpenOption) (*Segment, error) {
+	s, err := attach(name, collectOpen(opts), false)
 	if err != nil {
 		return nil, err
 	}
@@ -180,8 +177,8 @@ func Open(name string, opts ...Option) (*Segment, error) {
 // made by Python's SharedMemory or by shm_open in C), and exposes its bytes
 // through Bytes. The header is neither read nor trusted; Objects and
 // directory operations return ErrNotShmkit.
-func OpenRaw(name string, opts ...Option) (*Segment, error) {
-	return attach(name, collect(opts), true)
+func OpenRaw(name string, opts ...OpenOption) (*Segment, error) {
+	return attach(name, collectOpen(opts), true)
 }
 
 func attach(name string, o options, raw bool) (*Segment, error) {

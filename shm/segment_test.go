@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -238,7 +239,7 @@ func TestReadOnly(t *testing.T) {
 		func(mem []byte) error { mem[0] = 9; return nil })
 	require.NoError(t, err)
 
-	ro, err := shm.Open(name, shm.ReadOnly())
+	ro, err := shm.Open(name, shm.WithReadOnly())
 	require.NoError(t, err)
 	defer ro.Close()
 	assert.True(t, ro.ReadOnly())
@@ -248,8 +249,28 @@ func TestReadOnly(t *testing.T) {
 	_, err = ro.Alloc(shm.Request{Name: "y", Kind: shm.KindBytes, Length: 8}, nil)
 	assert.ErrorIs(t, err, shm.ErrReadOnly)
 	assert.True(t, faults(func() { obj.Bytes()[0] = 1 }), "the mapping is PROT_READ")
-	_, err = shm.Create(proctest.Name(t), 1<<16, shm.ReadOnly())
-	assert.ErrorIs(t, err, shm.ErrReadOnly)
+}
+
+// TestOptionsBySide: an option that means something only to Create is not
+// an OpenOption, and WithReadOnly is not a CreateOption, so either given to
+// the wrong call is a compile error; WithAllocWait serves both.
+func TestOptionsBySide(t *testing.T) {
+	createOpt := reflect.TypeFor[shm.CreateOption]()
+	openOpt := reflect.TypeFor[shm.OpenOption]()
+	for _, c := range []struct {
+		name         string
+		opt          any
+		create, open bool
+	}{
+		{"WithMode", shm.WithMode(0o600), true, false},
+		{"WithCapacity", shm.WithCapacity(4), true, false},
+		{"WithReadOnly", shm.WithReadOnly(), false, true},
+		{"WithAllocWait", shm.WithAllocWait(0), true, true},
+	} {
+		ty := reflect.TypeOf(c.opt)
+		assert.Equal(t, c.create, ty.Implements(createOpt), "%s as a CreateOption", c.name)
+		assert.Equal(t, c.open, ty.Implements(openOpt), "%s as an OpenOption", c.name)
+	}
 }
 
 func TestSymlinkRefused(t *testing.T) {

@@ -115,7 +115,7 @@ func cmdInspect(args []string, stdout io.Writer) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	seg, err := shm.Open(name, shm.ReadOnly())
+	seg, err := shm.Open(name, shm.WithReadOnly())
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: %w", name, errNoSegment)
 	}

@@ -251,7 +251,7 @@ func describe(name string, size int64) segmentInfo {
 		}
 		return in
 	}
-	seg, err := shm.Open(name, shm.ReadOnly())
+	seg, err := shm.Open(name, shm.WithReadOnly())
 	if err != nil {
 		switch {
 		case errors.Is(err, shm.ErrNotShmkit):

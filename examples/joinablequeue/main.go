@@ -26,7 +26,7 @@ func main() {
 	check(err)
 	defer shm.Unlink(name)
 	defer seg.Close()
-	q, err := channel.New[int64](seg, "q", 8, 1, channel.Joinable()) // multiprocessing.JoinableQueue()
+	q, err := channel.New[int64](seg, "q", 8, 1, channel.WithJoinable()) // multiprocessing.JoinableQueue()
 	check(err)
 
 	cons, err := process.Start("consumer", name) // cons_p.start()

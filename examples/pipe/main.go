@@ -47,7 +47,7 @@ func main() {
 	check(cons.Wait())
 
 	// Sender and receiver over a one-way pipe: end 0 reads, end 1 writes.
-	r, err := channel.NewPipe[byte](seg, "words", 4, 64, channel.OneWay())
+	r, err := channel.NewPipe[byte](seg, "words", 4, 64, channel.WithOneWay())
 	check(err)
 	check(r.Close()) // the receiver process opens end 0 itself
 	recv, err := process.Start("receiver", name)

@@ -197,7 +197,7 @@ func OpenSegment(name string) *shm.Segment {
 
 // Segment creates a shmkit segment of size bytes under a fresh name for t,
 // closed (and, through Name, removed) when t ends.
-func Segment(t testing.TB, size int, opts ...shm.Option) (*shm.Segment, string) {
+func Segment(t testing.TB, size int, opts ...shm.CreateOption) (*shm.Segment, string) {
 	t.Helper()
 	name := Name(t)
 	seg, err := shm.Create(name, size, opts...)

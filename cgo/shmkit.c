@@ -574,7 +574,7 @@ const char *shmkit_strerror(int rc) {
 	case SHMKIT_EVERSION: return "unknown layout version";
 	case SHMKIT_ECORRUPT: return "corrupt segment";
 	case SHMKIT_EKIND: return "object is of another kind or typecode";
-	case SHMKIT_ECLOSED: return "channel closed";
+	case SHMKIT_EENDED: return "channel ended";
 	case SHMKIT_EEOF: return "end of channel";
 	case SHMKIT_EPEERDEAD: return "every peer died";
 	case SHMKIT_ETOOLARGE: return "message too large";
@@ -1863,7 +1863,7 @@ struct send_op {
 static int send_attempt(struct shmkit_chan *ch, void *arg) {
 	struct send_op *op = arg;
 	if (LOAD(&ch->h->closed) != 0) {
-		return -SHMKIT_ECLOSED;
+		return -SHMKIT_EENDED;
 	}
 	return claim_send(ch, &op->pos, &op->blk, &op->blk_st);
 }
@@ -2002,7 +2002,7 @@ static int chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	if (LOAD(&ch->h->closed) != 0) { /* closed after we claimed: no message */
 		publish(ch, op.pos, SHMKIT_LEN_SKIP);
 		wake_receivers(ch);
-		return SHMKIT_ECLOSED;
+		return SHMKIT_EENDED;
 	}
 	memcpy(slot_data(slot_at(ch, op.pos)), data, (size_t)n * ch->elem_size);
 	publish(ch, op.pos, n);
@@ -2080,7 +2080,7 @@ int shmkit_chan_end(struct shmkit_chan *ch) {
 	}
 	uint32_t open = 0;
 	if (!CAS(&ch->h->closed, open, 1)) {
-		return SHMKIT_ECLOSED;
+		return SHMKIT_EENDED;
 	}
 	__atomic_fetch_add(&ch->h->data_seq, 1, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&ch->h->space_seq, 1, __ATOMIC_ACQ_REL);
@@ -2202,7 +2202,7 @@ struct spsc_send_op {
 static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 	struct spsc_send_op *op = arg;
 	if (LOAD(&ch->h->closed) != 0) {
-		return -SHMKIT_ECLOSED;
+		return -SHMKIT_EENDED;
 	}
 	uint64_t off = ch->tail % ch->cap, skip = off + op->size > ch->cap ? ch->cap - off : 0;
 	uint64_t end = ch->tail + skip + op->size;
@@ -2256,7 +2256,7 @@ static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	 * of stream, but the consumer may have ended it first (see channel's
 	 * publish). Open here: a consumer's end of stream comes after a heavy
 	 * barrier that shows it this header. */
-	rc = LOAD(&ch->h->closed) != 0 ? SHMKIT_ECLOSED : 0;
+	rc = LOAD(&ch->h->closed) != 0 ? SHMKIT_EENDED : 0;
 	wake_receivers(ch);
 	return rc;
 }

@@ -540,7 +540,8 @@ uint32_t shmkit_load32(const uint32_t *word);                       /* an acquir
 #define SHMKIT_EVERSION EPROTONOSUPPORT   /* a layout version this build does not read */
 #define SHMKIT_ECORRUPT EUCLEAN           /* the segment contradicts itself */
 #define SHMKIT_EKIND EMEDIUMTYPE          /* the object is of another kind or typecode */
-#define SHMKIT_ECLOSED EPIPE              /* send on a closed channel */
+#define SHMKIT_EENDED EPIPE               /* send on an ended channel, or a second end */
+#define SHMKIT_ECLOSED SHMKIT_EENDED      /* the former name of SHMKIT_EENDED */
 #define SHMKIT_EEOF ENODATA               /* receive on a closed, drained channel */
 #define SHMKIT_EPEERDEAD ECONNRESET       /* every process on the other side died */
 #define SHMKIT_ETOOLARGE EMSGSIZE         /* message longer than max_len */
@@ -701,14 +702,14 @@ int shmkit_chan_open(const struct shmkit_segment *seg, const char *name, int typ
  * while another live handle holds that side, and ENOSYS where membarrier(2)
  * is not available. */
 #define SHMKIT_EINUSE EBUSY
-/* Send n elements from data. SHMKIT_ECLOSED, SHMKIT_ETOOLARGE, ETIMEDOUT,
+/* Send n elements from data. SHMKIT_EENDED, SHMKIT_ETOOLARGE, ETIMEDOUT,
  * SHMKIT_EPEERDEAD. */
 int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns);
 /* Receive into buf (room for cap elements); *n gets the length. After
  * close: the queued messages, then SHMKIT_EEOF. */
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
 /* Ends the stream for every process (Go's End): sends fail, receivers get
- * what is queued, then SHMKIT_EEOF. SHMKIT_ECLOSED if already ended. */
+ * what is queued, then SHMKIT_EEOF. SHMKIT_EENDED if already ended. */
 int shmkit_chan_end(struct shmkit_chan *ch);
 /* Lets go of this handle and never ends the stream: on an SPSC channel it
  * gives back the sides the handle holds, so another handle may take them at

@@ -56,11 +56,11 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 			r.wakeReceivers()
 		}
 	}()
-	if r.h.Closed.Load() != 0 { // closed after we claimed: no message
+	if r.h.Closed.Load() != 0 { // ended after we claimed: no message
 		r.publish(cl, layout.LenSkip)
 		published = true
 		r.wakeReceivers()
-		return false, r.wrap("send on", m.ctx, ErrClosed)
+		return false, r.wrap("send on", m.ctx, ErrEnded)
 	}
 	fill(layout.Slice[T](r.mem, cl.data, uint64(n)))
 	r.publish(cl, uint32(n))
@@ -71,16 +71,16 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 	return true, nil
 }
 
-// trySend claims a slot for sending unless the channel is closed.
+// trySend claims a slot for sending unless the channel is ended.
 func (r *ring) trySend() (claimed, blocker, bool, error) {
 	if r.h.Closed.Load() != 0 {
-		return claimed{}, blocker{}, false, ErrClosed
+		return claimed{}, blocker{}, false, ErrEnded
 	}
 	return r.claimSend()
 }
 
 // tryRecv claims the next message of at most maxLen elements, dropping
-// slots that hold no message; io.EOF once the channel is closed and empty.
+// slots that hold no message; io.EOF once the channel is ended and empty.
 func (r *ring) tryRecv(maxLen int) (claimed, uint32, blocker, bool, error) {
 	for {
 		closed := r.h.Closed.Load() != 0 // before looking: see docs/channel.md

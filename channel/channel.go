@@ -229,8 +229,8 @@ func (c *Channel[T]) Len() int {
 }
 
 // End ends the stream for every process, as close(ch) does a Go channel:
-// sends fail with ErrClosed, and receivers get what is still queued, then
-// io.EOF. It is the sender's call; ending twice is ErrClosed. (Close only
+// sends fail with ErrEnded, and receivers get what is still queued, then
+// io.EOF. It is the sender's call; ending twice is ErrEnded. (Close only
 // lets go of this handle.)
 func (c *Channel[T]) End() error {
 	r := c.r
@@ -238,7 +238,7 @@ func (c *Channel[T]) End() error {
 		return err
 	}
 	if !r.h.Closed.CompareAndSwap(0, 1) {
-		return fmt.Errorf("channel: close %q: %w: already closed", r.name, ErrClosed)
+		return fmt.Errorf("channel: end %q: %w already", r.name, ErrEnded)
 	}
 	r.h.DataSeq.Add(1)
 	r.h.SpaceSeq.Add(1)
@@ -263,7 +263,7 @@ func (c *Channel[T]) Close() error {
 		return fmt.Errorf("channel: close %q: %w", r.name, shm.ErrClosed)
 	}
 	if !r.closed.CompareAndSwap(false, true) {
-		return fmt.Errorf("channel: close %q: %w: the handle was closed already", r.name, ErrClosed)
+		return fmt.Errorf("channel: close %q: %w already", r.name, ErrClosed)
 	}
 	if s := r.sp; s != nil {
 		if s.send.leased {

@@ -112,7 +112,7 @@ func TestLoadFourByFour(t *testing.T) {
 	t.Logf("%d messages through 4x4 processes in %v", 4*per, time.Since(start).Round(time.Millisecond))
 }
 
-func TestCloseDrainsThenEOF(t *testing.T) {
+func TestEndDrainsThenEOF(t *testing.T) {
 	seg, _ := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[int32](seg, "ch", 8, 4)
 	require.NoError(t, err)
@@ -120,11 +120,13 @@ func TestCloseDrainsThenEOF(t *testing.T) {
 		require.NoError(t, ch.Send([]int32{i, i}))
 	}
 	require.NoError(t, ch.End())
-	assert.ErrorIs(t, ch.Send([]int32{9}), channel.ErrClosed)
-	assert.ErrorIs(t, ch.End(), channel.ErrClosed)
+	err = ch.Send([]int32{9})
+	assert.ErrorIs(t, err, channel.ErrEnded)
+	assert.NotErrorIs(t, err, channel.ErrClosed, "the stream ended; the handle is still open")
+	assert.ErrorIs(t, ch.End(), channel.ErrEnded)
 	ok, err := ch.TrySend([]int32{9})
 	assert.False(t, ok)
-	assert.ErrorIs(t, err, channel.ErrClosed)
+	assert.ErrorIs(t, err, channel.ErrEnded)
 
 	// Several receivers share what is left, then all see EOF.
 	var mu sync.Mutex

@@ -167,7 +167,7 @@ func TestClosedHandleRefusesUse(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []float64{1}, got, "the stream goes on")
 			require.NoError(t, other.TaskDone())
-			assert.False(t, other.State().Closed)
+			assert.False(t, other.State().Ended)
 			require.NoError(t, other.Send([]float64{4}))
 		})
 	}

@@ -6,8 +6,10 @@ import "errors"
 // End has drained the channel returns io.EOF; a receive buffer too short
 // for the next message returns io.ErrShortBuffer.
 var (
-	// ErrClosed: Send on an ended channel; any call on a handle after its Close.
-	ErrClosed = errors.New("channel: send on closed channel")
+	// ErrEnded: Send on a channel that End ended, or a second End.
+	ErrEnded = errors.New("channel: ended")
+	// ErrClosed: any call on a handle after its Close, as for an os.File.
+	ErrClosed = errors.New("channel: handle is closed")
 	// ErrTooLarge: a message longer than the channel's MaxLen.
 	ErrTooLarge = errors.New("channel: message longer than the channel allows")
 	// ErrInUse: a single-producer, single-consumer channel already has a live sender (or receiver) on that side.

@@ -15,7 +15,7 @@ import (
 type State struct {
 	Head, Tail               uint64 // positions (hints, see docs/channel.md)
 	Len, Cap, MaxLen         int
-	Closed                   bool
+	Ended                    bool // End was called
 	RecvWaiters, SendWaiters int
 	Recovered                int          // slots taken over from dead processes
 	Producers, Consumers     []int        // recorded pids
@@ -31,7 +31,7 @@ func (c *Channel[T]) State() State {
 	h := c.r.h
 	s := State{
 		Head: h.Head.Load(), Tail: h.Tail.Load(), Len: c.Len(), Cap: c.Cap(), MaxLen: c.MaxLen(),
-		Closed: h.Closed.Load() != 0, RecvWaiters: sleepers(&h.RecvWaiters), SendWaiters: sleepers(&h.SendWaiters),
+		Ended: h.Closed.Load() != 0, RecvWaiters: sleepers(&h.RecvWaiters), SendWaiters: sleepers(&h.SendWaiters),
 		Recovered: int(h.Recovered.Load()),
 	}
 	_, s.Layout, _ = elem.ElemCode[T]()

@@ -53,8 +53,9 @@ func copyElems[T any](dst, src []T) {
 func copyIn[T any](values []T) func([]T) { return func(s []T) { copyElems(s, values) } }
 
 // Send sends a copy of values as one message, waiting while the channel is
-// full. It fails with ErrTooLarge if len(values) > MaxLen, ErrClosed once
-// the channel is closed, and ErrPeerDead if every receiver has died.
+// full. It fails with ErrTooLarge if len(values) > MaxLen, ErrEnded once
+// the channel is ended, ErrClosed once this handle is closed, and
+// ErrPeerDead if every receiver has died.
 func (c *Channel[T]) Send(values []T) error {
 	if c.sendFast(values) {
 		return nil
@@ -88,7 +89,7 @@ func (c *Channel[T]) SendContext(ctx context.Context, values []T) error {
 	return err
 }
 
-// Messages ranges over the messages received until the channel is closed
+// Messages ranges over the messages received until the channel is ended
 // and drained, each in a new slice the loop may keep. A receive that fails
 // otherwise (ErrPeerDead, a closed segment) ends the loop with its error as
 // the last pair; io.EOF is the normal end and is not yielded:

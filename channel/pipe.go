@@ -212,7 +212,7 @@ func (c *Conn[T]) ExpectPeer(pid int) error {
 func (c *Conn[T]) Close() error {
 	var err error
 	if c.out != nil {
-		if e := c.out.End(); e != nil && !errors.Is(e, ErrClosed) {
+		if e := c.out.End(); e != nil && !errors.Is(e, ErrEnded) {
 			err = e
 		}
 		err = errors.Join(err, c.out.Close())

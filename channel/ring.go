@@ -232,7 +232,7 @@ func (r *ring) check() error {
 		return fmt.Errorf("channel: %q: %w", r.name, err)
 	}
 	if r.closed.Load() {
-		return fmt.Errorf("channel: %q: %w: this handle was closed", r.name, ErrClosed)
+		return fmt.Errorf("channel: %q: %w", r.name, ErrClosed)
 	}
 	return nil
 }

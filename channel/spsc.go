@@ -48,7 +48,7 @@ type spsc struct {
 	}
 	recv struct {
 		leased bool
-		eof    bool // closed and drained: final
+		eof    bool // ended and drained: final
 		head   uint64
 		off    uint64 // head % cap
 	}
@@ -178,7 +178,7 @@ func (s *spsc) leaseRecv() error {
 
 // reserve finds room for a record of size bytes, writing a skip record
 // first if the record would run past the end of the ring, and returns the
-// record's offset; ErrClosed if the channel is closed. The common case, a
+// record's offset; ErrEnded if the channel is ended. The common case, a
 // record that fits before the end with room for the word after it by the
 // head last read, is decided here in few enough steps to be inlined.
 func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
@@ -195,7 +195,7 @@ func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
 func (s *spsc) reserveSlow(size uint64) (at uint64, ok bool, err error) {
 	h, p := s.r.h, &s.send
 	if h.Closed.Load() != 0 {
-		return 0, false, ErrClosed
+		return 0, false, ErrEnded
 	}
 	off := p.off
 	var skip uint64
@@ -220,7 +220,7 @@ func (s *spsc) reserveSlow(size uint64) (at uint64, ok bool, err error) {
 }
 
 // publish makes the record at offset at, n elements already written,
-// visible to the consumer. It reports ErrClosed if the channel was closed
+// visible to the consumer. It reports ErrEnded if the channel was ended
 // meanwhile: the message may then still be received before io.EOF, but a
 // consumer can have ended its stream first. A send that finds the channel
 // open here is received: a consumer concludes io.EOF only after a heavy
@@ -237,7 +237,7 @@ func (s *spsc) publish(at uint64, n uint32) error {
 	fence.StorePair(s.word(next), 0, s.word(at), headerWord(p.tail, n+1), next != 0)
 	p.tail, p.off = p.tail+size, next
 	if s.r.h.Closed.Load() != 0 {
-		return ErrClosed
+		return ErrEnded
 	}
 	return nil
 }
@@ -279,8 +279,8 @@ func (s *spsc) peekSlow(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	return 0, 0, false, s.corrupt("two skip records in a row at %d", q.head)
 }
 
-// tryRecv is peek, with io.EOF once the channel is closed and drained: it
-// is closed, and after a heavy barrier the ring is still empty. The
+// tryRecv is peek, with io.EOF once the channel is ended and drained: it
+// is ended, and after a heavy barrier the ring is still empty. The
 // barrier makes visible every header whose producer then found the channel
 // open (see publish).
 func (s *spsc) tryRecv(maxLen int) (at uint64, n uint32, ok bool, err error) {

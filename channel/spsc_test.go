@@ -67,7 +67,7 @@ func TestSPSCRules(t *testing.T) {
 	assert.Equal(t, []int32{0, 0, 0, 0}, got, "the short buffer left it queued")
 
 	require.NoError(t, ch.End())
-	assert.ErrorIs(t, ch.Send([]int32{1}), channel.ErrClosed)
+	assert.ErrorIs(t, ch.Send([]int32{1}), channel.ErrEnded)
 	var seen [][]int32
 	for {
 		err := ch.RecvFunc(func(s []int32) { seen = append(seen, append([]int32(nil), s...)) })

@@ -32,7 +32,7 @@ func TestCChannelReadOnly(t *testing.T) {
 			assert.Equal(t, "send=readonly\nrecv=readonly\nend=readonly\nregister=readonly\n"+
 				"task_done=readonly\njoin=readonly\nexpect=readonly\nlen=1", out)
 			assert.Equal(t, 1, ch.Len(), "nothing was taken")
-			assert.False(t, ch.State().Closed)
+			assert.False(t, ch.State().Ended)
 		})
 	}
 }

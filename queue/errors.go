@@ -4,7 +4,7 @@ import "errors"
 
 // Errors returned by this package, usable with errors.Is. A receive after
 // End has drained the queue returns io.EOF; the channel's errors
-// (channel.ErrClosed, channel.ErrPeerDead) and shm's come through wrapped.
+// (channel.ErrEnded, channel.ErrClosed, channel.ErrPeerDead) and shm's come through wrapped.
 var (
 	// ErrTooLarge: a message longer than the queue's MaxMessage, or a slot too small to carry a part of one.
 	ErrTooLarge = errors.New("queue: message longer than the queue allows")

@@ -329,7 +329,7 @@ func (q *Queue) ExpectSender(pid int) error { return q.ch.ExpectSender(pid) }
 // ExpectReceiver names a process that will receive; see ExpectSender.
 func (q *Queue) ExpectReceiver(pid int) error { return q.ch.ExpectReceiver(pid) }
 
-// End ends the queue for every process: sends fail with channel.ErrClosed,
+// End ends the queue for every process: sends fail with channel.ErrEnded,
 // and receivers get what is queued, then io.EOF.
 func (q *Queue) End() error { return q.ch.End() }
 

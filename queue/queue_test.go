@@ -236,7 +236,7 @@ func TestLimitsTimeoutsEOF(t *testing.T) {
 	assert.Equal(t, "12345678", string(m))
 	_, err = q.Recv()
 	assert.ErrorIs(t, err, io.EOF)
-	assert.ErrorIs(t, q.Send([]byte("late")), channel.ErrClosed)
+	assert.ErrorIs(t, q.Send([]byte("late")), channel.ErrEnded)
 }
 
 // TestHostileParts: parts that contradict their message or the limit are

@@ -91,7 +91,7 @@ type channelInfo struct {
 	Len         int    `json:"len"`
 	Cap         int    `json:"cap"`
 	MaxLen      int    `json:"max_len"`
-	Closed      bool   `json:"closed"`
+	Ended       bool   `json:"ended"`
 	RecvWaiters int    `json:"recv_waiters"`
 	SendWaiters int    `json:"send_waiters"`
 	Recovered   int    `json:"recovered"`
@@ -233,7 +233,7 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		}
 		in.Typecode, in.Layout = string(rune(o.Typecode)), layoutInfoOf(st.Layout)
 		in.Channel = &channelInfo{Head: st.Head, Tail: st.Tail, Len: st.Len, Cap: st.Cap, MaxLen: st.MaxLen,
-			Closed: st.Closed, RecvWaiters: st.RecvWaiters, SendWaiters: st.SendWaiters, Recovered: st.Recovered,
+			Ended: st.Ended, RecvWaiters: st.RecvWaiters, SendWaiters: st.SendWaiters, Recovered: st.Recovered,
 			Producers: st.Producers, Consumers: st.Consumers}
 	}
 	return in
@@ -445,8 +445,8 @@ func stateText(in objectInfo) string {
 		parts = append(parts, fmt.Sprintf("%d slots, heap %d bytes, %d in use, %d repairs", d.Slots, d.HeapBytes, d.UsedBytes, d.Recoveries))
 	}
 	if c := in.Channel; c != nil {
-		parts = append(parts, fmt.Sprintf("%d/%d queued, max %d, closed=%v, waiting %d recv %d send, %d recovered",
-			c.Len, c.Cap, c.MaxLen, c.Closed, c.RecvWaiters, c.SendWaiters, c.Recovered))
+		parts = append(parts, fmt.Sprintf("%d/%d queued, max %d, ended=%v, waiting %d recv %d send, %d recovered",
+			c.Len, c.Cap, c.MaxLen, c.Ended, c.RecvWaiters, c.SendWaiters, c.Recovered))
 	}
 	return strings.Join(parts, ", ")
 }

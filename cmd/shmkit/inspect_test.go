@@ -77,7 +77,7 @@ func TestInspect(t *testing.T) {
 	require.NotNil(t, got["ch"].Channel)
 	assert.Equal(t, 2, got["ch"].Channel.Len)
 	assert.Equal(t, 4, got["ch"].Channel.Cap)
-	assert.True(t, got["ch"].Channel.Closed)
+	assert.True(t, got["ch"].Channel.Ended)
 	assert.Equal(t, []any{map[string]any{"X": 1.5, "Y": -2.0, "ID": 7.0, "Tag": "b'ab'"}}, got["particles"].Values)
 	assert.Equal(t, &layoutInfo{TypeName: "particle", Size: 24, Align: 8, Fields: []fieldInfo{
 		{"X", "d", 0, 1}, {"Y", "d", 8, 1}, {"ID", "i", 16, 1}, {"Tag", "c", 20, 4}}}, got["particles"].Layout)
@@ -87,7 +87,7 @@ func TestInspect(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, run([]string{"inspect", name}, &out, &errOut))
 	assert.Contains(t, out.String(), "[-1 2 -3 4 5 6 7 8 …]")
-	assert.Contains(t, out.String(), "2/4 queued, max 8, closed=true")
+	assert.Contains(t, out.String(), "2/4 queued, max 8, ended=true")
 
 	errOut.Reset()
 	assert.Equal(t, 1, run([]string{"inspect", proctest.Name(t)}, &out, &errOut))

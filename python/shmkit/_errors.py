@@ -44,8 +44,13 @@ class NotRecoverableError(ShmkitError, RuntimeError):
     it can never be locked again."""
 
 
-class ChannelClosedError(ShmkitError, BrokenPipeError):
-    """Send on a closed channel."""
+class ChannelEndedError(ShmkitError, BrokenPipeError):
+    """Send on a channel that end() ended, or a second end()."""
+
+
+# The former name, kept so that code written against it still catches the
+# same exception.
+ChannelClosedError = ChannelEndedError
 
 
 class PeerDeadError(ShmkitError, ConnectionResetError):
@@ -69,7 +74,7 @@ def check(rc, what):
         n.EKIND: KindMismatchError,
         errno.EOWNERDEAD: OwnerDeadError,
         errno.ENOTRECOVERABLE: NotRecoverableError,
-        n.ECLOSED: ChannelClosedError,
+        n.EENDED: ChannelEndedError,
         n.EPEERDEAD: PeerDeadError,
         n.EREADONLY: ReadOnlyError,
         n.EEOF: EOFError,

@@ -22,8 +22,8 @@ FLAG_SPSC = 0x02
 FLAG_JOINABLE = 0x04
 
 # errno values the C library returns, by meaning.
-ECLOSED = errno.EPIPE
 ECORRUPT = errno.EUCLEAN
+EENDED = errno.EPIPE
 EEOF = errno.ENODATA
 EINUSE = errno.EBUSY
 EKIND = errno.EMEDIUMTYPE

@@ -259,7 +259,7 @@ def _declare(lib):
 lib = _declare(ctypes.CDLL(_find(), use_errno=False))
 
 # errno values the C library returns, by meaning (shmkit.h, by way of _h).
-from ._h import (ECLOSED, ECORRUPT, EEOF, EINUSE, EKIND, ENOTSHMKIT,  # noqa: E402,F401
+from ._h import (ECORRUPT, EENDED, EEOF, EINUSE, EKIND, ENOTSHMKIT,  # noqa: E402,F401
                  EPEERDEAD, EREADONLY, ESHORTBUF, ETOOLARGE, EVERSION)
 
 

@@ -135,7 +135,7 @@ class Connection:
         if self._out is not None:
             try:
                 self._out.end()
-            except _errors.ChannelClosedError:
+            except _errors.ChannelEndedError:
                 pass
             self._out.close()
         if self._in is not None:

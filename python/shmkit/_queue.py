@@ -182,7 +182,7 @@ class Queue:
         self._ch.register(sender)
 
     def end(self):
-        """End the queue for every process: puts fail with ChannelClosedError,
+        """End the queue for every process: puts fail with ChannelEndedError,
         gets return what is queued, then raise EOFError."""
         self._ch.end()
 

@@ -964,7 +964,7 @@ class Channel:
 
     def send(self, data, timeout=None):
         """Send data as one message, waiting while the channel is full (up
-        to timeout seconds: TimeoutError). ChannelClosedError after close;
+        to timeout seconds: TimeoutError). ChannelEndedError after end;
         ValueError if longer than maxlen."""
         self._seg._check_writable()
         buf, count = self._elements(data)
@@ -1026,11 +1026,11 @@ class Channel:
 
     def end(self):
         """End the stream for every process: sends fail with
-        ChannelClosedError, receivers get what is queued, then EOFError."""
+        ChannelEndedError, receivers get what is queued, then EOFError."""
         self._seg._check_writable()
         rc = n.lib.shmkit_chan_end(ctypes.byref(self._ch))
-        if rc == n.ECLOSED:
-            raise _errors.ChannelClosedError(rc, "channel %r: already ended" % self.name)
+        if rc == n.EENDED:
+            raise _errors.ChannelEndedError(rc, "channel %r: already ended" % self.name)
         _errors.check(rc, "channel %r" % self.name)
 
     def close(self):

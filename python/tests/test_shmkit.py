@@ -854,10 +854,12 @@ class TestChannel(SegmentTest):
         self.assertEqual(list(ch), [[7.0], [8.0]])
         with self.assertRaises(EOFError):
             ch.recv()
-        with self.assertRaises(shmkit.ChannelClosedError):
+        with self.assertRaises(shmkit.ChannelEndedError):
             ch.send([1])
-        with self.assertRaises(shmkit.ChannelClosedError):
+        with self.assertRaises(shmkit.ChannelEndedError):
             ch.end()
+        with self.assertRaises(shmkit.ChannelClosedError):  # the former name still catches it
+            ch.send([1])
 
     def test_joinable(self):
         ch = self.seg.new_channel("jq", "i", 4, 1, joinable=True)

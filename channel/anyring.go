@@ -4,9 +4,9 @@
 package channel
 
 import (
-	"fmt"
 	"io"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
@@ -20,7 +20,7 @@ func (c *Channel[T]) send(m mode, n int, fill func([]T)) (bool, error) {
 		return false, err
 	}
 	if n > int(r.maxLen) || n < 0 {
-		return false, fmt.Errorf("channel: send on %q: %w: %d elements, at most %d", r.name, ErrTooLarge, n, r.maxLen)
+		return false, errtext.Errorf("channel: send on %q: %w: %d elements, at most %d", r.name, ErrTooLarge, n, r.maxLen)
 	}
 	if !r.sendReg.Load() {
 		r.register(&r.sendReg, &r.h.Producers)
@@ -214,7 +214,7 @@ func (r *ring) claimRecv(maxLen int) (c claimed, n uint32, b blocker, ok bool, e
 				continue
 			}
 			if n != layout.LenSkip && n > r.maxLen {
-				return claimed{}, 0, blocker{}, false, fmt.Errorf("channel: %q: %w: message of %d elements, at most %d",
+				return claimed{}, 0, blocker{}, false, errtext.Errorf("channel: %q: %w: message of %d elements, at most %d",
 					r.name, shm.ErrCorrupt, n, r.maxLen)
 			}
 			if n != layout.LenSkip && int(n) > maxLen {

@@ -1,11 +1,11 @@
 package channel
 
 import (
-	"fmt"
 	"math"
 	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/elem"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/procs"
@@ -88,11 +88,11 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 	}
 	code, rec, err := elem.ElemCode[T]()
 	if err != nil {
-		return nil, fmt.Errorf("channel: create %q: %w", name, err)
+		return nil, errtext.Errorf("channel: create %q: %w", name, err)
 	}
 	stride, length, err := geometry(slots, maxLen, elemSize[T](), o.single)
 	if err != nil {
-		return nil, fmt.Errorf("channel: create %q: %w", name, err)
+		return nil, errtext.Errorf("channel: create %q: %w", name, err)
 	}
 	req := shm.Request{
 		Name: name, Kind: shm.KindChannel, Typecode: byte(code),
@@ -142,10 +142,10 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 	}
 	want, rec, err := elem.ElemCode[T]()
 	if err != nil {
-		return nil, fmt.Errorf("channel: open %q: %w", name, err)
+		return nil, errtext.Errorf("channel: open %q: %w", name, err)
 	}
 	if elem.Typecode(obj.Typecode) != want {
-		return nil, fmt.Errorf("channel: open %q: %w: it carries %v, not %v",
+		return nil, errtext.Errorf("channel: open %q: %w: it carries %v, not %v",
 			name, elem.ErrTypeMismatch, elem.Typecode(obj.Typecode), want)
 	}
 	r, err := newRing(seg, obj, elemSize[T]())
@@ -158,7 +158,7 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 			return nil, err
 		}
 		if err := rec.Match(got); err != nil {
-			return nil, fmt.Errorf("channel: open %q: %w", name, err)
+			return nil, errtext.Errorf("channel: open %q: %w", name, err)
 		}
 	}
 	populate(seg, obj)
@@ -238,7 +238,7 @@ func (c *Channel[T]) End() error {
 		return err
 	}
 	if !r.h.Closed.CompareAndSwap(0, 1) {
-		return fmt.Errorf("channel: end %q: %w already", r.name, ErrEnded)
+		return errtext.Errorf("channel: end %q: %w already", r.name, ErrEnded)
 	}
 	r.h.DataSeq.Add(1)
 	r.h.SpaceSeq.Add(1)
@@ -260,10 +260,10 @@ func (c *Channel[T]) End() error {
 func (c *Channel[T]) Close() error {
 	r := c.r
 	if r.seg.Closed() {
-		return fmt.Errorf("channel: close %q: %w", r.name, shm.ErrClosed)
+		return errtext.Errorf("channel: close %q: %w", r.name, shm.ErrClosed)
 	}
 	if !r.closed.CompareAndSwap(false, true) {
-		return fmt.Errorf("channel: close %q: %w already", r.name, ErrClosed)
+		return errtext.Errorf("channel: close %q: %w already", r.name, ErrClosed)
 	}
 	if s := r.sp; s != nil {
 		if s.send.leased {

@@ -3,10 +3,10 @@
 package channel
 
 import (
-	"fmt"
 	"sync/atomic"
 
 	"github.com/shmkit/shmkit/internal/elem"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -64,7 +64,7 @@ func Inspect(seg *shm.Segment, name string) (State, error) {
 	} else {
 		tc, err := elem.ParseTypecode(obj.Typecode)
 		if err != nil {
-			return State{}, fmt.Errorf("channel: %q: %w", name, err)
+			return State{}, errtext.Errorf("channel: %q: %w", name, err)
 		}
 		size = uint64(tc.Size())
 	}

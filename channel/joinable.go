@@ -4,10 +4,10 @@ package channel
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -23,10 +23,10 @@ func (c *Channel[T]) TaskDone() error {
 		return err
 	}
 	if !r.joinable {
-		return fmt.Errorf("channel: task done on %q: %w", r.name, ErrNotJoinable)
+		return errtext.Errorf("channel: task done on %q: %w", r.name, ErrNotJoinable)
 	}
 	if !r.taskDone() {
-		return fmt.Errorf("channel: task done on %q: %w", r.name, ErrTaskDone)
+		return errtext.Errorf("channel: task done on %q: %w", r.name, ErrTaskDone)
 	}
 	return nil
 }
@@ -56,7 +56,7 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 		return false, err
 	}
 	if !r.joinable {
-		return false, fmt.Errorf("channel: join %q: %w", r.name, ErrNotJoinable)
+		return false, errtext.Errorf("channel: join %q: %w", r.name, ErrNotJoinable)
 	}
 	h := r.h
 	// Nothing queued, then nothing received and not done: in this order,
@@ -67,7 +67,7 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 	}
 	d := r.seg.Drain()
 	if !d.Enter() {
-		return false, fmt.Errorf("channel: join %q: %w", r.name, shm.ErrClosed)
+		return false, errtext.Errorf("channel: join %q: %w", r.name, shm.ErrClosed)
 	}
 	defer d.Leave()
 	ok, err := wait.Block(ctx, deadline, d.Sleep(&h.Unfinished, shm.ErrClosed, func(until int64) (bool, error) {

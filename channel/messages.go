@@ -6,13 +6,13 @@ package channel
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"time"
 	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/wait"
 )
@@ -33,7 +33,7 @@ func (r *ring) wrap(op string, ctx context.Context, err error) error {
 	if err == nil || err == io.EOF || (ctx != nil && err == ctx.Err()) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("channel: %s %q: %w", op, r.name, err)
+	return errtext.Errorf("channel: %s %q: %w", op, r.name, err)
 }
 
 // bigCopy is the size from which messages are copied with C's memcpy,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -68,7 +69,7 @@ func NewPipe[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Pi
 // its death.
 func OpenPipe[T any](seg *shm.Segment, name string, end int) (*Conn[T], error) {
 	if end != 0 && end != 1 {
-		return nil, fmt.Errorf("%w: open pipe %q: end %d (a pipe has ends 0 and 1)", ErrNoSuchEnd, name, end)
+		return nil, errtext.Errorf("%w: open pipe %q: end %d (a pipe has ends 0 and 1)", ErrNoSuchEnd, name, end)
 	}
 	c := &Conn[T]{name: name, end: end}
 	in, err := Open[T](seg, pipeChannel(name, end))
@@ -91,7 +92,7 @@ func OpenPipe[T any](seg *shm.Segment, name string, end int) (*Conn[T], error) {
 }
 
 func (c *Conn[T]) refuse(op string) error {
-	return fmt.Errorf("%w: %s on end %d of one-way pipe %q", ErrNoSuchEnd, op, c.end, c.name)
+	return errtext.Errorf("%w: %s on end %d of one-way pipe %q", ErrNoSuchEnd, op, c.end, c.name)
 }
 
 // Send sends one message of up to the pipe's maxLen elements, waiting
@@ -137,7 +138,7 @@ func (c *Conn[T]) RecvInto(dst []T) (int, error) {
 		return c.in.Recv(dst)
 	}
 	if c.aheadErr == nil && len(dst) < len(c.ahead) {
-		return 0, fmt.Errorf("channel: recv on pipe %q: %w: message of %d elements", c.name, io.ErrShortBuffer, len(c.ahead))
+		return 0, errtext.Errorf("channel: recv on pipe %q: %w: message of %d elements", c.name, io.ErrShortBuffer, len(c.ahead))
 	}
 	msg, err := c.takeAhead()
 	return copy(dst, msg), err

@@ -2,12 +2,12 @@ package channel
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/hold"
@@ -68,18 +68,18 @@ const (
 
 // errConfused is returned when slot states contradict the indices.
 func (r *ring) errConfused() error {
-	return fmt.Errorf("channel: %q: %w: slot states and positions disagree", r.name, shm.ErrCorrupt)
+	return errtext.Errorf("channel: %q: %w: slot states and positions disagree", r.name, shm.ErrCorrupt)
 }
 
 // geometry computes a channel's stride and object length, or an error; a
 // single-producer channel's ring is one stride longer (see shmkit.h).
 func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length uint64, err error) {
 	if slots < 1 || slots > 1<<30 || maxLen < 1 || uint64(maxLen) > (1<<32-1-slotHeader)/elemSize {
-		return 0, 0, fmt.Errorf("%w: %d slots of %d elements of %d bytes", shm.ErrInvalidSize, slots, maxLen, elemSize)
+		return 0, 0, errtext.Errorf("%w: %d slots of %d elements of %d bytes", shm.ErrInvalidSize, slots, maxLen, elemSize)
 	}
 	stride, _ = layout.AlignUp(slotHeader + uint64(maxLen)*elemSize)
 	if uint64(slots) > (math.MaxInt64-headerSize)/stride {
-		return 0, 0, fmt.Errorf("%w: %d slots of %d bytes", shm.ErrInvalidSize, slots, stride)
+		return 0, 0, errtext.Errorf("%w: %d slots of %d bytes", shm.ErrInvalidSize, slots, stride)
 	}
 	if single {
 		_, length, err = spscGeometry(slots, stride)
@@ -111,12 +111,12 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 	stride, length, err := geometry(int(min(obj.Param0, math.MaxInt32)), int(min(obj.Param1, math.MaxInt32)), elemSize, single)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("channel: %q: %w: %w", obj.Name, shm.ErrCorrupt, err)
+		return nil, errtext.Errorf("channel: %q: %w: %w", obj.Name, shm.ErrCorrupt, err)
 	case uint64(h.Slots) != obj.Param0 || uint64(h.MaxLen) != obj.Param1 ||
 		uint64(h.ElemSize) != elemSize || uint64(h.SlotStride) != stride || (h.SPSC != 0) != single:
-		return nil, fmt.Errorf("channel: %q: %w: header disagrees with its directory entry", obj.Name, shm.ErrCorrupt)
+		return nil, errtext.Errorf("channel: %q: %w: header disagrees with its directory entry", obj.Name, shm.ErrCorrupt)
 	case obj.Length < length:
-		return nil, fmt.Errorf("channel: %q: %w: %d bytes, needs %d", obj.Name, shm.ErrCorrupt, obj.Length, length)
+		return nil, errtext.Errorf("channel: %q: %w: %d bytes, needs %d", obj.Name, shm.ErrCorrupt, obj.Length, length)
 	}
 	r := &ring{
 		name: obj.Name, seg: seg, h: h, mem: obj.Bytes()[:length:length],
@@ -164,7 +164,7 @@ func (r *ring) register(flag *atomic.Bool, table *[layout.Peers]atomic.Int32) {
 		return
 	}
 	if r.seg.ReadOnly() { // as a send on a closed Go channel: a programming error
-		panic(fmt.Errorf("channel: register on %q: %w", r.name, shm.ErrReadOnly))
+		panic(errtext.Errorf("channel: register on %q: %w", r.name, shm.ErrReadOnly))
 	}
 	if !flag.CompareAndSwap(false, true) {
 		return
@@ -178,7 +178,7 @@ func (r *ring) expect(side string, table *[layout.Peers]atomic.Int32, pid int) e
 		return err
 	}
 	if pid <= 0 || pid > math.MaxInt32 {
-		return fmt.Errorf("channel: expect %s %d on %q: %w", side, pid, r.name, ErrInvalidPid)
+		return errtext.Errorf("channel: expect %s %d on %q: %w", side, pid, r.name, ErrInvalidPid)
 	}
 	r.record(table, int32(pid))
 	return nil
@@ -229,10 +229,10 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 // attach, ErrClosed once this handle is closed.
 func (r *ring) check() error {
 	if err := r.seg.Writable(); err != nil {
-		return fmt.Errorf("channel: %q: %w", r.name, err)
+		return errtext.Errorf("channel: %q: %w", r.name, err)
 	}
 	if r.closed.Load() {
-		return fmt.Errorf("channel: %q: %w", r.name, ErrClosed)
+		return errtext.Errorf("channel: %q: %w", r.name, ErrClosed)
 	}
 	return nil
 }
@@ -242,7 +242,7 @@ func (r *ring) check() error {
 // gone.
 func (r *ring) mustBeOpen(op string) {
 	if r.seg.Closed() {
-		panic(fmt.Errorf("channel: %s of %q: %w", op, r.name, shm.ErrClosed))
+		panic(errtext.Errorf("channel: %s of %q: %w", op, r.name, shm.ErrClosed))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
@@ -67,7 +68,7 @@ func (s *spsc) recordSize(n uint64) uint64 { return recordHeader + (n*s.elem+7)&
 // spscGeometry is a SPSC channel's ring size and object length.
 func spscGeometry(slots int, stride uint64) (capacity, length uint64, err error) {
 	if uint64(slots) > (1<<34)/stride-1 { // stamps repeat after 2^35 bytes: keep the ring far below
-		return 0, 0, fmt.Errorf("%w: %d slots of %d bytes for a single-producer channel", shm.ErrInvalidSize, slots, stride)
+		return 0, 0, errtext.Errorf("%w: %d slots of %d bytes for a single-producer channel", shm.ErrInvalidSize, slots, stride)
 	}
 	capacity = (uint64(slots) + 1) * stride
 	return capacity, headerSize + capacity, nil
@@ -85,14 +86,14 @@ func newSPSC(r *ring, capacity, elemSize uint64) *spsc {
 func (s *spsc) word(off uint64) *atomic.Uint64 { return &s.words[off/recordHeader] }
 
 func (s *spsc) corrupt(format string, args ...any) error {
-	return fmt.Errorf("channel: %q: %w: %s", s.r.name, shm.ErrCorrupt, fmt.Sprintf(format, args...))
+	return errtext.Errorf("channel: %q: %w: %s", s.r.name, shm.ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
 // lease makes this handle the one on a side, if that side is free or its
 // holder's process is dead.
 func (s *spsc) lease(word *atomic.Uint64) error {
 	if err := fence.Register(); err != nil {
-		return fmt.Errorf("%w: membarrier: %v", errors.ErrUnsupported, err)
+		return errtext.Errorf("%w: membarrier: %v", errors.ErrUnsupported, err)
 	}
 	for {
 		cur := word.Load()

@@ -2,9 +2,9 @@ package ctypes
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -54,7 +54,7 @@ func (c CharArray) SetValue(v []byte) error {
 	}
 	b := c.bytes()
 	if len(v) > len(b) {
-		return fmt.Errorf("ctypes: %q: %w: %d bytes into %d", c.Name(), ErrTooLong, len(v), len(b))
+		return errtext.Errorf("ctypes: %q: %w: %d bytes into %d", c.Name(), ErrTooLong, len(v), len(b))
 	}
 	n := copy(b, v)
 	if n < len(b) {
@@ -70,7 +70,7 @@ func (c CharArray) SetRaw(v []byte) error {
 	}
 	b := c.bytes()
 	if len(v) > len(b) {
-		return fmt.Errorf("ctypes: %q: %w: %d bytes into %d", c.Name(), ErrTooLong, len(v), len(b))
+		return errtext.Errorf("ctypes: %q: %w: %d bytes into %d", c.Name(), ErrTooLong, len(v), len(b))
 	}
 	copy(b, v)
 	return nil
@@ -112,7 +112,7 @@ func (w WCharArray) SetValue(s string) error {
 	}
 	r := []rune(s)
 	if len(r) > w.Len() {
-		return fmt.Errorf("ctypes: %q: %w: %d characters into %d", w.Name(), ErrTooLong, len(r), w.Len())
+		return errtext.Errorf("ctypes: %q: %w: %d characters into %d", w.Name(), ErrTooLong, len(r), w.Len())
 	}
 	for i, c := range r {
 		w.Set(i, WChar(c))

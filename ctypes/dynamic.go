@@ -1,9 +1,9 @@
 package ctypes
 
 import (
-	"fmt"
 	"math"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -38,7 +38,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 		return nil, err
 	}
 	if obj.Kind != shm.KindValue && obj.Kind != shm.KindArray {
-		return nil, fmt.Errorf("ctypes: %q: %w: it is of kind %v", name, shm.ErrKindMismatch, obj.Kind)
+		return nil, errtext.Errorf("ctypes: %q: %w: it is of kind %v", name, shm.ErrKindMismatch, obj.Kind)
 	}
 	o := &Object{Name: name, Kind: obj.Kind, Typecode: Typecode(obj.Typecode)}
 	size := uint64(o.Typecode.Size())
@@ -49,7 +49,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 		}
 		o.Layout, size = &l, uint64(l.Size)
 	} else if _, err := ParseTypecode(obj.Typecode); err != nil {
-		return nil, fmt.Errorf("ctypes: %q: %w", name, err)
+		return nil, errtext.Errorf("ctypes: %q: %w", name, err)
 	}
 	// Check count and length exactly as a typed open would.
 	p, err := placeOf(obj, size)

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/embed"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -88,10 +89,10 @@ func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, loc
 	}
 	size := uint64(unsafe.Sizeof(*new(T)))
 	if n < 0 {
-		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w: %d", name, ErrNegativeLength, n)
+		return elems[T]{}, errtext.Errorf("ctypes: create %q: %w: %d", name, ErrNegativeLength, n)
 	}
 	if uint64(n) > math.MaxInt64/size/2 {
-		return elems[T]{}, fmt.Errorf("ctypes: create %q: %w: %d elements", name, shm.ErrInvalidSize, n)
+		return elems[T]{}, errtext.Errorf("ctypes: create %q: %w: %d elements", name, shm.ErrInvalidSize, n)
 	}
 	dataBytes := uint64(n) * size
 	length := max(dataBytes, 1)
@@ -137,7 +138,7 @@ func openElems[T any](seg *shm.Segment, name string, kind shm.Kind) (elems[T], e
 		return elems[T]{}, err
 	}
 	if Typecode(obj.Typecode) != code {
-		return elems[T]{}, fmt.Errorf("ctypes: open %q: %w: it holds %v, not %v",
+		return elems[T]{}, errtext.Errorf("ctypes: open %q: %w: it holds %v, not %v",
 			name, ErrTypeMismatch, Typecode(obj.Typecode), code)
 	}
 	return elemsOf[T](seg, obj)
@@ -167,17 +168,17 @@ type place struct {
 // them and for its lock.
 func placeOf(obj shm.Object, size uint64) (place, error) {
 	if obj.Kind == shm.KindValue && obj.Count != 1 {
-		return place{}, fmt.Errorf("ctypes: %q: %w: a value of %d elements", obj.Name, shm.ErrCorrupt, obj.Count)
+		return place{}, errtext.Errorf("ctypes: %q: %w: a value of %d elements", obj.Name, shm.ErrCorrupt, obj.Count)
 	}
 	if obj.Count > obj.Length/size {
-		return place{}, fmt.Errorf("ctypes: %q: %w: %d elements of %d bytes in %d bytes",
+		return place{}, errtext.Errorf("ctypes: %q: %w: %d elements of %d bytes in %d bytes",
 			obj.Name, shm.ErrCorrupt, obj.Count, size, obj.Length)
 	}
 	p := place{end: obj.Count * size}
 	if obj.Flags&shm.FlagLocked != 0 {
 		off := lockOffset(obj.Count * size)
 		if off > obj.Length || obj.Length-off < layout.SlotSize {
-			return place{}, fmt.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
+			return place{}, errtext.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
 		}
 		p.lock = obj.Bytes()[off : off+layout.SlotSize]
 		p.end = off + layout.SlotSize
@@ -197,7 +198,7 @@ func checkRecord[T any](obj shm.Object, end uint64) error {
 		return err
 	}
 	if err := rec.Match(got); err != nil {
-		return fmt.Errorf("ctypes: open %q: %w", obj.Name, err)
+		return errtext.Errorf("ctypes: open %q: %w", obj.Name, err)
 	}
 	return nil
 }
@@ -235,7 +236,7 @@ func guardFor[T any](e elems[T], c lockChoice) (guard, error) {
 	g := guard{name: e.obj.Name}
 	switch {
 	case c.lock == nil && !c.none && e.lock == nil:
-		return guard{}, fmt.Errorf("ctypes: %q: %w: it was made without one; open it with WithLock or WithoutLock, or as a raw object",
+		return guard{}, errtext.Errorf("ctypes: %q: %w: it was made without one; open it with WithLock or WithoutLock, or as a raw object",
 			e.obj.Name, ErrNoLock)
 	case c.lock != nil:
 		g.lock = c.lock
@@ -261,7 +262,7 @@ func (g guard) GetLock() semaphore.Locker { return g.lock }
 // Lock takes the lock (recursively, for the default lock).
 func (g guard) Lock() error {
 	if g.lock == nil {
-		return fmt.Errorf("ctypes: %q: %w", g.name, ErrNoLock)
+		return errtext.Errorf("ctypes: %q: %w", g.name, ErrNoLock)
 	}
 	return g.lock.Lock()
 }
@@ -269,7 +270,7 @@ func (g guard) Lock() error {
 // Unlock releases the lock.
 func (g guard) Unlock() error {
 	if g.lock == nil {
-		return fmt.Errorf("ctypes: %q: %w", g.name, ErrNoLock)
+		return errtext.Errorf("ctypes: %q: %w", g.name, ErrNoLock)
 	}
 	return g.lock.Unlock()
 }
@@ -282,7 +283,7 @@ func (g guard) do(f func()) error { return locked(g.name, g.lock, f) }
 // writes is atomic, the lock is marked consistent and released.
 func locked(name string, l semaphore.Locker, f func()) error {
 	if l == nil {
-		return fmt.Errorf("ctypes: %q: %w", name, ErrNoLock)
+		return errtext.Errorf("ctypes: %q: %w", name, ErrNoLock)
 	}
 	err := l.Lock()
 	if err != nil && !errors.Is(err, semaphore.ErrOwnerDead) {

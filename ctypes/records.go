@@ -1,8 +1,7 @@
 package ctypes
 
 import (
-	"fmt"
-
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -25,7 +24,7 @@ type StructValue[T any] struct {
 // choose the caller's own lock, or none.
 func NewStructValue[T any](seg *shm.Segment, name string, init T, opts ...Option) (*StructValue[T], error) {
 	if _, err := LayoutOf[T](); err != nil {
-		return nil, fmt.Errorf("ctypes: create %q: %w", name, err)
+		return nil, errtext.Errorf("ctypes: create %q: %w", name, err)
 	}
 	c := choose(opts)
 	e, err := createElems(seg, name, shm.KindValue, 1, c.lock == nil && !c.none, func(s []T) { s[0] = init })
@@ -40,7 +39,7 @@ func NewStructValue[T any](seg *shm.Segment, name string, init T, opts ...Option
 // made from another layout.
 func OpenStructValue[T any](seg *shm.Segment, name string, opts ...Option) (*StructValue[T], error) {
 	if _, err := LayoutOf[T](); err != nil {
-		return nil, fmt.Errorf("ctypes: open %q: %w", name, err)
+		return nil, errtext.Errorf("ctypes: open %q: %w", name, err)
 	}
 	e, err := openElems[T](seg, name, shm.KindValue)
 	if err != nil {
@@ -95,7 +94,7 @@ type StructArray[T any] struct {
 // NewStructArray creates an array of n zero records named name in seg.
 func NewStructArray[T any](seg *shm.Segment, name string, n int, opts ...Option) (*StructArray[T], error) {
 	if _, err := LayoutOf[T](); err != nil {
-		return nil, fmt.Errorf("ctypes: create %q: %w", name, err)
+		return nil, errtext.Errorf("ctypes: create %q: %w", name, err)
 	}
 	c := choose(opts)
 	e, err := createElems[T](seg, name, shm.KindArray, n, c.lock == nil && !c.none, nil)
@@ -108,7 +107,7 @@ func NewStructArray[T any](seg *shm.Segment, name string, n int, opts ...Option)
 // NewStructArrayFrom creates an array holding a copy of init.
 func NewStructArrayFrom[T any](seg *shm.Segment, name string, init []T, opts ...Option) (*StructArray[T], error) {
 	if _, err := LayoutOf[T](); err != nil {
-		return nil, fmt.Errorf("ctypes: create %q: %w", name, err)
+		return nil, errtext.Errorf("ctypes: create %q: %w", name, err)
 	}
 	c := choose(opts)
 	e, err := createElems(seg, name, shm.KindArray, len(init), c.lock == nil && !c.none, func(s []T) { copy(s, init) })
@@ -122,7 +121,7 @@ func NewStructArrayFrom[T any](seg *shm.Segment, name string, init []T, opts ...
 // OpenStructValue.
 func OpenStructArray[T any](seg *shm.Segment, name string, opts ...Option) (*StructArray[T], error) {
 	if _, err := LayoutOf[T](); err != nil {
-		return nil, fmt.Errorf("ctypes: open %q: %w", name, err)
+		return nil, errtext.Errorf("ctypes: open %q: %w", name, err)
 	}
 	e, err := openElems[T](seg, name, shm.KindArray)
 	if err != nil {

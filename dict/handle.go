@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -33,7 +34,7 @@ func kindOf(list bool) shm.Kind {
 
 func create(seg *shm.Segment, name string, list bool) (*handle, error) {
 	if err := seg.Writable(); err != nil {
-		return nil, fmt.Errorf("dict: new %q: %w", name, err)
+		return nil, errtext.Errorf("dict: new %q: %w", name, err)
 	}
 	prefix := strings.TrimPrefix(seg.Name(), "/")
 	var mode uint32 // whoever may open the segment may open its dicts
@@ -118,9 +119,9 @@ func wrap(name, op string, err error) error {
 	case syscall.EINVAL:
 		sentinel = ErrTooLarge
 	default:
-		return fmt.Errorf("dict %q: %s: %w", name, op, e)
+		return fmt.Errorf("dict: %s %q: %w", op, name, e)
 	}
-	return fmt.Errorf("dict %q: %s: %w (%w)", name, op, sentinel, e)
+	return errtext.Errorf("dict: %s %q: %w (%w)", op, name, sentinel, e)
 }
 
 // bufs holds read buffers: most values fit 256 bytes.

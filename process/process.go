@@ -32,6 +32,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/shmkit/shmkit/internal/errtext"
 )
 
 // Env is the environment variable that carries a worker's role; NameEnv
@@ -140,11 +142,11 @@ func Main(funcs map[string]Func) {
 // role this program never registered is ErrUnknownRole.
 func Command(ctx context.Context, role string, args ...string) (*exec.Cmd, error) {
 	if !Registered(role) {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownRole, role)
+		return nil, errtext.Errorf("%w: %q", ErrUnknownRole, role)
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("process: %w", err)
+		return nil, errtext.Errorf("process: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), Env+"="+role)
@@ -215,7 +217,7 @@ func (p *Process) Start() error {
 		err = cmd.Start()
 	}
 	if err != nil {
-		return fmt.Errorf("process: start %s: %w", p.Role, err)
+		return errtext.Errorf("process: start %s: %w", p.Role, err)
 	}
 	p.cmd = cmd
 	p.done = make(chan struct{})
@@ -274,7 +276,7 @@ func (p *Process) WaitContext(ctx context.Context) error {
 		return ctx.Err()
 	}
 	if p.err != nil {
-		return fmt.Errorf("process: %s (pid %d): %w", p.Role, p.Pid(), p.err)
+		return errtext.Errorf("process: %s (pid %d): %w", p.Role, p.Pid(), p.err)
 	}
 	return nil
 }
@@ -341,7 +343,7 @@ func (p *Process) Signal(sig os.Signal) error {
 		return ErrNotStarted
 	}
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("process: signal %s (pid %d): %w", p.Role, p.Pid(), err)
+		return errtext.Errorf("process: signal %s (pid %d): %w", p.Role, p.Pid(), err)
 	}
 	return nil
 }

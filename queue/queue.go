@@ -16,12 +16,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -59,10 +59,10 @@ func names(name string) (ch, sendLock, recvLock, limit, queued string) {
 // another.
 func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queue, error) {
 	if slotBytes <= headerLen {
-		return nil, fmt.Errorf("%w: create %q: slots of %d bytes hold no part of a message (at least %d)", ErrTooLarge, name, slotBytes, headerLen+1)
+		return nil, errtext.Errorf("%w: create %q: slots of %d bytes hold no part of a message (at least %d)", ErrTooLarge, name, slotBytes, headerLen+1)
 	}
 	if maxMessage < 0 || uint64(maxMessage) > 1<<32-1 {
-		return nil, fmt.Errorf("%w: create %q: a limit of %d bytes (at most 4 GiB-1)", ErrTooLarge, name, maxMessage)
+		return nil, errtext.Errorf("%w: create %q: a limit of %d bytes (at most 4 GiB-1)", ErrTooLarge, name, maxMessage)
 	}
 	chName, sendName, recvName, limitName, queuedName := names(name)
 	if _, err := channel.New[byte](seg, chName, slots, slotBytes); err != nil {
@@ -106,7 +106,7 @@ func Open(seg *shm.Segment, name string) (*Queue, error) {
 		return nil, err
 	}
 	if q.ch.MaxLen() <= headerLen {
-		return nil, fmt.Errorf("%w: queue %q has slots of %d bytes", ErrCorrupt, name, q.ch.MaxLen())
+		return nil, errtext.Errorf("%w: queue %q has slots of %d bytes", ErrCorrupt, name, q.ch.MaxLen())
 	}
 	q.part = make([]byte, q.ch.MaxLen())
 	return q, nil
@@ -180,7 +180,7 @@ func (q *Queue) TrySend(msg []byte) (bool, error) {
 
 func (q *Queue) checkLen(msg []byte) error {
 	if uint64(len(msg)) > q.limit {
-		return fmt.Errorf("%w: send on %q: %d bytes, at most %d", ErrTooLarge, q.name, len(msg), q.limit)
+		return errtext.Errorf("%w: send on %q: %d bytes, at most %d", ErrTooLarge, q.name, len(msg), q.limit)
 	}
 	return nil
 }
@@ -276,13 +276,13 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 		}
 		n, err := q.ch.RecvContext(recvCtx, q.part)
 		if errors.Is(err, io.EOF) && assembling {
-			return nil, fmt.Errorf("%w: %q ended inside a message", ErrCorrupt, q.name)
+			return nil, errtext.Errorf("%w: %q ended inside a message", ErrCorrupt, q.name)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if n < headerLen {
-			return nil, fmt.Errorf("%w: a part of %d bytes on %q", ErrCorrupt, n, q.name)
+			return nil, errtext.Errorf("%w: a part of %d bytes on %q", ErrCorrupt, n, q.name)
 		}
 		flags := binary.LittleEndian.Uint32(q.part)
 		if flags&partFirst != 0 {
@@ -290,7 +290,7 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 			// were sent by a process that died in the middle of its message.
 			total = binary.LittleEndian.Uint32(q.part[4:])
 			if uint64(total) > q.limit {
-				return nil, fmt.Errorf("%w: a message of %d bytes on %q, whose limit is %d", ErrCorrupt, total, q.name, q.limit)
+				return nil, errtext.Errorf("%w: a message of %d bytes on %q, whose limit is %d", ErrCorrupt, total, q.name, q.limit)
 			}
 			q.assembled = q.assembled[:0]
 			assembling = true
@@ -298,12 +298,12 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 			continue // the rest of a message whose receiver died
 		}
 		if uint64(len(q.assembled))+uint64(n-headerLen) > uint64(total) {
-			return nil, fmt.Errorf("%w: parts longer than their message of %d bytes on %q", ErrCorrupt, total, q.name)
+			return nil, errtext.Errorf("%w: parts longer than their message of %d bytes on %q", ErrCorrupt, total, q.name)
 		}
 		q.assembled = append(q.assembled, q.part[headerLen:n]...)
 		if flags&partLast != 0 {
 			if len(q.assembled) != int(total) {
-				return nil, fmt.Errorf("%w: a message of %d bytes ended after %d on %q", ErrCorrupt, total, len(q.assembled), q.name)
+				return nil, errtext.Errorf("%w: a message of %d bytes ended after %d on %q", ErrCorrupt, total, len(q.assembled), q.name)
 			}
 			q.queued.Add(-1)
 			return append([]byte{}, q.assembled...), nil

@@ -3,12 +3,12 @@ package semaphore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"sync/atomic"
 	"time"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -33,7 +33,7 @@ type Barrier struct {
 // NewBarrier creates a barrier for parties (at least 1) named name in seg.
 func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
 	if parties < 1 || parties > math.MaxInt32 {
-		return nil, opError("create", name, fmt.Errorf("%w: %d parties", ErrInvalidValue, parties))
+		return nil, opError("create", name, errtext.Errorf("%w: %d parties", ErrInvalidValue, parties))
 	}
 	if !cbind.Available {
 		return nil, opError("create", name, ErrNoCgo)
@@ -113,7 +113,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	// Timed out or cancelled: break our generation, unless it just ended.
 	if err := cbind.BarrierTimeout(b.st, gen); err != nil {
 		if werr != nil {
-			return int(index), fmt.Errorf("semaphore: wait %q: %w: %w", b.name, ErrBrokenBarrier, werr)
+			return int(index), errtext.Errorf("semaphore: wait %q: %w: %w", b.name, ErrBrokenBarrier, werr)
 		}
 		return int(index), opError("wait", b.name, err)
 	}

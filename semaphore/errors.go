@@ -2,10 +2,10 @@ package semaphore
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -70,7 +70,7 @@ func allocError(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		if s, ok := errnoSentinels[errno]; ok {
-			return fmt.Errorf("%w (%w)", err, s)
+			return errtext.Errorf("%w (%w)", err, s)
 		}
 	}
 	return err
@@ -87,5 +87,5 @@ func opError(op, name string, err error) error {
 			err = s
 		}
 	}
-	return fmt.Errorf("semaphore: %s %q: %w", op, name, err)
+	return errtext.Errorf("semaphore: %s %q: %w", op, name, err)
 }

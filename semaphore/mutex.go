@@ -3,7 +3,6 @@ package semaphore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"syscall"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/embed"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
@@ -202,7 +202,7 @@ func (mu mutexCore) Consistent() error {
 	}
 	if err := cbind.MutexConsistent(mu.c.Mutex()); err != nil {
 		if err == syscall.EINVAL {
-			err = fmt.Errorf("%w: the mutex is not in the owner-dead state", ErrNotOwner)
+			err = errtext.Errorf("%w: the mutex is not in the owner-dead state", ErrNotOwner)
 		}
 		return opError("consistent", mu.c.Label(), err)
 	}

@@ -1,12 +1,12 @@
 package semaphore
 
 import (
-	"fmt"
 	"io/fs"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -87,7 +87,7 @@ func openNamed(name string, create bool, value int, mode fs.FileMode) (*Named, e
 		return nil, err
 	}
 	if value < 0 || value > MaxValue {
-		return nil, opError("create", pname, fmt.Errorf("%w: initial value %d", ErrInvalidValue, value))
+		return nil, opError("create", pname, errtext.Errorf("%w: initial value %d", ErrInvalidValue, value))
 	}
 	sem, err := cbind.NamedOpen(pname, create, uint32(mode), uint32(value))
 	if err != nil {

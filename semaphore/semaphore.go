@@ -2,11 +2,11 @@ package semaphore
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sync/atomic"
 	"time"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
@@ -156,7 +156,7 @@ const semSpins = 128
 func (f *futexSem) spins() int { return semSpins }
 
 func (f *futexSem) corrupt(v uint32) error {
-	return fmt.Errorf("%w: value %d above the bound %d", shm.ErrCorrupt, v, f.bound)
+	return errtext.Errorf("%w: value %d above the bound %d", shm.ErrCorrupt, v, f.bound)
 }
 
 func (f *futexSem) take() (bool, error) {
@@ -244,7 +244,7 @@ func NewBounded(seg *shm.Segment, name string, value int) (*Semaphore, error) {
 
 func create(seg *shm.Segment, name string, value int, bounded bool) (*Semaphore, error) {
 	if value < 0 || value > MaxValue {
-		return nil, opError("create", name, fmt.Errorf("%w: initial value %d outside 0..%d", ErrInvalidValue, value, MaxValue))
+		return nil, opError("create", name, errtext.Errorf("%w: initial value %d outside 0..%d", ErrInvalidValue, value, MaxValue))
 	}
 	req := shm.Request{Name: name, Kind: shm.KindSemaphore}
 	bound := uint32(layout.SemValueMax)
@@ -269,7 +269,7 @@ func Open(seg *shm.Segment, name string) (*Semaphore, error) {
 		return nil, err
 	}
 	if obj.Kind != shm.KindSemaphore && obj.Kind != shm.KindBounded {
-		return nil, opError("open", name, fmt.Errorf("%w: it is of kind %v", shm.ErrKindMismatch, obj.Kind))
+		return nil, opError("open", name, errtext.Errorf("%w: it is of kind %v", shm.ErrKindMismatch, obj.Kind))
 	}
 	return fromObject(seg, obj)
 }
@@ -284,7 +284,7 @@ func fromObject(seg *shm.Segment, obj shm.Object) (*Semaphore, error) {
 	bounded, bound := obj.Kind == shm.KindBounded, atomic.LoadUint32(&sem.Bound)
 	if want := uint64(layout.SemValueMax); bounded && (obj.Param0 != uint64(bound) || bound > layout.SemValueMax) ||
 		!bounded && uint64(bound) != want {
-		return nil, opError("open", obj.Name, fmt.Errorf("%w: bound %d, directory says %d", shm.ErrCorrupt, bound, obj.Param0))
+		return nil, opError("open", obj.Name, errtext.Errorf("%w: bound %d, directory says %d", shm.ErrCorrupt, bound, obj.Param0))
 	}
 	return &Semaphore{
 		semCore: semCore{name: obj.Name, store: &futexSem{s: sem, bound: bound}, closed: seg.Closed, readOnly: seg.ReadOnly(),

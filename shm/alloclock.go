@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/procs"
@@ -114,7 +115,7 @@ func (s *Segment) lockAlloc(ctx context.Context, tid int) error {
 			continue
 		}
 		if deadline != 0 && wait.Now() >= deadline {
-			return fmt.Errorf("%w: %s has held the allocation lock for %v", ErrBusy, holderName(held), s.allocWait)
+			return errtext.Errorf("%w: %s has held the allocation lock for %v", ErrBusy, holderName(held), s.allocWait)
 		}
 		until := wait.Deadline(allocLook)
 		if deadline != 0 {
@@ -167,7 +168,7 @@ func (s *Segment) enterAlloc(ctx context.Context) (tid int, err error) {
 	g := s.gate
 	if g.holder.Load() == int32(unix.Gettid()) {
 		// Only the holder's goroutine runs on the holder's wired thread.
-		return 0, fmt.Errorf("%w: an allocation's init allocates in the same segment", ErrBusy)
+		return 0, errtext.Errorf("%w: an allocation's init allocates in the same segment", ErrBusy)
 	}
 	select {
 	case g.sem <- struct{}{}:

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 )
 
@@ -115,29 +116,29 @@ type geometry struct {
 // fileSize bytes. It is the one place where a header is checked.
 func parseHeader(b []byte, fileSize int64) (geometry, error) {
 	if len(b) < layout.HeaderSize {
-		return geometry{}, fmt.Errorf("%w: %d bytes, smaller than a header", ErrNotShmkit, len(b))
+		return geometry{}, errtext.Errorf("%w: %d bytes, smaller than a header", ErrNotShmkit, len(b))
 	}
 	h := layout.HeaderOf(b)
 	if m := h.Magic.Load(); m != layout.Magic {
-		return geometry{}, fmt.Errorf("%w: magic %#x", ErrNotShmkit, m)
+		return geometry{}, errtext.Errorf("%w: magic %#x", ErrNotShmkit, m)
 	}
 	if h.Version != layout.Version {
-		return geometry{}, fmt.Errorf("%w: %d, this build reads %d", ErrVersion, h.Version, layout.Version)
+		return geometry{}, errtext.Errorf("%w: %d, this build reads %d", ErrVersion, h.Version, layout.Version)
 	}
 	g := geometry{size: h.SegmentSize, capacity: h.DirCapacity}
 	switch {
 	case h.HeaderSize != uint32(layout.HeaderSize):
-		return geometry{}, fmt.Errorf("%w: header size %d, expected %d", ErrCorrupt, h.HeaderSize, layout.HeaderSize)
+		return geometry{}, errtext.Errorf("%w: header size %d, expected %d", ErrCorrupt, h.HeaderSize, layout.HeaderSize)
 	case fileSize < 0 || h.SegmentSize != uint64(fileSize) || uint64(len(b)) != uint64(fileSize):
-		return geometry{}, fmt.Errorf("%w: header says %d bytes, the file has %d", ErrCorrupt, h.SegmentSize, fileSize)
+		return geometry{}, errtext.Errorf("%w: header says %d bytes, the file has %d", ErrCorrupt, h.SegmentSize, fileSize)
 	case h.Flags != 0:
-		return geometry{}, fmt.Errorf("%w: unknown header flags %#x", ErrCorrupt, h.Flags)
+		return geometry{}, errtext.Errorf("%w: unknown header flags %#x", ErrCorrupt, h.Flags)
 	case h.DirCapacity > MaxCapacity:
-		return geometry{}, fmt.Errorf("%w: directory capacity %d", ErrCorrupt, h.DirCapacity)
+		return geometry{}, errtext.Errorf("%w: directory capacity %d", ErrCorrupt, h.DirCapacity)
 	}
 	g.dataStart = layout.DataStart(g.capacity)
 	if g.dataStart > g.size {
-		return geometry{}, fmt.Errorf("%w: a directory of %d entries does not fit in %d bytes", ErrCorrupt, g.capacity, g.size)
+		return geometry{}, errtext.Errorf("%w: a directory of %d entries does not fit in %d bytes", ErrCorrupt, g.capacity, g.size)
 	}
 	if _, err := g.count(b); err != nil {
 		return geometry{}, err
@@ -152,7 +153,7 @@ func parseHeader(b []byte, fileSize int64) (geometry, error) {
 func (g geometry) count(b []byte) (uint32, error) {
 	n := layout.HeaderOf(b).DirCount.Load()
 	if n > g.capacity {
-		return 0, fmt.Errorf("%w: %d directory entries, capacity %d", ErrCorrupt, n, g.capacity)
+		return 0, errtext.Errorf("%w: %d directory entries, capacity %d", ErrCorrupt, n, g.capacity)
 	}
 	return n, nil
 }
@@ -161,7 +162,7 @@ func (g geometry) count(b []byte) (uint32, error) {
 func (g geometry) cursor(b []byte) (uint64, error) {
 	c := layout.HeaderOf(b).AllocCursor.Load()
 	if c < g.dataStart || c > g.size || c%layout.Align != 0 {
-		return 0, fmt.Errorf("%w: allocation cursor %d outside %d..%d", ErrCorrupt, c, g.dataStart, g.size)
+		return 0, errtext.Errorf("%w: allocation cursor %d outside %d..%d", ErrCorrupt, c, g.dataStart, g.size)
 	}
 	return c, nil
 }
@@ -175,7 +176,7 @@ func (g geometry) entry(b []byte, i uint32) (obj Object, ok bool, err error) {
 	}
 	name, terminated := layout.CString(e.Name[:])
 	if !terminated || len(name) == 0 || !utf8.Valid(name) {
-		return Object{}, false, fmt.Errorf("%w: directory entry %d has a bad name", ErrCorrupt, i)
+		return Object{}, false, errtext.Errorf("%w: directory entry %d has a bad name", ErrCorrupt, i)
 	}
 	obj = Object{
 		Name: string(name), Kind: Kind(e.Kind), Typecode: e.Typecode, Flags: e.Flags,
@@ -184,7 +185,7 @@ func (g geometry) entry(b []byte, i uint32) (obj Object, ok bool, err error) {
 	end := obj.Offset + obj.Length
 	if obj.Offset < g.dataStart || obj.Offset%layout.Align != 0 || obj.Length == 0 ||
 		end < obj.Offset || end > g.size {
-		return Object{}, false, fmt.Errorf("%w: object %q at %d+%d outside the data area %d..%d",
+		return Object{}, false, errtext.Errorf("%w: object %q at %d+%d outside the data area %d..%d",
 			ErrCorrupt, obj.Name, obj.Offset, obj.Length, g.dataStart, g.size)
 	}
 	obj.mem = b[obj.Offset:end:end]
@@ -211,7 +212,7 @@ func (g geometry) entries(b []byte) ([]Object, error) {
 	slices.SortFunc(byOffset, func(a, b Object) int { return cmp.Compare(a.Offset, b.Offset) })
 	for i := 1; i < len(byOffset); i++ {
 		if prev := byOffset[i-1]; prev.Offset+prev.Length > byOffset[i].Offset {
-			return nil, fmt.Errorf("%w: objects %q and %q overlap", ErrCorrupt, prev.Name, byOffset[i].Name)
+			return nil, errtext.Errorf("%w: objects %q and %q overlap", ErrCorrupt, prev.Name, byOffset[i].Name)
 		}
 	}
 	return objs, nil
@@ -223,7 +224,7 @@ func (s *Segment) usable() error {
 	case s.closed.Load():
 		return ErrClosed
 	case s.raw:
-		return fmt.Errorf("%w: attached with OpenRaw", ErrNotShmkit)
+		return errtext.Errorf("%w: attached with OpenRaw", ErrNotShmkit)
 	}
 	return nil
 }
@@ -231,7 +232,7 @@ func (s *Segment) usable() error {
 // Objects lists the published objects in directory order.
 func (s *Segment) Objects() ([]Object, error) {
 	if err := s.usable(); err != nil {
-		return nil, fmt.Errorf("shm: objects of %s: %w", s.name, err)
+		return nil, errtext.Errorf("shm: objects of %s: %w", s.name, err)
 	}
 	return s.objects()
 }
@@ -262,7 +263,7 @@ func (s *Segment) objects() (objs []Object, err error) {
 	defer faultIsCorrupt(&err)
 	objs, err = s.geo.entries(s.mem)
 	if err != nil {
-		return nil, fmt.Errorf("shm: objects of %s: %w", s.name, err)
+		return nil, errtext.Errorf("shm: objects of %s: %w", s.name, err)
 	}
 	return objs, nil
 }
@@ -272,22 +273,22 @@ func (s *Segment) Lookup(name string) (_ Object, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer faultIsCorrupt(&err)
 	if err := s.usable(); err != nil {
-		return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
+		return Object{}, errtext.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
 	}
 	n, err := s.geo.count(s.mem)
 	if err != nil {
-		return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
+		return Object{}, errtext.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
 	}
 	for i := range n {
 		obj, ok, err := s.geo.entry(s.mem, i)
 		if err != nil {
-			return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
+			return Object{}, errtext.Errorf("shm: lookup %q in %s: %w", name, s.name, err)
 		}
 		if ok && obj.Name == name {
 			return obj, nil
 		}
 	}
-	return Object{}, fmt.Errorf("shm: lookup %q in %s: %w", name, s.name, ErrObjectNotFound)
+	return Object{}, errtext.Errorf("shm: lookup %q in %s: %w", name, s.name, ErrObjectNotFound)
 }
 
 // LookupKind finds a published object by name and checks its kind.
@@ -297,7 +298,7 @@ func (s *Segment) LookupKind(name string, kind Kind) (Object, error) {
 		return Object{}, err
 	}
 	if obj.Kind != kind {
-		return Object{}, fmt.Errorf("%q in %s: %w: it is of kind %v, not %v", name, s.name, ErrKindMismatch, obj.Kind, kind)
+		return Object{}, errtext.Errorf("shm: %q in %s: %w: it is of kind %v, not %v", name, s.name, ErrKindMismatch, obj.Kind, kind)
 	}
 	return obj, nil
 }
@@ -319,7 +320,7 @@ func (s *Segment) Alloc(r Request, init func(mem []byte) error) (Object, error) 
 // another allocation holds the lock.
 func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []byte) error) (Object, error) {
 	fail := func(err error) (Object, error) {
-		return Object{}, fmt.Errorf("alloc %q in %s: %w", r.Name, s.name, err)
+		return Object{}, errtext.Errorf("shm: alloc %q in %s: %w", r.Name, s.name, err)
 	}
 	if err := s.usable(); err != nil {
 		return fail(err)
@@ -332,7 +333,7 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 	}
 	length, ok := layout.AlignUp(r.Length)
 	if r.Length == 0 || !ok {
-		return fail(fmt.Errorf("%w: object of %d bytes", ErrInvalidSize, r.Length))
+		return fail(errtext.Errorf("%w: object of %d bytes", ErrInvalidSize, r.Length))
 	}
 
 	// Counted in, the mapping stays until we leave: Close waits.
@@ -377,24 +378,24 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 		}
 		obj, ok, err := s.geo.entry(s.mem, n)
 		if !ok || err != nil {
-			return fail(fmt.Errorf("%w: directory slot %d is neither empty nor valid", ErrCorrupt, n))
+			return fail(errtext.Errorf("%w: directory slot %d is neither empty nor valid", ErrCorrupt, n))
 		}
 		used = max(used, obj.Offset+obj.Length)
 		n++
 		h.DirCount.Store(n)
 	}
 	if n == s.geo.capacity {
-		return fail(fmt.Errorf("%w: directory full (%d entries)", ErrNoSpace, n))
+		return fail(errtext.Errorf("%w: directory full (%d entries)", ErrNoSpace, n))
 	}
 	cur, err := s.geo.cursor(s.mem)
 	if err != nil {
 		return fail(err)
 	}
 	if cur < used { // handing it out would overwrite a live object
-		return fail(fmt.Errorf("%w: allocation cursor %d is below the end of an object, %d", ErrCorrupt, cur, used))
+		return fail(errtext.Errorf("%w: allocation cursor %d is below the end of an object, %d", ErrCorrupt, cur, used))
 	}
 	if length > s.geo.size-cur {
-		return fail(fmt.Errorf("%w: %d bytes wanted, %d free", ErrNoSpace, length, s.geo.size-cur))
+		return fail(errtext.Errorf("%w: %d bytes wanted, %d free", ErrNoSpace, length, s.geo.size-cur))
 	}
 	// Move the cursor first: if we die below, the bytes are lost, never
 	// handed out twice. Memory past the cursor is still zero from ftruncate.

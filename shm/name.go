@@ -1,9 +1,10 @@
 package shm
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/shmkit/shmkit/internal/errtext"
 )
 
 // Dir is where Linux keeps POSIX shared memory: shm_open("/foo") is the file
@@ -19,11 +20,11 @@ func PosixName(name string) (string, error) {
 	base := strings.TrimPrefix(name, "/")
 	switch {
 	case base == "" || base == "." || base == "..":
-		return "", fmt.Errorf("%w: %q", ErrInvalidName, name)
+		return "", errtext.Errorf("%w: %q", ErrInvalidName, name)
 	case strings.ContainsAny(base, "/\x00"):
-		return "", fmt.Errorf("%w: %q holds '/' or NUL", ErrInvalidName, name)
+		return "", errtext.Errorf("%w: %q holds '/' or NUL", ErrInvalidName, name)
 	case len(base) > nameMax:
-		return "", fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidName, len(base), nameMax)
+		return "", errtext.Errorf("%w: %d bytes, more than %d", ErrInvalidName, len(base), nameMax)
 	}
 	return "/" + base, nil
 }
@@ -35,13 +36,13 @@ func path(posixName string) string { return Dir + posixName }
 func checkObjectName(name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: empty object name", ErrInvalidName)
+		return errtext.Errorf("%w: empty object name", ErrInvalidName)
 	case len(name) > maxObjectName:
-		return fmt.Errorf("%w: object name of %d bytes, more than %d", ErrInvalidName, len(name), maxObjectName)
+		return errtext.Errorf("%w: object name of %d bytes, more than %d", ErrInvalidName, len(name), maxObjectName)
 	case strings.IndexByte(name, 0) >= 0:
-		return fmt.Errorf("%w: object name %q holds NUL", ErrInvalidName, name)
+		return errtext.Errorf("%w: object name %q holds NUL", ErrInvalidName, name)
 	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: object name %q is not UTF-8 (C and Python read names as UTF-8)", ErrInvalidName, name)
+		return errtext.Errorf("%w: object name %q is not UTF-8 (C and Python read names as UTF-8)", ErrInvalidName, name)
 	}
 	return nil
 }

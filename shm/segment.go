@@ -2,7 +2,6 @@ package shm
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -70,11 +70,11 @@ func Create(name string, size int, opts ...CreateOption) (*Segment, error) {
 		o.capacity = autoCapacity(size)
 	}
 	if o.capacity < 0 || o.capacity > MaxCapacity {
-		return nil, fmt.Errorf("%w: directory capacity %d outside 0..%d", ErrInvalidSize, o.capacity, MaxCapacity)
+		return nil, errtext.Errorf("%w: directory capacity %d outside 0..%d", ErrInvalidSize, o.capacity, MaxCapacity)
 	}
 	dataStart := layout.DataStart(uint32(o.capacity))
 	if size <= 0 || uint64(size) < dataStart {
-		return nil, fmt.Errorf("%w: %d bytes; a segment with %d directory entries needs at least %d",
+		return nil, errtext.Errorf("%w: %d bytes; a segment with %d directory entries needs at least %d",
 			ErrInvalidSize, size, o.capacity, dataStart)
 	}
 
@@ -168,7 +168,7 @@ func Open(name string, opts ...OpenOption) (*Segment, error) {
 	}
 	if err != nil {
 		s.release()
-		return nil, fmt.Errorf("shm: open %s: %w", s.name, err)
+		return nil, errtext.Errorf("shm: open %s: %w", s.name, err)
 	}
 	return s, nil
 }
@@ -202,15 +202,15 @@ func attach(name string, o options, raw bool) (*Segment, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("shm: open %s: %w: not a regular file", pname, ErrNotShmkit)
+		return nil, errtext.Errorf("shm: open %s: %w: not a regular file", pname, ErrNotShmkit)
 	}
 	size := fi.Size()
 	if size == 0 || size > int64(^uint(0)>>1) {
 		f.Close()
 		if raw {
-			return nil, fmt.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrInvalidSize, size)
+			return nil, errtext.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrInvalidSize, size)
 		}
-		return nil, fmt.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrNotShmkit, size)
+		return nil, errtext.Errorf("shm: open %s: %w: segment is %d bytes", pname, ErrNotShmkit, size)
 	}
 	mem, id, reserved, err := mapFile(f, int(size), !o.readOnly)
 	if err != nil {
@@ -282,10 +282,10 @@ func (s *Segment) Created() time.Time {
 // errors.ErrUnsupported, and nothing else changes.
 func (s *Segment) Populate(o Object) error {
 	if s.closed.Load() {
-		return fmt.Errorf("shm: populate %q: %w", o.Name, ErrClosed)
+		return errtext.Errorf("shm: populate %q: %w", o.Name, ErrClosed)
 	}
 	if o.Length == 0 || o.Offset+o.Length > uint64(len(s.mem)) || o.Offset+o.Length < o.Offset {
-		return fmt.Errorf("shm: populate %q: %w: %d+%d outside the mapping", o.Name, ErrInvalidSize, o.Offset, o.Length)
+		return errtext.Errorf("shm: populate %q: %w: %d+%d outside the mapping", o.Name, ErrInvalidSize, o.Offset, o.Length)
 	}
 	page := uint64(os.Getpagesize())
 	from, to := o.Offset&^(page-1), min((o.Offset+o.Length+page-1)&^(page-1), uint64(len(s.mem)))
@@ -295,7 +295,7 @@ func (s *Segment) Populate(o Object) error {
 	}
 	switch err := unix.Madvise(s.mem[from:to], advice); {
 	case err == unix.EINVAL:
-		return fmt.Errorf("shm: populate %q: %w: %v", o.Name, errors.ErrUnsupported, err)
+		return errtext.Errorf("shm: populate %q: %w: %v", o.Name, errors.ErrUnsupported, err)
 	case err != nil:
 		return &fs.PathError{Op: "shm populate", Path: s.name, Err: err}
 	}
@@ -310,7 +310,7 @@ func (s *Segment) Populate(o Object) error {
 // second Close returns ErrClosed.
 func (s *Segment) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
-		return fmt.Errorf("shm: close %s: %w", s.name, ErrClosed)
+		return errtext.Errorf("shm: close %s: %w", s.name, ErrClosed)
 	}
 	s.noWrites.Store(true)
 	close(s.done)
@@ -371,7 +371,7 @@ func unwrapErrno(err error) error {
 func faultIsCorrupt(err *error) {
 	if r := recover(); r != nil {
 		if f, ok := r.(interface{ Addr() uintptr }); ok && f != nil {
-			*err = fmt.Errorf("%w: the segment's file shrank under the reader", ErrCorrupt)
+			*err = errtext.Errorf("%w: the segment's file shrank under the reader", ErrCorrupt)
 			return
 		}
 		panic(r)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -83,7 +84,7 @@ func layoutOf(t reflect.Type) (Layout, error) {
 
 func describe(t reflect.Type) (Layout, error) {
 	if t.Kind() != reflect.Struct {
-		return Layout{}, fmt.Errorf("ctypes: %w: %v is not a struct", ErrUnsupportedType, t)
+		return Layout{}, errtext.Errorf("ctypes: %w: %v is not a struct", ErrUnsupportedType, t)
 	}
 	l := Layout{TypeName: t.Name(), Size: int(t.Size()), Align: t.Align()}
 	if len(l.TypeName) >= len(layout.StructDesc{}.TypeName) {
@@ -93,18 +94,18 @@ func describe(t reflect.Type) (Layout, error) {
 		l.TypeName = l.TypeName[:len(l.TypeName)-1]
 	}
 	if l.Size == 0 {
-		return Layout{}, fmt.Errorf("ctypes: %w: %v has no fields", ErrUnsupportedType, t)
+		return Layout{}, errtext.Errorf("ctypes: %w: %v has no fields", ErrUnsupportedType, t)
 	}
 	if err := l.add(t, "", 0); err != nil {
-		return Layout{}, fmt.Errorf("ctypes: %w: %v.%v", ErrUnsupportedType, t, err)
+		return Layout{}, errtext.Errorf("ctypes: %w: %v.%v", ErrUnsupportedType, t, err)
 	}
 	if len(l.Fields) == 0 || len(l.Fields) > layout.FieldsMax {
-		return Layout{}, fmt.Errorf("ctypes: %w: %v has %d fields (1..%d)", ErrUnsupportedType, t, len(l.Fields), layout.FieldsMax)
+		return Layout{}, errtext.Errorf("ctypes: %w: %v has %d fields (1..%d)", ErrUnsupportedType, t, len(l.Fields), layout.FieldsMax)
 	}
 	seen := make(map[string]bool, len(l.Fields))
 	for _, f := range l.Fields {
 		if seen[f.Name] {
-			return Layout{}, fmt.Errorf("ctypes: %w: %v has two fields named %q; rename one with a `shmkit:\"name\"` tag",
+			return Layout{}, errtext.Errorf("ctypes: %w: %v has two fields named %q; rename one with a `shmkit:\"name\"` tag",
 				ErrUnsupportedType, t, f.Name)
 		}
 		seen[f.Name] = true
@@ -147,14 +148,14 @@ func (l *Layout) add(t reflect.Type, path string, off int) error {
 		}
 		return nil
 	case reflect.Int, reflect.Uint, reflect.Uintptr:
-		return fmt.Errorf("%s: %v has no fixed size across platforms; use int64 or int32", path, t)
+		return errtext.Errorf("%s: %v has no fixed size across platforms; use int64 or int32", path, t)
 	}
-	return fmt.Errorf("%s: %v has no meaning in another process", path, t)
+	return errtext.Errorf("%s: %v has no meaning in another process", path, t)
 }
 
 func (l *Layout) leaf(name string, c Typecode, off, count int) error {
 	if len(name) > layout.FieldNameMax {
-		return fmt.Errorf("%s: the name is longer than %d bytes; shorten it with a `shmkit:\"name\"` tag", name, layout.FieldNameMax)
+		return errtext.Errorf("%s: the name is longer than %d bytes; shorten it with a `shmkit:\"name\"` tag", name, layout.FieldNameMax)
 	}
 	l.Fields = append(l.Fields, Field{Name: name, Typecode: c, Offset: off, Count: count})
 	return nil
@@ -258,7 +259,7 @@ func DescribedAfter(obj shm.Object, end uint64) error {
 }
 
 func badDesc(obj shm.Object, why string, args ...any) error {
-	return fmt.Errorf("ctypes: %q: %w: record description: %s", obj.Name, shm.ErrCorrupt, fmt.Sprintf(why, args...))
+	return errtext.Errorf("ctypes: %q: %w: record description: %s", obj.Name, shm.ErrCorrupt, fmt.Sprintf(why, args...))
 }
 
 // Match reports how got, an object's layout, differs from l: nil if they
@@ -266,7 +267,7 @@ func badDesc(obj shm.Object, why string, args ...any) error {
 // field that differs. Type names are not compared.
 func (l Layout) Match(got Layout) error {
 	mismatch := func(what string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrTypeMismatch, fmt.Sprintf(what, args...))
+		return errtext.Errorf("%w: %s", ErrTypeMismatch, fmt.Sprintf(what, args...))
 	}
 	for i := range max(len(l.Fields), len(got.Fields)) {
 		switch {

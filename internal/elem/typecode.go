@@ -2,6 +2,8 @@ package elem
 
 import (
 	"fmt"
+
+	"github.com/shmkit/shmkit/internal/errtext"
 )
 
 // A Typecode is one of Python's array/ctypes typecodes.
@@ -41,7 +43,7 @@ var codes = map[Typecode]codeInfo{
 // ParseTypecode checks a typecode character.
 func ParseTypecode(c byte) (Typecode, error) {
 	if _, ok := codes[Typecode(c)]; !ok {
-		return 0, fmt.Errorf("%w: %q", ErrBadTypecode, rune(c))
+		return 0, errtext.Errorf("%w: %q", ErrBadTypecode, rune(c))
 	}
 	return Typecode(c), nil
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -94,7 +96,7 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 	if err != nil {
 		return nil, errtext.Errorf("channel: create %q: %w", name, err)
 	}
-	req := shm.Request{
+	req := segment.Request{
 		Name: name, Kind: shm.KindChannel, Typecode: byte(code),
 		Length: length, Param0: uint64(slots), Param1: uint64(maxLen),
 	}
@@ -108,7 +110,7 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 	if o.joinable {
 		req.Flags |= layout.FlagJoinable
 	}
-	obj, err := seg.Alloc(req, func(mem []byte) error {
+	obj, err := objects.Core(seg).Alloc(req, func(mem []byte) error {
 		describe(mem)
 		h := layout.At[layout.Channel](mem, 0)
 		h.Slots, h.MaxLen, h.ElemSize, h.SlotStride = uint32(slots), uint32(maxLen), uint32(elemSize[T]()), uint32(stride)
@@ -136,7 +138,7 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 // Open attaches to the channel named name in seg; it must carry elements of
 // type T (elem.ErrTypeMismatch otherwise).
 func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
-	obj, err := seg.LookupKind(name, shm.KindChannel)
+	obj, err := objects.Core(seg).LookupKind(name, shm.KindChannel)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -49,7 +50,7 @@ func (c *Channel[T]) State() State {
 // Inspect returns the state of the channel named name in seg whatever its
 // element type, for tools.
 func Inspect(seg *shm.Segment, name string) (State, error) {
-	obj, err := seg.LookupKind(name, shm.KindChannel)
+	obj, err := objects.Core(seg).LookupKind(name, shm.KindChannel)
 	if err != nil {
 		return State{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -65,7 +66,7 @@ func (c *Channel[T]) join(ctx context.Context, deadline int64) (bool, error) {
 	if done() {
 		return true, nil
 	}
-	d := r.seg.Drain()
+	d := objects.Core(r.seg).Drain()
 	if !d.Enter() {
 		return false, errtext.Errorf("channel: join %q: %w", r.name, shm.ErrClosed)
 	}

@@ -97,7 +97,7 @@ func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length u
 // pages in.
 func populate(seg *shm.Segment, obj shm.Object) {
 	if obj.Length <= layout.PopulateMax {
-		_ = seg.Populate(obj)
+		_ = objects.Core(seg).Populate(obj)
 	}
 }
 
@@ -123,7 +123,7 @@ func newRing(seg *shm.Segment, obj shm.Object, elemSize uint64) (*ring, error) {
 		slots: obj.Param0, maxLen: uint32(obj.Param1), stride: stride, pid: uint32(os.Getpid()),
 		joinable: obj.Flags&layout.FlagJoinable != 0,
 	}
-	if h.PidNamespace != procs.PIDNamespace() && seg.Writable() == nil {
+	if h.PidNamespace != procs.PIDNamespace() && objects.Core(seg).Writable() == nil {
 		h.MixedNS.Store(1) // before this process claims or registers anything
 	}
 	if single {
@@ -228,7 +228,7 @@ func (r *ring) allDead(table *[layout.Peers]atomic.Int32) bool {
 // shm.ErrClosed once its segment is closed, ErrReadOnly on a read-only
 // attach, ErrClosed once this handle is closed.
 func (r *ring) check() error {
-	if err := r.seg.Writable(); err != nil {
+	if err := objects.Core(r.seg).Writable(); err != nil {
 		return errtext.Errorf("channel: %q: %w", r.name, err)
 	}
 	if r.closed.Load() {
@@ -258,7 +258,7 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 	try func() (bool, error), stuck func() error) (d *hold.Drain, ok bool, err error) {
 	// Counted in from here until the caller is done with what it claimed
 	// and calls d.Leave: Close wakes us and unmaps only after that.
-	if d = r.seg.Drain(); !d.Enter() {
+	if d = objects.Core(r.seg).Drain(); !d.Enter() {
 		return nil, false, shm.ErrClosed
 	}
 	// spinTries looks, then on for as long as spin has learnt: the clock

@@ -6,6 +6,7 @@ import (
 	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/hold"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 )
 
 // Sending and receiving messages on the SPSC ring (spsc.go): the general
@@ -67,7 +68,7 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 func (c *Channel[T]) sendFast(values []T) bool {
 	r := c.r
 	s := r.sp
-	if s == nil || !s.send.leased || len(values) > int(r.maxLen) || r.joinable || r.seg.Writable() != nil {
+	if s == nil || !s.send.leased || len(values) > int(r.maxLen) || r.joinable || objects.Core(r.seg).Writable() != nil {
 		return false
 	}
 	p, n := &s.send, uint64(len(values))
@@ -112,7 +113,7 @@ func (c *Channel[T]) sendFast(values []T) bool {
 func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 	r := c.r
 	s := r.sp
-	if s == nil || !s.recv.leased || r.joinable || r.seg.Writable() != nil {
+	if s == nil || !s.recv.leased || r.joinable || objects.Core(r.seg).Writable() != nil {
 		return 0, false // a joinable channel counts what it receives: the general path
 	}
 	q := &s.recv

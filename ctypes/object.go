@@ -9,6 +9,8 @@ import (
 	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -19,7 +21,7 @@ type elems[T any] struct {
 	seg  *shm.Segment
 	obj  shm.Object
 	data []T
-	lock []byte // nil unless shm.FlagLocked
+	lock []byte // nil unless layout.FlagLocked
 }
 
 // write is asked by every raw write, which has no error to return: on a
@@ -29,7 +31,7 @@ type elems[T any] struct {
 // one load and no call on the way, so that RawValue.Add and the like make
 // no call but their own.
 func (e *elems[T]) write() {
-	if e.seg.RefusesWrites() {
+	if objects.Core(e.seg).RefusesWrites() {
 		panic(unusable(e.seg, e.obj.Name, "write to"))
 	}
 }
@@ -43,7 +45,7 @@ func (e *elems[T]) read() {
 
 // writable is write's answer as an error, for methods that return one.
 func (e *elems[T]) writable() error {
-	if e.seg.RefusesWrites() {
+	if objects.Core(e.seg).RefusesWrites() {
 		return unusable(e.seg, e.obj.Name, "write to")
 	}
 	return nil
@@ -98,7 +100,7 @@ func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, loc
 	length := max(dataBytes, 1)
 	var flags uint8
 	if locked {
-		flags = shm.FlagLocked
+		flags = layout.FlagLocked
 		length = lockOffset(dataBytes) + layout.SlotSize
 	}
 	var desc uint64
@@ -106,7 +108,7 @@ func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, loc
 	if rec != nil {
 		length, desc, describe = rec.DescribedBy(length)
 	}
-	obj, err := seg.Alloc(shm.Request{
+	obj, err := objects.Core(seg).Alloc(segment.Request{
 		Name: name, Kind: kind, Typecode: byte(code), Flags: flags, Count: uint64(n), Length: length, Desc: desc,
 	}, func(mem []byte) error {
 		describe(mem)
@@ -133,7 +135,7 @@ func openElems[T any](seg *shm.Segment, name string, kind shm.Kind) (elems[T], e
 	if err != nil {
 		return elems[T]{}, err
 	}
-	obj, err := seg.LookupKind(name, kind)
+	obj, err := objects.Core(seg).LookupKind(name, kind)
 	if err != nil {
 		return elems[T]{}, err
 	}
@@ -160,7 +162,7 @@ func elemsOf[T any](seg *shm.Segment, obj shm.Object) (elems[T], error) {
 
 // place is where a value's or array's parts lie in its object.
 type place struct {
-	lock []byte // nil unless shm.FlagLocked
+	lock []byte // nil unless layout.FlagLocked
 	end  uint64 // the end of the data and lock: a record description may start here
 }
 
@@ -175,7 +177,7 @@ func placeOf(obj shm.Object, size uint64) (place, error) {
 			obj.Name, shm.ErrCorrupt, obj.Count, size, obj.Length)
 	}
 	p := place{end: obj.Count * size}
-	if obj.Flags&shm.FlagLocked != 0 {
+	if obj.Flags&layout.FlagLocked != 0 {
 		off := lockOffset(obj.Count * size)
 		if off > obj.Length || obj.Length-off < layout.SlotSize {
 			return place{}, errtext.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)

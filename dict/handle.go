@@ -11,6 +11,8 @@ import (
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -33,7 +35,7 @@ func kindOf(list bool) shm.Kind {
 }
 
 func create(seg *shm.Segment, name string, list bool) (*handle, error) {
-	if err := seg.Writable(); err != nil {
+	if err := objects.Core(seg).Writable(); err != nil {
 		return nil, errtext.Errorf("dict: new %q: %w", name, err)
 	}
 	prefix := strings.TrimPrefix(seg.Name(), "/")
@@ -41,8 +43,8 @@ func create(seg *shm.Segment, name string, list bool) (*handle, error) {
 	if fi, err := os.Stat("/dev/shm/" + prefix); err == nil {
 		mode = uint32(fi.Mode().Perm())
 	}
-	r := shm.Request{Name: name, Kind: kindOf(list), Length: uint64(len(layout.DictRef{}.HeapName) + 64)}
-	obj, err := seg.Alloc(r, func(mem []byte) error {
+	r := segment.Request{Name: name, Kind: kindOf(list), Length: uint64(len(layout.DictRef{}.HeapName) + 64)}
+	obj, err := objects.Core(seg).Alloc(r, func(mem []byte) error {
 		return wrap(name, "new", cbind.DictInit(mem, prefix, name, list, mode))
 	})
 	if err != nil {
@@ -52,7 +54,7 @@ func create(seg *shm.Segment, name string, list bool) (*handle, error) {
 }
 
 func open(seg *shm.Segment, name string, list bool) (*handle, error) {
-	obj, err := seg.LookupKind(name, kindOf(list))
+	obj, err := objects.Core(seg).LookupKind(name, kindOf(list))
 	if err != nil {
 		return nil, err
 	}

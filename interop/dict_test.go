@@ -18,6 +18,7 @@ import (
 
 	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -158,7 +159,7 @@ func TestDictPeerKilledHoldingLock(t *testing.T) {
 // holdDict takes dict args[1]'s writer lock, says so, and waits to be killed.
 func holdDict(args []string) int {
 	seg := proctest.OpenSegment(args[0])
-	obj, err := seg.LookupKind(args[1], shm.KindDict)
+	obj, err := objects.Core(seg).LookupKind(args[1], shm.KindDict)
 	if err != nil {
 		return proctest.Fail("lookup: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -211,7 +212,7 @@ func openRow(name string, slot int) (*layout.PoolWorker, func(), error) {
 
 // table finds and checks a pool's table in seg.
 func table(seg *shm.Segment) (*layout.Pool, []layout.PoolWorker, error) {
-	obj, err := seg.LookupKind(tableName, shm.KindBytes)
+	obj, err := objects.Core(seg).LookupKind(tableName, shm.KindBytes)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -38,7 +39,7 @@ func NewBarrier(seg *shm.Segment, name string, parties int) (*Barrier, error) {
 	if !cbind.Available {
 		return nil, opError("create", name, ErrNoCgo)
 	}
-	obj, st, err := objects.Make(seg, shm.Request{Name: name, Kind: shm.KindBarrier},
+	obj, st, err := objects.Make(seg, segment.Request{Name: name, Kind: shm.KindBarrier},
 		func(st *layout.Barrier, _ []byte) error { return cbind.BarrierInit(st, uint32(parties)) })
 	if err != nil {
 		return nil, allocError(err)
@@ -87,7 +88,7 @@ func (b *Barrier) WaitTimeout(d time.Duration) (int, error) {
 func (b *Barrier) WaitContext(ctx context.Context) (int, error) { return b.wait(ctx, 0) }
 
 func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
-	if err := b.seg.Writable(); err != nil {
+	if err := objects.Core(b.seg).Writable(); err != nil {
 		return 0, opError("wait", b.name, err)
 	}
 	d, err := enter(b.seg)
@@ -123,7 +124,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 // Abort breaks the barrier: current and future waiters fail with
 // ErrBrokenBarrier until Reset.
 func (b *Barrier) Abort() error {
-	if err := b.seg.Writable(); err != nil {
+	if err := objects.Core(b.seg).Writable(); err != nil {
 		return opError("abort", b.name, err)
 	}
 	return opError("abort", b.name, cbind.BarrierAbort(b.st))
@@ -132,7 +133,7 @@ func (b *Barrier) Abort() error {
 // Reset returns the barrier to its empty state; parties waiting now fail
 // with ErrBrokenBarrier.
 func (b *Barrier) Reset() error {
-	if err := b.seg.Writable(); err != nil {
+	if err := objects.Core(b.seg).Writable(); err != nil {
 		return opError("reset", b.name, err)
 	}
 	return opError("reset", b.name, cbind.BarrierReset(b.st))

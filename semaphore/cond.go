@@ -9,6 +9,7 @@ import (
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -41,7 +42,7 @@ func NewCond(seg *shm.Segment, name string, l CondLocker) (*Cond, error) {
 	if noMutex(l) {
 		return nil, opError("create", name, ErrNoMutex)
 	}
-	obj, st, err := objects.Make[layout.Cond](seg, shm.Request{Name: name, Kind: shm.KindCond}, nil)
+	obj, st, err := objects.Make[layout.Cond](seg, segment.Request{Name: name, Kind: shm.KindCond}, nil)
 	if err != nil {
 		return nil, allocError(err)
 	}
@@ -98,7 +99,7 @@ func (c *Cond) WaitContext(ctx context.Context) error {
 }
 
 func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
-	if err := c.seg.Writable(); err != nil {
+	if err := objects.Core(c.seg).Writable(); err != nil {
 		return false, opError("wait", c.name, err)
 	}
 	d, err := enter(c.seg)

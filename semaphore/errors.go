@@ -6,6 +6,7 @@ import (
 
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/errtext"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -50,7 +51,7 @@ var errnoSentinels = map[syscall.Errno]error{
 // operation with no error to return would write to a read-only or closed
 // segment.
 func mustWrite(seg *shm.Segment, op, name string) {
-	if err := seg.Writable(); err != nil {
+	if err := objects.Core(seg).Writable(); err != nil {
 		panic(opError(op, name, err))
 	}
 }

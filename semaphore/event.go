@@ -8,6 +8,7 @@ import (
 	"github.com/shmkit/shmkit/internal/futex"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -23,7 +24,7 @@ type Event struct {
 
 // NewEvent creates a clear event named name in seg.
 func NewEvent(seg *shm.Segment, name string) (*Event, error) {
-	obj, st, err := objects.Make[layout.Event](seg, shm.Request{Name: name, Kind: shm.KindEvent}, nil)
+	obj, st, err := objects.Make[layout.Event](seg, segment.Request{Name: name, Kind: shm.KindEvent}, nil)
 	if err != nil {
 		return nil, allocError(err)
 	}
@@ -82,7 +83,7 @@ func (e *Event) WaitContext(ctx context.Context) error {
 }
 
 func (e *Event) wait(ctx context.Context, deadline int64) (bool, error) {
-	if err := e.seg.Writable(); err != nil { // a waiter counts itself in
+	if err := objects.Core(e.seg).Writable(); err != nil { // a waiter counts itself in
 		return false, opError("wait", e.name, err)
 	}
 	if e.st.Flag.Load() != 0 {

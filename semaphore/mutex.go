@@ -16,6 +16,7 @@ import (
 	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/race"
 	"github.com/shmkit/shmkit/internal/robust"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -46,7 +47,7 @@ type Locker interface {
 type mutexCore struct{ c *embed.Mutex }
 
 func (mu mutexCore) check(op string) error {
-	return opError(op, mu.c.Label(), mu.c.Segment().Writable()) // locking writes the lock word
+	return opError(op, mu.c.Label(), objects.Core(mu.c.Segment()).Writable()) // locking writes the lock word
 }
 
 // held reports whether a lock call's answer leaves the mutex held.
@@ -67,7 +68,7 @@ func lockWith(call func() error) error {
 // wakes it and waits for it to Leave before it unmaps. ErrClosed once Close
 // has begun.
 func enter(seg *shm.Segment) (*hold.Drain, error) {
-	d := seg.Drain()
+	d := objects.Core(seg).Drain()
 	if !d.Enter() {
 		return nil, shm.ErrClosed
 	}
@@ -126,7 +127,7 @@ func (mu mutexCore) spinLock(spins int) (done bool, err error) {
 // ends. It reports whether the mutex is held; it is held also when the error
 // is ErrOwnerDead.
 func (mu mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
-	if mu.c.Segment().Writable() != nil {
+	if objects.Core(mu.c.Segment()).Writable() != nil {
 		return false, mu.check("lock")
 	}
 	// The uncontended case first, without a further call.
@@ -180,7 +181,7 @@ func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (boo
 }
 
 func (mu mutexCore) unlock() error {
-	if mu.c.Segment().Writable() != nil {
+	if objects.Core(mu.c.Segment()).Writable() != nil {
 		return mu.check("unlock")
 	}
 	race.Release()
@@ -216,7 +217,7 @@ func newMutex(seg *shm.Segment, name string, kind shm.Kind) (mutexCore, error) {
 	if !cbind.Available {
 		return mutexCore{}, opError("create", name, ErrNoCgo)
 	}
-	obj, m, err := objects.Make(seg, shm.Request{Name: name, Kind: kind},
+	obj, m, err := objects.Make(seg, segment.Request{Name: name, Kind: kind},
 		func(m *layout.Mutex, _ []byte) error { return cbind.MutexInit(m, kind == shm.KindRMutex) })
 	if err != nil {
 		return mutexCore{}, allocError(err)

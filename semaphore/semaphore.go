@@ -11,6 +11,7 @@ import (
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/race"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -246,7 +247,7 @@ func create(seg *shm.Segment, name string, value int, bounded bool) (*Semaphore,
 	if value < 0 || value > MaxValue {
 		return nil, opError("create", name, errtext.Errorf("%w: initial value %d outside 0..%d", ErrInvalidValue, value, MaxValue))
 	}
-	req := shm.Request{Name: name, Kind: shm.KindSemaphore}
+	req := segment.Request{Name: name, Kind: shm.KindSemaphore}
 	bound := uint32(layout.SemValueMax)
 	if bounded {
 		req.Kind, req.Param0, bound = shm.KindBounded, uint64(value), uint32(value)

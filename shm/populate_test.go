@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -34,7 +35,7 @@ func TestPopulateMapsPagesAhead(t *testing.T) {
 		s, err := shm.Open(name)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
-		o, err := s.LookupKind("ring", shm.KindBytes)
+		o, err := objects.Core(s).LookupKind("ring", shm.KindBytes)
 		require.NoError(t, err)
 		return s, o
 	}
@@ -43,7 +44,7 @@ func TestPopulateMapsPagesAhead(t *testing.T) {
 		t.Fatalf("a fresh mapping took %d faults over %d pages: cannot tell populated pages apart", n, pages)
 	}
 	s, o := fresh()
-	if err := s.Populate(o); errors.Is(err, errors.ErrUnsupported) {
+	if err := objects.Core(s).Populate(o); errors.Is(err, errors.ErrUnsupported) {
 		t.Skip(err)
 	} else {
 		require.NoError(t, err)
@@ -53,7 +54,7 @@ func TestPopulateMapsPagesAhead(t *testing.T) {
 	}
 
 	require.NoError(t, s.Close())
-	require.ErrorIs(t, s.Populate(o), shm.ErrClosed)
+	require.ErrorIs(t, objects.Core(s).Populate(o), shm.ErrClosed)
 	o.Length = 1 << 40
-	require.ErrorIs(t, seg.Populate(o), shm.ErrInvalidSize)
+	require.ErrorIs(t, objects.Core(seg).Populate(o), shm.ErrInvalidSize)
 }

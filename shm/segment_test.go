@@ -16,7 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -83,7 +85,7 @@ func TestPermissions(t *testing.T) {
 
 func TestDirectory(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<16, shm.WithCapacity(4))
-	a, err := seg.Alloc(shm.Request{Name: "a", Kind: shm.KindBytes, Length: 10, Param0: 7}, func(mem []byte) error {
+	a, err := objects.Core(seg).Alloc(segment.Request{Name: "a", Kind: shm.KindBytes, Length: 10, Param0: 7}, func(mem []byte) error {
 		assert.Len(t, mem, 64, "rounded up to a cache line")
 		copy(mem, "hello")
 		return nil
@@ -120,7 +122,7 @@ func TestDirectory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(got.Bytes()[:5]))
 	assert.Equal(t, uint64(7), got.Param0)
-	_, err = other.LookupKind("a", shm.KindSemaphore)
+	_, err = objects.Core(other).LookupKind("a", shm.KindSemaphore)
 	assert.ErrorIs(t, err, shm.ErrKindMismatch)
 	_, err = other.Lookup("zz")
 	assert.ErrorIs(t, err, shm.ErrObjectNotFound)
@@ -136,7 +138,7 @@ func TestDirectory(t *testing.T) {
 func TestCrossProcessReadWrite(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<16)
 	msg := "written by the parent"
-	obj, err := seg.Alloc(shm.Request{Name: "msg", Kind: shm.KindBytes, Length: 256, Param0: uint64(len(msg))},
+	obj, err := objects.Core(seg).Alloc(segment.Request{Name: "msg", Kind: shm.KindBytes, Length: 256, Param0: uint64(len(msg))},
 		func(mem []byte) error { copy(mem, msg); return nil })
 	require.NoError(t, err)
 

@@ -183,7 +183,7 @@ var (
 
 // DescribedBy appends a record description to an object of length bytes
 // that is being made: it returns the object's new length and where the
-// description starts (shm.Request's Length and Desc), and fill, which
+// description starts (segment.Request's Length and Desc), and fill, which
 // writes the description into the object's memory. Package channel uses it.
 func (l Layout) DescribedBy(length uint64) (newLength, desc uint64, fill func(mem []byte)) {
 	desc, _ = layout.AlignUp(length)

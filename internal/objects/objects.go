@@ -8,18 +8,23 @@ import (
 	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/shm"
 )
+
+// Core is seg's machinery (Writable, LookupKind, Populate, Drain, Alloc of
+// a full Request): what shmkit's packages call beyond shm's user API.
+func Core(seg *shm.Segment) *segment.Segment { return (*segment.Segment)(seg) }
 
 // Make allocates an object as r asks (r.Length 0: the size of T), lets init
 // fill in its T (and, for larger objects, the rest of mem) before the
 // object is published, and returns it with its T.
-func Make[T any](seg *shm.Segment, r shm.Request, init func(st *T, mem []byte) error) (shm.Object, *T, error) {
+func Make[T any](seg *shm.Segment, r segment.Request, init func(st *T, mem []byte) error) (shm.Object, *T, error) {
 	if r.Length == 0 {
 		var zero T
 		r.Length = uint64(unsafe.Sizeof(zero))
 	}
-	obj, err := seg.Alloc(r, func(mem []byte) error {
+	obj, err := Core(seg).Alloc(r, func(mem []byte) error {
 		if init == nil {
 			return nil
 		}
@@ -38,7 +43,7 @@ func Make[T any](seg *shm.Segment, r shm.Request, init func(st *T, mem []byte) e
 
 // Attach looks name up as an object of kind and returns it with its T.
 func Attach[T any](seg *shm.Segment, name string, kind shm.Kind) (shm.Object, *T, error) {
-	obj, err := seg.LookupKind(name, kind)
+	obj, err := Core(seg).LookupKind(name, kind)
 	if err != nil {
 		return shm.Object{}, nil, err
 	}

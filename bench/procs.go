@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shmkit/shmkit/process"
+	"github.com/shmkit/shmkit/internal/roles"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -35,7 +35,7 @@ func start(ctx context.Context, prog string, role Role, files []*os.File, args .
 		cmd.Stderr = os.Stderr
 	} else {
 		var err error
-		if cmd, err = process.Command(ctx, string(role), args...); err != nil {
+		if cmd, err = roles.Command(ctx, string(role), args...); err != nil {
 			return nil, err
 		}
 	}

@@ -29,19 +29,11 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/shmkit/shmkit/internal/errtext"
-)
-
-// Env is the environment variable that carries a worker's role; NameEnv
-// and IndexEnv carry its name and index (see Name and Index).
-const (
-	Env      = "SHMKIT_PROCESS"
-	NameEnv  = "SHMKIT_PROCESS_NAME"
-	IndexEnv = "SHMKIT_PROCESS_INDEX"
+	"github.com/shmkit/shmkit/internal/roles"
 )
 
 // A Func is a worker's body. Its error, if any, is printed and the worker
@@ -50,33 +42,16 @@ type Func func(args []string) error
 
 // Role returns the role this process was started in, or "" for the
 // program itself.
-func Role() string { return os.Getenv(Env) }
-
-// registry holds every role this program can be started in: the
-// program's own (Main), its tests' helpers and the benchmark's workers
-// register here, so one table answers for all of them.
-var (
-	registryMu sync.Mutex
-	registry   = map[string]func(args []string) int{}
-)
+func Role() string { return os.Getenv(roles.Env) }
 
 // Register adds role, whose body returns the worker's exit status. A role
 // registered twice is a bug and panics.
-func Register(role string, body func(args []string) int) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[role]; dup {
-		panic("process: role " + role + " registered twice")
-	}
-	registry[role] = body
-}
+func Register(role string, body func(args []string) int) { roles.Register(role, body) }
 
 // Registered reports whether role can be started: some part of this
 // program registered it (Main, Register).
 func Registered(role string) bool {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	_, ok := registry[role]
+	_, ok := roles.Body(role)
 	return ok
 }
 
@@ -84,7 +59,7 @@ func Registered(role string) bool {
 // its parent gave it, its role and index ("worker-2") if none, or
 // "MainProcess" for the program itself.
 func Name() string {
-	if n := os.Getenv(NameEnv); n != "" {
+	if n := os.Getenv(roles.NameEnv); n != "" {
 		return n
 	}
 	if Role() == "" {
@@ -96,7 +71,7 @@ func Name() string {
 // Index is this worker's index among those started with it (StartAll
 // numbers them from 0), or -1 for the program itself.
 func Index() int {
-	i, err := strconv.Atoi(os.Getenv(IndexEnv))
+	i, err := strconv.Atoi(os.Getenv(roles.IndexEnv))
 	if err != nil || Role() == "" {
 		return -1
 	}
@@ -111,9 +86,7 @@ func Dispatch() {
 	if role == "" {
 		return
 	}
-	registryMu.Lock()
-	body, ok := registry[role]
-	registryMu.Unlock()
+	body, ok := roles.Body(role)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "%s: no worker function %q\n", os.Args[0], role)
 		os.Exit(2)
@@ -134,24 +107,6 @@ func Main(funcs map[string]Func) {
 		})
 	}
 	Dispatch()
-}
-
-// Command returns a command that runs this program as a worker in role
-// with args, killed if ctx ends. Its standard error is this process's; the
-// caller may set its input, output and extra files before starting it. A
-// role this program never registered is ErrUnknownRole.
-func Command(ctx context.Context, role string, args ...string) (*exec.Cmd, error) {
-	if !Registered(role) {
-		return nil, errtext.Errorf("%w: %q", ErrUnknownRole, role)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, errtext.Errorf("process: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), Env+"="+role)
-	cmd.Stderr = os.Stderr
-	return cmd, nil
 }
 
 // A Process is a worker: Python's multiprocessing.Process. Fill in Role
@@ -196,16 +151,16 @@ func (p *Process) Start() error {
 	var cmd *exec.Cmd
 	if p.Path != "" {
 		cmd = exec.Command(p.Path, p.Args...)
-		cmd.Env = append(os.Environ(), Env+"="+p.Role)
+		cmd.Env = append(os.Environ(), roles.Env+"="+p.Role)
 		cmd.Stderr = os.Stderr
 	} else {
 		var err error
-		if cmd, err = Command(context.Background(), p.Role, p.Args...); err != nil {
+		if cmd, err = roles.Command(context.Background(), p.Role, p.Args...); err != nil {
 			return err
 		}
 	}
 	var err error
-	cmd.Env = append(cmd.Env, NameEnv+"="+p.Name, IndexEnv+"="+strconv.Itoa(p.Index))
+	cmd.Env = append(cmd.Env, roles.NameEnv+"="+p.Name, roles.IndexEnv+"="+strconv.Itoa(p.Index))
 	cmd.Stdout = os.Stdout
 	if p.Stdout != nil {
 		cmd.Stdout = p.Stdout

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/internal/roles"
 	"github.com/shmkit/shmkit/process"
 )
 
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestCommandRunsTheRole(t *testing.T) {
-	cmd, err := process.Command(t.Context(), "echo", "a", "b")
+	cmd, err := roles.Command(t.Context(), "echo", "a", "b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestUnknownRoleIsAnError(t *testing.T) {
 	if _, err := process.Start("nosuchrole"); !errors.Is(err, process.ErrUnknownRole) {
 		t.Errorf("Start of an unregistered role: %v, want ErrUnknownRole", err)
 	}
-	if _, err := process.Command(t.Context(), "nosuchrole"); !errors.Is(err, process.ErrUnknownRole) {
+	if _, err := roles.Command(t.Context(), "nosuchrole"); !errors.Is(err, process.ErrUnknownRole) {
 		t.Errorf("Command of an unregistered role: %v, want ErrUnknownRole", err)
 	}
 }
@@ -175,7 +176,7 @@ func TestStartTwice(t *testing.T) {
 
 // A daemon worker dies with its parent, even one killed with SIGKILL.
 func TestDaemonDiesWithParent(t *testing.T) {
-	parent, err := process.Command(t.Context(), "parent")
+	parent, err := roles.Command(t.Context(), "parent")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/roles"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -161,7 +162,7 @@ func NeedCgo(t testing.TB, what string) {
 func Command(t testing.TB, name string, args ...string) *exec.Cmd {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	t.Cleanup(cancel)
-	cmd, err := process.Command(ctx, name, args...)
+	cmd, err := roles.Command(ctx, name, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func New[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Option
 	}
 	describe := func([]byte) {}
 	if rec != nil { // records: their description follows the ring
-		req.Length, req.Desc, describe = rec.DescribedBy(length)
+		req.Length, req.Desc, describe = elem.DescribedBy(*rec, length)
 	}
 	if o.single {
 		req.Flags |= layout.FlagSPSC
@@ -159,7 +159,7 @@ func Open[T any](seg *shm.Segment, name string) (*Channel[T], error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := rec.Match(got); err != nil {
+		if err := elem.Match(*rec, got); err != nil {
 			return nil, errtext.Errorf("channel: open %q: %w", name, err)
 		}
 	}

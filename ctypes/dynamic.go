@@ -3,6 +3,7 @@ package ctypes
 import (
 	"math"
 
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
@@ -23,14 +24,6 @@ type Object struct {
 	lock     *semaphore.RMutex
 }
 
-// LockState describes the embedded lock, if there is one (see Locked).
-func (o *Object) LockState() semaphore.MutexState {
-	if o.lock == nil {
-		return semaphore.MutexState{}
-	}
-	return o.lock.State()
-}
-
 // OpenObject opens any value or array by name.
 func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 	obj, err := seg.Lookup(name)
@@ -43,7 +36,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 	o := &Object{Name: name, Kind: obj.Kind, Typecode: Typecode(obj.Typecode)}
 	size := uint64(o.Typecode.Size())
 	if o.Typecode == CodeStruct {
-		l, err := RecordLayout(obj, 0) // its size; its place is checked below
+		l, err := elem.RecordLayout(obj, 0) // its size; its place is checked below
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +50,7 @@ func OpenObject(seg *shm.Segment, name string) (*Object, error) {
 		return nil, err
 	}
 	if o.Layout != nil {
-		if err := DescribedAfter(obj, p.end); err != nil {
+		if err := elem.DescribedAfter(obj, p.end); err != nil {
 			return nil, err
 		}
 	}

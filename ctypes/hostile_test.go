@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -82,7 +83,7 @@ func TestHostileRecordDescription(t *testing.T) {
 			assert.ErrorIs(t, err, shm.ErrCorrupt)
 			_, err = ctypes.OpenStructArray[wide](seg, "a", ctypes.WithoutLock())
 			assert.ErrorIs(t, err, shm.ErrCorrupt)
-			_, err = ctypes.RecordLayout(obj, 0)
+			_, err = elem.RecordLayout(obj, 0)
 			assert.ErrorIs(t, err, shm.ErrCorrupt)
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
@@ -74,18 +75,11 @@ func (r *refusal) Unwrap() error {
 	return shm.ErrReadOnly
 }
 
-// lockOffset is where a locked object's mutex starts: after the data,
-// rounded up to a cache line (shmkit.h, SHMKIT_FLAG_LOCKED).
-func lockOffset(dataBytes uint64) uint64 {
-	off, _ := layout.AlignUp(dataBytes)
-	return off
-}
-
 // createElems allocates a value or array of n elements of T, with an
 // embedded recursive mutex if locked, filled by fill before publication.
 // T is an element type or a record (ElemCode).
 func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, locked bool, fill func([]T)) (elems[T], error) {
-	code, rec, err := ElemCode[T]()
+	code, rec, err := elem.ElemCode[T]()
 	if err != nil {
 		return elems[T]{}, err
 	}
@@ -101,19 +95,19 @@ func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, loc
 	var flags uint8
 	if locked {
 		flags = layout.FlagLocked
-		length = lockOffset(dataBytes) + layout.SlotSize
+		length = embed.LockOffset(dataBytes) + layout.SlotSize
 	}
 	var desc uint64
 	describe := func([]byte) {}
 	if rec != nil {
-		length, desc, describe = rec.DescribedBy(length)
+		length, desc, describe = elem.DescribedBy(*rec, length)
 	}
 	obj, err := objects.Core(seg).Alloc(segment.Request{
 		Name: name, Kind: kind, Typecode: byte(code), Flags: flags, Count: uint64(n), Length: length, Desc: desc,
 	}, func(mem []byte) error {
 		describe(mem)
 		if locked {
-			if err := embed.InitRMutex(mem[lockOffset(dataBytes):]); err != nil {
+			if err := embed.InitRMutex(mem[embed.LockOffset(dataBytes):]); err != nil {
 				return err
 			}
 		}
@@ -131,7 +125,7 @@ func createElems[T any](seg *shm.Segment, name string, kind shm.Kind, n int, loc
 // openElems finds a value or array by name and checks that it holds T:
 // the same typecode, and for records the same fields.
 func openElems[T any](seg *shm.Segment, name string, kind shm.Kind) (elems[T], error) {
-	code, _, err := ElemCode[T]()
+	code, _, err := elem.ElemCode[T]()
 	if err != nil {
 		return elems[T]{}, err
 	}
@@ -178,7 +172,7 @@ func placeOf(obj shm.Object, size uint64) (place, error) {
 	}
 	p := place{end: obj.Count * size}
 	if obj.Flags&layout.FlagLocked != 0 {
-		off := lockOffset(obj.Count * size)
+		off := embed.LockOffset(obj.Count * size)
 		if off > obj.Length || obj.Length-off < layout.SlotSize {
 			return place{}, errtext.Errorf("ctypes: %q: %w: no room for its lock", obj.Name, shm.ErrCorrupt)
 		}
@@ -191,15 +185,15 @@ func placeOf(obj shm.Object, size uint64) (place, error) {
 // checkRecord checks that an object of records, whose description may start
 // at or after end, describes T.
 func checkRecord[T any](obj shm.Object, end uint64) error {
-	_, rec, err := ElemCode[T]()
+	_, rec, err := elem.ElemCode[T]()
 	if err != nil || rec == nil {
 		return err
 	}
-	got, err := RecordLayout(obj, end)
+	got, err := elem.RecordLayout(obj, end)
 	if err != nil {
 		return err
 	}
-	if err := rec.Match(got); err != nil {
+	if err := elem.Match(*rec, got); err != nil {
 		return errtext.Errorf("ctypes: open %q: %w", obj.Name, err)
 	}
 	return nil

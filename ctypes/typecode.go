@@ -2,7 +2,6 @@ package ctypes
 
 import (
 	"github.com/shmkit/shmkit/internal/elem"
-	"github.com/shmkit/shmkit/shm"
 )
 
 // The typecodes and record layouts are package internal/elem's, which
@@ -73,20 +72,6 @@ type Field = elem.Field
 // interfaces — has no fixed meaning in another process and is refused with
 // ErrUnsupportedType naming the field.
 func LayoutOf[T any]() (Layout, error) { return elem.LayoutOf[T]() }
-
-// ElemCode is the typecode, and for records the layout, of element type T:
-// one of the element types, or a struct LayoutOf accepts.
-func ElemCode[T any]() (Typecode, *Layout, error) { return elem.ElemCode[T]() }
-
-// RecordLayout reads and checks the description of an object of typecode
-// T, which must start at or after end: the end of the object's data and
-// lock. The segment is not trusted: anything out of place is
-// shm.ErrCorrupt.
-func RecordLayout(obj shm.Object, end uint64) (Layout, error) { return elem.RecordLayout(obj, end) }
-
-// DescribedAfter reports shm.ErrCorrupt unless the record description of
-// obj starts at or after end, past its data and lock.
-func DescribedAfter(obj shm.Object, end uint64) error { return elem.DescribedAfter(obj, end) }
 
 // Elem is the set of element types, one for each typecode:
 //

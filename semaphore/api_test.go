@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -86,7 +87,7 @@ func TestInspectCond(t *testing.T) {
 	require.NoError(t, err)
 	cv, err := semaphore.NewCond(seg, "cv", mu)
 	require.NoError(t, err)
-	st, err := semaphore.InspectCond(seg, "cv")
+	st, err := embed.InspectCond(seg, "cv")
 	require.NoError(t, err)
 	assert.Equal(t, 0, st.Waiters)
 
@@ -100,17 +101,17 @@ func TestInspectCond(t *testing.T) {
 	// counts itself a waiter before it releases the mutex: once we hold
 	// the mutex, it is waiting.
 	require.NoError(t, mu.Lock())
-	st, err = semaphore.InspectCond(seg, "cv")
+	st, err = embed.InspectCond(seg, "cv")
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.Waiters)
 	c[0].Add(1)
 	cv.Broadcast()
 	require.NoError(t, mu.Unlock())
 	require.NoError(t, cmd.Wait())
-	st, err = semaphore.InspectCond(seg, "cv")
+	st, err = embed.InspectCond(seg, "cv")
 	require.NoError(t, err)
 	assert.Equal(t, 0, st.Waiters)
 
-	_, err = semaphore.InspectCond(seg, "mu")
+	_, err = embed.InspectCond(seg, "mu")
 	assert.ErrorIs(t, err, shm.ErrKindMismatch)
 }

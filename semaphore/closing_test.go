@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
@@ -62,7 +63,8 @@ func helperCloseWhileWaiting(args []string) int {
 			}
 			return m.Lock()
 		}
-		asleep = func() bool { return m.State().Waiters }
+		lock := layout.At[layout.Mutex](raw("mu-"+args[2]), 0)
+		asleep = func() bool { return embed.StateOf(lock).Waiters }
 	case "event":
 		e, err := semaphore.OpenEvent(seg, "ev")
 		if err != nil {

@@ -353,9 +353,6 @@ func (m *RMutex) Consistent() error { return m.core().Consistent() }
 // Name returns the mutex's name in its segment.
 func (m *RMutex) Name() string { return m.core().Name() }
 
-// State describes the mutex without locking it.
-func (m *RMutex) State() MutexState { return m.core().State() }
-
 // condRelease releases every level, for a Cond to wait.
 func (m *RMutex) condRelease() (int, error) {
 	// glibc counts the holder's levels. A caller that does not hold m reads

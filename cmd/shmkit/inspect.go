@@ -16,6 +16,7 @@ import (
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/internal/embed"
 	"github.com/shmkit/shmkit/pool"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
@@ -175,7 +176,13 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 			}
 		}
 		if obj.Locked {
-			in.Lock = obj.LockState().String()
+			size := obj.Typecode.Size()
+			if obj.Layout != nil {
+				size = obj.Layout.Size
+			}
+			if m := embed.LockOf(o, o.Count*uint64(size)); m != nil {
+				in.Lock = embed.StateOf(m).String()
+			}
 		}
 	case shm.KindSemaphore, shm.KindBounded:
 		sem, err := semaphore.Open(seg, o.Name)
@@ -188,17 +195,13 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		}
 		in.Value, in.Bound = &v, sem.Bound()
 	case shm.KindMutex:
-		m, err := semaphore.OpenMutex(seg, o.Name)
-		if err != nil {
-			return fail(err)
-		}
-		in.Lock = m.State().String()
+		fallthrough
 	case shm.KindRMutex:
-		m, err := semaphore.OpenRMutex(seg, o.Name)
+		st, err := embed.InspectMutex(seg, o.Name, o.Kind)
 		if err != nil {
 			return fail(err)
 		}
-		in.Lock = m.State().String()
+		in.Lock = st.String()
 	case shm.KindEvent:
 		ev, err := semaphore.OpenEvent(seg, o.Name)
 		if err != nil {
@@ -207,7 +210,7 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 		set := ev.IsSet()
 		in.Set = &set
 	case shm.KindCond:
-		st, err := semaphore.InspectCond(seg, o.Name)
+		st, err := embed.InspectCond(seg, o.Name)
 		if err != nil {
 			return fail(err)
 		}

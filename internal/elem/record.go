@@ -181,11 +181,11 @@ var (
 	fieldSize = int(reflect.TypeFor[layout.Field]().Size())
 )
 
-// DescribedBy appends a record description to an object of length bytes
-// that is being made: it returns the object's new length and where the
+// DescribedBy appends l's record description to an object of length
+// bytes that is being made: it returns the object's new length and where the
 // description starts (segment.Request's Length and Desc), and fill, which
 // writes the description into the object's memory. Package channel uses it.
-func (l Layout) DescribedBy(length uint64) (newLength, desc uint64, fill func(mem []byte)) {
+func DescribedBy(l Layout, length uint64) (newLength, desc uint64, fill func(mem []byte)) {
 	desc, _ = layout.AlignUp(length)
 	b := l.descBytes()
 	return desc + uint64(len(b)), desc, func(mem []byte) { copy(mem[desc:], b) }
@@ -265,7 +265,7 @@ func badDesc(obj shm.Object, why string, args ...any) error {
 // Match reports how got, an object's layout, differs from l: nil if they
 // agree on size and on every field, else ErrTypeMismatch naming the first
 // field that differs. Type names are not compared.
-func (l Layout) Match(got Layout) error {
+func Match(l, got Layout) error {
 	mismatch := func(what string, args ...any) error {
 		return errtext.Errorf("%w: %s", ErrTypeMismatch, fmt.Sprintf(what, args...))
 	}

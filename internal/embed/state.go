@@ -1,4 +1,4 @@
-package semaphore
+package embed
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ import (
 	"github.com/shmkit/shmkit/shm"
 )
 
-// MutexState is what a mutex looks like from outside, for tools: read
-// without locking, so already stale when returned.
-type MutexState struct {
+// State is what a mutex looks like from outside, for tools (shmkit
+// inspect): read without locking, so already stale when returned.
+type State struct {
 	Held           bool
 	OwnerPID       int  // the holder's process, 0 if unknown or free
 	OwnerTID       int  // the holder's thread
@@ -25,7 +25,7 @@ type MutexState struct {
 	Waiters        bool
 }
 
-func (s MutexState) String() string {
+func (s State) String() string {
 	switch {
 	case s.NotRecoverable:
 		return "not recoverable"
@@ -51,14 +51,12 @@ const (
 	ownerNotRecover = 0x7ffffffe
 )
 
-// State describes the mutex without locking it.
-func (mu mutexCore) State() MutexState {
-	if mu.c.Segment().Closed() {
-		return MutexState{}
-	}
-	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(mu.c.Mutex())))
-	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(mu.c.Mutex()), 8))))
-	s := MutexState{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
+// StateOf describes the mutex m without locking it; m must be in an open
+// segment.
+func StateOf(m *layout.Mutex) State {
+	lock := atomic.LoadUint32((*uint32)(unsafe.Pointer(m)))
+	owner := int32(atomic.LoadUint32((*uint32)(unsafe.Add(unsafe.Pointer(m), 8))))
+	s := State{Waiters: lock&futexWaiters != 0, OwnerDead: lock&futexOwnerDied != 0}
 	switch owner {
 	case ownerNotRecover:
 		s.NotRecoverable = true
@@ -93,18 +91,45 @@ func processOfThread(tid int) int {
 	return 0
 }
 
-// CondState is what a Cond looks like from outside, for tools: read
-// without its mutex, so already stale when returned.
+// LockOffset is where a locked value's or array's mutex starts: after its
+// dataBytes of data, rounded up to a slot.
+func LockOffset(dataBytes uint64) uint64 {
+	off, _ := layout.AlignUp(dataBytes)
+	return off
+}
+
+// LockOf is the mutex of obj, a value or array with the locked flag whose
+// data takes dataBytes; nil if it has none, or no room for one.
+func LockOf(obj shm.Object, dataBytes uint64) *layout.Mutex {
+	off := LockOffset(dataBytes)
+	if obj.Flags&layout.FlagLocked == 0 || off > obj.Length || obj.Length-off < layout.SlotSize {
+		return nil
+	}
+	return layout.At[layout.Mutex](obj.Bytes(), off)
+}
+
+// CondState is what a Cond looks like from outside, for tools (shmkit
+// inspect): read without its mutex, so already stale when returned.
 type CondState struct {
 	Waiters int // waits in progress
 }
 
 // InspectCond returns the state of the Cond named name in seg without
-// opening it (which needs its mutex), for tools such as shmkit inspect.
+// opening it (which needs its mutex).
 func InspectCond(seg *shm.Segment, name string) (CondState, error) {
 	_, st, err := objects.Attach[layout.Cond](seg, name, shm.KindCond)
 	if err != nil {
 		return CondState{}, err
 	}
 	return CondState{Waiters: int(st.Waiters.Load())}, nil
+}
+
+// InspectMutex returns the state of the mutex or recursive mutex (kind)
+// named name in seg without opening it as a lock.
+func InspectMutex(seg *shm.Segment, name string, kind shm.Kind) (State, error) {
+	_, m, err := objects.Attach[layout.Mutex](seg, name, kind)
+	if err != nil {
+		return State{}, err
+	}
+	return StateOf(m), nil
 }

@@ -12,40 +12,50 @@
 //
 //	shm        segments: Create, Open, the directory (Alloc, Lookup, Objects)
 //	ctypes     values and arrays of the 14 Python typecodes, raw or locked
-//	channel    a bounded message queue between any number of processes
+//	channel    a bounded message queue between any number of processes; Pipe
+//	queue      Python's Queue: byte messages of any length up to a limit
 //	semaphore  semaphores, robust mutexes, Cond, Event, Barrier
+//	dict       shared dicts and lists (Python's Manager().dict() and .list())
 //	process    starting workers: this program re-executed, Python's Process
 //	pool       a process pool (Python's Pool) that loses no task when a worker dies
 //	bench      the cross-process workloads W1-W6 and their baselines
 //	cmd/shmkit bench, ls, inspect, rm, clean
 //
-// Coming from Python's multiprocessing (the README's table, in full):
+// Coming from Python's multiprocessing: one row for each row of the
+// README's table, which adds the C and Python names and the details.
 //
 //	multiprocessing                      shmkit
 //	Process(target=f, args=...)          process.Start("f", args...) with process.Main first in main
-//	Value('d', 0.0)                      ctypes.NewValue[float64](seg, "x", 0)
-//	Value('i', 0, lock=False), RawValue  ctypes.NewRawValue[int32](seg, "x", 0)
-//	Array('i', range(10))                ctypes.NewArrayFrom(seg, "a", []int32{...})
-//	RawArray('d', n)                     ctypes.NewRawArray[float64](seg, "a", n)
+//	Value('d', 0.0), RawValue('i', 0)    ctypes.NewValue[float64](seg, "x", 0), ctypes.NewRawValue[int32]
+//	Array('i', range(10)), RawArray      ctypes.NewArrayFrom(seg, "a", []int32{...}), ctypes.NewRawArray
 //	Value(Point), Array(Point, n)        ctypes.NewStructValue(seg, "p", Point{}),
 //	of a ctypes.Structure                ctypes.NewStructArray[Point](seg, "a", n): locked
 //	                                     (WithoutLock() for raw); Python's seg.records("a")
 //	                                     is a numpy structured array
 //	a Queue of records                   channel.New[Point](seg, "q", slots, maxLen); Python's
 //	                                     recv() returns a numpy structured array
-//	v.value += 1 under v.get_lock()      v.Update(func(x T) T { return x + 1 })
+//	with v.get_lock(): v.value += 1      v.Update(func(x T) T { return x + 1 })
 //	                                     or atomically: v.Raw().Add(1)
 //	Lock(), RLock()                      semaphore.NewMutex, semaphore.NewRMutex (robust)
-//	Semaphore(n), BoundedSemaphore(n)    semaphore.New, semaphore.NewBounded
-//	Event(), Condition(), Barrier(n)     semaphore.NewEvent, NewCond, NewBarrier
-//	Queue(maxsize), a sentinel           channel.New[T](seg, "q", maxsize, maxLen); End() for
+//	Semaphore(n), Event(), Barrier(n),   semaphore.New, NewEvent, NewBarrier, NewCond
+//	Condition(lock)
+//	Queue() of any object                queue.New(seg, "q", slots, slotBytes, maxMessage)
+//	Queue() of numbers, a sentinel       channel.New[T](seg, "q", maxsize, maxLen); End() for
 //	                                     the end, which receivers see as io.EOF; Close() lets
 //	                                     go of a handle only, as Queue.close()
 //	JoinableQueue(), task_done(), join() channel.New[T](..., channel.WithJoinable()), TaskDone(),
 //	                                     Join() / JoinTimeout / JoinContext
-//	Pipe()                               two channels, one each way
+//	Manager().dict(), d["k"] += 1        dict.New(seg, "d") or dict.NewMap[K, V]; Add, Update
+//	Manager().list(), l.reverse()        dict.NewList(seg, "l"), Append, Insert, Pop, Reverse
+//	Pipe(), Pipe(duplex=False)           channel.NewPipe[T](seg, "p", slots, maxLen) (end 0),
+//	                                     channel.OpenPipe[T](seg, "p", 1); channel.WithOneWay()
 //	Pool(n, initializer, maxtasksperchild)  pool.New(pool.WithWorkers(n), pool.WithInitializer(...), ...)
-//	pool.map(f, xs), imap, apply_async   pool.Map(ctx, p, f, xs), pool.Imap, pool.ApplyAsync (f from pool.Register)
+//	pool.map(f, xs), map_async, imap,    pool.Map(ctx, p, f, xs), pool.MapAsync, pool.Imap,
+//	imap_unordered                       pool.ImapUnordered (f from pool.Register)
+//	apply_async(f, args, callback), get  pool.ApplyAsync(ctx, p, f, in, callback), r.Get(ctx)
+//	close(), join(), terminate()         p.Close(), p.Join(), p.Terminate()
+//	current_process().name, exitcode,    process.Name(), p.ExitCode(), p.Alive(),
+//	is_alive(), daemon=True              process.Process{Daemon: true}
 //	shared_memory.SharedMemory(name)     shm.Open(name), shm.OpenRaw(name)
 //	passing objects to the child         the child opens them by name: shm.Open, then
 //	                                     ctypes.OpenValue, channel.Open, ...

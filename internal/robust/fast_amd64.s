@@ -20,7 +20,7 @@ TEXT ·threadPointer(SB), NOSPLIT, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// LOOKUP finds the calling thread's entry in the table of cgo/robust.c
+// LOOKUP finds the calling thread's entry in the table of internal/cbind/robust.c
 // (struct robust_thread, 32 bytes: tp 0, head 8, tid 16) and loads its
 // robust list head into SI and its tid into DX, or jumps to missed. It uses
 // AX, BX and CX. The thread pointer is %fs:0 (the BYTEs: MOVQ %fs:0, BX);

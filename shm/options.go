@@ -10,14 +10,14 @@ import (
 // DefaultCapacity is the number of directory entries of a segment created
 // without WithCapacity, unless the segment is small: then the directory
 // takes at most a quarter of it (at least one entry).
-const DefaultCapacity = segment.DefaultCapacity
+const DefaultCapacity = 64
 
 // MaxCapacity bounds WithCapacity.
-const MaxCapacity = segment.MaxCapacity
+const MaxCapacity = 1 << 20
 
 // DefaultAllocWait is how long Alloc waits for another process's
 // allocation to end before it gives up with ErrBusy (WithAllocWait).
-const DefaultAllocWait = segment.DefaultAllocWait
+const DefaultAllocWait = 30 * time.Second
 
 // SizeFor is the size of a segment that, made with Create's defaults, holds
 // objects of the given lengths in bytes (each rounded up to 64), directory

@@ -187,4 +187,4 @@ const (
 
 // Dir is where Linux keeps POSIX shared memory: shm_open("/foo") is the
 // file Dir + "/foo".
-const Dir = segment.Dir
+const Dir = "/dev/shm"

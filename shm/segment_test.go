@@ -422,3 +422,12 @@ func TestAllIterator(t *testing.T) {
 		assert.ErrorIs(t, err, shm.ErrClosed)
 	}
 }
+
+// TestConstantsAgree: shm spells its constants out for go doc; the
+// machinery must use the same.
+func TestConstantsAgree(t *testing.T) {
+	assert.Equal(t, segment.Dir, shm.Dir)
+	assert.Equal(t, segment.DefaultCapacity, shm.DefaultCapacity)
+	assert.Equal(t, segment.MaxCapacity, shm.MaxCapacity)
+	assert.Equal(t, segment.DefaultAllocWait, shm.DefaultAllocWait)
+}

@@ -95,3 +95,62 @@ func TestHandlesExposeNoFields(t *testing.T) {
 		}
 	}
 }
+
+// TestPlumbingStaysInternal fails if a public package declares again one
+// of the names that only shmkit's own packages call (issue 27's list):
+// they live under internal/. process.Dispatch stays: programs that use a
+// pool call it first in main.
+func TestPlumbingStaysInternal(t *testing.T) {
+	banned := map[string][]string{
+		"shm":       {"Writable", "RefusesWrites", "Populate", "LookupKind", "Drain", "FlagLocked", "Request.Param0", "Request.Param1", "Request.Desc", "Request.Flags"},
+		"ctypes":    {"ElemCode", "RecordLayout", "DescribedAfter", "DescribedBy", "Match", "LockState"},
+		"semaphore": {"MutexState", "State", "InspectCond", "CondState"},
+		"process":   {"Command", "Env"},
+	}
+	for pkg, names := range banned {
+		declared := map[string]bool{}
+		fset := token.NewFileSet()
+		files, err := filepath.Glob(filepath.Join(pkg, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					declared[d.Name.Name] = true
+				case *ast.GenDecl:
+					for _, spec := range d.Specs {
+						switch s := spec.(type) {
+						case *ast.ValueSpec:
+							for _, n := range s.Names {
+								declared[n.Name] = true
+							}
+						case *ast.TypeSpec:
+							declared[s.Name.Name] = true
+							if st, ok := s.Type.(*ast.StructType); ok {
+								for _, fl := range st.Fields.List {
+									for _, n := range fl.Names {
+										declared[s.Name.Name+"."+n.Name] = true
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		for _, n := range names {
+			if declared[n] {
+				t.Errorf("package %s declares %s, which is plumbing", pkg, n)
+			}
+		}
+	}
+}

@@ -78,7 +78,7 @@ func TestSemaphoreName(t *testing.T) {
 	assert.Equal(t, "slots", o.Name())
 }
 
-// InspectCond counts the waits on a Cond without its mutex (for shmkit
+// embed.InspectCond counts the waits on a Cond without its mutex (for shmkit
 // inspect): one in another process, then none once it has been woken.
 func TestInspectCond(t *testing.T) {
 	proctest.NeedCgo(t, "a Mutex (a pthread mutex)")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shmkit/shmkit/internal/cbind"
@@ -55,6 +56,32 @@ var examples = []struct {
 	{name: "poolimap", want: []string{`^Result: 2\nResult: 4\nResult: 6\nResult: 8\nResult: 10\nResults: \[3 6 9 12 15\]\n$`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
+	{name: "processbasics", want: []string{`Worker name: MyWorkerProcess\nWorker PID: \d+\nthe worker's PID is p\.Pid\(\): true\n`,
+		`daemon\? false\ndaemon\? true\n`, `bob done sleeping\n`, `the child's parent is this process: true\n`,
+		`in global \[1\]\nparent's a: \[\]\nin local \[2\]\nparent's a: \[\]\n$`},
+		check: all(lines(`^The time is [^(\n]+$`, 3), lines(`^The time is .+ \(ClockProcess\)$`, 3),
+			lines(`^Worker \d: Finishing$`, 3), before(`Worker \d: Finishing`, `All workers finished`))},
+	{name: "splitwork", want: []string{`100 items in 32 sublists \(28 of 3 items, 4 of 4\), each processed once: true\n`,
+		`All task done; 10 of 10 results came back through shared memory\n`},
+		check: all(lines(`^Processing \d+ \.\.\.$`, 100), lines(`^Task \d run `, 10), before(`Task \d run `, `All task done`))},
+	{name: "valuearray", cgo: "Value and Array's lock and the Lock (pthread mutexes)", want: []string{`child 1 3\.14\n`, `child 2 3\.14\n`,
+		`parent 3\.14 \[10 10 2 3 4 5 6 7 8 9\]\n`, `Final value: 300000 \(3 workers x 100000\)\n`}},
+	{name: "writelock", cgo: "the Lock (a pthread mutex)", want: []string{`^400 lines from 4 workers, every pair whole: true\n$`}},
+	{name: "poolapply", want: []string{`Results: \[1 8 27 64 125\]\nResults: \[1 4 9 16 25\]\n`, `wait for all subprocess done\.\ntask start\n`,
+		`threads: callback got tasks \[0 1 2 3 4 5 6 7 8 9\]\n`}, check: all(lines(`^Task \d run `, 20), poolThenThreads)},
+	{name: "workerpool", want: []string{`Join returned with 50 of 50 tasks done by 5 workers\n$`}, check: lines(`^worker-\d: sleep for \(\d\)ms$`, 50)},
+	{name: "workerpool", args: []string{"-workers", "10", "-tasks", "20"}, want: []string{`Join returned with 20 of 20 tasks done by 10 workers\n$`},
+		check: lines(`^worker-\d: sleep for \(\d\)ms$`, 20)},
+	{name: "poolshared", cgo: "the shared dict and list (the C library)", want: []string{`\{"2": 2, 0\.25: None, 1: "1"\}\n\[9 8 7 6 5 4 3 2 1 0\]\n`,
+		`\[parent\] child 2 heard "\[child 1\] Xiaoming, skewers tonight\?"; child 1 heard "\[child 2\] Not tonight, I have plans"\n`},
+		check: childrenOfParent},
+	{name: "namedqueues", want: []string{`ming got: \[Zhang\] Xiaoming, is the boss away tomorrow\?\n`, `zhang got: \[Ming\] Yes, and no overtime for days \(>_<\)\n`}},
+	{name: "runonce", cgo: "the Lock (a pthread mutex)", want: []string{`none: printers started 3, at most [123] at once\n`,
+		`parent-lock: printers started 3, at most [123] at once\n`, `semaphore: printers started 3, at most 1 at once\n`,
+		`lock: printers started 3, at most 1 at once\n`, `flag: printers started 1, at most 1 at once\n$`},
+		check: all(lines(`^printx is running\.\.\.$`, 13), lines(`^printx has ran\.$`, 2), lines(`^hello x$`, 26))},
+	{name: "queuereader", want: []string{`empty: taken [0-5], left [0-5], lost 0\n`, `terminate: taken [0-5], left [0-5], lost [01]\n`,
+		`wait-empty: taken (5, left 0, lost 0|4, left 0, lost 1)\n`, `end: taken 5, left 0, lost 0\n$`}},
 }
 
 // samePoolOutput checks that the pool's map printed the built-in map's list.
@@ -148,5 +175,70 @@ func TestGoPythonPeerFailsEarly(t *testing.T) {
 	}
 	if left, _ := filepath.Glob("/dev/shm/example-gopython-*"); len(left) > 0 {
 		t.Errorf("segments left behind: %v", left)
+	}
+}
+
+// lines checks that exactly n lines of the output match pattern.
+func lines(pattern string, n int) func(*testing.T, string) {
+	return func(t *testing.T, out string) {
+		if got := len(regexp.MustCompile(`(?m)`+pattern).FindAllString(out, -1)); got != n {
+			t.Errorf("%d lines match %q, want %d:\n%s", got, pattern, n, out)
+		}
+	}
+}
+
+// before checks that every match of first comes before the first match of then.
+func before(first, then string) func(*testing.T, string) {
+	return func(t *testing.T, out string) {
+		firsts := regexp.MustCompile(first).FindAllStringIndex(out, -1)
+		next := regexp.MustCompile(then).FindStringIndex(out)
+		if len(firsts) == 0 || next == nil || firsts[len(firsts)-1][0] > next[0] {
+			t.Errorf("not every %q comes before %q:\n%s", first, then, out)
+		}
+	}
+}
+
+func all(checks ...func(*testing.T, string)) func(*testing.T, string) {
+	return func(t *testing.T, out string) {
+		for _, c := range checks {
+			c(t, out)
+		}
+	}
+}
+
+// poolThenThreads checks that poolapply's ten pool tasks ran in other
+// processes, all before "All task done.", and its ten threads in its own.
+func poolThenThreads(t *testing.T, out string) {
+	parent := regexp.MustCompile(`Parent process (\d+)\n`).FindStringSubmatch(out)
+	pool, threads, ok := strings.Cut(out, "All task done.\n")
+	if parent == nil || !ok {
+		t.Fatalf("no parent pid or no \"All task done.\":\n%s", out)
+	}
+	running := regexp.MustCompile(`Running task \d \((\d+)\)\n`)
+	for part, wantSame := range map[string]bool{pool: false, threads: true} {
+		runs := running.FindAllStringSubmatch(part, -1)
+		if len(runs) != 10 {
+			t.Errorf("%d tasks ran on one side of \"All task done.\", want 10:\n%s", len(runs), out)
+		}
+		for _, r := range runs {
+			if (r[1] == parent[1]) != wantSame {
+				t.Errorf("task in pid %s, parent %s: want in the parent %v:\n%s", r[1], parent[1], wantSame, out)
+			}
+		}
+	}
+}
+
+// childrenOfParent checks that poolshared's tasks ran in children of the
+// program.
+func childrenOfParent(t *testing.T, out string) {
+	parent := regexp.MustCompile(`\[parent\] PPID=\d+, PID=(\d+)\n`).FindStringSubmatch(out)
+	children := regexp.MustCompile(`\[child \d\] PPID=(\d+), PID=\d+\n`).FindAllStringSubmatch(out, -1)
+	if parent == nil || len(children) != 2 {
+		t.Fatalf("want the parent's pid and two children's:\n%s", out)
+	}
+	for _, c := range children {
+		if c[1] != parent[1] {
+			t.Errorf("a task's parent is %s, not the program %s:\n%s", c[1], parent[1], out)
+		}
 	}
 }

@@ -16,7 +16,7 @@
 //     queue behind it on the same worker, so the answer is given to the
 //     pool once the question is out (an Event says so).
 //
-//	go run ./examples/poolshared
+//     go run ./examples/poolshared
 package main
 
 import (

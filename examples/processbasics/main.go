@@ -4,14 +4,18 @@
 //
 //   - clock(interval) run by a worker, then the same as a type with a run
 //     method (the seeds' ClockProcess subclass);
+//
 //   - three workers started and joined, then "All workers finished";
+//
 //   - a worker named "MyWorkerProcess" prints its name and pid;
+//
 //   - sleeper(name, seconds) with daemon flipped, printing its pid and
 //     its parent's;
+//
 //   - a worker changes a global and an argument: the parent's stay empty,
 //     as nothing is shared between processes unless put in shared memory.
 //
-//	go run ./examples/processbasics
+//     go run ./examples/processbasics
 package main
 
 import (

@@ -4,10 +4,12 @@ package examples_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,6 +241,78 @@ func childrenOfParent(t *testing.T, out string) {
 	for _, c := range children {
 		if c[1] != parent[1] {
 			t.Errorf("a task's parent is %s, not the program %s:\n%s", c[1], parent[1], out)
+		}
+	}
+}
+
+// TestSeedsTable keeps SEEDS.md and README.md's examples table true: each
+// example directory is in both, each example they name exists, and each
+// seed program has an example or says why it has none.
+func TestSeedsTable(t *testing.T) {
+	dirs := map[string]bool{}
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, m := range mains {
+		dirs[filepath.Dir(m)] = true
+	}
+	seeds, err := os.ReadFile("SEEDS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Examples\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Examples" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+
+	backticked := regexp.MustCompile("`([^`]+)`")
+	inSeeds, inReadme := map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(string(seeds), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || strings.HasPrefix(cells[1], "---") || strings.TrimSpace(cells[1]) == "seed" || strings.TrimSpace(cells[1]) == "example" {
+			continue // not a table row, or a header
+		}
+		cell := cells[len(cells)-2] // the mapping's example column
+		if len(cells) == 4 {
+			cell = cells[1] // the other examples' table names them first
+		}
+		names := backticked.FindAllStringSubmatch(cell, -1)
+		if len(names) == 0 && !strings.Contains(cell, "not a program") {
+			t.Errorf("SEEDS.md: a row with no example and no reason: %s", line)
+		}
+		for _, n := range names {
+			inSeeds[strings.Fields(n[1])[0]] = true
+		}
+	}
+	_, table, ok := strings.Cut(section, "| example | what |\n")
+	if !ok {
+		t.Fatal(`README.md's Examples section has no "| example | what |" table`)
+	}
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			break // the table's end
+		}
+		if m := regexp.MustCompile("^\\| `([^`]+)` \\|").FindStringSubmatch(line); m != nil {
+			inReadme[m[1]] = true
+		}
+	}
+	sorted := slices.Sorted(maps.Keys(dirs))
+	for table, names := range map[string]map[string]bool{"SEEDS.md": inSeeds, "README.md's examples table": inReadme} {
+		for _, d := range sorted {
+			if !names[d] {
+				t.Errorf("example %s is missing from %s", d, table)
+			}
+		}
+		for n := range names {
+			if !dirs[n] {
+				t.Errorf("%s names example %s, which does not exist", table, n)
+			}
 		}
 	}
 }

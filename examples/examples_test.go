@@ -3,7 +3,10 @@
 package examples_test
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -77,12 +80,12 @@ var examples = []struct {
 	{name: "poolshared", cgo: "the shared dict and list (the C library)", want: []string{`\{"2": 2, 0\.25: None, 1: "1"\}\n\[9 8 7 6 5 4 3 2 1 0\]\n`,
 		`\[parent\] child 2 heard "\[child 1\] Xiaoming, skewers tonight\?"; child 1 heard "\[child 2\] Not tonight, I have plans"\n`},
 		check: childrenOfParent},
-	{name: "namedqueues", want: []string{`ming got: \[Zhang\] Xiaoming, is the boss away tomorrow\?\n`, `zhang got: \[Ming\] Yes, and no overtime for days \(>_<\)\n`}},
+	{name: "namedqueues", cgo: "the Queue's locks (robust pthread mutexes)", want: []string{`ming got: \[Zhang\] Xiaoming, is the boss away tomorrow\?\n`, `zhang got: \[Ming\] Yes, and no overtime for days \(>_<\)\n`}},
 	{name: "runonce", cgo: "the Lock (a pthread mutex)", want: []string{`none: printers started 3, at most [123] at once\n`,
 		`parent-lock: printers started 3, at most [123] at once\n`, `semaphore: printers started 3, at most 1 at once\n`,
 		`lock: printers started 3, at most 1 at once\n`, `flag: printers started 1, at most 1 at once\n$`},
 		check: all(lines(`^printx is running\.\.\.$`, 13), lines(`^printx has ran\.$`, 2), lines(`^hello x$`, 26))},
-	{name: "queuereader", want: []string{`empty: taken [0-5], left [0-5], lost 0\n`, `terminate: taken [0-5], left [0-5], lost [01]\n`,
+	{name: "queuereader", cgo: "the Queue's locks (robust pthread mutexes)", want: []string{`empty: taken [0-5], left [0-5], lost 0\n`, `terminate: taken [0-5], left [0-5], lost [01]\n`,
 		`wait-empty: taken (5, left 0, lost 0|4, left 0, lost 1)\n`, `end: taken 5, left 0, lost 0\n$`}},
 }
 
@@ -314,5 +317,76 @@ func TestSeedsTable(t *testing.T) {
 				t.Errorf("%s names example %s, which does not exist", table, n)
 			}
 		}
+	}
+}
+
+// TestNamedQueuesByHand runs namedqueues as its doc comment says a user
+// would in three terminals: a server, then two clients given only the
+// segment's name; SIGINT stops the server, which removes the segment.
+func TestNamedQueuesByHand(t *testing.T) {
+	if !cbind.Available {
+		t.Skip("built without cgo: the Queue's locks (robust pthread mutexes) need it")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	bin := filepath.Join(t.TempDir(), "namedqueues")
+	if out, err := exec.Command(goTool, "build", "-o", bin, "./namedqueues").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/namedqueues: %v\n%s", err, out)
+	}
+	name := fmt.Sprintf("example-namedqueues-%d-byhand", os.Getpid())
+	t.Cleanup(func() { os.Remove("/dev/shm/" + name) })
+
+	server := exec.CommandContext(t.Context(), bin, "-serve", "-name", name)
+	server.Stderr = os.Stderr
+	stdout, err := server.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "serving "+name {
+		t.Fatalf("the server did not say it serves %s: %q", name, lines.Text())
+	}
+
+	var clients []*exec.Cmd
+	var outs []*strings.Builder
+	for _, who := range []string{"zhang", "ming"} {
+		c := exec.CommandContext(t.Context(), bin, "-client", who, "-name", name)
+		out := new(strings.Builder)
+		c.Stdout, c.Stderr = out, out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+		outs = append(outs, out)
+	}
+	for i, c := range clients {
+		if err := c.Wait(); err != nil {
+			t.Errorf("client %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	if want := "zhang got: [Ming] Yes, and no overtime for days (>_<)\n"; outs[0].String() != want {
+		t.Errorf("client zhang printed %q, want %q", outs[0], want)
+	}
+	if want := "ming got: [Zhang] Xiaoming, is the boss away tomorrow?\n"; outs[1].String() != want {
+		t.Errorf("client ming printed %q, want %q", outs[1], want)
+	}
+
+	if err := server.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if !lines.Scan() || lines.Text() != "server done" {
+		t.Errorf("the server did not say it is done: %q", lines.Text())
+	}
+	if err := server.Wait(); err != nil {
+		t.Errorf("server: %v", err)
+	}
+	if _, err := os.Stat("/dev/shm/" + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the server left its segment: %v", err)
 	}
 }

@@ -114,7 +114,7 @@ func main() {
 		_, err := queue.New(seg, q, 8, 128, 1024)
 		check(err)
 	}
-	_, err = semaphore.NewEvent(seg, "asked")
+	ev, err := semaphore.NewEvent(seg, "asked")
 	check(err)
 
 	p, err := pool.New(pool.WithWorkers(2), pool.WithInitializer(initializer, name),
@@ -126,9 +126,13 @@ func main() {
 	check(err)
 
 	r1 := pool.ApplyAsync(ctx, p, proTest1, struct{}{}, nil)
-	ev, err := semaphore.OpenEvent(seg, "asked")
-	check(err)
-	check(ev.Wait()) // pro_test1 is running and has asked
+	asking, stop := context.WithCancel(ctx)
+	go func() { <-r1.Done(); stop() }() // if pro_test1 fails before it asks, stop waiting
+	if err := ev.WaitContext(asking); err != nil && !ev.IsSet() {
+		_, err := r1.Get(ctx)
+		log.Fatalf("pro_test1 ended without asking: %v", err)
+	}
+	stop() // pro_test1 is running and has asked
 	r2 := pool.ApplyAsync(ctx, p, proTest2, struct{}{}, nil)
 	p.Close()
 	check(p.Join())

@@ -60,7 +60,7 @@ func main() {
 		case "terminate":
 			check(pr.Terminate())
 		case "wait-empty":
-			for q.Len() > 0 {
+			for q.Len() > 0 && pr.Alive() { // the seeds' busy loop on q.empty()
 				runtime.Gosched()
 			}
 			check(pr.Terminate())

@@ -82,7 +82,11 @@ func main() {
 		}
 		n := int(sh.started.Load())
 		for range n { // every printer started has finished
-			check(sh.finished.Acquire())
+			ok, err := sh.finished.AcquireTimeout(time.Minute)
+			check(err)
+			if !ok { // not this program's child: a printer that died cannot say so
+				log.Fatalf("%s: a printer did not finish in a minute", mode)
+			}
 		}
 		fmt.Printf("%s: printers started %d, at most %d at once\n", mode, n, sh.most.Load())
 	}

@@ -1,0 +1,50 @@
+package bench_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/shmkit/shmkit/bench"
+)
+
+func BenchmarkW8(b *testing.B) { benchWorkload(b, "W8") }
+
+// w8 returns W8's set, get and counter workloads.
+func w8(t *testing.T) []*bench.Workload {
+	ws, err := bench.Select(bench.Workloads(), []string{"W8"})
+	if err != nil || len(ws) != 3 {
+		t.Fatalf("Select(W8) = %d workloads, %v", len(ws), err)
+	}
+	return ws
+}
+
+// TestW8Rows runs every row of W8 once at a small count: each checks its
+// data (every key read back with its value, the counter exact), and the
+// set rows report the bytes per key their store grew by. A row whose
+// peer is not installed here is skipped, saying why.
+func TestW8Rows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis, Python and compiled peers")
+	}
+	t.Setenv("SHMKIT_CACHE", t.TempDir()) // Python's build of libshmkit, private to this test
+	for _, w := range w8(t) {
+		for _, impl := range w.Impls {
+			t.Run(w.Variant+"/"+impl.Name, func(t *testing.T) {
+				count := 2000
+				if w.Variant == "counter" {
+					count = 200
+				}
+				d, err := bench.RunOnce(t.Context(), w, impl, count)
+				if errors.Is(err, bench.ErrUnavailable) {
+					t.Skip(err)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d <= 0 {
+					t.Fatalf("took %v", d)
+				}
+			})
+		}
+	}
+}

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/shmkit/shmkit/bench"
@@ -26,7 +27,6 @@ func TestW8Rows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis, Python and compiled peers")
 	}
-	t.Setenv("SHMKIT_CACHE", t.TempDir()) // Python's build of libshmkit, private to this test
 	for _, w := range w8(t) {
 		for _, impl := range w.Impls {
 			t.Run(w.Variant+"/"+impl.Name, func(t *testing.T) {
@@ -47,4 +47,20 @@ func TestW8Rows(t *testing.T) {
 			})
 		}
 	}
+}
+
+// privatePythonCache gives this test binary's Python workers a cache of
+// their own for the C library they compile (other builds of its sources
+// share the machine), unless SHMKIT_CACHE names one; it returns the
+// cache's removal.
+func privatePythonCache() func() {
+	if os.Getenv("SHMKIT_CACHE") != "" {
+		return func() {}
+	}
+	dir, err := os.MkdirTemp("", "shmkit-bench-cache-")
+	if err != nil {
+		return func() {}
+	}
+	os.Setenv("SHMKIT_CACHE", dir)
+	return func() { os.RemoveAll(dir) }
 }

@@ -30,6 +30,9 @@ const (
 	roleDictSet  Role = "w8-dict-set"
 	roleDictGet  Role = "w8-dict-get"
 	roleDictAdd  Role = "w8-dict-add"
+	roleCDictSet Role = "w8-cdict-set"
+	roleCDictGet Role = "w8-cdict-get"
+	roleCDictAdd Role = "w8-cdict-add"
 	roleMapSet   Role = "w8-map-set"
 	roleMapGet   Role = "w8-map-get"
 	roleMapCount Role = "w8-map-count"
@@ -50,8 +53,9 @@ func dictWorkloads() []*Workload {
 	return []*Workload{
 		{ID: "W8", Variant: "set", Title: "100,000 string keys set to int64 values, one call each", Count: w8Keys, Figure: Ops,
 			Impls: []Impl{
-				{Name: "shmkit", run: kvSetRun(shmkitStore(false), 1)},
-				{Name: "shmkit Python", run: kvSetRun(shmkitStore(true), 1)},
+				{Name: "shmkit", run: kvSetRun(shmkitStore(goDict), 1)},
+				{Name: "shmkit C", run: nativeRun(kvSetRun(shmkitStore(cDict), 1))},
+				{Name: "shmkit Python", run: kvSetRun(shmkitStore(pyDict), 1)},
 				{Name: "Boost unordered_map", run: kvSetRun(boostMapStore, 1)},
 				{Name: "LMDB txn/1000 puts", run: kvSetRun(lmdbStore, 1000)},
 				{Name: "LMDB txn/put", Div: 2, run: kvSetRun(lmdbStore, 1)},
@@ -62,8 +66,9 @@ func dictWorkloads() []*Workload {
 			}},
 		{ID: "W8", Variant: "get", Title: "gets of 100,000 string keys, five each", Count: 5 * w8Keys, Figure: Ops,
 			Impls: []Impl{
-				{Name: "shmkit", run: kvGetRun(shmkitStore(false), 1)},
-				{Name: "shmkit Python", Div: 2, run: kvGetRun(shmkitStore(true), 1)},
+				{Name: "shmkit", run: kvGetRun(shmkitStore(goDict), 1)},
+				{Name: "shmkit C", run: nativeRun(kvGetRun(shmkitStore(cDict), 1))},
+				{Name: "shmkit Python", Div: 2, run: kvGetRun(shmkitStore(pyDict), 1)},
 				{Name: "Boost unordered_map", run: kvGetRun(boostMapStore, 1)},
 				{Name: "LMDB", run: kvGetRun(lmdbStore, 1000)},
 				{Name: "Redis pipelined 100", Div: 2, run: kvGetRun(redisStore, 100)},
@@ -73,8 +78,9 @@ func dictWorkloads() []*Workload {
 			}},
 		{ID: "W8", Variant: "counter", Title: "2 processes add 1 to one key", Count: 1_000_000, Figure: Ops,
 			Impls: []Impl{
-				{Name: "shmkit", run: kvCountRun(shmkitStore(false))},
-				{Name: "shmkit Python", Div: 5, run: kvCountRun(shmkitStore(true))},
+				{Name: "shmkit", run: kvCountRun(shmkitStore(goDict))},
+				{Name: "shmkit C", run: nativeRun(kvCountRun(shmkitStore(cDict)))},
+				{Name: "shmkit Python", Div: 5, run: kvCountRun(shmkitStore(pyDict))},
 				{Name: "Boost unordered_map", run: kvCountRun(boostMapStore)},
 				{Name: "LMDB", Div: 4, run: kvCountRun(lmdbStore)},
 				{Name: "Redis INCR", Div: 20, run: kvCountRun(redisStore)},
@@ -235,15 +241,23 @@ func kvCountRun(open openStore) func(context.Context, *Workload, int) (time.Dura
 	}
 }
 
+// The languages a shmkit row's workers are written in.
+const (
+	goDict = iota
+	cDict
+	pyDict
+)
+
 // shmkitStore is a dict.Map[string, int64] named "d" in a fresh segment,
-// driven by Go workers or by Python's seg.dict.
-func shmkitStore(python bool) openStore {
+// driven by workers in Go, C or Python (seg.dict).
+func shmkitStore(lang int) openStore {
 	return func(ctx context.Context) (*kvStore, error) {
+		role := map[int]string{goDict: "w8-dict-", cDict: "w8-cdict-"}[lang]
 		worker := func(op string, args ...string) workerSpec {
-			return workerSpec{role: Role("w8-dict-" + op), args: args}
+			return workerSpec{role: Role(role + op), args: args}
 		}
 		cleanup := func() {}
-		if python {
+		if lang == pyDict {
 			py, err := pythonWorker(ctx, "dict")
 			if err != nil {
 				return nil, err

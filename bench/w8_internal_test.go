@@ -31,14 +31,17 @@ func tamper(open openStore, op string, delta int) openStore {
 
 // TestW8WrongDataFails: a set that stored a key fewer, gets that read two
 // keys more, and a counter that missed an increment each fail the run with
-// ErrChecksum, for the shmkit row (checked through its Go map), the floor
+// ErrChecksum, for the shmkit rows (checked through the Go map), the floor
 // (checked by its worker) and Boost's map (its counter read by a worker).
 func TestW8WrongDataFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts worker processes")
 	}
 	w := &Workload{ID: "W8"}
-	stores := map[string]openStore{"shmkit": shmkitStore(false), "floor": goMapStore, "boost": boostMapStore}
+	stores := map[string]openStore{"shmkit": shmkitStore(goDict), "floor": goMapStore, "boost": boostMapStore}
+	if cgoWorkers {
+		stores["shmkit C"] = shmkitStore(cDict)
+	}
 	for name, open := range stores {
 		runs := map[string]func(context.Context, *Workload, int) (time.Duration, error){
 			"set":     kvSetRun(tamper(open, "set", -1), 1),
@@ -75,7 +78,7 @@ func TestW8MissingPeersUnavailable(t *testing.T) {
 		t.Errorf("build without a compiler: %v, want ErrUnavailable naming gcc", err)
 	}
 	w := &Workload{ID: "W8", Variant: "set", Count: 5000, Figure: Ops, Impls: []Impl{
-		{Name: "shmkit", run: kvSetRun(shmkitStore(false), 1)},
+		{Name: "shmkit", run: kvSetRun(shmkitStore(goDict), 1)},
 		{Name: "Redis", run: kvSetRun(redisStore, 1)},
 		{Name: W8Floor, run: kvSetRun(goMapStore, 1)},
 	}}

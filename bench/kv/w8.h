@@ -25,7 +25,7 @@
 /* W8_KEY_MAX holds "key" and the ten digits of a uint32, and a NUL. */
 #define W8_KEY_MAX 16
 
-static void w8_fail(const char *fmt, ...) {
+static inline void w8_fail(const char *fmt, ...) {
 	va_list ap;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -34,7 +34,7 @@ static void w8_fail(const char *fmt, ...) {
 	exit(1);
 }
 
-static void w8_ready(void) {
+static inline void w8_ready(void) {
 	char line[16];
 	printf("ready\n");
 	fflush(stdout);
@@ -43,17 +43,17 @@ static void w8_ready(void) {
 	}
 }
 
-static void w8_done(long long ns, long long sum, long long bytes) {
+static inline void w8_done(long long ns, long long sum, long long bytes) {
 	printf("done %lld %lld %lld\n", ns, sum, bytes);
 	fflush(stdout);
 }
 
-static void w8_done_value(long long v) {
+static inline void w8_done_value(long long v) {
 	printf("done %lld\n", v);
 	fflush(stdout);
 }
 
-static long long w8_now(void) {
+static inline long long w8_now(void) {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
@@ -62,7 +62,7 @@ static long long w8_now(void) {
 /* Key i is "key" and the decimal of i * 2654435761 mod 2^32: distinct for
  * every i below 2^32, and in no sorted order. w8_keys makes keys 0..n-1,
  * W8_KEY_MAX bytes apart, with their lengths. */
-static char *w8_keys(long n, size_t **lens) {
+static inline char *w8_keys(long n, size_t **lens) {
 	char *keys = (char *)malloc((size_t)n * W8_KEY_MAX);
 	*lens = (size_t *)malloc((size_t)n * sizeof **lens);
 	if (keys == NULL || *lens == NULL) {
@@ -75,7 +75,7 @@ static char *w8_keys(long n, size_t **lens) {
 	return keys;
 }
 
-static long w8_arg(int argc, char **argv, int i) {
+static inline long w8_arg(int argc, char **argv, int i) {
 	if (i >= argc) {
 		w8_fail("%s %s: missing argument %d", argv[0], argc > 1 ? argv[1] : "", i);
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -273,6 +275,9 @@ func shmkitStore(lang int) openStore {
 		if err != nil {
 			done()
 			cleanup()
+			if errors.Is(err, cbind.ErrNoCgo) {
+				err = fmt.Errorf("%w: the dict needs cgo: %w", ErrUnavailable, err)
+			}
 			return nil, err
 		}
 		return &kvStore{target: name, worker: worker,

@@ -74,7 +74,7 @@ func Workloads() []*Workload {
 		pingPongWorkload(),
 		floatChannelWorkload(1, 200_000),
 		floatChannelWorkload(big, 2000),
-	}, append(counterWorkloads(), semaphoreWorkload())...)
+	}, append(append(counterWorkloads(), semaphoreWorkload()), poolWorkloads()...)...)
 }
 
 // Select keeps the workloads whose ID is in ids (all if ids is empty).
@@ -116,6 +116,9 @@ type Result struct {
 	Smoke bool    `json:"smoke,omitempty"` // a --quick run: not steady state
 	OK    bool    `json:"ok"`
 	Error string  `json:"error,omitempty"`
+	// Outcome is what the implementation returned, where that is part of
+	// the result (W7c: which tasks had their results after a worker died).
+	Outcome string `json:"outcome,omitempty"`
 
 	err     error
 	label   string
@@ -206,7 +209,7 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 				if o.Progress != nil {
 					o.Progress(w, impl.Name, round)
 				}
-				d, err := impl.run(ctx, w, r.Count)
+				d, err := impl.run(withOutcome(ctx, r), w, r.Count)
 				if err != nil {
 					r.OK, r.Error, r.err = false, err.Error(), err
 					continue

@@ -460,7 +460,27 @@ func pythonKillRun(kind string) func(context.Context, *Workload, int) (time.Dura
 //go:embed cpool/cpool.c
 var cPoolSource []byte
 
-var cPoolBuild = sync.OnceValues(func() (string, error) {
+var cPoolBuilt struct {
+	sync.Mutex
+	path string
+}
+
+// cPoolBuild returns the built C pool, building it if this process has
+// not yet (a failure is not kept: cc may be on the PATH next time).
+func cPoolBuild() (string, error) {
+	cPoolBuilt.Lock()
+	defer cPoolBuilt.Unlock()
+	if cPoolBuilt.path == "" {
+		path, err := buildCPool()
+		if err != nil {
+			return "", err
+		}
+		cPoolBuilt.path = path
+	}
+	return cPoolBuilt.path, nil
+}
+
+func buildCPool() (string, error) {
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		return "", fmt.Errorf("%w: no cc", ErrUnavailable)
@@ -487,7 +507,7 @@ var cPoolBuild = sync.OnceValues(func() (string, error) {
 		return "", fmt.Errorf("cc cpool.c: %w: %s", err, out)
 	}
 	return bin, os.Rename(tmp, bin)
-})
+}
 
 func cPoolRun(ctx context.Context, w *Workload, count int) (time.Duration, error) {
 	prog, err := cPoolBuild()

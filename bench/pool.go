@@ -49,7 +49,7 @@ const (
 var (
 	doubleTask = pool.Register("bench.double", func(x int64) (int64, error) { return 2 * x, nil })
 	sumTask    = pool.Register("bench.sum", func(r pool.ArrayRef[float64]) (float64, error) { return sumOf(r.Slice()), nil })
-	// dieTask doubles x, but the task killAt kills its worker, once: the
+	// dieTask doubles x, but the task kill.at kills its worker, once: the
 	// flag, the index and the time of the kill live in a segment that the
 	// initializer opens.
 	dieTask = pool.Register("bench.double-or-die", func(x int64) (int64, error) {
@@ -349,7 +349,7 @@ func poolKillRun(ctx context.Context, w *Workload, count int) (time.Duration, er
 	for i, v := range out {
 		if v == 2*int64(i) {
 			correct++
-		} else if !slicesHasIndex(errs, i) {
+		} else if !failedAt(errs, i) {
 			return 0, fmt.Errorf("%w: result %d is %d, expected %d", ErrChecksum, i, v, 2*i)
 		}
 	}
@@ -361,7 +361,8 @@ func poolKillRun(ctx context.Context, w *Workload, count int) (time.Duration, er
 	return time.Duration(end-when.Load()) * time.Duration(count), nil // W7c's figure is one time, not a rate per task
 }
 
-func slicesHasIndex(errs pool.Errors, i int) bool {
+// failedAt reports whether task i is among errs.
+func failedAt(errs pool.Errors, i int) bool {
 	for _, e := range errs {
 		if e.Index == i {
 			return true

@@ -1,6 +1,9 @@
 package pool_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -193,4 +196,36 @@ func TestArrayRefRemade(t *testing.T) {
 	_, err = pool.Apply(t.Context(), p, sumRef, old)
 	require.ErrorIs(t, err, pool.ErrTaskFailed)
 	assert.Contains(t, err.Error(), pool.ErrStaleRef.Error())
+}
+
+// TestArrayRefToPythonArray: a reference to an array Python made with
+// shmkit (Array('d', ...) with its lock) reaches Go workers, which read
+// Python's elements where they are.
+func TestArrayRefToPythonArray(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	pkg, err := filepath.Abs("../python")
+	require.NoError(t, err)
+	name := proctest.Name(t)
+	cmd := exec.Command(py, "-c", `
+import sys, shmkit
+with shmkit.create(sys.argv[1], 1 << 20) as seg:
+    seg.new_array("xs", "d", [float(i) for i in range(1000)])
+`, name)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pkg, "SHMKIT_CACHE="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	seg, err := shm.Open(name)
+	require.NoError(t, err)
+	defer seg.Close()
+	p := newPool(t, pool.WithWorkers(2), pool.WithChunkSize(1))
+	in := refs(t, seg, 4, 250)
+	sums, err := pool.Map(t.Context(), p, sumRef, in)
+	require.NoError(t, err)
+	for k, s := range sums {
+		first := float64(250 * k)
+		assert.Equal(t, 250*first+250*249/2, s, "sum of part %d", k)
+	}
 }

@@ -52,9 +52,11 @@ const Prefault = "every shared ring and buffer is mapped in before the timed run
 	"(MADV_POPULATE_WRITE): shmkit's channels at open in Go, C and Python; the C floor, " +
 	"the C FloatChannel and the Boost peers after they map it; the Python seed's objects as Python makes them"
 
-// Label names a workload in tables: "W1", "W4 size=1", "W5 lock".
+// Label names a workload in tables: "W1", "W4 size=1", "W5 lock", "W7a".
 func (w *Workload) Label() string {
 	switch {
+	case w.ID == "W7":
+		return w.ID + w.Variant
 	case w.Variant != "":
 		return w.ID + " " + w.Variant
 	case w.ID == "W4":
@@ -63,9 +65,9 @@ func (w *Workload) Label() string {
 	return w.ID
 }
 
-// Workloads returns the six workloads with their implementations, each
+// Workloads returns the workloads W1-W8 with their implementations, each
 // defined in its own file with its roles (stream.go, pingpong.go,
-// counter.go, semaphores.go).
+// counter.go, semaphores.go, pool.go, w8.go).
 func Workloads() []*Workload {
 	const big = 100_000
 	return append([]*Workload{
@@ -74,7 +76,7 @@ func Workloads() []*Workload {
 		pingPongWorkload(),
 		floatChannelWorkload(1, 200_000),
 		floatChannelWorkload(big, 2000),
-	}, append(append(counterWorkloads(), semaphoreWorkload()), dictWorkloads()...)...)
+	}, append(append(append(counterWorkloads(), semaphoreWorkload()), poolWorkloads()...), dictWorkloads()...)...)
 }
 
 // Select keeps the workloads whose ID is in ids (all if ids is empty).
@@ -119,6 +121,9 @@ type Result struct {
 	// BytesPerKey is what a store grew by per key set (W8 set), median
 	// over the rounds.
 	BytesPerKey float64 `json:"bytes_per_key,omitempty"`
+	// Outcome is what the implementation returned, where that is part of
+	// the result (W7c: which tasks had their results after a worker died).
+	Outcome string `json:"outcome,omitempty"`
 
 	err     error
 	label   string
@@ -211,7 +216,7 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 					o.Progress(w, impl.Name, round)
 				}
 				var space float64
-				d, err := impl.run(context.WithValue(ctx, spaceKey{}, &space), w, r.Count)
+				d, err := impl.run(withOutcome(context.WithValue(ctx, spaceKey{}, &space), r), w, r.Count)
 				if err != nil {
 					r.OK, r.Error, r.err = false, err.Error(), err
 					continue

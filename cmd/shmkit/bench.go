@@ -166,6 +166,8 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 		for _, r := range rs {
 			if !r.OK {
 				fmt.Fprintf(w, "%s %s: %s\n", r.Label(), r.Impl, r.Error)
+			} else if r.Outcome != "" {
+				fmt.Fprintf(w, "%s %s returned: %s\n", r.Label(), r.Impl, r.Outcome)
 			}
 		}
 	}

@@ -105,3 +105,63 @@ func parseResult(msg []byte) (id uint64, answers []answer, err error) {
 	}
 	return id, answers, nil
 }
+
+// A taskView is a task message read in place, for the worker's loop: the
+// header checked at once, items taken one at a time, nothing allocated.
+type taskView struct {
+	id    uint64
+	fn    []byte
+	count int
+	rest  []byte
+}
+
+// viewTask checks a task message's header; its items follow.
+func viewTask(msg []byte) (taskView, error) {
+	if len(msg) < taskHeader {
+		return taskView{}, fmt.Errorf("%w: task message of %d bytes", ErrProtocol, len(msg))
+	}
+	nameLen := int(binary.LittleEndian.Uint16(msg[12:]))
+	rest := msg[taskHeader:]
+	if nameLen > len(rest) {
+		return taskView{}, fmt.Errorf("%w: task name past the message", ErrProtocol)
+	}
+	count := binary.LittleEndian.Uint32(msg[8:])
+	if uint64(count) > uint64(len(rest)-nameLen)/4 {
+		return taskView{}, fmt.Errorf("%w: %d items in %d bytes", ErrProtocol, count, len(rest)-nameLen)
+	}
+	return taskView{id: binary.LittleEndian.Uint64(msg), fn: rest[:nameLen], count: int(count), rest: rest[nameLen:]}, nil
+}
+
+// item takes the next item; it aliases the message.
+func (v *taskView) item(i int) ([]byte, error) {
+	if len(v.rest) < 4 {
+		return nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
+	}
+	n := binary.LittleEndian.Uint32(v.rest)
+	if uint64(n) > uint64(len(v.rest)-4) {
+		return nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
+	}
+	it := v.rest[4 : 4+n : 4+n]
+	v.rest = v.rest[4+n:]
+	return it, nil
+}
+
+// appendResultHeader starts a result message of count answers; the
+// answers follow, each appended by appendAnswerHeader and its data.
+func appendResultHeader(b []byte, id uint64, count int) []byte {
+	b = binary.LittleEndian.AppendUint64(b, id)
+	b = binary.LittleEndian.AppendUint32(b, uint32(count))
+	return binary.LittleEndian.AppendUint32(b, 0)
+}
+
+// setResultCount sets the count of the result message msg.
+func setResultCount(msg []byte, count int) { binary.LittleEndian.PutUint32(msg[8:], uint32(count)) }
+
+// answerHeader is the status byte and length before an answer's data.
+const answerHeader = 5
+
+// setAnswer fills in the header at b[0:5] of an answer whose data follows.
+func setAnswer(b []byte, status uint8, n int) {
+	b[0] = status
+	binary.LittleEndian.PutUint32(b[1:], uint32(n))
+}

@@ -45,27 +45,22 @@ func (es Errors) Unwrap() []error {
 	return out
 }
 
-// enqueue encodes inputs, from index first on, into chunks of at most
-// size tasks that each fit a message, and queues them. An input too large
-// for any message gets its ErrTooLarge answer at once.
+// enqueue encodes inputs, from index first on, and queues them as spans
+// to be cut into chunks of at most size tasks that each fit a message. An
+// input too large for any message gets its ErrTooLarge answer at once.
 func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []In, size int) error {
-	// One buffer for the encoded inputs, one backing array for the chunks'
-	// item lists and slabs of chunks: a map of tiny tasks makes a few
-	// allocations, not several per task.
+	// One buffer for the encoded inputs and one backing array for the
+	// spans' item lists: a map of tiny tasks makes a few allocations, not
+	// several per task.
 	buf := make([]byte, 0, 8*len(inputs))
 	all := make([][]byte, 0, len(inputs))
-	var slab []chunk
-	chunks := make([]*chunk, 0, len(inputs)/size+1)
-	begin, start, bytes := 0, first, taskHeader+len(t.name)
+	var spans []span
+	begin, start := 0, first
 	flush := func() {
 		if len(all) > begin {
-			if len(slab) == cap(slab) {
-				slab = make([]chunk, 0, min(1024, len(inputs)/size+1))
-			}
-			slab = append(slab, chunk{fn: t.name, job: j, first: start, items: all[begin:len(all):len(all)]})
-			chunks = append(chunks, &slab[len(slab)-1])
+			spans = append(spans, span{job: j, fn: t.name, first: start, items: all[begin:len(all):len(all)], size: size})
 		}
-		begin, bytes = len(all), taskHeader+len(t.name)
+		begin = len(all)
 	}
 	for k, in := range inputs {
 		i := first + k
@@ -76,23 +71,19 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 		if err == nil && taskHeader+len(t.name)+4+len(item) > p.cfg.maxMessage {
 			err = fmt.Errorf("%w: an input of %d bytes", ErrTooLarge, len(item))
 		}
-		if err != nil { // answered here; a chunk holds consecutive tasks, so the one before ends
+		if err != nil { // answered here; a span holds consecutive tasks, so the one before ends
 			flush()
 			j.add(1)
 			j.deliver(i, nil, err)
 			continue
 		}
-		if len(all)-begin == size || bytes+4+len(item) > p.cfg.maxMessage {
-			flush()
-		}
 		if len(all) == begin {
 			start = i
 		}
 		all = append(all, item)
-		bytes += 4 + len(item)
 	}
 	flush()
-	return p.submit(j, chunks)
+	return p.submit(j, spans)
 }
 
 // An AsyncResult is the outcome of a call that runs in the background:

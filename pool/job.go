@@ -2,7 +2,9 @@ package pool
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -14,7 +16,7 @@ type job struct {
 	mu     sync.Mutex
 	left   int  // tasks queued and not yet answered
 	open   bool // more tasks may still be added
-	stop   bool // the caller gave up: answers are dropped
+	stop   atomic.Bool // the caller gave up: answers are dropped
 	done   chan struct{}
 	closed bool
 	// answer takes one task's answer (encoded result or error), under mu.
@@ -35,33 +37,38 @@ func (j *job) add(n int) {
 func (j *job) deliver(i int, data []byte, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !j.stop {
+	if !j.stop.Load() {
 		j.answer(i, data, err)
 	}
 	j.left--
 	j.settle()
 }
 
-// deliverAnswers hands over the answers of tasks first, first+1, ...
-// under one lock, and counts them.
-func (j *job) deliverAnswers(first int, answers []answer) (ok, failed uint64) {
+// deliverResult hands over the answers of a checked result message, for
+// tasks first, first+1, ... under one lock, and counts them.
+func (j *job) deliverResult(first int, msg []byte) (ok, failed uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i, a := range answers {
+	stop := j.stop.Load()
+	rest := msg[resultHeader:]
+	for i := range int(binary.LittleEndian.Uint32(msg[8:])) {
+		var status uint8
+		var data []byte
+		status, data, rest = nextAnswer(rest)
 		var err error
-		switch a.status {
+		switch status {
 		case layout.PoolError:
-			err = &remoteError{ErrTaskFailed, string(a.data)}
+			err = &remoteError{ErrTaskFailed, string(data)}
 		case layout.PoolPanic:
-			err = &remoteError{ErrPanic, string(a.data)}
+			err = &remoteError{ErrPanic, string(data)}
 		}
 		if err != nil {
 			failed++
 		} else {
 			ok++
 		}
-		if !j.stop {
-			j.answer(first+i, a.data, err)
+		if !stop {
+			j.answer(first+i, data, err)
 		}
 		j.left--
 	}
@@ -85,15 +92,11 @@ func (j *job) settle() {
 }
 
 // stopped reports whether the caller gave up, or its context ended.
-func (j *job) stopped() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.stop || j.ctx.Err() != nil
-}
+func (j *job) stopped() bool { return j.stop.Load() || j.ctx.Err() != nil }
 
 // halt drops every answer from now on.
 func (j *job) halt() {
 	j.mu.Lock()
-	j.stop = true
+	j.stop.Store(true)
 	j.mu.Unlock()
 }

@@ -98,10 +98,11 @@ type Pool struct {
 	rows  []layout.PoolWorker
 	slots int
 
-	mu          sync.Mutex
-	cond        *sync.Cond // pending, windows, outstanding or the pool's state changed
-	pending     []*chunk
-	outstanding int // chunks not yet finished, plus jobs still feeding
+	mu           sync.Mutex
+	cond         *sync.Cond // pending, outstanding or the pool's state changed
+	pending      []span     // tasks not yet sent, in order
+	queuedChunks int        // the chunks pending will make, as chunksOf counts them
+	outstanding  int        // tasks not yet answered, plus jobs still feeding
 	closed      bool
 	terminated  bool
 	released    bool // the segment is closed: the table is gone
@@ -176,7 +177,22 @@ func (p *Pool) Name() string { return p.name }
 // Size is the number of worker slots.
 func (p *Pool) Size() int { return p.slots }
 
-// A chunk is a message's worth of tasks of one job.
+// A span is consecutive tasks of one job waiting to be sent, cut into
+// chunks of at most size tasks as workers take them: a map of tiny tasks
+// queues one span, not a chunk per message.
+type span struct {
+	job      *job
+	fn       string
+	first    int      // the index of items[0] in its job
+	items    [][]byte // encoded inputs
+	size     int      // the most tasks in one chunk
+	attempts int      // starts of a worker that died running them
+}
+
+// chunksOf is how many chunks r makes, by count (its bytes may make more).
+func chunksOf(r *span) int { return (len(r.items) + r.size - 1) / r.size }
+
+// A chunk is a message's worth of tasks of one job, sent to a worker.
 type chunk struct {
 	id       uint64
 	fn       string
@@ -185,6 +201,11 @@ type chunk struct {
 	items    [][]byte // encoded inputs
 	answered int      // items answered so far
 	attempts int      // starts of a worker that died running it
+}
+
+// rest is c's tasks from..to as a span of one chunk, to be sent again.
+func (c *chunk) rest(from, to, attempts int) span {
+	return span{job: c.job, fn: c.fn, first: c.first + from, items: c.items[from:to:to], size: to - from, attempts: attempts}
 }
 
 // A worker is one start of a worker process in a slot.
@@ -200,13 +221,23 @@ type worker struct {
 	ctx      context.Context // ends when the process has exited
 	fed      chan struct{}   // closed when feed has returned
 	inflight []*chunk        // sent, not fully answered, in order (p.mu)
+	free     []*chunk        // answered chunks, for refill to use again (p.mu)
+	answered []*chunk        // chunks handle finished, freed at its next call (collect's)
 	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
 	batch    []*chunk        // refill's, under sendMu
 	buf      []byte
 	msgs     [][]byte
-	sent     int  // chunks sent (p.mu)
-	ending   bool // told to leave (p.mu)
-	dead     bool // exited (p.mu)
+	got      []delivery // handle's, collect's own
+	sent     int        // chunks sent (p.mu)
+	ending   bool       // told to leave (p.mu)
+	dead     bool       // exited (p.mu)
+}
+
+// A delivery is a result message for tasks first... of chunk c.
+type delivery struct {
+	c     *chunk
+	first int
+	msg   []byte
 }
 
 // start starts a worker in slot: its segment and channels, then the
@@ -298,7 +329,7 @@ func (w *worker) release() {
 // it busy between round trips when there are many tasks, one when there
 // are few, so that idle workers get the rest (p.mu held).
 func (p *Pool) limit() int {
-	return min(p.cfg.window, 1+len(p.pending)/p.slots)
+	return min(p.cfg.window, 1+p.queuedChunks/p.slots)
 }
 
 // feed sends the worker chunks while it has room, and ends its tasks
@@ -353,26 +384,44 @@ func (w *worker) refill() {
 		p.mu.Unlock()
 		return
 	}
-	lim := p.limit()
-	k := min(lim-len(w.inflight), len(p.pending))
+	k := p.limit() - len(w.inflight)
 	if p.cfg.maxTasks > 0 {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
-	batch := w.batch[:0]
-	for range k {
-		c := p.pending[0]
-		p.pending[0] = nil
-		p.pending = p.pending[1:]
-		p.head.Queued.Add(^uint64(len(c.items) - 1))
-		if c.job.stopped() {
-			p.drop(c)
+	batch, tasks := w.batch[:0], 0
+	for len(batch) < k && len(p.pending) > 0 {
+		r := &p.pending[0]
+		if r.job.stopped() {
+			p.dropFirst()
 			continue
 		}
+		before := chunksOf(r)
+		var c *chunk
+		if n := len(w.free); n > 0 {
+			c, w.free = w.free[n-1], w.free[:n-1]
+		} else {
+			c = new(chunk)
+		}
+		p.nextID++
+		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, attempts: r.attempts}
+		c.first, c.items = p.cut(r)
+		tasks += len(c.items)
+		if len(r.items) == 0 {
+			p.queuedChunks -= before
+			p.pending[0] = span{}
+			p.pending = p.pending[1:]
+		} else {
+			p.queuedChunks -= before - chunksOf(r)
+		}
 		w.inflight = append(w.inflight, c)
-		p.head.InFlight.Add(uint64(len(c.items)))
 		batch = append(batch, c)
 	}
+	p.head.Queued.Add(^uint64(tasks - 1))
+	p.head.InFlight.Add(uint64(tasks))
 	w.sent += len(batch)
+	if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
+		p.cond.Broadcast() // feed ends the worker's tasks
+	}
 	p.mu.Unlock()
 	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
 	for _, c := range batch {
@@ -387,29 +436,69 @@ func (w *worker) refill() {
 	w.tasks.SendBatch(w.msgs)
 }
 
-// drop finishes a chunk of a stopped job without running it (p.mu held).
-func (p *Pool) drop(c *chunk) {
-	for i := range c.items {
-		c.job.deliver(c.first+i, nil, errStopped)
+// cut takes the next chunk's tasks off r: up to r.size of them, as many
+// as fit a message (p.mu held).
+func (p *Pool) cut(r *span) (first int, items [][]byte) {
+	bytes, n := taskHeader+len(r.fn), 0
+	for n < len(r.items) && n < r.size {
+		b := 4 + len(r.items[n])
+		if n > 0 && bytes+b > p.cfg.maxMessage {
+			break
+		}
+		bytes, n = bytes+b, n+1
 	}
-	p.outstanding--
+	first, items = r.first, r.items[:n:n]
+	r.first, r.items = r.first+n, r.items[n:]
+	return first, items
+}
+
+// dropFirst takes the first span out of line and finishes its tasks
+// without running them: their job stopped (p.mu held).
+func (p *Pool) dropFirst() {
+	r := p.pending[0]
+	p.pending[0] = span{}
+	p.pending = p.pending[1:]
+	p.queuedChunks -= chunksOf(&r)
+	p.head.Queued.Add(^uint64(len(r.items) - 1))
+	p.drop(r)
+}
+
+// drop finishes a span of a stopped job without running it (p.mu held).
+func (p *Pool) drop(r span) {
+	for i := range r.items {
+		r.job.deliver(r.first+i, nil, errStopped)
+	}
+	p.outstanding -= len(r.items)
 	p.cond.Broadcast()
 }
 
 var errStopped = errors.New("pool: the call gave up on this task")
 
-// collect receives the worker's results, then, once it has exited, takes
-// the results it sent before it died and settles its chunks in flight.
+// collect receives the worker's results, as many as are there at once,
+// then, once it has exited, takes the results it sent before it died and
+// settles its chunks in flight.
 func (w *worker) collect() {
 	p := w.p
 	defer p.workers.Done()
-	buf := make([]byte, w.results.MaxLen())
+	maxLen := w.results.MaxLen()
+	arena := make([]byte, collectBatch*maxLen)
+	var msgs [][]byte
 	for {
-		n, err := w.results.RecvContext(w.ctx, buf)
+		n, ok, err := w.results.TryRecv(arena[:maxLen])
+		if !ok && err == nil {
+			n, err = w.results.RecvContext(w.ctx, arena[:maxLen])
+		}
 		if err != nil {
 			break // it exited, or died without a word (ErrPeerDead)
 		}
-		if !w.handle(buf[:n]) {
+		msgs = append(msgs[:0], arena[:n])
+		for used := n; len(msgs) < collectMessages && used+maxLen <= len(arena); used += n {
+			if n, ok, err = w.results.TryRecv(arena[used : used+maxLen]); !ok || err != nil {
+				break // an error comes again from the next receive
+			}
+			msgs = append(msgs, arena[used:used+n])
+		}
+		if !w.handle(msgs) {
 			w.proc.Kill()
 			break
 		}
@@ -420,43 +509,65 @@ func (w *worker) collect() {
 	}
 	<-w.proc.Done()
 	for {
-		n, ok, err := w.results.TryRecv(buf)
-		if !ok || err != nil || !w.handle(buf[:n]) {
+		n, ok, err := w.results.TryRecv(arena[:maxLen])
+		if !ok || err != nil || !w.handle([][]byte{arena[:n]}) {
 			break
 		}
 	}
 	w.exited()
 }
 
-// handle delivers one result message; false if it does not answer the
-// chunk the worker had to answer next.
-func (w *worker) handle(msg []byte) bool {
+// The parent takes at most collectMessages results of a worker at once,
+// and at most collectBatch of the longest size.
+const (
+	collectMessages = 256
+	collectBatch    = 16
+)
+
+// handle delivers result messages, in order; false if one does not answer
+// the chunk the worker had to answer next (those before it are delivered).
+func (w *worker) handle(msgs [][]byte) bool {
 	p := w.p
-	id, answers, err := parseResult(msg)
+	got, good := w.got[:0], true
 	p.mu.Lock()
-	if err != nil || len(w.inflight) == 0 || w.inflight[0].id != id ||
-		w.inflight[0].answered+len(answers) > len(w.inflight[0].items) {
-		p.mu.Unlock()
-		fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
-		return false
-	}
-	c := w.inflight[0]
-	first := c.answered
-	c.answered += len(answers)
-	if c.answered == len(c.items) {
-		w.inflight[0] = nil
-		w.inflight = w.inflight[1:]
-		p.outstanding--
-		if p.outstanding == 0 || len(w.inflight) <= p.limit()/2 { // what feed waits for
-			p.cond.Broadcast()
+	w.free = append(w.free, w.answered...) // their deliveries are done
+	clear(w.answered)
+	w.answered = w.answered[:0]
+	tasks := 0
+	for _, msg := range msgs {
+		id, count, err := checkResult(msg)
+		if err != nil || len(w.inflight) == 0 || w.inflight[0].id != id ||
+			w.inflight[0].answered+count > len(w.inflight[0].items) {
+			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
+			good = false
+			break
+		}
+		c := w.inflight[0]
+		got = append(got, delivery{c, c.answered, msg})
+		c.answered += count
+		tasks += count
+		if c.answered == len(c.items) {
+			w.inflight[0] = nil
+			w.inflight = w.inflight[1:]
+			w.answered = append(w.answered, c)
 		}
 	}
+	p.outstanding -= tasks
+	if p.outstanding == 0 { // what feed waits for when closed
+		p.cond.Broadcast()
+	}
 	p.mu.Unlock()
-	ok, failed := c.job.deliverAnswers(c.first+first, answers)
+	var ok, failed uint64
+	for _, d := range got {
+		o, f := d.c.job.deliverResult(d.c.first+d.first, d.msg)
+		ok, failed = ok+o, failed+f
+	}
+	clear(got)
+	w.got = got[:0]
 	p.head.InFlight.Add(^(ok + failed - 1))
 	p.head.Done.Add(ok)
 	p.head.Failed.Add(failed)
-	return true
+	return good
 }
 
 // exited settles a worker that has exited: the chunk it was running is
@@ -479,24 +590,24 @@ func (w *worker) exited() {
 	} else {
 		p.startFails, p.served = 0, true
 	}
-	var failed, back, orphaned []*chunk
+	var failed, back, orphaned []span
 	for _, c := range w.inflight {
 		p.head.InFlight.Add(^uint64(len(c.items) - c.answered - 1))
 		if p.terminated {
-			failed = append(failed, c)
+			failed = append(failed, c.rest(c.answered, len(c.items), c.attempts))
 			continue
 		}
 		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= len(c.items) {
-			back = append(back, p.piece(c, c.answered, len(c.items), c.attempts)) // it never ran
+			back = append(back, c.rest(c.answered, len(c.items), c.attempts)) // it never ran
 			continue
 		}
 		// The chunk it was running: the task that was running is to blame;
 		// those before it ran but their results died with the worker, those
 		// after it never ran. Only the one to blame uses up a retry.
 		if item > c.answered {
-			back = append(back, p.piece(c, c.answered, item, c.attempts))
+			back = append(back, c.rest(c.answered, item, c.attempts))
 		}
-		culprit := p.piece(c, item, item+1, c.attempts+1)
+		culprit := c.rest(item, item+1, c.attempts+1)
 		if culprit.attempts > p.cfg.retries {
 			failed = append(failed, culprit)
 		} else {
@@ -504,36 +615,37 @@ func (w *worker) exited() {
 			back = append(back, culprit)
 		}
 		if item+1 < len(c.items) {
-			back = append(back, p.piece(c, item+1, len(c.items), c.attempts))
+			back = append(back, c.rest(item+1, len(c.items), c.attempts))
 		}
-		p.outstanding-- // c itself; its pieces count instead
 	}
 	w.inflight = nil
-	for _, c := range back { // first in line again, in order
-		p.head.Queued.Add(uint64(len(c.items)))
+	for i := range back { // first in line again, in order
+		p.head.Queued.Add(uint64(len(back[i].items)))
+		p.queuedChunks += chunksOf(&back[i])
 	}
 	p.pending = append(back, p.pending...)
 	if p.startFails >= max(3, p.slots) && p.broken == nil {
 		p.broken = fmt.Errorf("%w: the last exited with %s", ErrWorkerStart, werr.how())
 	}
 	if p.broken != nil { // no worker will take them
-		orphaned, p.pending = p.pending, nil
+		orphaned, p.pending, p.queuedChunks = p.pending, nil, 0
 	}
 	replace := !p.terminated && p.broken == nil && !(p.closed && p.outstanding == 0)
 	p.cond.Broadcast()
 	p.mu.Unlock()
 
-	for _, c := range failed {
+	for _, r := range failed {
 		var err error = ErrTerminated
 		if !p.terminated {
 			werr := *werr
-			werr.Attempts = c.attempts
+			werr.Attempts = r.attempts
 			err = &werr
 		}
-		p.fail(c, err)
+		p.fail(r, err)
 	}
-	for _, c := range orphaned {
-		p.fail(c, p.broken)
+	for _, r := range orphaned {
+		p.head.Queued.Add(^uint64(len(r.items) - 1))
+		p.fail(r, p.broken)
 	}
 	<-w.fed
 	w.release()
@@ -544,42 +656,32 @@ func (w *worker) exited() {
 				p.broken = err
 			}
 			failed := p.pending
-			p.pending = nil
+			p.pending, p.queuedChunks = nil, 0
 			p.mu.Unlock()
-			for _, c := range failed {
-				p.fail(c, err)
+			for _, r := range failed {
+				p.head.Queued.Add(^uint64(len(r.items) - 1))
+				p.fail(r, err)
 			}
 		}
 	}
 }
 
-// piece makes a chunk of c's tasks from..to, to be sent again; it counts
-// as outstanding, and c stays counted until it is given up (p.mu held).
-func (p *Pool) piece(c *chunk, from, to, attempts int) *chunk {
-	if from == c.answered && to == len(c.items) && attempts == c.attempts {
-		c.items, c.first, c.answered = c.items[from:], c.first+from, 0
-		return c // all of it: the same chunk, still counted once
+// fail answers every task of r with err.
+func (p *Pool) fail(r span, err error) {
+	for i := range r.items {
+		r.job.deliver(r.first+i, nil, err)
 	}
-	p.nextID++
-	p.outstanding++
-	return &chunk{id: p.nextID, fn: c.fn, job: c.job, first: c.first + from, items: c.items[from:to], attempts: attempts}
-}
-
-// fail answers every unanswered task of c with err.
-func (p *Pool) fail(c *chunk, err error) {
-	for i := c.answered; i < len(c.items); i++ {
-		c.job.deliver(c.first+i, nil, err)
-	}
-	p.head.Failed.Add(uint64(len(c.items) - c.answered))
+	p.head.Failed.Add(uint64(len(r.items)))
 	p.mu.Lock()
-	p.outstanding--
+	p.outstanding -= len(r.items)
 	p.cond.Broadcast()
 	p.mu.Unlock()
 }
 
-// submit queues a job's chunks, all at once: one lock and one wake-up.
-func (p *Pool) submit(j *job, chunks []*chunk) error {
-	if len(chunks) == 0 {
+// submit queues a job's spans of tasks, all at once: one lock and one
+// wake-up.
+func (p *Pool) submit(j *job, spans []span) error {
+	if len(spans) == 0 {
 		return nil
 	}
 	p.mu.Lock()
@@ -591,15 +693,14 @@ func (p *Pool) submit(j *job, chunks []*chunk) error {
 		return p.broken
 	}
 	n := 0
-	for _, c := range chunks {
-		p.nextID++
-		c.id = p.nextID
-		n += len(c.items)
+	for i := range spans {
+		n += len(spans[i].items)
+		p.queuedChunks += chunksOf(&spans[i])
 	}
 	j.add(n)
-	p.pending = append(p.pending, chunks...)
+	p.pending = append(p.pending, spans...)
 	p.head.Queued.Add(uint64(n))
-	p.outstanding += len(chunks)
+	p.outstanding += n
 	p.cond.Broadcast()
 	return nil
 }
@@ -625,23 +726,24 @@ func (p *Pool) fed() {
 	p.mu.Unlock()
 }
 
-// forget takes a stopped job's queued chunks out of line.
+// forget takes a stopped job's queued tasks out of line.
 func (p *Pool) forget(j *job) {
 	p.mu.Lock()
-	var drop []*chunk
+	var drop []span
 	keep := p.pending[:0]
-	for _, c := range p.pending {
-		if c.job == j {
-			drop = append(drop, c)
-			p.head.Queued.Add(^uint64(len(c.items) - 1))
+	for _, r := range p.pending {
+		if r.job == j {
+			drop = append(drop, r)
+			p.queuedChunks -= chunksOf(&r)
+			p.head.Queued.Add(^uint64(len(r.items) - 1))
 		} else {
-			keep = append(keep, c)
+			keep = append(keep, r)
 		}
 	}
 	clear(p.pending[len(keep):])
 	p.pending = keep
-	for _, c := range drop {
-		p.drop(c)
+	for _, r := range drop {
+		p.drop(r)
 	}
 	p.mu.Unlock()
 }
@@ -686,16 +788,16 @@ func (p *Pool) Terminate() error {
 	p.closed, p.terminated = true, true
 	p.head.Closed.Store(1)
 	failed := p.pending
-	p.pending = nil
+	p.pending, p.queuedChunks = nil, 0
 	var procs []*process.Process
 	for w := range p.live {
 		procs = append(procs, w.proc)
 	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	for _, c := range failed {
-		p.head.Queued.Add(^uint64(len(c.items) - 1))
-		p.fail(c, ErrTerminated)
+	for _, r := range failed {
+		p.head.Queued.Add(^uint64(len(r.items) - 1))
+		p.fail(r, ErrTerminated)
 	}
 	for _, pr := range procs {
 		pr.Kill()

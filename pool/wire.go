@@ -165,3 +165,36 @@ func setAnswer(b []byte, status uint8, n int) {
 	b[0] = status
 	binary.LittleEndian.PutUint32(b[1:], uint32(n))
 }
+
+// checkResult checks a result message through to its end, as
+// parseResult does, without taking its answers out.
+func checkResult(msg []byte) (id uint64, count int, err error) {
+	if len(msg) < resultHeader {
+		return 0, 0, fmt.Errorf("%w: result message of %d bytes", ErrProtocol, len(msg))
+	}
+	n := binary.LittleEndian.Uint32(msg[8:])
+	rest := msg[resultHeader:]
+	if uint64(n) > uint64(len(rest))/answerHeader {
+		return 0, 0, fmt.Errorf("%w: %d results in %d bytes", ErrProtocol, n, len(rest))
+	}
+	for i := range int(n) {
+		if len(rest) < answerHeader {
+			return 0, 0, fmt.Errorf("%w: result %d past the message", ErrProtocol, i)
+		}
+		st, size := rest[0], binary.LittleEndian.Uint32(rest[1:])
+		rest = rest[answerHeader:]
+		if uint64(size) > uint64(len(rest)) || st > 2 {
+			return 0, 0, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
+		}
+		rest = rest[size:]
+	}
+	return binary.LittleEndian.Uint64(msg), int(n), nil
+}
+
+// nextAnswer takes the first answer off the answers of a checked result
+// message.
+func nextAnswer(rest []byte) (status uint8, data, tail []byte) {
+	n := binary.LittleEndian.Uint32(rest[1:])
+	end := answerHeader + n
+	return rest[0], rest[answerHeader:end:end], rest[end:]
+}

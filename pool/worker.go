@@ -102,6 +102,7 @@ func serve(args []string) int {
 	var got [recvMessages][]byte
 	var out, scratch []byte // the round's result messages end to end; a moved answer
 	var ends []int          // where each result message ends in out
+	var msgs [][]byte
 	var fn []byte
 	var reg registered
 	known := false
@@ -193,13 +194,14 @@ func serve(args []string) int {
 				break // the chunks after it go back to the pool when this worker exits
 			}
 		}
-		from := 0
+		msgs, from := msgs[:0], 0
 		for _, end := range ends {
-			if err := results.Send(out[from:end]); err != nil {
-				fmt.Fprintln(os.Stderr, "pool worker:", err)
-				return exitBroken
-			}
+			msgs = append(msgs, out[from:end:end])
 			from = end
+		}
+		if _, err := results.SendBatch(msgs); err != nil { // one wake-up for the lot
+			fmt.Fprintln(os.Stderr, "pool worker:", err)
+			return exitBroken
 		}
 		row.Done.Add(uint64(ran))
 		row.State.Store(layout.PoolIdle)

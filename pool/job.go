@@ -14,8 +14,8 @@ import (
 type job struct {
 	ctx    context.Context
 	mu     sync.Mutex
-	left   int  // tasks queued and not yet answered
-	open   bool // more tasks may still be added
+	left   int         // tasks queued and not yet answered
+	open   bool        // more tasks may still be added
 	stop   atomic.Bool // the caller gave up: answers are dropped
 	done   chan struct{}
 	closed bool

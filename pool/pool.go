@@ -103,14 +103,14 @@ type Pool struct {
 	pending      []span     // tasks not yet sent, in order
 	queuedChunks int        // the chunks pending will make, as chunksOf counts them
 	outstanding  int        // tasks not yet answered, plus jobs still feeding
-	closed      bool
-	terminated  bool
-	released    bool // the segment is closed: the table is gone
-	broken      error
-	nextID      uint64
-	live        map[*worker]bool
-	startFails  int // workers in a row that exited before serving
-	served      bool
+	closed       bool
+	terminated   bool
+	released     bool // the segment is closed: the table is gone
+	broken       error
+	nextID       uint64
+	live         map[*worker]bool
+	startFails   int // workers in a row that exited before serving
+	served       bool
 
 	workers  sync.WaitGroup // every worker's goroutines
 	finish   sync.Once
@@ -201,6 +201,7 @@ type chunk struct {
 	items    [][]byte // encoded inputs
 	answered int      // items answered so far
 	attempts int      // starts of a worker that died running it
+	bytes    int      // its message's room in the worker's tasks ring
 }
 
 // rest is c's tasks from..to as a span of one chunk, to be sent again.
@@ -221,6 +222,9 @@ type worker struct {
 	ctx      context.Context // ends when the process has exited
 	fed      chan struct{}   // closed when feed has returned
 	inflight []*chunk        // sent, not fully answered, in order (p.mu)
+	inBytes  int             // their messages' room in the tasks ring (p.mu)
+	window   int             // the most chunks in flight
+	budget   int             // the most bytes of them
 	free     []*chunk        // answered chunks, for refill to use again (p.mu)
 	answered []*chunk        // chunks handle finished, freed at its next call (collect's)
 	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
@@ -256,9 +260,15 @@ func (p *Pool) start(slot int) error {
 		w.release()
 		return fmt.Errorf("pool: start a worker: %w", err)
 	}
+	// The SPSC ring holds slots messages of maxLen bytes, and more of
+	// shorter ones: a worker may have many small chunks in flight, as
+	// many as their messages' records fill that room. Each slot of the
+	// any-to-any ring holds one message.
+	w.window, w.budget = maxWindow, slots*spscRecord(maxLen)
 	mk := func(name string) (*channel.Channel[byte], error) {
 		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.SPSC())
 		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
+			w.window = slots
 			ch, err = channel.New[byte](seg, name, slots, maxLen)
 		}
 		return ch, err
@@ -325,11 +335,19 @@ func (w *worker) release() {
 	shm.Unlink(w.segName)
 }
 
-// limit is how many chunks one worker may have in flight: enough to keep
+// maxWindow bounds the chunks in flight to one worker: many tiny tasks
+// cross per round trip, and a worker's wake-up is shared by as many.
+const maxWindow = 1024
+
+// spscRecord is the room a message of n bytes takes in an SPSC ring: an
+// 8-byte header and the bytes, padded to 8 (shmkit.h).
+func spscRecord(n int) int { return 8 + (n+7)&^7 }
+
+// limit is how many chunks the worker may have in flight: enough to keep
 // it busy between round trips when there are many tasks, one when there
 // are few, so that idle workers get the rest (p.mu held).
-func (p *Pool) limit() int {
-	return min(p.cfg.window, 1+p.queuedChunks/p.slots)
+func (w *worker) limit() int {
+	return min(w.window, 1+w.p.queuedChunks/w.p.slots)
 }
 
 // feed sends the worker chunks while it has room, and ends its tasks
@@ -371,7 +389,7 @@ func (w *worker) feed() {
 // held).
 func (w *worker) wants() bool {
 	p := w.p
-	return !w.dead && !w.ending && len(p.pending) > 0 && len(w.inflight) <= p.limit()/2 &&
+	return !w.dead && !w.ending && len(p.pending) > 0 && len(w.inflight) <= w.limit()/2 && w.inBytes <= w.budget/2 &&
 		(p.cfg.maxTasks == 0 || w.sent < p.cfg.maxTasks)
 }
 
@@ -384,7 +402,7 @@ func (w *worker) refill() {
 		p.mu.Unlock()
 		return
 	}
-	k := p.limit() - len(w.inflight)
+	k := w.limit() - len(w.inflight)
 	if p.cfg.maxTasks > 0 {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
@@ -395,6 +413,10 @@ func (w *worker) refill() {
 			p.dropFirst()
 			continue
 		}
+		n, size := p.cut(r)
+		if w.inBytes+spscRecord(size) > w.budget {
+			break // the ring is as full as it may get
+		}
 		before := chunksOf(r)
 		var c *chunk
 		if n := len(w.free); n > 0 {
@@ -403,9 +425,10 @@ func (w *worker) refill() {
 			c = new(chunk)
 		}
 		p.nextID++
-		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, attempts: r.attempts}
-		c.first, c.items = p.cut(r)
-		tasks += len(c.items)
+		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items[:n:n], attempts: r.attempts, bytes: spscRecord(size)}
+		r.first, r.items = r.first+n, r.items[n:]
+		w.inBytes += c.bytes
+		tasks += n
 		if len(r.items) == 0 {
 			p.queuedChunks -= before
 			p.pending[0] = span{}
@@ -436,10 +459,10 @@ func (w *worker) refill() {
 	w.tasks.SendBatch(w.msgs)
 }
 
-// cut takes the next chunk's tasks off r: up to r.size of them, as many
-// as fit a message (p.mu held).
-func (p *Pool) cut(r *span) (first int, items [][]byte) {
-	bytes, n := taskHeader+len(r.fn), 0
+// cut says how many of r's tasks the next chunk takes, up to r.size, as
+// many as fit a message, and the size of that message.
+func (p *Pool) cut(r *span) (n, bytes int) {
+	bytes = taskHeader + len(r.fn)
 	for n < len(r.items) && n < r.size {
 		b := 4 + len(r.items[n])
 		if n > 0 && bytes+b > p.cfg.maxMessage {
@@ -447,9 +470,7 @@ func (p *Pool) cut(r *span) (first int, items [][]byte) {
 		}
 		bytes, n = bytes+b, n+1
 	}
-	first, items = r.first, r.items[:n:n]
-	r.first, r.items = r.first+n, r.items[n:]
-	return first, items
+	return n, bytes
 }
 
 // dropFirst takes the first span out of line and finishes its tasks
@@ -549,6 +570,7 @@ func (w *worker) handle(msgs [][]byte) bool {
 		if c.answered == len(c.items) {
 			w.inflight[0] = nil
 			w.inflight = w.inflight[1:]
+			w.inBytes -= c.bytes
 			w.answered = append(w.answered, c)
 		}
 	}
@@ -618,7 +640,7 @@ func (w *worker) exited() {
 			back = append(back, c.rest(item+1, len(c.items), c.attempts))
 		}
 	}
-	w.inflight = nil
+	w.inflight, w.inBytes = nil, 0
 	for i := range back { // first in line again, in order
 		p.head.Queued.Add(uint64(len(back[i].items)))
 		p.queuedChunks += chunksOf(&back[i])

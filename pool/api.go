@@ -49,18 +49,18 @@ func (es Errors) Unwrap() []error {
 // to be cut into chunks of at most size tasks that each fit a message. An
 // input too large for any message gets its ErrTooLarge answer at once.
 func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []In, size int) error {
-	// One buffer for the encoded inputs and one backing array for the
-	// spans' item lists: a map of tiny tasks makes a few allocations, not
-	// several per task.
+	// One buffer for the encoded inputs and one for where each ends: a
+	// map of tiny tasks makes a few allocations, not several per task.
 	buf := make([]byte, 0, 8*len(inputs))
-	all := make([][]byte, 0, len(inputs))
+	offs := make([]int, 0, len(inputs)+1)
 	var spans []span
-	begin, start := 0, first
+	begin, start := 0, first // where the span being made starts in offs, and its first index
 	flush := func() {
-		if len(all) > begin {
-			spans = append(spans, span{job: j, fn: t.name, first: start, items: all[begin:len(all):len(all)], size: size})
+		if len(offs) > begin+1 {
+			items := encoded{buf, offs[begin:len(offs):len(offs)]}
+			spans = append(spans, span{job: j, fn: t.name, first: start, items: items, size: size})
 		}
-		begin = len(all)
+		begin = len(offs)
 	}
 	for k, in := range inputs {
 		i := first + k
@@ -77,10 +77,11 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 			j.deliver(i, nil, err)
 			continue
 		}
-		if len(all) == begin {
+		if len(offs) == begin {
 			start = i
+			offs = append(offs, at)
 		}
-		all = append(all, item)
+		offs = append(offs, len(buf))
 	}
 	flush()
 	return p.submit(j, spans)

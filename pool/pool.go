@@ -183,30 +183,30 @@ func (p *Pool) Size() int { return p.slots }
 type span struct {
 	job      *job
 	fn       string
-	first    int      // the index of items[0] in its job
-	items    [][]byte // encoded inputs
-	size     int      // the most tasks in one chunk
-	attempts int      // starts of a worker that died running them
+	first    int     // the index of items' first in its job
+	items    encoded // encoded inputs
+	size     int     // the most tasks in one chunk
+	attempts int     // starts of a worker that died running them
 }
 
 // chunksOf is how many chunks r makes, by count (its bytes may make more).
-func chunksOf(r *span) int { return (len(r.items) + r.size - 1) / r.size }
+func chunksOf(r *span) int { return (r.items.len() + r.size - 1) / r.size }
 
 // A chunk is a message's worth of tasks of one job, sent to a worker.
 type chunk struct {
 	id       uint64
 	fn       string
 	job      *job
-	first    int      // the index of items[0] in its job
-	items    [][]byte // encoded inputs
-	answered int      // items answered so far
-	attempts int      // starts of a worker that died running it
-	bytes    int      // its message's room in the worker's tasks ring
+	first    int     // the index of items' first in its job
+	items    encoded // encoded inputs
+	answered int     // items answered so far
+	attempts int     // starts of a worker that died running it
+	bytes    int     // its message's room in the worker's tasks ring
 }
 
 // rest is c's tasks from..to as a span of one chunk, to be sent again.
 func (c *chunk) rest(from, to, attempts int) span {
-	return span{job: c.job, fn: c.fn, first: c.first + from, items: c.items[from:to:to], size: to - from, attempts: attempts}
+	return span{job: c.job, fn: c.fn, first: c.first + from, items: c.items.slice(from, to), size: to - from, attempts: attempts}
 }
 
 // A worker is one start of a worker process in a slot.
@@ -221,7 +221,7 @@ type worker struct {
 	proc     *process.Process
 	ctx      context.Context // ends when the process has exited
 	fed      chan struct{}   // closed when feed has returned
-	inflight []*chunk        // sent, not fully answered, in order (p.mu)
+	inflight chunkQueue      // sent, not fully answered, in order (p.mu)
 	inBytes  int             // their messages' room in the tasks ring (p.mu)
 	window   int             // the most chunks in flight
 	budget   int             // the most bytes of them
@@ -389,7 +389,7 @@ func (w *worker) feed() {
 // held).
 func (w *worker) wants() bool {
 	p := w.p
-	return !w.dead && !w.ending && len(p.pending) > 0 && len(w.inflight) <= w.limit()/2 && w.inBytes <= w.budget/2 &&
+	return !w.dead && !w.ending && len(p.pending) > 0 && w.inflight.len() <= w.limit()/2 && w.inBytes <= w.budget/2 &&
 		(p.cfg.maxTasks == 0 || w.sent < p.cfg.maxTasks)
 }
 
@@ -402,7 +402,7 @@ func (w *worker) refill() {
 		p.mu.Unlock()
 		return
 	}
-	k := w.limit() - len(w.inflight)
+	k := w.limit() - w.inflight.len()
 	if p.cfg.maxTasks > 0 {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
@@ -425,18 +425,18 @@ func (w *worker) refill() {
 			c = new(chunk)
 		}
 		p.nextID++
-		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items[:n:n], attempts: r.attempts, bytes: spscRecord(size)}
-		r.first, r.items = r.first+n, r.items[n:]
+		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
+		r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
 		w.inBytes += c.bytes
 		tasks += n
-		if len(r.items) == 0 {
+		if r.items.len() == 0 {
 			p.queuedChunks -= before
 			p.pending[0] = span{}
 			p.pending = p.pending[1:]
 		} else {
 			p.queuedChunks -= before - chunksOf(r)
 		}
-		w.inflight = append(w.inflight, c)
+		w.inflight.push(c)
 		batch = append(batch, c)
 	}
 	p.head.Queued.Add(^uint64(tasks - 1))
@@ -463,8 +463,8 @@ func (w *worker) refill() {
 // many as fit a message, and the size of that message.
 func (p *Pool) cut(r *span) (n, bytes int) {
 	bytes = taskHeader + len(r.fn)
-	for n < len(r.items) && n < r.size {
-		b := 4 + len(r.items[n])
+	for n < r.items.len() && n < r.size {
+		b := 4 + r.items.size(n)
 		if n > 0 && bytes+b > p.cfg.maxMessage {
 			break
 		}
@@ -480,16 +480,16 @@ func (p *Pool) dropFirst() {
 	p.pending[0] = span{}
 	p.pending = p.pending[1:]
 	p.queuedChunks -= chunksOf(&r)
-	p.head.Queued.Add(^uint64(len(r.items) - 1))
+	p.head.Queued.Add(^uint64(r.items.len() - 1))
 	p.drop(r)
 }
 
 // drop finishes a span of a stopped job without running it (p.mu held).
 func (p *Pool) drop(r span) {
-	for i := range r.items {
+	for i := range r.items.len() {
 		r.job.deliver(r.first+i, nil, errStopped)
 	}
-	p.outstanding -= len(r.items)
+	p.outstanding -= r.items.len()
 	p.cond.Broadcast()
 }
 
@@ -557,19 +557,18 @@ func (w *worker) handle(msgs [][]byte) bool {
 	tasks := 0
 	for _, msg := range msgs {
 		id, count, err := checkResult(msg)
-		if err != nil || len(w.inflight) == 0 || w.inflight[0].id != id ||
-			w.inflight[0].answered+count > len(w.inflight[0].items) {
+		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id ||
+			w.inflight.at(0).answered+count > w.inflight.at(0).items.len() {
 			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
 			good = false
 			break
 		}
-		c := w.inflight[0]
+		c := w.inflight.at(0)
 		got = append(got, delivery{c, c.answered, msg})
 		c.answered += count
 		tasks += count
-		if c.answered == len(c.items) {
-			w.inflight[0] = nil
-			w.inflight = w.inflight[1:]
+		if c.answered == c.items.len() {
+			w.inflight.pop()
 			w.inBytes -= c.bytes
 			w.answered = append(w.answered, c)
 		}
@@ -613,14 +612,15 @@ func (w *worker) exited() {
 		p.startFails, p.served = 0, true
 	}
 	var failed, back, orphaned []span
-	for _, c := range w.inflight {
-		p.head.InFlight.Add(^uint64(len(c.items) - c.answered - 1))
+	for i := range w.inflight.len() {
+		c := w.inflight.at(i)
+		p.head.InFlight.Add(^uint64(c.items.len() - c.answered - 1))
 		if p.terminated {
-			failed = append(failed, c.rest(c.answered, len(c.items), c.attempts))
+			failed = append(failed, c.rest(c.answered, c.items.len(), c.attempts))
 			continue
 		}
-		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= len(c.items) {
-			back = append(back, c.rest(c.answered, len(c.items), c.attempts)) // it never ran
+		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= c.items.len() {
+			back = append(back, c.rest(c.answered, c.items.len(), c.attempts)) // it never ran
 			continue
 		}
 		// The chunk it was running: the task that was running is to blame;
@@ -636,13 +636,14 @@ func (w *worker) exited() {
 			p.head.Retried.Add(1)
 			back = append(back, culprit)
 		}
-		if item+1 < len(c.items) {
-			back = append(back, c.rest(item+1, len(c.items), c.attempts))
+		if item+1 < c.items.len() {
+			back = append(back, c.rest(item+1, c.items.len(), c.attempts))
 		}
 	}
-	w.inflight, w.inBytes = nil, 0
+	w.inflight.reset()
+	w.inBytes = 0
 	for i := range back { // first in line again, in order
-		p.head.Queued.Add(uint64(len(back[i].items)))
+		p.head.Queued.Add(uint64(back[i].items.len()))
 		p.queuedChunks += chunksOf(&back[i])
 	}
 	p.pending = append(back, p.pending...)
@@ -666,7 +667,7 @@ func (w *worker) exited() {
 		p.fail(r, err)
 	}
 	for _, r := range orphaned {
-		p.head.Queued.Add(^uint64(len(r.items) - 1))
+		p.head.Queued.Add(^uint64(r.items.len() - 1))
 		p.fail(r, p.broken)
 	}
 	<-w.fed
@@ -681,7 +682,7 @@ func (w *worker) exited() {
 			p.pending, p.queuedChunks = nil, 0
 			p.mu.Unlock()
 			for _, r := range failed {
-				p.head.Queued.Add(^uint64(len(r.items) - 1))
+				p.head.Queued.Add(^uint64(r.items.len() - 1))
 				p.fail(r, err)
 			}
 		}
@@ -690,12 +691,12 @@ func (w *worker) exited() {
 
 // fail answers every task of r with err.
 func (p *Pool) fail(r span, err error) {
-	for i := range r.items {
+	for i := range r.items.len() {
 		r.job.deliver(r.first+i, nil, err)
 	}
-	p.head.Failed.Add(uint64(len(r.items)))
+	p.head.Failed.Add(uint64(r.items.len()))
 	p.mu.Lock()
-	p.outstanding -= len(r.items)
+	p.outstanding -= r.items.len()
 	p.cond.Broadcast()
 	p.mu.Unlock()
 }
@@ -716,7 +717,7 @@ func (p *Pool) submit(j *job, spans []span) error {
 	}
 	n := 0
 	for i := range spans {
-		n += len(spans[i].items)
+		n += spans[i].items.len()
 		p.queuedChunks += chunksOf(&spans[i])
 	}
 	j.add(n)
@@ -757,7 +758,7 @@ func (p *Pool) forget(j *job) {
 		if r.job == j {
 			drop = append(drop, r)
 			p.queuedChunks -= chunksOf(&r)
-			p.head.Queued.Add(^uint64(len(r.items) - 1))
+			p.head.Queued.Add(^uint64(r.items.len() - 1))
 		} else {
 			keep = append(keep, r)
 		}
@@ -818,7 +819,7 @@ func (p *Pool) Terminate() error {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	for _, r := range failed {
-		p.head.Queued.Add(^uint64(len(r.items) - 1))
+		p.head.Queued.Add(^uint64(r.items.len() - 1))
 		p.fail(r, ErrTerminated)
 	}
 	for _, pr := range procs {
@@ -913,3 +914,55 @@ type remoteError struct {
 
 func (e *remoteError) Error() string { return e.text }
 func (e *remoteError) Unwrap() error { return e.kind }
+
+// encoded is task inputs, end to end: input i is
+// data[offs[i]:offs[i+1]]. Offsets, not slices, so that the garbage
+// collector has no pointer per task to follow.
+type encoded struct {
+	data []byte
+	offs []int
+}
+
+func (in encoded) len() int        { return max(0, len(in.offs)-1) }
+func (in encoded) at(i int) []byte { return in.data[in.offs[i]:in.offs[i+1]:in.offs[i+1]] }
+func (in encoded) size(i int) int  { return in.offs[i+1] - in.offs[i] }
+func (in encoded) slice(from, to int) encoded {
+	return encoded{in.data, in.offs[from : to+1 : to+1]}
+}
+
+// A chunkQueue is a worker's chunks in flight, oldest first: a ring, so
+// that taking from the front and adding at the back allocate nothing.
+type chunkQueue struct {
+	buf  []*chunk // a power of two long
+	head int
+	n    int
+}
+
+func (q *chunkQueue) len() int { return q.n }
+
+// at is the i-th chunk from the front.
+func (q *chunkQueue) at(i int) *chunk { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+func (q *chunkQueue) push(c *chunk) {
+	if q.n == len(q.buf) {
+		buf := make([]*chunk, max(64, 2*len(q.buf)))
+		for i := range q.n {
+			buf[i] = q.at(i)
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = c
+	q.n++
+}
+
+// pop takes the front chunk off.
+func (q *chunkQueue) pop() {
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+}
+
+func (q *chunkQueue) reset() {
+	clear(q.buf)
+	q.head, q.n = 0, 0
+}

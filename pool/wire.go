@@ -18,92 +18,17 @@ const (
 )
 
 // appendTask encodes a chunk of inputs for the task function fn.
-func appendTask(b []byte, id uint64, fn string, items [][]byte) []byte {
+func appendTask(b []byte, id uint64, fn string, items encoded) []byte {
 	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(items)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(items.len()))
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(fn)))
 	b = binary.LittleEndian.AppendUint16(b, 0)
 	b = append(b, fn...)
-	for _, it := range items {
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(it)))
-		b = append(b, it...)
+	for i := range items.len() {
+		b = binary.LittleEndian.AppendUint32(b, uint32(items.size(i)))
+		b = append(b, items.at(i)...)
 	}
 	return b
-}
-
-// parseTask decodes a task message; items alias msg.
-func parseTask(msg []byte) (id uint64, fn string, items [][]byte, err error) {
-	if len(msg) < taskHeader {
-		return 0, "", nil, fmt.Errorf("%w: task message of %d bytes", ErrProtocol, len(msg))
-	}
-	id = binary.LittleEndian.Uint64(msg)
-	count := binary.LittleEndian.Uint32(msg[8:])
-	nameLen := int(binary.LittleEndian.Uint16(msg[12:]))
-	rest := msg[taskHeader:]
-	if nameLen > len(rest) {
-		return 0, "", nil, fmt.Errorf("%w: task name past the message", ErrProtocol)
-	}
-	fn, rest = string(rest[:nameLen]), rest[nameLen:]
-	if uint64(count) > uint64(len(rest))/4 {
-		return 0, "", nil, fmt.Errorf("%w: %d items in %d bytes", ErrProtocol, count, len(rest))
-	}
-	items = make([][]byte, count)
-	for i := range items {
-		if len(rest) < 4 {
-			return 0, "", nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
-		}
-		n := binary.LittleEndian.Uint32(rest)
-		rest = rest[4:]
-		if uint64(n) > uint64(len(rest)) {
-			return 0, "", nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
-		}
-		items[i], rest = rest[:n:n], rest[n:]
-	}
-	return id, fn, items, nil
-}
-
-// An answer is one task's outcome as it crosses back.
-type answer struct {
-	status uint8
-	data   []byte // the encoded result, or the error's text
-}
-
-func appendResult(b []byte, id uint64, answers []answer) []byte {
-	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(answers)))
-	b = binary.LittleEndian.AppendUint32(b, 0)
-	for _, a := range answers {
-		b = append(b, a.status)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(a.data)))
-		b = append(b, a.data...)
-	}
-	return b
-}
-
-// parseResult decodes a result message; the answers' data alias msg.
-func parseResult(msg []byte) (id uint64, answers []answer, err error) {
-	if len(msg) < resultHeader {
-		return 0, nil, fmt.Errorf("%w: result message of %d bytes", ErrProtocol, len(msg))
-	}
-	id = binary.LittleEndian.Uint64(msg)
-	count := binary.LittleEndian.Uint32(msg[8:])
-	rest := msg[resultHeader:]
-	if uint64(count) > uint64(len(rest))/5 {
-		return 0, nil, fmt.Errorf("%w: %d results in %d bytes", ErrProtocol, count, len(rest))
-	}
-	answers = make([]answer, count)
-	for i := range answers {
-		if len(rest) < 5 {
-			return 0, nil, fmt.Errorf("%w: result %d past the message", ErrProtocol, i)
-		}
-		st, n := rest[0], binary.LittleEndian.Uint32(rest[1:])
-		rest = rest[5:]
-		if uint64(n) > uint64(len(rest)) || st > 2 {
-			return 0, nil, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
-		}
-		answers[i], rest = answer{st, rest[:n:n]}, rest[n:]
-	}
-	return id, answers, nil
 }
 
 // A taskView is a task message read in place, for the worker's loop: the

@@ -12,10 +12,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -223,8 +225,10 @@ type worker struct {
 	fed      chan struct{}   // closed when feed has returned
 	inflight chunkQueue      // sent, not fully answered, in order (p.mu)
 	inBytes  int             // their messages' room in the tasks ring (p.mu)
-	window   int             // the most chunks in flight
+	window   int             // the most chunks in flight now (p.mu)
+	most     int             // the most the ring allows
 	budget   int             // the most bytes of them
+	since    int64           // when the last answers came, while it had work (p.mu)
 	free     []*chunk        // answered chunks, for refill to use again (p.mu)
 	answered []*chunk        // chunks handle finished, freed at its next call (collect's)
 	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
@@ -264,11 +268,11 @@ func (p *Pool) start(slot int) error {
 	// shorter ones: a worker may have many small chunks in flight, as
 	// many as their messages' records fill that room. Each slot of the
 	// any-to-any ring holds one message.
-	w.window, w.budget = maxWindow, slots*spscRecord(maxLen)
+	w.window, w.most, w.budget = slots, maxWindow, slots*spscRecord(maxLen)
 	mk := func(name string) (*channel.Channel[byte], error) {
 		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.SPSC())
 		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
-			w.window = slots
+			w.most = slots
 			ch, err = channel.New[byte](seg, name, slots, maxLen)
 		}
 		return ch, err
@@ -335,9 +339,29 @@ func (w *worker) release() {
 	shm.Unlink(w.segName)
 }
 
-// maxWindow bounds the chunks in flight to one worker: many tiny tasks
-// cross per round trip, and a worker's wake-up is shared by as many.
-const maxWindow = 1024
+// A worker's window, the chunks it may have in flight, is at least the
+// ring's slots (64) and at most maxWindow: as many as it runs in
+// windowTime, by the pace of its answers. Tiny tasks then cross hundreds
+// per round trip, so a wake-up is shared by as many, while slow ones
+// keep the window short: the chunks a worker holds are not given to an
+// idle one, and a cancelled call's chunks in flight still run.
+const (
+	maxWindow  = 1024
+	windowTime = 2 * time.Millisecond
+)
+
+// pace learns the window from the answers that finished chunks chunks,
+// which came at now (p.mu held).
+func (w *worker) pace(now int64, chunks int) {
+	if w.since != 0 && chunks > 0 && now > w.since {
+		want := int(min(int64(windowTime)*int64(chunks)/(now-w.since), int64(w.most)))
+		w.window = max(w.p.cfg.window, (w.window+want)/2)
+	}
+	w.since = now
+	if w.inflight.len() == 0 {
+		w.since = 0 // idle from here: the time until the next chunk is no answer's
+	}
+}
 
 // spscRecord is the room a message of n bytes takes in an SPSC ring: an
 // 8-byte header and the bytes, padded to 8 (shmkit.h).
@@ -407,6 +431,9 @@ func (w *worker) refill() {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
 	batch, tasks := w.batch[:0], 0
+	if w.inflight.len() == 0 {
+		w.since = wait.Now() // busy from here
+	}
 	for len(batch) < k && len(p.pending) > 0 {
 		r := &p.pending[0]
 		if r.job.stopped() {
@@ -550,6 +577,7 @@ const (
 func (w *worker) handle(msgs [][]byte) bool {
 	p := w.p
 	got, good := w.got[:0], true
+	now := wait.Now()
 	p.mu.Lock()
 	w.free = append(w.free, w.answered...) // their deliveries are done
 	clear(w.answered)
@@ -573,6 +601,7 @@ func (w *worker) handle(msgs [][]byte) bool {
 			w.answered = append(w.answered, c)
 		}
 	}
+	w.pace(now, len(w.answered))
 	p.outstanding -= tasks
 	if p.outstanding == 0 { // what feed waits for when closed
 		p.cond.Broadcast()

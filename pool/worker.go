@@ -9,9 +9,11 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"time"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -107,6 +109,23 @@ func serve(args []string) int {
 	var reg registered
 	known := false
 	item := uint32(0) // what row.Item holds
+	ran := 0          // chunks whose answers are in out
+	// flush sends the answers so far, waking the parent once for them.
+	flush := func() bool {
+		msgs = msgs[:0]
+		from := 0
+		for _, end := range ends {
+			msgs = append(msgs, out[from:end:end])
+			from = end
+		}
+		if _, err := results.SendBatch(msgs); err != nil {
+			fmt.Fprintln(os.Stderr, "pool worker:", err)
+			return false
+		}
+		row.Done.Add(uint64(ran))
+		out, ends, ran = out[:0], ends[:0], 0
+		return true
+	}
 	for {
 		n, err := tasks.Recv(in[:maxIn])
 		if errors.Is(err, io.EOF) {
@@ -128,7 +147,7 @@ func serve(args []string) int {
 		}
 		out, ends = out[:0], ends[:0]
 		row.State.Store(layout.PoolBusy)
-		panicked, ran := false, 0
+		panicked, flushed := false, wait.Now()
 		for _, msg := range got[:k] {
 			task, err := viewTask(msg)
 			if err != nil {
@@ -193,17 +212,19 @@ func serve(args []string) int {
 			if panicked {
 				break // the chunks after it go back to the pool when this worker exits
 			}
+			// Answers wait for the batch's end only while that is soon: a
+			// slow task's answer, and the room its chunk held, are not
+			// held back behind the others.
+			if now := wait.Now(); now-flushed > int64(answerDelay) && len(ends) > 0 {
+				if !flush() {
+					return exitBroken
+				}
+				flushed = now
+			}
 		}
-		msgs, from := msgs[:0], 0
-		for _, end := range ends {
-			msgs = append(msgs, out[from:end:end])
-			from = end
-		}
-		if _, err := results.SendBatch(msgs); err != nil { // one wake-up for the lot
-			fmt.Fprintln(os.Stderr, "pool worker:", err)
+		if !flush() {
 			return exitBroken
 		}
-		row.Done.Add(uint64(ran))
 		row.State.Store(layout.PoolIdle)
 		if panicked {
 			return exitPanicky
@@ -217,6 +238,9 @@ const (
 	recvMessages = 256
 	recvBatch    = 16
 )
+
+// answerDelay is how long a worker holds answers to send them together.
+const answerDelay = 500 * time.Microsecond
 
 // runInto runs a task on one input, appending its encoded result (or its
 // error's text, or its panic's) to out.

@@ -229,10 +229,8 @@ type worker struct {
 	most     int             // the most the ring allows
 	budget   int             // the most bytes of them
 	since    int64           // when the last answers came, while it had work (p.mu)
-	free     []*chunk        // answered chunks, for refill to use again (p.mu)
-	answered []*chunk        // chunks handle finished, freed at its next call (collect's)
 	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
-	batch    []*chunk        // refill's, under sendMu
+	batch    []chunk         // refill's copies of what it sends, under sendMu
 	buf      []byte
 	msgs     [][]byte
 	got      []delivery // handle's, collect's own
@@ -241,9 +239,9 @@ type worker struct {
 	dead     bool       // exited (p.mu)
 }
 
-// A delivery is a result message for tasks first... of chunk c.
+// A delivery is a result message for tasks first, first+1, ... of job.
 type delivery struct {
-	c     *chunk
+	job   *job
 	first int
 	msg   []byte
 }
@@ -445,13 +443,8 @@ func (w *worker) refill() {
 			break // the ring is as full as it may get
 		}
 		before := chunksOf(r)
-		var c *chunk
-		if n := len(w.free); n > 0 {
-			c, w.free = w.free[n-1], w.free[:n-1]
-		} else {
-			c = new(chunk)
-		}
 		p.nextID++
+		c := w.inflight.push()
 		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
 		r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
 		w.inBytes += c.bytes
@@ -463,8 +456,7 @@ func (w *worker) refill() {
 		} else {
 			p.queuedChunks -= before - chunksOf(r)
 		}
-		w.inflight.push(c)
-		batch = append(batch, c)
+		batch = append(batch, *c)
 	}
 	p.head.Queued.Add(^uint64(tasks - 1))
 	p.head.InFlight.Add(uint64(tasks))
@@ -474,15 +466,16 @@ func (w *worker) refill() {
 	}
 	p.mu.Unlock()
 	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
-	for _, c := range batch {
-		at := len(w.buf)
+	for i := range batch {
+		c, at := &batch[i], len(w.buf)
 		w.buf = appendTask(w.buf, c.id, c.fn, c.items)
 		w.msgs = append(w.msgs, w.buf[at:len(w.buf):len(w.buf)])
 	}
 	clear(batch)
 	w.batch = batch
-	// They fit: a worker never has more chunks than its ring holds. If it
-	// has died, collect puts them back.
+	// They fit: the chunks in flight never need more room than the ring
+	// has (window and budget). If the worker has died, collect puts them
+	// back.
 	w.tasks.SendBatch(w.msgs)
 }
 
@@ -579,10 +572,7 @@ func (w *worker) handle(msgs [][]byte) bool {
 	got, good := w.got[:0], true
 	now := wait.Now()
 	p.mu.Lock()
-	w.free = append(w.free, w.answered...) // their deliveries are done
-	clear(w.answered)
-	w.answered = w.answered[:0]
-	tasks := 0
+	tasks, finished := 0, 0
 	for _, msg := range msgs {
 		id, count, err := checkResult(msg)
 		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id ||
@@ -592,16 +582,16 @@ func (w *worker) handle(msgs [][]byte) bool {
 			break
 		}
 		c := w.inflight.at(0)
-		got = append(got, delivery{c, c.answered, msg})
+		got = append(got, delivery{c.job, c.first + c.answered, msg})
 		c.answered += count
 		tasks += count
 		if c.answered == c.items.len() {
-			w.inflight.pop()
 			w.inBytes -= c.bytes
-			w.answered = append(w.answered, c)
+			w.inflight.pop()
+			finished++
 		}
 	}
-	w.pace(now, len(w.answered))
+	w.pace(now, finished)
 	p.outstanding -= tasks
 	if p.outstanding == 0 { // what feed waits for when closed
 		p.cond.Broadcast()
@@ -609,7 +599,7 @@ func (w *worker) handle(msgs [][]byte) bool {
 	p.mu.Unlock()
 	var ok, failed uint64
 	for _, d := range got {
-		o, f := d.c.job.deliverResult(d.c.first+d.first, d.msg)
+		o, f := d.job.deliverResult(d.first, d.msg)
 		ok, failed = ok+o, failed+f
 	}
 	clear(got)
@@ -959,10 +949,11 @@ func (in encoded) slice(from, to int) encoded {
 	return encoded{in.data, in.offs[from : to+1 : to+1]}
 }
 
-// A chunkQueue is a worker's chunks in flight, oldest first: a ring, so
-// that taking from the front and adding at the back allocate nothing.
+// A chunkQueue is a worker's chunks in flight, oldest first: a ring of
+// them, so that taking from the front and adding at the back allocate
+// nothing. A chunk's place is good until the next push or pop.
 type chunkQueue struct {
-	buf  []*chunk // a power of two long
+	buf  []chunk // a power of two long
 	head int
 	n    int
 }
@@ -970,23 +961,24 @@ type chunkQueue struct {
 func (q *chunkQueue) len() int { return q.n }
 
 // at is the i-th chunk from the front.
-func (q *chunkQueue) at(i int) *chunk { return q.buf[(q.head+i)&(len(q.buf)-1)] }
+func (q *chunkQueue) at(i int) *chunk { return &q.buf[(q.head+i)&(len(q.buf)-1)] }
 
-func (q *chunkQueue) push(c *chunk) {
+// push adds a chunk at the back, for the caller to fill.
+func (q *chunkQueue) push() *chunk {
 	if q.n == len(q.buf) {
-		buf := make([]*chunk, max(64, 2*len(q.buf)))
+		buf := make([]chunk, max(64, 2*len(q.buf)))
 		for i := range q.n {
-			buf[i] = q.at(i)
+			buf[i] = *q.at(i)
 		}
 		q.buf, q.head = buf, 0
 	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = c
 	q.n++
+	return q.at(q.n - 1)
 }
 
 // pop takes the front chunk off.
 func (q *chunkQueue) pop() {
-	q.buf[q.head] = nil
+	q.buf[q.head] = chunk{}
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 }

@@ -44,11 +44,22 @@ func (j *job) deliver(i int, data []byte, err error) {
 	j.settle()
 }
 
-// deliverResult hands over the answers of a checked result message, for
-// tasks first, first+1, ... under one lock, and counts them.
-func (j *job) deliverResult(first int, msg []byte) (ok, failed uint64) {
+// deliverResults hands over the answers of checked result messages of
+// this job under one lock, and counts them.
+func (j *job) deliverResults(ds []delivery) (ok, failed uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for _, d := range ds {
+		o, f := j.deliverResult(d.first, d.msg)
+		ok, failed = ok+o, failed+f
+	}
+	j.settle()
+	return ok, failed
+}
+
+// deliverResult hands over the answers of a checked result message, for
+// tasks first, first+1, ... (j.mu held), and counts them.
+func (j *job) deliverResult(first int, msg []byte) (ok, failed uint64) {
 	stop := j.stop.Load()
 	rest := msg[resultHeader:]
 	for i := range int(binary.LittleEndian.Uint32(msg[8:])) {
@@ -72,7 +83,6 @@ func (j *job) deliverResult(first int, msg []byte) (ok, failed uint64) {
 		}
 		j.left--
 	}
-	j.settle()
 	return ok, failed
 }
 

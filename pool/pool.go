@@ -598,9 +598,13 @@ func (w *worker) handle(msgs [][]byte) bool {
 	}
 	p.mu.Unlock()
 	var ok, failed uint64
-	for _, d := range got {
-		o, f := d.job.deliverResult(d.first, d.msg)
-		ok, failed = ok+o, failed+f
+	for from := 0; from < len(got); { // a run of one job's results under one lock
+		to := from + 1
+		for to < len(got) && got[to].job == got[from].job {
+			to++
+		}
+		o, f := got[from].job.deliverResults(got[from:to])
+		ok, failed, from = ok+o, failed+f, to
 	}
 	clear(got)
 	w.got = got[:0]

@@ -366,10 +366,11 @@ func (w *worker) pace(now int64, chunks int) {
 func spscRecord(n int) int { return 8 + (n+7)&^7 }
 
 // limit is how many chunks the worker may have in flight: enough to keep
-// it busy between round trips when there are many tasks, one when there
-// are few, so that idle workers get the rest (p.mu held).
+// it busy between round trips when there are many tasks, and no more than
+// its share of the queue when there are few, so that two tasks and two
+// idle workers make one each (p.mu held).
 func (w *worker) limit() int {
-	return min(w.window, 1+w.p.queuedChunks/w.p.slots)
+	return min(w.window, max(1, (w.p.queuedChunks+w.p.slots-1)/w.p.slots))
 }
 
 // feed sends the worker chunks while it has room, and ends its tasks

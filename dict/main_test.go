@@ -20,6 +20,7 @@ func TestMain(m *testing.M) {
 		"dict-soak":    helperSoak,
 		"dict-diehold": helperDieHolding,
 		"dict-reverse": helperReverse,
+		"dict-churn":   helperChurn,
 	})
 }
 

@@ -7,7 +7,7 @@ package layout
 // Dict constants (SHMKIT_DICT_*, SHMKIT_TAG_*).
 const (
 	DictMagic     = 0x544349444B4D4853 // "SHMKDICT"
-	DictVersion   = 1
+	DictVersion   = 2
 	DictHeapStart = 2048
 	DictHeapMax   = 1 << 36
 	DictClasses   = 224
@@ -49,7 +49,8 @@ type DictHeap struct {
 	Used       uint64
 	Tombstones uint64
 	Recoveries uint64
-	Reserved   [13]uint64
+	Freed      uint64
+	Reserved   [12]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

@@ -749,6 +749,9 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
  *     (struct shmkit_dict_slot), a power of two of them;
  *   - the list's array: the offsets of its items, in order;
  *   - free blocks, on per-size free lists (heap.free_heads) until reused.
+ *     Before it takes new space at the cursor, a writer merges neighbouring
+ *     free blocks if heap.freed (bytes freed since the last merge) is at
+ *     least an eighth of the blocks' bytes.
  *
  * Writers serialise on heap.lock, a robust process-shared mutex. An item
  * is written in full in a block no reader can reach, then published by one
@@ -769,10 +772,10 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_KIND_DICT 12u         /* struct shmkit_dict_ref: a hash map */
 #define SHMKIT_KIND_LIST 13u         /* struct shmkit_dict_ref: a sequence */
 #define SHMKIT_DICT_MAGIC 0x544349444B4D4853ULL /* "SHMKDICT" read as little-endian */
-#define SHMKIT_DICT_VERSION 1u
+#define SHMKIT_DICT_VERSION 2u
 #define SHMKIT_DICT_HEAP_START 2048u /* the first block */
 #define SHMKIT_DICT_HEAP_MAX (1ull << 36) /* address space reserved per handle */
-#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), larger blocks (127), unused */
+#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), then [1032, 2048), [2048, 4096) ... [2^31] (127..148), unused */
 #define SHMKIT_DICT_KEY_MAX (1u << 20)   /* bytes of an encoded key */
 #define SHMKIT_DICT_VALUE_MAX (1u << 30) /* bytes of an encoded value */
 #define SHMKIT_DICT_NAME_MAX 191     /* heap file name bytes, without the NUL */
@@ -827,7 +830,8 @@ struct shmkit_dict_heap {
 	uint64_t used;             /* 128: bytes of blocks in use */
 	uint64_t tombstones;       /* 136: TOMB slots in the table */
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
-	uint64_t reserved[13];     /* 152 */
+	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
+	uint64_t reserved[12];     /* 160 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 

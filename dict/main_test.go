@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 		"dict-diehold": helperDieHolding,
 		"dict-reverse": helperReverse,
 		"dict-churn":   helperChurn,
+		"dict-nospace": helperNoSpace,
 	})
 }
 

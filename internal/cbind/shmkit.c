@@ -2838,7 +2838,10 @@ static uint64_t dict_split(struct shmkit_dict *d, uint64_t off, uint64_t bs, uin
 	return tail;
 }
 
-/* dict_grow makes the heap at least need bytes, doubling. */
+/* dict_grow makes the heap at least need bytes: double, or if the file
+ * system has no room for that, the least it can in DICT_INITIAL_HEAP steps.
+ * fallocate allocates every page or none, so a full /dev/shm is ENOSPC
+ * here, the heap as it was. */
 static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	uint64_t size = h->size;
@@ -2853,6 +2856,11 @@ static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 		return ENOSPC;
 	}
 	int rc = dict_fallocate(d->fd, size);
+	uint64_t least = (need + DICT_INITIAL_HEAP - 1) & ~(uint64_t)(DICT_INITIAL_HEAP - 1);
+	if (rc == ENOSPC && least < size) {
+		size = least;
+		rc = dict_fallocate(d->fd, size);
+	}
 	if (rc != 0) {
 		return rc;
 	}
@@ -2909,36 +2917,51 @@ static int dict_reuse(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
 
 static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nlive);
 
+/* dict_extend takes size bytes at the cursor, growing the heap if need be. */
+static int dict_extend(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t off = h->cursor;
+	if (off > h->size || size > h->size - off) {
+		int rc = dict_grow(d, off + size);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	dict_block(d, off)->size = (uint32_t)size;
+	dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
+	STORE(&h->cursor, off + size); /* the header first: the heap stays walkable */
+	*out = off;
+	return 0;
+}
+
 /* dict_alloc hands out a block of at least need bytes, its header written
  * and the rest not cleared. */
 static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint64_t *out) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t size = dict_round(need);
+	uint64_t size = dict_round(need), off;
 	if (size == 0) {
 		return EINVAL;
 	}
-	uint64_t off;
-	int rc = dict_reuse(d, size, &off);
+	int rc = dict_reuse(d, size, &off), merged = 0;
 	if (rc == 0 && off == 0 && h->freed >= size &&
 	    h->freed >= (h->cursor - SHMKIT_DICT_HEAP_START) / DICT_MERGE_SHARE) {
 		/* Rather than take new space, merge the free neighbours freed meanwhile. */
+		merged = 1;
 		if ((rc = dict_rebuild(d, NULL, 0)) == 0) {
 			rc = dict_reuse(d, size, &off);
 		}
 	}
-	if (rc != 0) {
-		return rc;
-	}
-	if (off == 0) {
-		off = h->cursor;
-		if (off > h->size || size > h->size - off) {
-			if ((rc = dict_grow(d, off + size)) != 0) {
-				return rc;
+	if (rc == 0 && off == 0) {
+		rc = dict_extend(d, size, &off);
+		if (rc == ENOSPC && !merged && h->freed > 0) {
+			/* A full file system: merge whatever was freed before giving up. */
+			if ((rc = dict_rebuild(d, NULL, 0)) == 0 && (rc = dict_reuse(d, size, &off)) == 0 && off == 0) {
+				rc = dict_extend(d, size, &off);
 			}
 		}
-		dict_block(d, off)->size = (uint32_t)size;
-		dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
-		STORE(&h->cursor, off + size); /* the header first: the heap stays walkable */
+	}
+	if (rc != 0) {
+		return rc;
 	}
 	struct shmkit_dict_block *b = dict_block(d, off);
 	RELAXED_STORE(&b->type, type);

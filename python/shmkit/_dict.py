@@ -94,7 +94,7 @@ class _Handle:
         if rc == errno.EBADF:
             raise _errors.ReadOnlyError("dict %s is attached read-only" % self.name)
         if rc == errno.ENOSPC:
-            raise OSError(rc, "dict %s: no space left to grow" % self.name)
+            raise _errors.NoSpaceError(rc, "dict %s: no space left in /dev/shm to grow" % self.name)
         _errors.check(rc, "dict %s: %s" % (self.name, what))
 
     @property

@@ -141,6 +141,59 @@ class DictTest(unittest.TestCase):
         self.assertEqual(dict(d.items()), {"a": 1, "b": 2})
         self.assertEqual(d.stats()["recoveries"], 1)
 
+    def test_full_tmpfs(self):
+        """A full /dev/shm is NoSpaceError (an OSError of errno ENOSPC),
+        never a signal, and loses nothing: in a forked child with a mount
+        namespace of its own and a 1 MiB tmpfs on /dev/shm (root only)."""
+        import ctypes
+        import errno
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newns, ms_rec, ms_private = 0x20000, 0x4000, 0x40000
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                if (libc.unshare(clone_newns) != 0
+                        or libc.mount(b"none", b"/", None, ms_rec | ms_private, None) != 0
+                        or libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", 0, b"size=1m") != 0):
+                    code = 3
+                    return
+                seg = shmkit.create("nospace", 1 << 16)
+                d = seg.new_dict("full")
+                value = "." * 1500
+                stored = 0
+                try:
+                    while True:
+                        d["k%d" % stored] = value + str(stored)
+                        stored += 1
+                except shmkit.NoSpaceError as e:
+                    assert e.errno == errno.ENOSPC and isinstance(e, OSError), e
+                assert stored > 100, stored
+                assert len(d) == stored
+                assert "k%d" % stored not in d
+                for i in range(stored):
+                    assert d["k%d" % i] == value + str(i), i
+                try:
+                    seg.new_list("second")
+                    raise AssertionError("a new list on a full tmpfs")
+                except shmkit.NoSpaceError:
+                    pass
+                for i in range(10):
+                    del d["k%d" % i]
+                for i in range(5):
+                    d["again%d" % i] = value
+                assert len(d) == stored - 5
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        status = os.waitpid(pid, 0)[1]
+        self.assertFalse(os.WIFSIGNALED(status), "killed by signal %d" % os.WTERMSIG(status))
+        if os.WEXITSTATUS(status) == 3:
+            self.skipTest("no mount namespace and tmpfs here (root only)")
+        self.assertEqual(os.WEXITSTATUS(status), 0)
+
     def test_list(self):
         lst = self.new_list(initial=range(10))
         self.assertIsInstance(lst, collections.abc.MutableSequence)

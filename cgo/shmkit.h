@@ -894,6 +894,17 @@ int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t k
                     uint64_t cap, uint64_t *len);
 int shmkit_dict_set(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,
                     uint64_t vlen);
+/* shmkit_dict_get and shmkit_dict_set for bindings that pay for every
+ * argument and pointer: every argument an int or a pointer, so that
+ * Python's ctypes can call them without argument conversion. lookup gives
+ * the value's length << 8 | its tag, or -errno; if the value does not fit,
+ * -SHMKIT_ESHORTBUF and its length in buf's first 8 bytes (cap >= 8, else
+ * -EINVAL). store and add_int return as shmkit_dict_set and
+ * shmkit_dict_add. A NULL handle (closed) is EINVAL. */
+int64_t shmkit_dict_lookup(struct shmkit_dict *d, int ktag, const void *key, int klen, void *buf, int cap);
+int shmkit_dict_store(struct shmkit_dict *d, int ktag, const void *key, int klen, int vtag, const void *val, int vlen);
+int shmkit_dict_add_int(struct shmkit_dict *d, int ktag, const void *key, int klen, int delta, int64_t *out);
+
 int shmkit_dict_delete(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen);
 /* Stores the value unless the key has one; *loaded 1 and the old value in
  * buf if it had. */

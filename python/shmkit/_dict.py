@@ -17,6 +17,8 @@ NONE, BOOL, INT, FLOAT, STR, BYTES, PICKLE = range(7)
 ABSENT = 255
 _Q = struct.Struct("<q")
 _D = struct.Struct("<d")
+_pack_q, _unpack_q = _Q.pack, _Q.unpack_from
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 
@@ -62,12 +64,28 @@ def decode(tag, b):
     raise _errors.CorruptError("unknown tag %d" % tag)
 
 
+def decode_from(tag, size, buf):
+    """decode of the first size bytes of buf (a ctypes buffer), reading
+    numbers in place rather than through a bytes copy."""
+    if tag == INT:
+        return _Q.unpack_from(buf)[0]
+    if tag == STR:
+        return buf[:size].decode()
+    if tag == FLOAT:
+        return _D.unpack_from(buf)[0]
+    if tag == BOOL and size == 1:
+        return buf[0] != _FALSE
+    return decode(tag, buf[:size])
+
+
 class _Buffers(threading.local):
     """Per-thread buffers for values read out (ctypes calls drop the GIL)."""
 
     def __init__(self):
         self.tag = ctypes.c_int()
         self.len = ctypes.c_uint64()
+        self.sum = ctypes.c_int64()
+        self.sum_ref = ctypes.byref(self.sum)
         self.resize(256)
 
     def resize(self, size):
@@ -117,6 +135,24 @@ class _Handle:
             self._check(rc, what)
             return b.tag.value, ctypes.string_at(b.buf, b.len.value)
 
+    def lookup(self, kt, kb):
+        """The value of the key kt/kb as (tag, size, buffer), or None: one
+        ctypes call, and the value left in this thread's buffer."""
+        b = self._b
+        buf = b.buf
+        try:
+            r = _lookup(self.h, kt, kb, len(kb), buf, b.size)
+        except ctypes.ArgumentError:
+            raise ValueError("dict %s: key of %d bytes is too large" % (self.name, len(kb))) from None
+        if r >= 0:
+            return r & 255, r >> 8, buf
+        if r == -errno.ENOENT:
+            return None
+        if r == -n.ESHORTBUF:
+            b.resize(max(2 * b.size, _Q.unpack_from(b.buf)[0]))
+            return self.lookup(kt, kb)
+        self._check(-r, "get")
+
     def close(self):
         if self._h:
             n.lib.shmkit_dict_close(self._h)
@@ -136,8 +172,17 @@ class _Handle:
         self.close()
 
 
-_get = n.lib.shmkit_dict_get
-_set = n.lib.shmkit_dict_set
+# get and set, the calls that count, go through entry points whose every
+# argument is a pointer or a C int (shmkit.h), called without argtypes:
+# ctypes then passes the handle, bytes, buffer and small ints as they are,
+# which costs half of a call that converts each argument. A length that
+# does not fit a C int raises ctypes.ArgumentError, turned into ValueError.
+_lookup = n.lib.shmkit_dict_lookup
+_lookup.restype = ctypes.c_int64
+_store = n.lib.shmkit_dict_store
+_store.restype = ctypes.c_int
+_add_int = n.lib.shmkit_dict_add_int
+_add_int.restype = ctypes.c_int
 
 
 class _Shared:
@@ -181,35 +226,76 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     _kind = "dict"
 
     def _get(self, key):
+        """(tag, bytes) of key's value, or None if it has none."""
         kt, kb = encode(key)
-        c = self._c
-        b = c._b
-        rc = _get(c.h, kt, kb, len(kb), b.tag_ref, b.buf, b.size, b.len_ref)
-        if rc == 0:
-            return b.tag.value, ctypes.string_at(b.buf, b.len.value)
-        if rc == errno.ENOENT:
+        got = self._c.lookup(kt, kb)
+        if got is None:
             return None
-        return c.read(lambda buf, cap, tag, ln: _get(c.h, kt, kb, len(kb), tag, buf, cap, ln), "get")
+        tag, size, buf = got
+        return tag, buf[:size]
 
     def __getitem__(self, key):
-        got = self._get(key)
+        # The common case in line: a str key, a value that fits the buffer.
+        if type(key) is str:
+            try:
+                kt, kb = STR, key.encode()
+            except UnicodeEncodeError:
+                kt, kb = encode(key)
+        else:
+            kt, kb = encode(key)
+        c = self._c
+        b = c._b
+        buf = b.buf
+        try:
+            r = _lookup(c._h, kt, kb, len(kb), buf, b.size)
+        except ctypes.ArgumentError:
+            r = -errno.EINVAL
+        if r >= 0:
+            tag = r & 255
+            if tag == INT:
+                return _unpack_q(buf)[0]
+            return decode_from(tag, r >> 8, buf)
+        got = c.lookup(kt, kb)
         if got is None:
             raise KeyError(key)
-        return decode(*got)
+        return decode_from(*got)
 
     def get(self, key, default=None):
-        got = self._get(key)
-        return default if got is None else decode(*got)
+        kt, kb = encode(key)
+        got = self._c.lookup(kt, kb)
+        return default if got is None else decode_from(*got)
 
     def __contains__(self, key):
-        return self._get(key) is not None
+        kt, kb = encode(key)
+        return self._c.lookup(kt, kb) is not None
 
     def __setitem__(self, key, value):
-        kt, kb = encode(key)
-        vt, vb = encode(value)
-        rc = _set(self._c.h, kt, kb, len(kb), vt, vb, len(vb))
+        # encode in line for the common str key and int or str value.
+        if type(key) is str:
+            try:
+                kt, kb = STR, key.encode()
+            except UnicodeEncodeError:
+                kt, kb = encode(key)
+        else:
+            kt, kb = encode(key)
+        t = type(value)
+        if t is int and _INT_MIN <= value <= _INT_MAX:
+            vt, vb = INT, _pack_q(value)
+        elif t is str:
+            try:
+                vt, vb = STR, value.encode()
+            except UnicodeEncodeError:
+                vt, vb = encode(value)
+        else:
+            vt, vb = encode(value)
+        c = self._c
+        try:
+            rc = _store(c._h, kt, kb, len(kb), vt, vb, len(vb))
+        except ctypes.ArgumentError:
+            raise ValueError("dict %s: value of %d bytes is too large" % (self.name, len(vb))) from None
         if rc:
-            self._c._check(rc, "set")
+            c.h  # closed: ValueError
+            c._check(rc, "set")
 
     def __delitem__(self, key):
         kt, kb = encode(key)
@@ -266,12 +352,17 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
         kt, kb = encode(key)
-        out = ctypes.c_int64()
-        rc = n.lib.shmkit_dict_add(self._c.h, kt, kb, len(kb), delta, ctypes.byref(out))
+        c = self._c
+        b = c._b
+        if type(delta) is int and -(1 << 31) <= delta < (1 << 31):
+            rc = _add_int(c.h, kt, kb, len(kb), delta, b.sum_ref)
+        else:
+            rc = n.lib.shmkit_dict_add(c.h, kt, kb, len(kb), delta, b.sum_ref)
         if rc == n.EKIND:
             raise TypeError("%s[%r] is not an int" % (self.name, key))
-        self._c._check(rc, "add")
-        return out.value
+        if rc:
+            c._check(rc, "add")
+        return b.sum.value
 
     def _walk(self):
         """(key, value) pairs; a key present throughout is seen once."""

@@ -99,6 +99,31 @@ class DictTest(unittest.TestCase):
         self.assertEqual(len(d), 0)
         self.assertEqual(d.items(), [])
 
+    def test_fast_paths_edges(self):
+        """get, set and add's one-call paths: lone surrogates, values past
+        the read buffer, big deltas, a closed handle."""
+        d = self.new_dict()
+        d["\udc80"] = "lone \ud800"
+        self.assertEqual(d["\udc80"], "lone \ud800")
+        d["grow"] = b"x" * 5000
+        self.assertEqual(d["grow"], b"x" * 5000)
+        self.assertEqual(d["grow"], b"x" * 5000)
+        d["minmax"] = -(1 << 63)
+        self.assertEqual(d["minmax"], -(1 << 63))
+        d["b"] = True
+        self.assertIs(d["b"], True)
+        self.assertEqual(d.add("n", 1 << 40), 1 << 40)
+        self.assertEqual(d.add("n", -(1 << 40) + 1), 1)
+        with self.assertRaises(TypeError):
+            d.add("grow")
+        d.close()
+        with self.assertRaises(ValueError):
+            d["grow"]
+        with self.assertRaises(ValueError):
+            d["grow"] = 1
+        with self.assertRaises(ValueError):
+            d.add("n")
+
     def test_other_process_sees_growth(self):
         d = self.new_dict()
         name = self.name

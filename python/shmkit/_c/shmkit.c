@@ -3327,6 +3327,33 @@ int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t k
 	}
 }
 
+int64_t shmkit_dict_lookup(struct shmkit_dict *d, int ktag, const void *key, int klen, void *buf, int cap) {
+	if (d == NULL || klen < 0 || buf == NULL || cap < 8) {
+		return -EINVAL;
+	}
+	int tag = 0;
+	uint64_t len = 0;
+	int rc = shmkit_dict_get(d, ktag, key, (uint64_t)klen, &tag, buf, (uint64_t)cap, &len);
+	if (rc == SHMKIT_ESHORTBUF) {
+		memcpy(buf, &len, 8);
+	}
+	return rc != 0 ? -(int64_t)rc : (int64_t)(len << 8 | (uint64_t)tag);
+}
+
+int shmkit_dict_store(struct shmkit_dict *d, int ktag, const void *key, int klen, int vtag, const void *val, int vlen) {
+	if (d == NULL || klen < 0 || vlen < 0) {
+		return EINVAL;
+	}
+	return shmkit_dict_set(d, ktag, key, (uint64_t)klen, vtag, val, (uint64_t)vlen);
+}
+
+int shmkit_dict_add_int(struct shmkit_dict *d, int ktag, const void *key, int klen, int delta, int64_t *out) {
+	if (d == NULL || klen < 0) {
+		return EINVAL;
+	}
+	return shmkit_dict_add(d, ktag, key, (uint64_t)klen, delta, out);
+}
+
 /* ---- writing a dict, under the lock ---- */
 
 /* Where a key is (*at, *ref != 0) or would go (*at, *ref == 0). */

@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 		"dict-reverse": helperReverse,
 		"dict-churn":   helperChurn,
 		"dict-nospace": helperNoSpace,
+		"dict-records": helperRecords,
 	})
 }
 

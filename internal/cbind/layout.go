@@ -257,6 +257,7 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_TAG_STR":           C.SHMKIT_TAG_STR,
 		"SHMKIT_TAG_BYTES":         C.SHMKIT_TAG_BYTES,
 		"SHMKIT_TAG_PICKLE":        C.SHMKIT_TAG_PICKLE,
+		"SHMKIT_TAG_RECORD":        C.SHMKIT_TAG_RECORD,
 		"SHMKIT_TAG_ABSENT":        C.SHMKIT_TAG_ABSENT,
 	}
 }

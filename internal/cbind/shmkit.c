@@ -3293,7 +3293,7 @@ static int dict_check_key(struct shmkit_dict *d, int ktag, const void *key, uint
 	if (d->kind != SHMKIT_KIND_DICT) {
 		return SHMKIT_EKIND;
 	}
-	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL)) {
+	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL) || ktag == (int)SHMKIT_TAG_RECORD) {
 		return EINVAL;
 	}
 	return 0;
@@ -3567,8 +3567,34 @@ out:
 	return rc;
 }
 
+/* valid_record checks a RECORD value: a valid description, then exactly
+ * the bytes of one record. The description is checked in a copy, aligned
+ * and out of reach of the caller's other threads. */
+static int valid_record(const void *val, uint64_t vlen) {
+	struct shmkit_struct_desc head;
+	if (vlen < sizeof head) {
+		return 0;
+	}
+	memcpy(&head, val, sizeof head);
+	uint64_t nf = head.fields, db = sizeof head + nf * sizeof(struct shmkit_field);
+	if (nf == 0 || nf > SHMKIT_FIELDS_MAX || vlen < db || vlen - db != head.size) {
+		return 0;
+	}
+	struct shmkit_struct_desc *copy = malloc(db);
+	if (copy == NULL) {
+		return 0;
+	}
+	memcpy(copy, val, db);
+	uint64_t size = desc_size(copy, db);
+	free(copy);
+	return size != 0 && size == head.size;
+}
+
 static int check_value(int vtag, const void *val, uint64_t vlen) {
-	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) ? 0 : EINVAL;
+	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) &&
+	               (vtag != (int)SHMKIT_TAG_RECORD || valid_record(val, vlen))
+	           ? 0
+	           : EINVAL;
 }
 
 int shmkit_dict_set(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,

@@ -783,9 +783,14 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 /* Tags of keys and values: one encoding for every language.
  * NONE: no bytes. BOOL: 1 byte, 0 or 1. INT: int64, 8 bytes little-endian.
  * FLOAT: IEEE 754 binary64, 8 bytes little-endian. STR: UTF-8. BYTES: any
- * bytes. PICKLE: a Python pickle (Go and C see bytes). Keys are equal when
- * tag and bytes are equal (so 1 and 1.0 are two keys). ABSENT is not stored:
- * CompareAndSwap's "no such key". */
+ * bytes. PICKLE: a Python pickle (Go and C see bytes). RECORD (values
+ * only): a C struct described as a record object describes it, the
+ * description first (struct shmkit_struct_desc, then its desc.fields
+ * struct shmkit_field records), then desc.size bytes of the record;
+ * shmkit_dict_set and the list's setters refuse (EINVAL) one whose
+ * description is not valid or whose length is not the description's plus
+ * desc.size. Keys are equal when tag and bytes are equal (so 1 and 1.0 are
+ * two keys). ABSENT is not stored: CompareAndSwap's "no such key". */
 #define SHMKIT_TAG_NONE 0u
 #define SHMKIT_TAG_BOOL 1u
 #define SHMKIT_TAG_INT 2u
@@ -793,7 +798,8 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_TAG_STR 4u
 #define SHMKIT_TAG_BYTES 5u
 #define SHMKIT_TAG_PICKLE 6u
-#define SHMKIT_TAG_MAX 6u
+#define SHMKIT_TAG_RECORD 7u
+#define SHMKIT_TAG_MAX 7u
 #define SHMKIT_TAG_ABSENT 255u
 
 /* Block types (struct shmkit_dict_block.type). */

@@ -22,6 +22,7 @@ const (
 	TagStr    = 4
 	TagBytes  = 5
 	TagPickle = 6
+	TagRecord = 7
 	TagAbsent = 255
 )
 

@@ -12,8 +12,9 @@ import threading
 
 from . import _errors
 from . import _native as n
+from . import _records
 
-NONE, BOOL, INT, FLOAT, STR, BYTES, PICKLE = range(7)
+NONE, BOOL, INT, FLOAT, STR, BYTES, PICKLE, RECORD = range(8)
 ABSENT = 255
 _Q = struct.Struct("<q")
 _D = struct.Struct("<d")
@@ -43,7 +44,65 @@ def encode(v):
         return BYTES, v
     elif t in (bytearray, memoryview):
         return BYTES, bytes(v)
+    elif isinstance(v, ctypes.Structure):
+        return RECORD, _record_desc(t) + bytes(v)
+    elif t.__module__ == "numpy" and getattr(getattr(v, "dtype", None), "names", None):
+        if getattr(v, "shape", ()) == ():  # a structured scalar, not an array of records
+            return RECORD, _record_desc(v.dtype) + v.tobytes()
     return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_descs = {}      # a ctypes.Structure class or numpy dtype -> its description's bytes
+_readers = {}    # a description's bytes -> a function from a record's bytes to its value
+
+
+def _record_desc(t):
+    """The description stored before a record of type t (a ctypes.Structure
+    class or a numpy structured dtype), as a record object carries it."""
+    d = _descs.get(t)
+    if d is None:
+        d = _descs[t] = bytes(_records.encode(_records.layout_from(t)))
+    return d
+
+
+def _record_reader(b):
+    """The number of description bytes at the start of b, a RECORD value,
+    and the function that makes the value of the record after it: a numpy
+    structured scalar, or a ctypes.Structure without numpy. The C library
+    checks the description (CorruptError if it is not valid)."""
+    head = n.StructDesc.from_buffer_copy(b[:ctypes.sizeof(n.StructDesc)]) if len(b) >= 64 else None
+    if head is None or not 0 < head.fields <= n.FIELDS_MAX:
+        raise _errors.CorruptError("a record value without a valid description")
+    size = ctypes.sizeof(n.StructDesc) + head.fields * ctypes.sizeof(n.Field)
+    desc = bytes(b[:size])
+    got = _readers.get(desc)
+    if got is not None:
+        return size, got
+    buf = ctypes.create_string_buffer(desc, len(desc))
+    if len(b) < size or n.lib.shmkit_struct_size(buf) != head.size:
+        raise _errors.CorruptError("a record value without a valid description")
+    fields = (n.Field * head.fields).from_buffer_copy(desc, ctypes.sizeof(n.StructDesc))
+    layout = _records.Layout(head.type_name.decode("utf-8", "replace"), head.size, head.align,
+                             [_records.Field(f.name.decode(), chr(f.typecode), f.offset, f.count) for f in fields])
+    np = _records.numpy()
+    if np is not None:
+        t = _records.dtype(layout)
+        reader = lambda data: np.frombuffer(bytearray(data), dtype=t)[0]  # noqa: E731 (writable, as ctypes')
+    else:
+        t = _records.structure(layout)
+        reader = t.from_buffer_copy
+    _descs[t] = desc  # stored back as it came, without the padding fields ctypes needs
+    if len(_readers) < 256:
+        _readers[desc] = reader
+    return size, reader
+
+
+def _decode_record(b):
+    size, reader = _record_reader(b)
+    data = b[size:]
+    if len(data) != n.StructDesc.from_buffer_copy(b[:64]).size:
+        raise _errors.CorruptError("a record value of %d bytes after its description" % len(data))
+    return reader(data)
 
 
 def decode(tag, b):
@@ -61,6 +120,8 @@ def decode(tag, b):
         return None
     if tag == PICKLE:
         return pickle.loads(b)
+    if tag == RECORD:
+        return _decode_record(b)
     raise _errors.CorruptError("unknown tag %d" % tag)
 
 

@@ -124,6 +124,38 @@ class DictTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             d.add("n")
 
+    def test_records(self):
+        """A ctypes.Structure (or numpy structured scalar) is stored as a
+        RECORD with its layout and reads back field for field, in this
+        process and in another; the C library refuses a malformed one."""
+        import ctypes
+        from shmkit import _dict
+
+        class Point(ctypes.Structure):
+            _fields_ = [("x", ctypes.c_double), ("y", ctypes.c_double), ("id", ctypes.c_int32),
+                        ("tag", ctypes.c_char * 4)]
+        d = self.new_dict()
+        d["p"] = Point(1.5, -2.5, 7, b"ab")
+        got = d["p"]
+        self.assertEqual((got.x, got.y, got.id, got.tag), (1.5, -2.5, 7, b"ab"))
+        self.assertEqual(ctypes.sizeof(got), ctypes.sizeof(Point))
+        name = self.name
+
+        def child(i):
+            with shmkit.attach(name) as seg, seg.dict("d") as dd:
+                p = dd["p"]
+                p.id += 100 + i
+                dd["from-child"] = p
+        self.run_children(1, child)
+        self.assertEqual(d["from-child"].id, 107)
+        self.assertEqual(d["from-child"].x, 1.5)
+        tag, raw = _dict.encode(Point(0, 0, 1, b""))
+        self.assertEqual(tag, _dict.RECORD)
+        for bad in (raw[:-1], raw + b"x", b"\0" * 64 + raw[64:], raw[:40]):
+            with self.assertRaises(ValueError):
+                d._c._check(_dict._store(d._c.h, _dict.STR, b"bad", 3, _dict.RECORD, bad, len(bad)), "set")
+        self.assertNotIn("bad", d)
+
     def test_other_process_sees_growth(self):
         d = self.new_dict()
         name = self.name

@@ -837,7 +837,8 @@ struct shmkit_dict_heap {
 	uint64_t tombstones;       /* 136: TOMB slots in the table */
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
 	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
-	uint64_t reserved[12];     /* 160 */
+	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
+	uint64_t reserved[9];      /* 184 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 

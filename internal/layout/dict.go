@@ -51,7 +51,8 @@ type DictHeap struct {
 	Tombstones uint64
 	Recoveries uint64
 	Freed      uint64
-	Reserved   [12]uint64
+	Nonempty   [3]uint64
+	Reserved   [9]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

@@ -2808,6 +2808,7 @@ static void dict_push_free(struct shmkit_dict *d, uint64_t off, uint64_t size) {
 	unsigned c = dict_class(size);
 	RELAXED_STORE(&b->type, SHMKIT_BLOCK_FREE);
 	RELAXED_STORE(dict_next_free(b), h->free_heads[c]);
+	h->nonempty[c / 64] |= 1ull << (c % 64); /* before the block is on it: a hint that errs towards "maybe" */
 	STORE(&h->free_heads[c], off);
 }
 
@@ -2886,6 +2887,20 @@ static int dict_checked_free(struct shmkit_dict *d, uint64_t off, unsigned c, ui
 	return 0;
 }
 
+/* dict_next_class is the first class from k whose list heap.nonempty says
+ * may hold a block, DICT_LAST_CLASS + 1 if none: most lists are empty, and
+ * a request is served from the first that is not. */
+static unsigned dict_next_class(const struct shmkit_dict_heap *h, unsigned k) {
+	for (; k <= DICT_LAST_CLASS; k = (k | 63) + 1) {
+		uint64_t bits = h->nonempty[k / 64] >> (k % 64);
+		if (bits != 0) {
+			k += (unsigned)__builtin_ctzll(bits);
+			return k <= DICT_LAST_CLASS ? k : DICT_LAST_CLASS + 1;
+		}
+	}
+	return DICT_LAST_CLASS + 1;
+}
+
 /* dict_reuse finds a free block for size bytes: the first on its own list
  * (first fit among the first few, for a large size), else the first of
  * the next list up that has one, which always fits; the rest of a larger
@@ -2895,7 +2910,7 @@ static int dict_reuse(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
 	unsigned c = dict_class(size);
 	*out = 0;
 	/* From a small size's own list, the next is two up: 8 bytes left is no block. */
-	for (unsigned k = c; k <= DICT_LAST_CLASS; k = k == c && c + 1 < DICT_LARGE ? c + 2 : k + 1) {
+	for (unsigned k = c; k <= DICT_LAST_CLASS; k = dict_next_class(h, k == c && c + 1 < DICT_LARGE ? c + 2 : k + 1)) {
 		uint64_t *link = &h->free_heads[k];
 		int looks = k == c && c >= DICT_LARGE ? DICT_LARGE_LOOKS : 1;
 		for (int n = 0; n < looks && *link != 0; n++) {
@@ -2906,6 +2921,9 @@ static int dict_reuse(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
 			}
 			if (bs >= size) {
 				STORE(link, *dict_next_free(dict_block(d, off)));
+				if (h->free_heads[k] == 0) {
+					h->nonempty[k / 64] &= ~(1ull << (k % 64));
+				}
 				*out = dict_split(d, off, bs, size);
 				return 0;
 			}
@@ -3008,6 +3026,7 @@ static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nl
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	uint64_t tails[DICT_LAST_CLASS + 1] = {0}, used = 0, end = h->cursor, run = 0, runsize = 0;
 	memset(h->free_heads, 0, sizeof h->free_heads);
+	memset(h->nonempty, 0, sizeof h->nonempty);
 	/* Each list in address order, so the low blocks are used first and the
 	 * heap's end is the likeliest to come free. */
 	for (uint64_t off = SHMKIT_DICT_HEAP_START;;) {
@@ -3039,6 +3058,7 @@ static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nl
 			if (tails[c] != 0) {
 				STORE(dict_next_free(dict_block(d, tails[c])), run);
 			} else {
+				h->nonempty[c / 64] |= 1ull << (c % 64);
 				STORE(&h->free_heads[c], run);
 			}
 			tails[c] = run;

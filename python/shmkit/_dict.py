@@ -24,7 +24,8 @@ _TRUE, _FALSE = b"\x01", b"\x00"
 
 
 def encode(v):
-    """v as (tag, bytes). int beyond int64 and every other type is pickled."""
+    """v as (tag, bytes). A ctypes.Structure or numpy structured scalar is a
+    RECORD; int beyond int64 and every other type is pickled."""
     t = type(v)
     if t is str:
         try:
@@ -277,12 +278,17 @@ class _Shared:
 class SharedDict(_Shared, collections.abc.MutableMapping):
     """A dict in shared memory, opened by name by Go, C and Python processes:
     Manager().dict() without the server. Keys and values are int, float, str,
-    bytes, bool and None, which every language reads back the same; any other
-    object is stored pickled (Go sees bytes). Keys are equal when type and
-    bytes are: 1, 1.0 and True are three keys here.
+    bytes, bool and None, which every language reads back the same; a value
+    may also be a record (a ctypes.Structure instance or a numpy structured
+    scalar), stored with its layout so that Go (dict.RecordMap, dict.Record)
+    and C read its fields, and read back as a numpy structured scalar, or a
+    ctypes.Structure without numpy. Any other object is stored pickled (Go
+    sees bytes). Keys are equal when type and bytes are: 1, 1.0 and True are
+    three keys here.
 
     Each operation is atomic. For a read-modify-write use update_key(key, fn)
-    or add(key, delta), not d[k] += 1 (a get, then a set)."""
+    or add(key, delta), not d[k] += 1 (a get, then a set). A full /dev/shm
+    raises NoSpaceError (an OSError, errno ENOSPC) and changes nothing."""
 
     _kind = "dict"
 

@@ -87,7 +87,6 @@ def shmkit_round(seg_name):
         finally:
             d.unlink()
             d.close()
-            seg.delete("d") if hasattr(seg, "delete") else None
 
 
 def main():

@@ -134,21 +134,31 @@ class DictTest(unittest.TestCase):
         class Point(ctypes.Structure):
             _fields_ = [("x", ctypes.c_double), ("y", ctypes.c_double), ("id", ctypes.c_int32),
                         ("tag", ctypes.c_char * 4)]
+        def field(r, name):  # numpy structured scalars are indexed, ctypes structures have attributes
+            if not hasattr(r, "dtype"):
+                return getattr(r, name)
+            v = r[name]
+            return v.tobytes().rstrip(b"\0") if name == "tag" else v  # char[4]: 4 S1 in numpy
         d = self.new_dict()
         d["p"] = Point(1.5, -2.5, 7, b"ab")
         got = d["p"]
-        self.assertEqual((got.x, got.y, got.id, got.tag), (1.5, -2.5, 7, b"ab"))
-        self.assertEqual(ctypes.sizeof(got), ctypes.sizeof(Point))
+        self.assertEqual(tuple(field(got, k) for k in ("x", "y", "id", "tag")), (1.5, -2.5, 7, b"ab"))
+        self.assertEqual(got.dtype.itemsize if hasattr(got, "dtype") else ctypes.sizeof(got), ctypes.sizeof(Point))
         name = self.name
 
         def child(i):
             with shmkit.attach(name) as seg, seg.dict("d") as dd:
                 p = dd["p"]
-                p.id += 100 + i
+                if hasattr(p, "dtype"):
+                    p["id"] += 100 + i
+                else:
+                    p.id += 100 + i
                 dd["from-child"] = p
         self.run_children(1, child)
-        self.assertEqual(d["from-child"].id, 107)
-        self.assertEqual(d["from-child"].x, 1.5)
+        self.assertEqual(field(d["from-child"], "id"), 107)
+        self.assertEqual(field(d["from-child"], "x"), 1.5)
+        self.assertEqual(_dict.encode(d["from-child"])[1][:-ctypes.sizeof(Point)],
+                         _dict.encode(Point())[1][:-ctypes.sizeof(Point)], "stored back with the layout it came with")
         tag, raw = _dict.encode(Point(0, 0, 1, b""))
         self.assertEqual(tag, _dict.RECORD)
         for bad in (raw[:-1], raw + b"x", b"\0" * 64 + raw[64:], raw[:40]):

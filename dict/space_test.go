@@ -1,11 +1,18 @@
 package dict_test
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +45,7 @@ func churn(d *dict.Dict, seed uint64, keys, ops int) error {
 }
 
 // helperChurn runs churn on dict args[1] with seed args[2], args[3] keys,
-// args[4] operations.
+// args[4] operations (0: until killed).
 func helperChurn(args []string) int {
 	seg := proctest.OpenSegment(args[0])
 	defer seg.Close()
@@ -47,10 +54,77 @@ func helperChurn(args []string) int {
 	seed, _ := strconv.ParseUint(args[2], 10, 64)
 	keys, _ := strconv.Atoi(args[3])
 	ops, _ := strconv.Atoi(args[4])
-	if err := churn(d, seed, keys, ops); err != nil {
-		return proctest.Fail("churn: %v", err)
+	if ops > 0 {
+		if err := churn(d, seed, keys, ops); err != nil {
+			return proctest.Fail("churn: %v", err)
+		}
+		return 0
 	}
-	return 0
+	for i := 0; ; i++ {
+		if err := churn(d, seed+uint64(i), keys, 200); err != nil {
+			return proctest.Fail("churn: %v", err)
+		}
+		if i == 0 {
+			fmt.Println("ready") // the parent kills it from now on
+		}
+	}
+}
+
+// Writers killed at random while they split, merge and move free blocks
+// (a churn of varied sizes) leave a heap the next writer repairs: every
+// key reads back a value some writer stored, whole, and the churn goes on
+// with the heap still bounded.
+func TestChurnKilled(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "churn")
+	const keys = 2000
+	r := rand.New(rand.NewPCG(3, 4))
+	start := func(i int) *exec.Cmd {
+		cmd := proctest.Command(t, "dict-churn", name, "churn", strconv.Itoa(100+i), strconv.Itoa(keys), "0")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		line, err := bufio.NewReader(out).ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "ready\n", line)
+		return cmd
+	}
+	procs := []*exec.Cmd{start(0), start(1), start(2)}
+	kills := 30
+	if testing.Short() {
+		kills = 8
+	}
+	for i := range kills {
+		time.Sleep(time.Duration(5+r.IntN(30)) * time.Millisecond) // how long the victim runs, not synchronisation
+		w := r.IntN(len(procs))
+		require.NoError(t, procs[w].Process.Signal(syscall.SIGKILL))
+		err := procs[w].Wait()
+		var exit *exec.ExitError
+		require.True(t, errors.As(err, &exit) && exit.ProcessState.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL,
+			"the writer failed on its own: %v", err)
+		procs[w] = start(3 + i)
+	}
+	for _, p := range procs {
+		require.NoError(t, p.Process.Signal(syscall.SIGKILL))
+		p.Wait()
+	}
+	require.NoError(t, churn(d, 9, keys, 2000), "the next writer repairs and goes on")
+	n := 0
+	require.NoError(t, d.Range(func(k, v any) bool {
+		n++
+		s, ok := v.(string)
+		assert.True(t, ok && len(s) > 0 && strings.Trim(s, "x") == "", "%v holds a value no writer stored: %.20q", k, v)
+		return true
+	}))
+	l, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, l, n)
+	st, err := d.Stats()
+	require.NoError(t, err)
+	t.Logf("%d kills: %d keys, %d repairs, heap %d bytes, %d in use", kills+3, n, st.Recoveries, st.HeapBytes, st.UsedBytes)
+	assert.LessOrEqual(t, st.HeapBytes, 4*st.UsedBytes+(4<<20), "the heap stays bounded through the kills")
 }
 
 // A long churn of values of varied sizes by three processes keeps the heap

@@ -59,6 +59,9 @@ var examples = []struct {
 		`imap_unordered, sorted: \[42 43 44 45 46 47 48 49 50 51\]\n`, `apply_async\(multi, 20\): 62\n`, `a worker's pid differs from ours: true\n`,
 		`callback got \[0 2 4 6 8\]; error_callback got 5 errors\n`, `map_async callback: \[42 43`, `we lacked patience and got a timeout error\n`}},
 	{name: "poolimap", want: []string{`^Result: 2\nResult: 4\nResult: 6\nResult: 8\nResult: 10\nResults: \[3 6 9 12 15\]\n$`}},
+	{name: "resultstable", cgo: "the shared dict (the C library)", want: []string{`Go stored 12 results\n`, `Python reads 12 results: 12 done\n`,
+		`  job01: primes below 1000: 168\n(?s:.*)  job12: primes below 12000: 1438\n`, `Go sees 12 of 12 rows reviewed by Python\n`,
+		`Python's summary: reviewed = 12\nPython's summary: largest = job12\nPython's summary: total_primes = 9929\n`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
 	{name: "processbasics", want: []string{`Worker name: MyWorkerProcess\nWorker PID: \d+\nthe worker's PID is p\.Pid\(\): true\n`,
@@ -122,7 +125,7 @@ func TestExamples(t *testing.T) {
 			if ex.cgo != "" && !cbind.Available {
 				t.Skipf("built without cgo: %s needs it", ex.cgo)
 			}
-			if ex.name == "gopython" {
+			if ex.name == "gopython" || ex.name == "resultstable" {
 				if _, err := exec.LookPath("python3"); err != nil {
 					t.Skip("no python3")
 				}

@@ -12,7 +12,7 @@ named POSIX shared memory, shared with Go and C programs by name.
 This package never unlinks a segment on its own: only unlink() does.
 """
 
-from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NotRecoverableError,
+from ._errors import (ChannelClosedError, CorruptError, KindMismatchError, NoSpaceError, NotRecoverableError,
                       NotShmkitError, ObjectExistsError, ObjectNotFoundError, OwnerDeadError,
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
@@ -28,6 +28,6 @@ __all__ = [
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelClosedError", "PeerDeadError", "SharedDict", "SharedList",
+    "ChannelClosedError", "PeerDeadError", "NoSpaceError", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

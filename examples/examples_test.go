@@ -53,6 +53,12 @@ var examples = []struct {
 		`imap_unordered, sorted: \[42 43 44 45 46 47 48 49 50 51\]\n`, `apply_async\(multi, 20\): 62\n`, `a worker's pid differs from ours: true\n`,
 		`callback got \[0 2 4 6 8\]; error_callback got 5 errors\n`, `map_async callback: \[42 43`, `we lacked patience and got a timeout error\n`}},
 	{name: "poolimap", want: []string{`^Result: 2\nResult: 4\nResult: 6\nResult: 8\nResult: 10\nResults: \[3 6 9 12 15\]\n$`}},
+	{name: "pythongo", want: []string{`tasks: collatz <q -> <q, scale \[\]<d -> \[\]<d, shout str -> str, stats \[\]<d -> <ddd\n`,
+		`collatz: longest below 10001 starts at 6171, 261 steps\nmap agrees with Python: True\nimap: HELLO!\nimap: POOL!\n`,
+		`stats: \[\(2\.0, 1\.0, 3\.0\), \(3\.0, -4\.0, 10\.0\), \(0\.5, 0\.5, 0\.5\)\]\nimap_unordered means, sorted: \[0\.5, 2\.0, 3\.0\]\n`,
+		`apply_async\(collatz, 27\): \[111\]; error_callback: collatz: n must be positive\n`, `numpy in, array out: \[0\.0, 0\.625, 1\.25, 1\.875, 2\.5\]\npool done\n$`}},
+	{name: "poolnumpy", want: []string{`16 samples, Python's moments agree with Go's: true\n`, `sorted by Python: \[1 1 2 3 4 5 6 9\]\n`,
+		`the workers computed with (numpy [0-9.]+|plain Python)\n$`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
 }
@@ -90,7 +96,7 @@ func TestExamples(t *testing.T) {
 			if ex.cgo != "" && !cbind.Available {
 				t.Skipf("built without cgo: %s needs it", ex.cgo)
 			}
-			if ex.name == "gopython" {
+			if ex.name == "gopython" || ex.name == "pythongo" || ex.name == "poolnumpy" {
 				if _, err := exec.LookPath("python3"); err != nil {
 					t.Skip("no python3")
 				}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -144,6 +146,27 @@ func TestPoolPythonDrivesGoTaskKillsWorker(t *testing.T) {
 		"retries=1: failed [500], WorkerDiedError, signal 9, attempts 2, pid named True, others right True",
 		"pool still serves: [2, 4]",
 		""}, "\n"), out)
+}
+
+// TestPoolPythonDrivesGoKillSoak: Go workers SIGKILLed at random while a
+// Python driver maps 10,000 tasks, with 0 and 1 retries. Each task has its
+// right result or a WorkerDiedError naming a killed worker: nothing lost,
+// wrong or hung.
+func TestPoolPythonDrivesGoKillSoak(t *testing.T) {
+	out := pyDriver(t, "soak", goWorker(t))
+	t.Log(out)
+	lines := regexp.MustCompile(`retries=(\d): (\d+) tasks, (\d+) right, (\d+) failed naming a killed worker, (\d+) wrong, (\d+) kills`).FindAllStringSubmatch(out, -1)
+	require.Len(t, lines, 2, out)
+	for _, m := range lines {
+		n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+		assert.Equal(t, 10000, n(2), "retries=%s: tasks", m[1])
+		assert.Equal(t, n(2), n(3)+n(4), "retries=%s: right and failed", m[1])
+		assert.Zero(t, n(5), "retries=%s: wrong results", m[1])
+		assert.Positive(t, n(6), "retries=%s: no worker was killed", m[1])
+		if m[1] == "0" {
+			assert.Positive(t, n(4), "with no retries, a kill fails a task")
+		}
+	}
 }
 
 // TestPoolPythonTerminatesGo: terminate mid-map returns promptly, fails

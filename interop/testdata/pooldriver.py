@@ -127,5 +127,43 @@ elif mode == "terminate":
         except ValueError as e:
             print("after terminate:", e)
 
+elif mode == "soak":  # random SIGKILLs of busy workers while maps run
+    import random
+    import threading
+    for retries in (0, 1):
+        with shmkit.Pool(3, command=command, name="%s-%d" % (name, retries), retries=retries) as p:
+            killed, stop, rng = set(), threading.Event(), random.Random(retries)
+
+            def killer():
+                while len(killed) < 20 and not stop.wait(rng.uniform(0.05, 0.2)):
+                    busy = [w[1] for w in p.workers() if w[2] == "busy" and w[1] > 0]
+                    if busy:
+                        pid = rng.choice(busy)
+                        killed.add(pid)
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass  # it had just exited
+
+            t = threading.Thread(target=killer)
+            t.start()
+            total = right = died = wrong = 0
+            for chunk in (1, 5, 20, 1):
+                got = outcomes(p.imap("go.slow", range(2500), chunksize=chunk))
+                total += len(got)
+                for i, g in enumerate(got):
+                    if isinstance(g, shmkit.WorkerDiedError) and g.pid in killed:
+                        died += 1
+                    elif g == 2 * i:
+                        right += 1
+                    else:
+                        wrong += 1
+            stop.set()
+            t.join()
+            print("retries=%d: %d tasks, %d right, %d failed naming a killed worker, %d wrong, %d kills"
+                  % (retries, total, right, died, wrong, len(killed)))
+            p.close()
+            p.join()
+
 else:
     raise SystemExit("unknown mode " + mode)

@@ -546,7 +546,7 @@ class Pool:
         buf = bytearray(w.results.maxlen)
         while True:
             try:
-                k = w.results.recv_into(buf, timeout=0.2)
+                k = w.results.recv_into(buf, timeout=0.05)  # then look whether it exited
             except TimeoutError:
                 if w.proc.poll() is not None:
                     break

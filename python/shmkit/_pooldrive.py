@@ -94,6 +94,8 @@ class _Codec:
     def __init__(self, code):
         self.code = code
         self.takes_one = True  # False for a struct: a tuple of its fields
+        self.fixed = None  # a single value's size in bytes, if it has one
+        self.answer_row = None
         if code in ("bytes", "binary"):
             self.encode, self.decode = self._bytes, bytes
         elif code == "str":
@@ -104,7 +106,10 @@ class _Codec:
             single = len(s.unpack(bytes(s.size))) == 1
             self._s, self._single = s, single
             self.takes_one = single
-            self.encode = self._plain
+            if single:  # one value of fixed size: whole chunks at once (see _encode, _handle)
+                self.fixed = s.size
+                self.answer_row = struct.Struct("<BI" + code[1:])
+            self.encode = s.pack if single else self._plain
             self.decode = (lambda b: s.unpack(b)[0]) if single else s.unpack
         elif code.startswith("[]<"):
             s = struct.Struct(code[2:])
@@ -183,12 +188,27 @@ def list_tasks(command, env=None, timeout=60):
 
 # -- the messages (wire.go)
 
-def _task_message(cid, name, items):
-    parts = [struct.pack("<QIHH", cid, len(items), len(name), 0), name]
+def _task_message(cid, name, items, fixed=None):
+    head = struct.pack("<QIHH", cid, len(items), len(name), 0) + name
+    if fixed is not None and items:  # every item fixed bytes long: one join
+        prefix = struct.pack("<I", fixed)
+        return bytearray(head + prefix + prefix.join(items))
+    parts = [head]
     for it in items:
         parts.append(struct.pack("<I", len(it)))
         parts.append(it)
     return bytearray(b"".join(parts))
+
+
+def _fast_answers(msg, count, row, size):
+    """The results of a message whose every answer is OK and size bytes,
+    decoded by row ("<BI" and the value) in one pass; None otherwise."""
+    if len(msg) - 16 != count * row.size:
+        return None
+    rows = list(row.iter_unpack(msg[16:]))
+    if any(r[0] != _OK or r[1] != size for r in rows):
+        return None
+    return [r[2] for r in rows]
 
 
 def _parse_result(msg):
@@ -210,12 +230,14 @@ def _parse_result(msg):
 class _Job:
     """One call's tasks; answer(i, ok, value) gets each task's outcome."""
 
-    def __init__(self, decode, answer):
+    def __init__(self, codecs, answer):
         self.lock = threading.Lock()
-        self.decode, self.answer = decode, answer
+        self.decode, self.answer = codecs[1].decode, answer
+        self.in_size, self.row, self.size = codecs[0].fixed, codecs[1].answer_row, codecs[1].fixed
         self.left, self.open, self.stop, self.complete = 0, True, False, False
         self.done = threading.Event()
         self.finish = None  # called once, when done
+        self.answer_block = None  # answer_block(first, values): many OK answers at once, if set
 
     def add(self, k):
         with self.lock:
@@ -231,6 +253,20 @@ class _Job:
         else:
             value, ok = TaskError(bytes(data).decode("utf-8", "replace"), status == _PANIC, i), False
         self.settle(i, ok, value)
+
+    def deliver_block(self, first, values):
+        """OK answers of tasks first, first+1, ... already decoded."""
+        with self.lock:
+            if not self.stop:
+                if self.answer_block is not None:
+                    self.answer_block(first, values)
+                else:
+                    for k, v in enumerate(values):
+                        self.answer(first + k, True, v)
+            self.left -= len(values)
+            done = self._check()
+        if done:
+            self._finished()
 
     def settle(self, i, ok, value):
         with self.lock:
@@ -522,7 +558,7 @@ class Pool:
                 w.sent += 1
                 self._add(_H_INFLIGHT, len(c.items))
                 try:
-                    w.tasks.send(_task_message(c.id, c.name, c.items), timeout=0)
+                    w.tasks.send(_task_message(c.id, c.name, c.items, c.job.in_size), timeout=0)
                 except (OSError, TimeoutError):
                     break  # it died: its collector puts the chunks back
         if (self._maxtasks and w.sent >= self._maxtasks) or (self._closed and self._outstanding == 0):
@@ -569,8 +605,13 @@ class Pool:
         self._exited(w)
 
     def _handle(self, w, msg):
+        values = None
         try:
-            cid, answers = _parse_result(msg)
+            cid, count = struct.unpack_from("<QI", msg, 0)
+            head = w.inflight[0] if w.inflight else None  # only this thread takes chunks off
+            if head is not None and head.job.row is not None:
+                values = _fast_answers(msg, count, head.job.row, head.job.size)
+            answers = [(_OK, None)] * count if values is not None else _parse_result(msg)[1]
         except (ValueError, struct.error) as e:
             sys.stderr.write("pool: worker %d: a malformed result (%s)\n" % (w.proc.pid, e))
             return False
@@ -592,6 +633,9 @@ class Pool:
             self._add(_H_INFLIGHT, -len(answers))
             self._add(_H_DONE, ok)
             self._add(_H_FAILED, len(answers) - ok)
+        if values is not None:
+            c.job.deliver_block(c.first + first, values)
+            return True
         for k, (status, data) in enumerate(answers):
             c.job.deliver(c.first + first + k, status, data)
         return True
@@ -700,6 +744,11 @@ class Pool:
         return c
 
     def _encode(self, func, codec, first, values):
+        if codec.fixed is not None and 16 + len(func) + 4 + codec.fixed <= self._max_message:
+            try:
+                return [codec.encode(v) for v in values]
+            except Exception:
+                pass  # the loop below says which and why
         items = []
         for k, v in enumerate(values):
             try:
@@ -716,6 +765,11 @@ class Pool:
         """Queue items (encoded) as chunks of at most size tasks that fit a message."""
         name = func.encode()
         chunks, at = [], 0
+        fixed = job.in_size
+        if fixed is not None:  # every item the same size: chunks by arithmetic
+            step = max(1, min(size, (self._max_message - 16 - len(name)) // (4 + fixed)))
+            chunks = [_Chunk(name, job, first + at, items[at:at + step]) for at in range(0, len(items), step)]
+            at = len(items)
         while at < len(items):
             room, k = self._max_message - 16 - len(name), 0
             while at + k < len(items) and k < size and 4 + len(items[at + k]) <= room:
@@ -760,7 +814,12 @@ class Pool:
             else:
                 errors.append((i, value))
 
-        job = _Job(codec_out.decode, answer)
+        job = _Job((codec_in, codec_out), answer)
+
+        def answer_block(first, vals):
+            out[first:first + len(vals)] = vals
+
+        job.answer_block = answer_block
 
         def result():
             if errors:
@@ -800,7 +859,7 @@ class Pool:
         value = args[0] if codec_in.takes_one else args
         items = self._encode(func, codec_in, 0, [value])
         box = []
-        job = _Job(codec_out.decode, lambda i, ok, v: box.append((ok, v)))
+        job = _Job((codec_in, codec_out), lambda i, ok, v: box.append((ok, v)))
 
         def finish():
             ok, v = box[0]
@@ -925,7 +984,8 @@ class _Imap:
         self._read = self._taken = 0
         self._feeding = True
         self._ahead = 2 * pool._processes * pool._window * self._size
-        self._job = _Job(self._out.decode, self._answer)
+        self._job = _Job((self._in, self._out), self._answer)
+        self._job.answer_block = self._answer_block
         with pool._lock:
             if pool._closed:
                 raise ValueError("Pool not running")
@@ -938,6 +998,14 @@ class _Imap:
                 self._ready[i] = (ok, value)
             else:
                 self._queue.append((ok, value))
+            self._cv.notify()
+
+    def _answer_block(self, first, values):
+        with self._cv:
+            if self._ordered:
+                self._ready.update(zip(range(first, first + len(values)), ((True, v) for v in values)))
+            else:
+                self._queue.extend((True, v) for v in values)
             self._cv.notify()
 
     def _fed(self):

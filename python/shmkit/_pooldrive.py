@@ -7,6 +7,7 @@ program's task list says, never pickled (docs/interop.md)."""
 import array
 import atexit
 import collections
+import errno
 import ctypes
 import functools
 import itertools
@@ -557,10 +558,12 @@ class Pool:
                 w.inflight.append(c)
                 w.sent += 1
                 self._add(_H_INFLIGHT, len(c.items))
-                try:
-                    w.tasks.send(_task_message(c.id, c.name, c.items, c.job.in_size), timeout=0)
-                except (OSError, TimeoutError):
-                    break  # it died: its collector puts the chunks back
+                # The C call itself: the worker's segment stays mapped until
+                # its collector, which this lock orders after, releases it.
+                msg = _task_message(c.id, c.name, c.items, c.job.in_size)
+                if n.lib.shmkit_chan_send(ctypes.byref(w.tasks._ch), (ctypes.c_char * len(msg)).from_buffer(msg),
+                                          len(msg), 0) != 0:
+                    break  # it died (the ring never fills): its collector puts the chunks back
         if (self._maxtasks and w.sent >= self._maxtasks) or (self._closed and self._outstanding == 0):
             w.ending = True
             try:
@@ -580,27 +583,27 @@ class Pool:
 
     def _collect(self, w):
         buf = bytearray(w.results.maxlen)
+        cbuf, got, rx = (ctypes.c_char * len(buf)).from_buffer(buf), ctypes.c_uint32(), ctypes.byref(w.results._ch)
+        recv, now = n.lib.shmkit_chan_recv, n.lib.shmkit_now_ns
         while True:
-            try:
-                k = w.results.recv_into(buf, timeout=0.05)  # then look whether it exited
-            except TimeoutError:
+            # The C call itself, as this thread alone uses the channel and
+            # releases its segment; every 50 ms, look whether it exited.
+            rc = recv(rx, cbuf, len(buf), ctypes.byref(got), now() + 50_000_000)
+            if rc == errno.ETIMEDOUT:
                 if w.proc.poll() is not None:
                     break
                 continue
-            except (OSError, EOFError, ValueError):
-                break  # it died without a word (PeerDeadError), or ended
+            if rc != 0:
+                break  # it died without a word (EPEERDEAD), or ended
+            k = got.value
             if not self._handle(w, memoryview(buf)[:k]):
                 w.proc.kill()
                 break
             with self._lock:
                 self._refill(w)
         w.proc.wait()
-        while True:  # what it sent before it died
-            try:
-                k = w.results.recv_into(buf, timeout=0)
-            except (OSError, EOFError, ValueError, TimeoutError):
-                break
-            if not self._handle(w, memoryview(buf)[:k]):
+        while recv(rx, cbuf, len(buf), ctypes.byref(got), 0) == 0:  # what it sent before it died
+            if not self._handle(w, memoryview(buf)[:got.value]):
                 break
         self._exited(w)
 

@@ -55,7 +55,9 @@ var (
 		s.N = int32(len(xs))
 		return s, nil
 	})
-	_ = pool.Register("go.greet", func(s string) (string, error) { return "hello, " + s, nil })
+	_ = pool.Register("go.greet", func(s string) (string, error) { return "hello, " + s + greetSuffix, nil })
+	_ = pool.RegisterInit("go.suffix", func(args []string) error { greetSuffix = args[0]; return nil })
+	_ = pool.RegisterInit("go.failinit", func([]string) error { return errors.New("no, as asked") })
 	_ = pool.Register("go.bytes", func(b []byte) ([]byte, error) {
 		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
 			b[i], b[j] = b[j], b[i]
@@ -63,6 +65,8 @@ var (
 		return b, nil
 	})
 )
+
+var greetSuffix string // set by the initializer go.suffix
 
 // sampleStats has padding after N, which the task list spells out.
 type sampleStats struct {
@@ -167,6 +171,21 @@ func TestPoolPythonDrivesGoKillSoak(t *testing.T) {
 			assert.Positive(t, n(4), "with no retries, a kill fails a task")
 		}
 	}
+}
+
+// TestPoolPythonDrivesGoLifecycle: a Go initializer with arguments,
+// maxtasksperchild, an unknown initializer, and workers whose initializer
+// fails (the map fails with WorkerStartError instead of restarting them
+// forever).
+func TestPoolPythonDrivesGoLifecycle(t *testing.T) {
+	out := pyDriver(t, "lifecycle", goWorker(t))
+	assert.Equal(t, strings.Join([]string{
+		"['hello, a!', 'hello, b!', 'hello, c!', 'hello, d!', 'hello, e!', 'hello, f!']",
+		"replaced after 2 chunks each: True",
+		"joined, segments left: []",
+		"unknown initializer: ValueError",
+		"failing initializer: WorkerStartError True",
+		""}, "\n"), out)
 }
 
 // TestPoolPythonTerminatesGo: terminate mid-map returns promptly, fails

@@ -127,6 +127,22 @@ elif mode == "terminate":
         except ValueError as e:
             print("after terminate:", e)
 
+elif mode == "lifecycle":  # initializer, maxtasksperchild, workers that cannot start
+    with shmkit.Pool(2, command=command, name=name, initializer="go.suffix", initargs=["!"],
+                     maxtasksperchild=2) as p:
+        print(p.map("go.greet", ["a", "b", "c", "d", "e", "f"], chunksize=1))
+        print("replaced after 2 chunks each:", max(w[3] for w in p.workers()) > 2)
+        joined(p)
+    try:
+        shmkit.Pool(1, command=command, name=name, initializer="go.nosuch")
+    except ValueError as e:
+        print("unknown initializer:", type(e).__name__)
+    with shmkit.Pool(2, command=command, name=name, initializer="go.failinit") as p:
+        try:
+            p.map("go.double", range(10))
+        except shmkit.WorkerStartError as e:
+            print("failing initializer:", type(e).__name__, "status 4" in str(e))
+
 elif mode == "soak":  # random SIGKILLs of busy workers while maps run
     import random
     import threading

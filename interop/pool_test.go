@@ -322,3 +322,31 @@ func TestPoolGoDrivesCSegfault(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolCWorkerRefusesBadArguments: a C worker given a segment that is
+// not a pool's, a slot outside the table or a missing worker segment
+// exits with status 1 and says why; it never crashes.
+func TestPoolCWorkerRefusesBadArguments(t *testing.T) {
+	worker := filepath.Join(build(t), "poolworker")
+	_, name := proctest.Segment(t, 1<<16) // a shmkit segment without a pool table
+	p := cPool(t, pool.WithWorkers(1))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{name, "0", name}, "pool worker: " + name + " slot 0: "},
+		{[]string{p.Name(), "1", name}, "pool worker: " + p.Name() + " slot 1: "},
+		{[]string{p.Name(), "x", name}, "pool worker: " + p.Name() + " slot x: "},
+		{[]string{p.Name(), "0", name + "-missing"}, "pool worker: " + name + "-missing: "},
+		{[]string{p.Name()}, "pool worker: want the pool's segment"},
+	} {
+		cmd := exec.CommandContext(t.Context(), worker, c.args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%v", c.args)
+		assert.Equal(t, 1, exit.ExitCode(), "%v: %s", c.args, stderr.String())
+		assert.Contains(t, stderr.String(), c.want, "%v", c.args)
+	}
+}

@@ -180,11 +180,12 @@ def list_tasks(command, env=None, timeout=60):
     try:
         out = subprocess.run(list(command), env=e, stdout=subprocess.PIPE, timeout=timeout, check=True).stdout
         listing = json.loads(out.splitlines()[-1])
-    except (subprocess.SubprocessError, ValueError, IndexError) as err:
+        tasks = {t["name"]: (t["in"], t["out"]) for t in listing["tasks"]}
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, KeyError, TypeError) as err:
         raise PoolError("pool: %s did not list its tasks (%s); is it a pool worker program, calling "
                         "process.Dispatch first in main? Else pass tasks={name: (in, out)}" % (command[0], err)) \
             from None
-    return {t["name"]: (t["in"], t["out"]) for t in listing["tasks"]}, listing.get("inits") or []
+    return tasks, listing.get("inits") or []
 
 
 # -- the messages (wire.go)

@@ -121,8 +121,10 @@ class PoolTest(unittest.TestCase):
         p.join()
 
     def test_not_a_worker_program(self):
-        with self.assertRaises(shmkit.PoolError):
-            shmkit.Pool(1, command=[sys.executable, "-c", "pass"], name=self.name)
+        for command in ([sys.executable, "-c", "pass"], [sys.executable, "-c", "print('{\"tasks\": 3}')"],
+                        ["/nonexistent/shmkit-worker"]):
+            with self.assertRaises(shmkit.PoolError):
+                shmkit.Pool(1, command=command, name=self.name)
 
     def test_workers_that_never_serve(self):
         # A program that lists tasks but exits at once as a worker.

@@ -55,14 +55,16 @@ class WorkerDiedError(PoolError):
     retries allow: pid, name (PoolWorker-N), exitcode (as Popen's: -N for
     signal N) and attempts (how many workers died running it)."""
 
-    def __init__(self, pid, name, exitcode, attempts):
+    def __init__(self, pid, name, exitcode, attempts, broke_protocol=False):
         self.pid, self.name, self.exitcode, self.attempts = pid, name, exitcode, attempts
+        self.broke_protocol = broke_protocol
         if exitcode < 0:
             how = "signal %d (%s)" % (-exitcode, _signame(-exitcode))
         else:
             how = "exit status %d" % exitcode
-        super().__init__("pool: worker %s (pid %d) died of %s running the task (%d attempts)"
-                         % (name, pid, how, attempts))
+        why = ", killed by the pool for answering out of turn," if broke_protocol else ""
+        super().__init__("pool: worker %s (pid %d)%s died of %s running the task (%d attempts)"
+                         % (name, pid, why, how, attempts))
 
 
 class WorkerStartError(PoolError):
@@ -344,7 +346,7 @@ class _Worker:
         self.slot, self.gen, self.seg_name = slot, gen, seg_name
         self.seg = self.tasks = self.results = self.proc = self.thread = None
         self.inflight = collections.deque()
-        self.sent, self.ending, self.dead = 0, False, False
+        self.sent, self.ending, self.dead, self.broke = 0, False, False, False
 
 
 def _die_with_parent(parent):
@@ -598,6 +600,7 @@ class Pool:
                 break  # it died without a word (EPEERDEAD), or ended
             k = got.value
             if not self._handle(w, memoryview(buf)[:k]):
+                w.broke = True  # its chunk at the head is blamed, as if it had died running it
                 w.proc.kill()
                 break
             with self._lock:
@@ -658,6 +661,8 @@ class Pool:
         code = w.proc.returncode
         state, running = self._row(w.slot, _R_STATE, "<I"), self._row(w.slot, _R_TASK, "<Q")
         item, done = self._row(w.slot, _R_ITEM, "<I"), self._row(w.slot, _R_DONE, "<Q")
+        if w.broke and w.inflight:  # else a worker that always breaks the protocol is replaced forever
+            state, running, item = _BUSY, w.inflight[0].id, w.inflight[0].answered
         failed, orphaned = [], []
         with self._lock:
             self._row(w.slot, _R_EXIT, "<i", code)
@@ -705,7 +710,7 @@ class Pool:
         name = "PoolWorker-%d" % w.gen
         for c in failed:
             err = TerminatedError("pool: terminated") if self._terminated else None
-            self._fail(c, lambda i: err or WorkerDiedError(w.proc.pid, name, code, c.attempts))
+            self._fail(c, lambda i: err or WorkerDiedError(w.proc.pid, name, code, c.attempts, w.broke))
         for c in orphaned:
             self._fail(c, lambda i: self._broken)
         self._release_worker(w)

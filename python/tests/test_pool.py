@@ -120,6 +120,29 @@ class PoolTest(unittest.TestCase):
         p.close()
         p.join()
 
+    def test_worker_breaking_the_protocol(self):
+        # Every worker answers each chunk under another chunk's id: each is
+        # killed, and its task fails once the retries are spent; the pool
+        # does not go on replacing workers for the same task.
+        rogue = os.path.join(os.path.dirname(self.script), "rogue.py")
+        with open(rogue, "w") as f:
+            # It never shows BUSY in its row either: the answer out of turn
+            # is all that tells.
+            f.write(WORKER.replace("sys.exit(", "import shmkit._pool as sp\n_r = sp._result\n"
+                                   "sp._result = lambda cid, answers: _r(cid + 1000, answers)\n"
+                                   "sp._Row.state = property(None, lambda row, v: row._i32.__setitem__(1, 1))\n"
+                                   "sys.exit(", 1))
+        p = shmkit.Pool(2, command=[sys.executable, rogue], name=self.name, env=self.env)
+        self.addCleanup(p.terminate)
+        with self.assertRaises(shmkit.WorkerDiedError) as cm:
+            p.apply("sq", (3.0,))
+        e = cm.exception
+        self.assertTrue(e.broke_protocol)
+        self.assertEqual(e.attempts, 2)
+        self.assertIn("out of turn", str(e))
+        self.assertLessEqual(max(w[3] for w in p.workers()), 4, "two starts for the task, and their replacements")
+        p.terminate()
+
     def test_not_a_worker_program(self):
         for command in ([sys.executable, "-c", "pass"], [sys.executable, "-c", "print('{\"tasks\": 3}')"],
                         ["/nonexistent/shmkit-worker"]):

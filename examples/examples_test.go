@@ -62,6 +62,12 @@ var examples = []struct {
 	{name: "resultstable", cgo: "the shared dict (the C library)", want: []string{`Go stored 12 results\n`, `Python reads 12 results: 12 done\n`,
 		`  job01: primes below 1000: 168\n(?s:.*)  job12: primes below 12000: 1438\n`, `Go sees 12 of 12 rows reviewed by Python\n`,
 		`Python's summary: reviewed = 12\nPython's summary: largest = job12\nPython's summary: total_primes = 9929\n`}},
+	{name: "pythongo", want: []string{`tasks: collatz <q -> <q, scale \[\]<d -> \[\]<d, shout str -> str, stats \[\]<d -> <ddd\n`,
+		`collatz: longest below 10001 starts at 6171, 261 steps\nmap agrees with Python: True\nimap: HELLO!\nimap: POOL!\n`,
+		`stats: \[\(2\.0, 1\.0, 3\.0\), \(3\.0, -4\.0, 10\.0\), \(0\.5, 0\.5, 0\.5\)\]\nimap_unordered means, sorted: \[0\.5, 2\.0, 3\.0\]\n`,
+		`apply_async\(collatz, 27\): \[111\]; error_callback: collatz: n must be positive\n`, `numpy in, array out: \[0\.0, 0\.625, 1\.25, 1\.875, 2\.5\]\npool done\n$`}},
+	{name: "poolnumpy", want: []string{`16 samples, Python's moments agree with Go's: true\n`, `sorted by Python: \[1 1 2 3 4 5 6 9\]\n`,
+		`the workers computed with (numpy [0-9.]+|plain Python)\n$`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
 	{name: "processbasics", want: []string{`Worker name: MyWorkerProcess\nWorker PID: \d+\nthe worker's PID is p\.Pid\(\): true\n`,
@@ -125,7 +131,7 @@ func TestExamples(t *testing.T) {
 			if ex.cgo != "" && !cbind.Available {
 				t.Skipf("built without cgo: %s needs it", ex.cgo)
 			}
-			if ex.name == "gopython" || ex.name == "resultstable" {
+			if slices.Contains([]string{"gopython", "resultstable", "pythongo", "poolnumpy"}, ex.name) {
 				if _, err := exec.LookPath("python3"); err != nil {
 					t.Skip("no python3")
 				}

@@ -4240,3 +4240,248 @@ int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t
 	shmkit_mutex_unlock(q->recv_lock);
 	return rc;
 }
+
+/* ---- Process pools: the worker table, and a worker in C -------------- */
+
+static int init_pool(uint8_t *mem, const struct alloc_req *r) {
+	struct shmkit_pool *p = (struct shmkit_pool *)mem;
+	p->workers = r->value;
+	p->parent_pid = *(const int32_t *)r->data;
+	STORE(&p->magic, SHMKIT_POOL_MAGIC); /* last: a reader that sees it sees the rest */
+	return 0;
+}
+
+int shmkit_new_pool(struct shmkit_segment *seg, const char *name, uint32_t workers, int32_t parent_pid,
+                    struct shmkit_object *out) {
+	if (workers == 0 || workers > (1u << 20)) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = SHMKIT_KIND_BYTES, .init = init_pool, .value = workers, .data = &parent_pid,
+	    .length = sizeof(struct shmkit_pool) + (uint64_t)workers * sizeof(struct shmkit_pool_worker),
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+static void put_u64(uint8_t *p, uint64_t v) {
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A task name or encoding as a JSON string: the few characters that need
+ * it escaped. */
+static void json_string(const char *s) {
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+		} else if (c < 0x20) {
+			printf("\\u%04x", c);
+		} else {
+			putchar(c);
+		}
+	}
+	putchar('"');
+}
+
+static int pool_list(const struct shmkit_pool_task *tasks, size_t n) {
+	printf("{\"tasks\": [");
+	for (size_t i = 0; i < n; i++) {
+		printf(i ? ", {\"name\": " : "{\"name\": ");
+		json_string(tasks[i].name);
+		printf(", \"in\": ");
+		json_string(tasks[i].in ? tasks[i].in : "bytes");
+		printf(", \"out\": ");
+		json_string(tasks[i].out ? tasks[i].out : "bytes");
+		putchar('}');
+	}
+	printf("], \"inits\": []}\n");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Opens the worker's row of the pool's table. */
+static int pool_row(struct shmkit_segment *seg, const char *slot_arg, struct shmkit_pool_worker **row) {
+	struct shmkit_object o;
+	int rc = shmkit_lookup(seg, "pool", SHMKIT_KIND_BYTES, 0, &o);
+	if (rc != 0) {
+		return rc;
+	}
+	const struct shmkit_pool *p = o.data;
+	if (o.length < sizeof *p || LOAD(&p->magic) != SHMKIT_POOL_MAGIC) {
+		return SHMKIT_ENOTSHMKIT;
+	}
+	uint64_t workers = p->workers;
+	char *end;
+	long slot = strtol(slot_arg, &end, 10);
+	if (*slot_arg == 0 || *end != 0 || slot < 0 || (uint64_t)slot >= workers ||
+	    sizeof *p + workers * sizeof **row > o.length) {
+		return EINVAL;
+	}
+	*row = (struct shmkit_pool_worker *)((uint8_t *)o.data + sizeof *p) + slot;
+	return 0;
+}
+
+/* One task's answer appended to the result message being built. */
+struct pool_answers {
+	struct shmkit_chan *results;
+	uint8_t *msg;
+	uint64_t id;
+	uint32_t count, size;
+};
+
+static int pool_flush(struct pool_answers *a) {
+	if (a->count == 0) {
+		return 0;
+	}
+	put_u64(a->msg, a->id);
+	put_u32(a->msg + 8, a->count);
+	put_u32(a->msg + 12, 0);
+	int rc = shmkit_chan_send(a->results, a->msg, a->size, SHMKIT_FOREVER);
+	a->size = 16;
+	a->count = 0;
+	return rc;
+}
+
+static int pool_answer(struct pool_answers *a, uint8_t status, const void *data, uint32_t len) {
+	uint32_t max = a->results->max_len;
+	if (16 + 5 + (uint64_t)len > max) {
+		static const char too_large[] = "pool: task input or result longer than the pool's message size";
+		status = SHMKIT_POOL_ERROR;
+		data = too_large;
+		len = sizeof too_large - 1;
+	}
+	if ((uint64_t)a->size + 5 + len > max) {
+		int rc = pool_flush(a);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	a->msg[a->size] = status;
+	put_u32(a->msg + a->size + 1, len);
+	memmove(a->msg + a->size + 5, data, len);
+	a->size += 5 + len;
+	a->count++;
+	return 0;
+}
+
+static int pool_serve(struct shmkit_pool_worker *row, struct shmkit_chan *tasks, struct shmkit_chan *results,
+                      const struct shmkit_pool_task *fns, size_t n) {
+	uint32_t max_in = tasks->max_len, max_out = results->max_len;
+	uint8_t *buf = malloc(max_in), *msg = malloc(max_out), *out = malloc(max_out);
+	char err[1024];
+	int rc = (buf && msg && out) ? 0 : ENOMEM;
+	STORE(&row->state, SHMKIT_POOL_IDLE);
+	while (rc == 0) {
+		uint32_t got;
+		rc = shmkit_chan_recv(tasks, buf, max_in, &got, SHMKIT_FOREVER);
+		if (rc != 0) {
+			break; /* SHMKIT_EEOF: the pool let this worker go */
+		}
+		if (got < 16 || 16 + (uint64_t)(get_u32(buf + 12) & 0xFFFF) > got) {
+			rc = SHMKIT_ECORRUPT;
+			break;
+		}
+		uint64_t id = get_u64(buf);
+		uint32_t count = get_u32(buf + 8), name_len = get_u32(buf + 12) & 0xFFFF;
+		const char *name = (const char *)buf + 16;
+		const struct shmkit_pool_task *fn = NULL;
+		for (size_t i = 0; i < n && fn == NULL; i++) {
+			if (strlen(fns[i].name) == name_len && memcmp(fns[i].name, name, name_len) == 0) {
+				fn = &fns[i];
+			}
+		}
+		STORE(&row->task, id);
+		STORE(&row->item, 0);
+		STORE(&row->state, SHMKIT_POOL_BUSY);
+		struct pool_answers a = {.results = results, .msg = msg, .id = id, .size = 16};
+		uint64_t at = 16 + name_len;
+		for (uint32_t k = 0; k < count && rc == 0; k++) {
+			STORE(&row->item, k);
+			if (at + 4 > got || get_u32(buf + at) > got - at - 4) {
+				rc = SHMKIT_ECORRUPT;
+				break;
+			}
+			uint32_t len = get_u32(buf + at);
+			const uint8_t *in = buf + at + 4;
+			at += 4 + (uint64_t)len;
+			if (fn == NULL) {
+				int m = snprintf(err, sizeof err, "pool: no task function registered under this name: \"%.*s\"",
+				                 (int)name_len, name);
+				rc = pool_answer(&a, SHMKIT_POOL_ERROR, err, (uint32_t)m);
+				continue;
+			}
+			size_t out_len = max_out - 16 - 5;
+			err[0] = 0;
+			if (fn->fn(fn->arg, in, len, out, &out_len, err, sizeof err) == 0 && out_len <= max_out - 16 - 5) {
+				rc = pool_answer(&a, SHMKIT_POOL_OK, out, (uint32_t)out_len);
+			} else {
+				err[sizeof err - 1] = 0;
+				if (err[0] == 0) {
+					snprintf(err, sizeof err, "task %s failed", fn->name);
+				}
+				rc = pool_answer(&a, SHMKIT_POOL_ERROR, err, (uint32_t)strlen(err));
+			}
+		}
+		if (rc == 0) {
+			rc = pool_flush(&a);
+		}
+		__atomic_add_fetch(&row->done, 1, __ATOMIC_RELEASE);
+		STORE(&row->state, SHMKIT_POOL_IDLE);
+	}
+	free(buf);
+	free(msg);
+	free(out);
+	return rc == SHMKIT_EEOF ? 0 : rc;
+}
+
+int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n) {
+	const char *role = getenv(SHMKIT_POOL_ROLE_ENV);
+	if (role != NULL && strcmp(role, SHMKIT_POOL_TASKS_ROLE) == 0) {
+		return pool_list(tasks, n);
+	}
+	if (argc < 4) {
+		fprintf(stderr, "pool worker: want the pool's segment, the slot and the worker's segment\n");
+		return 1;
+	}
+	struct shmkit_segment pool_seg, own;
+	struct shmkit_pool_worker *row = NULL;
+	int rc = shmkit_attach(argv[1], 0, &pool_seg);
+	if (rc != 0) {
+		fprintf(stderr, "pool worker: %s: %s\n", argv[1], shmkit_strerror(rc));
+		return 1;
+	}
+	if ((rc = pool_row(&pool_seg, argv[2], &row)) != 0) {
+		fprintf(stderr, "pool worker: %s slot %s: %s\n", argv[1], argv[2], shmkit_strerror(rc));
+		shmkit_detach(&pool_seg);
+		return 1;
+	}
+	if ((rc = shmkit_attach(argv[3], 0, &own)) != 0) {
+		fprintf(stderr, "pool worker: %s: %s\n", argv[3], shmkit_strerror(rc));
+		shmkit_detach(&pool_seg);
+		return 1;
+	}
+	struct shmkit_chan tasks_ch, results_ch;
+	int status = 1;
+	if ((rc = shmkit_chan_open(&own, "tasks", 'B', &tasks_ch)) != 0 ||
+	    (rc = shmkit_chan_open(&own, "results", 'B', &results_ch)) != 0 ||
+	    (rc = shmkit_chan_register(&tasks_ch, 0)) != 0 || (rc = shmkit_chan_register(&results_ch, 1)) != 0) {
+		fprintf(stderr, "pool worker: %s: %s\n", argv[3], shmkit_strerror(rc));
+	} else {
+		STORE(&row->pid, (int32_t)getpid());
+		if (argc > 4) {
+			fprintf(stderr, "pool worker: initializer %s: a C worker has none\n", argv[4]);
+			status = 4;
+		} else if ((rc = pool_serve(row, &tasks_ch, &results_ch, tasks, n)) != 0) {
+			fprintf(stderr, "pool worker: %s\n", shmkit_strerror(rc));
+		} else {
+			status = 0;
+		}
+		shmkit_chan_close(&tasks_ch);
+		shmkit_chan_close(&results_ch);
+	}
+	shmkit_detach(&own);
+	shmkit_detach(&pool_seg);
+	return status;
+}

@@ -448,6 +448,22 @@ struct shmkit_pool_worker {
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_pool) == 128, "pool header is 128 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_pool_worker) == 64, "pool worker row is 64 bytes");
 
+/*
+ * How a driver starts a worker: the program, then three arguments (the
+ * pool's segment, the slot, the worker's segment) and, if the pool has an
+ * initializer, its name and arguments. SHMKIT_POOL_ROLE_ENV is set to
+ * SHMKIT_POOL_WORKER_ROLE (a Go program's process.Dispatch serves the pool
+ * then). A program started with it set to SHMKIT_POOL_TASKS_ROLE prints its
+ * tasks as one JSON line and exits 0: {"tasks": [{"name": ..., "in": ...,
+ * "out": ...}], "inits": [...]}. "in" and "out" say how a value crosses:
+ * "bytes" and "binary" (bytes as they are), "str" (UTF-8), "<fmt" (one
+ * value: Python's struct format fmt, little-endian, padding spelt out as
+ * "x"), "[]<fmt" (a slice: such values end to end). See docs/interop.md.
+ */
+#define SHMKIT_POOL_ROLE_ENV "SHMKIT_PROCESS"
+#define SHMKIT_POOL_WORKER_ROLE "shmkit.pool.worker"
+#define SHMKIT_POOL_TASKS_ROLE "shmkit.pool.tasks"
+
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
 SHMKIT_STATIC_ASSERT(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,
@@ -994,6 +1010,35 @@ int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int
  * after the end, drained; SHMKIT_ECORRUPT for parts that contradict. */
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns);
 void shmkit_queue_close(struct shmkit_queue *q);
+
+/* Process pools (see "A process pool" above). shmkit_new_pool makes the
+ * worker table of a pool of workers slots, named name (drivers use "pool"),
+ * owned by parent_pid: for a driver in another language. EINVAL for 0 or
+ * too many workers. */
+int shmkit_new_pool(struct shmkit_segment *seg, const char *name, uint32_t workers, int32_t parent_pid,
+                    struct shmkit_object *out);
+
+/* A task a C worker serves. fn gets the task's encoded input (in_len
+ * bytes) and writes its result into out, which has room for *out_len
+ * bytes, setting *out_len to the result's length; it returns 0, or nonzero
+ * with a message in err (err_len bytes, to be NUL-terminated) for that
+ * task's error. in and out name the encodings, as a program's task list
+ * gives them (SHMKIT_POOL_TASKS_ROLE); NULL is "bytes". */
+struct shmkit_pool_task {
+	const char *name;
+	const char *in;
+	const char *out;
+	int (*fn)(void *arg, const void *in, size_t in_len, void *out, size_t *out_len, char *err, size_t err_len);
+	void *arg;
+};
+
+/* shmkit_pool_main serves a pool as a worker, from main's argc and argv as
+ * a driver gives them, running tasks[0..n) by name until the driver lets
+ * it go; started in SHMKIT_POOL_TASKS_ROLE it prints the task list
+ * instead. It returns main's exit status: 0 when let go or after listing,
+ * 1 if the pool's objects are unusable (a message on stderr), 4 if it was
+ * given an initializer (C workers have none). */
+int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n);
 
 #ifdef __cplusplus
 }

@@ -52,9 +52,11 @@ const Prefault = "every shared ring and buffer is mapped in before the timed run
 	"(MADV_POPULATE_WRITE): shmkit's channels at open in Go, C and Python; the C floor, " +
 	"the C FloatChannel and the Boost peers after they map it; the Python seed's objects as Python makes them"
 
-// Label names a workload in tables: "W1", "W4 size=1", "W5 lock".
+// Label names a workload in tables: "W1", "W4 size=1", "W5 lock", "W7a".
 func (w *Workload) Label() string {
 	switch {
+	case w.ID == "W7":
+		return w.ID + w.Variant
 	case w.Variant != "":
 		return w.ID + " " + w.Variant
 	case w.ID == "W4":
@@ -63,9 +65,9 @@ func (w *Workload) Label() string {
 	return w.ID
 }
 
-// Workloads returns the six workloads with their implementations, each
+// Workloads returns the workloads W1-W8 with their implementations, each
 // defined in its own file with its roles (stream.go, pingpong.go,
-// counter.go, semaphores.go).
+// counter.go, semaphores.go, pool.go, w8.go).
 func Workloads() []*Workload {
 	const big = 100_000
 	return append([]*Workload{
@@ -74,7 +76,7 @@ func Workloads() []*Workload {
 		pingPongWorkload(),
 		floatChannelWorkload(1, 200_000),
 		floatChannelWorkload(big, 2000),
-	}, append(counterWorkloads(), semaphoreWorkload())...)
+	}, append(append(append(counterWorkloads(), semaphoreWorkload()), poolWorkloads()...), dictWorkloads()...)...)
 }
 
 // Select keeps the workloads whose ID is in ids (all if ids is empty).
@@ -116,11 +118,18 @@ type Result struct {
 	Smoke bool    `json:"smoke,omitempty"` // a --quick run: not steady state
 	OK    bool    `json:"ok"`
 	Error string  `json:"error,omitempty"`
+	// BytesPerKey is what a store grew by per key set (W8 set), median
+	// over the rounds.
+	BytesPerKey float64 `json:"bytes_per_key,omitempty"`
+	// Outcome is what the implementation returned, where that is part of
+	// the result (W7c: which tasks had their results after a worker died).
+	Outcome string `json:"outcome,omitempty"`
 
 	err     error
 	label   string
 	figure  Figure
 	samples []float64 // per round, in the workload's main unit
+	spaces  []float64 // per round, bytes per key, from runs that report it
 }
 
 // Unavailable reports whether the implementation could not run here (no
@@ -206,12 +215,16 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 				if o.Progress != nil {
 					o.Progress(w, impl.Name, round)
 				}
-				d, err := impl.run(ctx, w, r.Count)
+				var space float64
+				d, err := impl.run(withOutcome(context.WithValue(ctx, spaceKey{}, &space), r), w, r.Count)
 				if err != nil {
 					r.OK, r.Error, r.err = false, err.Error(), err
 					continue
 				}
 				r.samples = append(r.samples, rate(w, r.Count, d))
+				if space > 0 {
+					r.spaces = append(r.spaces, space)
+				}
 				r.Rounds = len(r.samples)
 			}
 		}
@@ -247,6 +260,9 @@ func (r *Result) summarise() {
 			r.Error = "no runs"
 		}
 		return
+	}
+	if len(r.spaces) > 0 {
+		r.BytesPerKey = median(r.spaces)
 	}
 	m := median(r.samples)
 	r.Min, r.Max = slices.Min(r.samples), slices.Max(r.samples)
@@ -291,6 +307,17 @@ func FloorBeaten(results [][]*Result) []string {
 		}
 	}
 	return out
+}
+
+// spaceKey carries, in a run's context, where the run may report the
+// bytes per key its store took (reportSpace).
+type spaceKey struct{}
+
+// reportSpace records a run's bytes per key for its Result.
+func reportSpace(ctx context.Context, bytesPerKey float64) {
+	if p, ok := ctx.Value(spaceKey{}).(*float64); ok {
+		*p = bytesPerKey
+	}
 }
 
 func median(xs []float64) float64 {

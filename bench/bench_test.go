@@ -11,7 +11,7 @@ import (
 
 func TestMain(m *testing.M) {
 	bench.Worker()
-	proctest.Main(m, nil)
+	proctest.Main(m, nil, privatePythonCache())
 }
 
 // The workloads as go test benchmarks, one function per workload, named

@@ -1,16 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,42 +20,10 @@ import (
 //go:embed boost/peers.cpp
 var boostSource []byte
 
-var boostBuild = sync.OnceValues(buildBoost)
-
-func buildBoost() (string, error) {
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		return "", fmt.Errorf("%w: no g++ (apt-get install g++ libboost-dev)", ErrUnavailable)
-	}
-	sum := sha256.Sum256(boostSource)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "shmkit", "boost-peers-"+hex.EncodeToString(sum[:8]))
-	bin := filepath.Join(dir, "peers")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	src := filepath.Join(dir, "peers.cpp")
-	if err := os.WriteFile(src, boostSource, 0o644); err != nil {
-		return "", err
-	}
-	tmp := bin + fmt.Sprintf(".%d", os.Getpid())
-	var stderr bytes.Buffer
-	cmd := exec.Command(gxx, "-O2", "-std=c++17", "-o", tmp, src, "-lpthread", "-lrt")
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		if bytes.Contains(stderr.Bytes(), []byte("boost/")) {
-			return "", fmt.Errorf("%w: no Boost headers (apt-get install libboost-dev)", ErrUnavailable)
-		}
-		return "", fmt.Errorf("g++ peers.cpp: %w: %s", err, stderr.Bytes())
-	}
-	return bin, os.Rename(tmp, bin)
-}
+var boostBuild = sync.OnceValues(peerSource{name: "boost-peers", compiler: "g++",
+	files: map[string][]byte{"peers.cpp": boostSource}, main: "peers.cpp",
+	flags: []string{"-O2", "-std=c++17"}, libs: []string{"-lpthread", "-lrt"},
+	needs: map[string]string{"boost/": "libboost-dev"}}.build)
 
 // boostSetup runs a setup role of the peers program.
 func boostSetup(ctx context.Context, prog string, args ...string) error {

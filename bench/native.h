@@ -21,4 +21,20 @@ int floor_stream_recv(const char *segname, const char *name, long count, long el
 int floor_pingpong(const char *segname, const char *name, long count, int pinger, double *sum);
 void bench_prefault(const struct shmkit_segment *seg, const void *p, uint64_t len);
 
+/* W8 from C (w8native.c): the dict "d" of a segment, keys 0..nkeys-1 of
+ * kv/w8.h made ahead; each call times its own loop. */
+struct w8_native {
+	struct shmkit_segment seg;
+	struct shmkit_dict *d;
+	char *keys;
+	size_t *lens;
+	long nkeys;
+};
+int w8_native_open(const char *segname, long nkeys, struct w8_native *w);
+void w8_native_close(struct w8_native *w);
+long long w8_native_heap(struct w8_native *w);
+int w8_native_set(struct w8_native *w, long long *ns);
+int w8_native_get(struct w8_native *w, long n, long long *ns, long long *sum);
+int w8_native_add(struct w8_native *w, long n, long long *v);
+
 #endif

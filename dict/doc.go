@@ -9,12 +9,16 @@
 // every key with its old or its new value, and the next writer repairs the
 // rest (docs/design.md).
 //
-// Keys and values are encoded once for every language: int64, float64,
-// string (UTF-8), []byte, bool, nil, and Python's pickled objects (read as
-// []byte here). Keys are equal when their type and bytes are: the int key 1
-// and the float key 1.0 are two keys.
+// Keys and values are encoded once for every language (encoding.go):
+// int64, float64, string (UTF-8), []byte, bool, nil, Python's pickled
+// objects (read as Pickled bytes here) and, as values, records: a struct
+// of the element types stored with its layout, which Python reads as a
+// numpy structured scalar or a ctypes.Structure. Keys are equal when their
+// type and bytes are: the int key 1 and the float key 1.0 are two keys.
 //
-// Map[K, V] is the typed form for string, []byte and integer keys; Dict
-// takes and returns any; List is the sequence. The heap file outlives the
-// segment's name: Unlink removes it.
+// Map[K, V] is the typed form for string, []byte and integer keys;
+// RecordMap[K, R] the typed form whose values are records of R; Dict takes
+// and returns any (a record as a Record); List is the sequence. A full
+// /dev/shm is shm.ErrNoSpace, and loses nothing stored. The heap file
+// outlives the segment's name: Unlink removes it.
 package dict

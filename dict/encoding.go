@@ -1,5 +1,24 @@
 package dict
 
+// The encoding every language shares (shmkit.h's SHMKIT_TAG_*): each key
+// and value is a tag and bytes.
+//
+//	NONE    0  no bytes                          Go nil       Python None
+//	BOOL    1  1 byte, 0 or 1                    bool         bool
+//	INT     2  int64, 8 bytes little-endian     int64        int (else pickled)
+//	FLOAT   3  binary64, 8 bytes little-endian  float64      float
+//	STR     4  UTF-8                             string       str
+//	BYTES   5  any bytes                         []byte       bytes
+//	PICKLE  6  a Python pickle                   Pickled      any other object
+//	RECORD  7  a record: its description         Record,      numpy structured
+//	           (struct shmkit_struct_desc and    RecordMap's  scalar, or a
+//	           its field records, as a record    R            ctypes.Structure
+//	           object carries), then the record
+//
+// RECORD is a value only, never a key; the C library refuses one whose
+// description is not valid or whose length is not the description's plus
+// one record. Keys are equal when tag and bytes are.
+
 import (
 	"encoding/binary"
 	"fmt"
@@ -7,6 +26,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/layout"
 )
 
@@ -19,6 +39,7 @@ const (
 	tagStr    = layout.TagStr
 	tagBytes  = layout.TagBytes
 	tagPickle = layout.TagPickle
+	tagRecord = layout.TagRecord
 	tagAbsent = layout.TagAbsent
 )
 
@@ -46,6 +67,15 @@ func encode(v any) (int, []byte, error) {
 		return tagBytes, x, nil
 	case Pickled:
 		return tagPickle, []byte(x), nil
+	case Record:
+		desc := x.Layout.DescBytes()
+		if _, _, err := elem.ParseDesc(desc); err != nil {
+			return 0, nil, fmt.Errorf("%w: %w", ErrType, err)
+		}
+		if len(x.Data) != x.Layout.Size {
+			return 0, nil, fmt.Errorf("%w: a record of %d bytes, its layout's size %d", ErrType, len(x.Data), x.Layout.Size)
+		}
+		return tagRecord, encodeRecord(desc, x.Data), nil
 	case int64:
 		return tagInt, intBytes(x), nil
 	case int:
@@ -79,7 +109,7 @@ func encode(v any) (int, []byte, error) {
 }
 
 // decode is the Go value of a tag and bytes: nil, bool, int64, float64,
-// string, []byte or Pickled.
+// string, []byte, Pickled or Record.
 func decode(tag int, b []byte) (any, error) {
 	switch tag {
 	case tagNone:
@@ -102,6 +132,8 @@ func decode(tag int, b []byte) (any, error) {
 		return append([]byte{}, b...), nil
 	case tagPickle:
 		return Pickled(append([]byte{}, b...)), nil
+	case tagRecord:
+		return decodeRecord(b)
 	}
 	return nil, fmt.Errorf("%w: tag %d with %d bytes", ErrType, tag, len(b))
 }

@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 		"dict-soak":    helperSoak,
 		"dict-diehold": helperDieHolding,
 		"dict-reverse": helperReverse,
+		"dict-churn":   helperChurn,
+		"dict-nospace": helperNoSpace,
+		"dict-records": helperRecords,
 	})
 }
 

@@ -3,12 +3,18 @@
 package examples_test
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shmkit/shmkit/internal/cbind"
@@ -53,8 +59,43 @@ var examples = []struct {
 		`imap_unordered, sorted: \[42 43 44 45 46 47 48 49 50 51\]\n`, `apply_async\(multi, 20\): 62\n`, `a worker's pid differs from ours: true\n`,
 		`callback got \[0 2 4 6 8\]; error_callback got 5 errors\n`, `map_async callback: \[42 43`, `we lacked patience and got a timeout error\n`}},
 	{name: "poolimap", want: []string{`^Result: 2\nResult: 4\nResult: 6\nResult: 8\nResult: 10\nResults: \[3 6 9 12 15\]\n$`}},
+	{name: "resultstable", cgo: "the shared dict (the C library)", want: []string{`Go stored 12 results\n`, `Python reads 12 results: 12 done\n`,
+		`  job01: primes below 1000: 168\n(?s:.*)  job12: primes below 12000: 1438\n`, `Go sees 12 of 12 rows reviewed by Python\n`,
+		`Python's summary: reviewed = 12\nPython's summary: largest = job12\nPython's summary: total_primes = 9929\n`}},
+	{name: "pythongo", want: []string{`tasks: collatz <q -> <q, scale \[\]<d -> \[\]<d, shout str -> str, stats \[\]<d -> <ddd\n`,
+		`collatz: longest below 10001 starts at 6171, 261 steps\nmap agrees with Python: True\nimap: HELLO!\nimap: POOL!\n`,
+		`stats: \[\(2\.0, 1\.0, 3\.0\), \(3\.0, -4\.0, 10\.0\), \(0\.5, 0\.5, 0\.5\)\]\nimap_unordered means, sorted: \[0\.5, 2\.0, 3\.0\]\n`,
+		`apply_async\(collatz, 27\): \[111\]; error_callback: collatz: n must be positive\n`, `numpy in, array out: \[0\.0, 0\.625, 1\.25, 1\.875, 2\.5\]\npool done\n$`}},
+	{name: "poolnumpy", want: []string{`16 samples, Python's moments agree with Go's: true\n`, `sorted by Python: \[1 1 2 3 4 5 6 9\]\n`,
+		`the workers computed with (numpy [0-9.]+|plain Python)\n$`}},
 	{name: "gopython", cgo: "the Array's lock (a pthread mutex)", want: []string{`Python sees 12 numbers from Go`, `Go received: \[1 2 3 4\]\nGo received: \[5 6 7 8\]\nGo received: \[9 10 11 12\]`,
 		`Go sees the array Python rewrote: \[1 3 6 10 15 21 28 36 45 55 66 78\]`}},
+	{name: "processbasics", want: []string{`Worker name: MyWorkerProcess\nWorker PID: \d+\nthe worker's PID is p\.Pid\(\): true\n`,
+		`daemon\? false\ndaemon\? true\n`, `bob done sleeping\n`, `the child's parent is this process: true\n`,
+		`in global \[1\]\nparent's a: \[\]\nin local \[2\]\nparent's a: \[\]\n$`},
+		check: all(lines(`^The time is [^(\n]+$`, 3), lines(`^The time is .+ \(ClockProcess\)$`, 3),
+			lines(`^Worker \d: Finishing$`, 3), before(`Worker \d: Finishing`, `All workers finished`))},
+	{name: "splitwork", want: []string{`100 items in 32 sublists \(28 of 3 items, 4 of 4\), each processed once: true\n`,
+		`All task done; 10 of 10 results came back through shared memory\n`},
+		check: all(lines(`^Processing \d+ \.\.\.$`, 100), lines(`^Task \d run `, 10), before(`Task \d run `, `All task done`))},
+	{name: "valuearray", cgo: "Value and Array's lock and the Lock (pthread mutexes)", want: []string{`child 1 3\.14\n`, `child 2 3\.14\n`,
+		`parent 3\.14 \[10 10 2 3 4 5 6 7 8 9\]\n`, `Final value: 300000 \(3 workers x 100000\)\n`}},
+	{name: "writelock", cgo: "the Lock (a pthread mutex)", want: []string{`^400 lines from 4 workers, every pair whole: true\n$`}},
+	{name: "poolapply", want: []string{`Results: \[1 8 27 64 125\]\nResults: \[1 4 9 16 25\]\n`, `wait for all subprocess done\.\ntask start\n`,
+		`threads: callback got tasks \[0 1 2 3 4 5 6 7 8 9\]\n`}, check: all(lines(`^Task \d run `, 20), poolThenThreads)},
+	{name: "workerpool", want: []string{`Join returned with 50 of 50 tasks done by 5 workers\n$`}, check: lines(`^worker-\d: sleep for \(\d\)ms$`, 50)},
+	{name: "workerpool", args: []string{"-workers", "10", "-tasks", "20"}, want: []string{`Join returned with 20 of 20 tasks done by 10 workers\n$`},
+		check: lines(`^worker-\d: sleep for \(\d\)ms$`, 20)},
+	{name: "poolshared", cgo: "the shared dict and list (the C library)", want: []string{`\{"2": 2, 0\.25: None, 1: "1"\}\n\[9 8 7 6 5 4 3 2 1 0\]\n`,
+		`\[parent\] child 2 heard "\[child 1\] Xiaoming, skewers tonight\?"; child 1 heard "\[child 2\] Not tonight, I have plans"\n`},
+		check: childrenOfParent},
+	{name: "namedqueues", cgo: "the Queue's locks (robust pthread mutexes)", want: []string{`ming got: \[Zhang\] Xiaoming, is the boss away tomorrow\?\n`, `zhang got: \[Ming\] Yes, and no overtime for days \(>_<\)\n`}},
+	{name: "runonce", cgo: "the Lock (a pthread mutex)", want: []string{`none: printers started 3, at most [123] at once\n`,
+		`parent-lock: printers started 3, at most [123] at once\n`, `semaphore: printers started 3, at most 1 at once\n`,
+		`lock: printers started 3, at most 1 at once\n`, `flag: printers started 1, at most 1 at once\n$`},
+		check: all(lines(`^printx is running\.\.\.$`, 13), lines(`^printx has ran\.$`, 2), lines(`^hello x$`, 26))},
+	{name: "queuereader", cgo: "the Queue's locks (robust pthread mutexes)", want: []string{`empty: taken [0-5], left [0-5], lost 0\n`, `terminate: taken [0-5], left [0-5], lost [01]\n`,
+		`wait-empty: taken (5, left 0, lost 0|4, left 0, lost 1)\n`, `end: taken 5, left 0, lost 0\n$`}},
 }
 
 // samePoolOutput checks that the pool's map printed the built-in map's list.
@@ -90,7 +131,7 @@ func TestExamples(t *testing.T) {
 			if ex.cgo != "" && !cbind.Available {
 				t.Skipf("built without cgo: %s needs it", ex.cgo)
 			}
-			if ex.name == "gopython" {
+			if slices.Contains([]string{"gopython", "resultstable", "pythongo", "poolnumpy"}, ex.name) {
 				if _, err := exec.LookPath("python3"); err != nil {
 					t.Skip("no python3")
 				}
@@ -148,5 +189,213 @@ func TestGoPythonPeerFailsEarly(t *testing.T) {
 	}
 	if left, _ := filepath.Glob("/dev/shm/example-gopython-*"); len(left) > 0 {
 		t.Errorf("segments left behind: %v", left)
+	}
+}
+
+// lines checks that exactly n lines of the output match pattern.
+func lines(pattern string, n int) func(*testing.T, string) {
+	return func(t *testing.T, out string) {
+		if got := len(regexp.MustCompile(`(?m)`+pattern).FindAllString(out, -1)); got != n {
+			t.Errorf("%d lines match %q, want %d:\n%s", got, pattern, n, out)
+		}
+	}
+}
+
+// before checks that every match of first comes before the first match of then.
+func before(first, then string) func(*testing.T, string) {
+	return func(t *testing.T, out string) {
+		firsts := regexp.MustCompile(first).FindAllStringIndex(out, -1)
+		next := regexp.MustCompile(then).FindStringIndex(out)
+		if len(firsts) == 0 || next == nil || firsts[len(firsts)-1][0] > next[0] {
+			t.Errorf("not every %q comes before %q:\n%s", first, then, out)
+		}
+	}
+}
+
+func all(checks ...func(*testing.T, string)) func(*testing.T, string) {
+	return func(t *testing.T, out string) {
+		for _, c := range checks {
+			c(t, out)
+		}
+	}
+}
+
+// poolThenThreads checks that poolapply's ten pool tasks ran in other
+// processes, all before "All task done.", and its ten threads in its own.
+func poolThenThreads(t *testing.T, out string) {
+	parent := regexp.MustCompile(`Parent process (\d+)\n`).FindStringSubmatch(out)
+	pool, threads, ok := strings.Cut(out, "All task done.\n")
+	if parent == nil || !ok {
+		t.Fatalf("no parent pid or no \"All task done.\":\n%s", out)
+	}
+	running := regexp.MustCompile(`Running task \d \((\d+)\)\n`)
+	for part, wantSame := range map[string]bool{pool: false, threads: true} {
+		runs := running.FindAllStringSubmatch(part, -1)
+		if len(runs) != 10 {
+			t.Errorf("%d tasks ran on one side of \"All task done.\", want 10:\n%s", len(runs), out)
+		}
+		for _, r := range runs {
+			if (r[1] == parent[1]) != wantSame {
+				t.Errorf("task in pid %s, parent %s: want in the parent %v:\n%s", r[1], parent[1], wantSame, out)
+			}
+		}
+	}
+}
+
+// childrenOfParent checks that poolshared's tasks ran in children of the
+// program.
+func childrenOfParent(t *testing.T, out string) {
+	parent := regexp.MustCompile(`\[parent\] PPID=\d+, PID=(\d+)\n`).FindStringSubmatch(out)
+	children := regexp.MustCompile(`\[child \d\] PPID=(\d+), PID=\d+\n`).FindAllStringSubmatch(out, -1)
+	if parent == nil || len(children) != 2 {
+		t.Fatalf("want the parent's pid and two children's:\n%s", out)
+	}
+	for _, c := range children {
+		if c[1] != parent[1] {
+			t.Errorf("a task's parent is %s, not the program %s:\n%s", c[1], parent[1], out)
+		}
+	}
+}
+
+// TestSeedsTable keeps SEEDS.md and README.md's examples table true: each
+// example directory is in both, each example they name exists, and each
+// seed program has an example or says why it has none.
+func TestSeedsTable(t *testing.T) {
+	dirs := map[string]bool{}
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, m := range mains {
+		dirs[filepath.Dir(m)] = true
+	}
+	seeds, err := os.ReadFile("SEEDS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Examples\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Examples" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+
+	backticked := regexp.MustCompile("`([^`]+)`")
+	inSeeds, inReadme := map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(string(seeds), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || strings.HasPrefix(cells[1], "---") || strings.TrimSpace(cells[1]) == "seed" || strings.TrimSpace(cells[1]) == "example" {
+			continue // not a table row, or a header
+		}
+		cell := cells[len(cells)-2] // the mapping's example column
+		if len(cells) == 4 {
+			cell = cells[1] // the other examples' table names them first
+		}
+		names := backticked.FindAllStringSubmatch(cell, -1)
+		if len(names) == 0 && !strings.Contains(cell, "not a program") {
+			t.Errorf("SEEDS.md: a row with no example and no reason: %s", line)
+		}
+		for _, n := range names {
+			inSeeds[strings.Fields(n[1])[0]] = true
+		}
+	}
+	_, table, ok := strings.Cut(section, "| example | what |\n")
+	if !ok {
+		t.Fatal(`README.md's Examples section has no "| example | what |" table`)
+	}
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			break // the table's end
+		}
+		if m := regexp.MustCompile("^\\| `([^`]+)` \\|").FindStringSubmatch(line); m != nil {
+			inReadme[m[1]] = true
+		}
+	}
+	sorted := slices.Sorted(maps.Keys(dirs))
+	for table, names := range map[string]map[string]bool{"SEEDS.md": inSeeds, "README.md's examples table": inReadme} {
+		for _, d := range sorted {
+			if !names[d] {
+				t.Errorf("example %s is missing from %s", d, table)
+			}
+		}
+		for n := range names {
+			if !dirs[n] {
+				t.Errorf("%s names example %s, which does not exist", table, n)
+			}
+		}
+	}
+}
+
+// TestNamedQueuesByHand runs namedqueues as its doc comment says a user
+// would in three terminals: a server, then two clients given only the
+// segment's name; SIGINT stops the server, which removes the segment.
+func TestNamedQueuesByHand(t *testing.T) {
+	if !cbind.Available {
+		t.Skip("built without cgo: the Queue's locks (robust pthread mutexes) need it")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	bin := filepath.Join(t.TempDir(), "namedqueues")
+	if out, err := exec.Command(goTool, "build", "-o", bin, "./namedqueues").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/namedqueues: %v\n%s", err, out)
+	}
+	name := fmt.Sprintf("example-namedqueues-%d-byhand", os.Getpid())
+	t.Cleanup(func() { os.Remove("/dev/shm/" + name) })
+
+	server := exec.CommandContext(t.Context(), bin, "-serve", "-name", name)
+	server.Stderr = os.Stderr
+	stdout, err := server.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "serving "+name {
+		t.Fatalf("the server did not say it serves %s: %q", name, lines.Text())
+	}
+
+	var clients []*exec.Cmd
+	var outs []*strings.Builder
+	for _, who := range []string{"zhang", "ming"} {
+		c := exec.CommandContext(t.Context(), bin, "-client", who, "-name", name)
+		out := new(strings.Builder)
+		c.Stdout, c.Stderr = out, out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+		outs = append(outs, out)
+	}
+	for i, c := range clients {
+		if err := c.Wait(); err != nil {
+			t.Errorf("client %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	if want := "zhang got: [Ming] Yes, and no overtime for days (>_<)\n"; outs[0].String() != want {
+		t.Errorf("client zhang printed %q, want %q", outs[0], want)
+	}
+	if want := "ming got: [Zhang] Xiaoming, is the boss away tomorrow?\n"; outs[1].String() != want {
+		t.Errorf("client ming printed %q, want %q", outs[1], want)
+	}
+
+	if err := server.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if !lines.Scan() || lines.Text() != "server done" {
+		t.Errorf("the server did not say it is done: %q", lines.Text())
+	}
+	if err := server.Wait(); err != nil {
+		t.Errorf("server: %v", err)
+	}
+	if _, err := os.Stat("/dev/shm/" + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the server left its segment: %v", err)
 	}
 }

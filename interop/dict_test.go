@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/objects"
@@ -222,4 +223,43 @@ func leFloat(f float64) []byte {
 		b = append(b, byte(bits>>(8*i)))
 	}
 	return b
+}
+
+// jobResult is a record of the element types, as a results table holds.
+type jobResult struct {
+	Job    int32
+	Status ctypes.Char
+	_      [3]byte
+	Score  float64
+	Hist   [4]uint16
+}
+
+// TestDictRecords: a record Go stores in a RecordMap is read field by field
+// by C (from its description) and Python (a ctypes.Structure or numpy
+// scalar); each changes it and stores it back, and Go reads their records
+// typed.
+func TestDictRecords(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	m, err := dict.NewRecordMap[string, jobResult](seg, "results")
+	require.NoError(t, err)
+	defer func() { m.Unlink(); m.Close() }()
+	want := jobResult{Job: 7, Status: 'x', Score: 1.25, Hist: [4]uint16{1, 2, 3, 65535}}
+	require.NoError(t, m.Set("r", want))
+	eachPeer(t, func(t *testing.T, p peer) {
+		out := runPeer(t, p, "dict-record", name, "results", "r", p.name)
+		got, ok, err := m.Get("r-" + p.name)
+		require.NoError(t, err)
+		require.True(t, ok)
+		changed := want
+		changed.Job += 1000
+		switch p.name {
+		case "C":
+			assert.Equal(t, "size 24 fields 4\nfield Job i 0 1\nfield Status c 4 1\nfield Score d 8 1\nfield Hist H 16 4", out)
+		case "Python":
+			assert.Equal(t, "Job=7 Status=b'x' Score=1.25 Hist=[1, 2, 3, 65535]", out)
+			changed.Score *= 2
+		}
+		assert.Equal(t, changed, got)
+	})
 }

@@ -65,6 +65,7 @@ func build(t *testing.T) string {
 		}
 		for _, args := range [][]string{
 			{"-O2", "-Wall", "-Werror", "-I../cgo", "-o", filepath.Join(buildDir, "peer"), "testdata/peer.c", "../cgo/shmkit.c", "-lpthread"},
+			{"-O2", "-Wall", "-Werror", "-I../cgo", "-o", filepath.Join(buildDir, "poolworker"), "testdata/poolworker.c", "../cgo/shmkit.c", "-lpthread"},
 			{"-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", filepath.Join(buildDir, "libshmkit.so"), "../cgo/shmkit.c", "-lpthread"},
 		} {
 			if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {

@@ -45,27 +45,22 @@ func (es Errors) Unwrap() []error {
 	return out
 }
 
-// enqueue encodes inputs, from index first on, into chunks of at most
-// size tasks that each fit a message, and queues them. An input too large
-// for any message gets its ErrTooLarge answer at once.
+// enqueue encodes inputs, from index first on, and queues them as spans
+// to be cut into chunks of at most size tasks that each fit a message. An
+// input too large for any message gets its ErrTooLarge answer at once.
 func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []In, size int) error {
-	// One buffer for the encoded inputs, one backing array for the chunks'
-	// item lists and slabs of chunks: a map of tiny tasks makes a few
-	// allocations, not several per task.
+	// One buffer for the encoded inputs and one for where each ends: a
+	// map of tiny tasks makes a few allocations, not several per task.
 	buf := make([]byte, 0, 8*len(inputs))
-	all := make([][]byte, 0, len(inputs))
-	var slab []chunk
-	chunks := make([]*chunk, 0, len(inputs)/size+1)
-	begin, start, bytes := 0, first, taskHeader+len(t.name)
+	offs := make([]int, 0, len(inputs)+1)
+	var spans []span
+	begin, start := 0, first // where the span being made starts in offs, and its first index
 	flush := func() {
-		if len(all) > begin {
-			if len(slab) == cap(slab) {
-				slab = make([]chunk, 0, min(1024, len(inputs)/size+1))
-			}
-			slab = append(slab, chunk{fn: t.name, job: j, first: start, items: all[begin:len(all):len(all)]})
-			chunks = append(chunks, &slab[len(slab)-1])
+		if len(offs) > begin+1 {
+			items := encoded{buf, offs[begin:len(offs):len(offs)]}
+			spans = append(spans, span{job: j, fn: t.name, first: start, items: items, size: size})
 		}
-		begin, bytes = len(all), taskHeader+len(t.name)
+		begin = len(offs)
 	}
 	for k, in := range inputs {
 		i := first + k
@@ -76,23 +71,20 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 		if err == nil && taskHeader+len(t.name)+4+len(item) > p.cfg.maxMessage {
 			err = fmt.Errorf("%w: an input of %d bytes", ErrTooLarge, len(item))
 		}
-		if err != nil { // answered here; a chunk holds consecutive tasks, so the one before ends
+		if err != nil { // answered here; a span holds consecutive tasks, so the one before ends
 			flush()
 			j.add(1)
 			j.deliver(i, nil, err)
 			continue
 		}
-		if len(all)-begin == size || bytes+4+len(item) > p.cfg.maxMessage {
-			flush()
-		}
-		if len(all) == begin {
+		if len(offs) == begin {
 			start = i
+			offs = append(offs, at)
 		}
-		all = append(all, item)
-		bytes += 4 + len(item)
+		offs = append(offs, len(buf))
 	}
 	flush()
-	return p.submit(j, chunks)
+	return p.submit(j, spans)
 }
 
 // An AsyncResult is the outcome of a call that runs in the background:
@@ -258,28 +250,35 @@ type Result[Out any] struct {
 	Err   error // a *TaskError
 }
 
-// stream keeps a lazy iterator's answers until the caller takes them.
+// stream keeps a lazy iterator's answers until the caller takes them
+// (under the job's lock).
 type stream[Out any] struct {
-	ready  map[int]Result[Out] // Imap: by index
-	queue  []Result[Out]       // ImapUnordered: in arrival order
-	notify chan struct{}
+	ready   []Result[Out] // Imap: the answers of tasks taken... taken+len-1, by index mod len
+	have    []bool
+	queue   []Result[Out] // ImapUnordered: in arrival order
+	waiting bool          // the caller waits on notify
+	notify  chan struct{}
 }
 
-func (s *stream[Out]) wake() {
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
-}
+// readAhead is the fewest inputs Imap and ImapUnordered read ahead of
+// the results taken.
+const readAhead = 4096
 
 // iterate runs the shared loop of Imap and ImapUnordered: it reads
 // inputs lazily, keeping at most ahead tasks unanswered, and yields what
-// take finds ready.
+// it finds ready.
 func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs iter.Seq[In], ordered bool,
 	yield func(Result[Out]) bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &stream[Out]{ready: map[int]Result[Out]{}, notify: make(chan struct{}, 1)}
+	size := max(1, p.cfg.chunk)
+	// At most ahead tasks are read and not yet taken: enough for every
+	// worker's window of tiny tasks, a few chunks each of big ones.
+	ahead := max(2*p.slots*p.cfg.window*size, readAhead)
+	s := &stream[Out]{notify: make(chan struct{}, 1)}
+	if ordered {
+		s.ready, s.have = make([]Result[Out], ahead), make([]bool, ahead)
+	}
 	j := newJob(ctx, func(i int, data []byte, err error) {
 		r := Result[Out]{Index: i, Err: err}
 		if err == nil {
@@ -289,11 +288,17 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 			r.Err = &TaskError{i, r.Err}
 		}
 		if ordered {
-			s.ready[i] = r
+			s.ready[i%ahead], s.have[i%ahead] = r, true
 		} else {
 			s.queue = append(s.queue, r)
 		}
-		s.wake()
+		if s.waiting { // one wake-up per wait, not per answer
+			s.waiting = false
+			select {
+			case s.notify <- struct{}{}:
+			default:
+			}
+		}
 	})
 	defer func() {
 		j.halt()
@@ -309,24 +314,23 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 			p.fed()
 		}
 	}()
-	size := max(1, p.cfg.chunk)
-	ahead := 2 * p.slots * p.cfg.window * size
 	next, stop := iter.Pull(inputs)
 	defer stop()
 	read, taken := 0, 0
-	batch := make([]In, 0, size)
+	var batch []In
+	var got []Result[Out]
 	for {
-		for feeding && read-taken < ahead { // top up
+		// Top up once half the tasks ahead are answered and taken, so that
+		// a top-up queues many tasks at once.
+		if feeding && read-taken <= ahead/2 {
 			batch = batch[:0]
-			for len(batch) < size {
+			for read+len(batch)-taken < ahead {
 				v, ok := next()
 				if !ok {
+					feeding = false
 					break
 				}
 				batch = append(batch, v)
-			}
-			if len(batch) < size {
-				feeding = false
 			}
 			if err := enqueue(p, j, t, read, batch, size); err != nil {
 				yield(Result[Out]{Index: read, Err: &TaskError{read, err}})
@@ -339,23 +343,29 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 				counted = false
 			}
 		}
+		// Take every answer ready, under one lock.
+		got = got[:0]
 		j.mu.Lock()
-		var r Result[Out]
-		got := false
 		if ordered {
-			if r, got = s.ready[taken]; got {
-				delete(s.ready, taken)
+			for taken+len(got) < read && s.have[(taken+len(got))%ahead] {
+				k := (taken + len(got)) % ahead
+				got = append(got, s.ready[k])
+				s.ready[k], s.have[k] = Result[Out]{}, false
 			}
-		} else if len(s.queue) > 0 {
-			r, got = s.queue[0], true
-			s.queue = s.queue[1:]
+		} else {
+			got = append(got, s.queue...)
+			clear(s.queue)
+			s.queue = s.queue[:0]
 		}
+		s.waiting = len(got) == 0
 		j.mu.Unlock()
-		if got {
+		for _, r := range got {
 			taken++
 			if !yield(r) {
 				return
 			}
+		}
+		if len(got) > 0 {
 			continue
 		}
 		if !feeding && taken == read {
@@ -371,8 +381,9 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 }
 
 // Imap runs t on each input and yields the results in input order
-// (Python's imap). It reads inputs lazily, a few chunks ahead of the
-// results taken, so an endless input never sits in memory. A failed task
+// (Python's imap). It reads inputs lazily, at most 4096 tasks (or 128
+// chunks per worker, if more) ahead of the results taken, so an endless
+// input never sits in memory. A failed task
 // yields its *TaskError and the iteration goes on; the end of ctx, or a
 // closed pool, yields a last error.
 func Imap[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs iter.Seq[In]) iter.Seq2[Out, error] {

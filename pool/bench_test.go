@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/shmkit/shmkit/internal/proctest"
@@ -36,4 +37,49 @@ func BenchmarkMapTiny(b *testing.B) {
 			b.ReportMetric(float64(tasks*b.N)/b.Elapsed().Seconds(), "tasks/s")
 		})
 	}
+}
+
+// BenchmarkImapTiny is W7a through the lazy iterators, one task per
+// message: Imap (results in order) and ImapUnordered.
+func BenchmarkImapTiny(b *testing.B) {
+	const tasks = 100_000
+	in := inputs(tasks)
+	p, err := pool.New(pool.WithName(proctest.Name(b)), pool.WithWorkers(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { p.Close(); p.Join() }()
+	if _, err := pool.Map(b.Context(), p, double, in[:100]); err != nil { // workers up
+		b.Fatal(err)
+	}
+	b.Run("ordered", func(b *testing.B) {
+		for b.Loop() {
+			i := 0
+			for v, err := range pool.Imap(b.Context(), p, double, slices.Values(in)) {
+				if err != nil || v != 2*int64(i) {
+					b.Fatal(i, v, err)
+				}
+				i++
+			}
+			if i != tasks {
+				b.Fatal(i)
+			}
+		}
+		b.ReportMetric(float64(tasks*b.N)/b.Elapsed().Seconds(), "tasks/s")
+	})
+	b.Run("unordered", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			for r := range pool.ImapUnordered(b.Context(), p, double, slices.Values(in)) {
+				if r.Err != nil || r.Value != 2*int64(r.Index) {
+					b.Fatal(r)
+				}
+				n++
+			}
+			if n != tasks {
+				b.Fatal(n)
+			}
+		}
+		b.ReportMetric(float64(tasks*b.N)/b.Elapsed().Seconds(), "tasks/s")
+	})
 }

@@ -20,6 +20,9 @@ type codec[T any] struct {
 // other type that implements encoding.BinaryMarshaler, with
 // BinaryUnmarshaler on its pointer, through those.
 func codecFor[T any]() (codec[T], error) {
+	if c, ok := refCodec[T](); ok { // an ArrayRef: only the reference crosses (ref.go)
+		return c, nil
+	}
 	t := reflect.TypeFor[T]()
 	if t.Implements(reflect.TypeFor[encoding.BinaryMarshaler]()) &&
 		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.BinaryUnmarshaler]()) {

@@ -20,6 +20,12 @@
 // calls; Close, Join and Terminate its end. Inputs and results cross
 // without pickling: []byte, strings, numbers and structs of them as their
 // memory, slices of those, or a type's MarshalBinary bytes.
+// Large arrays cross by reference: an ArrayRef names elements of a shared
+// array (ctypes), a worker maps its segment once and reads them in place,
+// and only the names and the range travel:
+//
+//	var sum = pool.Register("sum", func(r pool.ArrayRef[float64]) (float64, error) { ... r.Slice() ... })
+//	part, err := pool.Ref[float64](seg, "xs", off, n)
 //
 // Failure is per task. A task's error or panic is that task's *TaskError
 // (a worker that panicked is replaced). A worker that dies is replaced:

@@ -32,6 +32,11 @@ var (
 	// the program's main never called process.Dispatch (or process.Main)
 	// first; without this refusal each worker would start a pool of its own.
 	ErrNoDispatch = errors.New("pool: started as a pool worker, but main did not call process.Dispatch first")
+	// ErrRefRange: an ArrayRef's elements are not all in its array.
+	ErrRefRange = errors.New("pool: array reference out of range")
+	// ErrStaleRef: an ArrayRef's segment was made again under its name
+	// since the reference was made.
+	ErrStaleRef = errors.New("pool: array reference to a segment made again since")
 	// ErrProtocol: a worker answered out of turn; the worker is killed and replaced.
 	ErrProtocol = errors.New("pool: a worker broke the pool protocol")
 )

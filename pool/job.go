@@ -2,7 +2,9 @@ package pool
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -12,9 +14,9 @@ import (
 type job struct {
 	ctx    context.Context
 	mu     sync.Mutex
-	left   int  // tasks queued and not yet answered
-	open   bool // more tasks may still be added
-	stop   bool // the caller gave up: answers are dropped
+	left   int         // tasks queued and not yet answered
+	open   bool        // more tasks may still be added
+	stop   atomic.Bool // the caller gave up: answers are dropped
 	done   chan struct{}
 	closed bool
 	// answer takes one task's answer (encoded result or error), under mu.
@@ -35,37 +37,52 @@ func (j *job) add(n int) {
 func (j *job) deliver(i int, data []byte, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !j.stop {
+	if !j.stop.Load() {
 		j.answer(i, data, err)
 	}
 	j.left--
 	j.settle()
 }
 
-// deliverAnswers hands over the answers of tasks first, first+1, ...
-// under one lock, and counts them.
-func (j *job) deliverAnswers(first int, answers []answer) (ok, failed uint64) {
+// deliverResults hands over the answers of checked result messages of
+// this job under one lock, and counts them.
+func (j *job) deliverResults(ds []delivery) (ok, failed uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i, a := range answers {
+	for _, d := range ds {
+		o, f := j.deliverResult(d.first, d.msg)
+		ok, failed = ok+o, failed+f
+	}
+	j.settle()
+	return ok, failed
+}
+
+// deliverResult hands over the answers of a checked result message, for
+// tasks first, first+1, ... (j.mu held), and counts them.
+func (j *job) deliverResult(first int, msg []byte) (ok, failed uint64) {
+	stop := j.stop.Load()
+	rest := msg[resultHeader:]
+	for i := range int(binary.LittleEndian.Uint32(msg[8:])) {
+		var status uint8
+		var data []byte
+		status, data, rest = nextAnswer(rest)
 		var err error
-		switch a.status {
+		switch status {
 		case layout.PoolError:
-			err = &remoteError{ErrTaskFailed, string(a.data)}
+			err = &remoteError{ErrTaskFailed, string(data)}
 		case layout.PoolPanic:
-			err = &remoteError{ErrPanic, string(a.data)}
+			err = &remoteError{ErrPanic, string(data)}
 		}
 		if err != nil {
 			failed++
 		} else {
 			ok++
 		}
-		if !j.stop {
-			j.answer(first+i, a.data, err)
+		if !stop {
+			j.answer(first+i, data, err)
 		}
 		j.left--
 	}
-	j.settle()
 	return ok, failed
 }
 
@@ -85,15 +102,11 @@ func (j *job) settle() {
 }
 
 // stopped reports whether the caller gave up, or its context ended.
-func (j *job) stopped() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.stop || j.ctx.Err() != nil
-}
+func (j *job) stopped() bool { return j.stop.Load() || j.ctx.Err() != nil }
 
 // halt drops every answer from now on.
 func (j *job) halt() {
 	j.mu.Lock()
-	j.stop = true
+	j.stop.Store(true)
 	j.mu.Unlock()
 }

@@ -12,10 +12,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -98,18 +100,19 @@ type Pool struct {
 	rows  []layout.PoolWorker
 	slots int
 
-	mu          sync.Mutex
-	cond        *sync.Cond // pending, windows, outstanding or the pool's state changed
-	pending     []*chunk
-	outstanding int // chunks not yet finished, plus jobs still feeding
-	closed      bool
-	terminated  bool
-	released    bool // the segment is closed: the table is gone
-	broken      error
-	nextID      uint64
-	live        map[*worker]bool
-	startFails  int // workers in a row that exited before serving
-	served      bool
+	mu           sync.Mutex
+	cond         *sync.Cond // pending, outstanding or the pool's state changed
+	pending      []span     // tasks not yet sent, in order
+	queuedChunks int        // the chunks pending will make, as chunksOf counts them
+	outstanding  int        // tasks not yet answered, plus jobs still feeding
+	closed       bool
+	terminated   bool
+	released     bool // the segment is closed: the table is gone
+	broken       error
+	nextID       uint64
+	live         map[*worker]bool
+	startFails   int // workers in a row that exited before serving
+	served       bool
 
 	workers  sync.WaitGroup // every worker's goroutines
 	finish   sync.Once
@@ -176,15 +179,36 @@ func (p *Pool) Name() string { return p.name }
 // Size is the number of worker slots.
 func (p *Pool) Size() int { return p.slots }
 
-// A chunk is a message's worth of tasks of one job.
+// A span is consecutive tasks of one job waiting to be sent, cut into
+// chunks of at most size tasks as workers take them: a map of tiny tasks
+// queues one span, not a chunk per message.
+type span struct {
+	job      *job
+	fn       string
+	first    int     // the index of items' first in its job
+	items    encoded // encoded inputs
+	size     int     // the most tasks in one chunk
+	attempts int     // starts of a worker that died running them
+}
+
+// chunksOf is how many chunks r makes, by count (its bytes may make more).
+func chunksOf(r *span) int { return (r.items.len() + r.size - 1) / r.size }
+
+// A chunk is a message's worth of tasks of one job, sent to a worker.
 type chunk struct {
 	id       uint64
 	fn       string
 	job      *job
-	first    int      // the index of items[0] in its job
-	items    [][]byte // encoded inputs
-	answered int      // items answered so far
-	attempts int      // starts of a worker that died running it
+	first    int     // the index of items' first in its job
+	items    encoded // encoded inputs
+	answered int     // items answered so far
+	attempts int     // starts of a worker that died running it
+	bytes    int     // its message's room in the worker's tasks ring
+}
+
+// rest is c's tasks from..to as a span of one chunk, to be sent again.
+func (c *chunk) rest(from, to, attempts int) span {
+	return span{job: c.job, fn: c.fn, first: c.first + from, items: c.items.slice(from, to), size: to - from, attempts: attempts}
 }
 
 // A worker is one start of a worker process in a slot.
@@ -199,14 +223,27 @@ type worker struct {
 	proc     *process.Process
 	ctx      context.Context // ends when the process has exited
 	fed      chan struct{}   // closed when feed has returned
-	inflight []*chunk        // sent, not fully answered, in order (p.mu)
+	inflight chunkQueue      // sent, not fully answered, in order (p.mu)
+	inBytes  int             // their messages' room in the tasks ring (p.mu)
+	window   int             // the most chunks in flight now (p.mu)
+	most     int             // the most the ring allows
+	budget   int             // the most bytes of them
+	since    int64           // when the last answers came, while it had work (p.mu)
 	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
-	batch    []*chunk        // refill's, under sendMu
+	batch    []chunk         // refill's copies of what it sends, under sendMu
 	buf      []byte
 	msgs     [][]byte
-	sent     int  // chunks sent (p.mu)
-	ending   bool // told to leave (p.mu)
-	dead     bool // exited (p.mu)
+	got      []delivery // handle's, collect's own
+	sent     int        // chunks sent (p.mu)
+	ending   bool       // told to leave (p.mu)
+	dead     bool       // exited (p.mu)
+}
+
+// A delivery is a result message for tasks first, first+1, ... of job.
+type delivery struct {
+	job   *job
+	first int
+	msg   []byte
 }
 
 // start starts a worker in slot: its segment and channels, then the
@@ -225,9 +262,15 @@ func (p *Pool) start(slot int) error {
 		w.release()
 		return fmt.Errorf("pool: start a worker: %w", err)
 	}
+	// The SPSC ring holds slots messages of maxLen bytes, and more of
+	// shorter ones: a worker may have many small chunks in flight, as
+	// many as their messages' records fill that room. Each slot of the
+	// any-to-any ring holds one message.
+	w.window, w.most, w.budget = slots, maxWindow, slots*spscRecord(maxLen)
 	mk := func(name string) (*channel.Channel[byte], error) {
 		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.WithSPSC())
 		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
+			w.most = slots
 			ch, err = channel.New[byte](seg, name, slots, maxLen)
 		}
 		return ch, err
@@ -294,11 +337,40 @@ func (w *worker) release() {
 	shm.Unlink(w.segName)
 }
 
-// limit is how many chunks one worker may have in flight: enough to keep
-// it busy between round trips when there are many tasks, one when there
-// are few, so that idle workers get the rest (p.mu held).
-func (p *Pool) limit() int {
-	return min(p.cfg.window, 1+len(p.pending)/p.slots)
+// A worker's window, the chunks it may have in flight, is at least the
+// ring's slots (64) and at most maxWindow: as many as it runs in
+// windowTime, by the pace of its answers. Tiny tasks then cross hundreds
+// per round trip, so a wake-up is shared by as many, while slow ones
+// keep the window short: the chunks a worker holds are not given to an
+// idle one, and a cancelled call's chunks in flight still run.
+const (
+	maxWindow  = 1024
+	windowTime = 2 * time.Millisecond
+)
+
+// pace learns the window from the answers that finished chunks chunks,
+// which came at now (p.mu held).
+func (w *worker) pace(now int64, chunks int) {
+	if w.since != 0 && chunks > 0 && now > w.since {
+		want := int(min(int64(windowTime)*int64(chunks)/(now-w.since), int64(w.most)))
+		w.window = max(w.p.cfg.window, (w.window+want)/2)
+	}
+	w.since = now
+	if w.inflight.len() == 0 {
+		w.since = 0 // idle from here: the time until the next chunk is no answer's
+	}
+}
+
+// spscRecord is the room a message of n bytes takes in an SPSC ring: an
+// 8-byte header and the bytes, padded to 8 (shmkit.h).
+func spscRecord(n int) int { return 8 + (n+7)&^7 }
+
+// limit is how many chunks the worker may have in flight: enough to keep
+// it busy between round trips when there are many tasks, and no more than
+// its share of the queue when there are few, so that two tasks and two
+// idle workers make one each (p.mu held).
+func (w *worker) limit() int {
+	return min(w.window, max(1, (w.p.queuedChunks+w.p.slots-1)/w.p.slots))
 }
 
 // feed sends the worker chunks while it has room, and ends its tasks
@@ -340,7 +412,7 @@ func (w *worker) feed() {
 // held).
 func (w *worker) wants() bool {
 	p := w.p
-	return !w.dead && !w.ending && len(p.pending) > 0 && len(w.inflight) <= p.limit()/2 &&
+	return !w.dead && !w.ending && len(p.pending) > 0 && w.inflight.len() <= w.limit()/2 && w.inBytes <= w.budget/2 &&
 		(p.cfg.maxTasks == 0 || w.sent < p.cfg.maxTasks)
 }
 
@@ -353,63 +425,122 @@ func (w *worker) refill() {
 		p.mu.Unlock()
 		return
 	}
-	lim := p.limit()
-	k := min(lim-len(w.inflight), len(p.pending))
+	k := w.limit() - w.inflight.len()
 	if p.cfg.maxTasks > 0 {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
-	batch := w.batch[:0]
-	for range k {
-		c := p.pending[0]
-		p.pending[0] = nil
-		p.pending = p.pending[1:]
-		p.head.Queued.Add(^uint64(len(c.items) - 1))
-		if c.job.stopped() {
-			p.drop(c)
+	batch, tasks := w.batch[:0], 0
+	if w.inflight.len() == 0 {
+		w.since = wait.Now() // busy from here
+	}
+	for len(batch) < k && len(p.pending) > 0 {
+		r := &p.pending[0]
+		if r.job.stopped() {
+			p.dropFirst()
 			continue
 		}
-		w.inflight = append(w.inflight, c)
-		p.head.InFlight.Add(uint64(len(c.items)))
-		batch = append(batch, c)
+		n, size := p.cut(r)
+		if w.inBytes+spscRecord(size) > w.budget {
+			break // the ring is as full as it may get
+		}
+		before := chunksOf(r)
+		p.nextID++
+		c := w.inflight.push()
+		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
+		r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
+		w.inBytes += c.bytes
+		tasks += n
+		if r.items.len() == 0 {
+			p.queuedChunks -= before
+			p.pending[0] = span{}
+			p.pending = p.pending[1:]
+		} else {
+			p.queuedChunks -= before - chunksOf(r)
+		}
+		batch = append(batch, *c)
 	}
+	p.head.Queued.Add(^uint64(tasks - 1))
+	p.head.InFlight.Add(uint64(tasks))
 	w.sent += len(batch)
+	if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
+		p.cond.Broadcast() // feed ends the worker's tasks
+	}
 	p.mu.Unlock()
 	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
-	for _, c := range batch {
-		at := len(w.buf)
+	for i := range batch {
+		c, at := &batch[i], len(w.buf)
 		w.buf = appendTask(w.buf, c.id, c.fn, c.items)
 		w.msgs = append(w.msgs, w.buf[at:len(w.buf):len(w.buf)])
 	}
 	clear(batch)
 	w.batch = batch
-	// They fit: a worker never has more chunks than its ring holds. If it
-	// has died, collect puts them back.
+	// They fit: the chunks in flight never need more room than the ring
+	// has (window and budget). If the worker has died, collect puts them
+	// back.
 	w.tasks.SendBatch(w.msgs)
 }
 
-// drop finishes a chunk of a stopped job without running it (p.mu held).
-func (p *Pool) drop(c *chunk) {
-	for i := range c.items {
-		c.job.deliver(c.first+i, nil, errStopped)
+// cut says how many of r's tasks the next chunk takes, up to r.size, as
+// many as fit a message, and the size of that message.
+func (p *Pool) cut(r *span) (n, bytes int) {
+	bytes = taskHeader + len(r.fn)
+	for n < r.items.len() && n < r.size {
+		b := 4 + r.items.size(n)
+		if n > 0 && bytes+b > p.cfg.maxMessage {
+			break
+		}
+		bytes, n = bytes+b, n+1
 	}
-	p.outstanding--
+	return n, bytes
+}
+
+// dropFirst takes the first span out of line and finishes its tasks
+// without running them: their job stopped (p.mu held).
+func (p *Pool) dropFirst() {
+	r := p.pending[0]
+	p.pending[0] = span{}
+	p.pending = p.pending[1:]
+	p.queuedChunks -= chunksOf(&r)
+	p.head.Queued.Add(^uint64(r.items.len() - 1))
+	p.drop(r)
+}
+
+// drop finishes a span of a stopped job without running it (p.mu held).
+func (p *Pool) drop(r span) {
+	for i := range r.items.len() {
+		r.job.deliver(r.first+i, nil, errStopped)
+	}
+	p.outstanding -= r.items.len()
 	p.cond.Broadcast()
 }
 
 var errStopped = errors.New("pool: the call gave up on this task")
 
-// collect receives the worker's results, then, once it has exited, takes
-// the results it sent before it died and settles its chunks in flight.
+// collect receives the worker's results, as many as are there at once,
+// then, once it has exited, takes the results it sent before it died and
+// settles its chunks in flight.
 func (w *worker) collect() {
 	p := w.p
 	defer p.workers.Done()
-	buf := make([]byte, w.results.MaxLen())
+	maxLen := w.results.MaxLen()
+	arena := make([]byte, collectBatch*maxLen)
+	var msgs [][]byte
 	for {
-		n, err := w.results.RecvContext(w.ctx, buf)
+		n, ok, err := w.results.TryRecv(arena[:maxLen])
+		if !ok && err == nil {
+			n, err = w.results.RecvContext(w.ctx, arena[:maxLen])
+		}
 		if err != nil {
 			break // it exited, or died without a word (ErrPeerDead)
 		}
-		if !w.handle(buf[:n]) {
+		msgs = append(msgs[:0], arena[:n])
+		for used := n; len(msgs) < collectMessages && used+maxLen <= len(arena); used += n {
+			if n, ok, err = w.results.TryRecv(arena[used : used+maxLen]); !ok || err != nil {
+				break // an error comes again from the next receive
+			}
+			msgs = append(msgs, arena[used:used+n])
+		}
+		if !w.handle(msgs) {
 			w.proc.Kill()
 			break
 		}
@@ -420,43 +551,68 @@ func (w *worker) collect() {
 	}
 	<-w.proc.Done()
 	for {
-		n, ok, err := w.results.TryRecv(buf)
-		if !ok || err != nil || !w.handle(buf[:n]) {
+		n, ok, err := w.results.TryRecv(arena[:maxLen])
+		if !ok || err != nil || !w.handle([][]byte{arena[:n]}) {
 			break
 		}
 	}
 	w.exited()
 }
 
-// handle delivers one result message; false if it does not answer the
-// chunk the worker had to answer next.
-func (w *worker) handle(msg []byte) bool {
+// The parent takes at most collectMessages results of a worker at once,
+// and at most collectBatch of the longest size.
+const (
+	collectMessages = 256
+	collectBatch    = 16
+)
+
+// handle delivers result messages, in order; false if one does not answer
+// the chunk the worker had to answer next (those before it are delivered).
+func (w *worker) handle(msgs [][]byte) bool {
 	p := w.p
-	id, answers, err := parseResult(msg)
+	got, good := w.got[:0], true
+	now := wait.Now()
 	p.mu.Lock()
-	if err != nil || len(w.inflight) == 0 || w.inflight[0].id != id ||
-		w.inflight[0].answered+len(answers) > len(w.inflight[0].items) {
-		p.mu.Unlock()
-		fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
-		return false
-	}
-	c := w.inflight[0]
-	first := c.answered
-	c.answered += len(answers)
-	if c.answered == len(c.items) {
-		w.inflight[0] = nil
-		w.inflight = w.inflight[1:]
-		p.outstanding--
-		if p.outstanding == 0 || len(w.inflight) <= p.limit()/2 { // what feed waits for
-			p.cond.Broadcast()
+	tasks, finished := 0, 0
+	for _, msg := range msgs {
+		id, count, err := checkResult(msg)
+		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id ||
+			w.inflight.at(0).answered+count > w.inflight.at(0).items.len() {
+			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
+			good = false
+			break
+		}
+		c := w.inflight.at(0)
+		got = append(got, delivery{c.job, c.first + c.answered, msg})
+		c.answered += count
+		tasks += count
+		if c.answered == c.items.len() {
+			w.inBytes -= c.bytes
+			w.inflight.pop()
+			finished++
 		}
 	}
+	w.pace(now, finished)
+	p.outstanding -= tasks
+	if p.outstanding == 0 { // what feed waits for when closed
+		p.cond.Broadcast()
+	}
 	p.mu.Unlock()
-	ok, failed := c.job.deliverAnswers(c.first+first, answers)
+	var ok, failed uint64
+	for from := 0; from < len(got); { // a run of one job's results under one lock
+		to := from + 1
+		for to < len(got) && got[to].job == got[from].job {
+			to++
+		}
+		o, f := got[from].job.deliverResults(got[from:to])
+		ok, failed, from = ok+o, failed+f, to
+	}
+	clear(got)
+	w.got = got[:0]
 	p.head.InFlight.Add(^(ok + failed - 1))
 	p.head.Done.Add(ok)
 	p.head.Failed.Add(failed)
-	return true
+	return good
 }
 
 // exited settles a worker that has exited: the chunk it was running is
@@ -479,61 +635,64 @@ func (w *worker) exited() {
 	} else {
 		p.startFails, p.served = 0, true
 	}
-	var failed, back, orphaned []*chunk
-	for _, c := range w.inflight {
-		p.head.InFlight.Add(^uint64(len(c.items) - c.answered - 1))
+	var failed, back, orphaned []span
+	for i := range w.inflight.len() {
+		c := w.inflight.at(i)
+		p.head.InFlight.Add(^uint64(c.items.len() - c.answered - 1))
 		if p.terminated {
-			failed = append(failed, c)
+			failed = append(failed, c.rest(c.answered, c.items.len(), c.attempts))
 			continue
 		}
-		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= len(c.items) {
-			back = append(back, p.piece(c, c.answered, len(c.items), c.attempts)) // it never ran
+		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= c.items.len() {
+			back = append(back, c.rest(c.answered, c.items.len(), c.attempts)) // it never ran
 			continue
 		}
 		// The chunk it was running: the task that was running is to blame;
 		// those before it ran but their results died with the worker, those
 		// after it never ran. Only the one to blame uses up a retry.
 		if item > c.answered {
-			back = append(back, p.piece(c, c.answered, item, c.attempts))
+			back = append(back, c.rest(c.answered, item, c.attempts))
 		}
-		culprit := p.piece(c, item, item+1, c.attempts+1)
+		culprit := c.rest(item, item+1, c.attempts+1)
 		if culprit.attempts > p.cfg.retries {
 			failed = append(failed, culprit)
 		} else {
 			p.head.Retried.Add(1)
 			back = append(back, culprit)
 		}
-		if item+1 < len(c.items) {
-			back = append(back, p.piece(c, item+1, len(c.items), c.attempts))
+		if item+1 < c.items.len() {
+			back = append(back, c.rest(item+1, c.items.len(), c.attempts))
 		}
-		p.outstanding-- // c itself; its pieces count instead
 	}
-	w.inflight = nil
-	for _, c := range back { // first in line again, in order
-		p.head.Queued.Add(uint64(len(c.items)))
+	w.inflight.reset()
+	w.inBytes = 0
+	for i := range back { // first in line again, in order
+		p.head.Queued.Add(uint64(back[i].items.len()))
+		p.queuedChunks += chunksOf(&back[i])
 	}
 	p.pending = append(back, p.pending...)
 	if p.startFails >= max(3, p.slots) && p.broken == nil {
 		p.broken = fmt.Errorf("%w: the last exited with %s", ErrWorkerStart, werr.how())
 	}
 	if p.broken != nil { // no worker will take them
-		orphaned, p.pending = p.pending, nil
+		orphaned, p.pending, p.queuedChunks = p.pending, nil, 0
 	}
 	replace := !p.terminated && p.broken == nil && !(p.closed && p.outstanding == 0)
 	p.cond.Broadcast()
 	p.mu.Unlock()
 
-	for _, c := range failed {
+	for _, r := range failed {
 		var err error = ErrTerminated
 		if !p.terminated {
 			werr := *werr
-			werr.Attempts = c.attempts
+			werr.Attempts = r.attempts
 			err = &werr
 		}
-		p.fail(c, err)
+		p.fail(r, err)
 	}
-	for _, c := range orphaned {
-		p.fail(c, p.broken)
+	for _, r := range orphaned {
+		p.head.Queued.Add(^uint64(r.items.len() - 1))
+		p.fail(r, p.broken)
 	}
 	<-w.fed
 	w.release()
@@ -544,42 +703,32 @@ func (w *worker) exited() {
 				p.broken = err
 			}
 			failed := p.pending
-			p.pending = nil
+			p.pending, p.queuedChunks = nil, 0
 			p.mu.Unlock()
-			for _, c := range failed {
-				p.fail(c, err)
+			for _, r := range failed {
+				p.head.Queued.Add(^uint64(r.items.len() - 1))
+				p.fail(r, err)
 			}
 		}
 	}
 }
 
-// piece makes a chunk of c's tasks from..to, to be sent again; it counts
-// as outstanding, and c stays counted until it is given up (p.mu held).
-func (p *Pool) piece(c *chunk, from, to, attempts int) *chunk {
-	if from == c.answered && to == len(c.items) && attempts == c.attempts {
-		c.items, c.first, c.answered = c.items[from:], c.first+from, 0
-		return c // all of it: the same chunk, still counted once
+// fail answers every task of r with err.
+func (p *Pool) fail(r span, err error) {
+	for i := range r.items.len() {
+		r.job.deliver(r.first+i, nil, err)
 	}
-	p.nextID++
-	p.outstanding++
-	return &chunk{id: p.nextID, fn: c.fn, job: c.job, first: c.first + from, items: c.items[from:to], attempts: attempts}
-}
-
-// fail answers every unanswered task of c with err.
-func (p *Pool) fail(c *chunk, err error) {
-	for i := c.answered; i < len(c.items); i++ {
-		c.job.deliver(c.first+i, nil, err)
-	}
-	p.head.Failed.Add(uint64(len(c.items) - c.answered))
+	p.head.Failed.Add(uint64(r.items.len()))
 	p.mu.Lock()
-	p.outstanding--
+	p.outstanding -= r.items.len()
 	p.cond.Broadcast()
 	p.mu.Unlock()
 }
 
-// submit queues a job's chunks, all at once: one lock and one wake-up.
-func (p *Pool) submit(j *job, chunks []*chunk) error {
-	if len(chunks) == 0 {
+// submit queues a job's spans of tasks, all at once: one lock and one
+// wake-up.
+func (p *Pool) submit(j *job, spans []span) error {
+	if len(spans) == 0 {
 		return nil
 	}
 	p.mu.Lock()
@@ -591,15 +740,14 @@ func (p *Pool) submit(j *job, chunks []*chunk) error {
 		return p.broken
 	}
 	n := 0
-	for _, c := range chunks {
-		p.nextID++
-		c.id = p.nextID
-		n += len(c.items)
+	for i := range spans {
+		n += spans[i].items.len()
+		p.queuedChunks += chunksOf(&spans[i])
 	}
 	j.add(n)
-	p.pending = append(p.pending, chunks...)
+	p.pending = append(p.pending, spans...)
 	p.head.Queued.Add(uint64(n))
-	p.outstanding += len(chunks)
+	p.outstanding += n
 	p.cond.Broadcast()
 	return nil
 }
@@ -625,23 +773,24 @@ func (p *Pool) fed() {
 	p.mu.Unlock()
 }
 
-// forget takes a stopped job's queued chunks out of line.
+// forget takes a stopped job's queued tasks out of line.
 func (p *Pool) forget(j *job) {
 	p.mu.Lock()
-	var drop []*chunk
+	var drop []span
 	keep := p.pending[:0]
-	for _, c := range p.pending {
-		if c.job == j {
-			drop = append(drop, c)
-			p.head.Queued.Add(^uint64(len(c.items) - 1))
+	for _, r := range p.pending {
+		if r.job == j {
+			drop = append(drop, r)
+			p.queuedChunks -= chunksOf(&r)
+			p.head.Queued.Add(^uint64(r.items.len() - 1))
 		} else {
-			keep = append(keep, c)
+			keep = append(keep, r)
 		}
 	}
 	clear(p.pending[len(keep):])
 	p.pending = keep
-	for _, c := range drop {
-		p.drop(c)
+	for _, r := range drop {
+		p.drop(r)
 	}
 	p.mu.Unlock()
 }
@@ -686,16 +835,16 @@ func (p *Pool) Terminate() error {
 	p.closed, p.terminated = true, true
 	p.head.Closed.Store(1)
 	failed := p.pending
-	p.pending = nil
+	p.pending, p.queuedChunks = nil, 0
 	var procs []*process.Process
 	for w := range p.live {
 		procs = append(procs, w.proc)
 	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	for _, c := range failed {
-		p.head.Queued.Add(^uint64(len(c.items) - 1))
-		p.fail(c, ErrTerminated)
+	for _, r := range failed {
+		p.head.Queued.Add(^uint64(r.items.len() - 1))
+		p.fail(r, ErrTerminated)
 	}
 	for _, pr := range procs {
 		pr.Kill()
@@ -789,3 +938,57 @@ type remoteError struct {
 
 func (e *remoteError) Error() string { return e.text }
 func (e *remoteError) Unwrap() error { return e.kind }
+
+// encoded is task inputs, end to end: input i is
+// data[offs[i]:offs[i+1]]. Offsets, not slices, so that the garbage
+// collector has no pointer per task to follow.
+type encoded struct {
+	data []byte
+	offs []int
+}
+
+func (in encoded) len() int        { return max(0, len(in.offs)-1) }
+func (in encoded) at(i int) []byte { return in.data[in.offs[i]:in.offs[i+1]:in.offs[i+1]] }
+func (in encoded) size(i int) int  { return in.offs[i+1] - in.offs[i] }
+func (in encoded) slice(from, to int) encoded {
+	return encoded{in.data, in.offs[from : to+1 : to+1]}
+}
+
+// A chunkQueue is a worker's chunks in flight, oldest first: a ring of
+// them, so that taking from the front and adding at the back allocate
+// nothing. A chunk's place is good until the next push or pop.
+type chunkQueue struct {
+	buf  []chunk // a power of two long
+	head int
+	n    int
+}
+
+func (q *chunkQueue) len() int { return q.n }
+
+// at is the i-th chunk from the front.
+func (q *chunkQueue) at(i int) *chunk { return &q.buf[(q.head+i)&(len(q.buf)-1)] }
+
+// push adds a chunk at the back, for the caller to fill.
+func (q *chunkQueue) push() *chunk {
+	if q.n == len(q.buf) {
+		buf := make([]chunk, max(64, 2*len(q.buf)))
+		for i := range q.n {
+			buf[i] = *q.at(i)
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.n++
+	return q.at(q.n - 1)
+}
+
+// pop takes the front chunk off.
+func (q *chunkQueue) pop() {
+	q.buf[q.head] = chunk{}
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+}
+
+func (q *chunkQueue) reset() {
+	clear(q.buf)
+	q.head, q.n = 0, 0
+}

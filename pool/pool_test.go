@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -436,8 +437,8 @@ func TestImapOrderedAndLazy(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	assert.LessOrEqual(t, read, 1000+2*2*64+2, "Imap read too far ahead of its results") // ahead, and one the iterator stopped
-	out, err := pool.Map(t.Context(), p, double, inputs(5))                              // the pool after an abandoned Imap
+	assert.LessOrEqual(t, read, 1000+4096+2, "Imap read too far ahead of its results") // ahead, and one the iterator stopped
+	out, err := pool.Map(t.Context(), p, double, inputs(5))                            // the pool after an abandoned Imap
 	require.NoError(t, err)
 	assert.Equal(t, int64(8), out[4])
 }
@@ -529,6 +530,30 @@ func TestTooLarge(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.Equal(t, 1, errs[0].Index)
 	assert.Equal(t, []byte("c"), out[2])
+}
+
+// Many chunks of messages near the longest size, and many tiny ones
+// after them: the chunks in flight never need more room than a worker's
+// ring has, so the parent never waits to send while the worker waits for
+// it to take results (that would hang the map).
+func TestChunksInFlightFitTheRing(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithMaxMessage(1024), pool.WithChunkSize(1))
+	in := make([][]byte, 3000)
+	for i := range in {
+		in[i] = bytes.Repeat([]byte{byte(i)}, 900+i%90) // up to 989 bytes: 1,018 with the header
+		if i >= 2000 {
+			in[i] = []byte{byte(i)}
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for range 3 {
+		out, err := pool.Map(ctx, p, echoBytes, in)
+		require.NoError(t, err)
+		for i := range in {
+			require.Equal(t, in[i], out[i], "result %d", i)
+		}
+	}
 }
 
 var _ = errors.Is

@@ -18,90 +18,108 @@ const (
 )
 
 // appendTask encodes a chunk of inputs for the task function fn.
-func appendTask(b []byte, id uint64, fn string, items [][]byte) []byte {
+func appendTask(b []byte, id uint64, fn string, items encoded) []byte {
 	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(items)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(items.len()))
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(fn)))
 	b = binary.LittleEndian.AppendUint16(b, 0)
 	b = append(b, fn...)
-	for _, it := range items {
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(it)))
-		b = append(b, it...)
+	for i := range items.len() {
+		b = binary.LittleEndian.AppendUint32(b, uint32(items.size(i)))
+		b = append(b, items.at(i)...)
 	}
 	return b
 }
 
-// parseTask decodes a task message; items alias msg.
-func parseTask(msg []byte) (id uint64, fn string, items [][]byte, err error) {
+// A taskView is a task message read in place, for the worker's loop: the
+// header checked at once, items taken one at a time, nothing allocated.
+type taskView struct {
+	id    uint64
+	fn    []byte
+	count int
+	rest  []byte
+}
+
+// viewTask checks a task message's header; its items follow.
+func viewTask(msg []byte) (taskView, error) {
 	if len(msg) < taskHeader {
-		return 0, "", nil, fmt.Errorf("%w: task message of %d bytes", ErrProtocol, len(msg))
+		return taskView{}, fmt.Errorf("%w: task message of %d bytes", ErrProtocol, len(msg))
 	}
-	id = binary.LittleEndian.Uint64(msg)
-	count := binary.LittleEndian.Uint32(msg[8:])
 	nameLen := int(binary.LittleEndian.Uint16(msg[12:]))
 	rest := msg[taskHeader:]
 	if nameLen > len(rest) {
-		return 0, "", nil, fmt.Errorf("%w: task name past the message", ErrProtocol)
+		return taskView{}, fmt.Errorf("%w: task name past the message", ErrProtocol)
 	}
-	fn, rest = string(rest[:nameLen]), rest[nameLen:]
-	if uint64(count) > uint64(len(rest))/4 {
-		return 0, "", nil, fmt.Errorf("%w: %d items in %d bytes", ErrProtocol, count, len(rest))
-	}
-	items = make([][]byte, count)
-	for i := range items {
-		if len(rest) < 4 {
-			return 0, "", nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
-		}
-		n := binary.LittleEndian.Uint32(rest)
-		rest = rest[4:]
-		if uint64(n) > uint64(len(rest)) {
-			return 0, "", nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
-		}
-		items[i], rest = rest[:n:n], rest[n:]
-	}
-	return id, fn, items, nil
-}
-
-// An answer is one task's outcome as it crosses back.
-type answer struct {
-	status uint8
-	data   []byte // the encoded result, or the error's text
-}
-
-func appendResult(b []byte, id uint64, answers []answer) []byte {
-	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(answers)))
-	b = binary.LittleEndian.AppendUint32(b, 0)
-	for _, a := range answers {
-		b = append(b, a.status)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(a.data)))
-		b = append(b, a.data...)
-	}
-	return b
-}
-
-// parseResult decodes a result message; the answers' data alias msg.
-func parseResult(msg []byte) (id uint64, answers []answer, err error) {
-	if len(msg) < resultHeader {
-		return 0, nil, fmt.Errorf("%w: result message of %d bytes", ErrProtocol, len(msg))
-	}
-	id = binary.LittleEndian.Uint64(msg)
 	count := binary.LittleEndian.Uint32(msg[8:])
+	if uint64(count) > uint64(len(rest)-nameLen)/4 {
+		return taskView{}, fmt.Errorf("%w: %d items in %d bytes", ErrProtocol, count, len(rest)-nameLen)
+	}
+	return taskView{id: binary.LittleEndian.Uint64(msg), fn: rest[:nameLen], count: int(count), rest: rest[nameLen:]}, nil
+}
+
+// item takes the next item; it aliases the message.
+func (v *taskView) item(i int) ([]byte, error) {
+	if len(v.rest) < 4 {
+		return nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
+	}
+	n := binary.LittleEndian.Uint32(v.rest)
+	if uint64(n) > uint64(len(v.rest)-4) {
+		return nil, fmt.Errorf("%w: item %d past the message", ErrProtocol, i)
+	}
+	it := v.rest[4 : 4+n : 4+n]
+	v.rest = v.rest[4+n:]
+	return it, nil
+}
+
+// appendResultHeader starts a result message of count answers; the
+// answers follow, each appended by appendAnswerHeader and its data.
+func appendResultHeader(b []byte, id uint64, count int) []byte {
+	b = binary.LittleEndian.AppendUint64(b, id)
+	b = binary.LittleEndian.AppendUint32(b, uint32(count))
+	return binary.LittleEndian.AppendUint32(b, 0)
+}
+
+// setResultCount sets the count of the result message msg.
+func setResultCount(msg []byte, count int) { binary.LittleEndian.PutUint32(msg[8:], uint32(count)) }
+
+// answerHeader is the status byte and length before an answer's data.
+const answerHeader = 5
+
+// setAnswer fills in the header at b[0:5] of an answer whose data follows.
+func setAnswer(b []byte, status uint8, n int) {
+	b[0] = status
+	binary.LittleEndian.PutUint32(b[1:], uint32(n))
+}
+
+// checkResult checks a result message through to its end, as
+// parseResult does, without taking its answers out.
+func checkResult(msg []byte) (id uint64, count int, err error) {
+	if len(msg) < resultHeader {
+		return 0, 0, fmt.Errorf("%w: result message of %d bytes", ErrProtocol, len(msg))
+	}
+	n := binary.LittleEndian.Uint32(msg[8:])
 	rest := msg[resultHeader:]
-	if uint64(count) > uint64(len(rest))/5 {
-		return 0, nil, fmt.Errorf("%w: %d results in %d bytes", ErrProtocol, count, len(rest))
+	if uint64(n) > uint64(len(rest))/answerHeader {
+		return 0, 0, fmt.Errorf("%w: %d results in %d bytes", ErrProtocol, n, len(rest))
 	}
-	answers = make([]answer, count)
-	for i := range answers {
-		if len(rest) < 5 {
-			return 0, nil, fmt.Errorf("%w: result %d past the message", ErrProtocol, i)
+	for i := range int(n) {
+		if len(rest) < answerHeader {
+			return 0, 0, fmt.Errorf("%w: result %d past the message", ErrProtocol, i)
 		}
-		st, n := rest[0], binary.LittleEndian.Uint32(rest[1:])
-		rest = rest[5:]
-		if uint64(n) > uint64(len(rest)) || st > 2 {
-			return 0, nil, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
+		st, size := rest[0], binary.LittleEndian.Uint32(rest[1:])
+		rest = rest[answerHeader:]
+		if uint64(size) > uint64(len(rest)) || st > 2 {
+			return 0, 0, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
 		}
-		answers[i], rest = answer{st, rest[:n:n]}, rest[n:]
+		rest = rest[size:]
 	}
-	return id, answers, nil
+	return binary.LittleEndian.Uint64(msg), int(n), nil
+}
+
+// nextAnswer takes the first answer off the answers of a checked result
+// message.
+func nextAnswer(rest []byte) (status uint8, data, tail []byte) {
+	n := binary.LittleEndian.Uint32(rest[1:])
+	end := answerHeader + n
+	return rest[0], rest[answerHeader:end:end], rest[end:]
 }

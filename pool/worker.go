@@ -9,10 +9,12 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"time"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
+	"github.com/shmkit/shmkit/internal/wait"
 	"github.com/shmkit/shmkit/process"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -95,16 +97,38 @@ func serve(args []string) int {
 	row.State.Store(layout.PoolIdle)
 
 	// Take every chunk already queued (up to a batch), run them, and send
-	// their results together: one wake-up of the parent for the lot.
-	bufs, got := make([][]byte, recvBatch), make([][]byte, recvBatch)
-	for i := range bufs {
-		bufs[i] = make([]byte, tasks.MaxLen())
-	}
-	var arena, enc []byte
+	// their results together, so the parent is woken once for the lot.
+	// Messages are received end to end into one buffer, and the results
+	// are encoded in place as the tasks run: nothing is allocated per task.
+	maxIn, maxOut := tasks.MaxLen(), results.MaxLen()
+	in := make([]byte, recvBatch*maxIn)
+	var got [recvMessages][]byte
+	var out, scratch []byte // the round's result messages end to end; a moved answer
+	var ends []int          // where each result message ends in out
 	var msgs [][]byte
+	var fn []byte
+	var reg registered
+	known := false
+	item := uint32(0) // what row.Item holds
+	ran := 0          // chunks whose answers are in out
+	// flush sends the answers so far, waking the parent once for them.
+	flush := func() bool {
+		msgs = msgs[:0]
+		from := 0
+		for _, end := range ends {
+			msgs = append(msgs, out[from:end:end])
+			from = end
+		}
+		if _, err := results.SendBatch(msgs); err != nil {
+			fmt.Fprintln(os.Stderr, "pool worker:", err)
+			return false
+		}
+		row.Done.Add(uint64(ran))
+		out, ends, ran = out[:0], ends[:0], 0
+		return true
+	}
 	for {
-		copy(got, bufs)
-		n, err := tasks.RecvBatch(got)
+		n, err := tasks.Recv(in[:maxIn])
 		if errors.Is(err, io.EOF) {
 			return 0 // the pool asked this worker to leave
 		}
@@ -112,61 +136,100 @@ func serve(args []string) int {
 			fmt.Fprintln(os.Stderr, "pool worker:", err)
 			return exitBroken
 		}
-		arena, msgs = arena[:0], msgs[:0]
-		panicked := false
-		for _, msg := range got[:n] {
-			id, fn, items, err := parseTask(msg)
+		got[0] = in[:n]
+		k, used := 1, n
+		for k < recvMessages && used+maxIn <= len(in) {
+			n, ok, err := tasks.TryRecv(in[used : used+maxIn])
+			if !ok || err != nil {
+				break // an error comes again from the next Recv
+			}
+			got[k] = in[used : used+n]
+			k, used = k+1, used+n
+		}
+		out, ends = out[:0], ends[:0]
+		row.State.Store(layout.PoolBusy)
+		panicked, flushed := false, wait.Now()
+		for _, msg := range got[:k] {
+			task, err := viewTask(msg)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "pool worker:", err)
 				return exitBroken
 			}
-			row.Task.Store(id)
-			row.Item.Store(0)
-			row.State.Store(layout.PoolBusy)
-			reg, known := lookupTask(fn)
-			var answers []answer
-			flush := func() {
-				if len(answers) > 0 {
-					at := len(arena)
-					arena = appendResult(arena, id, answers)
-					msgs = append(msgs, arena[at:len(arena):len(arena)])
-					answers = answers[:0]
-				}
+			row.Task.Store(task.id)
+			if item != 0 {
+				row.Item.Store(0)
+				item = 0
 			}
-			size := resultHeader
-			for k, item := range items {
-				row.Item.Store(uint32(k))
-				var a answer
-				if !known {
-					a = answer{layout.PoolError, []byte(fmt.Sprintf("%v: %q", ErrUnknownTask, fn))}
-				} else {
-					a, enc = runOne(reg.run, enc, item)
+			if !known || string(task.fn) != string(fn) {
+				reg, known = lookupTask(string(task.fn))
+				fn = append(fn[:0], task.fn...)
+			}
+			msgStart, count := len(out), 0
+			out = appendResultHeader(out, task.id, 0)
+			for i := range task.count {
+				data, err := task.item(i)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "pool worker:", err)
+					return exitBroken
 				}
-				if a.status == layout.PoolPanic {
+				if i != 0 {
+					item = uint32(i)
+					row.Item.Store(item)
+				}
+				at := len(out)
+				out = append(out, make([]byte, answerHeader)...)
+				var status uint8
+				if !known {
+					status = layout.PoolError
+					out = fmt.Appendf(out, "%v: %q", ErrUnknownTask, task.fn)
+				} else {
+					out, status = runInto(reg.run, out, data)
+				}
+				if status == layout.PoolPanic {
 					panicked = true
 				}
-				if 5+len(a.data)+resultHeader > results.MaxLen() {
-					a = answer{layout.PoolError, []byte(fmt.Sprintf("%v: a result of %d bytes", ErrTooLarge, len(a.data)))}
+				if size := len(out) - at; resultHeader+size > maxOut {
+					status = layout.PoolError
+					out = fmt.Appendf(out[:at+answerHeader], "%v: a result of %d bytes", ErrTooLarge, size-answerHeader)
 				}
-				if size+5+len(a.data) > results.MaxLen() {
-					flush()
-					size = resultHeader
+				setAnswer(out[at:], status, len(out)-at-answerHeader)
+				if len(out)-msgStart > maxOut { // it does not fit this message: it starts the next
+					scratch = append(scratch[:0], out[at:]...)
+					out = out[:at]
+					setResultCount(out[msgStart:], count)
+					ends = append(ends, len(out))
+					msgStart, count = len(out), 0
+					out = append(appendResultHeader(out, task.id, 0), scratch...)
 				}
-				// The answer's bytes live in enc, which the next task reuses.
-				a.data = append([]byte(nil), a.data...)
-				answers = append(answers, a)
-				size += 5 + len(a.data)
+				count++
 			}
-			flush()
+			if count > 0 {
+				setResultCount(out[msgStart:], count)
+				ends = append(ends, len(out))
+			} else {
+				out = out[:msgStart]
+			}
+			ran++
 			if panicked {
 				break // the chunks after it go back to the pool when this worker exits
 			}
+			// Answers wait for the batch's end only while that is soon: a
+			// slow task's answer, and the room its chunk held, are not
+			// held back behind the others.
+			// The clock is read after each of the first few chunks, then
+			// after every 16th: tiny tasks should not pay for it each.
+			if ran > 0 && (ran < 4 || ran%16 == 0) {
+				if now := wait.Now(); now-flushed > int64(answerDelay) {
+					if !flush() {
+						return exitBroken
+					}
+					flushed = now
+				}
+			}
 		}
-		if _, err := results.SendBatch(msgs); err != nil {
-			fmt.Fprintln(os.Stderr, "pool worker:", err)
+		if !flush() {
 			return exitBroken
 		}
-		row.Done.Add(uint64(n))
 		row.State.Store(layout.PoolIdle)
 		if panicked {
 			return exitPanicky
@@ -174,22 +237,30 @@ func serve(args []string) int {
 	}
 }
 
-// recvBatch is how many chunks a worker takes at once, at most.
-const recvBatch = 16
+// A worker takes at most recvMessages chunks at once, and at most
+// recvBatch messages of the longest size.
+const (
+	recvMessages = 256
+	recvBatch    = 16
+)
 
-// runOne runs a task on one input, turning an error or a panic into its
-// answer.
-func runOne(run handler, buf, in []byte) (a answer, _ []byte) {
+// answerDelay is how long a worker holds answers to send them together.
+const answerDelay = 500 * time.Microsecond
+
+// runInto runs a task on one input, appending its encoded result (or its
+// error's text, or its panic's) to out.
+func runInto(run handler, out, in []byte) (res []byte, status uint8) {
+	start := len(out)
 	defer func() {
 		if r := recover(); r != nil {
-			a = answer{layout.PoolPanic, fmt.Appendf(nil, "%v\n%s", r, debug.Stack())}
+			res, status = fmt.Appendf(out[:start], "%v\n%s", r, debug.Stack()), layout.PoolPanic
 		}
 	}()
-	out, err := run(buf[:0], in)
+	res, err := run(out, in)
 	if err != nil {
-		return answer{layout.PoolError, []byte(err.Error())}, out
+		return append(out[:start], err.Error()...), layout.PoolError
 	}
-	return answer{layout.PoolOK, out}, out
+	return res, layout.PoolOK
 }
 
 // openRow attaches to a pool's table and returns this slot's row.

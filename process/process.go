@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -185,24 +186,28 @@ func (p *Process) Start() error {
 
 // The parent-death signal is sent when the thread that forked the child
 // exits, not the process; Go may end a thread (one a goroutine locked and
-// left), so daemon workers are forked from one thread kept for good.
-var spawns = make(chan spawn)
+// left), so daemon workers are forked from one thread kept for good. It
+// is started with the first daemon, so that a program that starts none
+// (a worker, a command-line tool) does not make a thread for it.
+var (
+	spawns       = make(chan spawn)
+	spawnerStart sync.Once
+)
 
 type spawn struct {
 	cmd  *exec.Cmd
 	done chan error
 }
 
-func init() {
-	go func() {
-		runtime.LockOSThread() // never unlocked: this thread lives as long as the process
-		for s := range spawns {
-			s.done <- s.cmd.Start()
-		}
-	}()
+func spawner() {
+	runtime.LockOSThread() // never unlocked: this thread lives as long as the process
+	for s := range spawns {
+		s.done <- s.cmd.Start()
+	}
 }
 
 func startOnSpawner(cmd *exec.Cmd) error {
+	spawnerStart.Do(func() { go spawner() })
 	s := spawn{cmd, make(chan error, 1)}
 	spawns <- s
 	return <-s.done

@@ -119,8 +119,19 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 	fmt.Fprintln(w, "pre-faulting: "+bench.Prefault+".")
 	fmt.Fprintln(w, "shmkit vs impl: how many times better (or worse) shmkit's figure is than the row's, whichever way the figure goes.")
 	fmt.Fprintln(w)
+	// W8's stores also give the bytes they grew by per key set.
+	space := false
+	for _, rs := range results {
+		for _, r := range rs {
+			space = space || r.BytesPerKey > 0
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tmin–max\tshmkit vs impl\tcheck\t")
+	head := "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tmin–max\tshmkit vs impl\tcheck\t"
+	if space {
+		head += "bytes/key\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, rs := range results {
 		for i, r := range rs {
 			label := r.Label()
@@ -142,8 +153,12 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 			if r.OK {
 				spread = num(r.Min) + "–" + num(r.Max)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", label, r.Impl, r.Count,
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", label, r.Impl, r.Count,
 				num(r.MsgsPerS), num(r.MBPerS), num(r.RTTNs), num(r.OpsPerS), spread, ratio, check)
+			if space {
+				fmt.Fprintf(tw, "%s\t", num(r.BytesPerKey))
+			}
+			fmt.Fprintln(tw)
 		}
 	}
 	tw.Flush()
@@ -151,6 +166,8 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 		for _, r := range rs {
 			if !r.OK {
 				fmt.Fprintf(w, "%s %s: %s\n", r.Label(), r.Impl, r.Error)
+			} else if r.Outcome != "" {
+				fmt.Fprintf(w, "%s %s returned: %s\n", r.Label(), r.Impl, r.Outcome)
 			}
 		}
 	}

@@ -45,12 +45,18 @@ type objectInfo struct {
 	Error    string       `json:"error,omitempty"`
 }
 
-// dictInfo is a dict's or list's space (package dict's Stats).
+// dictInfo is a dict's or list's space (package dict's Stats) and its
+// first items in each language's notation.
 type dictInfo struct {
-	Slots      int    `json:"slots"`
-	HeapBytes  int64  `json:"heap_bytes"`
-	UsedBytes  int64  `json:"used_bytes"`
-	Recoveries uint64 `json:"recoveries"`
+	Slots      int      `json:"slots"`
+	Load       float64  `json:"load"` // keys per slot (a dict), items per room (a list)
+	HeapBytes  int64    `json:"heap_bytes"`
+	UsedBytes  int64    `json:"used_bytes"`
+	Recoveries uint64   `json:"recoveries"`
+	Go         []string `json:"go"` // the first items as Go shows them ("key": value for a dict)
+	Python     []string `json:"python"`
+	C          []string `json:"c"` // tags and values, as shmkit.h names them
+	list       bool
 }
 
 // layoutInfo is a record description, in the names docs/layout.md uses.
@@ -445,7 +451,18 @@ func stateText(in objectInfo) string {
 		parts = append(parts, fmt.Sprintf("%d/%d waiting, broken=%v", b.Waiting, b.Parties, b.Broken))
 	}
 	if d := in.Dict; d != nil {
-		parts = append(parts, fmt.Sprintf("%d slots, heap %d bytes, %d in use, %d repairs", d.Slots, d.HeapBytes, d.UsedBytes, d.Recoveries))
+		parts = append(parts, fmt.Sprintf("load %.2f of %d slots, heap %d bytes, %d in use, %d repairs", d.Load, d.Slots, d.HeapBytes, d.UsedBytes, d.Recoveries))
+		more := ""
+		if in.Len > len(d.Python) {
+			more = ", …"
+		}
+		open, close := "{", "}"
+		goOpen := "map[any]any{"
+		if d.list {
+			open, close, goOpen = "[", "]", "[]any{"
+		}
+		parts = append(parts, "python "+open+strings.Join(d.Python, ", ")+more+close,
+			"go "+goOpen+strings.Join(d.Go, ", ")+more+"}", "c "+open+strings.Join(d.C, ", ")+more+close)
 	}
 	if c := in.Channel; c != nil {
 		parts = append(parts, fmt.Sprintf("%d/%d queued, max %d, ended=%v, waiting %d recv %d send, %d recovered",
@@ -454,10 +471,11 @@ func stateText(in objectInfo) string {
 	return strings.Join(parts, ", ")
 }
 
-// describeDict shows a dict's or list's length, space and first items in
-// Python's notation.
+// describeDict shows a dict's or list's length, load, space and first
+// items in Python's, Go's and C's notation.
 func describeDict(seg *shm.Segment, o shm.Object, in *objectInfo) error {
 	var st dict.Stats
+	info := &dictInfo{list: o.Kind == shm.KindList}
 	if o.Kind == shm.KindList {
 		l, err := dict.OpenList(seg, o.Name)
 		if err != nil {
@@ -473,6 +491,9 @@ func describeDict(seg *shm.Segment, o shm.Object, in *objectInfo) error {
 				return err
 			}
 			in.Values = append(in.Values, pythonRepr(v))
+			info.Python = append(info.Python, pythonRepr(v))
+			info.Go = append(info.Go, goRepr(v))
+			info.C = append(info.C, cRepr(v))
 		}
 	} else {
 		d, err := dict.Open(seg, o.Name)
@@ -485,6 +506,9 @@ func describeDict(seg *shm.Segment, o shm.Object, in *objectInfo) error {
 		}
 		err = d.Range(func(k, v any) bool {
 			in.Values = append(in.Values, pythonRepr(k)+": "+pythonRepr(v))
+			info.Python = append(info.Python, pythonRepr(k)+": "+pythonRepr(v))
+			info.Go = append(info.Go, goRepr(k)+": "+goRepr(v))
+			info.C = append(info.C, cRepr(k)+": "+cRepr(v))
 			return len(in.Values) < shownValues
 		})
 		if err != nil {
@@ -492,12 +516,98 @@ func describeDict(seg *shm.Segment, o shm.Object, in *objectInfo) error {
 		}
 	}
 	in.Len = st.Len
-	in.Dict = &dictInfo{Slots: st.Slots, HeapBytes: st.HeapBytes, UsedBytes: st.UsedBytes, Recoveries: st.Recoveries}
+	info.Slots, info.HeapBytes, info.UsedBytes, info.Recoveries = st.Slots, st.HeapBytes, st.UsedBytes, st.Recoveries
+	if st.Slots > 0 {
+		info.Load = float64(st.Len) / float64(st.Slots)
+	}
+	in.Dict = info
 	return nil
 }
 
-// pythonRepr is a dict's key or value as Python's repr shows it (near enough
-// for a look: strings in single quotes, bytes as b'...').
+// pyQuote is s as Python's repr quotes it: single quotes unless s holds
+// one and no double quote, and escapes for what is not printable.
+func pyQuote(s string, prefix string) string {
+	q := byte('\'')
+	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	b.WriteByte(q)
+	runes := []rune(s)
+	if prefix == "b" { // bytes, one by one
+		runes = make([]rune, len(s))
+		for i := range len(s) {
+			runes[i] = rune(s[i])
+		}
+	}
+	for _, r := range runes {
+		switch {
+		case r == rune(q) || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString("\\n")
+		case r == '\t':
+			b.WriteString("\\t")
+		case r == '\r':
+			b.WriteString("\\r")
+		case r < 0x20 || r == 0x7f || (prefix == "b" && r >= 0x80) || (r >= 0x80 && r < 0x100 && !unicode.IsPrint(r)):
+			b.WriteString(fmt.Sprintf("\\x%02x", r))
+		case !unicode.IsPrint(r) && r < 0x10000:
+			b.WriteString(fmt.Sprintf("\\u%04x", r))
+		case !unicode.IsPrint(r):
+			b.WriteString(fmt.Sprintf("\\U%08x", r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
+}
+
+// recordFields is a record's fields as name and value texts, each in
+// Python's notation (numbers, b'x' chars, [..] arrays).
+func recordFields(r dict.Record) (names, values []string) {
+	for _, f := range r.Layout.Fields {
+		size := f.Typecode.Size()
+		elem := func(k int) string {
+			p := r.Data[f.Offset+k*size : f.Offset+(k+1)*size]
+			var u uint64
+			for i := size - 1; i >= 0; i-- {
+				u = u<<8 | uint64(p[i])
+			}
+			switch {
+			case f.Typecode == ctypes.CodeFloat:
+				return strconv.FormatFloat(float64(math.Float32frombits(uint32(u))), 'g', -1, 32)
+			case f.Typecode == ctypes.CodeDouble:
+				return strconv.FormatFloat(math.Float64frombits(u), 'g', -1, 64)
+			case f.Typecode == ctypes.CodeChar:
+				return pyQuote(string([]byte{byte(u)}), "b")
+			case f.Typecode == ctypes.CodeWChar:
+				return pyQuote(string(rune(u)), "")
+			case f.Typecode.IsSigned():
+				shift := 64 - 8*size
+				return strconv.FormatInt(int64(u<<shift)>>shift, 10)
+			}
+			return strconv.FormatUint(u, 10)
+		}
+		v := elem(0)
+		if f.Count > 1 {
+			elts := make([]string, f.Count)
+			for k := range elts {
+				elts[k] = elem(k)
+			}
+			v = "[" + strings.Join(elts, ", ") + "]"
+		}
+		names = append(names, f.Name)
+		values = append(values, v)
+	}
+	return names, values
+}
+
+// pythonRepr is a dict's key or value as Python's repr shows it; a record
+// as a tuple of its fields, as numpy shows a structured scalar.
 func pythonRepr(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -508,13 +618,98 @@ func pythonRepr(v any) string {
 		}
 		return "False"
 	case string:
-		return strconv.Quote(x)
+		return pyQuote(x, "")
 	case []byte:
-		return "b" + strconv.Quote(string(x))
+		return pyQuote(string(x), "b")
 	case dict.Pickled:
 		return fmt.Sprintf("<pickle, %d bytes>", len(x))
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return pyFloat(x)
+	case dict.Record:
+		_, values := recordFields(x)
+		return "(" + strings.Join(values, ", ") + ")"
 	}
 	return fmt.Sprint(v)
+}
+
+// pyFloat is f as Python's repr shows it: 1.0, 0.25, 1e+16, inf, nan.
+func pyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	t := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(t, ".en") {
+		t += ".0"
+	}
+	return t
+}
+
+// goRepr is a key or value as Go's %#v shows what Dict.Get returns.
+func goRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nil"
+	case int64:
+		return fmt.Sprintf("int64(%d)", x)
+	case float64:
+		return fmt.Sprintf("float64(%s)", strconv.FormatFloat(x, 'g', -1, 64))
+	case []byte:
+		return fmt.Sprintf("[]byte(%q)", x)
+	case dict.Pickled:
+		return fmt.Sprintf("dict.Pickled(%d bytes)", len(x))
+	case dict.Record:
+		names, values := recordFields(x)
+		for i := range names {
+			values[i] = names[i] + ": " + values[i]
+		}
+		return x.Layout.TypeName + "{" + strings.Join(values, ", ") + "}"
+	}
+	return fmt.Sprintf("%#v", v)
+}
+
+// cRepr is a key or value as the C library gives it: its SHMKIT_TAG_ and
+// its bytes' meaning.
+func cRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NONE"
+	case bool:
+		if x {
+			return "BOOL 1"
+		}
+		return "BOOL 0"
+	case int64:
+		return fmt.Sprintf("INT %d", x)
+	case float64:
+		return "FLOAT " + strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return "STR " + strconv.Quote(x)
+	case []byte:
+		return fmt.Sprintf("BYTES %d {%s}", len(x), hexBytes(x))
+	case dict.Pickled:
+		return fmt.Sprintf("PICKLE %d bytes", len(x))
+	case dict.Record:
+		names, values := recordFields(x)
+		for i := range names {
+			values[i] = "." + names[i] + " = " + values[i]
+		}
+		return fmt.Sprintf("RECORD struct %s {%s}", x.Layout.TypeName, strings.Join(values, ", "))
+	}
+	return fmt.Sprint(v)
+}
+
+func hexBytes(b []byte) string {
+	parts := make([]string, 0, min(len(b), 16))
+	for _, c := range b[:min(len(b), 16)] {
+		parts = append(parts, fmt.Sprintf("0x%02x", c))
+	}
+	if len(b) > 16 {
+		parts = append(parts, "…")
+	}
+	return strings.Join(parts, ", ")
 }

@@ -2,7 +2,7 @@
 // shared memory segments.
 //
 //	shmkit bench [--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]
-//	                              the workloads W1-W6 beside their baselines
+//	                              the workloads W1-W8 beside their baselines
 //	shmkit ls [--json]            segments in /dev/shm
 //	shmkit inspect [--json] NAME  every object in a segment and its state
 //	shmkit rm [--json] NAME...    unlink segments
@@ -43,7 +43,7 @@ func usage(w io.Writer) {
 
 commands:
   bench [--quick] [--rounds N] [--only W1,W3] [--json] [--svg FILE]
-                         run the workloads W1-W6 beside pipes, sockets, C and Python
+                         run the workloads W1-W8 beside pipes, sockets, C, Boost and Python
   ls [--json]            list the segments in /dev/shm: shmkit's first, then the others
   inspect [--json] NAME  every object of a segment: values, locks, semaphores, channels
   rm [--json] NAME...    unlink the named segments

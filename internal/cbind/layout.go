@@ -180,6 +180,8 @@ func CLayout() []Field {
 		f("shmkit_dict_heap", "used", unsafe.Offsetof(dh.used), unsafe.Sizeof(dh.used)),
 		f("shmkit_dict_heap", "tombstones", unsafe.Offsetof(dh.tombstones), unsafe.Sizeof(dh.tombstones)),
 		f("shmkit_dict_heap", "recoveries", unsafe.Offsetof(dh.recoveries), unsafe.Sizeof(dh.recoveries)),
+		f("shmkit_dict_heap", "freed", unsafe.Offsetof(dh.freed), unsafe.Sizeof(dh.freed)),
+		f("shmkit_dict_heap", "nonempty", unsafe.Offsetof(dh.nonempty), unsafe.Sizeof(dh.nonempty)),
 		f("shmkit_dict_heap", "reserved", unsafe.Offsetof(dh.reserved), unsafe.Sizeof(dh.reserved)),
 		f("shmkit_dict_heap", "free_heads", unsafe.Offsetof(dh.free_heads), unsafe.Sizeof(dh.free_heads)),
 		f("shmkit_dict_block", "sizeof", 0, unsafe.Sizeof(db)),
@@ -256,6 +258,7 @@ func CConstants() map[string]uint64 {
 		"SHMKIT_TAG_STR":           C.SHMKIT_TAG_STR,
 		"SHMKIT_TAG_BYTES":         C.SHMKIT_TAG_BYTES,
 		"SHMKIT_TAG_PICKLE":        C.SHMKIT_TAG_PICKLE,
+		"SHMKIT_TAG_RECORD":        C.SHMKIT_TAG_RECORD,
 		"SHMKIT_TAG_ABSENT":        C.SHMKIT_TAG_ABSENT,
 	}
 }

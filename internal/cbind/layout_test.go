@@ -104,7 +104,7 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_DICT_VALUE_MAX": layout.DictValueMax, "SHMKIT_DICT_NAME_MAX": layout.DictNameMax,
 		"SHMKIT_TAG_NONE": layout.TagNone, "SHMKIT_TAG_BOOL": layout.TagBool, "SHMKIT_TAG_INT": layout.TagInt,
 		"SHMKIT_TAG_FLOAT": layout.TagFloat, "SHMKIT_TAG_STR": layout.TagStr, "SHMKIT_TAG_BYTES": layout.TagBytes,
-		"SHMKIT_TAG_PICKLE": layout.TagPickle, "SHMKIT_TAG_ABSENT": layout.TagAbsent,
+		"SHMKIT_TAG_PICKLE": layout.TagPickle, "SHMKIT_TAG_RECORD": layout.TagRecord, "SHMKIT_TAG_ABSENT": layout.TagAbsent,
 		"SHMKIT_POOL_MAGIC": layout.PoolMagic, "SHMKIT_POOL_STARTING": uint64(layout.PoolStarting),
 		"SHMKIT_POOL_IDLE": uint64(layout.PoolIdle), "SHMKIT_POOL_BUSY": uint64(layout.PoolBusy),
 		"SHMKIT_POOL_EXITED": uint64(layout.PoolExited), "SHMKIT_POOL_OK": uint64(layout.PoolOK),

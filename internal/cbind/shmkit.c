@@ -2396,25 +2396,30 @@ static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 	return h;
 }
 
-/* Block sizes: multiples of 8 up to 1024, each with a free list; larger
- * blocks are made in multiples of 4096 and kept, whatever their size, on
- * one list (class DICT_LARGE) that serves large requests first fit and
- * small ones by carving from its first blocks' ends. */
+/* Block sizes are multiples of 8. Free blocks of up to 1024 bytes have a
+ * list per size; larger ones a list per power of two (from class
+ * DICT_LARGE: 1032..2047 bytes, then 2048..4095, ...), served first fit. A
+ * request whose own list has nothing that fits is cut from a block of the
+ * next list up that has one. Neighbouring free blocks are
+ * merged when enough has been freed (dict_rebuild), so freed space serves
+ * any later size and the heap does not fragment as values change size. */
 #define DICT_LARGE 127u
+#define DICT_LAST_CLASS (DICT_LARGE + 21u) /* blocks of 2^31 bytes */
 #define DICT_LARGE_LOOKS 64 /* large free blocks looked at per allocation */
+#define DICT_BLOCK_MAX (1ull << 31)
+#define DICT_MERGE_SHARE 8 /* merge when 1/8 of the blocks' bytes were freed since the last merge */
 
 static uint64_t dict_round(uint64_t n) {
 	if (n < 16) {
 		n = 16;
 	}
-	if (n <= 1024) {
-		return (n + 7) & ~7ull;
-	}
-	n = (n + 4095) & ~4095ull;
-	return n <= (1ull << 31) ? n : 0;
+	n = (n + 7) & ~7ull;
+	return n <= DICT_BLOCK_MAX ? n : 0;
 }
 
-static unsigned dict_class(uint64_t size) { return size <= 1024 ? (unsigned)(size / 8 - 2) : DICT_LARGE; }
+static unsigned dict_class(uint64_t size) {
+	return size <= 1024 ? (unsigned)(size / 8 - 2) : DICT_LARGE + (unsigned)(63 - __builtin_clzll(size >> 10));
+}
 
 static int valid_tag(int tag) { return tag >= 0 && (unsigned)tag <= SHMKIT_TAG_MAX; }
 
@@ -2796,21 +2801,48 @@ uint32_t shmkit_dict_kind(const struct shmkit_dict *d) { return d->kind; }
 
 /* ---- the writer lock, allocation and repair ---- */
 
-static void dict_free(struct shmkit_dict *d, uint64_t off) {
+/* dict_push_free puts the block at off on its free list. */
+static void dict_push_free(struct shmkit_dict *d, uint64_t off, uint64_t size) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	struct shmkit_dict_block *b = dict_block(d, off);
-	uint64_t size = b->size;
-	if (size < 16 || size % 8 != 0) {
-		return; /* not a size this heap makes: leave it out of the lists */
-	}
 	unsigned c = dict_class(size);
 	RELAXED_STORE(&b->type, SHMKIT_BLOCK_FREE);
 	RELAXED_STORE(dict_next_free(b), h->free_heads[c]);
+	h->nonempty[c / 64] |= 1ull << (c % 64); /* before the block is on it: a hint that errs towards "maybe" */
 	STORE(&h->free_heads[c], off);
-	h->used -= size < h->used ? size : h->used;
 }
 
-/* dict_grow makes the heap at least need bytes, doubling. */
+static void dict_free(struct shmkit_dict *d, uint64_t off) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t size = dict_block(d, off)->size;
+	if (size < 16 || size % 8 != 0) {
+		return; /* not a size this heap makes: leave it out of the lists */
+	}
+	dict_push_free(d, off, size);
+	h->used -= size < h->used ? size : h->used;
+	h->freed += size;
+}
+
+/* dict_split gives the last size bytes of the free block at off (bs bytes,
+ * taken off its list) as a block of their own and puts the rest back on
+ * the list of its size. The new block's header is written first, then the
+ * shrink: a writer killed between leaves the old block whole. */
+static uint64_t dict_split(struct shmkit_dict *d, uint64_t off, uint64_t bs, uint64_t size) {
+	if (bs - size < 16) {
+		return off;
+	}
+	uint64_t tail = off + bs - size;
+	dict_block(d, tail)->size = (uint32_t)size;
+	dict_block(d, tail)->type = SHMKIT_BLOCK_FREE;
+	STORE(&dict_block(d, off)->size, (uint32_t)(bs - size));
+	dict_push_free(d, off, bs - size);
+	return tail;
+}
+
+/* dict_grow makes the heap at least need bytes: double, or if the file
+ * system has no room for that, the least it can in DICT_INITIAL_HEAP steps.
+ * fallocate allocates every page or none, so a full /dev/shm is ENOSPC
+ * here, the heap as it was. */
 static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	uint64_t size = h->size;
@@ -2825,6 +2857,11 @@ static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 		return ENOSPC;
 	}
 	int rc = dict_fallocate(d->fd, size);
+	uint64_t least = (need + DICT_INITIAL_HEAP - 1) & ~(uint64_t)(DICT_INITIAL_HEAP - 1);
+	if (rc == ENOSPC && least < size) {
+		size = least;
+		rc = dict_fallocate(d->fd, size);
+	}
 	if (rc != 0) {
 		return rc;
 	}
@@ -2832,41 +2869,86 @@ static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 	return dict_map(d, size);
 }
 
-/* dict_carve takes size bytes from a large free block: the end of one
- * with more than 1024 bytes to spare, else a whole one. *out 0: none. */
-static int dict_carve(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
+/* dict_checked_free checks that off is a free block of class c within the
+ * heap's blocks; *size its size. */
+static int dict_checked_free(struct shmkit_dict *d, uint64_t off, unsigned c, uint64_t *size) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t *link = &h->free_heads[DICT_LARGE];
-	*out = 0;
-	for (int n = 0; n < DICT_LARGE_LOOKS; n++) {
-		uint64_t cur = *link;
-		if (cur == 0) {
-			return 0;
-		}
-		int rc = dict_span(d, cur, sizeof(struct shmkit_dict_block));
-		struct shmkit_dict_block *b = dict_block(d, cur);
-		uint64_t bs = rc == 0 ? b->size : 0;
-		if (rc != 0 || b->type != SHMKIT_BLOCK_FREE || bs <= 1024 || bs % 8 != 0 || cur + bs > h->cursor ||
-		    (rc = dict_span(d, cur, bs)) != 0) {
-			return SHMKIT_ECORRUPT;
-		}
-		if (bs - size > 1024 && bs > size) {
-			/* The new block's header first, then the shrink: a writer
-			 * killed between leaves the old block whole. */
-			uint64_t off = cur + bs - size;
-			dict_block(d, off)->size = (uint32_t)size;
-			dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
-			STORE(&b->size, (uint32_t)(bs - size));
-			*out = off;
-			return 0;
-		}
-		if (bs >= size) {
-			STORE(link, *dict_next_free(b));
-			*out = cur;
-			return 0;
-		}
-		link = dict_next_free(b);
+	int rc = dict_span(d, off, sizeof(struct shmkit_dict_block));
+	if (rc != 0) {
+		return rc;
 	}
+	struct shmkit_dict_block *b = dict_block(d, off);
+	uint64_t bs = b->size;
+	if (b->type != SHMKIT_BLOCK_FREE || bs < 16 || bs % 8 != 0 || dict_class(bs) != c || off + bs > h->cursor ||
+	    (rc = dict_span(d, off, bs)) != 0) {
+		return rc != 0 ? rc : SHMKIT_ECORRUPT;
+	}
+	*size = bs;
+	return 0;
+}
+
+/* dict_next_class is the first class from k whose list heap.nonempty says
+ * may hold a block, DICT_LAST_CLASS + 1 if none: most lists are empty, and
+ * a request is served from the first that is not. */
+static unsigned dict_next_class(const struct shmkit_dict_heap *h, unsigned k) {
+	for (; k <= DICT_LAST_CLASS; k = (k | 63) + 1) {
+		uint64_t bits = h->nonempty[k / 64] >> (k % 64);
+		if (bits != 0) {
+			k += (unsigned)__builtin_ctzll(bits);
+			return k <= DICT_LAST_CLASS ? k : DICT_LAST_CLASS + 1;
+		}
+	}
+	return DICT_LAST_CLASS + 1;
+}
+
+/* dict_reuse finds a free block for size bytes: the first on its own list
+ * (first fit among the first few, for a large size), else the first of
+ * the next list up that has one, which always fits; the rest of a larger
+ * block goes back on the list of its size. *out 0: none. */
+static int dict_reuse(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	unsigned c = dict_class(size);
+	*out = 0;
+	/* From a small size's own list, the next is two up: 8 bytes left is no block. */
+	for (unsigned k = c; k <= DICT_LAST_CLASS; k = dict_next_class(h, k == c && c + 1 < DICT_LARGE ? c + 2 : k + 1)) {
+		uint64_t *link = &h->free_heads[k];
+		int looks = k == c && c >= DICT_LARGE ? DICT_LARGE_LOOKS : 1;
+		for (int n = 0; n < looks && *link != 0; n++) {
+			uint64_t off = *link, bs;
+			int rc = dict_checked_free(d, off, k, &bs);
+			if (rc != 0) {
+				return rc;
+			}
+			if (bs >= size) {
+				STORE(link, *dict_next_free(dict_block(d, off)));
+				if (h->free_heads[k] == 0) {
+					h->nonempty[k / 64] &= ~(1ull << (k % 64));
+				}
+				*out = dict_split(d, off, bs, size);
+				return 0;
+			}
+			link = dict_next_free(dict_block(d, off));
+		}
+	}
+	return 0;
+}
+
+static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nlive);
+
+/* dict_extend takes size bytes at the cursor, growing the heap if need be. */
+static int dict_extend(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t off = h->cursor;
+	if (off > h->size || size > h->size - off) {
+		int rc = dict_grow(d, off + size);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	dict_block(d, off)->size = (uint32_t)size;
+	dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
+	STORE(&h->cursor, off + size); /* the header first: the heap stays walkable */
+	*out = off;
 	return 0;
 }
 
@@ -2874,31 +2956,30 @@ static int dict_carve(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
  * and the rest not cleared. */
 static int dict_alloc(struct shmkit_dict *d, uint64_t need, unsigned type, uint64_t *out) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t size = dict_round(need);
+	uint64_t size = dict_round(need), off;
 	if (size == 0) {
 		return EINVAL;
 	}
-	unsigned c = dict_class(size);
-	uint64_t off = c != DICT_LARGE ? h->free_heads[c] : 0;
-	int rc;
-	if (off != 0) {
-		if ((rc = dict_span(d, off, size)) != 0 || dict_block(d, off)->size != size ||
-		    dict_block(d, off)->type != SHMKIT_BLOCK_FREE || off + size > h->cursor) {
-			return SHMKIT_ECORRUPT;
+	int rc = dict_reuse(d, size, &off), merged = 0;
+	if (rc == 0 && off == 0 && h->freed >= size &&
+	    h->freed >= (h->cursor - SHMKIT_DICT_HEAP_START) / DICT_MERGE_SHARE) {
+		/* Rather than take new space, merge the free neighbours freed meanwhile. */
+		merged = 1;
+		if ((rc = dict_rebuild(d, NULL, 0)) == 0) {
+			rc = dict_reuse(d, size, &off);
 		}
-		STORE(&h->free_heads[c], *dict_next_free(dict_block(d, off)));
-	} else if ((rc = dict_carve(d, size, &off)) != 0) {
-		return rc;
-	} else if (off == 0) {
-		off = h->cursor;
-		if (off > h->size || size > h->size - off) {
-			if ((rc = dict_grow(d, off + size)) != 0) {
-				return rc;
+	}
+	if (rc == 0 && off == 0) {
+		rc = dict_extend(d, size, &off);
+		if (rc == ENOSPC && !merged && h->freed > 0) {
+			/* A full file system: merge whatever was freed before giving up. */
+			if ((rc = dict_rebuild(d, NULL, 0)) == 0 && (rc = dict_reuse(d, size, &off)) == 0 && off == 0) {
+				rc = dict_extend(d, size, &off);
 			}
 		}
-		dict_block(d, off)->size = (uint32_t)size;
-		dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
-		STORE(&h->cursor, off + size); /* the header first: the heap stays walkable */
+	}
+	if (rc != 0) {
+		return rc;
 	}
 	struct shmkit_dict_block *b = dict_block(d, off);
 	RELAXED_STORE(&b->type, type);
@@ -2934,8 +3015,74 @@ static int by_u64(const void *a, const void *b) {
 	return x < y ? -1 : x > y;
 }
 
-/* dict_sweep rebuilds the free lists: every block the table (or array)
- * does not reach is free. Writers hold the lock. */
+/* dict_rebuild walks the blocks from the first to heap.cursor and makes
+ * the free lists anew: each run of neighbouring blocks that are not live
+ * becomes one free block, and a run that ends the heap gives its space
+ * back to the cursor. Live blocks are those in live (sorted), or with
+ * live NULL those not marked free. Every store leaves the walk whole (a
+ * run grows by one store of its first block's size), so a writer killed
+ * here leaves a heap the next writer rebuilds again. Writers hold the lock. */
+static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nlive) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t tails[DICT_LAST_CLASS + 1] = {0}, used = 0, end = h->cursor, run = 0, runsize = 0;
+	memset(h->free_heads, 0, sizeof h->free_heads);
+	memset(h->nonempty, 0, sizeof h->nonempty);
+	/* Each list in address order, so the low blocks are used first and the
+	 * heap's end is the likeliest to come free. */
+	for (uint64_t off = SHMKIT_DICT_HEAP_START;;) {
+		uint64_t size = 0;
+		int is_live = 1;
+		if (off < end) {
+			size = dict_block(d, off)->size;
+			if (size < 16 || size % 8 != 0 || size > end - off) {
+				return SHMKIT_ECORRUPT;
+			}
+			is_live = live != NULL ? bsearch(&off, live, nlive, sizeof *live, by_u64) != NULL
+			                       : dict_block(d, off)->type != SHMKIT_BLOCK_FREE;
+		}
+		if (!is_live && run != 0 && runsize + size <= DICT_BLOCK_MAX) {
+			runsize += size;
+			STORE(&dict_block(d, run)->size, (uint32_t)runsize);
+			off += size;
+			continue;
+		}
+		if (run != 0) { /* the run before this block is complete */
+			if (off >= end) {
+				STORE(&h->cursor, run);
+				break;
+			}
+			unsigned c = dict_class(runsize);
+			struct shmkit_dict_block *b = dict_block(d, run);
+			RELAXED_STORE(&b->type, SHMKIT_BLOCK_FREE);
+			RELAXED_STORE(dict_next_free(b), 0);
+			if (tails[c] != 0) {
+				STORE(dict_next_free(dict_block(d, tails[c])), run);
+			} else {
+				h->nonempty[c / 64] |= 1ull << (c % 64);
+				STORE(&h->free_heads[c], run);
+			}
+			tails[c] = run;
+			run = 0;
+		}
+		if (off >= end) {
+			break;
+		}
+		if (is_live) {
+			used += size;
+		} else {
+			run = off;
+			runsize = size;
+			RELAXED_STORE(&dict_block(d, off)->type, SHMKIT_BLOCK_FREE);
+		}
+		off += size;
+	}
+	h->used = used;
+	h->freed = 0;
+	return 0;
+}
+
+/* dict_sweep rebuilds the free lists from what the table (or array)
+ * reaches: every other block is free. Writers hold the lock. */
 static int dict_sweep(struct shmkit_dict *d) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	struct dict_table t;
@@ -2960,23 +3107,7 @@ static int dict_sweep(struct shmkit_dict *d) {
 		}
 	}
 	qsort(live, used, sizeof *live, by_u64);
-	memset(h->free_heads, 0, sizeof h->free_heads);
-	h->used = 0;
-	uint64_t end = h->cursor;
-	for (uint64_t off = SHMKIT_DICT_HEAP_START; off < end && rc == 0;) {
-		uint64_t size = dict_block(d, off)->size;
-		if (size < 16 || size % 8 != 0 || size > end - off) {
-			rc = SHMKIT_ECORRUPT;
-			break;
-		}
-		if (bsearch(&off, live, used, sizeof *live, by_u64) != NULL) {
-			h->used += size;
-		} else {
-			h->used += size;
-			dict_free(d, off);
-		}
-		off += size;
-	}
+	rc = dict_rebuild(d, live, used);
 	free(live);
 	return rc;
 }
@@ -3182,7 +3313,7 @@ static int dict_check_key(struct shmkit_dict *d, int ktag, const void *key, uint
 	if (d->kind != SHMKIT_KIND_DICT) {
 		return SHMKIT_EKIND;
 	}
-	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL)) {
+	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL) || ktag == (int)SHMKIT_TAG_RECORD) {
 		return EINVAL;
 	}
 	return 0;
@@ -3214,6 +3345,33 @@ int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t k
 			}
 		}
 	}
+}
+
+int64_t shmkit_dict_lookup(struct shmkit_dict *d, int ktag, const void *key, int klen, void *buf, int cap) {
+	if (d == NULL || klen < 0 || buf == NULL || cap < 8) {
+		return -EINVAL;
+	}
+	int tag = 0;
+	uint64_t len = 0;
+	int rc = shmkit_dict_get(d, ktag, key, (uint64_t)klen, &tag, buf, (uint64_t)cap, &len);
+	if (rc == SHMKIT_ESHORTBUF) {
+		memcpy(buf, &len, 8);
+	}
+	return rc != 0 ? -(int64_t)rc : (int64_t)(len << 8 | (uint64_t)tag);
+}
+
+int shmkit_dict_store(struct shmkit_dict *d, int ktag, const void *key, int klen, int vtag, const void *val, int vlen) {
+	if (d == NULL || klen < 0 || vlen < 0) {
+		return EINVAL;
+	}
+	return shmkit_dict_set(d, ktag, key, (uint64_t)klen, vtag, val, (uint64_t)vlen);
+}
+
+int shmkit_dict_add_int(struct shmkit_dict *d, int ktag, const void *key, int klen, int delta, int64_t *out) {
+	if (d == NULL || klen < 0) {
+		return EINVAL;
+	}
+	return shmkit_dict_add(d, ktag, key, (uint64_t)klen, delta, out);
 }
 
 /* ---- writing a dict, under the lock ---- */
@@ -3429,8 +3587,34 @@ out:
 	return rc;
 }
 
+/* valid_record checks a RECORD value: a valid description, then exactly
+ * the bytes of one record. The description is checked in a copy, aligned
+ * and out of reach of the caller's other threads. */
+static int valid_record(const void *val, uint64_t vlen) {
+	struct shmkit_struct_desc head;
+	if (vlen < sizeof head) {
+		return 0;
+	}
+	memcpy(&head, val, sizeof head);
+	uint64_t nf = head.fields, db = sizeof head + nf * sizeof(struct shmkit_field);
+	if (nf == 0 || nf > SHMKIT_FIELDS_MAX || vlen < db || vlen - db != head.size) {
+		return 0;
+	}
+	struct shmkit_struct_desc *copy = malloc(db);
+	if (copy == NULL) {
+		return 0;
+	}
+	memcpy(copy, val, db);
+	uint64_t size = desc_size(copy, db);
+	free(copy);
+	return size != 0 && size == head.size;
+}
+
 static int check_value(int vtag, const void *val, uint64_t vlen) {
-	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) ? 0 : EINVAL;
+	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) &&
+	               (vtag != (int)SHMKIT_TAG_RECORD || valid_record(val, vlen))
+	           ? 0
+	           : EINVAL;
 }
 
 int shmkit_dict_set(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,
@@ -4055,4 +4239,249 @@ int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t
 	free(buf);
 	shmkit_mutex_unlock(q->recv_lock);
 	return rc;
+}
+
+/* ---- Process pools: the worker table, and a worker in C -------------- */
+
+static int init_pool(uint8_t *mem, const struct alloc_req *r) {
+	struct shmkit_pool *p = (struct shmkit_pool *)mem;
+	p->workers = r->value;
+	p->parent_pid = *(const int32_t *)r->data;
+	STORE(&p->magic, SHMKIT_POOL_MAGIC); /* last: a reader that sees it sees the rest */
+	return 0;
+}
+
+int shmkit_new_pool(struct shmkit_segment *seg, const char *name, uint32_t workers, int32_t parent_pid,
+                    struct shmkit_object *out) {
+	if (workers == 0 || workers > (1u << 20)) {
+		return EINVAL;
+	}
+	struct alloc_req r = {
+	    .name = name, .kind = SHMKIT_KIND_BYTES, .init = init_pool, .value = workers, .data = &parent_pid,
+	    .length = sizeof(struct shmkit_pool) + (uint64_t)workers * sizeof(struct shmkit_pool_worker),
+	};
+	return alloc_object(seg, &r, out);
+}
+
+static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+static void put_u64(uint8_t *p, uint64_t v) {
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A task name or encoding as a JSON string: the few characters that need
+ * it escaped. */
+static void json_string(const char *s) {
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+		} else if (c < 0x20) {
+			printf("\\u%04x", c);
+		} else {
+			putchar(c);
+		}
+	}
+	putchar('"');
+}
+
+static int pool_list(const struct shmkit_pool_task *tasks, size_t n) {
+	printf("{\"tasks\": [");
+	for (size_t i = 0; i < n; i++) {
+		printf(i ? ", {\"name\": " : "{\"name\": ");
+		json_string(tasks[i].name);
+		printf(", \"in\": ");
+		json_string(tasks[i].in ? tasks[i].in : "bytes");
+		printf(", \"out\": ");
+		json_string(tasks[i].out ? tasks[i].out : "bytes");
+		putchar('}');
+	}
+	printf("], \"inits\": []}\n");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Opens the worker's row of the pool's table. */
+static int pool_row(struct shmkit_segment *seg, const char *slot_arg, struct shmkit_pool_worker **row) {
+	struct shmkit_object o;
+	int rc = shmkit_lookup(seg, "pool", SHMKIT_KIND_BYTES, 0, &o);
+	if (rc != 0) {
+		return rc;
+	}
+	const struct shmkit_pool *p = o.data;
+	if (o.length < sizeof *p || LOAD(&p->magic) != SHMKIT_POOL_MAGIC) {
+		return SHMKIT_ENOTSHMKIT;
+	}
+	uint64_t workers = p->workers;
+	char *end;
+	long slot = strtol(slot_arg, &end, 10);
+	if (*slot_arg == 0 || *end != 0 || slot < 0 || (uint64_t)slot >= workers ||
+	    sizeof *p + workers * sizeof **row > o.length) {
+		return EINVAL;
+	}
+	*row = (struct shmkit_pool_worker *)((uint8_t *)o.data + sizeof *p) + slot;
+	return 0;
+}
+
+/* One task's answer appended to the result message being built. */
+struct pool_answers {
+	struct shmkit_chan *results;
+	uint8_t *msg;
+	uint64_t id;
+	uint32_t count, size;
+};
+
+static int pool_flush(struct pool_answers *a) {
+	if (a->count == 0) {
+		return 0;
+	}
+	put_u64(a->msg, a->id);
+	put_u32(a->msg + 8, a->count);
+	put_u32(a->msg + 12, 0);
+	int rc = shmkit_chan_send(a->results, a->msg, a->size, SHMKIT_FOREVER);
+	a->size = 16;
+	a->count = 0;
+	return rc;
+}
+
+static int pool_answer(struct pool_answers *a, uint8_t status, const void *data, uint32_t len) {
+	uint32_t max = a->results->max_len;
+	if (16 + 5 + (uint64_t)len > max) {
+		static const char too_large[] = "pool: task input or result longer than the pool's message size";
+		status = SHMKIT_POOL_ERROR;
+		data = too_large;
+		len = sizeof too_large - 1;
+	}
+	if ((uint64_t)a->size + 5 + len > max) {
+		int rc = pool_flush(a);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	a->msg[a->size] = status;
+	put_u32(a->msg + a->size + 1, len);
+	memmove(a->msg + a->size + 5, data, len);
+	a->size += 5 + len;
+	a->count++;
+	return 0;
+}
+
+static int pool_serve(struct shmkit_pool_worker *row, struct shmkit_chan *tasks, struct shmkit_chan *results,
+                      const struct shmkit_pool_task *fns, size_t n) {
+	uint32_t max_in = tasks->max_len, max_out = results->max_len;
+	uint8_t *buf = malloc(max_in), *msg = malloc(max_out), *out = malloc(max_out);
+	char err[1024];
+	int rc = (buf && msg && out) ? 0 : ENOMEM;
+	STORE(&row->state, SHMKIT_POOL_IDLE);
+	while (rc == 0) {
+		uint32_t got;
+		rc = shmkit_chan_recv(tasks, buf, max_in, &got, SHMKIT_FOREVER);
+		if (rc != 0) {
+			break; /* SHMKIT_EEOF: the pool let this worker go */
+		}
+		if (got < 16 || 16 + (uint64_t)(get_u32(buf + 12) & 0xFFFF) > got) {
+			rc = SHMKIT_ECORRUPT;
+			break;
+		}
+		uint64_t id = get_u64(buf);
+		uint32_t count = get_u32(buf + 8), name_len = get_u32(buf + 12) & 0xFFFF;
+		const char *name = (const char *)buf + 16;
+		const struct shmkit_pool_task *fn = NULL;
+		for (size_t i = 0; i < n && fn == NULL; i++) {
+			if (strlen(fns[i].name) == name_len && memcmp(fns[i].name, name, name_len) == 0) {
+				fn = &fns[i];
+			}
+		}
+		STORE(&row->task, id);
+		STORE(&row->item, 0);
+		STORE(&row->state, SHMKIT_POOL_BUSY);
+		struct pool_answers a = {.results = results, .msg = msg, .id = id, .size = 16};
+		uint64_t at = 16 + name_len;
+		for (uint32_t k = 0; k < count && rc == 0; k++) {
+			STORE(&row->item, k);
+			if (at + 4 > got || get_u32(buf + at) > got - at - 4) {
+				rc = SHMKIT_ECORRUPT;
+				break;
+			}
+			uint32_t len = get_u32(buf + at);
+			const uint8_t *in = buf + at + 4;
+			at += 4 + (uint64_t)len;
+			if (fn == NULL) {
+				int m = snprintf(err, sizeof err, "pool: no task function registered under this name: \"%.*s\"",
+				                 (int)name_len, name);
+				rc = pool_answer(&a, SHMKIT_POOL_ERROR, err, (uint32_t)m);
+				continue;
+			}
+			size_t out_len = max_out - 16 - 5;
+			err[0] = 0;
+			if (fn->fn(fn->arg, in, len, out, &out_len, err, sizeof err) == 0 && out_len <= max_out - 16 - 5) {
+				rc = pool_answer(&a, SHMKIT_POOL_OK, out, (uint32_t)out_len);
+			} else {
+				err[sizeof err - 1] = 0;
+				if (err[0] == 0) {
+					snprintf(err, sizeof err, "task %s failed", fn->name);
+				}
+				rc = pool_answer(&a, SHMKIT_POOL_ERROR, err, (uint32_t)strlen(err));
+			}
+		}
+		if (rc == 0) {
+			rc = pool_flush(&a);
+		}
+		__atomic_add_fetch(&row->done, 1, __ATOMIC_RELEASE);
+		STORE(&row->state, SHMKIT_POOL_IDLE);
+	}
+	free(buf);
+	free(msg);
+	free(out);
+	return rc == SHMKIT_EEOF ? 0 : rc;
+}
+
+int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n) {
+	const char *role = getenv(SHMKIT_POOL_ROLE_ENV);
+	if (role != NULL && strcmp(role, SHMKIT_POOL_TASKS_ROLE) == 0) {
+		return pool_list(tasks, n);
+	}
+	if (argc < 4) {
+		fprintf(stderr, "pool worker: want the pool's segment, the slot and the worker's segment\n");
+		return 1;
+	}
+	struct shmkit_segment pool_seg, own;
+	struct shmkit_pool_worker *row = NULL;
+	int rc = shmkit_attach(argv[1], 0, &pool_seg);
+	if (rc != 0) {
+		fprintf(stderr, "pool worker: %s: %s\n", argv[1], shmkit_strerror(rc));
+		return 1;
+	}
+	if ((rc = pool_row(&pool_seg, argv[2], &row)) != 0) {
+		fprintf(stderr, "pool worker: %s slot %s: %s\n", argv[1], argv[2], shmkit_strerror(rc));
+		shmkit_detach(&pool_seg);
+		return 1;
+	}
+	if ((rc = shmkit_attach(argv[3], 0, &own)) != 0) {
+		fprintf(stderr, "pool worker: %s: %s\n", argv[3], shmkit_strerror(rc));
+		shmkit_detach(&pool_seg);
+		return 1;
+	}
+	struct shmkit_chan tasks_ch, results_ch;
+	int status = 1;
+	if ((rc = shmkit_chan_open(&own, "tasks", 'B', &tasks_ch)) != 0 ||
+	    (rc = shmkit_chan_open(&own, "results", 'B', &results_ch)) != 0 ||
+	    (rc = shmkit_chan_register(&tasks_ch, 0)) != 0 || (rc = shmkit_chan_register(&results_ch, 1)) != 0) {
+		fprintf(stderr, "pool worker: %s: %s\n", argv[3], shmkit_strerror(rc));
+	} else {
+		STORE(&row->pid, (int32_t)getpid());
+		if (argc > 4) {
+			fprintf(stderr, "pool worker: initializer %s: a C worker has none\n", argv[4]);
+			status = 4;
+		} else if ((rc = pool_serve(row, &tasks_ch, &results_ch, tasks, n)) != 0) {
+			fprintf(stderr, "pool worker: %s\n", shmkit_strerror(rc));
+		} else {
+			status = 0;
+		}
+		shmkit_chan_close(&tasks_ch);
+		shmkit_chan_close(&results_ch);
+	}
+	shmkit_detach(&own);
+	shmkit_detach(&pool_seg);
+	return status;
 }

@@ -448,6 +448,22 @@ struct shmkit_pool_worker {
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_pool) == 128, "pool header is 128 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_pool_worker) == 64, "pool worker row is 64 bytes");
 
+/*
+ * How a driver starts a worker: the program, then three arguments (the
+ * pool's segment, the slot, the worker's segment) and, if the pool has an
+ * initializer, its name and arguments. SHMKIT_POOL_ROLE_ENV is set to
+ * SHMKIT_POOL_WORKER_ROLE (a Go program's process.Dispatch serves the pool
+ * then). A program started with it set to SHMKIT_POOL_TASKS_ROLE prints its
+ * tasks as one JSON line and exits 0: {"tasks": [{"name": ..., "in": ...,
+ * "out": ...}], "inits": [...]}. "in" and "out" say how a value crosses:
+ * "bytes" and "binary" (bytes as they are), "str" (UTF-8), "<fmt" (one
+ * value: Python's struct format fmt, little-endian, padding spelt out as
+ * "x"), "[]<fmt" (a slice: such values end to end). See docs/interop.md.
+ */
+#define SHMKIT_POOL_ROLE_ENV "SHMKIT_PROCESS"
+#define SHMKIT_POOL_WORKER_ROLE "shmkit.pool.worker"
+#define SHMKIT_POOL_TASKS_ROLE "shmkit.pool.tasks"
+
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_channel) == 576, "channel header is 576 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_slot) == 16, "slot header is 16 bytes");
 SHMKIT_STATIC_ASSERT(offsetof(struct shmkit_channel, tail) == 64 && offsetof(struct shmkit_channel, head) == 128,
@@ -750,6 +766,9 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
  *     (struct shmkit_dict_slot), a power of two of them;
  *   - the list's array: the offsets of its items, in order;
  *   - free blocks, on per-size free lists (heap.free_heads) until reused.
+ *     Before it takes new space at the cursor, a writer merges neighbouring
+ *     free blocks if heap.freed (bytes freed since the last merge) is at
+ *     least an eighth of the blocks' bytes.
  *
  * Writers serialise on heap.lock, a robust process-shared mutex. An item
  * is written in full in a block no reader can reach, then published by one
@@ -770,10 +789,10 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_KIND_DICT 12u         /* struct shmkit_dict_ref: a hash map */
 #define SHMKIT_KIND_LIST 13u         /* struct shmkit_dict_ref: a sequence */
 #define SHMKIT_DICT_MAGIC 0x544349444B4D4853ULL /* "SHMKDICT" read as little-endian */
-#define SHMKIT_DICT_VERSION 1u
+#define SHMKIT_DICT_VERSION 2u
 #define SHMKIT_DICT_HEAP_START 2048u /* the first block */
 #define SHMKIT_DICT_HEAP_MAX (1ull << 36) /* address space reserved per handle */
-#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), larger blocks (127), unused */
+#define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), then [1032, 2048), [2048, 4096) ... [2^31] (127..148), unused */
 #define SHMKIT_DICT_KEY_MAX (1u << 20)   /* bytes of an encoded key */
 #define SHMKIT_DICT_VALUE_MAX (1u << 30) /* bytes of an encoded value */
 #define SHMKIT_DICT_NAME_MAX 191     /* heap file name bytes, without the NUL */
@@ -781,9 +800,14 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 /* Tags of keys and values: one encoding for every language.
  * NONE: no bytes. BOOL: 1 byte, 0 or 1. INT: int64, 8 bytes little-endian.
  * FLOAT: IEEE 754 binary64, 8 bytes little-endian. STR: UTF-8. BYTES: any
- * bytes. PICKLE: a Python pickle (Go and C see bytes). Keys are equal when
- * tag and bytes are equal (so 1 and 1.0 are two keys). ABSENT is not stored:
- * CompareAndSwap's "no such key". */
+ * bytes. PICKLE: a Python pickle (Go and C see bytes). RECORD (values
+ * only): a C struct described as a record object describes it, the
+ * description first (struct shmkit_struct_desc, then its desc.fields
+ * struct shmkit_field records), then desc.size bytes of the record;
+ * shmkit_dict_set and the list's setters refuse (EINVAL) one whose
+ * description is not valid or whose length is not the description's plus
+ * desc.size. Keys are equal when tag and bytes are equal (so 1 and 1.0 are
+ * two keys). ABSENT is not stored: CompareAndSwap's "no such key". */
 #define SHMKIT_TAG_NONE 0u
 #define SHMKIT_TAG_BOOL 1u
 #define SHMKIT_TAG_INT 2u
@@ -791,7 +815,8 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_TAG_STR 4u
 #define SHMKIT_TAG_BYTES 5u
 #define SHMKIT_TAG_PICKLE 6u
-#define SHMKIT_TAG_MAX 6u
+#define SHMKIT_TAG_RECORD 7u
+#define SHMKIT_TAG_MAX 7u
 #define SHMKIT_TAG_ABSENT 255u
 
 /* Block types (struct shmkit_dict_block.type). */
@@ -828,7 +853,9 @@ struct shmkit_dict_heap {
 	uint64_t used;             /* 128: bytes of blocks in use */
 	uint64_t tombstones;       /* 136: TOMB slots in the table */
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
-	uint64_t reserved[13];     /* 152 */
+	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
+	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
+	uint64_t reserved[9];      /* 184 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 
@@ -892,6 +919,17 @@ int shmkit_dict_get(struct shmkit_dict *d, int ktag, const void *key, uint64_t k
                     uint64_t cap, uint64_t *len);
 int shmkit_dict_set(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int vtag, const void *val,
                     uint64_t vlen);
+/* shmkit_dict_get and shmkit_dict_set for bindings that pay for every
+ * argument and pointer: every argument an int or a pointer, so that
+ * Python's ctypes can call them without argument conversion. lookup gives
+ * the value's length << 8 | its tag, or -errno; if the value does not fit,
+ * -SHMKIT_ESHORTBUF and its length in buf's first 8 bytes (cap >= 8, else
+ * -EINVAL). store and add_int return as shmkit_dict_set and
+ * shmkit_dict_add. A NULL handle (closed) is EINVAL. */
+int64_t shmkit_dict_lookup(struct shmkit_dict *d, int ktag, const void *key, int klen, void *buf, int cap);
+int shmkit_dict_store(struct shmkit_dict *d, int ktag, const void *key, int klen, int vtag, const void *val, int vlen);
+int shmkit_dict_add_int(struct shmkit_dict *d, int ktag, const void *key, int klen, int delta, int64_t *out);
+
 int shmkit_dict_delete(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen);
 /* Stores the value unless the key has one; *loaded 1 and the old value in
  * buf if it had. */
@@ -973,6 +1011,35 @@ int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int
  * after the end, drained; SHMKIT_ECORRUPT for parts that contradict. */
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns);
 void shmkit_queue_close(struct shmkit_queue *q);
+
+/* Process pools (see "A process pool" above). shmkit_new_pool makes the
+ * worker table of a pool of workers slots, named name (drivers use "pool"),
+ * owned by parent_pid: for a driver in another language. EINVAL for 0 or
+ * too many workers. */
+int shmkit_new_pool(struct shmkit_segment *seg, const char *name, uint32_t workers, int32_t parent_pid,
+                    struct shmkit_object *out);
+
+/* A task a C worker serves. fn gets the task's encoded input (in_len
+ * bytes) and writes its result into out, which has room for *out_len
+ * bytes, setting *out_len to the result's length; it returns 0, or nonzero
+ * with a message in err (err_len bytes, to be NUL-terminated) for that
+ * task's error. in and out name the encodings, as a program's task list
+ * gives them (SHMKIT_POOL_TASKS_ROLE); NULL is "bytes". */
+struct shmkit_pool_task {
+	const char *name;
+	const char *in;
+	const char *out;
+	int (*fn)(void *arg, const void *in, size_t in_len, void *out, size_t *out_len, char *err, size_t err_len);
+	void *arg;
+};
+
+/* shmkit_pool_main serves a pool as a worker, from main's argc and argv as
+ * a driver gives them, running tasks[0..n) by name until the driver lets
+ * it go; started in SHMKIT_POOL_TASKS_ROLE it prints the task list
+ * instead. It returns main's exit status: 0 when let go or after listing,
+ * 1 if the pool's objects are unusable (a message on stderr), 4 if it was
+ * given an initializer (C workers have none). */
+int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n);
 
 #ifdef __cplusplus
 }

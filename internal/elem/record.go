@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
@@ -208,9 +209,31 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 	if obj.Desc == 0 || obj.Desc%layout.Align != 0 || obj.Desc > uint64(len(mem)) || uint64(len(mem))-obj.Desc < uint64(descSize) {
 		return bad("at %d, outside the object's %d bytes", obj.Desc, len(mem))
 	}
+	l, _, err := parseDesc(mem[obj.Desc:], func(why string, args ...any) error { return badDesc(obj, why, args...) })
+	return l, err
+}
+
+// ParseDesc reads and checks a record description at the start of b (a
+// copy no other process changes, any alignment): the layout, and the bytes
+// the description takes. Anything out of place is shm.ErrCorrupt.
+func ParseDesc(b []byte) (Layout, int, error) {
+	return parseDesc(b, func(why string, args ...any) error {
+		return fmt.Errorf("%w: record description: %s", shm.ErrCorrupt, fmt.Sprintf(why, args...))
+	})
+}
+
+// DescBytes is the description as stored: a StructDesc, then the fields.
+func (l Layout) DescBytes() []byte { return l.descBytes() }
+
+func parseDesc(mem []byte, badErr func(why string, args ...any) error) (Layout, int, error) {
+	bad := func(why string, args ...any) (Layout, int, error) { return Layout{}, 0, badErr(why, args...) }
+	if len(mem) < descSize {
+		return bad("%d bytes, fewer than a description's %d", len(mem), descSize)
+	}
 	// Copy it out first: another process could change it while it is read.
-	room := uint64(len(mem)) - obj.Desc
-	d := *layout.At[layout.StructDesc](mem, obj.Desc)
+	room := uint64(len(mem))
+	var d layout.StructDesc
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&d)), descSize), mem)
 	name, ok := layout.CString(d.TypeName[:])
 	if !ok {
 		return bad("unterminated type name")
@@ -225,7 +248,8 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 	names := make(map[string]bool, d.Fields)
 	var prevEnd uint64 // where the field before ends: fields are in offset order and apart
 	for i := range int(d.Fields) {
-		r := *layout.At[layout.Field](mem, obj.Desc+uint64(descSize+i*fieldSize))
+		var r layout.Field
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), fieldSize), mem[descSize+i*fieldSize:])
 		fname, ok := layout.CString(r.Name[:])
 		c := Typecode(r.Typecode)
 		switch {
@@ -246,7 +270,7 @@ func RecordLayout(obj shm.Object, end uint64) (Layout, error) {
 		prevEnd = uint64(r.Offset) + uint64(r.Count)*uint64(c.Size())
 		l.Fields = append(l.Fields, Field{Name: string(fname), Typecode: c, Offset: int(r.Offset), Count: int(r.Count)})
 	}
-	return l, nil
+	return l, descSize + int(d.Fields)*fieldSize, nil
 }
 
 // DescribedAfter reports shm.ErrCorrupt unless the record description of

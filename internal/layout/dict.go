@@ -7,7 +7,7 @@ package layout
 // Dict constants (SHMKIT_DICT_*, SHMKIT_TAG_*).
 const (
 	DictMagic     = 0x544349444B4D4853 // "SHMKDICT"
-	DictVersion   = 1
+	DictVersion   = 2
 	DictHeapStart = 2048
 	DictHeapMax   = 1 << 36
 	DictClasses   = 224
@@ -22,6 +22,7 @@ const (
 	TagStr    = 4
 	TagBytes  = 5
 	TagPickle = 6
+	TagRecord = 7
 	TagAbsent = 255
 )
 
@@ -49,7 +50,9 @@ type DictHeap struct {
 	Used       uint64
 	Tombstones uint64
 	Recoveries uint64
-	Reserved   [13]uint64
+	Freed      uint64
+	Nonempty   [3]uint64
+	Reserved   [9]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

@@ -550,6 +550,42 @@ static int cmd_dict(struct shmkit_segment *seg, const char *name, const char *pe
 	return 0;
 }
 
+/* dict-record NAME KEY PEER: read the RECORD under KEY, print its layout
+ * ("size S fields F", then "field NAME TYPECODE OFFSET COUNT" lines), add
+ * 1000 to its int32 field Job, and store it under KEY-PEER. */
+static int cmd_dict_record(struct shmkit_segment *seg, const char *name, const char *key, const char *peer) {
+	struct shmkit_dict *d;
+	static uint64_t v[4096]; /* 8-aligned: the description's fields are read in place */
+	int tag;
+	uint64_t len;
+	must("open dict", shmkit_dict_open(seg, name, SHMKIT_KIND_DICT, 0, &d));
+	must("get", shmkit_dict_get(d, SHMKIT_TAG_STR, key, strlen(key), &tag, v, sizeof v, &len));
+	const struct shmkit_struct_desc *desc = (const void *)v;
+	uint64_t size = tag == SHMKIT_TAG_RECORD && len >= sizeof *desc ? shmkit_struct_size(desc) : 0;
+	uint64_t head = size ? sizeof *desc + (uint64_t)desc->fields * sizeof(struct shmkit_field) : 0;
+	if (size == 0 || head + size != len) {
+		fprintf(stderr, "peer: %s: tag %d, %llu bytes: not a record\n", key, tag, (unsigned long long)len);
+		return 1;
+	}
+	printf("size %u fields %u\n", desc->size, desc->fields);
+	const struct shmkit_field *f = (const void *)(desc + 1);
+	uint8_t *rec = (uint8_t *)v + head;
+	for (uint32_t i = 0; i < desc->fields; i++) {
+		printf("field %s %c %u %u\n", f[i].name, f[i].typecode, f[i].offset, f[i].count);
+		if (strcmp(f[i].name, "Job") == 0 && f[i].typecode == 'i') {
+			int32_t job;
+			memcpy(&job, rec + f[i].offset, 4);
+			job += 1000;
+			memcpy(rec + f[i].offset, &job, 4);
+		}
+	}
+	char out[128];
+	snprintf(out, sizeof out, "%s-%s", key, peer);
+	must("set", shmkit_dict_set(d, SHMKIT_TAG_STR, out, strlen(out), SHMKIT_TAG_RECORD, v, len));
+	shmkit_dict_close(d);
+	return 0;
+}
+
 /* dict-hold NAME: take dict NAME's writer lock, say so, wait to be killed. */
 static _Noreturn void cmd_dict_hold(struct shmkit_segment *seg, const char *name) {
 	struct shmkit_dict *d;
@@ -732,6 +768,8 @@ int main(int argc, char **argv) {
 		rc = cmd_records(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "dict-hold") == 0 && argc > 3) {
 		cmd_dict_hold(&seg, argv[3]);
+	} else if (strcmp(cmd, "dict-record") == 0 && argc > 5) {
+		rc = cmd_dict_record(&seg, argv[3], argv[4], argv[5]);
 	} else if (strcmp(cmd, "dict") == 0 && argc > 5) {
 		rc = cmd_dict(&seg, argv[3], argv[4], atol(argv[5]));
 	} else if ((strcmp(cmd, "recv") == 0 || strcmp(cmd, "recv-done") == 0) && argc > 3) {

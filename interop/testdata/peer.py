@@ -2,6 +2,7 @@
 the shmkit package, printing the same lines."""
 
 import array
+import ctypes
 import os
 import signal
 import sys
@@ -293,6 +294,28 @@ def dict_cmd(seg, name, peer, adds):
     lst.close()
 
 
+def dict_record(seg, name, key, peer):
+    """As peer.c's dict-record, printing the record's fields as
+    "NAME=VALUE" (ctypes.Structure, or numpy structured scalar), and
+    doubling its Score too."""
+    d = seg.dict(name)
+    r = d[key]
+    if hasattr(r, "dtype"):
+        names, get = list(r.dtype.names), lambda k: r[k].tolist()
+    else:
+        names = [f[0] for f in r._fields_ if not f[0].startswith("_pad")]
+        get = lambda k: list(getattr(r, k)) if isinstance(getattr(r, k), ctypes.Array) else getattr(r, k)  # noqa: E731
+    print(" ".join("%s=%r" % (k, get(k)) for k in names))
+    if hasattr(r, "dtype"):
+        r["Job"] += 1000
+        r["Score"] *= 2
+    else:
+        r.Job += 1000
+        r.Score *= 2
+    d[key + "-" + peer] = r
+    d.close()
+
+
 def dict_hold(seg, name):
     from shmkit import _native
     d = seg.dict(name)
@@ -345,6 +368,8 @@ def main(argv):
             dict_hold(seg, args[0])
         elif cmd == "dict":
             dict_cmd(seg, args[0], args[1], int(args[2]))
+        elif cmd == "dict-record":
+            dict_record(seg, args[0], args[1], args[2])
         elif cmd == "records":
             records(seg, args[0], args[1])
         else:

@@ -12,22 +12,24 @@ named POSIX shared memory, shared with Go and C programs by name.
 This package never unlinks a segment on its own: only unlink() does.
 """
 
-from ._errors import (ChannelClosedError, ChannelEndedError, CorruptError, KindMismatchError, NotRecoverableError,
+from ._errors import (ChannelClosedError, ChannelEndedError, CorruptError, KindMismatchError, NoSpaceError,
+                      NotRecoverableError,
                       NotShmkitError, ObjectExistsError, ObjectNotFoundError, OwnerDeadError,
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
 from ._dict import SharedDict, SharedList
 from ._pool import serve_pool
+from ._pooldrive import Pool, PoolError, TaskError, TerminatedError, WorkerDiedError, WorkerStartError
 from ._pipe import Connection
 from ._queue import Queue
 from ._sync import Barrier, Condition, Event, Mutex, NamedSemaphore, Semaphore, named_semaphore, unlink_named_semaphore
 
 __all__ = [
-    "serve_pool", "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
+    "serve_pool", "Pool", "PoolError", "TaskError", "TerminatedError", "WorkerDiedError", "WorkerStartError", "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "SharedDict", "SharedList",
+    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

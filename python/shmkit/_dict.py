@@ -12,16 +12,20 @@ import threading
 
 from . import _errors
 from . import _native as n
+from . import _records
 
-NONE, BOOL, INT, FLOAT, STR, BYTES, PICKLE = range(7)
+NONE, BOOL, INT, FLOAT, STR, BYTES, PICKLE, RECORD = range(8)
 ABSENT = 255
 _Q = struct.Struct("<q")
 _D = struct.Struct("<d")
+_pack_q, _unpack_q = _Q.pack, _Q.unpack_from
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 
 def encode(v):
-    """v as (tag, bytes). int beyond int64 and every other type is pickled."""
+    """v as (tag, bytes). A ctypes.Structure or numpy structured scalar is a
+    RECORD; int beyond int64 and every other type is pickled."""
     t = type(v)
     if t is str:
         try:
@@ -41,7 +45,65 @@ def encode(v):
         return BYTES, v
     elif t in (bytearray, memoryview):
         return BYTES, bytes(v)
+    elif isinstance(v, ctypes.Structure):
+        return RECORD, _record_desc(t) + bytes(v)
+    elif t.__module__ == "numpy" and getattr(getattr(v, "dtype", None), "names", None):
+        if getattr(v, "shape", ()) == ():  # a structured scalar, not an array of records
+            return RECORD, _record_desc(v.dtype) + v.tobytes()
     return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_descs = {}      # a ctypes.Structure class or numpy dtype -> its description's bytes
+_readers = {}    # a description's bytes -> a function from a record's bytes to its value
+
+
+def _record_desc(t):
+    """The description stored before a record of type t (a ctypes.Structure
+    class or a numpy structured dtype), as a record object carries it."""
+    d = _descs.get(t)
+    if d is None:
+        d = _descs[t] = bytes(_records.encode(_records.layout_from(t)))
+    return d
+
+
+def _record_reader(b):
+    """The number of description bytes at the start of b, a RECORD value,
+    and the function that makes the value of the record after it: a numpy
+    structured scalar, or a ctypes.Structure without numpy. The C library
+    checks the description (CorruptError if it is not valid)."""
+    head = n.StructDesc.from_buffer_copy(b[:ctypes.sizeof(n.StructDesc)]) if len(b) >= 64 else None
+    if head is None or not 0 < head.fields <= n.FIELDS_MAX:
+        raise _errors.CorruptError("a record value without a valid description")
+    size = ctypes.sizeof(n.StructDesc) + head.fields * ctypes.sizeof(n.Field)
+    desc = bytes(b[:size])
+    got = _readers.get(desc)
+    if got is not None:
+        return size, got
+    buf = ctypes.create_string_buffer(desc, len(desc))
+    if len(b) < size or n.lib.shmkit_struct_size(buf) != head.size:
+        raise _errors.CorruptError("a record value without a valid description")
+    fields = (n.Field * head.fields).from_buffer_copy(desc, ctypes.sizeof(n.StructDesc))
+    layout = _records.Layout(head.type_name.decode("utf-8", "replace"), head.size, head.align,
+                             [_records.Field(f.name.decode(), chr(f.typecode), f.offset, f.count) for f in fields])
+    np = _records.numpy()
+    if np is not None:
+        t = _records.dtype(layout)
+        reader = lambda data: np.frombuffer(bytearray(data), dtype=t)[0]  # noqa: E731 (writable, as ctypes')
+    else:
+        t = _records.structure(layout)
+        reader = t.from_buffer_copy
+    _descs[t] = desc  # stored back as it came, without the padding fields ctypes needs
+    if len(_readers) < 256:
+        _readers[desc] = reader
+    return size, reader
+
+
+def _decode_record(b):
+    size, reader = _record_reader(b)
+    data = b[size:]
+    if len(data) != n.StructDesc.from_buffer_copy(b[:64]).size:
+        raise _errors.CorruptError("a record value of %d bytes after its description" % len(data))
+    return reader(data)
 
 
 def decode(tag, b):
@@ -59,7 +121,23 @@ def decode(tag, b):
         return None
     if tag == PICKLE:
         return pickle.loads(b)
+    if tag == RECORD:
+        return _decode_record(b)
     raise _errors.CorruptError("unknown tag %d" % tag)
+
+
+def decode_from(tag, size, buf):
+    """decode of the first size bytes of buf (a ctypes buffer), reading
+    numbers in place rather than through a bytes copy."""
+    if tag == INT:
+        return _Q.unpack_from(buf)[0]
+    if tag == STR:
+        return buf[:size].decode()
+    if tag == FLOAT:
+        return _D.unpack_from(buf)[0]
+    if tag == BOOL and size == 1:
+        return buf[0] != _FALSE
+    return decode(tag, buf[:size])
 
 
 class _Buffers(threading.local):
@@ -68,6 +146,8 @@ class _Buffers(threading.local):
     def __init__(self):
         self.tag = ctypes.c_int()
         self.len = ctypes.c_uint64()
+        self.sum = ctypes.c_int64()
+        self.sum_ref = ctypes.byref(self.sum)
         self.resize(256)
 
     def resize(self, size):
@@ -94,7 +174,7 @@ class _Handle:
         if rc == errno.EBADF:
             raise _errors.ReadOnlyError("dict %s is attached read-only" % self.name)
         if rc == errno.ENOSPC:
-            raise OSError(rc, "dict %s: no space left to grow" % self.name)
+            raise _errors.NoSpaceError(rc, "dict %s: no space left in /dev/shm to grow" % self.name)
         _errors.check(rc, "dict %s: %s" % (self.name, what))
 
     @property
@@ -117,6 +197,24 @@ class _Handle:
             self._check(rc, what)
             return b.tag.value, ctypes.string_at(b.buf, b.len.value)
 
+    def lookup(self, kt, kb):
+        """The value of the key kt/kb as (tag, size, buffer), or None: one
+        ctypes call, and the value left in this thread's buffer."""
+        b = self._b
+        buf = b.buf
+        try:
+            r = _lookup(self.h, kt, kb, len(kb), buf, b.size)
+        except ctypes.ArgumentError:
+            raise ValueError("dict %s: key of %d bytes is too large" % (self.name, len(kb))) from None
+        if r >= 0:
+            return r & 255, r >> 8, buf
+        if r == -errno.ENOENT:
+            return None
+        if r == -n.ESHORTBUF:
+            b.resize(max(2 * b.size, _Q.unpack_from(b.buf)[0]))
+            return self.lookup(kt, kb)
+        self._check(-r, "get")
+
     def close(self):
         if self._h:
             n.lib.shmkit_dict_close(self._h)
@@ -136,8 +234,17 @@ class _Handle:
         self.close()
 
 
-_get = n.lib.shmkit_dict_get
-_set = n.lib.shmkit_dict_set
+# get and set, the calls that count, go through entry points whose every
+# argument is a pointer or a C int (shmkit.h), called without argtypes:
+# ctypes then passes the handle, bytes, buffer and small ints as they are,
+# which costs half of a call that converts each argument. A length that
+# does not fit a C int raises ctypes.ArgumentError, turned into ValueError.
+_lookup = n.lib.shmkit_dict_lookup
+_lookup.restype = ctypes.c_int64
+_store = n.lib.shmkit_dict_store
+_store.restype = ctypes.c_int
+_add_int = n.lib.shmkit_dict_add_int
+_add_int.restype = ctypes.c_int
 
 
 class _Shared:
@@ -171,45 +278,91 @@ class _Shared:
 class SharedDict(_Shared, collections.abc.MutableMapping):
     """A dict in shared memory, opened by name by Go, C and Python processes:
     Manager().dict() without the server. Keys and values are int, float, str,
-    bytes, bool and None, which every language reads back the same; any other
-    object is stored pickled (Go sees bytes). Keys are equal when type and
-    bytes are: 1, 1.0 and True are three keys here.
+    bytes, bool and None, which every language reads back the same; a value
+    may also be a record (a ctypes.Structure instance or a numpy structured
+    scalar), stored with its layout so that Go (dict.RecordMap, dict.Record)
+    and C read its fields, and read back as a numpy structured scalar, or a
+    ctypes.Structure without numpy. Any other object is stored pickled (Go
+    sees bytes). Keys are equal when type and bytes are: 1, 1.0 and True are
+    three keys here.
 
     Each operation is atomic. For a read-modify-write use update_key(key, fn)
-    or add(key, delta), not d[k] += 1 (a get, then a set)."""
+    or add(key, delta), not d[k] += 1 (a get, then a set). A full /dev/shm
+    raises NoSpaceError (an OSError, errno ENOSPC) and changes nothing."""
 
     _kind = "dict"
 
     def _get(self, key):
+        """(tag, bytes) of key's value, or None if it has none."""
         kt, kb = encode(key)
-        c = self._c
-        b = c._b
-        rc = _get(c.h, kt, kb, len(kb), b.tag_ref, b.buf, b.size, b.len_ref)
-        if rc == 0:
-            return b.tag.value, ctypes.string_at(b.buf, b.len.value)
-        if rc == errno.ENOENT:
+        got = self._c.lookup(kt, kb)
+        if got is None:
             return None
-        return c.read(lambda buf, cap, tag, ln: _get(c.h, kt, kb, len(kb), tag, buf, cap, ln), "get")
+        tag, size, buf = got
+        return tag, buf[:size]
 
     def __getitem__(self, key):
-        got = self._get(key)
+        # The common case in line: a str key, a value that fits the buffer.
+        if type(key) is str:
+            try:
+                kt, kb = STR, key.encode()
+            except UnicodeEncodeError:
+                kt, kb = encode(key)
+        else:
+            kt, kb = encode(key)
+        c = self._c
+        b = c._b
+        buf = b.buf
+        try:
+            r = _lookup(c._h, kt, kb, len(kb), buf, b.size)
+        except ctypes.ArgumentError:
+            r = -errno.EINVAL
+        if r >= 0:
+            tag = r & 255
+            if tag == INT:
+                return _unpack_q(buf)[0]
+            return decode_from(tag, r >> 8, buf)
+        got = c.lookup(kt, kb)
         if got is None:
             raise KeyError(key)
-        return decode(*got)
+        return decode_from(*got)
 
     def get(self, key, default=None):
-        got = self._get(key)
-        return default if got is None else decode(*got)
+        kt, kb = encode(key)
+        got = self._c.lookup(kt, kb)
+        return default if got is None else decode_from(*got)
 
     def __contains__(self, key):
-        return self._get(key) is not None
+        kt, kb = encode(key)
+        return self._c.lookup(kt, kb) is not None
 
     def __setitem__(self, key, value):
-        kt, kb = encode(key)
-        vt, vb = encode(value)
-        rc = _set(self._c.h, kt, kb, len(kb), vt, vb, len(vb))
+        # encode in line for the common str key and int or str value.
+        if type(key) is str:
+            try:
+                kt, kb = STR, key.encode()
+            except UnicodeEncodeError:
+                kt, kb = encode(key)
+        else:
+            kt, kb = encode(key)
+        t = type(value)
+        if t is int and _INT_MIN <= value <= _INT_MAX:
+            vt, vb = INT, _pack_q(value)
+        elif t is str:
+            try:
+                vt, vb = STR, value.encode()
+            except UnicodeEncodeError:
+                vt, vb = encode(value)
+        else:
+            vt, vb = encode(value)
+        c = self._c
+        try:
+            rc = _store(c._h, kt, kb, len(kb), vt, vb, len(vb))
+        except ctypes.ArgumentError:
+            raise ValueError("dict %s: value of %d bytes is too large" % (self.name, len(vb))) from None
         if rc:
-            self._c._check(rc, "set")
+            c.h  # closed: ValueError
+            c._check(rc, "set")
 
     def __delitem__(self, key):
         kt, kb = encode(key)
@@ -266,12 +419,17 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
         kt, kb = encode(key)
-        out = ctypes.c_int64()
-        rc = n.lib.shmkit_dict_add(self._c.h, kt, kb, len(kb), delta, ctypes.byref(out))
+        c = self._c
+        b = c._b
+        if type(delta) is int and -(1 << 31) <= delta < (1 << 31):
+            rc = _add_int(c.h, kt, kb, len(kb), delta, b.sum_ref)
+        else:
+            rc = n.lib.shmkit_dict_add(c.h, kt, kb, len(kb), delta, b.sum_ref)
         if rc == n.EKIND:
             raise TypeError("%s[%r] is not an int" % (self.name, key))
-        self._c._check(rc, "add")
-        return out.value
+        if rc:
+            c._check(rc, "add")
+        return b.sum.value
 
     def _walk(self):
         """(key, value) pairs; a key present throughout is seen once."""

@@ -61,6 +61,11 @@ class ReadOnlyError(ShmkitError, PermissionError):
     """The segment was attached read-only and the operation would write."""
 
 
+class NoSpaceError(ShmkitError, OSError):
+    """/dev/shm is full (ENOSPC): a dict or list could not grow; what it
+    held is intact."""
+
+
 def check(rc, what):
     """Raise the exception for a C return code; 0 returns None."""
     if rc == 0:
@@ -82,6 +87,7 @@ def check(rc, what):
         n.ETOOLARGE: ValueError,
         n.ESHORTBUF: ValueError,
         errno.EINVAL: ValueError,
+        errno.ENOSPC: NoSpaceError,
     }
     if rc in table and table[rc] is not None:
         cls = table[rc]

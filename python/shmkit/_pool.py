@@ -1,6 +1,7 @@
 """A worker of a shmkit process pool (the Go package pool), serving Python
 functions over the pool's protocol: cgo/shmkit.h, "A process pool"."""
 
+import json
 import os
 import struct
 import sys
@@ -63,12 +64,22 @@ def _result(cid, answers):
     return b"".join(parts)
 
 
-def serve_pool(functions, initializers=None, argv=None):
+def serve_pool(functions, initializers=None, argv=None, types=None):
     """Serve a Go pool started with pool.WithWorkerCommand: run
     functions[name](data) for each task, data and result being bytes (the
     Go side's encoding: struct.pack("<d", x) for a float64), until the pool
     lets this worker go. An exception is that task's error; the worker
-    goes on. Returns the exit status for sys.exit."""
+    goes on. Returns the exit status for sys.exit.
+
+    Started to list its tasks (SHMKIT_PROCESS=shmkit.pool.tasks, as
+    shmkit.Pool asks), it prints them, each with the type codes that
+    types={name: (in, out)} gives it, or "bytes"."""
+    if os.environ.get("SHMKIT_PROCESS") == "shmkit.pool.tasks":
+        types = types or {}
+        listing = [{"name": k, "in": types.get(k, ("bytes", "bytes"))[0], "out": types.get(k, ("bytes", "bytes"))[1]}
+                   for k in sorted(functions)]
+        print(json.dumps({"tasks": listing, "inits": sorted(initializers or {})}), flush=True)
+        return 0
     argv = sys.argv[1:] if argv is None else argv
     pool_name, slot, own = argv[0], int(argv[1]), argv[2]
     with attach(pool_name) as pseg, attach(own) as wseg:

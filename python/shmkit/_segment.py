@@ -514,7 +514,7 @@ class Segment:
         if rc == errno.EEXIST:
             raise _errors.ObjectExistsError(rc, "%s: object %r exists" % (self.name, name))
         if rc == errno.ENOSPC:
-            raise OSError(rc, "%s: no space for %r" % (self.name, name))
+            raise _errors.NoSpaceError(rc, "%s: no space for %r" % (self.name, name))
         _errors.check(rc, "%s: create %r" % (self.name, name))
 
     def new_array(self, name, typecode, size_or_initializer, lock=True):

@@ -99,6 +99,73 @@ class DictTest(unittest.TestCase):
         self.assertEqual(len(d), 0)
         self.assertEqual(d.items(), [])
 
+    def test_fast_paths_edges(self):
+        """get, set and add's one-call paths: lone surrogates, values past
+        the read buffer, big deltas, a closed handle."""
+        d = self.new_dict()
+        d["\udc80"] = "lone \ud800"
+        self.assertEqual(d["\udc80"], "lone \ud800")
+        d["grow"] = b"x" * 5000
+        self.assertEqual(d["grow"], b"x" * 5000)
+        self.assertEqual(d["grow"], b"x" * 5000)
+        d["minmax"] = -(1 << 63)
+        self.assertEqual(d["minmax"], -(1 << 63))
+        d["b"] = True
+        self.assertIs(d["b"], True)
+        self.assertEqual(d.add("n", 1 << 40), 1 << 40)
+        self.assertEqual(d.add("n", -(1 << 40) + 1), 1)
+        with self.assertRaises(TypeError):
+            d.add("grow")
+        d.close()
+        with self.assertRaises(ValueError):
+            d["grow"]
+        with self.assertRaises(ValueError):
+            d["grow"] = 1
+        with self.assertRaises(ValueError):
+            d.add("n")
+
+    def test_records(self):
+        """A ctypes.Structure (or numpy structured scalar) is stored as a
+        RECORD with its layout and reads back field for field, in this
+        process and in another; the C library refuses a malformed one."""
+        import ctypes
+        from shmkit import _dict
+
+        class Point(ctypes.Structure):
+            _fields_ = [("x", ctypes.c_double), ("y", ctypes.c_double), ("id", ctypes.c_int32),
+                        ("tag", ctypes.c_char * 4)]
+        def field(r, name):  # numpy structured scalars are indexed, ctypes structures have attributes
+            if not hasattr(r, "dtype"):
+                return getattr(r, name)
+            v = r[name]
+            return v.tobytes().rstrip(b"\0") if name == "tag" else v  # char[4]: 4 S1 in numpy
+        d = self.new_dict()
+        d["p"] = Point(1.5, -2.5, 7, b"ab")
+        got = d["p"]
+        self.assertEqual(tuple(field(got, k) for k in ("x", "y", "id", "tag")), (1.5, -2.5, 7, b"ab"))
+        self.assertEqual(got.dtype.itemsize if hasattr(got, "dtype") else ctypes.sizeof(got), ctypes.sizeof(Point))
+        name = self.name
+
+        def child(i):
+            with shmkit.attach(name) as seg, seg.dict("d") as dd:
+                p = dd["p"]
+                if hasattr(p, "dtype"):
+                    p["id"] += 100 + i
+                else:
+                    p.id += 100 + i
+                dd["from-child"] = p
+        self.run_children(1, child)
+        self.assertEqual(field(d["from-child"], "id"), 107)
+        self.assertEqual(field(d["from-child"], "x"), 1.5)
+        self.assertEqual(_dict.encode(d["from-child"])[1][:-ctypes.sizeof(Point)],
+                         _dict.encode(Point())[1][:-ctypes.sizeof(Point)], "stored back with the layout it came with")
+        tag, raw = _dict.encode(Point(0, 0, 1, b""))
+        self.assertEqual(tag, _dict.RECORD)
+        for bad in (raw[:-1], raw + b"x", b"\0" * 64 + raw[64:], raw[:40]):
+            with self.assertRaises(ValueError):
+                d._c._check(_dict._store(d._c.h, _dict.STR, b"bad", 3, _dict.RECORD, bad, len(bad)), "set")
+        self.assertNotIn("bad", d)
+
     def test_other_process_sees_growth(self):
         d = self.new_dict()
         name = self.name
@@ -140,6 +207,59 @@ class DictTest(unittest.TestCase):
         d["b"] = 2
         self.assertEqual(dict(d.items()), {"a": 1, "b": 2})
         self.assertEqual(d.stats()["recoveries"], 1)
+
+    def test_full_tmpfs(self):
+        """A full /dev/shm is NoSpaceError (an OSError of errno ENOSPC),
+        never a signal, and loses nothing: in a forked child with a mount
+        namespace of its own and a 1 MiB tmpfs on /dev/shm (root only)."""
+        import ctypes
+        import errno
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newns, ms_rec, ms_private = 0x20000, 0x4000, 0x40000
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                if (libc.unshare(clone_newns) != 0
+                        or libc.mount(b"none", b"/", None, ms_rec | ms_private, None) != 0
+                        or libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", 0, b"size=1m") != 0):
+                    code = 3
+                    return
+                seg = shmkit.create("nospace", 1 << 16)
+                d = seg.new_dict("full")
+                value = "." * 1500
+                stored = 0
+                try:
+                    while True:
+                        d["k%d" % stored] = value + str(stored)
+                        stored += 1
+                except shmkit.NoSpaceError as e:
+                    assert e.errno == errno.ENOSPC and isinstance(e, OSError), e
+                assert stored > 100, stored
+                assert len(d) == stored
+                assert "k%d" % stored not in d
+                for i in range(stored):
+                    assert d["k%d" % i] == value + str(i), i
+                try:
+                    seg.new_list("second")
+                    raise AssertionError("a new list on a full tmpfs")
+                except shmkit.NoSpaceError:
+                    pass
+                for i in range(10):
+                    del d["k%d" % i]
+                for i in range(5):
+                    d["again%d" % i] = value
+                assert len(d) == stored - 5
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        status = os.waitpid(pid, 0)[1]
+        self.assertFalse(os.WIFSIGNALED(status), "killed by signal %d" % os.WTERMSIG(status))
+        if os.WEXITSTATUS(status) == 3:
+            self.skipTest("no mount namespace and tmpfs here (root only)")
+        self.assertEqual(os.WEXITSTATUS(status), 0)
 
     def test_list(self):
         lst = self.new_list(initial=range(10))

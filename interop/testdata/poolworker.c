@@ -1,0 +1,96 @@
+/* A pool worker in C: serves the tasks below to a Go or Python driver
+ * through shmkit_pool_main. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "shmkit.h"
+
+static int get_double(const void *in, size_t len, double *x, char *err, size_t err_len) {
+	if (len != sizeof *x) {
+		snprintf(err, err_len, "want 8 bytes, got %zu", len);
+		return 1;
+	}
+	memcpy(x, in, sizeof *x);
+	return 0;
+}
+
+/* c.square: a float64 squared. */
+static int square(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg;
+	double x;
+	if (get_double(in, len, &x, err, err_len) != 0) {
+		return 1;
+	}
+	x *= x;
+	memcpy(out, &x, sizeof x);
+	*out_len = sizeof x;
+	return 0;
+}
+
+/* c.refuse: every input is an error. */
+static int refuse(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg, (void)out, (void)out_len;
+	double x = 0;
+	get_double(in, len, &x, err, err_len);
+	snprintf(err, err_len, "refused %g", x);
+	return 1;
+}
+
+/* c.crash: a segfault at 13, as a bug in C code would make; else x+1. */
+static int crash(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	double x;
+	if (get_double(in, len, &x, err, err_len) != 0) {
+		return 1;
+	}
+	if (x == 13) {
+		raise(SIGSEGV);
+	}
+	return square(arg, &(double){x}, sizeof x, out, out_len, err, err_len);
+}
+
+/* c.slow: c.square after a millisecond's sleep, a task that takes a while. */
+static int slow(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	nanosleep(&(struct timespec){0, 1000000}, NULL);
+	return square(arg, in, len, out, out_len, err, err_len);
+}
+
+/* c.sum: a []float64's sum. */
+static int sum(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg, (void)err, (void)err_len;
+	double s = 0, x;
+	for (size_t i = 0; i + sizeof x <= len; i += sizeof x) {
+		memcpy(&x, (const char *)in + i, sizeof x);
+		s += x;
+	}
+	memcpy(out, &s, sizeof s);
+	*out_len = sizeof s;
+	return 0;
+}
+
+/* c.reverse: bytes reversed. */
+static int reverse(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg, (void)err, (void)err_len;
+	if (len > *out_len) {
+		return 1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		((char *)out)[i] = ((const char *)in)[len - 1 - i];
+	}
+	*out_len = len;
+	return 0;
+}
+
+static const struct shmkit_pool_task tasks[] = {
+    {"c.square", "<d", "<d", square, NULL},
+    {"c.slow", "<d", "<d", slow, NULL},
+    {"c.refuse", "<d", "<d", refuse, NULL},
+    {"c.crash", "<d", "<d", crash, NULL},
+    {"c.sum", "[]<d", "<d", sum, NULL},
+    {"c.reverse", NULL, NULL, reverse, NULL},
+};
+
+int main(int argc, char **argv) {
+	return shmkit_pool_main(argc, argv, tasks, sizeof tasks / sizeof tasks[0]);
+}

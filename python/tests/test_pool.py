@@ -1,0 +1,164 @@
+"""Tests of shmkit.Pool, the pool driven from Python, with workers that are
+Python programs serving serve_pool (Go and C workers: interop/pool_test.go).
+python3 -m unittest (from python/)."""
+
+import itertools
+import os
+import signal
+import struct
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import shmkit  # noqa: E402
+
+_names = itertools.count()
+
+WORKER = r'''
+import os, signal, struct, sys, time
+import shmkit
+
+def square(b):
+    (x,) = struct.unpack("<d", b)
+    return struct.pack("<d", x * x)
+
+def slow(b):
+    time.sleep(0.001)
+    return square(b)
+
+def die(b):
+    if struct.unpack("<d", b)[0] == 50:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return square(b)
+
+def refuse(b):
+    raise ValueError("refused")
+
+sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes},
+                           types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d")}))
+'''
+
+
+class PoolTest(unittest.TestCase):
+    def setUp(self):
+        self.name = "shmkit-pytest-pool-%d-%d" % (os.getpid(), next(_names))
+        d = tempfile.mkdtemp()
+        self.script = os.path.join(d, "worker.py")
+        with open(self.script, "w") as f:
+            f.write(WORKER)
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(shmkit.__file__)))
+        self.env = dict(os.environ, PYTHONPATH=pkg)
+
+    def tearDown(self):
+        left = [f for f in os.listdir("/dev/shm") if f.startswith(self.name)]
+        self.assertEqual(left, [], "segments left behind")
+
+    def pool(self, **kw):
+        p = shmkit.Pool(2, command=[sys.executable, self.script], name=self.name, env=self.env, **kw)
+        self.addCleanup(p.terminate)
+        return p
+
+    def busy(self, p):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for slot, pid, state, gen, done, code in p.workers():
+                if state == "busy" and done > 0:
+                    return pid
+            time.sleep(0.001)
+        self.fail("no worker got busy")
+
+    def test_map_and_errors(self):
+        p = self.pool()
+        self.assertEqual(p.tasks["sq"], ("<d", "<d"))
+        self.assertEqual(p.tasks["raw"], ("bytes", "bytes"))
+        xs = [x + 0.5 for x in range(500)]
+        self.assertEqual(p.map("sq", xs, chunksize=7), [x * x for x in xs])
+        self.assertEqual(list(p.imap("sq", iter(xs[:20]))), [x * x for x in xs[:20]])
+        self.assertEqual(p.apply("raw", (b"abc",)), b"abc")
+        with self.assertRaises(shmkit.TaskError) as cm:
+            p.apply("refuse", (1,))
+        self.assertIn("ValueError: refused", cm.exception.text)
+        with self.assertRaises(ValueError):
+            p.apply("nosuch", (1,))
+        with self.assertRaises(struct.error):
+            p.apply("sq", ("x",))
+        with self.assertRaises(TypeError):
+            p.apply("raw", ("not bytes",))
+        p.close()
+        p.join()
+        with self.assertRaises(ValueError):
+            p.map("sq", [1])
+
+    def test_killed_worker_task_retried(self):
+        p = self.pool()
+        r = p.map_async("slow", range(400), chunksize=1)
+        os.kill(self.busy(p), signal.SIGKILL)
+        self.assertEqual(r.get(timeout=120), [float(x * x) for x in range(400)])
+        p.close()
+        p.join()
+
+    def test_task_kills_worker_no_retries(self):
+        p = self.pool(retries=0)
+        results = []
+        it = p.imap("die", range(100), chunksize=5)
+        while True:
+            try:
+                results.append(next(it))
+            except StopIteration:
+                break
+            except shmkit.WorkerDiedError as e:
+                results.append(e)
+        e = results[50]
+        self.assertIsInstance(e, shmkit.WorkerDiedError)
+        self.assertEqual((e.exitcode, e.attempts), (-signal.SIGKILL, 1))
+        self.assertIn("pid %d" % e.pid, str(e))
+        self.assertIn("SIGKILL", str(e))
+        self.assertEqual([r for i, r in enumerate(results) if i != 50], [float(i * i) for i in range(100) if i != 50])
+        p.close()
+        p.join()
+
+    def test_worker_breaking_the_protocol(self):
+        # Every worker answers each chunk under another chunk's id: each is
+        # killed, and its task fails once the retries are spent; the pool
+        # does not go on replacing workers for the same task.
+        rogue = os.path.join(os.path.dirname(self.script), "rogue.py")
+        with open(rogue, "w") as f:
+            # It never shows BUSY in its row either: the answer out of turn
+            # is all that tells.
+            f.write(WORKER.replace("sys.exit(", "import shmkit._pool as sp\n_r = sp._result\n"
+                                   "sp._result = lambda cid, answers: _r(cid + 1000, answers)\n"
+                                   "sp._Row.state = property(None, lambda row, v: row._i32.__setitem__(1, 1))\n"
+                                   "sys.exit(", 1))
+        p = shmkit.Pool(2, command=[sys.executable, rogue], name=self.name, env=self.env)
+        self.addCleanup(p.terminate)
+        with self.assertRaises(shmkit.WorkerDiedError) as cm:
+            p.apply("sq", (3.0,))
+        e = cm.exception
+        self.assertTrue(e.broke_protocol)
+        self.assertEqual(e.attempts, 2)
+        self.assertIn("out of turn", str(e))
+        self.assertLessEqual(max(w[3] for w in p.workers()), 4, "two starts for the task, and their replacements")
+        p.terminate()
+
+    def test_not_a_worker_program(self):
+        for command in ([sys.executable, "-c", "pass"], [sys.executable, "-c", "print('{\"tasks\": 3}')"],
+                        ["/nonexistent/shmkit-worker"]):
+            with self.assertRaises(shmkit.PoolError):
+                shmkit.Pool(1, command=command, name=self.name)
+
+    def test_workers_that_never_serve(self):
+        # A program that lists tasks but exits at once as a worker.
+        with self.assertRaises(shmkit.WorkerStartError):
+            p = shmkit.Pool(2, command=[sys.executable, "-c", "import sys; sys.exit(5)"], name=self.name,
+                            tasks={"t": ("<q", "<q")})
+            try:
+                p.map("t", range(10))
+            finally:
+                p.terminate()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/layout"
 )
@@ -64,19 +65,58 @@ func (c *Channel[T]) Writer(batch int) (*Writer[T], error) {
 // An error from publishing the batch (ErrClosed if the channel was ended
 // meanwhile: its messages may still be received) is returned by the Send
 // that published it.
+//
+// Its common case is reserve and commit written out in one function, with
+// no call: calls between a generic type's methods are not inlined.
 func (w *Writer[T]) Send(values []T) error {
-	if dst, ok := w.reserve(len(values)); ok {
-		if len(values) == 1 {
-			dst[0] = values[0]
-		} else {
-			copyElems(dst, values)
+	c := w.c
+	r, s := c.r, c.r.sp
+	p := &s.send
+	n := uint64(len(values))
+	if p.leased && n <= uint64(r.maxLen) && !r.joinable && r.seg.Writable() == nil && r.h.Closed.Load() == 0 && c.elems != nil {
+		size := s.recordSize(n)
+		at, next := p.off, p.off+size
+		if next < s.cap && (p.tail+size+recordHeader-p.head <= s.cap ||
+			w.roomNow(size)) {
+			i := (at + recordHeader) / elemSize[T]()
+			dst := c.elems[i : i+n : i+n]
+			if n == 1 {
+				dst[0] = values[0]
+			} else {
+				copyElems(dst, values)
+			}
+			// As commit.
+			*(*uint64)(unsafe.Pointer(&s.words[next/recordHeader])) = 0
+			hd := uint64(stamp(p.tail))<<32 | (n + 1)
+			if p.pending {
+				*(*uint64)(unsafe.Pointer(&s.words[at/recordHeader])) = hd
+			} else {
+				p.pending, p.pendAt, p.pendHdr = true, at, hd
+			}
+			p.tail, p.off = p.tail+size, next
+			if p.pendN++; p.pendN >= w.batch {
+				return w.Flush()
+			}
+			return nil
 		}
+	}
+	if dst, ok := w.reserve(len(values)); ok { // records whose size does not divide 8
+		copyElems(dst, values)
 		return w.commit(len(values))
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return w.c.Send(values)
+	return c.Send(values)
+}
+
+// roomNow reads the consumer's position again and reports whether a record
+// of size bytes and the word after it now fit.
+func (w *Writer[T]) roomNow(size uint64) bool {
+	s := w.c.r.sp
+	p := &s.send
+	p.head = w.c.r.h.Head.Load()
+	return p.tail+size+recordHeader-p.head <= s.cap
 }
 
 // SendFunc writes a message of n elements that fill writes in place, in

@@ -221,7 +221,7 @@ func TestWritersKilledAtRandom(t *testing.T) {
 		}
 	}
 	for id := range 12 {
-		cmd := proctest.Command(t, "batchforever", name, "ch", strconv.Itoa(id))
+		cmd := proctest.Command(t, "batchloop", name, "ch", strconv.Itoa(id))
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
@@ -274,10 +274,10 @@ func helperStuckBatch(args []string) int {
 	return 0
 }
 
-// helperBatchForever sends messages as writer args[2] through a Writer
+// helperBatchLoop sends messages as writer args[2] through a Writer
 // (batches of 1 to 5, and a Flush now and then) until killed, printing
 // "sent N" after each.
-func helperBatchForever(args []string) int {
+func helperBatchLoop(args []string) int {
 	_, ch := openChan(args)
 	id, _ := strconv.Atoi(args[2])
 	w, err := ch.Writer(1 + id%5)

@@ -28,6 +28,8 @@ const (
 	roleCFcRecv     Role = "c-fc-recv"
 	roleCFloorSend  Role = "c-floor-send"
 	roleCFloorRecv  Role = "c-floor-recv"
+	roleBatchSend   Role = "batch-send"
+	roleBatchRecv   Role = "batch-recv"
 )
 
 func init() {
@@ -35,6 +37,8 @@ func init() {
 	register(roleStreamRecv, streamRecv)
 	register(roleFdSend, fdSend)
 	register(roleFdRecv, fdRecv)
+	register(roleBatchSend, batchSend)
+	register(roleBatchRecv, batchRecv)
 }
 
 // streamWorkload is W1 or W2: elems float64 per message.
@@ -45,6 +49,9 @@ func streamWorkload(id, title string, elems, count int) *Workload {
 		{Name: "C", run: nativeRun(streamRun(roleCStreamSend, roleCStreamRecv, anyRing))},
 		{Name: FloorImpl, run: nativeRun(streamRun(roleCFloorSend, roleCFloorRecv, floorRing))},
 		{Name: "Boost spsc_queue", run: boostSPSCStream},
+	}
+	if elems == 1 { // batches of small messages: a Writer and RecvBatch
+		impls = append(impls[:2:2], append([]Impl{{Name: BatchedImpl, run: streamRun(roleBatchSend, roleBatchRecv, ring)}}, impls[2:]...)...)
 	}
 	if elems > 1 { // one double through the array overload is not how anyone uses it
 		impls = append(impls, Impl{Name: "Boost spsc_queue array", run: boostSPSCArrayStream})
@@ -86,6 +93,64 @@ func streamSend(args []string, ready func()) (string, error) {
 			}
 		}
 		return "0", nil
+	})
+}
+
+// BatchedImpl names W2's row of the SPSC channel with its batching API.
+const BatchedImpl = "shmkit SPSC batched"
+
+// batchSend is streamSend through a channel.Writer: each message is
+// written as it is made, and published with the others of its batch.
+func batchSend(args []string, ready func()) (string, error) {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		ch, err := channel.Open[float64](seg, args[1])
+		if err != nil {
+			return "", err
+		}
+		count, elems := n[0], n[1]
+		msg := make([]float64, elems)
+		w, err := ch.Writer(0)
+		if err != nil {
+			return "", err
+		}
+		ready()
+		for k := range count {
+			msg[0], msg[elems-1] = float64(k), float64(k)
+			if err := w.Send(msg); err != nil {
+				return "", err
+			}
+		}
+		return "0", w.Flush()
+	})
+}
+
+// batchRecv is streamRecv taking every message that is ready at once
+// (RecvBatch).
+func batchRecv(args []string, ready func()) (string, error) {
+	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
+		ch, err := channel.Open[float64](seg, args[1])
+		if err != nil {
+			return "", err
+		}
+		count, elems := n[0], n[1]
+		bufs := make([][]float64, 256)
+		for i := range bufs {
+			bufs[i] = make([]float64, elems)
+		}
+		ch.RegisterReceiver()
+		ready()
+		total := 0.0
+		for got := 0; got < count; {
+			m, err := ch.RecvBatch(bufs[:min(len(bufs), count-got)])
+			if err != nil {
+				return "", err
+			}
+			for _, msg := range bufs[:m] {
+				total += msg[0] + msg[len(msg)-1]
+			}
+			got += m
+		}
+		return sum(total), nil
 	})
 }
 

@@ -23,7 +23,7 @@ func slotsFor(n int) int { return max(4, min(1024, (4<<20)/(8*n))) }
 // BenchmarkStreamInProcess is W1/W2 between two goroutines, on the default
 // channel and on an SPSC one.
 func BenchmarkStreamInProcess(b *testing.B) {
-	for _, kind := range []string{"any", "spsc"} {
+	for _, kind := range []string{"any", "spsc", "spsc-batched"} {
 		for _, n := range sizes {
 			b.Run(fmt.Sprintf("kind=%s/size=%d", kind, n), func(b *testing.B) { streamInProcess(b, kind, n) })
 		}
@@ -47,6 +47,36 @@ func BenchmarkSendRecvOneGoroutine(b *testing.B) {
 	}
 }
 
+// BenchmarkBatchOneGoroutine is BenchmarkSendRecvOneGoroutine through a
+// Writer and RecvBatch, 64 messages of one float64 at a time; ns/op is per
+// message.
+func BenchmarkBatchOneGoroutine(b *testing.B) {
+	const batch = 64
+	seg, _ := proctest.Segment(b, 1<<20)
+	ch, err := channel.New[float64](seg, "ch", 1024, 1, channel.WithSPSC())
+	require.NoError(b, err)
+	w, err := ch.Writer(batch)
+	require.NoError(b, err)
+	msg := []float64{1}
+	bufs := make([][]float64, batch)
+	for i := range bufs {
+		bufs[i] = make([]float64, 1)
+	}
+	for i := 0; i < b.N; i += batch {
+		for range batch {
+			w.Send(msg)
+		}
+		w.Flush() // the ring's end cuts a batch short: publish the rest
+		for got := 0; got < batch; {
+			n, err := ch.RecvBatch(bufs[got:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += n
+		}
+	}
+}
+
 func options(kind string) []channel.Option {
 	if kind == "spsc" {
 		return []channel.Option{channel.WithSPSC()}
@@ -55,6 +85,10 @@ func options(kind string) []channel.Option {
 }
 
 func streamInProcess(b *testing.B, kind string, n int) {
+	if kind == "spsc-batched" {
+		batchedInProcess(b, n)
+		return
+	}
 	seg, _ := proctest.Segment(b, 64<<20)
 	ch, err := channel.New[float64](seg, "ch", slotsFor(n), n, options(kind)...)
 	require.NoError(b, err)
@@ -75,6 +109,40 @@ func streamInProcess(b *testing.B, kind string, n int) {
 	for range b.N {
 		ch.Send(msg)
 	}
+	require.NoError(b, <-done)
+}
+
+// batchedInProcess is streamInProcess on an SPSC channel through a Writer
+// and RecvBatch.
+func batchedInProcess(b *testing.B, n int) {
+	seg, _ := proctest.Segment(b, 64<<20)
+	ch, err := channel.New[float64](seg, "ch", slotsFor(n), n, channel.WithSPSC())
+	require.NoError(b, err)
+	w, err := ch.Writer(0)
+	require.NoError(b, err)
+	msg := make([]float64, n)
+	done := make(chan error)
+	go func() {
+		bufs := make([][]float64, 256)
+		for i := range bufs {
+			bufs[i] = make([]float64, n)
+		}
+		for got := 0; got < b.N; {
+			m, err := ch.RecvBatch(bufs[:min(len(bufs), b.N-got)])
+			if err != nil {
+				done <- err
+				return
+			}
+			got += m
+		}
+		done <- nil
+	}()
+	b.SetBytes(int64(8 * n))
+	b.ResetTimer()
+	for range b.N {
+		w.Send(msg)
+	}
+	w.Flush()
 	require.NoError(b, <-done)
 }
 

@@ -268,6 +268,10 @@ func (c *Channel[T]) Close() error {
 		return errtext.Errorf("channel: close %q: %w already", r.name, ErrClosed)
 	}
 	if s := r.sp; s != nil {
+		if s.send.pending && !r.seg.Closed() { // a Writer's batch is sent, as a file's buffer is written
+			s.flush()
+			r.wakeReceivers()
+		}
 		if s.send.leased {
 			s.send.leased = false
 			r.h.Producer.CompareAndSwap(s.token, 0)

@@ -22,6 +22,8 @@ var (
 	ErrTaskDone = errors.New("channel: TaskDone called more times than messages were received")
 	// ErrInvalidPid: ExpectSender or ExpectReceiver with a pid that cannot name a process.
 	ErrInvalidPid = errors.New("channel: not a process id")
+	// ErrNotSPSC: a Writer asked of a channel made without SPSC.
+	ErrNotSPSC = errors.New("channel: not a single-producer, single-consumer channel")
 	// ErrNoSuchEnd: a pipe end other than 0 or 1, or the direction a one-way pipe's end does not have.
 	ErrNoSuchEnd = errors.New("channel: no such pipe end")
 )

@@ -57,3 +57,33 @@ func ExampleNewFloatChannel() {
 	fmt.Println(values)
 	// Output: [0.5 1.5]
 }
+
+func ExampleChannel_Writer() {
+	name := fmt.Sprintf("shmkit-example-%d", os.Getpid())
+	seg, _ := shm.Create(name, 1<<20)
+	defer shm.Unlink(name)
+	defer seg.Close()
+
+	ch, _ := channel.New[float64](seg, "ticks", 1024, 1, channel.WithSPSC())
+	w, _ := ch.Writer(64) // publishes every 64 messages, when full, and at Flush or End
+	for i := range 5 {
+		w.Send([]float64{float64(i)})
+	}
+	fmt.Println("queued before Flush:", ch.Len())
+	w.End() // publishes the batch, then ends the stream
+
+	bufs := make([][]float64, 16)
+	for i := range bufs {
+		bufs[i] = make([]float64, 1)
+	}
+	for {
+		n, err := ch.RecvBatch(bufs) // every message that is ready, one store of head
+		if err != nil {
+			break // io.EOF after the last
+		}
+		fmt.Println(n, "messages:", bufs[:n])
+	}
+	// Output:
+	// queued before Flush: 0
+	// 5 messages: [[0] [1] [2] [3] [4]]
+}

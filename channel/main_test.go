@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 		"sendevents":  helperSendEvents,
 		"pipeecho":    helperPipeEcho,
 		"pipehold":    helperPipeHold,
+		"stuckbatch":  helperStuckBatch,
+		"batchloop":   helperBatchLoop,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

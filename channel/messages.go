@@ -211,13 +211,24 @@ func (c *Channel[T]) RecvFunc(use func([]T)) error {
 // takes whatever else is queued, waking sleeping senders once. Each
 // bufs[i] is received into up to its capacity and resliced to the
 // message's length. It returns how many messages it received.
+//
+// On an SPSC channel it gives the batch's ring space back to the sender
+// with one store, after the last message, rather than one per message.
 func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
 	if len(bufs) == 0 {
 		return 0, nil
 	}
+	if n := c.recvBatchFast(bufs); n > 0 {
+		return n, nil
+	}
 	m := blocking
 	m.wake = false
 	for i := range bufs {
+		if i == 1 && c.r.sp != nil {
+			n := 1 + c.recvBatchFast(bufs[1:])
+			c.r.wakeSenders()
+			return n, nil
+		}
 		dst := bufs[i][:cap(bufs[i])]
 		n, ok, err := c.recv(m, len(dst), copyOut(dst))
 		if !ok || err != nil {

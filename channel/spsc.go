@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/fence"
@@ -46,6 +47,12 @@ type spsc struct {
 		tail   uint64 // where the next record goes
 		off    uint64 // tail % cap, kept without dividing
 		head   uint64 // the consumer's position, as last read
+		// A Writer's batch (writer.go): records written behind one
+		// withheld header, at offset pendAt, published by storing it.
+		pending bool
+		pendAt  uint64
+		pendHdr uint64
+		pendN   int // messages in the batch
 	}
 	recv struct {
 		leased bool
@@ -84,6 +91,26 @@ func newSPSC(r *ring, capacity, elemSize uint64) *spsc {
 
 // word is the 8-byte word at offset off (a multiple of 8) of the ring.
 func (s *spsc) word(off uint64) *atomic.Uint64 { return &s.words[off/recordHeader] }
+
+// storePlain stores v in the word at offset off with a plain store: only
+// for words no consumer reads before a later release store (flush) makes
+// them visible.
+func (s *spsc) storePlain(off, v uint64) { *(*uint64)(unsafe.Pointer(s.word(off))) = v }
+
+// flush publishes a Writer's batch: its first header, withheld while the
+// records behind it were written with plain stores, is stored last with a
+// release store, so the consumer sees the whole batch at once or none of
+// it. It reports whether the channel was closed at that point (see
+// publish).
+func (s *spsc) flush() (closed bool) {
+	p := &s.send
+	if !p.pending {
+		return false
+	}
+	fence.Store(s.word(p.pendAt), p.pendHdr)
+	p.pending, p.pendN = false, 0
+	return s.r.h.Closed.Load() != 0
+}
 
 func (s *spsc) corrupt(format string, args ...any) error {
 	return errtext.Errorf("channel: %q: %w: %s", s.r.name, shm.ErrCorrupt, fmt.Sprintf(format, args...))

@@ -29,6 +29,11 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 			return false, r.wrap("send on", m.ctx, err)
 		}
 	}
+	if s.send.pending { // a Writer's batch goes first
+		if err := c.flushBatch(); err != nil {
+			return false, err
+		}
+	}
 	size := s.recordSize(uint64(n))
 	at, ok, err := s.reserve(size)
 	if !ok && err == nil && m.block {
@@ -68,8 +73,8 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 func (c *Channel[T]) sendFast(values []T) bool {
 	r := c.r
 	s := r.sp
-	if s == nil || !s.send.leased || len(values) > int(r.maxLen) || r.joinable || objects.Core(r.seg).Writable() != nil {
-		return false
+	if s == nil || !s.send.leased || s.send.pending || len(values) > int(r.maxLen) || r.joinable || objects.Core(r.seg).Writable() != nil {
+		return false // a Writer's batch is published first, by the general path
 	}
 	p, n := &s.send, uint64(len(values))
 	size := s.recordSize(n)
@@ -148,6 +153,73 @@ func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 		r.wakeSenders()
 	}
 	return int(n), true
+}
+
+// recvBatchFast is recvFast for as many messages as are ready and fit in
+// bufs, in order, passing skip records: each bufs[i] is filled up to its
+// capacity and resliced to the message. The consumer's position is
+// published once, after the last. It stops at the first message it cannot
+// take here (none yet, one too long for its buffer, a corrupt header), which
+// the general path then handles.
+func (c *Channel[T]) recvBatchFast(bufs [][]T) int {
+	r := c.r
+	s := r.sp
+	if s == nil || !s.recv.leased || r.joinable || objects.Core(r.seg).Writable() != nil {
+		return 0
+	}
+	q := &s.recv
+	head, off := q.head, q.off
+	got := 0
+	for got < len(bufs) {
+		hd := s.word(off).Load()
+		if uint32(hd>>32) != stamp(head) {
+			break
+		}
+		if uint32(hd) == layout.LenSkip {
+			if off == 0 {
+				break // a skip record at the start: corrupt, the general path says so
+			}
+			head += s.cap - off
+			off = 0
+			continue
+		}
+		dst := bufs[got][:cap(bufs[got])]
+		n := uint32(hd) - 1
+		if n > r.maxLen || int(n) > len(dst) {
+			break
+		}
+		size := s.recordSize(uint64(n))
+		if off+size > s.cap {
+			break
+		}
+		var src []T
+		if c.elems != nil {
+			i := (off + recordHeader) / elemSize[T]()
+			src = c.elems[i : i+uint64(n) : i+uint64(n)]
+		} else {
+			src = c.payload(off, uint64(n))
+		}
+		if n == 1 {
+			dst[0] = src[0]
+		} else {
+			copyElems(dst, src)
+		}
+		bufs[got] = dst[:n]
+		got++
+		head += size
+		if off += size; off == s.cap {
+			off = 0
+		}
+	}
+	if head == q.head {
+		return got
+	}
+	q.head, q.off = head, off
+	fence.Store(&r.h.Head, head)
+	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeSenders()
+	}
+	return got
 }
 
 // recvSPSC is recv on a single-producer channel.

@@ -3,6 +3,8 @@ package ctypes
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmkit/shmkit/internal/fence"
 )
 
 // Every access to shared elements goes through these functions: a peer
@@ -116,6 +118,23 @@ func store[T Elem](p *T, v T) {
 		atomic.StoreUint32((*uint32)(unsafe.Pointer(p)), uint32(bits(v)))
 	default:
 		swap(p, v)
+	}
+}
+
+// storeHeld is store for a writer that holds the value's lock: a release
+// store (a plain MOV on amd64, internal/fence) where store's is sequentially
+// consistent (an XCHG, a full barrier). Readers that take the lock are
+// ordered by it; one that reads without it still sees the old value or the
+// new one, whole. The unlock that follows is a full barrier anyway: a
+// second one inside the critical section was a sixth of Value.Update's time.
+func storeHeld[T Elem](p *T, v T) {
+	switch unsafe.Sizeof(*p) {
+	case 8:
+		fence.Store64((*uint64)(unsafe.Pointer(p)), bits(v))
+	case 4:
+		fence.Store32((*uint32)(unsafe.Pointer(p)), uint32(bits(v)))
+	default:
+		store(p, v)
 	}
 }
 

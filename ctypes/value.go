@@ -46,6 +46,9 @@ func (v *RawValue[T]) Load() T { v.e.read(); return load(v.p) }
 // Store writes the value.
 func (v *RawValue[T]) Store(x T) { v.e.write(); store(v.p, x) }
 
+// storeHeld is Store by a holder of the value's lock (see storeHeld).
+func (v *RawValue[T]) storeHeld(x T) { v.e.write(); storeHeld(v.p, x) }
+
 // Add adds delta and returns the new value. Integers wrap around as in C;
 // floats are added with a compare-and-swap loop.
 func (v *RawValue[T]) Add(delta T) T {
@@ -118,11 +121,11 @@ func (v *Value[T]) Get() (x T, err error) {
 }
 
 // Set writes the value under its lock.
-func (v *Value[T]) Set(x T) error { return v.do(func() { v.raw.Store(x) }) }
+func (v *Value[T]) Set(x T) error { return v.do(func() { v.raw.storeHeld(x) }) }
 
 // Update replaces the value with f(value) under the lock and returns the
 // result: the locked form of Python's `with v.get_lock(): v.value += 1`.
 func (v *Value[T]) Update(f func(T) T) (x T, err error) {
-	err = v.do(func() { x = f(v.raw.Load()); v.raw.Store(x) })
+	err = v.do(func() { x = f(v.raw.Load()); v.raw.storeHeld(x) })
 	return x, err
 }

@@ -37,3 +37,11 @@ func TestStorePair(t *testing.T) {
 		t.Fatalf("first true: %d %d", a.Load(), b.Load())
 	}
 }
+
+func TestStore32(t *testing.T) {
+	var a [2]uint32
+	Store32(&a[1], 7)
+	if a != [2]uint32{0, 7} {
+		t.Fatalf("Store32 wrote %v", a)
+	}
+}

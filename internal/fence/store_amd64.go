@@ -7,5 +7,10 @@ package fence
 //go:noescape
 func Store64(p *uint64, v uint64)
 
+// Store32 is Store64 for a 4-byte word.
+//
+//go:noescape
+func Store32(p *uint32, v uint32)
+
 //go:noescape
 func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool)

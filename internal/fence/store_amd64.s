@@ -10,6 +10,13 @@ TEXT ·Store64(SB), NOSPLIT, $0-16
 	MOVQ BX, 0(AX)
 	RET
 
+// func Store32(p *uint32, v uint32)
+TEXT ·Store32(SB), NOSPLIT, $0-12
+	MOVQ p+0(FP), AX
+	MOVL v+8(FP), BX
+	MOVL BX, 0(AX)
+	RET
+
 // func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool)
 TEXT ·storePair(SB), NOSPLIT, $0-33
 	MOVQ p2+16(FP), CX

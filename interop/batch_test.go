@@ -1,0 +1,70 @@
+package interop_test
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/proctest"
+)
+
+// TestChannelBatchesGoToPeer: Go sends through a Writer, in batches of 7
+// published by one store each, and ends; the peer, receiving one message
+// at a time with its own SPSC code, gets every message in order, then EOF.
+func TestChannelBatchesGoToPeer(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<20)
+		ch, err := channel.New[float64](seg, "ch", 8, msgLen, channel.WithSPSC())
+		require.NoError(t, err)
+		r := start(t, p, "recv", name, "ch")
+		w, err := ch.Writer(7)
+		require.NoError(t, err)
+		msg := make([]float64, msgLen)
+		for k := range messages {
+			for j := range msg {
+				msg[j] = float64(k*msgLen + j)
+			}
+			require.NoError(t, w.Send(msg))
+		}
+		require.NoError(t, w.End())
+		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", messages, total))
+		require.NoError(t, r.cmd.Wait())
+	})
+}
+
+// TestChannelPeerToGoBatches: the peer sends and ends; Go takes what is
+// ready with RecvBatch, storing head once per batch, and gets every
+// message in order, then EOF.
+func TestChannelPeerToGoBatches(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<20)
+		ch, err := channel.New[float64](seg, "ch", 8, msgLen, channel.WithSPSC())
+		require.NoError(t, err)
+		ch.RegisterReceiver()
+		r := start(t, p, "send", name, "ch", strconv.Itoa(messages), strconv.Itoa(msgLen))
+		bufs := make([][]float64, 5)
+		for i := range bufs {
+			bufs[i] = make([]float64, msgLen)
+		}
+		k := 0
+		for k < messages {
+			n, err := ch.RecvBatch(bufs)
+			require.NoError(t, err, "message %d", k)
+			for _, m := range bufs[:n] {
+				require.Len(t, m, msgLen)
+				for j, x := range m {
+					require.Equal(t, float64(k*msgLen+j), x, "message %d element %d", k, j)
+				}
+				k++
+			}
+		}
+		_, err = ch.RecvBatch(bufs)
+		require.ErrorIs(t, err, io.EOF)
+		r.expect(t, fmt.Sprintf("sent=%d sum=%d", messages, total))
+		require.NoError(t, r.cmd.Wait())
+	})
+}

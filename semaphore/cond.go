@@ -17,7 +17,7 @@ import (
 // CondLocker is a mutex a Cond can release while it waits: *Mutex or *RMutex.
 type CondLocker interface {
 	Locker
-	condRelease() (levels int, err error)
+	condRelease(entered *shm.Segment) (levels int, err error)
 	condReacquire(levels int) error
 }
 
@@ -109,7 +109,7 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 	defer d.Leave()
 	seq := c.st.Seq.Load() // before releasing: a signal after this is seen
 	c.st.Waiters.Add(1)
-	levels, err := c.l.condRelease()
+	levels, err := c.l.condRelease(c.seg) // even if Close has begun: it waits for us
 	if err != nil {
 		c.st.Waiters.Add(^uint32(0))
 		return false, err

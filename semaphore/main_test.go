@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		"barrier3":   helperBarrier3,
 		"scribble":   helperScribble,
 		"closewhile": helperCloseWhileWaiting,
+		"closecond":  helperCloseCondRounds,
 		"condsignal": helperCondSignal,
 	})
 }

@@ -85,11 +85,11 @@ func helperCloseWhileWaiting(args []string) int {
 		w := &layout.At[layout.Event](raw("ev"), 0).Waiters
 		asleep = func() bool { return w.Load() > 0 }
 	case "cond":
-		m, err := semaphore.OpenRMutex(seg, "cmu")
+		m, err := semaphore.OpenRMutex(seg, "cmu-"+args[2]) // one per form, checked free after each
 		if err != nil {
 			return proctest.Fail("%v", err)
 		}
-		c, err := semaphore.OpenCond(seg, "cv", m)
+		c, err := semaphore.OpenCond(seg, "cv-"+args[2], m)
 		if err != nil {
 			return proctest.Fail("%v", err)
 		}
@@ -104,7 +104,7 @@ func helperCloseWhileWaiting(args []string) int {
 			}
 			return err
 		}
-		w := &layout.At[layout.Cond](raw("cv"), 0).Waiters
+		w := &layout.At[layout.Cond](raw("cv-"+args[2]), 0).Waiters
 		asleep = func() bool { return w.Load() > 0 }
 	case "barrier":
 		b, err := semaphore.OpenBarrier(seg, "bar")
@@ -143,10 +143,12 @@ func TestCloseWhileWaiting(t *testing.T) {
 			require.NoError(t, err)
 			held = append(held, mu)
 		}
-		cmu, err := semaphore.NewRMutex(seg, "cmu")
-		require.NoError(t, err)
-		_, err = semaphore.NewCond(seg, "cv", cmu)
-		require.NoError(t, err)
+		for _, form := range []string{"plain", "timeout"} {
+			cmu, err := semaphore.NewRMutex(seg, "cmu-"+form)
+			require.NoError(t, err)
+			_, err = semaphore.NewCond(seg, "cv-"+form, cmu)
+			require.NoError(t, err)
+		}
 		_, err = semaphore.NewBarrier(seg, "bar", 2)
 		require.NoError(t, err)
 		for _, mu := range held {
@@ -162,6 +164,15 @@ func TestCloseWhileWaiting(t *testing.T) {
 				}
 				out := proctest.Output(t, "closewhile", name, kind, form)
 				assert.Equal(t, "closed", out)
+				if kind == "cond" { // the wait that Close ended released the mutex
+					cmu, err := semaphore.OpenRMutex(seg, "cmu-"+form)
+					require.NoError(t, err)
+					locked, err := cmu.TryLock()
+					if locked {
+						assert.NoError(t, cmu.Unlock())
+					}
+					assert.True(t, locked && err == nil, "the helper left the Cond's mutex held: TryLock %v, %v", locked, err)
+				}
 			})
 			if kind == "barrier" && cbind.Available { // the helper's arrival stays counted: start again
 				b, err := semaphore.OpenBarrier(seg, "bar")

@@ -80,7 +80,9 @@ func noMutex(l CondLocker) bool {
 func (c *Cond) Locker() CondLocker { return c.l }
 
 // Wait waits for Signal or Broadcast. The caller holds the mutex; Wait holds
-// it again when it returns, including with ErrOwnerDead.
+// it again when it returns, including with ErrOwnerDead. A wait that the
+// segment's Close ends returns an error wrapping shm.ErrClosed, with the
+// mutex released (if it is in that segment, other processes can lock it).
 func (c *Cond) Wait() error {
 	_, err := c.wait(context.Background(), 0)
 	return err

@@ -296,3 +296,66 @@ func TestCloseDuringCondWaitReleasesMutex(t *testing.T) {
 		})
 	}
 }
+
+// helperCloseBarrierRounds repeats, args[1] times, on segment args[0]: open
+// the segment, start a goroutine that waits on barrier "bar2" (two
+// parties), close the segment as soon as the arrival is counted, and reset
+// the barrier through a mapping of its own. It prints "closed" if every
+// wait ended with shm.ErrClosed.
+func helperCloseBarrierRounds(args []string) int {
+	rounds, err := strconv.Atoi(args[1])
+	if err != nil {
+		return proctest.Fail("rounds: %v", err)
+	}
+	runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))) // closer and waiter in parallel
+	keep := proctest.OpenSegment(args[0])
+	defer keep.Close()
+	reset, err := semaphore.OpenBarrier(keep, "bar2")
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	for round := range rounds {
+		seg := proctest.OpenSegment(args[0])
+		b, err := semaphore.OpenBarrier(seg, "bar2")
+		if err != nil {
+			return proctest.Fail("open: %v", err)
+		}
+		obj, err := seg.Lookup("bar2")
+		if err != nil {
+			return proctest.Fail("lookup: %v", err)
+		}
+		st := layout.At[layout.Barrier](obj.Bytes(), 0)
+		done := make(chan error, 1)
+		go func() {
+			_, err := b.Wait()
+			done <- err
+		}()
+		for atomic.LoadUint32(&st.Count) == 0 {
+			runtime.Gosched() // observing state, not synchronising
+		}
+		if err := seg.Close(); err != nil {
+			return proctest.Fail("close: %v", err)
+		}
+		if err := <-done; !errors.Is(err, shm.ErrClosed) {
+			fmt.Printf("round %d: the wait ended with %v\n", round, err)
+			return 0
+		}
+		if err := reset.Reset(); err != nil {
+			return proctest.Fail("reset: %v", err)
+		}
+	}
+	fmt.Println("closed")
+	return 0
+}
+
+// A Barrier wait that Close overtook right after its arrival was counted
+// read the barrier's parties through the public Parties, which panics on a
+// closed segment: the process died instead of the wait returning ErrClosed.
+func TestCloseRightAfterBarrierArrival(t *testing.T) {
+	proctest.NeedCgo(t, "a barrier")
+	seg, name := newSeg(t)
+	_, err := semaphore.NewBarrier(seg, "bar2", 2)
+	require.NoError(t, err)
+	out := proctest.Output(t, "closebar", name, strconv.Itoa(condCloseRounds))
+	assert.Equal(t, "closed", out)
+}

@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 		"scribble":   helperScribble,
 		"closewhile": helperCloseWhileWaiting,
 		"closecond":  helperCloseCondRounds,
+		"closebar":   helperCloseBarrierRounds,
 		"condsignal": helperCondSignal,
 	})
 }

@@ -100,7 +100,7 @@ func (b *Barrier) wait(ctx context.Context, deadline int64) (int, error) {
 	if err != nil {
 		return 0, opError("wait", b.name, err)
 	}
-	if int(index) == b.Parties()-1 {
+	if int(index) == int(atomic.LoadUint32(&b.st.Parties))-1 { // not Parties: it panics once Close has begun
 		return int(index), nil // the last arrival tripped it
 	}
 	done, werr := wait.Block(ctx, deadline, d.Sleep(&b.st.Gen, shm.ErrClosed, wait.Changed(&b.st.Gen, gen)))

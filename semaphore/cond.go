@@ -17,7 +17,7 @@ import (
 // CondLocker is a mutex a Cond can release while it waits: *Mutex or *RMutex.
 type CondLocker interface {
 	Locker
-	condRelease() (levels int, err error)
+	condRelease(entered *shm.Segment) (levels int, err error)
 	condReacquire(levels int) error
 }
 
@@ -80,7 +80,9 @@ func noMutex(l CondLocker) bool {
 func (c *Cond) Locker() CondLocker { return c.l }
 
 // Wait waits for Signal or Broadcast. The caller holds the mutex; Wait holds
-// it again when it returns, including with ErrOwnerDead.
+// it again when it returns, including with ErrOwnerDead. A wait that the
+// segment's Close ends returns an error wrapping shm.ErrClosed, with the
+// mutex released (if it is in that segment, other processes can lock it).
 func (c *Cond) Wait() error {
 	_, err := c.wait(context.Background(), 0)
 	return err
@@ -109,7 +111,7 @@ func (c *Cond) wait(ctx context.Context, deadline int64) (bool, error) {
 	defer d.Leave()
 	seq := c.st.Seq.Load() // before releasing: a signal after this is seen
 	c.st.Waiters.Add(1)
-	levels, err := c.l.condRelease()
+	levels, err := c.l.condRelease(c.seg) // even if Close has begun: it waits for us
 	if err != nil {
 		c.st.Waiters.Add(^uint32(0))
 		return false, err

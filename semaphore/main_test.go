@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 		"barrier3":   helperBarrier3,
 		"scribble":   helperScribble,
 		"closewhile": helperCloseWhileWaiting,
+		"closecond":  helperCloseCondRounds,
+		"closebar":   helperCloseBarrierRounds,
 		"condsignal": helperCondSignal,
 	})
 }

@@ -180,8 +180,17 @@ func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (boo
 	return ok, err
 }
 
-func (mu mutexCore) unlock() error {
-	if objects.Core(mu.c.Segment()).Writable() != nil {
+func (mu mutexCore) unlock() error { return mu.unlockIn(nil) }
+
+// unlockIn is unlock for a caller that has entered segment entered's drain
+// (enter), as a Cond's wait has before it releases its mutex. If the mutex
+// is in that segment, its memory stays mapped until the caller leaves, so
+// the unlock goes ahead even once Close has begun: refusing it would leave
+// the mutex locked by a thread that can never unlock it, and once the
+// mapping is gone not even the kernel could mark it owner-dead when the
+// thread exits, so every other process's Lock would hang.
+func (mu mutexCore) unlockIn(entered *shm.Segment) error {
+	if seg := mu.c.Segment(); seg != entered && objects.Core(seg).Writable() != nil {
 		return mu.check("unlock")
 	}
 	race.Release()
@@ -294,9 +303,10 @@ func (m *Mutex) LockContext(ctx context.Context) error {
 // Unlock unlocks m and unwires the goroutine from its thread.
 func (m *Mutex) Unlock() error { return m.unlock() }
 
-// condRelease and condReacquire let a Cond release the mutex while waiting.
-func (m *Mutex) condRelease() (int, error) { return 1, m.Unlock() }
-func (m *Mutex) condReacquire(int) error   { return m.Lock() }
+// condRelease and condReacquire let a Cond release the mutex while waiting;
+// the Cond has entered segment entered (see unlockIn).
+func (m *Mutex) condRelease(entered *shm.Segment) (int, error) { return 1, m.unlockIn(entered) }
+func (m *Mutex) condReacquire(int) error                       { return m.Lock() }
 
 // An RMutex is a recursive Mutex, as Python's RLock: the goroutine holding
 // it may lock it again, and it is released when every Lock has been matched
@@ -353,13 +363,14 @@ func (m *RMutex) Consistent() error { return m.core().Consistent() }
 // Name returns the mutex's name in its segment.
 func (m *RMutex) Name() string { return m.core().Name() }
 
-// condRelease releases every level, for a Cond to wait.
-func (m *RMutex) condRelease() (int, error) {
+// condRelease releases every level, for a Cond that has entered segment
+// entered to wait.
+func (m *RMutex) condRelease(entered *shm.Segment) (int, error) {
 	// glibc counts the holder's levels. A caller that does not hold m reads
 	// a stranger's count, but its first Unlock fails.
 	n := max(cbind.MutexLevels(m.core().c.Mutex()), 1)
 	for i := range n {
-		if err := m.Unlock(); err != nil {
+		if err := m.core().unlockIn(entered); err != nil {
 			return i, err
 		}
 	}

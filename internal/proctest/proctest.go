@@ -231,12 +231,19 @@ func PageFaults(t testing.TB, do func()) int64 {
 // CloseWhileWaiting is a helper's body for the tests of Close: it runs wait
 // in a goroutine, closes seg once asleep reports the wait counted in, and
 // prints "closed" if the wait then ended with an error wrapping
-// shm.ErrClosed, or what it ended with.
+// shm.ErrClosed, or what it ended with. A wait that ends before it is seen
+// asleep (a lock it needs is held by a dead peer, say) is reported as such:
+// waiting for it to sleep would hang.
 func CloseWhileWaiting(seg *shm.Segment, wait func() error, asleep func() bool) int {
 	done := make(chan error, 1)
 	go func() { done <- wait() }()
 	for !asleep() {
-		time.Sleep(time.Millisecond) // observing state, not synchronising
+		select {
+		case err := <-done:
+			fmt.Println("wait ended before Close with", err)
+			return 0
+		case <-time.After(time.Millisecond): // observing state, not synchronising
+		}
 	}
 	if err := seg.Close(); err != nil {
 		return Fail("close: %v", err)

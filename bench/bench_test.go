@@ -71,13 +71,18 @@ func TestSelect(t *testing.T) {
 	}
 }
 
-// TestQuickRun runs every workload once at a small count: every
-// implementation's data must check out.
+// TestQuickRun runs W1-W6 once at a small count: every implementation's
+// data must check out. W7 and W8 have tests of their own (TestW7,
+// TestW8Rows) that check their outcomes too.
 func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every workload")
 	}
-	results := bench.Run(t.Context(), bench.Workloads(), bench.Options{Rounds: 1, Scale: 0.01})
+	ws, err := bench.Select(bench.Workloads(), []string{"W1", "W2", "W3", "W4", "W5", "W6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := bench.Run(t.Context(), ws, bench.Options{Rounds: 1, Scale: 0.01})
 	for _, rs := range results {
 		for _, r := range rs {
 			if !r.OK && !r.Unavailable() {

@@ -117,6 +117,9 @@ func sameSummary(t *testing.T, out string) {
 }
 
 func TestExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every example (built without -race whatever this test's flags)")
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command")

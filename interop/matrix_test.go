@@ -405,6 +405,9 @@ func TestPeerErrors(t *testing.T) {
 // TestPythonUnittest runs the Python package's own tests, as
 // `python3 -m unittest` from python/ would.
 func TestPythonUnittest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Python suite; CI runs it on its own too")
+	}
 	cmd := python(t, "-m", "unittest", "-q")
 	cmd.Dir = "../python"
 	var out strings.Builder

@@ -157,6 +157,9 @@ func TestPoolPythonDrivesGoTaskKillsWorker(t *testing.T) {
 // right result or a WorkerDiedError naming a killed worker: nothing lost,
 // wrong or hung.
 func TestPoolPythonDrivesGoKillSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a soak of 20 kills")
+	}
 	out := pyDriver(t, "soak", goWorker(t))
 	t.Log(out)
 	lines := regexp.MustCompile(`retries=(\d): (\d+) tasks, (\d+) right, (\d+) failed naming a killed worker, (\d+) wrong, (\d+) kills`).FindAllStringSubmatch(out, -1)

@@ -178,3 +178,10 @@ func (d DictHandle) ListReverse() error { return errno(C.shmkit_list_reverse(d.p
 // DictTestLock takes the writer lock and keeps it: for tests of a writer
 // killed while holding it.
 func (d DictHandle) DictTestLock() error { return errno(C.shmkit_dict_test_lock(d.p)) }
+
+// DictTestOverwrite sets key's INT value in place and stops as a writer
+// killed inside would (stage 1: seqlock odd, half written; stage 2: done
+// but not noted done), keeping the lock.
+func (d DictHandle) DictTestOverwrite(ktag int, key []byte, val int64, stage int) error {
+	return errno(C.shmkit_dict_test_overwrite(d.p, C.int(ktag), ptr(key), C.uint64_t(len(key)), C.int64_t(val), C.int(stage)))
+}

@@ -858,10 +858,11 @@ struct shmkit_dict_heap {
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
 	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
 	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
-	uint64_t undo_slot;        /* 184: the slot whose value is being overwritten in place, 0 if none */
-	uint64_t undo_seq;         /* 192: that slot's seq before the overwrite */
-	uint64_t undo_val;         /* 200: the value's bytes before the overwrite (at most 8) */
-	uint64_t reserved[6];      /* 208 */
+	uint64_t reserved0;        /* 184 */
+	uint64_t undo_slot;        /* 192: the slot whose value is being overwritten in place, 0 if none */
+	uint64_t undo_seq;         /* 200: that slot's seq before the overwrite (one cache line with undo_slot) */
+	uint64_t undo_val;         /* 208: the value's bytes before the overwrite (at most 8) */
+	uint64_t reserved[5];      /* 216 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 

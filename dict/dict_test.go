@@ -3,6 +3,7 @@ package dict_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -592,7 +593,11 @@ func TestAddInPlaceKillSoak(t *testing.T) {
 	start := func() (*os.Process, chan struct{}) {
 		cmd := proctest.Command(t, "dict-adder", name, "ctr")
 		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
+		_, err = io.ReadFull(out, make([]byte, len("ready\n")))
+		require.NoError(t, err)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		return cmd.Process, done

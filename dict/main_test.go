@@ -169,6 +169,7 @@ func helperReverse(args []string) int {
 // value is 8-aligned; "n"'s is not) in dict args[1], alternately, and
 // after each add returned stores how many it made in "an<pid>" or
 // "ac<pid>"; it also sets "pat" to 8 equal bytes; forever (it is killed).
+// It prints "ready" after its first two adds.
 func helperAdder(args []string) int {
 	seg := proctest.OpenSegment(args[0])
 	defer seg.Close()
@@ -187,6 +188,9 @@ func helperAdder(args []string) int {
 		done[i%2]++
 		if err := d.Set(ack, done[i%2]); err != nil {
 			return proctest.Fail("ack: %v", err)
+		}
+		if i == 1 {
+			fmt.Println("ready") // both counters exist; from here it is killed mid-stream
 		}
 		if i%8 == 0 {
 			if err := d.Set("pat", int64(0x0101010101010101*uint64(i%127+1))); err != nil {

@@ -182,6 +182,7 @@ func CLayout() []Field {
 		f("shmkit_dict_heap", "recoveries", unsafe.Offsetof(dh.recoveries), unsafe.Sizeof(dh.recoveries)),
 		f("shmkit_dict_heap", "freed", unsafe.Offsetof(dh.freed), unsafe.Sizeof(dh.freed)),
 		f("shmkit_dict_heap", "nonempty", unsafe.Offsetof(dh.nonempty), unsafe.Sizeof(dh.nonempty)),
+		f("shmkit_dict_heap", "reserved0", unsafe.Offsetof(dh.reserved0), unsafe.Sizeof(dh.reserved0)),
 		f("shmkit_dict_heap", "undo_slot", unsafe.Offsetof(dh.undo_slot), unsafe.Sizeof(dh.undo_slot)),
 		f("shmkit_dict_heap", "undo_seq", unsafe.Offsetof(dh.undo_seq), unsafe.Sizeof(dh.undo_seq)),
 		f("shmkit_dict_heap", "undo_val", unsafe.Offsetof(dh.undo_val), unsafe.Sizeof(dh.undo_val)),

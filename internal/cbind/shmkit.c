@@ -3151,16 +3151,27 @@ static int dict_repair(struct shmkit_dict *d) {
 	return rc;
 }
 
+#define DICT_LOCK_SPINS 100 /* tries of the writer lock before sleeping on it */
+
 static int dict_lock(struct shmkit_dict *d) {
 	if (d->readonly) {
 		return EBADF;
 	}
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	/* A live holder (or a lock word a hostile process wrote) is waited for
+	/* Writers hold the lock for a few hundred nanoseconds: try it a few
+	 * times before sleeping in the kernel (and before reading the clock). A
+	 * live holder (or a lock word a hostile process wrote) is waited for
 	 * as long as the allocation lock, then EBUSY. */
-	int rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
-	if (rc == ETIMEDOUT) {
-		return EBUSY;
+	int rc = pthread_mutex_trylock(&h->lock.mutex);
+	for (int spin = 0; rc == EBUSY && spin < DICT_LOCK_SPINS; spin++) {
+		cpu_relax();
+		rc = pthread_mutex_trylock(&h->lock.mutex);
+	}
+	if (rc == EBUSY) {
+		rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
+		if (rc == ETIMEDOUT) {
+			return EBUSY;
+		}
 	}
 	if (rc == EOWNERDEAD) {
 		rc = dict_map(d, LOAD(&h->size));

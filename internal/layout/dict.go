@@ -52,10 +52,11 @@ type DictHeap struct {
 	Recoveries uint64
 	Freed      uint64
 	Nonempty   [3]uint64
+	Reserved0  uint64
 	UndoSlot   uint64
 	UndoSeq    uint64
 	UndoVal    uint64
-	Reserved   [6]uint64
+	Reserved   [5]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

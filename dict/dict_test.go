@@ -3,6 +3,7 @@ package dict_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -545,4 +546,142 @@ func TestHeapTakesSegmentMode(t *testing.T) {
 	fi, err := os.Stat("/dev/shm/" + dict.HeapName(d))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+}
+
+// A writer killed in the middle of an integer overwritten in place: with
+// its seqlock still odd the old value comes back, once the seqlock is
+// even again the new one stays; readers never see half of each.
+func TestOverwriteInPlaceKilled(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	for stage, want := range map[int]int64{1: 5, 2: -1} {
+		require.NoError(t, d.Set("n", int64(5)))
+		require.NoError(t, d.Set("other", "kept"))
+		proctest.Output(t, "dict-halfway", name, "d", "-1", strconv.Itoa(stage))
+		v, ok, err := d.Get("n") // a lock-free reader meets the odd seqlock and repairs
+		require.NoError(t, err)
+		assert.True(t, ok)
+		assert.Equal(t, want, v, "stage %d", stage)
+		v, _, err = d.Get("other")
+		require.NoError(t, err)
+		assert.Equal(t, "kept", v)
+		sum, err := d.Add("n", 1)
+		require.NoError(t, err)
+		assert.Equal(t, want+1, sum)
+	}
+	st, err := d.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), st.Recoveries)
+}
+
+// Two processes add to counters in place, note each add done in a key of
+// their own and set an 8-byte pattern while they are SIGKILLed at random
+// and replaced; a reader in this process watches. Each counter ends within
+// the adds noted and those in flight at the kills (one per kill at most),
+// never goes down, and no value is ever torn.
+func TestAddInPlaceKillSoak(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "ctr")
+	const adders = 2
+	rounds := 60
+	if testing.Short() {
+		rounds = 15
+	}
+	kills := 0
+	start := func() (*os.Process, chan struct{}) {
+		cmd := proctest.Command(t, "dict-adder", name, "ctr")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		_, err = io.ReadFull(out, make([]byte, len("ready\n")))
+		require.NoError(t, err)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		return cmd.Process, done
+	}
+	stop := make(chan struct{})
+	var reads int64
+	readerDone := make(chan error, 1)
+	go func() {
+		last := map[string]int64{}
+		for {
+			select {
+			case <-stop:
+				readerDone <- nil
+				return
+			default:
+			}
+			for _, k := range []string{"n", "counter", "pat"} {
+				v, ok, err := d.Get(k)
+				if err != nil {
+					readerDone <- err
+					return
+				}
+				if !ok {
+					continue
+				}
+				n := v.(int64)
+				reads++
+				if k == "pat" {
+					if n != int64(0x0101010101010101*uint64(n&0xff)) {
+						readerDone <- fmt.Errorf("pat torn: %#x", uint64(n))
+						return
+					}
+					continue
+				}
+				if n < last[k] {
+					readerDone <- fmt.Errorf("%s went down from %d to %d", k, last[k], n)
+					return
+				}
+				last[k] = n
+			}
+		}
+	}()
+	r := rand.New(rand.NewPCG(3, 4))
+	procs := make([]*os.Process, adders)
+	exited := make([]chan struct{}, adders)
+	for w := range adders {
+		procs[w], exited[w] = start()
+	}
+	reap := func(w int) {
+		require.NoError(t, procs[w].Signal(syscall.SIGKILL))
+		<-exited[w]
+		kills++
+	}
+	for range rounds {
+		time.Sleep(time.Duration(2+r.IntN(20)) * time.Millisecond) // how long the victim runs, not synchronisation
+		w := r.IntN(adders)
+		reap(w)
+		procs[w], exited[w] = start()
+	}
+	for w := range adders {
+		reap(w)
+	}
+	close(stop)
+	require.NoError(t, <-readerDone)
+	acked := map[string]int64{}
+	require.NoError(t, d.Range(func(k, v any) bool {
+		switch key := k.(string); {
+		case strings.HasPrefix(key, "an"):
+			acked["n"] += v.(int64)
+		case strings.HasPrefix(key, "ac"):
+			acked["counter"] += v.(int64)
+		}
+		return true
+	}))
+	for _, k := range []string{"n", "counter"} {
+		v, ok, err := d.Get(k)
+		require.NoError(t, err)
+		require.True(t, ok, k)
+		n := v.(int64)
+		assert.GreaterOrEqual(t, n, acked[k], "counter %s", k)
+		assert.LessOrEqual(t, n, acked[k]+int64(kills), "counter %s", k)
+		t.Logf("%s = %d: %d acknowledged, %d kills", k, n, acked[k], kills)
+	}
+	st, err := d.Stats()
+	require.NoError(t, err)
+	t.Logf("%d reads, %d repairs", reads, st.Recoveries)
 }

@@ -14,3 +14,14 @@ func HeapName(d *Dict) string {
 	}
 	return string(n)
 }
+
+// DieOverwriting sets key's integer value in place and stops where a
+// writer killed inside would (stage 1: half the bytes written, seqlock
+// odd; stage 2: written, the undo note not yet cleared), keeping the lock.
+func DieOverwriting(d *Dict, key string, v int64, stage int) error {
+	kt, kb, err := encode(key)
+	if err != nil {
+		return err
+	}
+	return d.c.h.DictTestOverwrite(kt, kb, v, stage)
+}

@@ -23,6 +23,8 @@ func TestMain(m *testing.M) {
 		"dict-churn":   helperChurn,
 		"dict-nospace": helperNoSpace,
 		"dict-records": helperRecords,
+		"dict-adder":   helperAdder,
+		"dict-halfway": helperHalfway,
 	})
 }
 
@@ -161,4 +163,54 @@ func helperReverse(args []string) int {
 			return proctest.Fail("reverse: %v", err)
 		}
 	}
+}
+
+// helperAdder adds 1 to "n" and to "counter" (a key of 8 bytes, so its
+// value is 8-aligned; "n"'s is not) in dict args[1], alternately, and
+// after each add returned stores how many it made in "an<pid>" or
+// "ac<pid>"; it also sets "pat" to 8 equal bytes; forever (it is killed).
+// It prints "ready" after its first two adds.
+func helperAdder(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	defer d.Close()
+	pid := strconv.Itoa(os.Getpid())
+	var done [2]int64
+	for i := 0; ; i++ {
+		key, ack := "n", "an"+pid
+		if i%2 == 1 {
+			key, ack = "counter", "ac"+pid
+		}
+		if _, err := d.Add(key, 1); err != nil {
+			return proctest.Fail("add: %v", err)
+		}
+		done[i%2]++
+		if err := d.Set(ack, done[i%2]); err != nil {
+			return proctest.Fail("ack: %v", err)
+		}
+		if i == 1 {
+			fmt.Println("ready") // both counters exist; from here it is killed mid-stream
+		}
+		if i%8 == 0 {
+			if err := d.Set("pat", int64(0x0101010101010101*uint64(i%127+1))); err != nil {
+				return proctest.Fail("set: %v", err)
+			}
+		}
+	}
+}
+
+// helperHalfway overwrites "n" in dict args[1] in place with args[2] and
+// exits where stage args[3] stops, holding the lock.
+func helperHalfway(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	v, _ := strconv.ParseInt(args[2], 10, 64)
+	stage, _ := strconv.Atoi(args[3])
+	if err := dict.DieOverwriting(d, "n", v, stage); err != nil {
+		return proctest.Fail("overwrite: %v", err)
+	}
+	os.Exit(0)
+	return 0
 }

@@ -5,6 +5,16 @@ package cbind
 /*
 #include <stdlib.h>
 #include "shmkit.h"
+
+// The sum comes back in the result, not through a pointer, so that Go
+// need not put a variable on its heap for C to write into.
+struct cbind_add { int rc; int64_t sum; };
+static inline struct cbind_add cbind_dict_add(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen,
+                                              int64_t delta) {
+	struct cbind_add r = {0, 0};
+	r.rc = shmkit_dict_add(d, ktag, key, klen, delta, &r.sum);
+	return r;
+}
 */
 import "C"
 
@@ -99,9 +109,8 @@ func (d DictHandle) CompareAndSwap(ktag int, key []byte, otag int, old []byte, n
 
 // Add adds delta to the key's integer value (absent: 0) and returns the sum.
 func (d DictHandle) Add(ktag int, key []byte, delta int64) (int64, error) {
-	var out C.int64_t
-	rc := C.shmkit_dict_add(d.p, C.int(ktag), ptr(key), C.uint64_t(len(key)), C.int64_t(delta), &out)
-	return int64(out), errno(rc)
+	r := C.cbind_dict_add(d.p, C.int(ktag), ptr(key), C.uint64_t(len(key)), C.int64_t(delta))
+	return int64(r.sum), errno(r.rc)
 }
 
 // Len is the number of keys, or a list's length.
@@ -178,3 +187,10 @@ func (d DictHandle) ListReverse() error { return errno(C.shmkit_list_reverse(d.p
 // DictTestLock takes the writer lock and keeps it: for tests of a writer
 // killed while holding it.
 func (d DictHandle) DictTestLock() error { return errno(C.shmkit_dict_test_lock(d.p)) }
+
+// DictTestOverwrite sets key's INT value in place and stops as a writer
+// killed inside would (stage 1: seqlock odd, half written; stage 2: done
+// but not noted done), keeping the lock.
+func (d DictHandle) DictTestOverwrite(ktag int, key []byte, val int64, stage int) error {
+	return errno(C.shmkit_dict_test_overwrite(d.p, C.int(ktag), ptr(key), C.uint64_t(len(key)), C.int64_t(val), C.int(stage)))
+}

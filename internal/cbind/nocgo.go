@@ -55,23 +55,24 @@ type DictStats struct{ Count, Slots, HeapSize, Used, Recoveries uint64 }
 // ShortBuf is the errno of an operation whose value did not fit the buffer.
 const ShortBuf = syscall.ENOBUFS
 
-func DictInit([]byte, string, string, bool, uint32) error    { return ErrNoCgo }
-func DictAttach([]byte, bool) (DictHandle, error)            { return DictHandle{}, ErrNoCgo }
-func DictUnlink([]byte) error                                { return ErrNoCgo }
-func (DictHandle) Close()                                    {}
-func (DictHandle) Get(int, []byte, []byte) (int, int, error) { return 0, 0, ErrNoCgo }
-func (DictHandle) Set(int, []byte, int, []byte) error        { return ErrNoCgo }
-func (DictHandle) Delete(int, []byte) error                  { return ErrNoCgo }
-func (DictHandle) Add(int, []byte, int64) (int64, error)     { return 0, ErrNoCgo }
-func (DictHandle) Len() (int, error)                         { return 0, ErrNoCgo }
-func (DictHandle) Clear() error                              { return ErrNoCgo }
-func (DictHandle) Stats() DictStats                          { return DictStats{} }
-func (DictHandle) ListGet(int, []byte) (int, int, error)     { return 0, 0, ErrNoCgo }
-func (DictHandle) ListSet(int, int, []byte) error            { return ErrNoCgo }
-func (DictHandle) ListInsert(int, int, []byte) error         { return ErrNoCgo }
-func (DictHandle) ListPop(int, []byte) (int, int, error)     { return 0, 0, ErrNoCgo }
-func (DictHandle) ListReverse() error                        { return ErrNoCgo }
-func (DictHandle) DictTestLock() error                       { return ErrNoCgo }
+func DictInit([]byte, string, string, bool, uint32) error          { return ErrNoCgo }
+func DictAttach([]byte, bool) (DictHandle, error)                  { return DictHandle{}, ErrNoCgo }
+func DictUnlink([]byte) error                                      { return ErrNoCgo }
+func (DictHandle) Close()                                          {}
+func (DictHandle) Get(int, []byte, []byte) (int, int, error)       { return 0, 0, ErrNoCgo }
+func (DictHandle) Set(int, []byte, int, []byte) error              { return ErrNoCgo }
+func (DictHandle) Delete(int, []byte) error                        { return ErrNoCgo }
+func (DictHandle) Add(int, []byte, int64) (int64, error)           { return 0, ErrNoCgo }
+func (DictHandle) Len() (int, error)                               { return 0, ErrNoCgo }
+func (DictHandle) Clear() error                                    { return ErrNoCgo }
+func (DictHandle) Stats() DictStats                                { return DictStats{} }
+func (DictHandle) ListGet(int, []byte) (int, int, error)           { return 0, 0, ErrNoCgo }
+func (DictHandle) ListSet(int, int, []byte) error                  { return ErrNoCgo }
+func (DictHandle) ListInsert(int, int, []byte) error               { return ErrNoCgo }
+func (DictHandle) ListPop(int, []byte) (int, int, error)           { return 0, 0, ErrNoCgo }
+func (DictHandle) ListReverse() error                              { return ErrNoCgo }
+func (DictHandle) DictTestLock() error                             { return ErrNoCgo }
+func (DictHandle) DictTestOverwrite(int, []byte, int64, int) error { return ErrNoCgo }
 func (DictHandle) LoadOrStore(int, []byte, int, []byte, []byte) (bool, int, int, error) {
 	return false, 0, 0, ErrNoCgo
 }

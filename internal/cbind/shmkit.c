@@ -3112,8 +3112,10 @@ static int dict_sweep(struct shmkit_dict *d) {
 	return rc;
 }
 
+static void dict_undo(struct shmkit_dict *d, const struct dict_table *t);
+
 /* dict_repair makes the heap consistent after a writer died holding the
- * lock: every seqlock closed, the counts recounted, the free lists rebuilt. */
+ * lock: an overwrite in place finished or undone, every seqlock closed, the counts recounted, the free lists rebuilt. */
 static int dict_repair(struct shmkit_dict *d) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	if (h->cursor < SHMKIT_DICT_HEAP_START || h->cursor > h->size || h->cursor % 8 != 0) {
@@ -3129,6 +3131,7 @@ static int dict_repair(struct shmkit_dict *d) {
 		if (rc != 0) {
 			return rc;
 		}
+		dict_undo(d, &t);
 		uint64_t count = 0, tombs = 0;
 		for (uint64_t i = 0; i < t.cap; i++) {
 			uint32_t q = t.slots[i].seq;
@@ -3148,16 +3151,27 @@ static int dict_repair(struct shmkit_dict *d) {
 	return rc;
 }
 
+#define DICT_LOCK_SPINS 100 /* tries of the writer lock before sleeping on it */
+
 static int dict_lock(struct shmkit_dict *d) {
 	if (d->readonly) {
 		return EBADF;
 	}
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	/* A live holder (or a lock word a hostile process wrote) is waited for
+	/* Writers hold the lock for a few hundred nanoseconds: try it a few
+	 * times before sleeping in the kernel (and before reading the clock). A
+	 * live holder (or a lock word a hostile process wrote) is waited for
 	 * as long as the allocation lock, then EBUSY. */
-	int rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
-	if (rc == ETIMEDOUT) {
-		return EBUSY;
+	int rc = pthread_mutex_trylock(&h->lock.mutex);
+	for (int spin = 0; rc == EBUSY && spin < DICT_LOCK_SPINS; spin++) {
+		cpu_relax();
+		rc = pthread_mutex_trylock(&h->lock.mutex);
+	}
+	if (rc == EBUSY) {
+		rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
+		if (rc == ETIMEDOUT) {
+			return EBUSY;
+		}
 	}
 	if (rc == EOWNERDEAD) {
 		rc = dict_map(d, LOAD(&h->size));
@@ -3472,12 +3486,73 @@ static int dict_locked_table(struct shmkit_dict *d, struct dict_table *t, int ad
 	return rc;
 }
 
-/* dict_put stores a new item for the key at slot at (whose item is old, or
- * 0), or a tombstone if vtag is SHMKIT_TAG_ABSENT. */
-static int dict_put(struct shmkit_dict *d, struct dict_table *t, uint64_t at, uint64_t old, uint32_t h32, int ktag,
-                    const void *key, uint64_t klen, int vtag, const void *val, uint64_t vlen) {
+/* dict_overwrite replaces the value of the item in slot s in place: a
+ * value of at most 8 bytes with the new value's tag and length. Readers
+ * see the slot's seq change and read again. The old bytes, the slot and
+ * its seq are noted first, so that dict_repair can undo an overwrite
+ * whose writer died before making seq even again. */
+static inline void dict_overwrite_to(struct shmkit_dict *d, struct shmkit_dict_slot *s, const struct dict_item *it,
+                                     const void *val, int stop) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t was = 0;
+	memcpy(&was, it->val, it->vlen);
+	uint32_t q = RELAXED_LOAD(&s->seq);
+	RELAXED_STORE(&h->undo_val, was);
+	RELAXED_STORE(&h->undo_seq, (uint64_t)q);
+	STORE(&h->undo_slot, (uint64_t)((uint8_t *)s - d->base));
+	RELAXED_STORE(&s->seq, q + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (stop == 1) { /* a writer killed halfway through the bytes */
+		memcpy((uint8_t *)it->val, val, it->vlen / 2);
+		return;
+	}
+	memcpy((uint8_t *)it->val, val, it->vlen);
+	STORE(&s->seq, q + 2);
+	if (stop == 2) { /* killed before the note is cleared */
+		return;
+	}
+	STORE(&h->undo_slot, (uint64_t)0);
+}
+
+static void dict_overwrite(struct shmkit_dict *d, struct shmkit_dict_slot *s, const struct dict_item *it,
+                           const void *val) {
+	dict_overwrite_to(d, s, it, val, 0);
+}
+
+/* dict_undo finishes an overwrite in place that a killed writer left: if
+ * the slot's seq is still odd, the old bytes go back and the seq is closed;
+ * if it is even again, the new value stays. The lock is held. */
+static void dict_undo(struct shmkit_dict *d, const struct dict_table *t) {
+	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t at = h->undo_slot, first = t->off + 32;
+	if (at == 0) {
+		return;
+	}
+	h->undo_slot = 0;
+	if (at < first || (at - first) % sizeof(struct shmkit_dict_slot) != 0 ||
+	    (at - first) / sizeof(struct shmkit_dict_slot) >= t->cap) {
+		return; /* not a slot of the table: nothing to put back */
+	}
+	struct shmkit_dict_slot *s = &t->slots[(at - first) / sizeof(struct shmkit_dict_slot)];
+	struct dict_item it;
+	if (s->seq != (uint32_t)(h->undo_seq + 1) || dict_item_at(d, s->ref, &it) != 0 || it.vlen > 8) {
+		return;
+	}
+	uint64_t was = h->undo_val;
+	memcpy((uint8_t *)it.val, &was, it.vlen);
+	STORE(&s->seq, s->seq + 1);
+}
+
+/* dict_put stores a new item for the key at slot at (whose item is old,
+ * described by it, or 0), or a tombstone if vtag is SHMKIT_TAG_ABSENT. */
+static int dict_put(struct shmkit_dict *d, struct dict_table *t, uint64_t at, uint64_t old, const struct dict_item *it,
+                    uint32_t h32, int ktag, const void *key, uint64_t klen, int vtag, const void *val, uint64_t vlen) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	uint64_t ref = SHMKIT_SLOT_TOMB;
+	if (old != 0 && vtag != (int)SHMKIT_TAG_ABSENT && it->vtag == vtag && it->vlen == vlen && vlen <= 8) {
+		dict_overwrite(d, &t->slots[at], it, val);
+		return 0;
+	}
 	if (vtag != (int)SHMKIT_TAG_ABSENT) {
 		int rc = dict_new_item(d, ktag, key, klen, vtag, val, vlen, &ref);
 		if (rc != 0) {
@@ -3501,6 +3576,26 @@ static int dict_put(struct shmkit_dict *d, struct dict_table *t, uint64_t at, ui
 		h->count--;
 		h->tombstones++;
 	}
+	return 0;
+}
+
+int shmkit_dict_test_overwrite(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int64_t val,
+                               int stage) {
+	int rc = dict_check_key(d, ktag, key, klen);
+	if (rc != 0 || (rc = dict_lock(d)) != 0) {
+		return rc;
+	}
+	struct dict_table t;
+	struct dict_item it;
+	uint64_t at, ref;
+	if ((rc = dict_table_at(d, DICT_HEAP(d)->table, SHMKIT_BLOCK_TABLE, &t)) != 0 ||
+	    (rc = dict_slot_for(d, &t, ktag, key, klen, (uint32_t)(dict_hash(ktag, key, klen) >> 32), &at, &ref)) != 0 ||
+	    (rc = ref == 0 ? ENOENT : dict_item_at(d, ref, &it)) != 0 ||
+	    (rc = it.vtag == (int)SHMKIT_TAG_INT && it.vlen == 8 ? 0 : SHMKIT_EKIND) != 0) {
+		dict_unlock(d);
+		return rc;
+	}
+	dict_overwrite_to(d, &t.slots[at], &it, &val, stage);
 	return 0;
 }
 
@@ -3544,10 +3639,10 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 	}
 	switch (w->op) {
 	case OP_SET:
-		rc = dict_put(d, &t, at, old, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
+		rc = dict_put(d, &t, at, old, &it, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
 		break;
 	case OP_DELETE:
-		rc = old == 0 ? ENOENT : dict_put(d, &t, at, old, h32, ktag, key, klen, SHMKIT_TAG_ABSENT, NULL, 0);
+		rc = old == 0 ? ENOENT : dict_put(d, &t, at, old, &it, h32, ktag, key, klen, SHMKIT_TAG_ABSENT, NULL, 0);
 		break;
 	case OP_LOAD_OR_STORE:
 		if (old != 0) {
@@ -3555,7 +3650,7 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 			out_copy(&w->out, it.vtag, it.val, it.vlen);
 			rc = out_fits(&w->out, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
 		} else {
-			rc = dict_put(d, &t, at, 0, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
+			rc = dict_put(d, &t, at, 0, NULL, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
 		}
 		break;
 	case OP_CAS: {
@@ -3563,7 +3658,7 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 		                ? old == 0
 		                : old != 0 && it.vtag == w->otag && it.vlen == w->olen && memcmp(it.val, w->old, w->olen) == 0;
 		if (match) {
-			rc = dict_put(d, &t, at, old, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
+			rc = dict_put(d, &t, at, old, &it, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
 			w->done = rc == 0;
 		}
 		break;
@@ -3578,7 +3673,7 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 			memcpy(&cur, it.val, 8);
 		}
 		w->sum = (int64_t)((uint64_t)cur + (uint64_t)w->delta);
-		rc = dict_put(d, &t, at, old, h32, ktag, key, klen, SHMKIT_TAG_INT, &w->sum, 8);
+		rc = dict_put(d, &t, at, old, &it, h32, ktag, key, klen, SHMKIT_TAG_INT, &w->sum, 8);
 		break;
 	}
 	}

@@ -774,13 +774,17 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
  * is written in full in a block no reader can reach, then published by one
  * aligned 8-byte store of its offset (a dict slot's ref, a list array's
  * entry); a table or array that changes shape is built aside and published
- * by one store of heap.table. So a writer killed at any instruction leaves
- * every key with its old or its new value. The next writer gets EOWNERDEAD
- * and repairs: it closes every seqlock left odd, recounts, and rebuilds the
- * free lists from the blocks the table reaches (see docs/design.md).
+ * by one store of heap.table. A value of at most 8 bytes replaced by one of
+ * the same tag and length is overwritten in place instead, inside the
+ * slot's seqlock, after its old bytes, the slot and its seq are noted in
+ * heap.undo_*. So a writer killed at any instruction leaves every key with
+ * its old or its new value. The next writer gets EOWNERDEAD and repairs: it
+ * puts back an overwrite left half done (its seq still odd), closes every
+ * seqlock left odd, recounts, and rebuilds the free lists from the blocks
+ * the table reaches (see docs/design.md).
  *
  * Readers take no lock. A dict slot is a seqlock: a writer makes seq odd,
- * changes ref and hash, makes seq even; a reader loads seq, reads the item,
+ * changes ref and hash (or the value in place), makes seq even; a reader loads seq, reads the item,
  * and retries if seq changed. heap.gen is the same for the table (dict) or
  * for the whole list. After a few retries (or a seq left odd by a killed
  * writer) a reader takes the lock. Every offset is checked against the
@@ -789,7 +793,7 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_KIND_DICT 12u         /* struct shmkit_dict_ref: a hash map */
 #define SHMKIT_KIND_LIST 13u         /* struct shmkit_dict_ref: a sequence */
 #define SHMKIT_DICT_MAGIC 0x544349444B4D4853ULL /* "SHMKDICT" read as little-endian */
-#define SHMKIT_DICT_VERSION 2u
+#define SHMKIT_DICT_VERSION 3u
 #define SHMKIT_DICT_HEAP_START 2048u /* the first block */
 #define SHMKIT_DICT_HEAP_MAX (1ull << 36) /* address space reserved per handle */
 #define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), then [1032, 2048), [2048, 4096) ... [2^31] (127..148), unused */
@@ -855,7 +859,11 @@ struct shmkit_dict_heap {
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
 	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
 	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
-	uint64_t reserved[9];      /* 184 */
+	uint64_t reserved0;        /* 184 */
+	uint64_t undo_slot;        /* 192: the slot whose value is being overwritten in place, 0 if none */
+	uint64_t undo_seq;         /* 200: that slot's seq before the overwrite (one cache line with undo_slot) */
+	uint64_t undo_val;         /* 208: the value's bytes before the overwrite (at most 8) */
+	uint64_t reserved[5];      /* 216 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 
@@ -972,6 +980,11 @@ int shmkit_dict_stats(struct shmkit_dict *d, struct shmkit_dict_stats *out);
 /* Test hook: lock the writer mutex and return without unlocking, as a writer
  * killed while holding it would. Only for tests that then exit. */
 int shmkit_dict_test_lock(struct shmkit_dict *d);
+/* Test hook: set an INT value in place as a writer killed inside would
+ * leave it: stage 1 with its seqlock odd and half the bytes written,
+ * stage 2 with all written but the undo note kept. The lock stays held. */
+int shmkit_dict_test_overwrite(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int64_t val,
+                               int stage);
 
 /*
  * Queues of byte messages of any length up to a limit (Go's package queue,

@@ -7,7 +7,7 @@ package layout
 // Dict constants (SHMKIT_DICT_*, SHMKIT_TAG_*).
 const (
 	DictMagic     = 0x544349444B4D4853 // "SHMKDICT"
-	DictVersion   = 2
+	DictVersion   = 3
 	DictHeapStart = 2048
 	DictHeapMax   = 1 << 36
 	DictClasses   = 224
@@ -52,7 +52,11 @@ type DictHeap struct {
 	Recoveries uint64
 	Freed      uint64
 	Nonempty   [3]uint64
-	Reserved   [9]uint64
+	Reserved0  uint64
+	UndoSlot   uint64
+	UndoSeq    uint64
+	UndoVal    uint64
+	Reserved   [5]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

@@ -18,7 +18,7 @@
 //	dict       shared dicts and lists (Python's Manager().dict() and .list())
 //	process    starting workers: this program re-executed, Python's Process
 //	pool       a process pool (Python's Pool) that loses no task when a worker dies
-//	bench      the cross-process workloads W1-W6 and their baselines
+//	bench      the cross-process workloads W1-W8 and their baselines
 //	cmd/shmkit bench, ls, inspect, rm, clean
 //
 // Coming from Python's multiprocessing: one row for each row of the

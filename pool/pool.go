@@ -237,6 +237,7 @@ type worker struct {
 	sent     int        // chunks sent (p.mu)
 	ending   bool       // told to leave (p.mu)
 	dead     bool       // exited (p.mu)
+	broke    bool       // answered out of turn, and is killed for it (p.mu)
 }
 
 // A delivery is a result message for tasks first, first+1, ... of job.
@@ -579,7 +580,7 @@ func (w *worker) handle(msgs [][]byte) bool {
 		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id ||
 			w.inflight.at(0).answered+count > w.inflight.at(0).items.len() {
 			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
-			good = false
+			good, w.broke = false, true
 			break
 		}
 		c := w.inflight.at(0)
@@ -643,7 +644,15 @@ func (w *worker) exited() {
 			failed = append(failed, c.rest(c.answered, c.items.len(), c.attempts))
 			continue
 		}
-		if state != layout.PoolBusy || c.id != running || item < c.answered || item >= c.items.len() {
+		item := item
+		switch {
+		case state == layout.PoolBusy && c.id == running && item >= c.answered && item < c.items.len():
+		case w.broke && i == 0:
+			// Its row cannot be trusted: blame the task it had to answer
+			// next, or a worker that breaks the protocol on every task
+			// would be replaced for the same task for ever.
+			item = c.answered
+		default:
 			back = append(back, c.rest(c.answered, c.items.len(), c.attempts)) // it never ran
 			continue
 		}

@@ -1,9 +1,11 @@
 package pool_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/pool"
+	"github.com/shmkit/shmkit/shm"
 )
 
 const pythonWorker = `
@@ -41,6 +44,11 @@ var (
 // pythonPool starts a pool whose workers are Python processes serving
 // functions through shmkit.serve_pool.
 func pythonPool(t *testing.T, opts ...pool.Option) *pool.Pool {
+	return pythonPoolRunning(t, pythonWorker, opts...)
+}
+
+// pythonPoolRunning starts a pool of Python workers running source.
+func pythonPoolRunning(t *testing.T, source string, opts ...pool.Option) *pool.Pool {
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("no python3")
@@ -53,7 +61,7 @@ func pythonPool(t *testing.T, opts ...pool.Option) *pool.Pool {
 	out, err := exec.Command(py, "-c", "import shmkit").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	script := filepath.Join(t.TempDir(), "worker.py")
-	require.NoError(t, os.WriteFile(script, []byte(pythonWorker), 0o600))
+	require.NoError(t, os.WriteFile(script, []byte(source), 0o600))
 	return newPool(t, append([]pool.Option{pool.WithWorkerCommand(py, script)}, opts...)...)
 }
 
@@ -103,4 +111,28 @@ func TestPythonWorkerKilledMidMap(t *testing.T) {
 		}
 		return false
 	}, time.Minute, time.Millisecond, "the killed worker was not replaced")
+}
+
+// A worker that answers each chunk under another chunk's id, and never
+// shows BUSY in its row: the pool kills it, and once the retries are
+// spent the task fails with a WorkerError, instead of the pool starting
+// worker after worker for the same task.
+func TestWorkerBreakingTheProtocol(t *testing.T) {
+	rogue := strings.Replace(pythonWorker, "sys.exit(", "import shmkit._pool as sp\n_r = sp._result\n"+
+		"sp._result = lambda cid, answers: _r(cid + 1000, answers)\n"+
+		"sp._Row.state = property(None, lambda row, v: row._i32.__setitem__(1, 1))\n"+
+		"sys.exit(", 1)
+	p := pythonPoolRunning(t, rogue, pool.WithWorkers(2), pool.WithChunkSize(1))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := pool.Apply(ctx, p, pySquare, 3)
+	var werr *pool.WorkerError
+	require.ErrorAs(t, err, &werr, "the task must fail, not wait for ever")
+	assert.Equal(t, 2, werr.Attempts)
+	seg, err := shm.Open(p.Name(), shm.WithReadOnly())
+	require.NoError(t, err)
+	defer seg.Close()
+	st, err := pool.Inspect(seg)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, st.Starts, uint64(6), "two workers, two starts for the task, and their replacements")
 }

@@ -47,7 +47,11 @@ func (l *List) Len() (int, error) { return l.c.length() }
 func (l *List) Clear() error { return l.c.clear() }
 
 // Get returns item i; ErrIndex if i is out of range.
-func (l *List) Get(i int) (any, error) {
+func (l *List) Get(i int) (any, error) { return l.take("get", i, cbind.DictHandle.ListGet) }
+
+// take reads item i by fetch (which may also remove it) and decodes it,
+// on the handle once entered.
+func (l *List) take(op string, i int, fetch func(h cbind.DictHandle, i int, buf []byte) (int, int, error)) (any, error) {
 	if i < 0 {
 		return nil, ErrIndex
 	}
@@ -56,9 +60,9 @@ func (l *List) Get(i int) (any, error) {
 	}
 	defer l.c.mu.RUnlock()
 	var v any
-	err := read(func(buf []byte) (int, int, error) { return l.c.h.ListGet(i, buf) },
+	err := read(func(buf []byte) (int, int, error) { return fetch(l.c.h, i, buf) },
 		func(tag int, b []byte) (err error) { v, err = decode(tag, b); return })
-	return v, wrap(l.c.name, "get", err)
+	return v, wrap(l.c.name, op, err)
 }
 
 // Set replaces item i.
@@ -97,19 +101,7 @@ func (l *List) Extend(vs ...any) error {
 }
 
 // Pop removes item i and returns it.
-func (l *List) Pop(i int) (any, error) {
-	if i < 0 {
-		return nil, ErrIndex
-	}
-	if err := l.c.enter(); err != nil {
-		return nil, err
-	}
-	defer l.c.mu.RUnlock()
-	var v any
-	err := read(func(buf []byte) (int, int, error) { return l.c.h.ListPop(i, buf) },
-		func(tag int, b []byte) (err error) { v, err = decode(tag, b); return })
-	return v, wrap(l.c.name, "pop", err)
-}
+func (l *List) Pop(i int) (any, error) { return l.take("pop", i, cbind.DictHandle.ListPop) }
 
 // Reverse reverses the list in place, in one atomic step.
 func (l *List) Reverse() error {

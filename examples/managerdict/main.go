@@ -19,6 +19,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/process"
@@ -134,14 +135,7 @@ func pyDict(d *dict.Dict) string {
 	var items []string
 	check(d.Range(func(k, v any) bool { items = append(items, py(k)+": "+py(v)); return true }))
 	slices.Sort(items)
-	s := "{"
-	for i, it := range items {
-		if i > 0 {
-			s += ", "
-		}
-		s += it
-	}
-	return s + "}"
+	return "{" + strings.Join(items, ", ") + "}"
 }
 
 func py(v any) string {

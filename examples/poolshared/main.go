@@ -26,6 +26,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shmkit/shmkit/dict"
@@ -171,14 +172,7 @@ func pyDict(d *dict.Dict) string {
 	var items []string
 	check(d.Range(func(k, v any) bool { items = append(items, py(k)+": "+py(v)); return true }))
 	slices.Sort(items)
-	s := "{"
-	for i, it := range items {
-		if i > 0 {
-			s += ", "
-		}
-		s += it
-	}
-	return s + "}"
+	return "{" + strings.Join(items, ", ") + "}"
 }
 
 func py(v any) string {

@@ -502,16 +502,19 @@ class SharedList(_Shared, collections.abc.MutableSequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        i = self._index(i)
+        return self._take(n.lib.shmkit_list_get, self._index(i), "get", "list index out of range")
+
+    def _take(self, fetch, i, op, out_of_range):
+        # Reads item i by fetch (shmkit_list_get or _pop) and decodes it.
         rc_box = []
 
         def call(buf, cap, tag, ln):
-            rc = n.lib.shmkit_list_get(self._c.h, i, tag, buf, cap, ln)
+            rc = fetch(self._c.h, i, tag, buf, cap, ln)
             rc_box.append(rc)
             return 0 if rc == errno.ERANGE else rc
-        got = self._c.read(call, "get")
+        got = self._c.read(call, op)
         if rc_box[-1] == errno.ERANGE:
-            raise IndexError("list index out of range")
+            raise IndexError(out_of_range)
         return decode(*got)
 
     def __setitem__(self, i, value):
@@ -549,17 +552,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             self.append(v)
 
     def pop(self, i=-1):
-        i = self._index(i)
-        rc_box = []
-
-        def call(buf, cap, tag, ln):
-            rc = n.lib.shmkit_list_pop(self._c.h, i, tag, buf, cap, ln)
-            rc_box.append(rc)
-            return 0 if rc == errno.ERANGE else rc
-        got = self._c.read(call, "pop")
-        if rc_box[-1] == errno.ERANGE:
-            raise IndexError("pop index out of range")
-        return decode(*got)
+        return self._take(n.lib.shmkit_list_pop, self._index(i), "pop", "pop index out of range")
 
     def reverse(self):
         self._c._check(n.lib.shmkit_list_reverse(self._c.h), "reverse")

@@ -215,15 +215,18 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 				if o.Progress != nil {
 					o.Progress(w, impl.Name, round)
 				}
-				var space float64
-				d, err := impl.run(withOutcome(context.WithValue(ctx, spaceKey{}, &space), r), w, r.Count)
+				var rep runReport
+				d, err := impl.run(context.WithValue(ctx, reportKey{}, &rep), w, r.Count)
+				if rep.outcome != "" {
+					r.Outcome = rep.outcome
+				}
 				if err != nil {
 					r.OK, r.Error, r.err = false, err.Error(), err
 					continue
 				}
 				r.samples = append(r.samples, rate(w, r.Count, d))
-				if space > 0 {
-					r.spaces = append(r.spaces, space)
+				if rep.space > 0 {
+					r.spaces = append(r.spaces, rep.space)
 				}
 				r.Rounds = len(r.samples)
 			}
@@ -309,14 +312,27 @@ func FloorBeaten(results [][]*Result) []string {
 	return out
 }
 
-// spaceKey carries, in a run's context, where the run may report the
-// bytes per key its store took (reportSpace).
-type spaceKey struct{}
+// A runReport is what a run may say beside its time, carried in its context
+// under reportKey: the bytes per key its store took (W8 set) and what it
+// returned (W7c).
+type runReport struct {
+	space   float64
+	outcome string
+}
+
+type reportKey struct{}
 
 // reportSpace records a run's bytes per key for its Result.
 func reportSpace(ctx context.Context, bytesPerKey float64) {
-	if p, ok := ctx.Value(spaceKey{}).(*float64); ok {
-		*p = bytesPerKey
+	if rep, ok := ctx.Value(reportKey{}).(*runReport); ok {
+		rep.space = bytesPerKey
+	}
+}
+
+// setOutcome records what a run returned, for its Result's Outcome.
+func setOutcome(ctx context.Context, s string) {
+	if rep, ok := ctx.Value(reportKey{}).(*runReport); ok {
+		rep.outcome = s
 	}
 }
 

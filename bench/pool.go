@@ -536,16 +536,3 @@ func cPoolRun(ctx context.Context, w *Workload, count int) (time.Duration, error
 // so that no mark phase of this process takes a CPU from the timed map
 // (the floors allocate their 64 MiB of arrays just before).
 func settle() { runtime.GC() }
-
-// A run's outcome, beside its figure: what W7c's map returned.
-type outcomeKey struct{}
-
-func withOutcome(ctx context.Context, r *Result) context.Context {
-	return context.WithValue(ctx, outcomeKey{}, &r.Outcome)
-}
-
-func setOutcome(ctx context.Context, s string) {
-	if p, ok := ctx.Value(outcomeKey{}).(*string); ok {
-		*p = s
-	}
-}

@@ -155,3 +155,20 @@ func TestChurnKeepsHeapBounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, n)
 }
+
+// The heap file is memory (fallocate allocates its pages), so it grows by
+// an eighth at a time, not by doubling: 100,000 keys filled by another
+// process leave a file at most an eighth (and one step) larger than its
+// blocks in use, where doubling could leave it up to twice as large.
+func TestHeapGrowsByAnEighth(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "eighth")
+	proctest.Output(t, "dict-fill", name, "eighth", "0", "100000")
+	s, err := d.Stats()
+	require.NoError(t, err)
+	t.Logf("100,000 keys: heap %d bytes (%.1f per key), in blocks %d (%.1f per key)",
+		s.HeapBytes, float64(s.HeapBytes)/1e5, s.UsedBytes, float64(s.UsedBytes)/1e5)
+	require.Equal(t, 100000, s.Len)
+	assert.LessOrEqual(t, s.HeapBytes, s.UsedBytes+s.UsedBytes/8+128<<10, "the file is at most an eighth past what is in use")
+}

@@ -2843,18 +2843,20 @@ static uint64_t dict_split(struct shmkit_dict *d, uint64_t off, uint64_t bs, uin
  * system has no room for that, the least it can in DICT_INITIAL_HEAP steps.
  * fallocate allocates every page or none, so a full /dev/shm is ENOSPC
  * here, the heap as it was. */
+/* dict_grow makes the heap at least need bytes. The file's pages are
+ * memory (fallocate allocates them), so it grows by an eighth of its size
+ * (at least 64 KiB, in 64 KiB steps), not by doubling: at most an eighth
+ * of it is room not yet used. */
 static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t size = h->size;
-	while (size < need) {
-		if (size >= SHMKIT_DICT_HEAP_MAX / 2) {
-			size = SHMKIT_DICT_HEAP_MAX;
-			break;
-		}
-		size *= 2;
-	}
-	if (size < need) {
+	if (need > SHMKIT_DICT_HEAP_MAX) {
 		return ENOSPC;
+	}
+	uint64_t step = h->size / 8 > DICT_INITIAL_HEAP ? h->size / 8 : DICT_INITIAL_HEAP;
+	uint64_t size = h->size + step > need ? h->size + step : need;
+	size = (size + DICT_INITIAL_HEAP - 1) & ~(uint64_t)(DICT_INITIAL_HEAP - 1);
+	if (size > SHMKIT_DICT_HEAP_MAX) {
+		size = SHMKIT_DICT_HEAP_MAX;
 	}
 	int rc = dict_fallocate(d->fd, size);
 	uint64_t least = (need + DICT_INITIAL_HEAP - 1) & ~(uint64_t)(DICT_INITIAL_HEAP - 1);

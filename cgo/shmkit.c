@@ -4382,7 +4382,8 @@ static void json_string(const char *s) {
 	putchar('"');
 }
 
-static int pool_list(const struct shmkit_pool_task *tasks, size_t n) {
+static int pool_list(const struct shmkit_pool_task *tasks, size_t n, const struct shmkit_pool_init *inits,
+                     size_t ninits) {
 	printf("{\"tasks\": [");
 	for (size_t i = 0; i < n; i++) {
 		printf(i ? ", {\"name\": " : "{\"name\": ");
@@ -4393,7 +4394,12 @@ static int pool_list(const struct shmkit_pool_task *tasks, size_t n) {
 		json_string(tasks[i].out ? tasks[i].out : "bytes");
 		putchar('}');
 	}
-	printf("], \"inits\": []}\n");
+	printf("], \"inits\": [");
+	for (size_t i = 0; i < ninits; i++) {
+		printf(i ? ", " : "");
+		json_string(inits[i].name);
+	}
+	printf("]}\n");
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -4532,10 +4538,34 @@ static int pool_serve(struct shmkit_pool_worker *row, struct shmkit_chan *tasks,
 	return rc == SHMKIT_EEOF ? 0 : rc;
 }
 
+/* pool_init runs the initializer argv[4] with argv[5..]: 0, or 4 (main's
+ * exit status) with a message on stderr. */
+static int pool_init(int argc, char **argv, const struct shmkit_pool_init *inits, size_t ninits) {
+	for (size_t i = 0; i < ninits; i++) {
+		if (inits[i].name == NULL || strcmp(inits[i].name, argv[4]) != 0) {
+			continue;
+		}
+		char err[512] = "";
+		if (inits[i].fn(inits[i].arg, argc - 5, argv + 5, err, sizeof err - 1) != 0) {
+			err[sizeof err - 1] = 0;
+			fprintf(stderr, "pool worker: initializer %s: %s\n", argv[4], err[0] ? err : "failed");
+			return 4;
+		}
+		return 0;
+	}
+	fprintf(stderr, "pool worker: no initializer registered under this name: %s\n", argv[4]);
+	return 4;
+}
+
 int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n) {
+	return shmkit_pool_serve(argc, argv, tasks, n, NULL, 0);
+}
+
+int shmkit_pool_serve(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n,
+                      const struct shmkit_pool_init *inits, size_t ninits) {
 	const char *role = getenv(SHMKIT_POOL_ROLE_ENV);
 	if (role != NULL && strcmp(role, SHMKIT_POOL_TASKS_ROLE) == 0) {
-		return pool_list(tasks, n);
+		return pool_list(tasks, n, inits, ninits);
 	}
 	if (argc < 4) {
 		fprintf(stderr, "pool worker: want the pool's segment, the slot and the worker's segment\n");
@@ -4566,13 +4596,10 @@ int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks
 		fprintf(stderr, "pool worker: %s: %s\n", argv[3], shmkit_strerror(rc));
 	} else {
 		STORE(&row->pid, (int32_t)getpid());
-		if (argc > 4) {
-			fprintf(stderr, "pool worker: initializer %s: a C worker has none\n", argv[4]);
-			status = 4;
-		} else if ((rc = pool_serve(row, &tasks_ch, &results_ch, tasks, n)) != 0) {
+		status = argc > 4 ? pool_init(argc, argv, inits, ninits) : 0;
+		if (status == 0 && (rc = pool_serve(row, &tasks_ch, &results_ch, tasks, n)) != 0) {
+			status = 1;
 			fprintf(stderr, "pool worker: %s\n", shmkit_strerror(rc));
-		} else {
-			status = 0;
 		}
 		shmkit_chan_close(&tasks_ch);
 		shmkit_chan_close(&results_ch);

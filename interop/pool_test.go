@@ -205,7 +205,34 @@ func TestPoolPythonDrivesC(t *testing.T) {
 	assert.Equal(t, "types ('<d', '<d') ('[]<d', '<d') ('bytes', 'bytes')\nmap [0.25, 2.25, 9.0] 7.5 b'tikmhs'\nrefused: refused 2\njoined, segments left: []\n", out)
 }
 
+// TestPoolPythonDrivesCInitializer: a C worker runs the initializer the
+// Python driver names, with its initargs; one that fails stops the pool
+// starting workers (WorkerStartError), and an unknown one is refused at
+// once.
+func TestPoolPythonDrivesCInitializer(t *testing.T) {
+	out := pyDriver(t, "c-init", filepath.Join(build(t), "poolworker"))
+	assert.Equal(t, "scaled [1.5, 4.5, 9.0]\njoined, segments left: []\nbad initargs: WorkerStartError\nunknown initializer: True\n", out)
+}
+
+// TestPoolGoDrivesCInitializer: the same from a Go driver, the C
+// initializer declared with pool.DeclareInit; a C worker told to run an
+// initializer it lacks exits before serving, as one that fails does.
+func TestPoolGoDrivesCInitializer(t *testing.T) {
+	p := cPool(t, pool.WithWorkers(2), pool.WithInitializer(cFactor, "2.5"))
+	out, err := pool.Map(t.Context(), p, cScale, []float64{1, 2, 4})
+	require.NoError(t, err)
+	assert.Equal(t, []float64{2.5, 5, 10}, out)
+	bad := cPool(t, pool.WithWorkers(2), pool.WithInitializer(cFactor))
+	_, err = pool.Map(t.Context(), bad, cScale, []float64{1})
+	require.ErrorIs(t, err, pool.ErrWorkerStart)
+	absent := cPool(t, pool.WithWorkers(1), pool.WithInitializer(pool.DeclareInit("c.absent")))
+	_, err = pool.Map(t.Context(), absent, cScale, []float64{1})
+	require.ErrorIs(t, err, pool.ErrWorkerStart)
+}
+
 var (
+	cFactor  = pool.DeclareInit("c.factor")
+	cScale   = pool.Declare[float64, float64]("c.scale")
 	cSquare  = pool.Declare[float64, float64]("c.square")
 	cSlow    = pool.Declare[float64, float64]("c.slow")
 	cRefuse  = pool.Declare[float64, float64]("c.refuse")

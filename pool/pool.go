@@ -137,7 +137,7 @@ func New(opts ...Option) (*Pool, error) {
 			cfg.workers, cfg.retries, cfg.maxTasks, cfg.chunk, cfg.maxMessage)
 	}
 	if cfg.init != "" {
-		if _, ok := lookupInit(cfg.init); !ok {
+		if !knownInit(cfg.init) {
 			return nil, fmt.Errorf("%w: initializer %q", ErrUnknownTask, cfg.init)
 		}
 	}

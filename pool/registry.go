@@ -29,6 +29,8 @@ var (
 	registryMu sync.Mutex
 	tasks      = map[string]registered{}
 	inits      = map[string]func(args []string) error{}
+	// declaredInits: initializers that only workers in another language have.
+	declaredInits = map[string]bool{}
 )
 
 // Register registers f as the task name, for every process of this
@@ -101,11 +103,30 @@ func RegisterInit(name string, f func(args []string) error) Init {
 	return Init{name}
 }
 
+// DeclareInit names an initializer that workers in another language run
+// (see WithWorkerCommand), as Declare names their tasks; a C worker's
+// struct shmkit_pool_init, a Python worker's initializers. A Go worker
+// asked to run it exits, as for any initializer it lacks.
+func DeclareInit(name string) Init {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	declaredInits[name] = true
+	return Init{name}
+}
+
 func lookupTask(name string) (registered, bool) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	r, ok := tasks[name]
 	return r, ok
+}
+
+// knownInit: name was registered or declared.
+func knownInit(name string) bool {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	_, ok := inits[name]
+	return ok || declaredInits[name]
 }
 
 func lookupInit(name string) (func([]string) error, bool) {

@@ -85,6 +85,20 @@ elif mode == "c-basic":
             print("refused:", e.text)
         joined(p)
 
+elif mode == "c-init":  # a C worker's initializer with its initargs; one that fails
+    with shmkit.Pool(2, command=command, name=name, initializer="c.factor", initargs=(3,)) as p:
+        print("scaled", p.map("c.scale", [0.5, 1.5, 3.0]))
+        joined(p)
+    with shmkit.Pool(2, command=command, name=name + "-bad", initializer="c.factor", initargs=("x",)) as p:
+        try:
+            p.map("c.scale", [1.0])
+        except shmkit.WorkerStartError as e:
+            print("bad initargs:", type(e).__name__)
+    try:
+        shmkit.Pool(2, command=command, name=name + "-missing", initializer="c.missing")
+    except ValueError as e:
+        print("unknown initializer:", "c.missing" in str(e))
+
 elif mode == "kill":  # a worker killed mid-map: its task is run again
     with shmkit.Pool(2, command=command, name=name) as p:
         r = p.map_async("go.slow", range(600), chunksize=1)

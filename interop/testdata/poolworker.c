@@ -1,7 +1,8 @@
-/* A pool worker in C: serves the tasks below to a Go or Python driver
- * through shmkit_pool_main. */
+/* A pool worker in C: serves the tasks below, after the initializer the
+ * driver names, to a Go or Python driver through shmkit_pool_serve. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,7 +83,39 @@ static int reverse(void *arg, const void *in, size_t len, void *out, size_t *out
 	return 0;
 }
 
+/* c.scale's factor, which the initializer c.factor sets. */
+static double factor = 1;
+
+/* c.factor: the initializer; initargs one number, the factor. */
+static int set_factor(void *arg, int argc, char **args, char *err, size_t err_len) {
+	(void)arg;
+	char *end = NULL;
+	if (argc != 1 || (factor = strtod(args[0], &end), end == args[0] || *end != 0)) {
+		snprintf(err, err_len, "want one number, got %d arguments", argc);
+		return 1;
+	}
+	return 0;
+}
+
+/* c.scale: a float64 times the factor. */
+static int scale(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg;
+	double x;
+	if (get_double(in, len, &x, err, err_len) != 0) {
+		return 1;
+	}
+	x *= factor;
+	memcpy(out, &x, sizeof x);
+	*out_len = sizeof x;
+	return 0;
+}
+
+static const struct shmkit_pool_init inits[] = {
+    {"c.factor", set_factor, NULL},
+};
+
 static const struct shmkit_pool_task tasks[] = {
+    {"c.scale", "<d", "<d", scale, NULL},
     {"c.square", "<d", "<d", square, NULL},
     {"c.slow", "<d", "<d", slow, NULL},
     {"c.refuse", "<d", "<d", refuse, NULL},
@@ -92,5 +125,5 @@ static const struct shmkit_pool_task tasks[] = {
 };
 
 int main(int argc, char **argv) {
-	return shmkit_pool_main(argc, argv, tasks, sizeof tasks / sizeof tasks[0]);
+	return shmkit_pool_serve(argc, argv, tasks, sizeof tasks / sizeof tasks[0], inits, sizeof inits / sizeof inits[0]);
 }

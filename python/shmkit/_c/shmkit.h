@@ -1046,12 +1046,26 @@ struct shmkit_pool_task {
 	void *arg;
 };
 
-/* shmkit_pool_main serves a pool as a worker, from main's argc and argv as
- * a driver gives them, running tasks[0..n) by name until the driver lets
- * it go; started in SHMKIT_POOL_TASKS_ROLE it prints the task list
- * instead. It returns main's exit status: 0 when let go or after listing,
- * 1 if the pool's objects are unusable (a message on stderr), 4 if it was
- * given an initializer (C workers have none). */
+/* An initializer a C worker runs once before its first task (Python's
+ * initializer and initargs): fn gets the driver's initargs as strings and
+ * returns 0, or nonzero with a message in err (err_len bytes, to be
+ * NUL-terminated), and then the worker exits without serving. */
+struct shmkit_pool_init {
+	const char *name;
+	int (*fn)(void *arg, int argc, char **args, char *err, size_t err_len);
+	void *arg;
+};
+
+/* shmkit_pool_serve serves a pool as a worker, from main's argc and argv as
+ * a driver gives them, running inits[0..ninits) by the name the driver
+ * gives, then tasks[0..n) by name until the driver lets it go; started in
+ * SHMKIT_POOL_TASKS_ROLE it prints the task and initializer lists instead.
+ * It returns main's exit status: 0 when let go or after listing, 1 if the
+ * pool's objects are unusable (a message on stderr), 4 if the initializer
+ * is unknown or fails (a message on stderr). */
+int shmkit_pool_serve(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n,
+                      const struct shmkit_pool_init *inits, size_t ninits);
+/* shmkit_pool_main is shmkit_pool_serve with no initializers. */
 int shmkit_pool_main(int argc, char **argv, const struct shmkit_pool_task *tasks, size_t n);
 
 #ifdef __cplusplus

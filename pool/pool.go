@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -221,17 +222,18 @@ type worker struct {
 	tasks    *channel.Channel[byte]
 	results  *channel.Channel[byte]
 	proc     *process.Process
-	ctx      context.Context // ends when the process has exited
-	fed      chan struct{}   // closed when feed has returned
-	inflight chunkQueue      // sent, not fully answered, in order (p.mu)
-	inBytes  int             // their messages' room in the tasks ring (p.mu)
-	window   int             // the most chunks in flight now (p.mu)
-	most     int             // the most the ring allows
-	budget   int             // the most bytes of them
-	since    int64           // when the last answers came, while it had work (p.mu)
-	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
-	batch    []chunk         // refill's copies of what it sends, under sendMu
-	buf      []byte
+	ctx      context.Context       // ends when the process has exited
+	fed      chan struct{}         // closed when feed has returned
+	inflight chunkQueue            // sent, not fully answered, in order (p.mu)
+	inBytes  int                   // their messages' room in the tasks ring (p.mu)
+	window   int                   // the most chunks in flight now (p.mu)
+	most     int                   // the most the ring allows
+	budget   int                   // the most bytes of them
+	since    int64                 // when the last answers came, while it had work (p.mu)
+	sendMu   sync.Mutex            // held to take chunks and send them, and to end the channel
+	writer   *channel.Writer[byte] // sends on tasks in batches; nil on an any-to-any ring
+	buf      []byte                // refill's messages, end to end (sendMu and p.mu)
+	ends     []int                 // where each ends in buf
 	msgs     [][]byte
 	got      []delivery // handle's, collect's own
 	sent     int        // chunks sent (p.mu)
@@ -284,6 +286,11 @@ func (p *Pool) start(slot int) error {
 	}
 	w.tasks.RegisterSender()
 	w.results.RegisterReceiver()
+	if w.writer, err = w.tasks.Writer(math.MaxInt); errors.Is(err, channel.ErrNotSPSC) {
+		w.writer = nil
+	} else if err != nil {
+		return fail(err)
+	}
 	row := &p.rows[slot]
 	row.State.Store(layout.PoolStarting)
 	row.PID.Store(0)
@@ -430,54 +437,71 @@ func (w *worker) refill() {
 	if p.cfg.maxTasks > 0 {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
-	batch, tasks := w.batch[:0], 0
+	sent, tasks, full := 0, 0, false
 	if w.inflight.len() == 0 {
 		w.since = wait.Now() // busy from here
 	}
-	for len(batch) < k && len(p.pending) > 0 {
-		r := &p.pending[0]
-		if r.job.stopped() {
+	// Each chunk is encoded here, under the lock, into one buffer: the
+	// chunks in flight may be put back by exited as soon as it is let go.
+	w.buf, w.ends = w.buf[:0], w.ends[:0]
+	for sent < k && len(p.pending) > 0 && !full {
+		if p.pending[0].job.stopped() {
 			p.dropFirst()
 			continue
 		}
-		n, size := p.cut(r)
-		if w.inBytes+spscRecord(size) > w.budget {
-			break // the ring is as full as it may get
+		r := p.pending[0] // cut here, stored back once
+		before := chunksOf(&r)
+		for sent < k && r.items.len() > 0 {
+			n, size := p.cut(&r)
+			if w.inBytes+spscRecord(size) > w.budget {
+				full = true // the ring is as full as it may get
+				break
+			}
+			p.nextID++
+			c := w.inflight.push()
+			*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
+			w.buf = appendTask(w.buf, c.id, c.fn, c.items)
+			w.ends = append(w.ends, len(w.buf))
+			r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
+			w.inBytes += c.bytes
+			tasks += n
+			sent++
 		}
-		before := chunksOf(r)
-		p.nextID++
-		c := w.inflight.push()
-		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
-		r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
-		w.inBytes += c.bytes
-		tasks += n
 		if r.items.len() == 0 {
 			p.queuedChunks -= before
 			p.pending[0] = span{}
 			p.pending = p.pending[1:]
 		} else {
-			p.queuedChunks -= before - chunksOf(r)
+			p.queuedChunks -= before - chunksOf(&r)
+			p.pending[0] = r
 		}
-		batch = append(batch, *c)
 	}
 	p.head.Queued.Add(^uint64(tasks - 1))
 	p.head.InFlight.Add(uint64(tasks))
-	w.sent += len(batch)
+	w.sent += sent
 	if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
 		p.cond.Broadcast() // feed ends the worker's tasks
 	}
 	p.mu.Unlock()
-	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
-	for i := range batch {
-		c, at := &batch[i], len(w.buf)
-		w.buf = appendTask(w.buf, c.id, c.fn, c.items)
-		w.msgs = append(w.msgs, w.buf[at:len(w.buf):len(w.buf)])
-	}
-	clear(batch)
-	w.batch = batch
 	// They fit: the chunks in flight never need more room than the ring
 	// has (window and budget). If the worker has died, collect puts them
 	// back.
+	from := 0
+	if w.writer != nil { // written as they are, published by one store
+		for _, end := range w.ends {
+			if w.writer.Send(w.buf[from:end:end]) != nil {
+				return
+			}
+			from = end
+		}
+		w.writer.Flush()
+		return
+	}
+	w.msgs = w.msgs[:0]
+	for _, end := range w.ends {
+		w.msgs = append(w.msgs, w.buf[from:end:end])
+		from = end
+	}
 	w.tasks.SendBatch(w.msgs)
 }
 

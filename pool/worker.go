@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -111,15 +114,35 @@ func serve(args []string) int {
 	known := false
 	item := uint32(0) // what row.Item holds
 	ran := 0          // chunks whose answers are in out
+	// On an SPSC ring the answers are written as they are and published
+	// together, by one store (channel.Writer); it publishes only at Flush.
+	batch, err := results.Writer(math.MaxInt)
+	if err != nil && !errors.Is(err, channel.ErrNotSPSC) {
+		fmt.Fprintln(os.Stderr, "pool worker:", err)
+		return exitBroken
+	}
 	// flush sends the answers so far, waking the parent once for them.
 	flush := func() bool {
-		msgs = msgs[:0]
 		from := 0
-		for _, end := range ends {
-			msgs = append(msgs, out[from:end:end])
-			from = end
+		if batch != nil {
+			for _, end := range ends {
+				if err = batch.Send(out[from:end:end]); err != nil {
+					break
+				}
+				from = end
+			}
+			if err == nil {
+				err = batch.Flush()
+			}
+		} else {
+			msgs = msgs[:0]
+			for _, end := range ends {
+				msgs = append(msgs, out[from:end:end])
+				from = end
+			}
+			_, err = results.SendBatch(msgs)
 		}
-		if _, err := results.SendBatch(msgs); err != nil {
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "pool worker:", err)
 			return false
 		}
@@ -155,9 +178,11 @@ func serve(args []string) int {
 				fmt.Fprintln(os.Stderr, "pool worker:", err)
 				return exitBroken
 			}
-			row.Task.Store(task.id)
+			// The parent reads the row once this process has exited:
+			// plain stores do, where Store would be a full barrier a task.
+			fence.Store(&row.Task, task.id)
 			if item != 0 {
-				row.Item.Store(0)
+				storeItem(row, 0)
 				item = 0
 			}
 			if !known || string(task.fn) != string(fn) {
@@ -174,7 +199,7 @@ func serve(args []string) int {
 				}
 				if i != 0 {
 					item = uint32(i)
-					row.Item.Store(item)
+					storeItem(row, item)
 				}
 				at := len(out)
 				out = append(out, make([]byte, answerHeader)...)
@@ -235,6 +260,11 @@ func serve(args []string) int {
 			return exitPanicky
 		}
 	}
+}
+
+// storeItem sets row.Item with a plain store (see the worker's loop).
+func storeItem(row *layout.PoolWorker, i uint32) {
+	fence.Store32((*uint32)(unsafe.Pointer(&row.Item)), i)
 }
 
 // A worker takes at most recvMessages chunks at once, and at most

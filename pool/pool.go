@@ -226,6 +226,7 @@ type worker struct {
 	fed      chan struct{}         // closed when feed has returned
 	inflight chunkQueue            // sent, not fully answered, in order (p.mu)
 	inBytes  int                   // their messages' room in the tasks ring (p.mu)
+	owed     int                   // their tasks not yet answered (p.mu)
 	window   int                   // the most chunks in flight now (p.mu)
 	most     int                   // the most the ring allows
 	budget   int                   // the most bytes of them
@@ -242,11 +243,13 @@ type worker struct {
 	broke    bool       // answered out of turn, and is killed for it (p.mu)
 }
 
-// A delivery is a result message for tasks first, first+1, ... of job.
+// A delivery is count answers, from the first in answers on (a checked
+// result message's), for tasks first, first+1, ... of job.
 type delivery struct {
-	job   *job
-	first int
-	msg   []byte
+	job     *job
+	first   int
+	count   int
+	answers []byte
 }
 
 // start starts a worker in slot: its segment and channels, then the
@@ -464,6 +467,7 @@ func (w *worker) refill() {
 			w.ends = append(w.ends, len(w.buf))
 			r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
 			w.inBytes += c.bytes
+			w.owed += n
 			tasks += n
 			sent++
 		}
@@ -600,22 +604,36 @@ func (w *worker) handle(msgs [][]byte) bool {
 	p.mu.Lock()
 	tasks, finished := 0, 0
 	for _, msg := range msgs {
+		// A message answers its chunk from the first task unanswered on,
+		// and may go on into the chunks sent after it.
 		id, count, err := checkResult(msg)
-		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id ||
-			w.inflight.at(0).answered+count > w.inflight.at(0).items.len() {
+		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id || count > w.owed {
 			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
 			good, w.broke = false, true
 			break
 		}
-		c := w.inflight.at(0)
-		got = append(got, delivery{c.job, c.first + c.answered, msg})
-		c.answered += count
-		tasks += count
-		if c.answered == c.items.len() {
-			w.inBytes -= c.bytes
-			w.inflight.pop()
-			finished++
+		answers, from := msg[resultHeader:], len(got)
+		for left := count; left > 0; {
+			c := w.inflight.at(0)
+			n := min(left, c.items.len()-c.answered)
+			if k := len(got) - 1; k >= from && got[k].job == c.job && got[k].first+got[k].count == c.first+c.answered {
+				got[k].count += n // the same job's next tasks: one delivery
+			} else {
+				if k >= from {
+					answers = skipAnswers(answers, got[k].count)
+				}
+				got = append(got, delivery{c.job, c.first + c.answered, n, answers})
+			}
+			c.answered += n
+			left -= n
+			if c.answered == c.items.len() {
+				w.inBytes -= c.bytes
+				w.inflight.pop()
+				finished++
+			}
 		}
+		w.owed -= count
+		tasks += count
 	}
 	w.pace(now, finished)
 	p.outstanding -= tasks
@@ -698,7 +716,7 @@ func (w *worker) exited() {
 		}
 	}
 	w.inflight.reset()
-	w.inBytes = 0
+	w.inBytes, w.owed = 0, 0
 	for i := range back { // first in line again, in order
 		p.head.Queued.Add(uint64(back[i].items.len()))
 		p.queuedChunks += chunksOf(&back[i])

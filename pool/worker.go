@@ -106,8 +106,12 @@ func serve(args []string) int {
 	maxIn, maxOut := tasks.MaxLen(), results.MaxLen()
 	in := make([]byte, recvBatch*maxIn)
 	var got [recvMessages][]byte
-	var out, scratch []byte // the round's result messages end to end; a moved answer
-	var ends []int          // where each result message ends in out
+	// A result message answers the tasks of its chunk from the first one
+	// unanswered on, and may go on into the chunks sent after it: the
+	// answers of a round's tiny chunks cross as one message, not one each.
+	var out, scratch []byte  // the round's result messages end to end; a moved answer
+	var ends []int           // where each result message ends in out
+	msgStart, count := -1, 0 // the message being written in out, if any, and its answers
 	var msgs [][]byte
 	var fn []byte
 	var reg registered
@@ -123,6 +127,11 @@ func serve(args []string) int {
 	}
 	// flush sends the answers so far, waking the parent once for them.
 	flush := func() bool {
+		if msgStart >= 0 {
+			setResultCount(out[msgStart:], count)
+			ends = append(ends, len(out))
+			msgStart = -1
+		}
 		from := 0
 		if batch != nil {
 			for _, end := range ends {
@@ -189,8 +198,6 @@ func serve(args []string) int {
 				reg, known = lookupTask(string(task.fn))
 				fn = append(fn[:0], task.fn...)
 			}
-			msgStart, count := len(out), 0
-			out = appendResultHeader(out, task.id, 0)
 			for i := range task.count {
 				data, err := task.item(i)
 				if err != nil {
@@ -200,6 +207,10 @@ func serve(args []string) int {
 				if i != 0 {
 					item = uint32(i)
 					storeItem(row, item)
+				}
+				if msgStart < 0 { // a message starts with the chunk its first answer is for
+					msgStart, count = len(out), 0
+					out = appendResultHeader(out, task.id, 0)
 				}
 				at := len(out)
 				out = append(out, make([]byte, answerHeader)...)
@@ -218,7 +229,7 @@ func serve(args []string) int {
 					out = fmt.Appendf(out[:at+answerHeader], "%v: a result of %d bytes", ErrTooLarge, size-answerHeader)
 				}
 				setAnswer(out[at:], status, len(out)-at-answerHeader)
-				if len(out)-msgStart > maxOut { // it does not fit this message: it starts the next
+				if count > 0 && len(out)-msgStart > maxOut { // it does not fit this message: it starts the next
 					scratch = append(scratch[:0], out[at:]...)
 					out = out[:at]
 					setResultCount(out[msgStart:], count)
@@ -227,12 +238,6 @@ func serve(args []string) int {
 					out = append(appendResultHeader(out, task.id, 0), scratch...)
 				}
 				count++
-			}
-			if count > 0 {
-				setResultCount(out[msgStart:], count)
-				ends = append(ends, len(out))
-			} else {
-				out = out[:msgStart]
 			}
 			ran++
 			if panicked {

@@ -399,10 +399,13 @@ struct shmkit_slot {
  * "<pool segment>-w<generation>", holding two byte channels: "tasks"
  * (parent to worker) and "results" (worker to parent), messages in order.
  * A task message is a chunk: u64 id, u32 count, u16 name length, u16 0,
- * the task function's name, then count times (u32 length, bytes). Its
+ * the task function's name, then count times (u32 length, bytes). A
  * result message: u64 id, u32 count, u32 0, then count times (u8 status,
  * u32 length, bytes), status SHMKIT_POOL_OK (the result), _ERROR (an error
  * message) or _PANIC (a panic's message; the worker exits after the chunk).
+ * Its answers are for chunk id's tasks from the first not yet answered on,
+ * and may go on into the chunks sent after it, in order: one message may
+ * answer many small chunks, or a chunk's answers may take several.
  * All integers little-endian. The worker sets task = id and state BUSY
  * before it runs a chunk, item before each of its tasks, and IDLE after it
  * sent the results, so a parent that sees the worker die knows which task

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
@@ -50,19 +49,19 @@ func (j *job) deliverResults(ds []delivery) (ok, failed uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, d := range ds {
-		o, f := j.deliverResult(d.first, d.msg)
+		o, f := j.deliverResult(d.first, d.count, d.answers)
 		ok, failed = ok+o, failed+f
 	}
 	j.settle()
 	return ok, failed
 }
 
-// deliverResult hands over the answers of a checked result message, for
-// tasks first, first+1, ... (j.mu held), and counts them.
-func (j *job) deliverResult(first int, msg []byte) (ok, failed uint64) {
+// deliverResult hands over count answers of a checked result message,
+// from the first in rest on, for tasks first, first+1, ... (j.mu held),
+// and counts them.
+func (j *job) deliverResult(first, count int, rest []byte) (ok, failed uint64) {
 	stop := j.stop.Load()
-	rest := msg[resultHeader:]
-	for i := range int(binary.LittleEndian.Uint32(msg[8:])) {
+	for i := range count {
 		var status uint8
 		var data []byte
 		status, data, rest = nextAnswer(rest)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -221,17 +222,19 @@ type worker struct {
 	tasks    *channel.Channel[byte]
 	results  *channel.Channel[byte]
 	proc     *process.Process
-	ctx      context.Context // ends when the process has exited
-	fed      chan struct{}   // closed when feed has returned
-	inflight chunkQueue      // sent, not fully answered, in order (p.mu)
-	inBytes  int             // their messages' room in the tasks ring (p.mu)
-	window   int             // the most chunks in flight now (p.mu)
-	most     int             // the most the ring allows
-	budget   int             // the most bytes of them
-	since    int64           // when the last answers came, while it had work (p.mu)
-	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
-	batch    []chunk         // refill's copies of what it sends, under sendMu
-	buf      []byte
+	ctx      context.Context       // ends when the process has exited
+	fed      chan struct{}         // closed when feed has returned
+	inflight chunkQueue            // sent, not fully answered, in order (p.mu)
+	inBytes  int                   // their messages' room in the tasks ring (p.mu)
+	owed     int                   // their tasks not yet answered (p.mu)
+	window   int                   // the most chunks in flight now (p.mu)
+	most     int                   // the most the ring allows
+	budget   int                   // the most bytes of them
+	since    int64                 // when the last answers came, while it had work (p.mu)
+	sendMu   sync.Mutex            // held to take chunks and send them, and to end the channel
+	writer   *channel.Writer[byte] // sends on tasks in batches; nil on an any-to-any ring
+	buf      []byte                // refill's messages, end to end (sendMu and p.mu)
+	ends     []int                 // where each ends in buf
 	msgs     [][]byte
 	got      []delivery // handle's, collect's own
 	sent     int        // chunks sent (p.mu)
@@ -240,11 +243,13 @@ type worker struct {
 	broke    bool       // answered out of turn, and is killed for it (p.mu)
 }
 
-// A delivery is a result message for tasks first, first+1, ... of job.
+// A delivery is count answers, from the first in answers on (a checked
+// result message's), for tasks first, first+1, ... of job.
 type delivery struct {
-	job   *job
-	first int
-	msg   []byte
+	job     *job
+	first   int
+	count   int
+	answers []byte
 }
 
 // start starts a worker in slot: its segment and channels, then the
@@ -284,6 +289,11 @@ func (p *Pool) start(slot int) error {
 	}
 	w.tasks.RegisterSender()
 	w.results.RegisterReceiver()
+	if w.writer, err = w.tasks.Writer(math.MaxInt); errors.Is(err, channel.ErrNotSPSC) {
+		w.writer = nil
+	} else if err != nil {
+		return fail(err)
+	}
 	row := &p.rows[slot]
 	row.State.Store(layout.PoolStarting)
 	row.PID.Store(0)
@@ -430,54 +440,72 @@ func (w *worker) refill() {
 	if p.cfg.maxTasks > 0 {
 		k = min(k, p.cfg.maxTasks-w.sent)
 	}
-	batch, tasks := w.batch[:0], 0
+	sent, tasks, full := 0, 0, false
 	if w.inflight.len() == 0 {
 		w.since = wait.Now() // busy from here
 	}
-	for len(batch) < k && len(p.pending) > 0 {
-		r := &p.pending[0]
-		if r.job.stopped() {
+	// Each chunk is encoded here, under the lock, into one buffer: the
+	// chunks in flight may be put back by exited as soon as it is let go.
+	w.buf, w.ends = w.buf[:0], w.ends[:0]
+	for sent < k && len(p.pending) > 0 && !full {
+		if p.pending[0].job.stopped() {
 			p.dropFirst()
 			continue
 		}
-		n, size := p.cut(r)
-		if w.inBytes+spscRecord(size) > w.budget {
-			break // the ring is as full as it may get
+		r := p.pending[0] // cut here, stored back once
+		before := chunksOf(&r)
+		for sent < k && r.items.len() > 0 {
+			n, size := p.cut(&r)
+			if w.inBytes+spscRecord(size) > w.budget {
+				full = true // the ring is as full as it may get
+				break
+			}
+			p.nextID++
+			c := w.inflight.push()
+			*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
+			w.buf = appendTask(w.buf, c.id, c.fn, c.items)
+			w.ends = append(w.ends, len(w.buf))
+			r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
+			w.inBytes += c.bytes
+			w.owed += n
+			tasks += n
+			sent++
 		}
-		before := chunksOf(r)
-		p.nextID++
-		c := w.inflight.push()
-		*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
-		r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
-		w.inBytes += c.bytes
-		tasks += n
 		if r.items.len() == 0 {
 			p.queuedChunks -= before
 			p.pending[0] = span{}
 			p.pending = p.pending[1:]
 		} else {
-			p.queuedChunks -= before - chunksOf(r)
+			p.queuedChunks -= before - chunksOf(&r)
+			p.pending[0] = r
 		}
-		batch = append(batch, *c)
 	}
 	p.head.Queued.Add(^uint64(tasks - 1))
 	p.head.InFlight.Add(uint64(tasks))
-	w.sent += len(batch)
+	w.sent += sent
 	if p.cfg.maxTasks > 0 && w.sent >= p.cfg.maxTasks {
 		p.cond.Broadcast() // feed ends the worker's tasks
 	}
 	p.mu.Unlock()
-	w.buf, w.msgs = w.buf[:0], w.msgs[:0]
-	for i := range batch {
-		c, at := &batch[i], len(w.buf)
-		w.buf = appendTask(w.buf, c.id, c.fn, c.items)
-		w.msgs = append(w.msgs, w.buf[at:len(w.buf):len(w.buf)])
-	}
-	clear(batch)
-	w.batch = batch
 	// They fit: the chunks in flight never need more room than the ring
 	// has (window and budget). If the worker has died, collect puts them
 	// back.
+	from := 0
+	if w.writer != nil { // written as they are, published by one store
+		for _, end := range w.ends {
+			if w.writer.Send(w.buf[from:end:end]) != nil {
+				return
+			}
+			from = end
+		}
+		w.writer.Flush()
+		return
+	}
+	w.msgs = w.msgs[:0]
+	for _, end := range w.ends {
+		w.msgs = append(w.msgs, w.buf[from:end:end])
+		from = end
+	}
 	w.tasks.SendBatch(w.msgs)
 }
 
@@ -576,22 +604,36 @@ func (w *worker) handle(msgs [][]byte) bool {
 	p.mu.Lock()
 	tasks, finished := 0, 0
 	for _, msg := range msgs {
+		// A message answers its chunk from the first task unanswered on,
+		// and may go on into the chunks sent after it.
 		id, count, err := checkResult(msg)
-		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id ||
-			w.inflight.at(0).answered+count > w.inflight.at(0).items.len() {
+		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id || count > w.owed {
 			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
 			good, w.broke = false, true
 			break
 		}
-		c := w.inflight.at(0)
-		got = append(got, delivery{c.job, c.first + c.answered, msg})
-		c.answered += count
-		tasks += count
-		if c.answered == c.items.len() {
-			w.inBytes -= c.bytes
-			w.inflight.pop()
-			finished++
+		answers, from := msg[resultHeader:], len(got)
+		for left := count; left > 0; {
+			c := w.inflight.at(0)
+			n := min(left, c.items.len()-c.answered)
+			if k := len(got) - 1; k >= from && got[k].job == c.job && got[k].first+got[k].count == c.first+c.answered {
+				got[k].count += n // the same job's next tasks: one delivery
+			} else {
+				if k >= from {
+					answers = skipAnswers(answers, got[k].count)
+				}
+				got = append(got, delivery{c.job, c.first + c.answered, n, answers})
+			}
+			c.answered += n
+			left -= n
+			if c.answered == c.items.len() {
+				w.inBytes -= c.bytes
+				w.inflight.pop()
+				finished++
+			}
 		}
+		w.owed -= count
+		tasks += count
 	}
 	w.pace(now, finished)
 	p.outstanding -= tasks
@@ -674,7 +716,7 @@ func (w *worker) exited() {
 		}
 	}
 	w.inflight.reset()
-	w.inBytes = 0
+	w.inBytes, w.owed = 0, 0
 	for i := range back { // first in line again, in order
 		p.head.Queued.Add(uint64(back[i].items.len()))
 		p.queuedChunks += chunksOf(&back[i])

@@ -12,6 +12,9 @@ import (
 // and its result:
 //
 //	u64 id | u32 count | u32 0 | count × (u8 status | u32 len | bytes)
+//
+// whose answers are for the tasks of chunk id from its first task not yet
+// answered on, and may go on into the chunks sent after it, in order.
 const (
 	taskHeader   = 16
 	resultHeader = 16
@@ -114,6 +117,15 @@ func checkResult(msg []byte) (id uint64, count int, err error) {
 		rest = rest[size:]
 	}
 	return binary.LittleEndian.Uint64(msg), int(n), nil
+}
+
+// skipAnswers is what follows the first n answers of a checked result
+// message's answers.
+func skipAnswers(rest []byte, n int) []byte {
+	for range n {
+		rest = rest[answerHeader+binary.LittleEndian.Uint32(rest[1:]):]
+	}
+	return rest
 }
 
 // nextAnswer takes the first answer off the answers of a checked result

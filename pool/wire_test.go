@@ -87,8 +87,10 @@ func FuzzParseTask(f *testing.F) {
 	})
 }
 
-// A result message round-trips, and checkResult refuses whatever would
-// make nextAnswer read outside the message.
+// A result message round-trips, checkResult refuses whatever would make
+// nextAnswer read outside the message, and skipAnswers lands where as
+// many nextAnswer calls do (the parent splits a message that answers
+// several chunks there).
 func FuzzParseResult(f *testing.F) {
 	f.Add(appendResult(nil, 9, []answer{{0, []byte{1}}, {1, []byte("boom")}, {2, nil}}))
 	f.Add([]byte{})
@@ -96,6 +98,15 @@ func FuzzParseResult(f *testing.F) {
 		id, answers, err := readResult(msg)
 		if err != nil {
 			return
+		}
+		rest := msg[resultHeader:]
+		for k := range len(answers) + 1 {
+			if skipped := skipAnswers(msg[resultHeader:], k); len(skipped) != len(rest) {
+				t.Fatalf("skipAnswers(%d) leaves %d bytes, nextAnswer %d", k, len(skipped), len(rest))
+			}
+			if k < len(answers) {
+				_, _, rest = nextAnswer(rest)
+			}
 		}
 		id2, answers2, err := readResult(appendResult(nil, id, answers))
 		if err != nil || id2 != id || len(answers2) != len(answers) {

@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/fence"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -103,23 +106,52 @@ func serve(args []string) int {
 	maxIn, maxOut := tasks.MaxLen(), results.MaxLen()
 	in := make([]byte, recvBatch*maxIn)
 	var got [recvMessages][]byte
-	var out, scratch []byte // the round's result messages end to end; a moved answer
-	var ends []int          // where each result message ends in out
+	// A result message answers the tasks of its chunk from the first one
+	// unanswered on, and may go on into the chunks sent after it: the
+	// answers of a round's tiny chunks cross as one message, not one each.
+	var out, scratch []byte  // the round's result messages end to end; a moved answer
+	var ends []int           // where each result message ends in out
+	msgStart, count := -1, 0 // the message being written in out, if any, and its answers
 	var msgs [][]byte
 	var fn []byte
 	var reg registered
 	known := false
 	item := uint32(0) // what row.Item holds
 	ran := 0          // chunks whose answers are in out
+	// On an SPSC ring the answers are written as they are and published
+	// together, by one store (channel.Writer); it publishes only at Flush.
+	batch, err := results.Writer(math.MaxInt)
+	if err != nil && !errors.Is(err, channel.ErrNotSPSC) {
+		fmt.Fprintln(os.Stderr, "pool worker:", err)
+		return exitBroken
+	}
 	// flush sends the answers so far, waking the parent once for them.
 	flush := func() bool {
-		msgs = msgs[:0]
-		from := 0
-		for _, end := range ends {
-			msgs = append(msgs, out[from:end:end])
-			from = end
+		if msgStart >= 0 {
+			setResultCount(out[msgStart:], count)
+			ends = append(ends, len(out))
+			msgStart = -1
 		}
-		if _, err := results.SendBatch(msgs); err != nil {
+		from := 0
+		if batch != nil {
+			for _, end := range ends {
+				if err = batch.Send(out[from:end:end]); err != nil {
+					break
+				}
+				from = end
+			}
+			if err == nil {
+				err = batch.Flush()
+			}
+		} else {
+			msgs = msgs[:0]
+			for _, end := range ends {
+				msgs = append(msgs, out[from:end:end])
+				from = end
+			}
+			_, err = results.SendBatch(msgs)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "pool worker:", err)
 			return false
 		}
@@ -155,17 +187,17 @@ func serve(args []string) int {
 				fmt.Fprintln(os.Stderr, "pool worker:", err)
 				return exitBroken
 			}
-			row.Task.Store(task.id)
+			// The parent reads the row once this process has exited:
+			// plain stores do, where Store would be a full barrier a task.
+			fence.Store(&row.Task, task.id)
 			if item != 0 {
-				row.Item.Store(0)
+				storeItem(row, 0)
 				item = 0
 			}
 			if !known || string(task.fn) != string(fn) {
 				reg, known = lookupTask(string(task.fn))
 				fn = append(fn[:0], task.fn...)
 			}
-			msgStart, count := len(out), 0
-			out = appendResultHeader(out, task.id, 0)
 			for i := range task.count {
 				data, err := task.item(i)
 				if err != nil {
@@ -174,7 +206,11 @@ func serve(args []string) int {
 				}
 				if i != 0 {
 					item = uint32(i)
-					row.Item.Store(item)
+					storeItem(row, item)
+				}
+				if msgStart < 0 { // a message starts with the chunk its first answer is for
+					msgStart, count = len(out), 0
+					out = appendResultHeader(out, task.id, 0)
 				}
 				at := len(out)
 				out = append(out, make([]byte, answerHeader)...)
@@ -193,7 +229,7 @@ func serve(args []string) int {
 					out = fmt.Appendf(out[:at+answerHeader], "%v: a result of %d bytes", ErrTooLarge, size-answerHeader)
 				}
 				setAnswer(out[at:], status, len(out)-at-answerHeader)
-				if len(out)-msgStart > maxOut { // it does not fit this message: it starts the next
+				if count > 0 && len(out)-msgStart > maxOut { // it does not fit this message: it starts the next
 					scratch = append(scratch[:0], out[at:]...)
 					out = out[:at]
 					setResultCount(out[msgStart:], count)
@@ -202,12 +238,6 @@ func serve(args []string) int {
 					out = append(appendResultHeader(out, task.id, 0), scratch...)
 				}
 				count++
-			}
-			if count > 0 {
-				setResultCount(out[msgStart:], count)
-				ends = append(ends, len(out))
-			} else {
-				out = out[:msgStart]
 			}
 			ran++
 			if panicked {
@@ -235,6 +265,11 @@ func serve(args []string) int {
 			return exitPanicky
 		}
 	}
+}
+
+// storeItem sets row.Item with a plain store (see the worker's loop).
+func storeItem(row *layout.PoolWorker, i uint32) {
+	fence.Store32((*uint32)(unsafe.Pointer(&row.Item)), i)
 }
 
 // A worker takes at most recvMessages chunks at once, and at most

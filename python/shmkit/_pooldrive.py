@@ -612,27 +612,40 @@ class Pool:
         self._exited(w)
 
     def _handle(self, w, msg):
+        """Deliver a result message: its answers are for the head chunk's
+        tasks from the first unanswered on, and may go on into the chunks
+        sent after it, in order. False if it answers out of turn."""
         values = None
         try:
             cid, count = struct.unpack_from("<QI", msg, 0)
-            head = w.inflight[0] if w.inflight else None  # only this thread takes chunks off
-            if head is not None and head.job.row is not None:
-                values = _fast_answers(msg, count, head.job.row, head.job.size)
+            # Which chunks it answers: only this thread takes chunks off,
+            # and _refill only adds them at the end.
+            pieces, left, i = [], count, 0
+            while left and i < len(w.inflight):
+                c = w.inflight[i]
+                i += 1
+                k = min(left, len(c.items) - c.answered)
+                pieces.append((c, c.answered, k))
+                left -= k
+            if left or not w.inflight or w.inflight[0].id != cid:
+                sys.stderr.write("pool: worker %d: result for chunk %d out of turn\n" % (w.proc.pid, cid))
+                return False
+            job = w.inflight[0].job
+            if job.row is not None and all(c.job is job for c, _, _ in pieces):
+                values = _fast_answers(msg, count, job.row, job.size)
             answers = [(_OK, None)] * count if values is not None else _parse_result(msg)[1]
         except (ValueError, struct.error) as e:
             sys.stderr.write("pool: worker %d: a malformed result (%s)\n" % (w.proc.pid, e))
             return False
         with self._lock:
-            if not w.inflight or w.inflight[0].id != cid or w.inflight[0].answered + len(answers) > \
-                    len(w.inflight[0].items):
-                sys.stderr.write("pool: worker %d: result for chunk %d out of turn\n" % (w.proc.pid, cid))
-                return False
-            c = w.inflight[0]
-            first = c.answered
-            c.answered += len(answers)
-            if c.answered == len(c.items):
-                w.inflight.popleft()
-                self._outstanding -= 1
+            popped = False
+            for c, _, k in pieces:
+                c.answered += k
+                if c.answered == len(c.items):
+                    w.inflight.popleft()
+                    self._outstanding -= 1
+                    popped = True
+            if popped:
                 self._cv.notify_all()
                 if self._closed and self._outstanding == 0:
                     self._refill_all()  # every worker may leave now
@@ -640,11 +653,14 @@ class Pool:
             self._add(_H_INFLIGHT, -len(answers))
             self._add(_H_DONE, ok)
             self._add(_H_FAILED, len(answers) - ok)
-        if values is not None:
-            c.job.deliver_block(c.first + first, values)
-            return True
-        for k, (status, data) in enumerate(answers):
-            c.job.deliver(c.first + first + k, status, data)
+        at = 0
+        for c, first, k in pieces:
+            if values is not None:
+                c.job.deliver_block(c.first + first, values[at:at + k])
+            else:
+                for j, (status, data) in enumerate(answers[at:at + k]):
+                    c.job.deliver(c.first + first + j, status, data)
+            at += k
         return True
 
     def _piece(self, c, lo, hi, attempts):

@@ -2798,6 +2798,13 @@ int shmkit_dict_unlink(const void *mem, uint64_t len) {
 
 uint32_t shmkit_dict_kind(const struct shmkit_dict *d) { return d->kind; }
 
+void shmkit_dict_mapping(const struct shmkit_dict *d, const void **base, const uint64_t **mapped) {
+	*base = d->base;
+	*mapped = &d->mapped;
+}
+
+uint64_t shmkit_dict_test_hash(int tag, const void *key, uint64_t len) { return dict_hash(tag, key, len); }
+
 /* ---- the writer lock, allocation and repair ---- */
 
 /* dict_push_free puts the block at off on its free list. */

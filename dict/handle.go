@@ -22,6 +22,7 @@ import (
 type handle struct {
 	mu     sync.RWMutex // Close waits for calls in flight
 	h      cbind.DictHandle
+	view   heapView // the heap as h maps it, for reading in Go
 	closed bool
 	ref    []byte
 	name   string
@@ -68,7 +69,7 @@ func attach(seg *shm.Segment, obj shm.Object, name string) (*handle, error) {
 	if err != nil {
 		return nil, wrap(name, "open", err)
 	}
-	return &handle{h: h, ref: ref, name: name}, nil
+	return &handle{h: h, view: newView(h), ref: ref, name: name}, nil
 }
 
 // enter takes the handle for one call; leave with c.mu.RUnlock.

@@ -3,6 +3,7 @@ package dict_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // The writers of the reader tests, in Go (helperWriter), C
@@ -341,4 +343,124 @@ func TestReadersMeetWriters(t *testing.T) {
 		n, ok := outcomes.Load("hit")
 		assert.True(t, ok && n.(*atomic.Int64).Load() > 0, "the Go reader found keys while the writers ran")
 	}
+}
+
+// What the Go reader cannot settle it leaves to the C library: an item or
+// table past what this process has mapped (another handle grew the heap),
+// which C then maps; an item that looks corrupt, which C reports; a
+// seqlock a killed writer left odd (TestOverwriteInPlaceKilled).
+func TestGoReaderLeavesToC(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	if !dict.GoReads {
+		t.Skip("this architecture reads dicts through C only")
+	}
+	seg, _ := proctest.Segment(t, 1<<16)
+	w := newDict(t, seg, "g")
+	require.NoError(t, w.Set("first", int64(1)))
+	r, err := dict.Open(seg, "g")
+	require.NoError(t, err)
+	defer r.Close()
+	v, how, err := dict.GoRead(r, "first")
+	require.NoError(t, err)
+	require.Equal(t, "hit", how)
+	assert.Equal(t, int64(1), v)
+
+	// Grow the heap through the other handle to 16 times what r mapped.
+	st, err := r.Stats()
+	require.NoError(t, err)
+	last := ""
+	for i := 0; ; i++ {
+		last = "big" + strconv.Itoa(i)
+		require.NoError(t, w.Set(last, strings.Repeat("x", 4096)+last))
+		if i%64 == 0 {
+			now, err := w.Stats()
+			require.NoError(t, err)
+			if now.HeapBytes >= 16*st.HeapBytes {
+				break
+			}
+		}
+	}
+	_, how, err = dict.GoRead(r, last)
+	require.NoError(t, err)
+	assert.Equal(t, "askC", how, "an item past r's mapping")
+	v, ok, err := r.Get(last) // C maps the rest
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, strings.Repeat("x", 4096)+last, v)
+	v, how, err = dict.GoRead(r, last)
+	require.NoError(t, err)
+	assert.Equal(t, "hit", how, "once C has mapped it")
+	assert.Equal(t, strings.Repeat("x", 4096)+last, v)
+
+	// An item whose value length is past every limit.
+	require.NoError(t, w.Set("victim", "abc"))
+	path := "/dev/shm/" + dict.HeapName(w)
+	heap, err := os.ReadFile(path)
+	require.NoError(t, err)
+	at := bytes.Index(heap, []byte("victimabc"))
+	require.Positive(t, at)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	lens := int64(at - 4) // the item's val_len, after its key_len
+	_, err = f.WriteAt([]byte{0xf0, 0xff, 0xff, 0xff}, lens)
+	require.NoError(t, err)
+	_, how, err = dict.GoRead(r, "victim")
+	require.NoError(t, err)
+	assert.Equal(t, "askC", how, "a corrupt item")
+	_, _, err = r.Get("victim")
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+	_, err = f.WriteAt([]byte{3, 0, 0, 0}, lens)
+	require.NoError(t, err)
+	v, how, err = dict.GoRead(r, "victim")
+	require.NoError(t, err)
+	assert.Equal(t, "hit", how)
+	assert.Equal(t, "abc", v)
+}
+
+// Close waits for the Gets in flight, Go reads included, before the heap
+// is unmapped: every Get racing it returns a value or ErrClosed.
+func TestCloseRacesGets(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, _ := proctest.Segment(t, 1<<16)
+	w := newDict(t, seg, "c")
+	for i := range 1000 {
+		require.NoError(t, w.Set("k"+strconv.Itoa(i), int64(i)))
+	}
+	rounds, gets := 100, 0
+	if testing.Short() {
+		rounds = 50
+	}
+	for range rounds {
+		m, err := dict.OpenMap[string, int64](seg, "c")
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		var n atomic.Int64
+		started := make(chan struct{}, 2)
+		for g := range 2 {
+			wg.Go(func() {
+				for i := g; ; i++ {
+					v, ok, err := m.Get("k" + strconv.Itoa(i%1000))
+					if errors.Is(err, dict.ErrClosed) {
+						return
+					}
+					if err != nil || !ok || v != int64(i%1000) {
+						t.Errorf("get k%d: %d %v %v", i%1000, v, ok, err)
+						return
+					}
+					if n.Add(1) == 1 || i == g+10 {
+						select {
+						case started <- struct{}{}:
+						default:
+						}
+					}
+				}
+			})
+		}
+		<-started
+		require.NoError(t, m.Close())
+		wg.Wait()
+		gets += int(n.Load())
+	}
+	t.Logf("%d rounds, %d Gets before Close", rounds, gets)
 }

@@ -20,7 +20,7 @@ import (
 // heap, and a copy of the segment's reference so Unlink works after the
 // segment is closed.
 type handle struct {
-	mu     sync.RWMutex // Close waits for calls in flight
+	mu     sync.RWMutex // Close waits for calls in flight, Go reads of the heap too
 	h      cbind.DictHandle
 	view   heapView // the heap as h maps it, for reading in Go
 	closed bool

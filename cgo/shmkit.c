@@ -2376,6 +2376,7 @@ struct shmkit_dict {
 #define RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define RELAXED_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
+/* Go's dict reader has a port of it (dict/hash.go; TestHashMatchesC). */
 static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(uint8_t)tag << 56) ^ n;
 	while (n >= 8) {
@@ -2797,6 +2798,13 @@ int shmkit_dict_unlink(const void *mem, uint64_t len) {
 }
 
 uint32_t shmkit_dict_kind(const struct shmkit_dict *d) { return d->kind; }
+
+void shmkit_dict_mapping(const struct shmkit_dict *d, const void **base, const uint64_t **mapped) {
+	*base = d->base;
+	*mapped = &d->mapped;
+}
+
+uint64_t shmkit_dict_test_hash(int tag, const void *key, uint64_t len) { return dict_hash(tag, key, len); }
 
 /* ---- the writer lock, allocation and repair ---- */
 
@@ -3261,7 +3269,8 @@ static void out_copy(const struct dict_out *o, int tag, const uint8_t *p, uint64
 static int out_fits(const struct dict_out *o, uint64_t n) { return n <= o->cap || (n == 0); }
 
 /* dict_find reads the key once; EAGAIN if a writer got in the way. With the
- * lock held (locked), seqlocks are not looked at. */
+ * lock held (locked), seqlocks are not looked at. Go's Get runs the same
+ * steps without the lock (dict/reader.go): a change here goes there too. */
 static int dict_find(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, uint64_t hash,
                      const struct dict_out *o, int locked) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);

@@ -97,3 +97,25 @@ func BenchmarkCounter(b *testing.B) {
 		b.Fatalf("counter %d, want %d", v, 2*per)
 	}
 }
+
+// BenchmarkGetParallel: Gets from as many goroutines as -cpu says, on one
+// handle (the handle's read lock is the one word they share).
+func BenchmarkGetParallel(b *testing.B) {
+	m := benchMap(b)
+	ks := keys()
+	for i, k := range ks {
+		if err := m.Set(k, int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if _, ok, err := m.Get(ks[i*7919%benchKeys]); err != nil || !ok {
+				b.Error(err, ok)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -48,10 +48,15 @@ func (c *handle) getRaw(ktag int, key []byte, use func(tag int, b []byte) error)
 		return false, err
 	}
 	defer c.mu.RUnlock()
+	return c.read(ktag, key, use)
+}
+
+// read is getRaw for a caller that holds c.mu.
+func (c *handle) read(ktag int, key []byte, use func(tag int, b []byte) error) (bool, error) {
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
 	for {
-		tag, n, err := c.h.Get(ktag, key, *bp)
+		tag, n, err := c.get(ktag, key, *bp)
 		switch {
 		case errors.Is(err, cbind.ShortBuf):
 			*bp = make([]byte, n+n/4)

@@ -163,6 +163,13 @@ func decodeAs[T any](tag int, b []byte) (T, error) {
 			return zero, nil
 		}
 	}
+	return decodeOther[T](tag, b)
+}
+
+// decodeOther is decodeAs for the other types, by reflection: apart, so
+// that decodeAs's result need not live on the heap.
+func decodeOther[T any](tag int, b []byte) (T, error) {
+	var zero T
 	v, err := decode(tag, b)
 	if err != nil {
 		return zero, err

@@ -25,3 +25,45 @@ func DieOverwriting(d *Dict, key string, v int64, stage int) error {
 	}
 	return d.c.h.DictTestOverwrite(kt, kb, v, stage)
 }
+
+// GoRead looks key up once by the Go reader alone, as Get's first looks
+// do (up to readLooks while writers get in the way), and says how it
+// ended: "hit" (with the value), "miss", "short", "again" or "askC".
+func GoRead(d *Dict, key any) (any, string, error) {
+	kt, kb, err := encode(key)
+	if err != nil {
+		return nil, "", err
+	}
+	c := d.c
+	if err := c.enter(); err != nil {
+		return nil, "", err
+	}
+	defer c.mu.RUnlock()
+	if c.view.base == nil {
+		return nil, "askC", nil
+	}
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	if len(*bp) < 20<<10 {
+		*bp = make([]byte, 20<<10)
+	}
+	buf := *bp
+	for range readLooks {
+		tag, n, o := c.view.find(kt, kb, keyHash(kt, kb), buf)
+		switch o {
+		case hit:
+			v, err := decode(tag, buf[:n])
+			return v, "hit", err
+		case miss:
+			return nil, "miss", nil
+		case tooShort:
+			return nil, "short", nil
+		case askC:
+			return nil, "askC", nil
+		}
+	}
+	return nil, "again", nil
+}
+
+// GoReads reports whether this build reads dicts in Go.
+const GoReads = goReads

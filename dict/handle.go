@@ -20,8 +20,9 @@ import (
 // heap, and a copy of the segment's reference so Unlink works after the
 // segment is closed.
 type handle struct {
-	mu     sync.RWMutex // Close waits for calls in flight
+	mu     sync.RWMutex // Close waits for calls in flight, Go reads of the heap too
 	h      cbind.DictHandle
+	view   heapView // the heap as h maps it, for reading in Go
 	closed bool
 	ref    []byte
 	name   string
@@ -68,7 +69,7 @@ func attach(seg *shm.Segment, obj shm.Object, name string) (*handle, error) {
 	if err != nil {
 		return nil, wrap(name, "open", err)
 	}
-	return &handle{h: h, ref: ref, name: name}, nil
+	return &handle{h: h, view: newView(h), ref: ref, name: name}, nil
 }
 
 // enter takes the handle for one call; leave with c.mu.RUnlock.

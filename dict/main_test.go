@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		"dict-records": helperRecords,
 		"dict-adder":   helperAdder,
 		"dict-halfway": helperHalfway,
+		"dict-writer":  helperWriter,
 	})
 }
 

@@ -81,22 +81,25 @@ func (m *Map[K, V]) Get(k K) (V, bool, error) {
 		return v, false, err
 	}
 	defer c.mu.RUnlock()
-	bp := bufs.Get().(*[]byte)
-	defer bufs.Put(bp)
-	for {
-		tag, n, err := c.h.Get(kt, kb, *bp)
-		switch {
-		case errors.Is(err, cbind.ShortBuf):
-			*bp = make([]byte, n+n/4)
-			continue
-		case errors.Is(err, syscall.ENOENT):
-			return v, false, nil
-		case err != nil:
-			return v, false, wrap(c.name, "get", err)
-		}
-		v, err = decodeAs[V](tag, (*bp)[:n])
+	var small [64]byte // most values fit: no buffer to fetch
+	tag, n, err := c.get(kt, kb, small[:])
+	switch {
+	case err == nil:
+		v, err = decodeAs[V](tag, small[:n])
 		return v, err == nil, err
+	case errors.Is(err, cbind.ShortBuf):
+		return getLarge[V](c, kt, kb)
+	case errors.Is(err, syscall.ENOENT):
+		return v, false, nil
 	}
+	return v, false, wrap(c.name, "get", err)
+}
+
+// getLarge is Get for a value that did not fit Get's own buffer.
+func getLarge[V Value](c *handle, kt int, kb []byte) (V, bool, error) {
+	var v V
+	ok, err := c.read(kt, kb, func(tag int, b []byte) (err error) { v, err = decodeAs[V](tag, b); return })
+	return v, ok && err == nil, err
 }
 
 // Set stores v under k.

@@ -6,6 +6,11 @@ package cbind
 #include <stdlib.h>
 #include "shmkit.h"
 
+// A get copies the key and value and keeps neither: its buffers may stay
+// on the caller's stack.
+#cgo noescape shmkit_dict_get
+#cgo nocallback shmkit_dict_get
+
 // The sum comes back in the result, not through a pointer, so that Go
 // need not put a variable on its heap for C to write into.
 struct cbind_add { int rc; int64_t sum; };
@@ -14,6 +19,13 @@ static inline struct cbind_add cbind_dict_add(struct shmkit_dict *d, int ktag, c
 	struct cbind_add r = {0, 0};
 	r.rc = shmkit_dict_add(d, ktag, key, klen, delta, &r.sum);
 	return r;
+}
+
+struct cbind_mapping { const void *base; const uint64_t *mapped; };
+static inline struct cbind_mapping cbind_dict_mapping(struct shmkit_dict *d) {
+	struct cbind_mapping m;
+	shmkit_dict_mapping(d, &m.base, &m.mapped);
+	return m;
 }
 */
 import "C"
@@ -70,6 +82,23 @@ func DictUnlink(mem []byte) error { return errno(C.shmkit_dict_unlink(ptr(mem), 
 
 // Close releases the handle's mapping; the handle must not be used again.
 func (d DictHandle) Close() { C.shmkit_dict_close(d.p) }
+
+// Mapping is what a reader of the heap in Go needs: the start of the
+// handle's reservation and the C library's count of the bytes mapped from
+// it, which only grows (load it with sync/atomic; past it nothing may be
+// read). Both stay valid until Close.
+func (d DictHandle) Mapping() (base unsafe.Pointer, mapped *uint64) {
+	m := C.cbind_dict_mapping(d.p)
+	return unsafe.Pointer(m.base), (*uint64)(unsafe.Pointer(m.mapped))
+}
+
+// Kind is the handle's kind: layout.KindDict or layout.KindList.
+func (d DictHandle) Kind() uint16 { return uint16(C.shmkit_dict_kind(d.p)) }
+
+// DictHash is the C library's hash of a key, for tests of a port of it.
+func DictHash(tag int, key []byte) uint64 {
+	return uint64(C.shmkit_dict_test_hash(C.int(tag), ptr(key), C.uint64_t(len(key))))
+}
 
 // Get copies the key's value into buf: its tag and length; ShortBuf with
 // the length if it does not fit.

@@ -59,6 +59,9 @@ func DictInit([]byte, string, string, bool, uint32) error          { return ErrN
 func DictAttach([]byte, bool) (DictHandle, error)                  { return DictHandle{}, ErrNoCgo }
 func DictUnlink([]byte) error                                      { return ErrNoCgo }
 func (DictHandle) Close()                                          {}
+func (DictHandle) Mapping() (unsafe.Pointer, *uint64)              { return nil, nil }
+func (DictHandle) Kind() uint16                                    { return 0 }
+func DictHash(int, []byte) uint64                                  { return 0 }
 func (DictHandle) Get(int, []byte, []byte) (int, int, error)       { return 0, 0, ErrNoCgo }
 func (DictHandle) Set(int, []byte, int, []byte) error              { return ErrNoCgo }
 func (DictHandle) Delete(int, []byte) error                        { return ErrNoCgo }

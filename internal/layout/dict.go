@@ -24,6 +24,16 @@ const (
 	TagPickle = 6
 	TagRecord = 7
 	TagAbsent = 255
+
+	// Block types (SHMKIT_BLOCK_*).
+	BlockFree  = 0
+	BlockItem  = 1
+	BlockTable = 2
+	BlockArray = 3
+
+	// Slot refs below DictHeapStart (SHMKIT_SLOT_EMPTY, SHMKIT_SLOT_TOMB).
+	SlotEmpty = 0
+	SlotTomb  = 1
 )
 
 // DictRef is struct shmkit_dict_ref, the object in the segment.

@@ -919,6 +919,12 @@ void shmkit_dict_close(struct shmkit_dict *d);
  * reference stays in the segment and can no longer be opened. */
 int shmkit_dict_unlink(const void *ref, uint64_t len);
 uint32_t shmkit_dict_kind(const struct shmkit_dict *d);
+/* For bindings that read the heap themselves (Go's dict reader): the
+ * start of the handle's reservation and the bytes mapped from it, which
+ * only grow (load *mapped atomically). Valid until shmkit_dict_close. */
+void shmkit_dict_mapping(const struct shmkit_dict *d, const void **base, const uint64_t **mapped);
+/* Test hook: the hash a key is placed by (its tag and bytes). */
+uint64_t shmkit_dict_test_hash(int tag, const void *key, uint64_t len);
 
 /* Dict operations. A key or value is a tag and bytes. An operation that
  * returns a value copies it into buf (cap bytes) and sets *tag and *len;

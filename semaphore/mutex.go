@@ -127,20 +127,17 @@ func (mu mutexCore) spinLock(spins int) (done bool, err error) {
 // ends. It reports whether the mutex is held; it is held also when the error
 // is ErrOwnerDead.
 func (mu mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
-	if objects.Core(mu.c.Segment()).Writable() != nil {
-		return false, mu.check("lock")
-	}
-	// The uncontended case first, without a further call.
-	runtime.LockOSThread()
-	if robust.TryLock(unsafe.Pointer(mu.c.Mutex()), mu.c.Recursive()) == robust.Locked {
-		race.Acquire()
+	if mu.c.LockFree() { // the uncontended case first
 		return true, nil
 	}
-	runtime.UnlockOSThread()
 	return mu.lockSlow(ctx, deadline, try)
 }
 
+// lockSlow is lock once LockFree has not taken the mutex.
 func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bool, error) {
+	if objects.Core(mu.c.Segment()).Writable() != nil {
+		return false, mu.check("lock")
+	}
 	if try {
 		done, err := mu.spinLock(0)
 		return done && held(err), opError("lock", mu.c.Label(), err)
@@ -190,6 +187,14 @@ func (mu mutexCore) unlock() error { return mu.unlockIn(nil) }
 // mapping is gone not even the kernel could mark it owner-dead when the
 // thread exits, so every other process's Lock would hang.
 func (mu mutexCore) unlockIn(entered *shm.Segment) error {
+	if mu.c.UnlockHeld() { // the plain case first
+		return nil
+	}
+	return mu.unlockSlow(entered)
+}
+
+// unlockSlow is unlockIn once UnlockHeld has not released the mutex.
+func (mu mutexCore) unlockSlow(entered *shm.Segment) error {
 	if seg := mu.c.Segment(); seg != entered && objects.Core(seg).Writable() != nil {
 		return mu.check("unlock")
 	}
@@ -280,7 +285,10 @@ func OpenMutex(seg *shm.Segment, name string) (*Mutex, error) {
 // Lock locks m, waiting as long as another holds it. It returns nil or
 // ErrOwnerDead with m held, or another error without.
 func (m *Mutex) Lock() error {
-	_, err := m.lock(context.Background(), 0, false)
+	if m.c.LockFree() {
+		return nil
+	}
+	_, err := m.lockSlow(context.Background(), 0, false)
 	return err
 }
 
@@ -301,7 +309,12 @@ func (m *Mutex) LockContext(ctx context.Context) error {
 }
 
 // Unlock unlocks m and unwires the goroutine from its thread.
-func (m *Mutex) Unlock() error { return m.unlock() }
+func (m *Mutex) Unlock() error {
+	if m.c.UnlockHeld() {
+		return nil
+	}
+	return m.unlockSlow(nil)
+}
 
 // condRelease and condReacquire let a Cond release the mutex while waiting;
 // the Cond has entered segment entered (see unlockIn).
@@ -335,7 +348,10 @@ func OpenRMutex(seg *shm.Segment, name string) (*RMutex, error) {
 
 // Lock locks m, or adds a level if this goroutine holds it already.
 func (m *RMutex) Lock() error {
-	_, err := m.core().lock(context.Background(), 0, false)
+	if (*embed.Mutex)(m).LockFree() {
+		return nil
+	}
+	_, err := m.core().lockSlow(context.Background(), 0, false)
 	return err
 }
 
@@ -354,7 +370,12 @@ func (m *RMutex) LockContext(ctx context.Context) error {
 }
 
 // Unlock removes one level; the last one releases m.
-func (m *RMutex) Unlock() error { return m.core().unlock() }
+func (m *RMutex) Unlock() error {
+	if (*embed.Mutex)(m).UnlockHeld() {
+		return nil
+	}
+	return m.core().unlockSlow(nil)
+}
 
 // Consistent marks m repaired after Lock returned ErrOwnerDead; see
 // Mutex.Consistent.

@@ -45,10 +45,11 @@ TEXT ·threadPointer(SB), NOSPLIT, $0-8
 // func LockPlain(m unsafe.Pointer, table unsafe.Pointer, kind Kind) Code
 //
 // Lock of a free mutex m of the given __kind by the calling thread, if the
-// table knows the thread: 0 locked; 1 the lock word was not 0, nothing
-// changed; 2 the mutex was not recoverable and was released again; 3 the
-// same, and waiters must be woken; 4 not the plain case (another kind, or
-// a thread the table lacks), nothing changed.
+// table knows the thread: 0 locked; 1 the lock word was not 0 (read before
+// any locked instruction, and again by the CMPXCHG), nothing changed; 2 the
+// mutex was not recoverable and was released again; 3 the same, and
+// waiters must be woken; 4 not the plain case (another kind, or a thread
+// the table lacks), nothing changed.
 TEXT ·LockPlain(SB), NOSPLIT, $0-28
 	MOVQ m+0(FP), DI
 	MOVL kind+16(FP), AX
@@ -57,6 +58,8 @@ TEXT ·LockPlain(SB), NOSPLIT, $0-28
 	MOVQ table+8(FP), R11
 	TESTQ R11, R11            // no table: the Go path is off
 	JZ missed
+	CMPL 0(DI), $0            // __lock: held already? Then no CMPXCHG, which
+	JNE held                  // would take the line from the holder (as glibc)
 	LOOKUP(R11, missed)
 	LEAQ 32(DI), R8           // node = &m->__list.__next
 	MOVQ R8, 16(SI)           // list_op_pending = node: a death from here on is looked at
@@ -82,6 +85,7 @@ TEXT ·LockPlain(SB), NOSPLIT, $0-28
 
 busy:
 	MOVQ $0, 16(SI)
+held:
 	MOVL $1, ret+24(FP)
 	RET
 

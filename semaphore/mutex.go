@@ -75,10 +75,13 @@ func enter(seg *shm.Segment) (*hold.Drain, error) {
 	return d, nil
 }
 
-// lockSpins is how many times a waiter looks at a held mutex's lock word
-// before sleeping, backing off between looks (wait.Backoff): about 20 µs,
-// enough for a holder on the other core to finish a short critical section.
-const lockSpins = 16
+// lockSpins is how many more times a waiter looks at a held mutex's lock
+// word before sleeping, backing off between looks (wait.Backoff). None, as
+// glibc's robust lock: a waiter that spins takes the lock the moment it
+// sees it free, and each such hand-over moves the lock's and the data's
+// lines to the other core, while a sleeping waiter leaves the holder to run
+// on alone until its unlock wakes one (docs/bench.md, W5).
+const lockSpins = 0
 
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.

@@ -37,9 +37,9 @@ type Locker interface {
 //
 // A free mutex is taken and given back in Go (package internal/robust, the
 // same steps as glibc's, so the kernel still marks it owner-dead if the
-// holder dies); a held one is watched from Go for a short spin, and only
-// then does the waiter call C to sleep. glibc handles every other case: a
-// dead owner, a recursive level, an error.
+// holder dies); for a held one the waiter looks once more from Go and then
+// calls C to sleep (lockSpins). glibc handles every other case: a dead
+// owner, a recursive level, an error.
 //
 // It points to a package internal/embed Mutex, from which RMutex is
 // defined, so that a mutex embedded in a ctypes value converts to an
@@ -179,8 +179,6 @@ func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (boo
 	}
 	return ok, err
 }
-
-func (mu mutexCore) unlock() error { return mu.unlockIn(nil) }
 
 // unlockIn is unlock for a caller that has entered segment entered's drain
 // (enter), as a Cond's wait has before it releases its mutex. If the mutex

@@ -243,6 +243,7 @@ func guardFor[T any](e elems[T], c lockChoice) (guard, error) {
 		}
 		g.lock = m
 	}
+	g.rm, _ = g.lock.(*semaphore.RMutex)
 	return g, nil
 }
 
@@ -250,6 +251,9 @@ func guardFor[T any](e elems[T], c lockChoice) (guard, error) {
 type guard struct {
 	name string
 	lock semaphore.Locker // nil: none
+	// rm is lock when it is an RMutex, as by default: the hot paths call
+	// it directly rather than through the interface.
+	rm *semaphore.RMutex
 }
 
 // GetLock returns the lock, or nil for an object without one.
@@ -272,7 +276,16 @@ func (g guard) Unlock() error {
 }
 
 // do runs f holding the lock; see locked.
-func (g guard) do(f func()) error { return locked(g.name, g.lock, f) }
+func (g guard) do(f func()) error {
+	if m := g.rm; m != nil {
+		if err := m.Lock(); err != nil {
+			return lockedAfter(m, err, f)
+		}
+		f()
+		return m.Unlock()
+	}
+	return locked(g.name, g.lock, f)
+}
 
 // locked runs f holding l. A holder that died is reported as
 // semaphore.ErrOwnerDead after f has run; since each of shmkit's element
@@ -281,7 +294,11 @@ func locked(name string, l semaphore.Locker, f func()) error {
 	if l == nil {
 		return errtext.Errorf("ctypes: %q: %w", name, ErrNoLock)
 	}
-	err := l.Lock()
+	return lockedAfter(l, l.Lock(), f)
+}
+
+// lockedAfter is locked once l.Lock has answered err.
+func lockedAfter(l semaphore.Locker, err error, f func()) error {
 	if err != nil && !errors.Is(err, semaphore.ErrOwnerDead) {
 		return err
 	}

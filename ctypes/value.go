@@ -126,6 +126,18 @@ func (v *Value[T]) Set(x T) error { return v.do(func() { v.raw.storeHeld(x) }) }
 // Update replaces the value with f(value) under the lock and returns the
 // result: the locked form of Python's `with v.get_lock(): v.value += 1`.
 func (v *Value[T]) Update(f func(T) T) (x T, err error) {
+	if m := v.rm; m != nil { // do, spelt out: no closure, for a counter's hot path
+		if err = m.Lock(); err == nil {
+			// The lock found the segment open and writable; the write
+			// asks again, after f.
+			x = f(load(v.raw.p))
+			v.raw.e.write()
+			storeHeld(v.raw.p, x)
+			return x, m.Unlock()
+		}
+		err = lockedAfter(m, err, func() { x = f(v.raw.Load()); v.raw.storeHeld(x) })
+		return x, err
+	}
 	err = v.do(func() { x = f(v.raw.Load()); v.raw.storeHeld(x) })
 	return x, err
 }

@@ -37,9 +37,9 @@ type Locker interface {
 //
 // A free mutex is taken and given back in Go (package internal/robust, the
 // same steps as glibc's, so the kernel still marks it owner-dead if the
-// holder dies); a held one is watched from Go for a short spin, and only
-// then does the waiter call C to sleep. glibc handles every other case: a
-// dead owner, a recursive level, an error.
+// holder dies); for a held one the waiter looks once more from Go and then
+// calls C to sleep (lockSpins). glibc handles every other case: a dead
+// owner, a recursive level, an error.
 //
 // It points to a package internal/embed Mutex, from which RMutex is
 // defined, so that a mutex embedded in a ctypes value converts to an
@@ -75,10 +75,13 @@ func enter(seg *shm.Segment) (*hold.Drain, error) {
 	return d, nil
 }
 
-// lockSpins is how many times a waiter looks at a held mutex's lock word
-// before sleeping, backing off between looks (wait.Backoff): about 20 µs,
-// enough for a holder on the other core to finish a short critical section.
-const lockSpins = 16
+// lockSpins is how many more times a waiter looks at a held mutex's lock
+// word before sleeping, backing off between looks (wait.Backoff). None, as
+// glibc's robust lock: a waiter that spins takes the lock the moment it
+// sees it free, and each such hand-over moves the lock's and the data's
+// lines to the other core, while a sleeping waiter leaves the holder to run
+// on alone until its unlock wakes one (docs/bench.md, W5).
+const lockSpins = 0
 
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.
@@ -127,20 +130,17 @@ func (mu mutexCore) spinLock(spins int) (done bool, err error) {
 // ends. It reports whether the mutex is held; it is held also when the error
 // is ErrOwnerDead.
 func (mu mutexCore) lock(ctx context.Context, deadline int64, try bool) (bool, error) {
-	if objects.Core(mu.c.Segment()).Writable() != nil {
-		return false, mu.check("lock")
-	}
-	// The uncontended case first, without a further call.
-	runtime.LockOSThread()
-	if robust.TryLock(unsafe.Pointer(mu.c.Mutex()), mu.c.Recursive()) == robust.Locked {
-		race.Acquire()
+	if mu.c.LockFree() { // the uncontended case first
 		return true, nil
 	}
-	runtime.UnlockOSThread()
 	return mu.lockSlow(ctx, deadline, try)
 }
 
+// lockSlow is lock once LockFree has not taken the mutex.
 func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (bool, error) {
+	if objects.Core(mu.c.Segment()).Writable() != nil {
+		return false, mu.check("lock")
+	}
 	if try {
 		done, err := mu.spinLock(0)
 		return done && held(err), opError("lock", mu.c.Label(), err)
@@ -180,8 +180,6 @@ func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (boo
 	return ok, err
 }
 
-func (mu mutexCore) unlock() error { return mu.unlockIn(nil) }
-
 // unlockIn is unlock for a caller that has entered segment entered's drain
 // (enter), as a Cond's wait has before it releases its mutex. If the mutex
 // is in that segment, its memory stays mapped until the caller leaves, so
@@ -190,6 +188,14 @@ func (mu mutexCore) unlock() error { return mu.unlockIn(nil) }
 // mapping is gone not even the kernel could mark it owner-dead when the
 // thread exits, so every other process's Lock would hang.
 func (mu mutexCore) unlockIn(entered *shm.Segment) error {
+	if mu.c.UnlockHeld() { // the plain case first
+		return nil
+	}
+	return mu.unlockSlow(entered)
+}
+
+// unlockSlow is unlockIn once UnlockHeld has not released the mutex.
+func (mu mutexCore) unlockSlow(entered *shm.Segment) error {
 	if seg := mu.c.Segment(); seg != entered && objects.Core(seg).Writable() != nil {
 		return mu.check("unlock")
 	}
@@ -280,7 +286,10 @@ func OpenMutex(seg *shm.Segment, name string) (*Mutex, error) {
 // Lock locks m, waiting as long as another holds it. It returns nil or
 // ErrOwnerDead with m held, or another error without.
 func (m *Mutex) Lock() error {
-	_, err := m.lock(context.Background(), 0, false)
+	if m.c.LockFree() {
+		return nil
+	}
+	_, err := m.lockSlow(context.Background(), 0, false)
 	return err
 }
 
@@ -301,7 +310,12 @@ func (m *Mutex) LockContext(ctx context.Context) error {
 }
 
 // Unlock unlocks m and unwires the goroutine from its thread.
-func (m *Mutex) Unlock() error { return m.unlock() }
+func (m *Mutex) Unlock() error {
+	if m.c.UnlockHeld() {
+		return nil
+	}
+	return m.unlockSlow(nil)
+}
 
 // condRelease and condReacquire let a Cond release the mutex while waiting;
 // the Cond has entered segment entered (see unlockIn).
@@ -335,7 +349,10 @@ func OpenRMutex(seg *shm.Segment, name string) (*RMutex, error) {
 
 // Lock locks m, or adds a level if this goroutine holds it already.
 func (m *RMutex) Lock() error {
-	_, err := m.core().lock(context.Background(), 0, false)
+	if (*embed.Mutex)(m).LockFree() {
+		return nil
+	}
+	_, err := m.core().lockSlow(context.Background(), 0, false)
 	return err
 }
 
@@ -354,7 +371,12 @@ func (m *RMutex) LockContext(ctx context.Context) error {
 }
 
 // Unlock removes one level; the last one releases m.
-func (m *RMutex) Unlock() error { return m.core().unlock() }
+func (m *RMutex) Unlock() error {
+	if (*embed.Mutex)(m).UnlockHeld() {
+		return nil
+	}
+	return m.core().unlockSlow(nil)
+}
 
 // Consistent marks m repaired after Lock returned ErrOwnerDead; see
 // Mutex.Consistent.

@@ -7,9 +7,14 @@ package embed
 
 import (
 	"fmt"
+	"runtime"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/race"
+	"github.com/shmkit/shmkit/internal/robust"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -22,11 +27,58 @@ type Mutex struct {
 	m         *layout.Mutex
 	seg       *shm.Segment
 	recursive bool
+	kind      robust.Kind // the __kind LockFree and UnlockHeld expect
 }
 
 // New describes the mutex m, named label, in seg.
 func New(label string, m *layout.Mutex, seg *shm.Segment, recursive bool) *Mutex {
-	return &Mutex{label: label, m: m, seg: seg, recursive: recursive}
+	return &Mutex{label: label, m: m, seg: seg, recursive: recursive, kind: robust.KindOf(recursive)}
+}
+
+// core is the segment's machinery. Spelt here, not as objects.Core, so
+// that the compiler, seeing package segment imported, inlines its one-load
+// RefusesWrites into the fast paths below.
+func (mu *Mutex) core() *segment.Segment { return (*segment.Segment)(mu.seg) }
+
+// LockFree takes the mutex if it is free, in Go, and reports whether it
+// did; the goroutine is then wired to its thread (runtime.LockOSThread),
+// since the mutex is on that thread's robust list until UnlockHeld. On
+// false nothing is held or wired, and the caller takes package semaphore's
+// full path, which handles every other case and gives the errors.
+func (mu *Mutex) LockFree() bool {
+	if mu.core().RefusesWrites() {
+		return false
+	}
+	m := unsafe.Pointer(mu.m)
+	runtime.LockOSThread()
+	c := robust.LockPlain(m, robust.Table(), mu.kind)
+	if c == robust.Taken {
+		race.Acquire()
+		return true
+	}
+	robust.Settle(m, c)
+	runtime.UnlockOSThread()
+	return false
+}
+
+// UnlockHeld releases the mutex if this thread holds it at one level in
+// the plain state, and unwires the goroutine; on false nothing changed and
+// the caller takes the full path.
+func (mu *Mutex) UnlockHeld() bool {
+	if mu.core().RefusesWrites() {
+		return false
+	}
+	race.Release()
+	m := unsafe.Pointer(mu.m)
+	switch robust.UnlockPlain(m, robust.Table(), mu.kind) {
+	case robust.Released:
+	case robust.ReleasedWake:
+		robust.Wake(m)
+	default:
+		return false
+	}
+	runtime.UnlockOSThread()
+	return true
 }
 
 // Label is the mutex's name, used in errors.

@@ -8,16 +8,16 @@ import "unsafe"
 // ABI): an identity of the OS thread that costs no system call.
 func threadPointer() uintptr
 
-// lockCurrent is glibc's robust lock of a free mutex m for the calling
-// thread, which it finds in table (internal/cbind/robust.c's), if m's __kind is kind:
-// one of the lock* results.
+// LockPlain is glibc's robust lock of a free mutex m for the calling
+// thread, which it finds in table (internal/cbind/robust.c's; nil: none),
+// if m's __kind is kind; see robust.go.
 //
 //go:noescape
-func lockCurrent(m, table unsafe.Pointer, kind int32) uint32
+func LockPlain(m, table unsafe.Pointer, kind Kind) Code
 
-// unlockCurrent is glibc's robust unlock of m by the calling thread, which
-// it finds in table, if m's __kind is kind and the thread holds m at one
-// level in the plain state: one of the unlock* results.
+// UnlockPlain is glibc's robust unlock of m by the calling thread, which it
+// finds in table, if m's __kind is kind and the thread holds m at one level
+// in the plain state; see robust.go.
 //
 //go:noescape
-func unlockCurrent(m, table unsafe.Pointer, kind int32) uint32
+func UnlockPlain(m, table unsafe.Pointer, kind Kind) Code

@@ -42,19 +42,25 @@ TEXT ·threadPointer(SB), NOSPLIT, $0-8
 	CMPQ 0(AX), BX; \
 	JNE missed
 
-// func lockCurrent(m unsafe.Pointer, table unsafe.Pointer, kind int32) uint32
+// func LockPlain(m unsafe.Pointer, table unsafe.Pointer, kind Kind) Code
 //
 // Lock of a free mutex m of the given __kind by the calling thread, if the
-// table knows the thread: 0 locked; 1 the lock word was not 0, nothing
-// changed; 2 the mutex was not recoverable and was released again; 3 the
-// same, and waiters must be woken; 4 not the plain case (another kind, or
-// a thread the table lacks), nothing changed.
-TEXT ·lockCurrent(SB), NOSPLIT, $0-28
+// table knows the thread: 0 locked; 1 the lock word was not 0 (read before
+// any locked instruction, and again by the CMPXCHG), nothing changed; 2 the
+// mutex was not recoverable and was released again; 3 the same, and
+// waiters must be woken; 4 not the plain case (another kind, or a thread
+// the table lacks), nothing changed.
+TEXT ·LockPlain(SB), NOSPLIT, $0-28
 	MOVQ m+0(FP), DI
 	MOVL kind+16(FP), AX
 	CMPL 16(DI), AX           // __kind
 	JNE missed
-	LOOKUP(table+8(FP), missed)
+	MOVQ table+8(FP), R11
+	TESTQ R11, R11            // no table: the Go path is off
+	JZ missed
+	CMPL 0(DI), $0            // __lock: held already? Then no CMPXCHG, which
+	JNE held                  // would take the line from the holder (as glibc)
+	LOOKUP(R11, missed)
 	LEAQ 32(DI), R8           // node = &m->__list.__next
 	MOVQ R8, 16(SI)           // list_op_pending = node: a death from here on is looked at
 	XORL AX, AX
@@ -79,6 +85,7 @@ TEXT ·lockCurrent(SB), NOSPLIT, $0-28
 
 busy:
 	MOVQ $0, 16(SI)
+held:
 	MOVL $1, ret+24(FP)
 	RET
 
@@ -101,18 +108,21 @@ missed:
 	MOVL $4, ret+24(FP)
 	RET
 
-// func unlockCurrent(m unsafe.Pointer, table unsafe.Pointer, kind int32) uint32
+// func UnlockPlain(m unsafe.Pointer, table unsafe.Pointer, kind Kind) Code
 //
 // Unlock of m by the calling thread, if m has the given __kind, the table
 // knows the thread, and the thread holds m at one level in the plain state:
 // 0 released; 1 released, and a waiter must be woken; 2 not the plain case,
 // nothing changed.
-TEXT ·unlockCurrent(SB), NOSPLIT, $0-28
+TEXT ·UnlockPlain(SB), NOSPLIT, $0-28
 	MOVQ m+0(FP), DI
 	MOVL kind+16(FP), AX
 	CMPL 16(DI), AX           // __kind
 	JNE unlockmissed
-	LOOKUP(table+8(FP), unlockmissed)
+	MOVQ table+8(FP), R11
+	TESTQ R11, R11
+	JZ unlockmissed
+	LOOKUP(R11, unlockmissed)
 	MOVL 0(DI), AX
 	ANDL $0x3fffffff, AX
 	CMPL AX, DX               // the lock word names this thread, without owner-died

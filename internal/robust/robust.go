@@ -86,17 +86,20 @@ func (r Result) String() string {
 	return [...]string{"locked", "held", "other", "not recoverable"}[r]
 }
 
-// Results of lockCurrent and unlockCurrent.
-const (
-	lockDone           = 0
-	lockBusy           = 1
-	lockUnrecoverable  = 2
-	lockUnrecoverableW = 3 // and waiters to wake
-	lockMissed         = 4
+// A Code is what LockPlain or UnlockPlain did.
+type Code uint32
 
-	unlockDone   = 0
-	unlockWake   = 1
-	unlockMissed = 2
+// Codes of LockPlain and UnlockPlain (the assembly's answers).
+const (
+	Taken              Code = 0 // LockPlain: the mutex is now held by this thread
+	lockBusy           Code = 1
+	lockUnrecoverable  Code = 2
+	lockUnrecoverableW Code = 3 // and waiters to wake
+	lockMissed         Code = 4
+
+	Released     Code = 0 // UnlockPlain: the mutex is free
+	ReleasedWake Code = 1 // free, and a waiter must be woken (Wake)
+	unlockMissed Code = 2
 )
 
 func kindOf(recursive bool) int32 {
@@ -106,6 +109,50 @@ func kindOf(recursive bool) int32 {
 	return kindErrorCheck
 }
 
+// A Kind is the __kind of one of shmkit's two mutex types (KindOf), which
+// LockPlain and UnlockPlain check the mutex against.
+type Kind int32
+
+// KindOf is the Kind of a recursive or an error-checking mutex, for a
+// caller that keeps it beside the mutex.
+func KindOf(recursive bool) Kind { return Kind(kindOf(recursive)) }
+
+// fastTable is the thread table once the self-test has passed, else nil:
+// the assembly then takes nothing.
+var fastTable unsafe.Pointer
+
+// Table is the thread table to pass to LockPlain and UnlockPlain.
+func Table() unsafe.Pointer { return fastTable }
+
+// LockPlain (assembly) is TryLock's plain case alone, for hot paths called
+// straight from the caller: it takes the free mutex m, of kind kind, for the
+// calling thread (wired, as for TryLock), which it finds in table
+// (Table()). On any answer but Taken nothing is held: the caller passes the
+// answer to Settle and goes on with TryLock, which decides every other
+// case.
+//
+// func LockPlain(m, table unsafe.Pointer, kind Kind) Code
+
+// Settle finishes a LockPlain that did not take the mutex: one found not
+// recoverable has been given back, and a waiter is woken if there was one
+// (TryLock will find it not recoverable again).
+func Settle(m unsafe.Pointer, c Code) {
+	if c == lockUnrecoverableW {
+		futex.Wake(word(m), 1)
+	}
+}
+
+// UnlockPlain (assembly) is Unlock's plain case alone: it releases m, of
+// the given kind, if the calling thread, found in table, holds it at one level in
+// the plain state. On ReleasedWake the caller wakes a waiter (Wake); on
+// any other answer but Released nothing changed and the caller goes on with
+// Unlock.
+//
+// func UnlockPlain(m, table unsafe.Pointer, kind Kind) Code
+
+// Wake wakes one waiter of m, after UnlockPlain said ReleasedWake.
+func Wake(m unsafe.Pointer) { futex.Wake(word(m), 1) }
+
 // TryLock takes mutex m (a robust, process-shared pthread_mutex_t that
 // shmkit initialised) for the calling thread if it is free. The caller has
 // wired its goroutine to the thread (runtime.LockOSThread). On Other the
@@ -114,7 +161,7 @@ func TryLock(m unsafe.Pointer, recursive bool) Result {
 	if !enabled {
 		return Other
 	}
-	r := lockCurrent(m, table(), kindOf(recursive))
+	r := LockPlain(m, fastTable, KindOf(recursive))
 	if r == lockMissed {
 		// A thread new to the table: enter it (one C call), then try again.
 		if !kindIs(m, recursive) {
@@ -123,12 +170,12 @@ func TryLock(m unsafe.Pointer, recursive bool) Result {
 		if _, ok := current(); !ok {
 			return Other
 		}
-		if r = lockCurrent(m, table(), kindOf(recursive)); r == lockMissed {
+		if r = LockPlain(m, fastTable, KindOf(recursive)); r == lockMissed {
 			return Other
 		}
 	}
 	switch r {
-	case lockDone:
+	case Taken:
 		return Locked
 	case lockBusy:
 		w := word(m).Load()
@@ -152,13 +199,13 @@ func Unlock(m unsafe.Pointer, recursive bool) bool {
 	return unlockPlain(m, recursive) || unlockLevel(m, recursive)
 }
 
-// unlockPlain is the assembly's unlock, waking a waiter if there is one.
+// unlockPlain is UnlockPlain, waking a waiter if there is one.
 func unlockPlain(m unsafe.Pointer, recursive bool) bool {
-	switch unlockCurrent(m, table(), kindOf(recursive)) {
-	case unlockDone:
+	switch UnlockPlain(m, fastTable, KindOf(recursive)) {
+	case Released:
 		return true
-	case unlockWake:
-		futex.Wake(word(m), 1)
+	case ReleasedWake:
+		Wake(m)
 		return true
 	}
 	return false

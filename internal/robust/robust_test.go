@@ -211,3 +211,16 @@ func TestRecursiveLevels(t *testing.T) {
 
 // mx is a mutex pointer as package cbind takes it.
 func mx(p unsafe.Pointer) *layout.Mutex { return (*layout.Mutex)(p) }
+
+// TestPlainWithoutTable: LockPlain and UnlockPlain take nothing without a
+// thread table (the Go path off), even for a mutex whose __kind is 0 as a
+// zeroed or foreign one's is, rather than look the thread up in no table.
+func TestPlainWithoutTable(t *testing.T) {
+	var m [64]byte
+	p := unsafe.Pointer(&m[0])
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	assert.NotEqual(t, robust.Taken, robust.LockPlain(p, nil, 0))
+	assert.NotEqual(t, robust.Released, robust.UnlockPlain(p, nil, 0))
+	assert.Equal(t, [64]byte{}, m, "nothing written")
+}

@@ -75,4 +75,5 @@ func initialise() {
 	}
 	kindErrorCheck, kindRecursive = ke, kr
 	enabled = true
+	fastTable = table()
 }

@@ -1,5 +1,7 @@
 package dict
 
+import "github.com/shmkit/shmkit/internal/cbind"
+
 // HoldLock takes d's writer lock and keeps it, as a writer killed holding
 // it would.
 func HoldLock(d *Dict) error { return d.c.h.DictTestLock() }
@@ -67,3 +69,21 @@ func GoRead(d *Dict, key any) (any, string, error) {
 
 // GoReads reports whether this build reads dicts in Go.
 const GoReads = goReads
+
+// AttachHeap opens the dict (or list) whose reference is ref, a copy of a
+// struct shmkit_dict_ref, as Open does with the segment's own.
+func AttachHeap(ref []byte, readonly bool) (*Dict, *List, error) {
+	h, err := cbind.DictAttach(ref, readonly)
+	if err != nil {
+		return nil, nil, wrap("heap", "open", err)
+	}
+	c := &handle{h: h, view: newView(h), ref: append([]byte{}, ref...), name: "heap"}
+	return &Dict{c}, &List{c}, nil
+}
+
+// ListHeapName is the file in /dev/shm that holds l's storage.
+func ListHeapName(l *List) string { return HeapName(&Dict{l.c}) }
+
+// HoldListLock takes l's writer lock and keeps it, as a writer killed
+// holding it would.
+func HoldListLock(l *List) error { return l.c.h.DictTestLock() }

@@ -15,17 +15,22 @@ import (
 
 func TestMain(m *testing.M) {
 	proctest.Main(m, map[string]proctest.Helper{
-		"dict-fill":    helperFill,
-		"dict-year":    helperYear,
-		"dict-soak":    helperSoak,
-		"dict-diehold": helperDieHolding,
-		"dict-reverse": helperReverse,
-		"dict-churn":   helperChurn,
-		"dict-nospace": helperNoSpace,
-		"dict-records": helperRecords,
-		"dict-adder":   helperAdder,
-		"dict-halfway": helperHalfway,
-		"dict-writer":  helperWriter,
+		"dict-fill":        helperFill,
+		"dict-year":        helperYear,
+		"dict-soak":        helperSoak,
+		"dict-diehold":     helperDieHolding,
+		"dict-reverse":     helperReverse,
+		"dict-churn":       helperChurn,
+		"dict-nospace":     helperNoSpace,
+		"dict-records":     helperRecords,
+		"dict-adder":       helperAdder,
+		"dict-halfway":     helperHalfway,
+		"dict-reader":      helperReader,
+		"dict-dieholdlist": helperDieHoldingList,
+		"dict-listfar":     helperListOutOfRange,
+		"dict-clear":       helperClear,
+		"dict-setmany":     helperSetMany,
+		"dict-writer":      helperWriter,
 	})
 }
 

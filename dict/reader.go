@@ -2,6 +2,7 @@ package dict
 
 import (
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -54,6 +55,7 @@ const (
 	tooShort                // the value, which did not fit: its tag and length only
 	again                   // a writer got in the way
 	askC                    // for the C library to settle
+	faulted                 // the mapping faulted: the file was cut short under it
 )
 
 func newView(h cbind.DictHandle) heapView {
@@ -105,6 +107,23 @@ func (v heapView) find(ktag int, key []byte, hash uint64, buf []byte) (int, int,
 		return 0, 0, again
 	}
 	return tag, n, o
+}
+
+// guardedFind is find with a memory fault turned into the outcome
+// faulted, not the end of the program: a process that can write the heap
+// file may cut it short under this process's mapping, and a library
+// process never dies from a fault in a file it did not write.
+func (v heapView) guardedFind(ktag int, key []byte, hash uint64, buf []byte) (tag, n int, o outcome) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			tag, n, o = 0, 0, faulted
+		}
+	}()
+	return v.find(ktag, key, hash, buf)
 }
 
 // probe walks the table from the key's slot, as dict_find does: every way
@@ -183,8 +202,10 @@ func (c *handle) get(kt int, kb, buf []byte) (int, int, error) {
 	if c.view.base != nil && validKey(kt, kb) {
 		hash := keyHash(kt, kb)
 		for range readLooks {
-			tag, n, o := c.view.find(kt, kb, hash, buf)
+			tag, n, o := c.view.guardedFind(kt, kb, hash, buf)
 			switch o {
+			case faulted:
+				return 0, 0, syscall.EUCLEAN
 			case hit:
 				return tag, n, nil
 			case miss:

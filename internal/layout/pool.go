@@ -63,9 +63,8 @@ func PoolTable(b []byte, n int) (*Pool, []PoolWorker) {
 		panic("layout: pool table outside its object")
 	}
 	h := (*Pool)(unsafe.Pointer(unsafe.SliceData(b)))
-	rows := unsafe.Slice((*PoolWorker)(unsafe.Pointer(&b[PoolSize])), n)
-	if n == 0 {
-		rows = nil
+	if n == 0 { // b may end with the header: there is no b[PoolSize]
+		return h, nil
 	}
-	return h, rows
+	return h, unsafe.Slice((*PoolWorker)(unsafe.Pointer(&b[PoolSize])), n)
 }

@@ -208,6 +208,20 @@ class DictTest(unittest.TestCase):
         self.assertEqual(dict(d.items()), {"a": 1, "b": 2})
         self.assertEqual(d.stats()["recoveries"], 1)
 
+    def test_lying_count(self):
+        """A heap whose count says more keys than it can hold: len() and
+        every write raise CorruptError (len() raised OverflowError, a write
+        looped for ever); the keys still read."""
+        d = self.new_dict(initial={"a": 1, "b": 2})
+        heap = "/dev/shm/" + d._c._ref[:192].split(b"\0")[0].decode()
+        with open(heap, "r+b") as f:
+            f.seek(48)  # struct shmkit_dict_heap.count
+            f.write((1 << 63).to_bytes(8, "little"))
+        self.assertRaises(shmkit.CorruptError, len, d)
+        with self.assertRaises(shmkit.CorruptError):
+            d["c"] = 3
+        self.assertEqual(d["a"], 1)
+
     def test_full_tmpfs(self):
         """A full /dev/shm is NoSpaceError (an OSError of errno ENOSPC),
         never a signal, and loses nothing: in a forked child with a mount

@@ -2532,6 +2532,7 @@ struct dict_table {
 	uint64_t off, cap;
 	struct shmkit_dict_slot *slots; /* TABLE */
 	uint64_t *len, *refs;           /* ARRAY */
+	uint64_t n;                     /* ARRAY: *len as checked, the one value used */
 };
 
 static int dict_table_at(struct shmkit_dict *d, uint64_t off, unsigned type, struct dict_table *t) {
@@ -2847,21 +2848,24 @@ static uint64_t dict_split(struct shmkit_dict *d, uint64_t off, uint64_t bs, uin
 	return tail;
 }
 
-/* dict_grow makes the heap at least need bytes: double, or if the file
- * system has no room for that, the least it can in DICT_INITIAL_HEAP steps.
- * fallocate allocates every page or none, so a full /dev/shm is ENOSPC
- * here, the heap as it was. */
 /* dict_grow makes the heap at least need bytes. The file's pages are
  * memory (fallocate allocates them), so it grows by an eighth of its size
  * (at least 64 KiB, in 64 KiB steps), not by doubling: at most an eighth
- * of it is room not yet used. */
+ * of it is room not yet used. If the file system has no room for that, it
+ * takes the least it can in DICT_INITIAL_HEAP steps. fallocate allocates
+ * every page or none, so a full /dev/shm is ENOSPC here, the heap as it
+ * was. */
 static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	uint64_t have = LOAD(&h->size);
+	if (have < SHMKIT_DICT_HEAP_START || have > SHMKIT_DICT_HEAP_MAX) {
+		return SHMKIT_ECORRUPT; /* read again since the lock checked it */
+	}
 	if (need > SHMKIT_DICT_HEAP_MAX) {
 		return ENOSPC;
 	}
-	uint64_t step = h->size / 8 > DICT_INITIAL_HEAP ? h->size / 8 : DICT_INITIAL_HEAP;
-	uint64_t size = h->size + step > need ? h->size + step : need;
+	uint64_t step = have / 8 > DICT_INITIAL_HEAP ? have / 8 : DICT_INITIAL_HEAP;
+	uint64_t size = have + step > need ? have + step : need;
 	size = (size + DICT_INITIAL_HEAP - 1) & ~(uint64_t)(DICT_INITIAL_HEAP - 1);
 	if (size > SHMKIT_DICT_HEAP_MAX) {
 		size = SHMKIT_DICT_HEAP_MAX;
@@ -2948,12 +2952,13 @@ static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nl
 /* dict_extend takes size bytes at the cursor, growing the heap if need be. */
 static int dict_extend(struct shmkit_dict *d, uint64_t size, uint64_t *out) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t off = h->cursor;
+	uint64_t off = LOAD(&h->cursor);
+	int rc = 0;
 	if (off > h->size || size > h->size - off) {
-		int rc = dict_grow(d, off + size);
-		if (rc != 0) {
-			return rc;
-		}
+		rc = dict_grow(d, off + size);
+	}
+	if (rc != 0 || (rc = dict_span(d, off, size)) != 0) { /* the cursor is read again: checked here too */
+		return rc;
 	}
 	dict_block(d, off)->size = (uint32_t)size;
 	dict_block(d, off)->type = SHMKIT_BLOCK_FREE;
@@ -3034,7 +3039,10 @@ static int by_u64(const void *a, const void *b) {
  * here leaves a heap the next writer rebuilds again. Writers hold the lock. */
 static int dict_rebuild(struct shmkit_dict *d, const uint64_t *live, uint64_t nlive) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t tails[DICT_LAST_CLASS + 1] = {0}, used = 0, end = h->cursor, run = 0, runsize = 0;
+	uint64_t tails[DICT_LAST_CLASS + 1] = {0}, used = 0, end = LOAD(&h->cursor), run = 0, runsize = 0;
+	if (end < SHMKIT_DICT_HEAP_START || end > LOAD(&d->mapped) || end % 8 != 0) {
+		return SHMKIT_ECORRUPT; /* read again since the lock checked it: the walk stays in the mapping */
+	}
 	memset(h->free_heads, 0, sizeof h->free_heads);
 	memset(h->nonempty, 0, sizeof h->nonempty);
 	/* Each list in address order, so the low blocks are used first and the
@@ -3491,6 +3499,9 @@ static uint64_t dict_cap_for(uint64_t keys) {
 static int dict_locked_table(struct shmkit_dict *d, struct dict_table *t, int adding) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	int rc = dict_table_at(d, h->table, SHMKIT_BLOCK_TABLE, t);
+	if (rc == 0 && (h->count > t->cap || h->tombstones > t->cap - h->count)) {
+		rc = SHMKIT_ECORRUPT; /* more keys than slots: a count that lies */
+	}
 	if (rc == 0 && adding && (h->count + h->tombstones + 1) * 5 > t->cap * 4) {
 		rc = dict_rehash(d, t, dict_cap_for(h->count + 1));
 	}
@@ -3781,6 +3792,9 @@ int shmkit_dict_len(struct shmkit_dict *d, uint64_t *n) {
 		return shmkit_list_len(d, n);
 	}
 	uint64_t c = LOAD(&DICT_HEAP(d)->count);
+	if (c > LOAD(&DICT_HEAP(d)->size) / 32) {
+		return SHMKIT_ECORRUPT; /* each key takes a slot and an item, 32 bytes at least: a count that lies */
+	}
 	*n = c;
 	return 0;
 }
@@ -3936,7 +3950,7 @@ static int list_read(struct shmkit_dict *d, int (*fn)(struct shmkit_dict *, stru
 		}
 		struct dict_table t;
 		int rc = dict_table_at(d, LOAD(&h->table), SHMKIT_BLOCK_ARRAY, &t);
-		if (rc == 0 && RELAXED_LOAD(t.len) > t.cap) {
+		if (rc == 0 && (t.n = RELAXED_LOAD(t.len)) > t.cap) {
 			rc = SHMKIT_ECORRUPT;
 		}
 		if (rc == 0) {
@@ -3956,7 +3970,7 @@ static int list_read(struct shmkit_dict *d, int (*fn)(struct shmkit_dict *, stru
 
 static int list_len_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
 	(void)d;
-	*(uint64_t *)arg = RELAXED_LOAD(t->len);
+	*(uint64_t *)arg = t->n;
 	return 0;
 }
 
@@ -3969,7 +3983,7 @@ struct list_get_arg {
 
 static int list_get_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
 	struct list_get_arg *a = arg;
-	if (a->i >= RELAXED_LOAD(t->len)) {
+	if (a->i >= t->n) {
 		return ERANGE;
 	}
 	struct dict_item it;
@@ -3996,7 +4010,7 @@ static int list_lock(struct shmkit_dict *d, struct dict_table *t) {
 		return rc;
 	}
 	rc = dict_table_at(d, DICT_HEAP(d)->table, SHMKIT_BLOCK_ARRAY, t);
-	if (rc == 0 && *t->len > t->cap) {
+	if (rc == 0 && (t->n = RELAXED_LOAD(t->len)) > t->cap) {
 		rc = SHMKIT_ECORRUPT;
 	}
 	if (rc != 0) {
@@ -4011,7 +4025,7 @@ static int list_lock(struct shmkit_dict *d, struct dict_table *t) {
 static int list_rebuild(struct shmkit_dict *d, struct dict_table *t, uint64_t ins, uint64_t new_ref, uint64_t del,
                         int reverse) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t len = *t->len, n = len + (ins <= len) - (del < len), cap = DICT_MIN_SLOTS, off;
+	uint64_t len = t->n, n = len + (ins <= len) - (del < len), cap = DICT_MIN_SLOTS, off;
 	while (cap < n) {
 		cap *= 2;
 	}
@@ -4056,7 +4070,7 @@ int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val
 		return rc;
 	}
 	uint64_t ref;
-	if (i >= *t.len) {
+	if (i >= t.n) {
 		rc = ERANGE;
 	} else if ((rc = dict_new_item(d, SHMKIT_TAG_NONE, NULL, 0, vtag, val, vlen, &ref)) == 0) {
 		struct shmkit_dict_heap *h = DICT_HEAP(d);
@@ -4082,7 +4096,7 @@ int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *
 	if (rc != 0) {
 		return rc;
 	}
-	uint64_t ref, len = *t.len;
+	uint64_t ref, len = t.n;
 	if (i > len) {
 		i = len;
 	}
@@ -4112,7 +4126,7 @@ int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
 	if (rc != 0) {
 		return rc;
 	}
-	uint64_t n = *t.len;
+	uint64_t n = t.n;
 	struct dict_item it;
 	struct dict_out o = {tag, buf, cap, len};
 	if (i >= n) {

@@ -2377,6 +2377,21 @@ struct shmkit_dict {
 #define RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define RELAXED_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
+/* dict_tail reads the last n < 8 bytes as a little-endian number, as
+ * memcpy into a zeroed uint64_t would, in two loads rather than n. */
+static inline uint64_t dict_tail(const uint8_t *p, uint64_t n) {
+	if (n >= 4) {
+		uint32_t lo, hi; /* overlapping when n < 8: the shared bytes are the same */
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		return lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	if (n == 0) {
+		return 0;
+	}
+	return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
 static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(uint8_t)tag << 56) ^ n;
 	while (n >= 8) {
@@ -2387,9 +2402,7 @@ static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 		p += 8;
 		n -= 8;
 	}
-	uint64_t w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x94D049BB133111EBull;
+	h = (h ^ dict_tail(p, n)) * 0x94D049BB133111EBull;
 	h ^= h >> 29;
 	h *= 0xBF58476D1CE4E5B9ull;
 	h ^= h >> 32;
@@ -3518,8 +3531,12 @@ static inline void dict_overwrite_to(struct shmkit_dict *d, const struct dict_ta
                                      const struct dict_item *it, const void *val, int stop) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	struct shmkit_dict_slot *s = &t->slots[at];
-	uint64_t was = 0;
-	memcpy(&was, it->val, it->vlen);
+	uint64_t was = 0, n = it->vlen;
+	if (n == 8) { /* an integer or float: two plain moves, not calls */
+		memcpy(&was, it->val, 8);
+	} else {
+		memcpy(&was, it->val, n);
+	}
 	uint32_t q = RELAXED_LOAD(&s->seq);
 	RELAXED_STORE(&h->undo_val, was);
 	STORE(&h->undo_note, (uint64_t)q << 32 | (at + 1));
@@ -3529,7 +3546,11 @@ static inline void dict_overwrite_to(struct shmkit_dict *d, const struct dict_ta
 		memcpy((uint8_t *)it->val, val, it->vlen / 2);
 		return;
 	}
-	memcpy((uint8_t *)it->val, val, it->vlen);
+	if (n == 8) {
+		memcpy((uint8_t *)it->val, val, 8);
+	} else {
+		memcpy((uint8_t *)it->val, val, n);
+	}
 	STORE(&s->seq, q + 2);
 	if (stop == 2) { /* killed before the note is cleared */
 		return;

@@ -2453,10 +2453,10 @@ static int valid_datum(int tag, uint64_t len, uint64_t max) {
 
 /* ---- the mapping ---- */
 
-/* dict_map makes sure [0, want) of the heap is mapped. */
 static int dict_map_more(struct shmkit_dict *d, uint64_t want);
 
-/* dict_map makes sure the first want bytes of the heap are mapped. */
+/* dict_map makes sure [0, want) of the heap is mapped; the check that
+ * finds it is, inline, since every offset followed passes here. */
 static inline int dict_map(struct shmkit_dict *d, uint64_t want) {
 	return want <= LOAD(&d->mapped) ? 0 : dict_map_more(d, want);
 }
@@ -3627,10 +3627,9 @@ int shmkit_dict_test_overwrite(struct shmkit_dict *d, int ktag, const void *key,
 	struct dict_table t;
 	struct dict_item it;
 	uint64_t at, ref;
+	uint32_t h32 = (uint32_t)(dict_hash(ktag, key, klen) >> 32);
 	if ((rc = dict_table_at(d, DICT_HEAP(d)->table, SHMKIT_BLOCK_TABLE, &t)) != 0 ||
-	    (rc = dict_slot_for(d, &t, ktag, key, klen, (uint32_t)(dict_hash(ktag, key, klen) >> 32), &at, &ref, &it)) !=
-	        0 ||
-	    (rc = ref == 0 ? ENOENT : 0) != 0 ||
+	    (rc = dict_slot_for(d, &t, ktag, key, klen, h32, &at, &ref, &it)) != 0 || (rc = ref == 0 ? ENOENT : 0) != 0 ||
 	    (rc = it.vtag == (int)SHMKIT_TAG_INT && it.vlen == 8 ? 0 : SHMKIT_EKIND) != 0) {
 		dict_unlock(d);
 		return rc;

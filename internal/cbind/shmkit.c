@@ -3168,7 +3168,8 @@ static int dict_repair(struct shmkit_dict *d) {
 	return rc;
 }
 
-#define DICT_LOCK_LOOKS 8 /* looks at a held writer lock, each after twice the pause of the last, before sleeping */
+#define DICT_LOCK_LOOKS 10 /* looks at a held writer lock, each after twice the pause of the last, before sleeping */
+#define DICT_LOCK_SETTLE 8 /* pauses (about 150 ns) a free lock must stay free before a waiter tries it */
 
 /* dict_lock_held reads the lock word of glibc's mutex (its first int,
  * __lock): the holder's thread id, 0 if free or its holder died. */
@@ -3182,18 +3183,26 @@ static int dict_lock(struct shmkit_dict *d) {
 	}
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	/* Writers hold the lock for well under a microsecond: look at it a few
-	 * times before sleeping in the kernel (and before reading the clock).
-	 * The looks are loads, not tries, and further apart each time: a try
-	 * writes the lock's cache line, and every look takes that line from
-	 * the holder, which writes it again to unlock (and the undo note in
-	 * it). A writer that keeps coming back to the lock, as a counter's
-	 * does, then runs several writes in a row instead of handing the lock
-	 * and its lines to the other process at every write. A live holder (or
-	 * a lock word a hostile process wrote) is waited for as long as the
-	 * allocation lock, then EBUSY. */
+	 * times (about 20 us in all) before sleeping in the kernel (and before
+	 * reading the clock). The looks are loads, not tries, and further
+	 * apart each time: a try writes the lock's cache line, and every look
+	 * takes that line from the holder, which writes it again to unlock
+	 * (and the undo note in it). A lock seen free is tried only if it is
+	 * still free a moment later: a writer that keeps coming back, as a
+	 * counter's does (from Go, after a cgo call's return and the next
+	 * call), takes it again in between, and runs writes in a row instead
+	 * of handing the lock and its lines to the other process at each one.
+	 * A live holder (or a lock word a hostile process wrote) is waited for
+	 * as long as the allocation lock, then EBUSY. */
 	int rc = pthread_mutex_trylock(&h->lock.mutex);
 	for (int look = 0; rc == EBUSY && look < DICT_LOCK_LOOKS; look++) {
 		for (int i = 0; i < 1 << look; i++) {
+			cpu_relax();
+		}
+		if (dict_lock_held(h)) {
+			continue;
+		}
+		for (int i = 0; i < DICT_LOCK_SETTLE; i++) {
 			cpu_relax();
 		}
 		if (!dict_lock_held(h)) {

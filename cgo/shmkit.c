@@ -2376,6 +2376,21 @@ struct shmkit_dict {
 #define RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define RELAXED_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
+/* dict_tail reads the last n < 8 bytes as a little-endian number, as
+ * memcpy into a zeroed uint64_t would, in two loads rather than n. */
+static inline uint64_t dict_tail(const uint8_t *p, uint64_t n) {
+	if (n >= 4) {
+		uint32_t lo, hi; /* overlapping when n < 8: the shared bytes are the same */
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		return lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	if (n == 0) {
+		return 0;
+	}
+	return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
 /* Go's dict reader has a port of it (dict/hash.go; TestHashMatchesC). */
 static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(uint8_t)tag << 56) ^ n;
@@ -2387,9 +2402,7 @@ static uint64_t dict_hash(int tag, const uint8_t *p, uint64_t n) {
 		p += 8;
 		n -= 8;
 	}
-	uint64_t w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x94D049BB133111EBull;
+	h = (h ^ dict_tail(p, n)) * 0x94D049BB133111EBull;
 	h ^= h >> 29;
 	h *= 0xBF58476D1CE4E5B9ull;
 	h ^= h >> 32;
@@ -2441,11 +2454,15 @@ static int valid_datum(int tag, uint64_t len, uint64_t max) {
 
 /* ---- the mapping ---- */
 
-/* dict_map makes sure [0, want) of the heap is mapped. */
-static int dict_map(struct shmkit_dict *d, uint64_t want) {
-	if (want <= LOAD(&d->mapped)) {
-		return 0;
-	}
+static int dict_map_more(struct shmkit_dict *d, uint64_t want);
+
+/* dict_map makes sure [0, want) of the heap is mapped; the check that
+ * finds it is, inline, since every offset followed passes here. */
+static inline int dict_map(struct shmkit_dict *d, uint64_t want) {
+	return want <= LOAD(&d->mapped) ? 0 : dict_map_more(d, want);
+}
+
+static int dict_map_more(struct shmkit_dict *d, uint64_t want) {
 	if (want > SHMKIT_DICT_HEAP_MAX) {
 		return SHMKIT_ECORRUPT;
 	}
@@ -3168,21 +3185,46 @@ static int dict_repair(struct shmkit_dict *d) {
 	return rc;
 }
 
-#define DICT_LOCK_SPINS 100 /* tries of the writer lock before sleeping on it */
+#define DICT_LOCK_LOOKS 10 /* looks at a held writer lock, each after twice the pause of the last, before sleeping */
+#define DICT_LOCK_SETTLE 8 /* pauses (about 150 ns) a free lock must stay free before a waiter tries it */
+
+/* dict_lock_held reads the lock word of glibc's mutex (its first int,
+ * __lock): the holder's thread id, 0 if free or its holder died. */
+static inline int dict_lock_held(struct shmkit_dict_heap *h) {
+	return (__atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != 0;
+}
 
 static int dict_lock(struct shmkit_dict *d) {
 	if (d->readonly) {
 		return EBADF;
 	}
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	/* Writers hold the lock for a few hundred nanoseconds: try it a few
-	 * times before sleeping in the kernel (and before reading the clock). A
-	 * live holder (or a lock word a hostile process wrote) is waited for
+	/* Writers hold the lock for well under a microsecond: look at it a few
+	 * times (about 20 us in all) before sleeping in the kernel (and before
+	 * reading the clock). The looks are loads, not tries, and further
+	 * apart each time: a try writes the lock's cache line, and every look
+	 * takes that line from the holder, which writes it again to unlock
+	 * (and the undo note in it). A lock seen free is tried only if it is
+	 * still free a moment later: a writer that keeps coming back, as a
+	 * counter's does (from Go, after a cgo call's return and the next
+	 * call), takes it again in between, and runs writes in a row instead
+	 * of handing the lock and its lines to the other process at each one.
+	 * A live holder (or a lock word a hostile process wrote) is waited for
 	 * as long as the allocation lock, then EBUSY. */
 	int rc = pthread_mutex_trylock(&h->lock.mutex);
-	for (int spin = 0; rc == EBUSY && spin < DICT_LOCK_SPINS; spin++) {
-		cpu_relax();
-		rc = pthread_mutex_trylock(&h->lock.mutex);
+	for (int look = 0; rc == EBUSY && look < DICT_LOCK_LOOKS; look++) {
+		for (int i = 0; i < 1 << look; i++) {
+			cpu_relax();
+		}
+		if (dict_lock_held(h)) {
+			continue;
+		}
+		for (int i = 0; i < DICT_LOCK_SETTLE; i++) {
+			cpu_relax();
+		}
+		if (!dict_lock_held(h)) {
+			rc = pthread_mutex_trylock(&h->lock.mutex);
+		}
 	}
 	if (rc == EBUSY) {
 		rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
@@ -3408,9 +3450,10 @@ int shmkit_dict_add_int(struct shmkit_dict *d, int ktag, const void *key, int kl
 
 /* ---- writing a dict, under the lock ---- */
 
-/* Where a key is (*at, *ref != 0) or would go (*at, *ref == 0). */
+/* Where a key is (*at, *ref != 0, its item in *found) or would go (*at,
+ * *ref == 0). */
 static int dict_slot_for(struct shmkit_dict *d, const struct dict_table *t, int ktag, const void *key, uint64_t klen,
-                         uint32_t h32, uint64_t *at, uint64_t *ref) {
+                         uint32_t h32, uint64_t *at, uint64_t *ref, struct dict_item *found) {
 	uint64_t mask = t->cap - 1, free_at = UINT64_MAX;
 	for (uint64_t n = 0, i = h32 & mask; n < t->cap; n++, i = (i + 1) & mask) {
 		uint64_t r = t->slots[i].ref;
@@ -3436,6 +3479,7 @@ static int dict_slot_for(struct shmkit_dict *d, const struct dict_table *t, int 
 		if (key_equal(&it, ktag, key, klen)) {
 			*at = i;
 			*ref = r;
+			*found = it;
 			return 0;
 		}
 	}
@@ -3507,56 +3551,61 @@ static int dict_locked_table(struct shmkit_dict *d, struct dict_table *t, int ad
 	return rc;
 }
 
-/* dict_overwrite replaces the value of the item in slot s in place: a
+/* dict_overwrite replaces the value of the item in slot at in place: a
  * value of at most 8 bytes with the new value's tag and length. Readers
  * see the slot's seq change and read again. The old bytes, the slot and
- * its seq are noted first, so that dict_repair can undo an overwrite
- * whose writer died before making seq even again. */
-static inline void dict_overwrite_to(struct shmkit_dict *d, struct shmkit_dict_slot *s, const struct dict_item *it,
-                                     const void *val, int stop) {
+ * its seq are noted first, in the lock's cache line (which the writer
+ * holds already), so that dict_repair can undo an overwrite whose writer
+ * died before making seq even again. */
+static inline void dict_overwrite_to(struct shmkit_dict *d, const struct dict_table *t, uint64_t at,
+                                     const struct dict_item *it, const void *val, int stop) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t was = 0;
-	memcpy(&was, it->val, it->vlen);
+	struct shmkit_dict_slot *s = &t->slots[at];
+	uint64_t was = 0, n = it->vlen;
+	if (n == 8) { /* an integer or float: two plain moves, not calls */
+		memcpy(&was, it->val, 8);
+	} else {
+		memcpy(&was, it->val, n);
+	}
 	uint32_t q = RELAXED_LOAD(&s->seq);
 	RELAXED_STORE(&h->undo_val, was);
-	RELAXED_STORE(&h->undo_seq, (uint64_t)q);
-	STORE(&h->undo_slot, (uint64_t)((uint8_t *)s - d->base));
+	STORE(&h->undo_note, (uint64_t)q << 32 | (at + 1));
 	RELAXED_STORE(&s->seq, q + 1);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (stop == 1) { /* a writer killed halfway through the bytes */
 		memcpy((uint8_t *)it->val, val, it->vlen / 2);
 		return;
 	}
-	memcpy((uint8_t *)it->val, val, it->vlen);
+	if (n == 8) {
+		memcpy((uint8_t *)it->val, val, 8);
+	} else {
+		memcpy((uint8_t *)it->val, val, n);
+	}
 	STORE(&s->seq, q + 2);
 	if (stop == 2) { /* killed before the note is cleared */
 		return;
 	}
-	STORE(&h->undo_slot, (uint64_t)0);
-}
-
-static void dict_overwrite(struct shmkit_dict *d, struct shmkit_dict_slot *s, const struct dict_item *it,
-                           const void *val) {
-	dict_overwrite_to(d, s, it, val, 0);
+	STORE(&h->undo_note, (uint64_t)0);
 }
 
 /* dict_undo finishes an overwrite in place that a killed writer left: if
  * the slot's seq is still odd, the old bytes go back and the seq is closed;
- * if it is even again, the new value stays. The lock is held. */
+ * if it is even again, the new value stays. The lock is held, and the table
+ * is the one the note's index is in: no table is replaced while a note is
+ * set. */
 static void dict_undo(struct shmkit_dict *d, const struct dict_table *t) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
-	uint64_t at = h->undo_slot, first = t->off + 32;
-	if (at == 0) {
+	uint64_t note = h->undo_note, at = (note & 0xFFFFFFFFu) - 1;
+	if (note == 0) {
 		return;
 	}
-	h->undo_slot = 0;
-	if (at < first || (at - first) % sizeof(struct shmkit_dict_slot) != 0 ||
-	    (at - first) / sizeof(struct shmkit_dict_slot) >= t->cap) {
+	h->undo_note = 0;
+	if (at >= t->cap) {
 		return; /* not a slot of the table: nothing to put back */
 	}
-	struct shmkit_dict_slot *s = &t->slots[(at - first) / sizeof(struct shmkit_dict_slot)];
+	struct shmkit_dict_slot *s = &t->slots[at];
 	struct dict_item it;
-	if (s->seq != (uint32_t)(h->undo_seq + 1) || dict_item_at(d, s->ref, &it) != 0 || it.vlen > 8) {
+	if (s->seq != (uint32_t)(note >> 32) + 1 || dict_item_at(d, s->ref, &it) != 0 || it.vlen > 8) {
 		return;
 	}
 	uint64_t was = h->undo_val;
@@ -3571,7 +3620,7 @@ static int dict_put(struct shmkit_dict *d, struct dict_table *t, uint64_t at, ui
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
 	uint64_t ref = SHMKIT_SLOT_TOMB;
 	if (old != 0 && vtag != (int)SHMKIT_TAG_ABSENT && it->vtag == vtag && it->vlen == vlen && vlen <= 8) {
-		dict_overwrite(d, &t->slots[at], it, val);
+		dict_overwrite_to(d, t, at, it, val, 0);
 		return 0;
 	}
 	if (vtag != (int)SHMKIT_TAG_ABSENT) {
@@ -3609,14 +3658,14 @@ int shmkit_dict_test_overwrite(struct shmkit_dict *d, int ktag, const void *key,
 	struct dict_table t;
 	struct dict_item it;
 	uint64_t at, ref;
+	uint32_t h32 = (uint32_t)(dict_hash(ktag, key, klen) >> 32);
 	if ((rc = dict_table_at(d, DICT_HEAP(d)->table, SHMKIT_BLOCK_TABLE, &t)) != 0 ||
-	    (rc = dict_slot_for(d, &t, ktag, key, klen, (uint32_t)(dict_hash(ktag, key, klen) >> 32), &at, &ref)) != 0 ||
-	    (rc = ref == 0 ? ENOENT : dict_item_at(d, ref, &it)) != 0 ||
+	    (rc = dict_slot_for(d, &t, ktag, key, klen, h32, &at, &ref, &it)) != 0 || (rc = ref == 0 ? ENOENT : 0) != 0 ||
 	    (rc = it.vtag == (int)SHMKIT_TAG_INT && it.vlen == 8 ? 0 : SHMKIT_EKIND) != 0) {
 		dict_unlock(d);
 		return rc;
 	}
-	dict_overwrite_to(d, &t.slots[at], &it, &val, stage);
+	dict_overwrite_to(d, &t, at, &it, &val, stage);
 	return 0;
 }
 
@@ -3648,14 +3697,11 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 		return rc;
 	}
 	struct dict_table t;
+	struct dict_item it = {0};
 	uint64_t at, old;
 	int adding = w->op != OP_DELETE;
 	if ((rc = dict_locked_table(d, &t, adding)) != 0 ||
-	    (rc = dict_slot_for(d, &t, ktag, key, klen, h32, &at, &old)) != 0) {
-		goto out;
-	}
-	struct dict_item it = {0};
-	if (old != 0 && (rc = dict_item_at(d, old, &it)) != 0) {
+	    (rc = dict_slot_for(d, &t, ktag, key, klen, h32, &at, &old, &it)) != 0) {
 		goto out;
 	}
 	switch (w->op) {

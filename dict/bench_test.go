@@ -119,3 +119,37 @@ func BenchmarkGetParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkCounterProcesses: 2 and 4 processes (as many as, and more than,
+// the build machine's CPUs) add 1 to one key, b.N adds in all, each
+// process started after the timer (its start-up is timed too: a few
+// milliseconds against the adds' tenths of a second). The counter must be
+// exact.
+func BenchmarkCounterProcesses(b *testing.B) {
+	proctest.NeedCgo(b, "the shared dict (the C library)")
+	for _, procs := range []int{2, 4} {
+		b.Run("procs="+strconv.Itoa(procs), func(b *testing.B) {
+			seg, name := proctest.Segment(b, 1<<16)
+			m, err := dict.NewMap[string, int64](seg, "d")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { m.Unlink(); m.Close() })
+			if err := m.Set("year", 0); err != nil {
+				b.Fatal(err)
+			}
+			each := b.N/procs + 1
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for range procs {
+				wg.Go(func() { proctest.Output(b, "dict-year", name, "d", strconv.Itoa(each), "add") })
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(procs*each)/b.Elapsed().Seconds(), "ops/s")
+			if v, _, _ := m.Get("year"); v != int64(procs*each) {
+				b.Fatalf("counter %d, want %d", v, procs*each)
+			}
+		})
+	}
+}

@@ -97,8 +97,11 @@ func (c *handle) unlink() error { return wrap(c.name, "unlink", cbind.DictUnlink
 
 // wrap turns the C library's errno into the package's errors.
 func wrap(name, op string, err error) error {
+	if err == nil {
+		return nil // before e, which escapes: no allocation on success
+	}
 	var e syscall.Errno
-	if err == nil || !errors.As(err, &e) {
+	if !errors.As(err, &e) {
 		return err
 	}
 	var sentinel error

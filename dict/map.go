@@ -193,6 +193,9 @@ func (m *Map[K, V]) Update(k K, fn func(old V, ok bool) V) (V, error) {
 // Add adds delta to k's integer value (none counts as 0) under the writer
 // lock, and returns the new value.
 func (m *Map[K, V]) Add(k K, delta int64) (int64, error) {
+	if ks, ok := any(k).(string); ok { // before s, which escapes
+		return m.c.add(tagStr, stringBytes(ks), delta)
+	}
 	var s [8]byte
 	kt, kb, err := encodeKey(k, &s)
 	if err != nil {

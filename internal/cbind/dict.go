@@ -12,12 +12,13 @@ package cbind
 #cgo nocallback shmkit_dict_get
 
 // The sum comes back in the result, not through a pointer, so that Go
-// need not put a variable on its heap for C to write into.
+// need not put a variable on its heap for C to write into; the key comes
+// as a Go string, which cgo passes without checking it for Go pointers
+// (a string holds none), a check that cost as much as the add.
 struct cbind_add { int rc; int64_t sum; };
-static inline struct cbind_add cbind_dict_add(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen,
-                                              int64_t delta) {
+static inline struct cbind_add cbind_dict_add(struct shmkit_dict *d, int ktag, _GoString_ key, int64_t delta) {
 	struct cbind_add r = {0, 0};
-	r.rc = shmkit_dict_add(d, ktag, key, klen, delta, &r.sum);
+	r.rc = shmkit_dict_add(d, ktag, _GoStringPtr(key), _GoStringLen(key), delta, &r.sum);
 	return r;
 }
 
@@ -138,7 +139,7 @@ func (d DictHandle) CompareAndSwap(ktag int, key []byte, otag int, old []byte, n
 
 // Add adds delta to the key's integer value (absent: 0) and returns the sum.
 func (d DictHandle) Add(ktag int, key []byte, delta int64) (int64, error) {
-	r := C.cbind_dict_add(d.p, C.int(ktag), ptr(key), C.uint64_t(len(key)), C.int64_t(delta))
+	r := C.cbind_dict_add(d.p, C.int(ktag), unsafe.String(unsafe.SliceData(key), len(key)), C.int64_t(delta))
 	return int64(r.sum), errno(r.rc)
 }
 

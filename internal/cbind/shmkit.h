@@ -780,8 +780,9 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
  * by one store of heap.table. A value of at most 8 bytes replaced by one of
  * the same tag and length is overwritten in place instead, inside the
  * slot's seqlock, after its old bytes, the slot and its seq are noted in
- * heap.undo_*. So a writer killed at any instruction leaves every key with
- * its old or its new value. The next writer gets EOWNERDEAD and repairs: it
+ * heap.undo_note and undo_val, in the lock's cache line. So a writer
+ * killed at any instruction leaves every key with its old or its new
+ * value. The next writer gets EOWNERDEAD and repairs: it
  * puts back an overwrite left half done (its seq still odd), closes every
  * seqlock left odd, recounts, and rebuilds the free lists from the blocks
  * the table reaches (see docs/design.md).
@@ -796,7 +797,7 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_KIND_DICT 12u         /* struct shmkit_dict_ref: a hash map */
 #define SHMKIT_KIND_LIST 13u         /* struct shmkit_dict_ref: a sequence */
 #define SHMKIT_DICT_MAGIC 0x544349444B4D4853ULL /* "SHMKDICT" read as little-endian */
-#define SHMKIT_DICT_VERSION 3u
+#define SHMKIT_DICT_VERSION 4u
 #define SHMKIT_DICT_HEAP_START 2048u /* the first block */
 #define SHMKIT_DICT_HEAP_MAX (1ull << 36) /* address space reserved per handle */
 #define SHMKIT_DICT_CLASSES 224u     /* free lists: sizes 16..1024 by 8 (0..126), then [1032, 2048), [2048, 4096) ... [2^31] (127..148), unused */
@@ -846,6 +847,11 @@ struct shmkit_dict_ref {
 };
 
 /* At the start of the heap file. */
+/* The dict's writer lock: a pthread_mutex_t (40 bytes on amd64, 48 on
+ * arm64) in 48 bytes, so that the undo note after it shares its cache line,
+ * which every write moves to the writer anyway. */
+typedef union { pthread_mutex_t mutex; uint8_t bytes[48]; } shmkit_dict_mutex;
+
 struct shmkit_dict_heap {
 	uint64_t magic;            /*   0: SHMKIT_DICT_MAGIC, stored last at creation */
 	uint32_t version;          /*   8: SHMKIT_DICT_VERSION */
@@ -856,17 +862,15 @@ struct shmkit_dict_heap {
 	uint64_t table;            /*  40: the table (dict) or array (list) block; atomic, published last */
 	uint64_t count;            /*  48: live keys (dict); informational for a list */
 	uint64_t gen;              /*  56: seqlock, odd while table is replaced or the list changes */
-	shmkit_mutex_slot lock;    /*  64: robust, process-shared, error-checking; writers hold it */
+	shmkit_dict_mutex lock;    /*  64: robust, process-shared, error-checking; writers hold it */
+	uint64_t undo_note;        /* 112: an overwrite in place under way: the slot's seq before it << 32 | its index + 1; 0 if none */
+	uint64_t undo_val;         /* 120: the value's bytes before the overwrite (at most 8); in the lock's cache line */
 	uint64_t used;             /* 128: bytes of blocks in use */
 	uint64_t tombstones;       /* 136: TOMB slots in the table */
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
 	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
 	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
-	uint64_t reserved0;        /* 184 */
-	uint64_t undo_slot;        /* 192: the slot whose value is being overwritten in place, 0 if none */
-	uint64_t undo_seq;         /* 200: that slot's seq before the overwrite (one cache line with undo_slot) */
-	uint64_t undo_val;         /* 208: the value's bytes before the overwrite (at most 8) */
-	uint64_t reserved[5];      /* 216 */
+	uint64_t reserved[9];      /* 184 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 
@@ -894,6 +898,7 @@ struct shmkit_dict_slot {
 
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_ref) == 256, "dict reference is 256 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_heap) == SHMKIT_DICT_HEAP_START, "heap header fills its 2048 bytes");
+SHMKIT_STATIC_ASSERT(sizeof(pthread_mutex_t) <= 48, "the dict's mutex fits before its undo note");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_block) == 16, "block header is 16 bytes");
 SHMKIT_STATIC_ASSERT(sizeof(struct shmkit_dict_slot) == 16, "slot is 16 bytes");
 

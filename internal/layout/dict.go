@@ -7,7 +7,7 @@ package layout
 // Dict constants (SHMKIT_DICT_*, SHMKIT_TAG_*).
 const (
 	DictMagic     = 0x544349444B4D4853 // "SHMKDICT"
-	DictVersion   = 3
+	DictVersion   = 4
 	DictHeapStart = 2048
 	DictHeapMax   = 1 << 36
 	DictClasses   = 224
@@ -56,17 +56,15 @@ type DictHeap struct {
 	Table      uint64
 	Count      uint64
 	Gen        uint64
-	Lock       [SlotSize]byte
+	Lock       [48]byte // a pthread_mutex_t, then the undo note in its cache line
+	UndoNote   uint64
+	UndoVal    uint64
 	Used       uint64
 	Tombstones uint64
 	Recoveries uint64
 	Freed      uint64
 	Nonempty   [3]uint64
-	Reserved0  uint64
-	UndoSlot   uint64
-	UndoSeq    uint64
-	UndoVal    uint64
-	Reserved   [5]uint64
+	Reserved   [9]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

@@ -2138,8 +2138,12 @@ static uint64_t record_size(const struct shmkit_chan *ch, uint64_t n) {
 static uint64_t *ring_word(const struct shmkit_chan *ch, uint64_t off) { return (uint64_t *)(ch->slots_base + off); }
 #define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+/* The position after a pad record at pos: the next one whose elements
+ * start on a 64-byte line. */
+static uint64_t spsc_after_pad(uint64_t pos) { return ((pos + REC_HEADER + 63) & ~(uint64_t)63) - REC_HEADER; }
+
 /* What the header at pos holds: 1 a message of *n elements, 2 a skip
- * record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
+ * record, 3 a pad record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
 static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) {
 	uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
 	uint32_t low = (uint32_t)hd;
@@ -2148,6 +2152,9 @@ static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) 
 	}
 	if (low == SHMKIT_LEN_SKIP) {
 		return 2;
+	}
+	if (low == SHMKIT_LEN_PAD) {
+		return spsc_after_pad(pos) == pos ? -SHMKIT_ECORRUPT : 3;
 	}
 	if (low == 0 || low - 1 > ch->max_len || off + record_size(ch, low - 1) > ch->cap) {
 		return -SHMKIT_ECORRUPT;
@@ -2168,6 +2175,8 @@ static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, u
 		}
 		if (rc == 2) {
 			pos += ch->cap - pos % ch->cap;
+		} else if (rc == 3) {
+			pos = spsc_after_pad(pos);
 		} else {
 			pos += record_size(ch, n);
 			(*count)++;
@@ -2267,16 +2276,27 @@ struct spsc_recv_op {
 	uint64_t at;
 };
 
-/* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. */
+/* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. At
+ * most a skip record, then a pad record, come before a message. */
 static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
-	for (int i = 0; i < 2; i++) {
+	int passed = 0; /* 2: a skip record, 3: a pad record */
+	for (int i = 0; i < 3; i++) {
 		uint32_t n = 0;
 		int rc = spsc_record(ch, ch->head, &n);
 		if (rc <= 0) {
 			return rc;
 		}
+		if (rc >= 2 && passed >= rc) {
+			return -SHMKIT_ECORRUPT; /* a skip after a pad, or two of a kind */
+		}
 		if (rc == 2) {
 			ch->head += ch->cap - ch->head % ch->cap;
+			passed = rc;
+			continue;
+		}
+		if (rc == 3) {
+			ch->head = spsc_after_pad(ch->head);
+			passed = rc;
 			continue;
 		}
 		op->n = n;

@@ -350,27 +350,33 @@ func (s *spsc) peek(maxLen int) (at uint64, n uint32, ok bool, err error) {
 
 // peekSlow is peek past a skip or pad record, or for a message that is
 // too long or a corrupt header.
+//
+// The consumer's position moves past skip and pad records only together
+// with the message behind them, so that a corrupt chain of them is
+// reported again at every look, not passed once and then waited behind.
 func (s *spsc) peekSlow(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	q := &s.recv
+	pos, off := q.head, q.off
 	passed := recNone
 	for range 3 { // at most a skip record, then a pad record, before a message
-		n, kind, err := s.record(q.head, q.off)
+		n, kind, err := s.record(pos, off)
 		switch {
 		case err != nil || kind == recNone:
 			return 0, 0, false, err
 		case kind != recMessage && passed >= kind:
-			return 0, 0, false, s.corrupt("a skip or pad record after a pad or skip at %d", q.head)
+			return 0, 0, false, s.corrupt("a skip or pad record after a pad or skip at %d", pos)
 		case kind != recMessage:
 			passed = kind
-			next := s.next(q.head, 0, kind)
-			q.head, q.off = next, next%s.cap
+			pos = s.next(pos, 0, kind)
+			off = pos % s.cap
 			continue
 		case int(n) > maxLen:
 			return 0, n, false, io.ErrShortBuffer
 		}
-		return q.off, n, true, nil
+		q.head, q.off = pos, off
+		return off, n, true, nil
 	}
-	return 0, 0, false, s.corrupt("records never begin at %d", q.head)
+	return 0, 0, false, s.corrupt("records never begin at %d", pos)
 }
 
 // tryRecv is peek, with io.EOF once the channel is ended and drained: it

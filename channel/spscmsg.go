@@ -178,6 +178,7 @@ func (c *Channel[T]) recvBatchFast(bufs [][]T) int {
 	}
 	q := &s.recv
 	head, off := q.head, q.off
+	taken, takenOff := head, off // after the last message taken
 	got := 0
 	for got < len(bufs) {
 		hd := s.word(off).Load()
@@ -225,11 +226,12 @@ func (c *Channel[T]) recvBatchFast(bufs [][]T) int {
 		if off += size; off == s.cap {
 			off = 0
 		}
+		taken, takenOff = head, off
 	}
-	if head == q.head {
+	if taken == q.head { // skip and pad records count only with a message behind them (see peekSlow)
 		return got
 	}
-	q.head, q.off = head, off
+	q.head, q.off = taken, takenOff
 	// Stopped short (nothing more yet, or a record the general path takes):
 	// the room goes back now, as before a wait.
 	if got < len(bufs) || s.giveBackDue() {

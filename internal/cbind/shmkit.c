@@ -2277,12 +2277,15 @@ struct spsc_recv_op {
 };
 
 /* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. At
- * most a skip record, then a pad record, come before a message. */
+ * most a skip record, then a pad record, come before a message; the
+ * position moves past them only with the message behind them, so that a
+ * corrupt chain of them is reported at every look. */
 static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
 	int passed = 0; /* 2: a skip record, 3: a pad record */
+	uint64_t pos = ch->head;
 	for (int i = 0; i < 3; i++) {
 		uint32_t n = 0;
-		int rc = spsc_record(ch, ch->head, &n);
+		int rc = spsc_record(ch, pos, &n);
 		if (rc <= 0) {
 			return rc;
 		}
@@ -2290,12 +2293,12 @@ static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
 			return -SHMKIT_ECORRUPT; /* a skip after a pad, or two of a kind */
 		}
 		if (rc == 2) {
-			ch->head += ch->cap - ch->head % ch->cap;
+			pos += ch->cap - pos % ch->cap;
 			passed = rc;
 			continue;
 		}
 		if (rc == 3) {
-			ch->head = spsc_after_pad(ch->head);
+			pos = spsc_after_pad(pos);
 			passed = rc;
 			continue;
 		}
@@ -2303,7 +2306,8 @@ static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
 		if (n > op->cap) {
 			return -SHMKIT_ESHORTBUF;
 		}
-		op->at = ch->head % ch->cap;
+		ch->head = pos;
+		op->at = pos % ch->cap;
 		return 1;
 	}
 	return -SHMKIT_ECORRUPT;

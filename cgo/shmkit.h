@@ -355,8 +355,10 @@ struct shmkit_channel {
  * whose elements start on a 64-byte line (cap is a multiple of 64, so
  * offsets and positions agree mod 64); a pad at p = 56 mod 64 is corrupt.
  * A producer may pad before a large message so that its elements start on
- * a line; it stores the message's header at q before the pad's header at
- * p, so the pad is never seen before the message. A consumer takes at most
+ * a line (shmkit's producers do from 1 KB of elements, where the pad and
+ * the record fit in slot_stride bytes, so the ring still holds `slots`
+ * messages); it stores the message's header at q before the pad's header
+ * at p, so the pad is never seen before the message. A consumer takes at most
  * one skip and one pad before a message. (A consumer built before pads
  * reports a pad's header as corrupt.)
  *

@@ -86,10 +86,24 @@ func (s *spsc) recordSize(n uint64) uint64 { return recordHeader + (n*s.elem+7)&
 func afterPad(pos uint64) uint64 { return (pos+recordHeader+63)&^63 - recordHeader }
 
 // padMin is the payload, in bytes, from which a producer pads before a
-// message (when the ring has room for it), so that the elements start on a
-// cache line: copies of large messages run 15-20% faster aligned, and
-// small ones would only lose room.
+// message, so that the elements start on a cache line: copies of large
+// messages run 15-20% faster aligned, and small ones would only lose room.
 const padMin = 1024
+
+// padBefore is the pad a producer writes before a record of size bytes at
+// offset off: 0 for a small record, or where the pad and the record would
+// take more than a stride. Within a stride the ring still holds slots
+// messages however they are padded (it is slots+1 strides long, and a
+// skip record and the word after the last record take less than one).
+func (s *spsc) padBefore(off, size uint64) uint64 {
+	if size < recordHeader+padMin {
+		return 0
+	}
+	if pad := afterPad(off) - off; pad+size <= s.r.stride {
+		return pad
+	}
+	return 0
+}
 
 // spscGeometry is a SPSC channel's ring size and object length.
 func spscGeometry(slots int, stride uint64) (capacity, length uint64, err error) {
@@ -106,7 +120,11 @@ func newSPSC(r *ring, capacity, elemSize uint64) *spsc {
 		r: r, ring: ring, words: layout.Slice[atomic.Uint64](ring, 0, capacity/recordHeader), cap: capacity,
 		elem: elemSize, token: uint64(uint32(os.Getpid()))<<32 | uint64(rand.Uint32()|1),
 	}
-	if promised := (r.slots + 1) * s.recordSize(uint64(r.maxLen)); promised < capacity && !r.joinable {
+	most := s.recordSize(uint64(r.maxLen)) // the most one message takes, with its pad
+	if most >= recordHeader+padMin {
+		most = r.stride
+	}
+	if promised := (r.slots + 1) * most; promised < capacity && !r.joinable {
 		s.lazy = min(capacity/4, capacity-promised)
 	}
 	return s
@@ -256,35 +274,19 @@ func (s *spsc) reserve(size uint64) (at, pad uint64, ok bool, err error) {
 }
 
 // reserveSlow is reserve when the record does not plainly fit: it may need
-// a skip record, to end the lap exactly, a fresh look at head, or a pad.
-// A pad is only taken if the ring has room for it now: a send that fits
-// without one never waits for one.
+// a skip record, to end the lap exactly, a fresh look at head, or a pad
+// (padBefore).
 func (s *spsc) reserveSlow(size uint64) (at, pad uint64, ok bool, err error) {
-	if s.r.h.Closed.Load() != 0 {
+	h, p := s.r.h, &s.send
+	if h.Closed.Load() != 0 {
 		return 0, 0, false, ErrEnded
 	}
-	if size >= recordHeader+padMin {
-		if at, pad, ok := s.room(size, true); ok {
-			return at, pad, true, nil
-		}
-	}
-	at, _, ok = s.room(size, false)
-	return at, 0, ok, nil
-}
-
-// room is reserveSlow for a record with or without a pad before it.
-func (s *spsc) room(size uint64, padded bool) (at, pad uint64, ok bool) {
-	h, p := s.r.h, &s.send
 	off := p.off
 	var skip uint64
-	if padded {
-		pad = afterPad(off) - off
-	}
+	pad = s.padBefore(off, size)
 	if off+pad+size > s.cap {
 		skip = s.cap - off
-		if padded {
-			pad = afterPad(0)
-		}
+		pad = s.padBefore(0, size)
 	}
 	end := p.tail + skip + pad + size
 	if off+skip+pad+size != s.cap {
@@ -292,7 +294,7 @@ func (s *spsc) room(size uint64, padded bool) (at, pad uint64, ok bool) {
 	}
 	if end-p.head > s.cap {
 		if p.head = h.Head.Load(); end-p.head > s.cap {
-			return 0, 0, false
+			return 0, 0, false, nil
 		}
 	}
 	if skip > 0 {
@@ -300,7 +302,7 @@ func (s *spsc) room(size uint64, padded bool) (at, pad uint64, ok bool) {
 		p.tail += skip
 		p.off, off = 0, 0
 	}
-	return off, pad, true
+	return off, pad, true, nil
 }
 
 // publish makes the record at offset at+pad, n elements already written,

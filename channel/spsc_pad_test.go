@@ -16,11 +16,11 @@ import (
 // has room. Small messages are never padded. Every message arrives whole
 // and in order, through Recv, RecvFunc and RecvBatch.
 func TestSPSCLargeMessagesStartOnALine(t *testing.T) {
-	const maxLen = 700
+	const maxLen = 704
 	seg, _ := proctest.Segment(t, 1<<20)
 	ch, err := channel.New[float64](seg, "ch", 8, maxLen, channel.WithSPSC())
 	require.NoError(t, err)
-	sizes := []int{1, 128, 3, 700, 127, 129, 2, 500, 5, 5, 300}
+	sizes := []int{1, 128, 3, 704, 127, 129, 2, 500, 5, 5, 300}
 	msg := make([]float64, maxLen)
 	buf := make([]float64, maxLen)
 	bufs := [][]float64{make([]float64, maxLen), make([]float64, maxLen), make([]float64, maxLen)}
@@ -75,5 +75,33 @@ func TestSPSCStreamLarge(t *testing.T) {
 		t.Run("slots="+strconv.Itoa(slots), func(t *testing.T) {
 			stream(t, 1, 1, total(100_000)/slots*3, slots, 600, channel.WithSPSC())
 		})
+	}
+}
+
+// Pads never cost the room promised: an SPSC ring takes slots messages of
+// MaxLen, padded or not, whatever the stride leaves for a pad.
+func TestSPSCPadsKeepPromisedRoom(t *testing.T) {
+	// 134 float64 leave 8 bytes of the stride beyond a record, 296 leave 56.
+	for _, g := range []struct{ slots, maxLen int }{{4, 128}, {4, 296}, {4, 300}, {4, 1000}, {64, 134}, {16, 296}} {
+		slots, maxLen := g.slots, g.maxLen
+		seg, _ := proctest.Segment(t, 1<<20)
+		ch, err := channel.New[float64](seg, "ch", slots, maxLen, channel.WithSPSC())
+		require.NoError(t, err)
+		msg := make([]float64, maxLen)
+		small := []float64{1}
+		for i := range 3 * ch.Cap() { // small messages between move the positions on
+			require.NoError(t, ch.Send(small))
+			_, err := ch.Recv(msg)
+			require.NoError(t, err)
+			for j := range ch.Cap() {
+				ok, err := ch.TrySend(msg)
+				require.NoError(t, err)
+				require.True(t, ok, "MaxLen %d, lap %d: no room for message %d of %d", maxLen, i, j, ch.Cap())
+			}
+			for range ch.Cap() {
+				_, err := ch.Recv(msg)
+				require.NoError(t, err)
+			}
+		}
 	}
 }

@@ -80,13 +80,12 @@ func (c *Channel[T]) sendFast(values []T) bool {
 	size := s.recordSize(n)
 	at, pad := p.off, uint64(0)
 	if size >= recordHeader+padMin {
-		pad = afterPad(at) - at // elements on a cache line (see padMin)
+		pad = s.padBefore(at, size) // elements on a cache line
 	}
 	next := at + pad + size
 	// The record and the zeroed word after it must fit before the ring's
 	// end (else a skip record, or the end of a lap: the general path), with
-	// room by the head last read, or read now; else the general path also
-	// tries without the pad.
+	// room by the head last read, or read now.
 	if next >= s.cap || r.h.Closed.Load() != 0 {
 		return false
 	}

@@ -2205,17 +2205,36 @@ static int spsc_lease(struct shmkit_chan *ch, uint64_t *word) {
 }
 
 struct spsc_send_op {
-	uint64_t size, at;
+	uint64_t size, at, pad;
 };
 
-/* Reserve room as channel's reserve does: 1 with op->at, 0 wait, negative error. */
+/* A message whose elements take this many bytes or more is padded to start
+ * them on a 64-byte line (Go's padMin), unless the pad and the record would
+ * take more than a stride: within one the ring still holds slots messages. */
+#define SPSC_PAD_MIN 1024u
+
+static uint64_t spsc_pad_before(const struct shmkit_chan *ch, uint64_t off, uint64_t size) {
+	if (size < REC_HEADER + SPSC_PAD_MIN) {
+		return 0;
+	}
+	uint64_t pad = spsc_after_pad(off) - off;
+	return pad + size <= ch->stride ? pad : 0;
+}
+
+/* Reserve room as channel's reserve does: 1 with op->at and op->pad, 0
+ * wait, negative error. */
 static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 	struct spsc_send_op *op = arg;
 	if (LOAD(&ch->h->closed) != 0) {
 		return -SHMKIT_EENDED;
 	}
-	uint64_t off = ch->tail % ch->cap, skip = off + op->size > ch->cap ? ch->cap - off : 0;
-	uint64_t end = ch->tail + skip + op->size;
+	uint64_t off = ch->tail % ch->cap, skip = 0;
+	uint64_t pad = spsc_pad_before(ch, off, op->size);
+	if (off + pad + op->size > ch->cap) {
+		skip = ch->cap - off;
+		pad = spsc_pad_before(ch, 0, op->size);
+	}
+	uint64_t end = ch->tail + skip + pad + op->size;
 	if (end % ch->cap != 0) {
 		end += REC_HEADER;
 	}
@@ -2228,6 +2247,7 @@ static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 		off = 0;
 	}
 	op->at = off;
+	op->pad = pad;
 	return 1;
 }
 
@@ -2256,12 +2276,16 @@ static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	if (rc < 0) {
 		return -rc;
 	}
-	memcpy(ch->slots_base + op.at + REC_HEADER, data, (size_t)n * ch->elem_size);
-	if (op.at + op.size < ch->cap) {
-		STORE_REL(ring_word(ch, op.at + op.size), 0); /* old elements there never read as a header */
+	uint64_t rec = op.at + op.pad;
+	memcpy(ch->slots_base + rec + REC_HEADER, data, (size_t)n * ch->elem_size);
+	if (rec + op.size < ch->cap) {
+		STORE_REL(ring_word(ch, rec + op.size), 0); /* old elements there never read as a header */
 	}
-	STORE_REL(ring_word(ch, op.at), header_word(ch->tail, n + 1));
-	ch->tail += op.size;
+	STORE_REL(ring_word(ch, rec), header_word(ch->tail + op.pad, n + 1));
+	if (op.pad > 0) { /* after the message's header: a consumer never passes the pad to find nothing */
+		STORE_REL(ring_word(ch, op.at), header_word(ch->tail, SHMKIT_LEN_PAD));
+	}
+	ch->tail += op.pad + op.size;
 	/* Closed meanwhile: the message may still be received before the end
 	 * of stream, but the consumer may have ended it first (see channel's
 	 * publish). Open here: a consumer's end of stream comes after a heavy

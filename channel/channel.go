@@ -218,9 +218,6 @@ func (c *Channel[T]) Cap() int { return int(c.r.slots) }
 func (c *Channel[T]) MaxLen() int { return int(c.r.maxLen) }
 
 // Len returns how many messages are queued or being written (a snapshot).
-// On an SPSC channel it also counts the messages the receiver has taken
-// and not yet given back: up to a quarter of the ring, until its next wait,
-// its Close or a quarter of the ring later.
 func (c *Channel[T]) Len() int {
 	c.r.mustBeOpen("len")
 	if c.r.sp != nil {
@@ -280,9 +277,6 @@ func (c *Channel[T]) Close() error {
 			r.h.Producer.CompareAndSwap(s.token, 0)
 		}
 		if s.recv.leased {
-			if !r.seg.Closed() {
-				s.giveBack() // the room this handle has read goes back
-			}
 			s.recv.leased = false
 			r.h.Consumer.CompareAndSwap(s.token, 0)
 		}

@@ -37,7 +37,6 @@ func TestMain(m *testing.M) {
 		"pipehold":    helperPipeHold,
 		"stuckbatch":  helperStuckBatch,
 		"batchloop":   helperBatchLoop,
-		"recvn":       helperRecvN,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

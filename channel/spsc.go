@@ -39,12 +39,6 @@ type spsc struct {
 	cap   uint64
 	elem  uint64
 	token uint64 // this handle's lease: pid << 32 | random
-	// lazy is how many bytes of received records the consumer may hold
-	// back before it stores head (see giveBack): a quarter of the ring, or
-	// less, so that the producer always has room for slots messages of
-	// MaxLen however far behind head is; 0 where the ring has no room to
-	// spare (head is then stored after every message).
-	lazy uint64
 
 	// Each side is used by one goroutine at a time (see SPSC): a lock
 	// here would be an atomic read-modify-write per message, a full fence.
@@ -65,7 +59,6 @@ type spsc struct {
 		eof    bool // ended and drained: final
 		head   uint64
 		off    uint64 // head % cap
-		stored uint64 // the head last stored in the header
 	}
 }
 
@@ -116,18 +109,10 @@ func spscGeometry(slots int, stride uint64) (capacity, length uint64, err error)
 
 func newSPSC(r *ring, capacity, elemSize uint64) *spsc {
 	ring := r.mem[headerSize : headerSize+capacity : headerSize+capacity]
-	s := &spsc{
+	return &spsc{
 		r: r, ring: ring, words: layout.Slice[atomic.Uint64](ring, 0, capacity/recordHeader), cap: capacity,
 		elem: elemSize, token: uint64(uint32(os.Getpid()))<<32 | uint64(rand.Uint32()|1),
 	}
-	most := s.recordSize(uint64(r.maxLen)) // the most one message takes, with its pad
-	if most >= recordHeader+padMin {
-		most = r.stride
-	}
-	if promised := (r.slots + 1) * most; promised < capacity && !r.joinable {
-		s.lazy = min(capacity/4, capacity-promised)
-	}
-	return s
 }
 
 // word is the 8-byte word at offset off (a multiple of 8) of the ring.
@@ -253,7 +238,7 @@ func (s *spsc) leaseRecv() error {
 		return err
 	}
 	q.head, q.leased = h.Head.Load(), true
-	q.off, q.stored = q.head%s.cap, q.head
+	q.off = q.head % s.cap
 	return nil
 }
 
@@ -405,8 +390,8 @@ func (s *spsc) tryRecv(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	return 0, 0, false, io.EOF
 }
 
-// consume moves the consumer past the message at its position, and gives
-// the room back to the producer if giveBackDue.
+// consume gives the message at the consumer's position back to the
+// producer.
 func (s *spsc) consume(n uint32) {
 	q := &s.recv
 	size := s.recordSize(uint64(n))
@@ -414,33 +399,7 @@ func (s *spsc) consume(n uint32) {
 	if q.off += size; q.off == s.cap {
 		q.off = 0
 	}
-	if s.giveBackDue() {
-		s.giveBack()
-	}
-}
-
-// giveBackDue reports whether the consumer should store head now: it holds
-// back lazy bytes or more, or a producer is asleep waiting for room. Before
-// the consumer waits, and at Close, it stores head whatever this says
-// (giveBack), so a producer never waits on room the consumer has already
-// read.
-func (s *spsc) giveBackDue() bool {
-	return s.recv.head-s.recv.stored >= s.lazy || s.r.h.SendWaiters.Load()&layout.WaiterCountMask != 0
-}
-
-// giveBack stores the consumer's position in head, then wakes a sleeping
-// producer. The store comes before the look at the producer's waiters
-// count; a producer that counts itself runs the heavy barrier before its
-// last look at head, so either it sees this head or the look here sees it.
-func (s *spsc) giveBack() {
-	q := &s.recv
-	if q.head != q.stored {
-		fence.Store(&s.r.h.Head, q.head)
-		q.stored = q.head
-	}
-	if s.r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
-		s.r.wakeSenders()
-	}
+	fence.Store(&s.r.h.Head, q.head)
 }
 
 // length is how many messages are queued (a snapshot).

@@ -157,8 +157,9 @@ func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 	if q.off = at + size; q.off == s.cap {
 		q.off = 0
 	}
-	if q.head-q.stored >= s.lazy || r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
-		s.giveBack()
+	fence.Store(&r.h.Head, q.head)
+	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeSenders()
 	}
 	return int(n), true
 }
@@ -231,10 +232,9 @@ func (c *Channel[T]) recvBatchFast(bufs [][]T) int {
 		return got
 	}
 	q.head, q.off = taken, takenOff
-	// Stopped short (nothing more yet, or a record the general path takes):
-	// the room goes back now, as before a wait.
-	if got < len(bufs) || s.giveBackDue() {
-		s.giveBack()
+	fence.Store(&r.h.Head, taken)
+	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeSenders()
 	}
 	return got
 }
@@ -248,9 +248,6 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 		}
 	}
 	at, n, ok, err := s.tryRecv(maxLen)
-	if !ok {
-		s.giveBack() // before any wait: the producer may be waiting for this room
-	}
 	if !ok && err == nil && m.block {
 		var d *hold.Drain
 		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.DataSeq, &r.h.RecvWaiters, &r.recvSpin, true, func() (bool, error) {

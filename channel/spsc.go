@@ -72,6 +72,32 @@ func headerWord(pos uint64, low uint32) uint64 { return uint64(stamp(pos))<<32 |
 
 func (s *spsc) recordSize(n uint64) uint64 { return recordHeader + (n*s.elem+7)&^7 }
 
+// afterPad is the position after a pad record at pos: the next one whose
+// elements start on a 64-byte line (the ring's length is a multiple of
+// 64, so offsets and positions agree mod 64). A pad record where the
+// elements would already start on a line is corrupt: it moves nothing.
+func afterPad(pos uint64) uint64 { return (pos+recordHeader+63)&^63 - recordHeader }
+
+// padMin is the payload, in bytes, from which a producer pads before a
+// message, so that the elements start on a cache line: copies of large
+// messages run 15-20% faster aligned, and small ones would only lose room.
+const padMin = 1024
+
+// padBefore is the pad a producer writes before a record of size bytes at
+// offset off: 0 for a small record, or where the pad and the record would
+// take more than a stride. Within a stride the ring still holds slots
+// messages however they are padded (it is slots+1 strides long, and a
+// skip record and the word after the last record take less than one).
+func (s *spsc) padBefore(off, size uint64) uint64 {
+	if size < recordHeader+padMin {
+		return 0
+	}
+	if pad := afterPad(off) - off; pad+size <= s.r.stride {
+		return pad
+	}
+	return 0
+}
+
 // spscGeometry is a SPSC channel's ring size and object length.
 func spscGeometry(slots int, stride uint64) (capacity, length uint64, err error) {
 	if uint64(slots) > (1<<34)/stride-1 { // stamps repeat after 2^35 bytes: keep the ring far below
@@ -135,28 +161,40 @@ func (s *spsc) lease(word *atomic.Uint64) error {
 	}
 }
 
-// record describes the header at position pos (offset off = pos % cap): ok
-// false if there is no record there yet; skip for a skip record; else a
-// message of n elements.
-func (s *spsc) record(pos, off uint64) (n uint32, ok, skip bool, err error) {
+// What a record header holds (record).
+const (
+	recNone    = iota // nothing published there yet
+	recMessage        // a message
+	recSkip           // the rest of the lap is empty
+	recPad            // go on at afterPad
+)
+
+// record describes the header at position pos (offset off = pos % cap):
+// its kind, and for a message its n elements.
+func (s *spsc) record(pos, off uint64) (n uint32, kind int, err error) {
 	hd := s.word(off).Load()
 	if uint32(hd>>32) != stamp(pos) {
-		return 0, false, false, nil
+		return 0, recNone, nil
 	}
 	switch low := uint32(hd); {
 	case low == layout.LenSkip:
-		return 0, true, true, nil
+		return 0, recSkip, nil
+	case low == layout.LenPad && afterPad(pos) != pos:
+		return 0, recPad, nil
 	case low == 0 || low-1 > s.r.maxLen || off+s.recordSize(uint64(low-1)) > s.cap:
-		return 0, false, false, s.corrupt("bad record header %#x at %d", hd, pos)
+		return 0, recNone, s.corrupt("bad record header %#x at %d", hd, pos)
 	default:
-		return low - 1, true, false, nil
+		return low - 1, recMessage, nil
 	}
 }
 
-// next is the position after the record at pos (n elements, or a skip).
-func (s *spsc) next(pos uint64, n uint32, skip bool) uint64 {
-	if skip {
+// next is the position after the record at pos (of kind, n elements).
+func (s *spsc) next(pos uint64, n uint32, kind int) uint64 {
+	switch kind {
+	case recSkip:
 		return pos + s.cap - pos%s.cap
+	case recPad:
+		return afterPad(pos)
 	}
 	return pos + s.recordSize(uint64(n))
 }
@@ -166,14 +204,14 @@ func (s *spsc) next(pos uint64, n uint32, skip bool) uint64 {
 func (s *spsc) end(pos uint64) (uint64, int, error) {
 	count := 0
 	for range s.cap / recordHeader {
-		n, ok, skip, err := s.record(pos, pos%s.cap)
-		if err != nil || !ok {
+		n, kind, err := s.record(pos, pos%s.cap)
+		if err != nil || kind == recNone {
 			return pos, count, err
 		}
-		if !skip {
+		if kind == recMessage {
 			count++
 		}
-		pos = s.next(pos, n, skip)
+		pos = s.next(pos, n, kind)
 	}
 	return pos, count, s.corrupt("records never end")
 }
@@ -206,37 +244,42 @@ func (s *spsc) leaseRecv() error {
 
 // reserve finds room for a record of size bytes, writing a skip record
 // first if the record would run past the end of the ring, and returns the
-// record's offset; ErrEnded if the channel is ended. The common case, a
-// record that fits before the end with room for the word after it by the
-// head last read, is decided here in few enough steps to be inlined.
-func (s *spsc) reserve(size uint64) (at uint64, ok bool, err error) {
+// offset at which it goes and the pad before it (see padMin): the record
+// lies at at+pad, and a pad record at at if pad > 0. ErrEnded if the
+// channel is ended. The common case, a small record that fits before the
+// end with room for the word after it by the head last read, is decided
+// here in few enough steps to be inlined.
+func (s *spsc) reserve(size uint64) (at, pad uint64, ok bool, err error) {
 	p := &s.send
 	if end := p.off + size + recordHeader; end < s.cap && p.tail+size+recordHeader-p.head <= s.cap &&
-		s.r.h.Closed.Load() == 0 {
-		return p.off, true, nil
+		size < recordHeader+padMin && s.r.h.Closed.Load() == 0 {
+		return p.off, 0, true, nil
 	}
 	return s.reserveSlow(size)
 }
 
 // reserveSlow is reserve when the record does not plainly fit: it may need
-// a skip record, to end the lap exactly, or a fresh look at head.
-func (s *spsc) reserveSlow(size uint64) (at uint64, ok bool, err error) {
+// a skip record, to end the lap exactly, a fresh look at head, or a pad
+// (padBefore).
+func (s *spsc) reserveSlow(size uint64) (at, pad uint64, ok bool, err error) {
 	h, p := s.r.h, &s.send
 	if h.Closed.Load() != 0 {
-		return 0, false, ErrEnded
+		return 0, 0, false, ErrEnded
 	}
 	off := p.off
 	var skip uint64
-	if off+size > s.cap {
+	pad = s.padBefore(off, size)
+	if off+pad+size > s.cap {
 		skip = s.cap - off
+		pad = s.padBefore(0, size)
 	}
-	end := p.tail + skip + size
-	if off+skip+size != s.cap {
+	end := p.tail + skip + pad + size
+	if off+skip+pad+size != s.cap {
 		end += recordHeader // the zeroed word after the record
 	}
 	if end-p.head > s.cap {
 		if p.head = h.Head.Load(); end-p.head > s.cap {
-			return 0, false, nil
+			return 0, 0, false, nil
 		}
 	}
 	if skip > 0 {
@@ -244,26 +287,32 @@ func (s *spsc) reserveSlow(size uint64) (at uint64, ok bool, err error) {
 		p.tail += skip
 		p.off, off = 0, 0
 	}
-	return off, true, nil
+	return off, pad, true, nil
 }
 
-// publish makes the record at offset at, n elements already written,
-// visible to the consumer. It reports ErrEnded if the channel was ended
-// meanwhile: the message may then still be received before io.EOF, but a
-// consumer can have ended its stream first. A send that finds the channel
-// open here is received: a consumer concludes io.EOF only after a heavy
-// barrier, which makes this header visible to it (see tryRecv).
-func (s *spsc) publish(at uint64, n uint32) error {
+// publish makes the record at offset at+pad, n elements already written,
+// visible to the consumer, with the pad record before it if pad > 0. It
+// reports ErrEnded if the channel was ended meanwhile: the message may
+// then still be received before io.EOF, but a consumer can have ended its
+// stream first. A send that finds the channel open here is received: a
+// consumer concludes io.EOF only after a heavy barrier, which makes this
+// header visible to it (see tryRecv).
+func (s *spsc) publish(at, pad uint64, n uint32) error {
 	p := &s.send
 	size := s.recordSize(uint64(n))
-	next := at + size
+	rec := at + pad
+	next := rec + size
 	if next == s.cap {
 		next = 0 // the lap ends here: the next header is a header already
 	}
 	// Zero the word after the record, so old elements there never read as
-	// a header, then store the header.
-	fence.StorePair(s.word(next), 0, s.word(at), headerWord(p.tail, n+1), next != 0)
-	p.tail, p.off = p.tail+size, next
+	// a header, then store the header; the pad's header last, so that a
+	// consumer never passes the pad before the message is there.
+	fence.StorePair(s.word(next), 0, s.word(rec), headerWord(p.tail+pad, n+1), next != 0)
+	if pad > 0 {
+		fence.Store(s.word(at), headerWord(p.tail, layout.LenPad))
+	}
+	p.tail, p.off = p.tail+pad+size, next
 	if s.r.h.Closed.Load() != 0 {
 		return ErrEnded
 	}
@@ -286,25 +335,35 @@ func (s *spsc) peek(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	return s.peekSlow(maxLen)
 }
 
-// peekSlow is peek past a skip record, or for a message that is too long
-// or a corrupt header.
+// peekSlow is peek past a skip or pad record, or for a message that is
+// too long or a corrupt header.
+//
+// The consumer's position moves past skip and pad records only together
+// with the message behind them, so that a corrupt chain of them is
+// reported again at every look, not passed once and then waited behind.
 func (s *spsc) peekSlow(maxLen int) (at uint64, n uint32, ok bool, err error) {
 	q := &s.recv
-	for range 2 { // at most one skip record before a message
-		n, ok, skip, err := s.record(q.head, q.off)
+	pos, off := q.head, q.off
+	passed := recNone
+	for range 3 { // at most a skip record, then a pad record, before a message
+		n, kind, err := s.record(pos, off)
 		switch {
-		case err != nil || !ok:
+		case err != nil || kind == recNone:
 			return 0, 0, false, err
-		case skip:
-			q.head += s.cap - q.off
-			q.off = 0
+		case kind != recMessage && passed >= kind:
+			return 0, 0, false, s.corrupt("a skip or pad record after a pad or skip at %d", pos)
+		case kind != recMessage:
+			passed = kind
+			pos = s.next(pos, 0, kind)
+			off = pos % s.cap
 			continue
 		case int(n) > maxLen:
 			return 0, n, false, io.ErrShortBuffer
 		}
-		return q.off, n, true, nil
+		q.head, q.off = pos, off
+		return off, n, true, nil
 	}
-	return 0, 0, false, s.corrupt("two skip records in a row at %d", q.head)
+	return 0, 0, false, s.corrupt("records never begin at %d", pos)
 }
 
 // tryRecv is peek, with io.EOF once the channel is ended and drained: it

@@ -28,12 +28,18 @@ func TestSPSCHostileRecordHeader(t *testing.T) {
 		pos  int    // the consumer's position, reached by messages of one float64; negative: from the ring's end
 		low  uint32 // the header's lower half: length + 1
 		want error
+		// A second header, then bytes after the first, if then > 0.
+		then    int
+		thenLow uint32
 	}{
-		{"zero length word", 0, 0, shm.ErrCorrupt},
-		{"longer than MaxLen", 0, maxLen + 2, shm.ErrCorrupt},
-		{"far too long", 0, 1 << 30, shm.ErrCorrupt},
-		{"past the end of the ring", -16, 3, shm.ErrCorrupt}, // 24 bytes in the last 16
-		{"longer than the buffer", 0, maxLen + 1, io.ErrShortBuffer},
+		{"zero length word", 0, 0, shm.ErrCorrupt, 0, 0},
+		{"longer than MaxLen", 0, maxLen + 2, shm.ErrCorrupt, 0, 0},
+		{"far too long", 0, 1 << 30, shm.ErrCorrupt, 0, 0},
+		{"past the end of the ring", -16, 3, shm.ErrCorrupt, 0, 0}, // 24 bytes in the last 16
+		{"longer than the buffer", 0, maxLen + 1, io.ErrShortBuffer, 0, 0},
+		{"a pad after a pad", 0, layout.LenPad, shm.ErrCorrupt, 56, layout.LenPad},
+		{"a skip after a pad", 0, layout.LenPad, shm.ErrCorrupt, 56, layout.LenSkip},
+		{"a pad, then a message too long", 16, layout.LenPad, shm.ErrCorrupt, 40, 1 << 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seg, _ := proctest.Segment(t, 1<<20)
@@ -53,6 +59,10 @@ func TestSPSCHostileRecordHeader(t *testing.T) {
 				require.NoError(t, err)
 			}
 			stamp := uint64(pos>>3 | 1)
+			if tc.then > 0 { // first, so that the consumer never sees the first header alone
+				next := pos + tc.then
+				binary.LittleEndian.PutUint64(obj.Bytes()[header+next:], uint64(next>>3|1)<<32|uint64(tc.thenLow))
+			}
 			binary.LittleEndian.PutUint64(obj.Bytes()[header+pos:], stamp<<32|uint64(tc.low))
 			buf := make([]float64, 4)
 			if tc.want == io.ErrShortBuffer {

@@ -35,13 +35,13 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 		}
 	}
 	size := s.recordSize(uint64(n))
-	at, ok, err := s.reserve(size)
+	at, pad, ok, err := s.reserve(size)
 	if !ok && err == nil && m.block {
 		var d *hold.Drain
 		d, ok, err = r.waitFor(m.ctx, m.deadline, &r.h.SpaceSeq, &r.h.SendWaiters, &r.sendSpin, true, func() (bool, error) {
 			var ok bool
 			var err error
-			at, ok, err = s.reserve(size)
+			at, pad, ok, err = s.reserve(size)
 			return ok, err
 		}, func() error {
 			if r.allDead(&r.h.Consumers) {
@@ -56,8 +56,8 @@ func (c *Channel[T]) sendSPSC(m mode, n int, fill func([]T)) (bool, error) {
 	if !ok || err != nil {
 		return false, r.wrap("send on", m.ctx, err)
 	}
-	fill(c.payload(at, uint64(n))) // a panic here publishes nothing
-	err = s.publish(at, uint32(n))
+	fill(c.payload(at+pad, uint64(n))) // a panic here publishes nothing
+	err = s.publish(at, pad, uint32(n))
 	if m.wake {
 		r.wakeReceivers()
 	}
@@ -78,33 +78,42 @@ func (c *Channel[T]) sendFast(values []T) bool {
 	}
 	p, n := &s.send, uint64(len(values))
 	size := s.recordSize(n)
-	at, next := p.off, p.off+size
+	at, pad := p.off, uint64(0)
+	if size >= recordHeader+padMin {
+		pad = s.padBefore(at, size) // elements on a cache line
+	}
+	next := at + pad + size
 	// The record and the zeroed word after it must fit before the ring's
 	// end (else a skip record, or the end of a lap: the general path), with
 	// room by the head last read, or read now.
 	if next >= s.cap || r.h.Closed.Load() != 0 {
 		return false
 	}
-	if p.tail+size+recordHeader-p.head > s.cap {
-		if p.head = r.h.Head.Load(); p.tail+size+recordHeader-p.head > s.cap {
+	if p.tail+pad+size+recordHeader-p.head > s.cap {
+		if p.head = r.h.Head.Load(); p.tail+pad+size+recordHeader-p.head > s.cap {
 			return false
 		}
 	}
+	rec := at + pad
 	var dst []T
 	if c.elems != nil {
-		i := (at + recordHeader) / elemSize[T]()
+		i := (rec + recordHeader) / elemSize[T]()
 		dst = c.elems[i : i+n : i+n]
 	} else {
-		dst = c.payload(at, n)
+		dst = c.payload(rec, n)
 	}
 	if n == 1 {
 		dst[0] = values[0]
 	} else {
 		copyElems(dst, values)
 	}
-	// As publish: zero the word after the record, then store the header.
-	fence.StorePair(s.word(next), 0, s.word(at), headerWord(p.tail, uint32(n)+1), true)
-	p.tail, p.off = p.tail+size, next
+	// As publish: zero the word after the record, then store the header,
+	// then the pad's.
+	fence.StorePair(s.word(next), 0, s.word(rec), headerWord(p.tail+pad, uint32(n)+1), true)
+	if pad > 0 {
+		fence.Store(s.word(at), headerWord(p.tail, layout.LenPad))
+	}
+	p.tail, p.off = p.tail+pad+size, next
 	closed := r.h.Closed.Load() != 0
 	if r.h.RecvWaiters.Load()&layout.WaiterCountMask != 0 { // wake's own first test, without the call
 		r.wakeReceivers()
@@ -169,18 +178,25 @@ func (c *Channel[T]) recvBatchFast(bufs [][]T) int {
 	}
 	q := &s.recv
 	head, off := q.head, q.off
+	taken, takenOff := head, off // after the last message taken
 	got := 0
 	for got < len(bufs) {
 		hd := s.word(off).Load()
 		if uint32(hd>>32) != stamp(head) {
 			break
 		}
-		if uint32(hd) == layout.LenSkip {
-			if off == 0 {
-				break // a skip record at the start: corrupt, the general path says so
+		if uint32(hd) == layout.LenSkip || uint32(hd) == layout.LenPad {
+			next := s.cap
+			if uint32(hd) == layout.LenPad {
+				next = afterPad(off)
 			}
-			head += s.cap - off
-			off = 0
+			if next == off || next == s.cap && off == 0 {
+				break // a pad that moves nothing, a skip at the start: corrupt, the general path says so
+			}
+			head += next - off
+			if off = next; off == s.cap {
+				off = 0
+			}
 			continue
 		}
 		dst := bufs[got][:cap(bufs[got])]
@@ -210,12 +226,13 @@ func (c *Channel[T]) recvBatchFast(bufs [][]T) int {
 		if off += size; off == s.cap {
 			off = 0
 		}
+		taken, takenOff = head, off
 	}
-	if head == q.head {
+	if taken == q.head { // skip and pad records count only with a message behind them (see peekSlow)
 		return got
 	}
-	q.head, q.off = head, off
-	fence.Store(&r.h.Head, head)
+	q.head, q.off = taken, takenOff
+	fence.Store(&r.h.Head, taken)
 	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
 		r.wakeSenders()
 	}

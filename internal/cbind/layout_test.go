@@ -91,7 +91,7 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_KIND_EVENT": uint64(layout.KindEvent), "SHMKIT_KIND_BARRIER": uint64(layout.KindBarrier),
 		"SHMKIT_KIND_CHANNEL": uint64(layout.KindChannel), "SHMKIT_FLAG_LOCKED": uint64(layout.FlagLocked),
 		"SHMKIT_FLAG_SPSC": uint64(layout.FlagSPSC), "SHMKIT_FLAG_JOINABLE": uint64(layout.FlagJoinable),
-		"SHMKIT_LEN_SKIP": uint64(layout.LenSkip), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
+		"SHMKIT_LEN_SKIP": uint64(layout.LenSkip), "SHMKIT_LEN_PAD": uint64(layout.LenPad), "SHMKIT_SLOT_BUSY": layout.SlotBusy,
 		"SHMKIT_SLOT_SEQ_SHIFT": layout.SlotSeqShift, "SHMKIT_PEERS": layout.Peers,
 		"SHMKIT_SEM_VALUE_MAX":   layout.SemValueMax,
 		"SHMKIT_WAITER_REGISTER": uint64(layout.WaiterRegister), "SHMKIT_WAITER_COUNT_MASK": uint64(layout.WaiterCountMask),

@@ -152,6 +152,7 @@ var fixed = []goConst{
 	{"FIELDS_MAX", "FieldsMax", ""},
 	{"SEM_VALUE_MAX", "SemValueMax", ""},
 	{"LEN_SKIP", "LenSkip", "uint32"},
+	{"LEN_PAD", "LenPad", "uint32"},
 	{"SLOT_BUSY", "SlotBusy", "uint64"},
 	{"SLOT_PID_MASK", "SlotPIDMask", "uint64"},
 	{"SLOT_SEQ_SHIFT", "SlotSeqShift", ""},

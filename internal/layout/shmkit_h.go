@@ -15,6 +15,7 @@ const (
 	FieldsMax              = 4096               // SHMKIT_FIELDS_MAX
 	SemValueMax            = 0x7FFFFFFF         // SHMKIT_SEM_VALUE_MAX
 	LenSkip         uint32 = 0xFFFFFFFF         // SHMKIT_LEN_SKIP
+	LenPad          uint32 = 0xFFFFFFFE         // SHMKIT_LEN_PAD: SPSC: a pad record (see SHMKIT_FLAG_SPSC below)
 	SlotBusy        uint64 = (1 << 23)          // SHMKIT_SLOT_BUSY
 	SlotPIDMask     uint64 = ((1 << 23) - 1)    // SHMKIT_SLOT_PID_MASK
 	SlotSeqShift           = 24                 // SHMKIT_SLOT_SEQ_SHIFT

@@ -2138,8 +2138,12 @@ static uint64_t record_size(const struct shmkit_chan *ch, uint64_t n) {
 static uint64_t *ring_word(const struct shmkit_chan *ch, uint64_t off) { return (uint64_t *)(ch->slots_base + off); }
 #define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+/* The position after a pad record at pos: the next one whose elements
+ * start on a 64-byte line. */
+static uint64_t spsc_after_pad(uint64_t pos) { return ((pos + REC_HEADER + 63) & ~(uint64_t)63) - REC_HEADER; }
+
 /* What the header at pos holds: 1 a message of *n elements, 2 a skip
- * record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
+ * record, 3 a pad record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
 static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) {
 	uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
 	uint32_t low = (uint32_t)hd;
@@ -2148,6 +2152,9 @@ static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) 
 	}
 	if (low == SHMKIT_LEN_SKIP) {
 		return 2;
+	}
+	if (low == SHMKIT_LEN_PAD) {
+		return spsc_after_pad(pos) == pos ? -SHMKIT_ECORRUPT : 3;
 	}
 	if (low == 0 || low - 1 > ch->max_len || off + record_size(ch, low - 1) > ch->cap) {
 		return -SHMKIT_ECORRUPT;
@@ -2168,6 +2175,8 @@ static int spsc_end(const struct shmkit_chan *ch, uint64_t pos, uint64_t *end, u
 		}
 		if (rc == 2) {
 			pos += ch->cap - pos % ch->cap;
+		} else if (rc == 3) {
+			pos = spsc_after_pad(pos);
 		} else {
 			pos += record_size(ch, n);
 			(*count)++;
@@ -2196,17 +2205,36 @@ static int spsc_lease(struct shmkit_chan *ch, uint64_t *word) {
 }
 
 struct spsc_send_op {
-	uint64_t size, at;
+	uint64_t size, at, pad;
 };
 
-/* Reserve room as channel's reserve does: 1 with op->at, 0 wait, negative error. */
+/* A message whose elements take this many bytes or more is padded to start
+ * them on a 64-byte line (Go's padMin), unless the pad and the record would
+ * take more than a stride: within one the ring still holds slots messages. */
+#define SPSC_PAD_MIN 1024u
+
+static uint64_t spsc_pad_before(const struct shmkit_chan *ch, uint64_t off, uint64_t size) {
+	if (size < REC_HEADER + SPSC_PAD_MIN) {
+		return 0;
+	}
+	uint64_t pad = spsc_after_pad(off) - off;
+	return pad + size <= ch->stride ? pad : 0;
+}
+
+/* Reserve room as channel's reserve does: 1 with op->at and op->pad, 0
+ * wait, negative error. */
 static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 	struct spsc_send_op *op = arg;
 	if (LOAD(&ch->h->closed) != 0) {
 		return -SHMKIT_EENDED;
 	}
-	uint64_t off = ch->tail % ch->cap, skip = off + op->size > ch->cap ? ch->cap - off : 0;
-	uint64_t end = ch->tail + skip + op->size;
+	uint64_t off = ch->tail % ch->cap, skip = 0;
+	uint64_t pad = spsc_pad_before(ch, off, op->size);
+	if (off + pad + op->size > ch->cap) {
+		skip = ch->cap - off;
+		pad = spsc_pad_before(ch, 0, op->size);
+	}
+	uint64_t end = ch->tail + skip + pad + op->size;
 	if (end % ch->cap != 0) {
 		end += REC_HEADER;
 	}
@@ -2219,6 +2247,7 @@ static int spsc_reserve(struct shmkit_chan *ch, void *arg) {
 		off = 0;
 	}
 	op->at = off;
+	op->pad = pad;
 	return 1;
 }
 
@@ -2247,12 +2276,16 @@ static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 	if (rc < 0) {
 		return -rc;
 	}
-	memcpy(ch->slots_base + op.at + REC_HEADER, data, (size_t)n * ch->elem_size);
-	if (op.at + op.size < ch->cap) {
-		STORE_REL(ring_word(ch, op.at + op.size), 0); /* old elements there never read as a header */
+	uint64_t rec = op.at + op.pad;
+	memcpy(ch->slots_base + rec + REC_HEADER, data, (size_t)n * ch->elem_size);
+	if (rec + op.size < ch->cap) {
+		STORE_REL(ring_word(ch, rec + op.size), 0); /* old elements there never read as a header */
 	}
-	STORE_REL(ring_word(ch, op.at), header_word(ch->tail, n + 1));
-	ch->tail += op.size;
+	STORE_REL(ring_word(ch, rec), header_word(ch->tail + op.pad, n + 1));
+	if (op.pad > 0) { /* after the message's header: a consumer never passes the pad to find nothing */
+		STORE_REL(ring_word(ch, op.at), header_word(ch->tail, SHMKIT_LEN_PAD));
+	}
+	ch->tail += op.pad + op.size;
 	/* Closed meanwhile: the message may still be received before the end
 	 * of stream, but the consumer may have ended it first (see channel's
 	 * publish). Open here: a consumer's end of stream comes after a heavy
@@ -2267,23 +2300,38 @@ struct spsc_recv_op {
 	uint64_t at;
 };
 
-/* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. */
+/* peek as channel's: 1 with op->at and op->n, 0 wait, negative error. At
+ * most a skip record, then a pad record, come before a message; the
+ * position moves past them only with the message behind them, so that a
+ * corrupt chain of them is reported at every look. */
 static int spsc_peek(struct shmkit_chan *ch, struct spsc_recv_op *op) {
-	for (int i = 0; i < 2; i++) {
+	int passed = 0; /* 2: a skip record, 3: a pad record */
+	uint64_t pos = ch->head;
+	for (int i = 0; i < 3; i++) {
 		uint32_t n = 0;
-		int rc = spsc_record(ch, ch->head, &n);
+		int rc = spsc_record(ch, pos, &n);
 		if (rc <= 0) {
 			return rc;
 		}
+		if (rc >= 2 && passed >= rc) {
+			return -SHMKIT_ECORRUPT; /* a skip after a pad, or two of a kind */
+		}
 		if (rc == 2) {
-			ch->head += ch->cap - ch->head % ch->cap;
+			pos += ch->cap - pos % ch->cap;
+			passed = rc;
+			continue;
+		}
+		if (rc == 3) {
+			pos = spsc_after_pad(pos);
+			passed = rc;
 			continue;
 		}
 		op->n = n;
 		if (n > op->cap) {
 			return -SHMKIT_ESHORTBUF;
 		}
-		op->at = ch->head % ch->cap;
+		ch->head = pos;
+		op->at = pos % ch->cap;
 		return 1;
 	}
 	return -SHMKIT_ECORRUPT;

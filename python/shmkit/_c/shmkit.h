@@ -297,6 +297,7 @@ struct shmkit_barrier {
  * back themselves (shmkit_chan_close).
  */
 #define SHMKIT_LEN_SKIP 0xFFFFFFFFu
+#define SHMKIT_LEN_PAD 0xFFFFFFFEu /* SPSC: a pad record (see SHMKIT_FLAG_SPSC below) */
 #define SHMKIT_SLOT_BUSY (1ull << 23)
 #define SHMKIT_SLOT_PID_MASK ((1ull << 23) - 1)
 #define SHMKIT_SLOT_SEQ_SHIFT 24
@@ -349,8 +350,18 @@ struct shmkit_channel {
  *
  * Record header (64 bits): stamp(p) << 32 | low, where stamp(p) = (p / 8)
  * mod 2^32 | 1, so that no header from an earlier lap, and no zero, matches;
- * low is n + 1 for a message of n elements, or SHMKIT_LEN_SKIP for "the
- * rest of this lap is empty, go on at the next multiple of cap".
+ * low is n + 1 for a message of n elements, SHMKIT_LEN_SKIP for "the
+ * rest of this lap is empty, go on at the next multiple of cap", or
+ * SHMKIT_LEN_PAD for "go on at q = align64(p + 8) - 8", the next position
+ * whose elements start on a 64-byte line (cap is a multiple of 64, so
+ * offsets and positions agree mod 64); a pad at p = 56 mod 64 is corrupt.
+ * A producer may pad before a large message so that its elements start on
+ * a line (shmkit's producers do from 1 KB of elements, where the pad and
+ * the record fit in slot_stride bytes, so the ring still holds `slots`
+ * messages); it stores the message's header at q before the pad's header
+ * at p, so the pad is never seen before the message. A consumer takes at most
+ * one skip and one pad before a message. (A consumer built before pads
+ * reports a pad's header as corrupt.)
  *
  * Send at position p: fail if closed; wait until the record (and a skip
  * record before it if it does not fit before the end, and 8 bytes after it)

@@ -588,6 +588,58 @@ func helperListOutOfRange(args []string) int {
 	return 0
 }
 
+// mapHeap maps the first n bytes of a heap file (0: all of it), for a
+// test to scribble on while other processes use the heap.
+func mapHeap(t *testing.T, file string, n int) []byte {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	must(t, err)
+	defer f.Close()
+	if n == 0 {
+		fi, err := f.Stat()
+		must(t, err)
+		n = int(fi.Size())
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	must(t, err)
+	t.Cleanup(func() { syscall.Munmap(mem) })
+	return mem
+}
+
+// flipWhile runs flip again and again in a goroutine while a helper
+// process (role and args) runs to its end, then restore once; the helper
+// must end well.
+func flipWhile(t *testing.T, flip, restore func(), role string, args ...string) {
+	t.Helper()
+	stop := make(chan struct{})
+	flipped := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				restore()
+				flipped <- n
+				return
+			default:
+			}
+			for range 1000 {
+				flip()
+			}
+			n++
+		}
+	}()
+	cmd := proctest.Command(t, role, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	close(stop)
+	t.Logf("%d thousand flips; %.300s", <-flipped, out.String()) // and none after, before the unmap
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+}
+
 // Another process flips a list's length between its value and 2^40 while
 // a helper reads and writes far past its end: every call is an error, the
 // helper never faults. The length is read once and that value used: the
@@ -599,43 +651,14 @@ func TestListLengthFlippedWhileUsed(t *testing.T) {
 	for i := range 5 {
 		must(t, l.Append(int64(i)))
 	}
-	f, err := os.OpenFile("/dev/shm/"+dict.ListHeapName(l), os.O_RDWR, 0)
-	must(t, err)
-	defer f.Close()
-	mem, err := syscall.Mmap(int(f.Fd()), 0, 1<<16, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	must(t, err)
-	defer syscall.Munmap(mem)
+	mem := mapHeap(t, "/dev/shm/"+dict.ListHeapName(l), 1<<16)
 	var h layout.DictHeap
 	array := binary.LittleEndian.Uint64(mem[unsafe.Offsetof(h.Table):])
 	length := (*uint64)(unsafe.Pointer(&mem[array+24]))
-	stop := make(chan struct{})
-	flipped := make(chan int)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-stop:
-				atomic.StoreUint64(length, 5)
-				flipped <- n
-				return
-			default:
-			}
-			for range 1000 {
-				atomic.StoreUint64(length, 1<<40)
-				atomic.StoreUint64(length, 5)
-			}
-			n++
-		}
-	}()
-	cmd := proctest.Command(t, "dict-listfar", name, "l", "300000")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	close(stop)
-	t.Logf("%d thousand flips", <-flipped) // and none after, before the unmap
-	if err != nil {
-		t.Fatalf("helper: %v\n%.300s", err, out.String())
-	}
+	flipWhile(t, func() {
+		atomic.StoreUint64(length, 1<<40)
+		atomic.StoreUint64(length, 5)
+	}, func() { atomic.StoreUint64(length, 5) }, "dict-listfar", name, "l", "300000")
 	got, err := l.Items()
 	must(t, err)
 	if len(got) != 5 {
@@ -675,15 +698,8 @@ func TestCursorFlippedWhileWalked(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "d")
 	must(t, d.Set("a", int64(1)))
-	f, err := os.OpenFile("/dev/shm/"+dict.HeapName(d), os.O_RDWR, 0)
-	must(t, err)
-	defer f.Close()
-	fi, err := f.Stat()
-	must(t, err)
-	size := int(fi.Size())
-	mem, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	must(t, err)
-	defer syscall.Munmap(mem)
+	mem := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 0)
+	size := len(mem)
 	var h layout.DictHeap
 	cursorAt := (*uint64)(unsafe.Pointer(&mem[unsafe.Offsetof(h.Cursor)]))
 	cursor := atomic.LoadUint64(cursorAt)
@@ -694,35 +710,11 @@ func TestCursorFlippedWhileWalked(t *testing.T) {
 	block := (*uint64)(unsafe.Pointer(&mem[cursor]))
 	header := uint64(uint32(size) - uint32(cursor))
 	const far = layout.DictHeapMax - 8
-	stop := make(chan struct{})
-	flipped := make(chan int)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-stop:
-				atomic.StoreUint64(cursorAt, cursor)
-				flipped <- n
-				return
-			default:
-			}
-			for range 1000 {
-				atomic.StoreUint64(block, header)
-				atomic.StoreUint64(cursorAt, far)
-				atomic.StoreUint64(cursorAt, cursor)
-			}
-			n++
-		}
-	}()
-	cmd := proctest.Command(t, "dict-clear", name, "d", "200000")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	close(stop)
-	t.Logf("%d thousand flips; %.300s", <-flipped, out.String()) // and none after, before the unmap
-	if err != nil {
-		t.Fatalf("helper: %v", err)
-	}
+	flipWhile(t, func() {
+		atomic.StoreUint64(block, header)
+		atomic.StoreUint64(cursorAt, far)
+		atomic.StoreUint64(cursorAt, cursor)
+	}, func() { atomic.StoreUint64(cursorAt, cursor) }, "dict-clear", name, "d", "200000")
 }
 
 // helperSetMany sets args[2] new keys in dict args[1]; each must succeed
@@ -760,42 +752,14 @@ func TestSizeFlippedWhileGrowing(t *testing.T) {
 	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "d")
-	f, err := os.OpenFile("/dev/shm/"+dict.HeapName(d), os.O_RDWR, 0)
-	must(t, err)
-	defer f.Close()
-	mem, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	must(t, err)
-	defer syscall.Munmap(mem)
+	mem := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
 	var h layout.DictHeap
 	sizeAt := (*uint64)(unsafe.Pointer(&mem[unsafe.Offsetof(h.Size)]))
-	stop := make(chan struct{})
-	flipped := make(chan int)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-stop:
-				flipped <- n
-				return
-			default:
-			}
-			size := atomic.LoadUint64(sizeAt) // as the writers grew it
-			for range 1000 {
-				atomic.StoreUint64(sizeAt, 0)
-				atomic.StoreUint64(sizeAt, size)
-			}
-			n++
-		}
-	}()
-	cmd := proctest.Command(t, "dict-setmany", name, "d", "20000")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	close(stop)
-	t.Logf("%d thousand flips; %.300s", <-flipped, out.String()) // and none after, before the unmap
-	if err != nil {
-		t.Fatalf("helper: %v", err)
-	}
+	flipWhile(t, func() {
+		size := atomic.LoadUint64(sizeAt) // as the writers grew it
+		atomic.StoreUint64(sizeAt, 0)
+		atomic.StoreUint64(sizeAt, size)
+	}, func() {}, "dict-setmany", name, "d", "20000")
 }
 
 // Another process flips a dict's count between its value and 3·2^60 − 1 while
@@ -806,40 +770,12 @@ func TestCountFlippedWhileGrowing(t *testing.T) {
 	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	d := newDict(t, seg, "d")
-	f, err := os.OpenFile("/dev/shm/"+dict.HeapName(d), os.O_RDWR, 0)
-	must(t, err)
-	defer f.Close()
-	mem, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
-	must(t, err)
-	defer syscall.Munmap(mem)
+	mem := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
 	var h layout.DictHeap
 	countAt := (*uint64)(unsafe.Pointer(&mem[unsafe.Offsetof(h.Count)]))
-	stop := make(chan struct{})
-	flipped := make(chan int)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-stop:
-				flipped <- n
-				return
-			default:
-			}
-			count := atomic.LoadUint64(countAt) // as the writers counted
-			for range 1000 {
-				atomic.StoreUint64(countAt, 0x3000_0000_0000_0000-1)
-				atomic.StoreUint64(countAt, count)
-			}
-			n++
-		}
-	}()
-	cmd := proctest.Command(t, "dict-setmany", name, "d", "20000")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	close(stop)
-	t.Logf("%d thousand flips; %.300s", <-flipped, out.String()) // and none after, before the unmap
-	if err != nil {
-		t.Fatalf("helper: %v", err)
-	}
+	flipWhile(t, func() {
+		count := atomic.LoadUint64(countAt) // as the writers counted
+		atomic.StoreUint64(countAt, 0x3000_0000_0000_0000-1)
+		atomic.StoreUint64(countAt, count)
+	}, func() {}, "dict-setmany", name, "d", "20000")
 }

@@ -56,7 +56,8 @@ func BenchmarkSet(b *testing.B) {
 	reportSpace(b, m)
 }
 
-func BenchmarkGet(b *testing.B) {
+// filledMap is a map of benchKeys keys, key i holding i, and its keys.
+func filledMap(b *testing.B) (*dict.Map[string, int64], []string) {
 	m := benchMap(b)
 	ks := keys()
 	for i, k := range ks {
@@ -65,6 +66,11 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
+	return m, ks
+}
+
+func BenchmarkGet(b *testing.B) {
+	m, ks := filledMap(b)
 	for i := 0; b.Loop(); i++ {
 		if _, ok, err := m.Get(ks[i%benchKeys]); err != nil || !ok {
 			b.Fatal(err, ok)
@@ -101,14 +107,7 @@ func BenchmarkCounter(b *testing.B) {
 // BenchmarkGetParallel: Gets from as many goroutines as -cpu says, on one
 // handle (the handle's read lock is the one word they share).
 func BenchmarkGetParallel(b *testing.B) {
-	m := benchMap(b)
-	ks := keys()
-	for i, k := range ks {
-		if err := m.Set(k, int64(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
+	m, ks := filledMap(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for i := 0; pb.Next(); i++ {
 			if _, ok, err := m.Get(ks[i*7919%benchKeys]); err != nil || !ok {

@@ -38,6 +38,9 @@ const (
 	offTombstone = uint64(unsafe.Offsetof(layout.DictHeap{}.Tombstones))
 )
 
+// storeOverwrite finds undo_val in the word after undo_note.
+var _ = [1]struct{}{}[offUndoVal-offUndoNote-8]
+
 // goAddHook, if set (by tests), is called after each add made in Go.
 var goAddHook func()
 
@@ -148,19 +151,12 @@ func (v heapView) lockedItem(ref uint64, kt int, kb []byte, mapped uint64) (uint
 
 // overwrite is dict_overwrite_to for an 8-byte int at val in slot i (s):
 // the old bytes and the slot noted in the lock's line, seq odd, the sum
-// stored, seq even, the note cleared, in that order. Go's atomic stores
-// (XCHG) keep the order on amd64 as C's release stores do; the value is a
-// plain 8-byte move, as C's memcpy is (it may be unaligned).
+// stored, seq even, the note cleared, in that order (storeOverwrite).
 func (v heapView) overwrite(s *layout.DictSlot, i, val uint64, delta int64) int64 {
-	b := v.bytes(val, 8)
-	was := binary.LittleEndian.Uint64(b)
-	sum := int64(was + uint64(delta))
+	p := unsafe.Add(v.base, uintptr(val))
+	was := binary.LittleEndian.Uint64(unsafe.Slice((*byte)(p), 8))
+	sum := was + uint64(delta)
 	q := atomic.LoadUint32(&s.Seq)
-	atomic.StoreUint64(v.word(offUndoVal), was)
-	atomic.StoreUint64(v.word(offUndoNote), uint64(q)<<32|(i+1))
-	atomic.StoreUint32(&s.Seq, q+1)
-	binary.LittleEndian.PutUint64(b, uint64(sum))
-	atomic.StoreUint32(&s.Seq, q+2)
-	atomic.StoreUint64(v.word(offUndoNote), 0)
-	return sum
+	storeOverwrite(v.word(offUndoNote), &s.Seq, p, uint64(q)<<32|(i+1), was, sum, q)
+	return int64(sum)
 }

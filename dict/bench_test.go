@@ -153,3 +153,14 @@ func BenchmarkCounterProcesses(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAdd: one goroutine adds to one key, with no other writer: the
+// CPU time of an add in one process.
+func BenchmarkAdd(b *testing.B) {
+	m := benchMap(b)
+	for b.Loop() {
+		if _, err := m.Add("counter", 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

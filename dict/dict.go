@@ -264,6 +264,9 @@ func (c *handle) add(kt int, kb []byte, delta int64) (int64, error) {
 		return 0, err
 	}
 	defer c.mu.RUnlock()
+	if n, ok := c.goAdd(kt, kb, delta); ok {
+		return n, nil
+	}
 	n, err := c.h.Add(kt, kb, delta)
 	return n, wrap(c.name, "add", err)
 }

@@ -252,13 +252,20 @@ func TestFiveProcessesIncrementYear(t *testing.T) {
 			defer m.Close()
 			require.NoError(t, m.Set("year", 2000))
 			var wg sync.WaitGroup
-			for range 5 {
-				wg.Go(func() { proctest.Output(t, "dict-year", name, "d", "2000", how) })
+			goAdds := make([]string, 5)
+			for i := range 5 {
+				wg.Go(func() { goAdds[i] = proctest.Output(t, "dict-year", name, "d", "2000", how) })
 			}
 			wg.Wait()
 			year, _, err := m.Get("year")
 			require.NoError(t, err)
 			assert.Equal(t, int64(2000+5*2000), year)
+			if how == "add" && dict.GoAddsPossible {
+				for _, n := range goAdds { // each process made adds in Go, the rest in C
+					assert.NotEqual(t, "0", n)
+				}
+			}
+			t.Logf("adds made in Go by each process: %v", goAdds)
 		})
 	}
 }
@@ -576,9 +583,15 @@ func TestOverwriteInPlaceKilled(t *testing.T) {
 		v, _, err = d.Get("other")
 		require.NoError(t, err)
 		assert.Equal(t, "kept", v)
+		before := dict.GoAdds()
 		sum, err := d.Add("n", 1)
 		require.NoError(t, err)
 		assert.Equal(t, want+1, sum)
+		if dict.GoAddsPossible && stage == 1 { // Get's C path repaired: the lock is free, the add made in Go
+			assert.Equal(t, before+1, dict.GoAdds())
+		} else if dict.GoAddsPossible { // the owner died: the Go add leaves the lock to C, which repairs
+			assert.Equal(t, before, dict.GoAdds())
+		}
 	}
 	st, err := d.Stats()
 	require.NoError(t, err)
@@ -679,6 +692,8 @@ func TestAddInPlaceKillSoak(t *testing.T) {
 			acked["n"] += v.(int64)
 		case strings.HasPrefix(key, "ac"):
 			acked["counter"] += v.(int64)
+		case strings.HasPrefix(key, "go"):
+			acked["go"] += v.(int64)
 		}
 		return true
 	}))
@@ -691,7 +706,38 @@ func TestAddInPlaceKillSoak(t *testing.T) {
 		assert.LessOrEqual(t, n, acked[k]+int64(kills), "counter %s", k)
 		t.Logf("%s = %d: %d acknowledged, %d kills", k, n, acked[k], kills)
 	}
+	if dict.GoAddsPossible {
+		assert.Positive(t, acked["go"], "adds made in Go")
+	}
 	st, err := d.Stats()
 	require.NoError(t, err)
-	t.Logf("%d reads, %d repairs", reads, st.Recoveries)
+	t.Logf("%d reads, %d repairs, at least %d adds made in Go", reads, st.Recoveries, acked["go"])
+}
+
+// Processes that add in Go and processes that add through the C library
+// (as C and Python processes do) add to one key at once: the writer lock
+// and the undo protocol are the same, so the total is exact.
+func TestGoAndCAddersTogether(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("year", int64(0)))
+	hows := []string{"add", "cadd", "add", "cadd"}
+	out := make([]string, len(hows))
+	var wg sync.WaitGroup
+	for i, how := range hows {
+		wg.Go(func() { out[i] = proctest.Output(t, "dict-year", name, "d", "5000", how) })
+	}
+	wg.Wait()
+	year, _, err := d.Get("year")
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(hows)*5000), year)
+	for i, how := range hows {
+		if how == "cadd" {
+			assert.Equal(t, "0", out[i])
+		} else if dict.GoAddsPossible {
+			assert.NotEqual(t, "0", out[i])
+		}
+	}
+	t.Logf("adds made in Go by each process (%v): %v", hows, out)
 }

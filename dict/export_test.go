@@ -1,6 +1,10 @@
 package dict
 
-import "github.com/shmkit/shmkit/internal/cbind"
+import (
+	"sync/atomic"
+
+	"github.com/shmkit/shmkit/internal/cbind"
+)
 
 // HoldLock takes d's writer lock and keeps it, as a writer killed holding
 // it would.
@@ -77,7 +81,7 @@ func AttachHeap(ref []byte, readonly bool) (*Dict, *List, error) {
 	if err != nil {
 		return nil, nil, wrap("heap", "open", err)
 	}
-	c := &handle{h: h, view: newView(h), ref: append([]byte{}, ref...), name: "heap"}
+	c := &handle{h: h, view: newView(h), readonly: readonly, ref: append([]byte{}, ref...), name: "heap"}
 	return &Dict{c}, &List{c}, nil
 }
 
@@ -87,3 +91,29 @@ func ListHeapName(l *List) string { return HeapName(&Dict{l.c}) }
 // HoldListLock takes l's writer lock and keeps it, as a writer killed
 // holding it would.
 func HoldListLock(l *List) error { return l.c.h.DictTestLock() }
+
+// goAdds counts the adds this process made in Go (not through C).
+var goAdds atomic.Int64
+
+func init() { goAddHook = func() { goAdds.Add(1) } }
+
+// GoAdds is how many adds this process has made in Go so far.
+func GoAdds() int64 { return goAdds.Load() }
+
+// GoAddsPossible reports whether this build may add in Go.
+const GoAddsPossible = goReads
+
+// CAdd adds through the C library's shmkit_dict_add alone, as a C or
+// Python process does.
+func CAdd(d *Dict, key string, delta int64) (int64, error) {
+	kt, kb, err := encode(key)
+	if err != nil {
+		return 0, err
+	}
+	if err := d.c.enter(); err != nil {
+		return 0, err
+	}
+	defer d.c.mu.RUnlock()
+	n, err := d.c.h.Add(kt, kb, delta)
+	return n, wrap(d.c.name, "add", err)
+}

@@ -20,12 +20,13 @@ import (
 // heap, and a copy of the segment's reference so Unlink works after the
 // segment is closed.
 type handle struct {
-	mu     sync.RWMutex // Close waits for calls in flight, Go reads of the heap too
-	h      cbind.DictHandle
-	view   heapView // the heap as h maps it, for reading in Go
-	closed bool
-	ref    []byte
-	name   string
+	mu       sync.RWMutex // Close waits for calls in flight, Go reads of the heap too
+	h        cbind.DictHandle
+	view     heapView // the heap as h maps it, for reading (and adding) in Go
+	readonly bool     // h may not write: Add goes to C, which says so
+	closed   bool
+	ref      []byte
+	name     string
 }
 
 func kindOf(list bool) shm.Kind {
@@ -69,7 +70,7 @@ func attach(seg *shm.Segment, obj shm.Object, name string) (*handle, error) {
 	if err != nil {
 		return nil, wrap(name, "open", err)
 	}
-	return &handle{h: h, view: newView(h), ref: ref, name: name}, nil
+	return &handle{h: h, view: newView(h), readonly: seg.ReadOnly(), ref: ref, name: name}, nil
 }
 
 // enter takes the handle for one call; leave with c.mu.RUnlock.

@@ -90,17 +90,23 @@ func helperYear(args []string) int {
 		return proctest.Fail("open: %v", err)
 	}
 	defer m.Close()
+	d := openDict(seg, args[1])
+	defer d.Close()
 	n, _ := strconv.Atoi(args[2])
 	for range n {
-		if args[3] == "update" {
+		switch args[3] {
+		case "update":
 			_, err = m.Update("year", func(old int64, ok bool) int64 { return old + 1 })
-		} else {
+		case "cadd": // through the C library's add, as a C or Python process
+			_, err = dict.CAdd(d, "year", 1)
+		default:
 			_, err = m.Add("year", 1)
 		}
 		if err != nil {
 			return proctest.Fail("add: %v", err)
 		}
 	}
+	fmt.Println(dict.GoAdds()) // the adds made in Go
 	return 0
 }
 
@@ -199,6 +205,9 @@ func helperAdder(args []string) int {
 			fmt.Println("ready") // both counters exist; from here it is killed mid-stream
 		}
 		if i%8 == 0 {
+			if err := d.Set("go"+pid, dict.GoAdds()); err != nil {
+				return proctest.Fail("set: %v", err)
+			}
 			if err := d.Set("pat", int64(0x0101010101010101*uint64(i%127+1))); err != nil {
 				return proctest.Fail("set: %v", err)
 			}

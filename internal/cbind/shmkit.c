@@ -3605,7 +3605,9 @@ static int dict_locked_table(struct shmkit_dict *d, struct dict_table *t, int ad
  * see the slot's seq change and read again. The old bytes, the slot and
  * its seq are noted first, in the lock's cache line (which the writer
  * holds already), so that dict_repair can undo an overwrite whose writer
- * died before making seq even again. */
+ * died before making seq even again. Go's Add of an int (dict/adder.go)
+ * makes the same stores in the same order, and shmkit_dict_add's checks
+ * before them: keep the two in step. */
 static inline void dict_overwrite_to(struct shmkit_dict *d, const struct dict_table *t, uint64_t at,
                                      const struct dict_item *it, const void *val, int stop) {
 	struct shmkit_dict_heap *h = DICT_HEAP(d);

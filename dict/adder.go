@@ -124,6 +124,10 @@ func (v heapView) addLocked(kt int, kb []byte, h32 uint32, delta int64) (int64, 
 		if vt != tagInt || vlen != 8 {
 			return 0, false // C says ErrNotInt
 		}
+		was := int64(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(v.base, uintptr(val))), 8)))
+		if sum := was + delta; (delta > 0 && sum < was) || (delta < 0 && sum > was) {
+			return 0, false // past int64: C says ErrOverflow
+		}
 		return v.overwrite(s, i, val, delta), true
 	}
 	return 0, false

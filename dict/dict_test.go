@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -740,4 +741,30 @@ func TestGoAndCAddersTogether(t *testing.T) {
 		}
 	}
 	t.Logf("adds made in Go by each process (%v): %v", hows, out)
+}
+
+// Add past int64's range is an error that changes nothing, from another
+// process, through Go's add and C's: the sum wrapped to a negative count.
+func TestAddOverflowIsAnError(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	for _, how := range []string{"add", "cadd"} {
+		t.Run(how, func(t *testing.T) {
+			seg, name := proctest.Segment(t, 1<<16)
+			d := newDict(t, seg, "d")
+			require.NoError(t, d.Set("year", int64(math.MaxInt64-1)))
+			cmd := proctest.Command(t, "dict-year", name, "d", "2", how)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			require.Error(t, err, "the second add past MaxInt64 succeeded: %s", out.String())
+			assert.Contains(t, out.String(), "integer overflow")
+			v, ok, err := d.Get("year")
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, int64(math.MaxInt64), v, "the first add counts, the second changes nothing")
+			require.NoError(t, d.Set("low", int64(math.MinInt64)))
+			_, err = d.Add("low", -1)
+			require.ErrorIs(t, err, dict.ErrOverflow)
+		})
+	}
 }

@@ -13,6 +13,8 @@ var (
 	ErrTooLarge = errors.New("dict: key or value too large")
 	// ErrNotInt: Add on a value that is not an integer.
 	ErrNotInt = errors.New("dict: value is not an integer")
+	// ErrOverflow: Add whose sum does not fit an int64; the value is unchanged.
+	ErrOverflow = errors.New("dict: integer overflow")
 	// ErrIndex: a list index out of range.
 	ErrIndex = errors.New("dict: list index out of range")
 	// ErrClosed: the handle was closed.

@@ -119,6 +119,8 @@ func wrap(name, op string, err error) error {
 		sentinel = shm.ErrReadOnly
 	case syscall.EMEDIUMTYPE:
 		sentinel = ErrNotInt
+	case syscall.EOVERFLOW:
+		sentinel = ErrOverflow
 	case syscall.EBUSY:
 		sentinel = ErrBusy
 	case syscall.ERANGE:

@@ -973,7 +973,9 @@ int shmkit_dict_load_or_store(struct shmkit_dict *d, int ktag, const void *key, 
  * key has none); ntag SHMKIT_TAG_ABSENT deletes. *swapped says if it did. */
 int shmkit_dict_cas(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int otag, const void *old,
                     uint64_t olen, int ntag, const void *nval, uint64_t nlen, int *swapped);
-/* INT value += delta (an absent key counts as 0); *out the new value. */
+/* INT value += delta (an absent key counts as 0); *out the new value.
+ * SHMKIT_EKIND if the value is not an INT; EOVERFLOW, the value unchanged,
+ * if the sum does not fit an int64. */
 int shmkit_dict_add(struct shmkit_dict *d, int ktag, const void *key, uint64_t klen, int64_t delta, int64_t *out);
 int shmkit_dict_len(struct shmkit_dict *d, uint64_t *n);
 int shmkit_dict_clear(struct shmkit_dict *d); /* dicts and lists */

@@ -6,6 +6,7 @@ encodes Python values in the tagged encoding every language reads
 import collections.abc
 import ctypes
 import errno
+import operator
 import pickle
 import struct
 import threading
@@ -424,9 +425,14 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         if type(delta) is int and -(1 << 31) <= delta < (1 << 31):
             rc = _add_int(c.h, kt, kb, len(kb), delta, b.sum_ref)
         else:
+            delta = operator.index(delta)
+            if not -(1 << 63) <= delta < (1 << 63):
+                raise OverflowError("%s.add(%r, %d): the delta does not fit an int64" % (self.name, key, delta))
             rc = n.lib.shmkit_dict_add(c.h, kt, kb, len(kb), delta, b.sum_ref)
         if rc == n.EKIND:
             raise TypeError("%s[%r] is not an int" % (self.name, key))
+        if rc == errno.EOVERFLOW:
+            raise OverflowError("%s[%r] + %d does not fit an int64; the value is unchanged" % (self.name, key, delta))
         if rc:
             c._check(rc, "add")
         return b.sum.value

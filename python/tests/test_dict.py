@@ -95,6 +95,16 @@ class DictTest(unittest.TestCase):
         self.assertEqual(d.add("fresh", 41), 42)
         with self.assertRaises(TypeError):
             d.add("big", 1)
+        # past int64 is an error that changes nothing, never a wrapped sum
+        d["edge"] = (1 << 63) - 1
+        with self.assertRaises(OverflowError):
+            d.add("edge", 1)
+        with self.assertRaises(OverflowError):
+            d.add("edge", 1 << 70)
+        with self.assertRaises(OverflowError):
+            d.add("edge", -(1 << 64))
+        self.assertEqual(d["edge"], (1 << 63) - 1)
+        self.assertEqual(d.add("edge", -(1 << 62)), (1 << 63) - 1 - (1 << 62))
         d.clear()
         self.assertEqual(len(d), 0)
         self.assertEqual(d.items(), [])

@@ -3790,7 +3790,10 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 			}
 			memcpy(&cur, it.val, 8);
 		}
-		w->sum = (int64_t)((uint64_t)cur + (uint64_t)w->delta);
+		if (__builtin_add_overflow(cur, w->delta, &w->sum)) {
+			rc = EOVERFLOW; /* past int64: an error, never a wrapped count */
+			break;
+		}
 		rc = dict_put(d, &t, at, old, &it, h32, ktag, key, klen, SHMKIT_TAG_INT, &w->sum, 8);
 		break;
 	}

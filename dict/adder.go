@@ -88,15 +88,8 @@ func (v heapView) addLocked(kt int, kb []byte, h32 uint32, delta int64) (int64, 
 		return 0, false
 	}
 	// dict_locked_table(adding): the table, not to be grown first.
-	t := *v.word(offTable)
-	if !span(t, tableSlots, mapped) {
-		return 0, false
-	}
-	head := *v.word(t)
-	tsize, typ := head&0xffffffff, uint8(head>>32)
-	slots := *v.word(t + 16)
-	if typ != layout.BlockTable || slots == 0 || slots > 1<<32 || slots&(slots-1) != 0 ||
-		tableSlots+slots*slotSize > tsize || !span(t, tsize, mapped) {
+	t, slots, ok := v.table(mapped)
+	if !ok {
 		return 0, false
 	}
 	count, tombs := *v.word(offCount), *v.word(offTombstone)
@@ -106,7 +99,7 @@ func (v heapView) addLocked(kt int, kb []byte, h32 uint32, delta int64) (int64, 
 	// dict_slot_for: the key's slot, its item's value.
 	mask := slots - 1
 	for looked, i := uint64(0), uint64(h32)&mask; looked < slots; looked, i = looked+1, (i+1)&mask {
-		s := (*layout.DictSlot)(unsafe.Add(v.base, uintptr(t+tableSlots+i*slotSize)))
+		s := v.slot(t, i)
 		ref := s.Ref
 		if ref == layout.SlotEmpty {
 			return 0, false // a new key: C stores a new item
@@ -114,7 +107,7 @@ func (v heapView) addLocked(kt int, kb []byte, h32 uint32, delta int64) (int64, 
 		if ref == layout.SlotTomb || s.Hash != h32 {
 			continue
 		}
-		val, vt, vlen, o := v.lockedItem(ref, kt, kb, mapped)
+		val, vt, vlen, o := v.itemValue(ref, kt, kb, mapped)
 		if o == askC {
 			return 0, false
 		}
@@ -124,43 +117,23 @@ func (v heapView) addLocked(kt int, kb []byte, h32 uint32, delta int64) (int64, 
 		if vt != tagInt || vlen != 8 {
 			return 0, false // C says ErrNotInt
 		}
-		was := int64(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(v.base, uintptr(val))), 8)))
-		if sum := was + delta; (delta > 0 && sum < was) || (delta < 0 && sum > was) {
+		p := unsafe.Add(v.base, uintptr(val))
+		was := int64(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(p), 8)))
+		sum := was + delta
+		if (delta > 0 && sum < was) || (delta < 0 && sum > was) {
 			return 0, false // past int64: C says ErrOverflow
 		}
-		return v.overwrite(s, i, val, delta), true
+		v.overwrite(s, i, p, uint64(was), uint64(sum))
+		return sum, true
 	}
 	return 0, false
 }
 
-// lockedItem is dict_item_at and key_equal under the lock: the offset of
-// the value of the item at ref if its key is kb, with its tag and length.
-func (v heapView) lockedItem(ref uint64, kt int, kb []byte, mapped uint64) (uint64, int, uint64, outcome) {
-	if !span(ref, blockHeader, mapped) {
-		return 0, 0, 0, askC
-	}
-	head, lens := *v.word(ref), *v.word(ref + 8)
-	size, typ, k, vt := head&0xffffffff, uint8(head>>32), int(uint8(head>>40)), int(uint8(head>>48))
-	klen, vlen := lens&0xffffffff, lens>>32
-	if typ != layout.BlockItem || size < blockHeader || size%8 != 0 || klen > layout.DictKeyMax ||
-		vlen > layout.DictValueMax || blockHeader+klen+vlen > size || k > tagRecord || vt > tagRecord ||
-		!span(ref, size, mapped) {
-		return 0, 0, 0, askC
-	}
-	if k != kt || klen != uint64(len(kb)) || string(v.bytes(ref+blockHeader, klen)) != string(kb) {
-		return 0, 0, 0, miss
-	}
-	return ref + blockHeader + klen, vt, vlen, hit
-}
-
-// overwrite is dict_overwrite_to for an 8-byte int at val in slot i (s):
-// the old bytes and the slot noted in the lock's line, seq odd, the sum
-// stored, seq even, the note cleared, in that order (storeOverwrite).
-func (v heapView) overwrite(s *layout.DictSlot, i, val uint64, delta int64) int64 {
-	p := unsafe.Add(v.base, uintptr(val))
-	was := binary.LittleEndian.Uint64(unsafe.Slice((*byte)(p), 8))
-	sum := was + uint64(delta)
+// overwrite is dict_overwrite_to for the 8-byte int at p in slot i (s),
+// from was to sum: the old bytes and the slot noted in the lock's line,
+// seq odd, the sum stored, seq even, the note cleared, in that order
+// (storeOverwrite).
+func (v heapView) overwrite(s *layout.DictSlot, i uint64, p unsafe.Pointer, was, sum uint64) {
 	q := atomic.LoadUint32(&s.Seq)
 	storeOverwrite(v.word(offUndoNote), &s.Seq, p, uint64(q)<<32|(i+1), was, sum, q)
-	return int64(sum)
 }

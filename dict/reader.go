@@ -130,21 +130,14 @@ func (v heapView) guardedFind(ktag int, key []byte, hash uint64, buf []byte) (ta
 // past a slot is checked against its seqlock too, since an item replaced
 // meanwhile may have been freed and its block reused for another key.
 func (v heapView) probe(ktag int, key []byte, hash uint64, buf []byte, mapped uint64) (int, int, outcome) {
-	t := atomic.LoadUint64(v.word(offTable))
-	if !span(t, tableSlots, mapped) {
-		return 0, 0, askC
-	}
-	head := atomic.LoadUint64(v.word(t)) // size, then type (little-endian)
-	size, typ := head&0xffffffff, uint8(head>>32)
-	slots := atomic.LoadUint64(v.word(t + 16))
-	if typ != layout.BlockTable || slots == 0 || slots > 1<<32 || slots&(slots-1) != 0 ||
-		tableSlots+slots*slotSize > size || !span(t, size, mapped) {
+	t, slots, ok := v.table(mapped)
+	if !ok {
 		return 0, 0, askC
 	}
 	h32 := uint32(hash >> 32)
 	mask := slots - 1
 	for looked, i := uint64(0), uint64(h32)&mask; looked < slots; looked, i = looked+1, (i+1)&mask {
-		s := (*layout.DictSlot)(unsafe.Add(v.base, uintptr(t+tableSlots+i*slotSize)))
+		s := v.slot(t, i)
 		q := atomic.LoadUint32(&s.Seq)
 		if q&1 != 0 {
 			return 0, 0, again
@@ -170,11 +163,34 @@ func (v heapView) probe(ktag int, key []byte, hash uint64, buf []byte, mapped ui
 	return 0, 0, miss
 }
 
-// item reads the item at ref (dict_item_at, key_equal, out_copy): miss if
-// its key is another, else its value.
-func (v heapView) item(ref uint64, ktag int, key, buf []byte, mapped uint64) (int, int, outcome) {
+// table is the dict's table (dict_table_at): its offset and slots; ok
+// false for what only C may settle (past the mapping, not a table).
+func (v heapView) table(mapped uint64) (t, slots uint64, ok bool) {
+	t = atomic.LoadUint64(v.word(offTable))
+	if !span(t, tableSlots, mapped) {
+		return 0, 0, false
+	}
+	head := atomic.LoadUint64(v.word(t)) // size, then type (little-endian)
+	size, typ := head&0xffffffff, uint8(head>>32)
+	slots = atomic.LoadUint64(v.word(t + 16))
+	if typ != layout.BlockTable || slots == 0 || slots > 1<<32 || slots&(slots-1) != 0 ||
+		tableSlots+slots*slotSize > size || !span(t, size, mapped) {
+		return 0, 0, false
+	}
+	return t, slots, true
+}
+
+// slot is slot i of the table at t.
+func (v heapView) slot(t, i uint64) *layout.DictSlot {
+	return (*layout.DictSlot)(unsafe.Add(v.base, uintptr(t+tableSlots+i*slotSize)))
+}
+
+// itemValue is dict_item_at and key_equal: the offset of the value of the
+// item at ref if its key is key (hit), with its tag and length; miss if
+// its key is another; askC if the item is past the mapping or corrupt.
+func (v heapView) itemValue(ref uint64, ktag int, key []byte, mapped uint64) (uint64, int, uint64, outcome) {
 	if !span(ref, blockHeader, mapped) {
-		return 0, 0, askC
+		return 0, 0, 0, askC
 	}
 	head := atomic.LoadUint64(v.word(ref))     // size, type, key tag, value tag
 	lens := atomic.LoadUint64(v.word(ref + 8)) // key length, value length
@@ -183,15 +199,25 @@ func (v heapView) item(ref uint64, ktag int, key, buf []byte, mapped uint64) (in
 	if typ != layout.BlockItem || size < blockHeader || size%8 != 0 || klen > layout.DictKeyMax ||
 		vlen > layout.DictValueMax || blockHeader+klen+vlen > size || kt > tagRecord || vt > tagRecord ||
 		!span(ref, size, mapped) {
-		return 0, 0, askC
+		return 0, 0, 0, askC
 	}
 	if kt != ktag || klen != uint64(len(key)) || string(v.bytes(ref+blockHeader, klen)) != string(key) {
-		return 0, 0, miss
+		return 0, 0, 0, miss
+	}
+	return ref + blockHeader + klen, vt, vlen, hit
+}
+
+// item reads the item at ref (dict_item_at, key_equal, out_copy): miss if
+// its key is another, else its value.
+func (v heapView) item(ref uint64, ktag int, key, buf []byte, mapped uint64) (int, int, outcome) {
+	val, vt, vlen, o := v.itemValue(ref, ktag, key, mapped)
+	if o != hit {
+		return 0, 0, o
 	}
 	if vlen > uint64(len(buf)) {
 		return vt, int(vlen), tooShort
 	}
-	copy(buf, v.bytes(ref+blockHeader+klen, vlen))
+	copy(buf, v.bytes(val, vlen))
 	return vt, int(vlen), hit
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -222,25 +221,24 @@ type worker struct {
 	tasks    *channel.Channel[byte]
 	results  *channel.Channel[byte]
 	proc     *process.Process
-	ctx      context.Context       // ends when the process has exited
-	fed      chan struct{}         // closed when feed has returned
-	inflight chunkQueue            // sent, not fully answered, in order (p.mu)
-	inBytes  int                   // their messages' room in the tasks ring (p.mu)
-	owed     int                   // their tasks not yet answered (p.mu)
-	window   int                   // the most chunks in flight now (p.mu)
-	most     int                   // the most the ring allows
-	budget   int                   // the most bytes of them
-	since    int64                 // when the last answers came, while it had work (p.mu)
-	sendMu   sync.Mutex            // held to take chunks and send them, and to end the channel
-	writer   *channel.Writer[byte] // sends on tasks in batches; nil on an any-to-any ring
-	buf      []byte                // refill's messages, end to end (sendMu and p.mu)
-	ends     []int                 // where each ends in buf
-	msgs     [][]byte
-	got      []delivery // handle's, collect's own
-	sent     int        // chunks sent (p.mu)
-	ending   bool       // told to leave (p.mu)
-	dead     bool       // exited (p.mu)
-	broke    bool       // answered out of turn, and is killed for it (p.mu)
+	ctx      context.Context // ends when the process has exited
+	fed      chan struct{}   // closed when feed has returned
+	inflight chunkQueue      // sent, not fully answered, in order (p.mu)
+	inBytes  int             // their messages' room in the tasks ring (p.mu)
+	owed     int             // their tasks not yet answered (p.mu)
+	window   int             // the most chunks in flight now (p.mu)
+	most     int             // the most the ring allows
+	budget   int             // the most bytes of them
+	since    int64           // when the last answers came, while it had work (p.mu)
+	sendMu   sync.Mutex      // held to take chunks and send them, and to end the channel
+	sender   sender          // sends refill's messages on tasks
+	buf      []byte          // refill's messages, end to end (sendMu and p.mu)
+	ends     []int           // where each ends in buf
+	got      []delivery      // handle's, collect's own
+	sent     int             // chunks sent (p.mu)
+	ending   bool            // told to leave (p.mu)
+	dead     bool            // exited (p.mu)
+	broke    bool            // answered out of turn, and is killed for it (p.mu)
 }
 
 // A delivery is count answers, from the first in answers on (a checked
@@ -289,9 +287,7 @@ func (p *Pool) start(slot int) error {
 	}
 	w.tasks.RegisterSender()
 	w.results.RegisterReceiver()
-	if w.writer, err = w.tasks.Writer(math.MaxInt); errors.Is(err, channel.ErrNotSPSC) {
-		w.writer = nil
-	} else if err != nil {
+	if w.sender, err = newSender(w.tasks); err != nil {
 		return fail(err)
 	}
 	row := &p.rows[slot]
@@ -490,23 +486,7 @@ func (w *worker) refill() {
 	// They fit: the chunks in flight never need more room than the ring
 	// has (window and budget). If the worker has died, collect puts them
 	// back.
-	from := 0
-	if w.writer != nil { // written as they are, published by one store
-		for _, end := range w.ends {
-			if w.writer.Send(w.buf[from:end:end]) != nil {
-				return
-			}
-			from = end
-		}
-		w.writer.Flush()
-		return
-	}
-	w.msgs = w.msgs[:0]
-	for _, end := range w.ends {
-		w.msgs = append(w.msgs, w.buf[from:end:end])
-		from = end
-	}
-	w.tasks.SendBatch(w.msgs)
+	w.sender.send(w.buf, w.ends)
 }
 
 // cut says how many of r's tasks the next chunk takes, up to r.size, as

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -112,16 +111,13 @@ func serve(args []string) int {
 	var out, scratch []byte  // the round's result messages end to end; a moved answer
 	var ends []int           // where each result message ends in out
 	msgStart, count := -1, 0 // the message being written in out, if any, and its answers
-	var msgs [][]byte
 	var fn []byte
 	var reg registered
 	known := false
 	item := uint32(0) // what row.Item holds
 	ran := 0          // chunks whose answers are in out
-	// On an SPSC ring the answers are written as they are and published
-	// together, by one store (channel.Writer); it publishes only at Flush.
-	batch, err := results.Writer(math.MaxInt)
-	if err != nil && !errors.Is(err, channel.ErrNotSPSC) {
+	answer, err := newSender(results)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pool worker:", err)
 		return exitBroken
 	}
@@ -132,26 +128,7 @@ func serve(args []string) int {
 			ends = append(ends, len(out))
 			msgStart = -1
 		}
-		from := 0
-		if batch != nil {
-			for _, end := range ends {
-				if err = batch.Send(out[from:end:end]); err != nil {
-					break
-				}
-				from = end
-			}
-			if err == nil {
-				err = batch.Flush()
-			}
-		} else {
-			msgs = msgs[:0]
-			for _, end := range ends {
-				msgs = append(msgs, out[from:end:end])
-				from = end
-			}
-			_, err = results.SendBatch(msgs)
-		}
-		if err != nil {
+		if err := answer.send(out, ends); err != nil {
 			fmt.Fprintln(os.Stderr, "pool worker:", err)
 			return false
 		}

@@ -38,7 +38,7 @@ type Locker interface {
 // A free mutex is taken and given back in Go (package internal/robust, the
 // same steps as glibc's, so the kernel still marks it owner-dead if the
 // holder dies); for a held one the waiter looks once more from Go and then
-// calls C to sleep (lockSpins). glibc handles every other case: a dead
+// calls C to sleep (tryOnce). glibc handles every other case: a dead
 // owner, a recursive level, an error.
 //
 // It points to a package internal/embed Mutex, from which RMutex is
@@ -75,14 +75,6 @@ func enter(seg *shm.Segment) (*hold.Drain, error) {
 	return d, nil
 }
 
-// lockSpins is how many more times a waiter looks at a held mutex's lock
-// word before sleeping, backing off between looks (wait.Backoff). None, as
-// glibc's robust lock: a waiter that spins takes the lock the moment it
-// sees it free, and each such hand-over moves the lock's and the data's
-// lines to the other core, while a sleeping waiter leaves the holder to run
-// on alone until its unlock wakes one (docs/bench.md, W5).
-const lockSpins = 0
-
 // tryLock makes one attempt without sleeping; the caller is wired. busy
 // reports that another thread holds the mutex.
 func (mu mutexCore) tryLock() (busy bool, err error) {
@@ -100,30 +92,26 @@ func (mu mutexCore) tryLock() (busy bool, err error) {
 	return true, nil
 }
 
-// spinLock tries, and while the mutex is held watches its lock word from
-// Go, trying again whenever it looks free. done is false if the spin ran
-// out; the caller is wired throughout and stays wired only if the mutex is
-// held at the end.
-func (mu mutexCore) spinLock(spins int) (done bool, err error) {
+// tryOnce makes one attempt from Go, wiring the goroutine for it. done is
+// false if another thread holds the mutex; the goroutine stays wired only
+// if the mutex is held at the end. A waiter does not spin, as glibc's
+// robust lock does not: a waiter that spins takes the lock the moment it
+// sees it free, and each such hand-over moves the lock's and the data's
+// lines to the other core, while a sleeping waiter leaves the holder to
+// run on alone until its unlock wakes one (docs/bench.md, W5).
+func (mu mutexCore) tryOnce() (done bool, err error) {
 	runtime.LockOSThread()
-	for i := 0; ; i++ {
-		busy, err := mu.tryLock()
-		if !busy {
-			if held(err) {
-				race.Acquire()
-			} else {
-				runtime.UnlockOSThread()
-			}
-			return true, err
-		}
-		for ; i < spins && robust.HeldByOther(robust.Word(unsafe.Pointer(mu.c.Mutex()))); i++ {
-			wait.Backoff(i)
-		}
-		if i >= spins {
-			runtime.UnlockOSThread()
-			return false, nil
-		}
+	busy, err := mu.tryLock()
+	if busy {
+		runtime.UnlockOSThread()
+		return false, nil
 	}
+	if held(err) {
+		race.Acquire()
+	} else {
+		runtime.UnlockOSThread()
+	}
+	return true, err
 }
 
 // lock locks, waiting until the monotonic deadline (0: none) or until ctx
@@ -142,17 +130,17 @@ func (mu mutexCore) lockSlow(ctx context.Context, deadline int64, try bool) (boo
 		return false, mu.check("lock")
 	}
 	if try {
-		done, err := mu.spinLock(0)
+		done, err := mu.tryOnce()
 		return done && held(err), opError("lock", mu.c.Label(), err)
 	}
-	// Held from the spin on: Close waits for us to leave before it unmaps.
+	// Held from the look on: Close waits for us to leave before it unmaps.
 	// glibc sleeps in its own loop, which a wake cannot end; its slice does.
 	d, err := enter(mu.c.Segment())
 	if err != nil {
 		return false, opError("lock", mu.c.Label(), err)
 	}
 	defer d.Leave()
-	if done, err := mu.spinLock(lockSpins); done {
+	if done, err := mu.tryOnce(); done { // one more look before sleeping
 		return held(err), opError("lock", mu.c.Label(), err)
 	}
 	ok, err := wait.Block(ctx, deadline, func(until int64) (bool, error) {

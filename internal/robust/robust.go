@@ -75,12 +75,8 @@ func word(m unsafe.Pointer) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Add(
 
 func field(m unsafe.Pointer, off uintptr) *atomic.Int32 { return (*atomic.Int32)(unsafe.Add(m, off)) }
 
-// Word returns the mutex's lock word, for spinning without a C call.
+// Word returns the mutex's lock word (owner, waiters, owner-died bits).
 func Word(m unsafe.Pointer) uint32 { return word(m).Load() }
-
-// HeldByOther reports whether w is held by a live owner as far as the word
-// tells (no owner-died mark); the owner may still be this thread.
-func HeldByOther(w uint32) bool { return w != 0 && w&futexOwnerDied == 0 }
 
 func (r Result) String() string {
 	return [...]string{"locked", "held", "other", "not recoverable"}[r]

@@ -159,28 +159,6 @@ func Spin(i int) {
 	}
 }
 
-// Backoff is what a waiter for a lock does between its looks at the lock
-// word, look i: twice as many pause instructions as the look before, up to
-// 64 (about 2 µs here), and a sched_yield every few looks once it has
-// waited a while. A waiter that read the word every few nanoseconds would
-// take the word's cache line from the holder each time, and the holder,
-// which writes it twice per critical section, would then wait for the line
-// on every lock and unlock: five processes adding under one lock ran about
-// half as fast that way as with the back-off.
-func Backoff(i int) {
-	for range 1 << min(i, backoffMaxShift) {
-		Pause()
-	}
-	if i >= backoffYieldFrom && i%spinYieldEvery == spinYieldEvery-1 {
-		Yield()
-	}
-}
-
-const (
-	backoffMaxShift  = 6
-	backoffYieldFrom = 8
-)
-
 const (
 	spinHot        = 32
 	spinPauses     = 64

@@ -268,7 +268,7 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 		if ok, err := try(); ok || err != nil {
 			return d, ok, err
 		}
-		wait.Spin(i)
+		wait.SpinShared(i)
 		if i < spinTries || i%spinClock != 0 {
 			continue
 		}

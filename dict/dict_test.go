@@ -768,3 +768,39 @@ func TestAddOverflowIsAnError(t *testing.T) {
 		})
 	}
 }
+
+// A typed map's common operations leave nothing on the Go heap: the key
+// and value reach C from the caller's stack.
+func TestTypedOperationsAllocateNothing(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, _ := proctest.Segment(t, 1<<16)
+	m, err := dict.NewMap[string, int64](seg, "m")
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Unlink(); m.Close() })
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = "key" + strconv.Itoa(i)
+	}
+	i := 0
+	ops := map[string]func(){
+		"Set": func() { require.NoError(t, m.Set(keys[i%len(keys)], int64(i))) },
+		"Get": func() { _, _, err := m.Get(keys[i%len(keys)]); require.NoError(t, err) },
+		"Delete": func() {
+			_, err := m.Delete(keys[i%len(keys)])
+			require.NoError(t, err)
+		},
+		"LoadOrStore": func() {
+			_, _, err := m.LoadOrStore(keys[i%len(keys)], int64(i))
+			require.NoError(t, err)
+		},
+		"CompareAndSwap": func() {
+			_, err := m.CompareAndSwap(keys[i%len(keys)], int64(i), int64(i+1))
+			require.NoError(t, err)
+		},
+	}
+	for name, op := range ops {
+		if allocs := testing.AllocsPerRun(2*len(keys), func() { op(); i++ }); allocs != 0 {
+			t.Errorf("%s: %v allocations a call", name, allocs)
+		}
+	}
+}

@@ -6,10 +6,26 @@ package cbind
 #include <stdlib.h>
 #include "shmkit.h"
 
-// A get copies the key and value and keeps neither: its buffers may stay
-// on the caller's stack.
+// These copy their keys and values in and out and keep none of them, and
+// never call Go: the caller's buffers may stay on its stack.
 #cgo noescape shmkit_dict_get
 #cgo nocallback shmkit_dict_get
+#cgo noescape shmkit_dict_delete
+#cgo nocallback shmkit_dict_delete
+#cgo noescape shmkit_dict_load_or_store
+#cgo nocallback shmkit_dict_load_or_store
+#cgo noescape shmkit_dict_cas
+#cgo nocallback shmkit_dict_cas
+#cgo noescape shmkit_dict_next
+#cgo nocallback shmkit_dict_next
+#cgo noescape shmkit_list_get
+#cgo nocallback shmkit_list_get
+#cgo noescape shmkit_list_set
+#cgo nocallback shmkit_list_set
+#cgo noescape shmkit_list_insert
+#cgo nocallback shmkit_list_insert
+#cgo noescape shmkit_list_pop
+#cgo nocallback shmkit_list_pop
 
 // The sum comes back in the result, not through a pointer, so that Go
 // need not put a variable on its heap for C to write into; the key comes
@@ -21,6 +37,15 @@ static inline struct cbind_add cbind_dict_add(struct shmkit_dict *d, int ktag, _
 	r.rc = shmkit_dict_add(d, ktag, _GoStringPtr(key), _GoStringLen(key), delta, &r.sum);
 	return r;
 }
+
+// A set copies the key and value and keeps neither; both come as Go
+// strings, so that cgo neither checks them for Go pointers nor moves a
+// caller's scratch value to the heap.
+static inline int cbind_dict_set(struct shmkit_dict *d, int ktag, _GoString_ key, int vtag, _GoString_ val) {
+	return shmkit_dict_set(d, ktag, _GoStringPtr(key), _GoStringLen(key), vtag, _GoStringPtr(val), _GoStringLen(val));
+}
+#cgo noescape cbind_dict_set
+#cgo nocallback cbind_dict_set
 
 struct cbind_mapping { const void *base; const uint64_t *mapped; };
 static inline struct cbind_mapping cbind_dict_mapping(struct shmkit_dict *d) {
@@ -43,6 +68,9 @@ type DictHandle struct{ p *C.struct_shmkit_dict }
 
 // ShortBuf is the errno of an operation whose value did not fit the buffer.
 const ShortBuf = syscall.ENOBUFS
+
+// goString is b as a string for C, which copies it before it returns.
+func goString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func ptr(b []byte) unsafe.Pointer {
 	if len(b) == 0 {
@@ -112,7 +140,7 @@ func (d DictHandle) Get(ktag int, key, buf []byte) (int, int, error) {
 
 // Set stores the value under the key.
 func (d DictHandle) Set(ktag int, key []byte, vtag int, val []byte) error {
-	return errno(C.shmkit_dict_set(d.p, C.int(ktag), ptr(key), C.uint64_t(len(key)), C.int(vtag), ptr(val), C.uint64_t(len(val))))
+	return errno(C.cbind_dict_set(d.p, C.int(ktag), goString(key), C.int(vtag), goString(val)))
 }
 
 // Delete removes the key; ENOENT if it has no value.

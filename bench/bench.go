@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -173,6 +174,28 @@ func Speedup(a, b *Result) float64 {
 		return r
 	}
 	return 1 / r
+}
+
+// RoundSpeedups is the least and the most Speedup of a over b in any one
+// round, each round's figures set against each other: for a bound that
+// must hold in every round, where the medians' Speedup says nothing of
+// the spread. ok is false unless both ran more than one round.
+func RoundSpeedups(a, b *Result) (lo, hi float64, ok bool) {
+	if !a.OK || !b.OK || len(a.samples) < 2 || len(a.samples) != len(b.samples) {
+		return 0, 0, false
+	}
+	lo, hi = math.Inf(1), 0
+	for k := range a.samples {
+		if a.samples[k] == 0 || b.samples[k] == 0 {
+			return 0, 0, false
+		}
+		s := a.samples[k] / b.samples[k]
+		if !a.HigherIsBetter() {
+			s = 1 / s
+		}
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	return lo, hi, true
 }
 
 // Options of a run.

@@ -65,3 +65,24 @@ func TestFloorBeaten(t *testing.T) {
 		t.Fatalf("FloorBeaten = %q", got)
 	}
 }
+
+// TestRoundSpeedups: each round's figures are set against each other, so
+// a round where the row ran slow and the baseline fast shows, which the
+// medians hide; a round trip counts a shorter time as better.
+func TestRoundSpeedups(t *testing.T) {
+	ms := time.Millisecond
+	w := &Workload{ID: "W3", Figure: RoundTrip, Count: 1000, Impls: []Impl{
+		fixedImpl("shmkit", 12*ms, 10*ms, 15*ms), fixedImpl(FloorImpl, 10*ms, 10*ms, 10*ms)}}
+	rs := Run(context.Background(), []*Workload{w}, Options{Rounds: 3})[0]
+	lo, hi, ok := RoundSpeedups(rs[0], rs[1])
+	if !ok || lo != 10.0/15 || hi != 1 {
+		t.Fatalf("RoundSpeedups = %v, %v, %v; want %v, 1, true", lo, hi, ok, 10.0/15)
+	}
+	if s := Speedup(rs[0], rs[1]); s != 10.0/12 {
+		t.Fatalf("median Speedup = %v, want %v", s, 10.0/12)
+	}
+	one := Run(context.Background(), []*Workload{w}, Options{Rounds: 1})[0]
+	if _, _, ok := RoundSpeedups(one[0], one[1]); ok {
+		t.Fatal("RoundSpeedups of one round: ok")
+	}
+}

@@ -117,7 +117,8 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 	fmt.Fprintf(w, "shmkit bench: %s; %s; medians of %d interleaved round(s), min–max over the rounds beside them.\n",
 		machine(), load, o.Rounds)
 	fmt.Fprintln(w, "pre-faulting: "+bench.Prefault+".")
-	fmt.Fprintln(w, "shmkit vs impl: how many times better (or worse) shmkit's figure is than the row's, whichever way the figure goes.")
+	fmt.Fprintln(w, "shmkit vs impl: how many times better (or worse) shmkit's figure is than the row's, whichever way the figure goes;")
+	fmt.Fprintln(w, "by round: the same, the worst and the best of the rounds, each round's two figures set against each other.")
 	fmt.Fprintln(w)
 	// W8's stores also give the bytes they grew by per key set.
 	space := false
@@ -127,7 +128,7 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tmin–max\tshmkit vs impl\tcheck\t"
+	head := "workload\timpl\tcount\tmsgs/s\tMB/s\trtt ns\tops/s\tmin–max\tshmkit vs impl\tby round\tcheck\t"
 	if space {
 		head += "bytes/key\t"
 	}
@@ -138,9 +139,12 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 			if i > 0 {
 				label = ""
 			}
-			ratio := ""
+			ratio, rounds := "", ""
 			if i > 0 {
 				ratio = versus(bench.Speedup(rs[0], r))
+				if lo, hi, ok := bench.RoundSpeedups(rs[0], r); ok {
+					rounds = versus(lo) + " … " + versus(hi)
+				}
 			}
 			check := "ok"
 			if !r.OK {
@@ -153,8 +157,8 @@ func printTable(w io.Writer, results [][]*bench.Result, o bench.Options, load st
 			if r.OK {
 				spread = num(r.Min) + "–" + num(r.Max)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", label, r.Impl, r.Count,
-				num(r.MsgsPerS), num(r.MBPerS), num(r.RTTNs), num(r.OpsPerS), spread, ratio, check)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", label, r.Impl, r.Count,
+				num(r.MsgsPerS), num(r.MBPerS), num(r.RTTNs), num(r.OpsPerS), spread, ratio, rounds, check)
 			if space {
 				fmt.Fprintf(tw, "%s\t", num(r.BytesPerKey))
 			}

@@ -126,12 +126,17 @@ func (s *spsc) storePlain(off, v uint64) { *(*uint64)(unsafe.Pointer(s.word(off)
 // flush publishes a Writer's batch: its first header, withheld while the
 // records behind it were written with plain stores, is stored last with a
 // release store, so the consumer sees the whole batch at once or none of
-// it. It reports whether the channel was closed at that point (see
+// it. The word after the batch is zeroed just before: within a batch each
+// record's header covers the word after the one before, so the records
+// themselves zero nothing. It reports whether the channel was closed at that point (see
 // publish).
 func (s *spsc) flush() (closed bool) {
 	p := &s.send
 	if !p.pending {
 		return false
+	}
+	if p.off < s.cap { // the word after the last record: old elements there must not pass for a header
+		s.storePlain(p.off, 0)
 	}
 	fence.Store(s.word(p.pendAt), p.pendHdr)
 	p.pending, p.pendN = false, 0

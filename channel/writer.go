@@ -88,7 +88,6 @@ func (w *Writer[T]) Send(values []T) error {
 				copyElems(dst, values)
 			}
 			// As commit.
-			*(*uint64)(unsafe.Pointer(&s.words[next/recordHeader])) = 0
 			hd := uint64(stamp(p.tail))<<32 | (n + 1)
 			if p.pending {
 				*(*uint64)(unsafe.Pointer(&s.words[at/recordHeader])) = hd
@@ -195,15 +194,14 @@ func (w *Writer[T]) reserve(n int) ([]T, bool) {
 }
 
 // commit adds the record of n elements just written at the producer's
-// position to the batch. The word after it is zeroed, so that old elements
-// never pass for a header. Both stores are plain: the consumer reads
-// neither before the batch's first header, stored last by flush.
+// position to the batch. Its header's store is plain: the consumer reads
+// none of the batch before its first header, stored last by flush, which
+// also zeroes the word after the batch.
 func (w *Writer[T]) commit(n int) error {
 	s := w.c.r.sp
 	p := &s.send
 	size := s.recordSize(uint64(n))
 	at, next := p.off, p.off+size
-	s.storePlain(next, 0)
 	hd := headerWord(p.tail, uint32(n)+1)
 	if p.pending {
 		s.storePlain(at, hd)

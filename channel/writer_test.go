@@ -299,3 +299,41 @@ func helperBatchLoop(args []string) int {
 		out.Flush()
 	}
 }
+
+// Old elements that read as a header must never be taken for a message
+// after a Writer's batch. Lap 1 leaves, in every element, the header a
+// one-element record would have at that offset in lap 2; lap 2 then
+// shifts its records by 8 bytes, so that the word after its batch is one
+// of those elements. The batch's messages arrive, and nothing after them.
+func TestWriterBatchEndIsNoHeader(t *testing.T) {
+	const slots, capBytes = 8, 9 * 64 // a ring of (slots+1) strides of align64(16 + 8) bytes
+	seg, _ := proctest.Segment(t, 1<<20)
+	ch, err := channel.New[uint64](seg, "ch", slots, 2, channel.WithSPSC())
+	require.NoError(t, err)
+	forged := func(pos uint64) uint64 { return uint64(uint32(pos/8)|1)<<32 | 2 } // a one-element record's header at pos
+	buf := make([]uint64, 2)
+	for off := uint64(0); off < capBytes; off += 16 { // lap 1: one-element records, element at off+8
+		require.NoError(t, ch.Send([]uint64{forged(capBytes + off + 8)}))
+		n, err := ch.Recv(buf)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	}
+	require.NoError(t, ch.Send([]uint64{7, 7})) // lap 2 starts with 24 bytes: records now start at 16k+8
+	n, err := ch.Recv(buf)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	w, err := ch.Writer(0)
+	require.NoError(t, err)
+	for i := range uint64(5) {
+		require.NoError(t, w.Send([]uint64{100 + i}))
+	}
+	require.NoError(t, w.Flush())
+	for i := range uint64(5) {
+		n, err := ch.Recv(buf)
+		require.NoError(t, err)
+		require.Equal(t, []uint64{100 + i}, buf[:n])
+	}
+	n, ok, err := ch.TryRecv(buf)
+	require.NoError(t, err)
+	assert.False(t, ok, "an old element after the batch was taken for a message of %d: %v", n, buf[:n])
+}

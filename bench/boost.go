@@ -57,20 +57,20 @@ func boostRun(body func(ctx context.Context, prog string, w *Workload, count int
 // W1, W2 over boost::interprocess::message_queue, as many messages deep as
 // shmkit's ring.
 var boostMQStream = boostStream("mq", func(w *Workload) []string {
-	return []string{itoa(slotsFor(w.Elems)), itoa(8 * w.Elems)}
+	return []string{itoa(depthFor(w.Elems)), itoa(8 * w.Elems)}
 })
 
 // W1, W2 over boost::lockfree::spsc_queue placed in shared memory, of one
 // message type (a double, or a struct of W1's 100,000), as many messages
 // deep as shmkit's ring, through push(const T&) and pop(T&).
 var boostSPSCStream = boostStream("spsc", func(w *Workload) []string {
-	return []string{itoa(w.Elems), itoa(slotsFor(w.Elems))}
+	return []string{itoa(w.Elems), itoa(depthFor(w.Elems))}
 })
 
 // W1 over an spsc_queue<double> of the same bytes, through the array
 // overloads push(const T*, n) and pop(T*, n).
 var boostSPSCArrayStream = boostStream("spsc-array", func(w *Workload) []string {
-	return []string{itoa(w.Elems), itoa(slotsFor(w.Elems))}
+	return []string{itoa(w.Elems), itoa(depthFor(w.Elems))}
 })
 
 // boostStream runs a stream over the peers' setup-KIND object, made with

@@ -225,11 +225,38 @@ const ringBytes = 4 << 20
 
 func slotsFor(elems int) int { return max(4, min(1024, ringBytes/(8*elems))) }
 
+// depthFor is how many messages deep every peer's ring is in W1 and W2:
+// as many as shmkit's SPSC ring of slotsFor(elems) slots holds from empty
+// (TestRingsEquallyDeep). That ring is slots+1 strides of
+// align64(16 + 8·elems) bytes, in which messages lie end to end: records
+// of an 8-byte header and the elements, a message of 1 KB or more with a
+// pad before it that makes the two a stride. The last record may end at
+// the ring's end; one that ends before it leaves 8 bytes free after it.
+// So 1,024 slots hold 4,100 messages of one float64, and 5 slots six of
+// 100,000. A shallower peer pays for wrapping round sooner: Boost's
+// spsc_queue ran 1.2–3× faster 4,096 deep than 1,024 deep.
+func depthFor(elems int) int {
+	slots, stride, per := slotsFor(elems), (16+8*elems+63)&^63, 8+8*elems
+	if 8*elems >= padMinBytes {
+		per = stride
+	}
+	ringLen := (slots + 1) * stride
+	n := ringLen / per
+	if n*per != ringLen && ringLen-n*per < 8 {
+		n--
+	}
+	return n
+}
+
+// padMinBytes is the channel's padMin: messages of this many bytes or more
+// start on a cache line.
+const padMinBytes = 1024
+
 // W1, W2, W4: a producer and a consumer process over what setup makes
 // in a fresh segment.
 func streamRun(send, recv Role, setup func(seg *shm.Segment, elems int) error) func(context.Context, *Workload, int) (time.Duration, error) {
 	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
-		seg, name, done, err := segment(segmentFor(slotsFor(w.Elems) * (8*w.Elems + 64)))
+		seg, name, done, err := segment(segmentFor(max(slotsFor(w.Elems)*(8*w.Elems+64), 384+floorSlotBytes(w.Elems)*floorCap(w.Elems))))
 		if err != nil {
 			return 0, err
 		}
@@ -259,10 +286,11 @@ func floorSlotBytes(elems int) int {
 }
 
 // floorCap is the C floor's ring capacity in float64: the power of two at
-// or above what shmkit's ring holds (W2: 1,024; W1: 524,288 for 500,000).
+// or above what shmkit's ring holds (W2: 8,192 for 4,100; W1: 1,048,576 for
+// 600,000).
 func floorCap(elems int) int {
 	c := 1
-	for c < elems*slotsFor(elems) {
+	for c < elems*depthFor(elems) {
 		c *= 2
 	}
 	return c

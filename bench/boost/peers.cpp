@@ -46,11 +46,11 @@ namespace {
 // The queues' sizes are fixed at compile time, so that the storage is inside
 // the queue object and the object can live in shared memory. Each holds as
 // many messages as shmkit's ring for the workload (bench/stream.go,
-// slotsFor): 1,024 one-double messages for W2, five of W1's 100,000
+// depthFor): 4,100 one-double messages for W2, six of W1's 100,000
 // doubles. A W1 message is a struct of 100,000 doubles, so that push and
 // pop copy one whole message, as they copy one double for W2.
 constexpr long kLargeElems = 100000;
-constexpr std::size_t kSmallSlots = 1024, kLargeSlots = 5;
+constexpr std::size_t kSmallSlots = 4100, kLargeSlots = 6;
 
 struct LargeMsg {
 	double v[kLargeElems];

@@ -537,6 +537,11 @@ func (w *worker) collect() {
 	for {
 		n, ok, err := w.results.TryRecv(arena[:maxLen])
 		if !ok && err == nil {
+			// Let the goroutines that handle's answers woke (a Map's
+			// caller, a feed) run before this one waits: its wait spins,
+			// then sleeps in a system call that keeps the P, and Go only
+			// takes the P back at sysmon's next look, up to 10 ms later.
+			runtime.Gosched()
 			n, err = w.results.RecvContext(w.ctx, arena[:maxLen])
 		}
 		if err != nil {

@@ -976,18 +976,41 @@ func (e *remoteError) Error() string { return e.text }
 func (e *remoteError) Unwrap() error { return e.kind }
 
 // encoded is task inputs, end to end: input i is
-// data[offs[i]:offs[i+1]]. Offsets, not slices, so that the garbage
-// collector has no pointer per task to follow.
+// data[offs[i]:offs[i+1]], or, if stride is not 0, stride bytes from
+// i×stride (inputs of one size need no offsets). Offsets, not slices, so
+// that the garbage collector has no pointer per task to follow.
 type encoded struct {
-	data []byte
-	offs []int
+	data   []byte
+	offs   []int
+	stride int
 }
 
-func (in encoded) len() int        { return max(0, len(in.offs)-1) }
-func (in encoded) at(i int) []byte { return in.data[in.offs[i]:in.offs[i+1]:in.offs[i+1]] }
-func (in encoded) size(i int) int  { return in.offs[i+1] - in.offs[i] }
+func (in encoded) len() int {
+	if in.stride > 0 {
+		return len(in.data) / in.stride
+	}
+	return max(0, len(in.offs)-1)
+}
+
+func (in encoded) at(i int) []byte {
+	if s := in.stride; s > 0 {
+		return in.data[i*s : (i+1)*s : (i+1)*s]
+	}
+	return in.data[in.offs[i]:in.offs[i+1]:in.offs[i+1]]
+}
+
+func (in encoded) size(i int) int {
+	if in.stride > 0 {
+		return in.stride
+	}
+	return in.offs[i+1] - in.offs[i]
+}
+
 func (in encoded) slice(from, to int) encoded {
-	return encoded{in.data, in.offs[from : to+1 : to+1]}
+	if s := in.stride; s > 0 {
+		return encoded{data: in.data[from*s : to*s : to*s], stride: s}
+	}
+	return encoded{data: in.data, offs: in.offs[from : to+1 : to+1]}
 }
 
 // A chunkQueue is a worker's chunks in flight, oldest first: a ring of

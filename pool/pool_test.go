@@ -412,6 +412,37 @@ func TestMapContextCancelled(t *testing.T) {
 	t.Logf("Join after the cancelled map took %v", time.Since(start)) // the dropped tasks did not run
 }
 
+// MapAsync's tasks are its inputs as they were when it was called: the
+// caller may reuse the slice at once.
+func TestMapAsyncKeepsItsInputs(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithChunkSize(1))
+	in := slices.Repeat([]int64{2}, 200)
+	r := pool.MapAsync(t.Context(), p, sleepy, in, nil)
+	clear(in) // most tasks are not sent yet
+	out, err := r.Get(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, slices.Repeat([]int64{2}, 200), out)
+}
+
+// Map sends its tasks from the caller's slice; once it returns, even
+// cancelled, nothing reads the slice any more: the race detector would
+// see a refill's read beside the caller's writes.
+func TestCancelledMapLetsGoOfItsInputs(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithChunkSize(1))
+	ctx, cancel := context.WithCancel(t.Context())
+	in := inputs(1 << 20)
+	go func() {
+		busyWorker(t, p)
+		cancel()
+	}()
+	_, err := pool.Map(ctx, p, double, in)
+	require.ErrorIs(t, err, context.Canceled)
+	clear(in)
+	out, err := pool.Map(t.Context(), p, double, inputs(50))
+	require.NoError(t, err)
+	assert.Equal(t, int64(98), out[49])
+}
+
 func TestImapOrderedAndLazy(t *testing.T) {
 	p := newPool(t, pool.WithWorkers(2))
 	var mu sync.Mutex

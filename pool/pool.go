@@ -266,15 +266,15 @@ func (p *Pool) start(slot int) error {
 		w.release()
 		return fmt.Errorf("pool: start a worker: %w", err)
 	}
-	// The SPSC ring holds slots messages of maxLen bytes, and more of
+	// The SPSC ring holds spscSlots messages of maxLen bytes, and more of
 	// shorter ones: a worker may have many small chunks in flight, as
 	// many as their messages' records fill that room. Each slot of the
 	// any-to-any ring holds one message.
-	w.window, w.most, w.budget = slots, maxWindow, slots*spscRecord(maxLen)
+	w.window, w.most, w.budget = slots, maxWindow, spscSlots*spscRecord(maxLen)
 	mk := func(name string) (*channel.Channel[byte], error) {
-		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.WithSPSC())
+		ch, err := channel.New[byte](seg, name, spscSlots, maxLen, channel.WithSPSC())
 		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
-			w.most = slots
+			w.most, w.budget = slots, slots*spscRecord(maxLen)
 			ch, err = channel.New[byte](seg, name, slots, maxLen)
 		}
 		return ch, err
@@ -343,6 +343,14 @@ func (w *worker) release() {
 	w.seg.Close()
 	shm.Unlink(w.segName)
 }
+
+// spscSlots is how many messages of the longest size a worker's SPSC
+// rings hold: 4 of 64 KiB by default. Messages are written around the
+// whole ring, so its size is the memory that tiny tasks stream through:
+// 64 slots made each ring 4 MiB, which a map of 100,000 tiny tasks went
+// round about once, every line of it cold; four keep a ring in the
+// caches. A window of 1,024 tiny chunks is 48 KiB of messages.
+const spscSlots = 4
 
 // A worker's window, the chunks it may have in flight, is at least the
 // ring's slots (64) and at most maxWindow: as many as it runs in

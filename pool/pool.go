@@ -456,26 +456,29 @@ func (w *worker) refill() {
 			p.dropFirst()
 			continue
 		}
-		r := p.pending[0] // cut here, stored back once
-		before := chunksOf(&r)
-		for sent < k && r.items.len() > 0 {
-			n, size := p.cut(&r)
-			if w.inBytes+spscRecord(size) > w.budget {
+		r := p.pending[0] // cut here from pos on, stored back once
+		before, left, pos := chunksOf(&r), r.items.len(), 0
+		for sent < k && pos < left {
+			n, size := p.cut(&r, pos, left)
+			room := spscRecord(size)
+			if w.inBytes+room > w.budget {
 				full = true // the ring is as full as it may get
 				break
 			}
 			p.nextID++
+			items := r.items.slice(pos, pos+n)
 			c := w.inflight.push()
-			*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
-			w.buf = appendTask(w.buf, c.id, c.fn, c.items)
+			*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first + pos, items: items, attempts: r.attempts, bytes: room}
+			w.buf = appendTask(w.buf, p.nextID, r.fn, items)
 			w.ends = append(w.ends, len(w.buf))
-			r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
-			w.inBytes += c.bytes
+			pos += n
+			w.inBytes += room
 			w.owed += n
 			tasks += n
 			sent++
 		}
-		if r.items.len() == 0 {
+		r.first, r.items = r.first+pos, r.items.slice(pos, left)
+		if pos == left {
 			p.queuedChunks -= before
 			p.pending[0] = span{}
 			p.pending = p.pending[1:]
@@ -497,12 +500,17 @@ func (w *worker) refill() {
 	w.sender.send(w.buf, w.ends)
 }
 
-// cut says how many of r's tasks the next chunk takes, up to r.size, as
-// many as fit a message, and the size of that message.
-func (p *Pool) cut(r *span) (n, bytes int) {
+// cut says how many of r's tasks from its from-th on (of left) the next
+// chunk takes, up to r.size, as many as fit a message, and the size of
+// that message.
+func (p *Pool) cut(r *span, from, left int) (n, bytes int) {
 	bytes = taskHeader + len(r.fn)
-	for n < r.items.len() && n < r.size {
-		b := 4 + r.items.size(n)
+	if s := r.items.stride; s > 0 { // every item takes the same room
+		n = min(left-from, r.size, max(1, (p.cfg.maxMessage-bytes)/(4+s)))
+		return n, bytes + n*(4+s)
+	}
+	for from+n < left && n < r.size {
+		b := 4 + r.items.size(from+n)
 		if n > 0 && bytes+b > p.cfg.maxMessage {
 			break
 		}

@@ -587,6 +587,21 @@ func TestChunksInFlightFitTheRing(t *testing.T) {
 	}
 }
 
+// Inputs of one size are cut into chunks that fit a message, however
+// large the chunk size asked for.
+func TestFixedSizeInputsAreCutToFitAMessage(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithMaxMessage(256), pool.WithChunkSize(100))
+	in := inputs(1000) // 12 bytes a task in a message: 19 fit in 256 bytes
+	out, err := pool.Map(t.Context(), p, double, in)
+	require.NoError(t, err)
+	async, err := pool.MapAsync(t.Context(), p, double, in, nil).Get(t.Context())
+	require.NoError(t, err)
+	for i := range in {
+		require.Equal(t, 2*in[i], out[i], "result %d", i)
+		require.Equal(t, 2*in[i], async[i], "result %d", i)
+	}
+}
+
 var _ = errors.Is
 
 // Inspect reads a live pool's table from its segment, as another process would.

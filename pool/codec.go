@@ -12,6 +12,9 @@ import (
 type codec[T any] struct {
 	enc func(b []byte, v T) ([]byte, error)
 	dec func(b []byte) (T, error)
+	// size, if not 0, says that every value encodes as its own memory,
+	// size bytes: a slice of them is already its encoding, end to end.
+	size int
 }
 
 // codecFor picks T's encoding: []byte and string as they are; plain
@@ -62,6 +65,7 @@ func codecFor[T any]() (codec[T], error) {
 				copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), size), b)
 				return v, nil
 			},
+			size: size,
 		}, nil
 	case t.Kind() == reflect.Slice && plain(t.Elem()):
 		esize := int(t.Elem().Size())

@@ -266,15 +266,15 @@ func (p *Pool) start(slot int) error {
 		w.release()
 		return fmt.Errorf("pool: start a worker: %w", err)
 	}
-	// The SPSC ring holds slots messages of maxLen bytes, and more of
+	// The SPSC ring holds spscSlots messages of maxLen bytes, and more of
 	// shorter ones: a worker may have many small chunks in flight, as
 	// many as their messages' records fill that room. Each slot of the
 	// any-to-any ring holds one message.
-	w.window, w.most, w.budget = slots, maxWindow, slots*spscRecord(maxLen)
+	w.window, w.most, w.budget = slots, maxWindow, spscSlots*spscRecord(maxLen)
 	mk := func(name string) (*channel.Channel[byte], error) {
-		ch, err := channel.New[byte](seg, name, slots, maxLen, channel.WithSPSC())
+		ch, err := channel.New[byte](seg, name, spscSlots, maxLen, channel.WithSPSC())
 		if errors.Is(err, errors.ErrUnsupported) { // no membarrier: the any-to-any ring
-			w.most = slots
+			w.most, w.budget = slots, slots*spscRecord(maxLen)
 			ch, err = channel.New[byte](seg, name, slots, maxLen)
 		}
 		return ch, err
@@ -343,6 +343,14 @@ func (w *worker) release() {
 	w.seg.Close()
 	shm.Unlink(w.segName)
 }
+
+// spscSlots is how many messages of the longest size a worker's SPSC
+// rings hold: 4 of 64 KiB by default. Messages are written around the
+// whole ring, so its size is the memory that tiny tasks stream through:
+// 64 slots made each ring 4 MiB, which a map of 100,000 tiny tasks went
+// round about once, every line of it cold; four keep a ring in the
+// caches. A window of 1,024 tiny chunks is 48 KiB of messages.
+const spscSlots = 4
 
 // A worker's window, the chunks it may have in flight, is at least the
 // ring's slots (64) and at most maxWindow: as many as it runs in
@@ -448,26 +456,29 @@ func (w *worker) refill() {
 			p.dropFirst()
 			continue
 		}
-		r := p.pending[0] // cut here, stored back once
-		before := chunksOf(&r)
-		for sent < k && r.items.len() > 0 {
-			n, size := p.cut(&r)
-			if w.inBytes+spscRecord(size) > w.budget {
+		r := p.pending[0] // cut here from pos on, stored back once
+		before, left, pos := chunksOf(&r), r.items.len(), 0
+		for sent < k && pos < left {
+			n, size := p.cut(&r, pos, left)
+			room := spscRecord(size)
+			if w.inBytes+room > w.budget {
 				full = true // the ring is as full as it may get
 				break
 			}
 			p.nextID++
+			items := r.items.slice(pos, pos+n)
 			c := w.inflight.push()
-			*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first, items: r.items.slice(0, n), attempts: r.attempts, bytes: spscRecord(size)}
-			w.buf = appendTask(w.buf, c.id, c.fn, c.items)
+			*c = chunk{id: p.nextID, fn: r.fn, job: r.job, first: r.first + pos, items: items, attempts: r.attempts, bytes: room}
+			w.buf = appendTask(w.buf, p.nextID, r.fn, items)
 			w.ends = append(w.ends, len(w.buf))
-			r.first, r.items = r.first+n, r.items.slice(n, r.items.len())
-			w.inBytes += c.bytes
+			pos += n
+			w.inBytes += room
 			w.owed += n
 			tasks += n
 			sent++
 		}
-		if r.items.len() == 0 {
+		r.first, r.items = r.first+pos, r.items.slice(pos, left)
+		if pos == left {
 			p.queuedChunks -= before
 			p.pending[0] = span{}
 			p.pending = p.pending[1:]
@@ -489,12 +500,17 @@ func (w *worker) refill() {
 	w.sender.send(w.buf, w.ends)
 }
 
-// cut says how many of r's tasks the next chunk takes, up to r.size, as
-// many as fit a message, and the size of that message.
-func (p *Pool) cut(r *span) (n, bytes int) {
+// cut says how many of r's tasks from its from-th on (of left) the next
+// chunk takes, up to r.size, as many as fit a message, and the size of
+// that message.
+func (p *Pool) cut(r *span, from, left int) (n, bytes int) {
 	bytes = taskHeader + len(r.fn)
-	for n < r.items.len() && n < r.size {
-		b := 4 + r.items.size(n)
+	if s := r.items.stride; s > 0 { // every item takes the same room
+		n = min(left-from, r.size, max(1, (p.cfg.maxMessage-bytes)/(4+s)))
+		return n, bytes + n*(4+s)
+	}
+	for from+n < left && n < r.size {
+		b := 4 + r.items.size(from+n)
 		if n > 0 && bytes+b > p.cfg.maxMessage {
 			break
 		}
@@ -537,6 +553,11 @@ func (w *worker) collect() {
 	for {
 		n, ok, err := w.results.TryRecv(arena[:maxLen])
 		if !ok && err == nil {
+			// Let the goroutines that handle's answers woke (a Map's
+			// caller, a feed) run before this one waits: its wait spins,
+			// then sleeps in a system call that keeps the P, and Go only
+			// takes the P back at sysmon's next look, up to 10 ms later.
+			runtime.Gosched()
 			n, err = w.results.RecvContext(w.ctx, arena[:maxLen])
 		}
 		if err != nil {
@@ -971,18 +992,41 @@ func (e *remoteError) Error() string { return e.text }
 func (e *remoteError) Unwrap() error { return e.kind }
 
 // encoded is task inputs, end to end: input i is
-// data[offs[i]:offs[i+1]]. Offsets, not slices, so that the garbage
-// collector has no pointer per task to follow.
+// data[offs[i]:offs[i+1]], or, if stride is not 0, stride bytes from
+// i×stride (inputs of one size need no offsets). Offsets, not slices, so
+// that the garbage collector has no pointer per task to follow.
 type encoded struct {
-	data []byte
-	offs []int
+	data   []byte
+	offs   []int
+	stride int
 }
 
-func (in encoded) len() int        { return max(0, len(in.offs)-1) }
-func (in encoded) at(i int) []byte { return in.data[in.offs[i]:in.offs[i+1]:in.offs[i+1]] }
-func (in encoded) size(i int) int  { return in.offs[i+1] - in.offs[i] }
+func (in encoded) len() int {
+	if in.stride > 0 {
+		return len(in.data) / in.stride
+	}
+	return max(0, len(in.offs)-1)
+}
+
+func (in encoded) at(i int) []byte {
+	if s := in.stride; s > 0 {
+		return in.data[i*s : (i+1)*s : (i+1)*s]
+	}
+	return in.data[in.offs[i]:in.offs[i+1]:in.offs[i+1]]
+}
+
+func (in encoded) size(i int) int {
+	if in.stride > 0 {
+		return in.stride
+	}
+	return in.offs[i+1] - in.offs[i]
+}
+
 func (in encoded) slice(from, to int) encoded {
-	return encoded{in.data, in.offs[from : to+1 : to+1]}
+	if s := in.stride; s > 0 {
+		return encoded{data: in.data[from*s : to*s : to*s], stride: s}
+	}
+	return encoded{data: in.data, offs: in.offs[from : to+1 : to+1]}
 }
 
 // A chunkQueue is a worker's chunks in flight, oldest first: a ring of

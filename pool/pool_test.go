@@ -412,6 +412,37 @@ func TestMapContextCancelled(t *testing.T) {
 	t.Logf("Join after the cancelled map took %v", time.Since(start)) // the dropped tasks did not run
 }
 
+// MapAsync's tasks are its inputs as they were when it was called: the
+// caller may reuse the slice at once.
+func TestMapAsyncKeepsItsInputs(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithChunkSize(1))
+	in := slices.Repeat([]int64{2}, 200)
+	r := pool.MapAsync(t.Context(), p, sleepy, in, nil)
+	clear(in) // most tasks are not sent yet
+	out, err := r.Get(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, slices.Repeat([]int64{2}, 200), out)
+}
+
+// Map sends its tasks from the caller's slice; once it returns, even
+// cancelled, nothing reads the slice any more: the race detector would
+// see a refill's read beside the caller's writes.
+func TestCancelledMapLetsGoOfItsInputs(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithChunkSize(1))
+	ctx, cancel := context.WithCancel(t.Context())
+	in := inputs(1 << 20)
+	go func() {
+		busyWorker(t, p)
+		cancel()
+	}()
+	_, err := pool.Map(ctx, p, double, in)
+	require.ErrorIs(t, err, context.Canceled)
+	clear(in)
+	out, err := pool.Map(t.Context(), p, double, inputs(50))
+	require.NoError(t, err)
+	assert.Equal(t, int64(98), out[49])
+}
+
 func TestImapOrderedAndLazy(t *testing.T) {
 	p := newPool(t, pool.WithWorkers(2))
 	var mu sync.Mutex
@@ -553,6 +584,21 @@ func TestChunksInFlightFitTheRing(t *testing.T) {
 		for i := range in {
 			require.Equal(t, in[i], out[i], "result %d", i)
 		}
+	}
+}
+
+// Inputs of one size are cut into chunks that fit a message, however
+// large the chunk size asked for.
+func TestFixedSizeInputsAreCutToFitAMessage(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithMaxMessage(256), pool.WithChunkSize(100))
+	in := inputs(1000) // 12 bytes a task in a message: 19 fit in 256 bytes
+	out, err := pool.Map(t.Context(), p, double, in)
+	require.NoError(t, err)
+	async, err := pool.MapAsync(t.Context(), p, double, in, nil).Get(t.Context())
+	require.NoError(t, err)
+	for i := range in {
+		require.Equal(t, 2*in[i], out[i], "result %d", i)
+		require.Equal(t, 2*in[i], async[i], "result %d", i)
 	}
 }
 

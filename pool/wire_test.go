@@ -119,3 +119,26 @@ func FuzzParseResult(f *testing.F) {
 		}
 	})
 }
+
+// Inputs of one size, laid end to end without offsets, read as the same
+// inputs with them.
+func TestEncodedStride(t *testing.T) {
+	var items [][]byte
+	var data []byte
+	for i := range 10 {
+		it := []byte{byte(i), byte(i), byte(i)}
+		items, data = append(items, it), append(data, it...)
+	}
+	withOffs, fixed := encodedOf(items), encoded{data: data, stride: 3}
+	for _, r := range [][2]int{{0, 10}, {0, 0}, {3, 7}, {9, 10}} {
+		a, b := withOffs.slice(r[0], r[1]), fixed.slice(r[0], r[1])
+		if a.len() != b.len() {
+			t.Fatalf("slice %v: %d items, expected %d", r, b.len(), a.len())
+		}
+		for i := range a.len() {
+			if a.size(i) != b.size(i) || !bytes.Equal(a.at(i), b.at(i)) {
+				t.Fatalf("slice %v item %d: %v, expected %v", r, i, b.at(i), a.at(i))
+			}
+		}
+	}
+}

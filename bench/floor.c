@@ -68,8 +68,11 @@ static int open_floor(const char *segname, const char *name, struct shmkit_segme
 	return rc;
 }
 
-/* open_ring opens the ring in bytes object name, mapped in; its capacity is
- * the largest power of two of doubles that fits, and must hold a message. */
+/* open_ring opens the ring in bytes object name, mapped in. Its capacity,
+ * in doubles, is the largest power of two that fits for small messages
+ * (indices are masked per element), and a whole number of messages for
+ * large ones, so that none wraps and the ring is exactly as deep as the
+ * bytes object asks; it must hold a message. */
 static int open_ring(const char *segname, const char *name, uint64_t elems, struct shmkit_segment *seg,
                      struct floor_ring **r, uint64_t *cap) {
 	void *mem;
@@ -79,8 +82,12 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
 		return rc;
 	}
 	*r = mem;
+	uint64_t room = len >= sizeof **r ? (len - sizeof **r) / sizeof(double) : 0;
 	*cap = 1;
-	while (len >= sizeof **r && *cap * 2 <= (len - sizeof **r) / sizeof(double)) {
+	if (elems > SMALL_MSG) {
+		*cap = room / elems * elems;
+	}
+	while (elems <= SMALL_MSG && *cap * 2 <= room) {
 		*cap *= 2;
 	}
 	if (len < sizeof **r || elems == 0 || elems > *cap) {
@@ -90,28 +97,24 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
 	return 0;
 }
 
-static inline void put(double *ring, uint64_t mask, uint64_t at, const double *msg, uint64_t n) {
+static inline void put(double *ring, uint64_t cap, uint64_t at, const double *msg, uint64_t n) {
 	if (n <= SMALL_MSG) {
 		for (uint64_t i = 0; i < n; i++) {
-			ring[(at + i) & mask] = msg[i];
+			ring[(at + i) & (cap - 1)] = msg[i];
 		}
 		return;
 	}
-	uint64_t i = at & mask, first = n < mask + 1 - i ? n : mask + 1 - i;
-	memcpy(&ring[i], msg, first * sizeof *msg);
-	memcpy(&ring[0], msg + first, (n - first) * sizeof *msg);
+	memcpy(&ring[at % cap], msg, n * sizeof *msg); /* cap is a multiple of n */
 }
 
-static inline void get(double *buf, const double *ring, uint64_t mask, uint64_t at, uint64_t n) {
+static inline void get(double *buf, const double *ring, uint64_t cap, uint64_t at, uint64_t n) {
 	if (n <= SMALL_MSG) {
 		for (uint64_t i = 0; i < n; i++) {
-			buf[i] = ring[(at + i) & mask];
+			buf[i] = ring[(at + i) & (cap - 1)];
 		}
 		return;
 	}
-	uint64_t i = at & mask, first = n < mask + 1 - i ? n : mask + 1 - i;
-	memcpy(buf, &ring[i], first * sizeof *buf);
-	memcpy(buf + first, &ring[0], (n - first) * sizeof *buf);
+	memcpy(buf, &ring[at % cap], n * sizeof *buf);
 }
 
 /* The loops are always inlined, so that the call with n == 1 compiles to
@@ -126,7 +129,7 @@ static inline __attribute__((always_inline)) void send_loop(struct floor_ring *r
 				cpu_relax();
 			}
 		}
-		put(r->data, cap - 1, tail, msg, n);
+		put(r->data, cap, tail, msg, n);
 		tail += n;
 		STORE_REL(&r->tail, tail);
 	}
@@ -142,7 +145,7 @@ static inline __attribute__((always_inline)) double recv_loop(struct floor_ring 
 				cpu_relax();
 			}
 		}
-		get(buf, r->data, cap - 1, head, n);
+		get(buf, r->data, cap, head, n);
 		total += buf[0] + buf[n - 1];
 		head += n;
 		STORE_REL(&r->head, head);

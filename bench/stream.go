@@ -248,6 +248,10 @@ func depthFor(elems int) int {
 	return n
 }
 
+// floorSmallMsg is floor.c's SMALL_MSG: messages up to this many float64
+// go element by element into a power-of-two ring.
+const floorSmallMsg = 64
+
 // padMinBytes is the channel's padMin: messages of this many bytes or more
 // start on a cache line.
 const padMinBytes = 1024
@@ -285,10 +289,15 @@ func floorSlotBytes(elems int) int {
 	return 8
 }
 
-// floorCap is the C floor's ring capacity in float64: the power of two at
-// or above what shmkit's ring holds (W2: 8,192 for 4,100; W1: 1,048,576 for
-// 600,000).
+// floorCap is the C floor's ring capacity in float64: for small messages
+// the power of two at or above what shmkit's ring holds (W2: 8,192 for
+// 4,100), for large ones exactly that (W1: 600,000, six messages), which
+// floor.c copies without masking. A ring deeper than the others' would
+// cost the floor its cache: at 1,048,576 it ran W1 12% slower.
 func floorCap(elems int) int {
+	if elems > floorSmallMsg {
+		return elems * depthFor(elems)
+	}
 	c := 1
 	for c < elems*depthFor(elems) {
 		c *= 2

@@ -104,6 +104,7 @@ func Select(all []*Workload, ids []string) ([]*Workload, error) {
 // rounds: medians, and whether every run's data checked out.
 type Result struct {
 	Workload string  `json:"workload"`
+	Variant  string  `json:"variant,omitempty"` // W5's "lock" or "atomic", W7's "a", W8's "set", ...
 	Impl     string  `json:"impl"`
 	Elems    int     `json:"elems,omitempty"`
 	Count    int     `json:"count"`
@@ -223,7 +224,7 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 	results := make([][]*Result, len(workloads))
 	for i, w := range workloads {
 		for _, impl := range w.Impls {
-			results[i] = append(results[i], &Result{Workload: w.ID, Impl: impl.Name, Elems: w.Elems,
+			results[i] = append(results[i], &Result{Workload: w.ID, Variant: w.Variant, Impl: impl.Name, Elems: w.Elems,
 				Count: countOf(w, impl, o.Scale), Smoke: o.Smoke, OK: true, label: w.Label(), figure: w.Figure})
 		}
 	}

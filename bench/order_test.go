@@ -40,13 +40,14 @@ func fixedImpl(name string, runs ...time.Duration) Impl {
 }
 
 // TestRunSpread: each result gives the slowest and fastest round beside
-// the median, in the workload's unit, and says when it is a smoke run.
+// the median, in the workload's unit, says when it is a smoke run, and
+// names its workload's variant (in --json, W5's lock from its atomic).
 func TestRunSpread(t *testing.T) {
-	w := &Workload{ID: "W0", Figure: RoundTrip, Count: 1000,
+	w := &Workload{ID: "W0", Variant: "lock", Figure: RoundTrip, Count: 1000,
 		Impls: []Impl{fixedImpl("A", 3*time.Millisecond, time.Millisecond, 2*time.Millisecond)}}
 	r := Run(context.Background(), []*Workload{w}, Options{Rounds: 3, Smoke: true})[0][0]
-	if r.RTTNs != 2000 || r.Min != 1000 || r.Max != 3000 || !r.Smoke {
-		t.Fatalf("median %v min %v max %v smoke %v, want 2000 1000 3000 true", r.RTTNs, r.Min, r.Max, r.Smoke)
+	if r.RTTNs != 2000 || r.Min != 1000 || r.Max != 3000 || !r.Smoke || r.Variant != "lock" {
+		t.Fatalf("median %v min %v max %v smoke %v variant %q, want 2000 1000 3000 true lock", r.RTTNs, r.Min, r.Max, r.Smoke, r.Variant)
 	}
 }
 

@@ -154,6 +154,13 @@ func (c *Channel[T]) SendBatch(msgs [][]T) (int, error) {
 
 func copyOut[T any](dst []T) func([]T) { return func(s []T) { copyElems(dst, s) } }
 
+// recvLooks is how many more looks, a pause apart, Recv takes on an SPSC
+// ring before its general path: a message its peer is about to send (a
+// ping-pong's answer) comes within them, and the general path's wait
+// costs more to set up than they do. W3's round trip went from 1.46× to
+// 1.21× the C floor's (means of five interleaved runs); W2 did not move.
+const recvLooks = 16
+
 // Recv receives the next message into dst and returns its length, waiting
 // while the channel is empty. If dst is too short the message stays queued
 // and the error satisfies errors.Is(err, io.ErrShortBuffer). After End,
@@ -162,6 +169,14 @@ func copyOut[T any](dst []T) func([]T) { return func(s []T) { copyElems(dst, s) 
 func (c *Channel[T]) Recv(dst []T) (int, error) {
 	if n, ok := c.recvFast(dst); ok {
 		return n, nil
+	}
+	if s := c.r.sp; s != nil && s.recv.leased && !c.r.joinable {
+		for range recvLooks {
+			wait.Pause()
+			if n, ok := c.recvFast(dst); ok {
+				return n, nil
+			}
+		}
 	}
 	n, _, err := c.recv(blocking, len(dst), copyOut(dst))
 	return n, err

@@ -222,8 +222,10 @@ func mapAsync[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs
 // Map runs t on every input in the pool's workers and returns the results
 // in input order (Python's Pool.map). A failed task does not fail the
 // others: the error is Errors, one TaskError per failed task, and every
-// other result is in place. If ctx ends first, Map returns at once with
-// ctx's error, and the tasks not yet sent are dropped.
+// other result is in place. If ctx ends first, Map returns with ctx's
+// error as soon as the tasks not yet sent are dropped (they read inputs,
+// which Map borrows); those already with a worker run on, and their
+// results are discarded.
 func Map[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs []In) ([]Out, error) {
 	// The tasks borrow inputs: the result is ready, even when ctx ends,
 	// only once no task still to be sent reads them.

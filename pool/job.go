@@ -43,6 +43,21 @@ func (j *job) deliver(i int, data []byte, err error) {
 	j.settle()
 }
 
+// skip settles n tasks from first on that will not run, under one lock:
+// a cancelled map of a million tasks drops them at once, not a lock round
+// trip a task.
+func (j *job) skip(first, n int, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.stop.Load() {
+		for i := range n {
+			j.answer(first+i, nil, err)
+		}
+	}
+	j.left -= n
+	j.settle()
+}
+
 // deliverResults hands over the answers of checked result messages of
 // this job under one lock, and counts them.
 func (j *job) deliverResults(ds []delivery) (ok, failed uint64) {

@@ -532,9 +532,7 @@ func (p *Pool) dropFirst() {
 
 // drop finishes a span of a stopped job without running it (p.mu held).
 func (p *Pool) drop(r span) {
-	for i := range r.items.len() {
-		r.job.deliver(r.first+i, nil, errStopped)
-	}
+	r.job.skip(r.first, r.items.len(), errStopped)
 	p.outstanding -= r.items.len()
 	p.cond.Broadcast()
 }

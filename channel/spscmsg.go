@@ -164,6 +164,15 @@ func (c *Channel[T]) recvFast(dst []T) (int, bool) {
 	return int(n), true
 }
 
+// awaiting reports whether nothing is published yet at the receiver's
+// position of a usable, open ring: only then is another look worth a
+// pause (Recv).
+func (s *spsc) awaiting() bool {
+	r, q := s.r, &s.recv
+	return objects.Core(r.seg).Writable() == nil && r.h.Closed.Load() == 0 &&
+		uint32(s.word(q.off).Load()>>32) != stamp(q.head)
+}
+
 // recvBatchFast is recvFast for as many messages as are ready and fit in
 // bufs, in order, passing skip records: each bufs[i] is filled up to its
 // capacity and resliced to the message. The consumer's position is

@@ -8,11 +8,13 @@ import (
 )
 
 // TestRingsEquallyDeep: shmkit's ring for W1 and W2 holds exactly depthFor
-// messages, the depth every peer's ring is given, and the C floor's holds
-// at least as many.
+// messages, the depth every peer's ring is given; the C floor's ring, as
+// the bench allocates it and as floor.c reads it, holds exactly as many
+// for W1 and at least as many for W2 (a power of two of stamped slots).
 func TestRingsEquallyDeep(t *testing.T) {
+	proctest.NeedCgo(t, "the C floor")
 	for _, elems := range []int{1, 100_000} {
-		seg, _ := proctest.Segment(t, segmentFor(slotsFor(elems)*(8*elems+64)))
+		seg, _ := proctest.Segment(t, segmentFor(max(slotsFor(elems)*(8*elems+64), 384+floorSlotBytes(elems)*floorCap(elems))))
 		if err := ring(seg, elems); err != nil {
 			t.Fatal(err)
 		}
@@ -32,12 +34,21 @@ func TestRingsEquallyDeep(t *testing.T) {
 			}
 			held++
 		}
+		ch.Close()
 		if want := depthFor(elems); held != want {
 			t.Errorf("%d elements a message: shmkit's ring holds %d messages, depthFor says %d", elems, held, want)
 		}
-		if floorCap(elems) < elems*held {
-			t.Errorf("%d elements a message: the floor holds %d elements, fewer than %d messages", elems, floorCap(elems), held)
+		fseg, _ := proctest.Segment(t, segmentFor(384+floorSlotBytes(elems)*floorCap(elems)))
+		if err := floorRing(fseg, elems); err != nil {
+			t.Fatal(err)
 		}
-		ch.Close()
+		obj, err := fseg.Lookup("ch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		floor := floorRingHolds(obj.Length, elems)
+		if floor < held || (elems > floorSmallMsg && floor != held) {
+			t.Errorf("%d elements a message: the floor's ring holds %d messages, shmkit's %d", elems, floor, held)
+		}
 	}
 }

@@ -73,6 +73,28 @@ static int open_floor(const char *segname, const char *name, struct shmkit_segme
  * (indices are masked per element), and a whole number of messages for
  * large ones, so that none wraps and the ring is exactly as deep as the
  * bytes object asks; it must hold a message. */
+static uint64_t ring_cap(uint64_t len, uint64_t elems) {
+	uint64_t room = len >= sizeof(struct floor_ring) ? (len - sizeof(struct floor_ring)) / sizeof(double) : 0;
+	if (elems > SMALL_MSG) {
+		return room / elems * elems;
+	}
+	uint64_t cap = 1;
+	while (cap * 2 <= room) {
+		cap *= 2;
+	}
+	return cap;
+}
+
+/* floor_ring_holds is how many messages of elems doubles the ring in a
+ * bytes object of len bytes holds, as open_ring and the loops use it. */
+long floor_ring_holds(uint64_t len, long elems) {
+	uint64_t cap = ring_cap(len, (uint64_t)elems);
+	if (elems == 1) {
+		return (long)(cap / 2); /* stamped slots, two doubles each */
+	}
+	return elems > 0 ? (long)(cap / (uint64_t)elems) : 0;
+}
+
 static int open_ring(const char *segname, const char *name, uint64_t elems, struct shmkit_segment *seg,
                      struct floor_ring **r, uint64_t *cap) {
 	void *mem;
@@ -82,14 +104,7 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
 		return rc;
 	}
 	*r = mem;
-	uint64_t room = len >= sizeof **r ? (len - sizeof **r) / sizeof(double) : 0;
-	*cap = 1;
-	if (elems > SMALL_MSG) {
-		*cap = room / elems * elems;
-	}
-	while (elems <= SMALL_MSG && *cap * 2 <= room) {
-		*cap *= 2;
-	}
+	*cap = ring_cap(len, elems);
 	if (len < sizeof **r || elems == 0 || elems > *cap) {
 		shmkit_detach(seg);
 		return SHMKIT_ECORRUPT;

@@ -103,6 +103,12 @@ func nativeCount(locked bool) role {
 	}
 }
 
+// floorRingHolds is how many messages of elems float64 the C floor's ring
+// holds in a bytes object of length bytes, by floor.c's own rule.
+func floorRingHolds(length uint64, elems int) int {
+	return int(C.floor_ring_holds(C.uint64_t(length), C.long(elems)))
+}
+
 func floorPingPong(pinger bool) role {
 	return func(args []string, ready func()) (string, error) {
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {

@@ -19,6 +19,7 @@ int native_sem_pingpong(const char *segname, long count, int pinger);
 int floor_stream_send(const char *segname, const char *name, long count, long elems);
 int floor_stream_recv(const char *segname, const char *name, long count, long elems, double *sum);
 int floor_pingpong(const char *segname, const char *name, long count, int pinger, double *sum);
+long floor_ring_holds(uint64_t len, long elems);
 void bench_prefault(const struct shmkit_segment *seg, const void *p, uint64_t len);
 
 /* W8 from C (w8native.c): the dict "d" of a segment, keys 0..nkeys-1 of

@@ -35,6 +35,7 @@ type unsupported struct{ N int }
 // and fails on one whose text names a package twice.
 func TestErrorsNameEachLayerOnce(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<20)
+	t.Cleanup(func() { dict.UnlinkAll(seg) }) // the dict's and the list's heap files, before the segment goes
 	foreign := proctest.Name(t)
 	if err := os.WriteFile("/dev/shm/"+foreign, make([]byte, 4096), 0o600); err != nil {
 		t.Fatal(err)
@@ -128,6 +129,7 @@ func TestErrorsNameEachLayerOnce(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			defer d.Close()
 			return d.Set("k", unsupported{})
 		},
 		"dict.Open missing": func() error { _, err := dict.Open(seg, "nothing"); return err },
@@ -136,6 +138,7 @@ func TestErrorsNameEachLayerOnce(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			defer l.Close()
 			_, err = l.Get(3)
 			return err
 		},

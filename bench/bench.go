@@ -114,12 +114,15 @@ type Result struct {
 	RTTNs    float64 `json:"rtt_ns,omitempty"`
 	OpsPerS  float64 `json:"ops_per_s,omitempty"`
 	// Min and Max are the spread of the main figure (msgs/s, rtt ns or
-	// ops/s) over the rounds, beside its median.
-	Min   float64 `json:"min,omitempty"`
-	Max   float64 `json:"max,omitempty"`
-	Smoke bool    `json:"smoke,omitempty"` // a --quick run: not steady state
-	OK    bool    `json:"ok"`
-	Error string  `json:"error,omitempty"`
+	// ops/s) over the rounds, beside its median; Samples is the figure of
+	// each round, in order, so that rows can be set against each other
+	// round by round (RoundSpeedups).
+	Min     float64   `json:"min,omitempty"`
+	Max     float64   `json:"max,omitempty"`
+	Samples []float64 `json:"samples,omitempty"`
+	Smoke   bool      `json:"smoke,omitempty"` // a --quick run: not steady state
+	OK      bool      `json:"ok"`
+	Error   string    `json:"error,omitempty"`
 	// BytesPerKey is what a store grew by per key set (W8 set), median
 	// over the rounds.
 	BytesPerKey float64 `json:"bytes_per_key,omitempty"`
@@ -127,11 +130,11 @@ type Result struct {
 	// the result (W7c: which tasks had their results after a worker died).
 	Outcome string `json:"outcome,omitempty"`
 
-	err     error
-	label   string
-	figure  Figure
-	samples []float64 // per round, in the workload's main unit
-	spaces  []float64 // per round, bytes per key, from runs that report it
+	err    error
+	label  string
+	figure Figure
+
+	spaces []float64 // per round, bytes per key, from runs that report it
 }
 
 // Unavailable reports whether the implementation could not run here (no
@@ -182,15 +185,15 @@ func Speedup(a, b *Result) float64 {
 // must hold in every round, where the medians' Speedup says nothing of
 // the spread. ok is false unless both ran more than one round.
 func RoundSpeedups(a, b *Result) (lo, hi float64, ok bool) {
-	if !a.OK || !b.OK || len(a.samples) < 2 || len(a.samples) != len(b.samples) {
+	if !a.OK || !b.OK || len(a.Samples) < 2 || len(a.Samples) != len(b.Samples) {
 		return 0, 0, false
 	}
 	lo, hi = math.Inf(1), 0
-	for k := range a.samples {
-		if a.samples[k] == 0 || b.samples[k] == 0 {
+	for k := range a.Samples {
+		if a.Samples[k] == 0 || b.Samples[k] == 0 {
 			return 0, 0, false
 		}
-		s := a.samples[k] / b.samples[k]
+		s := a.Samples[k] / b.Samples[k]
 		if !a.HigherIsBetter() {
 			s = 1 / s
 		}
@@ -248,11 +251,11 @@ func Run(ctx context.Context, workloads []*Workload, o Options) [][]*Result {
 					r.OK, r.Error, r.err = false, err.Error(), err
 					continue
 				}
-				r.samples = append(r.samples, rate(w, r.Count, d))
+				r.Samples = append(r.Samples, rate(w, r.Count, d))
 				if rep.space > 0 {
 					r.spaces = append(r.spaces, rep.space)
 				}
-				r.Rounds = len(r.samples)
+				r.Rounds = len(r.Samples)
 			}
 		}
 	}
@@ -281,7 +284,7 @@ func rate(w *Workload, count int, d time.Duration) float64 {
 }
 
 func (r *Result) summarise() {
-	if len(r.samples) == 0 {
+	if len(r.Samples) == 0 {
 		r.OK = r.OK && r.Error == ""
 		if r.Error == "" {
 			r.Error = "no runs"
@@ -291,8 +294,8 @@ func (r *Result) summarise() {
 	if len(r.spaces) > 0 {
 		r.BytesPerKey = median(r.spaces)
 	}
-	m := median(r.samples)
-	r.Min, r.Max = slices.Min(r.samples), slices.Max(r.samples)
+	m := median(r.Samples)
+	r.Min, r.Max = slices.Min(r.Samples), slices.Max(r.Samples)
 	switch r.figure {
 	case RoundTrip:
 		r.RTTNs = m

@@ -40,12 +40,16 @@ func fixedImpl(name string, runs ...time.Duration) Impl {
 }
 
 // TestRunSpread: each result gives the slowest and fastest round beside
-// the median, in the workload's unit, says when it is a smoke run, and
-// names its workload's variant (in --json, W5's lock from its atomic).
+// the median, in the workload's unit, and each round's figure; says when
+// it is a smoke run; and names its workload's variant (in --json, W5's
+// lock from its atomic).
 func TestRunSpread(t *testing.T) {
 	w := &Workload{ID: "W0", Variant: "lock", Figure: RoundTrip, Count: 1000,
 		Impls: []Impl{fixedImpl("A", 3*time.Millisecond, time.Millisecond, 2*time.Millisecond)}}
 	r := Run(context.Background(), []*Workload{w}, Options{Rounds: 3, Smoke: true})[0][0]
+	if len(r.Samples) != 3 || r.Samples[0] != 3000 || r.Samples[1] != 1000 || r.Samples[2] != 2000 {
+		t.Fatalf("samples %v, want each round's figure in order: [3000 1000 2000]", r.Samples)
+	}
 	if r.RTTNs != 2000 || r.Min != 1000 || r.Max != 3000 || !r.Smoke || r.Variant != "lock" {
 		t.Fatalf("median %v min %v max %v smoke %v variant %q, want 2000 1000 3000 true lock", r.RTTNs, r.Min, r.Max, r.Smoke, r.Variant)
 	}

@@ -89,7 +89,7 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 		if err != nil { // answered here; a span holds consecutive tasks, so the one before ends
 			flush()
 			j.add(1)
-			j.deliver(i, nil, err)
+			j.fail(i, 1, err)
 			continue
 		}
 		if len(offs) == begin {

@@ -32,21 +32,10 @@ func (j *job) add(n int) {
 	j.mu.Unlock()
 }
 
-// deliver hands over task i's answer; data is only valid during the call.
-func (j *job) deliver(i int, data []byte, err error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if !j.stop.Load() {
-		j.answer(i, data, err)
-	}
-	j.left--
-	j.settle()
-}
-
-// skip settles n tasks from first on that will not run, under one lock:
-// a cancelled map of a million tasks drops them at once, not a lock round
-// trip a task.
-func (j *job) skip(first, n int, err error) {
+// fail answers n tasks from first on with err (none, if the caller gave
+// up), under one lock: a cancelled or broken map of a million tasks
+// settles at once, not a lock round trip a task.
+func (j *job) fail(first, n int, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if !j.stop.Load() {

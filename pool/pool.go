@@ -353,7 +353,7 @@ func (w *worker) release() {
 const spscSlots = 4
 
 // A worker's window, the chunks it may have in flight, is at least the
-// ring's slots (64) and at most maxWindow: as many as it runs in
+// pool's first window (64 chunks) and at most maxWindow: as many as it runs in
 // windowTime, by the pace of its answers. Tiny tasks then cross hundreds
 // per round trip, so a wake-up is shared by as many, while slow ones
 // keep the window short: the chunks a worker holds are not given to an
@@ -532,7 +532,7 @@ func (p *Pool) dropFirst() {
 
 // drop finishes a span of a stopped job without running it (p.mu held).
 func (p *Pool) drop(r span) {
-	r.job.skip(r.first, r.items.len(), errStopped)
+	r.job.fail(r.first, r.items.len(), errStopped)
 	p.outstanding -= r.items.len()
 	p.cond.Broadcast()
 }
@@ -765,9 +765,7 @@ func (w *worker) exited() {
 
 // fail answers every task of r with err.
 func (p *Pool) fail(r span, err error) {
-	for i := range r.items.len() {
-		r.job.deliver(r.first+i, nil, err)
-	}
+	r.job.fail(r.first, r.items.len(), err)
 	p.head.Failed.Add(uint64(r.items.len()))
 	p.mu.Lock()
 	p.outstanding -= r.items.len()

@@ -128,8 +128,8 @@ func (s *spsc) storePlain(off, v uint64) { *(*uint64)(unsafe.Pointer(s.word(off)
 // release store, so the consumer sees the whole batch at once or none of
 // it. The word after the batch is zeroed just before: within a batch each
 // record's header covers the word after the one before, so the records
-// themselves zero nothing. It reports whether the channel was closed at that point (see
-// publish).
+// themselves zero nothing. It reports whether the channel was closed at
+// that point (see publish).
 func (s *spsc) flush() (closed bool) {
 	p := &s.send
 	if !p.pending {

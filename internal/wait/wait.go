@@ -159,19 +159,14 @@ func Spin(i int) {
 	}
 }
 
-// SpinShared is Spin for a waiter whose looks read a cache line that its
-// peer is writing, as a receiver that watches for the next record of a
-// ring does: a pause after every look from the first. A look moves the line
-// to the waiter's core, and the peer's next store must take it back; looks
-// with no pause between them would hold up each of the peer's stores to
-// that line, and the peer's several stores per message would each wait.
-func SpinShared(i int) {
-	if i >= spinPauses && i%spinYieldEvery == spinYieldEvery-1 {
-		Yield()
-		return
-	}
-	Pause()
-}
+// SpinShared is Spin without its hot looks, a pause after every look from
+// the first, for a waiter whose looks read a cache line that its peer is
+// writing, as a receiver that watches for the next record of a ring does.
+// A look moves the line to the waiter's core, and the peer's next store
+// must take it back; looks with no pause between them would hold up each
+// of the peer's stores to that line, and the peer's several stores per
+// message would each wait.
+func SpinShared(i int) { Spin(max(i, spinHot)) }
 
 const (
 	spinHot        = 32

@@ -14,7 +14,7 @@ import (
 func TestRingsEquallyDeep(t *testing.T) {
 	proctest.NeedCgo(t, "the C floor")
 	for _, elems := range []int{1, 100_000} {
-		seg, _ := proctest.Segment(t, segmentFor(max(slotsFor(elems)*(8*elems+64), 384+floorSlotBytes(elems)*floorCap(elems))))
+		seg, _ := proctest.Segment(t, streamSegment(elems))
 		if err := ring(seg, elems); err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +38,7 @@ func TestRingsEquallyDeep(t *testing.T) {
 		if want := depthFor(elems); held != want {
 			t.Errorf("%d elements a message: shmkit's ring holds %d messages, depthFor says %d", elems, held, want)
 		}
-		fseg, _ := proctest.Segment(t, segmentFor(384+floorSlotBytes(elems)*floorCap(elems)))
+		fseg, _ := proctest.Segment(t, streamSegment(elems))
 		if err := floorRing(fseg, elems); err != nil {
 			t.Fatal(err)
 		}

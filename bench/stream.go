@@ -260,7 +260,7 @@ const padMinBytes = 1024
 // in a fresh segment.
 func streamRun(send, recv Role, setup func(seg *shm.Segment, elems int) error) func(context.Context, *Workload, int) (time.Duration, error) {
 	return func(ctx context.Context, w *Workload, count int) (time.Duration, error) {
-		seg, name, done, err := segment(segmentFor(max(slotsFor(w.Elems)*(8*w.Elems+64), 384+floorSlotBytes(w.Elems)*floorCap(w.Elems))))
+		seg, name, done, err := segment(streamSegment(w.Elems))
 		if err != nil {
 			return 0, err
 		}
@@ -276,8 +276,17 @@ func streamRun(send, recv Role, setup func(seg *shm.Segment, elems int) error) f
 // floorRing makes the C floor's ring: two index lines, then a power of
 // two of float64 that holds at least as many messages as shmkit's ring.
 func floorRing(seg *shm.Segment, elems int) error {
-	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(384 + floorSlotBytes(elems)*floorCap(elems))}, nil)
+	_, err := seg.Alloc(shm.Request{Name: "ch", Kind: shm.KindBytes, Length: uint64(floorBytes(elems))}, nil)
 	return err
+}
+
+// floorBytes is the C floor's ring object: two index lines, then the ring.
+func floorBytes(elems int) int { return 384 + floorSlotBytes(elems)*floorCap(elems) }
+
+// streamSegment is the size of a W1/W2 segment: room for shmkit's ring of
+// slotsFor(elems) slots, or for the floor's, whichever is larger.
+func streamSegment(elems int) int {
+	return segmentFor(max(slotsFor(elems)*(8*elems+64), floorBytes(elems)))
 }
 
 // floorSlotBytes is the bytes per float64 of the C floor's ring: one

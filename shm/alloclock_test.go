@@ -40,7 +40,15 @@ func helperStopInAlloc(args []string) int {
 	_, err := seg.Alloc(shm.Request{Name: args[1], Kind: shm.KindBytes, Length: 64}, func([]byte) error {
 		fmt.Println("allocating")
 		os.Stdout.Sync()
-		return syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGSTOP); err != nil {
+			return err
+		}
+		// The stop may land only after Kill has returned: a helper that
+		// left init then released the lock before it stopped. Never leave
+		// init, so that it stops holding the lock; the test kills it.
+		for {
+			time.Sleep(time.Hour)
+		}
 	})
 	return exitOn(err)
 }

@@ -181,7 +181,15 @@ func TestGoPythonPeerFailsEarly(t *testing.T) {
 	if err != nil {
 		t.Skip("no false(1)")
 	}
-	cmd := exec.CommandContext(t.Context(), "go", "run", ".", "-python", falseCmd)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	bin := filepath.Join(t.TempDir(), "gopython")
+	if out, err := exec.Command(goTool, "build", "-o", bin, "./gopython").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/gopython: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "-python", falseCmd)
 	cmd.Dir = "gopython"
 	out, err := cmd.CombinedOutput()
 	if err == nil {
@@ -190,7 +198,12 @@ func TestGoPythonPeerFailsEarly(t *testing.T) {
 	if !regexp.MustCompile(`every peer process has died`).Match(out) {
 		t.Errorf("gopython did not report the dead peer:\n%s", out)
 	}
-	if left, _ := filepath.Glob("/dev/shm/example-gopython-*"); len(left) > 0 {
+	// Only this run's segments: other programs may run the example too.
+	left, _ := filepath.Glob(fmt.Sprintf("/dev/shm/example-gopython-%d*", cmd.Process.Pid))
+	for _, f := range left {
+		os.Remove(f)
+	}
+	if len(left) > 0 {
 		t.Errorf("segments left behind: %v", left)
 	}
 }

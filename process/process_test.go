@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/internal/roles"
 	"github.com/shmkit/shmkit/process"
 )
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 			return nil
 		},
 	})
-	os.Exit(m.Run())
+	proctest.Main(m, nil)
 }
 
 func TestCommandRunsTheRole(t *testing.T) {

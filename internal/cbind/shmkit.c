@@ -2945,7 +2945,14 @@ static int dict_grow(struct shmkit_dict *d, uint64_t need) {
 		return rc;
 	}
 	STORE(&h->size, size);
-	return dict_map(d, size);
+	if ((rc = dict_map(d, size)) != 0) {
+		return rc;
+	}
+	/* The grower is about to fill the new pages: their page-table entries
+	 * made in one call cost less than a fault each. Best effort (a kernel
+	 * before 5.14 refuses); fallocate has already given them memory. */
+	(void)madvise(d->base + have, size - have, MADV_POPULATE_WRITE);
+	return 0;
 }
 
 /* dict_checked_free checks that off is a free block of class c within the

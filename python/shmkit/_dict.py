@@ -486,8 +486,11 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
 class SharedList(_Shared, collections.abc.MutableSequence):
     """A list in shared memory, as Manager().list(): the values SharedDict
-    holds. Every change is atomic; insert and reverse build the new list
-    aside and publish it in one step."""
+    holds. Each of append, insert, item assignment, pop, reverse and clear
+    is atomic (insert and reverse build the new list aside and publish it
+    in one step); extend and deleting a slice are a series of them, so
+    another process may see them half done. Slice assignment and sort are
+    not supported."""
 
     _kind = "list"
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"html"
@@ -33,11 +34,29 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err := noArgs(rest); err != nil {
 		return err
 	}
-	var ids []string
-	if *only != "" {
-		ids = strings.Split(*only, ",")
+	if *rounds < 1 {
+		return usagef("--rounds must be at least 1, not %d", *rounds)
 	}
-	workloads, err := bench.Select(bench.Workloads(), ids)
+	var ids []string
+	if flagSet(fl, "only") {
+		ids = strings.Split(*only, ",")
+		for _, id := range ids {
+			if strings.TrimSpace(id) == "" {
+				return usagef("--only names workloads, as W1,W3: %q has an empty one", *only)
+			}
+		}
+	}
+	all := bench.Workloads()
+	workloads, err := bench.Select(all, ids)
+	if errors.Is(err, bench.ErrUnknown) {
+		var known []string
+		for _, w := range all {
+			if len(known) == 0 || known[len(known)-1] != w.ID {
+				known = append(known, w.ID)
+			}
+		}
+		return usagef("--only %s: no such workload; they are %s", *only, strings.Join(known, ", "))
+	}
 	if err != nil {
 		return err
 	}

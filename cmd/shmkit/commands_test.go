@@ -60,7 +60,7 @@ func TestCommandLines(t *testing.T) {
 		"clean --json MISSING", "clean --prefix other- SEG",
 		"clean DEAD --json --yes", "ls",
 		"rm --json EMPTY MISSING", "rm", "rm /dev/shm/", "rm --bogus EMPTY",
-		"bench extra",
+		"bench extra", "bench --rounds 0", "bench --rounds -2", "bench --only W1,,W3", "bench --only=", "bench --only W9",
 	} {
 		args := strings.Fields(line)
 		for i, a := range args { // the placeholders back to the real names

@@ -70,7 +70,7 @@ func TestBenchJSONAndSVG(t *testing.T) {
 	assert.Contains(t, errOut.String(), "pre-faulting: ")
 
 	out.Reset()
-	assert.Equal(t, 1, run([]string{"bench", "--only", "W9"}, &out, &errOut))
+	assert.Equal(t, 2, run([]string{"bench", "--only", "W9"}, &out, &errOut), "an unknown workload is a wrong command line")
 
 	// The JSON's shape, line by line: which keys each row has.
 	var shape []string

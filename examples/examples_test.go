@@ -181,14 +181,7 @@ func TestGoPythonPeerFailsEarly(t *testing.T) {
 	if err != nil {
 		t.Skip("no false(1)")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	bin := filepath.Join(t.TempDir(), "gopython")
-	if out, err := exec.Command(goTool, "build", "-o", bin, "./gopython").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./examples/gopython: %v\n%s", err, out)
-	}
+	bin := buildExample(t, "gopython")
 	cmd := exec.CommandContext(t.Context(), bin, "-python", falseCmd)
 	cmd.Dir = "gopython"
 	out, err := cmd.CombinedOutput()
@@ -206,6 +199,21 @@ func TestGoPythonPeerFailsEarly(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("segments left behind: %v", left)
 	}
+}
+
+// buildExample builds the example in dir into a temporary directory and
+// returns the program's path; without a go command the test is skipped.
+func buildExample(t *testing.T, dir string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	bin := filepath.Join(t.TempDir(), dir)
+	if out, err := exec.Command(goTool, "build", "-o", bin, "./"+dir).CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/%s: %v\n%s", dir, err, out)
+	}
+	return bin
 }
 
 // lines checks that exactly n lines of the output match pattern.
@@ -352,14 +360,7 @@ func TestNamedQueuesByHand(t *testing.T) {
 	if !cbind.Available {
 		t.Skip("built without cgo: the Queue's locks (robust pthread mutexes) need it")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	bin := filepath.Join(t.TempDir(), "namedqueues")
-	if out, err := exec.Command(goTool, "build", "-o", bin, "./namedqueues").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./examples/namedqueues: %v\n%s", err, out)
-	}
+	bin := buildExample(t, "namedqueues")
 	name := fmt.Sprintf("example-namedqueues-%d-byhand", os.Getpid())
 	t.Cleanup(func() { os.Remove("/dev/shm/" + name) })
 

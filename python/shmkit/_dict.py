@@ -21,6 +21,7 @@ _Q = struct.Struct("<q")
 _D = struct.Struct("<d")
 _pack_q, _unpack_q = _Q.pack, _Q.unpack_from
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 
@@ -506,7 +507,9 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             i += len(self) if size is None else size
             if i < 0:
                 raise IndexError("list index out of range")
-        return i
+        # ctypes would cut an index of 2**64 or more to its low 64 bits: C
+        # takes UINT64_MAX as past the end.
+        return min(i, _UINT64_MAX)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -548,7 +551,8 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         self._c._check(rc, "delete")
 
     def insert(self, i, value):
-        i = max(0, i + len(self)) if i < 0 else i
+        i = operator.index(i)
+        i = max(0, i + len(self)) if i < 0 else min(i, _UINT64_MAX)
         vt, vb = encode(value)
         self._c._check(n.lib.shmkit_list_insert(self._c.h, i, vt, vb, len(vb)), "insert")
 

@@ -309,6 +309,29 @@ class DictTest(unittest.TestCase):
         with self.assertRaises(shmkit.KindMismatchError):
             self.seg.dict("l")
 
+    def test_list_index_past_uint64(self):
+        """An index of 2**64 or more is out of range, as in a list: ctypes
+        cut it to 64 bits, so del lst[2**64] removed item 0."""
+        lst = self.new_list(initial=[10, 11, 12])
+        for i in (2**64, 2**64 + 1, 2**65 + 2, 2**200):
+            with self.assertRaises(IndexError):
+                lst[i]
+            with self.assertRaises(IndexError):
+                lst[i] = 99
+            with self.assertRaises(IndexError):
+                del lst[i]
+            with self.assertRaises(IndexError):
+                lst.pop(i)
+            self.assertEqual(list(lst), [10, 11, 12], "index %d" % i)
+        lst.insert(2**64 + 1, 13)          # past the end appends, as list.insert
+        self.assertEqual(list(lst), [10, 11, 12, 13])
+        lst.insert(-2**70, 9)              # before the start prepends
+        self.assertEqual(list(lst), [9, 10, 11, 12, 13])
+        for bad in (1.5, None, "1"):
+            with self.assertRaises(TypeError):
+                lst.insert(bad, 0)
+        self.assertEqual(list(lst), [9, 10, 11, 12, 13])
+
     def test_pool_fills_list(self):
         lst = self.new_list()
         name = self.name

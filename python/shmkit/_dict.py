@@ -514,27 +514,40 @@ class SharedList(_Shared, collections.abc.MutableSequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return self._take(n.lib.shmkit_list_get, self._index(i), "get", "list index out of range")
+        return self._take(n.lib.shmkit_list_get, i, "get", "list index out of range")
+
+    def _at(self, i, call):
+        """call(index) -> rc for the item i (negative: from the end). The
+        length of a negative i's count is read in a call before: if another
+        process shortened the list between the two (ERANGE), count again."""
+        while True:
+            rc = call(self._index(i))
+            if rc != errno.ERANGE or i >= 0:
+                return rc
 
     def _take(self, fetch, i, op, out_of_range):
         # Reads item i by fetch (shmkit_list_get or _pop) and decodes it.
+        got = []
         rc_box = []
 
-        def call(buf, cap, tag, ln):
-            rc = fetch(self._c.h, i, tag, buf, cap, ln)
-            rc_box.append(rc)
-            return 0 if rc == errno.ERANGE else rc
-        got = self._c.read(call, op)
-        if rc_box[-1] == errno.ERANGE:
+        def call(j):
+            rc_box.clear()
+
+            def one(buf, cap, tag, ln):
+                rc = fetch(self._c.h, j, tag, buf, cap, ln)
+                rc_box.append(rc)
+                return 0 if rc == errno.ERANGE else rc
+            got[:] = [self._c.read(one, op)]
+            return rc_box[-1]
+        if self._at(i, call) == errno.ERANGE:
             raise IndexError(out_of_range)
-        return decode(*got)
+        return decode(*got[0])
 
     def __setitem__(self, i, value):
         if isinstance(i, slice):
             raise TypeError("slice assignment is not supported by SharedList")
-        i = self._index(i)
         vt, vb = encode(value)
-        rc = n.lib.shmkit_list_set(self._c.h, i, vt, vb, len(vb))
+        rc = self._at(i, lambda j: n.lib.shmkit_list_set(self._c.h, j, vt, vb, len(vb)))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "set")
@@ -544,8 +557,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             for j in sorted(range(*i.indices(len(self))), reverse=True):
                 del self[j]
             return
-        i = self._index(i)
-        rc = n.lib.shmkit_list_pop(self._c.h, i, None, None, 0, None)
+        rc = self._at(i, lambda j: n.lib.shmkit_list_pop(self._c.h, j, None, None, 0, None))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "delete")
@@ -565,7 +577,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             self.append(v)
 
     def pop(self, i=-1):
-        return self._take(n.lib.shmkit_list_pop, self._index(i), "pop", "pop index out of range")
+        return self._take(n.lib.shmkit_list_pop, i, "pop", "pop index out of range")
 
     def reverse(self):
         self._c._check(n.lib.shmkit_list_reverse(self._c.h), "reverse")

@@ -332,6 +332,31 @@ class DictTest(unittest.TestCase):
                 lst.insert(bad, 0)
         self.assertEqual(list(lst), [9, 10, 11, 12, 13])
 
+    def test_concurrent_pops_from_the_end(self):
+        """pop() and lst[-1] in processes that pop at once: an IndexError
+        only when the list is empty. They took len() then used len() - 1,
+        an index another process's pop could have taken meanwhile."""
+        n = 6000
+        self.new_list(initial=range(n))
+        self.new_list("out")
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.list("l") as ll, seg.list("out") as out:
+                    while True:
+                        try:
+                            ll[-1]
+                            out.append(ll.pop())
+                        except IndexError:
+                            left = len(ll)  # only pops happen: the list shrinks
+                            if left:
+                                raise AssertionError("IndexError with %d items left" % left)
+                            return
+        self.run_children(3, work)
+        with self.seg.list("out") as out:
+            self.assertEqual(sorted(out), list(range(n)))
+
     def test_pool_fills_list(self):
         lst = self.new_list()
         name = self.name

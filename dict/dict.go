@@ -32,7 +32,9 @@ func Open(seg *shm.Segment, name string) (*Dict, error) {
 	return &Dict{c}, nil
 }
 
-// Close releases this process's mapping of the dict; the dict stays.
+// Close releases this process's mapping of the dict; the dict stays. Calls
+// begun before it finish first (the mapping goes when the last returns);
+// calls after it, a Range's function's included, are ErrClosed.
 func (d *Dict) Close() error { return d.c.close() }
 
 // Unlink removes the dict's heap file from /dev/shm: processes that have it
@@ -47,11 +49,11 @@ func (c *handle) getRaw(ktag int, key []byte, use func(tag int, b []byte) error)
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	return c.read(ktag, key, use)
 }
 
-// read is getRaw for a caller that holds c.mu.
+// read is getRaw for a caller that has entered c.
 func (c *handle) read(ktag int, key []byte, use func(tag int, b []byte) error) (bool, error) {
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
@@ -85,7 +87,7 @@ func (c *handle) set(kt int, kb []byte, vt int, vb []byte) error {
 	if err := c.enter(); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	return wrap(c.name, "set", c.h.Set(kt, kb, vt, vb))
 }
 
@@ -106,7 +108,7 @@ func (c *handle) delete(kt int, kb []byte) (bool, error) {
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	err := c.h.Delete(kt, kb)
 	if errors.Is(err, syscall.ENOENT) {
 		return false, nil
@@ -127,7 +129,7 @@ func (c *handle) length() (int, error) {
 	if err := c.enter(); err != nil {
 		return 0, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	n, err := c.h.Len()
 	return n, wrap(c.name, "len", err)
 }
@@ -139,7 +141,7 @@ func (c *handle) clear() error {
 	if err := c.enter(); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	return wrap(c.name, "clear", c.h.Clear())
 }
 
@@ -150,7 +152,7 @@ func (c *handle) loadOrStore(kt int, kb []byte, vt int, vb []byte, use func(tag 
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	var loaded bool
 	err := read(func(buf []byte) (int, int, error) {
 		l, tag, n, err := c.h.LoadOrStore(kt, kb, vt, vb, buf)
@@ -185,7 +187,7 @@ func (c *handle) cas(kt int, kb []byte, ot int, ob []byte, nt int, nb []byte) (b
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	ok, err := c.h.CompareAndSwap(kt, kb, ot, ob, nt, nb)
 	return ok, wrap(c.name, "compare and swap", err)
 }
@@ -263,7 +265,7 @@ func (c *handle) add(kt int, kb []byte, delta int64) (int64, error) {
 	if err := c.enter(); err != nil {
 		return 0, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	if n, ok := c.goAdd(kt, kb, delta); ok {
 		return n, nil
 	}
@@ -287,7 +289,7 @@ func (c *handle) each(fn func(kt int, kb []byte, vt int, vb []byte) (bool, error
 	if err := c.enter(); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	var cur cbind.DictCursor
 	kbuf, vbuf := make([]byte, 64), make([]byte, 256)
 	seen := map[string]struct{}{}

@@ -80,7 +80,7 @@ func (m *Map[K, V]) Get(k K) (V, bool, error) {
 	if err := c.enter(); err != nil {
 		return v, false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	var small [64]byte // most values fit: no buffer to fetch
 	tag, n, err := c.get(kt, kb, small[:])
 	switch {

@@ -6,6 +6,7 @@ encodes Python values in the tagged encoding every language reads
 import collections.abc
 import ctypes
 import errno
+import io
 import operator
 import pickle
 import struct
@@ -53,6 +54,76 @@ def encode(v):
         if getattr(v, "shape", ()) == ():  # a structured scalar, not an array of records
             return RECORD, _record_desc(v.dtype) + v.tobytes()
     return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def encode_key(k):
+    """encode for a key: TypeError if k is unhashable, as a dict's key; a
+    pickled key's bytes depend on its value alone (_key_pickle)."""
+    t, b = encode(k)
+    if t == PICKLE and type(k) is not int:
+        hash(k)
+        seen = {}
+        k = _canonical(k, seen)
+        b = _key_pickle(k, any(t is frozenset for t, _ in seen))
+    return t, b
+
+
+def _canonical(k, seen):
+    """k with one object for each equal str, bytes, tuple and frozenset in
+    it: pickle writes an object met again as a reference to the first, so
+    by identity, and two equal keys pickled differently."""
+    t = type(k)
+    if t is str or t is bytes:
+        return seen.setdefault((t, k), k)
+    if t is tuple or t is frozenset:
+        items = t(_canonical(x, seen) for x in k)
+        return seen.setdefault((t, t(_ident(x) for x in items)), items)
+    return k
+
+
+def _ident(x):
+    # What tells x from every other value in _canonical's keys: the object
+    # itself for those _canonical made one of, the exact bits of a float.
+    t = type(x)
+    if t in (str, bytes, tuple, frozenset):
+        return id(x)
+    if t is float:
+        return t, x.hex()
+    if t in (int, bool) or x is None:
+        return t, x
+    return id(x)
+
+
+class _KeyPickler(pickle._Pickler):
+    """The pure-Python pickler (which writes the bytes the C one does),
+    writing a frozenset's items sorted by their own pickles, not in hash
+    order, which changes with each interpreter's hash seed. The C pickler
+    lets no one change how it writes a frozenset."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_frozenset(self, obj):
+        if self.proto < 4:
+            self.save_reduce(frozenset, (sorted(obj, key=_key_pickle),), obj=obj)
+            return
+        self.write(pickle.MARK)
+        for item in sorted(obj, key=_key_pickle):
+            self.save(item)
+        if id(obj) in self.memo:  # an item held obj: refer to it
+            self.write(pickle.POP_MARK + self.get(self.memo[id(obj)][0]))
+            return
+        self.write(pickle.FROZENSET)
+        self.memoize(obj)
+
+    dispatch[frozenset] = save_frozenset
+
+
+def _key_pickle(k, sets=True):
+    if not sets:
+        return pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
+    f = io.BytesIO()
+    _KeyPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(k)
+    return f.getvalue()
 
 
 _descs = {}      # a ctypes.Structure class or numpy dtype -> its description's bytes
@@ -286,7 +357,8 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     and C read its fields, and read back as a numpy structured scalar, or a
     ctypes.Structure without numpy. Any other object is stored pickled (Go
     sees bytes). Keys are equal when type and bytes are: 1, 1.0 and True are
-    three keys here.
+    three keys here; equal pickled keys are pickled to equal bytes in every
+    process, and an unhashable key is TypeError, as in a dict.
 
     Each operation is atomic. For a read-modify-write use update_key(key, fn)
     or add(key, delta), not d[k] += 1 (a get, then a set). A full /dev/shm
@@ -296,7 +368,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def _get(self, key):
         """(tag, bytes) of key's value, or None if it has none."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         got = self._c.lookup(kt, kb)
         if got is None:
             return None
@@ -309,9 +381,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode(key)
+                kt, kb = encode_key(key)
         else:
-            kt, kb = encode(key)
+            kt, kb = encode_key(key)
         c = self._c
         b = c._b
         buf = b.buf
@@ -330,12 +402,12 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         return decode_from(*got)
 
     def get(self, key, default=None):
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         got = self._c.lookup(kt, kb)
         return default if got is None else decode_from(*got)
 
     def __contains__(self, key):
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         return self._c.lookup(kt, kb) is not None
 
     def __setitem__(self, key, value):
@@ -344,9 +416,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode(key)
+                kt, kb = encode_key(key)
         else:
-            kt, kb = encode(key)
+            kt, kb = encode_key(key)
         t = type(value)
         if t is int and _INT_MIN <= value <= _INT_MAX:
             vt, vb = INT, _pack_q(value)
@@ -367,7 +439,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             c._check(rc, "set")
 
     def __delitem__(self, key):
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         rc = n.lib.shmkit_dict_delete(self._c.h, kt, kb, len(kb))
         if rc == errno.ENOENT:
             raise KeyError(key)
@@ -383,7 +455,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def setdefault(self, key, default=None):
         """The key's value, storing default first if it has none (atomic)."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         vt, vb = encode(default)
         loaded = ctypes.c_int()
         got = self._c.read(lambda buf, cap, tag, ln: n.lib.shmkit_dict_load_or_store(
@@ -392,7 +464,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def compare_and_swap(self, key, old, new):
         """Store new if key's value is old (same type and bytes); True if it did."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         ot, ob = encode(old)
         nt, nb = encode(new)
         swapped = ctypes.c_int()
@@ -404,7 +476,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         """Set key to fn(old) atomically, old being its value or default;
         fn runs again if another process changed the value meanwhile.
         Returns the value stored."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         swapped = ctypes.c_int()
         while True:
             got = self._get(key)
@@ -420,7 +492,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     def add(self, key, delta=1):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         c = self._c
         b = c._b
         if type(delta) is int and -(1 << 31) <= delta < (1 << 31):

@@ -5,6 +5,7 @@ import itertools
 import os
 import traceback
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -356,6 +357,39 @@ class DictTest(unittest.TestCase):
         self.run_children(3, work)
         with self.seg.list("out") as out:
             self.assertEqual(sorted(out), list(range(n)))
+
+    def test_pickled_keys_are_one_key_per_value(self):
+        """A pickled key is the same key whichever equal object, and
+        whichever process, stores it; an unhashable key is TypeError, as in
+        a dict. Pickle wrote an equal str twice or as a reference to the
+        first copy, by identity, and a frozenset in its hash order, which
+        differs between interpreters; a list or dict key was stored."""
+        d = self.new_dict()
+        abc = "".join(["ab", "c"])                 # equal to "abc", another object
+        d[("abc", "abc")] = 1
+        d[frozenset("abcdefgh")] = 2
+        d[(("x", "y"), ("x", "y"), frozenset({"p", "q"}), b"z", b"z")] = 3
+        self.assertEqual(d[("abc", abc)], 1)
+        self.assertEqual(d[(("x", "y"), tuple(["x", "y"]), frozenset({"q", "p"}), b"z", bytes(b"z"[:]))], 3)
+        script = (
+            "import sys; sys.path.insert(0, %r); import shmkit\n"
+            "with shmkit.attach(%r) as seg, seg.dict('d') as d:\n"
+            "    print(d.get(('abc', ''.join(['a', 'bc']))), d.get(frozenset('hgfedcba')), sorted(map(repr, d)))\n"
+        ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), self.name)
+        for seed in ("1", "2", "3"):
+            env = dict(os.environ, PYTHONHASHSEED=seed)
+            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            self.assertTrue(out.stdout.startswith("1 2 "), "PYTHONHASHSEED=%s: %s" % (seed, out.stdout))
+        for bad in ([1, 2], {"a": 1}, {1, 2}, (1, [2])):
+            with self.assertRaises(TypeError):
+                d[bad] = 1
+            with self.assertRaises(TypeError):
+                bad in d
+            with self.assertRaises(TypeError):
+                d.setdefault(bad, 1)
+        self.assertEqual(len(d), 3)
+        d["list value"] = [1, 2]                    # values may be anything
+        self.assertEqual(d["list value"], [1, 2])
 
     def test_pool_fills_list(self):
         lst = self.new_list()

@@ -237,7 +237,7 @@ func (c *handle) update(kt int, kb []byte, fn func(tag int, b []byte, ok bool) (
 
 // Update sets key to fn(old, ok) atomically: fn sees the current value
 // (ok false if none), and if another process changed it meanwhile fn runs
-// again on the new one. It returns what was stored.
+// again on the new one. It returns what was stored (nil with an error).
 func (d *Dict) Update(key any, fn func(old any, ok bool) (any, error)) (any, error) {
 	kt, kb, err := encode(key)
 	if err != nil {
@@ -258,7 +258,10 @@ func (d *Dict) Update(key any, fn func(old any, ok bool) (any, error)) (any, err
 		stored = nv
 		return encode(nv)
 	})
-	return stored, err
+	if err != nil {
+		return nil, err // stored was not stored
+	}
+	return stored, nil
 }
 
 func (c *handle) add(kt int, kb []byte, delta int64) (int64, error) {

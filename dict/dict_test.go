@@ -804,3 +804,46 @@ func TestTypedOperationsAllocateNothing(t *testing.T) {
 		}
 	}
 }
+
+// Update's function may panic, call the same dict, or return a value the
+// encoding has no tag for: the key keeps its value, nothing is left held,
+// and Update returns only what it stored.
+func TestUpdateFunctionMisbehaves(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("k", int64(1)))
+	func() {
+		defer func() { assert.Equal(t, "boom", recover()) }()
+		d.Update("k", func(old any, ok bool) (any, error) { panic("boom") })
+	}()
+	require.NoError(t, d.Set("other", "x"), "a panicking Update left nothing held")
+	got, err := d.Update("k", func(old any, ok bool) (any, error) {
+		inner, err := d.Update("k2", func(any, bool) (any, error) { return "nested", nil })
+		require.NoError(t, err)
+		assert.Equal(t, "nested", inner)
+		v, _, err := d.Get("k")
+		require.NoError(t, err)
+		return v.(int64) + old.(int64), nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got)
+
+	got, err = d.Update("k", func(old any, ok bool) (any, error) { return struct{}{}, nil })
+	assert.ErrorIs(t, err, dict.ErrType)
+	assert.Nil(t, got, "Update returned a value it did not store")
+	v, _, err := d.Get("k")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), v)
+
+	m, err := dict.OpenMap[string, int64](seg, "d")
+	require.NoError(t, err)
+	defer m.Close()
+	func() {
+		defer func() { assert.Equal(t, "boom", recover()) }()
+		m.Update("k", func(old int64, ok bool) int64 { panic("boom") })
+	}()
+	n, err := m.Add("k", 1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), n)
+}

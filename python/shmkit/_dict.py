@@ -489,6 +489,40 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             if swapped.value:
                 return new
 
+    _missing = object()
+
+    def _delete_if(self, kt, kb, got):
+        """Delete the key kt/kb if its value is still got (tag, bytes)."""
+        swapped = ctypes.c_int()
+        self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), got[0], got[1], len(got[1]), ABSENT, b"",
+                                             0, ctypes.byref(swapped)), "pop")
+        return swapped.value
+
+    def pop(self, key, default=_missing):
+        """Remove key and return its value (default, or KeyError, if it has
+        none), atomically: a value set meanwhile is not removed unseen."""
+        kt, kb = encode_key(key)
+        while True:
+            got = self._c.lookup(kt, kb)
+            if got is None:
+                if default is self._missing:
+                    raise KeyError(key)
+                return default
+            tag, size, buf = got
+            got = tag, buf[:size]
+            if self._delete_if(kt, kb, got):
+                return decode(*got)
+
+    def popitem(self):
+        """Remove some (key, value) and return it, atomically; KeyError if
+        the dict is empty."""
+        while True:
+            for (kt, kb), got in self._walk(raw=True):
+                if self._delete_if(kt, kb, got):  # the key's bytes as stored, whoever wrote them
+                    return decode(kt, kb), decode(*got)
+            if not len(self):
+                raise KeyError("popitem(): dictionary is empty")
+
     def add(self, key, delta=1):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
@@ -510,8 +544,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             c._check(rc, "add")
         return b.sum.value
 
-    def _walk(self):
-        """(key, value) pairs; a key present throughout is seen once."""
+    def _walk(self, raw=False):
+        """(key, value) pairs, the value as (tag, bytes), the key too if
+        raw; a key present throughout is seen once."""
         c = self._c
         pos, gen, restarted = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_int()
         kt, vt, kl, vl = ctypes.c_int(), ctypes.c_int(), ctypes.c_uint64(), ctypes.c_uint64()
@@ -534,7 +569,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             if ident in seen:
                 continue
             seen.add(ident)
-            yield decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
+            yield ident if raw else decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
 
     def __iter__(self):
         for k, _ in self._walk():

@@ -391,6 +391,46 @@ class DictTest(unittest.TestCase):
         d["list value"] = [1, 2]                    # values may be anything
         self.assertEqual(d["list value"], [1, 2])
 
+    def test_concurrent_pop_and_popitem(self):
+        """pop(key, default) and popitem() in processes that pop the same
+        keys at once: each value popped by one of them exactly once, no
+        KeyError while keys are left. They were MutableMapping's, a get and
+        then a del: the loser's del raised KeyError despite the default, and
+        a value set between the two was deleted unseen."""
+        n = 3000
+        self.new_dict(initial={"k%d" % i: i for i in range(n)})
+        self.new_list("out")
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.dict("d") as dd, seg.list("out") as out:
+                    for j in range(n // 2):
+                        v = dd.pop("k%d" % j, None)
+                        if v is not None:
+                            out.append(v)
+                    while True:
+                        try:
+                            k, v = dd.popitem()
+                        except KeyError:
+                            left = len(dd)  # only pops happen: the dict shrinks
+                            if left:
+                                raise AssertionError("popitem: KeyError with %d keys left" % left)
+                            return
+                        self.assertEqual(k, "k%d" % v)
+                        out.append(v)
+        self.run_children(3, work)
+        with self.seg.list("out") as out:
+            self.assertEqual(sorted(out), list(range(n)))
+        d = self.opened[0]
+        with self.assertRaises(KeyError):
+            d.pop("k1")
+        self.assertEqual(d.pop("k1", "none"), "none")
+        d["k1"] = b"v"
+        self.assertEqual(d.pop("k1"), b"v")
+        with self.assertRaises(KeyError):
+            d.popitem()
+
     def test_pool_fills_list(self):
         lst = self.new_list()
         name = self.name

@@ -594,9 +594,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
 class SharedList(_Shared, collections.abc.MutableSequence):
     """A list in shared memory, as Manager().list(): the values SharedDict
-    holds. Each of append, insert, item assignment, pop, reverse and clear
-    is atomic (insert and reverse build the new list aside and publish it
-    in one step); extend and deleting a slice are a series of them, so
+    holds. Each of append, insert, item assignment, pop, remove, reverse and
+    clear is atomic (insert and reverse build the new list aside and publish
+    it in one step); extend and deleting a slice are a series of them, so
     another process may see them half done. Slice assignment and sort are
     not supported."""
 
@@ -685,6 +685,38 @@ class SharedList(_Shared, collections.abc.MutableSequence):
 
     def pop(self, i=-1):
         return self._take(n.lib.shmkit_list_pop, i, "pop", "pop index out of range")
+
+    def _item(self, i):
+        """Item i as stored, (tag, bytes), or None past the end."""
+        rc_box = []
+
+        def one(buf, cap, tag, ln):
+            rc = n.lib.shmkit_list_get(self._c.h, i, tag, buf, cap, ln)
+            rc_box.append(rc)
+            return 0 if rc == errno.ERANGE else rc
+        got = self._c.read(one, "get")
+        return None if rc_box[-1] == errno.ERANGE else got
+
+    def remove(self, value):
+        """Remove the first item equal to value (ValueError if none). The
+        item removed is one read equal to value: if another process moved
+        or changed it before the removal, the search starts again."""
+        popped = ctypes.c_int()
+        while True:
+            i = 0
+            while True:
+                got = self._item(i)
+                if got is None:
+                    raise ValueError("list.remove(x): x not in list")
+                v = decode(*got)
+                if v is value or v == value:
+                    break
+                i += 1
+            rc = n.lib.shmkit_list_pop_if(self._c.h, i, got[0], got[1], len(got[1]), ctypes.byref(popped))
+            if rc != errno.ERANGE:  # ERANGE: the list got shorter meanwhile
+                self._c._check(rc, "remove")
+            if popped.value:
+                return
 
     def reverse(self):
         self._c._check(n.lib.shmkit_list_reverse(self._c.h), "reverse")

@@ -431,6 +431,33 @@ class DictTest(unittest.TestCase):
         with self.assertRaises(KeyError):
             d.popitem()
 
+    def test_remove_while_another_process_inserts(self):
+        """remove(v) while another process inserts at the front: v is the
+        item removed, nothing else. It was MutableSequence's, index(v) and
+        then del at that index: an insert in between shifted v on, and the
+        item before it was deleted instead."""
+        n = 2000
+        self.new_list(initial=range(n))
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.list("l") as ll:
+                    for v in range(n):
+                        if i == 0 and v % 2:
+                            ll.remove(v)
+                        elif i == 1:
+                            ll.insert(0, -1 - v)
+        self.run_children(2, work)
+        with self.seg.list("l") as ll:
+            got = sorted(ll)
+            self.assertEqual(got, list(range(-n, 0)) + list(range(0, n, 2)))
+            with self.assertRaises(ValueError):
+                ll.remove(1)
+            ll.remove(2.0)                  # equal as in a list, though stored as an int
+            self.assertNotIn(2, list(ll))
+            self.assertEqual(len(ll), len(got) - 1)
+
     def test_pool_fills_list(self):
         lst = self.new_list()
         name = self.name

@@ -458,6 +458,31 @@ class DictTest(unittest.TestCase):
             self.assertNotIn(2, list(ll))
             self.assertEqual(len(ll), len(got) - 1)
 
+    def test_read_only_refuses_every_write(self):
+        """Every method that writes, through a read-only attach, is
+        ReadOnlyError and changes nothing, whether or not it would."""
+        d = self.new_dict(initial={"a": 1})
+        lst = self.new_list(initial=[1, 2, 3])
+        with shmkit.attach(self.name, readonly=True) as ro:
+            with ro.dict("d") as rd, ro.list("l") as rl:
+                self.assertEqual((rd["a"], list(rl)), (1, [1, 2, 3]))
+                calls = [
+                    lambda: rd.__setitem__("b", 1), lambda: rd.__setitem__("a", 1), lambda: rd.__delitem__("a"),
+                    lambda: rd.__delitem__("missing"), rd.clear, lambda: rd.setdefault("a", 2),
+                    lambda: rd.setdefault("new", 2), lambda: rd.compare_and_swap("a", 1, 2),
+                    lambda: rd.compare_and_swap("a", 5, 2), lambda: rd.update_key("a", lambda v: v + 1),
+                    lambda: rd.add("a"), lambda: rd.add("a", 2**40), lambda: rd.pop("a"), rd.popitem,
+                    lambda: rd.update({"x": 1}),
+                    lambda: rl.__setitem__(0, 5), lambda: rl.__delitem__(0), lambda: rl.__delitem__(slice(0, 2)),
+                    lambda: rl.insert(0, 1), lambda: rl.append(1), lambda: rl.extend([1]), rl.pop,
+                    lambda: rl.pop(0), rl.reverse, rl.clear, lambda: rl.remove(2), lambda: rl.__iadd__([1]),
+                ]
+                for i, call in enumerate(calls):
+                    with self.assertRaises(shmkit.ReadOnlyError, msg="call %d" % i):
+                        call()
+        self.assertEqual(dict(d.items()), {"a": 1})
+        self.assertEqual(list(lst), [1, 2, 3])
+
     def test_pool_fills_list(self):
         lst = self.new_list()
         name = self.name

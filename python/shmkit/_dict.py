@@ -620,7 +620,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            # Item by item, as of len() first: an item another process
+            # removed meanwhile is left out, never IndexError.
+            got = (self._item(j) for j in range(*i.indices(len(self))))
+            return [decode(*g) for g in got if g is not None]
         return self._take(n.lib.shmkit_list_get, i, "get", "list index out of range")
 
     def _at(self, i, call):
@@ -723,6 +726,14 @@ class SharedList(_Shared, collections.abc.MutableSequence):
 
     def clear(self):
         self._c._check(n.lib.shmkit_dict_clear(self._c.h), "clear")
+
+    def __reversed__(self):
+        i = len(self) - 1
+        while i >= 0:
+            got = self._item(i)  # None: removed meanwhile
+            if got is not None:
+                yield decode(*got)
+            i -= 1
 
     def __iter__(self):
         i = 0

@@ -483,6 +483,41 @@ class DictTest(unittest.TestCase):
         self.assertEqual(dict(d.items()), {"a": 1})
         self.assertEqual(list(lst), [1, 2, 3])
 
+    def test_slices_and_reversed_while_another_process_pops(self):
+        """lst[:], lst[::-1] and reversed(lst) while another process pops
+        from the end: what is left, never IndexError (a list's slices do not
+        raise). They took len(), then read each index, and the index of an
+        item popped in between raised IndexError."""
+        n = 3000
+        lst = self.new_list(initial=range(n))
+        name = self.name
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                with shmkit.attach(name) as seg, seg.list("l") as ll:
+                    while len(ll):
+                        ll.pop()
+                code = 0
+            finally:
+                os._exit(code)
+        try:
+            reads = 0
+            while len(lst):
+                front = lst[:]
+                self.assertEqual(front, list(range(len(front))))
+                for how, got in (("[::-1]", lst[::-1]), ("reversed", list(reversed(lst)))):
+                    # Read downwards while the top is popped: an item read
+                    # before its pop, then those left below.
+                    self.assertEqual(got, sorted(set(got), reverse=True), how)
+                    self.assertTrue(not got or (got[-1] == 0 and got[0] < n), how)
+                odd = lst[1::2]
+                self.assertEqual(odd, list(range(1, 2 * len(odd), 2)))
+                reads += 1
+        finally:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertGreater(reads, 0)
+
     def test_pool_fills_list(self):
         lst = self.new_list()
         name = self.name

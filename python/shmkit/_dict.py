@@ -213,6 +213,21 @@ def decode_from(tag, size, buf):
     return decode(tag, buf[:size])
 
 
+def encode_items(initial, pairs):
+    """The encoded keys and values of initial (pairs: a mapping, or pairs
+    as dict.update takes; else values, as list.extend takes), all encoded
+    before a new dict or list is made, so that a bad one makes nothing."""
+    if not pairs:
+        return [encode(v) for v in initial]
+    if isinstance(initial, collections.abc.Mapping):
+        items = [(k, initial[k]) for k in initial]
+    elif hasattr(initial, "keys"):
+        items = [(k, initial[k]) for k in initial.keys()]
+    else:
+        items = [(k, v) for k, v in initial]
+    return [encode_key(k) + encode(v) for k, v in items]
+
+
 class _Buffers(threading.local):
     """Per-thread buffers for values read out (ctypes calls drop the GIL)."""
 
@@ -437,6 +452,11 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         if rc:
             c.h  # closed: ValueError
             c._check(rc, "set")
+
+    def _store_encoded(self, items):
+        """Store items: (key tag, key bytes, value tag, value bytes) each."""
+        for kt, kb, vt, vb in items:
+            self._c._check(n.lib.shmkit_dict_set(self._c.h, kt, kb, len(kb), vt, vb, len(vb)), "set")
 
     def __delitem__(self, key):
         kt, kb = encode_key(key)
@@ -677,6 +697,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         i = max(0, i + len(self)) if i < 0 else min(i, _UINT64_MAX)
         vt, vb = encode(value)
         self._c._check(n.lib.shmkit_list_insert(self._c.h, i, vt, vb, len(vb)), "insert")
+
+    def _append_encoded(self, values):
+        for vt, vb in values:
+            self._c._check(n.lib.shmkit_list_append(self._c.h, vt, vb, len(vb)), "append")
 
     def append(self, value):
         vt, vb = encode(value)

@@ -3,6 +3,7 @@
 import collections.abc
 import itertools
 import os
+import pickle
 import traceback
 import signal
 import subprocess
@@ -517,6 +518,24 @@ class DictTest(unittest.TestCase):
         finally:
             self.assertEqual(os.waitpid(pid, 0)[1], 0)
         self.assertGreater(reads, 0)
+
+    def test_bad_initial_makes_nothing(self):
+        """new_dict and new_list whose initial items cannot be stored raise
+        and make nothing: the name is free for another try. They made the
+        object and its heap file, stored what came before the bad item and
+        raised: the next try was ObjectExistsError."""
+        unpicklable = lambda: 0  # noqa: E731
+        bad_items = (TypeError, AttributeError, pickle.PicklingError)
+        for bad in ({"a": 1, "b": unpicklable}, [("a", 1), ([1], 2)]):
+            with self.assertRaises(bad_items):
+                self.seg.new_dict("d", bad)
+        with self.assertRaises(bad_items):
+            self.seg.new_list("l", iter([1, unpicklable]))
+        self.assertEqual(len(self.seg.objects()), 0)
+        d = self.new_dict(initial=[("a", 1), (True, 2), (1, 3)])  # pairs as given: three keys
+        self.assertEqual((len(d), d["a"], d[True], d[1]), (3, 1, 2, 3))
+        lst = self.new_list(initial=iter([1, 2]))
+        self.assertEqual(list(lst), [1, 2])
 
     def test_pool_fills_list(self):
         lst = self.new_list()

@@ -179,7 +179,14 @@ def _decode_record(b):
     return reader(data)
 
 
+# The length each fixed-size tag's bytes must have.
+_FIXED = {NONE: 0, BOOL: 1, INT: 8, FLOAT: 8}
+_INT8 = 8 << 8 | INT  # shmkit_dict_lookup's result for an int
+
+
 def decode(tag, b):
+    if _FIXED.get(tag, len(b)) != len(b):
+        raise _errors.CorruptError("a value of tag %d with %d bytes" % (tag, len(b)))
     if tag == INT:
         return _Q.unpack(b)[0]
     if tag == STR:
@@ -202,11 +209,11 @@ def decode(tag, b):
 def decode_from(tag, size, buf):
     """decode of the first size bytes of buf (a ctypes buffer), reading
     numbers in place rather than through a bytes copy."""
-    if tag == INT:
+    if tag == INT and size == 8:
         return _Q.unpack_from(buf)[0]
     if tag == STR:
         return buf[:size].decode()
-    if tag == FLOAT:
+    if tag == FLOAT and size == 8:
         return _D.unpack_from(buf)[0]
     if tag == BOOL and size == 1:
         return buf[0] != _FALSE
@@ -407,10 +414,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         except ctypes.ArgumentError:
             r = -errno.EINVAL
         if r >= 0:
-            tag = r & 255
-            if tag == INT:
+            if r == _INT8:
                 return _unpack_q(buf)[0]
-            return decode_from(tag, r >> 8, buf)
+            return decode_from(r & 255, r >> 8, buf)
         got = c.lookup(kt, kb)
         if got is None:
             raise KeyError(key)

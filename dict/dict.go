@@ -3,6 +3,7 @@ package dict
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
@@ -72,9 +73,18 @@ func (c *handle) read(ktag int, key []byte, use func(tag int, b []byte) error) (
 	}
 }
 
+// encodeAnyKey is encode for a Dict's key, which may not be a Record:
+// a record is a value only.
+func encodeAnyKey(key any) (int, []byte, error) {
+	if _, ok := key.(Record); ok {
+		return 0, nil, fmt.Errorf("%w: a record is a value, never a key", ErrType)
+	}
+	return encode(key)
+}
+
 // Get returns the key's value and whether it has one.
 func (d *Dict) Get(key any) (any, bool, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return nil, false, err
 	}
@@ -93,7 +103,7 @@ func (c *handle) set(kt int, kb []byte, vt int, vb []byte) error {
 
 // Set stores value under key.
 func (d *Dict) Set(key, value any) error {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return err
 	}
@@ -118,7 +128,7 @@ func (c *handle) delete(kt int, kb []byte) (bool, error) {
 
 // Delete removes key and reports whether it had a value.
 func (d *Dict) Delete(key any) (bool, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return false, err
 	}
@@ -170,7 +180,7 @@ func (c *handle) loadOrStore(kt int, kb []byte, vt int, vb []byte, use func(tag 
 // LoadOrStore returns the key's value if it has one (loaded true), else
 // stores value and returns it.
 func (d *Dict) LoadOrStore(key, value any) (actual any, loaded bool, err error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return nil, false, err
 	}
@@ -195,7 +205,7 @@ func (c *handle) cas(kt int, kb []byte, ot int, ob []byte, nt int, nb []byte) (b
 // CompareAndSwap stores newValue if key's value is old (same type and
 // bytes) and reports whether it did.
 func (d *Dict) CompareAndSwap(key, old, newValue any) (bool, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return false, err
 	}
@@ -239,7 +249,7 @@ func (c *handle) update(kt int, kb []byte, fn func(tag int, b []byte, ok bool) (
 // (ok false if none), and if another process changed it meanwhile fn runs
 // again on the new one. It returns what was stored (nil with an error).
 func (d *Dict) Update(key any, fn func(old any, ok bool) (any, error)) (any, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +289,7 @@ func (c *handle) add(kt int, kb []byte, delta int64) (int64, error) {
 // Add adds delta to key's integer value (none counts as 0) under the
 // writer lock and returns the new value: the counter d["year"] += 1 needs.
 func (d *Dict) Add(key any, delta int64) (int64, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return 0, err
 	}

@@ -60,6 +60,8 @@ def encode_key(k):
     """encode for a key: TypeError if k is unhashable, as a dict's key; a
     pickled key's bytes depend on its value alone (_key_pickle)."""
     t, b = encode(k)
+    if t == RECORD:
+        raise TypeError("a record is a value, never a key: %s" % type(k).__name__)
     if t == PICKLE and type(k) is not int:
         hash(k)
         seen = {}

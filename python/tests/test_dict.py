@@ -406,7 +406,11 @@ class DictTest(unittest.TestCase):
             env = dict(os.environ, PYTHONHASHSEED=seed)
             out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
             self.assertTrue(out.stdout.startswith("1 2 "), "PYTHONHASHSEED=%s: %s" % (seed, out.stdout))
-        for bad in ([1, 2], {"a": 1}, {1, 2}, (1, [2])):
+        import ctypes
+
+        class Point(ctypes.Structure):
+            _fields_ = [("x", ctypes.c_double)]
+        for bad in ([1, 2], {"a": 1}, {1, 2}, (1, [2]), Point(1.5)):  # a record: a value only
             with self.assertRaises(TypeError):
                 d[bad] = 1
             with self.assertRaises(TypeError):

@@ -317,6 +317,15 @@ class _Handle:
             n.lib.shmkit_dict_close(self._h)
             self._h = ctypes.c_void_p()
 
+    def closed(self):
+        """A closed handle on the same object (unlink still works), to hold
+        in this one's place: this one is closed by __del__ when the last
+        call in flight on it, in any thread, lets go of it. Every call holds
+        its handle for as long as C runs (ctypes lets go of the GIL)."""
+        c = object.__new__(_Handle)
+        c.name, c._h, c._ref, c._b = self.name, ctypes.c_void_p(), self._ref, self._b
+        return c
+
     def unlink(self):
         buf = ctypes.create_string_buffer(self._ref, len(self._ref))
         self._check(n.lib.shmkit_dict_unlink(buf, len(self._ref)), "unlink")
@@ -355,8 +364,9 @@ class _Shared:
         self.name = name
 
     def close(self):
-        """Release this process's mapping; the object stays."""
-        self._c.close()
+        """Release this process's mapping (once calls other threads have in
+        flight return); the object stays. Calls after it raise ValueError."""
+        self._c = self._c.closed()
 
     def unlink(self):
         """Remove the object's storage file: who has it open keeps it."""
@@ -468,10 +478,11 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def __delitem__(self, key):
         kt, kb = encode_key(key)
-        rc = n.lib.shmkit_dict_delete(self._c.h, kt, kb, len(kb))
+        c = self._c
+        rc = n.lib.shmkit_dict_delete(c.h, kt, kb, len(kb))
         if rc == errno.ENOENT:
             raise KeyError(key)
-        self._c._check(rc, "delete")
+        c._check(rc, "delete")
 
     def __len__(self):
         v = ctypes.c_uint64()
@@ -686,7 +697,8 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         if isinstance(i, slice):
             raise TypeError("slice assignment is not supported by SharedList")
         vt, vb = encode(value)
-        rc = self._at(i, lambda j: n.lib.shmkit_list_set(self._c.h, j, vt, vb, len(vb)))
+        c = self._c
+        rc = self._at(i, lambda j: n.lib.shmkit_list_set(c.h, j, vt, vb, len(vb)))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "set")
@@ -696,7 +708,8 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             for j in sorted(range(*i.indices(len(self))), reverse=True):
                 del self[j]
             return
-        rc = self._at(i, lambda j: n.lib.shmkit_list_pop(self._c.h, j, None, None, 0, None))
+        c = self._c
+        rc = self._at(i, lambda j: n.lib.shmkit_list_pop(c.h, j, None, None, 0, None))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "delete")
@@ -748,9 +761,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
                 if v is value or v == value:
                     break
                 i += 1
-            rc = n.lib.shmkit_list_pop_if(self._c.h, i, got[0], got[1], len(got[1]), ctypes.byref(popped))
+            c = self._c
+            rc = n.lib.shmkit_list_pop_if(c.h, i, got[0], got[1], len(got[1]), ctypes.byref(popped))
             if rc != errno.ERANGE:  # ERANGE: the list got shorter meanwhile
-                self._c._check(rc, "remove")
+                c._check(rc, "remove")
             if popped.value:
                 return
 

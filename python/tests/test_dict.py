@@ -8,6 +8,7 @@ import traceback
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -258,6 +259,43 @@ class DictTest(unittest.TestCase):
         with self.assertRaises(shmkit.CorruptError):
             d.items()
         self.assertEqual(d["fresh"], 7)
+
+    def test_close_while_other_threads_read(self):
+        """close() while other threads of the process read and write: their
+        calls return or raise ValueError (closed), the process lives. The
+        C handle was closed under calls in flight (ctypes lets go of the
+        GIL), and the process died of SIGSEGV in 30 of 30 runs."""
+        self.new_dict(initial={"k%d" % i: "v" * 300 for i in range(200)})
+        self.new_list(initial=range(100))
+        seg = self.seg
+
+        def work(i):
+            shared = seg.dict("d") if i % 2 == 0 else seg.list("l")
+            started = threading.Barrier(3)
+
+            def use():
+                started.wait()
+                try:
+                    while True:
+                        for j in range(100):
+                            if i % 2 == 0:
+                                shared["k%d" % j]
+                                shared.pop("absent", None)
+                            else:
+                                shared[j] = shared[j]
+                except ValueError:
+                    pass
+            threads = [threading.Thread(target=use) for _ in range(2)]
+            for t in threads:
+                t.start()
+            started.wait()
+            shared.close()
+            for t in threads:
+                t.join()
+            with self.assertRaises(ValueError):
+                len(shared)
+        for _ in range(5):
+            self.run_children(4, work)
 
     def test_full_tmpfs(self):
         """A full /dev/shm is NoSpaceError (an OSError of errno ENOSPC),

@@ -59,6 +59,8 @@ def encode(v):
 def encode_key(k):
     """encode for a key: TypeError if k is unhashable, as a dict's key; a
     pickled key's bytes depend on its value alone (_key_pickle)."""
+    if type(k) is int and _INT_MIN <= k <= _INT_MAX:  # the common key in line: one call, as encode
+        return INT, _pack_q(k)
     t, b = encode(k)
     if t == RECORD:
         raise TypeError("a record is a value, never a key: %s" % type(k).__name__)

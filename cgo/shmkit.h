@@ -993,6 +993,9 @@ int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_
 int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen); /* i >= len appends */
 /* Removes item i; its value into buf (cap 0 and buf NULL: dropped). */
 int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len);
+/* Removes item i if its value is vtag/val (same tag and bytes); *popped
+ * says if it did: a remove by value that found i by reading the list. */
+int shmkit_list_pop_if(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen, int *popped);
 int shmkit_list_reverse(struct shmkit_dict *d);
 
 struct shmkit_dict_stats {

@@ -46,7 +46,7 @@ var goAddHook func()
 
 // goAdd adds delta to the key's int in Go if it can: ok false means
 // nothing was written and nothing is held, and C's add must be called.
-// The caller holds c.mu, so the mapping stays.
+// The caller has entered c, so the mapping stays.
 func (c *handle) goAdd(kt int, kb []byte, delta int64) (sum int64, ok bool) {
 	if c.view.base == nil || c.readonly || !robust.Enabled() || !validKey(kt, kb) {
 		return 0, false

@@ -3,6 +3,7 @@ package dict
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
@@ -32,7 +33,9 @@ func Open(seg *shm.Segment, name string) (*Dict, error) {
 	return &Dict{c}, nil
 }
 
-// Close releases this process's mapping of the dict; the dict stays.
+// Close releases this process's mapping of the dict; the dict stays. Calls
+// begun before it finish first (the mapping goes when the last returns);
+// calls after it, a Range's function's included, are ErrClosed.
 func (d *Dict) Close() error { return d.c.close() }
 
 // Unlink removes the dict's heap file from /dev/shm: processes that have it
@@ -47,11 +50,11 @@ func (c *handle) getRaw(ktag int, key []byte, use func(tag int, b []byte) error)
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	return c.read(ktag, key, use)
 }
 
-// read is getRaw for a caller that holds c.mu.
+// read is getRaw for a caller that has entered c.
 func (c *handle) read(ktag int, key []byte, use func(tag int, b []byte) error) (bool, error) {
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
@@ -70,9 +73,18 @@ func (c *handle) read(ktag int, key []byte, use func(tag int, b []byte) error) (
 	}
 }
 
+// encodeAnyKey is encode for a Dict's key, which may not be a Record:
+// a record is a value only.
+func encodeAnyKey(key any) (int, []byte, error) {
+	if _, ok := key.(Record); ok {
+		return 0, nil, fmt.Errorf("%w: a record is a value, never a key", ErrType)
+	}
+	return encode(key)
+}
+
 // Get returns the key's value and whether it has one.
 func (d *Dict) Get(key any) (any, bool, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return nil, false, err
 	}
@@ -85,13 +97,13 @@ func (c *handle) set(kt int, kb []byte, vt int, vb []byte) error {
 	if err := c.enter(); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	return wrap(c.name, "set", c.h.Set(kt, kb, vt, vb))
 }
 
 // Set stores value under key.
 func (d *Dict) Set(key, value any) error {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return err
 	}
@@ -106,7 +118,7 @@ func (c *handle) delete(kt int, kb []byte) (bool, error) {
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	err := c.h.Delete(kt, kb)
 	if errors.Is(err, syscall.ENOENT) {
 		return false, nil
@@ -116,7 +128,7 @@ func (c *handle) delete(kt int, kb []byte) (bool, error) {
 
 // Delete removes key and reports whether it had a value.
 func (d *Dict) Delete(key any) (bool, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return false, err
 	}
@@ -127,7 +139,7 @@ func (c *handle) length() (int, error) {
 	if err := c.enter(); err != nil {
 		return 0, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	n, err := c.h.Len()
 	return n, wrap(c.name, "len", err)
 }
@@ -139,7 +151,7 @@ func (c *handle) clear() error {
 	if err := c.enter(); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	return wrap(c.name, "clear", c.h.Clear())
 }
 
@@ -150,7 +162,7 @@ func (c *handle) loadOrStore(kt int, kb []byte, vt int, vb []byte, use func(tag 
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	var loaded bool
 	err := read(func(buf []byte) (int, int, error) {
 		l, tag, n, err := c.h.LoadOrStore(kt, kb, vt, vb, buf)
@@ -168,7 +180,7 @@ func (c *handle) loadOrStore(kt int, kb []byte, vt int, vb []byte, use func(tag 
 // LoadOrStore returns the key's value if it has one (loaded true), else
 // stores value and returns it.
 func (d *Dict) LoadOrStore(key, value any) (actual any, loaded bool, err error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return nil, false, err
 	}
@@ -185,7 +197,7 @@ func (c *handle) cas(kt int, kb []byte, ot int, ob []byte, nt int, nb []byte) (b
 	if err := c.enter(); err != nil {
 		return false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	ok, err := c.h.CompareAndSwap(kt, kb, ot, ob, nt, nb)
 	return ok, wrap(c.name, "compare and swap", err)
 }
@@ -193,7 +205,7 @@ func (c *handle) cas(kt int, kb []byte, ot int, ob []byte, nt int, nb []byte) (b
 // CompareAndSwap stores newValue if key's value is old (same type and
 // bytes) and reports whether it did.
 func (d *Dict) CompareAndSwap(key, old, newValue any) (bool, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return false, err
 	}
@@ -235,9 +247,9 @@ func (c *handle) update(kt int, kb []byte, fn func(tag int, b []byte, ok bool) (
 
 // Update sets key to fn(old, ok) atomically: fn sees the current value
 // (ok false if none), and if another process changed it meanwhile fn runs
-// again on the new one. It returns what was stored.
+// again on the new one. It returns what was stored (nil with an error).
 func (d *Dict) Update(key any, fn func(old any, ok bool) (any, error)) (any, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -256,14 +268,17 @@ func (d *Dict) Update(key any, fn func(old any, ok bool) (any, error)) (any, err
 		stored = nv
 		return encode(nv)
 	})
-	return stored, err
+	if err != nil {
+		return nil, err // stored was not stored
+	}
+	return stored, nil
 }
 
 func (c *handle) add(kt int, kb []byte, delta int64) (int64, error) {
 	if err := c.enter(); err != nil {
 		return 0, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	if n, ok := c.goAdd(kt, kb, delta); ok {
 		return n, nil
 	}
@@ -274,7 +289,7 @@ func (c *handle) add(kt int, kb []byte, delta int64) (int64, error) {
 // Add adds delta to key's integer value (none counts as 0) under the
 // writer lock and returns the new value: the counter d["year"] += 1 needs.
 func (d *Dict) Add(key any, delta int64) (int64, error) {
-	kt, kb, err := encode(key)
+	kt, kb, err := encodeAnyKey(key)
 	if err != nil {
 		return 0, err
 	}
@@ -287,7 +302,7 @@ func (c *handle) each(fn func(kt int, kb []byte, vt int, vb []byte) (bool, error
 	if err := c.enter(); err != nil {
 		return err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	var cur cbind.DictCursor
 	kbuf, vbuf := make([]byte, 64), make([]byte, 256)
 	seen := map[string]struct{}{}

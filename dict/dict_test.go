@@ -804,3 +804,132 @@ func TestTypedOperationsAllocateNothing(t *testing.T) {
 		}
 	}
 }
+
+// Update's function may panic, call the same dict, or return a value the
+// encoding has no tag for: the key keeps its value, nothing is left held,
+// and Update returns only what it stored.
+func TestUpdateFunctionMisbehaves(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("k", int64(1)))
+	func() {
+		defer func() { assert.Equal(t, "boom", recover()) }()
+		d.Update("k", func(old any, ok bool) (any, error) { panic("boom") })
+	}()
+	require.NoError(t, d.Set("other", "x"), "a panicking Update left nothing held")
+	got, err := d.Update("k", func(old any, ok bool) (any, error) {
+		inner, err := d.Update("k2", func(any, bool) (any, error) { return "nested", nil })
+		require.NoError(t, err)
+		assert.Equal(t, "nested", inner)
+		v, _, err := d.Get("k")
+		require.NoError(t, err)
+		return v.(int64) + old.(int64), nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got)
+
+	got, err = d.Update("k", func(old any, ok bool) (any, error) { return struct{}{}, nil })
+	assert.ErrorIs(t, err, dict.ErrType)
+	assert.Nil(t, got, "Update returned a value it did not store")
+	v, _, err := d.Get("k")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), v)
+
+	m, err := dict.OpenMap[string, int64](seg, "d")
+	require.NoError(t, err)
+	defer m.Close()
+	func() {
+		defer func() { assert.Equal(t, "boom", recover()) }()
+		m.Update("k", func(old int64, ok bool) int64 { panic("boom") })
+	}()
+	n, err := m.Add("k", 1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), n)
+}
+
+// Through a read-only attach every writing method of Dict, Map and List
+// is shm.ErrReadOnly, whether or not it would change anything; after
+// Close every method is ErrClosed and Unlink still works.
+func TestEveryWriteReadOnlyEveryCallClosed(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	l := newList(t, seg, "l")
+	require.NoError(t, d.Set("a", int64(1)))
+	require.NoError(t, l.Extend(int64(1), int64(2)))
+	ro, err := shm.Open(name, shm.WithReadOnly())
+	require.NoError(t, err)
+	defer ro.Close()
+	rd, err := dict.Open(ro, "d")
+	require.NoError(t, err)
+	defer rd.Close()
+	rm, err := dict.OpenMap[string, int64](ro, "d")
+	require.NoError(t, err)
+	defer rm.Close()
+	rl, err := dict.OpenList(ro, "l")
+	require.NoError(t, err)
+	defer rl.Close()
+	second := func(_ any, err error) error { return err }
+	third := func(_, _ any, err error) error { return err }
+	writes := map[string]error{
+		"set":               rd.Set("b", 1),
+		"set same":          rd.Set("a", int64(1)),
+		"delete":            second(rd.Delete("a")),
+		"delete missing":    second(rd.Delete("missing")),
+		"clear":             rd.Clear(),
+		"load or store":     third(rd.LoadOrStore("a", 2)),
+		"load or store new": third(rd.LoadOrStore("new", 2)),
+		"cas":               second(rd.CompareAndSwap("a", int64(1), int64(2))),
+		"cas mismatch":      second(rd.CompareAndSwap("a", int64(5), int64(2))),
+		"update":            second(rd.Update("a", func(old any, ok bool) (any, error) { return old, nil })),
+		"add":               second(rd.Add("a", 1)),
+		"add zero":          second(rd.Add("a", 0)),
+		"map set":           rm.Set("a", 2),
+		"map add":           second(rm.Add("a", 1)),
+		"map update":        second(rm.Update("a", func(old int64, ok bool) int64 { return old + 1 })),
+		"map clear":         rm.Clear(),
+		"list set":          rl.Set(0, 5),
+		"list set past end": rl.Set(9, 5),
+		"list insert":       rl.Insert(0, 1),
+		"list append":       rl.Append(1),
+		"list extend":       rl.Extend(1, 2),
+		"list pop":          second(rl.Pop(0)),
+		"list pop past end": second(rl.Pop(9)),
+		"list reverse":      rl.Reverse(),
+		"list clear":        rl.Clear(),
+	}
+	for what, err := range writes {
+		assert.ErrorIs(t, err, shm.ErrReadOnly, what)
+	}
+	v, _, err := d.Get("a")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), v)
+	items, err := l.Items()
+	require.NoError(t, err)
+	assert.Equal(t, []any{int64(1), int64(2)}, items)
+
+	c, err := dict.Open(seg, "d")
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	closed := map[string]error{
+		"get":           third(c.Get("a")),
+		"set":           c.Set("a", 1),
+		"delete":        second(c.Delete("a")),
+		"len":           second(c.Len()),
+		"clear":         c.Clear(),
+		"load or store": third(c.LoadOrStore("a", 1)),
+		"cas":           second(c.CompareAndSwap("a", 1, 2)),
+		"update":        second(c.Update("a", func(old any, ok bool) (any, error) { return 1, nil })),
+		"add":           second(c.Add("a", 1)),
+		"range":         c.Range(func(k, v any) bool { return true }),
+		"stats":         second(c.Stats()),
+		"close":         c.Close(),
+	}
+	for what, err := range closed {
+		assert.ErrorIs(t, err, dict.ErrClosed, what)
+	}
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the other handle works on")
+}

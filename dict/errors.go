@@ -6,8 +6,9 @@ import "errors"
 // segments and heaps are shm.ErrCorrupt, a full /dev/shm shm.ErrNoSpace,
 // writes through a read-only attach shm.ErrReadOnly.
 var (
-	// ErrType: a key or value of a Go type the encoding has no tag for, or a
-	// stored value that a typed Map cannot hold in its V.
+	// ErrType: a key or value of a Go type the encoding has no tag for, a
+	// Record as a key, or a stored value that a typed Map cannot hold in
+	// its V.
 	ErrType = errors.New("dict: unsupported type")
 	// ErrTooLarge: a key over 1 MiB or a value over 1 GiB encoded.
 	ErrTooLarge = errors.New("dict: key or value too large")

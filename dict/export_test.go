@@ -44,7 +44,7 @@ func GoRead(d *Dict, key any) (any, string, error) {
 	if err := c.enter(); err != nil {
 		return nil, "", err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	if c.view.base == nil {
 		return nil, "askC", nil
 	}
@@ -113,7 +113,7 @@ func CAdd(d *Dict, key string, delta int64) (int64, error) {
 	if err := d.c.enter(); err != nil {
 		return 0, err
 	}
-	defer d.c.mu.RUnlock()
+	defer d.c.leave()
 	n, err := d.c.h.Add(kt, kb, delta)
 	return n, wrap(d.c.name, "add", err)
 }

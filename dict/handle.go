@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/shmkit/shmkit/internal/cbind"
@@ -20,14 +21,21 @@ import (
 // heap, and a copy of the segment's reference so Unlink works after the
 // segment is closed.
 type handle struct {
-	mu       sync.RWMutex // Close waits for calls in flight, Go reads of the heap too
+	// users counts the calls in flight, Go reads of the heap too, plus
+	// closing once Close was called: the last of them to leave releases h.
+	// Not a lock Close waits on, so that a call made from a Range's
+	// function while another goroutine closes is ErrClosed, not a deadlock.
+	users    atomic.Int64
+	released atomic.Bool
 	h        cbind.DictHandle
 	view     heapView // the heap as h maps it, for reading (and adding) in Go
 	readonly bool     // h may not write: Add goes to C, which says so
-	closed   bool
 	ref      []byte
 	name     string
 }
+
+// closing is the bit of handle.users that Close sets.
+const closing = 1 << 62
 
 func kindOf(list bool) shm.Kind {
 	if list {
@@ -73,25 +81,43 @@ func attach(seg *shm.Segment, obj shm.Object, name string) (*handle, error) {
 	return &handle{h: h, view: newView(h), readonly: seg.ReadOnly(), ref: ref, name: name}, nil
 }
 
-// enter takes the handle for one call; leave with c.mu.RUnlock.
+// enter takes the handle for one call; leave with c.leave.
 func (c *handle) enter() error {
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
+	if c.users.Add(1)&closing != 0 {
+		c.leave()
 		return ErrClosed
 	}
 	return nil
 }
 
-func (c *handle) close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return ErrClosed
+// leave ends a call; the last one out after Close releases the handle.
+func (c *handle) leave() {
+	if c.users.Add(-1) == closing {
+		c.release()
 	}
-	c.closed = true
-	c.h.Close()
-	return nil
+}
+
+func (c *handle) release() {
+	if c.released.CompareAndSwap(false, true) {
+		c.h.Close()
+	}
+}
+
+// close refuses new calls at once and releases the handle when the calls
+// in flight have left (now, if there are none).
+func (c *handle) close() error {
+	for {
+		u := c.users.Load()
+		if u&closing != 0 {
+			return ErrClosed
+		}
+		if c.users.CompareAndSwap(u, u|closing) {
+			if u == 0 {
+				c.release()
+			}
+			return nil
+		}
+	}
 }
 
 func (c *handle) unlink() error { return wrap(c.name, "unlink", cbind.DictUnlink(c.ref)) }
@@ -167,7 +193,7 @@ func (c *handle) stats() (Stats, error) {
 	if err := c.enter(); err != nil {
 		return Stats{}, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	s := c.h.Stats()
 	return Stats{Len: int(s.Count), Slots: int(s.Slots), HeapBytes: int64(s.HeapSize), UsedBytes: int64(s.Used), Recoveries: s.Recoveries}, nil
 }

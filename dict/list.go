@@ -58,7 +58,7 @@ func (l *List) take(op string, i int, fetch func(h cbind.DictHandle, i int, buf 
 	if err := l.c.enter(); err != nil {
 		return nil, err
 	}
-	defer l.c.mu.RUnlock()
+	defer l.c.leave()
 	var v any
 	err := read(func(buf []byte) (int, int, error) { return fetch(l.c.h, i, buf) },
 		func(tag int, b []byte) (err error) { v, err = decode(tag, b); return })
@@ -83,7 +83,7 @@ func (l *List) put(op string, i int, v any, store func(h cbind.DictHandle, i, vt
 	if err := l.c.enter(); err != nil {
 		return err
 	}
-	defer l.c.mu.RUnlock()
+	defer l.c.leave()
 	return wrap(l.c.name, op, store(l.c.h, i, vt, vb))
 }
 
@@ -108,7 +108,7 @@ func (l *List) Reverse() error {
 	if err := l.c.enter(); err != nil {
 		return err
 	}
-	defer l.c.mu.RUnlock()
+	defer l.c.leave()
 	return wrap(l.c.name, "reverse", l.c.h.ListReverse())
 }
 

@@ -80,7 +80,7 @@ func (m *Map[K, V]) Get(k K) (V, bool, error) {
 	if err := c.enter(); err != nil {
 		return v, false, err
 	}
-	defer c.mu.RUnlock()
+	defer c.leave()
 	var small [64]byte // most values fit: no buffer to fetch
 	tag, n, err := c.get(kt, kb, small[:])
 	switch {
@@ -187,7 +187,11 @@ func (m *Map[K, V]) Update(k K, fn func(old V, ok bool) V) (V, error) {
 		vt, vb, err := encodeKey(stored, &t)
 		return vt, append([]byte{}, vb...), err
 	})
-	return stored, err
+	if err != nil {
+		var zero V
+		return zero, err // stored was not stored
+	}
+	return stored, nil
 }
 
 // Add adds delta to k's integer value (none counts as 0) under the writer

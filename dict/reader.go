@@ -223,7 +223,7 @@ func (v heapView) item(ref uint64, ktag int, key, buf []byte, mapped uint64) (in
 
 // get copies the key's value into buf as cbind's Get does (its tag and
 // length; ENOENT; ShortBuf with the length), in Go when it can. The
-// caller holds c.mu, so the mapping stays.
+// caller has entered c, so the mapping stays.
 func (c *handle) get(kt int, kb, buf []byte) (int, int, error) {
 	if c.view.base != nil && validKey(kt, kb) {
 		hash := keyHash(kt, kb)

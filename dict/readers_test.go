@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -463,4 +464,53 @@ func TestCloseRacesGets(t *testing.T) {
 		gets += int(n.Load())
 	}
 	t.Logf("%d rounds, %d Gets before Close", rounds, gets)
+}
+
+// A Range whose function calls the same dict while another goroutine
+// closes it: the nested calls return ErrClosed, nothing waits for ever.
+// Close took the handle's RWMutex for writing, waiting for the Range,
+// and a nested Get's read lock then waited behind that Close.
+func TestCloseDuringRangeThatCallsBack(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, _ := proctest.Segment(t, 1<<16)
+	w := newDict(t, seg, "c")
+	for i := range 50 {
+		require.NoError(t, w.Set("k"+strconv.Itoa(i), int64(i)))
+	}
+	for round := range 20 {
+		d, err := dict.Open(seg, "c")
+		require.NoError(t, err)
+		closed := make(chan error, 1)
+		done := make(chan error, 1)
+		go func() {
+			first := true
+			done <- d.Range(func(k, v any) bool {
+				if first {
+					first = false
+					go func() { closed <- d.Close() }()
+				}
+				// Until Close has begun: then every nested call is ErrClosed.
+				for {
+					got, _, err := d.Get(k)
+					if errors.Is(err, dict.ErrClosed) {
+						return false
+					}
+					if err != nil || got != v {
+						t.Errorf("nested get %v: %v %v", k, got, err)
+						return false
+					}
+				}
+			})
+		}()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: Range calling Get deadlocked with a Close in another goroutine", round)
+		}
+		require.NoError(t, <-closed)
+		_, _, err = d.Get("k1")
+		require.ErrorIs(t, err, dict.ErrClosed)
+		require.ErrorIs(t, d.Close(), dict.ErrClosed)
+	}
 }

@@ -174,7 +174,11 @@ func (m *RecordMap[K, R]) Update(k K, fn func(r *R, ok bool)) (R, error) {
 		stored = r
 		return tagRecord, m.encode(&r), nil
 	})
-	return stored, err
+	if err != nil {
+		var zero R
+		return zero, err // stored was not stored
+	}
+	return stored, nil
 }
 
 // Range calls fn for each key and record until fn returns false (see

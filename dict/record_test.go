@@ -10,6 +10,7 @@ import (
 
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -119,4 +120,32 @@ func TestRecordMap(t *testing.T) {
 	assert.True(t, errors.Is(err, dict.ErrType), "%v", err)
 	_, err = seg.Lookup("strings")
 	assert.ErrorIs(t, err, shm.ErrObjectNotFound, "a refused RecordMap leaves nothing behind")
+}
+
+// A record is a value, never a key: every Dict method given one as a key
+// is ErrType and changes nothing. It was ErrTooLarge, from the C
+// library's EINVAL.
+func TestRecordKeyIsErrType(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, _ := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	require.NoError(t, d.Set("a", int64(1)))
+	l, err := elem.LayoutOf[result]()
+	require.NoError(t, err)
+	r := dict.Record{Layout: l, Data: make([]byte, l.Size)}
+	_, _, errGet := d.Get(r)
+	_, errDelete := d.Delete(r)
+	_, _, errLoad := d.LoadOrStore(r, 1)
+	_, errCAS := d.CompareAndSwap(r, 1, 2)
+	_, errUpdate := d.Update(r, func(any, bool) (any, error) { return 1, nil })
+	_, errAdd := d.Add(r, 1)
+	for what, err := range map[string]error{"set": d.Set(r, 1), "get": errGet, "delete": errDelete,
+		"load or store": errLoad, "compare and swap": errCAS, "update": errUpdate, "add": errAdd} {
+		assert.ErrorIs(t, err, dict.ErrType, what)
+		assert.NotErrorIs(t, err, dict.ErrTooLarge, what)
+	}
+	n, err := d.Len()
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	require.NoError(t, d.Set("rec", r), "a record is a value")
 }

@@ -4226,6 +4226,21 @@ int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_
 	return shmkit_list_insert(d, UINT64_MAX, vtag, val, vlen);
 }
 
+/* list_remove removes item i (it) of the locked array t, of n items. */
+static int list_remove(struct shmkit_dict *d, struct dict_table *t, uint64_t n, uint64_t i, const struct dict_item *it) {
+	int rc = 0;
+	if (i == n - 1) {
+		struct shmkit_dict_heap *h = DICT_HEAP(d);
+		gen_begin(h);
+		STORE(t->len, n - 1);
+		gen_end(h);
+		dict_free(d, it->off);
+	} else if ((rc = list_rebuild(d, t, UINT64_MAX, 0, i, 0)) == 0) {
+		dict_free(d, it->off);
+	}
+	return rc;
+}
+
 int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len) {
 	struct dict_table t;
 	int rc = list_lock(d, &t);
@@ -4241,15 +4256,33 @@ int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
 		out_copy(&o, it.vtag, it.val, it.vlen);
 		if (buf != NULL && !out_fits(&o, it.vlen)) {
 			rc = SHMKIT_ESHORTBUF;
-		} else if (i == n - 1) {
-			struct shmkit_dict_heap *h = DICT_HEAP(d);
-			gen_begin(h);
-			STORE(t.len, n - 1);
-			gen_end(h);
-			dict_free(d, it.off);
-		} else if ((rc = list_rebuild(d, &t, UINT64_MAX, 0, i, 0)) == 0) {
-			dict_free(d, it.off);
+		} else {
+			rc = list_remove(d, &t, n, i, &it);
 		}
+	}
+	dict_unlock(d);
+	return rc;
+}
+
+int shmkit_list_pop_if(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen, int *popped) {
+	if (popped) {
+		*popped = 0;
+	}
+	if (check_value(vtag, val, vlen) != 0) {
+		return EINVAL;
+	}
+	struct dict_table t;
+	int rc = list_lock(d, &t);
+	if (rc != 0) {
+		return rc;
+	}
+	struct dict_item it;
+	if (i >= t.n) {
+		rc = ERANGE;
+	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0 && it.vtag == vtag && it.vlen == vlen &&
+	           (vlen == 0 || memcmp(it.val, val, vlen) == 0) && (rc = list_remove(d, &t, t.n, i, &it)) == 0 &&
+	           popped) {
+		*popped = 1;
 	}
 	dict_unlock(d);
 	return rc;

@@ -6,6 +6,7 @@ encodes Python values in the tagged encoding every language reads
 import collections.abc
 import ctypes
 import errno
+import io
 import operator
 import pickle
 import struct
@@ -21,6 +22,7 @@ _Q = struct.Struct("<q")
 _D = struct.Struct("<d")
 _pack_q, _unpack_q = _Q.pack, _Q.unpack_from
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 
@@ -52,6 +54,80 @@ def encode(v):
         if getattr(v, "shape", ()) == ():  # a structured scalar, not an array of records
             return RECORD, _record_desc(v.dtype) + v.tobytes()
     return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def encode_key(k):
+    """encode for a key: TypeError if k is unhashable, as a dict's key; a
+    pickled key's bytes depend on its value alone (_key_pickle)."""
+    if type(k) is int and _INT_MIN <= k <= _INT_MAX:  # the common key in line: one call, as encode
+        return INT, _pack_q(k)
+    t, b = encode(k)
+    if t == RECORD:
+        raise TypeError("a record is a value, never a key: %s" % type(k).__name__)
+    if t == PICKLE and type(k) is not int:
+        hash(k)
+        seen = {}
+        k = _canonical(k, seen)
+        b = _key_pickle(k, any(t is frozenset for t, _ in seen))
+    return t, b
+
+
+def _canonical(k, seen):
+    """k with one object for each equal str, bytes, tuple and frozenset in
+    it: pickle writes an object met again as a reference to the first, so
+    by identity, and two equal keys pickled differently."""
+    t = type(k)
+    if t is str or t is bytes:
+        return seen.setdefault((t, k), k)
+    if t is tuple or t is frozenset:
+        items = t(_canonical(x, seen) for x in k)
+        return seen.setdefault((t, t(_ident(x) for x in items)), items)
+    return k
+
+
+def _ident(x):
+    # What tells x from every other value in _canonical's keys: the object
+    # itself for those _canonical made one of, the exact bits of a float.
+    t = type(x)
+    if t in (str, bytes, tuple, frozenset):
+        return id(x)
+    if t is float:
+        return t, x.hex()
+    if t in (int, bool) or x is None:
+        return t, x
+    return id(x)
+
+
+class _KeyPickler(pickle._Pickler):
+    """The pure-Python pickler (which writes the bytes the C one does),
+    writing a frozenset's items sorted by their own pickles, not in hash
+    order, which changes with each interpreter's hash seed. The C pickler
+    lets no one change how it writes a frozenset."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_frozenset(self, obj):
+        if self.proto < 4:
+            self.save_reduce(frozenset, (sorted(obj, key=_key_pickle),), obj=obj)
+            return
+        self.write(pickle.MARK)
+        for item in sorted(obj, key=_key_pickle):
+            self.save(item)
+        if id(obj) in self.memo:  # an item held obj: refer to it
+            self.write(pickle.POP_MARK + self.get(self.memo[id(obj)][0]))
+            return
+        self.write(pickle.FROZENSET)
+        self.memoize(obj)
+
+    dispatch[frozenset] = save_frozenset
+
+
+def _key_pickle(k, sets=True):
+    if not sets:
+        return pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
+    f = io.BytesIO()
+    _KeyPickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(k)
+    return f.getvalue()
 
 
 _descs = {}      # a ctypes.Structure class or numpy dtype -> its description's bytes
@@ -107,7 +183,14 @@ def _decode_record(b):
     return reader(data)
 
 
+# The length each fixed-size tag's bytes must have.
+_FIXED = {NONE: 0, BOOL: 1, INT: 8, FLOAT: 8}
+_INT8 = 8 << 8 | INT  # shmkit_dict_lookup's result for an int
+
+
 def decode(tag, b):
+    if _FIXED.get(tag, len(b)) != len(b):
+        raise _errors.CorruptError("a value of tag %d with %d bytes" % (tag, len(b)))
     if tag == INT:
         return _Q.unpack(b)[0]
     if tag == STR:
@@ -130,15 +213,30 @@ def decode(tag, b):
 def decode_from(tag, size, buf):
     """decode of the first size bytes of buf (a ctypes buffer), reading
     numbers in place rather than through a bytes copy."""
-    if tag == INT:
+    if tag == INT and size == 8:
         return _Q.unpack_from(buf)[0]
     if tag == STR:
         return buf[:size].decode()
-    if tag == FLOAT:
+    if tag == FLOAT and size == 8:
         return _D.unpack_from(buf)[0]
     if tag == BOOL and size == 1:
         return buf[0] != _FALSE
     return decode(tag, buf[:size])
+
+
+def encode_items(initial, pairs):
+    """The encoded keys and values of initial (pairs: a mapping, or pairs
+    as dict.update takes; else values, as list.extend takes), all encoded
+    before a new dict or list is made, so that a bad one makes nothing."""
+    if not pairs:
+        return [encode(v) for v in initial]
+    if isinstance(initial, collections.abc.Mapping):
+        items = [(k, initial[k]) for k in initial]
+    elif hasattr(initial, "keys"):
+        items = [(k, initial[k]) for k in initial.keys()]
+    else:
+        items = [(k, v) for k, v in initial]
+    return [encode_key(k) + encode(v) for k, v in items]
 
 
 class _Buffers(threading.local):
@@ -221,6 +319,15 @@ class _Handle:
             n.lib.shmkit_dict_close(self._h)
             self._h = ctypes.c_void_p()
 
+    def closed(self):
+        """A closed handle on the same object (unlink still works), to hold
+        in this one's place: this one is closed by __del__ when the last
+        call in flight on it, in any thread, lets go of it. Every call holds
+        its handle for as long as C runs (ctypes lets go of the GIL)."""
+        c = object.__new__(_Handle)
+        c.name, c._h, c._ref, c._b = self.name, ctypes.c_void_p(), self._ref, self._b
+        return c
+
     def unlink(self):
         buf = ctypes.create_string_buffer(self._ref, len(self._ref))
         self._check(n.lib.shmkit_dict_unlink(buf, len(self._ref)), "unlink")
@@ -259,8 +366,9 @@ class _Shared:
         self.name = name
 
     def close(self):
-        """Release this process's mapping; the object stays."""
-        self._c.close()
+        """Release this process's mapping (once calls other threads have in
+        flight return); the object stays. Calls after it raise ValueError."""
+        self._c = self._c.closed()
 
     def unlink(self):
         """Remove the object's storage file: who has it open keeps it."""
@@ -285,7 +393,8 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     and C read its fields, and read back as a numpy structured scalar, or a
     ctypes.Structure without numpy. Any other object is stored pickled (Go
     sees bytes). Keys are equal when type and bytes are: 1, 1.0 and True are
-    three keys here.
+    three keys here; equal pickled keys are pickled to equal bytes in every
+    process, and an unhashable key is TypeError, as in a dict.
 
     Each operation is atomic. For a read-modify-write use update_key(key, fn)
     or add(key, delta), not d[k] += 1 (a get, then a set). A full /dev/shm
@@ -295,7 +404,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def _get(self, key):
         """(tag, bytes) of key's value, or None if it has none."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         got = self._c.lookup(kt, kb)
         if got is None:
             return None
@@ -308,9 +417,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode(key)
+                kt, kb = encode_key(key)
         else:
-            kt, kb = encode(key)
+            kt, kb = encode_key(key)
         c = self._c
         b = c._b
         buf = b.buf
@@ -319,22 +428,21 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         except ctypes.ArgumentError:
             r = -errno.EINVAL
         if r >= 0:
-            tag = r & 255
-            if tag == INT:
+            if r == _INT8:
                 return _unpack_q(buf)[0]
-            return decode_from(tag, r >> 8, buf)
+            return decode_from(r & 255, r >> 8, buf)
         got = c.lookup(kt, kb)
         if got is None:
             raise KeyError(key)
         return decode_from(*got)
 
     def get(self, key, default=None):
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         got = self._c.lookup(kt, kb)
         return default if got is None else decode_from(*got)
 
     def __contains__(self, key):
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         return self._c.lookup(kt, kb) is not None
 
     def __setitem__(self, key, value):
@@ -343,9 +451,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode(key)
+                kt, kb = encode_key(key)
         else:
-            kt, kb = encode(key)
+            kt, kb = encode_key(key)
         t = type(value)
         if t is int and _INT_MIN <= value <= _INT_MAX:
             vt, vb = INT, _pack_q(value)
@@ -365,12 +473,18 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             c.h  # closed: ValueError
             c._check(rc, "set")
 
+    def _store_encoded(self, items):
+        """Store items: (key tag, key bytes, value tag, value bytes) each."""
+        for kt, kb, vt, vb in items:
+            self._c._check(n.lib.shmkit_dict_set(self._c.h, kt, kb, len(kb), vt, vb, len(vb)), "set")
+
     def __delitem__(self, key):
-        kt, kb = encode(key)
-        rc = n.lib.shmkit_dict_delete(self._c.h, kt, kb, len(kb))
+        kt, kb = encode_key(key)
+        c = self._c
+        rc = n.lib.shmkit_dict_delete(c.h, kt, kb, len(kb))
         if rc == errno.ENOENT:
             raise KeyError(key)
-        self._c._check(rc, "delete")
+        c._check(rc, "delete")
 
     def __len__(self):
         v = ctypes.c_uint64()
@@ -382,7 +496,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def setdefault(self, key, default=None):
         """The key's value, storing default first if it has none (atomic)."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         vt, vb = encode(default)
         loaded = ctypes.c_int()
         got = self._c.read(lambda buf, cap, tag, ln: n.lib.shmkit_dict_load_or_store(
@@ -391,7 +505,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def compare_and_swap(self, key, old, new):
         """Store new if key's value is old (same type and bytes); True if it did."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         ot, ob = encode(old)
         nt, nb = encode(new)
         swapped = ctypes.c_int()
@@ -403,7 +517,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         """Set key to fn(old) atomically, old being its value or default;
         fn runs again if another process changed the value meanwhile.
         Returns the value stored."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         swapped = ctypes.c_int()
         while True:
             got = self._get(key)
@@ -416,10 +530,44 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             if swapped.value:
                 return new
 
+    _missing = object()
+
+    def _delete_if(self, kt, kb, got):
+        """Delete the key kt/kb if its value is still got (tag, bytes)."""
+        swapped = ctypes.c_int()
+        self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), got[0], got[1], len(got[1]), ABSENT, b"",
+                                             0, ctypes.byref(swapped)), "pop")
+        return swapped.value
+
+    def pop(self, key, default=_missing):
+        """Remove key and return its value (default, or KeyError, if it has
+        none), atomically: a value set meanwhile is not removed unseen."""
+        kt, kb = encode_key(key)
+        while True:
+            got = self._c.lookup(kt, kb)
+            if got is None:
+                if default is self._missing:
+                    raise KeyError(key)
+                return default
+            tag, size, buf = got
+            got = tag, buf[:size]
+            if self._delete_if(kt, kb, got):
+                return decode(*got)
+
+    def popitem(self):
+        """Remove some (key, value) and return it, atomically; KeyError if
+        the dict is empty."""
+        while True:
+            for (kt, kb), got in self._walk(raw=True):
+                if self._delete_if(kt, kb, got):  # the key's bytes as stored, whoever wrote them
+                    return decode(kt, kb), decode(*got)
+            if not len(self):
+                raise KeyError("popitem(): dictionary is empty")
+
     def add(self, key, delta=1):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
-        kt, kb = encode(key)
+        kt, kb = encode_key(key)
         c = self._c
         b = c._b
         if type(delta) is int and -(1 << 31) <= delta < (1 << 31):
@@ -437,8 +585,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             c._check(rc, "add")
         return b.sum.value
 
-    def _walk(self):
-        """(key, value) pairs; a key present throughout is seen once."""
+    def _walk(self, raw=False):
+        """(key, value) pairs, the value as (tag, bytes), the key too if
+        raw; a key present throughout is seen once."""
         c = self._c
         pos, gen, restarted = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_int()
         kt, vt, kl, vl = ctypes.c_int(), ctypes.c_int(), ctypes.c_uint64(), ctypes.c_uint64()
@@ -461,7 +610,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             if ident in seen:
                 continue
             seen.add(ident)
-            yield decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
+            yield ident if raw else decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
 
     def __iter__(self):
         for k, _ in self._walk():
@@ -486,11 +635,12 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
 class SharedList(_Shared, collections.abc.MutableSequence):
     """A list in shared memory, as Manager().list(): the values SharedDict
-    holds. Each of append, insert, item assignment, pop, reverse and clear
-    is atomic (insert and reverse build the new list aside and publish it
-    in one step); extend and deleting a slice are a series of them, so
-    another process may see them half done. Slice assignment and sort are
-    not supported."""
+    holds. Each of append, insert, item assignment, pop, remove, reverse and
+    clear is atomic (insert and reverse build the new list aside and publish
+    it in one step); extend and deleting a slice are a series of them, so
+    another process may see them half done, and reading a slice or
+    reversed() is a series of reads (an item removed meanwhile is left
+    out). Slice assignment and sort are not supported."""
 
     _kind = "list"
 
@@ -506,32 +656,51 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             i += len(self) if size is None else size
             if i < 0:
                 raise IndexError("list index out of range")
-        return i
+        # ctypes would cut an index of 2**64 or more to its low 64 bits: C
+        # takes UINT64_MAX as past the end.
+        return min(i, _UINT64_MAX)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        return self._take(n.lib.shmkit_list_get, self._index(i), "get", "list index out of range")
+            # Item by item, as of len() first: an item another process
+            # removed meanwhile is left out, never IndexError.
+            got = (self._item(j) for j in range(*i.indices(len(self))))
+            return [decode(*g) for g in got if g is not None]
+        return self._take(n.lib.shmkit_list_get, i, "get", "list index out of range")
+
+    def _at(self, i, call):
+        """call(index) -> rc for the item i (negative: from the end). The
+        length of a negative i's count is read in a call before: if another
+        process shortened the list between the two (ERANGE), count again."""
+        while True:
+            rc = call(self._index(i))
+            if rc != errno.ERANGE or i >= 0:
+                return rc
 
     def _take(self, fetch, i, op, out_of_range):
         # Reads item i by fetch (shmkit_list_get or _pop) and decodes it.
+        got = []
         rc_box = []
 
-        def call(buf, cap, tag, ln):
-            rc = fetch(self._c.h, i, tag, buf, cap, ln)
-            rc_box.append(rc)
-            return 0 if rc == errno.ERANGE else rc
-        got = self._c.read(call, op)
-        if rc_box[-1] == errno.ERANGE:
+        def call(j):
+            rc_box.clear()
+
+            def one(buf, cap, tag, ln):
+                rc = fetch(self._c.h, j, tag, buf, cap, ln)
+                rc_box.append(rc)
+                return 0 if rc == errno.ERANGE else rc
+            got[:] = [self._c.read(one, op)]
+            return rc_box[-1]
+        if self._at(i, call) == errno.ERANGE:
             raise IndexError(out_of_range)
-        return decode(*got)
+        return decode(*got[0])
 
     def __setitem__(self, i, value):
         if isinstance(i, slice):
             raise TypeError("slice assignment is not supported by SharedList")
-        i = self._index(i)
         vt, vb = encode(value)
-        rc = n.lib.shmkit_list_set(self._c.h, i, vt, vb, len(vb))
+        c = self._c
+        rc = self._at(i, lambda j: n.lib.shmkit_list_set(c.h, j, vt, vb, len(vb)))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "set")
@@ -541,16 +710,21 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             for j in sorted(range(*i.indices(len(self))), reverse=True):
                 del self[j]
             return
-        i = self._index(i)
-        rc = n.lib.shmkit_list_pop(self._c.h, i, None, None, 0, None)
+        c = self._c
+        rc = self._at(i, lambda j: n.lib.shmkit_list_pop(c.h, j, None, None, 0, None))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "delete")
 
     def insert(self, i, value):
-        i = max(0, i + len(self)) if i < 0 else i
+        i = operator.index(i)
+        i = max(0, i + len(self)) if i < 0 else min(i, _UINT64_MAX)
         vt, vb = encode(value)
         self._c._check(n.lib.shmkit_list_insert(self._c.h, i, vt, vb, len(vb)), "insert")
+
+    def _append_encoded(self, values):
+        for vt, vb in values:
+            self._c._check(n.lib.shmkit_list_append(self._c.h, vt, vb, len(vb)), "append")
 
     def append(self, value):
         vt, vb = encode(value)
@@ -561,13 +735,54 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             self.append(v)
 
     def pop(self, i=-1):
-        return self._take(n.lib.shmkit_list_pop, self._index(i), "pop", "pop index out of range")
+        return self._take(n.lib.shmkit_list_pop, i, "pop", "pop index out of range")
+
+    def _item(self, i):
+        """Item i as stored, (tag, bytes), or None past the end."""
+        rc_box = []
+
+        def one(buf, cap, tag, ln):
+            rc = n.lib.shmkit_list_get(self._c.h, i, tag, buf, cap, ln)
+            rc_box.append(rc)
+            return 0 if rc == errno.ERANGE else rc
+        got = self._c.read(one, "get")
+        return None if rc_box[-1] == errno.ERANGE else got
+
+    def remove(self, value):
+        """Remove the first item equal to value (ValueError if none). The
+        item removed is one read equal to value: if another process moved
+        or changed it before the removal, the search starts again."""
+        popped = ctypes.c_int()
+        while True:
+            i = 0
+            while True:
+                got = self._item(i)
+                if got is None:
+                    raise ValueError("list.remove(x): x not in list")
+                v = decode(*got)
+                if v is value or v == value:
+                    break
+                i += 1
+            c = self._c
+            rc = n.lib.shmkit_list_pop_if(c.h, i, got[0], got[1], len(got[1]), ctypes.byref(popped))
+            if rc != errno.ERANGE:  # ERANGE: the list got shorter meanwhile
+                c._check(rc, "remove")
+            if popped.value:
+                return
 
     def reverse(self):
         self._c._check(n.lib.shmkit_list_reverse(self._c.h), "reverse")
 
     def clear(self):
         self._c._check(n.lib.shmkit_dict_clear(self._c.h), "clear")
+
+    def __reversed__(self):
+        i = len(self) - 1
+        while i >= 0:
+            got = self._item(i)  # None: removed meanwhile
+            if got is not None:
+                yield decode(*got)
+            i -= 1
 
     def __iter__(self):
         i = 0

@@ -631,17 +631,20 @@ class Segment:
 
     def new_dict(self, name, initial=()):
         """A new shared dict, like Manager().dict(initial); its storage is a
-        file of its own in /dev/shm, removed by its unlink()."""
+        file of its own in /dev/shm, removed by its unlink(). An initial
+        key or value that cannot be stored raises before anything is made."""
+        items = _dict.encode_items(initial, pairs=True)
         self._new_dict(name, False)
         d = _dict.SharedDict(self, name)
-        d.update(initial)
+        d._store_encoded(items)
         return d
 
     def new_list(self, name, initial=()):
         """A new shared list, like Manager().list(initial)."""
+        values = _dict.encode_items(initial, pairs=False)
         self._new_dict(name, True)
         lst = _dict.SharedList(self, name)
-        lst.extend(initial)
+        lst._append_encoded(values)
         return lst
 
     def new_record_channel(self, name, rectype, slots, max_len, spsc=False, joinable=False):

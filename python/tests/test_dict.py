@@ -3,9 +3,12 @@
 import collections.abc
 import itertools
 import os
+import pickle
 import traceback
 import signal
+import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -232,6 +235,68 @@ class DictTest(unittest.TestCase):
             d["c"] = 3
         self.assertEqual(d["a"], 1)
 
+    def test_value_of_wrong_length_is_corrupt(self):
+        """An int, float, bool or None value whose stored length is not its
+        type's (another process scribbled the heap) is CorruptError on every
+        read. An int or float was read as 8 bytes of the buffer whatever its
+        length (a stale number), a bool of 0 bytes as True."""
+        values = {"int-key": 12345, "float-key": 2.5, "bool-key": False, "none-key": None}
+        d = self.new_dict(initial=values)
+        heap = "/dev/shm/" + d._c._ref[:192].split(b"\0")[0].decode()
+        with open(heap, "r+b") as f:
+            data = f.read()
+            for key, vlen in (("int-key", 3), ("float-key", 0), ("bool-key", 0), ("none-key", 1)):
+                at = data.find(key.encode()) - 16  # struct shmkit_dict_block before the key
+                self.assertEqual(int.from_bytes(data[at + 8:at + 12], "little"), len(key))
+                f.seek(at + 12)  # val_len
+                f.write(vlen.to_bytes(4, "little"))
+        d["fresh"] = 7  # the buffer now holds another number
+        for key in values:
+            with self.assertRaises(shmkit.CorruptError, msg=key):
+                d[key]
+            with self.assertRaises(shmkit.CorruptError, msg=key):
+                d.get(key)
+        with self.assertRaises(shmkit.CorruptError):
+            d.items()
+        self.assertEqual(d["fresh"], 7)
+
+    def test_close_while_other_threads_read(self):
+        """close() while other threads of the process read and write: their
+        calls return or raise ValueError (closed), the process lives. The
+        C handle was closed under calls in flight (ctypes lets go of the
+        GIL), and the process died of SIGSEGV in 30 of 30 runs."""
+        self.new_dict(initial={"k%d" % i: "v" * 300 for i in range(200)})
+        self.new_list(initial=range(100))
+        seg = self.seg
+
+        def work(i):
+            shared = seg.dict("d") if i % 2 == 0 else seg.list("l")
+            started = threading.Barrier(3)
+
+            def use():
+                started.wait()
+                try:
+                    while True:
+                        for j in range(100):
+                            if i % 2 == 0:
+                                shared["k%d" % j]
+                                shared.pop("absent", None)
+                            else:
+                                shared[j] = shared[j]
+                except ValueError:
+                    pass
+            threads = [threading.Thread(target=use) for _ in range(2)]
+            for t in threads:
+                t.start()
+            started.wait()
+            shared.close()
+            for t in threads:
+                t.join()
+            with self.assertRaises(ValueError):
+                len(shared)
+        for _ in range(5):
+            self.run_children(4, work)
+
     def test_full_tmpfs(self):
         """A full /dev/shm is NoSpaceError (an OSError of errno ENOSPC),
         never a signal, and loses nothing: in a forked child with a mount
@@ -308,6 +373,237 @@ class DictTest(unittest.TestCase):
         self.assertEqual(list(lst), [])
         with self.assertRaises(shmkit.KindMismatchError):
             self.seg.dict("l")
+
+    def test_list_index_past_uint64(self):
+        """An index of 2**64 or more is out of range, as in a list: ctypes
+        cut it to 64 bits, so del lst[2**64] removed item 0."""
+        lst = self.new_list(initial=[10, 11, 12])
+        for i in (2**64, 2**64 + 1, 2**65 + 2, 2**200):
+            with self.assertRaises(IndexError):
+                lst[i]
+            with self.assertRaises(IndexError):
+                lst[i] = 99
+            with self.assertRaises(IndexError):
+                del lst[i]
+            with self.assertRaises(IndexError):
+                lst.pop(i)
+            self.assertEqual(list(lst), [10, 11, 12], "index %d" % i)
+        lst.insert(2**64 + 1, 13)          # past the end appends, as list.insert
+        self.assertEqual(list(lst), [10, 11, 12, 13])
+        lst.insert(-2**70, 9)              # before the start prepends
+        self.assertEqual(list(lst), [9, 10, 11, 12, 13])
+        for bad in (1.5, None, "1"):
+            with self.assertRaises(TypeError):
+                lst.insert(bad, 0)
+        self.assertEqual(list(lst), [9, 10, 11, 12, 13])
+
+    def test_concurrent_pops_from_the_end(self):
+        """pop() and lst[-1] in processes that pop at once: an IndexError
+        only when the list is empty. They took len() then used len() - 1,
+        an index another process's pop could have taken meanwhile."""
+        n = 6000
+        self.new_list(initial=range(n))
+        self.new_list("out")
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.list("l") as ll, seg.list("out") as out:
+                    while True:
+                        try:
+                            ll[-1]
+                            out.append(ll.pop())
+                        except IndexError:
+                            left = len(ll)  # only pops happen: the list shrinks
+                            if left:
+                                raise AssertionError("IndexError with %d items left" % left)
+                            return
+        self.run_children(3, work)
+        with self.seg.list("out") as out:
+            self.assertEqual(sorted(out), list(range(n)))
+
+    def test_pickled_keys_are_one_key_per_value(self):
+        """A pickled key is the same key whichever equal object, and
+        whichever process, stores it; an unhashable key is TypeError, as in
+        a dict. Pickle wrote an equal str twice or as a reference to the
+        first copy, by identity, and a frozenset in its hash order, which
+        differs between interpreters; a list or dict key was stored."""
+        d = self.new_dict()
+        abc = "".join(["ab", "c"])                 # equal to "abc", another object
+        d[("abc", "abc")] = 1
+        d[frozenset("abcdefgh")] = 2
+        d[(("x", "y"), ("x", "y"), frozenset({"p", "q"}), b"z", b"z")] = 3
+        self.assertEqual(d[("abc", abc)], 1)
+        self.assertEqual(d[(("x", "y"), tuple(["x", "y"]), frozenset({"q", "p"}), b"z", bytes(b"z"[:]))], 3)
+        script = (
+            "import sys; sys.path.insert(0, %r); import shmkit\n"
+            "with shmkit.attach(%r) as seg, seg.dict('d') as d:\n"
+            "    print(d.get(('abc', ''.join(['a', 'bc']))), d.get(frozenset('hgfedcba')), sorted(map(repr, d)))\n"
+        ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), self.name)
+        for seed in ("1", "2", "3"):
+            env = dict(os.environ, PYTHONHASHSEED=seed)
+            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            self.assertTrue(out.stdout.startswith("1 2 "), "PYTHONHASHSEED=%s: %s" % (seed, out.stdout))
+        import ctypes
+
+        class Point(ctypes.Structure):
+            _fields_ = [("x", ctypes.c_double)]
+        for bad in ([1, 2], {"a": 1}, {1, 2}, (1, [2]), Point(1.5)):  # a record: a value only
+            with self.assertRaises(TypeError):
+                d[bad] = 1
+            with self.assertRaises(TypeError):
+                bad in d
+            with self.assertRaises(TypeError):
+                d.setdefault(bad, 1)
+        self.assertEqual(len(d), 3)
+        d["list value"] = [1, 2]                    # values may be anything
+        self.assertEqual(d["list value"], [1, 2])
+
+    def test_concurrent_pop_and_popitem(self):
+        """pop(key, default) and popitem() in processes that pop the same
+        keys at once: each value popped by one of them exactly once, no
+        KeyError while keys are left. They were MutableMapping's, a get and
+        then a del: the loser's del raised KeyError despite the default, and
+        a value set between the two was deleted unseen."""
+        n = 3000
+        self.new_dict(initial={"k%d" % i: i for i in range(n)})
+        self.new_list("out")
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.dict("d") as dd, seg.list("out") as out:
+                    for j in range(n // 2):
+                        v = dd.pop("k%d" % j, None)
+                        if v is not None:
+                            out.append(v)
+                    while True:
+                        try:
+                            k, v = dd.popitem()
+                        except KeyError:
+                            left = len(dd)  # only pops happen: the dict shrinks
+                            if left:
+                                raise AssertionError("popitem: KeyError with %d keys left" % left)
+                            return
+                        self.assertEqual(k, "k%d" % v)
+                        out.append(v)
+        self.run_children(3, work)
+        with self.seg.list("out") as out:
+            self.assertEqual(sorted(out), list(range(n)))
+        d = self.opened[0]
+        with self.assertRaises(KeyError):
+            d.pop("k1")
+        self.assertEqual(d.pop("k1", "none"), "none")
+        d["k1"] = b"v"
+        self.assertEqual(d.pop("k1"), b"v")
+        with self.assertRaises(KeyError):
+            d.popitem()
+
+    def test_remove_while_another_process_inserts(self):
+        """remove(v) while another process inserts at the front: v is the
+        item removed, nothing else. It was MutableSequence's, index(v) and
+        then del at that index: an insert in between shifted v on, and the
+        item before it was deleted instead."""
+        n = 2000
+        self.new_list(initial=range(n))
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg:
+                with seg.list("l") as ll:
+                    for v in range(n):
+                        if i == 0 and v % 2:
+                            ll.remove(v)
+                        elif i == 1:
+                            ll.insert(0, -1 - v)
+        self.run_children(2, work)
+        with self.seg.list("l") as ll:
+            got = sorted(ll)
+            self.assertEqual(got, list(range(-n, 0)) + list(range(0, n, 2)))
+            with self.assertRaises(ValueError):
+                ll.remove(1)
+            ll.remove(2.0)                  # equal as in a list, though stored as an int
+            self.assertNotIn(2, list(ll))
+            self.assertEqual(len(ll), len(got) - 1)
+
+    def test_read_only_refuses_every_write(self):
+        """Every method that writes, through a read-only attach, is
+        ReadOnlyError and changes nothing, whether or not it would."""
+        d = self.new_dict(initial={"a": 1})
+        lst = self.new_list(initial=[1, 2, 3])
+        with shmkit.attach(self.name, readonly=True) as ro:
+            with ro.dict("d") as rd, ro.list("l") as rl:
+                self.assertEqual((rd["a"], list(rl)), (1, [1, 2, 3]))
+                calls = [
+                    lambda: rd.__setitem__("b", 1), lambda: rd.__setitem__("a", 1), lambda: rd.__delitem__("a"),
+                    lambda: rd.__delitem__("missing"), rd.clear, lambda: rd.setdefault("a", 2),
+                    lambda: rd.setdefault("new", 2), lambda: rd.compare_and_swap("a", 1, 2),
+                    lambda: rd.compare_and_swap("a", 5, 2), lambda: rd.update_key("a", lambda v: v + 1),
+                    lambda: rd.add("a"), lambda: rd.add("a", 2**40), lambda: rd.pop("a"), rd.popitem,
+                    lambda: rd.update({"x": 1}),
+                    lambda: rl.__setitem__(0, 5), lambda: rl.__delitem__(0), lambda: rl.__delitem__(slice(0, 2)),
+                    lambda: rl.insert(0, 1), lambda: rl.append(1), lambda: rl.extend([1]), rl.pop,
+                    lambda: rl.pop(0), rl.reverse, rl.clear, lambda: rl.remove(2), lambda: rl.__iadd__([1]),
+                ]
+                for i, call in enumerate(calls):
+                    with self.assertRaises(shmkit.ReadOnlyError, msg="call %d" % i):
+                        call()
+        self.assertEqual(dict(d.items()), {"a": 1})
+        self.assertEqual(list(lst), [1, 2, 3])
+
+    def test_slices_and_reversed_while_another_process_pops(self):
+        """lst[:], lst[::-1] and reversed(lst) while another process pops
+        from the end: what is left, never IndexError (a list's slices do not
+        raise). They took len(), then read each index, and the index of an
+        item popped in between raised IndexError."""
+        n = 3000
+        lst = self.new_list(initial=range(n))
+        name = self.name
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                with shmkit.attach(name) as seg, seg.list("l") as ll:
+                    while len(ll):
+                        ll.pop()
+                code = 0
+            finally:
+                os._exit(code)
+        try:
+            reads = 0
+            while len(lst):
+                front = lst[:]
+                self.assertEqual(front, list(range(len(front))))
+                for how, got in (("[::-1]", lst[::-1]), ("reversed", list(reversed(lst)))):
+                    # Read downwards while the top is popped: items read
+                    # before their pop, descending (the popper may empty
+                    # the list before the read reaches 0).
+                    self.assertEqual(got, sorted(set(got), reverse=True), how)
+                    self.assertTrue(set(got) <= set(range(n)), how)
+                odd = lst[1::2]
+                self.assertEqual(odd, list(range(1, 2 * len(odd), 2)))
+                reads += 1
+        finally:
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        self.assertGreater(reads, 0)
+
+    def test_bad_initial_makes_nothing(self):
+        """new_dict and new_list whose initial items cannot be stored raise
+        and make nothing: the name is free for another try. They made the
+        object and its heap file, stored what came before the bad item and
+        raised: the next try was ObjectExistsError."""
+        unpicklable = lambda: 0  # noqa: E731
+        bad_items = (TypeError, AttributeError, pickle.PicklingError)
+        for bad in ({"a": 1, "b": unpicklable}, [("a", 1), ([1], 2)]):
+            with self.assertRaises(bad_items):
+                self.seg.new_dict("d", bad)
+        with self.assertRaises(bad_items):
+            self.seg.new_list("l", iter([1, unpicklable]))
+        self.assertEqual(len(self.seg.objects()), 0)
+        d = self.new_dict(initial=[("a", 1), (True, 2), (1, 3)])  # pairs as given: three keys
+        self.assertEqual((len(d), d["a"], d[True], d[1]), (3, 1, 2, 3))
+        lst = self.new_list(initial=iter([1, 2]))
+        self.assertEqual(list(lst), [1, 2])
 
     def test_pool_fills_list(self):
         lst = self.new_list()

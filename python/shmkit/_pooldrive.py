@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import weakref
 
 from . import _errors
 from . import _native as n
@@ -994,6 +995,17 @@ class Pool:
         return "<shmkit.Pool %s of %d workers running %s, %s>" % (self.name, self._processes, self._command[0], state)
 
 
+def _weak(method):
+    """method, called while its object lives."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        m = ref()
+        if m is not None:
+            m(*args)
+    return call
+
+
 class _Imap:
     """imap and imap_unordered's iterator."""
 
@@ -1009,8 +1021,10 @@ class _Imap:
         self._read = self._taken = 0
         self._feeding = True
         self._ahead = 2 * pool._processes * pool._window * self._size
-        self._job = _Job((self._in, self._out), self._answer)
-        self._job.answer_block = self._answer_block
+        # The job holds the iterator weakly: dropped, it is closed (__del__),
+        # not kept alive by its own queued chunks with its input half read.
+        self._job = _Job((self._in, self._out), _weak(self._answer))
+        self._job.answer_block = _weak(self._answer_block)
         with pool._lock:
             if pool._closed:
                 raise ValueError("Pool not running")
@@ -1052,9 +1066,7 @@ class _Imap:
             if len(batch) < self._size:
                 self._feeding = False
             if batch:
-                items = self._pool._encode(self._func, self._in, self._read, batch)
-                self._pool._submit(self._func, self._job, self._read, items, self._size, feeding=True)
-                self._read += len(batch)
+                self._queue_batch(batch)
             if not self._feeding:
                 self._job.seal()
                 self._fed()
@@ -1073,6 +1085,27 @@ class _Imap:
         if not ok:
             raise value
         return value
+
+    def _queue_batch(self, batch):
+        """Queue batch; an input that cannot be encoded is its task's
+        error, raised at its place, as a failed task's is."""
+        p, first = self._pool, self._read
+        try:
+            runs = [(first, p._encode(self._func, self._in, first, batch), self._size)]
+        except (TypeError, ValueError, struct.error, OverflowError):
+            runs = []
+            for k, v in enumerate(batch):  # one by one, to find the bad ones
+                try:
+                    runs.append((first + k, p._encode(self._func, self._in, first + k, [v]), 1))
+                except (TypeError, ValueError, struct.error, OverflowError) as e:
+                    runs.append((first + k, e, 1))
+        for at, items, size in runs:
+            if isinstance(items, Exception):
+                self._job.add(1)
+                self._job.settle(at, False, items)
+            else:
+                p._submit(self._func, self._job, at, items, size, feeding=True)
+        self._read += len(batch)
 
     def close(self):
         """Stop: the input is read no further, answers still due are dropped."""

@@ -419,6 +419,7 @@ class Pool:
         self._outstanding = 0
         self._next_id = 0
         self._closed = self._terminated = self._released = False
+        self._feeders = weakref.WeakSet()  # imaps still reading their input
         self._broken = None
         self._start_fails = 0
         self._live = set()
@@ -925,10 +926,15 @@ class Pool:
 
     def join(self):
         """Wait until every task has its result and every worker has
-        exited, then remove the pool's segments. close() first."""
+        exited, then remove the pool's segments. close() first. An imap
+        still reading its input has the rest read here, as
+        multiprocessing's does, so join does not wait for its consumer."""
         with self._lock:
             if not self._closed:
                 raise ValueError("Pool is still running")
+            feeders = [] if self._terminated else list(self._feeders)
+        for it in feeders:
+            it._feed_rest()
         self._wait_workers()
         self._release()
 
@@ -1029,6 +1035,8 @@ class _Imap:
             if pool._closed:
                 raise ValueError("Pool not running")
             pool._outstanding += 1  # join waits for the input's end
+            pool._feeders.add(self)
+        self._feed_lock = threading.Lock()  # the input is read by __next__, or by join
         self._counted = True
 
     def _answer(self, i, ok, value):
@@ -1060,16 +1068,25 @@ class _Imap:
     def __iter__(self):
         return self
 
+    def _feed_once(self):
+        batch = list(itertools.islice(self._it, self._size))
+        if len(batch) < self._size:
+            self._feeding = False
+        if batch:
+            self._queue_batch(batch)
+        if not self._feeding:
+            self._job.seal()
+            self._fed()
+
+    def _feed_rest(self):
+        with self._feed_lock:
+            while self._feeding:
+                self._feed_once()
+
     def __next__(self):
-        while self._feeding and self._read - self._taken < self._ahead:
-            batch = list(itertools.islice(self._it, self._size))
-            if len(batch) < self._size:
-                self._feeding = False
-            if batch:
-                self._queue_batch(batch)
-            if not self._feeding:
-                self._job.seal()
-                self._fed()
+        with self._feed_lock:
+            while self._feeding and self._read - self._taken < self._ahead:
+                self._feed_once()
         with self._cv:
             while True:
                 if self._ordered and self._taken in self._ready:

@@ -163,6 +163,18 @@ class PoolTest(unittest.TestCase):
         joiner.join(60)
         self.assertFalse(joiner.is_alive(), "join hung after an abandoned imap")
 
+    def test_join_before_imap_is_consumed(self):
+        # join() waited for an imap's consumer to read its input (for good,
+        # if it reads after join, as multiprocessing allows).
+        p = self.pool()
+        it = p.imap("sq", range(10000))
+        p.close()
+        joiner = threading.Thread(target=p.join, daemon=True)
+        joiner.start()
+        joiner.join(60)
+        self.assertFalse(joiner.is_alive(), "join waited for the imap's consumer")
+        self.assertEqual(list(it), [float(x * x) for x in range(10000)])
+
     def test_imap_bad_input_fails_at_its_place(self):
         # An input that cannot be encoded is its task's error, at its
         # place; it was raised before the first result, and the results

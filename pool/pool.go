@@ -776,16 +776,18 @@ func (p *Pool) fail(r span, err error) {
 // submit queues a job's spans of tasks, all at once: one lock and one
 // wake-up.
 func (p *Pool) submit(j *job, spans []span) error {
-	if len(spans) == 0 {
-		return nil
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	// A closed pool takes no new call, even one of no tasks; an iterator
+	// that began before Close may still queue the rest of its input.
+	if p.terminated || (p.closed && !j.admitted) {
 		return ErrClosed
 	}
 	if p.broken != nil {
 		return p.broken
+	}
+	if len(spans) == 0 {
+		return nil
 	}
 	n := 0
 	for i := range spans {
@@ -800,8 +802,9 @@ func (p *Pool) submit(j *job, spans []span) error {
 	return nil
 }
 
-// feeding marks a job whose input is still being read: Join waits for it.
-func (p *Pool) feeding() error {
+// feeding marks a job whose input is still being read: Join waits for
+// it, and Close lets it queue the rest.
+func (p *Pool) feeding(j *job) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -811,6 +814,7 @@ func (p *Pool) feeding() error {
 		return p.broken
 	}
 	p.outstanding++
+	j.admitted = true
 	return nil
 }
 
@@ -859,7 +863,8 @@ func (p *Pool) Close() {
 
 // Join waits until every task given to a closed pool has its result and
 // every worker has exited, then removes the pool's segments. Join before
-// Close is ErrRunning.
+// Close is ErrRunning. An Imap still reading its input is waited for: a
+// Join inside its loop waits for good.
 func (p *Pool) Join() error {
 	p.mu.Lock()
 	closed := p.closed

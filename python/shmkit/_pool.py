@@ -107,7 +107,10 @@ def serve_pool(functions, initializers=None, argv=None, types=None):
                     try:
                         if fn is None:
                             raise KeyError("pool: no task function registered under this name: %r" % name)
-                        a = (OK, bytes(fn(data)))
+                        r = fn(data)
+                        if isinstance(r, int):  # bytes(8) is eight zero bytes, not an answer
+                            raise TypeError("pool: task %r returned %r, not bytes" % (name, r))
+                        a = (OK, bytes(r))
                     except Exception:
                         a = (ERROR, traceback.format_exc().encode())
                     if 16 + 5 + len(a[1]) > results.maxlen:

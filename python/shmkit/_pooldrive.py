@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import weakref
 
 from . import _errors
 from . import _native as n
@@ -418,6 +419,7 @@ class Pool:
         self._outstanding = 0
         self._next_id = 0
         self._closed = self._terminated = self._released = False
+        self._feeders = weakref.WeakSet()  # imaps still reading their input
         self._broken = None
         self._start_fails = 0
         self._live = set()
@@ -924,10 +926,15 @@ class Pool:
 
     def join(self):
         """Wait until every task has its result and every worker has
-        exited, then remove the pool's segments. close() first."""
+        exited, then remove the pool's segments. close() first. An imap
+        still reading its input has the rest read here, as
+        multiprocessing's does, so join does not wait for its consumer."""
         with self._lock:
             if not self._closed:
                 raise ValueError("Pool is still running")
+            feeders = [] if self._terminated else list(self._feeders)
+        for it in feeders:
+            it._feed_rest()
         self._wait_workers()
         self._release()
 
@@ -994,6 +1001,17 @@ class Pool:
         return "<shmkit.Pool %s of %d workers running %s, %s>" % (self.name, self._processes, self._command[0], state)
 
 
+def _weak(method):
+    """method, called while its object lives."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        m = ref()
+        if m is not None:
+            m(*args)
+    return call
+
+
 class _Imap:
     """imap and imap_unordered's iterator."""
 
@@ -1009,12 +1027,16 @@ class _Imap:
         self._read = self._taken = 0
         self._feeding = True
         self._ahead = 2 * pool._processes * pool._window * self._size
-        self._job = _Job((self._in, self._out), self._answer)
-        self._job.answer_block = self._answer_block
+        # The job holds the iterator weakly: dropped, it is closed (__del__),
+        # not kept alive by its own queued chunks with its input half read.
+        self._job = _Job((self._in, self._out), _weak(self._answer))
+        self._job.answer_block = _weak(self._answer_block)
         with pool._lock:
             if pool._closed:
                 raise ValueError("Pool not running")
             pool._outstanding += 1  # join waits for the input's end
+            pool._feeders.add(self)
+        self._feed_lock = threading.Lock()  # the input is read by __next__, or by join
         self._counted = True
 
     def _answer(self, i, ok, value):
@@ -1034,10 +1056,10 @@ class _Imap:
             self._cv.notify()
 
     def _fed(self):
-        if self._counted:
-            self._counted = False
-            p = self._pool
-            with p._lock:
+        p = self._pool
+        with p._lock:  # once, though close() and join's reading may both get here
+            if self._counted:
+                self._counted = False
                 p._outstanding -= 1
                 p._cv.notify_all()
                 if p._closed and p._outstanding == 0:
@@ -1046,18 +1068,25 @@ class _Imap:
     def __iter__(self):
         return self
 
+    def _feed_once(self):
+        batch = list(itertools.islice(self._it, self._size))
+        if len(batch) < self._size:
+            self._feeding = False
+        if batch:
+            self._queue_batch(batch)
+        if not self._feeding:
+            self._job.seal()
+            self._fed()
+
+    def _feed_rest(self):
+        with self._feed_lock:
+            while self._feeding:
+                self._feed_once()
+
     def __next__(self):
-        while self._feeding and self._read - self._taken < self._ahead:
-            batch = list(itertools.islice(self._it, self._size))
-            if len(batch) < self._size:
-                self._feeding = False
-            if batch:
-                items = self._pool._encode(self._func, self._in, self._read, batch)
-                self._pool._submit(self._func, self._job, self._read, items, self._size, feeding=True)
-                self._read += len(batch)
-            if not self._feeding:
-                self._job.seal()
-                self._fed()
+        with self._feed_lock:
+            while self._feeding and self._read - self._taken < self._ahead:
+                self._feed_once()
         with self._cv:
             while True:
                 if self._ordered and self._taken in self._ready:
@@ -1073,6 +1102,27 @@ class _Imap:
         if not ok:
             raise value
         return value
+
+    def _queue_batch(self, batch):
+        """Queue batch; an input that cannot be encoded is its task's
+        error, raised at its place, as a failed task's is."""
+        p, first = self._pool, self._read
+        try:
+            runs = [(first, p._encode(self._func, self._in, first, batch), self._size)]
+        except (TypeError, ValueError, struct.error, OverflowError):
+            runs = []
+            for k, v in enumerate(batch):  # one by one, to find the bad ones
+                try:
+                    runs.append((first + k, p._encode(self._func, self._in, first + k, [v]), 1))
+                except (TypeError, ValueError, struct.error, OverflowError) as e:
+                    runs.append((first + k, e, 1))
+        for at, items, size in runs:
+            if isinstance(items, Exception):
+                self._job.add(1)
+                self._job.settle(at, False, items)
+            else:
+                p._submit(self._func, self._job, at, items, size, feeding=True)
+        self._read += len(batch)
 
     def close(self):
         """Stop: the input is read no further, answers still due are dropped."""

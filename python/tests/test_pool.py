@@ -8,6 +8,7 @@ import signal
 import struct
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -37,8 +38,12 @@ def die(b):
 def refuse(b):
     raise ValueError("refused")
 
-sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes},
-                           types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d")}))
+def count(b):
+    return 8  # not bytes: bytes(8) would be eight zero bytes, a float of 0.0
+
+sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count},
+                           types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d"),
+                                  "count": ("<d", "<d")}))
 '''
 
 
@@ -142,6 +147,63 @@ class PoolTest(unittest.TestCase):
         self.assertIn("out of turn", str(e))
         self.assertLessEqual(max(w[3] for w in p.workers()), 4, "two starts for the task, and their replacements")
         p.terminate()
+
+    def test_abandoned_imap_then_join(self):
+        # An imap dropped half way is closed: its job referred back to it,
+        # so dropping it freed nothing, the input was never read to its end
+        # and join() waited for it for good.
+        p = self.pool()
+        it = p.imap("sq", range(100000))
+        self.assertEqual([next(it), next(it)], [0.0, 1.0])
+        del it
+        self.assertEqual(p.map("sq", [3.0]), [9.0])
+        p.close()
+        joiner = threading.Thread(target=p.join, daemon=True)
+        joiner.start()
+        joiner.join(60)
+        self.assertFalse(joiner.is_alive(), "join hung after an abandoned imap")
+
+    def test_join_before_imap_is_consumed(self):
+        # join() waited for an imap's consumer to read its input (for good,
+        # if it reads after join, as multiprocessing allows).
+        p = self.pool()
+        it = p.imap("sq", range(10000))
+        p.close()
+        joiner = threading.Thread(target=p.join, daemon=True)
+        joiner.start()
+        joiner.join(60)
+        self.assertFalse(joiner.is_alive(), "join waited for the imap's consumer")
+        self.assertEqual(list(it), [float(x * x) for x in range(10000)])
+
+    def test_imap_bad_input_fails_at_its_place(self):
+        # An input that cannot be encoded is its task's error, at its
+        # place; it was raised before the first result, and the results
+        # after it moved up one place.
+        p = self.pool()
+        for chunksize in (1, 3):
+            got = []
+            it = p.imap("sq", [1.0, 2.0, "x", 4.0, 5.0], chunksize=chunksize)
+            while True:
+                try:
+                    got.append(next(it))
+                except StopIteration:
+                    break
+                except struct.error as e:
+                    self.assertIn("input 2", str(e))
+                    got.append("error")
+            self.assertEqual(got, [1.0, 4.0, "error", 16.0, 25.0])
+        p.close()
+        p.join()
+
+    def test_result_not_bytes(self):
+        # A task that returns an int: bytes(8) made it eight zero bytes,
+        # which crossed as the float 0.0.
+        p = self.pool()
+        with self.assertRaises(shmkit.TaskError) as cm:
+            p.apply("count", (1.0,))
+        self.assertIn("TypeError", cm.exception.text)
+        p.close()
+        p.join()
 
     def test_not_a_worker_program(self):
         for command in ([sys.executable, "-c", "pass"], [sys.executable, "-c", "print('{\"tasks\": 3}')"],

@@ -313,16 +313,16 @@ func (r *Result) summarise() {
 // run calls it more than noise.
 const floorMargin = 1.10
 
-// FloorBeaten names each row that beats its workload's C floor by more
-// than noise (10% on the median), as warnings to print: the floor is the
-// least work that can move the data, so such a row means a wrong floor
-// or a wrong row.
+// FloorBeaten names each row that beats its workload's floor (the C floor
+// of W1-W3, W8's Go map) by more than noise (10% on the median), as
+// warnings to print: the floor is the least work that can move the data,
+// so such a row means a wrong floor or a wrong row.
 func FloorBeaten(results [][]*Result) []string {
 	var out []string
 	for _, rs := range results {
 		var floor *Result
 		for _, r := range rs {
-			if r.Impl == FloorImpl {
+			if r.Impl == FloorImpl || r.Impl == W8Floor {
 				floor = r
 			}
 		}
@@ -331,8 +331,8 @@ func FloorBeaten(results [][]*Result) []string {
 		}
 		for _, r := range rs {
 			if s := Speedup(r, floor); r != floor && s > floorMargin {
-				out = append(out, fmt.Sprintf("%s %s beats the C floor by %.2f× on the median: the floor or the row is wrong",
-					r.Label(), r.Impl, s))
+				out = append(out, fmt.Sprintf("%s %s beats the %s by %.2f× on the median: the floor or the row is wrong",
+					r.Label(), r.Impl, floor.Impl, s))
 			}
 		}
 	}

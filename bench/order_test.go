@@ -64,9 +64,12 @@ func TestFloorBeaten(t *testing.T) {
 	pingPong := &Workload{ID: "W3", Figure: RoundTrip, Count: 1000, Impls: []Impl{
 		fixedImpl(FloorImpl, 10*ms), fixedImpl("quick", 5*ms), fixedImpl("slow", 20*ms)}}
 	noFloor := &Workload{ID: "W5", Figure: Ops, Count: 1000, Impls: []Impl{fixedImpl("a", ms), fixedImpl("b", 9*ms)}}
-	got := FloorBeaten(Run(context.Background(), []*Workload{stream, pingPong, noFloor}, Options{Rounds: 1}))
-	if len(got) != 2 || !strings.HasPrefix(got[0], "W2 fast beats the C floor by 1.25×") ||
-		!strings.HasPrefix(got[1], "W3 quick beats the C floor by 2.00×") {
+	dict := &Workload{ID: "W8", Variant: "set", Figure: Ops, Count: 1000, Impls: []Impl{
+		fixedImpl("shmkit", 4*ms), fixedImpl(W8Floor, 5*ms)}}
+	got := FloorBeaten(Run(context.Background(), []*Workload{stream, pingPong, noFloor, dict}, Options{Rounds: 1}))
+	if len(got) != 3 || !strings.HasPrefix(got[0], "W2 fast beats the C floor by 1.25×") ||
+		!strings.HasPrefix(got[1], "W3 quick beats the C floor by 2.00×") ||
+		!strings.HasPrefix(got[2], "W8 set shmkit beats the Go map+Mutex (floor) by 1.25×") {
 		t.Fatalf("FloorBeaten = %q", got)
 	}
 }

@@ -446,8 +446,8 @@ func mapSet(args []string, ready func()) (string, error) {
 		return "", err
 	}
 	keys := w8KeyList(n[0])
-	m := &lockedMap{m: make(map[string]int64, len(keys))}
 	before := heapInUse()
+	m := &lockedMap{m: make(map[string]int64, len(keys))} // its memory counts as grown
 	ready()
 	t0 := time.Now()
 	for i, k := range keys {

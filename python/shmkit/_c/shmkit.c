@@ -2566,6 +2566,12 @@ struct dict_item {
 	const uint8_t *key, *val;
 };
 
+/* item_holds reports whether the item's value is tag and the len bytes
+ * at val: the same value, as compare-and-swap and a list's pop_if ask. */
+static int item_holds(const struct dict_item *it, int tag, const void *val, uint64_t len) {
+	return it->vtag == tag && it->vlen == len && (len == 0 || memcmp(it->val, val, len) == 0);
+}
+
 static int dict_item_at(struct shmkit_dict *d, uint64_t ref, struct dict_item *it) {
 	int rc = dict_span(d, ref, sizeof(struct shmkit_dict_block));
 	if (rc != 0) {
@@ -3781,7 +3787,7 @@ static int dict_write(struct shmkit_dict *d, int ktag, const void *key, uint64_t
 	case OP_CAS: {
 		int match = w->otag == (int)SHMKIT_TAG_ABSENT
 		                ? old == 0
-		                : old != 0 && it.vtag == w->otag && it.vlen == w->olen && memcmp(it.val, w->old, w->olen) == 0;
+		                : old != 0 && item_holds(&it, w->otag, w->old, w->olen);
 		if (match) {
 			rc = dict_put(d, &t, at, old, &it, h32, ktag, key, klen, w->vtag, w->val, w->vlen);
 			w->done = rc == 0;
@@ -4279,9 +4285,8 @@ int shmkit_list_pop_if(struct shmkit_dict *d, uint64_t i, int vtag, const void *
 	struct dict_item it;
 	if (i >= t.n) {
 		rc = ERANGE;
-	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0 && it.vtag == vtag && it.vlen == vlen &&
-	           (vlen == 0 || memcmp(it.val, val, vlen) == 0) && (rc = list_remove(d, &t, t.n, i, &it)) == 0 &&
-	           popped) {
+	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0 && item_holds(&it, vtag, val, vlen) &&
+	           (rc = list_remove(d, &t, t.n, i, &it)) == 0 && popped) {
 		*popped = 1;
 	}
 	dict_unlock(d);

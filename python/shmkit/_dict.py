@@ -230,9 +230,7 @@ def encode_items(initial, pairs):
     before a new dict or list is made, so that a bad one makes nothing."""
     if not pairs:
         return [encode(v) for v in initial]
-    if isinstance(initial, collections.abc.Mapping):
-        items = [(k, initial[k]) for k in initial]
-    elif hasattr(initial, "keys"):
+    if hasattr(initial, "keys"):  # a mapping, as dict.update takes it
         items = [(k, initial[k]) for k in initial.keys()]
     else:
         items = [(k, v) for k, v in initial]
@@ -677,20 +675,25 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             if rc != errno.ERANGE or i >= 0:
                 return rc
 
+    def _fetch(self, fetch, j, op):
+        """Item j (an index C takes) by fetch (shmkit_list_get or _pop), as
+        stored, (tag, bytes), or None past the end."""
+        rc_box = []
+
+        def one(buf, cap, tag, ln):
+            rc = fetch(self._c.h, j, tag, buf, cap, ln)
+            rc_box.append(rc)
+            return 0 if rc == errno.ERANGE else rc
+        got = self._c.read(one, op)
+        return None if rc_box[-1] == errno.ERANGE else got
+
     def _take(self, fetch, i, op, out_of_range):
         # Reads item i by fetch (shmkit_list_get or _pop) and decodes it.
         got = []
-        rc_box = []
 
         def call(j):
-            rc_box.clear()
-
-            def one(buf, cap, tag, ln):
-                rc = fetch(self._c.h, j, tag, buf, cap, ln)
-                rc_box.append(rc)
-                return 0 if rc == errno.ERANGE else rc
-            got[:] = [self._c.read(one, op)]
-            return rc_box[-1]
+            got[:] = [self._fetch(fetch, j, op)]
+            return errno.ERANGE if got[0] is None else 0
         if self._at(i, call) == errno.ERANGE:
             raise IndexError(out_of_range)
         return decode(*got[0])
@@ -739,14 +742,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
 
     def _item(self, i):
         """Item i as stored, (tag, bytes), or None past the end."""
-        rc_box = []
-
-        def one(buf, cap, tag, ln):
-            rc = n.lib.shmkit_list_get(self._c.h, i, tag, buf, cap, ln)
-            rc_box.append(rc)
-            return 0 if rc == errno.ERANGE else rc
-        got = self._c.read(one, "get")
-        return None if rc_box[-1] == errno.ERANGE else got
+        return self._fetch(n.lib.shmkit_list_get, i, "get")
 
     def remove(self, value):
         """Remove the first item equal to value (ValueError if none). The

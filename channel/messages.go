@@ -11,7 +11,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/shmkit/shmkit/internal/cbind"
+	"github.com/shmkit/shmkit/internal/bulk"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/wait"
@@ -36,9 +36,8 @@ func (r *ring) wrap(op string, ctx context.Context, err error) error {
 	return errtext.Errorf("channel: %s %q: %w", op, r.name, err)
 }
 
-// bigCopy is the size from which messages are copied with C's memcpy,
-// which is faster than Go's copy for large copies into shared memory
-// (cbind.Copy).
+// bigCopy is the size from which messages are copied with bulk.Copy,
+// which is faster than Go's copy for large copies into shared memory.
 const bigCopy = 64 << 10
 
 // copyElems copies src to dst, as copy does.
@@ -47,7 +46,7 @@ func copyElems[T any](dst, src []T) {
 		copy(dst, src)
 		return
 	}
-	cbind.Copy(layout.Bytes(dst), layout.Bytes(src))
+	bulk.Copy(layout.Bytes(dst), layout.Bytes(src))
 }
 
 func copyIn[T any](values []T) func([]T) { return func(s []T) { copyElems(s, values) } }

@@ -139,13 +139,3 @@ func BarrierAbort(b *layout.Barrier) error { return errno(C.shmkit_barrier_abort
 
 // BarrierReset returns the barrier to empty, breaking current waiters.
 func BarrierReset(b *layout.Barrier) error { return errno(C.shmkit_barrier_reset(barrier(b))) }
-
-// Copy copies src into dst (min of the lengths) with the C library's
-// memcpy. For large copies into shared memory it is much faster than Go's
-// copy on some machines: glibc switches to non-temporal stores, which do
-// not first fetch each destination line from the peer's cache.
-func Copy(dst, src []byte) {
-	if n := min(len(dst), len(src)); n > 0 {
-		C.memcpy(unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0]), C.size_t(n))
-	}
-}

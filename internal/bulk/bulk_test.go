@@ -9,7 +9,7 @@ import (
 )
 
 func TestCopy(t *testing.T) {
-	for _, n := range []int{0, 1, 7, 64, 4095, 65536, 1 << 20} {
+	for _, n := range []int{0, 1, 7, 64, 4095, 65536, 1 << 20, 3<<20 + 5} {
 		src := make([]byte, n)
 		for i := range src {
 			src[i] = byte(i*7 + 3)

@@ -33,8 +33,8 @@ def encode(v):
     if t is str:
         try:
             return STR, v.encode()
-        except UnicodeEncodeError:  # lone surrogates: keep them exactly
-            pass
+        except UnicodeEncodeError:
+            return _encode_escaped(v)
     elif t is int:
         if -(1 << 63) <= v < (1 << 63):
             return INT, _Q.pack(v)
@@ -53,6 +53,20 @@ def encode(v):
     elif t.__module__ == "numpy" and getattr(getattr(v, "dtype", None), "names", None):
         if getattr(v, "shape", ()) == ():  # a structured scalar, not an array of records
             return RECORD, _record_desc(v.dtype) + v.tobytes()
+    return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _encode_escaped(v):
+    """A str with lone surrogates: STR with the bytes surrogateescape gives
+    if decoding them gives v back (a string read from bytes that are not
+    UTF-8, as Go may store), so that it finds the same key; else pickled,
+    as two strings must not share bytes ("\\udcc3\\udca9" is not "é")."""
+    try:
+        b = v.encode("utf-8", "surrogateescape")
+        if b.decode("utf-8", "surrogateescape") == v:
+            return STR, b
+    except UnicodeError:
+        pass
     return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -194,7 +208,7 @@ def decode(tag, b):
     if tag == INT:
         return _Q.unpack(b)[0]
     if tag == STR:
-        return b.decode()
+        return b.decode("utf-8", "surrogateescape")
     if tag == FLOAT:
         return _D.unpack(b)[0]
     if tag == BYTES:
@@ -216,7 +230,7 @@ def decode_from(tag, size, buf):
     if tag == INT and size == 8:
         return _Q.unpack_from(buf)[0]
     if tag == STR:
-        return buf[:size].decode()
+        return buf[:size].decode("utf-8", "surrogateescape")
     if tag == FLOAT and size == 8:
         return _D.unpack_from(buf)[0]
     if tag == BOOL and size == 1:

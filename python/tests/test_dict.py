@@ -137,6 +137,39 @@ class DictTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             d.add("n")
 
+    def test_strings_not_utf8_from_a_foreign_writer(self):
+        """A child process stores keys and values tagged STR whose bytes are
+        not UTF-8 through the C library: every reader here still iterates,
+        looks up and deletes them (they read with surrogateescape, one lone
+        surrogate per bad byte). Iterating raised UnicodeDecodeError."""
+        d = self.new_dict(initial={"good": 1})
+        from shmkit import _dict, _native
+        bad = [b"\xff", b"a\xc3(", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"x\x00\xfe"]
+
+        def write(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for k in bad:
+                    v = k + b"!"
+                    self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.STR, k, len(k), _dict.STR, v, len(v)), 0)
+        self.run_children(1, write)
+        want = {k.decode("utf-8", "surrogateescape"): (k + b"!").decode("utf-8", "surrogateescape") for k in bad}
+        want["good"] = 1
+        self.assertEqual(dict(d.items()), want)
+        self.assertEqual(sorted(d), sorted(want))
+        for k, v in want.items():
+            self.assertEqual(d[k], v)
+            self.assertIn(k, d)
+        for k in list(want)[:3]:
+            del d[k]
+            del want[k]
+        self.assertEqual(d.copy(), want)
+        # A string that is not the reading of any bytes keeps its own key:
+        # "\udcc3\udca9" is not "é", and "\ud800" has no bytes at all.
+        d["é"], d["\udcc3\udca9"], d["\ud800"] = 1, 2, 3
+        self.assertEqual((d["é"], d["\udcc3\udca9"], d["\ud800"]), (1, 2, 3))
+        self.assertEqual(_dict.encode("\udcc3\udca9")[0], _dict.PICKLE)
+        self.assertEqual(_dict.encode("a\udcff"), (_dict.STR, b"a\xff"))
+
     def test_records(self):
         """A ctypes.Structure (or numpy structured scalar) is stored as a
         RECORD with its layout and reads back field for field, in this

@@ -661,16 +661,18 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         self._c._check(n.lib.shmkit_list_len(self._c.h, ctypes.byref(v)), "len")
         return v.value
 
-    def _index(self, i, size=None):
+    @staticmethod
+    def _index(i):
+        """i as C takes it, and whether it counts from the end: a negative
+        i is -i items from the end, counted by C under the list's lock (a
+        len() taken before may be out of date when the call acts)."""
         if not isinstance(i, int):
             raise TypeError("list indices must be integers, not %s" % type(i).__name__)
-        if i < 0:
-            i += len(self) if size is None else size
-            if i < 0:
-                raise IndexError("list index out of range")
         # ctypes would cut an index of 2**64 or more to its low 64 bits: C
-        # takes UINT64_MAX as past the end.
-        return min(i, _UINT64_MAX)
+        # takes UINT64_MAX as past the end, or before the start.
+        if i < 0:
+            return min(-i, _UINT64_MAX), True
+        return min(i, _UINT64_MAX), False
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -678,16 +680,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             # removed meanwhile is left out, never IndexError.
             got = (self._item(j) for j in range(*i.indices(len(self))))
             return [decode(*g) for g in got if g is not None]
-        return self._take(n.lib.shmkit_list_get, i, "get", "list index out of range")
-
-    def _at(self, i, call):
-        """call(index) -> rc for the item i (negative: from the end). The
-        length of a negative i's count is read in a call before: if another
-        process shortened the list between the two (ERANGE), count again."""
-        while True:
-            rc = call(self._index(i))
-            if rc != errno.ERANGE or i >= 0:
-                return rc
+        return self._take(n.lib.shmkit_list_get, n.lib.shmkit_list_get_end, i, "get", "list index out of range")
 
     def _fetch(self, fetch, j, op):
         """Item j (an index C takes) by fetch (shmkit_list_get or _pop), as
@@ -701,23 +694,22 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         got = self._c.read(one, op)
         return None if rc_box[-1] == errno.ERANGE else got
 
-    def _take(self, fetch, i, op, out_of_range):
-        # Reads item i by fetch (shmkit_list_get or _pop) and decodes it.
-        got = []
-
-        def call(j):
-            got[:] = [self._fetch(fetch, j, op)]
-            return errno.ERANGE if got[0] is None else 0
-        if self._at(i, call) == errno.ERANGE:
+    def _take(self, fetch, fetch_end, i, op, out_of_range):
+        # Reads item i by fetch (shmkit_list_get or _pop; fetch_end for a
+        # negative i) and decodes it.
+        j, end = self._index(i)
+        got = self._fetch(fetch_end if end else fetch, j, op)
+        if got is None:
             raise IndexError(out_of_range)
-        return decode(*got[0])
+        return decode(*got)
 
     def __setitem__(self, i, value):
         if isinstance(i, slice):
             raise TypeError("slice assignment is not supported by SharedList")
+        j, end = self._index(i)
         vt, vb = encode(value)
         c = self._c
-        rc = self._at(i, lambda j: n.lib.shmkit_list_set(c.h, j, vt, vb, len(vb)))
+        rc = (n.lib.shmkit_list_set_end if end else n.lib.shmkit_list_set)(c.h, j, vt, vb, len(vb))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "set")
@@ -727,17 +719,20 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             for j in sorted(range(*i.indices(len(self))), reverse=True):
                 del self[j]
             return
+        j, end = self._index(i)
         c = self._c
-        rc = self._at(i, lambda j: n.lib.shmkit_list_pop(c.h, j, None, None, 0, None))
+        rc = (n.lib.shmkit_list_pop_end if end else n.lib.shmkit_list_pop)(c.h, j, None, None, 0, None)
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "delete")
 
     def insert(self, i, value):
-        i = operator.index(i)
-        i = max(0, i + len(self)) if i < 0 else min(i, _UINT64_MAX)
+        """Insert value before item i; a negative i counts from the end as
+        the list is when C inserts, under its lock."""
+        j, end = self._index(operator.index(i))
         vt, vb = encode(value)
-        self._c._check(n.lib.shmkit_list_insert(self._c.h, i, vt, vb, len(vb)), "insert")
+        c = self._c
+        c._check((n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(c.h, j, vt, vb, len(vb)), "insert")
 
     def _append_encoded(self, values):
         for vt, vb in values:
@@ -752,7 +747,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             self.append(v)
 
     def pop(self, i=-1):
-        return self._take(n.lib.shmkit_list_pop, i, "pop", "pop index out of range")
+        return self._take(n.lib.shmkit_list_pop, n.lib.shmkit_list_pop_end, i, "pop", "pop index out of range")
 
     def _item(self, i):
         """Item i as stored, (tag, bytes), or None past the end."""

@@ -455,6 +455,39 @@ class DictTest(unittest.TestCase):
         with self.seg.list("out") as out:
             self.assertEqual(sorted(out), list(range(n)))
 
+    def test_negative_indexes_while_others_insert_and_pop(self):
+        """insert(-1, x), lst[-1], lst[-1] = v and pop(-2) count from the end
+        of the list as it is when they act: "END" stays last while one
+        process inserts before it and another pops from the front. They
+        counted from a len() taken in a call before, so an item landed
+        after "END", or the item read or popped was not the one asked."""
+        filler, inserts = 4000, 1500
+        self.new_list(initial=["f"] * filler + ["END"])
+        name = self.name
+
+        def work(i):
+            with shmkit.attach(name) as seg, seg.list("l") as ll:
+                for j in range(inserts):
+                    if i == 0:
+                        ll.insert(-1, j)
+                    elif i == 1:
+                        ll.pop(0)
+                        ll.pop(0)
+                    else:
+                        if ll[-1] != "END":
+                            raise AssertionError("lst[-1] read %r" % (ll[-1],))
+                        ll[-1] = "END"
+                        ll.insert(-1, "tmp")
+                        got = ll.pop(-2)
+                        if got not in ("tmp", "f") and not isinstance(got, int):
+                            raise AssertionError("pop(-2) took %r" % (got,))
+        self.run_children(3, work)
+        with self.seg.list("l") as ll:
+            items = list(ll)
+        self.assertEqual(items[-1], "END")
+        self.assertEqual(items.count("END"), 1)
+        self.assertEqual(len(items), filler + 1 + inserts - 2 * inserts)
+
     def test_pickled_keys_are_one_key_per_value(self):
         """A pickled key is the same key whichever equal object, and
         whichever process, stores it; an unhashable key is TypeError, as in

@@ -81,3 +81,29 @@ with shmkit.attach(sys.argv[1]) as seg, seg.dict("d") as d:
 	require.NoError(t, err)
 	assert.Equal(t, 4, n)
 }
+
+// TestDictKeysEqualInPython: Go stores the keys 1, 1.0 and true, one key
+// in a Python dict. Python reads each value by its own key, and dict(d)
+// and d.copy() raise KeyCollisionError instead of keeping one value.
+func TestDictKeysEqualInPython(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d, err := dict.New(seg, "d")
+	require.NoError(t, err)
+	defer func() { d.Unlink(); d.Close() }()
+	require.NoError(t, d.Set(int64(1), "int"))
+	require.NoError(t, d.Set(1.0, "float"))
+	require.NoError(t, d.Set(true, "bool"))
+	out, err := python(t, "-c", `
+import sys, shmkit
+with shmkit.attach(sys.argv[1]) as seg, seg.dict("d") as d:
+    print(d[1], d[1.0], d[True], len(d.items()), d == {1: "int"})
+    for f in (dict, lambda m: m.copy()):
+        try:
+            print(f(d))
+        except shmkit.KeyCollisionError as e:
+            print("collision")
+`, name).Output()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "int float bool 3 False\ncollision\ncollision", strings.TrimSpace(string(out)))
+}

@@ -405,7 +405,8 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     and C read its fields, and read back as a numpy structured scalar, or a
     ctypes.Structure without numpy. Any other object is stored pickled (Go
     sees bytes). Keys are equal when type and bytes are: 1, 1.0 and True are
-    three keys here; equal pickled keys are pickled to equal bytes in every
+    three keys here (dict(d), copy() and keys() raise KeyCollisionError
+    when they meet two such keys, rather than keep one value); equal pickled keys are pickled to equal bytes in every
     process, and an unhashable key is TypeError, as in a dict.
 
     Each operation is atomic. For a read-modify-write use update_key(key, fn)
@@ -633,16 +634,60 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         return [(k, decode(*v)) for k, v in self._walk()]
 
     def keys(self):
-        return [k for k, _ in self._walk()]
+        """A list of the keys; KeyCollisionError if two of them are one key
+        in a Python dict (so dict(d), which reads keys(), keeps no value
+        less than the shared dict holds)."""
+        keys = [k for k, _ in self._walk()]
+        _check_distinct(self.name, keys)
+        return keys
 
     def values(self):
         return [decode(*v) for _, v in self._walk()]
 
     def copy(self):
-        return dict(self.items())
+        """A dict of the items; KeyCollisionError as keys()."""
+        items = self.items()
+        _check_distinct(self.name, [k for k, _ in items])
+        return dict(items)
+
+    def __eq__(self, other):
+        # Each stored key looked up in other: a dict cannot equal a shared
+        # dict holding both 1 and 1.0, which it would hold as one key.
+        if not isinstance(other, collections.abc.Mapping):
+            return NotImplemented
+        items = self.items()
+        if len(items) != len(other):
+            return False
+        missing = object()
+        for k, v in items:
+            try:
+                w = other.get(k, missing)
+            except TypeError:
+                return False
+            if w is missing or not (w is v or w == v):
+                return False
+        return True
+
+    __hash__ = None
 
     def __repr__(self):
-        return "<SharedDict %r %r>" % (self.name, self.copy())
+        return "<SharedDict %r {%s}>" % (self.name, ", ".join("%r: %r" % kv for kv in self.items()))
+
+
+def _check_distinct(name, keys):
+    """KeyCollisionError if keys holds two keys a Python dict takes as one."""
+    try:
+        if len(set(keys)) == len(keys):
+            return
+    except TypeError:  # a foreign writer's unhashable pickled key: no dict holds it either
+        raise TypeError("dict %s holds an unhashable key" % name) from None
+    first, same = {}, []
+    for k in keys:
+        if k in first:
+            same.append("%r and %r" % (first[k], k))
+        else:
+            first[k] = k
+    raise _errors.KeyCollisionError("dict %s: keys a Python dict takes as one: %s" % (name, "; ".join(same)))
 
 
 class SharedList(_Shared, collections.abc.MutableSequence):

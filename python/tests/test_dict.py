@@ -488,6 +488,35 @@ class DictTest(unittest.TestCase):
         self.assertEqual(items.count("END"), 1)
         self.assertEqual(len(items), filler + 1 + inserts - 2 * inserts)
 
+    def test_keys_equal_in_python_but_stored_apart(self):
+        """1, 1.0 and True are three keys of a shared dict (type and bytes),
+        as another process may store them, but one key of a Python dict:
+        dict(d), d.copy() and keys() raise KeyCollisionError naming them
+        rather than keep one value and drop the others unseen; items() and
+        iteration give every pair; == with a dict is False. dict(d) and
+        copy() kept one of the three values."""
+        d = self.new_dict()
+
+        def write(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                dd[1], dd[1.0], dd[True], dd["x"] = "int", "float", "bool", 0
+        self.run_children(1, write)
+        self.assertEqual((d[1], d[1.0], d[True]), ("int", "float", "bool"))
+        self.assertEqual(sorted(map(repr, d.items())), ["('x', 0)", "(1, 'int')", "(1.0, 'float')", "(True, 'bool')"])
+        self.assertEqual(len(list(d)), 4)
+        for f in (dict, lambda m: m.copy(), lambda m: m.keys()):
+            with self.assertRaises(shmkit.KeyCollisionError) as cm:
+                f(d)
+            self.assertIsInstance(cm.exception, ValueError)
+            self.assertIn("1.0", str(cm.exception))
+        self.assertNotEqual(d, {1: "int", "x": 0})
+        self.assertNotEqual(d, {1: "bool", "x": 0})
+        self.assertIn("1.0: 'float'", repr(d))
+        del d[1.0], d[True]
+        self.assertEqual(dict(d), {1: "int", "x": 0})
+        self.assertEqual(d, {1: "int", "x": 0})
+        self.assertEqual(d, {1.0: "int", "x": 0}, "a Python dict's key 1.0 is its key 1")
+
     def test_pickled_keys_are_one_key_per_value(self):
         """A pickled key is the same key whichever equal object, and
         whichever process, stores it; an unhashable key is TypeError, as in

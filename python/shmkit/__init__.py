@@ -19,7 +19,7 @@ from ._errors import (ChannelClosedError, ChannelEndedError, CorruptError, KeyCo
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
-from ._dict import SharedDict, SharedList
+from ._dict import Pickled, SharedDict, SharedList
 from ._pool import serve_pool
 from ._pooldrive import Pool, PoolError, TaskError, TerminatedError, WorkerDiedError, WorkerStartError
 from ._pipe import Connection
@@ -31,6 +31,6 @@ __all__ = [
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "KeyCollisionError", "SharedDict", "SharedList",
+    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "KeyCollisionError", "Pickled", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

@@ -26,6 +26,27 @@ _UINT64_MAX = (1 << 64) - 1
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 
+class Pickled:
+    """A stored pickle this process cannot unpickle (bytes that are not a
+    pickle, or of a class it lacks), as a dict key: its bytes, as Go's
+    dict.Pickled, so that iterating the dict goes on and the key is still
+    found and deleted by it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = bytes(data)
+
+    def __eq__(self, other):
+        return type(other) is Pickled and other.data == self.data
+
+    def __hash__(self):
+        return hash((Pickled, self.data))
+
+    def __repr__(self):
+        return "shmkit.Pickled(%r)" % (self.data,)
+
+
 def encode(v):
     """v as (tag, bytes). A ctypes.Structure or numpy structured scalar is a
     RECORD; int beyond int64 and every other type is pickled."""
@@ -46,6 +67,8 @@ def encode(v):
         return NONE, b""
     elif t is bytes:
         return BYTES, v
+    elif t is Pickled:
+        return PICKLE, v.data
     elif t in (bytearray, memoryview):
         return BYTES, bytes(v)
     elif isinstance(v, ctypes.Structure):
@@ -78,7 +101,7 @@ def encode_key(k):
     t, b = encode(k)
     if t == RECORD:
         raise TypeError("a record is a value, never a key: %s" % type(k).__name__)
-    if t == PICKLE and type(k) is not int:
+    if t == PICKLE and type(k) is not int and type(k) is not Pickled:
         hash(k)
         seen = {}
         k = _canonical(k, seen)
@@ -222,6 +245,17 @@ def decode(tag, b):
     if tag == RECORD:
         return _decode_record(b)
     raise _errors.CorruptError("unknown tag %d" % tag)
+
+
+def decode_key(tag, b):
+    """decode for a stored key: a pickle that does not load here is
+    Pickled, so that one foreign key does not stop a walk of the dict."""
+    if tag == PICKLE:
+        try:
+            return pickle.loads(b)
+        except Exception:
+            return Pickled(b)
+    return decode(tag, b)
 
 
 def decode_from(tag, size, buf):
@@ -573,7 +607,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         while True:
             for (kt, kb), got in self._walk(raw=True):
                 if self._delete_if(kt, kb, got):  # the key's bytes as stored, whoever wrote them
-                    return decode(kt, kb), decode(*got)
+                    return decode_key(kt, kb), decode(*got)
             if not len(self):
                 raise KeyError("popitem(): dictionary is empty")
 
@@ -623,7 +657,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             if ident in seen:
                 continue
             seen.add(ident)
-            yield ident if raw else decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
+            yield ident if raw else decode_key(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
 
     def __iter__(self):
         for k, _ in self._walk():

@@ -170,6 +170,35 @@ class DictTest(unittest.TestCase):
         self.assertEqual(_dict.encode("\udcc3\udca9")[0], _dict.PICKLE)
         self.assertEqual(_dict.encode("a\udcff"), (_dict.STR, b"a\xff"))
 
+    def test_key_that_does_not_unpickle(self):
+        """A foreign writer stores a PICKLE key whose bytes do not unpickle
+        here (garbage, or a class this process lacks): iteration, items(),
+        keys() and popitem() give it as shmkit.Pickled (its bytes, as Go's
+        dict.Pickled), which finds and deletes it. One such key made every
+        iteration of the dict raise UnpicklingError."""
+        d = self.new_dict(initial={"good": 1})
+        from shmkit import _dict, _native
+        bad = [b"\x80\x05zz", b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x07nomodule\x94\x8c\x01X\x94\x93\x94."]
+
+        def write(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for j, k in enumerate(bad):
+                    v = _dict.encode(j)[1]
+                    self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.PICKLE, k, len(k), _dict.INT, v, 8), 0)
+        self.run_children(1, write)
+        want = {shmkit.Pickled(k): j for j, k in enumerate(bad)}
+        want["good"] = 1
+        self.assertEqual(dict(d.items()), want)
+        self.assertEqual(d.copy(), want)
+        self.assertEqual(set(d), set(want))
+        self.assertEqual(d[shmkit.Pickled(bad[0])], 0)
+        self.assertNotIn(shmkit.Pickled(b"other"), d)
+        self.assertNotEqual(shmkit.Pickled(b"x"), b"x")
+        del d[shmkit.Pickled(bad[1])]
+        self.assertEqual(len(d), 2)
+        got = {d.popitem()[0], d.popitem()[0]}
+        self.assertEqual(got, {"good", shmkit.Pickled(bad[0])})
+
     def test_records(self):
         """A ctypes.Structure (or numpy structured scalar) is stored as a
         RECORD with its layout and reads back field for field, in this

@@ -484,6 +484,37 @@ class DictTest(unittest.TestCase):
         with self.seg.list("out") as out:
             self.assertEqual(sorted(out), list(range(n)))
 
+    def test_negative_indexes_as_a_list(self):
+        """Each negative index, at and past the start, does what it does to
+        a Python list, kept beside the shared one."""
+        import random
+        rng = random.Random(7)
+        lst, model = self.new_list(initial=range(5)), list(range(5))
+        for step in range(3000):
+            i = -rng.randrange(0, len(model) + 3) if rng.random() < 0.9 else -(1 << rng.choice((40, 62, 63)))
+            op = rng.randrange(5)
+            for target in (lst, model):
+                try:
+                    if op == 0:
+                        target.insert(i, step)
+                        got = None
+                    elif op == 1:
+                        got = target.pop(i) if len(model) > 3 else None
+                    elif op == 2:
+                        got = target[i]
+                    elif op == 3:
+                        target[i] = step
+                        got = None
+                    else:
+                        del target[i]
+                        got = None
+                except IndexError:
+                    got = IndexError
+                if target is lst:
+                    mine = got
+            self.assertEqual(mine, got, "step %d: op %d at %d" % (step, op, i))
+            self.assertEqual(list(lst), model, "step %d: op %d at %d" % (step, op, i))
+
     def test_negative_indexes_while_others_insert_and_pop(self):
         """insert(-1, x), lst[-1], lst[-1] = v and pop(-2) count from the end
         of the list as it is when they act: "END" stays last while one
@@ -668,6 +699,8 @@ class DictTest(unittest.TestCase):
                     lambda: rl.__setitem__(0, 5), lambda: rl.__delitem__(0), lambda: rl.__delitem__(slice(0, 2)),
                     lambda: rl.insert(0, 1), lambda: rl.append(1), lambda: rl.extend([1]), rl.pop,
                     lambda: rl.pop(0), rl.reverse, rl.clear, lambda: rl.remove(2), lambda: rl.__iadd__([1]),
+                    lambda: rl.__setitem__(-1, 5), lambda: rl.__delitem__(-3), lambda: rl.insert(-1, 1),
+                    lambda: rl.insert(-(1 << 70), 1), lambda: rl.pop(-2),
                 ]
                 for i, call in enumerate(calls):
                     with self.assertRaises(shmkit.ReadOnlyError, msg="call %d" % i):

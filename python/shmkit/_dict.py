@@ -605,10 +605,14 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         """Remove some (key, value) and return it, atomically; KeyError if
         the dict is empty."""
         while True:
+            seen = False
             for (kt, kb), got in self._walk(raw=True):
+                seen = True
                 if self._delete_if(kt, kb, got):  # the key's bytes as stored, whoever wrote them
                     return decode_key(kt, kb), decode(*got)
-            if not len(self):
+            # Empty as the walk found it, not by len(): a count another
+            # process scribbled would have it retry for ever.
+            if not seen:
                 raise KeyError("popitem(): dictionary is empty")
 
     def add(self, key, delta=1):

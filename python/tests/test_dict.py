@@ -297,6 +297,27 @@ class DictTest(unittest.TestCase):
             d["c"] = 3
         self.assertEqual(d["a"], 1)
 
+    def test_popitem_with_a_lying_count(self):
+        """A heap whose count says more keys than it holds (another process
+        scribbled it): popitem() takes each key, then KeyError. It retried
+        while len() was not 0, for ever (the child is killed by SIGALRM
+        after 30 s if it hangs)."""
+        d = self.new_dict(initial={"a": 1, "b": 2})
+        heap = "/dev/shm/" + d._c._ref[:192].split(b"\0")[0].decode()
+        with open(heap, "r+b") as f:
+            f.seek(48)  # struct shmkit_dict_heap.count
+            f.write((7).to_bytes(8, "little"))
+
+        def pop_all(i):
+            signal.alarm(30)
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                got = {dd.popitem(), dd.popitem()}
+                if got != {("a", 1), ("b", 2)}:
+                    raise AssertionError(got)
+                with self.assertRaises(KeyError):
+                    dd.popitem()
+        self.run_children(1, pop_all)
+
     def test_value_of_wrong_length_is_corrupt(self):
         """An int, float, bool or None value whose stored length is not its
         type's (another process scribbled the heap) is CorruptError on every

@@ -12,8 +12,8 @@ named POSIX shared memory, shared with Go and C programs by name.
 This package never unlinks a segment on its own: only unlink() does.
 """
 
-from ._errors import (ChannelClosedError, ChannelEndedError, CorruptError, KeyCollisionError, KindMismatchError,
-                      NoSpaceError,
+from ._errors import (BusyError, ChannelClosedError, ChannelEndedError, CorruptError, KeyCollisionError,
+                      KindMismatchError, NoSpaceError,
                       NotRecoverableError,
                       NotShmkitError, ObjectExistsError, ObjectNotFoundError, OwnerDeadError,
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
@@ -31,6 +31,6 @@ __all__ = [
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "KeyCollisionError", "Pickled", "SharedDict", "SharedList",
+    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "KeyCollisionError", "BusyError", "Pickled", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

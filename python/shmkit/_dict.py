@@ -320,6 +320,9 @@ class _Handle:
             raise _errors.ReadOnlyError("dict %s is attached read-only" % self.name)
         if rc == errno.ENOSPC:
             raise _errors.NoSpaceError(rc, "dict %s: no space left in /dev/shm to grow" % self.name)
+        if rc == errno.EBUSY:
+            raise _errors.BusyError(rc, "dict %s: %s: a half-written slot awaits repair by a writable attach"
+                                    % (self.name, what))
         _errors.check(rc, "dict %s: %s" % (self.name, what))
 
     @property

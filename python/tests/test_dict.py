@@ -283,6 +283,43 @@ class DictTest(unittest.TestCase):
         self.assertEqual(dict(d.items()), {"a": 1, "b": 2})
         self.assertEqual(d.stats()["recoveries"], 1)
 
+    def test_writer_killed_mid_write_read_only_reader(self):
+        """A writer dies inside an in-place write of "n" (its seqlock odd,
+        half the bytes written: shmkit_dict_test_overwrite's stage 1). A
+        read-only reader's d["n"] is shmkit.BusyError (an OSError, EBUSY)
+        and every other key reads; the next writable attach repairs it and
+        "n" reads its old value. The reader got a bare OSError."""
+        import ctypes
+        import errno
+        from shmkit import _native
+        d = self.new_dict(initial={"n": 5, "m": 6})
+
+        def die(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                f = _native.lib.shmkit_dict_test_overwrite
+                f.restype, f.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                                                        ctypes.c_uint64, ctypes.c_int64, ctypes.c_int]
+                if f(dd._c.h, 4, b"n", 1, 1 << 40, 1) != 0:
+                    raise AssertionError("overwrite")
+                os.kill(os.getpid(), signal.SIGKILL)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                die(0)
+            finally:
+                os._exit(1)
+        self.assertEqual(os.waitpid(pid, 0)[1], signal.SIGKILL)
+
+        def read_only(i):
+            with shmkit.attach(self.name, readonly=True) as seg, seg.dict("d") as rd:
+                self.assertEqual(rd["m"], 6)
+                with self.assertRaises(shmkit.BusyError) as cm:
+                    rd["n"]
+                self.assertEqual(cm.exception.errno, errno.EBUSY)
+        self.run_children(1, read_only)
+        d["other"] = 1  # a write repairs
+        self.assertEqual(d["n"], 5)
+
     def test_lying_count(self):
         """A heap whose count says more keys than it can hold: len() and
         every write raise CorruptError (len() raised OverflowError, a write

@@ -320,6 +320,45 @@ class DictTest(unittest.TestCase):
         d["other"] = 1  # a write repairs
         self.assertEqual(d["n"], 5)
 
+    def test_hostile_list_heap_from_the_end(self):
+        """A list heap scribbled by another process: its length past its
+        room, an item's reference past the heap, at the array itself, at 0,
+        unaligned. Every call counting from the end (lst[-k], lst[-k] = v,
+        del, pop, insert) in a child process is CorruptError or IndexError,
+        never a fault; the items untouched still read."""
+        cases = [(24, 1 << 40), (24, (1 << 64) - 1), (48, None), (48, "table"), (48, 0), (48, 8 * 3 + 1),
+                 (40, 1 << 63)]
+        for n_case, (where, value) in enumerate(cases):
+            name = "l%d" % n_case
+            lst = self.new_list(name, initial=["a", 1, 2.5])
+            heap = "/dev/shm/" + lst._c._ref[:192].split(b"\0")[0].decode()
+            with open(heap, "r+b") as f:
+                f.seek(40)
+                table = int.from_bytes(f.read(8), "little")
+                value = {None: os.path.getsize(heap) + 4096, "table": table}.get(value, value)
+                f.seek(table + where)
+                f.write(value.to_bytes(8, "little"))
+
+            def hit(i):
+                with shmkit.attach(self.name) as seg, seg.list(name) as ll:
+                    for call in (lambda: ll[-1], lambda: ll[-2], lambda: ll.__setitem__(-1, "x"), ll.pop,
+                                 lambda: ll.__delitem__(-2), lambda: ll.insert(-1, "y"), lambda: ll.insert(-5, "z"),
+                                 ll.reverse, lambda: ll[-3]):
+                        try:
+                            call()
+                        except (shmkit.CorruptError, IndexError):
+                            pass
+            self.run_children(1, hit)
+            read = 0
+            for i in range(-3, 0):
+                try:
+                    lst[i]
+                    read += 1
+                except (shmkit.CorruptError, IndexError):
+                    pass
+            if where == 40:  # one reference scribbled: the others still read
+                self.assertGreaterEqual(read, 1, "case %d" % n_case)
+
     def test_lying_count(self):
         """A heap whose count says more keys than it can hold: len() and
         every write raise CorruptError (len() raised OverflowError, a write

@@ -2484,6 +2484,12 @@ static unsigned dict_class(uint64_t size) {
 
 static int valid_tag(int tag) { return tag >= 0 && (unsigned)tag <= SHMKIT_TAG_MAX; }
 
+/* valid_bool: a BOOL's byte is 0 or 1, so that true has one encoding and
+ * one key (the other tags' bytes are any, or a record, checked apart). */
+static int valid_bool(int tag, const void *p, uint64_t len) {
+	return tag != (int)SHMKIT_TAG_BOOL || len != 1 || p == NULL || *(const uint8_t *)p <= 1;
+}
+
 static int valid_datum(int tag, uint64_t len, uint64_t max) {
 	if (!valid_tag(tag) || len > max) {
 		return 0;
@@ -3448,7 +3454,8 @@ static int dict_check_key(struct shmkit_dict *d, int ktag, const void *key, uint
 	if (d->kind != SHMKIT_KIND_DICT) {
 		return SHMKIT_EKIND;
 	}
-	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL) || ktag == (int)SHMKIT_TAG_RECORD) {
+	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL) || ktag == (int)SHMKIT_TAG_RECORD ||
+	    !valid_bool(ktag, key, klen)) {
 		return EINVAL;
 	}
 	return 0;
@@ -3840,7 +3847,7 @@ static int valid_record(const void *val, uint64_t vlen) {
 
 static int check_value(int vtag, const void *val, uint64_t vlen) {
 	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) &&
-	               (vtag != (int)SHMKIT_TAG_RECORD || valid_record(val, vlen))
+	               valid_bool(vtag, val, vlen) && (vtag != (int)SHMKIT_TAG_RECORD || valid_record(val, vlen))
 	           ? 0
 	           : EINVAL;
 }

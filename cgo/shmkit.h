@@ -816,7 +816,7 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_DICT_NAME_MAX 191     /* heap file name bytes, without the NUL */
 
 /* Tags of keys and values: one encoding for every language.
- * NONE: no bytes. BOOL: 1 byte, 0 or 1. INT: int64, 8 bytes little-endian.
+ * NONE: no bytes. BOOL: 1 byte, 0 or 1 (any other is EINVAL). INT: int64, 8 bytes little-endian.
  * FLOAT: IEEE 754 binary64, 8 bytes little-endian. STR: UTF-8. BYTES: any
  * bytes. PICKLE: a Python pickle (Go and C see bytes). RECORD (values
  * only): a C struct described as a record object describes it, the

@@ -237,7 +237,11 @@ def decode(tag, b):
     if tag == BYTES:
         return b
     if tag == BOOL:
-        return b != _FALSE
+        if b == _TRUE:
+            return True
+        if b == _FALSE:
+            return False
+        raise _errors.CorruptError("a bool of byte %r" % b)
     if tag == NONE:
         return None
     if tag == PICKLE:
@@ -267,8 +271,6 @@ def decode_from(tag, size, buf):
         return buf[:size].decode("utf-8", "surrogateescape")
     if tag == FLOAT and size == 8:
         return _D.unpack_from(buf)[0]
-    if tag == BOOL and size == 1:
-        return buf[0] != _FALSE
     return decode(tag, buf[:size])
 
 

@@ -170,6 +170,35 @@ class DictTest(unittest.TestCase):
         self.assertEqual(_dict.encode("\udcc3\udca9")[0], _dict.PICKLE)
         self.assertEqual(_dict.encode("a\udcff"), (_dict.STR, b"a\xff"))
 
+    def test_bool_byte_other_than_0_or_1(self):
+        """A foreign writer's BOOL key or value whose byte is not 0 or 1 is
+        refused by the C library (EINVAL), nothing stored; a scribbled one
+        reads as CorruptError. A BOOL key of byte 7 was stored: Python
+        iterated it as True, which d[True] did not find, so dict(d) raised
+        KeyError; Go and Python read a value of 2 as true."""
+        import errno
+        from shmkit import _dict, _native
+        d = self.new_dict(initial={"a": 1})
+        lst = self.new_list(initial=[1])
+        got = []
+
+        def write(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd, seg.list("l") as ll:
+                lib = _native.lib
+                rcs = [lib.shmkit_dict_set(dd._c.h, _dict.BOOL, b"\x07", 1, _dict.INT, b"\0" * 8, 8),
+                       lib.shmkit_dict_set(dd._c.h, _dict.STR, b"k", 1, _dict.BOOL, b"\x02", 1),
+                       lib.shmkit_dict_cas(dd._c.h, _dict.STR, b"a", 1, _dict.ABSENT, b"", 0, _dict.BOOL, b"\xff", 1,
+                                           None),
+                       lib.shmkit_list_append(ll._c.h, _dict.BOOL, b"\x02", 1),
+                       lib.shmkit_list_set(ll._c.h, 0, _dict.BOOL, b"\x02", 1)]
+                if rcs != [errno.EINVAL] * len(rcs):
+                    raise AssertionError(rcs)
+        self.run_children(1, write)
+        self.assertEqual(dict(d), {"a": 1})
+        self.assertEqual(list(lst), [1])
+        self.assertRaises(shmkit.CorruptError, _dict.decode, _dict.BOOL, b"\x02")
+        self.assertIs(_dict.decode(_dict.BOOL, b"\x01"), True)
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),

@@ -388,6 +388,28 @@ class DictTest(unittest.TestCase):
             if where == 40:  # one reference scribbled: the others still read
                 self.assertGreaterEqual(read, 1, "case %d" % n_case)
 
+    def test_list_writer_killed_holding_lock(self):
+        """A list's writer dies holding its lock: the next insert(-1, x),
+        lst[-1] = v and pop() from another process repair it and act."""
+        lst = self.new_list(initial=[1, 2])
+        pid = os.fork()
+        if pid == 0:
+            from shmkit import _native
+            rc = _native.lib.shmkit_dict_test_lock(lst._c.h)
+            os.kill(os.getpid(), signal.SIGKILL) if rc == 0 else os._exit(1)
+        self.assertEqual(os.waitpid(pid, 0)[1], signal.SIGKILL)
+
+        def write(i):
+            signal.alarm(30)
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                ll.insert(-1, 3)
+                ll[-1] = 4
+                if ll.pop() != 4:
+                    raise AssertionError(list(ll))
+        self.run_children(1, write)
+        self.assertEqual(list(lst), [1, 3])
+        self.assertEqual(lst.stats()["recoveries"], 1)
+
     def test_lying_count(self):
         """A heap whose count says more keys than it can hold: len() and
         every write raise CorruptError (len() raised OverflowError, a write

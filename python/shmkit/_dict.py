@@ -245,7 +245,11 @@ def decode(tag, b):
     if tag == NONE:
         return None
     if tag == PICKLE:
-        return pickle.loads(b)
+        try:
+            return pickle.loads(b)
+        except Exception as e:  # bytes that are not a pickle, or of a class this process lacks
+            raise _errors.CorruptError("a pickled value that does not unpickle here: %s: %s"
+                                       % (type(e).__name__, e)) from e
     if tag == RECORD:
         return _decode_record(b)
     raise _errors.CorruptError("unknown tag %d" % tag)
@@ -603,8 +607,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
                 return default
             tag, size, buf = got
             got = tag, buf[:size]
+            value = decode(*got)  # before the delete: a value that does not decode stays
             if self._delete_if(kt, kb, got):
-                return decode(*got)
+                return value
 
     def popitem(self):
         """Remove some (key, value) and return it, atomically; KeyError if
@@ -613,8 +618,9 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             seen = False
             for (kt, kb), got in self._walk(raw=True):
                 seen = True
+                item = decode_key(kt, kb), decode(*got)  # before the delete, as pop
                 if self._delete_if(kt, kb, got):  # the key's bytes as stored, whoever wrote them
-                    return decode_key(kt, kb), decode(*got)
+                    return item
             # Empty as the walk found it, not by len(): a count another
             # process scribbled would have it retry for ever.
             if not seen:

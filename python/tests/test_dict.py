@@ -170,6 +170,34 @@ class DictTest(unittest.TestCase):
         self.assertEqual(_dict.encode("\udcc3\udca9")[0], _dict.PICKLE)
         self.assertEqual(_dict.encode("a\udcff"), (_dict.STR, b"a\xff"))
 
+    def test_value_that_does_not_unpickle(self):
+        """A foreign writer stores PICKLE values of garbage bytes, of a
+        FRAME longer than memory, and of a module this process lacks: each
+        read is shmkit.CorruptError (a ValueError) naming why, chained to
+        pickle's own error, and the other keys read. They raised pickle's
+        UnpicklingError, OverflowError or ModuleNotFoundError."""
+        from shmkit import _dict, _native
+        d = self.new_dict(initial={"good": 1})
+        bad = {"garbage": b"\x80\x05zz", "frame": b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\xff\xff.",
+               "module": b"\x80\x04\x8c\x08nomodule\x94\x8c\x01X\x94\x93\x94."}
+
+        def write(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for k, v in bad.items():
+                    kb = k.encode()
+                    self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.STR, kb, len(kb), _dict.PICKLE, v,
+                                                                 len(v)), 0)
+        self.run_children(1, write)
+        for k in bad:
+            with self.assertRaises(shmkit.CorruptError, msg=k) as cm:
+                d[k]
+            self.assertIsNotNone(cm.exception.__cause__)
+            self.assertRaises(shmkit.CorruptError, d.pop, k)
+            self.assertIn(k, d, "pop raised and kept the key")
+        self.assertRaises(shmkit.CorruptError, d.items)
+        self.assertEqual(d["good"], 1)
+        self.assertEqual(sorted(d), ["frame", "garbage", "good", "module"])
+
     def test_bool_byte_other_than_0_or_1(self):
         """A foreign writer's BOOL key or value whose byte is not 0 or 1 is
         refused by the C library (EINVAL), nothing stored; a scribbled one

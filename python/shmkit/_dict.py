@@ -841,7 +841,19 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             self.append(v)
 
     def pop(self, i=-1):
-        return self._take(n.lib.shmkit_list_pop, n.lib.shmkit_list_pop_end, i, "pop", "pop index out of range")
+        j, end = self._index(i)
+        got = self._fetch(n.lib.shmkit_list_pop_end if end else n.lib.shmkit_list_pop, j, "pop")
+        if got is None:
+            raise IndexError("pop index out of range")
+        try:
+            return decode(*got)
+        except Exception:
+            # Put back what does not decode (a foreign writer's), where it
+            # was: the item after it is now k - 1 from the end.
+            c = self._c
+            c._check((n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(
+                c.h, j - 1 if end else j, got[0], got[1], len(got[1])), "pop")
+            raise
 
     def _item(self, i):
         """Item i as stored, (tag, bytes), or None past the end."""

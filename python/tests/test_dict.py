@@ -198,6 +198,25 @@ class DictTest(unittest.TestCase):
         self.assertEqual(d["good"], 1)
         self.assertEqual(sorted(d), ["frame", "garbage", "good", "module"])
 
+    def test_list_pop_of_a_value_that_does_not_unpickle(self):
+        """pop() and pop(0) of a list item a foreign writer stored as a
+        PICKLE of garbage are CorruptError and the item stays where it was.
+        C removed the item, then Python failed to decode it: it was lost."""
+        from shmkit import _dict, _native
+        lst = self.new_list(initial=[1, 2])
+
+        def write(i):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                for at in (0, 3):
+                    self.assertEqual(_native.lib.shmkit_list_insert(ll._c.h, at, _dict.PICKLE, b"\x80\x05zz", 4), 0)
+        self.run_children(1, write)
+        for i in (-1, 0, 3, -4):
+            self.assertRaises(shmkit.CorruptError, lst.pop, i)
+            self.assertEqual(len(lst), 4, "pop(%d)" % i)
+            self.assertEqual((lst[1], lst[2]), (1, 2), "pop(%d)" % i)
+            self.assertEqual([lst._item(j) for j in (0, 3)], [(_dict.PICKLE, b"\x80\x05zz")] * 2)
+        self.assertEqual(lst.pop(1), 1)
+
     def test_bool_byte_other_than_0_or_1(self):
         """A foreign writer's BOOL key or value whose byte is not 0 or 1 is
         refused by the C library (EINVAL), nothing stored; a scribbled one

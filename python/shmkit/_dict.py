@@ -743,7 +743,8 @@ class SharedList(_Shared, collections.abc.MutableSequence):
     """A list in shared memory, as Manager().list(): the values SharedDict
     holds. Each of append, insert, item assignment, pop, remove, reverse and
     clear is atomic (insert and reverse build the new list aside and publish
-    it in one step); extend and deleting a slice are a series of them, so
+    it in one step; a negative index is counted from the end by C, under
+    the list's lock); extend and deleting a slice are a series of them, so
     another process may see them half done, and reading a slice or
     reversed() is a series of reads (an item removed meanwhile is left
     out). Slice assignment and sort are not supported."""

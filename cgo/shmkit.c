@@ -2484,6 +2484,12 @@ static unsigned dict_class(uint64_t size) {
 
 static int valid_tag(int tag) { return tag >= 0 && (unsigned)tag <= SHMKIT_TAG_MAX; }
 
+/* valid_bool: a BOOL's byte is 0 or 1, so that true has one encoding and
+ * one key (the other tags' bytes are any, or a record, checked apart). */
+static int valid_bool(int tag, const void *p, uint64_t len) {
+	return tag != (int)SHMKIT_TAG_BOOL || len != 1 || p == NULL || *(const uint8_t *)p <= 1;
+}
+
 static int valid_datum(int tag, uint64_t len, uint64_t max) {
 	if (!valid_tag(tag) || len > max) {
 		return 0;
@@ -3448,7 +3454,8 @@ static int dict_check_key(struct shmkit_dict *d, int ktag, const void *key, uint
 	if (d->kind != SHMKIT_KIND_DICT) {
 		return SHMKIT_EKIND;
 	}
-	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL) || ktag == (int)SHMKIT_TAG_RECORD) {
+	if (!valid_datum(ktag, klen, SHMKIT_DICT_KEY_MAX) || (klen > 0 && key == NULL) || ktag == (int)SHMKIT_TAG_RECORD ||
+	    !valid_bool(ktag, key, klen)) {
 		return EINVAL;
 	}
 	return 0;
@@ -3840,7 +3847,7 @@ static int valid_record(const void *val, uint64_t vlen) {
 
 static int check_value(int vtag, const void *val, uint64_t vlen) {
 	return valid_datum(vtag, vlen, SHMKIT_DICT_VALUE_MAX) && (vlen == 0 || val != NULL) &&
-	               (vtag != (int)SHMKIT_TAG_RECORD || valid_record(val, vlen))
+	               valid_bool(vtag, val, vlen) && (vtag != (int)SHMKIT_TAG_RECORD || valid_record(val, vlen))
 	           ? 0
 	           : EINVAL;
 }
@@ -4087,18 +4094,29 @@ static int list_len_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
 
 int shmkit_list_len(struct shmkit_dict *d, uint64_t *n) { return list_read(d, list_len_fn, n); }
 
+/* list_at is the index of item i of a list of n items, counted from the
+ * end if end (i = 1: the last); n (past the end) if there is none. */
+static uint64_t list_at(uint64_t i, int end, uint64_t n) {
+	if (!end) {
+		return i < n ? i : n;
+	}
+	return i == 0 || i > n ? n : n - i;
+}
+
 struct list_get_arg {
 	uint64_t i;
+	int end;
 	struct dict_out out;
 };
 
 static int list_get_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
 	struct list_get_arg *a = arg;
-	if (a->i >= t->n) {
+	uint64_t i = list_at(a->i, a->end, t->n);
+	if (i >= t->n) {
 		return ERANGE;
 	}
 	struct dict_item it;
-	int rc = dict_item_at(d, RELAXED_LOAD(&t->refs[a->i]), &it);
+	int rc = dict_item_at(d, RELAXED_LOAD(&t->refs[i]), &it);
 	if (rc == 0) {
 		out_copy(&a->out, it.vtag, it.val, it.vlen);
 		rc = out_fits(&a->out, it.vlen) ? 0 : SHMKIT_ESHORTBUF;
@@ -4107,7 +4125,12 @@ static int list_get_fn(struct shmkit_dict *d, struct dict_table *t, void *arg) {
 }
 
 int shmkit_list_get(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len) {
-	struct list_get_arg a = {i, {tag, buf, cap, len}};
+	struct list_get_arg a = {i, 0, {tag, buf, cap, len}};
+	return list_read(d, list_get_fn, &a);
+}
+
+int shmkit_list_get_end(struct shmkit_dict *d, uint64_t k, int *tag, void *buf, uint64_t cap, uint64_t *len) {
+	struct list_get_arg a = {k, 1, {tag, buf, cap, len}};
 	return list_read(d, list_get_fn, &a);
 }
 
@@ -4171,7 +4194,7 @@ static int list_rebuild(struct shmkit_dict *d, struct dict_table *t, uint64_t in
 	return 0;
 }
 
-int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen) {
+static int list_set(struct shmkit_dict *d, uint64_t i, int end, int vtag, const void *val, uint64_t vlen) {
 	if (check_value(vtag, val, vlen) != 0) {
 		return EINVAL;
 	}
@@ -4181,7 +4204,7 @@ int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val
 		return rc;
 	}
 	uint64_t ref;
-	if (i >= t.n) {
+	if ((i = list_at(i, end, t.n)) >= t.n) {
 		rc = ERANGE;
 	} else if ((rc = dict_new_item(d, SHMKIT_TAG_NONE, NULL, 0, vtag, val, vlen, &ref)) == 0) {
 		struct shmkit_dict_heap *h = DICT_HEAP(d);
@@ -4198,7 +4221,15 @@ int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val
 	return rc;
 }
 
-int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen) {
+int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen) {
+	return list_set(d, i, 0, vtag, val, vlen);
+}
+
+int shmkit_list_set_end(struct shmkit_dict *d, uint64_t k, int vtag, const void *val, uint64_t vlen) {
+	return list_set(d, k, 1, vtag, val, vlen);
+}
+
+static int list_insert(struct shmkit_dict *d, uint64_t i, int end, int vtag, const void *val, uint64_t vlen) {
 	if (check_value(vtag, val, vlen) != 0) {
 		return EINVAL;
 	}
@@ -4208,7 +4239,9 @@ int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *
 		return rc;
 	}
 	uint64_t ref, len = t.n;
-	if (i > len) {
+	if (end) {
+		i = i >= len ? 0 : len - i;
+	} else if (i > len) {
 		i = len;
 	}
 	if ((rc = dict_new_item(d, SHMKIT_TAG_NONE, NULL, 0, vtag, val, vlen, &ref)) == 0) {
@@ -4227,8 +4260,16 @@ int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *
 	return rc;
 }
 
+int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen) {
+	return list_insert(d, i, 0, vtag, val, vlen);
+}
+
+int shmkit_list_insert_end(struct shmkit_dict *d, uint64_t k, int vtag, const void *val, uint64_t vlen) {
+	return list_insert(d, k, 1, vtag, val, vlen);
+}
+
 int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_t vlen) {
-	return shmkit_list_insert(d, UINT64_MAX, vtag, val, vlen);
+	return list_insert(d, UINT64_MAX, 0, vtag, val, vlen);
 }
 
 /* list_remove removes item i (it) of the locked array t, of n items. */
@@ -4246,7 +4287,7 @@ static int list_remove(struct shmkit_dict *d, struct dict_table *t, uint64_t n, 
 	return rc;
 }
 
-int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len) {
+static int list_pop(struct shmkit_dict *d, uint64_t i, int end, int *tag, void *buf, uint64_t cap, uint64_t *len) {
 	struct dict_table t;
 	int rc = list_lock(d, &t);
 	if (rc != 0) {
@@ -4255,7 +4296,7 @@ int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
 	uint64_t n = t.n;
 	struct dict_item it;
 	struct dict_out o = {tag, buf, cap, len};
-	if (i >= n) {
+	if ((i = list_at(i, end, n)) >= n) {
 		rc = ERANGE;
 	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0) {
 		out_copy(&o, it.vtag, it.val, it.vlen);
@@ -4267,6 +4308,14 @@ int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
 	}
 	dict_unlock(d);
 	return rc;
+}
+
+int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len) {
+	return list_pop(d, i, 0, tag, buf, cap, len);
+}
+
+int shmkit_list_pop_end(struct shmkit_dict *d, uint64_t k, int *tag, void *buf, uint64_t cap, uint64_t *len) {
+	return list_pop(d, k, 1, tag, buf, cap, len);
 }
 
 int shmkit_list_pop_if(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen, int *popped) {

@@ -10,7 +10,8 @@
 // rest (docs/design.md).
 //
 // Keys and values are encoded once for every language (encoding.go):
-// int64, float64, string (UTF-8), []byte, bool, nil, Python's pickled
+// int64, float64, string (any bytes, UTF-8 expected; Python reads others
+// with surrogateescape, docs/interop.md), []byte, bool, nil, Python's pickled
 // objects (read as Pickled bytes here) and, as values, records: a struct
 // of the element types stored with its layout, which Python reads as a
 // numpy structured scalar or a ctypes.Structure. Keys are equal when their

@@ -4,7 +4,7 @@ package dict
 // and value is a tag and bytes.
 //
 //	NONE    0  no bytes                          Go nil       Python None
-//	BOOL    1  1 byte, 0 or 1                    bool         bool
+//	BOOL    1  1 byte, 0 or 1 (others refused)   bool         bool
 //	INT     2  int64, 8 bytes little-endian     int64        int (else pickled)
 //	FLOAT   3  binary64, 8 bytes little-endian  float64      float
 //	STR     4  UTF-8                             string       str
@@ -115,8 +115,8 @@ func decode(tag int, b []byte) (any, error) {
 	case tagNone:
 		return nil, nil
 	case tagBool:
-		if len(b) == 1 {
-			return b[0] != 0, nil
+		if len(b) == 1 && b[0] <= 1 {
+			return b[0] == 1, nil
 		}
 	case tagInt:
 		if len(b) == 8 {

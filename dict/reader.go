@@ -85,7 +85,7 @@ func validKey(tag int, key []byte) bool {
 	case tagNone:
 		return len(key) == 0
 	case tagBool:
-		return len(key) == 1
+		return len(key) == 1 && key[0] <= 1
 	case tagInt, tagFloat:
 		return len(key) == 8
 	case tagStr, tagBytes, tagPickle:

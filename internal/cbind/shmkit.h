@@ -817,7 +817,7 @@ uint64_t shmkit_chan_len(const struct shmkit_chan *ch);
 #define SHMKIT_DICT_NAME_MAX 191     /* heap file name bytes, without the NUL */
 
 /* Tags of keys and values: one encoding for every language.
- * NONE: no bytes. BOOL: 1 byte, 0 or 1. INT: int64, 8 bytes little-endian.
+ * NONE: no bytes. BOOL: 1 byte, 0 or 1 (any other is EINVAL). INT: int64, 8 bytes little-endian.
  * FLOAT: IEEE 754 binary64, 8 bytes little-endian. STR: UTF-8. BYTES: any
  * bytes. PICKLE: a Python pickle (Go and C see bytes). RECORD (values
  * only): a C struct described as a record object describes it, the
@@ -998,6 +998,16 @@ int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
  * says if it did: a remove by value that found i by reading the list. */
 int shmkit_list_pop_if(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen, int *popped);
 int shmkit_list_reverse(struct shmkit_dict *d);
+/* get, set, pop and insert with the index counted from the end of the list
+ * as it is under the call's lock, as Python's negative indexes: k = 1 is
+ * the last item (ERANGE if k is 0 or more than the length); insert_end
+ * puts the value before the k-th item from the end (k = 0 appends, k >=
+ * the length inserts at the start). A length read in a call before may be
+ * out of date by then, when other processes insert or pop. */
+int shmkit_list_get_end(struct shmkit_dict *d, uint64_t k, int *tag, void *buf, uint64_t cap, uint64_t *len);
+int shmkit_list_set_end(struct shmkit_dict *d, uint64_t k, int vtag, const void *val, uint64_t vlen);
+int shmkit_list_pop_end(struct shmkit_dict *d, uint64_t k, int *tag, void *buf, uint64_t cap, uint64_t *len);
+int shmkit_list_insert_end(struct shmkit_dict *d, uint64_t k, int vtag, const void *val, uint64_t vlen);
 
 struct shmkit_dict_stats {
 	uint64_t count;            /* keys, or the list's length */

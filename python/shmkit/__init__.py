@@ -12,13 +12,14 @@ named POSIX shared memory, shared with Go and C programs by name.
 This package never unlinks a segment on its own: only unlink() does.
 """
 
-from ._errors import (ChannelClosedError, ChannelEndedError, CorruptError, KindMismatchError, NoSpaceError,
+from ._errors import (BusyError, ChannelClosedError, ChannelEndedError, CorruptError, KeyCollisionError,
+                      KindMismatchError, NoSpaceError,
                       NotRecoverableError,
                       NotShmkitError, ObjectExistsError, ObjectNotFoundError, OwnerDeadError,
                       PeerDeadError, ReadOnlyError, ShmkitError, VersionError)
 from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segment, Value, attach, attach_raw, create,
                        unlink)
-from ._dict import SharedDict, SharedList
+from ._dict import Pickled, SharedDict, SharedList
 from ._pool import serve_pool
 from ._pooldrive import Pool, PoolError, TaskError, TerminatedError, WorkerDiedError, WorkerStartError
 from ._pipe import Connection
@@ -30,6 +31,6 @@ __all__ = [
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",
-    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "SharedDict", "SharedList",
+    "ChannelEndedError", "ChannelClosedError", "PeerDeadError", "NoSpaceError", "KeyCollisionError", "BusyError", "Pickled", "SharedDict", "SharedList",
 ]
 __version__ = "0.1.0"

@@ -26,6 +26,27 @@ _UINT64_MAX = (1 << 64) - 1
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 
+class Pickled:
+    """A stored pickle this process cannot unpickle (bytes that are not a
+    pickle, or of a class it lacks), as a dict key: its bytes, as Go's
+    dict.Pickled, so that iterating the dict goes on and the key is still
+    found and deleted by it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = bytes(data)
+
+    def __eq__(self, other):
+        return type(other) is Pickled and other.data == self.data
+
+    def __hash__(self):
+        return hash((Pickled, self.data))
+
+    def __repr__(self):
+        return "shmkit.Pickled(%r)" % (self.data,)
+
+
 def encode(v):
     """v as (tag, bytes). A ctypes.Structure or numpy structured scalar is a
     RECORD; int beyond int64 and every other type is pickled."""
@@ -33,8 +54,8 @@ def encode(v):
     if t is str:
         try:
             return STR, v.encode()
-        except UnicodeEncodeError:  # lone surrogates: keep them exactly
-            pass
+        except UnicodeEncodeError:
+            return _encode_escaped(v)
     elif t is int:
         if -(1 << 63) <= v < (1 << 63):
             return INT, _Q.pack(v)
@@ -46,6 +67,8 @@ def encode(v):
         return NONE, b""
     elif t is bytes:
         return BYTES, v
+    elif t is Pickled:
+        return PICKLE, v.data
     elif t in (bytearray, memoryview):
         return BYTES, bytes(v)
     elif isinstance(v, ctypes.Structure):
@@ -53,6 +76,20 @@ def encode(v):
     elif t.__module__ == "numpy" and getattr(getattr(v, "dtype", None), "names", None):
         if getattr(v, "shape", ()) == ():  # a structured scalar, not an array of records
             return RECORD, _record_desc(v.dtype) + v.tobytes()
+    return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _encode_escaped(v):
+    """A str with lone surrogates: STR with the bytes surrogateescape gives
+    if decoding them gives v back (a string read from bytes that are not
+    UTF-8, as Go may store), so that it finds the same key; else pickled,
+    as two strings must not share bytes ("\\udcc3\\udca9" is not "é")."""
+    try:
+        b = v.encode("utf-8", "surrogateescape")
+        if b.decode("utf-8", "surrogateescape") == v:
+            return STR, b
+    except UnicodeError:
+        pass
     return PICKLE, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -64,7 +101,7 @@ def encode_key(k):
     t, b = encode(k)
     if t == RECORD:
         raise TypeError("a record is a value, never a key: %s" % type(k).__name__)
-    if t == PICKLE and type(k) is not int:
+    if t == PICKLE and type(k) is not int and type(k) is not Pickled:
         hash(k)
         seen = {}
         k = _canonical(k, seen)
@@ -194,20 +231,39 @@ def decode(tag, b):
     if tag == INT:
         return _Q.unpack(b)[0]
     if tag == STR:
-        return b.decode()
+        return b.decode("utf-8", "surrogateescape")
     if tag == FLOAT:
         return _D.unpack(b)[0]
     if tag == BYTES:
         return b
     if tag == BOOL:
-        return b != _FALSE
+        if b == _TRUE:
+            return True
+        if b == _FALSE:
+            return False
+        raise _errors.CorruptError("a bool of byte %r" % b)
     if tag == NONE:
         return None
     if tag == PICKLE:
-        return pickle.loads(b)
+        try:
+            return pickle.loads(b)
+        except Exception as e:  # bytes that are not a pickle, or of a class this process lacks
+            raise _errors.CorruptError("a pickled value that does not unpickle here: %s: %s"
+                                       % (type(e).__name__, e)) from e
     if tag == RECORD:
         return _decode_record(b)
     raise _errors.CorruptError("unknown tag %d" % tag)
+
+
+def decode_key(tag, b):
+    """decode for a stored key: a pickle that does not load here is
+    Pickled, so that one foreign key does not stop a walk of the dict."""
+    if tag == PICKLE:
+        try:
+            return pickle.loads(b)
+        except Exception:
+            return Pickled(b)
+    return decode(tag, b)
 
 
 def decode_from(tag, size, buf):
@@ -216,11 +272,9 @@ def decode_from(tag, size, buf):
     if tag == INT and size == 8:
         return _Q.unpack_from(buf)[0]
     if tag == STR:
-        return buf[:size].decode()
+        return buf[:size].decode("utf-8", "surrogateescape")
     if tag == FLOAT and size == 8:
         return _D.unpack_from(buf)[0]
-    if tag == BOOL and size == 1:
-        return buf[0] != _FALSE
     return decode(tag, buf[:size])
 
 
@@ -272,6 +326,9 @@ class _Handle:
             raise _errors.ReadOnlyError("dict %s is attached read-only" % self.name)
         if rc == errno.ENOSPC:
             raise _errors.NoSpaceError(rc, "dict %s: no space left in /dev/shm to grow" % self.name)
+        if rc == errno.EBUSY:
+            raise _errors.BusyError(rc, "dict %s: %s: a half-written slot awaits repair by a writable attach"
+                                    % (self.name, what))
         _errors.check(rc, "dict %s: %s" % (self.name, what))
 
     @property
@@ -391,7 +448,8 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     and C read its fields, and read back as a numpy structured scalar, or a
     ctypes.Structure without numpy. Any other object is stored pickled (Go
     sees bytes). Keys are equal when type and bytes are: 1, 1.0 and True are
-    three keys here; equal pickled keys are pickled to equal bytes in every
+    three keys here (dict(d), copy() and keys() raise KeyCollisionError
+    when they meet two such keys, rather than keep one value); equal pickled keys are pickled to equal bytes in every
     process, and an unhashable key is TypeError, as in a dict.
 
     Each operation is atomic. For a read-modify-write use update_key(key, fn)
@@ -549,17 +607,23 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
                 return default
             tag, size, buf = got
             got = tag, buf[:size]
+            value = decode(*got)  # before the delete: a value that does not decode stays
             if self._delete_if(kt, kb, got):
-                return decode(*got)
+                return value
 
     def popitem(self):
         """Remove some (key, value) and return it, atomically; KeyError if
         the dict is empty."""
         while True:
+            seen = False
             for (kt, kb), got in self._walk(raw=True):
+                seen = True
+                item = decode_key(kt, kb), decode(*got)  # before the delete, as pop
                 if self._delete_if(kt, kb, got):  # the key's bytes as stored, whoever wrote them
-                    return decode(kt, kb), decode(*got)
-            if not len(self):
+                    return item
+            # Empty as the walk found it, not by len(): a count another
+            # process scribbled would have it retry for ever.
+            if not seen:
                 raise KeyError("popitem(): dictionary is empty")
 
     def add(self, key, delta=1):
@@ -608,7 +672,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             if ident in seen:
                 continue
             seen.add(ident)
-            yield ident if raw else decode(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
+            yield ident if raw else decode_key(kt.value, kb), (vt.value, vbuf.raw[:vl.value])
 
     def __iter__(self):
         for k, _ in self._walk():
@@ -619,23 +683,68 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         return [(k, decode(*v)) for k, v in self._walk()]
 
     def keys(self):
-        return [k for k, _ in self._walk()]
+        """A list of the keys; KeyCollisionError if two of them are one key
+        in a Python dict (so dict(d), which reads keys(), keeps no value
+        less than the shared dict holds)."""
+        keys = [k for k, _ in self._walk()]
+        _check_distinct(self.name, keys)
+        return keys
 
     def values(self):
         return [decode(*v) for _, v in self._walk()]
 
     def copy(self):
-        return dict(self.items())
+        """A dict of the items; KeyCollisionError as keys()."""
+        items = self.items()
+        _check_distinct(self.name, [k for k, _ in items])
+        return dict(items)
+
+    def __eq__(self, other):
+        # Each stored key looked up in other: a dict cannot equal a shared
+        # dict holding both 1 and 1.0, which it would hold as one key.
+        if not isinstance(other, collections.abc.Mapping):
+            return NotImplemented
+        items = self.items()
+        if len(items) != len(other):
+            return False
+        missing = object()
+        for k, v in items:
+            try:
+                w = other.get(k, missing)
+            except TypeError:
+                return False
+            if w is missing or not (w is v or w == v):
+                return False
+        return True
+
+    __hash__ = None
 
     def __repr__(self):
-        return "<SharedDict %r %r>" % (self.name, self.copy())
+        return "<SharedDict %r {%s}>" % (self.name, ", ".join("%r: %r" % kv for kv in self.items()))
+
+
+def _check_distinct(name, keys):
+    """KeyCollisionError if keys holds two keys a Python dict takes as one."""
+    try:
+        if len(set(keys)) == len(keys):
+            return
+    except TypeError:  # a foreign writer's unhashable pickled key: no dict holds it either
+        raise TypeError("dict %s holds an unhashable key" % name) from None
+    first, same = {}, []
+    for k in keys:
+        if k in first:
+            same.append("%r and %r" % (first[k], k))
+        else:
+            first[k] = k
+    raise _errors.KeyCollisionError("dict %s: keys a Python dict takes as one: %s" % (name, "; ".join(same)))
 
 
 class SharedList(_Shared, collections.abc.MutableSequence):
     """A list in shared memory, as Manager().list(): the values SharedDict
     holds. Each of append, insert, item assignment, pop, remove, reverse and
     clear is atomic (insert and reverse build the new list aside and publish
-    it in one step); extend and deleting a slice are a series of them, so
+    it in one step; a negative index is counted from the end by C, under
+    the list's lock); extend and deleting a slice are a series of them, so
     another process may see them half done, and reading a slice or
     reversed() is a series of reads (an item removed meanwhile is left
     out). Slice assignment and sort are not supported."""
@@ -647,16 +756,18 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         self._c._check(n.lib.shmkit_list_len(self._c.h, ctypes.byref(v)), "len")
         return v.value
 
-    def _index(self, i, size=None):
+    @staticmethod
+    def _index(i):
+        """i as C takes it, and whether it counts from the end: a negative
+        i is -i items from the end, counted by C under the list's lock (a
+        len() taken before may be out of date when the call acts)."""
         if not isinstance(i, int):
             raise TypeError("list indices must be integers, not %s" % type(i).__name__)
-        if i < 0:
-            i += len(self) if size is None else size
-            if i < 0:
-                raise IndexError("list index out of range")
         # ctypes would cut an index of 2**64 or more to its low 64 bits: C
-        # takes UINT64_MAX as past the end.
-        return min(i, _UINT64_MAX)
+        # takes UINT64_MAX as past the end, or before the start.
+        if i < 0:
+            return min(-i, _UINT64_MAX), True
+        return min(i, _UINT64_MAX), False
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -664,16 +775,7 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             # removed meanwhile is left out, never IndexError.
             got = (self._item(j) for j in range(*i.indices(len(self))))
             return [decode(*g) for g in got if g is not None]
-        return self._take(n.lib.shmkit_list_get, i, "get", "list index out of range")
-
-    def _at(self, i, call):
-        """call(index) -> rc for the item i (negative: from the end). The
-        length of a negative i's count is read in a call before: if another
-        process shortened the list between the two (ERANGE), count again."""
-        while True:
-            rc = call(self._index(i))
-            if rc != errno.ERANGE or i >= 0:
-                return rc
+        return self._take(n.lib.shmkit_list_get, n.lib.shmkit_list_get_end, i, "get", "list index out of range")
 
     def _fetch(self, fetch, j, op):
         """Item j (an index C takes) by fetch (shmkit_list_get or _pop), as
@@ -687,23 +789,22 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         got = self._c.read(one, op)
         return None if rc_box[-1] == errno.ERANGE else got
 
-    def _take(self, fetch, i, op, out_of_range):
-        # Reads item i by fetch (shmkit_list_get or _pop) and decodes it.
-        got = []
-
-        def call(j):
-            got[:] = [self._fetch(fetch, j, op)]
-            return errno.ERANGE if got[0] is None else 0
-        if self._at(i, call) == errno.ERANGE:
+    def _take(self, fetch, fetch_end, i, op, out_of_range):
+        # Reads item i by fetch (shmkit_list_get or _pop; fetch_end for a
+        # negative i) and decodes it.
+        j, end = self._index(i)
+        got = self._fetch(fetch_end if end else fetch, j, op)
+        if got is None:
             raise IndexError(out_of_range)
-        return decode(*got[0])
+        return decode(*got)
 
     def __setitem__(self, i, value):
         if isinstance(i, slice):
             raise TypeError("slice assignment is not supported by SharedList")
+        j, end = self._index(i)
         vt, vb = encode(value)
         c = self._c
-        rc = self._at(i, lambda j: n.lib.shmkit_list_set(c.h, j, vt, vb, len(vb)))
+        rc = (n.lib.shmkit_list_set_end if end else n.lib.shmkit_list_set)(c.h, j, vt, vb, len(vb))
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "set")
@@ -713,17 +814,20 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             for j in sorted(range(*i.indices(len(self))), reverse=True):
                 del self[j]
             return
+        j, end = self._index(i)
         c = self._c
-        rc = self._at(i, lambda j: n.lib.shmkit_list_pop(c.h, j, None, None, 0, None))
+        rc = (n.lib.shmkit_list_pop_end if end else n.lib.shmkit_list_pop)(c.h, j, None, None, 0, None)
         if rc == errno.ERANGE:
             raise IndexError("list assignment index out of range")
         self._c._check(rc, "delete")
 
     def insert(self, i, value):
-        i = operator.index(i)
-        i = max(0, i + len(self)) if i < 0 else min(i, _UINT64_MAX)
+        """Insert value before item i; a negative i counts from the end as
+        the list is when C inserts, under its lock."""
+        j, end = self._index(operator.index(i))
         vt, vb = encode(value)
-        self._c._check(n.lib.shmkit_list_insert(self._c.h, i, vt, vb, len(vb)), "insert")
+        c = self._c
+        c._check((n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(c.h, j, vt, vb, len(vb)), "insert")
 
     def _append_encoded(self, values):
         for vt, vb in values:
@@ -738,7 +842,19 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             self.append(v)
 
     def pop(self, i=-1):
-        return self._take(n.lib.shmkit_list_pop, i, "pop", "pop index out of range")
+        j, end = self._index(i)
+        got = self._fetch(n.lib.shmkit_list_pop_end if end else n.lib.shmkit_list_pop, j, "pop")
+        if got is None:
+            raise IndexError("pop index out of range")
+        try:
+            return decode(*got)
+        except Exception:
+            # Put back what does not decode (a foreign writer's), where it
+            # was: the item after it is now k - 1 from the end.
+            c = self._c
+            c._check((n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(
+                c.h, j - 1 if end else j, got[0], got[1], len(got[1])), "pop")
+            raise
 
     def _item(self, i):
         """Item i as stored, (tag, bytes), or None past the end."""

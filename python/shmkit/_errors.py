@@ -95,3 +95,15 @@ def check(rc, what):
             raise cls(rc, msg)
         raise cls(msg)
     raise OSError(rc, "%s: %s" % (what, os.strerror(rc)))
+
+
+class KeyCollisionError(ShmkitError, ValueError):
+    """A shared dict holds keys that are one key in a Python dict (1, 1.0
+    and True, stored apart by type and bytes): dict(d), d.copy() and
+    d.keys() raise it rather than keep one of their values."""
+
+
+class BusyError(ShmkitError, OSError):
+    """errno EBUSY: a read-only reader of a dict or list found a slot left
+    half-written by a writer that died; the next writable attach's write
+    repairs it (Go: dict.ErrBusy)."""

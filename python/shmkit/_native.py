@@ -243,6 +243,10 @@ def _declare(lib):
         "shmkit_list_pop": (c_int, [vp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
         "shmkit_list_pop_if": (c_int, [vp, c_u64, c_int, cp, c_u64, P(c_int)]),
         "shmkit_list_reverse": (c_int, [vp]),
+        "shmkit_list_get_end": (c_int, [vp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
+        "shmkit_list_set_end": (c_int, [vp, c_u64, c_int, cp, c_u64]),
+        "shmkit_list_insert_end": (c_int, [vp, c_u64, c_int, cp, c_u64]),
+        "shmkit_list_pop_end": (c_int, [vp, c_u64, P(c_int), vp, c_u64, P(c_u64)]),
         "shmkit_dict_test_lock": (c_int, [vp]),
         "shmkit_new_pool": (c_int, [P(Segment), cp, c_u32, ctypes.c_int32, P(Object)]),
     }

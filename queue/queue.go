@@ -261,7 +261,8 @@ func (q *Queue) RecvTimeout(d time.Duration) (msg []byte, ok bool, err error) {
 
 // RecvContext is Recv giving up when ctx ends before the first part of a
 // message arrived; after that it takes the rest whatever ctx does, so a
-// message is never lost to a cancellation.
+// message is never lost to a cancellation. A message whose sender died
+// inside it is dropped (see orphaned), and the wait goes on under ctx.
 func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 	if err := lock(ctx, q.recvLock); err != nil {
 		return nil, err
@@ -270,11 +271,20 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 	assembling := false
 	var total uint32
 	for {
-		recvCtx := ctx
+		var n int
+		var err error
 		if assembling {
-			recvCtx = context.Background()
+			var ok bool
+			n, ok, err = q.ch.RecvTimeout(q.part, orphanCheck)
+			if err == nil && !ok {
+				if q.orphaned() {
+					assembling = false // its sender died inside it: drop it, wait for the next
+				}
+				continue
+			}
+		} else {
+			n, err = q.ch.RecvContext(ctx, q.part)
 		}
-		n, err := q.ch.RecvContext(recvCtx, q.part)
 		if errors.Is(err, io.EOF) && assembling {
 			return nil, errtext.Errorf("%w: %q ended inside a message", ErrCorrupt, q.name)
 		}
@@ -309,6 +319,27 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 			return append([]byte{}, q.assembled...), nil
 		}
 	}
+}
+
+// orphanCheck is how long a receiver inside a message waits for its next
+// part before it looks whether the message's sender is still sending it.
+const orphanCheck = 100 * time.Millisecond
+
+// orphaned reports whether the message being assembled can never be
+// finished: no sender is inside a message (the send lock is free, or its
+// holder died) and no part is queued. A live sender holds the send lock
+// from a message's first part to its last, and this receiver holds the
+// receive lock, so nothing can add to the message once that is seen.
+func (q *Queue) orphaned() bool {
+	held, err := q.sendLock.TryLock()
+	if errors.Is(err, semaphore.ErrOwnerDead) {
+		err = q.sendLock.Consistent()
+	}
+	if !held {
+		return false
+	}
+	defer q.sendLock.Unlock()
+	return err == nil && q.ch.Len() == 0
 }
 
 // RegisterSender records this process as a sender now, not at its first

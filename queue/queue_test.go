@@ -169,6 +169,47 @@ func TestSenderKilledInsideAMessage(t *testing.T) {
 	assert.Equal(t, "after the dead one", string(got))
 }
 
+// TestSenderKilledInsideAMessageNothingAfter: a sender killed inside a
+// long message, with no message after it, must not hold a receiver that
+// took the first parts forever: RecvTimeout gives up, the dead message's
+// parts are dropped, and the next message arrives whole.
+func TestSenderKilledInsideAMessageNothingAfter(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	q.RegisterSender() // this process stays a live sender: no ErrPeerDead
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := startHelper(t, "sendbig", name, "q")
+	require.True(t, big.out.Scan())
+	waitFor(t, func() bool { return ch.Len() == ch.Cap() })
+	require.NoError(t, big.cmd.Process.Kill())
+	_ = big.cmd.Wait()
+
+	type result struct {
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, ok, err := q.RecvTimeout(50 * time.Millisecond)
+		done <- result{ok, err}
+	}()
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		assert.False(t, r.ok, "a message whose sender died half way arrived")
+	case <-time.After(30 * time.Second):
+		t.Fatal("RecvTimeout still waits for the rest of a dead sender's message")
+	}
+	assert.Equal(t, 0, ch.Len(), "the dead message's parts are dropped")
+	require.NoError(t, q.Send([]byte("next")))
+	got, err := q.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, "next", string(got))
+}
+
 // TestReceiverKilledInsideAMessage: a receiver killed while it assembles a
 // message leaves the queue usable: the next receiver takes over its lock,
 // drops the rest of that message, and gets the next whole one.

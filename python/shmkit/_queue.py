@@ -19,6 +19,9 @@ from . import _native as n
 
 _HEADER = struct.Struct("<II")
 _FIRST, _LAST = 1, 2
+# How long a get inside a message waits for its next part before it looks
+# whether the message's sender is still sending it (seconds).
+_ORPHAN_CHECK = 0.1
 
 
 def _names(name):
@@ -120,9 +123,16 @@ class Queue:
             assembled, total = None, 0
             while True:
                 try:
-                    k = self._ch.recv_into(self._part, self._left(block, deadline) if assembled is None else None)
+                    if assembled is None:
+                        k = self._ch.recv_into(self._part, self._left(block, deadline))
+                    else:
+                        k = self._ch.recv_into(self._part, _ORPHAN_CHECK)
                 except TimeoutError:
-                    raise _stdqueue.Empty from None
+                    if assembled is None:
+                        raise _stdqueue.Empty from None
+                    if self._orphaned():
+                        assembled = None  # its sender died inside it: drop it, wait for the next
+                    continue
                 except EOFError:
                     if assembled is not None:
                         raise _errors.CorruptError("queue %r ended inside a message" % self.name) from None
@@ -149,6 +159,19 @@ class Queue:
                     return bytes(assembled)
         finally:
             self._recv.release()
+
+    def _orphaned(self):
+        """Whether the message being assembled can never be finished: no
+        sender is inside a message (the send lock is free, or its holder
+        died) and no part is queued. A live sender holds the send lock from
+        a message's first part to its last, and this getter the receive
+        lock, so nothing can add to the message once that is seen."""
+        if not _locked(self._send, False, None):
+            return False
+        try:
+            return len(self._ch) == 0
+        finally:
+            self._send.release()
 
     # -- objects
 

@@ -675,6 +675,36 @@ class TestQueue(SegmentTest):
         q.close()
 
 
+    def test_sender_killed_inside_a_message_nothing_after(self):
+        """A get that took the first parts of a message whose sender was
+        killed, with no message after it, gives up at its timeout (it used
+        to wait for the rest forever), and the next message arrives whole."""
+        import queue as stdqueue
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=10_000)
+        q.register(True)  # this process stays a live sender: no peer-death error
+        pid = self.fork(lambda: self.seg.queue("q").put_bytes(b"x" * 10_000))
+        while len(q._ch) < q._ch.slots:  # it waits inside its message, the ring full
+            self.assertFalse(_zombie(pid))
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        outcome = []
+
+        def get():
+            try:
+                outcome.append(q.get_bytes(timeout=0.05))
+            except stdqueue.Empty:
+                outcome.append("empty")
+        t = threading.Thread(target=get, daemon=True)
+        t.start()
+        t.join(30)
+        self.assertFalse(t.is_alive(), "get still waits for the rest of a dead sender's message")
+        self.assertEqual(outcome, ["empty"])
+        self.assertEqual(len(q._ch), 0)
+        q.put_bytes(b"next")
+        self.assertEqual(q.get_bytes(timeout=60), b"next")
+        q.close()
+
 class TestEventBarrierCondition(SegmentTest):
     """multiprocessing's Event, Barrier and Condition, across forked processes."""
 

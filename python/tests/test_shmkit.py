@@ -611,6 +611,25 @@ class TestPipe(SegmentTest):
             a.recv()
         a.close()
 
+    def test_bad_arguments_lose_no_message(self):
+        """A bad offset or maxlength is a ValueError before anything is
+        taken, as in multiprocessing: the message sent from another
+        process is still the next one read (it used to be dropped)."""
+        a = self.seg.new_pipe("p")
+
+        def sender():
+            with self.seg.pipe("p", 1) as b:
+                b.send_bytes(b"hello")
+        self.assertEqual(self.child(sender), 0)
+        buf = bytearray(8)
+        for offset in (-1, 9, 100):
+            with self.assertRaises(ValueError):
+                a.recv_bytes_into(buf, offset)
+        with self.assertRaises(ValueError):
+            a.recv_bytes(-1)
+        self.assertEqual(a.recv_bytes(), b"hello")
+        a.close()
+
     def test_one_way(self):
         r = self.seg.new_pipe("p", duplex=False)
         w = self.seg.pipe("p", 1)

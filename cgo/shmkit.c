@@ -35,12 +35,19 @@ int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value
 	if (s == SEM_FAILED) {
 		return errno;
 	}
-	if (create && name[0] == '/' && strlen(name) < 240) {
-		/* sem_open applies the umask; set the bits exactly, as shm create does.
-		 * glibc keeps "/NAME" as /dev/shm/sem.NAME. */
+	if (name[0] == '/' && strlen(name) < 240) {
+		/* glibc keeps "/NAME" as /dev/shm/sem.NAME. */
 		char path[256];
 		snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
-		chmod(path, (mode_t)mode);
+		struct stat st;
+		if (create) {
+			chmod(path, (mode_t)mode); /* sem_open applies the umask; set the bits exactly, as shm create does */
+		} else if (stat(path, &st) == 0 && st.st_size < (off_t)sizeof(sem_t)) {
+			/* sem_open maps a file of any length: one shorter than a
+			 * semaphore would fault (SIGBUS) at the first use. */
+			sem_close(s);
+			return SHMKIT_ECORRUPT;
+		}
 	}
 	*out = s;
 	return 0;

@@ -242,12 +242,16 @@ func describe(name string, size int64) segmentInfo {
 	if sem, ok := strings.CutPrefix(name, "sem."); ok {
 		// sem_open's file for "/NAME" is /dev/shm/sem.NAME.
 		in.What = fmt.Sprintf("named semaphore /%s", sem)
-		if s, err := semaphore.OpenNamed("/" + sem); err == nil {
+		s, err := semaphore.OpenNamed("/" + sem)
+		switch {
+		case err == nil:
 			if v, err := s.Value(); err == nil {
 				in.Value = &v
 				in.What += fmt.Sprintf(", value %d", v)
 			}
 			s.Close()
+		case errors.Is(err, shm.ErrCorrupt): // too short to be one: opening it does not fault
+			in.Error = err.Error()
 		}
 		return in
 	}

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 			fmt.Println(os.Getpid())
 			return 0
 		},
+		"ls": func([]string) int { return run([]string{"ls", "--json"}, os.Stdout, os.Stderr) },
 	})
 }
 
@@ -152,6 +153,30 @@ func TestLsAndRm(t *testing.T) {
 	errOut.Reset()
 	assert.Equal(t, 2, run([]string{"rm"}, &out, &errOut))
 	assert.Equal(t, "shmkit rm: name at least one segment to remove (see --help)\n", errOut.String())
+}
+
+// TestLsShortSemaphoreFile: ls, in a process of its own, lists a file
+// named as a semaphore that is too short to be one with an error; before,
+// the command died of SIGBUS reading its value.
+func TestLsShortSemaphoreFile(t *testing.T) {
+	proctest.NeedCgo(t, "sem_open")
+	name := proctest.Name(t)
+	file := "/dev/shm/sem." + name
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	t.Cleanup(func() { os.Remove(file) })
+	out, err := proctest.Command(t, "ls").Output()
+	require.NoError(t, err, "ls died: %s", out)
+	var found *segmentInfo
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var in segmentInfo
+		require.NoError(t, json.Unmarshal([]byte(line), &in))
+		if in.Name == "sem."+name {
+			found = &in
+		}
+	}
+	require.NotNil(t, found, "%s", out)
+	assert.Nil(t, found.Value)
+	assert.Contains(t, found.Error, "corrupt")
 }
 
 // Every command's --help prints its usage to stdout and exits 0.

@@ -507,6 +507,7 @@ int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value);
 
 /* Named POSIX semaphores (sem_open), what C's and Python's multiprocessing open. */
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
+/* SHMKIT_ECORRUPT: the file is shorter than a semaphore (it would fault). */
 int shmkit_nsem_close(sem_t *sem);
 int shmkit_nsem_unlink(const char *name);
 int shmkit_nsem_wait(sem_t *sem);

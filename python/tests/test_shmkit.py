@@ -488,6 +488,27 @@ class TestParity(SegmentTest):
         with self.assertRaises(FileNotFoundError):
             shmkit.named_semaphore(name)
 
+    def test_named_semaphore_too_short(self):
+        """A file named as a semaphore but shorter than one is CorruptError
+        at open; before, the process died of SIGBUS at its first use."""
+        name = "/shmkit-pytest-shortsem-%d" % os.getpid()
+        path = "/dev/shm/sem." + name[1:]
+        try:
+            for size in (0, 7):
+                with open(path, "wb") as f:
+                    f.write(b"\0" * size)
+
+                def opener():
+                    try:
+                        shmkit.named_semaphore(name).get_value()
+                    except shmkit.CorruptError:
+                        os._exit(7)
+                status = self.child(opener)
+                self.assertTrue(os.WIFEXITED(status), "died of signal %d" % os.WTERMSIG(status))
+                self.assertEqual(os.WEXITSTATUS(status), 7)
+        finally:
+            os.unlink(path)
+
     def test_atomic_add_across_processes(self):
         # Go's RawValue.Add and this add() are one atomic instruction on the
         # same word: no update is lost, as with v.value += 1 it would be.

@@ -22,6 +22,7 @@ import (
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/errtext"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -65,6 +66,19 @@ func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queu
 		return nil, errtext.Errorf("%w: create %q: a limit of %d bytes (at most 4 GiB-1)", ErrTooLarge, name, maxMessage)
 	}
 	chName, sendName, recvName, limitName, queuedName := names(name)
+	// Refuse before making anything: a queue made in part would hold its
+	// name, and the segment's space, for good.
+	for _, n := range []string{sendName, recvName, limitName, queuedName} {
+		if len(n) > layout.NameMax {
+			return nil, errtext.Errorf("%w: create queue %q: its object %q is longer than %d bytes", shm.ErrInvalidName, name, n, layout.NameMax)
+		}
+		if _, err := seg.Lookup(n); !errors.Is(err, shm.ErrObjectNotFound) {
+			if err == nil {
+				err = shm.ErrObjectExists
+			}
+			return nil, errtext.Errorf("create queue %q: object %q: %w", name, n, err)
+		}
+	}
 	if _, err := channel.New[byte](seg, chName, slots, slotBytes); err != nil {
 		return nil, err
 	}

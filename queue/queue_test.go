@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ func TestMain(m *testing.M) {
 		"send":    helperSend,
 		"recv":    helperRecv,
 		"sendbig": helperSendBig,
+		"objects": helperObjects,
 	})
 }
 
@@ -101,6 +103,20 @@ func helperSendBig(args []string) int {
 	defer seg.Close()
 	fmt.Println("sending")
 	return exitOn(q.Send(make([]byte, q.MaxMessage())))
+}
+
+// helperObjects prints the names of segment args[0]'s objects, one a line.
+func helperObjects(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	objs, err := seg.Objects()
+	if err != nil {
+		return proctest.Fail("objects: %v", err)
+	}
+	for _, o := range objs {
+		fmt.Println(o.Name)
+	}
+	return 0
 }
 
 func exitOn(err error) int {
@@ -278,6 +294,28 @@ func TestLimitsTimeoutsEOF(t *testing.T) {
 	_, err = q.Recv()
 	assert.ErrorIs(t, err, io.EOF)
 	assert.ErrorIs(t, q.Send([]byte("late")), channel.ErrEnded)
+}
+
+// TestNewRefusedCreatesNothing: a New refused for a name whose derived
+// names are too long (NAME.send past 63 bytes), or one of which is taken,
+// leaves no object behind, so the segment's space and the name stay free.
+// Before, the channel NAME was made first and stayed: a second New of the
+// name failed with ErrObjectExists, and Open with ErrObjectNotFound.
+func TestNewRefusedCreatesNothing(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	long := strings.Repeat("q", 60) // fits; long+".send" does not
+	_, err := queue.New(seg, long, 4, 64, 100)
+	assert.ErrorIs(t, err, shm.ErrInvalidName)
+	_, err = seg.Alloc(shm.Request{Name: "taken.len", Kind: shm.KindBytes, Length: 8}, nil)
+	require.NoError(t, err)
+	_, err = queue.New(seg, "taken", 4, 64, 100)
+	assert.ErrorIs(t, err, shm.ErrObjectExists)
+	assert.Equal(t, "taken.len", proctest.Output(t, "objects", name), "a refused New left objects")
+
+	q, err := queue.New(seg, long[:58], 4, 64, 100) // the longest name that fits
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
 }
 
 // TestHostileParts: parts that contradict their message or the limit are

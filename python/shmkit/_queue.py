@@ -9,6 +9,7 @@ interleave; a first part always begins a message, and parts that follow
 no first part are dropped: they are what a killed process left.
 """
 
+import errno
 import pickle
 import queue as _stdqueue
 import struct
@@ -36,6 +37,15 @@ def create(seg, name, slots, slot_bytes, max_message):
     if not 0 <= max_message <= 2**32 - 1:
         raise ValueError("queue %r: a limit of %d bytes (at most 4 GiB-1)" % (name, max_message))
     ch, send, recv, limit, queued = _names(name)
+    # Refuse before making anything: a queue made in part would hold its
+    # name, and the segment's space, for good.
+    for obj in (send, recv, limit, queued):
+        n.name_bytes(obj, "object (of queue %r)" % name)  # ValueError if too long
+        try:
+            seg._lookup(obj)
+        except _errors.ObjectNotFoundError:
+            continue
+        raise _errors.ObjectExistsError(errno.EEXIST, "queue %r: object %r exists" % (name, obj))
     seg.new_channel(ch, "B", slots, slot_bytes).close()
     seg.new_mutex(send)
     seg.new_mutex(recv)

@@ -715,6 +715,26 @@ class TestQueue(SegmentTest):
         q.close()
 
 
+    def test_refused_queue_creates_nothing(self):
+        """A new_queue refused for a name whose derived names are too long,
+        or one of which is taken, leaves no object behind (another process
+        lists them); before, the channel stayed and held the name."""
+        long = "q" * 60  # fits; long + ".send" does not
+        with self.assertRaises(ValueError):
+            self.seg.new_queue(long, slots=4, slot_bytes=64, max_message=100)
+        self.seg.new_value("taken.len", "q", 0, lock=False).release()
+        with self.assertRaises(shmkit.ObjectExistsError):
+            self.seg.new_queue("taken", slots=4, slot_bytes=64, max_message=100)
+        r, w = os.pipe()
+
+        def lister():
+            os.write(w, repr(sorted(o.name for o in shmkit.attach(self.name).objects())).encode())
+        self.assertEqual(self.child(lister), 0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            self.assertEqual(f.read(), repr(["taken.len"]))
+        self.seg.new_queue(long[:58], slots=4, slot_bytes=64, max_message=100).close()
+
     def test_sender_killed_inside_a_message_nothing_after(self):
         """A get that took the first parts of a message whose sender was
         killed, with no message after it, gives up at its timeout (it used

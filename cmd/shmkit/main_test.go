@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 			fmt.Println(os.Getpid())
 			return 0
 		},
-		"ls": func([]string) int { return run([]string{"ls", "--json"}, os.Stdout, os.Stderr) },
+		"shmkit": func(args []string) int { return run(args, os.Stdout, os.Stderr) }, // the command, in a process of its own
 	})
 }
 
@@ -164,7 +164,7 @@ func TestLsShortSemaphoreFile(t *testing.T) {
 	file := "/dev/shm/sem." + name
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	t.Cleanup(func() { os.Remove(file) })
-	out, err := proctest.Command(t, "ls").Output()
+	out, err := proctest.Command(t, "shmkit", "ls", "--json").Output()
 	require.NoError(t, err, "ls died: %s", out)
 	var found *segmentInfo
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -86,10 +86,16 @@ class Queue:
         if self._ch.maxlen <= _HEADER.size:
             raise _errors.CorruptError("queue %r has slots of %d bytes" % (name, self._ch.maxlen))
         self._part = bytearray(self._ch.maxlen)
+        self._closed = False
+
+    def _check_closed(self):
+        if self._closed:
+            raise ValueError("queue %r: this handle is closed" % self.name)  # as multiprocessing.Queue
 
     # -- bytes
 
     def put_bytes(self, data, block=True, timeout=None):
+        self._check_closed()
         data = memoryview(data).cast("B")
         if len(data) > self.max_message:
             raise ValueError("queue %r: message of %d bytes, at most %d" % (self.name, len(data), self.max_message))
@@ -126,6 +132,7 @@ class Queue:
         return max(0.0, (deadline - n.lib.shmkit_now_ns()) / 1e9)
 
     def get_bytes(self, block=True, timeout=None):
+        self._check_closed()
         deadline = _deadline(timeout)
         if not _locked(self._recv, block, timeout):
             raise _stdqueue.Empty
@@ -202,27 +209,37 @@ class Queue:
 
     def qsize(self):
         """How many whole messages are queued (approximate, as in multiprocessing)."""
+        self._check_closed()
         return max(self._queued.value, 0)
 
     def empty(self):
         return self.qsize() == 0
 
     def full(self):
+        self._check_closed()
         return len(self._ch) >= self._ch.slots
 
     def register(self, sender):
         """Record this process as a sender (or receiver) now; see Go's RegisterSender."""
+        self._check_closed()
         self._ch.register(sender)
 
     def end(self):
         """End the queue for every process: puts fail with ChannelEndedError,
         gets return what is queued, then raise EOFError."""
+        self._check_closed()
         self._ch.end()
 
     def close(self):
-        """Let go of this handle (multiprocessing's close()); the queue goes on for others."""
+        """Let go of this handle (multiprocessing's close()); the queue goes
+        on for others. Later calls on this handle raise ValueError."""
+        if self._closed:
+            return
+        self._closed = True
         self._ch.close()
         self._queued.release()
 
     def __repr__(self):
+        if self._closed:
+            return "<shmkit.Queue %r, closed handle>" % self.name
         return "<shmkit.Queue %r %d queued>" % (self.name, self.qsize())

@@ -715,6 +715,26 @@ class TestQueue(SegmentTest):
         q.close()
 
 
+    def test_closed_handle_refuses(self):
+        """put and get on a closed handle raise ValueError, as
+        multiprocessing.Queue's do, and nothing reaches the queue (another
+        process finds it empty); before, put sent the message."""
+        import queue as stdqueue
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100)
+        q.close()
+        q.close()  # a second close is nothing, as in multiprocessing
+        for call in (lambda: q.put(1), lambda: q.put_bytes(b"x"), lambda: q.get(False), lambda: q.get_bytes(timeout=1),
+                     q.qsize, q.empty, q.full):
+            with self.assertRaises(ValueError):
+                call()
+
+        def other():
+            try:
+                self.seg.queue("q").get_nowait()
+            except stdqueue.Empty:
+                os._exit(7)
+        self.assertEqual(os.WEXITSTATUS(self.child(other)), 7)
+
     def test_refused_queue_creates_nothing(self):
         """A new_queue refused for a name whose derived names are too long,
         or one of which is taken, leaves no object behind (another process

@@ -126,6 +126,15 @@ class Connection:
             return False
         return True
 
+    def expect_peer(self, pid):
+        """Name the process that will open the other end, before it runs
+        (Go's Conn.ExpectPeer): if it dies, even before it opens its end, a
+        recv() or send() waiting for it raises PeerDeadError."""
+        if self._in is not None:
+            self._check("expect", self._in).expect_sender(pid)
+        if self._out is not None:
+            self._check("expect", self._out).expect_receiver(pid)
+
     def fileno(self):
         raise OSError("a shmkit pipe has no file descriptor")
 

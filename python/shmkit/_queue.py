@@ -224,6 +224,19 @@ class Queue:
         self._check_closed()
         self._ch.register(sender)
 
+    def expect_sender(self, pid):
+        """Name process pid as a sender before it runs (Go's ExpectSender):
+        if it dies, even before it opens the queue, a get() waiting for it
+        raises PeerDeadError once every recorded sender is dead."""
+        self._check_closed()
+        self._ch.expect_sender(pid)
+
+    def expect_receiver(self, pid):
+        """Name process pid as a receiver before it runs; a put() waiting
+        for room then raises PeerDeadError once it has died."""
+        self._check_closed()
+        self._ch.expect_receiver(pid)
+
     def end(self):
         """End the queue for every process: puts fail with ChannelEndedError,
         gets return what is queued, then raise EOFError."""

@@ -651,6 +651,24 @@ class TestPipe(SegmentTest):
         self.assertEqual(a.recv_bytes(), b"hello")
         a.close()
 
+    def test_peer_dies_before_opening(self):
+        """A process named with expect_peer that dies before it opens its
+        end makes recv() and a blocked send() raise PeerDeadError, as Go's
+        Conn.ExpectPeer does; before, Python had no way to name it and
+        recv() waited for good."""
+        a = self.seg.new_pipe("p", slots=1, maxlen=64)
+        peer = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+        try:
+            a.expect_peer(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                a.recv()
+            a.send_bytes(b"fills the one slot")
+            with self.assertRaises(shmkit.PeerDeadError):
+                a.send_bytes(b"waits for a reader")
+        finally:
+            self.assertEqual(peer.wait(), 3)
+        a.close()
+
     def test_one_way(self):
         r = self.seg.new_pipe("p", duplex=False)
         w = self.seg.pipe("p", 1)
@@ -714,6 +732,28 @@ class TestQueue(SegmentTest):
                 self.seg.new_queue("bad", **bad)
         q.close()
 
+
+    def test_expected_peer_dies_before_opening(self):
+        """A process named with expect_sender (expect_receiver) that dies
+        before it opens the queue makes get() (a put() on a full queue)
+        raise PeerDeadError, as Go's ExpectSender does; before, Python had
+        no way to name it and get() waited for good."""
+        q = self.seg.new_queue("q", slots=1, slot_bytes=64, max_message=100)
+        peer = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+        try:
+            q.expect_sender(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                q.get()
+            out = self.seg.new_queue("out", slots=1, slot_bytes=64, max_message=100)
+            out.put(1)  # this process has never received from it: its one receiver is the dead one
+            out.expect_receiver(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                out.put(2)
+        finally:
+            self.assertEqual(peer.wait(), 3)
+        self.assertEqual(out.qsize(), 1)
+        q.close()
+        out.close()
 
     def test_closed_handle_refuses(self):
         """put and get on a closed handle raise ValueError, as

@@ -4451,6 +4451,22 @@ int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int
 	return rc;
 }
 
+#define QUEUE_ORPHAN_CHECK_NS 100000000LL /* 100 ms */
+
+/* queue_orphaned: whether the message a receiver assembles can never
+ * finish: no sender is inside a message (the send lock is free, or its
+ * holder died) and no part is queued. A live sender holds the send lock
+ * from a message's first part to its last, and the receiver the receive
+ * lock, so nothing can add to the message once that is seen. */
+static int queue_orphaned(struct shmkit_queue *q) {
+	if (queue_lock(q->send_lock, SHMKIT_NOWAIT) != 0) {
+		return 0;
+	}
+	int orphaned = shmkit_chan_len(&q->ch) == 0;
+	shmkit_mutex_unlock(q->send_lock);
+	return orphaned;
+}
+
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns) {
 	*msg = NULL;
 	*len = 0;
@@ -4462,7 +4478,20 @@ int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t
 	uint64_t have = 0, total = 0;
 	for (;;) {
 		uint32_t n = 0;
-		rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, buf == NULL ? deadline_ns : SHMKIT_FOREVER);
+		if (buf != NULL) {
+			/* Inside a message: wait for its next part in slices, and between
+			 * them drop the message if it can never finish (as Go's queue). */
+			rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, shmkit_now_ns() + QUEUE_ORPHAN_CHECK_NS);
+			if (rc == ETIMEDOUT || rc == EAGAIN) {
+				if (queue_orphaned(q)) {
+					free(buf);
+					buf = NULL;
+				}
+				continue;
+			}
+		} else {
+			rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, deadline_ns);
+		}
 		if (rc != 0) {
 			rc = rc == SHMKIT_EEOF && buf != NULL ? SHMKIT_ECORRUPT : rc; /* ended inside a message */
 			break;

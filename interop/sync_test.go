@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -169,6 +170,59 @@ func TestPipeWithPeer(t *testing.T) {
 func TestQueueWithPeer(t *testing.T) {
 	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	eachPeer(t, func(t *testing.T, p peer) { queueEcho(t, p) })
+}
+
+// queueSendBig sends one message of queue args[1]'s limit, which its ring
+// cannot hold, after saying so: it blocks in the middle of the message.
+func queueSendBig(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	q, err := queue.Open(seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	os.Stdout.WriteString("sending\n")
+	if err := q.Send(make([]byte, q.MaxMessage())); err != nil {
+		return proctest.Fail("send: %v", err)
+	}
+	return 0
+}
+
+// TestCQueueSenderKilledInsideAMessage: a Go sender killed inside a long
+// message, with no message after it, does not hold a C receiver that took
+// its first parts past its timeout; before, shmkit_queue_recv waited for
+// the rest for good.
+func TestCQueueSenderKilledInsideAMessage(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	q.RegisterSender() // this process stays a live sender: no peer-death error
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := proctest.Command(t, "queuesendbig", name, "q")
+	out, err := big.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, big.Start())
+	t.Cleanup(func() { big.Process.Kill(); big.Wait() })
+	_, err = out.Read(make([]byte, 8))
+	require.NoError(t, err)
+	for deadline := time.Now().Add(time.Minute); ch.Len() < ch.Cap(); time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the sender never filled the ring")
+	}
+	require.NoError(t, big.Process.Kill())
+	_ = big.Wait()
+
+	r := start(t, peer{"C", cPeer}, "queue-recv-timeout", name, "q", "50")
+	done := make(chan bool, 1)
+	go func() { done <- r.lines.Scan() }()
+	select {
+	case ok := <-done:
+		require.True(t, ok, "the C receiver printed nothing")
+		assert.Equal(t, "timeout", r.lines.Text())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the C receiver still waits for the rest of a dead sender's message")
+	}
+	assert.Equal(t, 0, ch.Len(), "the dead message's parts are dropped")
 }
 
 func queueEcho(t *testing.T, p peer) {

@@ -115,7 +115,9 @@ func Open(seg *shm.Segment, name string) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.limit = limit.Load()
+	if q.limit = limit.Load(); q.limit > 1<<32-1 { // more than New makes: MaxMessage would not fit an int
+		return nil, errtext.Errorf("%w: queue %q has a limit of %d bytes (at most 4 GiB-1)", ErrCorrupt, name, q.limit)
+	}
 	if q.queued, err = ctypes.OpenRawValue[int64](seg, queuedName); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/queue"
 	"github.com/shmkit/shmkit/shm"
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 		"recv":    helperRecv,
 		"sendbig": helperSendBig,
 		"objects": helperObjects,
+		"open":    helperOpen,
 	})
 }
 
@@ -117,6 +119,20 @@ func helperObjects(args []string) int {
 		fmt.Println(o.Name)
 	}
 	return 0
+}
+
+// helperOpen opens queue args[1] and prints its limit, or the error
+// (whether it is ErrCorrupt).
+func helperOpen(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	q, err := queue.Open(seg, args[1])
+	if err != nil {
+		fmt.Printf("corrupt=%v %v\n", errors.Is(err, queue.ErrCorrupt), err)
+		return 0
+	}
+	fmt.Println("limit", q.MaxMessage())
+	return exitOn(q.Close())
 }
 
 func exitOn(err error) int {
@@ -316,6 +332,23 @@ func TestNewRefusedCreatesNothing(t *testing.T) {
 	q, err := queue.New(seg, long[:58], 4, 64, 100) // the longest name that fits
 	require.NoError(t, err)
 	require.NoError(t, q.Close())
+}
+
+// TestOpenHostileLimit: a queue whose limit word was overwritten past
+// what New allows (4 GiB-1) is ErrCorrupt at Open in another process;
+// before, Open succeeded and MaxMessage was negative (make of it panics).
+func TestOpenHostileLimit(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	_, err := queue.New(seg, "q", 4, 64, 100)
+	require.NoError(t, err)
+	assert.Equal(t, "limit 100", proctest.Output(t, "open", name, "q"))
+	limit, err := ctypes.OpenRawValue[uint64](seg, "q.max")
+	require.NoError(t, err)
+	for _, v := range []uint64{1 << 32, 1 << 63, 1<<64 - 1} {
+		limit.Store(v)
+		assert.True(t, strings.HasPrefix(proctest.Output(t, "open", name, "q"), "corrupt=true"), "limit %d", v)
+	}
 }
 
 // TestHostileParts: parts that contradict their message or the limit are

@@ -82,6 +82,8 @@ class Queue:
         lim = seg.value(limit, "Q")
         self.max_message = lim.value
         lim.release()
+        if self.max_message > 2**32 - 1:  # more than create() makes, or a header can say
+            raise _errors.CorruptError("queue %r has a limit of %d bytes (at most 4 GiB-1)" % (name, self.max_message))
         self._queued = seg.value(queued, "q")
         if self._ch.maxlen <= _HEADER.size:
             raise _errors.CorruptError("queue %r has slots of %d bytes" % (name, self._ch.maxlen))

@@ -755,6 +755,22 @@ class TestQueue(SegmentTest):
         q.close()
         out.close()
 
+    def test_hostile_limit(self):
+        """A queue whose limit word was overwritten past 4 GiB-1 is
+        CorruptError when another process opens it, as in Go."""
+        self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
+        lim = self.seg.value("q.max", "Q")
+        for v in (2**32, 2**63, 2**64 - 1):
+            lim.value = v
+
+            def opener():
+                try:
+                    self.seg.queue("q")
+                except shmkit.CorruptError:
+                    os._exit(7)
+            self.assertEqual(os.WEXITSTATUS(self.child(opener)), 7, v)
+        lim.release()
+
     def test_closed_handle_refuses(self):
         """put and get on a closed handle raise ValueError, as
         multiprocessing.Queue's do, and nothing reaches the queue (another

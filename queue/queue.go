@@ -16,7 +16,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"time"
 
 	"github.com/shmkit/shmkit/channel"
@@ -301,9 +300,8 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 		} else {
 			n, err = q.ch.RecvContext(ctx, q.part)
 		}
-		if errors.Is(err, io.EOF) && assembling {
-			return nil, errtext.Errorf("%w: %q ended inside a message", ErrCorrupt, q.name)
-		}
+		// io.EOF inside a message too: its sender died, or End cut it off
+		// (its sender's next part failed); nothing was damaged.
 		if err != nil {
 			return nil, err
 		}

@@ -242,6 +242,27 @@ func TestSenderKilledInsideAMessageNothingAfter(t *testing.T) {
 	assert.Equal(t, "next", string(got))
 }
 
+// TestSenderKilledInsideAMessageThenEnd: a sender killed inside a long
+// message, then End: the receiver gets io.EOF, not ErrCorrupt (nothing
+// was damaged; the message was lost with its sender).
+func TestSenderKilledInsideAMessageThenEnd(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := startHelper(t, "sendbig", name, "q")
+	require.True(t, big.out.Scan())
+	waitFor(t, func() bool { return ch.Len() == ch.Cap() })
+	require.NoError(t, big.cmd.Process.Kill())
+	_ = big.cmd.Wait()
+	require.NoError(t, q.End())
+	_, err = q.Recv()
+	assert.ErrorIs(t, err, io.EOF)
+	assert.NotErrorIs(t, err, queue.ErrCorrupt)
+}
+
 // TestReceiverKilledInsideAMessage: a receiver killed while it assembles a
 // message leaves the queue usable: the next receiver takes over its lock,
 // drops the rest of that message, and gets the next whole one.

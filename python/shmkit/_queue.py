@@ -141,6 +141,8 @@ class Queue:
         try:
             assembled, total = None, 0
             while True:
+                # EOFError passes through, inside a message too: its sender
+                # died, or end() cut it off; nothing was damaged.
                 try:
                     if assembled is None:
                         k = self._ch.recv_into(self._part, self._left(block, deadline))
@@ -152,10 +154,6 @@ class Queue:
                     if self._orphaned():
                         assembled = None  # its sender died inside it: drop it, wait for the next
                     continue
-                except EOFError:
-                    if assembled is not None:
-                        raise _errors.CorruptError("queue %r ended inside a message" % self.name) from None
-                    raise
                 if k < _HEADER.size:
                     raise _errors.CorruptError("queue %r: a part of %d bytes" % (self.name, k))
                 flags, size = _HEADER.unpack_from(self._part)

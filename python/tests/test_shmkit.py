@@ -791,6 +791,22 @@ class TestQueue(SegmentTest):
                 os._exit(7)
         self.assertEqual(os.WEXITSTATUS(self.child(other)), 7)
 
+    def test_sender_killed_inside_a_message_then_end(self):
+        """A sender killed inside a long message, then end(): get raises
+        EOFError, not CorruptError (nothing was damaged)."""
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=10_000)
+        pid = self.fork(lambda: self.seg.queue("q").put_bytes(b"x" * 10_000))
+        while len(q._ch) < q._ch.slots:
+            self.assertFalse(_zombie(pid))
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        q.end()
+        with self.assertRaises(EOFError) as cm:
+            q.get(timeout=60)
+        self.assertNotIsInstance(cm.exception, shmkit.CorruptError)
+        q.close()
+
     def test_refused_queue_creates_nothing(self):
         """A new_queue refused for a name whose derived names are too long,
         or one of which is taken, leaves no object behind (another process

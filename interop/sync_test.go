@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,6 +194,34 @@ func queueSendBig(args []string) int {
 // the rest for good.
 func TestCQueueSenderKilledInsideAMessage(t *testing.T) {
 	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	name, _, ch := queueWithDeadSender(t)
+	r := start(t, peer{"C", cPeer}, "queue-recv-timeout", name, "q", "50")
+	done := make(chan bool, 1)
+	go func() { done <- r.lines.Scan() }()
+	select {
+	case ok := <-done:
+		require.True(t, ok, "the C receiver printed nothing")
+		assert.Equal(t, "timeout", r.lines.Text())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the C receiver still waits for the rest of a dead sender's message")
+	}
+	assert.Equal(t, 0, ch.Len(), "the dead message's parts are dropped")
+}
+
+// TestCQueueSenderKilledInsideAMessageThenEnd: the same, then End: the C
+// receiver gets SHMKIT_EEOF, not SHMKIT_ECORRUPT (nothing was damaged).
+func TestCQueueSenderKilledInsideAMessageThenEnd(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	name, q, _ := queueWithDeadSender(t)
+	require.NoError(t, q.End())
+	out, err := cPeer(t, "queue-recv-timeout", name, "q", "60000").Output()
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("rc=%d\n", int(syscall.ENODATA)), string(out)) // SHMKIT_EEOF
+}
+
+// queueWithDeadSender makes queue "q" of 4 slots of 64 bytes, this process
+// a live sender, and a Go sender killed inside a message that filled it.
+func queueWithDeadSender(t *testing.T) (string, *queue.Queue, *channel.Channel[byte]) {
 	seg, name := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 4, 64, 10_000)
 	require.NoError(t, err)
@@ -211,18 +240,7 @@ func TestCQueueSenderKilledInsideAMessage(t *testing.T) {
 	}
 	require.NoError(t, big.Process.Kill())
 	_ = big.Wait()
-
-	r := start(t, peer{"C", cPeer}, "queue-recv-timeout", name, "q", "50")
-	done := make(chan bool, 1)
-	go func() { done <- r.lines.Scan() }()
-	select {
-	case ok := <-done:
-		require.True(t, ok, "the C receiver printed nothing")
-		assert.Equal(t, "timeout", r.lines.Text())
-	case <-time.After(30 * time.Second):
-		t.Fatal("the C receiver still waits for the rest of a dead sender's message")
-	}
-	assert.Equal(t, 0, ch.Len(), "the dead message's parts are dropped")
+	return name, q, ch
 }
 
 func queueEcho(t *testing.T, p peer) {

@@ -4494,8 +4494,7 @@ int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t
 			rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, deadline_ns);
 		}
 		if (rc != 0) {
-			rc = rc == SHMKIT_EEOF && buf != NULL ? SHMKIT_ECORRUPT : rc; /* ended inside a message */
-			break;
+			break; /* SHMKIT_EEOF inside a message too: its sender died or the end cut it off */
 		}
 		if (n < SHMKIT_QUEUE_HEADER) {
 			rc = SHMKIT_ECORRUPT;

@@ -1054,7 +1054,8 @@ int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int
  * frees it); deadline_ns bounds the wait for its first part. A message
  * whose sender died inside it is dropped (the send lock free or owner-dead,
  * nothing queued), and the wait goes on to deadline_ns. SHMKIT_EEOF
- * after the end, drained; SHMKIT_ECORRUPT for parts that contradict. */
+ * after the end, drained (a message the end cut off is dropped);
+ * SHMKIT_ECORRUPT for parts that contradict. */
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns);
 void shmkit_queue_close(struct shmkit_queue *q);
 

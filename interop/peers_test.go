@@ -18,7 +18,7 @@ import (
 	"github.com/shmkit/shmkit/semaphore"
 )
 
-var helpers = map[string]proctest.Helper{"holdmutex": holdMutex, "holddict": holdDict}
+var helpers = map[string]proctest.Helper{"holdmutex": holdMutex, "holddict": holdDict, "queuesendbig": queueSendBig}
 
 func TestMain(m *testing.M) { proctest.Main(m, helpers, removeBuilds) }
 

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,6 +171,76 @@ func TestPipeWithPeer(t *testing.T) {
 func TestQueueWithPeer(t *testing.T) {
 	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	eachPeer(t, func(t *testing.T, p peer) { queueEcho(t, p) })
+}
+
+// queueSendBig sends one message of queue args[1]'s limit, which its ring
+// cannot hold, after saying so: it blocks in the middle of the message.
+func queueSendBig(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	q, err := queue.Open(seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	os.Stdout.WriteString("sending\n")
+	if err := q.Send(make([]byte, q.MaxMessage())); err != nil {
+		return proctest.Fail("send: %v", err)
+	}
+	return 0
+}
+
+// TestCQueueSenderKilledInsideAMessage: a Go sender killed inside a long
+// message, with no message after it, does not hold a C receiver that took
+// its first parts past its timeout; before, shmkit_queue_recv waited for
+// the rest for good.
+func TestCQueueSenderKilledInsideAMessage(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	name, _, ch := queueWithDeadSender(t)
+	r := start(t, peer{"C", cPeer}, "queue-recv-timeout", name, "q", "50")
+	done := make(chan bool, 1)
+	go func() { done <- r.lines.Scan() }()
+	select {
+	case ok := <-done:
+		require.True(t, ok, "the C receiver printed nothing")
+		assert.Equal(t, "timeout", r.lines.Text())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the C receiver still waits for the rest of a dead sender's message")
+	}
+	assert.Equal(t, 0, ch.Len(), "the dead message's parts are dropped")
+}
+
+// TestCQueueSenderKilledInsideAMessageThenEnd: the same, then End: the C
+// receiver gets SHMKIT_EEOF, not SHMKIT_ECORRUPT (nothing was damaged).
+func TestCQueueSenderKilledInsideAMessageThenEnd(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	name, q, _ := queueWithDeadSender(t)
+	require.NoError(t, q.End())
+	out, err := cPeer(t, "queue-recv-timeout", name, "q", "60000").Output()
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("rc=%d\n", int(syscall.ENODATA)), string(out)) // SHMKIT_EEOF
+}
+
+// queueWithDeadSender makes queue "q" of 4 slots of 64 bytes, this process
+// a live sender, and a Go sender killed inside a message that filled it.
+func queueWithDeadSender(t *testing.T) (string, *queue.Queue, *channel.Channel[byte]) {
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	q.RegisterSender() // this process stays a live sender: no peer-death error
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := proctest.Command(t, "queuesendbig", name, "q")
+	out, err := big.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, big.Start())
+	t.Cleanup(func() { big.Process.Kill(); big.Wait() })
+	_, err = out.Read(make([]byte, 8))
+	require.NoError(t, err)
+	for deadline := time.Now().Add(time.Minute); ch.Len() < ch.Cap(); time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the sender never filled the ring")
+	}
+	require.NoError(t, big.Process.Kill())
+	_ = big.Wait()
+	return name, q, ch
 }
 
 func queueEcho(t *testing.T, p peer) {

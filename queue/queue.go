@@ -16,12 +16,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"time"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/errtext"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -65,6 +65,19 @@ func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queu
 		return nil, errtext.Errorf("%w: create %q: a limit of %d bytes (at most 4 GiB-1)", ErrTooLarge, name, maxMessage)
 	}
 	chName, sendName, recvName, limitName, queuedName := names(name)
+	// Refuse before making anything: a queue made in part would hold its
+	// name, and the segment's space, for good.
+	for _, n := range []string{sendName, recvName, limitName, queuedName} {
+		if len(n) > layout.NameMax {
+			return nil, errtext.Errorf("%w: create queue %q: its object %q is longer than %d bytes", shm.ErrInvalidName, name, n, layout.NameMax)
+		}
+		if _, err := seg.Lookup(n); !errors.Is(err, shm.ErrObjectNotFound) {
+			if err == nil {
+				err = shm.ErrObjectExists
+			}
+			return nil, errtext.Errorf("create queue %q: object %q: %w", name, n, err)
+		}
+	}
 	if _, err := channel.New[byte](seg, chName, slots, slotBytes); err != nil {
 		return nil, err
 	}
@@ -101,7 +114,9 @@ func Open(seg *shm.Segment, name string) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.limit = limit.Load()
+	if q.limit = limit.Load(); q.limit > 1<<32-1 { // more than New makes: MaxMessage would not fit an int
+		return nil, errtext.Errorf("%w: queue %q has a limit of %d bytes (at most 4 GiB-1)", ErrCorrupt, name, q.limit)
+	}
 	if q.queued, err = ctypes.OpenRawValue[int64](seg, queuedName); err != nil {
 		return nil, err
 	}
@@ -261,7 +276,8 @@ func (q *Queue) RecvTimeout(d time.Duration) (msg []byte, ok bool, err error) {
 
 // RecvContext is Recv giving up when ctx ends before the first part of a
 // message arrived; after that it takes the rest whatever ctx does, so a
-// message is never lost to a cancellation.
+// message is never lost to a cancellation. A message whose sender died
+// inside it is dropped (see orphaned), and the wait goes on under ctx.
 func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 	if err := lock(ctx, q.recvLock); err != nil {
 		return nil, err
@@ -270,14 +286,22 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 	assembling := false
 	var total uint32
 	for {
-		recvCtx := ctx
+		var n int
+		var err error
 		if assembling {
-			recvCtx = context.Background()
+			var ok bool
+			n, ok, err = q.ch.RecvTimeout(q.part, orphanCheck)
+			if err == nil && !ok {
+				if q.orphaned() {
+					assembling = false // its sender died inside it: drop it, wait for the next
+				}
+				continue
+			}
+		} else {
+			n, err = q.ch.RecvContext(ctx, q.part)
 		}
-		n, err := q.ch.RecvContext(recvCtx, q.part)
-		if errors.Is(err, io.EOF) && assembling {
-			return nil, errtext.Errorf("%w: %q ended inside a message", ErrCorrupt, q.name)
-		}
+		// io.EOF inside a message too: its sender died, or End cut it off
+		// (its sender's next part failed); nothing was damaged.
 		if err != nil {
 			return nil, err
 		}
@@ -309,6 +333,27 @@ func (q *Queue) RecvContext(ctx context.Context) ([]byte, error) {
 			return append([]byte{}, q.assembled...), nil
 		}
 	}
+}
+
+// orphanCheck is how long a receiver inside a message waits for its next
+// part before it looks whether the message's sender is still sending it.
+const orphanCheck = 100 * time.Millisecond
+
+// orphaned reports whether the message being assembled can never be
+// finished: no sender is inside a message (the send lock is free, or its
+// holder died) and no part is queued. A live sender holds the send lock
+// from a message's first part to its last, and this receiver holds the
+// receive lock, so nothing can add to the message once that is seen.
+func (q *Queue) orphaned() bool {
+	held, err := q.sendLock.TryLock()
+	if errors.Is(err, semaphore.ErrOwnerDead) {
+		err = q.sendLock.Consistent()
+	}
+	if !held {
+		return false
+	}
+	defer q.sendLock.Unlock()
+	return err == nil && q.ch.Len() == 0
 }
 
 // RegisterSender records this process as a sender now, not at its first

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/queue"
 	"github.com/shmkit/shmkit/shm"
@@ -27,6 +29,8 @@ func TestMain(m *testing.M) {
 		"send":    helperSend,
 		"recv":    helperRecv,
 		"sendbig": helperSendBig,
+		"objects": helperObjects,
+		"open":    helperOpen,
 	})
 }
 
@@ -103,6 +107,34 @@ func helperSendBig(args []string) int {
 	return exitOn(q.Send(make([]byte, q.MaxMessage())))
 }
 
+// helperObjects prints the names of segment args[0]'s objects, one a line.
+func helperObjects(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	objs, err := seg.Objects()
+	if err != nil {
+		return proctest.Fail("objects: %v", err)
+	}
+	for _, o := range objs {
+		fmt.Println(o.Name)
+	}
+	return 0
+}
+
+// helperOpen opens queue args[1] and prints its limit, or the error
+// (whether it is ErrCorrupt).
+func helperOpen(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	q, err := queue.Open(seg, args[1])
+	if err != nil {
+		fmt.Printf("corrupt=%v %v\n", errors.Is(err, queue.ErrCorrupt), err)
+		return 0
+	}
+	fmt.Println("limit", q.MaxMessage())
+	return exitOn(q.Close())
+}
+
 func exitOn(err error) int {
 	if err != nil {
 		return proctest.Fail("%v", err)
@@ -167,6 +199,68 @@ func TestSenderKilledInsideAMessage(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, recvErr)
 	assert.Equal(t, "after the dead one", string(got))
+}
+
+// TestSenderKilledInsideAMessageNothingAfter: a sender killed inside a
+// long message, with no message after it, must not hold a receiver that
+// took the first parts forever: RecvTimeout gives up, the dead message's
+// parts are dropped, and the next message arrives whole.
+func TestSenderKilledInsideAMessageNothingAfter(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	q.RegisterSender() // this process stays a live sender: no ErrPeerDead
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := startHelper(t, "sendbig", name, "q")
+	require.True(t, big.out.Scan())
+	waitFor(t, func() bool { return ch.Len() == ch.Cap() })
+	require.NoError(t, big.cmd.Process.Kill())
+	_ = big.cmd.Wait()
+
+	type result struct {
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, ok, err := q.RecvTimeout(50 * time.Millisecond)
+		done <- result{ok, err}
+	}()
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		assert.False(t, r.ok, "a message whose sender died half way arrived")
+	case <-time.After(30 * time.Second):
+		t.Fatal("RecvTimeout still waits for the rest of a dead sender's message")
+	}
+	assert.Equal(t, 0, ch.Len(), "the dead message's parts are dropped")
+	require.NoError(t, q.Send([]byte("next")))
+	got, err := q.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, "next", string(got))
+}
+
+// TestSenderKilledInsideAMessageThenEnd: a sender killed inside a long
+// message, then End: the receiver gets io.EOF, not ErrCorrupt (nothing
+// was damaged; the message was lost with its sender).
+func TestSenderKilledInsideAMessageThenEnd(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 10_000)
+	require.NoError(t, err)
+	ch, err := channel.Open[byte](seg, "q")
+	require.NoError(t, err)
+	big := startHelper(t, "sendbig", name, "q")
+	require.True(t, big.out.Scan())
+	waitFor(t, func() bool { return ch.Len() == ch.Cap() })
+	require.NoError(t, big.cmd.Process.Kill())
+	_ = big.cmd.Wait()
+	require.NoError(t, q.End())
+	_, err = q.Recv()
+	assert.ErrorIs(t, err, io.EOF)
+	assert.NotErrorIs(t, err, queue.ErrCorrupt)
 }
 
 // TestReceiverKilledInsideAMessage: a receiver killed while it assembles a
@@ -237,6 +331,45 @@ func TestLimitsTimeoutsEOF(t *testing.T) {
 	_, err = q.Recv()
 	assert.ErrorIs(t, err, io.EOF)
 	assert.ErrorIs(t, q.Send([]byte("late")), channel.ErrEnded)
+}
+
+// TestNewRefusedCreatesNothing: a New refused for a name whose derived
+// names are too long (NAME.send past 63 bytes), or one of which is taken,
+// leaves no object behind, so the segment's space and the name stay free.
+// Before, the channel NAME was made first and stayed: a second New of the
+// name failed with ErrObjectExists, and Open with ErrObjectNotFound.
+func TestNewRefusedCreatesNothing(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	long := strings.Repeat("q", 60) // fits; long+".send" does not
+	_, err := queue.New(seg, long, 4, 64, 100)
+	assert.ErrorIs(t, err, shm.ErrInvalidName)
+	_, err = seg.Alloc(shm.Request{Name: "taken.len", Kind: shm.KindBytes, Length: 8}, nil)
+	require.NoError(t, err)
+	_, err = queue.New(seg, "taken", 4, 64, 100)
+	assert.ErrorIs(t, err, shm.ErrObjectExists)
+	assert.Equal(t, "taken.len", proctest.Output(t, "objects", name), "a refused New left objects")
+
+	q, err := queue.New(seg, long[:58], 4, 64, 100) // the longest name that fits
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
+}
+
+// TestOpenHostileLimit: a queue whose limit word was overwritten past
+// what New allows (4 GiB-1) is ErrCorrupt at Open in another process;
+// before, Open succeeded and MaxMessage was negative (make of it panics).
+func TestOpenHostileLimit(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	seg, name := proctest.Segment(t, 1<<20)
+	_, err := queue.New(seg, "q", 4, 64, 100)
+	require.NoError(t, err)
+	assert.Equal(t, "limit 100", proctest.Output(t, "open", name, "q"))
+	limit, err := ctypes.OpenRawValue[uint64](seg, "q.max")
+	require.NoError(t, err)
+	for _, v := range []uint64{1 << 32, 1 << 63, 1<<64 - 1} {
+		limit.Store(v)
+		assert.True(t, strings.HasPrefix(proctest.Output(t, "open", name, "q"), "corrupt=true"), "limit %d", v)
+	}
 }
 
 // TestHostileParts: parts that contradict their message or the limit are

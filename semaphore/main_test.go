@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 		"closecond":  helperCloseCondRounds,
 		"closebar":   helperCloseBarrierRounds,
 		"condsignal": helperCondSignal,
+		"opennamed":  helperOpenNamed,
 	})
 }
 

@@ -76,7 +76,8 @@ func CreateNamed(name string, value int, opts ...NamedOption) (*Named, error) {
 }
 
 // OpenNamed opens an existing named semaphore; a missing one satisfies
-// errors.Is(err, fs.ErrNotExist).
+// errors.Is(err, fs.ErrNotExist), and a file too short to be one
+// errors.Is(err, shm.ErrCorrupt).
 func OpenNamed(name string) (*Named, error) {
 	return openNamed(name, false, 0, 0)
 }
@@ -93,6 +94,9 @@ func openNamed(name string, create bool, value int, mode fs.FileMode) (*Named, e
 	if err != nil {
 		if err == cbind.ErrNoCgo {
 			return nil, opError("open", pname, ErrNoCgo)
+		}
+		if err == syscall.EUCLEAN { // SHMKIT_ECORRUPT
+			return nil, opError("open", pname, errtext.Errorf("%w: the file is shorter than a semaphore", shm.ErrCorrupt))
 		}
 		return nil, &fs.PathError{Op: "sem_open", Path: pname, Err: err}
 	}

@@ -1,6 +1,8 @@
 package semaphore_test
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // A C program that waits on a named semaphore once and posts it twice
@@ -160,4 +163,42 @@ func TestNamedSemaphoreWithPeers(t *testing.T) {
 			require.NoError(t, <-woken)
 		})
 	}
+}
+
+// helperOpenNamed opens named semaphore args[0], reads its value and
+// prints what came of it: "value N" or "error: …" (ErrCorrupt or not).
+func helperOpenNamed(args []string) int {
+	s, err := semaphore.OpenNamed(args[0])
+	if err == nil {
+		var v int
+		if v, err = s.Value(); err == nil {
+			fmt.Println("value", v)
+		}
+		s.Close()
+	}
+	if err != nil {
+		fmt.Printf("error: corrupt=%v: %v\n", errors.Is(err, shm.ErrCorrupt), err)
+	}
+	return 0
+}
+
+// TestOpenNamedTooShort: a file named as a semaphore that is shorter than
+// one (empty, or a few bytes another program wrote) is ErrCorrupt at open;
+// before, the process that opened it died of SIGBUS at its first use.
+func TestOpenNamedTooShort(t *testing.T) {
+	proctest.NeedCgo(t, "sem_open")
+	for _, size := range []int{0, 7} {
+		name := namedName(t)
+		require.NoError(t, os.WriteFile("/dev/shm/sem."+name, make([]byte, size), 0o600))
+		out, err := proctest.Command(t, "opennamed", name).Output()
+		require.NoError(t, err, "a %d-byte semaphore file killed its opener: %s", size, out)
+		assert.Contains(t, string(out), "error: corrupt=true", "%d bytes", size)
+	}
+	name := namedName(t) // a real one still opens
+	s, err := semaphore.CreateNamed(name, 2)
+	require.NoError(t, err)
+	defer s.Close()
+	out, err := proctest.Command(t, "opennamed", name).Output()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "value 2\n", string(out))
 }

@@ -28,6 +28,7 @@ type cleanLine struct {
 // those whose creator is dead and that no process maps or holds open. It
 // looks only at the named segments, or those under --prefix, if given, and
 // removes nothing without --force: first it says what it would remove.
+// With a segment it removes its dicts' and lists' heaps (removeHeaps).
 func cmdClean(args []string, stdout, stderr io.Writer) error {
 	fl := newFlags("clean")
 	prefix := fl.String("prefix", "", "only segments whose name starts with `P`")
@@ -77,6 +78,8 @@ func cmdClean(args []string, stdout, stderr io.Writer) error {
 		line := cleanLine{Name: name}
 		fi, err := os.Lstat(filepath.Join(shm.Dir, name))
 		switch {
+		case err != nil && errors.Is(err, fs.ErrNotExist) && !named:
+			continue // gone since the listing: a dict heap this clean removed, or another's doing
 		case err != nil && errors.Is(err, fs.ErrNotExist):
 			err = fmt.Errorf("%s: %w", name, errNoSegment)
 		case err == nil && !fi.Mode().IsRegular():
@@ -103,6 +106,14 @@ func cmdClean(args []string, stdout, stderr io.Writer) error {
 			line.Action, line.Reason = "would remove", fmt.Sprintf("creator %d is dead and nobody maps it", in.CreatorPID)
 			would++
 		default:
+			// Its dicts' and lists' heaps first: once the segment is gone,
+			// nothing names them.
+			if seg, err := shm.Open(name); err == nil {
+				if err := removeHeaps(seg); err != nil {
+					errs = append(errs, err)
+				}
+				seg.Close()
+			}
 			if err := shm.Unlink(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
 				line.Action, line.Reason = "error", err.Error()

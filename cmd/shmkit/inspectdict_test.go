@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/dict"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -76,4 +79,52 @@ func TestInspectDict(t *testing.T) {
 	require.Equal(t, 0, run([]string{"inspect", name}, &out, &errOut), errOut.String())
 	assert.Contains(t, out.String(), "load 0.25 of 8 slots, heap 65536 bytes")
 	assert.Contains(t, out.String(), `python [None, 'x'], go []any{nil, "x"}, c [NONE, STR "x"]`)
+}
+
+// TestRmSparesFilesAHostileDictNames: rm removes a segment's dict heaps,
+// but only files that open as that dict's heap. A segment whose dict
+// names another file as its heap (here a segment of this test's, as
+// another program's could be) no longer makes rm, run in a process of
+// its own, remove that file; a real heap is still removed.
+func TestRmSparesFilesAHostileDictNames(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	_, victim := proctest.Segment(t, 1<<16)
+	name := proctest.Name(t)
+	seg, err := shm.Create(name, 1<<16)
+	require.NoError(t, err)
+	defer seg.Close()
+	t.Cleanup(func() { shm.Unlink(name) })
+	hostile, err := dict.New(seg, "hostile")
+	require.NoError(t, err)
+	real, err := dict.New(seg, "real")
+	require.NoError(t, err)
+	heap := "/dev/shm/" + heapName(t, seg, "real")
+	t.Cleanup(func() { os.Remove(heap) })
+	require.NoError(t, hostile.Unlink()) // its own heap goes: only the victim is named now
+	require.NoError(t, hostile.Close())
+	require.NoError(t, real.Close())
+	o, err := seg.Lookup("hostile")
+	require.NoError(t, err)
+	var r layout.DictRef
+	ref := o.Bytes()
+	clear(ref[:len(r.HeapName)])
+	copy(ref, victim)
+
+	out, err := proctest.Command(t, "shmkit", "rm", "--json", name).Output()
+	assert.Error(t, err, "rm says a heap was left alone (exit status 1)")
+	assert.Contains(t, string(out), `"removed":true`)
+	_, err = os.Stat("/dev/shm/" + victim)
+	assert.NoError(t, err, "rm removed a file a hostile dict named")
+	_, err = os.Stat(heap)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "rm left a real dict's heap")
+	_, err = os.Stat("/dev/shm/" + name)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "rm left the segment")
+}
+
+// heapName is the file name dict obj of seg names as its heap.
+func heapName(t *testing.T, seg *shm.Segment, obj string) string {
+	o, err := seg.Lookup(obj)
+	require.NoError(t, err)
+	b := o.Bytes()
+	return string(b[:bytes.IndexByte(b, 0)])
 }

@@ -242,12 +242,16 @@ func describe(name string, size int64) segmentInfo {
 	if sem, ok := strings.CutPrefix(name, "sem."); ok {
 		// sem_open's file for "/NAME" is /dev/shm/sem.NAME.
 		in.What = fmt.Sprintf("named semaphore /%s", sem)
-		if s, err := semaphore.OpenNamed("/" + sem); err == nil {
+		s, err := semaphore.OpenNamed("/" + sem)
+		switch {
+		case err == nil:
 			if v, err := s.Value(); err == nil {
 				in.Value = &v
 				in.What += fmt.Sprintf(", value %d", v)
 			}
 			s.Close()
+		case errors.Is(err, shm.ErrCorrupt): // too short to be one: opening it does not fault
+			in.Error = err.Error()
 		}
 		return in
 	}
@@ -306,7 +310,7 @@ func cmdRm(args []string, stdout io.Writer) error {
 		// A shmkit segment's dicts and lists keep their storage in files
 		// of their own: remove those first.
 		if seg, err := shm.Open(n); err == nil {
-			errs = append(errs, dict.UnlinkAll(seg))
+			errs = append(errs, removeHeaps(seg))
 			seg.Close()
 		}
 		if err := shm.Unlink(n); err != nil {
@@ -320,6 +324,41 @@ func cmdRm(args []string, stdout io.Writer) error {
 			if err := enc.Encode(line); err != nil {
 				return err
 			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeHeaps removes the heap files of seg's dicts and lists, each only if
+// it opens as that object's heap: a damaged or hostile segment may name any
+// file of /dev/shm as a heap, and that file is left alone (an error says
+// so). A heap already gone is no error.
+func removeHeaps(seg *shm.Segment) error {
+	objs, err := seg.Objects()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range objs {
+		var h interface {
+			Unlink() error
+			Close() error
+		}
+		var err error
+		switch o.Kind {
+		case shm.KindDict:
+			h, err = dict.Open(seg, o.Name)
+		case shm.KindList:
+			h, err = dict.OpenList(seg, o.Name)
+		default:
+			continue
+		}
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %s: its heap is not removed: %w", seg.Name(), o.Name, err))
+		default:
+			errs = append(errs, h.Unlink(), h.Close())
 		}
 	}
 	return errors.Join(errs...)

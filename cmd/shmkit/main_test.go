@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/internal/cbind"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/semaphore"
@@ -33,6 +34,22 @@ func TestMain(m *testing.M) {
 			fmt.Println(os.Getpid())
 			return 0
 		},
+		"leavedict": func(args []string) int { // the same, with a dict in it: print its heap's file name
+			seg, err := shm.Create(args[0], 1<<16)
+			if err != nil {
+				return proctest.Fail("%v", err)
+			}
+			d, err := dict.New(seg, "d")
+			if err != nil {
+				return proctest.Fail("%v", err)
+			}
+			d.Close()
+			o, _ := seg.Lookup("d")
+			fmt.Println(string(o.Bytes()[:bytes.IndexByte(o.Bytes(), 0)]))
+			seg.Close()
+			return 0
+		},
+		"shmkit": func(args []string) int { return run(args, os.Stdout, os.Stderr) }, // the command, in a process of its own
 	})
 }
 
@@ -154,6 +171,30 @@ func TestLsAndRm(t *testing.T) {
 	assert.Equal(t, "shmkit rm: name at least one segment to remove (see --help)\n", errOut.String())
 }
 
+// TestLsShortSemaphoreFile: ls, in a process of its own, lists a file
+// named as a semaphore that is too short to be one with an error; before,
+// the command died of SIGBUS reading its value.
+func TestLsShortSemaphoreFile(t *testing.T) {
+	proctest.NeedCgo(t, "sem_open")
+	name := proctest.Name(t)
+	file := "/dev/shm/sem." + name
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	t.Cleanup(func() { os.Remove(file) })
+	out, err := proctest.Command(t, "shmkit", "ls", "--json").Output()
+	require.NoError(t, err, "ls died: %s", out)
+	var found *segmentInfo
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var in segmentInfo
+		require.NoError(t, json.Unmarshal([]byte(line), &in))
+		if in.Name == "sem."+name {
+			found = &in
+		}
+	}
+	require.NotNil(t, found, "%s", out)
+	assert.Nil(t, found.Value)
+	assert.Contains(t, found.Error, "corrupt")
+}
+
 // Every command's --help prints its usage to stdout and exits 0.
 func TestHelpExitsZero(t *testing.T) {
 	for _, cmd := range []string{"bench", "ls", "inspect", "rm", "clean"} {
@@ -218,6 +259,25 @@ func cleanScenario(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 	stays(mapped, "a process maps it")
 	stays(mine, "its creator lives")
+}
+
+// TestCleanRemovesDictHeaps: clean --force removes a dead creator's
+// segment together with its dicts' heap files, which nothing else would
+// ever remove (they are not shmkit segments, and nothing names them once
+// the segment is gone). clean runs in a process of its own.
+func TestCleanRemovesDictHeaps(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	left := proctest.Name(t)
+	heap := "/dev/shm/" + proctest.Output(t, "leavedict", left)
+	t.Cleanup(func() { os.Remove(heap); os.Remove("/dev/shm/" + left) })
+	_, err := os.Stat(heap)
+	require.NoError(t, err)
+	out := proctest.Output(t, "shmkit", "clean", "--prefix", testPrefix(), "--force")
+	assert.Contains(t, out, "removed "+left+": ")
+	_, err = os.Stat("/dev/shm/" + left)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	_, err = os.Stat(heap)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "clean left the dead segment's dict heap")
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -5,6 +5,7 @@
  */
 #include "shmkit.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -273,6 +274,27 @@ static int cmd_pipe_echo(struct shmkit_segment *seg, const char *name) {
 	shmkit_chan_close(&out);
 	free(msg);
 	printf("echoed=%ld\n", count);
+	return 0;
+}
+
+/* cmd_queue_recv_timeout receives one message of queue q, giving up
+ * after ms milliseconds, and prints the outcome: "timeout", "got=N" or
+ * "rc=N". */
+static int cmd_queue_recv_timeout(struct shmkit_segment *seg, const char *q, const char *ms) {
+	struct shmkit_queue in;
+	must("open", shmkit_queue_open(seg, q, &in));
+	void *msg;
+	uint64_t n;
+	int rc = shmkit_queue_recv(&in, &msg, &n, shmkit_now_ns() + atoll(ms) * 1000000LL);
+	if (rc == ETIMEDOUT || rc == EAGAIN) {
+		printf("timeout\n");
+	} else if (rc == 0) {
+		printf("got=%llu\n", (unsigned long long)n);
+		free(msg);
+	} else {
+		printf("rc=%d\n", rc);
+	}
+	shmkit_queue_close(&in);
 	return 0;
 }
 
@@ -738,6 +760,8 @@ int main(int argc, char **argv) {
 		rc = cmd_sem_wait(&seg, argv[3]);
 	} else if (strcmp(cmd, "sem-post") == 0 && argc > 3) {
 		rc = cmd_sem_post(&seg, argv[3]);
+	} else if (strcmp(cmd, "queue-recv-timeout") == 0 && argc > 4) {
+		rc = cmd_queue_recv_timeout(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "queue-echo") == 0 && argc > 4) {
 		rc = cmd_queue_echo(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "pipe-echo") == 0 && argc > 3) {

@@ -89,6 +89,8 @@ class Connection:
         """The next message as bytes; EOFError once the other end closed
         and everything it sent was read."""
         self._check("receive", self._in)
+        if maxlength is not None and maxlength < 0:
+            raise ValueError("negative maxlength")  # before taking anything, as multiprocessing
         msg = self._next()
         if maxlength is not None and len(msg) > maxlength:
             raise OSError("pipe %r: message of %d bytes, more than maxlength %d" % (self.name, len(msg), maxlength))
@@ -98,9 +100,9 @@ class Connection:
         """Receive the next message into buf at offset; return its length.
         BufferTooShort (holding the message) if it does not fit."""
         mv = memoryview(buf).cast("B")
-        msg = self._next()
-        if offset < 0 or offset > len(mv):
+        if offset < 0 or offset > len(mv):  # before taking the message: a bad offset loses nothing
             raise ValueError("offset %d out of range" % offset)
+        msg = self._next()
         if len(msg) > len(mv) - offset:
             raise BufferTooShort(msg)
         mv[offset:offset + len(msg)] = msg
@@ -123,6 +125,15 @@ class Connection:
         except TimeoutError:
             return False
         return True
+
+    def expect_peer(self, pid):
+        """Name the process that will open the other end, before it runs
+        (Go's Conn.ExpectPeer): if it dies, even before it opens its end, a
+        recv() or send() waiting for it raises PeerDeadError."""
+        if self._in is not None:
+            self._check("expect", self._in).expect_sender(pid)
+        if self._out is not None:
+            self._check("expect", self._out).expect_receiver(pid)
 
     def fileno(self):
         raise OSError("a shmkit pipe has no file descriptor")

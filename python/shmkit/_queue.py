@@ -9,6 +9,7 @@ interleave; a first part always begins a message, and parts that follow
 no first part are dropped: they are what a killed process left.
 """
 
+import errno
 import pickle
 import queue as _stdqueue
 import struct
@@ -19,6 +20,9 @@ from . import _native as n
 
 _HEADER = struct.Struct("<II")
 _FIRST, _LAST = 1, 2
+# How long a get inside a message waits for its next part before it looks
+# whether the message's sender is still sending it (seconds).
+_ORPHAN_CHECK = 0.1
 
 
 def _names(name):
@@ -33,6 +37,15 @@ def create(seg, name, slots, slot_bytes, max_message):
     if not 0 <= max_message <= 2**32 - 1:
         raise ValueError("queue %r: a limit of %d bytes (at most 4 GiB-1)" % (name, max_message))
     ch, send, recv, limit, queued = _names(name)
+    # Refuse before making anything: a queue made in part would hold its
+    # name, and the segment's space, for good.
+    for obj in (send, recv, limit, queued):
+        n.name_bytes(obj, "object (of queue %r)" % name)  # ValueError if too long
+        try:
+            seg._lookup(obj)
+        except _errors.ObjectNotFoundError:
+            continue
+        raise _errors.ObjectExistsError(errno.EEXIST, "queue %r: object %r exists" % (name, obj))
     seg.new_channel(ch, "B", slots, slot_bytes).close()
     seg.new_mutex(send)
     seg.new_mutex(recv)
@@ -69,14 +82,22 @@ class Queue:
         lim = seg.value(limit, "Q")
         self.max_message = lim.value
         lim.release()
+        if self.max_message > 2**32 - 1:  # more than create() makes, or a header can say
+            raise _errors.CorruptError("queue %r has a limit of %d bytes (at most 4 GiB-1)" % (name, self.max_message))
         self._queued = seg.value(queued, "q")
         if self._ch.maxlen <= _HEADER.size:
             raise _errors.CorruptError("queue %r has slots of %d bytes" % (name, self._ch.maxlen))
         self._part = bytearray(self._ch.maxlen)
+        self._closed = False
+
+    def _check_closed(self):
+        if self._closed:
+            raise ValueError("queue %r: this handle is closed" % self.name)  # as multiprocessing.Queue
 
     # -- bytes
 
     def put_bytes(self, data, block=True, timeout=None):
+        self._check_closed()
         data = memoryview(data).cast("B")
         if len(data) > self.max_message:
             raise ValueError("queue %r: message of %d bytes, at most %d" % (self.name, len(data), self.max_message))
@@ -113,20 +134,26 @@ class Queue:
         return max(0.0, (deadline - n.lib.shmkit_now_ns()) / 1e9)
 
     def get_bytes(self, block=True, timeout=None):
+        self._check_closed()
         deadline = _deadline(timeout)
         if not _locked(self._recv, block, timeout):
             raise _stdqueue.Empty
         try:
             assembled, total = None, 0
             while True:
+                # EOFError passes through, inside a message too: its sender
+                # died, or end() cut it off; nothing was damaged.
                 try:
-                    k = self._ch.recv_into(self._part, self._left(block, deadline) if assembled is None else None)
+                    if assembled is None:
+                        k = self._ch.recv_into(self._part, self._left(block, deadline))
+                    else:
+                        k = self._ch.recv_into(self._part, _ORPHAN_CHECK)
                 except TimeoutError:
-                    raise _stdqueue.Empty from None
-                except EOFError:
-                    if assembled is not None:
-                        raise _errors.CorruptError("queue %r ended inside a message" % self.name) from None
-                    raise
+                    if assembled is None:
+                        raise _stdqueue.Empty from None
+                    if self._orphaned():
+                        assembled = None  # its sender died inside it: drop it, wait for the next
+                    continue
                 if k < _HEADER.size:
                     raise _errors.CorruptError("queue %r: a part of %d bytes" % (self.name, k))
                 flags, size = _HEADER.unpack_from(self._part)
@@ -150,6 +177,19 @@ class Queue:
         finally:
             self._recv.release()
 
+    def _orphaned(self):
+        """Whether the message being assembled can never be finished: no
+        sender is inside a message (the send lock is free, or its holder
+        died) and no part is queued. A live sender holds the send lock from
+        a message's first part to its last, and this getter the receive
+        lock, so nothing can add to the message once that is seen."""
+        if not _locked(self._send, False, None):
+            return False
+        try:
+            return len(self._ch) == 0
+        finally:
+            self._send.release()
+
     # -- objects
 
     def put(self, obj, block=True, timeout=None):
@@ -169,27 +209,50 @@ class Queue:
 
     def qsize(self):
         """How many whole messages are queued (approximate, as in multiprocessing)."""
+        self._check_closed()
         return max(self._queued.value, 0)
 
     def empty(self):
         return self.qsize() == 0
 
     def full(self):
+        self._check_closed()
         return len(self._ch) >= self._ch.slots
 
     def register(self, sender):
         """Record this process as a sender (or receiver) now; see Go's RegisterSender."""
+        self._check_closed()
         self._ch.register(sender)
+
+    def expect_sender(self, pid):
+        """Name process pid as a sender before it runs (Go's ExpectSender):
+        if it dies, even before it opens the queue, a get() waiting for it
+        raises PeerDeadError once every recorded sender is dead."""
+        self._check_closed()
+        self._ch.expect_sender(pid)
+
+    def expect_receiver(self, pid):
+        """Name process pid as a receiver before it runs; a put() waiting
+        for room then raises PeerDeadError once it has died."""
+        self._check_closed()
+        self._ch.expect_receiver(pid)
 
     def end(self):
         """End the queue for every process: puts fail with ChannelEndedError,
         gets return what is queued, then raise EOFError."""
+        self._check_closed()
         self._ch.end()
 
     def close(self):
-        """Let go of this handle (multiprocessing's close()); the queue goes on for others."""
+        """Let go of this handle (multiprocessing's close()); the queue goes
+        on for others. Later calls on this handle raise ValueError."""
+        if self._closed:
+            return
+        self._closed = True
         self._ch.close()
         self._queued.release()
 
     def __repr__(self):
+        if self._closed:
+            return "<shmkit.Queue %r, closed handle>" % self.name
         return "<shmkit.Queue %r %d queued>" % (self.name, self.qsize())

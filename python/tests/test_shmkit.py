@@ -488,6 +488,27 @@ class TestParity(SegmentTest):
         with self.assertRaises(FileNotFoundError):
             shmkit.named_semaphore(name)
 
+    def test_named_semaphore_too_short(self):
+        """A file named as a semaphore but shorter than one is CorruptError
+        at open; before, the process died of SIGBUS at its first use."""
+        name = "/shmkit-pytest-shortsem-%d" % os.getpid()
+        path = "/dev/shm/sem." + name[1:]
+        try:
+            for size in (0, 7):
+                with open(path, "wb") as f:
+                    f.write(b"\0" * size)
+
+                def opener():
+                    try:
+                        shmkit.named_semaphore(name).get_value()
+                    except shmkit.CorruptError:
+                        os._exit(7)
+                status = self.child(opener)
+                self.assertTrue(os.WIFEXITED(status), "died of signal %d" % os.WTERMSIG(status))
+                self.assertEqual(os.WEXITSTATUS(status), 7)
+        finally:
+            os.unlink(path)
+
     def test_atomic_add_across_processes(self):
         # Go's RawValue.Add and this add() are one atomic instruction on the
         # same word: no update is lost, as with v.value += 1 it would be.
@@ -611,6 +632,43 @@ class TestPipe(SegmentTest):
             a.recv()
         a.close()
 
+    def test_bad_arguments_lose_no_message(self):
+        """A bad offset or maxlength is a ValueError before anything is
+        taken, as in multiprocessing: the message sent from another
+        process is still the next one read (it used to be dropped)."""
+        a = self.seg.new_pipe("p")
+
+        def sender():
+            with self.seg.pipe("p", 1) as b:
+                b.send_bytes(b"hello")
+        self.assertEqual(self.child(sender), 0)
+        buf = bytearray(8)
+        for offset in (-1, 9, 100):
+            with self.assertRaises(ValueError):
+                a.recv_bytes_into(buf, offset)
+        with self.assertRaises(ValueError):
+            a.recv_bytes(-1)
+        self.assertEqual(a.recv_bytes(), b"hello")
+        a.close()
+
+    def test_peer_dies_before_opening(self):
+        """A process named with expect_peer that dies before it opens its
+        end makes recv() and a blocked send() raise PeerDeadError, as Go's
+        Conn.ExpectPeer does; before, Python had no way to name it and
+        recv() waited for good."""
+        a = self.seg.new_pipe("p", slots=1, maxlen=64)
+        peer = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+        try:
+            a.expect_peer(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                a.recv()
+            a.send_bytes(b"fills the one slot")
+            with self.assertRaises(shmkit.PeerDeadError):
+                a.send_bytes(b"waits for a reader")
+        finally:
+            self.assertEqual(peer.wait(), 3)
+        a.close()
+
     def test_one_way(self):
         r = self.seg.new_pipe("p", duplex=False)
         w = self.seg.pipe("p", 1)
@@ -674,6 +732,130 @@ class TestQueue(SegmentTest):
                 self.seg.new_queue("bad", **bad)
         q.close()
 
+
+    def test_expected_peer_dies_before_opening(self):
+        """A process named with expect_sender (expect_receiver) that dies
+        before it opens the queue makes get() (a put() on a full queue)
+        raise PeerDeadError, as Go's ExpectSender does; before, Python had
+        no way to name it and get() waited for good."""
+        q = self.seg.new_queue("q", slots=1, slot_bytes=64, max_message=100)
+        peer = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+        try:
+            q.expect_sender(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                q.get()
+            out = self.seg.new_queue("out", slots=1, slot_bytes=64, max_message=100)
+            out.put(1)  # this process has never received from it: its one receiver is the dead one
+            out.expect_receiver(peer.pid)
+            with self.assertRaises(shmkit.PeerDeadError):
+                out.put(2)
+        finally:
+            self.assertEqual(peer.wait(), 3)
+        self.assertEqual(out.qsize(), 1)
+        q.close()
+        out.close()
+
+    def test_hostile_limit(self):
+        """A queue whose limit word was overwritten past 4 GiB-1 is
+        CorruptError when another process opens it, as in Go."""
+        self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
+        lim = self.seg.value("q.max", "Q")
+        for v in (2**32, 2**63, 2**64 - 1):
+            lim.value = v
+
+            def opener():
+                try:
+                    self.seg.queue("q")
+                except shmkit.CorruptError:
+                    os._exit(7)
+            self.assertEqual(os.WEXITSTATUS(self.child(opener)), 7, v)
+        lim.release()
+
+    def test_closed_handle_refuses(self):
+        """put and get on a closed handle raise ValueError, as
+        multiprocessing.Queue's do, and nothing reaches the queue (another
+        process finds it empty); before, put sent the message."""
+        import queue as stdqueue
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100)
+        q.close()
+        q.close()  # a second close is nothing, as in multiprocessing
+        for call in (lambda: q.put(1), lambda: q.put_bytes(b"x"), lambda: q.get(False), lambda: q.get_bytes(timeout=1),
+                     q.qsize, q.empty, q.full):
+            with self.assertRaises(ValueError):
+                call()
+
+        def other():
+            try:
+                self.seg.queue("q").get_nowait()
+            except stdqueue.Empty:
+                os._exit(7)
+        self.assertEqual(os.WEXITSTATUS(self.child(other)), 7)
+
+    def test_sender_killed_inside_a_message_then_end(self):
+        """A sender killed inside a long message, then end(): get raises
+        EOFError, not CorruptError (nothing was damaged)."""
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=10_000)
+        pid = self.fork(lambda: self.seg.queue("q").put_bytes(b"x" * 10_000))
+        while len(q._ch) < q._ch.slots:
+            self.assertFalse(_zombie(pid))
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        q.end()
+        with self.assertRaises(EOFError) as cm:
+            q.get(timeout=60)
+        self.assertNotIsInstance(cm.exception, shmkit.CorruptError)
+        q.close()
+
+    def test_refused_queue_creates_nothing(self):
+        """A new_queue refused for a name whose derived names are too long,
+        or one of which is taken, leaves no object behind (another process
+        lists them); before, the channel stayed and held the name."""
+        long = "q" * 60  # fits; long + ".send" does not
+        with self.assertRaises(ValueError):
+            self.seg.new_queue(long, slots=4, slot_bytes=64, max_message=100)
+        self.seg.new_value("taken.len", "q", 0, lock=False).release()
+        with self.assertRaises(shmkit.ObjectExistsError):
+            self.seg.new_queue("taken", slots=4, slot_bytes=64, max_message=100)
+        r, w = os.pipe()
+
+        def lister():
+            os.write(w, repr(sorted(o.name for o in shmkit.attach(self.name).objects())).encode())
+        self.assertEqual(self.child(lister), 0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            self.assertEqual(f.read(), repr(["taken.len"]))
+        self.seg.new_queue(long[:58], slots=4, slot_bytes=64, max_message=100).close()
+
+    def test_sender_killed_inside_a_message_nothing_after(self):
+        """A get that took the first parts of a message whose sender was
+        killed, with no message after it, gives up at its timeout (it used
+        to wait for the rest forever), and the next message arrives whole."""
+        import queue as stdqueue
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=10_000)
+        q.register(True)  # this process stays a live sender: no peer-death error
+        pid = self.fork(lambda: self.seg.queue("q").put_bytes(b"x" * 10_000))
+        while len(q._ch) < q._ch.slots:  # it waits inside its message, the ring full
+            self.assertFalse(_zombie(pid))
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        outcome = []
+
+        def get():
+            try:
+                outcome.append(q.get_bytes(timeout=0.05))
+            except stdqueue.Empty:
+                outcome.append("empty")
+        t = threading.Thread(target=get, daemon=True)
+        t.start()
+        t.join(30)
+        self.assertFalse(t.is_alive(), "get still waits for the rest of a dead sender's message")
+        self.assertEqual(outcome, ["empty"])
+        self.assertEqual(len(q._ch), 0)
+        q.put_bytes(b"next")
+        self.assertEqual(q.get_bytes(timeout=60), b"next")
+        q.close()
 
 class TestEventBarrierCondition(SegmentTest):
     """multiprocessing's Event, Barrier and Condition, across forked processes."""

@@ -36,12 +36,19 @@ int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value
 	if (s == SEM_FAILED) {
 		return errno;
 	}
-	if (create && name[0] == '/' && strlen(name) < 240) {
-		/* sem_open applies the umask; set the bits exactly, as shm create does.
-		 * glibc keeps "/NAME" as /dev/shm/sem.NAME. */
+	if (name[0] == '/' && strlen(name) < 240) {
+		/* glibc keeps "/NAME" as /dev/shm/sem.NAME. */
 		char path[256];
 		snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
-		chmod(path, (mode_t)mode);
+		struct stat st;
+		if (create) {
+			chmod(path, (mode_t)mode); /* sem_open applies the umask; set the bits exactly, as shm create does */
+		} else if (stat(path, &st) == 0 && st.st_size < (off_t)sizeof(sem_t)) {
+			/* sem_open maps a file of any length: one shorter than a
+			 * semaphore would fault (SIGBUS) at the first use. */
+			sem_close(s);
+			return SHMKIT_ECORRUPT;
+		}
 	}
 	*out = s;
 	return 0;
@@ -4494,6 +4501,22 @@ int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int
 	return rc;
 }
 
+#define QUEUE_ORPHAN_CHECK_NS 100000000LL /* 100 ms */
+
+/* queue_orphaned: whether the message a receiver assembles can never
+ * finish: no sender is inside a message (the send lock is free, or its
+ * holder died) and no part is queued. A live sender holds the send lock
+ * from a message's first part to its last, and the receiver the receive
+ * lock, so nothing can add to the message once that is seen. */
+static int queue_orphaned(struct shmkit_queue *q) {
+	if (queue_lock(q->send_lock, SHMKIT_NOWAIT) != 0) {
+		return 0;
+	}
+	int orphaned = shmkit_chan_len(&q->ch) == 0;
+	shmkit_mutex_unlock(q->send_lock);
+	return orphaned;
+}
+
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns) {
 	*msg = NULL;
 	*len = 0;
@@ -4505,10 +4528,22 @@ int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t
 	uint64_t have = 0, total = 0;
 	for (;;) {
 		uint32_t n = 0;
-		rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, buf == NULL ? deadline_ns : SHMKIT_FOREVER);
+		if (buf != NULL) {
+			/* Inside a message: wait for its next part in slices, and between
+			 * them drop the message if it can never finish (as Go's queue). */
+			rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, shmkit_now_ns() + QUEUE_ORPHAN_CHECK_NS);
+			if (rc == ETIMEDOUT || rc == EAGAIN) {
+				if (queue_orphaned(q)) {
+					free(buf);
+					buf = NULL;
+				}
+				continue;
+			}
+		} else {
+			rc = shmkit_chan_recv(&q->ch, q->part, q->ch.max_len, &n, deadline_ns);
+		}
 		if (rc != 0) {
-			rc = rc == SHMKIT_EEOF && buf != NULL ? SHMKIT_ECORRUPT : rc; /* ended inside a message */
-			break;
+			break; /* SHMKIT_EEOF inside a message too: its sender died or the end cut it off */
 		}
 		if (n < SHMKIT_QUEUE_HEADER) {
 			rc = SHMKIT_ECORRUPT;

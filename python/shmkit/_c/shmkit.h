@@ -507,6 +507,7 @@ int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value);
 
 /* Named POSIX semaphores (sem_open), what C's and Python's multiprocessing open. */
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
+/* SHMKIT_ECORRUPT: the file is shorter than a semaphore (it would fault). */
 int shmkit_nsem_close(sem_t *sem);
 int shmkit_nsem_unlink(const char *name);
 int shmkit_nsem_wait(sem_t *sem);
@@ -1060,8 +1061,11 @@ int shmkit_queue_open(const struct shmkit_segment *seg, const char *name, struct
  * once, else EAGAIN and nothing is sent); the rest follows without one. */
 int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int64_t deadline_ns);
 /* Receive the next message into a malloc'd *msg of *len bytes (the caller
- * frees it); deadline_ns bounds the wait for its first part. SHMKIT_EEOF
- * after the end, drained; SHMKIT_ECORRUPT for parts that contradict. */
+ * frees it); deadline_ns bounds the wait for its first part. A message
+ * whose sender died inside it is dropped (the send lock free or owner-dead,
+ * nothing queued), and the wait goes on to deadline_ns. SHMKIT_EEOF
+ * after the end, drained (a message the end cut off is dropped);
+ * SHMKIT_ECORRUPT for parts that contradict. */
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns);
 void shmkit_queue_close(struct shmkit_queue *q);
 

@@ -545,6 +545,39 @@ func TestUnlinkAll(t *testing.T) {
 	require.NoError(t, dict.UnlinkAll(seg), "twice is fine")
 }
 
+// TestUnlinkAllSparesFilesAHostileDictNames: UnlinkAll removes only files
+// that open as a dict's or list's own heap. A segment whose dict names
+// another file as its heap (here a segment of this test's, as another
+// program's could be) must not make it remove that file; the file is
+// named in the error, and a real heap is still removed.
+func TestUnlinkAllSparesFilesAHostileDictNames(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	_, victim := proctest.Segment(t, 1<<16)
+	seg, _ := proctest.Segment(t, 1<<16)
+	hostile, err := dict.New(seg, "hostile")
+	require.NoError(t, err)
+	real, err := dict.New(seg, "real")
+	require.NoError(t, err)
+	heap := "/dev/shm/" + dict.HeapName(real)
+	require.NoError(t, hostile.Unlink()) // its own heap goes: only the victim is named now
+	require.NoError(t, hostile.Close())
+	require.NoError(t, real.Close())
+	o, err := seg.Lookup("hostile")
+	require.NoError(t, err)
+	ref := o.Bytes()
+	clear(ref[:len(dict.HeapName(real))])
+	copy(ref, victim)
+
+	for range 2 {
+		err = dict.UnlinkAll(seg)
+		assert.ErrorContains(t, err, `"hostile"`, "the dict whose heap is left alone is named")
+		_, err = os.Stat("/dev/shm/" + victim)
+		assert.NoError(t, err, "UnlinkAll removed a file a hostile dict named")
+		_, err = os.Stat(heap)
+		assert.ErrorIs(t, err, os.ErrNotExist, "UnlinkAll left a real dict's heap")
+	}
+}
+
 // A dict's storage file gets its segment's mode, so whoever may open the
 // segment may open the dict.
 func TestHeapTakesSegmentMode(t *testing.T) {

@@ -3,6 +3,7 @@ package dict
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -199,7 +200,11 @@ func (c *handle) stats() (Stats, error) {
 }
 
 // UnlinkAll removes the heap files of every dict and list in seg: what to
-// call before unlinking a segment that holds them (shmkit rm does).
+// call before unlinking a segment that holds them (shmkit rm does). Each
+// file is removed only if it opens as that object's own heap: a damaged
+// or hostile segment may name any file of /dev/shm as a heap, and such a
+// file is left alone, with an error naming the object. A heap already
+// gone is no error.
 func UnlinkAll(seg *shm.Segment) error {
 	objs, err := seg.Objects()
 	if err != nil {
@@ -207,11 +212,25 @@ func UnlinkAll(seg *shm.Segment) error {
 	}
 	var errs []error
 	for _, o := range objs {
-		if o.Kind != shm.KindDict && o.Kind != shm.KindList {
+		var h interface {
+			Unlink() error
+			Close() error
+		}
+		var err error
+		switch o.Kind {
+		case shm.KindDict:
+			h, err = Open(seg, o.Name)
+		case shm.KindList:
+			h, err = OpenList(seg, o.Name)
+		default:
 			continue
 		}
-		if err := cbind.DictUnlink(o.Bytes()); err != nil && !errors.Is(err, syscall.ENOENT) {
-			errs = append(errs, wrap(o.Name, "unlink", err))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("dict: %q: its heap is not removed: %w", o.Name, err))
+		default:
+			errs = append(errs, h.Unlink(), h.Close())
 		}
 	}
 	return errors.Join(errs...)

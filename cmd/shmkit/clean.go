@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -28,7 +29,7 @@ type cleanLine struct {
 // those whose creator is dead and that no process maps or holds open. It
 // looks only at the named segments, or those under --prefix, if given, and
 // removes nothing without --force: first it says what it would remove.
-// With a segment it removes its dicts' and lists' heaps (removeHeaps).
+// With a segment it removes its dicts' and lists' heaps (dict.UnlinkAll).
 func cmdClean(args []string, stdout, stderr io.Writer) error {
 	fl := newFlags("clean")
 	prefix := fl.String("prefix", "", "only segments whose name starts with `P`")
@@ -109,7 +110,7 @@ func cmdClean(args []string, stdout, stderr io.Writer) error {
 			// Its dicts' and lists' heaps first: once the segment is gone,
 			// nothing names them.
 			if seg, err := shm.Open(name); err == nil {
-				if err := removeHeaps(seg); err != nil {
+				if err := dict.UnlinkAll(seg); err != nil {
 					errs = append(errs, err)
 				}
 				seg.Close()

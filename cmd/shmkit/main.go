@@ -310,7 +310,7 @@ func cmdRm(args []string, stdout io.Writer) error {
 		// A shmkit segment's dicts and lists keep their storage in files
 		// of their own: remove those first.
 		if seg, err := shm.Open(n); err == nil {
-			errs = append(errs, removeHeaps(seg))
+			errs = append(errs, dict.UnlinkAll(seg))
 			seg.Close()
 		}
 		if err := shm.Unlink(n); err != nil {
@@ -324,41 +324,6 @@ func cmdRm(args []string, stdout io.Writer) error {
 			if err := enc.Encode(line); err != nil {
 				return err
 			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// removeHeaps removes the heap files of seg's dicts and lists, each only if
-// it opens as that object's heap: a damaged or hostile segment may name any
-// file of /dev/shm as a heap, and that file is left alone (an error says
-// so). A heap already gone is no error.
-func removeHeaps(seg *shm.Segment) error {
-	objs, err := seg.Objects()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, o := range objs {
-		var h interface {
-			Unlink() error
-			Close() error
-		}
-		var err error
-		switch o.Kind {
-		case shm.KindDict:
-			h, err = dict.Open(seg, o.Name)
-		case shm.KindList:
-			h, err = dict.OpenList(seg, o.Name)
-		default:
-			continue
-		}
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %s: its heap is not removed: %w", seg.Name(), o.Name, err))
-		default:
-			errs = append(errs, h.Unlink(), h.Close())
 		}
 	}
 	return errors.Join(errs...)

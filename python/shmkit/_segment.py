@@ -903,9 +903,14 @@ class Channel:
         self.slots = self._ch.slots
         self._size = self._ch.elem_size
         self.layout = _records.layout_of(o) if self.typecode == _records.STRUCT else None
+        self._closed = False
+
+    def _check_closed(self):
+        if self._closed:
+            raise ValueError("channel %r: this handle is closed" % self.name)  # Go's ErrClosed
 
     def __len__(self):
-        self._seg._check_open()
+        self._seg._check_open()  # a closed handle still reads, as Go's Len
         return n.lib.shmkit_chan_len(ctypes.byref(self._ch))
 
     def _elements(self, data):
@@ -955,6 +960,7 @@ class Channel:
         def checked(until):
             self._seg._check_open()
             return call(until)
+        self._check_closed()
         with self._seg._hold():
             if timeout == 0:
                 rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
@@ -969,6 +975,7 @@ class Channel:
         """Send data as one message, waiting while the channel is full (up
         to timeout seconds: TimeoutError). ChannelEndedError after end;
         ValueError if longer than maxlen."""
+        self._check_closed()
         self._seg._check_writable()
         buf, count = self._elements(data)
         if count > self.maxlen:
@@ -987,6 +994,7 @@ class Channel:
     def recv_into(self, buffer, timeout=None):
         """Receive the next message into a writable buffer; return its
         number of elements."""
+        self._check_closed()
         self._seg._check_writable()  # receiving moves the channel's head
         mv = memoryview(buffer).cast("B")
         if mv.readonly:
@@ -1030,6 +1038,7 @@ class Channel:
     def end(self):
         """End the stream for every process: sends fail with
         ChannelEndedError, receivers get what is queued, then EOFError."""
+        self._check_closed()
         self._seg._check_writable()
         rc = n.lib.shmkit_chan_end(ctypes.byref(self._ch))
         if rc == n.EENDED:
@@ -1040,14 +1049,19 @@ class Channel:
         """Let go of this handle, as multiprocessing's Queue.close() does:
         the stream goes on for everyone (end() ends it). On a
         single-producer channel the sides this handle holds are given back,
-        so another handle may take them at once."""
+        so another handle may take them at once. Later calls on this
+        handle raise ValueError; a second close() does nothing."""
+        if self._closed:
+            return
         self._seg._check_writable()
+        self._closed = True
         n.lib.shmkit_chan_close(ctypes.byref(self._ch))
 
     def task_done(self):
         """Mark one received message handled (a joinable channel only), as
         JoinableQueue.task_done: ValueError if called more times than
         messages were received."""
+        self._check_closed()
         self._seg._check_writable()
         rc = n.lib.shmkit_chan_task_done(ctypes.byref(self._ch))
         if rc == errno.EINVAL:
@@ -1073,6 +1087,7 @@ class Channel:
     def register(self, sender):
         """Record this process as a sender (or receiver) now, not at its
         first send (recv); see the Go package's RegisterSender."""
+        self._check_closed()
         self._seg._check_writable()
         _errors.check(n.lib.shmkit_chan_register(ctypes.byref(self._ch), bool(sender)), "channel %r" % self.name)
 
@@ -1090,6 +1105,7 @@ class Channel:
         self._expect(pid, False)
 
     def _expect(self, pid, sender):
+        self._check_closed()
         self._seg._check_writable()
         if not isinstance(pid, int) or not 0 < pid < 2**31:
             raise ValueError("channel %r: %r is not a process id" % (self.name, pid))
@@ -1105,4 +1121,6 @@ class Channel:
     def __repr__(self):
         if self._seg.closed:
             return "<shmkit.Channel %r of %r, closed segment>" % (self.name, self.typecode)
+        if self._closed:
+            return "<shmkit.Channel %r of %r, closed handle>" % (self.name, self.typecode)
         return "<shmkit.Channel %r of %r, %d/%d>" % (self.name, self.typecode, len(self), self.slots)

@@ -949,6 +949,26 @@ class TestChannel(SegmentTest):
         self.assertEqual(status, 0, "the child died: %s" % out.decode())
         self.assertEqual(out.decode(), "ok")
 
+    def test_closed_handle_refuses(self):
+        """Every call on a closed channel handle but len() raises
+        ValueError, as Go's give ErrClosed, and nothing it was asked to send
+        reaches the channel (another process finds it empty); before, send
+        after close() went through. A second close is nothing."""
+        ch = self.seg.new_channel("ch", "d", 4, 4)
+        ch.close()
+        ch.close()
+        for call in (lambda: ch.send([1.0]), lambda: ch.recv(timeout=0), lambda: ch.recv_into(bytearray(32)),
+                     ch.end, lambda: ch.task_done(), lambda: ch.join(0), lambda: ch.register(True), lambda: ch.expect_sender(os.getpid())):
+            with self.assertRaises(ValueError):
+                call()
+
+        self.assertEqual(len(ch), 0)
+
+        def other():
+            other = self.seg.channel("ch")
+            return [] if len(other) == 0 else ["%d messages reached the channel" % len(other)]
+        self._in_child(other)
+
     def test_close_while_waiting(self):
         # close() while another thread waited in recv or acquire died of
         # SIGSEGV: the wait woke in unmapped memory. The wait now raises
@@ -1031,6 +1051,7 @@ class TestChannel(SegmentTest):
             ch.recv(timeout=0)
         ch.send([7])
         ch.close()  # lets go of this handle only: the stream goes on
+        ch = self.seg.channel("ch")
         ch.send([8])
         ch.end()
         self.assertEqual(list(ch), [[7.0], [8.0]])

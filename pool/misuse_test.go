@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"slices"
@@ -27,6 +28,11 @@ var (
 	panicNil  = pool.Register("panicnil", func(int64) (int64, error) { panic(nil) })
 	panic42   = pool.Register("panic42", func(int64) (int64, error) { panic(42) })
 	bigResult = pool.Register("bigresult", func(n int64) ([]byte, error) { return make([]byte, n), nil })
+	// mimicTooLarge fails with an error whose text starts with
+	// ErrTooLarge's: a task's own failure, not a result too long.
+	mimicTooLarge = pool.Register("mimictoolarge", func(int64) (int64, error) {
+		return 0, errors.New(pool.ErrTooLarge.Error() + ": says the task")
+	})
 	initPanic = pool.RegisterInit("initpanic", func([]string) error { panic("init boom") })
 )
 
@@ -112,6 +118,20 @@ func TestTaskFaults(t *testing.T) {
 	t.Logf("big: %v", err)
 	assert.ErrorIs(t, err, pool.ErrTooLarge)
 	assert.Len(t, b[2], 10)
+	p.Close()
+	require.NoError(t, p.Join())
+}
+
+// A result too long for a message is ErrTooLarge by its answer's status;
+// a task's error whose text merely reads like it is the task's failure.
+func TestTooLargeByStatus(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithMaxMessage(1024))
+	_, err := pool.Apply(t.Context(), p, mimicTooLarge, 1)
+	require.ErrorIs(t, err, pool.ErrTaskFailed)
+	assert.NotErrorIs(t, err, pool.ErrTooLarge, "the text of a task's error decided its kind")
+	_, err = pool.Apply(t.Context(), p, bigResult, 4096)
+	require.ErrorIs(t, err, pool.ErrTooLarge)
+	assert.NotErrorIs(t, err, pool.ErrTaskFailed)
 	p.Close()
 	require.NoError(t, p.Join())
 }

@@ -3,6 +3,8 @@ package pool
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/shmkit/shmkit/internal/layout"
 )
 
 // The messages of shmkit.h's pool protocol. A task message is a chunk:
@@ -12,6 +14,8 @@ import (
 // and its result:
 //
 //	u64 id | u32 count | u32 0 | count × (u8 status | u32 len | bytes)
+//
+// where status is OK, ERROR, PANIC or TOOLARGE (layout.Pool*).
 //
 // whose answers are for the tasks of chunk id from its first task not yet
 // answered on, and may go on into the chunks sent after it, in order.
@@ -111,7 +115,7 @@ func checkResult(msg []byte) (id uint64, count int, err error) {
 		}
 		st, size := rest[0], binary.LittleEndian.Uint32(rest[1:])
 		rest = rest[answerHeader:]
-		if uint64(size) > uint64(len(rest)) || st > 2 {
+		if uint64(size) > uint64(len(rest)) || st > layout.PoolTooLarge {
 			return 0, 0, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
 		}
 		rest = rest[size:]

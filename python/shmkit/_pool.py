@@ -13,7 +13,7 @@ POOL_MAGIC = 0x4C4F4F50544B4853  # "SHKTPOOL"
 POOL_HEADER = 128
 POOL_ROW = 64
 IDLE, BUSY = 1, 2
-OK, ERROR = 0, 1
+OK, ERROR, TOOLARGE = 0, 1, 3
 
 
 class _Row:
@@ -114,7 +114,8 @@ def serve_pool(functions, initializers=None, argv=None, types=None):
                     except Exception:
                         a = (ERROR, traceback.format_exc().encode())
                     if 16 + 5 + len(a[1]) > results.maxlen:
-                        a = (ERROR, b"pool: task input or result longer than the pool's message size")
+                        a = (TOOLARGE, b"pool: task input or result longer than the pool's message size: "
+                                       b"an answer of %d bytes" % len(a[1]))
                     if size + 5 + len(a[1]) > results.maxlen:
                         results.send(_result(cid, answers))
                         answers, size = [], 16

@@ -31,7 +31,7 @@ TASKS_ROLE = "shmkit.pool.tasks"
 
 _HEADER, _ROW = 128, 64
 _STARTING, _IDLE, _BUSY, _EXITED = 0, 1, 2, 3
-_OK, _ERROR, _PANIC = 0, 1, 2
+_OK, _ERROR, _PANIC, _TOOLARGE = 0, 1, 2, 3
 # Offsets in the table's header and rows (struct shmkit_pool, _worker).
 _H_CLOSED, _H_QUEUED, _H_INFLIGHT, _H_DONE, _H_FAILED, _H_RETRIED, _H_STARTS = 16, 24, 32, 40, 48, 56, 64
 _R_PID, _R_STATE, _R_GEN, _R_TASK, _R_DONE, _R_EXIT, _R_ITEM = 0, 4, 8, 16, 24, 32, 36
@@ -49,6 +49,12 @@ class TaskError(PoolError):
     def __init__(self, text, panicked=False, index=None):
         super().__init__(text)
         self.text, self.panicked, self.index = text, panicked, index
+
+
+class TooLargeError(TaskError):
+    """A task's result (or its error's message) was longer than the pool's
+    messages hold: max_message. Known by its answer's status, never by its
+    words."""
 
 
 class WorkerDiedError(PoolError):
@@ -223,7 +229,7 @@ def _parse_result(msg):
         raise ValueError("%d results in %d bytes" % (count, len(msg)))
     for _ in range(count):
         status, ln = struct.unpack_from("<BI", msg, at)
-        if status > _PANIC or at + 5 + ln > len(msg):
+        if status > _TOOLARGE or at + 5 + ln > len(msg):
             raise ValueError("result malformed")
         answers.append((status, bytes(msg[at + 5:at + 5 + ln])))
         at += 5 + ln
@@ -255,6 +261,8 @@ class _Job:
                 value, ok = self.decode(data), True
             except Exception as e:
                 value, ok = TaskError("pool: result of task %d: %s" % (i, e), index=i), False
+        elif status == _TOOLARGE:
+            value, ok = TooLargeError(bytes(data).decode("utf-8", "replace"), False, i), False
         else:
             value, ok = TaskError(bytes(data).decode("utf-8", "replace"), status == _PANIC, i), False
         self.settle(i, ok, value)

@@ -41,7 +41,14 @@ def refuse(b):
 def count(b):
     return 8  # not bytes: bytes(8) would be eight zero bytes, a float of 0.0
 
-sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count},
+def big(b):
+    return bytes(4096)
+
+def mimic(b):
+    raise ValueError("pool: task input or result longer than the pool's message size")
+
+sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count,
+                            "big": big, "mimic": mimic},
                            types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d"),
                                   "count": ("<d", "<d")}))
 '''
@@ -96,6 +103,19 @@ class PoolTest(unittest.TestCase):
         p.join()
         with self.assertRaises(ValueError):
             p.map("sq", [1])
+
+    def test_result_too_large(self):
+        # A result too long for a message is TooLargeError, known by its
+        # answer's status; an error that only reads like it is a TaskError.
+        p = self.pool(max_message=1024)
+        with self.assertRaises(shmkit.TooLargeError):
+            p.apply("big", (b"x",))
+        with self.assertRaises(shmkit.TaskError) as cm:
+            p.apply("mimic", (b"x",))
+        self.assertNotIsInstance(cm.exception, shmkit.TooLargeError)
+        self.assertEqual(p.map("raw", [b"a", b"b"]), [b"a", b"b"])
+        p.close()
+        p.join()
 
     def test_killed_worker_task_retried(self):
         p = self.pool()

@@ -559,15 +559,17 @@ class Pool:
         if w.dead or w.ending:
             return
         if self._pending and len(w.inflight) <= self._limit() // 2:
-            k = min(self._limit() - len(w.inflight), len(self._pending))
+            k = self._limit() - len(w.inflight)
             if self._maxtasks:
                 k = min(k, self._maxtasks - w.sent)
-            for _ in range(k):
+            sent = 0
+            while sent < k and self._pending:  # a stopped call's chunks are dropped, not counted
                 c = self._pending.popleft()
                 self._add(_H_QUEUED, -len(c.items))
                 if c.job.stop:
                     self._drop(c)
                     continue
+                sent += 1
                 w.inflight.append(c)
                 w.sent += 1
                 self._add(_H_INFLIGHT, len(c.items))

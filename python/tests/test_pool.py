@@ -117,6 +117,22 @@ class PoolTest(unittest.TestCase):
         p.close()
         p.join()
 
+    def test_stopped_imap_then_map_with_maxtasksperchild(self):
+        # A closed imap's chunks still queued are dropped as a worker is
+        # refilled; they used to count against what the worker may take,
+        # so a fresh worker allowed one chunk took a dropped one, sent
+        # nothing, and no answer ever came to refill it: the map hung.
+        p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name, env=self.env,
+                        maxtasksperchild=1)
+        self.addCleanup(p.terminate)
+        it = p.imap("sq", range(40))
+        self.assertEqual(next(it), 0)
+        it.close()
+        r = p.map_async("sq", [1.5, 2.5, 3.5], chunksize=1)
+        self.assertEqual(r.get(timeout=60), [2.25, 6.25, 12.25])
+        p.close()
+        p.join()
+
     def test_killed_worker_task_retried(self):
         p = self.pool()
         r = p.map_async("slow", range(400), chunksize=1)

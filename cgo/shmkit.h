@@ -423,7 +423,9 @@ struct shmkit_slot {
  * before it runs a chunk, item before each of its tasks, and IDLE after it
  * sent the results, so a parent that sees the worker die knows which task
  * was running (it is retried or failed) and which only waited (they are
- * sent again). The parent ends "tasks" to make the worker exit.
+ * sent again); any process may write the row, so a parent takes it for
+ * which task, never for whether one was. The parent ends "tasks" to make
+ * the worker exit.
  */
 #define SHMKIT_POOL_MAGIC 0x4C4F4F50544B4853ULL /* "SHKTPOOL" read as little-endian */
 #define SHMKIT_POOL_STARTING 0u /* started, not yet serving (initializer running) */

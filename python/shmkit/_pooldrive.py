@@ -356,6 +356,7 @@ class _Worker:
         self.seg = self.tasks = self.results = self.proc = self.thread = None
         self.inflight = collections.deque()
         self.sent, self.ending, self.dead, self.broke = 0, False, False, False
+        self.answered, self.panicked = 0, False  # answers it gave; one was a panic's (it leaves then)
 
 
 def _die_with_parent(parent):
@@ -650,6 +651,9 @@ class Pool:
             sys.stderr.write("pool: worker %d: a malformed result (%s)\n" % (w.proc.pid, e))
             return False
         with self._lock:
+            w.answered += count
+            if values is None:  # else every answer is OK
+                w.panicked = w.panicked or any(a[0] == _PANIC for a in answers)
             popped = False
             for c, _, k in pieces:
                 c.answered += k
@@ -687,29 +691,48 @@ class Pool:
 
     def _exited(self, w):
         code = w.proc.returncode
+        # The row is a hint: any process that maps the pool's segment may
+        # rewrite it. It may say which task the worker was running, and
+        # that it died in its initializer, but not that no task is to blame.
         state, running = self._row(w.slot, _R_STATE, "<I"), self._row(w.slot, _R_TASK, "<Q")
-        item, done = self._row(w.slot, _R_ITEM, "<I"), self._row(w.slot, _R_DONE, "<Q")
-        if w.broke and w.inflight:  # else a worker that always breaks the protocol is replaced forever
-            state, running, item = _BUSY, w.inflight[0].id, w.inflight[0].answered
+        item = self._row(w.slot, _R_ITEM, "<I")
         failed, orphaned = [], []
         with self._lock:
             self._row(w.slot, _R_EXIT, "<i", code)
             self._row(w.slot, _R_STATE, "<I", _EXITED)
             w.dead = True
             self._live.discard(w)
-            if state == _STARTING and done == 0 and not w.ending:
+            # Never answered, and its row says starting: it failed to start,
+            # and such failures in a row break the pool. Its tasks are not
+            # to blame if it exited of itself (a failing initializer); killed
+            # by a signal, the row's word does not spare a task its retry.
+            start_failed = state == _STARTING and w.answered == 0 and not w.ending
+            if start_failed:
                 self._start_fails += 1
             else:
                 self._start_fails = 0
+            # A worker that dies holding tasks costs one of them a retry: the
+            # one its row names, if it names one not yet answered, else the
+            # first not answered (always, if it broke the protocol). Only one
+            # that left after a panic's answer, or failed to start, does not.
+            blame = None
+            if w.inflight and not self._terminated and not w.panicked and not (start_failed and code >= 0):
+                blame, item_at = w.inflight[0], w.inflight[0].answered
+                if not w.broke and state == _BUSY:
+                    for c in w.inflight:
+                        if c.id == running and c.answered <= item < len(c.items):
+                            blame, item_at = c, item
+                            break
             back = []
             for c in w.inflight:
                 self._add(_H_INFLIGHT, -(len(c.items) - c.answered))
                 if self._terminated:
                     failed.append(c)
                     continue
-                if state != _BUSY or c.id != running or not c.answered <= item < len(c.items):
-                    back.append(self._piece(c, c.answered, len(c.items), c.attempts))  # it never ran
+                if c is not blame:  # those before it ran, their results lost; those after never ran
+                    back.append(self._piece(c, c.answered, len(c.items), c.attempts))
                     continue
+                item = item_at
                 # The task it was running is to blame; those before it ran but
                 # their results died with it, those after never ran.
                 if item > c.answered:

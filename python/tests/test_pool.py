@@ -44,11 +44,43 @@ def count(b):
 def big(b):
     return bytes(4096)
 
+SCRIBBLE = """
+import struct, sys
+import shmkit
+way, name, slot = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with shmkit.attach(name) as seg:
+    o = seg._lookup("pool", "bytes")
+    mem = memoryview(seg._mm)[o.offset:o.offset + o.length]
+    at = 128 + 64 * slot
+    if way == "idle":
+        struct.pack_into("<IxxxxQ", mem, at + 4, 1, 2**64 - 1)  # state IDLE, task none
+        struct.pack_into("<I", mem, at + 36, 2**32 - 1)
+    elif way == "starting":
+        struct.pack_into("<I", mem, at + 4, 0)  # STARTING
+        struct.pack_into("<Q", mem, at + 24, 0)  # nothing done
+    elif way == "baditem":
+        struct.pack_into("<I", mem, at + 36, 2**32 - 1)
+    mem.release()
+"""
+
+def scribble(b):
+    # Another process rewrites this worker's row, then it dies; each run
+    # is a line in the file; from the fifth on it gives up and answers.
+    import subprocess
+    way, runs = b.decode().split("|")
+    with open(runs, "a") as f:
+        f.write("run\n")
+    with open(runs) as f:
+        if len(f.readlines()) >= 5:
+            return b"gave up"
+    subprocess.run([sys.executable, "-c", SCRIBBLE, way, sys.argv[1], sys.argv[2]], check=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
 def mimic(b):
     raise ValueError("pool: task input or result longer than the pool's message size")
 
 sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count,
-                            "big": big, "mimic": mimic},
+                            "big": big, "mimic": mimic, "scribble": scribble},
                            types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d"),
                                   "count": ("<d", "<d")}))
 '''
@@ -132,6 +164,26 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(r.get(timeout=60), [2.25, 6.25, 12.25])
         p.close()
         p.join()
+
+    def test_scribbled_row_spares_no_retry(self):
+        # Whatever another process writes in a worker's row, a task whose
+        # worker dies under it uses up a retry, then fails.
+        for way in ("idle", "starting", "baditem"):
+            with self.subTest(way=way):
+                p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name + way, env=self.env)
+                try:
+                    self.assertEqual(p.map("sq", [1.0, 2.0]), [1.0, 4.0])  # it has served
+                    runs = os.path.join(tempfile.mkdtemp(), "runs")
+                    with self.assertRaises(shmkit.WorkerDiedError) as cm:
+                        p.apply("scribble", (("%s|%s" % (way, runs)).encode(),))
+                    self.assertEqual(cm.exception.attempts, 2)
+                    with open(runs) as f:
+                        self.assertEqual(len(f.readlines()), 2)
+                    self.assertEqual(p.map("sq", [3.0]), [9.0])
+                    p.close()
+                    p.join()
+                finally:
+                    p.terminate()
 
     def test_killed_worker_task_retried(self):
         p = self.pool()

@@ -407,6 +407,10 @@ class Pool:
                 or max_message < 256 or window < 1:
             raise ValueError("pool: bad options: %r processes, %r retries, maxtasksperchild %r, messages of %r"
                              % (processes, retries, maxtasksperchild, max_message))
+        # C takes these as uint32_t: ctypes would wrap a larger int silently.
+        n.unsigned(processes, 32, "processes")
+        n.unsigned(max_message, 32, "max_message")
+        n.unsigned(window, 32, "window")
         self._command = [os.fspath(c) for c in command]
         self._env = dict(os.environ if env is None else env)
         inits = None

@@ -185,6 +185,30 @@ class PoolTest(unittest.TestCase):
                 finally:
                     p.terminate()
 
+    def test_processes_that_do_not_fit(self):
+        # processes past what C's uint32_t holds: ctypes wrapped 2**32 + 1
+        # to a table of 1 row while the pool went on starting workers for
+        # every slot, leaving a segment for each. Run in a child process so
+        # that, broken, it is killed, not left running.
+        import subprocess
+        code = ("import shmkit, sys\n"
+                "try:\n"
+                "    shmkit.Pool(2**32 + 1, command=[sys.executable, '-c', 'pass'], tasks={'x': ('<q', '<q')},\n"
+                "                name=%r)\n"
+                "except (OverflowError, ValueError) as e:\n"
+                "    print('refused:', e)\n" % self.name)
+        try:
+            out = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True, text=True,
+                                 timeout=60)
+        except subprocess.TimeoutExpired:
+            out = None
+        finally:
+            for f in os.listdir("/dev/shm"):
+                if f.startswith(self.name):  # what the broken pool left: its own segments
+                    os.unlink(os.path.join("/dev/shm", f))
+        self.assertIsNotNone(out, "the pool started workers past its table for a minute")
+        self.assertIn("refused: processes", out.stdout, out.stderr)
+
     def test_killed_worker_task_retried(self):
         p = self.pool()
         r = p.map_async("slow", range(400), chunksize=1)

@@ -209,6 +209,30 @@ class PoolTest(unittest.TestCase):
         self.assertIsNotNone(out, "the pool started workers past its table for a minute")
         self.assertIn("refused: processes", out.stdout, out.stderr)
 
+    def test_corrupt_task_message_is_refused(self):
+        # A task message whose last item says it is longer than the message:
+        # the Python worker took the bytes there were and answered, where
+        # Go's and C's refuse it. It must leave (the pool counts a death)
+        # rather than run a task on input it never got whole.
+        from shmkit import _pooldrive
+        real = _pooldrive._task_message
+
+        def lying(cid, name, items, fixed=None):
+            msg = real(cid, name, items)
+            if name == b"raw":
+                struct.pack_into("<I", msg, len(msg) - len(items[-1]) - 4, len(items[-1]) + 100)
+            return msg
+
+        _pooldrive._task_message = lying
+        self.addCleanup(setattr, _pooldrive, "_task_message", real)
+        p = self.pool(retries=0)
+        with self.assertRaises(shmkit.WorkerDiedError) as cm:
+            p.apply("raw", (b"abc",))
+        self.assertEqual(cm.exception.exitcode, 1)
+        self.assertEqual(p.map("sq", [2.0]), [4.0])
+        p.close()
+        p.join()
+
     def test_killed_worker_task_retried(self):
         p = self.pool()
         r = p.map_async("slow", range(400), chunksize=1)

@@ -2,10 +2,12 @@ package pool_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -235,4 +237,22 @@ func TestTerminateDuringWorkerChurn(t *testing.T) {
 	require.True(t, running(p, 1), "no worker got busy")
 	require.NoError(t, p.Terminate())
 	require.NoError(t, r.Wait(t.Context()))
+}
+
+// A task name past the 65,535 bytes a task message's u16 holds is refused
+// when declared: it crossed with its length cut to 16 bits, and a Go
+// worker read the name's own bytes as the task's input. This one is read
+// as "echobytes" with an input of 65,532 X's, whatever the input given.
+func TestTaskNameTooLong(t *testing.T) {
+	name := "echobytes" + string(binary.LittleEndian.AppendUint32(nil, 65532)) + strings.Repeat("X", 65532)
+	var task pool.Task[[]byte, []byte]
+	declared := false
+	assert.Panics(t, func() { task, declared = pool.Declare[[]byte, []byte](name), true })
+	assert.Panics(t, func() { pool.Register(name, func(b []byte) ([]byte, error) { return b, nil }) })
+	if !declared {
+		return
+	}
+	p := newPool(t, pool.WithWorkers(1), pool.WithMaxMessage(1<<20))
+	out, err := pool.Apply(t.Context(), p, task, []byte("mine"))
+	t.Errorf("a task named with %d bytes ran: it answered %d bytes (%.8q...), %v", len(name), len(out), out, err)
 }

@@ -804,6 +804,8 @@ class Pool:
             pass
         if func not in self.tasks:
             raise ValueError("pool: %s has no task %r (it has %s)" % (self._command[0], func, sorted(self.tasks)))
+        if len(func.encode()) > 0xFFFF:  # a task message's u16 holds its length
+            raise ValueError("pool: a task name of %d bytes, more than 65535" % len(func.encode()))
         c = self._codecs[func] = tuple(_Codec(t) for t in self.tasks[func])
         return c
 

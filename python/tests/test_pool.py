@@ -233,6 +233,21 @@ class PoolTest(unittest.TestCase):
         p.close()
         p.join()
 
+    def test_task_name_too_long(self):
+        # A name longer than a task message's u16 holds: packing it failed
+        # only once its chunk was in flight, unsent, so the next call's
+        # answer came "out of turn", its worker was killed and every start
+        # after failed the same way. It is refused before anything is queued.
+        long = "x" * 70000
+        p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name, env=self.env,
+                        tasks={long: ("bytes", "bytes"), "raw": ("bytes", "bytes")}, max_message=1 << 20)
+        self.addCleanup(p.terminate)
+        with self.assertRaises(ValueError):
+            p.apply(long, (b"a",))
+        self.assertEqual(p.apply("raw", (b"b",)), b"b")
+        p.close()
+        p.join()
+
     def test_killed_worker_task_retried(self):
         p = self.pool()
         r = p.map_async("slow", range(400), chunksize=1)

@@ -256,3 +256,16 @@ func TestTaskNameTooLong(t *testing.T) {
 	out, err := pool.Apply(t.Context(), p, task, []byte("mine"))
 	t.Errorf("a task named with %d bytes ran: it answered %d bytes (%.8q...), %v", len(name), len(out), out, err)
 }
+
+// Workers replaced after every chunk whose initializer fails: each was
+// told to leave as soon as it got its one chunk, and a worker told to
+// leave never counted as failing to start, so the pool started workers
+// for good (hundreds in seconds). It is ErrWorkerStart, as without
+// WithMaxTasksPerChild.
+func TestMaxTasksPerChildFailingInitializer(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithMaxTasksPerChild(1), pool.WithChunkSize(1), pool.WithInitializer(failInit))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := pool.Map(ctx, p, double, []int64{1, 2, 3})
+	require.ErrorIs(t, err, pool.ErrWorkerStart)
+}

@@ -680,11 +680,12 @@ func (w *worker) exited() {
 	w.dead = true
 	delete(p.live, w)
 	// A worker that never answered and whose row says it was starting
-	// failed to start: workers failing so in a row break the pool. Its
+	// failed to start (told to leave or not: with WithMaxTasksPerChild(1)
+	// it is told at once): workers failing so in a row break the pool. Its
 	// tasks are not to blame if it exited of itself, as a failing
 	// initializer makes it; killed by a signal, the row's word is not
 	// enough to spare the task it may have been running a retry.
-	startFailed := state == layout.PoolStarting && w.answered == 0 && !w.ending
+	startFailed := state == layout.PoolStarting && w.answered == 0
 	blameless := startFailed && w.proc.Signaled() == 0
 	if startFailed {
 		p.startFails++

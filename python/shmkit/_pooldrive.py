@@ -706,11 +706,12 @@ class Pool:
             self._row(w.slot, _R_STATE, "<I", _EXITED)
             w.dead = True
             self._live.discard(w)
-            # Never answered, and its row says starting: it failed to start,
-            # and such failures in a row break the pool. Its tasks are not
-            # to blame if it exited of itself (a failing initializer); killed
-            # by a signal, the row's word does not spare a task its retry.
-            start_failed = state == _STARTING and w.answered == 0 and not w.ending
+            # Never answered, and its row says starting: it failed to start
+            # (told to leave or not: with maxtasksperchild=1 it is told at
+            # once), and such failures in a row break the pool. Its tasks are
+            # not to blame if it exited of itself (a failing initializer);
+            # killed by a signal, the row's word does not spare a task its retry.
+            start_failed = state == _STARTING and w.answered == 0
             if start_failed:
                 self._start_fails += 1
             else:

@@ -79,10 +79,14 @@ def scribble(b):
 def mimic(b):
     raise ValueError("pool: task input or result longer than the pool's message size")
 
+def boom(args):
+    raise RuntimeError("initializer refuses")
+
 sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count,
                             "big": big, "mimic": mimic, "scribble": scribble},
                            types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d"),
-                                  "count": ("<d", "<d")}))
+                                  "count": ("<d", "<d")},
+                           initializers={"boom": boom}))
 '''
 
 
@@ -245,6 +249,17 @@ class PoolTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             p.apply(long, (b"a",))
         self.assertEqual(p.apply("raw", (b"b",)), b"b")
+        p.close()
+        p.join()
+
+    def test_maxtasksperchild_failing_initializer(self):
+        # Each worker is told to leave as soon as it has its one chunk; one
+        # told to leave never counted as failing to start, so the pool
+        # started workers for good. It is WorkerStartError.
+        p = self.pool(maxtasksperchild=1, initializer="boom")
+        r = p.map_async("sq", [1.0, 2.0, 3.0], chunksize=1)
+        with self.assertRaises(shmkit.WorkerStartError):
+            r.get(timeout=60)
         p.close()
         p.join()
 

@@ -1059,7 +1059,7 @@ class _Imap:
         self._pool, self._func = pool, func
         self._in, self._out = pool._codec(func)
         self._it = iter(iterable)
-        self._size = max(1, chunksize)
+        self._size = max(1, min(chunksize, sys.maxsize))  # islice takes no more: the whole input, then
         self._ordered = ordered
         self._ready = {}
         self._queue = collections.deque()

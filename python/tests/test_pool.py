@@ -263,6 +263,16 @@ class PoolTest(unittest.TestCase):
         p.close()
         p.join()
 
+    def test_imap_chunksize_past_maxsize(self):
+        # A chunk size no list can reach means the whole input as one
+        # chunk; islice refused it, each next() and then join() raised its
+        # ValueError for good, and only terminate() ended the pool.
+        p = self.pool()
+        self.assertEqual(list(p.imap("raw", iter([b"a", b"b", b"c"]), chunksize=2**70)), [b"a", b"b", b"c"])
+        self.assertEqual(sorted(p.imap_unordered("raw", [b"d"], chunksize=2**70)), [b"d"])
+        p.close()
+        p.join()
+
     def test_killed_worker_task_retried(self):
         p = self.pool()
         r = p.map_async("slow", range(400), chunksize=1)

@@ -114,6 +114,7 @@ type Pool struct {
 	startFails   int // workers in a row that exited before serving
 	served       bool
 
+	starts   atomic.Uint64  // workers started: the last one's generation
 	workers  sync.WaitGroup // every worker's goroutines
 	finish   sync.Once
 	finished error
@@ -255,7 +256,10 @@ type delivery struct {
 // start starts a worker in slot: its segment and channels, then the
 // process, then the goroutines that feed it and collect its results.
 func (p *Pool) start(slot int) error {
-	gen := p.head.Starts.Add(1)
+	// Its generation names its segment: the pool's own count, not the
+	// table's, which any process that maps the segment may rewrite.
+	gen := p.starts.Add(1)
+	p.head.Starts.Add(1)
 	w := &worker{p: p, slot: slot, gen: gen, segName: fmt.Sprintf("%s-w%d", p.name, gen), fed: make(chan struct{})}
 	slots, maxLen := p.cfg.window, p.cfg.maxMessage
 	ring := uint64(unsafe.Sizeof(layout.Channel{})) + uint64(slots+2)*uint64(maxLen+64)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,6 +41,11 @@ func scribbleRow(args []string) int {
 	}
 	h, _ := layout.PoolTable(obj.Bytes(), 0)
 	_, rows := layout.PoolTable(obj.Bytes(), int(h.Workers))
+	if args[0] == "starts" { // the header's count of workers started
+		n, _ := strconv.ParseUint(args[2], 10, 64)
+		h.Starts.Store(n)
+		return 0
+	}
 	pid, _ := strconv.Atoi(args[2])
 	for i := range rows {
 		r := &rows[i]
@@ -121,4 +127,31 @@ func TestScribbledRowSparesNoRetry(t *testing.T) {
 			require.NoError(t, p.Join())
 		})
 	}
+}
+
+// The header's count of starts is another process's to rewrite too: the
+// pool named each new worker's segment after it, so a count set back made
+// a replacement's segment the name of a live worker's, and the pool broke
+// ("file exists") for good. Its own count names them.
+func TestScribbledStartsCount(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2))
+	_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3, 4})
+	require.NoError(t, err)
+	s := &process.Process{Role: scribbleRole, Args: []string{"starts", p.Name(), "1"}}
+	require.NoError(t, s.Start())
+	require.NoError(t, s.Wait())
+	var first int
+	w := p.Workers()[0]
+	first = w.Pid
+	require.Equal(t, uint64(1), w.Generation)
+	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
+	require.Eventually(t, func() bool { // its replacement serves
+		w := p.Workers()[0]
+		return w.Generation > 1 && w.State == "idle"
+	}, time.Minute, time.Millisecond, "the killed worker was not replaced: %+v", p.Workers())
+	out, err := pool.Map(t.Context(), p, double, []int64{5, 6, 7, 8, 9, 10})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{10, 12, 14, 16, 18, 20}, out)
+	p.Close()
+	require.NoError(t, p.Join())
 }

@@ -435,6 +435,7 @@ class Pool:
         self._feeders = weakref.WeakSet()  # imaps still reading their input
         self._broken = None
         self._start_fails = 0
+        self._starts = 0  # workers started: the last one's generation
         self._live = set()
         self._threads = []
         self._spawns = collections.deque()
@@ -506,8 +507,11 @@ class Pool:
 
     def _start(self, slot):
         with self._lock:
+            # Its generation names its segment: the pool's own count, not
+            # the table's, which any process that maps the segment may rewrite.
+            self._starts += 1
+            gen = self._starts
             self._add(_H_STARTS, 1)
-            gen = struct.unpack_from("<Q", self._table, _H_STARTS)[0]
         w = _Worker(slot, gen, "%s-w%d" % (self.name, gen))
         ring = 576 + (self._window + 2) * (self._max_message + 64)
         w.seg = create(w.seg_name, 2 * ring + (64 << 10), 4)

@@ -273,6 +273,32 @@ class PoolTest(unittest.TestCase):
         p.close()
         p.join()
 
+    def test_scribbled_starts_count(self):
+        # The table header's count of starts, set back by another process:
+        # the replacement of a dead worker was named after a live one's
+        # segment, and its start failed (file exists) for good.
+        import subprocess
+        p = self.pool()
+        self.assertEqual(p.map("sq", [1.0, 2.0, 3.0, 4.0]), [1.0, 4.0, 9.0, 16.0])
+        subprocess.run([sys.executable, "-c", "import struct, sys, shmkit\n"
+                        "with shmkit.attach(sys.argv[1]) as seg:\n"
+                        "    o = seg._lookup('pool', 'bytes')\n"
+                        "    mem = memoryview(seg._mm)[o.offset:o.offset + o.length]\n"
+                        "    struct.pack_into('<Q', mem, 64, 1)\n"
+                        "    mem.release()\n", self.name], env=self.env, check=True)
+        slot, pid, state, gen, done, code = p.workers()[0]
+        self.assertEqual(gen, 1)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            w = p.workers()[0]
+            if w[3] > 1 and w[2] == "idle":
+                break
+            time.sleep(0.001)
+        self.assertEqual(p.map("sq", [5.0, 6.0]), [25.0, 36.0])
+        p.close()
+        p.join()
+
     def test_killed_worker_task_retried(self):
         p = self.pool()
         r = p.map_async("slow", range(400), chunksize=1)

@@ -240,6 +240,8 @@ var (
 	cSum     = pool.Declare[[]float64, float64]("c.sum")
 	cReverse = pool.Declare[[]byte, []byte]("c.reverse")
 	cMissing = pool.Declare[float64, float64]("c.missing")
+	cBig     = pool.Declare[float64, []byte]("c.big")
+	cMimic   = pool.Declare[float64, float64]("c.mimic")
 )
 
 // cPool starts a Go pool whose workers are testdata/poolworker.c.
@@ -286,6 +288,20 @@ func TestPoolGoDrivesC(t *testing.T) {
 	_, err = pool.Apply(t.Context(), p, cMissing, 2)
 	require.ErrorIs(t, err, pool.ErrTaskFailed)
 	assert.Contains(t, err.Error(), `no task function registered under this name: "c.missing"`)
+	p.Close()
+	require.NoError(t, p.Join())
+}
+
+// TestPoolGoDrivesCTooLarge: a C task's result too long for a message is
+// ErrTooLarge; its error that only reads like one is ErrTaskFailed.
+func TestPoolGoDrivesCTooLarge(t *testing.T) {
+	p := cPool(t, pool.WithWorkers(1), pool.WithMaxMessage(1024))
+	_, err := pool.Apply(t.Context(), p, cBig, 1)
+	require.ErrorIs(t, err, pool.ErrTooLarge)
+	assert.NotErrorIs(t, err, pool.ErrTaskFailed)
+	_, err = pool.Apply(t.Context(), p, cMimic, 1)
+	require.ErrorIs(t, err, pool.ErrTaskFailed)
+	assert.NotErrorIs(t, err, pool.ErrTooLarge)
 	p.Close()
 	require.NoError(t, p.Join())
 }

@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -76,13 +75,10 @@ func (j *job) deliverResult(first, count int, rest []byte) (ok, failed uint64) {
 		var err error
 		switch status {
 		case layout.PoolError:
-			// Workers in every language answer a result too long for a
-			// message with ErrTooLarge's text.
-			kind := ErrTaskFailed
-			if bytes.HasPrefix(data, []byte(ErrTooLarge.Error())) {
-				kind = ErrTooLarge
-			}
-			err = &remoteError{kind, string(data)}
+			err = &remoteError{ErrTaskFailed, string(data)}
+		case layout.PoolTooLarge:
+			// Known by its status alone: a task's own error may say anything.
+			err = &remoteError{ErrTooLarge, string(data)}
 		case layout.PoolPanic:
 			err = &remoteError{ErrPanic, string(data)}
 		}

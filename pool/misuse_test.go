@@ -2,9 +2,12 @@ package pool_test
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,6 +30,11 @@ var (
 	panicNil  = pool.Register("panicnil", func(int64) (int64, error) { panic(nil) })
 	panic42   = pool.Register("panic42", func(int64) (int64, error) { panic(42) })
 	bigResult = pool.Register("bigresult", func(n int64) ([]byte, error) { return make([]byte, n), nil })
+	// mimicTooLarge fails with an error whose text starts with
+	// ErrTooLarge's: a task's own failure, not a result too long.
+	mimicTooLarge = pool.Register("mimictoolarge", func(int64) (int64, error) {
+		return 0, errors.New(pool.ErrTooLarge.Error() + ": says the task")
+	})
 	initPanic = pool.RegisterInit("initpanic", func([]string) error { panic("init boom") })
 )
 
@@ -112,6 +120,20 @@ func TestTaskFaults(t *testing.T) {
 	t.Logf("big: %v", err)
 	assert.ErrorIs(t, err, pool.ErrTooLarge)
 	assert.Len(t, b[2], 10)
+	p.Close()
+	require.NoError(t, p.Join())
+}
+
+// A result too long for a message is ErrTooLarge by its answer's status;
+// a task's error whose text merely reads like it is the task's failure.
+func TestTooLargeByStatus(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithMaxMessage(1024))
+	_, err := pool.Apply(t.Context(), p, mimicTooLarge, 1)
+	require.ErrorIs(t, err, pool.ErrTaskFailed)
+	assert.NotErrorIs(t, err, pool.ErrTooLarge, "the text of a task's error decided its kind")
+	_, err = pool.Apply(t.Context(), p, bigResult, 4096)
+	require.ErrorIs(t, err, pool.ErrTooLarge)
+	assert.NotErrorIs(t, err, pool.ErrTaskFailed)
 	p.Close()
 	require.NoError(t, p.Join())
 }
@@ -215,4 +237,35 @@ func TestTerminateDuringWorkerChurn(t *testing.T) {
 	require.True(t, running(p, 1), "no worker got busy")
 	require.NoError(t, p.Terminate())
 	require.NoError(t, r.Wait(t.Context()))
+}
+
+// A task name past the 65,535 bytes a task message's u16 holds is refused
+// when declared: it crossed with its length cut to 16 bits, and a Go
+// worker read the name's own bytes as the task's input. This one is read
+// as "echobytes" with an input of 65,532 X's, whatever the input given.
+func TestTaskNameTooLong(t *testing.T) {
+	name := "echobytes" + string(binary.LittleEndian.AppendUint32(nil, 65532)) + strings.Repeat("X", 65532)
+	var task pool.Task[[]byte, []byte]
+	declared := false
+	assert.Panics(t, func() { task, declared = pool.Declare[[]byte, []byte](name), true })
+	assert.Panics(t, func() { pool.Register(name, func(b []byte) ([]byte, error) { return b, nil }) })
+	if !declared {
+		return
+	}
+	p := newPool(t, pool.WithWorkers(1), pool.WithMaxMessage(1<<20))
+	out, err := pool.Apply(t.Context(), p, task, []byte("mine"))
+	t.Errorf("a task named with %d bytes ran: it answered %d bytes (%.8q...), %v", len(name), len(out), out, err)
+}
+
+// Workers replaced after every chunk whose initializer fails: each was
+// told to leave as soon as it got its one chunk, and a worker told to
+// leave never counted as failing to start, so the pool started workers
+// for good (hundreds in seconds). It is ErrWorkerStart, as without
+// WithMaxTasksPerChild.
+func TestMaxTasksPerChildFailingInitializer(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2), pool.WithMaxTasksPerChild(1), pool.WithChunkSize(1), pool.WithInitializer(failInit))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := pool.Map(ctx, p, double, []int64{1, 2, 3})
+	require.ErrorIs(t, err, pool.ErrWorkerStart)
 }

@@ -114,6 +114,7 @@ type Pool struct {
 	startFails   int // workers in a row that exited before serving
 	served       bool
 
+	starts   atomic.Uint64  // workers started: the last one's generation
 	workers  sync.WaitGroup // every worker's goroutines
 	finish   sync.Once
 	finished error
@@ -239,6 +240,8 @@ type worker struct {
 	ending   bool            // told to leave (p.mu)
 	dead     bool            // exited (p.mu)
 	broke    bool            // answered out of turn, and is killed for it (p.mu)
+	answered int             // answers it gave (p.mu)
+	panicked bool            // it answered a panic, after which it leaves (p.mu)
 }
 
 // A delivery is count answers, from the first in answers on (a checked
@@ -253,7 +256,10 @@ type delivery struct {
 // start starts a worker in slot: its segment and channels, then the
 // process, then the goroutines that feed it and collect its results.
 func (p *Pool) start(slot int) error {
-	gen := p.head.Starts.Add(1)
+	// Its generation names its segment: the pool's own count, not the
+	// table's, which any process that maps the segment may rewrite.
+	gen := p.starts.Add(1)
+	p.head.Starts.Add(1)
 	w := &worker{p: p, slot: slot, gen: gen, segName: fmt.Sprintf("%s-w%d", p.name, gen), fed: make(chan struct{})}
 	slots, maxLen := p.cfg.window, p.cfg.maxMessage
 	ring := uint64(unsafe.Sizeof(layout.Channel{})) + uint64(slots+2)*uint64(maxLen+64)
@@ -605,7 +611,7 @@ func (w *worker) handle(msgs [][]byte) bool {
 	for _, msg := range msgs {
 		// A message answers its chunk from the first task unanswered on,
 		// and may go on into the chunks sent after it.
-		id, count, err := checkResult(msg)
+		id, count, panicked, err := checkResult(msg)
 		if err != nil || w.inflight.len() == 0 || w.inflight.at(0).id != id || count > w.owed {
 			fmt.Fprintf(os.Stderr, "pool: worker %d: %v: result for chunk %d out of turn (%v)\n", w.proc.Pid(), ErrProtocol, id, err)
 			good, w.broke = false, true
@@ -633,6 +639,8 @@ func (w *worker) handle(msgs [][]byte) bool {
 		}
 		w.owed -= count
 		tasks += count
+		w.answered += count
+		w.panicked = w.panicked || panicked
 	}
 	w.pace(now, finished)
 	p.outstanding -= tasks
@@ -664,6 +672,9 @@ func (w *worker) exited() {
 	p := w.p
 	row := &p.rows[w.slot]
 	code, _ := w.proc.ExitCode()
+	// The row is a hint: any process that maps the pool's segment may
+	// rewrite it. It may say which task the worker was running, and that
+	// it died in its initializer, but not that no task is to blame.
 	state, running, item := row.State.Load(), row.Task.Load(), int(row.Item.Load())
 	row.ExitCode.Store(int32(code))
 	row.State.Store(layout.PoolExited)
@@ -672,10 +683,33 @@ func (w *worker) exited() {
 	p.mu.Lock()
 	w.dead = true
 	delete(p.live, w)
-	if state == layout.PoolStarting && row.Done.Load() == 0 && !w.ending {
+	// A worker that never answered and whose row says it was starting
+	// failed to start (told to leave or not: with WithMaxTasksPerChild(1)
+	// it is told at once): workers failing so in a row break the pool. Its
+	// tasks are not to blame if it exited of itself, as a failing
+	// initializer makes it; killed by a signal, the row's word is not
+	// enough to spare the task it may have been running a retry.
+	startFailed := state == layout.PoolStarting && w.answered == 0
+	blameless := startFailed && w.proc.Signaled() == 0
+	if startFailed {
 		p.startFails++
 	} else {
 		p.startFails, p.served = 0, true
+	}
+	// A worker that dies holding tasks costs one of them a retry: the one
+	// its row names, if it names one not yet answered, else the first not
+	// answered. Only a worker that left after answering a panic, as it
+	// must, or failed to start, leaves no one to blame.
+	blame, at := -1, 0
+	if !p.terminated && !blameless && !w.panicked && w.inflight.len() > 0 {
+		blame, at = 0, w.inflight.at(0).answered
+		for i := range w.inflight.len() {
+			c := w.inflight.at(i)
+			if !w.broke && state == layout.PoolBusy && c.id == running && item >= c.answered && item < c.items.len() {
+				blame, at = i, item
+				break
+			}
+		}
 	}
 	var failed, back, orphaned []span
 	for i := range w.inflight.len() {
@@ -685,33 +719,26 @@ func (w *worker) exited() {
 			failed = append(failed, c.rest(c.answered, c.items.len(), c.attempts))
 			continue
 		}
-		item := item
-		switch {
-		case state == layout.PoolBusy && c.id == running && item >= c.answered && item < c.items.len():
-		case w.broke && i == 0:
-			// Its row cannot be trusted: blame the task it had to answer
-			// next, or a worker that breaks the protocol on every task
-			// would be replaced for the same task for ever.
-			item = c.answered
-		default:
-			back = append(back, c.rest(c.answered, c.items.len(), c.attempts)) // it never ran
+		if i != blame {
+			// Those before the one to blame ran, but their results died
+			// with the worker; those after it never ran.
+			back = append(back, c.rest(c.answered, c.items.len(), c.attempts))
 			continue
 		}
-		// The chunk it was running: the task that was running is to blame;
-		// those before it ran but their results died with the worker, those
-		// after it never ran. Only the one to blame uses up a retry.
-		if item > c.answered {
-			back = append(back, c.rest(c.answered, item, c.attempts))
+		// The chunk it was running: the task to blame uses up a retry;
+		// those before it ran, those after it never ran.
+		if at > c.answered {
+			back = append(back, c.rest(c.answered, at, c.attempts))
 		}
-		culprit := c.rest(item, item+1, c.attempts+1)
+		culprit := c.rest(at, at+1, c.attempts+1)
 		if culprit.attempts > p.cfg.retries {
 			failed = append(failed, culprit)
 		} else {
 			p.head.Retried.Add(1)
 			back = append(back, culprit)
 		}
-		if item+1 < c.items.len() {
-			back = append(back, c.rest(item+1, c.items.len(), c.attempts))
+		if at+1 < c.items.len() {
+			back = append(back, c.rest(at+1, c.items.len(), c.attempts))
 		}
 	}
 	w.inflight.reset()

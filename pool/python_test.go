@@ -32,13 +32,22 @@ def slow_square(b):
 def refuse(b):
     raise ValueError("refused %r" % struct.unpack("<d", b))
 
-sys.exit(shmkit.serve_pool({"py.square": square, "py.slow_square": slow_square, "py.refuse": refuse}))
+def big(b):
+    return bytes(4096)
+
+def mimic(b):
+    raise ValueError("pool: task input or result longer than the pool's message size")
+
+sys.exit(shmkit.serve_pool({"py.square": square, "py.slow_square": slow_square, "py.refuse": refuse,
+                            "py.big": big, "py.mimic": mimic}))
 `
 
 var (
 	pySquare     = pool.Declare[float64, float64]("py.square")
 	pySlowSquare = pool.Declare[float64, float64]("py.slow_square")
 	pyRefuse     = pool.Declare[float64, float64]("py.refuse")
+	pyBig        = pool.Declare[float64, []byte]("py.big")
+	pyMimic      = pool.Declare[float64, float64]("py.mimic")
 )
 
 // pythonPool starts a pool whose workers are Python processes serving
@@ -135,4 +144,18 @@ func TestWorkerBreakingTheProtocol(t *testing.T) {
 	st, err := pool.Inspect(seg)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, st.Starts, uint64(6), "two workers, two starts for the task, and their replacements")
+}
+
+// A Python worker's result too long for a message is ErrTooLarge; its
+// error that only reads like one is ErrTaskFailed.
+func TestPythonWorkerTooLarge(t *testing.T) {
+	p := pythonPool(t, pool.WithWorkers(1), pool.WithMaxMessage(1024))
+	_, err := pool.Apply(t.Context(), p, pyBig, 1)
+	require.ErrorIs(t, err, pool.ErrTooLarge)
+	assert.NotErrorIs(t, err, pool.ErrTaskFailed)
+	_, err = pool.Apply(t.Context(), p, pyMimic, 1)
+	require.ErrorIs(t, err, pool.ErrTaskFailed)
+	assert.NotErrorIs(t, err, pool.ErrTooLarge)
+	p.Close()
+	require.NoError(t, p.Join())
 }

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sync"
 )
@@ -38,9 +39,10 @@ var (
 // before process.Main, so workers know it too. In and Out must be able to
 // cross between processes: []byte, strings, numbers, arrays and structs
 // of them, slices of those, or types with encoding.BinaryMarshaler. A name
-// registered twice, or a type that cannot cross, panics: both are
-// mistakes in the program, found when it starts.
+// registered twice or longer than 65,535 bytes, or a type that cannot
+// cross, panics: all are mistakes in the program, found when it starts.
 func Register[In, Out any](name string, f func(In) (Out, error)) Task[In, Out] {
+	checkTaskName(name)
 	in, err := codecFor[In]()
 	if err != nil {
 		panic(fmt.Sprintf("pool: register %q: %v", name, err))
@@ -75,6 +77,7 @@ func Register[In, Out any](name string, f func(In) (Out, error)) Task[In, Out] {
 // []byte or string its bytes). A Go worker asked to run it answers with
 // ErrUnknownTask.
 func Declare[In, Out any](name string) Task[In, Out] {
+	checkTaskName(name)
 	in, err := codecFor[In]()
 	if err != nil {
 		panic(fmt.Sprintf("pool: declare %q: %v", name, err))
@@ -84,6 +87,15 @@ func Declare[In, Out any](name string) Task[In, Out] {
 		panic(fmt.Sprintf("pool: declare %q: %v", name, err))
 	}
 	return Task[In, Out]{name, in, out}
+}
+
+// checkTaskName panics for a name longer than a task message's u16 of
+// name length holds: cut to 16 bits, the rest of it would be read as the
+// task's inputs.
+func checkTaskName(name string) {
+	if len(name) > math.MaxUint16 {
+		panic(fmt.Sprintf("pool: a task name of %d bytes, more than %d", len(name), math.MaxUint16))
+	}
 }
 
 // An Init is a registered initializer: what each worker runs once before

@@ -3,6 +3,8 @@ package pool
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/shmkit/shmkit/internal/layout"
 )
 
 // The messages of shmkit.h's pool protocol. A task message is a chunk:
@@ -12,6 +14,8 @@ import (
 // and its result:
 //
 //	u64 id | u32 count | u32 0 | count × (u8 status | u32 len | bytes)
+//
+// where status is OK, ERROR, PANIC or TOOLARGE (layout.Pool*).
 //
 // whose answers are for the tasks of chunk id from its first task not yet
 // answered on, and may go on into the chunks sent after it, in order.
@@ -95,28 +99,30 @@ func setAnswer(b []byte, status uint8, n int) {
 }
 
 // checkResult checks a result message through to its end, as
-// parseResult does, without taking its answers out.
-func checkResult(msg []byte) (id uint64, count int, err error) {
+// parseResult does, without taking its answers out; panicked says one of
+// them is a panic's, after which a worker leaves.
+func checkResult(msg []byte) (id uint64, count int, panicked bool, err error) {
 	if len(msg) < resultHeader {
-		return 0, 0, fmt.Errorf("%w: result message of %d bytes", ErrProtocol, len(msg))
+		return 0, 0, false, fmt.Errorf("%w: result message of %d bytes", ErrProtocol, len(msg))
 	}
 	n := binary.LittleEndian.Uint32(msg[8:])
 	rest := msg[resultHeader:]
 	if uint64(n) > uint64(len(rest))/answerHeader {
-		return 0, 0, fmt.Errorf("%w: %d results in %d bytes", ErrProtocol, n, len(rest))
+		return 0, 0, false, fmt.Errorf("%w: %d results in %d bytes", ErrProtocol, n, len(rest))
 	}
 	for i := range int(n) {
 		if len(rest) < answerHeader {
-			return 0, 0, fmt.Errorf("%w: result %d past the message", ErrProtocol, i)
+			return 0, 0, false, fmt.Errorf("%w: result %d past the message", ErrProtocol, i)
 		}
 		st, size := rest[0], binary.LittleEndian.Uint32(rest[1:])
 		rest = rest[answerHeader:]
-		if uint64(size) > uint64(len(rest)) || st > 2 {
-			return 0, 0, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
+		if uint64(size) > uint64(len(rest)) || st > layout.PoolTooLarge {
+			return 0, 0, false, fmt.Errorf("%w: result %d malformed", ErrProtocol, i)
 		}
+		panicked = panicked || st == layout.PoolPanic
 		rest = rest[size:]
 	}
-	return binary.LittleEndian.Uint64(msg), int(n), nil
+	return binary.LittleEndian.Uint64(msg), int(n), panicked, nil
 }
 
 // skipAnswers is what follows the first n answers of a checked result

@@ -49,7 +49,7 @@ func appendResult(b []byte, id uint64, answers []answer) []byte {
 
 // readResult takes a result message apart with checkResult and nextAnswer.
 func readResult(msg []byte) (uint64, []answer, error) {
-	id, count, err := checkResult(msg)
+	id, count, _, err := checkResult(msg)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -202,7 +202,7 @@ func serve(args []string) int {
 					panicked = true
 				}
 				if size := len(out) - at; resultHeader+size > maxOut {
-					status = layout.PoolError
+					status = layout.PoolTooLarge
 					out = fmt.Appendf(out[:at+answerHeader], "%v: a result of %d bytes", ErrTooLarge, size-answerHeader)
 				}
 				setAnswer(out[at:], status, len(out)-at-answerHeader)

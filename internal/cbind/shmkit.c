@@ -4702,7 +4702,7 @@ static int pool_answer(struct pool_answers *a, uint8_t status, const void *data,
 	uint32_t max = a->results->max_len;
 	if (16 + 5 + (uint64_t)len > max) {
 		static const char too_large[] = "pool: task input or result longer than the pool's message size";
-		status = SHMKIT_POOL_ERROR;
+		status = SHMKIT_POOL_TOOLARGE;
 		data = too_large;
 		len = sizeof too_large - 1;
 	}
@@ -4768,8 +4768,13 @@ static int pool_serve(struct shmkit_pool_worker *row, struct shmkit_chan *tasks,
 			}
 			size_t out_len = max_out - 16 - 5;
 			err[0] = 0;
-			if (fn->fn(fn->arg, in, len, out, &out_len, err, sizeof err) == 0 && out_len <= max_out - 16 - 5) {
+			int failed = fn->fn(fn->arg, in, len, out, &out_len, err, sizeof err);
+			if (failed == 0 && out_len <= max_out - 16 - 5) {
 				rc = pool_answer(&a, SHMKIT_POOL_OK, out, (uint32_t)out_len);
+			} else if (failed == 0) { /* a result longer than any message */
+				int m = snprintf(err, sizeof err, "pool: task input or result longer than the pool's message size: "
+				                                  "a result of %zu bytes", out_len);
+				rc = pool_answer(&a, SHMKIT_POOL_TOOLARGE, err, (uint32_t)m);
 			} else {
 				err[sizeof err - 1] = 0;
 				if (err[0] == 0) {

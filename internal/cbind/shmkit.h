@@ -414,7 +414,9 @@ struct shmkit_slot {
  * the task function's name, then count times (u32 length, bytes). A
  * result message: u64 id, u32 count, u32 0, then count times (u8 status,
  * u32 length, bytes), status SHMKIT_POOL_OK (the result), _ERROR (an error
- * message) or _PANIC (a panic's message; the worker exits after the chunk).
+ * message), _PANIC (a panic's message; the worker exits after the chunk)
+ * or _TOOLARGE (the result, or the error's message, does not fit a result
+ * message; the bytes say so in words, which readers do not parse).
  * Its answers are for chunk id's tasks from the first not yet answered on,
  * and may go on into the chunks sent after it, in order: one message may
  * answer many small chunks, or a chunk's answers may take several.
@@ -422,7 +424,9 @@ struct shmkit_slot {
  * before it runs a chunk, item before each of its tasks, and IDLE after it
  * sent the results, so a parent that sees the worker die knows which task
  * was running (it is retried or failed) and which only waited (they are
- * sent again). The parent ends "tasks" to make the worker exit.
+ * sent again); any process may write the row, so a parent takes it for
+ * which task, never for whether one was. The parent ends "tasks" to make
+ * the worker exit.
  */
 #define SHMKIT_POOL_MAGIC 0x4C4F4F50544B4853ULL /* "SHKTPOOL" read as little-endian */
 #define SHMKIT_POOL_STARTING 0u /* started, not yet serving (initializer running) */
@@ -432,6 +436,7 @@ struct shmkit_slot {
 #define SHMKIT_POOL_OK 0u
 #define SHMKIT_POOL_ERROR 1u
 #define SHMKIT_POOL_PANIC 2u
+#define SHMKIT_POOL_TOOLARGE 3u
 
 struct shmkit_pool {
 	uint64_t magic;            /*   0: SHMKIT_POOL_MAGIC, stored last on creation */
@@ -1080,7 +1085,8 @@ int shmkit_new_pool(struct shmkit_segment *seg, const char *name, uint32_t worke
  * bytes) and writes its result into out, which has room for *out_len
  * bytes, setting *out_len to the result's length; it returns 0, or nonzero
  * with a message in err (err_len bytes, to be NUL-terminated) for that
- * task's error. in and out name the encodings, as a program's task list
+ * task's error. A result longer than the room: set *out_len to its length
+ * and return 0, and the task's answer is SHMKIT_POOL_TOOLARGE. in and out name the encodings, as a program's task list
  * gives them (SHMKIT_POOL_TASKS_ROLE); NULL is "bytes". */
 struct shmkit_pool_task {
 	const char *name;

@@ -15,6 +15,7 @@ const (
 	PoolOK       uint8  = 0
 	PoolError    uint8  = 1
 	PoolPanic    uint8  = 2
+	PoolTooLarge uint8  = 3
 )
 
 // Pool is struct shmkit_pool, the header of a pool's worker table. Every

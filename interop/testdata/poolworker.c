@@ -110,6 +110,24 @@ static int scale(void *arg, const void *in, size_t len, void *out, size_t *out_l
 	return 0;
 }
 
+/* c.big: a result of 4096 bytes, longer than a small pool's messages:
+ * *out_len set past the room given, and 0 returned. */
+static int big(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg, (void)in, (void)len, (void)err, (void)err_len;
+	if (*out_len >= 4096) {
+		memset(out, 0, 4096);
+	}
+	*out_len = 4096;
+	return 0;
+}
+
+/* c.mimic: an error whose text reads like the pool's "too large". */
+static int mimic(void *arg, const void *in, size_t len, void *out, size_t *out_len, char *err, size_t err_len) {
+	(void)arg, (void)in, (void)len, (void)out, (void)out_len;
+	snprintf(err, err_len, "pool: task input or result longer than the pool's message size");
+	return 1;
+}
+
 static const struct shmkit_pool_init inits[] = {
     {"c.factor", set_factor, NULL},
 };
@@ -122,6 +140,8 @@ static const struct shmkit_pool_task tasks[] = {
     {"c.crash", "<d", "<d", crash, NULL},
     {"c.sum", "[]<d", "<d", sum, NULL},
     {"c.reverse", NULL, NULL, reverse, NULL},
+    {"c.big", "<d", NULL, big, NULL},
+    {"c.mimic", "<d", "<d", mimic, NULL},
 };
 
 int main(int argc, char **argv) {

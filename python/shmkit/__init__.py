@@ -21,13 +21,13 @@ from ._segment import (TYPECODES, Channel, ObjectInfo, RawSegment, Record, Segme
                        unlink)
 from ._dict import Pickled, SharedDict, SharedList
 from ._pool import serve_pool
-from ._pooldrive import Pool, PoolError, TaskError, TerminatedError, WorkerDiedError, WorkerStartError
+from ._pooldrive import Pool, PoolError, TaskError, TerminatedError, TooLargeError, WorkerDiedError, WorkerStartError
 from ._pipe import Connection
 from ._queue import Queue
 from ._sync import Barrier, Condition, Event, Mutex, NamedSemaphore, Semaphore, named_semaphore, unlink_named_semaphore
 
 __all__ = [
-    "serve_pool", "Pool", "PoolError", "TaskError", "TerminatedError", "WorkerDiedError", "WorkerStartError", "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
+    "serve_pool", "Pool", "PoolError", "TaskError", "TerminatedError", "TooLargeError", "WorkerDiedError", "WorkerStartError", "attach", "attach_raw", "create", "unlink", "Segment", "RawSegment", "Value", "Record", "Channel", "Semaphore",
     "Mutex", "Connection", "Queue", "Event", "Condition", "Barrier", "NamedSemaphore", "named_semaphore", "unlink_named_semaphore", "ObjectInfo", "ReadOnlyError",
     "TYPECODES", "ShmkitError", "NotShmkitError", "VersionError", "CorruptError", "ObjectNotFoundError",
     "ObjectExistsError", "KindMismatchError", "OwnerDeadError", "NotRecoverableError",

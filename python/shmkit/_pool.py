@@ -13,7 +13,7 @@ POOL_MAGIC = 0x4C4F4F50544B4853  # "SHKTPOOL"
 POOL_HEADER = 128
 POOL_ROW = 64
 IDLE, BUSY = 1, 2
-OK, ERROR = 0, 1
+OK, ERROR, TOOLARGE = 0, 1, 3
 
 
 class _Row:
@@ -46,11 +46,22 @@ class _Row:
 
 
 def _parse(msg):
+    """A task message's chunk id, function name and items; ValueError if
+    any part of it lies past the message's end."""
+    if len(msg) < 16:
+        raise ValueError("task message of %d bytes" % len(msg))
     cid, count, name_len = struct.unpack_from("<QIH", msg, 0)
-    name = bytes(msg[16:16 + name_len]).decode()
-    at, items = 16 + name_len, []
-    for _ in range(count):
+    at = 16 + name_len
+    if at > len(msg) or count > (len(msg) - at) // 4:
+        raise ValueError("task message of %d bytes: a name of %d bytes and %d items" % (len(msg), name_len, count))
+    name = bytes(msg[16:at]).decode("utf-8", "surrogateescape")  # an unknown name is that task's error
+    items = []
+    for k in range(count):
+        if at + 4 > len(msg):
+            raise ValueError("task message: item %d past its end" % k)
         (n,) = struct.unpack_from("<I", msg, at)
+        if at + 4 + n > len(msg):
+            raise ValueError("task message: item %d past its end" % k)
         items.append(bytes(msg[at + 4:at + 4 + n]))
         at += 4 + n
     return cid, name, items
@@ -98,7 +109,11 @@ def serve_pool(functions, initializers=None, argv=None, types=None):
                     n = tasks.recv_into(buf)
                 except EOFError:
                     return 0  # the pool let this worker go
-                cid, name, items = _parse(memoryview(buf)[:n])
+                try:
+                    cid, name, items = _parse(memoryview(buf)[:n])
+                except ValueError as e:  # as a Go or C worker does: leave, run nothing of it
+                    sys.stderr.write("pool worker: %s\n" % e)
+                    return 1
                 row.task, row.item, row.state = cid, 0, BUSY
                 fn = functions.get(name)
                 answers, size = [], 16
@@ -114,7 +129,8 @@ def serve_pool(functions, initializers=None, argv=None, types=None):
                     except Exception:
                         a = (ERROR, traceback.format_exc().encode())
                     if 16 + 5 + len(a[1]) > results.maxlen:
-                        a = (ERROR, b"pool: task input or result longer than the pool's message size")
+                        a = (TOOLARGE, b"pool: task input or result longer than the pool's message size: "
+                                       b"an answer of %d bytes" % len(a[1]))
                     if size + 5 + len(a[1]) > results.maxlen:
                         results.send(_result(cid, answers))
                         answers, size = [], 16

@@ -31,7 +31,7 @@ TASKS_ROLE = "shmkit.pool.tasks"
 
 _HEADER, _ROW = 128, 64
 _STARTING, _IDLE, _BUSY, _EXITED = 0, 1, 2, 3
-_OK, _ERROR, _PANIC = 0, 1, 2
+_OK, _ERROR, _PANIC, _TOOLARGE = 0, 1, 2, 3
 # Offsets in the table's header and rows (struct shmkit_pool, _worker).
 _H_CLOSED, _H_QUEUED, _H_INFLIGHT, _H_DONE, _H_FAILED, _H_RETRIED, _H_STARTS = 16, 24, 32, 40, 48, 56, 64
 _R_PID, _R_STATE, _R_GEN, _R_TASK, _R_DONE, _R_EXIT, _R_ITEM = 0, 4, 8, 16, 24, 32, 36
@@ -49,6 +49,12 @@ class TaskError(PoolError):
     def __init__(self, text, panicked=False, index=None):
         super().__init__(text)
         self.text, self.panicked, self.index = text, panicked, index
+
+
+class TooLargeError(TaskError):
+    """A task's result (or its error's message) was longer than the pool's
+    messages hold: max_message. Known by its answer's status, never by its
+    words."""
 
 
 class WorkerDiedError(PoolError):
@@ -223,7 +229,7 @@ def _parse_result(msg):
         raise ValueError("%d results in %d bytes" % (count, len(msg)))
     for _ in range(count):
         status, ln = struct.unpack_from("<BI", msg, at)
-        if status > _PANIC or at + 5 + ln > len(msg):
+        if status > _TOOLARGE or at + 5 + ln > len(msg):
             raise ValueError("result malformed")
         answers.append((status, bytes(msg[at + 5:at + 5 + ln])))
         at += 5 + ln
@@ -255,6 +261,8 @@ class _Job:
                 value, ok = self.decode(data), True
             except Exception as e:
                 value, ok = TaskError("pool: result of task %d: %s" % (i, e), index=i), False
+        elif status == _TOOLARGE:
+            value, ok = TooLargeError(bytes(data).decode("utf-8", "replace"), False, i), False
         else:
             value, ok = TaskError(bytes(data).decode("utf-8", "replace"), status == _PANIC, i), False
         self.settle(i, ok, value)
@@ -348,6 +356,7 @@ class _Worker:
         self.seg = self.tasks = self.results = self.proc = self.thread = None
         self.inflight = collections.deque()
         self.sent, self.ending, self.dead, self.broke = 0, False, False, False
+        self.answered, self.panicked = 0, False  # answers it gave; one was a panic's (it leaves then)
 
 
 def _die_with_parent(parent):
@@ -398,6 +407,10 @@ class Pool:
                 or max_message < 256 or window < 1:
             raise ValueError("pool: bad options: %r processes, %r retries, maxtasksperchild %r, messages of %r"
                              % (processes, retries, maxtasksperchild, max_message))
+        # C takes these as uint32_t: ctypes would wrap a larger int silently.
+        n.unsigned(processes, 32, "processes")
+        n.unsigned(max_message, 32, "max_message")
+        n.unsigned(window, 32, "window")
         self._command = [os.fspath(c) for c in command]
         self._env = dict(os.environ if env is None else env)
         inits = None
@@ -422,6 +435,7 @@ class Pool:
         self._feeders = weakref.WeakSet()  # imaps still reading their input
         self._broken = None
         self._start_fails = 0
+        self._starts = 0  # workers started: the last one's generation
         self._live = set()
         self._threads = []
         self._spawns = collections.deque()
@@ -493,8 +507,11 @@ class Pool:
 
     def _start(self, slot):
         with self._lock:
+            # Its generation names its segment: the pool's own count, not
+            # the table's, which any process that maps the segment may rewrite.
+            self._starts += 1
+            gen = self._starts
             self._add(_H_STARTS, 1)
-            gen = struct.unpack_from("<Q", self._table, _H_STARTS)[0]
         w = _Worker(slot, gen, "%s-w%d" % (self.name, gen))
         ring = 576 + (self._window + 2) * (self._max_message + 64)
         w.seg = create(w.seg_name, 2 * ring + (64 << 10), 4)
@@ -551,15 +568,17 @@ class Pool:
         if w.dead or w.ending:
             return
         if self._pending and len(w.inflight) <= self._limit() // 2:
-            k = min(self._limit() - len(w.inflight), len(self._pending))
+            k = self._limit() - len(w.inflight)
             if self._maxtasks:
                 k = min(k, self._maxtasks - w.sent)
-            for _ in range(k):
+            sent = 0
+            while sent < k and self._pending:  # a stopped call's chunks are dropped, not counted
                 c = self._pending.popleft()
                 self._add(_H_QUEUED, -len(c.items))
                 if c.job.stop:
                     self._drop(c)
                     continue
+                sent += 1
                 w.inflight.append(c)
                 w.sent += 1
                 self._add(_H_INFLIGHT, len(c.items))
@@ -640,6 +659,9 @@ class Pool:
             sys.stderr.write("pool: worker %d: a malformed result (%s)\n" % (w.proc.pid, e))
             return False
         with self._lock:
+            w.answered += count
+            if values is None:  # else every answer is OK
+                w.panicked = w.panicked or any(a[0] == _PANIC for a in answers)
             popped = False
             for c, _, k in pieces:
                 c.answered += k
@@ -677,29 +699,49 @@ class Pool:
 
     def _exited(self, w):
         code = w.proc.returncode
+        # The row is a hint: any process that maps the pool's segment may
+        # rewrite it. It may say which task the worker was running, and
+        # that it died in its initializer, but not that no task is to blame.
         state, running = self._row(w.slot, _R_STATE, "<I"), self._row(w.slot, _R_TASK, "<Q")
-        item, done = self._row(w.slot, _R_ITEM, "<I"), self._row(w.slot, _R_DONE, "<Q")
-        if w.broke and w.inflight:  # else a worker that always breaks the protocol is replaced forever
-            state, running, item = _BUSY, w.inflight[0].id, w.inflight[0].answered
+        item = self._row(w.slot, _R_ITEM, "<I")
         failed, orphaned = [], []
         with self._lock:
             self._row(w.slot, _R_EXIT, "<i", code)
             self._row(w.slot, _R_STATE, "<I", _EXITED)
             w.dead = True
             self._live.discard(w)
-            if state == _STARTING and done == 0 and not w.ending:
+            # Never answered, and its row says starting: it failed to start
+            # (told to leave or not: with maxtasksperchild=1 it is told at
+            # once), and such failures in a row break the pool. Its tasks are
+            # not to blame if it exited of itself (a failing initializer);
+            # killed by a signal, the row's word does not spare a task its retry.
+            start_failed = state == _STARTING and w.answered == 0
+            if start_failed:
                 self._start_fails += 1
             else:
                 self._start_fails = 0
+            # A worker that dies holding tasks costs one of them a retry: the
+            # one its row names, if it names one not yet answered, else the
+            # first not answered (always, if it broke the protocol). Only one
+            # that left after a panic's answer, or failed to start, does not.
+            blame = None
+            if w.inflight and not self._terminated and not w.panicked and not (start_failed and code >= 0):
+                blame, item_at = w.inflight[0], w.inflight[0].answered
+                if not w.broke and state == _BUSY:
+                    for c in w.inflight:
+                        if c.id == running and c.answered <= item < len(c.items):
+                            blame, item_at = c, item
+                            break
             back = []
             for c in w.inflight:
                 self._add(_H_INFLIGHT, -(len(c.items) - c.answered))
                 if self._terminated:
                     failed.append(c)
                     continue
-                if state != _BUSY or c.id != running or not c.answered <= item < len(c.items):
-                    back.append(self._piece(c, c.answered, len(c.items), c.attempts))  # it never ran
+                if c is not blame:  # those before it ran, their results lost; those after never ran
+                    back.append(self._piece(c, c.answered, len(c.items), c.attempts))
                     continue
+                item = item_at
                 # The task it was running is to blame; those before it ran but
                 # their results died with it, those after never ran.
                 if item > c.answered:
@@ -767,6 +809,8 @@ class Pool:
             pass
         if func not in self.tasks:
             raise ValueError("pool: %s has no task %r (it has %s)" % (self._command[0], func, sorted(self.tasks)))
+        if len(func.encode()) > 0xFFFF:  # a task message's u16 holds its length
+            raise ValueError("pool: a task name of %d bytes, more than 65535" % len(func.encode()))
         c = self._codecs[func] = tuple(_Codec(t) for t in self.tasks[func])
         return c
 
@@ -1019,7 +1063,7 @@ class _Imap:
         self._pool, self._func = pool, func
         self._in, self._out = pool._codec(func)
         self._it = iter(iterable)
-        self._size = max(1, chunksize)
+        self._size = max(1, min(chunksize, sys.maxsize))  # islice takes no more: the whole input, then
         self._ordered = ordered
         self._ready = {}
         self._queue = collections.deque()

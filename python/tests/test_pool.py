@@ -41,9 +41,52 @@ def refuse(b):
 def count(b):
     return 8  # not bytes: bytes(8) would be eight zero bytes, a float of 0.0
 
-sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count},
+def big(b):
+    return bytes(4096)
+
+SCRIBBLE = """
+import struct, sys
+import shmkit
+way, name, slot = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with shmkit.attach(name) as seg:
+    o = seg._lookup("pool", "bytes")
+    mem = memoryview(seg._mm)[o.offset:o.offset + o.length]
+    at = 128 + 64 * slot
+    if way == "idle":
+        struct.pack_into("<IxxxxQ", mem, at + 4, 1, 2**64 - 1)  # state IDLE, task none
+        struct.pack_into("<I", mem, at + 36, 2**32 - 1)
+    elif way == "starting":
+        struct.pack_into("<I", mem, at + 4, 0)  # STARTING
+        struct.pack_into("<Q", mem, at + 24, 0)  # nothing done
+    elif way == "baditem":
+        struct.pack_into("<I", mem, at + 36, 2**32 - 1)
+    mem.release()
+"""
+
+def scribble(b):
+    # Another process rewrites this worker's row, then it dies; each run
+    # is a line in the file; from the fifth on it gives up and answers.
+    import subprocess
+    way, runs = b.decode().split("|")
+    with open(runs, "a") as f:
+        f.write("run\n")
+    with open(runs) as f:
+        if len(f.readlines()) >= 5:
+            return b"gave up"
+    subprocess.run([sys.executable, "-c", SCRIBBLE, way, sys.argv[1], sys.argv[2]], check=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def mimic(b):
+    raise ValueError("pool: task input or result longer than the pool's message size")
+
+def boom(args):
+    raise RuntimeError("initializer refuses")
+
+sys.exit(shmkit.serve_pool({"sq": square, "slow": slow, "die": die, "refuse": refuse, "raw": bytes, "count": count,
+                            "big": big, "mimic": mimic, "scribble": scribble},
                            types={"sq": ("<d", "<d"), "slow": ("<d", "<d"), "die": ("<d", "<d"), "refuse": ("<d", "<d"),
-                                  "count": ("<d", "<d")}))
+                                  "count": ("<d", "<d")},
+                           initializers={"boom": boom}))
 '''
 
 
@@ -96,6 +139,165 @@ class PoolTest(unittest.TestCase):
         p.join()
         with self.assertRaises(ValueError):
             p.map("sq", [1])
+
+    def test_result_too_large(self):
+        # A result too long for a message is TooLargeError, known by its
+        # answer's status; an error that only reads like it is a TaskError.
+        p = self.pool(max_message=1024)
+        with self.assertRaises(shmkit.TooLargeError):
+            p.apply("big", (b"x",))
+        with self.assertRaises(shmkit.TaskError) as cm:
+            p.apply("mimic", (b"x",))
+        self.assertNotIsInstance(cm.exception, shmkit.TooLargeError)
+        self.assertEqual(p.map("raw", [b"a", b"b"]), [b"a", b"b"])
+        p.close()
+        p.join()
+
+    def test_stopped_imap_then_map_with_maxtasksperchild(self):
+        # A closed imap's chunks still queued are dropped as a worker is
+        # refilled; they used to count against what the worker may take,
+        # so a fresh worker allowed one chunk took a dropped one, sent
+        # nothing, and no answer ever came to refill it: the map hung.
+        p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name, env=self.env,
+                        maxtasksperchild=1)
+        self.addCleanup(p.terminate)
+        it = p.imap("sq", range(40))
+        self.assertEqual(next(it), 0)
+        it.close()
+        r = p.map_async("sq", [1.5, 2.5, 3.5], chunksize=1)
+        self.assertEqual(r.get(timeout=60), [2.25, 6.25, 12.25])
+        p.close()
+        p.join()
+
+    def test_scribbled_row_spares_no_retry(self):
+        # Whatever another process writes in a worker's row, a task whose
+        # worker dies under it uses up a retry, then fails.
+        for way in ("idle", "starting", "baditem"):
+            with self.subTest(way=way):
+                p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name + way, env=self.env)
+                try:
+                    self.assertEqual(p.map("sq", [1.0, 2.0]), [1.0, 4.0])  # it has served
+                    runs = os.path.join(tempfile.mkdtemp(), "runs")
+                    with self.assertRaises(shmkit.WorkerDiedError) as cm:
+                        p.apply("scribble", (("%s|%s" % (way, runs)).encode(),))
+                    self.assertEqual(cm.exception.attempts, 2)
+                    with open(runs) as f:
+                        self.assertEqual(len(f.readlines()), 2)
+                    self.assertEqual(p.map("sq", [3.0]), [9.0])
+                    p.close()
+                    p.join()
+                finally:
+                    p.terminate()
+
+    def test_processes_that_do_not_fit(self):
+        # processes past what C's uint32_t holds: ctypes wrapped 2**32 + 1
+        # to a table of 1 row while the pool went on starting workers for
+        # every slot, leaving a segment for each. Run in a child process so
+        # that, broken, it is killed, not left running.
+        import subprocess
+        code = ("import shmkit, sys\n"
+                "try:\n"
+                "    shmkit.Pool(2**32 + 1, command=[sys.executable, '-c', 'pass'], tasks={'x': ('<q', '<q')},\n"
+                "                name=%r)\n"
+                "except (OverflowError, ValueError) as e:\n"
+                "    print('refused:', e)\n" % self.name)
+        try:
+            out = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True, text=True,
+                                 timeout=60)
+        except subprocess.TimeoutExpired:
+            out = None
+        finally:
+            for f in os.listdir("/dev/shm"):
+                if f.startswith(self.name):  # what the broken pool left: its own segments
+                    os.unlink(os.path.join("/dev/shm", f))
+        self.assertIsNotNone(out, "the pool started workers past its table for a minute")
+        self.assertIn("refused: processes", out.stdout, out.stderr)
+
+    def test_corrupt_task_message_is_refused(self):
+        # A task message whose last item says it is longer than the message:
+        # the Python worker took the bytes there were and answered, where
+        # Go's and C's refuse it. It must leave (the pool counts a death)
+        # rather than run a task on input it never got whole.
+        from shmkit import _pooldrive
+        real = _pooldrive._task_message
+
+        def lying(cid, name, items, fixed=None):
+            msg = real(cid, name, items)
+            if name == b"raw":
+                struct.pack_into("<I", msg, len(msg) - len(items[-1]) - 4, len(items[-1]) + 100)
+            return msg
+
+        _pooldrive._task_message = lying
+        self.addCleanup(setattr, _pooldrive, "_task_message", real)
+        p = self.pool(retries=0)
+        with self.assertRaises(shmkit.WorkerDiedError) as cm:
+            p.apply("raw", (b"abc",))
+        self.assertEqual(cm.exception.exitcode, 1)
+        self.assertEqual(p.map("sq", [2.0]), [4.0])
+        p.close()
+        p.join()
+
+    def test_task_name_too_long(self):
+        # A name longer than a task message's u16 holds: packing it failed
+        # only once its chunk was in flight, unsent, so the next call's
+        # answer came "out of turn", its worker was killed and every start
+        # after failed the same way. It is refused before anything is queued.
+        long = "x" * 70000
+        p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name, env=self.env,
+                        tasks={long: ("bytes", "bytes"), "raw": ("bytes", "bytes")}, max_message=1 << 20)
+        self.addCleanup(p.terminate)
+        with self.assertRaises(ValueError):
+            p.apply(long, (b"a",))
+        self.assertEqual(p.apply("raw", (b"b",)), b"b")
+        p.close()
+        p.join()
+
+    def test_maxtasksperchild_failing_initializer(self):
+        # Each worker is told to leave as soon as it has its one chunk; one
+        # told to leave never counted as failing to start, so the pool
+        # started workers for good. It is WorkerStartError.
+        p = self.pool(maxtasksperchild=1, initializer="boom")
+        r = p.map_async("sq", [1.0, 2.0, 3.0], chunksize=1)
+        with self.assertRaises(shmkit.WorkerStartError):
+            r.get(timeout=60)
+        p.close()
+        p.join()
+
+    def test_imap_chunksize_past_maxsize(self):
+        # A chunk size no list can reach means the whole input as one
+        # chunk; islice refused it, each next() and then join() raised its
+        # ValueError for good, and only terminate() ended the pool.
+        p = self.pool()
+        self.assertEqual(list(p.imap("raw", iter([b"a", b"b", b"c"]), chunksize=2**70)), [b"a", b"b", b"c"])
+        self.assertEqual(sorted(p.imap_unordered("raw", [b"d"], chunksize=2**70)), [b"d"])
+        p.close()
+        p.join()
+
+    def test_scribbled_starts_count(self):
+        # The table header's count of starts, set back by another process:
+        # the replacement of a dead worker was named after a live one's
+        # segment, and its start failed (file exists) for good.
+        import subprocess
+        p = self.pool()
+        self.assertEqual(p.map("sq", [1.0, 2.0, 3.0, 4.0]), [1.0, 4.0, 9.0, 16.0])
+        subprocess.run([sys.executable, "-c", "import struct, sys, shmkit\n"
+                        "with shmkit.attach(sys.argv[1]) as seg:\n"
+                        "    o = seg._lookup('pool', 'bytes')\n"
+                        "    mem = memoryview(seg._mm)[o.offset:o.offset + o.length]\n"
+                        "    struct.pack_into('<Q', mem, 64, 1)\n"
+                        "    mem.release()\n", self.name], env=self.env, check=True)
+        slot, pid, state, gen, done, code = p.workers()[0]
+        self.assertEqual(gen, 1)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            w = p.workers()[0]
+            if w[3] > 1 and w[2] == "idle":
+                break
+            time.sleep(0.001)
+        self.assertEqual(p.map("sq", [5.0, 6.0]), [25.0, 36.0])
+        p.close()
+        p.join()
 
     def test_killed_worker_task_retried(self):
         p = self.pool()

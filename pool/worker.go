@@ -157,7 +157,7 @@ func serve(args []string) int {
 		}
 		out, ends = out[:0], ends[:0]
 		row.State.Store(layout.PoolBusy)
-		panicked, flushed := false, wait.Now()
+		panicked, flushed, slow := false, wait.Now(), false
 		for _, msg := range got[:k] {
 			task, err := viewTask(msg)
 			if err != nil {
@@ -224,9 +224,13 @@ func serve(args []string) int {
 			// slow task's answer, and the room its chunk held, are not
 			// held back behind the others.
 			// The clock is read after each of the first few chunks, then
-			// after every 16th: tiny tasks should not pay for it each.
-			if ran > 0 && (ran < 4 || ran%16 == 0) {
-				if now := wait.Now(); now-flushed > int64(answerDelay) {
+			// after every 16th while chunks are quick (tiny tasks should
+			// not pay for it each), and after every one once they are
+			// slow, so that no answer waits much past answerDelay.
+			if ran > 0 && (ran < 4 || ran%16 == 0 || slow) {
+				now := wait.Now()
+				slow = now-flushed > int64(ran)*int64(slowChunk)
+				if now-flushed > int64(answerDelay) {
 					if !flush() {
 						return exitBroken
 					}
@@ -257,7 +261,12 @@ const (
 )
 
 // answerDelay is how long a worker holds answers to send them together.
-const answerDelay = 500 * time.Microsecond
+// Chunks that take slowChunk or more each are slow enough that reading
+// the clock after every one costs nothing that shows.
+const (
+	answerDelay = 500 * time.Microsecond
+	slowChunk   = 2 * time.Microsecond
+)
 
 // runInto runs a task on one input, appending its encoded result (or its
 // error's text, or its panic's) to out.

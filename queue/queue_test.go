@@ -206,18 +206,7 @@ func TestSenderKilledInsideAMessage(t *testing.T) {
 // took the first parts forever: RecvTimeout gives up, the dead message's
 // parts are dropped, and the next message arrives whole.
 func TestSenderKilledInsideAMessageNothingAfter(t *testing.T) {
-	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
-	seg, name := proctest.Segment(t, 1<<20)
-	q, err := queue.New(seg, "q", 4, 64, 10_000)
-	require.NoError(t, err)
-	q.RegisterSender() // this process stays a live sender: no ErrPeerDead
-	ch, err := channel.Open[byte](seg, "q")
-	require.NoError(t, err)
-	big := startHelper(t, "sendbig", name, "q")
-	require.True(t, big.out.Scan())
-	waitFor(t, func() bool { return ch.Len() == ch.Cap() })
-	require.NoError(t, big.cmd.Process.Kill())
-	_ = big.cmd.Wait()
+	q, ch := killSenderInsideAMessage(t, true)
 
 	type result struct {
 		ok  bool
@@ -246,10 +235,25 @@ func TestSenderKilledInsideAMessageNothingAfter(t *testing.T) {
 // message, then End: the receiver gets io.EOF, not ErrCorrupt (nothing
 // was damaged; the message was lost with its sender).
 func TestSenderKilledInsideAMessageThenEnd(t *testing.T) {
+	q, _ := killSenderInsideAMessage(t, false)
+	require.NoError(t, q.End())
+	_, err := q.Recv()
+	assert.ErrorIs(t, err, io.EOF)
+	assert.NotErrorIs(t, err, queue.ErrCorrupt)
+}
+
+// killSenderInsideAMessage makes a queue, has a helper process fill its
+// channel with the first parts of a long message and kills it there. With
+// live, this process counts itself a sender, so that a receive does not
+// end with ErrPeerDead.
+func killSenderInsideAMessage(t *testing.T, live bool) (*queue.Queue, *channel.Channel[byte]) {
 	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
 	seg, name := proctest.Segment(t, 1<<20)
 	q, err := queue.New(seg, "q", 4, 64, 10_000)
 	require.NoError(t, err)
+	if live {
+		q.RegisterSender()
+	}
 	ch, err := channel.Open[byte](seg, "q")
 	require.NoError(t, err)
 	big := startHelper(t, "sendbig", name, "q")
@@ -257,10 +261,7 @@ func TestSenderKilledInsideAMessageThenEnd(t *testing.T) {
 	waitFor(t, func() bool { return ch.Len() == ch.Cap() })
 	require.NoError(t, big.cmd.Process.Kill())
 	_ = big.cmd.Wait()
-	require.NoError(t, q.End())
-	_, err = q.Recv()
-	assert.ErrorIs(t, err, io.EOF)
-	assert.NotErrorIs(t, err, queue.ErrCorrupt)
+	return q, ch
 }
 
 // TestReceiverKilledInsideAMessage: a receiver killed while it assembles a

@@ -109,6 +109,20 @@ func TestTaskErrorIsPerTask(t *testing.T) {
 	}
 }
 
+// A panic whose text and stack do not fit a message (here 512 bytes) is
+// still a panic: its task fails with ErrPanic, cut short, and no other
+// task is blamed for the worker's exit.
+func TestPanicTooLongIsPerTask(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithChunkSize(1), pool.WithMaxMessage(512), pool.WithRetries(0))
+	_, err := pool.Map(t.Context(), p, panics, inputs(40))
+	var errs pool.Errors
+	require.ErrorAs(t, err, &errs)
+	require.Len(t, errs, 1, "%v", err)
+	assert.Equal(t, 13, errs[0].Index)
+	assert.ErrorIs(t, err, pool.ErrPanic)
+	assert.Contains(t, err.Error(), "unlucky 13")
+}
+
 // A panic fails its task; the worker is replaced and the pool goes on.
 func TestPanicIsPerTask(t *testing.T) {
 	p := newPool(t, pool.WithWorkers(2), pool.WithChunkSize(1))

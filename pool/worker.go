@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
@@ -202,8 +203,15 @@ func serve(args []string) int {
 					panicked = true
 				}
 				if size := len(out) - at; resultHeader+size > maxOut {
-					status = layout.PoolTooLarge
-					out = fmt.Appendf(out[:at+answerHeader], "%v: a result of %d bytes", ErrTooLarge, size-answerHeader)
+					if status == layout.PoolPanic {
+						// Still a panic, cut short: the parent blames the
+						// exit that follows on this answer, not on the
+						// next task.
+						out = cutText(out, at+answerHeader, at+maxOut-resultHeader)
+					} else {
+						status = layout.PoolTooLarge
+						out = fmt.Appendf(out[:at+answerHeader], "%v: a result of %d bytes", ErrTooLarge, size-answerHeader)
+					}
 				}
 				setAnswer(out[at:], status, len(out)-at-answerHeader)
 				if count > 0 && len(out)-msgStart > maxOut { // it does not fit this message: it starts the next
@@ -267,6 +275,16 @@ const (
 	answerDelay = 500 * time.Microsecond
 	slowChunk   = 2 * time.Microsecond
 )
+
+// cutText shortens the text out[from:] to end at most at end, on a rune
+// boundary.
+func cutText(out []byte, from, end int) []byte {
+	end = max(end, from)
+	for end > from && !utf8.RuneStart(out[end]) {
+		end--
+	}
+	return out[:end]
+}
 
 // runInto runs a task on one input, appending its encoded result (or its
 // error's text, or its panic's) to out.

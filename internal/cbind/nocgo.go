@@ -34,6 +34,9 @@ func BarrierAbort(*layout.Barrier) error                       { return ErrNoCgo
 func BarrierReset(*layout.Barrier) error                       { return ErrNoCgo }
 func NamedOpen(string, bool, uint32, uint32) (NamedSem, error) { return NamedSem{}, ErrNoCgo }
 
+// Copy is Go's copy.
+func Copy(dst, src []byte) { copy(dst, src) }
+
 func RobustThreads() unsafe.Pointer         { return nil }
 func MutexLevels(*layout.Mutex) int         { return 0 }
 func RobustRegister(uintptr) error          { return ErrNoCgo }

@@ -134,6 +134,15 @@ func BarrierTimeout(b *layout.Barrier, gen uint32) error {
 	return errno(C.shmkit_barrier_timeout(barrier(b), C.uint32_t(gen)))
 }
 
+// Copy copies src into dst (min of the lengths) with the C library's
+// memcpy: package bulk's copy of messages larger than it moves in Go,
+// since a goroutine inside a cgo call does not hold up a stop-the-world.
+func Copy(dst, src []byte) {
+	if n := min(len(dst), len(src)); n > 0 {
+		C.memcpy(unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0]), C.size_t(n))
+	}
+}
+
 // BarrierAbort breaks the barrier.
 func BarrierAbort(b *layout.Barrier) error { return errno(C.shmkit_barrier_abort(barrier(b))) }
 

@@ -578,6 +578,41 @@ func TestUnlinkAllSparesFilesAHostileDictNames(t *testing.T) {
 	}
 }
 
+// TestUnlinkAllSparesAnotherUsersHeap: a reference that copies another
+// dict's whole reference (its heap's name and id can be read off a
+// listing of /dev/shm) opens that heap; UnlinkAll must still leave it when
+// the heap belongs to another user than the segment. Needs root, to give
+// the heap away.
+func TestUnlinkAllSparesAnotherUsersHeap(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a file of another user's")
+	}
+	other, _ := proctest.Segment(t, 1<<16)
+	victim, err := dict.New(other, "victim")
+	require.NoError(t, err)
+	defer victim.Close()
+	heap := "/dev/shm/" + dict.HeapName(victim)
+	require.NoError(t, os.Chown(heap, 4242, 4242))
+
+	seg, _ := proctest.Segment(t, 1<<16)
+	forged, err := dict.New(seg, "forged")
+	require.NoError(t, err)
+	require.NoError(t, forged.Unlink())
+	require.NoError(t, forged.Close())
+	from, err := other.Lookup("victim")
+	require.NoError(t, err)
+	to, err := seg.Lookup("forged")
+	require.NoError(t, err)
+	copy(to.Bytes(), from.Bytes())
+
+	err = dict.UnlinkAll(seg)
+	assert.ErrorContains(t, err, `"forged"`, "the dict whose heap is left alone is named")
+	_, err = os.Stat(heap)
+	assert.NoError(t, err, "UnlinkAll removed another user's heap")
+	require.NoError(t, victim.Unlink())
+}
+
 // A dict's storage file gets its segment's mode, so whoever may open the
 // segment may open the dict.
 func TestHeapTakesSegmentMode(t *testing.T) {

@@ -1,10 +1,12 @@
 package dict
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,17 +203,36 @@ func (c *handle) stats() (Stats, error) {
 
 // UnlinkAll removes the heap files of every dict and list in seg: what to
 // call before unlinking a segment that holds them (shmkit rm does). Each
-// file is removed only if it opens as that object's own heap: a damaged
-// or hostile segment may name any file of /dev/shm as a heap, and such a
-// file is left alone, with an error naming the object. A heap already
-// gone is no error.
+// file is removed only if it belongs to the segment file's owner and opens
+// as that object's own heap: a damaged or hostile segment may name any
+// file of /dev/shm as a heap (a heap's name and id can be read off a
+// listing), and such a file is left alone, with an error naming the
+// object. A heap already gone is no error.
 func UnlinkAll(seg *shm.Segment) error {
 	objs, err := seg.Objects()
 	if err != nil {
 		return err
 	}
+	owner, err := ownerOf(strings.TrimPrefix(seg.Name(), "/"))
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, o := range objs {
+		if o.Kind != shm.KindDict && o.Kind != shm.KindList {
+			continue
+		}
+		switch uid, err := ownerOf(heapFile(o.Bytes())); {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("dict: %q: its heap is not removed: %w", o.Name, err))
+			continue
+		case uid != owner:
+			errs = append(errs, fmt.Errorf("dict: %q: its heap is not removed: %w: it belongs to user %d, the segment to %d",
+				o.Name, fs.ErrPermission, uid, owner))
+			continue
+		}
 		var h interface {
 			Unlink() error
 			Close() error
@@ -222,8 +243,6 @@ func UnlinkAll(seg *shm.Segment) error {
 			h, err = Open(seg, o.Name)
 		case shm.KindList:
 			h, err = OpenList(seg, o.Name)
-		default:
-			continue
 		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -234,4 +253,30 @@ func UnlinkAll(seg *shm.Segment) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// heapFile is the file a dict or list reference names as its heap, a name
+// in shm.Dir (not checked here: ownerOf of a bad name finds nothing).
+func heapFile(ref []byte) string {
+	n := ref[:min(len(ref), len(layout.DictRef{}.HeapName))]
+	if i := bytes.IndexByte(n, 0); i >= 0 {
+		n = n[:i]
+	}
+	return string(n)
+}
+
+// ownerOf is the user that owns the file name in shm.Dir.
+func ownerOf(name string) (uint32, error) {
+	if name == "" || strings.ContainsRune(name, '/') {
+		return 0, fs.ErrNotExist
+	}
+	fi, err := os.Lstat(filepath.Join(shm.Dir, name))
+	if err != nil {
+		return 0, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%w: %s is not a plain file", shm.ErrCorrupt, name)
+	}
+	return st.Uid, nil
 }

@@ -20,7 +20,15 @@ import (
 )
 
 var (
-	forever = pool.Register("forever", func(int64) (int64, error) { select {} })
+	// forever never returns. It sleeps rather than block on select {}: a
+	// worker whose only goroutine blocks with no timer pending is killed
+	// by Go's deadlock check (exit status 2), which made the task's worker
+	// die before the test could terminate it.
+	forever = pool.Register("forever", func(int64) (int64, error) {
+		for {
+			time.Sleep(time.Hour)
+		}
+	})
 	exits   = pool.Register("exits", func(x int64) (int64, error) {
 		if x == 3 {
 			os.Exit(0)

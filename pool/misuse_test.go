@@ -29,7 +29,7 @@ var (
 			time.Sleep(time.Hour)
 		}
 	})
-	exits   = pool.Register("exits", func(x int64) (int64, error) {
+	exits = pool.Register("exits", func(x int64) (int64, error) {
 		if x == 3 {
 			os.Exit(0)
 		}

@@ -11,15 +11,7 @@ import (
 func HoldLock(d *Dict) error { return d.c.h.DictTestLock() }
 
 // HeapName is the file in /dev/shm that holds d's storage.
-func HeapName(d *Dict) string {
-	n := d.c.ref[:192]
-	for i, b := range n {
-		if b == 0 {
-			return string(n[:i])
-		}
-	}
-	return string(n)
-}
+func HeapName(d *Dict) string { return heapFile(d.c.ref) }
 
 // DieOverwriting sets key's integer value in place and stops where a
 // writer killed inside would (stage 1: half the bytes written, seqlock

@@ -960,7 +960,6 @@ class Channel:
         def checked(until):
             self._seg._check_open()
             return call(until)
-        self._check_closed()
         with self._seg._hold():
             if timeout == 0:
                 rc = checked(0)  # SHMKIT_NOWAIT: EAGAIN if it must wait
@@ -1075,6 +1074,7 @@ class Channel:
         False if timeout seconds passed first. A message whose receiver died
         before task_done() stays unfinished: only the timeout ends the wait
         then. PeerDeadError if messages are queued and every receiver died."""
+        self._check_closed()
         try:
             rc = self._wait(lambda until: n.lib.shmkit_chan_join(ctypes.byref(self._ch), until), timeout)
         except TimeoutError:

@@ -58,3 +58,23 @@ func TestPopulateMapsPagesAhead(t *testing.T) {
 	o.Length = 1 << 40
 	require.ErrorIs(t, objects.Core(seg).Populate(o), shm.ErrInvalidSize)
 }
+
+// TestPopulateShrunkFile: a file that another process truncated under the
+// mapping is an error from Populate (whose read of each page follows the
+// advice), not a fault that kills the process.
+func TestPopulateShrunkFile(t *testing.T) {
+	seg, name := proctest.Segment(t, 8<<20)
+	_, err := seg.Alloc(shm.Request{Name: "ring", Kind: shm.KindBytes, Length: 4 << 20}, nil)
+	require.NoError(t, err)
+	s, err := shm.Open(name)
+	require.NoError(t, err)
+	defer s.Close()
+	o, err := objects.Core(s).LookupKind("ring", shm.KindBytes)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate("/dev/shm/"+name, int64(os.Getpagesize())))
+	err = objects.Core(s).Populate(o)
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip(err)
+	}
+	require.Error(t, err)
+}

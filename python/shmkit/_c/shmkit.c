@@ -1558,7 +1558,10 @@ static void *slot_data(struct shmkit_slot *s) { return (uint8_t *)s + sizeof *s;
 /* populate maps the pages of o into this process now if it is at most
  * SHMKIT_POPULATE_MAX bytes, best effort: a
  * kernel before 5.14 refuses the advice, and the first lap then faults the
- * pages in. The advice reports a page it cannot map, never signals. */
+ * pages in. The advice reports a page it cannot map, never signals. Once
+ * it has mapped them, a read of each page makes the first access now:
+ * under a hypervisor with page tables of its own, that access still traps
+ * to the host after the advice (about 5 µs a page on the build machine). */
 static void populate(const struct shmkit_segment *seg, const struct shmkit_object *o) {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t from = (uintptr_t)o->data & ~(page - 1);
@@ -1567,7 +1570,13 @@ static void populate(const struct shmkit_segment *seg, const struct shmkit_objec
 	if (o->length == 0 || o->length > SHMKIT_POPULATE_MAX || from < (uintptr_t)seg->base) {
 		return;
 	}
-	(void)madvise((void *)from, (to < end ? to : end) - from, seg->fd >= 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	to = to < end ? to : end;
+	if (madvise((void *)from, to - from, seg->fd >= 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) != 0) {
+		return;
+	}
+	for (uintptr_t p = from; p < to; p += page) {
+		(void)__atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+	}
 }
 
 /* mapped_writable reports whether the mapping holding addr may be written,

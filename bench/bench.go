@@ -50,7 +50,7 @@ const FloorImpl = "C floor"
 // Prefault says how the rows treat their rings' pages, for the output:
 // all alike, so that W1 compares protocols rather than page faults.
 const Prefault = "every shared ring and buffer is mapped in before the timed run " +
-	"(MADV_POPULATE_WRITE): shmkit's channels at open in Go, C and Python; the C floor, " +
+	"(MADV_POPULATE_WRITE, then a read of each page): shmkit's channels at open in Go, C and Python; the C floor, " +
 	"the C FloatChannel and the Boost peers after they map it; the Python seed's objects as Python makes them"
 
 // Label names a workload in tables: "W1", "W4 size=1", "W5 lock", "W7a".

@@ -61,7 +61,7 @@ func enqueue[In, Out any](p *Pool, j *job, t Task[In, Out], first int, inputs []
 		if !borrow {
 			data = slices.Clone(data)
 		}
-		items := encoded{data: data, stride: n}
+		items := fixedSize(data, n)
 		return p.submit(j, []span{{job: j, fn: t.name, first: first, items: items, size: size}})
 	}
 	// One buffer for the encoded inputs and one for where each ends: a

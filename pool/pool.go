@@ -463,9 +463,9 @@ func (w *worker) refill() {
 			continue
 		}
 		r := p.pending[0] // cut here from pos on, stored back once
-		before, left, pos := chunksOf(&r), r.items.len(), 0
+		before, left, pos, per := chunksOf(&r), r.items.len(), 0, p.perMessage(&r)
 		for sent < k && pos < left {
-			n, size := p.cut(&r, pos, left)
+			n, size := p.cut(&r, pos, left, per)
 			room := spscRecord(size)
 			if w.inBytes+room > w.budget {
 				full = true // the ring is as full as it may get
@@ -506,13 +506,22 @@ func (w *worker) refill() {
 	w.sender.send(w.buf, w.ends)
 }
 
+// perMessage is how many of r's tasks fit one message if they are all of
+// one size (at least one), else 0: worked out once a span, not a chunk.
+func (p *Pool) perMessage(r *span) int {
+	if s := r.items.stride; s > 0 {
+		return max(1, (p.cfg.maxMessage-taskHeader-len(r.fn))/(4+s))
+	}
+	return 0
+}
+
 // cut says how many of r's tasks from its from-th on (of left) the next
 // chunk takes, up to r.size, as many as fit a message, and the size of
-// that message.
-func (p *Pool) cut(r *span, from, left int) (n, bytes int) {
+// that message; per is perMessage(r).
+func (p *Pool) cut(r *span, from, left, per int) (n, bytes int) {
 	bytes = taskHeader + len(r.fn)
 	if s := r.items.stride; s > 0 { // every item takes the same room
-		n = min(left-from, r.size, max(1, (p.cfg.maxMessage-bytes)/(4+s)))
+		n = min(left-from, r.size, per)
 		return n, bytes + n*(4+s)
 	}
 	for from+n < left && n < r.size {
@@ -1021,17 +1030,24 @@ func (e *remoteError) Unwrap() error { return e.kind }
 
 // encoded is task inputs, end to end: input i is
 // data[offs[i]:offs[i+1]], or, if stride is not 0, stride bytes from
-// i×stride (inputs of one size need no offsets). Offsets, not slices, so
-// that the garbage collector has no pointer per task to follow.
+// i×stride (inputs of one size need no offsets; count says how many, so
+// that no division is made per task). Offsets, not slices, so that the
+// garbage collector has no pointer per task to follow.
 type encoded struct {
 	data   []byte
 	offs   []int
 	stride int
+	count  int
+}
+
+// fixedSize is data as inputs of stride bytes each.
+func fixedSize(data []byte, stride int) encoded {
+	return encoded{data: data, stride: stride, count: len(data) / stride}
 }
 
 func (in encoded) len() int {
 	if in.stride > 0 {
-		return len(in.data) / in.stride
+		return in.count
 	}
 	return max(0, len(in.offs)-1)
 }
@@ -1052,7 +1068,7 @@ func (in encoded) size(i int) int {
 
 func (in encoded) slice(from, to int) encoded {
 	if s := in.stride; s > 0 {
-		return encoded{data: in.data[from*s : to*s : to*s], stride: s}
+		return encoded{data: in.data[from*s : to*s : to*s], stride: s, count: to - from}
 	}
 	return encoded{data: in.data, offs: in.offs[from : to+1 : to+1]}
 }

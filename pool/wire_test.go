@@ -129,7 +129,7 @@ func TestEncodedStride(t *testing.T) {
 		it := []byte{byte(i), byte(i), byte(i)}
 		items, data = append(items, it), append(data, it...)
 	}
-	withOffs, fixed := encodedOf(items), encoded{data: data, stride: 3}
+	withOffs, fixed := encodedOf(items), fixedSize(data, 3)
 	for _, r := range [][2]int{{0, 10}, {0, 0}, {3, 7}, {9, 10}} {
 		a, b := withOffs.slice(r[0], r[1]), fixed.slice(r[0], r[1])
 		if a.len() != b.len() {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -778,4 +779,103 @@ func TestCountFlippedWhileGrowing(t *testing.T) {
 		atomic.StoreUint64(countAt, 0x3000_0000_0000_0000-1)
 		atomic.StoreUint64(countAt, count)
 	}, func() {}, "dict-setmany", name, "d", "20000")
+}
+
+// helperLockedSet sets "b" in dict args[1] and prints how it ended:
+// "ok", or the sentinel ("corrupt", "busy") or the error.
+func helperLockedSet(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	defer d.Close()
+	err := d.Set("b", int64(2))
+	if err == nil {
+		_, err = d.Add("n", 1)
+	}
+	switch {
+	case err == nil:
+		fmt.Println("ok")
+	case errors.Is(err, shm.ErrCorrupt):
+		fmt.Println("corrupt")
+	case errors.Is(err, dict.ErrBusy):
+		fmt.Println("busy")
+	default:
+		fmt.Println(err)
+	}
+	return 0
+}
+
+// A writer lock no protocol step could have left — a holder id above any
+// the kernel gives, the waiters bit with no holder, a holder that is not
+// a live thread and not marked dead, glibc's kind field changed (to a
+// priority-inheritance mutex, to junk) — is ErrCorrupt to every writer
+// process at once, not a wait for a holder that cannot come back, and
+// readers still read.
+func TestScribbledWriterLock(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		t.Skip("glibc's pthread_mutex_t is laid out for amd64 and arm64 here")
+	}
+	gone := exec.Command("true")
+	must(t, gone.Run())
+	dead := uint32(gone.Process.Pid) // reaped: no thread has this id now
+	word := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	type poke struct {
+		off   int // in the pthread_mutex_t
+		bytes []byte
+	}
+	cases := map[string][]poke{
+		"holder above PID_MAX_LIMIT": {{0, word(0x3ffffff)}},
+		"waiters bit, no holder":     {{0, word(0x80000000)}},
+		"holder not alive":           {{0, word(dead)}},
+		"kind PI":                    {{16, word(0x32)}, {0, word(dead)}},
+		"kind junk":                  {{16, word(0xffffffff)}},
+		"all ones":                   {{0, []byte(strings.Repeat("\xff", 40))}},
+	}
+	seg, name := proctest.Segment(t, 1<<16)
+	type run struct {
+		cmd *exec.Cmd
+		out strings.Builder
+		err error
+	}
+	runs := map[string]*run{}
+	i := 0
+	for c, pokes := range cases {
+		obj := "l" + strconv.Itoa(i)
+		i++
+		d := newDict(t, seg, obj)
+		must(t, d.Set("a", int64(1)))
+		heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+		for _, p := range pokes {
+			copy(heap[int(unsafe.Offsetof(layout.DictHeap{}.Lock))+p.off:], p.bytes)
+		}
+		r := &run{cmd: proctest.Command(t, "dict-lockedset", name, obj)}
+		r.cmd.Stdout = &r.out
+		must(t, r.cmd.Start())
+		runs[c] = r
+		t.Cleanup(func() { copy(heap[64:112], make([]byte, 48)) }) // so Unlink's close takes no lock
+	}
+	// A writer that waits is stopped well before the 30 s the lock wait
+	// allows a live holder: these holders are none.
+	stop := time.AfterFunc(10*time.Second, func() {
+		for _, r := range runs {
+			r.cmd.Process.Kill()
+		}
+	})
+	defer stop.Stop()
+	for c, r := range runs {
+		r.err = r.cmd.Wait()
+		if got := strings.TrimSpace(r.out.String()); r.err != nil || got != "corrupt" {
+			t.Errorf("%s: the writer printed %q, exit %v; want corrupt", c, got, r.err)
+		}
+	}
+	for i := range len(cases) {
+		d, err := dict.Open(seg, "l"+strconv.Itoa(i))
+		must(t, err)
+		v, ok, err := d.Get("a")
+		if err != nil || !ok || v != int64(1) {
+			t.Errorf("l%d: a read %v %v %v", i, v, ok, err)
+		}
+		d.Close()
+	}
 }

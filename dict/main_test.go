@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 		"dict-clear":       helperClear,
 		"dict-setmany":     helperSetMany,
 		"dict-writer":      helperWriter,
+		"dict-lockedset":   helperLockedSet,
 	})
 }
 

@@ -327,8 +327,8 @@ class _Handle:
         if rc == errno.ENOSPC:
             raise _errors.NoSpaceError(rc, "dict %s: no space left in /dev/shm to grow" % self.name)
         if rc == errno.EBUSY:
-            raise _errors.BusyError(rc, "dict %s: %s: a half-written slot awaits repair by a writable attach"
-                                    % (self.name, what))
+            raise _errors.BusyError(rc, "dict %s: %s: a half-written slot awaits repair by a writable attach, "
+                                    "or another process held the writer lock 30 s" % (self.name, what))
         _errors.check(rc, "dict %s: %s" % (self.name, what))
 
     @property

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import shmkit  # noqa: E402
 
 _names = itertools.count()
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class DictTest(unittest.TestCase):
@@ -456,6 +457,56 @@ class DictTest(unittest.TestCase):
         self.run_children(1, write)
         self.assertEqual(list(lst), [1, 3])
         self.assertEqual(lst.stats()["recoveries"], 1)
+
+    @staticmethod
+    def _free_lock(heap):
+        fd = os.open(heap, os.O_RDWR)
+        try:
+            os.pwrite(fd, bytes(48), 64)  # a free mutex is zeros: the writer lock freed
+        finally:
+            os.close(fd)
+
+    def test_scribbled_writer_lock(self):
+        """A writer lock no protocol step leaves (a holder id above the
+        kernel's, the waiters bit alone, a holder that is not alive and not
+        marked dead, glibc's kind field changed to priority-inheritance or
+        junk) is CorruptError to a writer in another process at once, and
+        the dict still reads. Before: a 30 s wait then BusyError, glibc's
+        assertion aborting the process, or ValueError('Invalid argument')."""
+        import struct
+        if os.uname().machine not in ("x86_64", "aarch64"):
+            self.skipTest("glibc's pthread_mutex_t is laid out for amd64 and arm64 here")
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # reaped: no thread has this id now
+        cases = [[(0, struct.pack("<I", 0x3ffffff))], [(0, struct.pack("<I", 0x80000000))],
+                 [(0, struct.pack("<I", dead.pid))], [(16, struct.pack("<I", 0x32)), (0, struct.pack("<I", dead.pid))],
+                 [(16, struct.pack("<I", 0xffffffff))], [(0, b"\xff" * 40)]]
+        children = []
+        for i, pokes in enumerate(cases):
+            obj = self.new_dict("w%d" % i) if i % 2 else self.new_list("w%d" % i)
+            obj.append(1) if i % 2 == 0 else obj.__setitem__("a", 1)
+            heap = "/dev/shm/" + obj._c._ref[:192].split(b"\0")[0].decode()
+            with open(heap, "r+b") as f:
+                for off, b in pokes:
+                    f.seek(64 + off)
+                    f.write(b)
+            self.addCleanup(self._free_lock, heap)
+            code = ("import shmkit\ns = shmkit.attach(%r)\nh = s.%s(%r)\ntry:\n    h.%s\n    print('ok')\n"
+                    "except shmkit.CorruptError:\n    print('corrupt')\nexcept BaseException as e:\n    print(repr(e))\n"
+                    % (self.name, "dict" if i % 2 else "list", "w%d" % i, "__setitem__('b', 2)" if i % 2 else "append(2)"))
+            children.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=_ROOT)))
+        outs = []
+        for p in children:
+            try:
+                out, _ = p.communicate(timeout=10)  # a holder that cannot come back is not waited for (30 s)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, _ = p.communicate()
+            outs.append(out.decode().strip())
+        self.assertEqual(outs, ["corrupt"] * len(cases))
+        self.assertEqual(self.opened[1]["a"], 1)
+        self.assertEqual(self.opened[0][0], 1)
 
     def test_scribbled_heaps(self):
         """1-3 runs of 1-8 random bytes written anywhere in a dict's or a

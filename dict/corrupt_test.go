@@ -879,3 +879,76 @@ func TestScribbledWriterLock(t *testing.T) {
 		d.Close()
 	}
 }
+
+// scribbleBoolValues sets the byte of every BOOL value in the heap file
+// to b, as a foreign writer could, and says how many it set.
+func scribbleBoolValues(t *testing.T, file string, b byte) int {
+	t.Helper()
+	heap := mapHeap(t, file, 0)
+	cursor := int(binary.LittleEndian.Uint64(heap[unsafe.Offsetof(layout.DictHeap{}.Cursor):]))
+	set := 0
+	for off := 2048; off+16 <= cursor; {
+		size := int(binary.LittleEndian.Uint32(heap[off:]))
+		if size < 16 {
+			t.Fatalf("a block of %d bytes at %d", size, off)
+		}
+		klen := int(binary.LittleEndian.Uint32(heap[off+8:]))
+		vlen := binary.LittleEndian.Uint32(heap[off+12:])
+		if heap[off+4] == layout.BlockItem && heap[off+6] == 1 && vlen == 1 { // a BOOL value
+			heap[off+16+klen] = b
+			set++
+		}
+		off += size
+	}
+	return set
+}
+
+// helperPop pops item args[2] of list args[1] and prints how it ended.
+func helperPop(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	l, err := dict.OpenList(seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer l.Close()
+	i, _ := strconv.Atoi(args[2])
+	v, err := l.Pop(i)
+	switch {
+	case err == nil:
+		fmt.Println("popped", v)
+	case errors.Is(err, shm.ErrCorrupt):
+		fmt.Println("corrupt")
+	default:
+		fmt.Println(err)
+	}
+	return 0
+}
+
+// A list item whose stored value no writer may store (a BOOL byte of 7,
+// scribbled) is ErrCorrupt to Pop in another process, and stays where it
+// was; the items around it pop as before.
+func TestPopOfAnItemThatDoesNotDecode(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	l := newList(t, seg, "l")
+	for _, v := range []any{int64(1), true, int64(3)} {
+		must(t, l.Append(v))
+	}
+	if n := scribbleBoolValues(t, "/dev/shm/"+dict.ListHeapName(l), 7); n != 1 {
+		t.Fatalf("%d BOOL values scribbled, want 1", n)
+	}
+	if got := proctest.Output(t, "dict-pop", name, "l", "1"); got != "corrupt" {
+		t.Errorf("pop(1) in another process: %q, want corrupt", got)
+	}
+	if n, err := l.Len(); err != nil || n != 3 {
+		t.Fatalf("after the pop the list holds %d items (%v), want 3", n, err)
+	}
+	if got := proctest.Output(t, "dict-pop", name, "l", "2"); got != "popped 3" {
+		t.Errorf("pop(2): %q", got)
+	}
+	_, err := l.Get(1)
+	if !errors.Is(err, dict.ErrType) && !errors.Is(err, shm.ErrCorrupt) {
+		t.Errorf("the scribbled item reads %v", err)
+	}
+}

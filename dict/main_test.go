@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 		"dict-setmany":     helperSetMany,
 		"dict-writer":      helperWriter,
 		"dict-lockedset":   helperLockedSet,
+		"dict-pop":         helperPop,
 	})
 }
 

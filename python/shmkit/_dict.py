@@ -8,6 +8,7 @@ import ctypes
 import errno
 import io
 import operator
+import os
 import pickle
 import struct
 import threading
@@ -848,12 +849,16 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             raise IndexError("pop index out of range")
         try:
             return decode(*got)
-        except Exception:
-            # Put back what does not decode (a foreign writer's), where it
-            # was: the item after it is now k - 1 from the end.
+        except Exception as e:
+            # Put back what does not decode here (a pickle of a class this
+            # process lacks; C refuses to pop a value no writer may store),
+            # where it was: the item after it is now k - 1 from the end.
             c = self._c
-            c._check((n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(
-                c.h, j - 1 if end else j, got[0], got[1], len(got[1])), "pop")
+            rc = (n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(
+                c.h, j - 1 if end else j, got[0], got[1], len(got[1]))
+            if rc:
+                raise _errors.CorruptError("list %s: pop: %s; putting the item back failed (%s), it is lost"
+                                           % (self.name, e, os.strerror(rc))) from e
             raise
 
     def _item(self, i):

@@ -247,6 +247,48 @@ class DictTest(unittest.TestCase):
         self.assertRaises(shmkit.CorruptError, _dict.decode, _dict.BOOL, b"\x02")
         self.assertIs(_dict.decode(_dict.BOOL, b"\x01"), True)
 
+    def _scribble_bools(self, obj, byte):
+        """Sets the byte of every BOOL value in obj's heap to byte, as a
+        foreign writer could; how many it set."""
+        from shmkit import _dict
+        heap = "/dev/shm/" + obj._c._ref[:192].split(b"\0")[0].decode()
+        with open(heap, "r+b") as f:
+            data = bytearray(f.read())
+            cursor, off, found = int.from_bytes(data[32:40], "little"), 2048, 0
+            while off + 16 <= cursor:
+                size, klen, vlen = (int.from_bytes(data[off + a:off + a + 4], "little") for a in (0, 8, 12))
+                if data[off + 4] == 1 and data[off + 6] == _dict.BOOL and vlen == 1:
+                    f.seek(off + 16 + klen)
+                    f.write(bytes([byte]))
+                    found += 1
+                off += size
+        return found
+
+    def test_list_pop_of_a_scribbled_bool(self):
+        """A BOOL item of byte 7 (scribbled) popped by another process, by
+        pop(), pop(1) and pop(-2): CorruptError alone, and the item stays
+        where it was. C removed it, then refused to put it back (a BOOL byte
+        other than 0 or 1 is EINVAL), so it was lost and the caller got
+        the CorruptError with a ValueError raised while handling it."""
+        lst = self.new_list(initial=[1, True, 3, False])
+        self.assertEqual(self._scribble_bools(lst, 7), 2)
+
+        def pop(i):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                for j in (-1, 1, -3):
+                    try:
+                        ll.pop(j)
+                    except shmkit.CorruptError as e:
+                        if e.__context__ is not None:
+                            raise AssertionError("a second exception: %r" % e.__context__)
+                    else:
+                        raise AssertionError("pop(%d) returned" % j)
+        self.run_children(1, pop)
+        self.assertEqual(len(lst), 4)
+        self.assertEqual((lst[0], lst[2]), (1, 3))
+        self.assertEqual(self._scribble_bools(lst, 1), 2)  # the two items are where they were
+        self.assertEqual(list(lst), [1, True, 3, True])
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),

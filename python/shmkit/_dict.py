@@ -110,6 +110,21 @@ def encode_key(k):
     return t, b
 
 
+def _legacy_key(k):
+    """How the build before surrogateescape keys stored the str k, if it
+    stores k otherwise now: a str with lone surrogates that surrogateescape
+    encodes was pickled then, and a heap outlives a build in /dev/shm."""
+    if type(k) is not str or k.isascii():
+        return None
+    try:
+        k.encode()
+        return None
+    except UnicodeEncodeError:
+        pass
+    t, _ = _encode_escaped(k)
+    return (PICKLE, _key_pickle(k, False)) if t == STR else None
+
+
 def _canonical(k, seen):
     """k with one object for each equal str, bytes, tuple and frozenset in
     it: pickle writes an object met again as a reference to the first, so
@@ -459,9 +474,21 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     _kind = "dict"
 
+    def _key(self, key):
+        """encode_key(key), or the key's encoding by the build before if
+        the dict holds it so (_legacy_key): found, replaced and deleted by
+        the str, and not stored a second time. (A process of that build
+        storing the key while this one does may still make two.)"""
+        kt, kb = encode_key(key)
+        if kt == STR and type(key) is str and not key.isascii():
+            old = _legacy_key(key)
+            if old is not None and self._c.lookup(*old) is not None:
+                return old
+        return kt, kb
+
     def _get(self, key):
         """(tag, bytes) of key's value, or None if it has none."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         got = self._c.lookup(kt, kb)
         if got is None:
             return None
@@ -474,7 +501,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode_key(key)
+                kt, kb = self._key(key)
         else:
             kt, kb = encode_key(key)
         c = self._c
@@ -494,12 +521,12 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         return decode_from(*got)
 
     def get(self, key, default=None):
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         got = self._c.lookup(kt, kb)
         return default if got is None else decode_from(*got)
 
     def __contains__(self, key):
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         return self._c.lookup(kt, kb) is not None
 
     def __setitem__(self, key, value):
@@ -508,7 +535,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode_key(key)
+                kt, kb = self._key(key)
         else:
             kt, kb = encode_key(key)
         t = type(value)
@@ -536,7 +563,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             self._c._check(n.lib.shmkit_dict_set(self._c.h, kt, kb, len(kb), vt, vb, len(vb)), "set")
 
     def __delitem__(self, key):
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         c = self._c
         rc = n.lib.shmkit_dict_delete(c.h, kt, kb, len(kb))
         if rc == errno.ENOENT:
@@ -553,7 +580,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def setdefault(self, key, default=None):
         """The key's value, storing default first if it has none (atomic)."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         vt, vb = encode(default)
         loaded = ctypes.c_int()
         got = self._c.read(lambda buf, cap, tag, ln: n.lib.shmkit_dict_load_or_store(
@@ -562,7 +589,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def compare_and_swap(self, key, old, new):
         """Store new if key's value is old (same type and bytes); True if it did."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         ot, ob = encode(old)
         nt, nb = encode(new)
         swapped = ctypes.c_int()
@@ -574,7 +601,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         """Set key to fn(old) atomically, old being its value or default;
         fn runs again if another process changed the value meanwhile.
         Returns the value stored."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         swapped = ctypes.c_int()
         while True:
             got = self._get(key)
@@ -599,7 +626,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     def pop(self, key, default=_missing):
         """Remove key and return its value (default, or KeyError, if it has
         none), atomically: a value set meanwhile is not removed unseen."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         while True:
             got = self._c.lookup(kt, kb)
             if got is None:
@@ -630,7 +657,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     def add(self, key, delta=1):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         c = self._c
         b = c._b
         if type(delta) is int and -(1 << 31) <= delta < (1 << 31):

@@ -289,6 +289,42 @@ class DictTest(unittest.TestCase):
         self.assertEqual(self._scribble_bools(lst, 1), 2)  # the two items are where they were
         self.assertEqual(list(lst), [1, True, 3, True])
 
+    def test_keys_stored_pickled_by_the_build_before_surrogateescape(self):
+        """A str key with lone surrogates that surrogateescape encodes
+        ("\udcff", "a\udce9b") is stored as STR bytes now; the build before
+        pickled it, and a heap lives on in /dev/shm across builds. A process
+        writes such keys as that build did; another finds them by the str:
+        in, get, [], setdefault, assignment (in place, no second key),
+        add, compare_and_swap, pop and del. Before, each missed (KeyError)
+        though iteration gave the key, and assignment made a second key."""
+        from shmkit import _dict, _native
+        d = self.new_dict()
+        keys = ["\udcff", "a\udce9b", "\udcc3\udca9"]  # the last is pickled by both builds
+
+        def write_old(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for j, k in enumerate(keys):
+                    kb = pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
+                    v = _dict.encode(j)[1]
+                    self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.PICKLE, kb, len(kb), _dict.INT, v, 8), 0)
+
+        def use(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for j, k in enumerate(keys):
+                    self.assertIn(k, dd)
+                    self.assertEqual((dd[k], dd.get(k), dd.setdefault(k, 9)), (j, j, j))
+                    dd[k] = 10 + j
+                    self.assertEqual(dd.add(k, 1), 11 + j)
+                    self.assertTrue(dd.compare_and_swap(k, 11 + j, 20 + j))
+                self.assertEqual(len(dd), 3)
+                self.assertEqual(sorted(dd.items()), sorted((k, 20 + j) for j, k in enumerate(keys)))
+                self.assertEqual(dd.pop(keys[0]), 20)
+                del dd[keys[1]]
+                self.assertEqual(dict(dd), {keys[2]: 22})
+        self.run_children(1, write_old)
+        self.run_children(1, use)
+        self.assertEqual(dict(d), {keys[2]: 22})
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 		"dict-writer":      helperWriter,
 		"dict-lockedset":   helperLockedSet,
 		"dict-pop":         helperPop,
+		"dict-listsoak":    helperListSoak,
 	})
 }
 

@@ -790,7 +790,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         i is -i items from the end, counted by C under the list's lock (a
         len() taken before may be out of date when the call acts)."""
         if not isinstance(i, int):
-            raise TypeError("list indices must be integers, not %s" % type(i).__name__)
+            try:
+                i = operator.index(i)  # a numpy integer, as a list takes it
+            except TypeError:
+                raise TypeError("list indices must be integers or slices, not %s" % type(i).__name__) from None
         # ctypes would cut an index of 2**64 or more to its low 64 bits: C
         # takes UINT64_MAX as past the end, or before the start.
         if i < 0:

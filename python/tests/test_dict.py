@@ -325,6 +325,32 @@ class DictTest(unittest.TestCase):
         self.run_children(1, use)
         self.assertEqual(dict(d), {keys[2]: 22})
 
+    def test_list_index_by_dunder_index(self):
+        """An index that is not an int but has __index__ (a numpy integer),
+        as a list takes it: lst[i], lst[i] = v, del lst[i], lst.pop(i), in
+        another process. They raised TypeError (insert alone took it);
+        a float or str index is still TypeError and changes nothing."""
+        lst = self.new_list(initial=[0, 1, 2, 3, 4])
+
+        class Index:
+            def __init__(self, i):
+                self.i = i
+
+            def __index__(self):
+                return self.i
+
+        def use(_):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                self.assertEqual((ll[Index(1)], ll[Index(-1)]), (1, 4))
+                ll[Index(0)] = 10
+                del ll[Index(1)]
+                self.assertEqual(ll.pop(Index(-2)), 3)
+                for bad in (1.0, "1", None):
+                    self.assertRaises(TypeError, ll.__getitem__, bad)
+                    self.assertRaises(TypeError, ll.pop, bad)
+        self.run_children(1, use)
+        self.assertEqual(list(lst), [10, 2, 4])
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),

@@ -4394,9 +4394,10 @@ static int list_pop(struct shmkit_dict *d, uint64_t i, int end, int *tag, void *
 		rc = ERANGE;
 	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0) {
 		out_copy(&o, it.vtag, it.val, it.vlen);
-		if (check_value(it.vtag, it.val, it.vlen) != 0) {
+		if (buf != NULL && check_value(it.vtag, it.val, it.vlen) != 0) {
 			/* Left where it is: a value no writer may store (scribbled)
-			 * could not be put back by the caller once removed. */
+			 * could not be put back by the caller once removed. A pop
+			 * that drops the value (Python's del) removes it. */
 			rc = SHMKIT_ECORRUPT;
 		} else if (buf != NULL && !out_fits(&o, it.vlen)) {
 			rc = SHMKIT_ESHORTBUF;

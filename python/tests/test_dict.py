@@ -288,6 +288,10 @@ class DictTest(unittest.TestCase):
         self.assertEqual((lst[0], lst[2]), (1, 3))
         self.assertEqual(self._scribble_bools(lst, 1), 2)  # the two items are where they were
         self.assertEqual(list(lst), [1, True, 3, True])
+        self._scribble_bools(lst, 7)
+        del lst[1]  # del drops the value unread: a scribbled item can still be removed
+        del lst[-1]
+        self.assertEqual(list(lst), [1, 3])
 
     def test_keys_stored_pickled_by_the_build_before_surrogateescape(self):
         """A str key with lone surrogates that surrogateescape encodes

@@ -998,7 +998,9 @@ int shmkit_list_get(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
 int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen);
 int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_t vlen);
 int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen); /* i >= len appends */
-/* Removes item i; its value into buf (cap 0 and buf NULL: dropped). */
+/* Removes item i; its value into buf (cap 0 and buf NULL: dropped).
+ * SHMKIT_ECORRUPT, the item left in place, if its value is one no write
+ * may store (scribbled) and buf is not NULL. */
 int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len);
 /* Removes item i if its value is vtag/val (same tag and bytes); *popped
  * says if it did: a remove by value that found i by reading the list. */

@@ -34,6 +34,7 @@ func TestMain(m *testing.M) {
 		"dict-lockedset":   helperLockedSet,
 		"dict-pop":         helperPop,
 		"dict-listsoak":    helperListSoak,
+		"dict-writeread":   helperWriteThenRead,
 	})
 }
 

@@ -3402,6 +3402,11 @@ static int dict_lock(struct shmkit_dict *d) {
 		 * owner field), EINVAL: a lock word no writer left. */
 		return SHMKIT_ECORRUPT;
 	}
+	if (rc == 0 && (h->gen & 1)) {
+		/* Odd with the lock held and no writer dead: scribbled. Each write
+		 * adds 2, so it would stay odd, and readers go to the lock. */
+		STORE(&h->gen, h->gen + 1);
+	}
 	if (rc == 0) {
 		uint64_t size = LOAD(&h->size);
 		if (size < SHMKIT_DICT_HEAP_START || size > SHMKIT_DICT_HEAP_MAX || h->cursor > size ||
@@ -3435,8 +3440,17 @@ int shmkit_dict_test_lock(struct shmkit_dict *d) { return dict_lock(d); }
 
 /* ---- seqlocked slots ---- */
 
-static void slot_store(struct shmkit_dict_slot *s, uint32_t hash, uint64_t ref) {
+/* slot_seq is a slot's seq as a writer holding the lock starts from: even.
+ * Odd there, with no writer dead (dict_repair evens those), it was
+ * scribbled; a write from it would leave it odd for good, and a read-only
+ * reader busy. */
+static inline uint32_t slot_seq(struct shmkit_dict_slot *s) {
 	uint32_t q = RELAXED_LOAD(&s->seq);
+	return q + (q & 1);
+}
+
+static void slot_store(struct shmkit_dict_slot *s, uint32_t hash, uint64_t ref) {
+	uint32_t q = slot_seq(s);
 	RELAXED_STORE(&s->seq, q + 1);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	RELAXED_STORE(&s->hash, hash);
@@ -3731,7 +3745,7 @@ static inline void dict_overwrite_to(struct shmkit_dict *d, const struct dict_ta
 	} else {
 		memcpy(&was, it->val, n);
 	}
-	uint32_t q = RELAXED_LOAD(&s->seq);
+	uint32_t q = slot_seq(s);
 	RELAXED_STORE(&h->undo_val, was);
 	STORE(&h->undo_note, (uint64_t)q << 32 | (at + 1));
 	RELAXED_STORE(&s->seq, q + 1);

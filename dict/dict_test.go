@@ -1129,3 +1129,34 @@ func TestListKillSoak(t *testing.T) {
 	t.Logf("%d kills: %d items, %d added, %d popped, %d unacknowledged, %d missing, %d repairs",
 		kills, len(items), len(added), len(popped), extra, missing, st.Recoveries)
 }
+
+// helperFloat32 reads key args[2] of dict args[1] as a Map[string,
+// float32] and prints what it got.
+func helperFloat32(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	m, err := dict.OpenMap[string, float32](seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer m.Close()
+	v, ok, err := m.Get(args[2])
+	fmt.Println(v, ok, errors.Is(err, dict.ErrType))
+	return 0
+}
+
+// A stored float64 that a float32 cannot hold is ErrType to a
+// Map[string, float32], as an int too large for an int8 is to a
+// Map[string, int8]; infinities and NaN read as themselves. It read as
+// +Inf.
+func TestFloat32MapRefusesWhatItCannotHold(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	for k, v := range map[string]float64{"big": 1e300, "small": -1e39, "inf": math.Inf(-1), "one": 1.5} {
+		require.NoError(t, d.Set(k, v))
+	}
+	for k, want := range map[string]string{"big": "0 false true", "small": "0 false true", "inf": "-Inf true false", "one": "1.5 true false"} {
+		assert.Equal(t, want, proctest.Output(t, "dict-float32", name, "d", k), k)
+	}
+}

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		"dict-pop":         helperPop,
 		"dict-listsoak":    helperListSoak,
 		"dict-writeread":   helperWriteThenRead,
+		"dict-float32":     helperFloat32,
 	})
 }
 

@@ -1022,3 +1022,101 @@ func TestOddSeqlocksEvenedByTheNextWrite(t *testing.T) {
 		t.Errorf("the read-only reader read %q, want 2 <nil> 2 <nil>", got)
 	}
 }
+
+// A writer lock's holder is judged dead by its id only while every
+// writable attach was made in one pid namespace: a heap records the first
+// one's namespace, and marks itself mixed when a writer of another
+// attaches (here a helper in a new pid namespace, by unshare(1)).
+func TestWriterOfAnotherPidNamespaceMarksTheHeap(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || exec.Command(unshare, "-p", "-f", "true").Run() != nil {
+		t.Skip("no unshare(1), or no right to make a pid namespace")
+	}
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+	mixed := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.MixedNs)]))
+	ns := binary.LittleEndian.Uint32(heap[unsafe.Offsetof(layout.DictHeap{}.PidNs):])
+	if ns == 0 || mixed.Load() != 0 {
+		t.Fatalf("after the first attach: pid_ns %d, mixed_ns %d", ns, mixed.Load())
+	}
+	proctest.Output(t, "dict-fill", name, "d", "0", "1") // this namespace: no mark
+	if mixed.Load() != 0 {
+		t.Fatal("a writer of the same pid namespace marked the heap mixed")
+	}
+	cmd := proctest.Command(t, "dict-fill", name, "d", "1", "2")
+	cmd.Args = append([]string{unshare, "-p", "-f"}, append([]string{cmd.Path}, cmd.Args[1:]...)...)
+	cmd.Path = unshare
+	if out, err := cmd.Output(); err != nil {
+		t.Fatalf("the helper in a new pid namespace: %v: %s", err, out)
+	}
+	if mixed.Load() != 1 {
+		t.Error("a writer of another pid namespace did not mark the heap mixed")
+	}
+	if n, err := d.Len(); err != nil || n != 2 {
+		t.Errorf("Len %d, %v; want both helpers' keys", n, err)
+	}
+}
+
+// helperHoldUntilEOF takes dict args[1]'s writer lock, says "held", and
+// exits holding it when its stdin ends.
+func helperHoldUntilEOF(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	if err := dict.HoldLock(d); err != nil {
+		return proctest.Fail("lock: %v", err)
+	}
+	fmt.Println("held")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	os.Exit(0)
+	return 0
+}
+
+// A writer waits for a holder of another pid namespace, whose id names
+// no thread here, rather than take it for a holder that cannot come back
+// (ErrCorrupt); when the holder dies the kernel marks it and the writer
+// goes on.
+func TestHolderOfAnotherPidNamespaceIsWaitedFor(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	// The holder's ids in its namespace start at 3,999,001, which name no
+	// process here: ids of a new namespace's first processes (1, 2, ...)
+	// do, and would be taken for a live holder anyway.
+	unshare, err := exec.LookPath("unshare")
+	inNewNamespace := []string{unshare, "-p", "-f", "--mount-proc", "sh", "-c",
+		`echo 3999000 >/proc/sys/kernel/ns_last_pid && "$@"`, "sh"}
+	if err != nil || exec.Command(inNewNamespace[0], append(inNewNamespace[1:], "true")...).Run() != nil {
+		t.Skip("no unshare(1), or no right to make a pid namespace and set its next pid")
+	}
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	must(t, d.Set("a", int64(1)))
+	heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+	lockWord := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.Lock)]))
+	holder := proctest.Command(t, "dict-holdwait", name, "d")
+	holder.Args = append(inNewNamespace, append([]string{holder.Path}, holder.Args[1:]...)...)
+	holder.Path = unshare
+	release, err := holder.StdinPipe()
+	must(t, err)
+	out, err := holder.StdoutPipe()
+	must(t, err)
+	must(t, holder.Start())
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "held\n" {
+		t.Fatalf("holder: %q %v", line, err)
+	}
+	writer := proctest.Command(t, "dict-lockedset", name, "d")
+	var said strings.Builder
+	writer.Stdout = &said
+	must(t, writer.Start())
+	for lockWord.Load()&0x80000000 == 0 { // the writer asleep on the lock
+		runtime.Gosched()
+	}
+	time.Sleep(100 * time.Millisecond) // how long the holder goes on holding (5 of the writer's looks), not synchronisation
+	release.Close()
+	holder.Wait()
+	must(t, writer.Wait())
+	if got := strings.TrimSpace(said.String()); got != "ok" {
+		t.Errorf("the writer said %q, want ok", got)
+	}
+}

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		"dict-listsoak":    helperListSoak,
 		"dict-writeread":   helperWriteThenRead,
 		"dict-float32":     helperFloat32,
+		"dict-holdwait":    helperHoldUntilEOF,
 	})
 }
 

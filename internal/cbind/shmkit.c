@@ -2847,6 +2847,15 @@ int shmkit_dict_attach(const void *mem, uint64_t len, int readonly, struct shmki
 			} else {
 				rc = dict_map(d, size);
 			}
+			if (rc == 0 && !readonly) {
+				/* Ids of holders are judged only among writers of one
+				 * pid namespace (dict_lock_wait). */
+				uint32_t ns = pid_namespace(), first = 0;
+				if (!__atomic_compare_exchange_n(&h->pid_ns, &first, ns, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
+				    first != ns) {
+					STORE(&h->mixed_ns, 1u);
+				}
+			}
 		}
 		if (rc == 0) {
 			*out = d;
@@ -3319,18 +3328,21 @@ static int dict_lock_impossible(struct shmkit_dict_heap *h) {
  * holds it: a lock word gone impossible, or one that names a thread that
  * is not alive and has stayed the same across a nap (the kernel marks a
  * holder that dies owner-died, so nobody can release this one), is
- * SHMKIT_ECORRUPT. Such a holder is not taken over: its id may name a
- * live thread of another pid namespace, which this process cannot see. */
+ * SHMKIT_ECORRUPT; only if every writer attached in this process's pid
+ * namespace, since an id names a thread of its own namespace, and a
+ * holder of another would look dead here. Such a holder is not taken
+ * over: a writer that unmapped the heap may have left it, or a peer. */
 static int dict_lock_wait(struct shmkit_dict_heap *h) {
 	int64_t deadline = shmkit_now_ns() + ALLOC_WAIT_NS;
 	uint32_t stuck = 0; /* the lock word of a dead holder at the last look */
+	int judge = LOAD(&h->mixed_ns) == 0 && LOAD(&h->pid_ns) == pid_namespace();
 	for (;;) {
 		if (dict_lock_impossible(h)) {
 			return SHMKIT_ECORRUPT;
 		}
 		uint32_t w = __atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED);
 		int32_t tid = (int32_t)(w & FUTEX_TID_MASK);
-		if (tid != 0 && (w & FUTEX_OWNER_DIED) == 0 && !alive(tid)) {
+		if (judge && tid != 0 && (w & FUTEX_OWNER_DIED) == 0 && !alive(tid)) {
 			if (w == stuck) {
 				return SHMKIT_ECORRUPT;
 			}

@@ -869,6 +869,8 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         self._c._check(n.lib.shmkit_list_append(self._c.h, vt, vb, len(vb)), "append")
 
     def extend(self, values):
+        if values is self:
+            values = list(values)  # as a list: its items once, not those appended meanwhile
         for v in values:
             self.append(v)
 

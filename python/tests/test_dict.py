@@ -355,6 +355,22 @@ class DictTest(unittest.TestCase):
         self.run_children(1, use)
         self.assertEqual(list(lst), [10, 2, 4])
 
+    def test_list_extended_by_itself(self):
+        """lst.extend(lst) and lst += lst in another process double the
+        list, as a list's do. extend appended while it iterated the list
+        itself, so it never ended: it filled /dev/shm (25 MB in the 3 s
+        before an alarm stopped it)."""
+        lst = self.new_list(initial=[1, "a"])
+
+        def extend(i):
+            signal.alarm(5)
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                ll.extend(ll)
+                ll += ll
+            signal.alarm(0)
+        self.run_children(1, extend)
+        self.assertEqual(list(lst), [1, "a"] * 4)
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),

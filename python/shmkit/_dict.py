@@ -454,6 +454,12 @@ class _Shared:
     def __exit__(self, *exc):
         self.close()
 
+    def __reduce__(self):
+        # A handle is this process's mapping: pickled (as a value stored in
+        # a dict or list) it was ctypes' ValueError about pointers.
+        raise TypeError("a shared %s is not picklable: store or send its name, %r, and open it there"
+                        % (self._kind, self.name))
+
 
 class SharedDict(_Shared, collections.abc.MutableMapping):
     """A dict in shared memory, opened by name by Go, C and Python processes:
@@ -943,6 +949,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             i += 1
 
     def __eq__(self, other):
+        # As a list: equal to a list or shared list of equal items, unequal
+        # to anything else (a tuple, 5), never an error.
+        if not isinstance(other, (list, SharedList)):
+            return NotImplemented
         return list(self) == list(other)
 
     def __repr__(self):

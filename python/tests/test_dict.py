@@ -371,6 +371,25 @@ class DictTest(unittest.TestCase):
         self.run_children(1, extend)
         self.assertEqual(list(lst), [1, "a"] * 4)
 
+    def test_wrong_types_against_a_shared_list_or_dict(self):
+        """A shared list compares as a list: unequal to 5, None and a tuple,
+        equal to a list or shared list of equal items; a shared dict or
+        list stored as a value is TypeError naming it, nothing stored.
+        lst == 5 raised TypeError, lst == (1, 2) was True, and storing one
+        raised ctypes' ValueError about pointers."""
+        lst = self.new_list(initial=[1, 2])
+        d = self.new_dict(initial={"a": 1})
+
+        def use(i):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll, seg.dict("d") as dd:
+                self.assertEqual((ll == 5, ll == None, ll != 5, ll == (1, 2), ll == [1, 2], ll == ll),  # noqa: E711
+                                 (False, False, True, False, True, True))
+                for store in (lambda: dd.__setitem__("x", ll), lambda: ll.append(dd), lambda: dd.setdefault("y", [dd])):
+                    with self.assertRaisesRegex(TypeError, "not picklable"):
+                        store()
+        self.run_children(1, use)
+        self.assertEqual((list(lst), dict(d)), ([1, 2], {"a": 1}))
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),

@@ -601,6 +601,11 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         swapped = ctypes.c_int()
         self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), ot, ob, len(ob), nt, nb, len(nb),
                                              ctypes.byref(swapped)), "compare_and_swap")
+        legacy = None if swapped.value else _legacy_key(old)  # old as the build before stored it
+        if legacy is not None:
+            ot, ob = legacy
+            self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), ot, ob, len(ob), nt, nb, len(nb),
+                                                 ctypes.byref(swapped)), "compare_and_swap")
         return bool(swapped.value)
 
     def update_key(self, key, fn, default=None):

@@ -299,7 +299,8 @@ class DictTest(unittest.TestCase):
         pickled it, and a heap lives on in /dev/shm across builds. A process
         writes such keys as that build did; another finds them by the str:
         in, get, [], setdefault, assignment (in place, no second key),
-        add, compare_and_swap, pop and del. Before, each missed (KeyError)
+        add, compare_and_swap, pop and del; compare_and_swap also matches
+        such a str stored as a value that way. Before, each missed (KeyError)
         though iteration gave the key, and assignment made a second key."""
         from shmkit import _dict, _native
         d = self.new_dict()
@@ -311,6 +312,8 @@ class DictTest(unittest.TestCase):
                     kb = pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
                     v = _dict.encode(j)[1]
                     self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.PICKLE, kb, len(kb), _dict.INT, v, 8), 0)
+                vb = pickle.dumps(keys[0], protocol=pickle.HIGHEST_PROTOCOL)  # a value, as that build stored it
+                self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.STR, b"v", 1, _dict.PICKLE, vb, len(vb)), 0)
 
         def use(i):
             with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
@@ -320,6 +323,8 @@ class DictTest(unittest.TestCase):
                     dd[k] = 10 + j
                     self.assertEqual(dd.add(k, 1), 11 + j)
                     self.assertTrue(dd.compare_and_swap(k, 11 + j, 20 + j))
+                self.assertTrue(dd.compare_and_swap("v", keys[0], 5))
+                del dd["v"]
                 self.assertEqual(len(dd), 3)
                 self.assertEqual(sorted(dd.items()), sorted((k, 20 + j) for j, k in enumerate(keys)))
                 self.assertEqual(dd.pop(keys[0]), 20)

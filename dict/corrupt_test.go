@@ -1109,13 +1109,21 @@ func TestHolderOfAnotherPidNamespaceIsWaitedFor(t *testing.T) {
 	var said strings.Builder
 	writer.Stdout = &said
 	must(t, writer.Start())
+	ended := make(chan error, 1)
+	go func() { ended <- writer.Wait() }()
 	for lockWord.Load()&0x80000000 == 0 { // the writer asleep on the lock
-		runtime.Gosched()
+		select {
+		case err := <-ended:
+			release.Close()
+			t.Fatalf("the writer ended before it waited: %v, %q", err, said.String())
+		default:
+			runtime.Gosched()
+		}
 	}
 	time.Sleep(100 * time.Millisecond) // how long the holder goes on holding (5 of the writer's looks), not synchronisation
 	release.Close()
 	holder.Wait()
-	must(t, writer.Wait())
+	must(t, <-ended)
 	if got := strings.TrimSpace(said.String()); got != "ok" {
 		t.Errorf("the writer said %q, want ok", got)
 	}

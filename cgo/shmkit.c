@@ -2846,6 +2846,15 @@ int shmkit_dict_attach(const void *mem, uint64_t len, int readonly, struct shmki
 			} else {
 				rc = dict_map(d, size);
 			}
+			if (rc == 0 && !readonly) {
+				/* Ids of holders are judged only among writers of one
+				 * pid namespace (dict_lock_wait). */
+				uint32_t ns = pid_namespace(), first = 0;
+				if (!__atomic_compare_exchange_n(&h->pid_ns, &first, ns, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
+				    first != ns) {
+					STORE(&h->mixed_ns, 1u);
+				}
+			}
 		}
 		if (rc == 0) {
 			*out = d;
@@ -3277,11 +3286,88 @@ static inline int dict_lock_held(struct shmkit_dict_heap *h) {
 	return (__atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != 0;
 }
 
+/* The kind field glibc gives a mutex made by shmkit_mutex_init(m, 0), read
+ * from one made here, so that no glibc constant is copied; -1 off glibc. */
+static int dict_mutex_kind(void) {
+	static int kind = -2;
+	int k = __atomic_load_n(&kind, __ATOMIC_RELAXED);
+	if (k == -2) {
+		k = -1;
+#ifdef __GLIBC__
+		pthread_mutex_t m;
+		if (shmkit_mutex_init(&m, 0) == 0) {
+			k = m.__data.__kind;
+			pthread_mutex_destroy(&m);
+		}
+#endif
+		__atomic_store_n(&kind, k, __ATOMIC_RELAXED);
+	}
+	return k;
+}
+
+/* dict_lock_impossible says whether the writer lock holds what no step of
+ * the robust protocol leaves (a peer scribbled it): another kind (glibc
+ * may then abort, as for a priority-inheritance kind, or return EINVAL),
+ * a holder id above any the kernel gives, or the waiters bit with neither
+ * a holder nor the owner-died mark. */
+static int dict_lock_impossible(struct shmkit_dict_heap *h) {
+#ifdef __GLIBC__
+	int kind = dict_mutex_kind();
+	if (kind != -1 && __atomic_load_n(&h->lock.mutex.__data.__kind, __ATOMIC_RELAXED) != kind) {
+		return 1;
+	}
+#endif
+	uint32_t w = __atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED);
+	uint32_t tid = w & FUTEX_TID_MASK;
+	return tid > PID_LIMIT || (tid == 0 && (w & (FUTEX_WAITERS | FUTEX_OWNER_DIED)) == FUTEX_WAITERS);
+}
+
+/* dict_lock_wait sleeps on a held writer lock until it is taken or the
+ * lock wait ends (EBUSY), looking between naps of ALLOC_LOOK_NS at what
+ * holds it: a lock word gone impossible, or one that names a thread that
+ * is not alive and has stayed the same across a nap (the kernel marks a
+ * holder that dies owner-died, so nobody can release this one), is
+ * SHMKIT_ECORRUPT; only if every writer attached in this process's pid
+ * namespace, since an id names a thread of its own namespace, and a
+ * holder of another would look dead here. Such a holder is not taken
+ * over: a writer that unmapped the heap may have left it, or a peer. */
+static int dict_lock_wait(struct shmkit_dict_heap *h) {
+	int64_t deadline = shmkit_now_ns() + ALLOC_WAIT_NS;
+	uint32_t stuck = 0; /* the lock word of a dead holder at the last look */
+	int judge = LOAD(&h->mixed_ns) == 0 && LOAD(&h->pid_ns) == pid_namespace();
+	for (;;) {
+		if (dict_lock_impossible(h)) {
+			return SHMKIT_ECORRUPT;
+		}
+		uint32_t w = __atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED);
+		int32_t tid = (int32_t)(w & FUTEX_TID_MASK);
+		if (judge && tid != 0 && (w & FUTEX_OWNER_DIED) == 0 && !alive(tid)) {
+			if (w == stuck) {
+				return SHMKIT_ECORRUPT;
+			}
+			stuck = w;
+		} else {
+			stuck = 0;
+		}
+		int64_t now = shmkit_now_ns();
+		if (now >= deadline) {
+			return EBUSY;
+		}
+		int rc = shmkit_mutex_timedlock(&h->lock.mutex, now + ALLOC_LOOK_NS < deadline ? now + ALLOC_LOOK_NS : deadline);
+		if (rc != ETIMEDOUT) {
+			return rc;
+		}
+	}
+}
+
 static int dict_lock(struct shmkit_dict *d) {
 	if (d->readonly) {
 		return EBADF;
 	}
 	struct shmkit_dict_heap *h = DICT_HEAP(d);
+	if (dict_lock_impossible(h)) {
+		return SHMKIT_ECORRUPT;
+	}
 	/* Writers hold the lock for well under a microsecond: look at it a few
 	 * times (about 20 us in all) before sleeping in the kernel (and before
 	 * reading the clock). The looks are loads, not tries, and further
@@ -3292,8 +3378,9 @@ static int dict_lock(struct shmkit_dict *d) {
 	 * counter's does (from Go, after a cgo call's return and the next
 	 * call), takes it again in between, and runs writes in a row instead
 	 * of handing the lock and its lines to the other process at each one.
-	 * A live holder (or a lock word a hostile process wrote) is waited for
-	 * as long as the allocation lock, then EBUSY. */
+	 * A live holder is waited for as long as the allocation lock, then
+	 * EBUSY; a lock word no writer could have left is SHMKIT_ECORRUPT
+	 * (dict_lock_wait). */
 	int rc = pthread_mutex_trylock(&h->lock.mutex);
 	for (int look = 0; rc == EBUSY && look < DICT_LOCK_LOOKS; look++) {
 		for (int i = 0; i < 1 << look; i++) {
@@ -3310,10 +3397,7 @@ static int dict_lock(struct shmkit_dict *d) {
 		}
 	}
 	if (rc == EBUSY) {
-		rc = shmkit_mutex_timedlock(&h->lock.mutex, shmkit_now_ns() + ALLOC_WAIT_NS);
-		if (rc == ETIMEDOUT) {
-			return EBUSY;
-		}
+		rc = dict_lock_wait(h);
 	}
 	if (rc == EOWNERDEAD) {
 		rc = dict_map(d, LOAD(&h->size));
@@ -3321,8 +3405,18 @@ static int dict_lock(struct shmkit_dict *d) {
 			rc = dict_repair(d);
 		}
 		pthread_mutex_consistent(&h->lock.mutex);
-	} else if (rc != 0) {
+	} else if (rc == EBUSY || rc == SHMKIT_ECORRUPT) {
 		return rc;
+	} else if (rc != 0) {
+		/* EDEADLK (a word naming this thread, which holds no dict lock),
+		 * ENOTRECOVERABLE (consistent is always called, so a scribbled
+		 * owner field), EINVAL: a lock word no writer left. */
+		return SHMKIT_ECORRUPT;
+	}
+	if (rc == 0 && (h->gen & 1)) {
+		/* Odd with the lock held and no writer dead: scribbled. Each write
+		 * adds 2, so it would stay odd, and readers go to the lock. */
+		STORE(&h->gen, h->gen + 1);
 	}
 	if (rc == 0) {
 		uint64_t size = LOAD(&h->size);
@@ -3357,8 +3451,17 @@ int shmkit_dict_test_lock(struct shmkit_dict *d) { return dict_lock(d); }
 
 /* ---- seqlocked slots ---- */
 
-static void slot_store(struct shmkit_dict_slot *s, uint32_t hash, uint64_t ref) {
+/* slot_seq is a slot's seq as a writer holding the lock starts from: even.
+ * Odd there, with no writer dead (dict_repair evens those), it was
+ * scribbled; a write from it would leave it odd for good, and a read-only
+ * reader busy. */
+static inline uint32_t slot_seq(struct shmkit_dict_slot *s) {
 	uint32_t q = RELAXED_LOAD(&s->seq);
+	return q + (q & 1);
+}
+
+static void slot_store(struct shmkit_dict_slot *s, uint32_t hash, uint64_t ref) {
+	uint32_t q = slot_seq(s);
 	RELAXED_STORE(&s->seq, q + 1);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	RELAXED_STORE(&s->hash, hash);
@@ -3653,7 +3756,7 @@ static inline void dict_overwrite_to(struct shmkit_dict *d, const struct dict_ta
 	} else {
 		memcpy(&was, it->val, n);
 	}
-	uint32_t q = RELAXED_LOAD(&s->seq);
+	uint32_t q = slot_seq(s);
 	RELAXED_STORE(&h->undo_val, was);
 	STORE(&h->undo_note, (uint64_t)q << 32 | (at + 1));
 	RELAXED_STORE(&s->seq, q + 1);
@@ -4316,7 +4419,12 @@ static int list_pop(struct shmkit_dict *d, uint64_t i, int end, int *tag, void *
 		rc = ERANGE;
 	} else if ((rc = dict_item_at(d, t.refs[i], &it)) == 0) {
 		out_copy(&o, it.vtag, it.val, it.vlen);
-		if (buf != NULL && !out_fits(&o, it.vlen)) {
+		if (buf != NULL && check_value(it.vtag, it.val, it.vlen) != 0) {
+			/* Left where it is: a value no writer may store (scribbled)
+			 * could not be put back by the caller once removed. A pop
+			 * that drops the value (Python's del) removes it. */
+			rc = SHMKIT_ECORRUPT;
+		} else if (buf != NULL && !out_fits(&o, it.vlen)) {
 			rc = SHMKIT_ESHORTBUF;
 		} else {
 			rc = list_remove(d, &t, n, i, &it);

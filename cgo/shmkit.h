@@ -886,7 +886,9 @@ struct shmkit_dict_heap {
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
 	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
 	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
-	uint64_t reserved[9];      /* 184 */
+	uint32_t pid_ns;           /* 184: the pid namespace (inode of /proc/self/ns/pid) of its first writable attach */
+	uint32_t mixed_ns;         /* 188: 1 once a writable attach of another pid namespace was made: no writer lock holder is judged dead by its id */
+	uint64_t reserved[8];      /* 192 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };
 
@@ -997,7 +999,9 @@ int shmkit_list_get(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint
 int shmkit_list_set(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen);
 int shmkit_list_append(struct shmkit_dict *d, int vtag, const void *val, uint64_t vlen);
 int shmkit_list_insert(struct shmkit_dict *d, uint64_t i, int vtag, const void *val, uint64_t vlen); /* i >= len appends */
-/* Removes item i; its value into buf (cap 0 and buf NULL: dropped). */
+/* Removes item i; its value into buf (cap 0 and buf NULL: dropped).
+ * SHMKIT_ECORRUPT, the item left in place, if its value is one no write
+ * may store (scribbled) and buf is not NULL. */
 int shmkit_list_pop(struct shmkit_dict *d, uint64_t i, int *tag, void *buf, uint64_t cap, uint64_t *len);
 /* Removes item i if its value is vtag/val (same tag and bytes); *popped
  * says if it did: a remove by value that found i by reading the list. */

@@ -114,8 +114,8 @@ func (v heapView) addLocked(kt int, kb []byte, h32 uint32, delta int64) (int64, 
 		if o == miss {
 			continue
 		}
-		if vt != tagInt || vlen != 8 {
-			return 0, false // C says ErrNotInt
+		if vt != tagInt || vlen != 8 || atomic.LoadUint32(&s.Seq)&1 != 0 {
+			return 0, false // C says ErrNotInt, or evens a scribbled seq (slot_seq)
 		}
 		p := unsafe.Add(v.base, uintptr(val))
 		was := int64(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(p), 8)))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -778,4 +779,352 @@ func TestCountFlippedWhileGrowing(t *testing.T) {
 		atomic.StoreUint64(countAt, 0x3000_0000_0000_0000-1)
 		atomic.StoreUint64(countAt, count)
 	}, func() {}, "dict-setmany", name, "d", "20000")
+}
+
+// helperLockedSet sets "b" in dict args[1] and prints how it ended:
+// "ok", or the sentinel ("corrupt", "busy") or the error.
+func helperLockedSet(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	defer d.Close()
+	err := d.Set("b", int64(2))
+	if err == nil {
+		_, err = d.Add("n", 1)
+	}
+	switch {
+	case err == nil:
+		fmt.Println("ok")
+	case errors.Is(err, shm.ErrCorrupt):
+		fmt.Println("corrupt")
+	case errors.Is(err, dict.ErrBusy):
+		fmt.Println("busy")
+	default:
+		fmt.Println(err)
+	}
+	return 0
+}
+
+// A writer lock no protocol step could have left — a holder id above any
+// the kernel gives, the waiters bit with no holder, a holder that is not
+// a live thread and not marked dead, glibc's kind field changed (to a
+// priority-inheritance mutex, to junk) — is ErrCorrupt to every writer
+// process at once, not a wait for a holder that cannot come back, and
+// readers still read.
+func TestScribbledWriterLock(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		t.Skip("glibc's pthread_mutex_t is laid out for amd64 and arm64 here")
+	}
+	gone := exec.Command("true")
+	must(t, gone.Run())
+	dead := uint32(gone.Process.Pid) // reaped: no thread has this id now
+	word := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	type poke struct {
+		off   int // in the pthread_mutex_t
+		bytes []byte
+	}
+	cases := map[string][]poke{
+		"holder above PID_MAX_LIMIT": {{0, word(0x3ffffff)}},
+		"waiters bit, no holder":     {{0, word(0x80000000)}},
+		"holder not alive":           {{0, word(dead)}},
+		"kind PI":                    {{16, word(0x32)}, {0, word(dead)}},
+		"kind junk":                  {{16, word(0xffffffff)}},
+		"all ones":                   {{0, []byte(strings.Repeat("\xff", 40))}},
+	}
+	seg, name := proctest.Segment(t, 1<<16)
+	type run struct {
+		cmd *exec.Cmd
+		out strings.Builder
+		err error
+	}
+	runs := map[string]*run{}
+	i := 0
+	for c, pokes := range cases {
+		obj := "l" + strconv.Itoa(i)
+		i++
+		d := newDict(t, seg, obj)
+		must(t, d.Set("a", int64(1)))
+		heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+		for _, p := range pokes {
+			copy(heap[int(unsafe.Offsetof(layout.DictHeap{}.Lock))+p.off:], p.bytes)
+		}
+		r := &run{cmd: proctest.Command(t, "dict-lockedset", name, obj)}
+		r.cmd.Stdout = &r.out
+		must(t, r.cmd.Start())
+		runs[c] = r
+		t.Cleanup(func() { copy(heap[64:112], make([]byte, 48)) }) // so Unlink's close takes no lock
+	}
+	// A writer that waits is stopped well before the 30 s the lock wait
+	// allows a live holder: these holders are none.
+	stop := time.AfterFunc(10*time.Second, func() {
+		for _, r := range runs {
+			r.cmd.Process.Kill()
+		}
+	})
+	defer stop.Stop()
+	for c, r := range runs {
+		r.err = r.cmd.Wait()
+		if got := strings.TrimSpace(r.out.String()); r.err != nil || got != "corrupt" {
+			t.Errorf("%s: the writer printed %q, exit %v; want corrupt", c, got, r.err)
+		}
+	}
+	for i := range len(cases) {
+		d, err := dict.Open(seg, "l"+strconv.Itoa(i))
+		must(t, err)
+		v, ok, err := d.Get("a")
+		if err != nil || !ok || v != int64(1) {
+			t.Errorf("l%d: a read %v %v %v", i, v, ok, err)
+		}
+		d.Close()
+	}
+}
+
+// scribbleBoolValues sets the byte of every BOOL value in the heap file
+// to b, as a foreign writer could, and says how many it set.
+func scribbleBoolValues(t *testing.T, file string, b byte) int {
+	t.Helper()
+	heap := mapHeap(t, file, 0)
+	cursor := int(binary.LittleEndian.Uint64(heap[unsafe.Offsetof(layout.DictHeap{}.Cursor):]))
+	set := 0
+	for off := 2048; off+16 <= cursor; {
+		size := int(binary.LittleEndian.Uint32(heap[off:]))
+		if size < 16 {
+			t.Fatalf("a block of %d bytes at %d", size, off)
+		}
+		klen := int(binary.LittleEndian.Uint32(heap[off+8:]))
+		vlen := binary.LittleEndian.Uint32(heap[off+12:])
+		if heap[off+4] == layout.BlockItem && heap[off+6] == 1 && vlen == 1 { // a BOOL value
+			heap[off+16+klen] = b
+			set++
+		}
+		off += size
+	}
+	return set
+}
+
+// helperPop pops item args[2] of list args[1] and prints how it ended.
+func helperPop(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	l, err := dict.OpenList(seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer l.Close()
+	i, _ := strconv.Atoi(args[2])
+	v, err := l.Pop(i)
+	switch {
+	case err == nil:
+		fmt.Println("popped", v)
+	case errors.Is(err, shm.ErrCorrupt):
+		fmt.Println("corrupt")
+	default:
+		fmt.Println(err)
+	}
+	return 0
+}
+
+// A list item whose stored value no writer may store (a BOOL byte of 7,
+// scribbled) is ErrCorrupt to Pop in another process, and stays where it
+// was; the items around it pop as before.
+func TestPopOfAnItemThatDoesNotDecode(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	l := newList(t, seg, "l")
+	for _, v := range []any{int64(1), true, int64(3)} {
+		must(t, l.Append(v))
+	}
+	if n := scribbleBoolValues(t, "/dev/shm/"+dict.ListHeapName(l), 7); n != 1 {
+		t.Fatalf("%d BOOL values scribbled, want 1", n)
+	}
+	if got := proctest.Output(t, "dict-pop", name, "l", "1"); got != "corrupt" {
+		t.Errorf("pop(1) in another process: %q, want corrupt", got)
+	}
+	if n, err := l.Len(); err != nil || n != 3 {
+		t.Fatalf("after the pop the list holds %d items (%v), want 3", n, err)
+	}
+	if got := proctest.Output(t, "dict-pop", name, "l", "2"); got != "popped 3" {
+		t.Errorf("pop(2): %q", got)
+	}
+	_, err := l.Get(1)
+	if !errors.Is(err, dict.ErrType) && !errors.Is(err, shm.ErrCorrupt) {
+		t.Errorf("the scribbled item reads %v", err)
+	}
+}
+
+// helperWriteThenRead sets "k" to 2 in dict args[1] and appends 2 to list
+// args[2] through a writable attach (args[3] == "write"), or reads them
+// through a read-only one, printing what it read.
+func helperWriteThenRead(args []string) int {
+	var opts []shm.OpenOption
+	if args[3] == "read" {
+		opts = append(opts, shm.WithReadOnly())
+	}
+	seg, err := shm.Open(args[0], opts...)
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	defer d.Close()
+	l, err := dict.OpenList(seg, args[2])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer l.Close()
+	if args[3] == "write" {
+		if err := d.Set("k", int64(2)); err != nil {
+			return proctest.Fail("set: %v", err)
+		}
+		if err := l.Append(int64(2)); err != nil {
+			return proctest.Fail("append: %v", err)
+		}
+		return 0
+	}
+	v, _, err := d.Get("k")
+	n, err2 := l.Len()
+	fmt.Println(v, err, n, err2)
+	return 0
+}
+
+// Seqlocks another process left odd with no writer dead (the heap's gen,
+// a dict's and a list's; a dict slot's seq) are evened by the next write
+// that takes the writer lock (gen) or stores the slot, so a read-only
+// reader reads again. A write kept them odd (each write adds 2), and
+// every read-only read of the list, or of the key, was ErrBusy after
+// 100,000 yields.
+func TestOddSeqlocksEvenedByTheNextWrite(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	l := newList(t, seg, "l")
+	must(t, d.Set("k", int64(1)))
+	must(t, l.Append(int64(1)))
+	genAt := int(unsafe.Offsetof(layout.DictHeap{}.Gen))
+	for _, file := range []string{dict.HeapName(d), dict.ListHeapName(l)} {
+		heap := mapHeap(t, "/dev/shm/"+file, 0)
+		binary.LittleEndian.PutUint64(heap[genAt:], binary.LittleEndian.Uint64(heap[genAt:])|1)
+		if file != dict.HeapName(d) {
+			continue
+		}
+		table := int(binary.LittleEndian.Uint64(heap[unsafe.Offsetof(layout.DictHeap{}.Table):]))
+		slots := int(binary.LittleEndian.Uint64(heap[table+16:]))
+		for i := range slots {
+			s := heap[table+32+16*i:]
+			if binary.LittleEndian.Uint64(s[8:]) >= 2048 { // a key's slot
+				binary.LittleEndian.PutUint32(s, binary.LittleEndian.Uint32(s)|1)
+			}
+		}
+	}
+	proctest.Output(t, "dict-writeread", name, "d", "l", "write")
+	if got := proctest.Output(t, "dict-writeread", name, "d", "l", "read"); got != "2 <nil> 2 <nil>" {
+		t.Errorf("the read-only reader read %q, want 2 <nil> 2 <nil>", got)
+	}
+}
+
+// A writer lock's holder is judged dead by its id only while every
+// writable attach was made in one pid namespace: a heap records the first
+// one's namespace, and marks itself mixed when a writer of another
+// attaches (here a helper in a new pid namespace, by unshare(1)).
+func TestWriterOfAnotherPidNamespaceMarksTheHeap(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || exec.Command(unshare, "-p", "-f", "true").Run() != nil {
+		t.Skip("no unshare(1), or no right to make a pid namespace")
+	}
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+	mixed := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.MixedNs)]))
+	ns := binary.LittleEndian.Uint32(heap[unsafe.Offsetof(layout.DictHeap{}.PidNs):])
+	if ns == 0 || mixed.Load() != 0 {
+		t.Fatalf("after the first attach: pid_ns %d, mixed_ns %d", ns, mixed.Load())
+	}
+	proctest.Output(t, "dict-fill", name, "d", "0", "1") // this namespace: no mark
+	if mixed.Load() != 0 {
+		t.Fatal("a writer of the same pid namespace marked the heap mixed")
+	}
+	cmd := proctest.Command(t, "dict-fill", name, "d", "1", "2")
+	cmd.Args = append([]string{unshare, "-p", "-f"}, append([]string{cmd.Path}, cmd.Args[1:]...)...)
+	cmd.Path = unshare
+	if out, err := cmd.Output(); err != nil {
+		t.Fatalf("the helper in a new pid namespace: %v: %s", err, out)
+	}
+	if mixed.Load() != 1 {
+		t.Error("a writer of another pid namespace did not mark the heap mixed")
+	}
+	if n, err := d.Len(); err != nil || n != 2 {
+		t.Errorf("Len %d, %v; want both helpers' keys", n, err)
+	}
+}
+
+// helperHoldUntilEOF takes dict args[1]'s writer lock, says "held", and
+// exits holding it when its stdin ends.
+func helperHoldUntilEOF(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	d := openDict(seg, args[1])
+	if err := dict.HoldLock(d); err != nil {
+		return proctest.Fail("lock: %v", err)
+	}
+	fmt.Println("held")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	os.Exit(0)
+	return 0
+}
+
+// A writer waits for a holder of another pid namespace, whose id names
+// no thread here, rather than take it for a holder that cannot come back
+// (ErrCorrupt); when the holder dies the kernel marks it and the writer
+// goes on.
+func TestHolderOfAnotherPidNamespaceIsWaitedFor(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	// The holder's ids in its namespace start at 3,999,001, which name no
+	// process here: ids of a new namespace's first processes (1, 2, ...)
+	// do, and would be taken for a live holder anyway.
+	unshare, err := exec.LookPath("unshare")
+	inNewNamespace := []string{unshare, "-p", "-f", "--mount-proc", "sh", "-c",
+		`echo 3999000 >/proc/sys/kernel/ns_last_pid && "$@"`, "sh"}
+	if err != nil || exec.Command(inNewNamespace[0], append(inNewNamespace[1:], "true")...).Run() != nil {
+		t.Skip("no unshare(1), or no right to make a pid namespace and set its next pid")
+	}
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	must(t, d.Set("a", int64(1)))
+	heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+	lockWord := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.Lock)]))
+	holder := proctest.Command(t, "dict-holdwait", name, "d")
+	holder.Args = append(inNewNamespace, append([]string{holder.Path}, holder.Args[1:]...)...)
+	holder.Path = unshare
+	release, err := holder.StdinPipe()
+	must(t, err)
+	out, err := holder.StdoutPipe()
+	must(t, err)
+	must(t, holder.Start())
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "held\n" {
+		t.Fatalf("holder: %q %v", line, err)
+	}
+	writer := proctest.Command(t, "dict-lockedset", name, "d")
+	var said strings.Builder
+	writer.Stdout = &said
+	must(t, writer.Start())
+	ended := make(chan error, 1)
+	go func() { ended <- writer.Wait() }()
+	for lockWord.Load()&0x80000000 == 0 { // the writer asleep on the lock
+		select {
+		case err := <-ended:
+			release.Close()
+			t.Fatalf("the writer ended before it waited: %v, %q", err, said.String())
+		default:
+			runtime.Gosched()
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // how long the holder goes on holding (5 of the writer's looks), not synchronisation
+	release.Close()
+	holder.Wait()
+	must(t, <-ended)
+	if got := strings.TrimSpace(said.String()); got != "ok" {
+		t.Errorf("the writer said %q, want ok", got)
+	}
 }

@@ -1,6 +1,7 @@
 package dict_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -1000,4 +1001,162 @@ func TestEveryWriteReadOnlyEveryCallClosed(t *testing.T) {
 	n, err := d.Len()
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "the other handle works on")
+}
+
+// helperListSoak is a writer of the list kill soak: forever it appends or
+// inserts the item "w<id>:<pid>:<seq>" (printing "+item" once the call
+// returned) or pops a random item (printing "-item").
+func helperListSoak(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	l, err := dict.OpenList(seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer l.Close()
+	tag := "w" + args[2] + ":" + strconv.Itoa(os.Getpid()) + ":"
+	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 9))
+	for seq := 0; ; seq++ {
+		item := tag + strconv.Itoa(seq)
+		n, err := l.Len()
+		if err != nil {
+			return proctest.Fail("len: %v", err)
+		}
+		switch x := r.IntN(10); {
+		case x < 4 || n < 20:
+			err = l.Append(item)
+		case x < 7:
+			err = l.Insert(r.IntN(n+1), item)
+		default:
+			var v any
+			if v, err = l.Pop(r.IntN(n)); errors.Is(err, dict.ErrIndex) {
+				err = nil // another writer popped meanwhile
+			} else if err == nil {
+				fmt.Println("-" + v.(string))
+			}
+			continue
+		}
+		if err != nil {
+			return proctest.Fail("list soak: %v", err)
+		}
+		fmt.Println("+" + item)
+	}
+}
+
+// The list kill soak: three processes append, insert and pop, and are
+// SIGKILLed at random and replaced. Afterwards no item is there twice,
+// none that a pop returned is there, and the items acknowledged and not
+// popped are there but for at most one per kill (a pop cut off before it
+// could say so), and so are at most one unacknowledged item per kill.
+func TestListKillSoak(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	l := newList(t, seg, "l")
+	const writers, rounds = 3, 12
+	var mu sync.Mutex
+	added, popped := map[string]bool{}, map[string]bool{}
+	start := func(w int) (*os.Process, chan struct{}) {
+		cmd := proctest.Command(t, "dict-listsoak", name, "l", strconv.Itoa(w))
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				line := sc.Text()
+				mu.Lock()
+				switch line[0] {
+				case '+':
+					added[line[1:]] = true
+				case '-':
+					popped[line[1:]] = true
+				}
+				mu.Unlock()
+			}
+			cmd.Wait()
+		}()
+		return cmd.Process, done
+	}
+	procs := make([]*os.Process, writers)
+	dones := make([]chan struct{}, writers)
+	for w := range writers {
+		procs[w], dones[w] = start(w)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	kill := func(w int) {
+		require.NoError(t, procs[w].Signal(syscall.SIGKILL))
+		<-dones[w]
+	}
+	for range rounds {
+		time.Sleep(time.Duration(5+r.IntN(30)) * time.Millisecond) // how long the victim runs, not synchronisation
+		w := r.IntN(writers)
+		kill(w)
+		procs[w], dones[w] = start(w)
+	}
+	for w := range writers {
+		kill(w)
+	}
+	kills := rounds + writers
+	items, err := l.Items()
+	require.NoError(t, err)
+	n, err := l.Len()
+	require.NoError(t, err)
+	assert.Equal(t, len(items), n)
+	in := map[string]bool{}
+	extra, missing := 0, 0
+	for _, v := range items {
+		s, ok := v.(string)
+		require.True(t, ok, "item %v", v)
+		assert.False(t, in[s], "%s is there twice", s)
+		assert.False(t, popped[s], "%s was popped and is there", s)
+		in[s] = true
+		if !added[s] {
+			extra++
+		}
+	}
+	for s := range added {
+		if !popped[s] && !in[s] {
+			missing++
+		}
+	}
+	assert.LessOrEqual(t, extra, kills, "items no call acknowledged")
+	assert.LessOrEqual(t, missing, kills, "acknowledged items lost")
+	st, err := l.Stats()
+	require.NoError(t, err)
+	t.Logf("%d kills: %d items, %d added, %d popped, %d unacknowledged, %d missing, %d repairs",
+		kills, len(items), len(added), len(popped), extra, missing, st.Recoveries)
+}
+
+// helperFloat32 reads key args[2] of dict args[1] as a Map[string,
+// float32] and prints what it got.
+func helperFloat32(args []string) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	m, err := dict.OpenMap[string, float32](seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer m.Close()
+	v, ok, err := m.Get(args[2])
+	fmt.Println(v, ok, errors.Is(err, dict.ErrType))
+	return 0
+}
+
+// A stored float64 that a float32 cannot hold is ErrType to a
+// Map[string, float32], as an int too large for an int8 is to a
+// Map[string, int8]; infinities and NaN read as themselves. It read as
+// +Inf.
+func TestFloat32MapRefusesWhatItCannotHold(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	for k, v := range map[string]float64{"big": 1e300, "small": -1e39, "inf": math.Inf(-1), "one": 1.5} {
+		require.NoError(t, d.Set(k, v))
+	}
+	for k, want := range map[string]string{"big": "0 false true", "small": "0 false true", "inf": "-Inf true false", "one": "1.5 true false"} {
+		assert.Equal(t, want, proctest.Output(t, "dict-float32", name, "d", k), k)
+	}
 }

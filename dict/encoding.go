@@ -212,6 +212,9 @@ func decodeOther[T any](tag int, b []byte) (T, error) {
 	case reflect.Float32, reflect.Float64:
 		switch x := v.(type) {
 		case float64:
+			if rv.OverflowFloat(x) { // past a float32's range; infinities are not
+				break
+			}
 			rv.SetFloat(x)
 			return zero, nil
 		case int64:

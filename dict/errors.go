@@ -21,6 +21,7 @@ var (
 	// ErrClosed: the handle was closed.
 	ErrClosed = errors.New("dict: closed")
 	// ErrBusy: a read-only reader found a slot left half-written by a
-	// writer that is gone, which only a writable attach can repair.
-	ErrBusy = errors.New("dict: a half-written slot awaits repair by a writer")
+	// writer that is gone, which only a writable attach can repair; or a
+	// writer waited 30 s for the writer lock, held by a live process.
+	ErrBusy = errors.New("dict: a half-written slot awaits repair by a writer, or the writer lock stays held")
 )

@@ -31,6 +31,12 @@ func TestMain(m *testing.M) {
 		"dict-clear":       helperClear,
 		"dict-setmany":     helperSetMany,
 		"dict-writer":      helperWriter,
+		"dict-lockedset":   helperLockedSet,
+		"dict-pop":         helperPop,
+		"dict-listsoak":    helperListSoak,
+		"dict-writeread":   helperWriteThenRead,
+		"dict-float32":     helperFloat32,
+		"dict-holdwait":    helperHoldUntilEOF,
 	})
 }
 

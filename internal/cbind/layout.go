@@ -184,6 +184,8 @@ func CLayout() []Field {
 		f("shmkit_dict_heap", "recoveries", unsafe.Offsetof(dh.recoveries), unsafe.Sizeof(dh.recoveries)),
 		f("shmkit_dict_heap", "freed", unsafe.Offsetof(dh.freed), unsafe.Sizeof(dh.freed)),
 		f("shmkit_dict_heap", "nonempty", unsafe.Offsetof(dh.nonempty), unsafe.Sizeof(dh.nonempty)),
+		f("shmkit_dict_heap", "pid_ns", unsafe.Offsetof(dh.pid_ns), unsafe.Sizeof(dh.pid_ns)),
+		f("shmkit_dict_heap", "mixed_ns", unsafe.Offsetof(dh.mixed_ns), unsafe.Sizeof(dh.mixed_ns)),
 		f("shmkit_dict_heap", "reserved", unsafe.Offsetof(dh.reserved), unsafe.Sizeof(dh.reserved)),
 		f("shmkit_dict_heap", "free_heads", unsafe.Offsetof(dh.free_heads), unsafe.Sizeof(dh.free_heads)),
 		f("shmkit_dict_block", "sizeof", 0, unsafe.Sizeof(db)),

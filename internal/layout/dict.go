@@ -64,7 +64,9 @@ type DictHeap struct {
 	Recoveries uint64
 	Freed      uint64
 	Nonempty   [3]uint64
-	Reserved   [9]uint64
+	PidNs      uint32
+	MixedNs    uint32
+	Reserved   [8]uint64
 	FreeHeads  [DictClasses]uint64
 }
 

@@ -8,6 +8,7 @@ import ctypes
 import errno
 import io
 import operator
+import os
 import pickle
 import struct
 import threading
@@ -107,6 +108,21 @@ def encode_key(k):
         k = _canonical(k, seen)
         b = _key_pickle(k, any(t is frozenset for t, _ in seen))
     return t, b
+
+
+def _legacy_key(k):
+    """How the build before surrogateescape keys stored the str k, if it
+    stores k otherwise now: a str with lone surrogates that surrogateescape
+    encodes was pickled then, and a heap outlives a build in /dev/shm."""
+    if type(k) is not str or k.isascii():
+        return None
+    try:
+        k.encode()
+        return None
+    except UnicodeEncodeError:
+        pass
+    t, _ = _encode_escaped(k)
+    return (PICKLE, _key_pickle(k, False)) if t == STR else None
 
 
 def _canonical(k, seen):
@@ -327,8 +343,8 @@ class _Handle:
         if rc == errno.ENOSPC:
             raise _errors.NoSpaceError(rc, "dict %s: no space left in /dev/shm to grow" % self.name)
         if rc == errno.EBUSY:
-            raise _errors.BusyError(rc, "dict %s: %s: a half-written slot awaits repair by a writable attach"
-                                    % (self.name, what))
+            raise _errors.BusyError(rc, "dict %s: %s: a half-written slot awaits repair by a writable attach, "
+                                    "or another process held the writer lock 30 s" % (self.name, what))
         _errors.check(rc, "dict %s: %s" % (self.name, what))
 
     @property
@@ -438,6 +454,12 @@ class _Shared:
     def __exit__(self, *exc):
         self.close()
 
+    def __reduce__(self):
+        # A handle is this process's mapping: pickled (as a value stored in
+        # a dict or list) it was ctypes' ValueError about pointers.
+        raise TypeError("a shared %s is not picklable: store or send its name, %r, and open it there"
+                        % (self._kind, self.name))
+
 
 class SharedDict(_Shared, collections.abc.MutableMapping):
     """A dict in shared memory, opened by name by Go, C and Python processes:
@@ -458,9 +480,21 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     _kind = "dict"
 
+    def _key(self, key):
+        """encode_key(key), or the key's encoding by the build before if
+        the dict holds it so (_legacy_key): found, replaced and deleted by
+        the str, and not stored a second time. (A process of that build
+        storing the key while this one does may still make two.)"""
+        kt, kb = encode_key(key)
+        if kt == STR and type(key) is str and not key.isascii():
+            old = _legacy_key(key)
+            if old is not None and self._c.lookup(*old) is not None:
+                return old
+        return kt, kb
+
     def _get(self, key):
         """(tag, bytes) of key's value, or None if it has none."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         got = self._c.lookup(kt, kb)
         if got is None:
             return None
@@ -473,7 +507,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode_key(key)
+                kt, kb = self._key(key)
         else:
             kt, kb = encode_key(key)
         c = self._c
@@ -493,12 +527,12 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
         return decode_from(*got)
 
     def get(self, key, default=None):
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         got = self._c.lookup(kt, kb)
         return default if got is None else decode_from(*got)
 
     def __contains__(self, key):
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         return self._c.lookup(kt, kb) is not None
 
     def __setitem__(self, key, value):
@@ -507,7 +541,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             try:
                 kt, kb = STR, key.encode()
             except UnicodeEncodeError:
-                kt, kb = encode_key(key)
+                kt, kb = self._key(key)
         else:
             kt, kb = encode_key(key)
         t = type(value)
@@ -535,7 +569,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
             self._c._check(n.lib.shmkit_dict_set(self._c.h, kt, kb, len(kb), vt, vb, len(vb)), "set")
 
     def __delitem__(self, key):
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         c = self._c
         rc = n.lib.shmkit_dict_delete(c.h, kt, kb, len(kb))
         if rc == errno.ENOENT:
@@ -552,7 +586,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def setdefault(self, key, default=None):
         """The key's value, storing default first if it has none (atomic)."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         vt, vb = encode(default)
         loaded = ctypes.c_int()
         got = self._c.read(lambda buf, cap, tag, ln: n.lib.shmkit_dict_load_or_store(
@@ -561,19 +595,24 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
 
     def compare_and_swap(self, key, old, new):
         """Store new if key's value is old (same type and bytes); True if it did."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         ot, ob = encode(old)
         nt, nb = encode(new)
         swapped = ctypes.c_int()
         self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), ot, ob, len(ob), nt, nb, len(nb),
                                              ctypes.byref(swapped)), "compare_and_swap")
+        legacy = None if swapped.value else _legacy_key(old)  # old as the build before stored it
+        if legacy is not None:
+            ot, ob = legacy
+            self._c._check(n.lib.shmkit_dict_cas(self._c.h, kt, kb, len(kb), ot, ob, len(ob), nt, nb, len(nb),
+                                                 ctypes.byref(swapped)), "compare_and_swap")
         return bool(swapped.value)
 
     def update_key(self, key, fn, default=None):
         """Set key to fn(old) atomically, old being its value or default;
         fn runs again if another process changed the value meanwhile.
         Returns the value stored."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         swapped = ctypes.c_int()
         while True:
             got = self._get(key)
@@ -598,7 +637,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     def pop(self, key, default=_missing):
         """Remove key and return its value (default, or KeyError, if it has
         none), atomically: a value set meanwhile is not removed unseen."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         while True:
             got = self._c.lookup(kt, kb)
             if got is None:
@@ -629,7 +668,7 @@ class SharedDict(_Shared, collections.abc.MutableMapping):
     def add(self, key, delta=1):
         """key's int value += delta (none counts as 0) under the writer lock;
         returns the new value. The seed's d["year"] += 1, atomic."""
-        kt, kb = encode_key(key)
+        kt, kb = self._key(key)
         c = self._c
         b = c._b
         if type(delta) is int and -(1 << 31) <= delta < (1 << 31):
@@ -762,7 +801,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         i is -i items from the end, counted by C under the list's lock (a
         len() taken before may be out of date when the call acts)."""
         if not isinstance(i, int):
-            raise TypeError("list indices must be integers, not %s" % type(i).__name__)
+            try:
+                i = operator.index(i)  # a numpy integer, as a list takes it
+            except TypeError:
+                raise TypeError("list indices must be integers or slices, not %s" % type(i).__name__) from None
         # ctypes would cut an index of 2**64 or more to its low 64 bits: C
         # takes UINT64_MAX as past the end, or before the start.
         if i < 0:
@@ -838,6 +880,8 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         self._c._check(n.lib.shmkit_list_append(self._c.h, vt, vb, len(vb)), "append")
 
     def extend(self, values):
+        if values is self:
+            values = list(values)  # as a list: its items once, not those appended meanwhile
         for v in values:
             self.append(v)
 
@@ -848,12 +892,16 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             raise IndexError("pop index out of range")
         try:
             return decode(*got)
-        except Exception:
-            # Put back what does not decode (a foreign writer's), where it
-            # was: the item after it is now k - 1 from the end.
+        except Exception as e:
+            # Put back what does not decode here (a pickle of a class this
+            # process lacks; C refuses to pop a value no writer may store),
+            # where it was: the item after it is now k - 1 from the end.
             c = self._c
-            c._check((n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(
-                c.h, j - 1 if end else j, got[0], got[1], len(got[1])), "pop")
+            rc = (n.lib.shmkit_list_insert_end if end else n.lib.shmkit_list_insert)(
+                c.h, j - 1 if end else j, got[0], got[1], len(got[1]))
+            if rc:
+                raise _errors.CorruptError("list %s: pop: %s; putting the item back failed (%s), it is lost"
+                                           % (self.name, e, os.strerror(rc))) from e
             raise
 
     def _item(self, i):
@@ -906,6 +954,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
             i += 1
 
     def __eq__(self, other):
+        # As a list: equal to a list or shared list of equal items, unequal
+        # to anything else (a tuple, 5), never an error.
+        if not isinstance(other, (list, SharedList)):
+            return NotImplemented
         return list(self) == list(other)
 
     def __repr__(self):

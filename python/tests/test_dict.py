@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import shmkit  # noqa: E402
 
 _names = itertools.count()
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class DictTest(unittest.TestCase):
@@ -246,6 +247,154 @@ class DictTest(unittest.TestCase):
         self.assertRaises(shmkit.CorruptError, _dict.decode, _dict.BOOL, b"\x02")
         self.assertIs(_dict.decode(_dict.BOOL, b"\x01"), True)
 
+    def _scribble_bools(self, obj, byte):
+        """Sets the byte of every BOOL value in obj's heap to byte, as a
+        foreign writer could; how many it set."""
+        from shmkit import _dict
+        heap = "/dev/shm/" + obj._c._ref[:192].split(b"\0")[0].decode()
+        with open(heap, "r+b") as f:
+            data = bytearray(f.read())
+            cursor, off, found = int.from_bytes(data[32:40], "little"), 2048, 0
+            while off + 16 <= cursor:
+                size, klen, vlen = (int.from_bytes(data[off + a:off + a + 4], "little") for a in (0, 8, 12))
+                if data[off + 4] == 1 and data[off + 6] == _dict.BOOL and vlen == 1:
+                    f.seek(off + 16 + klen)
+                    f.write(bytes([byte]))
+                    found += 1
+                off += size
+        return found
+
+    def test_list_pop_of_a_scribbled_bool(self):
+        """A BOOL item of byte 7 (scribbled) popped by another process, by
+        pop(), pop(1) and pop(-2): CorruptError alone, and the item stays
+        where it was. C removed it, then refused to put it back (a BOOL byte
+        other than 0 or 1 is EINVAL), so it was lost and the caller got
+        the CorruptError with a ValueError raised while handling it."""
+        lst = self.new_list(initial=[1, True, 3, False])
+        self.assertEqual(self._scribble_bools(lst, 7), 2)
+
+        def pop(i):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                for j in (-1, 1, -3):
+                    try:
+                        ll.pop(j)
+                    except shmkit.CorruptError as e:
+                        if e.__context__ is not None:
+                            raise AssertionError("a second exception: %r" % e.__context__)
+                    else:
+                        raise AssertionError("pop(%d) returned" % j)
+        self.run_children(1, pop)
+        self.assertEqual(len(lst), 4)
+        self.assertEqual((lst[0], lst[2]), (1, 3))
+        self.assertEqual(self._scribble_bools(lst, 1), 2)  # the two items are where they were
+        self.assertEqual(list(lst), [1, True, 3, True])
+        self._scribble_bools(lst, 7)
+        del lst[1]  # del drops the value unread: a scribbled item can still be removed
+        del lst[-1]
+        self.assertEqual(list(lst), [1, 3])
+
+    def test_keys_stored_pickled_by_the_build_before_surrogateescape(self):
+        """A str key with lone surrogates that surrogateescape encodes
+        ("\udcff", "a\udce9b") is stored as STR bytes now; the build before
+        pickled it, and a heap lives on in /dev/shm across builds. A process
+        writes such keys as that build did; another finds them by the str:
+        in, get, [], setdefault, assignment (in place, no second key),
+        add, compare_and_swap, pop and del; compare_and_swap also matches
+        such a str stored as a value that way. Before, each missed (KeyError)
+        though iteration gave the key, and assignment made a second key."""
+        from shmkit import _dict, _native
+        d = self.new_dict()
+        keys = ["\udcff", "a\udce9b", "\udcc3\udca9"]  # the last is pickled by both builds
+
+        def write_old(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for j, k in enumerate(keys):
+                    kb = pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL)
+                    v = _dict.encode(j)[1]
+                    self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.PICKLE, kb, len(kb), _dict.INT, v, 8), 0)
+                vb = pickle.dumps(keys[0], protocol=pickle.HIGHEST_PROTOCOL)  # a value, as that build stored it
+                self.assertEqual(_native.lib.shmkit_dict_set(dd._c.h, _dict.STR, b"v", 1, _dict.PICKLE, vb, len(vb)), 0)
+
+        def use(i):
+            with shmkit.attach(self.name) as seg, seg.dict("d") as dd:
+                for j, k in enumerate(keys):
+                    self.assertIn(k, dd)
+                    self.assertEqual((dd[k], dd.get(k), dd.setdefault(k, 9)), (j, j, j))
+                    dd[k] = 10 + j
+                    self.assertEqual(dd.add(k, 1), 11 + j)
+                    self.assertTrue(dd.compare_and_swap(k, 11 + j, 20 + j))
+                self.assertTrue(dd.compare_and_swap("v", keys[0], 5))
+                del dd["v"]
+                self.assertEqual(len(dd), 3)
+                self.assertEqual(sorted(dd.items()), sorted((k, 20 + j) for j, k in enumerate(keys)))
+                self.assertEqual(dd.pop(keys[0]), 20)
+                del dd[keys[1]]
+                self.assertEqual(dict(dd), {keys[2]: 22})
+        self.run_children(1, write_old)
+        self.run_children(1, use)
+        self.assertEqual(dict(d), {keys[2]: 22})
+
+    def test_list_index_by_dunder_index(self):
+        """An index that is not an int but has __index__ (a numpy integer),
+        as a list takes it: lst[i], lst[i] = v, del lst[i], lst.pop(i), in
+        another process. They raised TypeError (insert alone took it);
+        a float or str index is still TypeError and changes nothing."""
+        lst = self.new_list(initial=[0, 1, 2, 3, 4])
+
+        class Index:
+            def __init__(self, i):
+                self.i = i
+
+            def __index__(self):
+                return self.i
+
+        def use(_):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                self.assertEqual((ll[Index(1)], ll[Index(-1)]), (1, 4))
+                ll[Index(0)] = 10
+                del ll[Index(1)]
+                self.assertEqual(ll.pop(Index(-2)), 3)
+                for bad in (1.0, "1", None):
+                    self.assertRaises(TypeError, ll.__getitem__, bad)
+                    self.assertRaises(TypeError, ll.pop, bad)
+        self.run_children(1, use)
+        self.assertEqual(list(lst), [10, 2, 4])
+
+    def test_list_extended_by_itself(self):
+        """lst.extend(lst) and lst += lst in another process double the
+        list, as a list's do. extend appended while it iterated the list
+        itself, so it never ended: it filled /dev/shm (25 MB in the 3 s
+        before an alarm stopped it)."""
+        lst = self.new_list(initial=[1, "a"])
+
+        def extend(i):
+            signal.alarm(5)
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+                ll.extend(ll)
+                ll += ll
+            signal.alarm(0)
+        self.run_children(1, extend)
+        self.assertEqual(list(lst), [1, "a"] * 4)
+
+    def test_wrong_types_against_a_shared_list_or_dict(self):
+        """A shared list compares as a list: unequal to 5, None and a tuple,
+        equal to a list or shared list of equal items; a shared dict or
+        list stored as a value is TypeError naming it, nothing stored.
+        lst == 5 raised TypeError, lst == (1, 2) was True, and storing one
+        raised ctypes' ValueError about pointers."""
+        lst = self.new_list(initial=[1, 2])
+        d = self.new_dict(initial={"a": 1})
+
+        def use(i):
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll, seg.dict("d") as dd:
+                self.assertEqual((ll == 5, ll == None, ll != 5, ll == (1, 2), ll == [1, 2], ll == ll),  # noqa: E711
+                                 (False, False, True, False, True, True))
+                for store in (lambda: dd.__setitem__("x", ll), lambda: ll.append(dd), lambda: dd.setdefault("y", [dd])):
+                    with self.assertRaisesRegex(TypeError, "not picklable"):
+                        store()
+        self.run_children(1, use)
+        self.assertEqual((list(lst), dict(d)), ([1, 2], {"a": 1}))
+
     def test_key_that_does_not_unpickle(self):
         """A foreign writer stores a PICKLE key whose bytes do not unpickle
         here (garbage, or a class this process lacks): iteration, items(),
@@ -456,6 +605,56 @@ class DictTest(unittest.TestCase):
         self.run_children(1, write)
         self.assertEqual(list(lst), [1, 3])
         self.assertEqual(lst.stats()["recoveries"], 1)
+
+    @staticmethod
+    def _free_lock(heap):
+        fd = os.open(heap, os.O_RDWR)
+        try:
+            os.pwrite(fd, bytes(48), 64)  # a free mutex is zeros: the writer lock freed
+        finally:
+            os.close(fd)
+
+    def test_scribbled_writer_lock(self):
+        """A writer lock no protocol step leaves (a holder id above the
+        kernel's, the waiters bit alone, a holder that is not alive and not
+        marked dead, glibc's kind field changed to priority-inheritance or
+        junk) is CorruptError to a writer in another process at once, and
+        the dict still reads. Before: a 30 s wait then BusyError, glibc's
+        assertion aborting the process, or ValueError('Invalid argument')."""
+        import struct
+        if os.uname().machine not in ("x86_64", "aarch64"):
+            self.skipTest("glibc's pthread_mutex_t is laid out for amd64 and arm64 here")
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # reaped: no thread has this id now
+        cases = [[(0, struct.pack("<I", 0x3ffffff))], [(0, struct.pack("<I", 0x80000000))],
+                 [(0, struct.pack("<I", dead.pid))], [(16, struct.pack("<I", 0x32)), (0, struct.pack("<I", dead.pid))],
+                 [(16, struct.pack("<I", 0xffffffff))], [(0, b"\xff" * 40)]]
+        children = []
+        for i, pokes in enumerate(cases):
+            obj = self.new_dict("w%d" % i) if i % 2 else self.new_list("w%d" % i)
+            obj.append(1) if i % 2 == 0 else obj.__setitem__("a", 1)
+            heap = "/dev/shm/" + obj._c._ref[:192].split(b"\0")[0].decode()
+            with open(heap, "r+b") as f:
+                for off, b in pokes:
+                    f.seek(64 + off)
+                    f.write(b)
+            self.addCleanup(self._free_lock, heap)
+            code = ("import shmkit\ns = shmkit.attach(%r)\nh = s.%s(%r)\ntry:\n    h.%s\n    print('ok')\n"
+                    "except shmkit.CorruptError:\n    print('corrupt')\nexcept BaseException as e:\n    print(repr(e))\n"
+                    % (self.name, "dict" if i % 2 else "list", "w%d" % i, "__setitem__('b', 2)" if i % 2 else "append(2)"))
+            children.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=_ROOT)))
+        outs = []
+        for p in children:
+            try:
+                out, _ = p.communicate(timeout=10)  # a holder that cannot come back is not waited for (30 s)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, _ = p.communicate()
+            outs.append(out.decode().strip())
+        self.assertEqual(outs, ["corrupt"] * len(cases))
+        self.assertEqual(self.opened[1]["a"], 1)
+        self.assertEqual(self.opened[0][0], 1)
 
     def test_scribbled_heaps(self):
         """1-3 runs of 1-8 random bytes written anywhere in a dict's or a

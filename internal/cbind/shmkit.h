@@ -1057,7 +1057,10 @@ struct shmkit_queue {
 	uint8_t *part;             /* a slot-sized buffer, malloc'd by open */
 };
 
-/* EINVAL: slots of slot_bytes <= SHMKIT_QUEUE_HEADER, or a limit over UINT32_MAX. */
+/* EINVAL: slots of slot_bytes <= SHMKIT_QUEUE_HEADER, a limit over
+ * UINT32_MAX, or a name too long for its derived names; EEXIST: one of
+ * them is taken; ENOSPC: the five objects do not all fit. Each is found
+ * before anything is made, so a refused queue leaves nothing. */
 int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
                      uint64_t max_message);
 int shmkit_queue_open(const struct shmkit_segment *seg, const char *name, struct shmkit_queue *q);

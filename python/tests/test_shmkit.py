@@ -827,6 +827,38 @@ class TestQueue(SegmentTest):
             self.assertEqual(f.read(), repr(["taken.len"]))
         self.seg.new_queue(long[:58], slots=4, slot_bytes=64, max_message=100).close()
 
+    def test_queue_out_of_room_creates_nothing(self):
+        """A new_queue that finds room for only some of its five objects, in
+        the data area or the directory, raises NoSpaceError and leaves none
+        of them (another process lists an empty segment); before, the first
+        objects stayed, holding the name and the space."""
+        self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
+        lengths = [o.length for o in self.seg.objects()]
+        self.assertEqual(len(lengths), 5)
+        data_start = (128 + 5 * 128 + 63) // 64 * 64  # header, 5 entries of 128 bytes
+        for k in range(1, 5):
+            for size, capacity in ((data_start + sum(lengths[:k + 1]) - 64, 5),  # 64 bytes short of one more
+                                   (1 << 16, k)):  # entries for k
+                name = "%s-room%d-%d" % (self.name, k, capacity)
+                seg = shmkit.create(name, size, capacity=capacity)
+                self.addCleanup(shmkit.unlink, name)
+                self.addCleanup(seg.close)
+                with self.assertRaises(shmkit.NoSpaceError, msg="room for %d" % k):
+                    seg.new_queue("q", slots=4, slot_bytes=64, max_message=100)
+                r, w = os.pipe()
+
+                def lister():
+                    os.write(w, repr([o.name for o in shmkit.attach(name).objects()]).encode())
+                self.assertEqual(self.child(lister), 0)
+                os.close(w)
+                with os.fdopen(r) as f:
+                    self.assertEqual(f.read(), "[]", "room for %d objects, capacity %d" % (k, capacity))
+        name = self.name + "-exact"
+        seg = shmkit.create(name, data_start + sum(lengths), capacity=5)
+        self.addCleanup(shmkit.unlink, name)
+        self.addCleanup(seg.close)
+        seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
+
     def test_sender_killed_inside_a_message_nothing_after(self):
         """A get that took the first parts of a message whose sender was
         killed, with no message after it, gives up at its timeout (it used

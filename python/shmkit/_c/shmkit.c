@@ -4380,26 +4380,82 @@ static int queue_names(const char *name, const char *suffix, char *out) {
 	return 0;
 }
 
+/* room_for is 0 if objects of the n lengths (each rounded up to 64) would
+ * all fit now, in the data area and the directory, ENOSPC if not: a maker
+ * of several objects asks before it makes the first (as Go's
+ * segment.Room). A snapshot: an allocation made meanwhile may take it. */
+static int room_for(const struct shmkit_segment *seg, const uint64_t *lengths, int n) {
+	const struct shmkit_header *h = (const struct shmkit_header *)seg->base;
+	const struct shmkit_entry *dir = (const struct shmkit_entry *)(seg->base + sizeof *h);
+	uint64_t need = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t a = align64(lengths[i]);
+		if (a < lengths[i] || a > seg->size - need) {
+			return ENOSPC;
+		}
+		need += a;
+	}
+	uint32_t count = LOAD(&h->dir_count);
+	if (count > seg->dir_capacity) {
+		return SHMKIT_ECORRUPT;
+	}
+	while (count < seg->dir_capacity && LOAD(&dir[count].state) != SHMKIT_ENTRY_EMPTY) {
+		count++; /* published but not yet counted: taken all the same */
+	}
+	uint64_t cur = LOAD(&h->alloc_cursor);
+	if (cur < data_start(seg->dir_capacity) || cur > seg->size) {
+		return SHMKIT_ECORRUPT;
+	}
+	return seg->dir_capacity - count < (uint32_t)n || need > seg->size - cur ? ENOSPC : 0;
+}
+
 int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
                      uint64_t max_message) {
+	static const char *const suffixes[4] = {".send", ".recv", ".max", ".len"};
 	if (slot_bytes <= SHMKIT_QUEUE_HEADER || max_message > UINT32_MAX) {
 		return EINVAL;
 	}
-	char n[SHMKIT_NAME_MAX + 1];
+	if (seg->fd < 0) {
+		return EBADF;
+	}
+	if (name == NULL || shmkit_check_name(name, strlen(name), 1) != 0) {
+		return EINVAL;
+	}
+	/* Refuse before making anything, for the derived names and for room: a
+	 * queue made in part would hold its name, and the segment's space, for
+	 * good. */
+	char n[4][SHMKIT_NAME_MAX + 1];
 	struct shmkit_object o;
+	for (int i = 0; i < 4; i++) {
+		if (queue_names(name, suffixes[i], n[i]) != 0 || shmkit_check_name(n[i], strlen(n[i]), 1) != 0) {
+			return EINVAL;
+		}
+		int rc = shmkit_lookup(seg, n[i], 0, 0, &o);
+		if (rc != ENOENT) {
+			return rc == 0 ? EEXIST : rc;
+		}
+	}
+	uint64_t stride, ring;
+	if (channel_geometry(1, slots, slot_bytes, &stride, &ring) != 0) {
+		return EINVAL;
+	}
+	const uint64_t lengths[5] = {ring, sizeof(struct shmkit_mutex), sizeof(struct shmkit_mutex), 8, 8};
+	int rc = room_for(seg, lengths, 5);
 	int64_t zero = 0;
-	int rc = shmkit_new_channel_flags(seg, name, 'B', slots, slot_bytes, 0, &o);
-	if (rc == 0 && (rc = queue_names(name, ".send", n)) == 0) {
-		rc = shmkit_new_mutex(seg, n, 0, &o);
+	if (rc == 0) {
+		rc = shmkit_new_channel_flags(seg, name, 'B', slots, slot_bytes, 0, &o);
 	}
-	if (rc == 0 && (rc = queue_names(name, ".recv", n)) == 0) {
-		rc = shmkit_new_mutex(seg, n, 0, &o);
+	if (rc == 0) {
+		rc = shmkit_new_mutex(seg, n[0], 0, &o);
 	}
-	if (rc == 0 && (rc = queue_names(name, ".max", n)) == 0) {
-		rc = shmkit_new_elems(seg, n, 'Q', 1, 0, 0, &max_message, &o);
+	if (rc == 0) {
+		rc = shmkit_new_mutex(seg, n[1], 0, &o);
 	}
-	if (rc == 0 && (rc = queue_names(name, ".len", n)) == 0) {
-		rc = shmkit_new_elems(seg, n, 'q', 1, 0, 0, &zero, &o);
+	if (rc == 0) {
+		rc = shmkit_new_elems(seg, n[2], 'Q', 1, 0, 0, &max_message, &o);
+	}
+	if (rc == 0) {
+		rc = shmkit_new_elems(seg, n[3], 'q', 1, 0, 0, &zero, &o);
 	}
 	return rc;
 }

@@ -94,6 +94,9 @@ var scribbleDie = pool.Register("scribbledie", func(arg string) (string, error) 
 	if err := s.Wait(); err != nil {
 		return "", errors.New("scribbler: " + err.Error())
 	}
+	if len(parts) > 3 && parts[3] == "exit" { // of itself, as a failing initializer does
+		os.Exit(3)
+	}
 	syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {}
 })
@@ -152,6 +155,28 @@ func TestScribbledStartsCount(t *testing.T) {
 	out, err := pool.Map(t.Context(), p, double, []int64{5, 6, 7, 8, 9, 10})
 	require.NoError(t, err)
 	assert.Equal(t, []int64{10, 12, 14, 16, 18, 20}, out)
+	p.Close()
+	require.NoError(t, p.Join())
+}
+
+// A row rewritten to STARTING under a task that makes its worker exit of
+// itself (exit status 3, no signal) is not a worker that failed to start:
+// the worker had taken the task from its channel. The task uses up its
+// retry and fails with a WorkerError; the pool does not break with
+// ErrWorkerStart and serves on.
+func TestScribbledStartingRowThenExit(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithRetries(1))
+	runs := t.TempDir() + "/runs"
+	got, err := pool.Apply(t.Context(), p, scribbleDie, "starting|"+p.Name()+"|"+runs+"|exit")
+	var werr *pool.WorkerError
+	require.ErrorAs(t, err, &werr, "answered %q", got)
+	assert.Equal(t, 2, werr.Attempts)
+	assert.Equal(t, 3, werr.ExitCode)
+	lines, _ := os.ReadFile(runs)
+	assert.Equal(t, 2, strings.Count(string(lines), "\n"), "runs")
+	out, err := pool.Map(t.Context(), p, double, []int64{4, 5})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{8, 10}, out)
 	p.Close()
 	require.NoError(t, p.Join())
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -179,4 +180,53 @@ func TestScribbledStartingRowThenExit(t *testing.T) {
 	assert.Equal(t, []int64{8, 10}, out)
 	p.Close()
 	require.NoError(t, p.Join())
+}
+
+// Inspect (and so shmkit inspect) reads a worker's row as a claim to
+// check, not a fact: a row of an impossible state, of an impossible pid,
+// naming a live process that is not the worker (it does not map the
+// worker's segment), or of a generation whose segment is not there, is
+// reported with its problem and never as a live worker. The pool itself
+// takes no row for its workers' pids: it serves on, and Terminate kills
+// only its own workers.
+func TestInspectDistrustsHostileRows(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(4))
+	_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3, 4, 5, 6, 7, 8})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		for _, w := range p.Workers() {
+			if w.State != "idle" {
+				return false
+			}
+		}
+		return true
+	}, time.Minute, time.Millisecond, "workers: %+v", p.Workers())
+	bystander := exec.Command("sleep", "60")
+	require.NoError(t, bystander.Start())
+	t.Cleanup(func() { bystander.Process.Kill(); bystander.Wait() })
+
+	seg, err := shm.Open(p.Name())
+	require.NoError(t, err)
+	defer seg.Close()
+	obj, err := objects.Core(seg).LookupKind("pool", shm.KindBytes)
+	require.NoError(t, err)
+	_, rows := layout.PoolTable(obj.Bytes(), 4)
+	rows[0].State.Store(7)
+	rows[1].PID.Store(int32(bystander.Process.Pid))
+	rows[2].Generation.Add(1000)
+	rows[3].PID.Store(-1)
+	st, err := pool.Inspect(seg)
+	require.NoError(t, err)
+	for i, want := range []string{"impossible state 7", "does not map", "-w10", "impossible pid -1"} {
+		w := st.Workers[i]
+		assert.False(t, w.Alive, "row %d: %+v", i, w)
+		assert.Contains(t, w.Problem, want, "row %d: %+v", i, w)
+	}
+
+	// The pool serves on, and ends only its own workers.
+	out, err := pool.Map(t.Context(), p, double, []int64{4, 5})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{8, 10}, out)
+	require.NoError(t, p.Terminate())
+	assert.NoError(t, bystander.Process.Signal(syscall.Signal(0)), "the bystander was killed")
 }

@@ -154,6 +154,7 @@ func New(opts ...Option) (*Pool, error) {
 		h, _ := layout.PoolTable(mem, 0)
 		h.Workers = uint32(cfg.workers)
 		h.ParentPID = int32(os.Getpid())
+		h.Version = layout.PoolVersion
 		h.Magic.Store(layout.PoolMagic)
 		return nil
 	})

@@ -4660,6 +4660,7 @@ static int init_pool(uint8_t *mem, const struct alloc_req *r) {
 	struct shmkit_pool *p = (struct shmkit_pool *)mem;
 	p->workers = r->value;
 	p->parent_pid = *(const int32_t *)r->data;
+	p->version = SHMKIT_POOL_VERSION;
 	STORE(&p->magic, SHMKIT_POOL_MAGIC); /* last: a reader that sees it sees the rest */
 	return 0;
 }
@@ -4730,6 +4731,9 @@ static int pool_row(struct shmkit_segment *seg, const char *slot_arg, struct shm
 	const struct shmkit_pool *p = o.data;
 	if (o.length < sizeof *p || LOAD(&p->magic) != SHMKIT_POOL_MAGIC) {
 		return SHMKIT_ENOTSHMKIT;
+	}
+	if (LOAD(&p->version) != SHMKIT_POOL_VERSION) {
+		return SHMKIT_EVERSION; /* another build's protocol: its messages would be misread */
 	}
 	uint64_t workers = p->workers;
 	char *end;

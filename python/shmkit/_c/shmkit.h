@@ -429,6 +429,7 @@ struct shmkit_slot {
  * the worker exit.
  */
 #define SHMKIT_POOL_MAGIC 0x4C4F4F50544B4853ULL /* "SHKTPOOL" read as little-endian */
+#define SHMKIT_POOL_VERSION 1u /* struct shmkit_pool.version: workers refuse a table of another (SHMKIT_EVERSION) */
 #define SHMKIT_POOL_STARTING 0u /* started, not yet serving (initializer running) */
 #define SHMKIT_POOL_IDLE 1u     /* waiting for a task */
 #define SHMKIT_POOL_BUSY 2u     /* running chunk `task` */
@@ -443,7 +444,7 @@ struct shmkit_pool {
 	uint32_t workers;          /*   8: rows that follow */
 	int32_t parent_pid;        /*  12: the process that owns the pool */
 	uint32_t closed;           /*  16: 1 once no more tasks are taken */
-	uint32_t reserved0;        /*  20 */
+	uint32_t version;          /*  20: SHMKIT_POOL_VERSION, the protocol of the table and messages */
 	uint64_t queued;           /*  24: tasks waiting for a worker */
 	uint64_t in_flight;        /*  32: tasks sent to a worker, not answered */
 	uint64_t done;             /*  40: tasks answered with a result */

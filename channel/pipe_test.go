@@ -193,7 +193,7 @@ func TestNewPipeRefusedCreatesNothing(t *testing.T) {
 	length := obj.Length
 	for _, opt := range []struct{ size, cap int }{
 		{int(layout.DataStart(2) + 2*length - 64), 2}, // 64 bytes short of the second
-		{shm.SizeFor(length, length) + 4096, 1},        // one entry
+		{shm.SizeFor(length, length) + 4096, 1},       // one entry
 	} {
 		seg, name := proctest.Segment(t, opt.size, shm.WithCapacity(opt.cap))
 		_, err := channel.NewPipe[float64](seg, "p", 4, 16)

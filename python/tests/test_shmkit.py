@@ -859,6 +859,35 @@ class TestQueue(SegmentTest):
         self.addCleanup(seg.close)
         seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
 
+    def test_pipe_refused_creates_nothing(self):
+        """A two-way new_pipe that finds room for only one of its channels,
+        or NAME.1 taken, raises and leaves no channel (another process lists
+        them); before, NAME.0 stayed."""
+        self.seg.new_pipe("p", slots=4, maxlen=64).close()
+        length = [o.length for o in self.seg.objects() if o.name == "p.0"][0]
+        data_start = (128 + 2 * 128 + 63) // 64 * 64  # header, 2 entries of 128 bytes
+        cases = [(data_start + 2 * length - 64, 2, shmkit.NoSpaceError),  # 64 bytes short of the second
+                 (1 << 16, 1, shmkit.NoSpaceError),  # one entry
+                 (1 << 16, 4, shmkit.ObjectExistsError)]  # p.1 taken
+        for size, capacity, error in cases:
+            name = "%s-pipe%d" % (self.name, capacity)
+            seg = shmkit.create(name, size, capacity=capacity)
+            self.addCleanup(shmkit.unlink, name)
+            self.addCleanup(seg.close)
+            if error is shmkit.ObjectExistsError:
+                seg.new_value("p.1", "q", 0, lock=False).release()
+            with self.assertRaises(error):
+                seg.new_pipe("p", slots=4, maxlen=64)
+            r, w = os.pipe()
+
+            def lister():
+                os.write(w, repr([o.name for o in shmkit.attach(name).objects()]).encode())
+            self.assertEqual(self.child(lister), 0)
+            os.close(w)
+            with os.fdopen(r) as f:
+                left = f.read()
+            self.assertEqual(left, repr(["p.1"] if error is shmkit.ObjectExistsError else []), capacity)
+
     def test_sender_killed_inside_a_message_nothing_after(self):
         """A get that took the first parts of a message whose sender was
         killed, with no message after it, gives up at its timeout (it used

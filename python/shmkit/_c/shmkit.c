@@ -4409,6 +4409,38 @@ static int room_for(const struct shmkit_segment *seg, const uint64_t *lengths, i
 	return seg->dir_capacity - count < (uint32_t)n || need > seg->size - cur ? ENOSPC : 0;
 }
 
+int shmkit_new_pipe(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots, uint32_t max_len,
+                    int duplex) {
+	char n[2][SHMKIT_NAME_MAX + 1];
+	struct shmkit_object o;
+	if (name == NULL || typecode == SHMKIT_TYPECODE_STRUCT) {
+		return EINVAL;
+	}
+	if (queue_names(name, ".0", n[0]) != 0 || queue_names(name, ".1", n[1]) != 0) {
+		return EINVAL;
+	}
+	if (duplex) {
+		/* Refuse before making NAME.0 what would refuse NAME.1: a pipe made
+		 * in part would hold its name, and the segment's space, for good. */
+		int rc = shmkit_check_name(n[1], strlen(n[1]), 1) != 0 ? EINVAL : shmkit_lookup(seg, n[1], 0, 0, &o);
+		if (rc != ENOENT) {
+			return rc == 0 ? EEXIST : rc;
+		}
+		uint64_t size = shmkit_typecode_size(typecode), stride, length[2];
+		if (size != 0 && channel_geometry(size, slots, max_len, &stride, &length[0]) == 0) {
+			length[1] = length[0];
+			if ((rc = room_for(seg, length, 2)) != 0) {
+				return rc;
+			}
+		}
+	}
+	int rc = shmkit_new_channel_flags(seg, n[0], typecode, slots, max_len, 0, &o);
+	if (rc == 0 && duplex) {
+		rc = shmkit_new_channel_flags(seg, n[1], typecode, slots, max_len, 0, &o);
+	}
+	return rc;
+}
+
 int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
                      uint64_t max_message) {
 	static const char *const suffixes[4] = {".send", ".recv", ".max", ".len"};

@@ -1058,6 +1058,14 @@ struct shmkit_queue {
 	uint8_t *part;             /* a slot-sized buffer, malloc'd by open */
 };
 
+/* A pipe (Go's channel.NewPipe, Python's seg.new_pipe): the channel
+ * NAME.0 of typecode, and with duplex NAME.1, each of slots messages of up
+ * to max_len elements. EEXIST if NAME.1 is taken, ENOSPC if the two do not
+ * both fit: found before anything is made, so a refused pipe leaves
+ * nothing. The ends are opened with shmkit_chan_open. */
+int shmkit_new_pipe(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots, uint32_t max_len,
+                    int duplex);
+
 /* EINVAL: slots of slot_bytes <= SHMKIT_QUEUE_HEADER, a limit over
  * UINT32_MAX, or a name too long for its derived names; EEXIST: one of
  * them is taken; ENOSPC: the five objects do not all fit. Each is found

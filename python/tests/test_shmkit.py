@@ -590,6 +590,23 @@ class TestWithBlock(SegmentTest):
 class TestPipe(SegmentTest):
     """multiprocessing.Pipe's Connection over a shmkit pipe."""
 
+    def test_refused_receive_loses_nothing(self):
+        """recv_bytes_into a read-only buffer is TypeError and recv_bytes
+        with a maxlength shorter than the message OSError, and the message
+        stays for the next receive. Before, both took it and dropped it: a
+        receive after them waited for ever."""
+        a = self.seg.new_pipe("p", slots=4, maxlen=64)
+        b = self.seg.pipe("p", 1)
+        a.send_bytes(b"first")
+        with self.assertRaises(TypeError):
+            b.recv_bytes_into(b"0123456789")
+        with self.assertRaises(OSError):
+            b.recv_bytes(maxlength=2)
+        buf = bytearray(10)
+        self.assertEqual(b.recv_bytes_into(buf, 1), 5)
+        self.assertEqual(bytes(buf[1:6]), b"first")
+        self.assertFalse(b.poll(0))
+
     def test_adder_across_processes(self):
         client = self.seg.new_pipe("adder")
 
@@ -1517,6 +1534,55 @@ class TestHostileRecords(SegmentTest):
 class TestInputChecks(SegmentTest):
     """Integers that C receives and names are checked as Go checks them,
     never wrapped or cut at a NUL."""
+
+    def test_infinite_and_nan_timeouts(self):
+        """timeout=float('inf') waits as long as it takes, as None does;
+        NaN is a ValueError that names the timeout. Before, inf raised
+        OverflowError (cannot convert float infinity to integer) from a
+        queue's get, a pipe's poll and a named semaphore's acquire, even
+        with what they wait for ready, and NaN a ValueError about
+        converting to an integer."""
+        inf, nan = float("inf"), float("nan")
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100)
+        a = self.seg.new_pipe("p", slots=4, maxlen=64)
+        b = self.seg.pipe("p", 1)
+        s = self.seg.new_semaphore("s", 0)
+        e = self.seg.new_event("e")
+        bar = self.seg.new_barrier("b", 1)
+        sem = "/shmkit-pytest-ns-%d" % os.getpid()
+        ns = shmkit.named_semaphore(sem, create=True, value=0)
+        self.addCleanup(shmkit.unlink_named_semaphore, sem)
+        self.addCleanup(ns.close)
+        waits = {
+            "queue get": lambda t: q.get(timeout=t),
+            "queue put": lambda t: q.put(1, timeout=t),
+            "pipe poll": lambda t: b.poll(t),
+            "semaphore": lambda t: s.acquire(timeout=t),
+            "named semaphore": lambda t: ns.acquire(timeout=t),
+            "event": lambda t: e.wait(t),
+            "barrier": lambda t: bar.wait(t),
+        }
+        for what, wait in waits.items():
+            with self.assertRaisesRegex(ValueError, "timeout", msg=what):
+                wait(nan)
+        q.put(7)
+        a.send_bytes(b"x")
+        s.release()
+        ns.release()
+        e.set()
+        self.assertEqual(q.get(timeout=inf), 7)
+        q.put(8, timeout=inf)
+        self.assertTrue(b.poll(inf))
+        self.assertTrue(s.acquire(timeout=inf))
+        self.assertTrue(ns.acquire(timeout=inf))
+        self.assertTrue(e.wait(inf))
+        self.assertEqual(bar.wait(inf), 0)
+        m = self.seg.new_mutex("m")
+        c = self.seg.new_condition("c", m)
+        with m:
+            with self.assertRaisesRegex(ValueError, "timeout"):
+                c.wait(nan)
+            self.assertTrue(c.wait_for(lambda: True, inf))
 
     def test_integers_out_of_range(self):
         other = "shmkit-pytest-%d-big" % os.getpid()

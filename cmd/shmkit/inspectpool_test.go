@@ -21,7 +21,7 @@ func TestInspectHostilePoolRows(t *testing.T) {
 	seg, name := proctest.Segment(t, 1<<16)
 	_, err := seg.Alloc(shm.Request{Name: "pool", Kind: shm.KindBytes, Length: uint64(layout.PoolTableSize(3))}, func(mem []byte) error {
 		h, rows := layout.PoolTable(mem, 3)
-		h.Workers, h.ParentPID = 3, 1
+		h.Workers, h.ParentPID, h.Version = 3, 1, layout.PoolVersion
 		rows[0].State.Store(9)
 		rows[0].PID.Store(1)
 		rows[1].State.Store(layout.PoolIdle)

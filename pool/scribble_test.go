@@ -66,6 +66,10 @@ func scribbleRow(args []string) int {
 		case "exited":
 			r.State.Store(layout.PoolExited)
 			r.Task.Store(0)
+		case "lies": // an impossible state, another live process's pid, another generation
+			r.State.Store(7)
+			r.PID.Store(1)
+			r.Generation.Add(1000)
 		}
 		return 0
 	}
@@ -106,7 +110,7 @@ var scribbleDie = pool.Register("scribbledie", func(arg string) (string, error) 
 // task whose worker dies under it uses up a retry, and once they are
 // spent fails with a WorkerError; the pool goes on serving.
 func TestScribbledRowSparesNoRetry(t *testing.T) {
-	for _, way := range []string{"idle", "starting", "baditem", "exited"} {
+	for _, way := range []string{"idle", "starting", "baditem", "exited", "lies"} {
 		t.Run(way, func(t *testing.T) {
 			p := newPool(t, pool.WithWorkers(1), pool.WithRetries(1))
 			_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3}) // it has served

@@ -512,7 +512,10 @@ int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value);
 
 /* Named POSIX semaphores (sem_open), what C's and Python's multiprocessing open. */
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
-/* SHMKIT_ECORRUPT: the file is shorter than a semaphore (it would fault). */
+/* SHMKIT_ECORRUPT: the file is shorter than a semaphore (it would fault),
+ * or holds what glibc never leaves there (a value past SEM_VALUE_MAX, a
+ * futex flag word not a shared semaphore's, with which glibc aborts the
+ * process); every call below checks the latter first. */
 int shmkit_nsem_close(sem_t *sem);
 int shmkit_nsem_unlink(const char *name);
 int shmkit_nsem_wait(sem_t *sem);

@@ -509,6 +509,35 @@ class TestParity(SegmentTest):
         finally:
             os.unlink(path)
 
+    def test_scribbled_named_semaphore(self):
+        """A named semaphore's file overwritten with what glibc never leaves
+        there (a value past SEM_VALUE_MAX, a bad futex flag word) is
+        CorruptError to each call of a process that has it open, which lives
+        on; before, glibc aborted the process (SIGABRT) at its release, after
+        get_value gave -1."""
+        name = "/shmkit-pytest-scribsem-%d" % os.getpid()
+        path = "/dev/shm/sem." + name[1:]
+        s = shmkit.named_semaphore(name, create=True, value=1)
+        self.addCleanup(shmkit.unlink_named_semaphore, name)
+        self.addCleanup(s.close)
+        for pattern in (b"\xff" * 32, b"\0\0\0\x80\0\0\0\0\0\0\0\0",
+                        b"\1\0\0\0\1\0\0\0\xff\xff\xff\xff"):
+            with open(path, "r+b") as f:
+                f.write(pattern)
+
+            def user():
+                calls = (s.get_value, lambda: s.acquire(False), lambda: s.acquire(timeout=0.01), s.release)
+                corrupt = 0
+                for call in calls:
+                    try:
+                        call()
+                    except shmkit.CorruptError:
+                        corrupt += 1
+                os._exit(corrupt)
+            status = self.child(user)
+            self.assertTrue(os.WIFEXITED(status), "died of signal %d" % os.WTERMSIG(status))
+            self.assertEqual(os.WEXITSTATUS(status), 4, pattern)
+
     def test_atomic_add_across_processes(self):
         # Go's RawValue.Add and this add() are one atomic instruction on the
         # same word: no update is lost, as with v.value += 1 it would be.

@@ -31,6 +31,36 @@ static struct timespec to_timespec(int64_t ns) {
 /* sem_* report through errno. */
 static int sem_rc(int rc) { return rc == 0 ? 0 : errno; }
 
+/* nsem_impossible says whether a named semaphore's file holds what glibc
+ * never leaves there (another process scribbled it): a value past
+ * SEM_VALUE_MAX, or a futex flag word other than a process-shared
+ * semaphore's, with which glibc aborts the process at the next post or
+ * wait ("The futex facility returned an unexpected error code"). glibc's
+ * 64-bit layout: a u64 of value (low half) and waiters, then the flag
+ * word, whose right value is read from a semaphore made here rather than
+ * copied from glibc. Elsewhere nothing is checked. */
+static int nsem_impossible(sem_t *sem) {
+#if defined(__GLIBC__) && __SIZEOF_POINTER__ == 8
+	static int shared_flag = -2; /* -2: not yet read; -1: unknown */
+	int flag = __atomic_load_n(&shared_flag, __ATOMIC_RELAXED);
+	if (flag == -2) {
+		sem_t probe;
+		flag = -1;
+		if (sizeof probe >= 12 && sem_init(&probe, 1, 0) == 0) {
+			memcpy(&flag, (unsigned char *)&probe + 8, sizeof flag);
+			sem_destroy(&probe);
+		}
+		__atomic_store_n(&shared_flag, flag, __ATOMIC_RELAXED);
+	}
+	uint64_t data = __atomic_load_n((uint64_t *)(void *)sem, __ATOMIC_RELAXED);
+	int word = __atomic_load_n((int *)(void *)((unsigned char *)sem + 8), __ATOMIC_RELAXED);
+	return (data & 0xFFFFFFFFu) > (uint64_t)SEM_VALUE_MAX || (flag >= 0 && word != flag);
+#else
+	(void)sem;
+	return 0;
+#endif
+}
+
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out) {
 	sem_t *s = create ? sem_open(name, O_CREAT | O_EXCL, (mode_t)mode, value) : sem_open(name, 0);
 	if (s == SEM_FAILED) {
@@ -50,6 +80,10 @@ int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value
 			return SHMKIT_ECORRUPT;
 		}
 	}
+	if (!create && nsem_impossible(s)) {
+		sem_close(s);
+		return SHMKIT_ECORRUPT;
+	}
 	*out = s;
 	return 0;
 }
@@ -59,6 +93,9 @@ int shmkit_nsem_close(sem_t *sem) { return sem_rc(sem_close(sem)); }
 int shmkit_nsem_unlink(const char *name) { return sem_rc(sem_unlink(name)); }
 
 int shmkit_nsem_wait(sem_t *sem) {
+	if (nsem_impossible(sem)) {
+		return SHMKIT_ECORRUPT;
+	}
 	int rc;
 	while ((rc = sem_rc(sem_wait(sem))) == EINTR) {
 	}
@@ -66,6 +103,9 @@ int shmkit_nsem_wait(sem_t *sem) {
 }
 
 int shmkit_nsem_trywait(sem_t *sem) {
+	if (nsem_impossible(sem)) {
+		return SHMKIT_ECORRUPT;
+	}
 	int rc;
 	while ((rc = sem_rc(sem_trywait(sem))) == EINTR) {
 	}
@@ -73,6 +113,9 @@ int shmkit_nsem_trywait(sem_t *sem) {
 }
 
 int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns) {
+	if (nsem_impossible(sem)) {
+		return SHMKIT_ECORRUPT;
+	}
 	struct timespec ts = to_timespec(deadline_ns);
 	int rc;
 	while ((rc = sem_rc(sem_clockwait(sem, CLOCK_MONOTONIC, &ts))) == EINTR) {
@@ -80,9 +123,11 @@ int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns) {
 	return rc;
 }
 
-int shmkit_nsem_post(sem_t *sem) { return sem_rc(sem_post(sem)); }
+int shmkit_nsem_post(sem_t *sem) { return nsem_impossible(sem) ? SHMKIT_ECORRUPT : sem_rc(sem_post(sem)); }
 
-int shmkit_nsem_getvalue(sem_t *sem, int *value) { return sem_rc(sem_getvalue(sem, value)); }
+int shmkit_nsem_getvalue(sem_t *sem, int *value) {
+	return nsem_impossible(sem) ? SHMKIT_ECORRUPT : sem_rc(sem_getvalue(sem, value));
+}
 
 int shmkit_mutex_init(void *mutex, int recursive) {
 	pthread_mutexattr_t attr;

@@ -30,6 +30,36 @@ static struct timespec to_timespec(int64_t ns) {
 /* sem_* report through errno. */
 static int sem_rc(int rc) { return rc == 0 ? 0 : errno; }
 
+/* nsem_impossible says whether a named semaphore's file holds what glibc
+ * never leaves there (another process scribbled it): a value past
+ * SEM_VALUE_MAX, or a futex flag word other than a process-shared
+ * semaphore's, with which glibc aborts the process at the next post or
+ * wait ("The futex facility returned an unexpected error code"). glibc's
+ * 64-bit layout: a u64 of value (low half) and waiters, then the flag
+ * word, whose right value is read from a semaphore made here rather than
+ * copied from glibc. Elsewhere nothing is checked. */
+static int nsem_impossible(sem_t *sem) {
+#if defined(__GLIBC__) && __SIZEOF_POINTER__ == 8
+	static int shared_flag = -2; /* -2: not yet read; -1: unknown */
+	int flag = __atomic_load_n(&shared_flag, __ATOMIC_RELAXED);
+	if (flag == -2) {
+		sem_t probe;
+		flag = -1;
+		if (sizeof probe >= 12 && sem_init(&probe, 1, 0) == 0) {
+			memcpy(&flag, (unsigned char *)&probe + 8, sizeof flag);
+			sem_destroy(&probe);
+		}
+		__atomic_store_n(&shared_flag, flag, __ATOMIC_RELAXED);
+	}
+	uint64_t data = __atomic_load_n((uint64_t *)(void *)sem, __ATOMIC_RELAXED);
+	int word = __atomic_load_n((int *)(void *)((unsigned char *)sem + 8), __ATOMIC_RELAXED);
+	return (data & 0xFFFFFFFFu) > (uint64_t)SEM_VALUE_MAX || (flag >= 0 && word != flag);
+#else
+	(void)sem;
+	return 0;
+#endif
+}
+
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out) {
 	sem_t *s = create ? sem_open(name, O_CREAT | O_EXCL, (mode_t)mode, value) : sem_open(name, 0);
 	if (s == SEM_FAILED) {
@@ -49,6 +79,10 @@ int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value
 			return SHMKIT_ECORRUPT;
 		}
 	}
+	if (!create && nsem_impossible(s)) {
+		sem_close(s);
+		return SHMKIT_ECORRUPT;
+	}
 	*out = s;
 	return 0;
 }
@@ -58,6 +92,9 @@ int shmkit_nsem_close(sem_t *sem) { return sem_rc(sem_close(sem)); }
 int shmkit_nsem_unlink(const char *name) { return sem_rc(sem_unlink(name)); }
 
 int shmkit_nsem_wait(sem_t *sem) {
+	if (nsem_impossible(sem)) {
+		return SHMKIT_ECORRUPT;
+	}
 	int rc;
 	while ((rc = sem_rc(sem_wait(sem))) == EINTR) {
 	}
@@ -65,6 +102,9 @@ int shmkit_nsem_wait(sem_t *sem) {
 }
 
 int shmkit_nsem_trywait(sem_t *sem) {
+	if (nsem_impossible(sem)) {
+		return SHMKIT_ECORRUPT;
+	}
 	int rc;
 	while ((rc = sem_rc(sem_trywait(sem))) == EINTR) {
 	}
@@ -72,6 +112,9 @@ int shmkit_nsem_trywait(sem_t *sem) {
 }
 
 int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns) {
+	if (nsem_impossible(sem)) {
+		return SHMKIT_ECORRUPT;
+	}
 	struct timespec ts = to_timespec(deadline_ns);
 	int rc;
 	while ((rc = sem_rc(sem_clockwait(sem, CLOCK_MONOTONIC, &ts))) == EINTR) {
@@ -79,9 +122,11 @@ int shmkit_nsem_timedwait(sem_t *sem, int64_t deadline_ns) {
 	return rc;
 }
 
-int shmkit_nsem_post(sem_t *sem) { return sem_rc(sem_post(sem)); }
+int shmkit_nsem_post(sem_t *sem) { return nsem_impossible(sem) ? SHMKIT_ECORRUPT : sem_rc(sem_post(sem)); }
 
-int shmkit_nsem_getvalue(sem_t *sem, int *value) { return sem_rc(sem_getvalue(sem, value)); }
+int shmkit_nsem_getvalue(sem_t *sem, int *value) {
+	return nsem_impossible(sem) ? SHMKIT_ECORRUPT : sem_rc(sem_getvalue(sem, value));
+}
 
 int shmkit_mutex_init(void *mutex, int recursive) {
 	pthread_mutexattr_t attr;
@@ -4487,26 +4532,114 @@ static int queue_names(const char *name, const char *suffix, char *out) {
 	return 0;
 }
 
+/* room_for is 0 if objects of the n lengths (each rounded up to 64) would
+ * all fit now, in the data area and the directory, ENOSPC if not: a maker
+ * of several objects asks before it makes the first (as Go's
+ * segment.Room). A snapshot: an allocation made meanwhile may take it. */
+static int room_for(const struct shmkit_segment *seg, const uint64_t *lengths, int n) {
+	const struct shmkit_header *h = (const struct shmkit_header *)seg->base;
+	const struct shmkit_entry *dir = (const struct shmkit_entry *)(seg->base + sizeof *h);
+	uint64_t need = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t a = align64(lengths[i]);
+		if (a < lengths[i] || a > seg->size - need) {
+			return ENOSPC;
+		}
+		need += a;
+	}
+	uint32_t count = LOAD(&h->dir_count);
+	if (count > seg->dir_capacity) {
+		return SHMKIT_ECORRUPT;
+	}
+	while (count < seg->dir_capacity && LOAD(&dir[count].state) != SHMKIT_ENTRY_EMPTY) {
+		count++; /* published but not yet counted: taken all the same */
+	}
+	uint64_t cur = LOAD(&h->alloc_cursor);
+	if (cur < data_start(seg->dir_capacity) || cur > seg->size) {
+		return SHMKIT_ECORRUPT;
+	}
+	return seg->dir_capacity - count < (uint32_t)n || need > seg->size - cur ? ENOSPC : 0;
+}
+
+int shmkit_new_pipe(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots, uint32_t max_len,
+                    int duplex) {
+	char n[2][SHMKIT_NAME_MAX + 1];
+	struct shmkit_object o;
+	if (name == NULL || typecode == SHMKIT_TYPECODE_STRUCT) {
+		return EINVAL;
+	}
+	if (queue_names(name, ".0", n[0]) != 0 || queue_names(name, ".1", n[1]) != 0) {
+		return EINVAL;
+	}
+	if (duplex) {
+		/* Refuse before making NAME.0 what would refuse NAME.1: a pipe made
+		 * in part would hold its name, and the segment's space, for good. */
+		int rc = shmkit_check_name(n[1], strlen(n[1]), 1) != 0 ? EINVAL : shmkit_lookup(seg, n[1], 0, 0, &o);
+		if (rc != ENOENT) {
+			return rc == 0 ? EEXIST : rc;
+		}
+		uint64_t size = shmkit_typecode_size(typecode), stride, length[2];
+		if (size != 0 && channel_geometry(size, slots, max_len, &stride, &length[0]) == 0) {
+			length[1] = length[0];
+			if ((rc = room_for(seg, length, 2)) != 0) {
+				return rc;
+			}
+		}
+	}
+	int rc = shmkit_new_channel_flags(seg, n[0], typecode, slots, max_len, 0, &o);
+	if (rc == 0 && duplex) {
+		rc = shmkit_new_channel_flags(seg, n[1], typecode, slots, max_len, 0, &o);
+	}
+	return rc;
+}
+
 int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
                      uint64_t max_message) {
+	static const char *const suffixes[4] = {".send", ".recv", ".max", ".len"};
 	if (slot_bytes <= SHMKIT_QUEUE_HEADER || max_message > UINT32_MAX) {
 		return EINVAL;
 	}
-	char n[SHMKIT_NAME_MAX + 1];
+	if (seg->fd < 0) {
+		return EBADF;
+	}
+	if (name == NULL || shmkit_check_name(name, strlen(name), 1) != 0) {
+		return EINVAL;
+	}
+	/* Refuse before making anything, for the derived names and for room: a
+	 * queue made in part would hold its name, and the segment's space, for
+	 * good. */
+	char n[4][SHMKIT_NAME_MAX + 1];
 	struct shmkit_object o;
+	for (int i = 0; i < 4; i++) {
+		if (queue_names(name, suffixes[i], n[i]) != 0 || shmkit_check_name(n[i], strlen(n[i]), 1) != 0) {
+			return EINVAL;
+		}
+		int rc = shmkit_lookup(seg, n[i], 0, 0, &o);
+		if (rc != ENOENT) {
+			return rc == 0 ? EEXIST : rc;
+		}
+	}
+	uint64_t stride, ring;
+	if (channel_geometry(1, slots, slot_bytes, &stride, &ring) != 0) {
+		return EINVAL;
+	}
+	const uint64_t lengths[5] = {ring, sizeof(struct shmkit_mutex), sizeof(struct shmkit_mutex), 8, 8};
+	int rc = room_for(seg, lengths, 5);
 	int64_t zero = 0;
-	int rc = shmkit_new_channel_flags(seg, name, 'B', slots, slot_bytes, 0, &o);
-	if (rc == 0 && (rc = queue_names(name, ".send", n)) == 0) {
-		rc = shmkit_new_mutex(seg, n, 0, &o);
+	if (rc == 0) {
+		rc = shmkit_new_channel_flags(seg, name, 'B', slots, slot_bytes, 0, &o);
 	}
-	if (rc == 0 && (rc = queue_names(name, ".recv", n)) == 0) {
-		rc = shmkit_new_mutex(seg, n, 0, &o);
+	if (rc == 0) {
+		rc = shmkit_new_mutex(seg, n[0], 0, &o);
 	}
-	if (rc == 0 && (rc = queue_names(name, ".max", n)) == 0) {
-		rc = shmkit_new_elems(seg, n, 'Q', 1, 0, 0, &max_message, &o);
+	if (rc == 0) {
+		rc = shmkit_new_mutex(seg, n[1], 0, &o);
 	}
-	if (rc == 0 && (rc = queue_names(name, ".len", n)) == 0) {
-		rc = shmkit_new_elems(seg, n, 'q', 1, 0, 0, &zero, &o);
+	if (rc == 0) {
+		rc = shmkit_new_elems(seg, n[2], 'Q', 1, 0, 0, &max_message, &o);
+	}
+	if (rc == 0) {
+		rc = shmkit_new_elems(seg, n[3], 'q', 1, 0, 0, &zero, &o);
 	}
 	return rc;
 }
@@ -4711,6 +4844,7 @@ static int init_pool(uint8_t *mem, const struct alloc_req *r) {
 	struct shmkit_pool *p = (struct shmkit_pool *)mem;
 	p->workers = r->value;
 	p->parent_pid = *(const int32_t *)r->data;
+	p->version = SHMKIT_POOL_VERSION;
 	STORE(&p->magic, SHMKIT_POOL_MAGIC); /* last: a reader that sees it sees the rest */
 	return 0;
 }
@@ -4781,6 +4915,9 @@ static int pool_row(struct shmkit_segment *seg, const char *slot_arg, struct shm
 	const struct shmkit_pool *p = o.data;
 	if (o.length < sizeof *p || LOAD(&p->magic) != SHMKIT_POOL_MAGIC) {
 		return SHMKIT_ENOTSHMKIT;
+	}
+	if (LOAD(&p->version) != SHMKIT_POOL_VERSION) {
+		return SHMKIT_EVERSION; /* another build's protocol: its messages would be misread */
 	}
 	uint64_t workers = p->workers;
 	char *end;

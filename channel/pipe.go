@@ -7,7 +7,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/shmkit/shmkit/internal/elem"
 	"github.com/shmkit/shmkit/internal/errtext"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -53,6 +55,11 @@ func NewPipe[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Pi
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if !o.oneWay {
+		if err := roomForTwo[T](seg, name, slots, maxLen); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := New[T](seg, pipeChannel(name, 0), slots, maxLen); err != nil {
 		return nil, err
 	}
@@ -62,6 +69,34 @@ func NewPipe[T any](seg *shm.Segment, name string, slots, maxLen int, opts ...Pi
 		}
 	}
 	return OpenPipe[T](seg, name, 0)
+}
+
+// roomForTwo refuses a two-way pipe before its first channel is made if
+// the second could not be: its name taken, or no room in seg for both. A
+// pipe made in part would hold its name, and the segment's space, for good.
+func roomForTwo[T any](seg *shm.Segment, name string, slots, maxLen int) error {
+	second := pipeChannel(name, 1)
+	if _, err := seg.Lookup(second); !errors.Is(err, shm.ErrObjectNotFound) {
+		if err == nil {
+			err = shm.ErrObjectExists
+		}
+		return errtext.Errorf("channel: create pipe %q: %q: %w", name, second, err)
+	}
+	_, rec, err := elem.ElemCode[T]()
+	if err != nil {
+		return nil // New says why
+	}
+	_, length, err := geometry(slots, maxLen, elemSize[T](), false)
+	if err != nil {
+		return nil // New says why
+	}
+	if rec != nil {
+		length, _, _ = elem.DescribedBy(*rec, length)
+	}
+	if err := objects.Core(seg).Room(length, length); err != nil {
+		return errtext.Errorf("channel: create pipe %q: %w", name, err)
+	}
+	return nil
 }
 
 // OpenPipe opens end 0 or 1 of the pipe named name in seg, and records

@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // helperPipeEcho opens end 1 of pipe args[1] and answers every message
@@ -175,4 +177,38 @@ func TestPipePeerKilled(t *testing.T) {
 	_, err = c0.Recv()
 	assert.ErrorIs(t, err, channel.ErrPeerDead, "pid %s", strconv.Itoa(r.Process.Pid))
 	require.NoError(t, c0.Close())
+}
+
+// TestNewPipeRefusedCreatesNothing: a NewPipe that finds room for only
+// one of its two channels (bytes or directory entries), or its second
+// channel's name taken, leaves no channel behind: another process lists
+// nothing of it, and the name is free for a pipe that fits.
+func TestNewPipeRefusedCreatesNothing(t *testing.T) {
+	big, _ := proctest.Segment(t, 1<<20)
+	c, err := channel.NewPipe[float64](big, "p", 4, 16)
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	obj, err := big.Lookup("p.0")
+	require.NoError(t, err)
+	length := obj.Length
+	for _, opt := range []struct{ size, cap int }{
+		{int(layout.DataStart(2) + 2*length - 64), 2}, // 64 bytes short of the second
+		{shm.SizeFor(length, length) + 4096, 1},       // one entry
+	} {
+		seg, name := proctest.Segment(t, opt.size, shm.WithCapacity(opt.cap))
+		_, err := channel.NewPipe[float64](seg, "p", 4, 16)
+		assert.ErrorIs(t, err, shm.ErrNoSpace, "%+v", opt)
+		assert.Empty(t, proctest.Output(t, "objects", name), "%+v: a refused NewPipe left a channel", opt)
+	}
+	seg, name := proctest.Segment(t, 1<<20)
+	_, err = seg.Alloc(shm.Request{Name: "p.1", Kind: shm.KindBytes, Length: 8}, nil)
+	require.NoError(t, err)
+	_, err = channel.NewPipe[float64](seg, "p", 4, 16)
+	assert.ErrorIs(t, err, shm.ErrObjectExists)
+	assert.Equal(t, "p.1", proctest.Output(t, "objects", name), "a refused NewPipe left a channel")
+
+	exact, _ := proctest.Segment(t, shm.SizeFor(length, length))
+	c, err = channel.NewPipe[float64](exact, "p", 4, 16)
+	require.NoError(t, err, "a segment of exactly the pipe's size")
+	require.NoError(t, c.Close())
 }

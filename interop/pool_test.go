@@ -17,8 +17,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/pool"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // Tasks this test binary serves as a Go worker of a Python driver.
@@ -395,4 +398,50 @@ func TestPoolCWorkerRefusesBadArguments(t *testing.T) {
 		assert.Equal(t, 1, exit.ExitCode(), "%v: %s", c.args, stderr.String())
 		assert.Contains(t, stderr.String(), c.want, "%v", c.args)
 	}
+}
+
+// TestPoolWorkersRefuseAnotherVersion: a C and a Python worker given a
+// pool table of another protocol version (0: a build before the field, 2:
+// a later one) leave with status 1 and say so, before they serve; with
+// this build's version they serve (here: the tasks ring has ended, so
+// they exit 0). Before, both served any version.
+func TestPoolWorkersRefuseAnotherVersion(t *testing.T) {
+	for _, v := range []uint32{layout.PoolVersion, 0, 2} {
+		poolName, workerName := tableOfVersion(t, v)
+		for _, w := range []*exec.Cmd{
+			exec.CommandContext(t.Context(), filepath.Join(build(t), "poolworker"), poolName, "0", workerName),
+			python(t, "-c", "import shmkit, sys; sys.exit(shmkit.serve_pool({}))", poolName, "0", workerName),
+		} {
+			w.Stderr = nil
+			out, err := w.CombinedOutput()
+			if v == layout.PoolVersion {
+				assert.NoError(t, err, "%s: %s", w.Path, out)
+				continue
+			}
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "version %d: %s served: %s", v, w.Path, out)
+			assert.Equal(t, 1, exit.ExitCode())
+			assert.Contains(t, string(out), "version", "%s", w.Path)
+		}
+	}
+}
+
+// tableOfVersion makes a one-row pool table of protocol version v and a
+// worker segment whose tasks ring has ended.
+func tableOfVersion(t *testing.T, v uint32) (poolName, workerName string) {
+	seg, poolName := proctest.Segment(t, 1<<16)
+	_, err := seg.Alloc(shm.Request{Name: "pool", Kind: shm.KindBytes, Length: uint64(layout.PoolTableSize(1))}, func(mem []byte) error {
+		h, _ := layout.PoolTable(mem, 1)
+		h.Workers, h.ParentPID, h.Version = 1, 1, v
+		h.Magic.Store(layout.PoolMagic)
+		return nil
+	})
+	require.NoError(t, err)
+	wseg, workerName := proctest.Segment(t, 1<<16)
+	tasks, err := channel.New[byte](wseg, "tasks", 4, 256)
+	require.NoError(t, err)
+	_, err = channel.New[byte](wseg, "results", 4, 256)
+	require.NoError(t, err)
+	require.NoError(t, tasks.End())
+	return poolName, workerName
 }

@@ -26,6 +26,8 @@ var (
 	ErrTooLarge = errors.New("pool: task input or result longer than the pool's message size")
 	// ErrWorkerStart: workers keep exiting before they serve a task (a failing initializer, say).
 	ErrWorkerStart = errors.New("pool: workers exit before serving a task")
+	// ErrVersion: a pool's worker table of another protocol version than this build's.
+	ErrVersion = errors.New("pool: worker table of another protocol version")
 	// ErrNotPool: a segment's "pool" object is not a pool's worker table.
 	ErrNotPool = errors.New("pool: not a pool's worker table")
 	// ErrNoDispatch: New in a process started as a pool worker, which means

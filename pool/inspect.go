@@ -1,7 +1,16 @@
 package pool
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/procs"
+	"github.com/shmkit/shmkit/internal/segment"
 	"github.com/shmkit/shmkit/shm"
 )
 
@@ -23,7 +32,8 @@ type State struct {
 // WorkerState is one slot of State.
 type WorkerState struct {
 	WorkerInfo
-	Alive bool
+	Alive   bool
+	Problem string `json:",omitempty"` // why the row cannot describe a worker of the pool; "" if it can
 }
 
 // Inspect reads the pool table in seg, a pool's segment (Pool.Name);
@@ -38,8 +48,49 @@ func Inspect(seg *shm.Segment) (State, error) {
 		Queued: h.Queued.Load(), InFlight: h.InFlight.Load(), Done: h.Done.Load(), Failed: h.Failed.Load(),
 		Retried: h.Retried.Load(), Starts: h.Starts.Load(),
 	}
-	for _, w := range describe(rows) {
-		st.Workers = append(st.Workers, WorkerState{w, w.State != "exited" && procs.Alive(w.Pid)})
+	for i, w := range describe(rows) {
+		ws := WorkerState{WorkerInfo: w}
+		ws.Alive, ws.Problem = checkRow(seg.Name(), rows[i].State.Load(), w)
+		st.Workers = append(st.Workers, ws)
 	}
 	return st, nil
+}
+
+// checkRow judges a worker's row of the pool whose segment is poolName
+// (any process that maps the segment may have written it): whether it
+// names a live worker of the pool, and if it cannot describe one, why. A
+// live worker maps its own segment, "<pool>-w<generation>", so a pid of
+// another live process, or a generation not its own, is found out where
+// /proc lets this process read the pid's mappings.
+func checkRow(poolName string, state uint32, w WorkerInfo) (alive bool, problem string) {
+	switch {
+	case state > layout.PoolExited:
+		return false, fmt.Sprintf("impossible state %d", state)
+	case w.Pid < 0 || w.Pid > procs.MaxPID:
+		return false, fmt.Sprintf("impossible pid %d", w.Pid)
+	case state == layout.PoolExited:
+		return false, ""
+	case w.Pid == 0:
+		if state != layout.PoolStarting {
+			return false, fmt.Sprintf("no pid in a row that is %s", w.State)
+		}
+		return false, "" // its parent has not yet written the pid
+	}
+	own := segment.Dir + poolName + "-w" + strconv.FormatUint(w.Generation, 10)
+	if _, err := os.Lstat(own); errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Sprintf("generation %d has no segment (%s)", w.Generation, own)
+	}
+	if !procs.Alive(w.Pid) {
+		return false, ""
+	}
+	maps, err := os.ReadFile("/proc/" + strconv.Itoa(w.Pid) + "/maps")
+	if err != nil { // another user's process: it cannot be checked
+		return true, ""
+	}
+	for line := range strings.Lines(string(maps)) {
+		if strings.HasSuffix(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), " (deleted)"), " "+own) {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("process %d does not map %s", w.Pid, own)
 }

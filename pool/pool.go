@@ -154,6 +154,7 @@ func New(opts ...Option) (*Pool, error) {
 		h, _ := layout.PoolTable(mem, 0)
 		h.Workers = uint32(cfg.workers)
 		h.ParentPID = int32(os.Getpid())
+		h.Version = layout.PoolVersion
 		h.Magic.Store(layout.PoolMagic)
 		return nil
 	})
@@ -692,13 +693,15 @@ func (w *worker) exited() {
 	p.mu.Lock()
 	w.dead = true
 	delete(p.live, w)
-	// A worker that never answered and whose row says it was starting
-	// failed to start (told to leave or not: with WithMaxTasksPerChild(1)
-	// it is told at once): workers failing so in a row break the pool. Its
-	// tasks are not to blame if it exited of itself, as a failing
-	// initializer makes it; killed by a signal, the row's word is not
-	// enough to spare the task it may have been running a retry.
-	startFailed := state == layout.PoolStarting && w.answered == 0
+	// A worker that never answered, never took a task from its ring and
+	// whose row says it was starting failed to start (told to leave or
+	// not: with WithMaxTasksPerChild(1) it is told at once): workers
+	// failing so in a row break the pool. Its tasks are not to blame if it
+	// exited of itself, as a failing initializer makes it; killed by a
+	// signal, the row's word is not enough to spare the task it may have
+	// been running a retry. A worker takes tasks only once its initializer
+	// has returned, so one that took any had started, whatever its row says.
+	startFailed := state == layout.PoolStarting && w.answered == 0 && w.tasks.State().Head == 0
 	blameless := startFailed && w.proc.Signaled() == 0
 	if startFailed {
 		p.startFails++

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +66,10 @@ func scribbleRow(args []string) int {
 		case "exited":
 			r.State.Store(layout.PoolExited)
 			r.Task.Store(0)
+		case "lies": // an impossible state, another live process's pid, another generation
+			r.State.Store(7)
+			r.PID.Store(1)
+			r.Generation.Add(1000)
 		}
 		return 0
 	}
@@ -94,6 +99,9 @@ var scribbleDie = pool.Register("scribbledie", func(arg string) (string, error) 
 	if err := s.Wait(); err != nil {
 		return "", errors.New("scribbler: " + err.Error())
 	}
+	if len(parts) > 3 && parts[3] == "exit" { // of itself, as a failing initializer does
+		os.Exit(3)
+	}
 	syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {}
 })
@@ -102,7 +110,7 @@ var scribbleDie = pool.Register("scribbledie", func(arg string) (string, error) 
 // task whose worker dies under it uses up a retry, and once they are
 // spent fails with a WorkerError; the pool goes on serving.
 func TestScribbledRowSparesNoRetry(t *testing.T) {
-	for _, way := range []string{"idle", "starting", "baditem", "exited"} {
+	for _, way := range []string{"idle", "starting", "baditem", "exited", "lies"} {
 		t.Run(way, func(t *testing.T) {
 			p := newPool(t, pool.WithWorkers(1), pool.WithRetries(1))
 			_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3}) // it has served
@@ -154,4 +162,75 @@ func TestScribbledStartsCount(t *testing.T) {
 	assert.Equal(t, []int64{10, 12, 14, 16, 18, 20}, out)
 	p.Close()
 	require.NoError(t, p.Join())
+}
+
+// A row rewritten to STARTING under a task that makes its worker exit of
+// itself (exit status 3, no signal) is not a worker that failed to start:
+// the worker had taken the task from its channel. The task uses up its
+// retry and fails with a WorkerError; the pool does not break with
+// ErrWorkerStart and serves on.
+func TestScribbledStartingRowThenExit(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(1), pool.WithRetries(1))
+	runs := t.TempDir() + "/runs"
+	got, err := pool.Apply(t.Context(), p, scribbleDie, "starting|"+p.Name()+"|"+runs+"|exit")
+	var werr *pool.WorkerError
+	require.ErrorAs(t, err, &werr, "answered %q", got)
+	assert.Equal(t, 2, werr.Attempts)
+	assert.Equal(t, 3, werr.ExitCode)
+	lines, _ := os.ReadFile(runs)
+	assert.Equal(t, 2, strings.Count(string(lines), "\n"), "runs")
+	out, err := pool.Map(t.Context(), p, double, []int64{4, 5})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{8, 10}, out)
+	p.Close()
+	require.NoError(t, p.Join())
+}
+
+// Inspect (and so shmkit inspect) reads a worker's row as a claim to
+// check, not a fact: a row of an impossible state, of an impossible pid,
+// naming a live process that is not the worker (it does not map the
+// worker's segment), or of a generation whose segment is not there, is
+// reported with its problem and never as a live worker. The pool itself
+// takes no row for its workers' pids: it serves on, and Terminate kills
+// only its own workers.
+func TestInspectDistrustsHostileRows(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(4))
+	_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3, 4, 5, 6, 7, 8})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		for _, w := range p.Workers() {
+			if w.State != "idle" {
+				return false
+			}
+		}
+		return true
+	}, time.Minute, time.Millisecond, "workers: %+v", p.Workers())
+	bystander := exec.Command("sleep", "60")
+	require.NoError(t, bystander.Start())
+	t.Cleanup(func() { bystander.Process.Kill(); bystander.Wait() })
+
+	seg, err := shm.Open(p.Name())
+	require.NoError(t, err)
+	defer seg.Close()
+	obj, err := objects.Core(seg).LookupKind("pool", shm.KindBytes)
+	require.NoError(t, err)
+	_, rows := layout.PoolTable(obj.Bytes(), 4)
+	rows[0].State.Store(7)
+	rows[1].PID.Store(int32(bystander.Process.Pid))
+	rows[2].Generation.Add(1000)
+	rows[3].PID.Store(-1)
+	st, err := pool.Inspect(seg)
+	require.NoError(t, err)
+	for i, want := range []string{"impossible state 7", "does not map", "-w10", "impossible pid -1"} {
+		w := st.Workers[i]
+		assert.False(t, w.Alive, "row %d: %+v", i, w)
+		assert.Contains(t, w.Problem, want, "row %d: %+v", i, w)
+	}
+
+	// The pool serves on, and ends only its own workers.
+	out, err := pool.Map(t.Context(), p, double, []int64{4, 5})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{8, 10}, out)
+	require.NoError(t, p.Terminate())
+	assert.NoError(t, bystander.Process.Signal(syscall.Signal(0)), "the bystander was killed")
 }

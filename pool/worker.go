@@ -334,6 +334,9 @@ func table(seg *shm.Segment) (*layout.Pool, []layout.PoolWorker, error) {
 	if h.Magic.Load() != layout.PoolMagic {
 		return nil, nil, fmt.Errorf("%w: bad magic", ErrNotPool)
 	}
+	if h.Version != layout.PoolVersion { // another build's protocol: its messages would be misread
+		return nil, nil, fmt.Errorf("%w: version %d, this build's is %d", ErrVersion, h.Version, layout.PoolVersion)
+	}
 	n := int(h.Workers)
 	if n <= 0 || layout.PoolTableSize(n) > len(b) {
 		return nil, nil, fmt.Errorf("%w: %d workers in %d bytes", ErrNotPool, n, len(b))

@@ -17,11 +17,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
 	"github.com/shmkit/shmkit/internal/errtext"
 	"github.com/shmkit/shmkit/internal/layout"
+	"github.com/shmkit/shmkit/internal/objects"
 	"github.com/shmkit/shmkit/semaphore"
 	"github.com/shmkit/shmkit/shm"
 )
@@ -78,6 +80,14 @@ func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queu
 			return nil, errtext.Errorf("create queue %q: object %q: %w", name, n, err)
 		}
 	}
+	// Refuse too when the segment has no room for all five: running out
+	// part-way would leave the first ones behind for good.
+	if ring, ok := ringLength(slots, slotBytes); ok {
+		mutex, _ := layout.AlignUp(uint64(unsafe.Sizeof(layout.Mutex{})))
+		if err := objects.Core(seg).Room(ring, mutex, mutex, 8, 8); err != nil {
+			return nil, errtext.Errorf("create queue %q: %w", name, err)
+		}
+	}
 	if _, err := channel.New[byte](seg, chName, slots, slotBytes); err != nil {
 		return nil, err
 	}
@@ -94,6 +104,18 @@ func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queu
 		return nil, err
 	}
 	return Open(seg, name)
+}
+
+// ringLength is the length of the channel of a queue of slots slots of
+// slotBytes bytes (as channel.New makes it); false for a geometry
+// channel.New refuses, which it then says why.
+func ringLength(slots, slotBytes int) (uint64, bool) {
+	slotHeader := uint64(unsafe.Sizeof(layout.Slot{}))
+	if slots < 1 || slots > 1<<30 || slotBytes < 1 || uint64(slotBytes) > 1<<32-1-slotHeader {
+		return 0, false
+	}
+	stride, _ := layout.AlignUp(slotHeader + uint64(slotBytes))
+	return uint64(unsafe.Sizeof(layout.Channel{})) + uint64(slots)*stride, true
 }
 
 // Open attaches to the queue named name in seg.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/ctypes"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 	"github.com/shmkit/shmkit/queue"
 	"github.com/shmkit/shmkit/shm"
@@ -423,4 +424,48 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("the other process never got there")
 		}
 	}
+}
+
+// TestNewOutOfRoomCreatesNothing: a New that finds room for only some of
+// the queue's five objects (the segment's data area, or its directory)
+// leaves none of them: another process lists an empty segment, and the
+// name is free for a queue that fits.
+func TestNewOutOfRoomCreatesNothing(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's send and receive locks (pthread mutexes)")
+	const slots, slotBytes, limit = 4, 64, 100
+	big, _ := proctest.Segment(t, 1<<20)
+	q, err := queue.New(big, "q", slots, slotBytes, limit)
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
+	objs, err := big.Objects()
+	require.NoError(t, err)
+	require.Len(t, objs, 5)
+	var lengths []uint64
+	for _, o := range objs {
+		lengths = append(lengths, o.Length)
+	}
+	for k := 1; k < len(lengths); k++ {
+		// Room for the bytes of the first k objects and 64 bytes short of
+		// the next, then for the entries of the first k only.
+		var room uint64
+		for _, l := range lengths[:k+1] {
+			room += l
+		}
+		for _, opt := range []struct {
+			size int
+			cap  int
+		}{
+			{int(layout.DataStart(5) + room - 64), 5},
+			{shm.SizeFor(lengths...) + 4096, k},
+		} {
+			seg, name := proctest.Segment(t, opt.size, shm.WithCapacity(opt.cap))
+			_, err := queue.New(seg, "q", slots, slotBytes, limit)
+			assert.ErrorIs(t, err, shm.ErrNoSpace, "room for %d objects", k)
+			assert.Empty(t, proctest.Output(t, "objects", name), "room for %d objects: a refused New left objects", k)
+		}
+	}
+	seg, _ := proctest.Segment(t, shm.SizeFor(lengths...))
+	q, err = queue.New(seg, "q", slots, slotBytes, limit)
+	require.NoError(t, err, "a segment of exactly the queue's size")
+	require.NoError(t, q.Close())
 }

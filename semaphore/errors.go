@@ -45,6 +45,7 @@ var errnoSentinels = map[syscall.Errno]error{
 	syscall.ERANGE:          ErrTooManyReleases,
 	syscall.EOVERFLOW:       ErrOverflow,
 	syscall.ESHUTDOWN:       ErrBrokenBarrier,
+	syscall.EUCLEAN:         shm.ErrCorrupt, // SHMKIT_ECORRUPT: a named semaphore's file holds what glibc never leaves
 }
 
 // mustWrite panics, as a send on a closed Go channel does, when an

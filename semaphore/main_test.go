@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		"closebar":   helperCloseBarrierRounds,
 		"condsignal": helperCondSignal,
 		"opennamed":  helperOpenNamed,
+		"namedops":   helperNamedOps,
 	})
 }
 

@@ -1,6 +1,7 @@
 package semaphore_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -201,4 +202,54 @@ func TestOpenNamedTooShort(t *testing.T) {
 	out, err := proctest.Command(t, "opennamed", name).Output()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, "value 2\n", string(out))
+}
+
+// helperNamedOps opens named semaphore args[0] and calls each of its
+// methods, printing for each whether it was shm.ErrCorrupt.
+func helperNamedOps(args []string) int {
+	s, err := semaphore.OpenNamed(args[0])
+	if err != nil {
+		fmt.Printf("open: corrupt=%v\n", errors.Is(err, shm.ErrCorrupt))
+		return 0
+	}
+	defer s.Close()
+	_, err = s.Value()
+	fmt.Printf("value: corrupt=%v\n", errors.Is(err, shm.ErrCorrupt))
+	_, err = s.TryAcquire()
+	fmt.Printf("tryacquire: corrupt=%v\n", errors.Is(err, shm.ErrCorrupt))
+	_, err = s.AcquireTimeout(10 * time.Millisecond)
+	fmt.Printf("acquiretimeout: corrupt=%v\n", errors.Is(err, shm.ErrCorrupt))
+	err = s.Release()
+	fmt.Printf("release: corrupt=%v\n", errors.Is(err, shm.ErrCorrupt))
+	return 0
+}
+
+// TestScribbledNamedSemaphore: a named semaphore's file overwritten by
+// another process with what glibc never leaves there (a value past
+// SEM_VALUE_MAX, a futex flag word that is not a shared semaphore's) is
+// ErrCorrupt to every call of a process that opens it, which lives on.
+// Before, glibc aborted the process ("The futex facility returned an
+// unexpected error code", SIGABRT) at its Release, after reading a value
+// of -1 and taking units that were not there.
+func TestScribbledNamedSemaphore(t *testing.T) {
+	proctest.NeedCgo(t, "sem_open")
+	for _, pattern := range [][]byte{
+		bytes.Repeat([]byte{0xff}, 32),                        // everything
+		append([]byte{0, 0, 0, 0x80, 0, 0, 0, 0}, 0, 0, 0, 0), // a value of 2^31
+		{1, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},      // a value of 1, a waiter, a bad flag word
+	} {
+		name := namedName(t)
+		s, err := semaphore.CreateNamed(name, 1)
+		require.NoError(t, err)
+		s.Close()
+		f, err := os.OpenFile("/dev/shm/sem."+name, os.O_RDWR, 0)
+		require.NoError(t, err)
+		_, err = f.WriteAt(pattern, 0)
+		f.Close()
+		require.NoError(t, err)
+		out, err := proctest.Command(t, "namedops", name).Output()
+		require.NoError(t, err, "pattern % x killed the process: %s", pattern, out)
+		assert.NotContains(t, string(out), "corrupt=false", "pattern % x", pattern)
+		assert.Contains(t, string(out), "corrupt=true", "pattern % x", pattern)
+	}
 }

@@ -444,7 +444,11 @@ func stateText(in objectInfo) string {
 		parts = append(parts, fmt.Sprintf("pool of parent %d (alive %v): %d queued, %d in flight, %d done, %d failed, %d retried, %d workers started",
 			p.ParentPID, p.ParentAlive, p.Queued, p.InFlight, p.Done, p.Failed, p.Retried, p.Starts))
 		for _, w := range p.Workers {
-			parts = append(parts, fmt.Sprintf("[%d] pid %d %s alive=%v done %d", w.Slot, w.Pid, w.State, w.Alive, w.Done))
+			row := fmt.Sprintf("[%d] pid %d %s alive=%v done %d", w.Slot, w.Pid, w.State, w.Alive, w.Done)
+			if w.Problem != "" {
+				row += " (untrusted: " + w.Problem + ")"
+			}
+			parts = append(parts, row)
 		}
 	}
 	if b := in.Barrier; b != nil {

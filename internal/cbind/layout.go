@@ -139,7 +139,7 @@ func CLayout() []Field {
 		f("shmkit_pool", "workers", unsafe.Offsetof(pl.workers), unsafe.Sizeof(pl.workers)),
 		f("shmkit_pool", "parent_pid", unsafe.Offsetof(pl.parent_pid), unsafe.Sizeof(pl.parent_pid)),
 		f("shmkit_pool", "closed", unsafe.Offsetof(pl.closed), unsafe.Sizeof(pl.closed)),
-		f("shmkit_pool", "reserved0", unsafe.Offsetof(pl.reserved0), unsafe.Sizeof(pl.reserved0)),
+		f("shmkit_pool", "version", unsafe.Offsetof(pl.version), unsafe.Sizeof(pl.version)),
 		f("shmkit_pool", "queued", unsafe.Offsetof(pl.queued), unsafe.Sizeof(pl.queued)),
 		f("shmkit_pool", "in_flight", unsafe.Offsetof(pl.in_flight), unsafe.Sizeof(pl.in_flight)),
 		f("shmkit_pool", "done", unsafe.Offsetof(pl.done), unsafe.Sizeof(pl.done)),
@@ -208,6 +208,7 @@ func CConstants() map[string]uint64 {
 	return map[string]uint64{
 		"SHMKIT_MAGIC":             C.SHMKIT_MAGIC,
 		"SHMKIT_POOL_MAGIC":        C.SHMKIT_POOL_MAGIC,
+		"SHMKIT_POOL_VERSION":      C.SHMKIT_POOL_VERSION,
 		"SHMKIT_POOL_STARTING":     C.SHMKIT_POOL_STARTING,
 		"SHMKIT_POOL_IDLE":         C.SHMKIT_POOL_IDLE,
 		"SHMKIT_POOL_BUSY":         C.SHMKIT_POOL_BUSY,

@@ -112,7 +112,7 @@ func TestConstantsMirrorShmkitH(t *testing.T) {
 		"SHMKIT_POOL_IDLE": uint64(layout.PoolIdle), "SHMKIT_POOL_BUSY": uint64(layout.PoolBusy),
 		"SHMKIT_POOL_EXITED": uint64(layout.PoolExited), "SHMKIT_POOL_OK": uint64(layout.PoolOK),
 		"SHMKIT_POOL_ERROR": uint64(layout.PoolError), "SHMKIT_POOL_PANIC": uint64(layout.PoolPanic),
-		"SHMKIT_POOL_TOOLARGE": uint64(layout.PoolTooLarge),
+		"SHMKIT_POOL_TOOLARGE": uint64(layout.PoolTooLarge), "SHMKIT_POOL_VERSION": uint64(layout.PoolVersion),
 	}
 	assert.Equal(t, want, c)
 	var magic [8]byte

@@ -429,6 +429,7 @@ struct shmkit_slot {
  * the worker exit.
  */
 #define SHMKIT_POOL_MAGIC 0x4C4F4F50544B4853ULL /* "SHKTPOOL" read as little-endian */
+#define SHMKIT_POOL_VERSION 1u /* struct shmkit_pool.version: workers refuse a table of another (SHMKIT_EVERSION) */
 #define SHMKIT_POOL_STARTING 0u /* started, not yet serving (initializer running) */
 #define SHMKIT_POOL_IDLE 1u     /* waiting for a task */
 #define SHMKIT_POOL_BUSY 2u     /* running chunk `task` */
@@ -443,7 +444,7 @@ struct shmkit_pool {
 	uint32_t workers;          /*   8: rows that follow */
 	int32_t parent_pid;        /*  12: the process that owns the pool */
 	uint32_t closed;           /*  16: 1 once no more tasks are taken */
-	uint32_t reserved0;        /*  20 */
+	uint32_t version;          /*  20: SHMKIT_POOL_VERSION, the protocol of the table and messages */
 	uint64_t queued;           /*  24: tasks waiting for a worker */
 	uint64_t in_flight;        /*  32: tasks sent to a worker, not answered */
 	uint64_t done;             /*  40: tasks answered with a result */
@@ -512,7 +513,10 @@ int shmkit_sem_getvalue(struct shmkit_semaphore *s, int *value);
 
 /* Named POSIX semaphores (sem_open), what C's and Python's multiprocessing open. */
 int shmkit_nsem_open(const char *name, int create, unsigned mode, unsigned value, sem_t **out);
-/* SHMKIT_ECORRUPT: the file is shorter than a semaphore (it would fault). */
+/* SHMKIT_ECORRUPT: the file is shorter than a semaphore (it would fault),
+ * or holds what glibc never leaves there (a value past SEM_VALUE_MAX, a
+ * futex flag word not a shared semaphore's, with which glibc aborts the
+ * process); every call below checks the latter first. */
 int shmkit_nsem_close(sem_t *sem);
 int shmkit_nsem_unlink(const char *name);
 int shmkit_nsem_wait(sem_t *sem);
@@ -1061,7 +1065,18 @@ struct shmkit_queue {
 	uint8_t *part;             /* a slot-sized buffer, malloc'd by open */
 };
 
-/* EINVAL: slots of slot_bytes <= SHMKIT_QUEUE_HEADER, or a limit over UINT32_MAX. */
+/* A pipe (Go's channel.NewPipe, Python's seg.new_pipe): the channel
+ * NAME.0 of typecode, and with duplex NAME.1, each of slots messages of up
+ * to max_len elements. EEXIST if NAME.1 is taken, ENOSPC if the two do not
+ * both fit: found before anything is made, so a refused pipe leaves
+ * nothing. The ends are opened with shmkit_chan_open. */
+int shmkit_new_pipe(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots, uint32_t max_len,
+                    int duplex);
+
+/* EINVAL: slots of slot_bytes <= SHMKIT_QUEUE_HEADER, a limit over
+ * UINT32_MAX, or a name too long for its derived names; EEXIST: one of
+ * them is taken; ENOSPC: the five objects do not all fit. Each is found
+ * before anything is made, so a refused queue leaves nothing. */
 int shmkit_new_queue(struct shmkit_segment *seg, const char *name, uint32_t slots, uint32_t slot_bytes,
                      uint64_t max_message);
 int shmkit_queue_open(const struct shmkit_segment *seg, const char *name, struct shmkit_queue *q);

@@ -8,6 +8,7 @@ import (
 // Pool constants (shmkit.h).
 const (
 	PoolMagic    uint64 = 0x4C4F4F50544B4853 // "SHKTPOOL" as little-endian
+	PoolVersion  uint32 = 1                  // the protocol of the table and messages
 	PoolStarting uint32 = 0
 	PoolIdle     uint32 = 1
 	PoolBusy     uint32 = 2
@@ -26,7 +27,7 @@ type Pool struct {
 	Workers   uint32
 	ParentPID int32
 	Closed    atomic.Uint32
-	Reserved0 uint32
+	Version   uint32
 	Queued    atomic.Uint64
 	InFlight  atomic.Uint64
 	Done      atomic.Uint64

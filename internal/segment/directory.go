@@ -421,6 +421,48 @@ func (s *Segment) AllocContext(ctx context.Context, r Request, init func(mem []b
 	return obj, nil
 }
 
+// Room is nil if objects of the given lengths (each rounded up to 64)
+// would all fit now, in the data area and in the directory, and an error
+// wrapping ErrNoSpace if not. A maker of several objects asks it before
+// making the first, so that running out of room part-way leaves nothing;
+// it is a snapshot (an allocation made meanwhile may take the room).
+func (s *Segment) Room(lengths ...uint64) error {
+	fail := func(err error) error { return errtext.Errorf("shm: room in %s: %w", s.name, err) }
+	if err := s.usable(); err != nil {
+		return fail(err)
+	}
+	if !s.drain.Enter() {
+		return fail(ErrClosed)
+	}
+	defer s.drain.Leave()
+	var need uint64
+	for _, l := range lengths {
+		a, ok := layout.AlignUp(l)
+		if !ok || a > s.geo.size-need {
+			return fail(errtext.Errorf("%w: %d objects need more than the segment's %d bytes", ErrNoSpace, len(lengths), s.geo.size))
+		}
+		need += a
+	}
+	n, err := s.geo.count(s.mem)
+	if err != nil {
+		return fail(err)
+	}
+	for n < s.geo.capacity && layout.EntryOf(s.mem, n).State.Load() != layout.EntryEmpty {
+		n++ // published but not yet counted: taken all the same
+	}
+	if free := s.geo.capacity - n; uint64(free) < uint64(len(lengths)) {
+		return fail(errtext.Errorf("%w: %d objects, %d directory entries free", ErrNoSpace, len(lengths), free))
+	}
+	cur, err := s.geo.cursor(s.mem)
+	if err != nil {
+		return fail(err)
+	}
+	if need > s.geo.size-cur {
+		return fail(errtext.Errorf("%w: %d bytes wanted, %d free", ErrNoSpace, need, s.geo.size-cur))
+	}
+	return nil
+}
+
 // Closed reports whether Close was called.
 func (s *Segment) Closed() bool { return s.closed.Load() }
 

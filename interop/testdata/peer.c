@@ -38,6 +38,9 @@ static const char *class_of(int rc) {
 	case SHMKIT_EKIND: return "kind";
 	case SHMKIT_EREADONLY: return "readonly";
 	case SHMKIT_EPEERDEAD: return "peerdead";
+	case ENOSPC: return "nospace";
+	case EEXIST: return "exists";
+	case EINVAL: return "invalid";
 	}
 	return "other";
 }
@@ -295,6 +298,14 @@ static int cmd_queue_recv_timeout(struct shmkit_segment *seg, const char *q, con
 		printf("rc=%d\n", rc);
 	}
 	shmkit_queue_close(&in);
+	return 0;
+}
+
+/* cmd_queue_new makes queue q and prints how that went. */
+static int cmd_queue_new(struct shmkit_segment *seg, const char *q, const char *slots, const char *slot_bytes,
+                         const char *limit) {
+	printf("%s\n", class_of(shmkit_new_queue(seg, q, (uint32_t)atol(slots), (uint32_t)atol(slot_bytes),
+	                                          (uint64_t)atoll(limit))));
 	return 0;
 }
 
@@ -762,6 +773,8 @@ int main(int argc, char **argv) {
 		rc = cmd_sem_post(&seg, argv[3]);
 	} else if (strcmp(cmd, "queue-recv-timeout") == 0 && argc > 4) {
 		rc = cmd_queue_recv_timeout(&seg, argv[3], argv[4]);
+	} else if (strcmp(cmd, "queue-new") == 0 && argc > 6) {
+		rc = cmd_queue_new(&seg, argv[3], argv[4], argv[5], argv[6]);
 	} else if (strcmp(cmd, "queue-echo") == 0 && argc > 4) {
 		rc = cmd_queue_echo(&seg, argv[3], argv[4]);
 	} else if (strcmp(cmd, "pipe-echo") == 0 && argc > 3) {

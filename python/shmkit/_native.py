@@ -179,6 +179,8 @@ def _declare(lib):
         "shmkit_new_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
         "shmkit_new_spsc_channel": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, P(Object)]),
         "shmkit_new_channel_flags": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, ctypes.c_uint, P(Object)]),
+        "shmkit_new_queue": (c_int, [P(Segment), cp, c_u32, c_u32, ctypes.c_uint64]),
+        "shmkit_new_pipe": (c_int, [P(Segment), cp, c_int, c_u32, c_u32, c_int]),
         "shmkit_chan_task_done": (c_int, [P(Chan)]),
         "shmkit_chan_join": (c_int, [P(Chan), c_i64]),
         "shmkit_now_ns": (c_i64, []),

@@ -93,6 +93,7 @@ class Connection:
             raise ValueError("negative maxlength")  # before taking anything, as multiprocessing
         msg = self._next()
         if maxlength is not None and len(msg) > maxlength:
+            self._ahead = msg  # refused, not lost: the next receive gets it
             raise OSError("pipe %r: message of %d bytes, more than maxlength %d" % (self.name, len(msg), maxlength))
         return msg
 
@@ -100,6 +101,8 @@ class Connection:
         """Receive the next message into buf at offset; return its length.
         BufferTooShort (holding the message) if it does not fit."""
         mv = memoryview(buf).cast("B")
+        if mv.readonly:  # before taking the message, as a bad offset: it would be lost
+            raise TypeError("recv_bytes_into: the buffer is read-only")
         if offset < 0 or offset > len(mv):  # before taking the message: a bad offset loses nothing
             raise ValueError("offset %d out of range" % offset)
         msg = self._next()

@@ -7,9 +7,11 @@ import struct
 import sys
 import traceback
 
+from . import _errors
 from ._segment import attach
 
 POOL_MAGIC = 0x4C4F4F50544B4853  # "SHKTPOOL"
+POOL_VERSION = 1  # struct shmkit_pool.version: the protocol of the table and messages
 POOL_HEADER = 128
 POOL_ROW = 64
 IDLE, BUSY = 1, 2
@@ -25,6 +27,11 @@ class _Row:
         mem = memoryview(seg._mm)[o.offset:o.offset + o.length]
         if o.length < POOL_HEADER or struct.unpack_from("<Q", mem, 0)[0] != POOL_MAGIC:
             raise ValueError("%s: not a pool's worker table" % seg.name)
+        version = struct.unpack_from("<I", mem, 20)[0]
+        if version != POOL_VERSION:  # another build's protocol: its messages would be misread
+            mem.release()
+            raise _errors.VersionError("%s: a pool table of protocol version %d, this build's is %d"
+                                       % (seg.name, version, POOL_VERSION))
         workers = struct.unpack_from("<I", mem, 8)[0]
         if not 0 <= slot < workers or POOL_HEADER + workers * POOL_ROW > o.length:
             raise ValueError("%s: no worker slot %d" % (seg.name, slot))
@@ -94,7 +101,11 @@ def serve_pool(functions, initializers=None, argv=None, types=None):
     argv = sys.argv[1:] if argv is None else argv
     pool_name, slot, own = argv[0], int(argv[1]), argv[2]
     with attach(pool_name) as pseg, attach(own) as wseg:
-        row = _Row(pseg, slot)
+        try:
+            row = _Row(pseg, slot)
+        except ValueError as e:  # not a table this build can serve (VersionError too): as Go's and C's, leave
+            sys.stderr.write("pool worker: %s\n" % e)
+            return 1
         tasks, results = wseg.channel("tasks"), wseg.channel("results")
         try:
             tasks.register(False)

@@ -35,6 +35,8 @@ _OK, _ERROR, _PANIC, _TOOLARGE = 0, 1, 2, 3
 # Offsets in the table's header and rows (struct shmkit_pool, _worker).
 _H_CLOSED, _H_QUEUED, _H_INFLIGHT, _H_DONE, _H_FAILED, _H_RETRIED, _H_STARTS = 16, 24, 32, 40, 48, 56, 64
 _R_PID, _R_STATE, _R_GEN, _R_TASK, _R_DONE, _R_EXIT, _R_ITEM = 0, 4, 8, 16, 24, 32, 36
+# struct shmkit_channel.head: how far the receiver has taken (0 until its first message).
+_CHAN_HEAD = 128
 
 
 class PoolError(_errors.ShmkitError):
@@ -710,12 +712,15 @@ class Pool:
             self._row(w.slot, _R_STATE, "<I", _EXITED)
             w.dead = True
             self._live.discard(w)
-            # Never answered, and its row says starting: it failed to start
-            # (told to leave or not: with maxtasksperchild=1 it is told at
-            # once), and such failures in a row break the pool. Its tasks are
-            # not to blame if it exited of itself (a failing initializer);
-            # killed by a signal, the row's word does not spare a task its retry.
-            start_failed = state == _STARTING and w.answered == 0
+            # Never answered, never took a task from its ring, and its row
+            # says starting: it failed to start (told to leave or not: with
+            # maxtasksperchild=1 it is told at once), and such failures in a
+            # row break the pool. Its tasks are not to blame if it exited of
+            # itself (a failing initializer); killed by a signal, the row's
+            # word does not spare a task its retry. A worker takes tasks only
+            # after its initializer, so one that took any had started.
+            took = ctypes.c_uint64.from_address(w.tasks._ch.h + _CHAN_HEAD).value != 0
+            start_failed = state == _STARTING and w.answered == 0 and not took
             if start_failed:
                 self._start_fails += 1
             else:

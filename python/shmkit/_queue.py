@@ -9,6 +9,7 @@ interleave; a first part always begins a message, and parts that follow
 no first part are dropped: they are what a killed process left.
 """
 
+import ctypes
 import errno
 import pickle
 import queue as _stdqueue
@@ -46,11 +47,12 @@ def create(seg, name, slots, slot_bytes, max_message):
         except _errors.ObjectNotFoundError:
             continue
         raise _errors.ObjectExistsError(errno.EEXIST, "queue %r: object %r exists" % (name, obj))
-    seg.new_channel(ch, "B", slots, slot_bytes).close()
-    seg.new_mutex(send)
-    seg.new_mutex(recv)
-    seg.new_value(limit, "Q", max_message, lock=False).release()
-    seg.new_value(queued, "q", 0, lock=False).release()
+    # The C library makes the five objects, after it found room for all of
+    # them: running out part-way would leave the first ones behind.
+    seg._check_open()
+    seg._created(n.lib.shmkit_new_queue(ctypes.byref(seg._c), n.name_bytes(ch, "object"),
+                                        n.unsigned(slots, 32, "slots"), n.unsigned(slot_bytes, 32, "slot_bytes"),
+                                        max_message), name)
 
 
 def _locked(mutex, block, timeout):

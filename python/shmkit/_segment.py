@@ -575,9 +575,13 @@ class Segment:
         """Create a pipe (multiprocessing.Pipe) whose directions each queue up
         to slots messages of up to maxlen bytes, and return its end 0; the
         other end is pipe(name, 1), here or in another process."""
-        self.new_channel(_pipe.channel_name(name, 0), "B", slots, maxlen).close()
-        if duplex:
-            self.new_channel(_pipe.channel_name(name, 1), "B", slots, maxlen).close()
+        self._check_writable()
+        n.name_bytes(_pipe.channel_name(name, 1), "object (of pipe %r)" % name)  # ValueError if too long
+        # The C library checks that both channels can be made before it
+        # makes the first: a pipe made in part would hold its name for good.
+        self._created(n.lib.shmkit_new_pipe(ctypes.byref(self._c), name.encode(), ord("B"),
+                                            n.unsigned(slots, 32, "slots"), n.unsigned(maxlen, 32, "maxlen"),
+                                            bool(duplex)), _pipe.channel_name(name, 0))
         return _pipe.Connection(self, name, 0)
 
     def pipe(self, name, end):

@@ -16,10 +16,16 @@ _SLICE_NS = 100_000_000
 
 
 def _deadline(timeout):
+    """The monotonic deadline in ns of a wait of timeout seconds; None
+    (and float('inf')) is as long as it takes."""
     if timeout is None:
         return None
+    if timeout != timeout:  # NaN: it is no length of time
+        raise ValueError("timeout must be a number of seconds, not nan")
     if timeout < 0:
         raise ValueError("timeout must be non-negative")
+    if timeout == float("inf"):
+        return None
     return n.lib.shmkit_now_ns() + int(timeout * 1e9)
 
 

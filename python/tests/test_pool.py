@@ -73,7 +73,9 @@ def scribble(b):
     with open(runs) as f:
         if len(f.readlines()) >= 5:
             return b"gave up"
-    subprocess.run([sys.executable, "-c", SCRIBBLE, way, sys.argv[1], sys.argv[2]], check=True)
+    subprocess.run([sys.executable, "-c", SCRIBBLE, way.split("-")[0], sys.argv[1], sys.argv[2]], check=True)
+    if way.endswith("-exit"):  # of itself, as a failing initializer does
+        os._exit(3)
     os.kill(os.getpid(), signal.SIGKILL)
 
 def mimic(b):
@@ -188,6 +190,25 @@ class PoolTest(unittest.TestCase):
                     p.join()
                 finally:
                     p.terminate()
+
+    def test_scribbled_starting_row_then_exit(self):
+        # A row rewritten to STARTING under a task that makes its worker
+        # exit of itself (status 3, no signal): the worker had taken the
+        # task, so it did not fail to start. The task uses up its retry and
+        # fails; the pool is not broken with WorkerStartError and serves on.
+        p = shmkit.Pool(1, command=[sys.executable, self.script], name=self.name, env=self.env)
+        try:
+            runs = os.path.join(tempfile.mkdtemp(), "runs")
+            with self.assertRaises(shmkit.WorkerDiedError) as cm:
+                p.apply("scribble", (("starting-exit|%s" % runs).encode(),))
+            self.assertEqual(cm.exception.attempts, 2)
+            with open(runs) as f:
+                self.assertEqual(len(f.readlines()), 2)
+            self.assertEqual(p.map("sq", [3.0]), [9.0])
+            p.close()
+            p.join()
+        finally:
+            p.terminate()
 
     def test_processes_that_do_not_fit(self):
         # processes past what C's uint32_t holds: ctypes wrapped 2**32 + 1

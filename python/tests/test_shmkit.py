@@ -509,6 +509,35 @@ class TestParity(SegmentTest):
         finally:
             os.unlink(path)
 
+    def test_scribbled_named_semaphore(self):
+        """A named semaphore's file overwritten with what glibc never leaves
+        there (a value past SEM_VALUE_MAX, a bad futex flag word) is
+        CorruptError to each call of a process that has it open, which lives
+        on; before, glibc aborted the process (SIGABRT) at its release, after
+        get_value gave -1."""
+        name = "/shmkit-pytest-scribsem-%d" % os.getpid()
+        path = "/dev/shm/sem." + name[1:]
+        s = shmkit.named_semaphore(name, create=True, value=1)
+        self.addCleanup(shmkit.unlink_named_semaphore, name)
+        self.addCleanup(s.close)
+        for pattern in (b"\xff" * 32, b"\0\0\0\x80\0\0\0\0\0\0\0\0",
+                        b"\1\0\0\0\1\0\0\0\xff\xff\xff\xff"):
+            with open(path, "r+b") as f:
+                f.write(pattern)
+
+            def user():
+                calls = (s.get_value, lambda: s.acquire(False), lambda: s.acquire(timeout=0.01), s.release)
+                corrupt = 0
+                for call in calls:
+                    try:
+                        call()
+                    except shmkit.CorruptError:
+                        corrupt += 1
+                os._exit(corrupt)
+            status = self.child(user)
+            self.assertTrue(os.WIFEXITED(status), "died of signal %d" % os.WTERMSIG(status))
+            self.assertEqual(os.WEXITSTATUS(status), 4, pattern)
+
     def test_atomic_add_across_processes(self):
         # Go's RawValue.Add and this add() are one atomic instruction on the
         # same word: no update is lost, as with v.value += 1 it would be.
@@ -589,6 +618,23 @@ class TestWithBlock(SegmentTest):
 
 class TestPipe(SegmentTest):
     """multiprocessing.Pipe's Connection over a shmkit pipe."""
+
+    def test_refused_receive_loses_nothing(self):
+        """recv_bytes_into a read-only buffer is TypeError and recv_bytes
+        with a maxlength shorter than the message OSError, and the message
+        stays for the next receive. Before, both took it and dropped it: a
+        receive after them waited for ever."""
+        a = self.seg.new_pipe("p", slots=4, maxlen=64)
+        b = self.seg.pipe("p", 1)
+        a.send_bytes(b"first")
+        with self.assertRaises(TypeError):
+            b.recv_bytes_into(b"0123456789")
+        with self.assertRaises(OSError):
+            b.recv_bytes(maxlength=2)
+        buf = bytearray(10)
+        self.assertEqual(b.recv_bytes_into(buf, 1), 5)
+        self.assertEqual(bytes(buf[1:6]), b"first")
+        self.assertFalse(b.poll(0))
 
     def test_adder_across_processes(self):
         client = self.seg.new_pipe("adder")
@@ -826,6 +872,67 @@ class TestQueue(SegmentTest):
         with os.fdopen(r) as f:
             self.assertEqual(f.read(), repr(["taken.len"]))
         self.seg.new_queue(long[:58], slots=4, slot_bytes=64, max_message=100).close()
+
+    def test_queue_out_of_room_creates_nothing(self):
+        """A new_queue that finds room for only some of its five objects, in
+        the data area or the directory, raises NoSpaceError and leaves none
+        of them (another process lists an empty segment); before, the first
+        objects stayed, holding the name and the space."""
+        self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
+        lengths = [o.length for o in self.seg.objects()]
+        self.assertEqual(len(lengths), 5)
+        data_start = (128 + 5 * 128 + 63) // 64 * 64  # header, 5 entries of 128 bytes
+        for k in range(1, 5):
+            for size, capacity in ((data_start + sum(lengths[:k + 1]) - 64, 5),  # 64 bytes short of one more
+                                   (1 << 16, k)):  # entries for k
+                name = "%s-room%d-%d" % (self.name, k, capacity)
+                seg = shmkit.create(name, size, capacity=capacity)
+                self.addCleanup(shmkit.unlink, name)
+                self.addCleanup(seg.close)
+                with self.assertRaises(shmkit.NoSpaceError, msg="room for %d" % k):
+                    seg.new_queue("q", slots=4, slot_bytes=64, max_message=100)
+                r, w = os.pipe()
+
+                def lister():
+                    os.write(w, repr([o.name for o in shmkit.attach(name).objects()]).encode())
+                self.assertEqual(self.child(lister), 0)
+                os.close(w)
+                with os.fdopen(r) as f:
+                    self.assertEqual(f.read(), "[]", "room for %d objects, capacity %d" % (k, capacity))
+        name = self.name + "-exact"
+        seg = shmkit.create(name, data_start + sum(lengths), capacity=5)
+        self.addCleanup(shmkit.unlink, name)
+        self.addCleanup(seg.close)
+        seg.new_queue("q", slots=4, slot_bytes=64, max_message=100).close()
+
+    def test_pipe_refused_creates_nothing(self):
+        """A two-way new_pipe that finds room for only one of its channels,
+        or NAME.1 taken, raises and leaves no channel (another process lists
+        them); before, NAME.0 stayed."""
+        self.seg.new_pipe("p", slots=4, maxlen=64).close()
+        length = [o.length for o in self.seg.objects() if o.name == "p.0"][0]
+        data_start = (128 + 2 * 128 + 63) // 64 * 64  # header, 2 entries of 128 bytes
+        cases = [(data_start + 2 * length - 64, 2, shmkit.NoSpaceError),  # 64 bytes short of the second
+                 (1 << 16, 1, shmkit.NoSpaceError),  # one entry
+                 (1 << 16, 4, shmkit.ObjectExistsError)]  # p.1 taken
+        for size, capacity, error in cases:
+            name = "%s-pipe%d" % (self.name, capacity)
+            seg = shmkit.create(name, size, capacity=capacity)
+            self.addCleanup(shmkit.unlink, name)
+            self.addCleanup(seg.close)
+            if error is shmkit.ObjectExistsError:
+                seg.new_value("p.1", "q", 0, lock=False).release()
+            with self.assertRaises(error):
+                seg.new_pipe("p", slots=4, maxlen=64)
+            r, w = os.pipe()
+
+            def lister():
+                os.write(w, repr([o.name for o in shmkit.attach(name).objects()]).encode())
+            self.assertEqual(self.child(lister), 0)
+            os.close(w)
+            with os.fdopen(r) as f:
+                left = f.read()
+            self.assertEqual(left, repr(["p.1"] if error is shmkit.ObjectExistsError else []), capacity)
 
     def test_sender_killed_inside_a_message_nothing_after(self):
         """A get that took the first parts of a message whose sender was
@@ -1456,6 +1563,55 @@ class TestHostileRecords(SegmentTest):
 class TestInputChecks(SegmentTest):
     """Integers that C receives and names are checked as Go checks them,
     never wrapped or cut at a NUL."""
+
+    def test_infinite_and_nan_timeouts(self):
+        """timeout=float('inf') waits as long as it takes, as None does;
+        NaN is a ValueError that names the timeout. Before, inf raised
+        OverflowError (cannot convert float infinity to integer) from a
+        queue's get, a pipe's poll and a named semaphore's acquire, even
+        with what they wait for ready, and NaN a ValueError about
+        converting to an integer."""
+        inf, nan = float("inf"), float("nan")
+        q = self.seg.new_queue("q", slots=4, slot_bytes=64, max_message=100)
+        a = self.seg.new_pipe("p", slots=4, maxlen=64)
+        b = self.seg.pipe("p", 1)
+        s = self.seg.new_semaphore("s", 0)
+        e = self.seg.new_event("e")
+        bar = self.seg.new_barrier("b", 1)
+        sem = "/shmkit-pytest-ns-%d" % os.getpid()
+        ns = shmkit.named_semaphore(sem, create=True, value=0)
+        self.addCleanup(shmkit.unlink_named_semaphore, sem)
+        self.addCleanup(ns.close)
+        waits = {
+            "queue get": lambda t: q.get(timeout=t),
+            "queue put": lambda t: q.put(1, timeout=t),
+            "pipe poll": lambda t: b.poll(t),
+            "semaphore": lambda t: s.acquire(timeout=t),
+            "named semaphore": lambda t: ns.acquire(timeout=t),
+            "event": lambda t: e.wait(t),
+            "barrier": lambda t: bar.wait(t),
+        }
+        for what, wait in waits.items():
+            with self.assertRaisesRegex(ValueError, "timeout", msg=what):
+                wait(nan)
+        q.put(7)
+        a.send_bytes(b"x")
+        s.release()
+        ns.release()
+        e.set()
+        self.assertEqual(q.get(timeout=inf), 7)
+        q.put(8, timeout=inf)
+        self.assertTrue(b.poll(inf))
+        self.assertTrue(s.acquire(timeout=inf))
+        self.assertTrue(ns.acquire(timeout=inf))
+        self.assertTrue(e.wait(inf))
+        self.assertEqual(bar.wait(inf), 0)
+        m = self.seg.new_mutex("m")
+        c = self.seg.new_condition("c", m)
+        with m:
+            with self.assertRaisesRegex(ValueError, "timeout"):
+                c.wait(nan)
+            self.assertTrue(c.wait_for(lambda: True, inf))
 
     def test_integers_out_of_range(self):
         other = "shmkit-pytest-%d-big" % os.getpid()

@@ -43,7 +43,7 @@ void bench_prefault(const struct shmkit_segment *seg, const void *p, uint64_t le
 	to = to < end ? to : end;
 	if (from >= (uintptr_t)seg->base && to > from && madvise((void *)from, to - from, MADV_POPULATE_WRITE) == 0) {
 		for (uintptr_t q = from; q < to; q += page) {
-			(void)__atomic_load_n((const uint32_t *)q, __ATOMIC_RELAXED);
+			(void)*(const volatile uint32_t *)q;
 		}
 	}
 }

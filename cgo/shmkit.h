@@ -890,8 +890,8 @@ struct shmkit_dict_heap {
 	uint64_t recoveries;       /* 144: times a dead writer's work was repaired */
 	uint64_t freed;            /* 152: bytes freed since free neighbours were last merged */
 	uint64_t nonempty[3];      /* 160: bit c set if free_heads[c] may be non-zero (a hint, rebuilt by a merge) */
-	uint32_t pid_ns;           /* 184: the pid namespace (inode of /proc/self/ns/pid) of its first writable attach */
-	uint32_t mixed_ns;         /* 188: 1 once a writable attach of another pid namespace was made: no writer lock holder is judged dead by its id */
+	uint32_t pid_ns;           /* 184: the pid namespace (inode of /proc/self/ns/pid) of its creator (0: made by a build before it was recorded) */
+	uint32_t mixed_ns;         /* 188: 1 once a writable attach of another pid namespace, or of an unknown one, was made, or one to a heap with pid_ns 0: no writer lock holder is judged dead by its id */
 	uint64_t reserved[8];      /* 192 */
 	uint64_t free_heads[SHMKIT_DICT_CLASSES]; /* 256: first free block of each size class, 0 if none */
 };

@@ -1024,8 +1024,8 @@ func TestOddSeqlocksEvenedByTheNextWrite(t *testing.T) {
 }
 
 // A writer lock's holder is judged dead by its id only while every
-// writable attach was made in one pid namespace: a heap records the first
-// one's namespace, and marks itself mixed when a writer of another
+// writable attach was made in one pid namespace: a heap records its
+// creator's namespace, and marks itself mixed when a writer of another
 // attaches (here a helper in a new pid namespace, by unshare(1)).
 func TestWriterOfAnotherPidNamespaceMarksTheHeap(t *testing.T) {
 	proctest.NeedCgo(t, "the shared dict (the C library)")
@@ -1039,7 +1039,7 @@ func TestWriterOfAnotherPidNamespaceMarksTheHeap(t *testing.T) {
 	mixed := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.MixedNs)]))
 	ns := binary.LittleEndian.Uint32(heap[unsafe.Offsetof(layout.DictHeap{}.PidNs):])
 	if ns == 0 || mixed.Load() != 0 {
-		t.Fatalf("after the first attach: pid_ns %d, mixed_ns %d", ns, mixed.Load())
+		t.Fatalf("after its creation: pid_ns %d, mixed_ns %d", ns, mixed.Load())
 	}
 	proctest.Output(t, "dict-fill", name, "d", "0", "1") // this namespace: no mark
 	if mixed.Load() != 0 {
@@ -1126,5 +1126,24 @@ func TestHolderOfAnotherPidNamespaceIsWaitedFor(t *testing.T) {
 	must(t, <-ended)
 	if got := strings.TrimSpace(said.String()); got != "ok" {
 		t.Errorf("the writer said %q, want ok", got)
+	}
+}
+
+// A heap whose pid_ns is 0 was made by a build that did not record it, and
+// its writers may be of any namespace: the first writable attach marks it
+// mixed rather than claiming it for its own namespace, which made a writer
+// judge a live holder of another namespace dead (ErrCorrupt).
+func TestHeapOfAnEarlierBuildIsMixed(t *testing.T) {
+	proctest.NeedCgo(t, "the shared dict (the C library)")
+	seg, name := proctest.Segment(t, 1<<16)
+	d := newDict(t, seg, "d")
+	heap := mapHeap(t, "/dev/shm/"+dict.HeapName(d), 4096)
+	ns := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.PidNs)]))
+	mixed := (*atomic.Uint32)(unsafe.Pointer(&heap[unsafe.Offsetof(layout.DictHeap{}.MixedNs)]))
+	ns.Store(0) // as the build before made it
+	mixed.Store(0)
+	proctest.Output(t, "dict-fill", name, "d", "0", "1")
+	if mixed.Load() != 1 {
+		t.Errorf("a writer attached to a heap without a pid namespace: mixed_ns %d, pid_ns %d", mixed.Load(), ns.Load())
 	}
 }

@@ -1052,7 +1052,11 @@ func TestListKillSoak(t *testing.T) {
 	proctest.NeedCgo(t, "the shared dict (the C library)")
 	seg, name := proctest.Segment(t, 1<<16)
 	l := newList(t, seg, "l")
-	const writers, rounds = 3, 12
+	const writers = 3
+	rounds := 12
+	if testing.Short() { // the race run: fewer kills, each a fresh race-built process
+		rounds = 4
+	}
 	var mu sync.Mutex
 	added, popped := map[string]bool{}, map[string]bool{}
 	start := func(w int) (*os.Process, chan struct{}) {

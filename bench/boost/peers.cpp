@@ -90,7 +90,7 @@ void prefault(void *addr, std::size_t len) {
 	}
 	const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 	for (std::size_t off = 0; off < len; off += page) {
-		(void)__atomic_load_n(static_cast<const unsigned *>(addr) + off / sizeof(unsigned), __ATOMIC_RELAXED);
+		(void)*(static_cast<const volatile unsigned *>(addr) + off / sizeof(unsigned));
 	}
 }
 

@@ -307,6 +307,8 @@ func (s *Segment) Populate(o Object) error {
 	switch err := unix.Madvise(s.mem[from:to], advice); {
 	case err == unix.EINVAL:
 		return errtext.Errorf("shm: populate %q: %w: %v", o.Name, errors.ErrUnsupported, err)
+	case err == unix.EFAULT: // a page past the end of the file: it shrank under the mapping
+		return errtext.Errorf("shm: populate %q: %w: the segment's file shrank under the mapping", o.Name, ErrCorrupt)
 	case err != nil:
 		return &fs.PathError{Op: "shm populate", Path: s.name, Err: err}
 	}

@@ -880,8 +880,10 @@ class SharedList(_Shared, collections.abc.MutableSequence):
         self._c._check(n.lib.shmkit_list_append(self._c.h, vt, vb, len(vb)), "append")
 
     def extend(self, values):
-        if values is self:
-            values = list(values)  # as a list: its items once, not those appended meanwhile
+        if isinstance(values, SharedList):
+            # As a list: its items once, not those appended meanwhile, which
+            # another handle on the same list (or this one) would also read.
+            values = list(values)
         for v in values:
             self.append(v)
 

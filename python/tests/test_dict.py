@@ -369,12 +369,13 @@ class DictTest(unittest.TestCase):
 
         def extend(i):
             signal.alarm(5)
-            with shmkit.attach(self.name) as seg, seg.list("l") as ll:
+            with shmkit.attach(self.name) as seg, seg.list("l") as ll, seg.list("l") as other:
                 ll.extend(ll)
                 ll += ll
+                ll.extend(other)  # another handle on the same list
             signal.alarm(0)
         self.run_children(1, extend)
-        self.assertEqual(list(lst), [1, "a"] * 4)
+        self.assertEqual(list(lst), [1, "a"] * 8)
 
     def test_wrong_types_against_a_shared_list_or_dict(self):
         """A shared list compares as a list: unequal to 5, None and a tuple,

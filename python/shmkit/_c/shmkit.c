@@ -1620,7 +1620,7 @@ static void populate(const struct shmkit_segment *seg, const struct shmkit_objec
 		return;
 	}
 	for (uintptr_t p = from; p < to; p += page) {
-		(void)__atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+		(void)*(const volatile uint32_t *)p;
 	}
 }
 
@@ -2783,6 +2783,11 @@ int shmkit_dict_init(void *mem, uint64_t len, const char *prefix, const char *na
 	h->kind = kind;
 	h->id = id;
 	h->size = DICT_INITIAL_HEAP;
+	/* Its creator's pid namespace from the start: a heap whose pid_ns is
+	 * still 0 at attach was made by a build that did not record it, whose
+	 * writers may be of any namespace. 0 if unknown: then nobody judges. */
+	h->pid_ns = pid_namespace();
+	h->mixed_ns = h->pid_ns == 0;
 	dict_first_block(heap, kind);
 	rc = shmkit_mutex_init(&h->lock, 0);
 	STORE(&h->magic, SHMKIT_DICT_MAGIC);
@@ -2894,10 +2899,11 @@ int shmkit_dict_attach(const void *mem, uint64_t len, int readonly, struct shmki
 			}
 			if (rc == 0 && !readonly) {
 				/* Ids of holders are judged only among writers of one
-				 * pid namespace (dict_lock_wait). */
-				uint32_t ns = pid_namespace(), first = 0;
-				if (!__atomic_compare_exchange_n(&h->pid_ns, &first, ns, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
-				    first != ns) {
+				 * pid namespace (dict_lock_wait): a writer of another, one
+				 * whose namespace is unknown, or a heap of a build that
+				 * did not record its creator's (pid_ns 0), mixes them. */
+				uint32_t ns = pid_namespace();
+				if (ns == 0 || LOAD(&h->pid_ns) != ns) {
 					STORE(&h->mixed_ns, 1u);
 				}
 			}
@@ -3379,13 +3385,17 @@ static int dict_lock_impossible(struct shmkit_dict_heap *h) {
  * over: a writer that unmapped the heap may have left it, or a peer. */
 static int dict_lock_wait(struct shmkit_dict_heap *h) {
 	int64_t deadline = shmkit_now_ns() + ALLOC_WAIT_NS;
-	uint32_t stuck = 0; /* the lock word of a dead holder at the last look */
-	int judge = LOAD(&h->mixed_ns) == 0 && LOAD(&h->pid_ns) == pid_namespace();
+	uint32_t stuck = 0; /* the lock word of a dead holder at the last look, without the waiters bit */
+	uint32_t ns = pid_namespace();
 	for (;;) {
 		if (dict_lock_impossible(h)) {
 			return SHMKIT_ECORRUPT;
 		}
-		uint32_t w = __atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED);
+		/* Looked at each time: a writer of another namespace may attach
+		 * while this one waits. The waiters bit is left out, since this
+		 * waiter's own sleep sets it. */
+		int judge = ns != 0 && LOAD(&h->mixed_ns) == 0 && LOAD(&h->pid_ns) == ns;
+		uint32_t w = __atomic_load_n((uint32_t *)(void *)&h->lock.mutex, __ATOMIC_RELAXED) & ~(uint32_t)FUTEX_WAITERS;
 		int32_t tid = (int32_t)(w & FUTEX_TID_MASK);
 		if (judge && tid != 0 && (w & FUTEX_OWNER_DIED) == 0 && !alive(tid)) {
 			if (w == stuck) {

@@ -37,18 +37,7 @@ func TestMain(m *testing.M) {
 		"pipehold":    helperPipeHold,
 		"stuckbatch":  helperStuckBatch,
 		"batchloop":   helperBatchLoop,
-		"objects": func(args []string) int { // lists segment args[0]'s objects, one a line
-			seg := proctest.OpenSegment(args[0])
-			defer seg.Close()
-			objs, err := seg.Objects()
-			if err != nil {
-				return proctest.Fail("objects: %v", err)
-			}
-			for _, o := range objs {
-				fmt.Println(o.Name)
-			}
-			return 0
-		},
+		"objects":     proctest.ListObjects,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)
 			return exitOn(ch.RecvFunc(func([]float64) {}))

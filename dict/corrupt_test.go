@@ -109,17 +109,13 @@ func heapImages(t testing.TB) []heapImage {
 
 // helperDieHoldingList takes list args[1]'s writer lock and exits.
 func helperDieHoldingList(args []string) int {
-	seg := proctest.OpenSegment(args[0])
-	defer seg.Close()
-	l, err := dict.OpenList(seg, args[1])
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	if err := dict.HoldListLock(l); err != nil {
-		return proctest.Fail("lock: %v", err)
-	}
-	os.Exit(0)
-	return 0
+	return inList(args, func(l *dict.List) int {
+		if err := dict.HoldListLock(l); err != nil {
+			return proctest.Fail("lock: %v", err)
+		}
+		os.Exit(0)
+		return 0
+	})
 }
 
 func must(t testing.TB, err error) {
@@ -566,27 +562,22 @@ func TestLyingCount(t *testing.T) {
 // helperListOutOfRange asks list args[1] for item 2^30 args[2] times, by
 // Get, Set and Pop; each must be ErrIndex or ErrCorrupt.
 func helperListOutOfRange(args []string) int {
-	seg := proctest.OpenSegment(args[0])
-	defer seg.Close()
-	l, err := dict.OpenList(seg, args[1])
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	defer l.Close()
-	n, _ := strconv.Atoi(args[2])
-	ok := func(err error) bool { return errors.Is(err, dict.ErrIndex) || errors.Is(err, shm.ErrCorrupt) }
-	for range n {
-		if _, err := l.Get(1 << 30); !ok(err) {
-			return proctest.Fail("get: %v", err)
+	return inList(args, func(l *dict.List) int {
+		n, _ := strconv.Atoi(args[2])
+		ok := func(err error) bool { return errors.Is(err, dict.ErrIndex) || errors.Is(err, shm.ErrCorrupt) }
+		for range n {
+			if _, err := l.Get(1 << 30); !ok(err) {
+				return proctest.Fail("get: %v", err)
+			}
+			if err := l.Set(1<<30, int64(1)); !ok(err) {
+				return proctest.Fail("set: %v", err)
+			}
+			if _, err := l.Pop(1 << 30); !ok(err) {
+				return proctest.Fail("pop: %v", err)
+			}
 		}
-		if err := l.Set(1<<30, int64(1)); !ok(err) {
-			return proctest.Fail("set: %v", err)
-		}
-		if _, err := l.Pop(1 << 30); !ok(err) {
-			return proctest.Fail("pop: %v", err)
-		}
-	}
-	return 0
+		return 0
+	})
 }
 
 // mapHeap maps the first n bytes of a heap file (0: all of it), for a
@@ -905,24 +896,19 @@ func scribbleBoolValues(t *testing.T, file string, b byte) int {
 
 // helperPop pops item args[2] of list args[1] and prints how it ended.
 func helperPop(args []string) int {
-	seg := proctest.OpenSegment(args[0])
-	defer seg.Close()
-	l, err := dict.OpenList(seg, args[1])
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	defer l.Close()
-	i, _ := strconv.Atoi(args[2])
-	v, err := l.Pop(i)
-	switch {
-	case err == nil:
-		fmt.Println("popped", v)
-	case errors.Is(err, shm.ErrCorrupt):
-		fmt.Println("corrupt")
-	default:
-		fmt.Println(err)
-	}
-	return 0
+	return inList(args, func(l *dict.List) int {
+		i, _ := strconv.Atoi(args[2])
+		v, err := l.Pop(i)
+		switch {
+		case err == nil:
+			fmt.Println("popped", v)
+		case errors.Is(err, shm.ErrCorrupt):
+			fmt.Println("corrupt")
+		default:
+			fmt.Println(err)
+		}
+		return 0
+	})
 }
 
 // A list item whose stored value no writer may store (a BOOL byte of 7,

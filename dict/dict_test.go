@@ -1007,40 +1007,35 @@ func TestEveryWriteReadOnlyEveryCallClosed(t *testing.T) {
 // inserts the item "w<id>:<pid>:<seq>" (printing "+item" once the call
 // returned) or pops a random item (printing "-item").
 func helperListSoak(args []string) int {
-	seg := proctest.OpenSegment(args[0])
-	defer seg.Close()
-	l, err := dict.OpenList(seg, args[1])
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	defer l.Close()
-	tag := "w" + args[2] + ":" + strconv.Itoa(os.Getpid()) + ":"
-	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 9))
-	for seq := 0; ; seq++ {
-		item := tag + strconv.Itoa(seq)
-		n, err := l.Len()
-		if err != nil {
-			return proctest.Fail("len: %v", err)
-		}
-		switch x := r.IntN(10); {
-		case x < 4 || n < 20:
-			err = l.Append(item)
-		case x < 7:
-			err = l.Insert(r.IntN(n+1), item)
-		default:
-			var v any
-			if v, err = l.Pop(r.IntN(n)); errors.Is(err, dict.ErrIndex) {
-				err = nil // another writer popped meanwhile
-			} else if err == nil {
-				fmt.Println("-" + v.(string))
+	return inList(args, func(l *dict.List) int {
+		tag := "w" + args[2] + ":" + strconv.Itoa(os.Getpid()) + ":"
+		r := rand.New(rand.NewPCG(uint64(os.Getpid()), 9))
+		for seq := 0; ; seq++ {
+			item := tag + strconv.Itoa(seq)
+			n, err := l.Len()
+			if err != nil {
+				return proctest.Fail("len: %v", err)
 			}
-			continue
+			switch x := r.IntN(10); {
+			case x < 4 || n < 20:
+				err = l.Append(item)
+			case x < 7:
+				err = l.Insert(r.IntN(n+1), item)
+			default:
+				var v any
+				if v, err = l.Pop(r.IntN(n)); errors.Is(err, dict.ErrIndex) {
+					err = nil // another writer popped meanwhile
+				} else if err == nil {
+					fmt.Println("-" + v.(string))
+				}
+				continue
+			}
+			if err != nil {
+				return proctest.Fail("list soak: %v", err)
+			}
+			fmt.Println("+" + item)
 		}
-		if err != nil {
-			return proctest.Fail("list soak: %v", err)
-		}
-		fmt.Println("+" + item)
-	}
+	})
 }
 
 // The list kill soak: three processes append, insert and pop, and are

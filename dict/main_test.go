@@ -169,18 +169,14 @@ func helperDieHolding(args []string) int {
 
 // helperReverse reverses list args[1] forever (it is killed).
 func helperReverse(args []string) int {
-	seg := proctest.OpenSegment(args[0])
-	defer seg.Close()
-	l, err := dict.OpenList(seg, args[1])
-	if err != nil {
-		return proctest.Fail("open: %v", err)
-	}
-	fmt.Println("ready")
-	for {
-		if err := l.Reverse(); err != nil {
-			return proctest.Fail("reverse: %v", err)
+	return inList(args, func(l *dict.List) int {
+		fmt.Println("ready")
+		for {
+			if err := l.Reverse(); err != nil {
+				return proctest.Fail("reverse: %v", err)
+			}
 		}
-	}
+	})
 }
 
 // helperAdder adds 1 to "n" and to "counter" (a key of 8 bytes, so its
@@ -234,4 +230,16 @@ func helperHalfway(args []string) int {
 	}
 	os.Exit(0)
 	return 0
+}
+
+// inList runs a helper's body on list args[1] of segment args[0].
+func inList(args []string, body func(l *dict.List) int) int {
+	seg := proctest.OpenSegment(args[0])
+	defer seg.Close()
+	l, err := dict.OpenList(seg, args[1])
+	if err != nil {
+		return proctest.Fail("open: %v", err)
+	}
+	defer l.Close()
+	return body(l)
 }

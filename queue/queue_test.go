@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		"send":    helperSend,
 		"recv":    helperRecv,
 		"sendbig": helperSendBig,
-		"objects": helperObjects,
+		"objects": proctest.ListObjects,
 		"open":    helperOpen,
 	})
 }
@@ -106,20 +106,6 @@ func helperSendBig(args []string) int {
 	defer seg.Close()
 	fmt.Println("sending")
 	return exitOn(q.Send(make([]byte, q.MaxMessage())))
-}
-
-// helperObjects prints the names of segment args[0]'s objects, one a line.
-func helperObjects(args []string) int {
-	seg := proctest.OpenSegment(args[0])
-	defer seg.Close()
-	objs, err := seg.Objects()
-	if err != nil {
-		return proctest.Fail("objects: %v", err)
-	}
-	for _, o := range objs {
-		fmt.Println(o.Name)
-	}
-	return 0
 }
 
 // helperOpen opens queue args[1] and prints its limit, or the error

@@ -197,6 +197,21 @@ func OpenSegment(name string) *shm.Segment {
 	return seg
 }
 
+// ListObjects is a helper's body: it prints the names of segment args[0]'s
+// objects, one a line, so that a test sees them from another process.
+func ListObjects(args []string) int {
+	seg := OpenSegment(args[0])
+	defer seg.Close()
+	objs, err := seg.Objects()
+	if err != nil {
+		return Fail("objects: %v", err)
+	}
+	for _, o := range objs {
+		fmt.Println(o.Name)
+	}
+	return 0
+}
+
 // Segment creates a shmkit segment of size bytes under a fresh name for t,
 // closed (and, through Name, removed) when t ends.
 func Segment(t testing.TB, size int, opts ...shm.CreateOption) (*shm.Segment, string) {

@@ -380,7 +380,11 @@ class Condition:
         return result
 
     def notify(self, n_=1):
+        """Wake up to n_ waiters; as multiprocessing's and threading's, only
+        while this process holds the condition's mutex (RuntimeError)."""
         self._seg._check_writable()
+        if _held.get(id(self._lock), (None, 0))[1] == 0:
+            raise RuntimeError("condition %r: notify() without holding its mutex %r" % (self.name, self._lock.name))
         if n_ < 0:
             raise ValueError("notify(%d): n must be non-negative" % n_)
         if n_:

@@ -1012,6 +1012,9 @@ class TestEventBarrierCondition(SegmentTest):
         flag = self.seg.new_value("flag", "i", 0, lock=False)
         with self.assertRaises(RuntimeError):
             c.wait(0)  # not holding the mutex
+        for wake in (c.notify, c.notify_all):  # as multiprocessing's: only under the mutex
+            with self.assertRaises(RuntimeError):
+                wake()
         with c:
             with c:  # a recursive mutex held twice is released whole while waiting
                 self.assertFalse(c.wait(0.01))

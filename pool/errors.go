@@ -1,6 +1,11 @@
 package pool
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shmkit/shmkit/shm"
+)
 
 // Errors returned by this package, usable with errors.Is. A task's own
 // error reaches the caller as a *TaskError wrapping it (or, from a worker,
@@ -26,8 +31,10 @@ var (
 	ErrTooLarge = errors.New("pool: task input or result longer than the pool's message size")
 	// ErrWorkerStart: workers keep exiting before they serve a task (a failing initializer, say).
 	ErrWorkerStart = errors.New("pool: workers exit before serving a task")
-	// ErrVersion: a pool's worker table of another protocol version than this build's.
-	ErrVersion = errors.New("pool: worker table of another protocol version")
+	// ErrVersion: a pool's worker table of another protocol version than
+	// this build's. It is a shm.ErrVersion too, as C's SHMKIT_EVERSION and
+	// Python's VersionError are the same for both.
+	ErrVersion = fmt.Errorf("pool: worker table of another protocol version: %w", shm.ErrVersion)
 	// ErrNotPool: a segment's "pool" object is not a pool's worker table.
 	ErrNotPool = errors.New("pool: not a pool's worker table")
 	// ErrNoDispatch: New in a process started as a pool worker, which means

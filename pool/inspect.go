@@ -50,19 +50,22 @@ func Inspect(seg *shm.Segment) (State, error) {
 	}
 	for i, w := range describe(rows) {
 		ws := WorkerState{WorkerInfo: w}
-		ws.Alive, ws.Problem = checkRow(seg.Name(), rows[i].State.Load(), w)
+		ws.Alive, ws.Problem = checkRow(seg.Name(), int(h.ParentPID), rows[i].State.Load(), w)
 		st.Workers = append(st.Workers, ws)
 	}
 	return st, nil
 }
 
-// checkRow judges a worker's row of the pool whose segment is poolName
-// (any process that maps the segment may have written it): whether it
-// names a live worker of the pool, and if it cannot describe one, why. A
-// live worker maps its own segment, "<pool>-w<generation>", so a pid of
-// another live process, or a generation not its own, is found out where
-// /proc lets this process read the pid's mappings.
-func checkRow(poolName string, state uint32, w WorkerInfo) (alive bool, problem string) {
+// checkRow judges a worker's row of the pool whose segment is poolName,
+// started by process parent (any process that maps the segment may have
+// written both): whether it names a live worker of the pool, and if it
+// cannot describe one, why. A live worker maps its own segment,
+// "<pool>-w<generation>", so a pid of another live process, or a
+// generation not its own, is found out where /proc lets this process read
+// the pid's mappings. Where it does not (another user's process, or one
+// that /proc keeps to itself), and while a worker is starting and has not
+// yet mapped its segment, the worker must be a child of the pool's parent.
+func checkRow(poolName string, parent int, state uint32, w WorkerInfo) (alive bool, problem string) {
 	switch {
 	case state > layout.PoolExited:
 		return false, fmt.Sprintf("impossible state %d", state)
@@ -83,14 +86,21 @@ func checkRow(poolName string, state uint32, w WorkerInfo) (alive bool, problem 
 	if !procs.Alive(w.Pid) {
 		return false, ""
 	}
+	child := parent > 0 && procs.ParentOf(w.Pid) == parent
 	maps, err := os.ReadFile("/proc/" + strconv.Itoa(w.Pid) + "/maps")
-	if err != nil { // another user's process: it cannot be checked
-		return true, ""
+	if err != nil {
+		if child {
+			return true, ""
+		}
+		return false, fmt.Sprintf("process %d: its mappings cannot be read, and its parent is not the pool's (%d)", w.Pid, parent)
 	}
 	for line := range strings.Lines(string(maps)) {
 		if strings.HasSuffix(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), " (deleted)"), " "+own) {
 			return true, ""
 		}
+	}
+	if state == layout.PoolStarting && child {
+		return true, "" // it has not mapped its segment yet
 	}
 	return false, fmt.Sprintf("process %d does not map %s", w.Pid, own)
 }

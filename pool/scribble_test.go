@@ -194,8 +194,8 @@ func TestScribbledStartingRowThenExit(t *testing.T) {
 // takes no row for its workers' pids: it serves on, and Terminate kills
 // only its own workers.
 func TestInspectDistrustsHostileRows(t *testing.T) {
-	p := newPool(t, pool.WithWorkers(4))
-	_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3, 4, 5, 6, 7, 8})
+	p := newPool(t, pool.WithWorkers(5))
+	_, err := pool.Map(t.Context(), p, double, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		for _, w := range p.Workers() {
@@ -214,14 +214,17 @@ func TestInspectDistrustsHostileRows(t *testing.T) {
 	defer seg.Close()
 	obj, err := objects.Core(seg).LookupKind("pool", shm.KindBytes)
 	require.NoError(t, err)
-	_, rows := layout.PoolTable(obj.Bytes(), 4)
+	_, rows := layout.PoolTable(obj.Bytes(), 5)
 	rows[0].State.Store(7)
 	rows[1].PID.Store(int32(bystander.Process.Pid))
 	rows[2].Generation.Add(1000)
 	rows[3].PID.Store(-1)
+	// Process 1, whose mappings /proc may keep even from root, and which
+	// is no child of the pool's parent (it is only looked at, never signalled).
+	rows[4].PID.Store(1)
 	st, err := pool.Inspect(seg)
 	require.NoError(t, err)
-	for i, want := range []string{"impossible state 7", "does not map", "-w10", "impossible pid -1"} {
+	for i, want := range []string{"impossible state 7", "does not map", "-w10", "impossible pid -1", "process 1"} {
 		w := st.Workers[i]
 		assert.False(t, w.Alive, "row %d: %+v", i, w)
 		assert.Contains(t, w.Problem, want, "row %d: %+v", i, w)
@@ -233,4 +236,32 @@ func TestInspectDistrustsHostileRows(t *testing.T) {
 	assert.Equal(t, []int64{8, 10}, out)
 	require.NoError(t, p.Terminate())
 	assert.NoError(t, bystander.Process.Signal(syscall.Signal(0)), "the bystander was killed")
+}
+
+// Workers that are starting have not yet mapped their segments: Inspect,
+// looking while a pool starts, says so of none of them (it called each
+// a hostile row, "does not map"), since each is a child of the pool's
+// parent.
+func TestInspectWhileWorkersStart(t *testing.T) {
+	p := newPool(t, pool.WithWorkers(2))
+	seg, err := shm.Open(p.Name(), shm.WithReadOnly())
+	require.NoError(t, err)
+	defer seg.Close()
+	for deadline := time.Now().Add(time.Minute); ; {
+		st, err := pool.Inspect(seg)
+		require.NoError(t, err)
+		idle := 0
+		for i, w := range st.Workers {
+			require.Empty(t, w.Problem, "row %d of a starting pool: %+v", i, w)
+			if w.State == "idle" {
+				idle++
+			}
+		}
+		if idle == len(st.Workers) || time.Now().After(deadline) {
+			require.Equal(t, len(st.Workers), idle, "workers: %+v", st.Workers)
+			break
+		}
+	}
+	p.Close()
+	require.NoError(t, p.Join())
 }

@@ -56,6 +56,7 @@ func TestTableOfAnotherVersion(t *testing.T) {
 			continue
 		}
 		assert.ErrorIs(t, err, pool.ErrVersion, "version %d", v)
+		assert.ErrorIs(t, err, shm.ErrVersion, "version %d: a pool table of another version is a shm version error too", v)
 		assert.Equal(t, 1, code, "version %d: the worker served", v)
 	}
 }

@@ -232,8 +232,10 @@ func describeObject(seg *shm.Segment, o shm.Object) objectInfo {
 			return fail(err)
 		}
 	case shm.KindBytes:
-		if st, err := pool.Inspect(seg); err == nil && o.Name == "pool" {
-			in.Pool = &st
+		if o.Name == "pool" { // the one name a pool's table has: no other object is read as one
+			if st, err := pool.Inspect(seg); err == nil {
+				in.Pool = &st
+			}
 		}
 	case shm.KindChannel:
 		st, err := channel.Inspect(seg, o.Name)

@@ -52,6 +52,25 @@ func exited(pid int) bool {
 	return state == 'Z' || state == 'X'
 }
 
+// ParentOf returns the parent of process pid, from /proc (which any user
+// may read), or 0 if /proc does not say.
+func ParentOf(pid int) int {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(stat[i+1:]) // state, ppid, ...
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(string(f[1]))
+	return ppid
+}
+
 // ProcessOf returns the process that thread tid belongs to, from /proc, or
 // 0 if /proc does not say.
 func ProcessOf(tid int) int {

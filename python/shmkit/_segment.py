@@ -581,7 +581,8 @@ class Segment:
         # makes the first: a pipe made in part would hold its name for good.
         self._created(n.lib.shmkit_new_pipe(ctypes.byref(self._c), name.encode(), ord("B"),
                                             n.unsigned(slots, 32, "slots"), n.unsigned(maxlen, 32, "maxlen"),
-                                            bool(duplex)), _pipe.channel_name(name, 0))
+                                            bool(duplex)),
+                      "%s or %s" % (_pipe.channel_name(name, 0), _pipe.channel_name(name, 1)))
         return _pipe.Connection(self, name, 0)
 
     def pipe(self, name, end):

@@ -1069,7 +1069,8 @@ struct shmkit_queue {
  * NAME.0 of typecode, and with duplex NAME.1, each of slots messages of up
  * to max_len elements. EEXIST if NAME.1 is taken, ENOSPC if the two do not
  * both fit: found before anything is made, so a refused pipe leaves
- * nothing. The ends are opened with shmkit_chan_open. */
+ * nothing (unless another process allocates or takes NAME.1 between the
+ * look and the two allocations). The ends are opened with shmkit_chan_open. */
 int shmkit_new_pipe(struct shmkit_segment *seg, const char *name, int typecode, uint32_t slots, uint32_t max_len,
                     int duplex);
 

@@ -74,18 +74,15 @@ func (r *ring) errConfused() error {
 // geometry computes a channel's stride and object length, or an error; a
 // single-producer channel's ring is one stride longer (see shmkit.h).
 func geometry(slots, maxLen int, elemSize uint64, single bool) (stride, length uint64, err error) {
-	if slots < 1 || slots > 1<<30 || maxLen < 1 || uint64(maxLen) > (1<<32-1-slotHeader)/elemSize {
+	stride, length, ok := layout.RingGeometry(slots, maxLen, elemSize)
+	if !ok {
 		return 0, 0, errtext.Errorf("%w: %d slots of %d elements of %d bytes", shm.ErrInvalidSize, slots, maxLen, elemSize)
-	}
-	stride, _ = layout.AlignUp(slotHeader + uint64(maxLen)*elemSize)
-	if uint64(slots) > (math.MaxInt64-headerSize)/stride {
-		return 0, 0, errtext.Errorf("%w: %d slots of %d bytes", shm.ErrInvalidSize, slots, stride)
 	}
 	if single {
 		_, length, err = spscGeometry(slots, stride)
 		return stride, length, err
 	}
-	return stride, headerSize + uint64(slots)*stride, nil
+	return stride, length, nil
 }
 
 // populate maps a channel's pages into the process ahead (shm.Populate)

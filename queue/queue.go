@@ -82,7 +82,7 @@ func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queu
 	}
 	// Refuse too when the segment has no room for all five: running out
 	// part-way would leave the first ones behind for good.
-	if ring, ok := ringLength(slots, slotBytes); ok {
+	if _, ring, ok := layout.RingGeometry(slots, slotBytes, 1); ok { // else channel.New says why
 		mutex, _ := layout.AlignUp(uint64(unsafe.Sizeof(layout.Mutex{})))
 		if err := objects.Core(seg).Room(ring, mutex, mutex, 8, 8); err != nil {
 			return nil, errtext.Errorf("create queue %q: %w", name, err)
@@ -104,18 +104,6 @@ func New(seg *shm.Segment, name string, slots, slotBytes, maxMessage int) (*Queu
 		return nil, err
 	}
 	return Open(seg, name)
-}
-
-// ringLength is the length of the channel of a queue of slots slots of
-// slotBytes bytes (as channel.New makes it); false for a geometry
-// channel.New refuses, which it then says why.
-func ringLength(slots, slotBytes int) (uint64, bool) {
-	slotHeader := uint64(unsafe.Sizeof(layout.Slot{}))
-	if slots < 1 || slots > 1<<30 || slotBytes < 1 || uint64(slotBytes) > 1<<32-1-slotHeader {
-		return 0, false
-	}
-	stride, _ := layout.AlignUp(slotHeader + uint64(slotBytes))
-	return uint64(unsafe.Sizeof(layout.Channel{})) + uint64(slots)*stride, true
 }
 
 // Open attaches to the queue named name in seg.

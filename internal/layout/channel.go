@@ -1,6 +1,10 @@
 package layout
 
-import "sync/atomic"
+import (
+	"math"
+	"sync/atomic"
+	"unsafe"
+)
 
 // Channel ring constants beyond shmkit_h.go's (shmkit.h): a slot's sequence
 // number is the bits above SlotSeqShift.
@@ -62,4 +66,20 @@ func SlotOwner(state uint64) uint32 {
 		return 0
 	}
 	return uint32(state & SlotPIDMask)
+}
+
+// RingGeometry is the slot stride and the object length of a channel of
+// slots slots of maxLen elements of elemSize bytes on the any-to-any ring
+// (an SPSC ring's length is the channel package's); false for a geometry
+// no channel may have.
+func RingGeometry(slots, maxLen int, elemSize uint64) (stride, length uint64, ok bool) {
+	header, slotHeader := uint64(unsafe.Sizeof(Channel{})), uint64(unsafe.Sizeof(Slot{}))
+	if slots < 1 || slots > 1<<30 || maxLen < 1 || elemSize == 0 || uint64(maxLen) > (1<<32-1-slotHeader)/elemSize {
+		return 0, 0, false
+	}
+	stride, _ = AlignUp(slotHeader + uint64(maxLen)*elemSize)
+	if uint64(slots) > (math.MaxInt64-header)/stride {
+		return 0, 0, false
+	}
+	return stride, header + uint64(slots)*stride, true
 }

@@ -235,12 +235,16 @@ var errnoName = regexp.MustCompile(`^E[A-Z]+$`)
 
 func pythonConstants(defs map[string]define) ([]byte, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# %s\n\"\"\"Constants of shmkit.h: object kinds, entry flags, error numbers.\"\"\"\n\nimport errno\n\n", header)
+	fmt.Fprintf(&b, "# %s\n\"\"\"Constants of shmkit.h: object kinds, entry flags, the pool's table, error numbers.\"\"\"\n\nimport errno\n\n", header)
 	for _, d := range prefixed(defs, "KIND_") {
 		fmt.Fprintf(&b, "%s = %s\n", d.name, goValue(d))
 	}
 	b.WriteString("\n")
 	for _, d := range prefixed(defs, "FLAG_") {
+		fmt.Fprintf(&b, "%s = %s\n", d.name, goValue(d))
+	}
+	b.WriteString("\n# The pool's table: magic, protocol version, worker states, answer statuses.\n")
+	for _, d := range prefixed(defs, "POOL_") {
 		fmt.Fprintf(&b, "%s = %s\n", d.name, goValue(d))
 	}
 	b.WriteString("\n# errno values the C library returns, by meaning.\n")

@@ -8,14 +8,12 @@ import sys
 import traceback
 
 from . import _errors
+from ._h import POOL_BUSY as BUSY, POOL_ERROR as ERROR, POOL_IDLE as IDLE, POOL_MAGIC, POOL_OK as OK
+from ._h import POOL_TOOLARGE as TOOLARGE, POOL_VERSION
 from ._segment import attach
 
-POOL_MAGIC = 0x4C4F4F50544B4853  # "SHKTPOOL"
-POOL_VERSION = 1  # struct shmkit_pool.version: the protocol of the table and messages
 POOL_HEADER = 128
 POOL_ROW = 64
-IDLE, BUSY = 1, 2
-OK, ERROR, TOOLARGE = 0, 1, 3
 
 
 class _Row:

@@ -22,16 +22,15 @@ import traceback
 import weakref
 
 from . import _errors
+from . import _h
 from . import _native as n
 from ._segment import create, unlink
 
-ROLE_ENV = "SHMKIT_PROCESS"
-WORKER_ROLE = "shmkit.pool.worker"
-TASKS_ROLE = "shmkit.pool.tasks"
+ROLE_ENV, WORKER_ROLE, TASKS_ROLE = _h.POOL_ROLE_ENV, _h.POOL_WORKER_ROLE, _h.POOL_TASKS_ROLE
 
 _HEADER, _ROW = 128, 64
-_STARTING, _IDLE, _BUSY, _EXITED = 0, 1, 2, 3
-_OK, _ERROR, _PANIC, _TOOLARGE = 0, 1, 2, 3
+_STARTING, _IDLE, _BUSY, _EXITED = _h.POOL_STARTING, _h.POOL_IDLE, _h.POOL_BUSY, _h.POOL_EXITED
+_OK, _ERROR, _PANIC, _TOOLARGE = _h.POOL_OK, _h.POOL_ERROR, _h.POOL_PANIC, _h.POOL_TOOLARGE
 # Offsets in the table's header and rows (struct shmkit_pool, _worker).
 _H_CLOSED, _H_QUEUED, _H_INFLIGHT, _H_DONE, _H_FAILED, _H_RETRIED, _H_STARTS = 16, 24, 32, 40, 48, 56, 64
 _R_PID, _R_STATE, _R_GEN, _R_TASK, _R_DONE, _R_EXIT, _R_ITEM = 0, 4, 8, 16, 24, 32, 36

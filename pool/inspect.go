@@ -79,7 +79,7 @@ func checkRow(poolName string, parent int, state uint32, w WorkerInfo) (alive bo
 		}
 		return false, "" // its parent has not yet written the pid
 	}
-	own := segment.Dir + poolName + "-w" + strconv.FormatUint(w.Generation, 10)
+	own := segment.Dir + workerSegment(poolName, w.Generation)
 	if _, err := os.Lstat(own); errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Sprintf("generation %d has no segment (%s)", w.Generation, own)
 	}

@@ -261,7 +261,7 @@ func (p *Pool) start(slot int) error {
 	// table's, which any process that maps the segment may rewrite.
 	gen := p.starts.Add(1)
 	p.head.Starts.Add(1)
-	w := &worker{p: p, slot: slot, gen: gen, segName: fmt.Sprintf("%s-w%d", p.name, gen), fed: make(chan struct{})}
+	w := &worker{p: p, slot: slot, gen: gen, segName: workerSegment(p.name, gen), fed: make(chan struct{})}
 	slots, maxLen := p.cfg.window, p.cfg.maxMessage
 	ring := uint64(unsafe.Sizeof(layout.Channel{})) + uint64(slots+2)*uint64(maxLen+64)
 	seg, err := shm.Create(w.segName, shm.SizeFor(ring, ring))
@@ -338,6 +338,10 @@ func (p *Pool) start(slot int) error {
 	go w.collect()
 	return nil
 }
+
+// workerSegment is the name of the segment of the worker of generation gen
+// of the pool whose segment is pool.
+func workerSegment(pool string, gen uint64) string { return pool + "-w" + strconv.FormatUint(gen, 10) }
 
 // release closes and removes a worker's segment.
 func (w *worker) release() {

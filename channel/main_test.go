@@ -37,6 +37,8 @@ func TestMain(m *testing.M) {
 		"pipehold":    helperPipeHold,
 		"stuckbatch":  helperStuckBatch,
 		"batchloop":   helperBatchLoop,
+		"sendvalues":  helperSendValues,
+		"stuckvalues": helperStuckValues,
 		"objects":     proctest.ListObjects,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)

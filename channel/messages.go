@@ -261,3 +261,35 @@ func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
 	c.r.wakeSenders()
 	return len(bufs), nil
 }
+
+// RecvValues receives up to len(dst) messages of one element each into
+// dst, in order: every one that is queued, waiting as Recv does for the
+// first. It is Recv for a stream of single values, with the consumer's
+// position published once per call rather than once per message. A
+// message of another length ends the batch and stays queued for Recv
+// (io.ErrShortBuffer if it is the first); an empty message is taken and
+// ends the batch, as the value it does not carry (n is then 0 if it was
+// the first). Errors are Recv's.
+func (c *Channel[T]) RecvValues(dst []T) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	if n := c.recvValuesFast(dst); n > 0 {
+		return n, nil
+	}
+	n, err := c.Recv(dst[:1])
+	if n == 0 || err != nil {
+		return 0, err
+	}
+	if c.r.sp != nil {
+		return 1 + c.recvValuesFast(dst[1:]), nil
+	}
+	for n < len(dst) {
+		k, ok, err := c.TryRecv(dst[n : n+1])
+		if !ok || err != nil || k == 0 {
+			break // an error comes again on the next call
+		}
+		n++
+	}
+	return n, nil
+}

@@ -72,6 +72,19 @@ func headerWord(pos uint64, low uint32) uint64 { return uint64(stamp(pos))<<32 |
 
 func (s *spsc) recordSize(n uint64) uint64 { return recordHeader + (n*s.elem+7)&^7 }
 
+// roomFor is how many records of size bytes fit behind the head the
+// producer last read, each with the word after it: m of them need
+// tail + m*size + 8 - head <= cap. A record that ends a lap exactly has
+// no word after it, so tail - head can be all of cap.
+func (s *spsc) roomFor(size uint64) uint64 {
+	p := &s.send
+	used := p.tail - p.head + recordHeader
+	if used >= s.cap {
+		return 0
+	}
+	return (s.cap - used) / size
+}
+
 // afterPad is the position after a pad record at pos: the next one whose
 // elements start on a 64-byte line (the ring's length is a multiple of
 // 64, so offsets and positions agree mod 64). A pad record where the

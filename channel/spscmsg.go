@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/shmkit/shmkit/internal/fence"
@@ -287,4 +288,68 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 	}()
 	use(c.payload(at, uint64(n)))
 	return int(n), true, nil
+}
+
+// recvValuesFast is recvBatchFast for messages of one element each, taken
+// straight into dst: every one that is ready, up to len(dst), passing
+// skip records. It stops at anything else (nothing yet, a message of
+// another length, a pad, a corrupt header), which the general path then
+// handles, and publishes the consumer's position once.
+func (c *Channel[T]) recvValuesFast(dst []T) int {
+	r := c.r
+	s := r.sp
+	if s == nil || !s.recv.leased || r.joinable || c.elems == nil || objects.Core(r.seg).Writable() != nil {
+		return 0
+	}
+	size := s.recordSize(1)
+	if size != 2*recordHeader {
+		return 0 // an element wider than a word
+	}
+	q := &s.recv
+	head, off := q.head, q.off
+	taken, takenOff := head, off // after the last message taken
+	got := 0
+	for got < len(dst) {
+		// The records up to the ring's end, as Writer.sendValuesFast
+		// writes them: a header whose stamp grows by 2 from one to the
+		// next, then the element.
+		n := min(uint64(len(dst)-got), (s.cap-off)/size)
+		if n == 0 {
+			break // corrupt: the general path says so
+		}
+		w0 := s.words[off/recordHeader : off/recordHeader+2*n]
+		recs := unsafe.Slice((*[2]atomic.Uint64)(unsafe.Pointer(&w0[0])), n)
+		out := dst[got : got+int(n)]
+		want := headerWord(head, 2)
+		k := 0
+		for ; k < len(out) && recs[k][0].Load() == want; k++ {
+			out[k] = *(*T)(unsafe.Pointer(&recs[k][1]))
+			want += 2 << 32
+		}
+		if k > 0 {
+			got += k
+			head += uint64(k) * size
+			if off += uint64(k) * size; off == s.cap {
+				off = 0
+			}
+			taken, takenOff = head, off
+		}
+		if k == len(out) {
+			continue
+		}
+		if off == 0 || s.words[off/recordHeader].Load() != headerWord(head, layout.LenSkip) {
+			break // nothing yet, or not a one-element message; a skip at the start is corrupt
+		}
+		head += s.cap - off
+		off = 0
+	}
+	if got == 0 {
+		return 0
+	}
+	q.head, q.off = taken, takenOff // a skip counts only with a message behind it (see recvBatchFast)
+	fence.Store(&r.h.Head, taken)
+	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeSenders()
+	}
+	return got
 }

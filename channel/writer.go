@@ -226,3 +226,78 @@ func (c *Channel[T]) flushBatch() error {
 	}
 	return nil
 }
+
+// SendValues sends each element of values as a message of its own, as
+// len(values) calls of Send with one element would, and returns how many
+// it sent. The records that fit before the ring's end, in the room last
+// seen and in the batch are written in one loop, with no store but the
+// element and its header for each. Errors are Send's; the values before
+// an error were sent (published, or pending in the batch).
+func (w *Writer[T]) SendValues(values []T) (int, error) {
+	sent := 0
+	for sent < len(values) {
+		if k := w.sendValuesFast(values[sent:]); k > 0 {
+			sent += k
+			if w.c.r.sp.send.pendN >= w.batch {
+				if err := w.Flush(); err != nil {
+					return sent, err
+				}
+			}
+			continue
+		}
+		if err := w.Send(values[sent : sent+1]); err != nil { // a skip, a full ring, a closed channel: Send decides
+			return sent, err
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+// sendValuesFast writes as many of values as one-element records as fit
+// before the ring's end, in the room last seen (or seen now) and in the
+// batch, and adds them to the batch; 0 sends the next one by Send.
+func (w *Writer[T]) sendValuesFast(values []T) int {
+	c := w.c
+	r, s := c.r, c.r.sp
+	p := &s.send
+	if !p.leased || r.maxLen < 1 || r.joinable || c.elems == nil || objects.Core(r.seg).Writable() != nil || r.h.Closed.Load() != 0 {
+		return 0
+	}
+	size := s.recordSize(1)
+	if size != 2*recordHeader || p.off+size >= s.cap {
+		return 0 // an element wider than a word; a skip record or the end of a lap
+	}
+	// Each record and the word after it lie before the ring's end and
+	// within cap of the head: m records need off + m*size < cap and
+	// tail + m*size + 8 - head <= cap.
+	m := min(uint64(len(values)), uint64(w.batch-p.pendN), (s.cap-p.off-1)/size)
+	if s.roomFor(size) < m {
+		p.head = r.h.Head.Load()
+		m = min(m, s.roomFor(size))
+	}
+	if m == 0 {
+		return 0
+	}
+	// A one-element record is 16 bytes (recordSize): its header, then a
+	// word whose first bytes are the element. Each header's stamp is the
+	// one before plus 2 (stamp), so the loop only adds.
+	at := p.off
+	w0 := s.words[at/recordHeader : at/recordHeader+2*m]
+	recs := unsafe.Slice((*[2]uint64)(unsafe.Pointer(&w0[0])), m)
+	vals := values[:m]
+	hd := headerWord(p.tail, 2)
+	if !p.pending { // the batch's first header is withheld until flush
+		*(*T)(unsafe.Pointer(&recs[0][1])) = vals[0]
+		p.pending, p.pendAt, p.pendHdr = true, at, hd
+		recs, vals, hd = recs[1:], vals[1:], hd+2<<32
+	}
+	recs = recs[:len(vals)]
+	for k, v := range vals {
+		*(*T)(unsafe.Pointer(&recs[k][1])) = v
+		recs[k][0] = hd
+		hd += 2 << 32
+	}
+	p.tail, p.off = p.tail+m*size, at+m*size
+	p.pendN += int(m)
+	return int(m)
+}

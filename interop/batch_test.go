@@ -68,3 +68,59 @@ func TestChannelPeerToGoBatches(t *testing.T) {
 		require.NoError(t, r.cmd.Wait())
 	})
 }
+
+// TestChannelValuesGoToPeer: Go sends one-value messages through a
+// Writer's SendValues, in runs of varying length, and ends; the peer
+// receives them one at a time and gets every one in order, then EOF.
+func TestChannelValuesGoToPeer(t *testing.T) {
+	const count = messages * msgLen
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<20)
+		ch, err := channel.New[float64](seg, "ch", 8, 1, channel.WithSPSC())
+		require.NoError(t, err)
+		r := start(t, p, "recv", name, "ch")
+		w, err := ch.Writer(7)
+		require.NoError(t, err)
+		vs := make([]float64, 61)
+		for k, run := 0, 0; k < count; run++ {
+			n := min(1+run*13%len(vs), count-k)
+			for i := range vs[:n] {
+				vs[i] = float64(k + i)
+			}
+			sent, err := w.SendValues(vs[:n])
+			require.NoError(t, err)
+			require.Equal(t, n, sent)
+			k += n
+		}
+		require.NoError(t, w.End())
+		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", count, total))
+		require.NoError(t, r.cmd.Wait())
+	})
+}
+
+// TestChannelPeerToGoValues: the peer sends one-value messages and ends;
+// Go takes what is ready with RecvValues and gets every value in order,
+// then EOF.
+func TestChannelPeerToGoValues(t *testing.T) {
+	const count = messages * msgLen
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<20)
+		ch, err := channel.New[float64](seg, "ch", 8, 1, channel.WithSPSC())
+		require.NoError(t, err)
+		ch.RegisterReceiver()
+		r := start(t, p, "send", name, "ch", strconv.Itoa(count), "1")
+		buf := make([]float64, 37)
+		for k := 0; k < count; {
+			n, err := ch.RecvValues(buf)
+			require.NoError(t, err, "value %d", k)
+			for _, v := range buf[:n] {
+				require.Equal(t, float64(k), v, "value %d", k)
+				k++
+			}
+		}
+		_, err = ch.RecvValues(buf)
+		require.ErrorIs(t, err, io.EOF)
+		r.expect(t, fmt.Sprintf("sent=%d sum=%d", count, total))
+		require.NoError(t, r.cmd.Wait())
+	})
+}

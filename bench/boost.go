@@ -73,6 +73,13 @@ var boostSPSCArrayStream = boostStream("spsc-array", func(w *Workload) []string 
 	return []string{itoa(w.Elems), itoa(depthFor(w.Elems))}
 })
 
+// W2 over the same spsc_queue<double> as boostSPSCStream, in batches:
+// push(const T*, n) of 64 doubles, pop(T*, n) of up to 256, as shmkit's
+// batched row sends and receives.
+var boostSPSCBatchStream = boostStream("spsc-batch", func(w *Workload) []string {
+	return []string{itoa(w.Elems), itoa(depthFor(w.Elems))}
+})
+
 // boostStream runs a stream over the peers' setup-KIND object, made with
 // the arguments sizes gives, between KIND-send and KIND-recv.
 func boostStream(kind string, sizes func(w *Workload) []string) func(context.Context, *Workload, int) (time.Duration, error) {

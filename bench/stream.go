@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -50,8 +51,9 @@ func streamWorkload(id, title string, elems, count int) *Workload {
 		{Name: FloorImpl, run: nativeRun(streamRun(roleCFloorSend, roleCFloorRecv, floorRing))},
 		{Name: "Boost spsc_queue", run: boostSPSCStream},
 	}
-	if elems == 1 { // batches of small messages: a Writer and RecvBatch
+	if elems == 1 { // batches of single values: a Writer's SendValues and RecvValues, and Boost's array overloads
 		impls = append(impls[:2:2], append([]Impl{{Name: BatchedImpl, run: streamRun(roleBatchSend, roleBatchRecv, ring)}}, impls[2:]...)...)
+		impls = append(impls, Impl{Name: "Boost spsc_queue batched", run: boostSPSCBatchStream})
 	}
 	if elems > 1 { // one double through the array overload is not how anyone uses it
 		impls = append(impls, Impl{Name: "Boost spsc_queue array", run: boostSPSCArrayStream})
@@ -99,24 +101,31 @@ func streamSend(args []string, ready func()) (string, error) {
 // BatchedImpl names W2's row of the SPSC channel with its batching API.
 const BatchedImpl = "shmkit SPSC batched"
 
-// batchSend is streamSend through a channel.Writer: each message is
-// written as it is made, and published with the others of its batch.
+// batchSend is streamSend of one-value messages in batches: the values
+// are made 64 at a time and sent by a Writer's SendValues, each as a
+// message of its own, published with the others of its batch.
 func batchSend(args []string, ready func()) (string, error) {
 	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
 		ch, err := channel.Open[float64](seg, args[1])
 		if err != nil {
 			return "", err
 		}
-		count, elems := n[0], n[1]
-		msg := make([]float64, elems)
-		w, err := ch.Writer(0)
+		count := n[0]
+		if n[1] != 1 {
+			return "", fmt.Errorf("%w: batched roles send one-value messages, not %d", ErrUnknown, n[1])
+		}
+		batch := make([]float64, channel.DefaultBatch)
+		w, err := ch.Writer(len(batch))
 		if err != nil {
 			return "", err
 		}
 		ready()
-		for k := range count {
-			msg[0], msg[elems-1] = float64(k), float64(k)
-			if err := w.Send(msg); err != nil {
+		for k := 0; k < count; k += len(batch) {
+			vs := batch[:min(len(batch), count-k)]
+			for i := range vs {
+				vs[i] = float64(k + i)
+			}
+			if _, err := w.SendValues(vs); err != nil {
 				return "", err
 			}
 		}
@@ -124,29 +133,29 @@ func batchSend(args []string, ready func()) (string, error) {
 	})
 }
 
-// batchRecv is streamRecv taking every message that is ready at once
-// (RecvBatch).
+// batchRecv is streamRecv taking every one-value message that is ready at
+// once (RecvValues).
 func batchRecv(args []string, ready func()) (string, error) {
 	return onSegment(args, 2, func(seg *shm.Segment, n []int) (string, error) {
 		ch, err := channel.Open[float64](seg, args[1])
 		if err != nil {
 			return "", err
 		}
-		count, elems := n[0], n[1]
-		bufs := make([][]float64, 256)
-		for i := range bufs {
-			bufs[i] = make([]float64, elems)
+		count := n[0]
+		if n[1] != 1 {
+			return "", fmt.Errorf("%w: batched roles send one-value messages, not %d", ErrUnknown, n[1])
 		}
+		buf := make([]float64, 256)
 		ch.RegisterReceiver()
 		ready()
 		total := 0.0
 		for got := 0; got < count; {
-			m, err := ch.RecvBatch(bufs[:min(len(bufs), count-got)])
+			m, err := ch.RecvValues(buf[:min(len(buf), count-got)])
 			if err != nil {
 				return "", err
 			}
-			for _, msg := range bufs[:m] {
-				total += msg[0] + msg[len(msg)-1]
+			for _, v := range buf[:m] {
+				total += 2 * v // as streamRecv: the first and the last element
 			}
 			got += m
 		}

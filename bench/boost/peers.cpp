@@ -16,8 +16,12 @@
 //   spsc-recv NAME COUNT ELEMS       at a time
 //   setup-spsc-array NAME ELEMS SLOTS  an spsc_queue<double> of ELEMS*SLOTS
 //   spsc-array-send / spsc-array-recv  push(const T*, n) / pop(T*, n)
+//   setup-spsc-batch NAME 1 SLOTS    W2's spsc_queue<double>, for
+//   spsc-batch-send / spsc-batch-recv  push(const T*, n) of 64 doubles /
+//                                      pop(T*, n) of up to 256
 //   setup-mutex NAME                 a counter and an interprocess_mutex
 //   mutex-count NAME K               W5: K additions under the mutex
+#include <algorithm>
 #include <boost/interprocess/ipc/message_queue.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
@@ -271,6 +275,56 @@ void spsc_array_recv(const char *name, long count) {
 	done(sum);
 }
 
+// W2 in batches: the producer pushes its doubles 64 at a time through
+// push(const T*, n), as many as there is room for, and the consumer pops
+// up to 256 at once through pop(T*, n), as shmkit's batched row does.
+constexpr std::size_t kSendBatch = 64, kRecvBatch = 256;
+
+void spsc_batch_send(const char *name, long count) {
+	bip::mapped_region region;
+	SmallQueue *q = spsc_map<SmallQueue>(name, region);
+	double batch[kSendBatch];
+	ready();
+	for (long k = 0; k < count;) {
+		std::size_t n = std::min<std::size_t>(kSendBatch, std::size_t(count - k));
+		for (std::size_t i = 0; i < n; i++) {
+			batch[i] = double(k + long(i));
+		}
+		int looks = 0;
+		for (std::size_t sent = 0; sent < n;) {
+			std::size_t m = q->push(batch + sent, n - sent);
+			sent += m;
+			if (m == 0) {
+				idle(looks);
+			}
+		}
+		k += long(n);
+	}
+	done(0);
+}
+
+void spsc_batch_recv(const char *name, long count) {
+	bip::mapped_region region;
+	SmallQueue *q = spsc_map<SmallQueue>(name, region);
+	double buf[kRecvBatch];
+	double sum = 0;
+	ready();
+	int looks = 0;
+	for (long got = 0; got < count;) {
+		std::size_t n = q->pop(buf, std::min<std::size_t>(kRecvBatch, std::size_t(count - got)));
+		if (n == 0) {
+			idle(looks);
+			continue;
+		}
+		looks = 0;
+		for (std::size_t i = 0; i < n; i++) {
+			sum += first_and_last(buf[i]);
+		}
+		got += long(n);
+	}
+	done(sum);
+}
+
 // sized reports whether ELEMS and SLOTS are what a queue was compiled for:
 // the queue must hold what shmkit's ring holds.
 bool sized(long elems, long slots, long want_elems, std::size_t want_slots) {
@@ -321,6 +375,15 @@ int main(int argc, char **argv) {
 		} else if (role == "spsc-recv" && argc == 5) {
 			arg(argv, 4) == 1 ? spsc_recv<SmallQueue, double>(name, arg(argv, 3))
 			                  : spsc_recv<LargeQueue, LargeMsg>(name, arg(argv, 3));
+		} else if (role == "setup-spsc-batch" && argc == 5) {
+			if (!sized(arg(argv, 3), arg(argv, 4), 1, kSmallSlots)) {
+				return unsized(arg(argv, 3), arg(argv, 4));
+			}
+			spsc_setup<SmallQueue>(name);
+		} else if (role == "spsc-batch-send" && argc == 5 && arg(argv, 4) == 1) {
+			spsc_batch_send(name, arg(argv, 3));
+		} else if (role == "spsc-batch-recv" && argc == 5 && arg(argv, 4) == 1) {
+			spsc_batch_recv(name, arg(argv, 3));
 		} else if (role == "setup-spsc-array" && argc == 5) {
 			if (!sized(arg(argv, 3), arg(argv, 4), kLargeElems, kLargeSlots)) {
 				return unsized(arg(argv, 3), arg(argv, 4));

@@ -269,7 +269,8 @@ func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
 // message of another length ends the batch and stays queued for Recv
 // (io.ErrShortBuffer if it is the first); an empty message is taken and
 // ends the batch, as the value it does not carry (n is then 0 if it was
-// the first). Errors are Recv's.
+// the first). Errors are Recv's; an empty dst returns 0 and no error, as
+// RecvBatch does with no buffers.
 func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 	if len(dst) == 0 {
 		return 0, nil
@@ -282,9 +283,9 @@ func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 		return 0, err
 	}
 	if c.r.sp != nil {
-		return 1 + c.recvValuesFast(dst[1:]), nil
+		n += c.recvValuesFast(dst[1:])
 	}
-	for n < len(dst) {
+	for n < len(dst) { // what the fast path does not take: any-to-any, wide or odd elements, a joinable channel
 		k, ok, err := c.TryRecv(dst[n : n+1])
 		if !ok || err != nil || k == 0 {
 			break // an error comes again on the next call

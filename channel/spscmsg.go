@@ -313,29 +313,29 @@ func (c *Channel[T]) recvValuesFast(dst []T) int {
 		// The records up to the ring's end, as Writer.sendValuesFast
 		// writes them: a header whose stamp grows by 2 from one to the
 		// next, then the element.
+		// n is 0 only at the lap's last word, where only a skip fits.
 		n := min(uint64(len(dst)-got), (s.cap-off)/size)
-		if n == 0 {
-			break // corrupt: the general path says so
-		}
-		w0 := s.words[off/recordHeader : off/recordHeader+2*n]
-		recs := unsafe.Slice((*[2]atomic.Uint64)(unsafe.Pointer(&w0[0])), n)
-		out := dst[got : got+int(n)]
-		want := headerWord(head, 2)
-		k := 0
-		for ; k < len(out) && recs[k][0].Load() == want; k++ {
-			out[k] = *(*T)(unsafe.Pointer(&recs[k][1]))
-			want += 2 << 32
-		}
-		if k > 0 {
-			got += k
-			head += uint64(k) * size
-			if off += uint64(k) * size; off == s.cap {
-				off = 0
+		if n > 0 {
+			w0 := s.words[off/recordHeader : off/recordHeader+2*n]
+			recs := unsafe.Slice((*[2]atomic.Uint64)(unsafe.Pointer(&w0[0])), n)
+			out := dst[got : got+int(n)]
+			want := headerWord(head, 2)
+			k := 0
+			for ; k < len(out) && recs[k][0].Load() == want; k++ {
+				out[k] = *(*T)(unsafe.Pointer(&recs[k][1]))
+				want += 2 << 32
 			}
-			taken, takenOff = head, off
-		}
-		if k == len(out) {
-			continue
+			if k > 0 {
+				got += k
+				head += uint64(k) * size
+				if off += uint64(k) * size; off == s.cap {
+					off = 0
+				}
+				taken, takenOff = head, off
+			}
+			if k == len(out) {
+				continue
+			}
 		}
 		if off == 0 || s.words[off/recordHeader].Load() != headerWord(head, layout.LenSkip) {
 			break // nothing yet, or not a one-element message; a skip at the start is corrupt

@@ -1,17 +1,21 @@
 package channel_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/channel"
+	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
 )
 
@@ -223,4 +227,266 @@ func TestValuesEnd(t *testing.T) {
 	n, err = any.RecvValues(buf)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{0, 1, 2, 3, 4}, buf[:n])
+}
+
+type wide struct{ A, B float64 }
+
+type rgb struct{ R, G, B uint8 }
+
+// Where the fast path cannot run (an element wider than a word, one whose
+// size does not divide 8, a joinable channel), RecvValues still takes
+// every one-value message that is ready, one TryRecv each.
+func TestValuesWithoutTheFastPath(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	w16, err := channel.New[wide](seg, "wide", 8, 1, channel.WithSPSC())
+	require.NoError(t, err)
+	odd, err := channel.New[rgb](seg, "rgb", 8, 1, channel.WithSPSC())
+	require.NoError(t, err)
+	joinable, err := channel.New[float64](seg, "joinable", 8, 1, channel.WithSPSC(), channel.WithJoinable())
+	require.NoError(t, err)
+	for v := range 5 {
+		require.NoError(t, w16.Send([]wide{{float64(v), -1}}))
+		require.NoError(t, joinable.Send([]float64{float64(v)}))
+	}
+	wr, err := odd.Writer(0)
+	require.NoError(t, err)
+	n, err := wr.SendValues([]rgb{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}})
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.NoError(t, wr.Flush())
+
+	wbuf := make([]wide, 8)
+	n, err = w16.RecvValues(wbuf)
+	require.NoError(t, err)
+	assert.Equal(t, []wide{{0, -1}, {1, -1}, {2, -1}, {3, -1}, {4, -1}}, wbuf[:n])
+	obuf := make([]rgb, 8)
+	n, err = odd.RecvValues(obuf)
+	require.NoError(t, err)
+	assert.Equal(t, []rgb{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}, obuf[:n])
+	fbuf := make([]float64, 8)
+	n, err = joinable.RecvValues(fbuf)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{0, 1, 2, 3, 4}, fbuf[:n])
+}
+
+// Once a two-value or an empty message has moved positions to 8 mod 16,
+// every lap of one-value records ends in an 8-byte skip record in the
+// ring's last word; RecvValues passes it like any other skip.
+func TestValuesSkipInTheLastWord(t *testing.T) {
+	for _, shift := range []bool{false, true} {
+		_, _, ch := newSPSC[float64](t, 3, 2)
+		capacity := 4 * 64 // (slots+1) strides of align64(16 + 2*8) bytes
+		buf := make([]float64, 10)
+		pos := 0
+		if shift {
+			require.NoError(t, ch.Send([]float64{-1, -1})) // a 24-byte record
+			_, err := ch.Recv(buf)
+			require.NoError(t, err)
+			pos = 24
+		}
+		for pos+3*16 < capacity-8 { // three records short of the ring's end
+			require.NoError(t, ch.Send([]float64{0}))
+			_, err := ch.Recv(buf[:1])
+			require.NoError(t, err)
+			pos += 16
+		}
+		w, err := ch.Writer(0)
+		require.NoError(t, err)
+		n, err := w.SendValues([]float64{0, 1, 2, 3, 4, 5, 6, 7})
+		require.NoError(t, err)
+		require.Equal(t, 8, n)
+		require.NoError(t, w.Flush())
+		n, err = ch.RecvValues(buf)
+		require.NoError(t, err)
+		assert.Equal(t, []float64{0, 1, 2, 3, 4, 5, 6, 7}, buf[:n], "positions shifted: %v", shift)
+	}
+}
+
+// Random mix of Writer.Send (0-3 values), SendValues, Flush on one side,
+// RecvValues, Recv, RecvBatch on the other, across element sizes and
+// ring sizes; every value once, in order.
+func TestValuesRandomMix(t *testing.T) {
+	t.Run("int8", func(t *testing.T) { mixedStream[int8](t) })
+	t.Run("int16", func(t *testing.T) { mixedStream[int16](t) })
+	t.Run("int32", func(t *testing.T) { mixedStream[int32](t) })
+	t.Run("float64", func(t *testing.T) { mixedStream[float64](t) })
+}
+
+func mixedStream[T int8 | int16 | int32 | float64](t *testing.T) {
+	for _, slots := range []int{1, 2, 3, 5, 8} {
+		for _, batch := range []int{1, 2, 7, 64} {
+			seg, _ := proctest.Segment(t, 1<<20)
+			ch, err := channel.New[T](seg, "ch", slots, 3, channel.WithSPSC())
+			require.NoError(t, err)
+			count := total(20000)
+			errc := make(chan error, 1)
+			go func() {
+				w, err := ch.Writer(batch)
+				if err != nil {
+					errc <- err
+					return
+				}
+				rng := rand.New(rand.NewPCG(uint64(slots), uint64(batch)))
+				vs := make([]T, 40)
+				for k := 0; k < count; {
+					switch op := rng.IntN(10); {
+					case op < 2: // a message of 0, 2 or 3 values: the first one counts
+						m := []T{T(k % 100), -1, -2}[:[]int{0, 2, 3}[rng.IntN(3)]]
+						err = w.Send(m)
+						if len(m) > 0 {
+							k++
+						}
+					case op < 3:
+						err = w.Send([]T{T(k % 100)})
+						k++
+					case op < 4:
+						err = w.Flush()
+					default:
+						n := min(1+rng.IntN(len(vs)), count-k)
+						for i := range vs[:n] {
+							vs[i] = T((k + i) % 100)
+						}
+						var s int
+						s, err = w.SendValues(vs[:n])
+						if s != n && err == nil {
+							err = errors.New("short")
+						}
+						k += n
+					}
+					if err != nil {
+						errc <- err
+						return
+					}
+				}
+				errc <- w.End()
+			}()
+			rng := rand.New(rand.NewPCG(7, uint64(slots)))
+			buf := make([]T, 50)
+			bufs := make([][]T, 10)
+			for i := range bufs {
+				bufs[i] = make([]T, 3)
+			}
+			next := 0
+			check := func(m []T) {
+				if len(m) == 0 {
+					return
+				}
+				require.Equal(t, T(next%100), m[0], "slots %d batch %d value %d", slots, batch, next)
+				for i, v := range m[1:] {
+					require.Equal(t, T(-1-i), v)
+				}
+				next++
+			}
+			for {
+				var err error
+				switch op := rng.IntN(4); op {
+				case 0, 1:
+					var n int
+					n, err = ch.RecvValues(buf[:1+rng.IntN(len(buf))])
+					if errors.Is(err, io.ErrShortBuffer) {
+						var k int
+						k, err = ch.Recv(buf[:3])
+						if err == nil {
+							check(buf[:k])
+						}
+						break
+					}
+					for _, v := range buf[:n] {
+						check([]T{v})
+					}
+				case 2:
+					var k int
+					k, err = ch.Recv(buf[:3])
+					if err == nil {
+						check(buf[:k])
+					}
+				case 3:
+					var n int
+					n, err = ch.RecvBatch(bufs[:1+rng.IntN(len(bufs))])
+					for _, m := range bufs[:n] {
+						check(m)
+						bufs[0] = bufs[0][:3]
+					}
+					for i := range bufs {
+						bufs[i] = bufs[i][:3]
+					}
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err)
+			}
+			require.NoError(t, <-errc)
+			require.Equal(t, count, next, "slots %d batch %d", slots, batch)
+		}
+	}
+}
+
+// Hostile rings: random words, headers with the right stamps (one-value,
+// skip, pad, others), random heads; RecvValues must never panic.
+func TestValuesHostileRings(t *testing.T) {
+	t.Run("float64", func(t *testing.T) { hostileRing[float64](t) })
+	t.Run("int8", func(t *testing.T) { hostileRing[int8](t) })
+	t.Run("int32", func(t *testing.T) { hostileRing[int32](t) })
+}
+
+func hostileRing[T float64 | int8 | int32](t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	first, err := channel.New[T](seg, "ch", 3, 2, channel.WithSPSC())
+	require.NoError(t, err)
+	require.NoError(t, first.End())
+	obj, err := seg.Lookup("ch")
+	require.NoError(t, err)
+	hs := int(unsafe.Sizeof(layout.Channel{}))
+	h := (*layout.Channel)(unsafe.Pointer(&obj.Bytes()[0]))
+	ring := obj.Bytes()[hs:obj.Length]
+	rng := rand.New(rand.NewPCG(1, 2))
+	for iter := range 3000 {
+		base := uint64(rng.IntN(1<<20)) * 8
+		if rng.IntN(4) == 0 {
+			base += uint64(rng.IntN(8))
+		}
+		if rng.IntN(8) == 0 {
+			base = 1<<35 - uint64(rng.IntN(64))*8
+		}
+		h.Head.Store(base)
+		for off := 0; off < len(ring); off += 8 {
+			pos := base - base%uint64(len(ring)) + uint64(off)
+			if uint64(off) < base%uint64(len(ring)) {
+				pos += uint64(len(ring))
+			}
+			st := uint64(uint32(pos>>3)|1) << 32
+			var w uint64
+			switch rng.IntN(8) {
+			case 0, 1, 2:
+				w = st | 2
+			case 3:
+				w = st | uint64(layout.LenSkip)
+			case 4:
+				w = st | uint64(layout.LenPad)
+			case 5:
+				w = st | uint64(rng.IntN(5))
+			default:
+				w = rng.Uint64()
+			}
+			binary.LittleEndian.PutUint64(ring[off:], w)
+		}
+		ch, err := channel.Open[T](seg, "ch")
+		require.NoError(t, err)
+		dst := make([]T, 1+rng.IntN(40))
+		for range 20 {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("iter %d head %d: panic %v", iter, base, r)
+					}
+				}()
+				_, err = ch.RecvValues(dst)
+			}()
+			if err != nil {
+				break
+			}
+		}
+		require.NoError(t, ch.Close())
+	}
 }

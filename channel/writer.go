@@ -232,7 +232,9 @@ func (c *Channel[T]) flushBatch() error {
 // it sent. The records that fit before the ring's end, in the room last
 // seen and in the batch are written in one loop, with no store but the
 // element and its header for each. Errors are Send's; the values before
-// an error were sent (published, or pending in the batch).
+// an error were sent (published, or pending in the batch). As with Send,
+// ErrEnded may come after the value it names was published: the count
+// leaves that value out, though a receiver may still get it.
 func (w *Writer[T]) SendValues(values []T) (int, error) {
 	sent := 0
 	for sent < len(values) {

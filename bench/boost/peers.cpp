@@ -296,6 +296,8 @@ void spsc_batch_send(const char *name, long count) {
 			sent += m;
 			if (m == 0) {
 				idle(looks);
+			} else {
+				looks = 0;
 			}
 		}
 		k += long(n);

@@ -748,6 +748,19 @@ int shmkit_chan_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 /* Receive into buf (room for cap elements); *n gets the length. After
  * close: the queued messages, then SHMKIT_EEOF. */
 int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *n, int64_t deadline_ns);
+/* Streams of single values (Go's Writer.SendValues and RecvValues): each
+ * of count elements at data is sent as a message of one element; on an
+ * SPSC channel the records that fit are published by one release store.
+ * *sent gets how many were sent before any error (those are sent). Errors
+ * are shmkit_chan_send's. */
+int shmkit_chan_send_values(struct shmkit_chan *ch, const void *data, uint64_t count, uint64_t *sent,
+                            int64_t deadline_ns);
+/* Receives into buf (room for cap elements) every one-element message that
+ * is queued, waiting for the first; *n gets how many. A longer message
+ * ends the batch and stays queued (SHMKIT_ESHORTBUF if it is the first); an
+ * empty one is taken and ends the batch (*n is 0 if it was the first).
+ * Errors are shmkit_chan_recv's. */
+int shmkit_chan_recv_values(struct shmkit_chan *ch, void *buf, uint64_t cap, uint64_t *n, int64_t deadline_ns);
 /* Ends the stream for every process (Go's End): sends fail, receivers get
  * what is queued, then SHMKIT_EEOF. SHMKIT_EENDED if already ended. */
 int shmkit_chan_end(struct shmkit_chan *ch);

@@ -268,14 +268,14 @@ func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
 // position published once per call rather than once per message. A
 // message of another length ends the batch and stays queued for Recv
 // (io.ErrShortBuffer if it is the first); an empty message is taken and
-// ends the batch, as the value it does not carry (n is then 0 if it was
-// the first). Errors are Recv's; an empty dst returns 0 and no error, as
+// ends the batch (n is then 0 if it was the first), so a caller that
+// delimits runs of values by empty messages receives them with Recv. Errors are Recv's; an empty dst returns 0 and no error, as
 // RecvBatch does with no buffers.
 func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 	if len(dst) == 0 {
 		return 0, nil
 	}
-	if n := c.recvValuesFast(dst); n > 0 {
+	if n, empty := c.recvValuesFast(dst); n > 0 || empty {
 		return n, nil
 	}
 	n, err := c.Recv(dst[:1])
@@ -283,7 +283,10 @@ func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 		return 0, err
 	}
 	if c.r.sp != nil {
-		n += c.recvValuesFast(dst[1:])
+		k, empty := c.recvValuesFast(dst[1:])
+		if n += k; empty {
+			return n, nil
+		}
 	}
 	for n < len(dst) { // what the fast path does not take: any-to-any, wide or odd elements, a joinable channel
 		k, ok, err := c.TryRecv(dst[n : n+1])

@@ -292,23 +292,23 @@ func (c *Channel[T]) recvSPSC(m mode, maxLen int, use func([]T)) (int, bool, err
 
 // recvValuesFast is recvBatchFast for messages of one element each, taken
 // straight into dst: every one that is ready, up to len(dst), passing
-// skip records. It stops at anything else (nothing yet, a message of
-// another length, a pad, a corrupt header), which the general path then
-// handles, and publishes the consumer's position once.
-func (c *Channel[T]) recvValuesFast(dst []T) int {
+// skip records, and an empty message, which it takes and stops at (empty).
+// It stops at anything else (nothing yet, a message of another length, a
+// pad, a corrupt header), which the general path then handles, and
+// publishes the consumer's position once.
+func (c *Channel[T]) recvValuesFast(dst []T) (got int, empty bool) {
 	r := c.r
 	s := r.sp
 	if s == nil || !s.recv.leased || r.joinable || c.elems == nil || objects.Core(r.seg).Writable() != nil {
-		return 0
+		return 0, false
 	}
 	size := s.recordSize(1)
 	if size != 2*recordHeader {
-		return 0 // an element wider than a word
+		return 0, false // an element wider than a word
 	}
 	q := &s.recv
 	head, off := q.head, q.off
 	taken, takenOff := head, off // after the last message taken
-	got := 0
 	for got < len(dst) {
 		// The records up to the ring's end, as Writer.sendValuesFast
 		// writes them: a header whose stamp grows by 2 from one to the
@@ -337,19 +337,28 @@ func (c *Channel[T]) recvValuesFast(dst []T) int {
 				continue
 			}
 		}
-		if off == 0 || s.words[off/recordHeader].Load() != headerWord(head, layout.LenSkip) {
+		hd := s.words[off/recordHeader].Load()
+		if hd == headerWord(head, 1) { // an empty message: taken, and it ends the batch
+			head += recordHeader
+			if off += recordHeader; off == s.cap {
+				off = 0
+			}
+			taken, takenOff, empty = head, off, true
+			break
+		}
+		if off == 0 || hd != headerWord(head, layout.LenSkip) {
 			break // nothing yet, or not a one-element message; a skip at the start is corrupt
 		}
 		head += s.cap - off
 		off = 0
 	}
-	if got == 0 {
-		return 0
+	if taken == q.head {
+		return 0, false
 	}
 	q.head, q.off = taken, takenOff // a skip counts only with a message behind it (see recvBatchFast)
 	fence.Store(&r.h.Head, taken)
 	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
 		r.wakeSenders()
 	}
-	return got
+	return got, empty
 }

@@ -99,7 +99,19 @@ func helperSendValues(args []string) int {
 // RecvValues takes one-value messages only: a longer one stops the batch
 // and stays queued for Recv, an empty one is taken and ends the batch.
 func TestValuesOtherLengths(t *testing.T) {
-	_, _, ch := newSPSC[int32](t, 8, 3)
+	for _, spsc := range []bool{true, false} {
+		t.Run(fmt.Sprintf("spsc=%v", spsc), func(t *testing.T) { otherLengths(t, spsc) })
+	}
+}
+
+func otherLengths(t *testing.T, spsc bool) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	var opts []channel.Option
+	if spsc {
+		opts = append(opts, channel.WithSPSC())
+	}
+	ch, err := channel.New[int32](seg, "ch", 8, 3, opts...)
+	require.NoError(t, err)
 	for _, m := range [][]int32{{1}, {2}, {3, 4}, {5}, {}, {6}} {
 		require.NoError(t, ch.Send(m))
 	}
@@ -114,13 +126,18 @@ func TestValuesOtherLengths(t *testing.T) {
 	assert.Equal(t, []int32{3, 4}, buf[:n], "left queued for Recv")
 	n, err = ch.RecvValues(buf)
 	require.NoError(t, err)
-	assert.Equal(t, []int32{5}, buf[:n], "up to the empty message")
-	n, err = ch.RecvValues(buf)
-	require.NoError(t, err)
-	assert.Equal(t, 0, n, "the empty message")
+	assert.Equal(t, []int32{5}, buf[:n], "up to the empty message, which is taken")
 	n, err = ch.RecvValues(buf)
 	require.NoError(t, err)
 	assert.Equal(t, []int32{6}, buf[:n])
+	require.NoError(t, ch.Send(nil))
+	require.NoError(t, ch.Send([]int32{7}))
+	n, err = ch.RecvValues(buf)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "an empty message first")
+	n, err = ch.RecvValues(buf)
+	require.NoError(t, err)
+	assert.Equal(t, []int32{7}, buf[:n])
 	n, err = ch.RecvValues(nil)
 	assert.NoError(t, err)
 	assert.Zero(t, n)

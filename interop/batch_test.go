@@ -124,3 +124,56 @@ func TestChannelPeerToGoValues(t *testing.T) {
 		require.NoError(t, r.cmd.Wait())
 	})
 }
+
+// TestChannelPeerValuesBothWays: the peer's own calls for streams of single
+// values (C's shmkit_chan_send_values and shmkit_chan_recv_values, Python's
+// send_values and recv_values) against Go's: the peer sends runs of values
+// to Go's RecvValues, and receives Go's SendValues; every value arrives once,
+// in order, then EOF.
+func TestChannelPeerValuesBothWays(t *testing.T) {
+	const count = messages * msgLen
+	eachPeer(t, func(t *testing.T, p peer) {
+		seg, name := proctest.Segment(t, 1<<20)
+		for _, ch := range []string{"in", "out"} {
+			_, err := channel.New[float64](seg, ch, 8, 1, channel.WithSPSC())
+			require.NoError(t, err)
+		}
+		in, err := channel.Open[float64](seg, "in")
+		require.NoError(t, err)
+		in.RegisterReceiver()
+		s := start(t, p, "send-values", name, "in", strconv.Itoa(count))
+		buf := make([]float64, 53)
+		for k := 0; k < count; {
+			n, err := in.RecvValues(buf)
+			require.NoError(t, err, "value %d", k)
+			for _, v := range buf[:n] {
+				require.Equal(t, float64(k), v, "value %d", k)
+				k++
+			}
+		}
+		_, err = in.RecvValues(buf)
+		require.ErrorIs(t, err, io.EOF)
+		s.expect(t, fmt.Sprintf("sent=%d sum=%d", count, total))
+		require.NoError(t, s.cmd.Wait())
+
+		out, err := channel.Open[float64](seg, "out")
+		require.NoError(t, err)
+		r := start(t, p, "recv-values", name, "out")
+		w, err := out.Writer(7)
+		require.NoError(t, err)
+		vs := make([]float64, 61)
+		for k, run := 0, 0; k < count; run++ {
+			n := min(1+run*29%len(vs), count-k)
+			for i := range vs[:n] {
+				vs[i] = float64(k + i)
+			}
+			sent, err := w.SendValues(vs[:n])
+			require.NoError(t, err)
+			require.Equal(t, n, sent)
+			k += n
+		}
+		require.NoError(t, w.End())
+		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", count, total))
+		require.NoError(t, r.cmd.Wait())
+	})
+}

@@ -243,6 +243,55 @@ static int cmd_recv(struct shmkit_segment *seg, const char *name, int done) {
 	return 0;
 }
 
+/* cmd_send_values sends the numbers 0 .. count-1 as one-value messages
+ * with shmkit_chan_send_values, in runs of 1 to 61, then ends the stream. */
+static int cmd_send_values(struct shmkit_segment *seg, const char *name, long count) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	double run[61], sum = 0;
+	for (long k = 0, r = 0; k < count; r++) {
+		long m = 1 + r * 13 % 61;
+		m = m < count - k ? m : count - k;
+		for (long i = 0; i < m; i++) {
+			run[i] = (double)(k + i);
+			sum += run[i];
+		}
+		uint64_t sent = 0;
+		must("send_values", shmkit_chan_send_values(&ch, run, (uint64_t)m, &sent, SHMKIT_FOREVER));
+		if (sent != (uint64_t)m) {
+			die("send_values", SHMKIT_ECORRUPT);
+		}
+		k += m;
+	}
+	must("end", shmkit_chan_end(&ch));
+	printf("sent=%ld sum=%.0f\n", count, sum);
+	return 0;
+}
+
+/* cmd_recv_values receives one-value messages with shmkit_chan_recv_values,
+ * up to 37 at a time, until the end. */
+static int cmd_recv_values(struct shmkit_segment *seg, const char *name) {
+	struct shmkit_chan ch;
+	must("open", shmkit_chan_open(seg, name, 'd', &ch));
+	double buf[37], sum = 0;
+	long count = 0, inorder = 1;
+	for (;;) {
+		uint64_t n = 0;
+		int rc = shmkit_chan_recv_values(&ch, buf, 37, &n, SHMKIT_FOREVER);
+		if (rc == SHMKIT_EEOF) {
+			break;
+		}
+		must("recv_values", rc);
+		for (uint64_t j = 0; j < n; j++) {
+			inorder &= buf[j] == (double)count;
+			sum += buf[j];
+			count++;
+		}
+	}
+	printf("received=%ld sum=%.0f order=%s\n", count, sum, inorder ? "ok" : "wrong");
+	return 0;
+}
+
 /* cmd_pipe_echo serves end 1 of pipe name (channels name.1 in, name.0
  * out, of bytes): each message comes back reversed, until the other end
  * closes; then it closes its own end. */
@@ -809,6 +858,10 @@ int main(int argc, char **argv) {
 		rc = cmd_dict_record(&seg, argv[3], argv[4], argv[5]);
 	} else if (strcmp(cmd, "dict") == 0 && argc > 5) {
 		rc = cmd_dict(&seg, argv[3], argv[4], atol(argv[5]));
+	} else if (strcmp(cmd, "send-values") == 0 && argc > 4) {
+		rc = cmd_send_values(&seg, argv[3], atol(argv[4]));
+	} else if (strcmp(cmd, "recv-values") == 0 && argc > 3) {
+		rc = cmd_recv_values(&seg, argv[3]);
 	} else if ((strcmp(cmd, "recv") == 0 || strcmp(cmd, "recv-done") == 0) && argc > 3) {
 		rc = cmd_recv(&seg, argv[3], strcmp(cmd, "recv-done") == 0);
 	} else {

@@ -177,6 +177,36 @@ def recv(seg, name, done=False):
     print("received=%d sum=%.0f order=%s" % (count, total, "ok" if inorder else "wrong"))
 
 
+def send_values(seg, name, count):
+    """Send 0 .. count-1 as one-value messages with send_values, in runs
+    of 1 to 61, then end the stream."""
+    ch = seg.channel(name, "d")
+    k, run = 0, 0
+    while k < count:
+        m = min(1 + run * 13 % 61, count - k)
+        if ch.send_values(array.array("d", range(k, k + m))) != m:
+            raise SystemExit("send_values sent short")
+        k, run = k + m, run + 1
+    ch.end()
+    print("sent=%d sum=%.0f" % (count, count * (count - 1) / 2))
+
+
+def recv_values(seg, name):
+    """Receive one-value messages with recv_values, up to 37 at a time,
+    until the end."""
+    ch = seg.channel(name, "d")
+    count, total, inorder = 0, 0.0, True
+    while True:
+        try:
+            vs = ch.recv_values(37)
+        except EOFError:
+            break
+        inorder &= vs == [float(v) for v in range(count, count + len(vs))]
+        total += sum(vs)
+        count += len(vs)
+    print("received=%d sum=%.0f order=%s" % (count, total, "ok" if inorder else "wrong"))
+
+
 def attach(segname, name=None, tc=None):
     try:
         with shmkit.attach(segname) as seg:
@@ -362,6 +392,10 @@ def main(argv):
             mutex_lock(seg, args[0])
         elif cmd in ("send", "send-join"):
             send(seg, args[0], int(args[1]), int(args[2]), cmd == "send-join")
+        elif cmd == "send-values":
+            send_values(seg, args[0], int(args[1]))
+        elif cmd == "recv-values":
+            recv_values(seg, args[0])
         elif cmd in ("recv", "recv-done"):
             recv(seg, args[0], cmd == "recv-done")
         elif cmd == "dict-hold":

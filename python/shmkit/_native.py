@@ -199,6 +199,8 @@ def _declare(lib):
         "shmkit_chan_open": (c_int, [P(Segment), cp, c_int, P(Chan)]),
         "shmkit_chan_send": (c_int, [P(Chan), vp, c_u32, c_i64]),
         "shmkit_chan_recv": (c_int, [P(Chan), vp, c_u32, P(c_u32), c_i64]),
+        "shmkit_chan_send_values": (c_int, [P(Chan), vp, c_u64, P(c_u64), c_i64]),
+        "shmkit_chan_recv_values": (c_int, [P(Chan), vp, c_u64, P(c_u64), c_i64]),
         "shmkit_chan_end": (c_int, [P(Chan)]),
         "shmkit_chan_register": (c_int, [P(Chan), c_int]),
         "shmkit_chan_expect": (c_int, [P(Chan), c_int, ctypes.c_int32]),

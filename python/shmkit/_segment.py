@@ -995,6 +995,82 @@ class Channel:
         rc = self._wait(lambda until: n.lib.shmkit_chan_send(ctypes.byref(self._ch), addr, count, until), timeout)
         _errors.check(rc, "channel %r" % self.name)
 
+    def send_values(self, data, timeout=None):
+        """Send each element of data (a list, or a buffer of the channel's
+        element type) as a message of its own, as many send([x]) calls
+        would, in runs published together; return how many were sent. A
+        timeout (TimeoutError) or an error leaves the values before it
+        sent; a timeout after some were sent returns their number."""
+        self._check_closed()
+        self._seg._check_writable()
+        buf, count = self._elements(data)
+        if count == 0:
+            return 0
+        if isinstance(buf, memoryview):
+            buf = buf.cast("B")
+            anchor = ctypes.c_char.from_buffer(buf) if not buf.readonly else ctypes.create_string_buffer(
+                buf.tobytes(), buf.nbytes)
+        else:
+            anchor = ctypes.create_string_buffer(bytes(buf), len(bytes(buf)))
+        addr, done, sent = ctypes.addressof(anchor), 0, ctypes.c_uint64()
+
+        def call(until):
+            nonlocal done
+            rc = n.lib.shmkit_chan_send_values(ctypes.byref(self._ch), addr + done * self._size, count - done,
+                                               ctypes.byref(sent), until)
+            done += sent.value
+            return rc
+        try:
+            rc = self._wait(call, timeout)
+        except TimeoutError:
+            if done:
+                return done
+            raise
+        _errors.check(rc, "channel %r" % self.name)
+        return done
+
+    def recv_values_into(self, buffer, timeout=None):
+        """Receive into a writable buffer every one-element message that is
+        queued, as many as it holds, waiting for the first (up to timeout
+        seconds: TimeoutError); return how many. A longer message ends the
+        batch and stays queued for recv() (ValueError if it is the first);
+        an empty one is taken and ends the batch (0 if it was the first)."""
+        self._check_closed()
+        self._seg._check_writable()  # receiving moves the channel's head
+        mv = memoryview(buffer).cast("B")
+        if mv.readonly:
+            raise TypeError("recv_values_into needs a writable buffer")
+        cap = mv.nbytes // self._size
+        if cap == 0:
+            return 0
+        got = ctypes.c_uint64()
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(mv))
+        rc = self._wait(lambda until: n.lib.shmkit_chan_recv_values(ctypes.byref(self._ch), addr, cap,
+                                                                    ctypes.byref(got), until), timeout)
+        if rc == n.ESHORTBUF:
+            raise ValueError("channel %r: the next message is not one value" % self.name)
+        _errors.check(rc, "channel %r" % self.name)
+        return got.value
+
+    def recv_values(self, max_values, timeout=None):
+        """Receive up to max_values one-element messages, every one queued,
+        waiting for the first; return them as recv() returns a message (a
+        list; bytes for 'c', str for 'u'; records for a record channel)."""
+        if not isinstance(max_values, int) or isinstance(max_values, bool) or max_values < 0:
+            raise ValueError("channel %r: max_values must be an int >= 0, not %r" % (self.name, max_values))
+        if self.layout is not None:
+            buf = bytearray(max_values * self._size)
+            count = self.recv_values_into(buf, timeout)
+            return _records.view(buf, self.layout, count)
+        a = _array.array(_ARRAY_CODE[self.typecode], bytes(max_values * self._size))
+        count = self.recv_values_into(a, timeout)
+        del a[count:]
+        if self.typecode == "c":
+            return a.tobytes()
+        if self.typecode == "u":
+            return "".join(map(chr, a))
+        return a.tolist()
+
     def recv_into(self, buffer, timeout=None):
         """Receive the next message into a writable buffer; return its
         number of elements."""

@@ -1268,6 +1268,114 @@ class TestChannel(SegmentTest):
         ch.send([])
         self.assertEqual(ch.recv(), [])
 
+    def test_values_across_processes(self):
+        """A forked child sends 0, 1, 2, ... as one-value messages with
+        send_values, in runs of 1 to 97, and now and then a two-value
+        message with send (so that laps end in skip records), over a ring
+        of 8 slots; this process takes them with recv_values_into, the
+        two-value messages with recv, every one once and in order."""
+        count = 100000
+        ch = self.seg.new_channel("ch", "d", 8, 2, spsc=True)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                seg = shmkit.attach(self.name)
+                out = seg.channel("ch")
+                k, run = 0, 0
+                while k < count:
+                    if run % 17 == 5:
+                        out.send([float(k), -1.0])
+                        k += 1
+                    else:
+                        m = min(1 + run * 31 % 97, count - k)
+                        if out.send_values(array.array("d", range(k, k + m))) != m:
+                            os._exit(3)
+                        k += m
+                    run += 1
+                out.end()
+                code = 0
+            finally:
+                os._exit(code)
+        buf = array.array("d", bytes(8 * 300))
+        want, calls = 0, 0
+        while True:
+            try:
+                got = ch.recv_values_into(memoryview(buf)[:1 + calls % 300], timeout=30)
+            except EOFError:
+                break
+            except ValueError:
+                self.assertEqual(ch.recv(), [float(want), -1.0])
+                want += 1
+                continue
+            finally:
+                calls += 1
+            self.assertEqual(buf[:got].tolist(), [float(v) for v in range(want, want + got)])
+            want += got
+        self.assertEqual(want, count)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+
+    def test_values_other_lengths(self):
+        """recv_values takes one-value messages only: a longer one ends the
+        batch and stays for recv (ValueError if it comes first); an empty
+        one is taken and ends the batch ([] if it comes first)."""
+        for spsc in (True, False):
+            ch = self.seg.new_channel("ch%d" % spsc, "i", 8, 3, spsc=spsc)
+            for m in ([1], [2], [3, 4], [5], [], [6]):
+                ch.send(m)
+            self.assertEqual(ch.recv_values(10), [1, 2])
+            with self.assertRaises(ValueError):
+                ch.recv_values(10)
+            self.assertEqual(ch.recv(), [3, 4])
+            self.assertEqual(ch.recv_values(10), [5], "the empty message after it is taken")
+            self.assertEqual(ch.recv_values(10), [6])
+            ch.send([])
+            ch.send([7])
+            self.assertEqual(ch.recv_values(10), [], "an empty message first")
+            self.assertEqual(ch.recv_values(10), [7])
+            self.assertEqual(ch.recv_values(0), [])
+
+    def test_values_types_and_limits(self):
+        """send_values takes a list or a buffer of the channel's type; a
+        Python int that does not fit, a wrong buffer, a bad count, are
+        errors and send nothing; values of every width cross whole."""
+        for tc, vals in (("b", [-128, -1, 0, 127]), ("H", [0, 1, 65535]), ("f", [-1.5, 0.0, 3.25]),
+                         ("q", [-2**63, 0, 2**63 - 1]), ("c", b"xyz")):
+            ch = self.seg.new_channel("t" + tc, tc, 4, 1, spsc=True)
+            for lap in range(5):  # laps of a small ring
+                self.assertEqual(ch.send_values(vals), len(vals))
+                got = ch.recv_values(10)
+                self.assertEqual(got, vals if tc != "c" else b"xyz", "%s lap %d" % (tc, lap))
+        ch = self.seg.new_channel("small", "b", 8, 1, spsc=True)
+        with self.assertRaises(OverflowError):
+            ch.send_values([1, 300])
+        with self.assertRaises(TypeError):
+            ch.send_values(array.array("d", [1.0]))
+        with self.assertRaises(ValueError):
+            ch.recv_values(-1)
+        self.assertEqual(len(ch), 0, "nothing sent")
+
+    def test_values_timeouts_and_end(self):
+        """A full ring: send_values with timeout=0 returns how many it
+        sent, TimeoutError if none; an empty one: recv_values times out;
+        after end, ChannelEndedError, and the values queued, then EOF."""
+        ch = self.seg.new_channel("ch", "d", 1, 1, spsc=True)
+        sent = ch.send_values([float(v) for v in range(100)], timeout=0)
+        self.assertGreater(sent, 0)
+        self.assertLess(sent, 100)
+        with self.assertRaises(TimeoutError):
+            ch.send_values([1.0], timeout=0)
+        self.assertEqual(ch.recv_values(200), [float(v) for v in range(sent)])
+        with self.assertRaises(TimeoutError):
+            ch.recv_values(10, timeout=0.01)
+        self.assertEqual(ch.send_values([7.0, 8.0]), 2)
+        ch.end()
+        with self.assertRaises(shmkit.ChannelEndedError):
+            ch.send_values([9.0])
+        self.assertEqual(ch.recv_values(10), [7.0, 8.0])
+        with self.assertRaises(EOFError):
+            ch.recv_values(10)
+
     def test_full_channel_times_out(self):
         ch = self.seg.new_channel("ch", "q", 1, 1)
         ch.send([1])

@@ -2317,7 +2317,9 @@ static int spsc_send_stuck(struct shmkit_chan *ch, void *arg) {
 	return all_dead(ch, ch->h->consumers) ? SHMKIT_EPEERDEAD : 0;
 }
 
-static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+/* spsc_lease_send takes the sending side, and finds where the messages
+ * published so far end. */
+static int spsc_lease_send(struct shmkit_chan *ch) {
 	int rc;
 	if (!ch->send_leased) {
 		uint64_t count;
@@ -2326,6 +2328,14 @@ static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64
 			return rc;
 		}
 		ch->send_leased = 1;
+	}
+	return 0;
+}
+
+static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
+	int rc = spsc_lease_send(ch);
+	if (rc != 0) {
+		return rc;
 	}
 	struct spsc_send_op op = {.size = record_size(ch, n)};
 	rc = spsc_reserve(ch, &op);
@@ -2458,6 +2468,164 @@ static uint64_t spsc_len(const struct shmkit_chan *ch) {
 	uint64_t end, count;
 	spsc_end(ch, LOAD(&ch->h->head), &end, &count);
 	return count;
+}
+
+/* ---- Streams of single values ----------------------------------------- */
+
+/* spsc_room is how many records of size bytes fit behind the head the
+ * producer last read, each with the word after it. */
+static uint64_t spsc_room(const struct shmkit_chan *ch, uint64_t size) {
+	uint64_t used = ch->tail - ch->head_seen + REC_HEADER;
+	return used >= ch->cap ? 0 : (ch->cap - used) / size;
+}
+
+/* spsc_send_run writes values from data as one-element records, the first
+ * at the position spsc_reserve gave op: as many as fit before the ring's
+ * end and in the room last seen (or seen now), each with the word after
+ * it zeroed by the next record's header, and the word after the last by a
+ * store of its own. Every store is relaxed but the first record's header,
+ * stored last with a release store, so a consumer sees the run whole or
+ * not at all (Go's Writer.SendValues). It returns how many it wrote. */
+static uint64_t spsc_send_run(struct shmkit_chan *ch, const struct spsc_send_op *op, const uint8_t *data,
+                              uint64_t count) {
+	uint64_t size = op->size, at = op->at, es = ch->elem_size, m = 1;
+	if (at + size < ch->cap) { /* m records need at + m*size < cap and tail + m*size + 8 - head <= cap */
+		uint64_t want = count < (ch->cap - at - 1) / size ? count : (ch->cap - at - 1) / size;
+		uint64_t room = spsc_room(ch, size);
+		if (room < want) {
+			ch->head_seen = LOAD(&ch->h->head);
+			room = spsc_room(ch, size);
+		}
+		m = want < room ? want : room; /* reserve found room for one */
+	}
+	for (uint64_t i = 1; i < m; i++) {
+		memcpy(ch->slots_base + at + i * size + REC_HEADER, data + i * es, (size_t)es);
+		__atomic_store_n(ring_word(ch, at + i * size), header_word(ch->tail + i * size, 2), __ATOMIC_RELAXED);
+	}
+	memcpy(ch->slots_base + at + REC_HEADER, data, (size_t)es);
+	if (at + m * size < ch->cap) {
+		__atomic_store_n(ring_word(ch, at + m * size), 0, __ATOMIC_RELAXED); /* old elements there never read as a header */
+	}
+	STORE_REL(ring_word(ch, at), header_word(ch->tail, 2));
+	return m;
+}
+
+static int spsc_send_values(struct shmkit_chan *ch, const uint8_t *data, uint64_t count, uint64_t *sent,
+                            int64_t deadline_ns) {
+	while (*sent < count) {
+		struct spsc_send_op op = {.size = record_size(ch, 1)};
+		int rc = spsc_reserve(ch, &op);
+		if (rc == 0 && deadline_ns <= 0) {
+			rc = -EAGAIN;
+		} else if (rc == 0) {
+			rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, spsc_reserve, spsc_send_stuck,
+			              &op);
+		}
+		if (rc < 0) {
+			return -rc;
+		}
+		uint64_t m = spsc_send_run(ch, &op, data + *sent * ch->elem_size, count - *sent);
+		ch->tail += m * op.size;
+		*sent += m;
+		rc = LOAD(&ch->h->closed) != 0 ? SHMKIT_EENDED : 0; /* as spsc_send */
+		wake_receivers(ch);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int shmkit_chan_send_values(struct shmkit_chan *ch, const void *data, uint64_t count, uint64_t *sent,
+                            int64_t deadline_ns) {
+	*sent = 0;
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
+	if (count == 0) {
+		return 0;
+	}
+	if (ch->max_len < 1) {
+		return SHMKIT_ETOOLARGE;
+	}
+	const uint8_t *p = data;
+	shmkit_chan_register(ch, 1);
+	if (ch->spsc && record_size(ch, 1) < REC_HEADER + SPSC_PAD_MIN) {
+		int rc = spsc_lease_send(ch);
+		return rc != 0 ? rc : spsc_send_values(ch, p, count, sent, deadline_ns);
+	}
+	for (; *sent < count; (*sent)++) { /* any-to-any, or elements padded to a line: one send each */
+		int rc = chan_send(ch, p + *sent * ch->elem_size, 1, deadline_ns);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* spsc_take_values takes every one-element message that is ready, passing
+ * skip records, into buf from element *n on, up to cap, and stores head
+ * once after the last. An empty message is taken and ends the batch: it
+ * returns 1 then, else 0 (anything taken or not). It stops at anything
+ * else (nothing yet, another length, a pad, a corrupt header), for
+ * shmkit_chan_recv to handle. */
+static int spsc_take_values(struct shmkit_chan *ch, uint8_t *buf, uint64_t cap, uint64_t *n) {
+	uint64_t size = record_size(ch, 1), es = ch->elem_size, pos = ch->head, taken = pos;
+	int empty = 0;
+	while (*n < cap) {
+		uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
+		if (hd == header_word(pos, 2) && off + size <= ch->cap) {
+			memcpy(buf + *n * es, ch->slots_base + off + REC_HEADER, (size_t)es);
+			(*n)++;
+			taken = pos += size;
+		} else if (hd == header_word(pos, 1)) {
+			taken = pos += REC_HEADER;
+			empty = 1;
+			break;
+		} else if (hd == header_word(pos, SHMKIT_LEN_SKIP) && off != 0) {
+			pos += ch->cap - off; /* counts only with a message behind it */
+		} else {
+			break;
+		}
+	}
+	if (taken != ch->head) {
+		ch->head = taken;
+		STORE_REL(&ch->h->head, taken);
+		wake_senders(ch);
+	}
+	return empty;
+}
+
+int shmkit_chan_recv_values(struct shmkit_chan *ch, void *buf, uint64_t cap, uint64_t *n, int64_t deadline_ns) {
+	*n = 0;
+	if (ch->readonly) {
+		return SHMKIT_EREADONLY;
+	}
+	if (cap == 0) {
+		return 0;
+	}
+	uint8_t *p = buf;
+	int fast = ch->spsc && !ch->joinable;
+	if (fast && ch->recv_leased && (spsc_take_values(ch, p, cap, n) || *n > 0)) {
+		return 0;
+	}
+	uint32_t got = 0;
+	int rc = shmkit_chan_recv(ch, p, 1, &got, deadline_ns); /* waits; a longer message stays: SHMKIT_ESHORTBUF */
+	if (rc != 0 || got == 0) {
+		return rc; /* an empty message is taken and ends the batch */
+	}
+	*n = 1;
+	if (fast) {
+		spsc_take_values(ch, p, cap, n); /* all that is ready: nothing is left for the loop below */
+		return 0;
+	}
+	while (*n < cap) { /* any-to-any or joinable: one receive each, of what is queued */
+		if (shmkit_chan_recv(ch, p + *n * ch->elem_size, 1, &got, 0) != 0 || got == 0) {
+			break; /* an error comes again on the next call */
+		}
+		(*n)++;
+	}
+	return 0;
 }
 
 /* ===================================================================== */

@@ -269,7 +269,10 @@ func (c *Channel[T]) RecvBatch(bufs [][]T) (int, error) {
 // message of another length ends the batch and stays queued for Recv
 // (io.ErrShortBuffer if it is the first); an empty message is taken and
 // ends the batch (n is then 0 if it was the first), so a caller that
-// delimits runs of values by empty messages receives them with Recv. Errors are Recv's; an empty dst returns 0 and no error, as
+// delimits runs of values by empty messages receives them with Recv. On a
+// joinable channel it takes one message a call, so that each call is one
+// TaskDone owed, whether it returned a value or, for an empty message,
+// none. Errors are Recv's; an empty dst returns 0 and no error, as
 // RecvBatch does with no buffers.
 func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 	if len(dst) == 0 {
@@ -281,6 +284,9 @@ func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 	n, err := c.Recv(dst[:1])
 	if n == 0 || err != nil {
 		return 0, err
+	}
+	if c.r.joinable {
+		return 1, nil // one message a call: an empty one, taken unseen after values, would be owed a TaskDone
 	}
 	if c.r.sp != nil {
 		k, empty := c.recvValuesFast(dst[1:])

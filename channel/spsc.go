@@ -241,7 +241,9 @@ func (s *spsc) leaseSend() error {
 	if err := s.lease(&h.Producer); err != nil {
 		return err
 	}
-	p.head = h.Head.Load()
+	if p.head = h.Head.Load(); p.head%recordHeader != 0 {
+		return s.corrupt("the consumer's position %d is not a multiple of 8", p.head)
+	}
 	tail, _, err := s.end(p.head)
 	if err != nil {
 		return err
@@ -255,8 +257,10 @@ func (s *spsc) leaseRecv() error {
 	if err := s.lease(&h.Consumer); err != nil {
 		return err
 	}
-	q.head, q.leased = h.Head.Load(), true
-	q.off = q.head % s.cap
+	if q.head = h.Head.Load(); q.head%recordHeader != 0 {
+		return s.corrupt("the consumer's position %d is not a multiple of 8", q.head)
+	}
+	q.leased, q.off = true, q.head%s.cap
 	return nil
 }
 

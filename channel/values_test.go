@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -17,6 +18,7 @@ import (
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/layout"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/shm"
 )
 
 // A process sends 0, 1, 2, ... as one-value messages through SendValues,
@@ -251,8 +253,8 @@ type wide struct{ A, B float64 }
 type rgb struct{ R, G, B uint8 }
 
 // Where the fast path cannot run (an element wider than a word, one whose
-// size does not divide 8, a joinable channel), RecvValues still takes
-// every one-value message that is ready, one TryRecv each.
+// size does not divide 8), RecvValues still takes every one-value message
+// that is ready, one TryRecv each; on a joinable channel, one a call.
 func TestValuesWithoutTheFastPath(t *testing.T) {
 	seg, _ := proctest.Segment(t, 1<<20)
 	w16, err := channel.New[wide](seg, "wide", 8, 1, channel.WithSPSC())
@@ -281,9 +283,11 @@ func TestValuesWithoutTheFastPath(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []rgb{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}, obuf[:n])
 	fbuf := make([]float64, 8)
-	n, err = joinable.RecvValues(fbuf)
-	require.NoError(t, err)
-	assert.Equal(t, []float64{0, 1, 2, 3, 4}, fbuf[:n])
+	for v := range 5 { // one message a call (TestValuesJoinable)
+		n, err = joinable.RecvValues(fbuf)
+		require.NoError(t, err)
+		assert.Equal(t, []float64{float64(v)}, fbuf[:n])
+	}
 }
 
 // Once a two-value or an empty message has moved positions to 8 mod 16,
@@ -505,5 +509,68 @@ func hostileRing[T float64 | int8 | int32](t *testing.T) {
 			}
 		}
 		require.NoError(t, ch.Close())
+	}
+}
+
+// A head that is no multiple of 8, stored by another process, is refused
+// as corrupt by the producer and the consumer that lease the ring after it,
+// and nothing is written outside the ring; before, C's producer wrote its
+// skip record's 8 bytes at the ring's last 3, into the next object.
+func TestSPSCMisalignedHead(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<20)
+	_, err := channel.New[float64](seg, "ch", 1, 1, channel.WithSPSC())
+	require.NoError(t, err)
+	next, err := seg.Alloc(shm.Request{Name: "next", Kind: shm.KindBytes, Length: 64}, nil)
+	require.NoError(t, err)
+	obj, err := seg.Lookup("ch")
+	require.NoError(t, err)
+	h := (*layout.Channel)(unsafe.Pointer(&obj.Bytes()[0]))
+	capacity := obj.Length - uint64(unsafe.Sizeof(layout.Channel{}))
+	h.Head.Store(capacity - 3)
+	before := append([]byte(nil), next.Bytes()...)
+
+	ch, err := channel.Open[float64](seg, "ch")
+	require.NoError(t, err)
+	assert.ErrorIs(t, ch.Send([]float64{1}), shm.ErrCorrupt)
+	w, err := ch.Writer(0)
+	if err == nil {
+		_, err = w.SendValues([]float64{1, 2})
+	}
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+	_, err = ch.Recv(make([]float64, 1))
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+	_, err = ch.RecvValues(make([]float64, 4))
+	assert.ErrorIs(t, err, shm.ErrCorrupt)
+	assert.Equal(t, before, next.Bytes(), "the next object is untouched")
+}
+
+// On a joinable channel RecvValues takes one message a call, so that an
+// empty message is never taken unseen after values: one TaskDone a call,
+// and Join returns. Before, [1], [] and [2] came as [1] and [2], and Join
+// waited for the empty message's TaskDone.
+func TestValuesJoinable(t *testing.T) {
+	for _, spsc := range []bool{true, false} {
+		seg, _ := proctest.Segment(t, 1<<20)
+		opts := []channel.Option{channel.WithJoinable()}
+		if spsc {
+			opts = append(opts, channel.WithSPSC())
+		}
+		ch, err := channel.New[float64](seg, "j", 8, 1, opts...)
+		require.NoError(t, err)
+		for _, m := range [][]float64{{1}, {}, {2}} {
+			require.NoError(t, ch.Send(m))
+		}
+		buf := make([]float64, 10)
+		var got [][]float64
+		for ch.Len() > 0 {
+			n, err := ch.RecvValues(buf)
+			require.NoError(t, err)
+			got = append(got, append([]float64{}, buf[:n]...))
+			require.NoError(t, ch.TaskDone())
+		}
+		assert.Equal(t, [][]float64{{1}, {}, {2}}, got, "spsc %v", spsc)
+		ok, err := ch.JoinTimeout(time.Second)
+		require.NoError(t, err)
+		assert.True(t, ok, "spsc %v", spsc)
 	}
 }

@@ -759,8 +759,9 @@ int shmkit_chan_send_values(struct shmkit_chan *ch, const void *data, uint64_t c
 /* Receives into buf (room for cap elements) every one-element message that
  * is queued, waiting for the first; *n gets how many. A longer message
  * ends the batch and stays queued (SHMKIT_ESHORTBUF if it is the first); an
- * empty one is taken and ends the batch (*n is 0 if it was the first).
- * Errors are shmkit_chan_recv's. */
+ * empty one is taken and ends the batch (*n is 0 if it was the first). On
+ * a joinable channel it takes one message a call (one task_done owed per
+ * call). Errors are shmkit_chan_recv's. */
 int shmkit_chan_recv_values(struct shmkit_chan *ch, void *buf, uint64_t cap, uint64_t *n, int64_t deadline_ns);
 /* Ends the stream for every process (Go's End): sends fail, receivers get
  * what is queued, then SHMKIT_EEOF. SHMKIT_EENDED if already ended. */

@@ -1034,7 +1034,9 @@ class Channel:
         queued, as many as it holds, waiting for the first (up to timeout
         seconds: TimeoutError); return how many. A longer message ends the
         batch and stays queued for recv() (ValueError if it is the first);
-        an empty one is taken and ends the batch (0 if it was the first)."""
+        an empty one is taken and ends the batch (0 if it was the first).
+        On a joinable channel it takes one message a call: one task_done()
+        is owed per call."""
         self._check_closed()
         self._seg._check_writable()  # receiving moves the channel's head
         mv = memoryview(buffer).cast("B")

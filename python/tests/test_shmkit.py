@@ -1355,6 +1355,38 @@ class TestChannel(SegmentTest):
             ch.recv_values(-1)
         self.assertEqual(len(ch), 0, "nothing sent")
 
+    def test_values_joinable(self):
+        """On a joinable channel recv_values takes one message a call, so
+        that an empty message is never taken unseen after values: one
+        task_done per call, and join() returns. Before, [1], [] and [2]
+        came as [1] and [2], and join() waited for the empty message's."""
+        ch = self.seg.new_channel("j", "q", 8, 1, spsc=True, joinable=True)
+        for m in ([1], [], [2]):
+            ch.send(m)
+        got = []
+        while len(ch):
+            got.append(ch.recv_values(10))
+            ch.task_done()
+        self.assertEqual(got, [[1], [], [2]])
+        self.assertTrue(ch.join(timeout=1))
+
+    def test_values_misaligned_head(self):
+        """A consumer position that is no multiple of 8, stored by another
+        process, is CorruptError for senders and receivers that take the
+        ring after it, and nothing is written outside the ring; before, the
+        sender wrote its skip record's 8 bytes over the ring's last 3 and
+        the next object's first 5."""
+        ch = self.seg.new_channel("h", "q", 1, 1, spsc=True)
+        after = self.seg.new_array("after", "B", 64, lock=False)
+        head = ctypes.c_uint64.from_address(ch._ch.h + 128)  # struct shmkit_channel's head
+        head.value = ch._ch.cap - 3
+        before = bytes(after[:])
+        for call in (lambda: ch.send_values([0x1111111111111111]), lambda: ch.send([1]),
+                     lambda: ch.recv_values(4, timeout=0), lambda: ch.recv(timeout=0)):
+            with self.assertRaises(shmkit.CorruptError):
+                call()
+        self.assertEqual(bytes(after[:]), before, "nothing written past the ring")
+
     def test_values_timeouts_and_end(self):
         """A full ring: send_values with timeout=0 returns how many it
         sent, TimeoutError if none; an empty one: recv_values times out;

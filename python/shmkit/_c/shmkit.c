@@ -2206,6 +2206,9 @@ static uint64_t spsc_after_pad(uint64_t pos) { return ((pos + REC_HEADER + 63) &
 /* What the header at pos holds: 1 a message of *n elements, 2 a skip
  * record, 3 a pad record, 0 nothing yet, or -SHMKIT_ECORRUPT. */
 static int spsc_record(const struct shmkit_chan *ch, uint64_t pos, uint32_t *n) {
+	if (pos % REC_HEADER != 0) {
+		return -SHMKIT_ECORRUPT; /* a head stored by no shmkit consumer: its word would cross the ring's end */
+	}
 	uint64_t off = pos % ch->cap, hd = LOAD(ring_word(ch, off));
 	uint32_t low = (uint32_t)hd;
 	if ((uint32_t)(hd >> 32) != stamp(pos)) {
@@ -2439,7 +2442,9 @@ static int spsc_recv(struct shmkit_chan *ch, void *buf, uint32_t cap, uint32_t *
 		if ((rc = spsc_lease(ch, &ch->h->consumer)) != 0) {
 			return rc;
 		}
-		ch->head = LOAD(&ch->h->head);
+		if ((ch->head = LOAD(&ch->h->head)) % REC_HEADER != 0) {
+			return SHMKIT_ECORRUPT;
+		}
 		ch->recv_leased = 1;
 	}
 	struct spsc_recv_op op = {.cap = cap};
@@ -2615,11 +2620,14 @@ int shmkit_chan_recv_values(struct shmkit_chan *ch, void *buf, uint64_t cap, uin
 		return rc; /* an empty message is taken and ends the batch */
 	}
 	*n = 1;
+	if (ch->joinable) {
+		return 0; /* one message a call: an empty one taken unseen after values would be owed a task_done */
+	}
 	if (fast) {
 		spsc_take_values(ch, p, cap, n); /* all that is ready: nothing is left for the loop below */
 		return 0;
 	}
-	while (*n < cap) { /* any-to-any or joinable: one receive each, of what is queued */
+	while (*n < cap) { /* any-to-any: one receive each, of what is queued */
 		if (shmkit_chan_recv(ch, p + *n * ch->elem_size, 1, &got, 0) != 0 || got == 0) {
 			break; /* an error comes again on the next call */
 		}

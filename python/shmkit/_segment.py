@@ -1000,7 +1000,8 @@ class Channel:
         element type) as a message of its own, as many send([x]) calls
         would, in runs published together; return how many were sent. A
         timeout (TimeoutError) or an error leaves the values before it
-        sent; a timeout after some were sent returns their number."""
+        sent: a timeout after some were sent returns their number, and an
+        error (ChannelEndedError, PeerDeadError, ...) carries it as .sent."""
         self._check_closed()
         self._seg._check_writable()
         buf, count = self._elements(data)
@@ -1022,11 +1023,14 @@ class Channel:
             return rc
         try:
             rc = self._wait(call, timeout)
+            _errors.check(rc, "channel %r" % self.name)
         except TimeoutError:
             if done:
                 return done
             raise
-        _errors.check(rc, "channel %r" % self.name)
+        except (_errors.ShmkitError, OSError) as e:  # ChannelEndedError, PeerDeadError, ...: how many went first
+            e.sent = done
+            raise
         return done
 
     def recv_values_into(self, buffer, timeout=None):

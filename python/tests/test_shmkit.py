@@ -1402,8 +1402,9 @@ class TestChannel(SegmentTest):
             ch.recv_values(10, timeout=0.01)
         self.assertEqual(ch.send_values([7.0, 8.0]), 2)
         ch.end()
-        with self.assertRaises(shmkit.ChannelEndedError):
+        with self.assertRaises(shmkit.ChannelEndedError) as ended:
             ch.send_values([9.0])
+        self.assertEqual(ended.exception.sent, 0)
         self.assertEqual(ch.recv_values(10), [7.0, 8.0])
         with self.assertRaises(EOFError):
             ch.recv_values(10)

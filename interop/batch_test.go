@@ -69,6 +69,42 @@ func TestChannelPeerToGoBatches(t *testing.T) {
 	})
 }
 
+// sendValuesInRuns sends 0 .. count-1 as one-value messages through a
+// Writer's SendValues, in runs of 1 to 61 (step picks their lengths), and
+// ends the stream.
+func sendValuesInRuns(t *testing.T, ch *channel.Channel[float64], count, step int) {
+	w, err := ch.Writer(7)
+	require.NoError(t, err)
+	vs := make([]float64, 61)
+	for k, run := 0, 0; k < count; run++ {
+		n := min(1+run*step%len(vs), count-k)
+		for i := range vs[:n] {
+			vs[i] = float64(k + i)
+		}
+		sent, err := w.SendValues(vs[:n])
+		require.NoError(t, err)
+		require.Equal(t, n, sent)
+		k += n
+	}
+	require.NoError(t, w.End())
+}
+
+// recvValuesInOrder takes count one-value messages with RecvValues, up to
+// bufLen at a time, checks that they are 0 .. count-1, then EOF.
+func recvValuesInOrder(t *testing.T, ch *channel.Channel[float64], count, bufLen int) {
+	buf := make([]float64, bufLen)
+	for k := 0; k < count; {
+		n, err := ch.RecvValues(buf)
+		require.NoError(t, err, "value %d", k)
+		for _, v := range buf[:n] {
+			require.Equal(t, float64(k), v, "value %d", k)
+			k++
+		}
+	}
+	_, err := ch.RecvValues(buf)
+	require.ErrorIs(t, err, io.EOF)
+}
+
 // TestChannelValuesGoToPeer: Go sends one-value messages through a
 // Writer's SendValues, in runs of varying length, and ends; the peer
 // receives them one at a time and gets every one in order, then EOF.
@@ -79,20 +115,7 @@ func TestChannelValuesGoToPeer(t *testing.T) {
 		ch, err := channel.New[float64](seg, "ch", 8, 1, channel.WithSPSC())
 		require.NoError(t, err)
 		r := start(t, p, "recv", name, "ch")
-		w, err := ch.Writer(7)
-		require.NoError(t, err)
-		vs := make([]float64, 61)
-		for k, run := 0, 0; k < count; run++ {
-			n := min(1+run*13%len(vs), count-k)
-			for i := range vs[:n] {
-				vs[i] = float64(k + i)
-			}
-			sent, err := w.SendValues(vs[:n])
-			require.NoError(t, err)
-			require.Equal(t, n, sent)
-			k += n
-		}
-		require.NoError(t, w.End())
+		sendValuesInRuns(t, ch, count, 13)
 		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", count, total))
 		require.NoError(t, r.cmd.Wait())
 	})
@@ -109,17 +132,7 @@ func TestChannelPeerToGoValues(t *testing.T) {
 		require.NoError(t, err)
 		ch.RegisterReceiver()
 		r := start(t, p, "send", name, "ch", strconv.Itoa(count), "1")
-		buf := make([]float64, 37)
-		for k := 0; k < count; {
-			n, err := ch.RecvValues(buf)
-			require.NoError(t, err, "value %d", k)
-			for _, v := range buf[:n] {
-				require.Equal(t, float64(k), v, "value %d", k)
-				k++
-			}
-		}
-		_, err = ch.RecvValues(buf)
-		require.ErrorIs(t, err, io.EOF)
+		recvValuesInOrder(t, ch, count, 37)
 		r.expect(t, fmt.Sprintf("sent=%d sum=%d", count, total))
 		require.NoError(t, r.cmd.Wait())
 	})
@@ -142,37 +155,14 @@ func TestChannelPeerValuesBothWays(t *testing.T) {
 		require.NoError(t, err)
 		in.RegisterReceiver()
 		s := start(t, p, "send-values", name, "in", strconv.Itoa(count))
-		buf := make([]float64, 53)
-		for k := 0; k < count; {
-			n, err := in.RecvValues(buf)
-			require.NoError(t, err, "value %d", k)
-			for _, v := range buf[:n] {
-				require.Equal(t, float64(k), v, "value %d", k)
-				k++
-			}
-		}
-		_, err = in.RecvValues(buf)
-		require.ErrorIs(t, err, io.EOF)
+		recvValuesInOrder(t, in, count, 53)
 		s.expect(t, fmt.Sprintf("sent=%d sum=%d", count, total))
 		require.NoError(t, s.cmd.Wait())
 
 		out, err := channel.Open[float64](seg, "out")
 		require.NoError(t, err)
 		r := start(t, p, "recv-values", name, "out")
-		w, err := out.Writer(7)
-		require.NoError(t, err)
-		vs := make([]float64, 61)
-		for k, run := 0, 0; k < count; run++ {
-			n := min(1+run*29%len(vs), count-k)
-			for i := range vs[:n] {
-				vs[i] = float64(k + i)
-			}
-			sent, err := w.SendValues(vs[:n])
-			require.NoError(t, err)
-			require.Equal(t, n, sent)
-			k += n
-		}
-		require.NoError(t, w.End())
+		sendValuesInRuns(t, out, count, 29)
 		r.expect(t, fmt.Sprintf("received=%d sum=%d order=ok", count, total))
 		require.NoError(t, r.cmd.Wait())
 	})

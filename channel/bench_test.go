@@ -73,11 +73,7 @@ func BenchmarkSendRecvLargeOneGoroutine(b *testing.B) {
 // message.
 func BenchmarkBatchOneGoroutine(b *testing.B) {
 	const batch = 64
-	seg, _ := proctest.Segment(b, 1<<20)
-	ch, err := channel.New[float64](seg, "ch", 1024, 1, channel.WithSPSC())
-	require.NoError(b, err)
-	w, err := ch.Writer(batch)
-	require.NoError(b, err)
+	ch, w := batchWriter(b, batch)
 	msg := []float64{1}
 	bufs := make([][]float64, batch)
 	for i := range bufs {
@@ -214,11 +210,7 @@ func BenchmarkRecordVersusScalars(b *testing.B) {
 // message.
 func BenchmarkValuesOneGoroutine(b *testing.B) {
 	const batch = 64
-	seg, _ := proctest.Segment(b, 1<<20)
-	ch, err := channel.New[float64](seg, "ch", 1024, 1, channel.WithSPSC())
-	require.NoError(b, err)
-	w, err := ch.Writer(batch)
-	require.NoError(b, err)
+	ch, w := batchWriter(b, batch)
 	src, dst := make([]float64, batch), make([]float64, batch)
 	for i := 0; i < b.N; i += batch {
 		if _, err := w.SendValues(src); err != nil {
@@ -233,4 +225,15 @@ func BenchmarkValuesOneGoroutine(b *testing.B) {
 			got += n
 		}
 	}
+}
+
+// batchWriter makes an SPSC channel of 1,024 one-float64 slots and a
+// Writer on it that publishes every batch messages.
+func batchWriter(b *testing.B, batch int) (*channel.Channel[float64], *channel.Writer[float64]) {
+	seg, _ := proctest.Segment(b, 1<<20)
+	ch, err := channel.New[float64](seg, "ch", 1024, 1, channel.WithSPSC())
+	require.NoError(b, err)
+	w, err := ch.Writer(batch)
+	require.NoError(b, err)
+	return ch, w
 }

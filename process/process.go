@@ -43,10 +43,21 @@ type Func func(args []string) error
 
 // Role returns the role this process was started in, or "" for the
 // program itself.
-func Role() string { return os.Getenv(roles.Env) }
+func Role() string { return identity().role }
+
+// self is this process's role, name and index, read once from the
+// environment its parent gave it: Dispatch then takes them out of the
+// environment, so that a program the worker runs is not taken for a
+// worker in its role.
+var self = sync.OnceValue(func() (id struct{ role, name, index string }) {
+	id.role, id.name, id.index = os.Getenv(roles.Env), os.Getenv(roles.NameEnv), os.Getenv(roles.IndexEnv)
+	return id
+})
+
+func identity() struct{ role, name, index string } { return self() }
 
 // Register adds role, whose body returns the worker's exit status. A role
-// registered twice is a bug and panics.
+// registered twice, or the empty role, is a bug and panics.
 func Register(role string, body func(args []string) int) { roles.Register(role, body) }
 
 // Registered reports whether role can be started: some part of this
@@ -60,7 +71,7 @@ func Registered(role string) bool {
 // its parent gave it, its role and index ("worker-2") if none, or
 // "MainProcess" for the program itself.
 func Name() string {
-	if n := os.Getenv(roles.NameEnv); n != "" {
+	if n := identity().name; n != "" {
 		return n
 	}
 	if Role() == "" {
@@ -72,7 +83,7 @@ func Name() string {
 // Index is this worker's index among those started with it (StartAll
 // numbers them from 0), or -1 for the program itself.
 func Index() int {
-	i, err := strconv.Atoi(os.Getenv(roles.IndexEnv))
+	i, err := strconv.Atoi(identity().index)
 	if err != nil || Role() == "" {
 		return -1
 	}
@@ -86,6 +97,9 @@ func Dispatch() {
 	role := Role()
 	if role == "" {
 		return
+	}
+	for _, v := range []string{roles.Env, roles.NameEnv, roles.IndexEnv} {
+		os.Unsetenv(v) // kept by identity; the programs this worker runs are not workers in its role
 	}
 	body, ok := roles.Body(role)
 	if !ok {
@@ -166,6 +180,7 @@ func (p *Process) Start() error {
 	if p.Stdout != nil {
 		cmd.Stdout = p.Stdout
 	}
+	cmd.WaitDelay = outputDelay
 	if p.Daemon {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		err = startOnSpawner(cmd)
@@ -178,11 +193,22 @@ func (p *Process) Start() error {
 	p.cmd = cmd
 	p.done = make(chan struct{})
 	go func() {
-		p.err = cmd.Wait()
+		// A program the worker started may hold its output pipe open after
+		// the worker exits: WaitDelay (set above) stops copying then, and
+		// the worker's own exit is what counts.
+		if p.err = cmd.Wait(); errors.Is(p.err, exec.ErrWaitDelay) {
+			p.err = nil
+		}
 		close(p.done)
 	}()
 	return nil
 }
+
+// outputDelay is how long after a worker exits its output is still
+// copied (when Stdout is not a file, through a pipe) before Wait returns
+// anyway: a program it started that kept the pipe would hold Wait for as
+// long as it lives.
+const outputDelay = time.Second
 
 // The parent-death signal is sent when the thread that forked the child
 // exits, not the process; Go may end a thread (one a goroutine locked and
@@ -231,9 +257,13 @@ func (p *Process) WaitContext(ctx context.Context) error {
 		return ErrNotStarted
 	}
 	select {
-	case <-p.done:
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-p.done: // exited: so it says, even with ctx ended (a select of both would pick either)
+	default:
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if p.err != nil {
 		return errtext.Errorf("process: %s (pid %d): %w", p.Role, p.Pid(), p.err)

@@ -2,15 +2,21 @@ package process_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/shmkit/shmkit/internal/procs"
 	"github.com/shmkit/shmkit/internal/proctest"
@@ -26,6 +32,24 @@ func TestMain(m *testing.M) {
 		},
 		"fail": func([]string) error { return errors.New("as asked") },
 		"hang": func([]string) error { time.Sleep(time.Hour); return nil },
+		// env prints what a program this worker runs would inherit of the
+		// worker's identity, then its own.
+		"env": func([]string) error {
+			fmt.Printf("%q %q %q / %s %s %d\n", os.Getenv("SHMKIT_PROCESS"), os.Getenv("SHMKIT_PROCESS_NAME"),
+				os.Getenv("SHMKIT_PROCESS_INDEX"), process.Role(), process.Name(), process.Index())
+			return nil
+		},
+		// grandchild starts a long sleep that inherits its standard output,
+		// and exits at once.
+		"grandchild": func([]string) error {
+			sleep := exec.Command("sleep", "30")
+			sleep.Stdout = os.Stdout
+			if err := sleep.Start(); err != nil {
+				return err
+			}
+			fmt.Println(sleep.Process.Pid)
+			return nil
+		},
 		"whoami": func([]string) error {
 			fmt.Printf("%s %d\n", process.Name(), process.Index())
 			return nil
@@ -225,4 +249,81 @@ func TestPathRunsAnotherProgram(t *testing.T) {
 	if code, exited := p.ExitCode(); code != 3 || !exited {
 		t.Errorf("exit code %d, %v; want 3", code, exited)
 	}
+}
+
+// A worker that has exited is seen as exited at once by a wait of no time
+// and by a wait whose context has ended: before, both raced the exit
+// against the deadline, and half of 1,000 tries said "still running".
+func TestWaitAfterExitIsNotRandom(t *testing.T) {
+	p, err := process.Start("echo")
+	require.NoError(t, err)
+	require.NoError(t, p.Wait())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 1000 {
+		exited, err := p.WaitTimeout(0)
+		require.NoError(t, err)
+		require.True(t, exited, "try %d", i)
+		require.NoError(t, p.WaitContext(ctx), "try %d", i)
+	}
+}
+
+// A worker that exited while a program it started still holds its
+// standard output (a pipe, since Stdout is no file) is waited for, not its
+// grandchild: before, Wait and Alive waited for the grandchild's 30 s.
+func TestWaitWhileAGrandchildHoldsStdout(t *testing.T) {
+	var out syncBuffer
+	p := &process.Process{Role: "grandchild", Stdout: &out}
+	require.NoError(t, p.Start())
+	t.Cleanup(func() {
+		if pid, err := strconv.Atoi(strings.TrimSpace(out.String())); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	exited, err := p.WaitTimeout(10 * time.Second)
+	require.True(t, exited, "the worker exited at once")
+	require.NoError(t, err)
+	assert.False(t, p.Alive())
+	code, ok := p.ExitCode()
+	assert.True(t, ok)
+	assert.Zero(t, code)
+}
+
+// A worker does not hand its role to the programs it runs: before, a
+// shmkit program that a worker ran took the worker's role as its own (and
+// exited with status 2 if it had no such role). The worker itself still
+// knows its role, name and index.
+func TestWorkerIdentityIsNotInherited(t *testing.T) {
+	var out syncBuffer
+	p := &process.Process{Role: "env", Name: "w", Index: 3, Stdout: &out}
+	require.NoError(t, p.Start())
+	require.NoError(t, p.Wait())
+	assert.Equal(t, `"" "" "" / env w 3`+"\n", out.String())
+}
+
+// The empty role cannot be registered: a worker started in it would be
+// taken for the program itself and run the program's own work again.
+func TestEmptyRoleRefused(t *testing.T) {
+	assert.Panics(t, func() { process.Register("", func([]string) int { return 0 }) })
+	_, err := process.Start("")
+	assert.ErrorIs(t, err, process.ErrUnknownRole)
+}
+
+// syncBuffer is a bytes.Buffer that a worker's output copier and the test
+// may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -8,7 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/dict"
 	"github.com/shmkit/shmkit/shm"
@@ -101,7 +105,7 @@ func cmdClean(args []string, stdout, stderr io.Writer) error {
 			line.Action, line.Reason = "kept", "not a shmkit segment"
 		case *in.CreatorAlive:
 			line.Action, line.Reason = "kept", fmt.Sprintf("creator %d is alive", in.CreatorPID)
-		case used[filepath.Join(shm.Dir, name)]:
+		case used[inode(fi)]:
 			line.Action, line.Reason = "kept", "a process maps it or holds it open"
 		case !force:
 			line.Action, line.Reason = "would remove", fmt.Sprintf("creator %d is dead and nobody maps it", in.CreatorPID)
@@ -155,26 +159,48 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// filesInUse lists the files of /dev/shm that a process this one can see
-// maps or holds open. Processes of other pid namespaces are not seen: run
-// clean where the segments' users are.
-func filesInUse() map[string]bool {
-	used := map[string]bool{}
+// filesInUse lists the inode numbers of the files of /dev/shm that a
+// process this one can see maps or holds open. Files are told apart by
+// inode, not by the path /proc shows: maps writes a newline in a name as
+// "\012" and marks a removed file with " (deleted)", which a live file's
+// name may also end with. Processes of other pid namespaces are not seen:
+// run clean where the segments' users are.
+func filesInUse() map[uint64]bool {
+	used := map[uint64]bool{}
+	var dir syscall.Stat_t
+	if syscall.Stat(shm.Dir, &dir) != nil {
+		return used
+	}
+	dev := fmt.Sprintf("%02x:%02x", unix.Major(dir.Dev), unix.Minor(dir.Dev)) // as maps writes it
 	pids, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range pids {
 		if maps, err := os.ReadFile(p + "/maps"); err == nil {
 			for _, line := range strings.Split(string(maps), "\n") {
-				if i := strings.Index(line, shm.Dir+"/"); i >= 0 {
-					used[strings.TrimSuffix(line[i:], " (deleted)")] = true
+				// address perms offset dev inode path
+				f := strings.Fields(line)
+				if len(f) < 6 || f[3] != dev || !strings.HasPrefix(f[5], shm.Dir+"/") {
+					continue
+				}
+				if ino, err := strconv.ParseUint(f[4], 10, 64); err == nil {
+					used[ino] = true
 				}
 			}
 		}
 		fds, _ := os.ReadDir(p + "/fd")
 		for _, fd := range fds {
-			if target, err := os.Readlink(p + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, shm.Dir+"/") {
-				used[target] = true
+			var st syscall.Stat_t
+			if syscall.Stat(p+"/fd/"+fd.Name(), &st) == nil && st.Dev == dir.Dev {
+				used[st.Ino] = true
 			}
 		}
 	}
 	return used
+}
+
+// inode is the inode number of a file of /dev/shm.
+func inode(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
 }

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -220,6 +222,38 @@ func TestCleanSparesOthersSegments(t *testing.T) {
 	cleanScenario(t)
 	_, err := os.Stat("/dev/shm/" + foreign)
 	assert.NoError(t, err, "the clean test removed a segment it did not create")
+}
+
+// A segment is in use whatever its name: clean recognised the segments a
+// process maps by the path /proc/PID/maps shows, which writes a newline in
+// a name as "\012" and puts " (deleted)" after the name of a removed file,
+// so clean --force removed a mapped segment named "a\nb" or "c (deleted)".
+func TestCleanKeepsMappedSegmentsOfAnyName(t *testing.T) {
+	for _, tail := range []string{"\nx", " (deleted)"} {
+		name := proctest.Name(t) + tail
+		t.Cleanup(func() { shm.Unlink(name) })
+		proctest.Output(t, "leave", name) // its creator exits
+		// A live user that maps it and keeps no descriptor, as C's
+		// read-only attach does: its mapping is the only sign of it.
+		f, err := os.Open("/dev/shm/" + name)
+		require.NoError(t, err)
+		mem, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ, syscall.MAP_SHARED)
+		f.Close()
+		require.NoError(t, err)
+		t.Cleanup(func() { syscall.Munmap(mem) })
+	}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"clean", "--prefix", testPrefix(), "--force"}, &out, &errOut), errOut.String())
+	assert.NotContains(t, out.String(), "removed", "every one is mapped by this process")
+	for _, tail := range []string{"\nx", " (deleted)"} {
+		entries, err := filepath.Glob("/dev/shm/" + testPrefix() + "*")
+		require.NoError(t, err)
+		found := false
+		for _, e := range entries {
+			found = found || strings.HasSuffix(e, tail)
+		}
+		assert.True(t, found, "the segment ending %q stays", tail)
+	}
 }
 
 // testPrefix starts every segment name this test process makes

@@ -35,8 +35,12 @@ var (
 )
 
 // Register adds role, whose body returns the worker's exit status. A role
-// registered twice is a bug and panics.
+// registered twice, or the empty role (the program itself), is a bug and
+// panics.
 func Register(role string, body func(args []string) int) {
+	if role == "" {
+		panic("process: the empty role is the program itself, not a worker's")
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if _, dup := registry[role]; dup {

@@ -87,13 +87,17 @@ func Select(all []*Workload, ids []string) ([]*Workload, error) {
 	}
 	var out []*Workload
 	for _, id := range ids {
-		n := len(out)
+		id = strings.TrimSpace(id)
+		found := false
 		for _, w := range all {
 			if strings.EqualFold(w.ID, id) {
-				out = append(out, w)
+				found = true
+				if !slices.Contains(out, w) { // W6,w6: once
+					out = append(out, w)
+				}
 			}
 		}
-		if len(out) == n {
+		if !found {
 			return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 		}
 	}

@@ -71,6 +71,11 @@ func TestSelect(t *testing.T) {
 	if _, err := bench.Select(all, []string{"W9"}); !errors.Is(err, bench.ErrUnknown) {
 		t.Fatalf("Select(W9): %v, want ErrUnknown", err)
 	}
+	// A workload named twice runs once (it ran twice, its rows doubled);
+	// spaces around a name are not part of it.
+	if ws, err := bench.Select(all, []string{"W6", "w6", " W6 "}); err != nil || len(ws) != 1 {
+		t.Fatalf("Select(W6, w6, ' W6 ') = %d workloads, %v", len(ws), err)
+	}
 }
 
 // TestQuickRun runs W1-W6 once at a small count: every implementation's

@@ -15,4 +15,6 @@ var (
 	ErrNotStarted = errors.New("process: not started")
 	// ErrStarted: Start on a Process already started (Python's "cannot start a process twice").
 	ErrStarted = errors.New("process: already started")
+	// ErrCount: StartAll of a negative number of workers.
+	ErrCount = errors.New("process: a negative number of workers")
 )

@@ -277,8 +277,11 @@ func (p *Process) WaitTimeout(d time.Duration) (exited bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	err = p.WaitContext(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return false, nil
+	case errors.Is(err, ErrNotStarted):
+		return false, err
 	}
 	return true, err
 }
@@ -347,6 +350,9 @@ func (p *Process) Kill() error { return p.Signal(syscall.SIGKILL) }
 // StartAll starts n workers in role, each with args, indexes 0..n-1 and
 // names role-1..role-n; if one fails to start, those started are killed.
 func StartAll(n int, role string, args ...string) ([]*Process, error) {
+	if n < 0 {
+		return nil, errtext.Errorf("%w: %d", ErrCount, n)
+	}
 	var ps []*Process
 	for i := range n {
 		p := &Process{Role: role, Args: args, Index: i, Name: fmt.Sprintf("%s-%d", role, i+1)}

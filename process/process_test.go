@@ -327,3 +327,15 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// A Process never started has not exited: WaitTimeout says false with
+// ErrNotStarted (it said true); StartAll of a negative number of workers
+// is ErrCount (it started none and said nothing).
+func TestNotStartedAndNegativeCount(t *testing.T) {
+	exited, err := (&process.Process{Role: "echo"}).WaitTimeout(0)
+	assert.False(t, exited)
+	assert.ErrorIs(t, err, process.ErrNotStarted)
+	ps, err := process.StartAll(-3, "echo")
+	assert.ErrorIs(t, err, process.ErrCount)
+	assert.Nil(t, ps)
+}

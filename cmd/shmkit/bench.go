@@ -11,9 +11,12 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shmkit/shmkit/bench"
 )
@@ -36,6 +39,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *rounds < 1 {
 		return usagef("--rounds must be at least 1, not %d", *rounds)
+	}
+	if *svg != "" { // before the run, not after it
+		if err := unix.Access(filepath.Dir(*svg), unix.W_OK); err != nil {
+			return usagef("--svg %s: cannot write there: %v", *svg, err)
+		}
 	}
 	var ids []string
 	if flagSet(fl, "only") {

@@ -274,6 +274,8 @@ func pythonText(o *ctypes.Object) string {
 	b.WriteRune(quote)
 	for _, c := range text {
 		switch {
+		case c < 0 || c > unicode.MaxRune: // no character: as Python's escape would spell the number
+			fmt.Fprintf(&b, "\\U%08x", uint32(c))
 		case c == '\\' || c == quote:
 			b.WriteString("\\" + string(c))
 		case c == '\n':

@@ -209,3 +209,24 @@ func TestInspectHostileRecordDescription(t *testing.T) {
 	assert.Contains(t, got["p"].Error, "8-byte elements in records of 17 bytes")
 	assert.Equal(t, []any{3.5}, got["pi"].Values) // the sound object beside it still shows
 }
+
+// A wide character array holding numbers that are no character (another
+// process wrote 0xffffffff and 0x110000) is shown with Python's escape of
+// the number; before, 0xffffffff came out as `\x-1`.
+func TestInspectWideBeyondUnicode(t *testing.T) {
+	name := proctest.Name(t)
+	seg, err := shm.Create(name, 1<<20)
+	require.NoError(t, err)
+	defer seg.Close()
+	_, err = ctypes.NewWCharArray(seg, "wide", 4)
+	require.NoError(t, err)
+	raw, err := ctypes.OpenRawArray[ctypes.WChar](seg, "wide") // as another process writes it
+	require.NoError(t, err)
+	copy(raw.Slice(), []ctypes.WChar{'A', -1, 0x110000, 0}) // -1: 0xffffffff
+	for args, want := range map[string]string{"inspect": `'A\Uffffffff\U00110000'`, "inspect --json": `'A\\Uffffffff\\U00110000'`} {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 0, run(append(strings.Fields(args), name), &out, &errOut), errOut.String())
+		assert.Contains(t, out.String(), want, args)
+		assert.NotContains(t, out.String(), `\x-`, args)
+	}
+}

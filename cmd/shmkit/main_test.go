@@ -90,6 +90,10 @@ func TestBenchJSONAndSVG(t *testing.T) {
 
 	out.Reset()
 	assert.Equal(t, 2, run([]string{"bench", "--only", "W9"}, &out, &errOut), "an unknown workload is a wrong command line")
+	errOut.Reset()
+	assert.Equal(t, 2, run([]string{"bench", "--only", "W6", "--svg", "/nonexistent-dir/x.svg"}, &out, &errOut),
+		"a chart that cannot be written is refused before the run, not after it")
+	assert.Contains(t, errOut.String(), "--svg")
 
 	// The JSON's shape, line by line: which keys each row has.
 	var shape []string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shmkit/shmkit/channel"
 	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/queue"
 )
 
 // TestCChannelReadOnly: every C channel call that writes, made on a
@@ -30,11 +31,27 @@ func TestCChannelReadOnly(t *testing.T) {
 			require.NoError(t, ch.Send([]float64{1, 2}))
 			out := run(t, peer{"C", cPeer}, "chan-readonly", name, "ch")
 			assert.Equal(t, "send=readonly\nrecv=readonly\nend=readonly\nregister=readonly\n"+
-				"task_done=readonly\njoin=readonly\nexpect=readonly\nlen=1", out)
+				"task_done=readonly\njoin=readonly\nexpect=readonly\nsend_values=readonly\nrecv_values=readonly\nlen=1", out)
 			assert.Equal(t, 1, ch.Len(), "nothing was taken")
 			assert.False(t, ch.State().Ended)
 		})
 	}
+}
+
+// TestCQueueReadOnly: a C process attached read-only gets
+// SHMKIT_EREADONLY from the queue's send and recv; before, both died of
+// SIGSEGV taking the queue's lock in the read-only mapping. The message
+// queued before is still there.
+func TestCQueueReadOnly(t *testing.T) {
+	seg, name := proctest.Segment(t, 1<<20)
+	q, err := queue.New(seg, "q", 4, 64, 1000)
+	require.NoError(t, err)
+	require.NoError(t, q.Send([]byte("before")))
+	out := run(t, peer{"C", cPeer}, "queue-readonly", name, "q")
+	assert.Equal(t, "send=readonly\nrecv=readonly", out)
+	msg, err := q.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, []byte("before"), msg)
 }
 
 // TestCJoinAfterProducerKilled: a C producer killed while blocked in send

@@ -200,7 +200,10 @@ func (q *Queue) TrySend(msg []byte) (bool, error) {
 	if q.parts(len(msg)) > q.ch.Cap()-q.ch.Len() {
 		return false, nil
 	}
-	return true, q.sendParts(context.Background(), msg)
+	// The count is a snapshot of hints another process may have left
+	// wrong: the first part is only tried, so that a full ring says so
+	// instead of holding the send lock for ever.
+	return q.sendPartsFrom(context.Background(), msg, true)
 }
 
 func (q *Queue) checkLen(msg []byte) error {
@@ -225,11 +228,14 @@ func (q *Queue) SendContext(ctx context.Context, msg []byte) error {
 		return err
 	}
 	defer q.sendLock.Unlock()
-	return q.sendParts(ctx, msg)
+	_, err := q.sendPartsFrom(ctx, msg, false)
+	return err
 }
 
-// sendParts sends msg's parts, the send lock held; ctx bounds the first.
-func (q *Queue) sendParts(ctx context.Context, msg []byte) error {
+// sendPartsFrom sends msg's parts, the send lock held; ctx bounds the
+// first, or, with try, the first is sent only if it fits now (false, and
+// nothing sent, if not).
+func (q *Queue) sendPartsFrom(ctx context.Context, msg []byte, try bool) (bool, error) {
 	room := q.ch.MaxLen() - headerLen
 	flags := uint32(partFirst)
 	for first := true; first || len(msg) > 0; first = false {
@@ -244,18 +250,26 @@ func (q *Queue) sendParts(ctx context.Context, msg []byte) error {
 			copy(s[headerLen:], msg[:n])
 		}
 		var err error
-		if first {
+		switch {
+		case first && try:
+			part := make([]byte, headerLen+n)
+			fill(part)
+			var ok bool
+			if ok, err = q.ch.TrySend(part); !ok && err == nil {
+				return false, nil
+			}
+		case first:
 			err = sendFunc(ctx, q.ch, headerLen+n, fill)
-		} else {
+		default:
 			err = q.ch.SendFunc(headerLen+n, fill)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		msg, flags = msg[n:], 0
 	}
 	q.queued.Add(1)
-	return nil
+	return true, nil
 }
 
 // sendFunc is SendFunc giving up when ctx ends.

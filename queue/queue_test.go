@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -454,4 +455,47 @@ func TestNewOutOfRoomCreatesNothing(t *testing.T) {
 	q, err = queue.New(seg, "q", slots, slotBytes, limit)
 	require.NoError(t, err, "a segment of exactly the queue's size")
 	require.NoError(t, q.Close())
+}
+
+// TrySend on a full queue whose count another process left wrong (its
+// tail hint copied over the head hint: the count reads 0) says false at
+// once and sends nothing, for messages of one part and of two; before, it
+// took the count's word, sent its first part with a wait, and blocked for
+// ever holding the send lock.
+func TestTrySendWithAWrongCount(t *testing.T) {
+	proctest.NeedCgo(t, "the queue's locks")
+	for _, size := range []int{10, 100} {
+		seg, _ := proctest.Segment(t, 1<<20)
+		q, err := queue.New(seg, "q", 4, 64, 1000)
+		require.NoError(t, err)
+		for range 4 {
+			require.NoError(t, q.Send([]byte("full")))
+		}
+		obj, err := seg.Lookup("q")
+		require.NoError(t, err)
+		h := (*layout.Channel)(unsafe.Pointer(&obj.Bytes()[0]))
+		h.Tail.Store(h.Head.Load())
+		done := make(chan error, 1)
+		go func() {
+			ok, err := q.TrySend(make([]byte, size))
+			if ok {
+				err = errors.New("sent into a full queue")
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			require.NoError(t, err, "size %d", size)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("size %d: TrySend still waits after 10 s", size)
+		}
+		for range 4 {
+			msg, err := q.Recv()
+			require.NoError(t, err)
+			require.Equal(t, []byte("full"), msg, "size %d: only what was sent before", size)
+		}
+		_, ok, err := q.RecvTimeout(10 * time.Millisecond)
+		require.NoError(t, err)
+		require.False(t, ok, "size %d: nothing after", size)
+	}
 }

@@ -1106,6 +1106,7 @@ int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int
  * after the end, drained (a message the end cut off is dropped);
  * SHMKIT_ECORRUPT for parts that contradict. */
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns);
+/* On a read-only attach, send and recv return SHMKIT_EREADONLY. */
 void shmkit_queue_close(struct shmkit_queue *q);
 
 /* Process pools (see "A process pool" above). shmkit_new_pool makes the

@@ -751,7 +751,8 @@ static int cmd_expect(struct shmkit_segment *seg, const char *name, const char *
  * channel name, each in a child process of its own, printing how it
  * ended: a class word, or the signal that killed it. */
 static int cmd_chan_readonly(const char *segname, const char *name) {
-	static const char *calls[] = {"send", "recv", "end", "register", "task_done", "join", "expect"};
+	static const char *calls[] = {"send", "recv", "end", "register", "task_done", "join", "expect", "send_values",
+	                              "recv_values"};
 	struct shmkit_segment seg;
 	must("attach", shmkit_attach(segname, 1, &seg));
 	struct shmkit_chan ch;
@@ -761,6 +762,7 @@ static int cmd_chan_readonly(const char *segname, const char *name) {
 		if (pid == 0) {
 			double v[1] = {1};
 			uint32_t n = 0;
+			uint64_t count = 0;
 			int rc = 0;
 			switch (i) {
 			case 0: rc = shmkit_chan_send(&ch, v, 1, SHMKIT_NOWAIT); break;
@@ -770,6 +772,8 @@ static int cmd_chan_readonly(const char *segname, const char *name) {
 			case 4: rc = shmkit_chan_task_done(&ch); break;
 			case 5: rc = shmkit_chan_join(&ch, SHMKIT_NOWAIT); break;
 			case 6: rc = shmkit_chan_expect(&ch, 1, getpid()); break;
+			case 7: rc = shmkit_chan_send_values(&ch, v, 1, &count, SHMKIT_NOWAIT); break;
+			case 8: rc = shmkit_chan_recv_values(&ch, v, 1, &count, SHMKIT_NOWAIT); break;
 			}
 			printf("%s=%s\n", calls[i], class_of(rc));
 			_exit(0);
@@ -783,6 +787,37 @@ static int cmd_chan_readonly(const char *segname, const char *name) {
 		}
 	}
 	printf("len=%llu\n", (unsigned long long)shmkit_chan_len(&ch));
+	shmkit_detach(&seg);
+	return 0;
+}
+
+/* cmd_queue_readonly attaches read-only and sends and receives on queue
+ * name, each in a child process of its own, printing how each ended. */
+static int cmd_queue_readonly(const char *segname, const char *name) {
+	static const char *calls[] = {"send", "recv"};
+	struct shmkit_segment seg;
+	must("attach", shmkit_attach(segname, 1, &seg));
+	struct shmkit_queue q;
+	must("open", shmkit_queue_open(&seg, name, &q));
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			void *msg = NULL;
+			uint64_t len = 0;
+			int rc = i == 0 ? shmkit_queue_send(&q, "hello", 5, SHMKIT_NOWAIT)
+			                : shmkit_queue_recv(&q, &msg, &len, SHMKIT_NOWAIT);
+			printf("%s=%s\n", calls[i], class_of(rc));
+			_exit(0);
+		}
+		int status;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			die("fork", errno);
+		}
+		if (WIFSIGNALED(status)) {
+			printf("%s=signal%d\n", calls[i], WTERMSIG(status));
+		}
+	}
+	shmkit_queue_close(&q);
 	shmkit_detach(&seg);
 	return 0;
 }
@@ -809,6 +844,9 @@ int main(int argc, char **argv) {
 	}
 	if (strcmp(cmd, "chan-readonly") == 0 && argc > 3) {
 		return cmd_chan_readonly(segname, argv[3]);
+	}
+	if (strcmp(cmd, "queue-readonly") == 0 && argc > 3) {
+		return cmd_queue_readonly(segname, argv[3]);
 	}
 	struct shmkit_segment seg = attach(segname);
 	int rc = 2;

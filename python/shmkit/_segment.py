@@ -1139,9 +1139,10 @@ class Channel:
         handle raise ValueError; a second close() does nothing."""
         if self._closed:
             return
-        self._seg._check_writable()
+        self._seg._check_open()
         self._closed = True
-        n.lib.shmkit_chan_close(ctypes.byref(self._ch))
+        if not self._seg.readonly:  # a read-only handle holds no side: nothing to give back
+            n.lib.shmkit_chan_close(ctypes.byref(self._ch))
 
     def task_done(self):
         """Mark one received message handled (a joinable channel only), as

@@ -1387,6 +1387,21 @@ class TestChannel(SegmentTest):
                 call()
         self.assertEqual(bytes(after[:]), before, "nothing written past the ring")
 
+    def test_close_on_a_read_only_attach(self):
+        """close() of a channel's and a queue's handle on a read-only attach
+        lets go of it, and the segment then closes; before, both raised
+        ReadOnlyError, and the queue's left a view that kept the segment
+        from closing (BufferError)."""
+        self.seg.new_channel("ch", "d", 4, 1)
+        self.seg.new_queue("q")
+        ro = shmkit.attach(self.name, readonly=True)
+        ch, q = ro.channel("ch"), ro.queue("q")
+        ch.close()
+        q.close()
+        with self.assertRaises(ValueError):
+            ch.recv(timeout=0)
+        ro.close()
+
     def test_values_timeouts_and_end(self):
         """A full ring: send_values with timeout=0 returns how many it
         sent, TimeoutError if none; an empty one: recv_values times out;

@@ -4896,6 +4896,9 @@ static uint32_t get_u32(const uint8_t *p) {
 }
 
 int shmkit_queue_send(struct shmkit_queue *q, const void *msg, uint64_t len, int64_t deadline_ns) {
+	if (q->ch.readonly) {
+		return SHMKIT_EREADONLY; /* its locks live in a mapping this process may not write */
+	}
 	if (len > q->limit) {
 		return SHMKIT_ETOOLARGE;
 	}
@@ -4956,6 +4959,9 @@ static int queue_orphaned(struct shmkit_queue *q) {
 int shmkit_queue_recv(struct shmkit_queue *q, void **msg, uint64_t *len, int64_t deadline_ns) {
 	*msg = NULL;
 	*len = 0;
+	if (q->ch.readonly) {
+		return SHMKIT_EREADONLY;
+	}
 	int rc = queue_lock(q->recv_lock, deadline_ns);
 	if (rc != 0) {
 		return rc;

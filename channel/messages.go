@@ -294,7 +294,7 @@ func (c *Channel[T]) RecvValues(dst []T) (int, error) {
 			return n, nil
 		}
 	}
-	for n < len(dst) { // what the fast path does not take: any-to-any, wide or odd elements, a joinable channel
+	for n < len(dst) { // what the fast path does not take: any-to-any, wide or odd elements
 		k, ok, err := c.TryRecv(dst[n : n+1])
 		if !ok || err != nil || k == 0 {
 			break // an error comes again on the next call

@@ -45,16 +45,14 @@ type Func func(args []string) error
 // program itself.
 func Role() string { return identity().role }
 
-// self is this process's role, name and index, read once from the
+// identity is this process's role, name and index, read once from the
 // environment its parent gave it: Dispatch then takes them out of the
 // environment, so that a program the worker runs is not taken for a
 // worker in its role.
-var self = sync.OnceValue(func() (id struct{ role, name, index string }) {
+var identity = sync.OnceValue(func() (id struct{ role, name, index string }) {
 	id.role, id.name, id.index = os.Getenv(roles.Env), os.Getenv(roles.NameEnv), os.Getenv(roles.IndexEnv)
 	return id
 })
-
-func identity() struct{ role, name, index string } { return self() }
 
 // Register adds role, whose body returns the worker's exit status. A role
 // registered twice, or the empty role, is a bug and panics.

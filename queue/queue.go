@@ -203,7 +203,7 @@ func (q *Queue) TrySend(msg []byte) (bool, error) {
 	// The count is a snapshot of hints another process may have left
 	// wrong: the first part is only tried, so that a full ring says so
 	// instead of holding the send lock for ever.
-	return q.sendPartsFrom(context.Background(), msg, true)
+	return q.sendParts(context.Background(), msg, true)
 }
 
 func (q *Queue) checkLen(msg []byte) error {
@@ -228,14 +228,14 @@ func (q *Queue) SendContext(ctx context.Context, msg []byte) error {
 		return err
 	}
 	defer q.sendLock.Unlock()
-	_, err := q.sendPartsFrom(ctx, msg, false)
+	_, err := q.sendParts(ctx, msg, false)
 	return err
 }
 
-// sendPartsFrom sends msg's parts, the send lock held; ctx bounds the
-// first, or, with try, the first is sent only if it fits now (false, and
-// nothing sent, if not).
-func (q *Queue) sendPartsFrom(ctx context.Context, msg []byte, try bool) (bool, error) {
+// sendParts sends msg's parts, the send lock held; ctx bounds the first,
+// or, with try, the first is sent only if it fits now (false, and nothing
+// sent, if not).
+func (q *Queue) sendParts(ctx context.Context, msg []byte, try bool) (bool, error) {
 	room := q.ch.MaxLen() - headerLen
 	flags := uint32(partFirst)
 	for first := true; first || len(msg) > 0; first = false {

@@ -2335,20 +2335,26 @@ static int spsc_lease_send(struct shmkit_chan *ch) {
 	return 0;
 }
 
+/* spsc_reserve_wait reserves room for a record of op->size bytes, waiting
+ * until deadline_ns for it: 0, or an error (EAGAIN where it may not wait). */
+static int spsc_reserve_wait(struct shmkit_chan *ch, struct spsc_send_op *op, int64_t deadline_ns) {
+	int rc = spsc_reserve(ch, op);
+	if (rc == 0 && deadline_ns <= 0) {
+		rc = -EAGAIN;
+	} else if (rc == 0) {
+		rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, spsc_reserve, spsc_send_stuck, op);
+	}
+	return rc < 0 ? -rc : 0;
+}
+
 static int spsc_send(struct shmkit_chan *ch, const void *data, uint32_t n, int64_t deadline_ns) {
 	int rc = spsc_lease_send(ch);
 	if (rc != 0) {
 		return rc;
 	}
 	struct spsc_send_op op = {.size = record_size(ch, n)};
-	rc = spsc_reserve(ch, &op);
-	if (rc == 0 && deadline_ns <= 0) {
-		rc = -EAGAIN;
-	} else if (rc == 0) {
-		rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, spsc_reserve, spsc_send_stuck, &op);
-	}
-	if (rc < 0) {
-		return -rc;
+	if ((rc = spsc_reserve_wait(ch, &op, deadline_ns)) != 0) {
+		return rc;
 	}
 	uint64_t rec = op.at + op.pad;
 	memcpy(ch->slots_base + rec + REC_HEADER, data, (size_t)n * ch->elem_size);
@@ -2519,15 +2525,9 @@ static int spsc_send_values(struct shmkit_chan *ch, const uint8_t *data, uint64_
                             int64_t deadline_ns) {
 	while (*sent < count) {
 		struct spsc_send_op op = {.size = record_size(ch, 1)};
-		int rc = spsc_reserve(ch, &op);
-		if (rc == 0 && deadline_ns <= 0) {
-			rc = -EAGAIN;
-		} else if (rc == 0) {
-			rc = wait_for(ch, deadline_ns, &ch->h->space_seq, &ch->h->send_waiters, spsc_reserve, spsc_send_stuck,
-			              &op);
-		}
-		if (rc < 0) {
-			return -rc;
+		int rc = spsc_reserve_wait(ch, &op, deadline_ns);
+		if (rc != 0) {
+			return rc;
 		}
 		uint64_t m = spsc_send_run(ch, &op, data + *sent * ch->elem_size, count - *sent);
 		ch->tail += m * op.size;

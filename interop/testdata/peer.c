@@ -747,9 +747,44 @@ static int cmd_expect(struct shmkit_segment *seg, const char *name, const char *
 	return 0;
 }
 
+/* in_child makes call i in a child process of its own, so that one crash
+ * does not hide the next, and prints how it ended: NAME=class word, or
+ * NAME=signalN for the signal that killed it. */
+static void in_child(const char *name, int (*call)(int i, void *arg), int i, void *arg) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		printf("%s=%s\n", name, class_of(call(i, arg)));
+		_exit(0);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		die("fork", errno);
+	}
+	if (WIFSIGNALED(status)) {
+		printf("%s=signal%d\n", name, WTERMSIG(status));
+	}
+}
+
+static int chan_readonly_call(int i, void *arg) {
+	struct shmkit_chan *ch = arg;
+	double v[1] = {1};
+	uint32_t n = 0;
+	uint64_t count = 0;
+	switch (i) {
+	case 0: return shmkit_chan_send(ch, v, 1, SHMKIT_NOWAIT);
+	case 1: return shmkit_chan_recv(ch, v, 1, &n, SHMKIT_NOWAIT);
+	case 2: return shmkit_chan_end(ch);
+	case 3: return shmkit_chan_register(ch, 1);
+	case 4: return shmkit_chan_task_done(ch);
+	case 5: return shmkit_chan_join(ch, SHMKIT_NOWAIT);
+	case 6: return shmkit_chan_expect(ch, 1, getpid());
+	case 7: return shmkit_chan_send_values(ch, v, 1, &count, SHMKIT_NOWAIT);
+	default: return shmkit_chan_recv_values(ch, v, 1, &count, SHMKIT_NOWAIT);
+	}
+}
+
 /* cmd_chan_readonly attaches read-only and makes each call that writes on
- * channel name, each in a child process of its own, printing how it
- * ended: a class word, or the signal that killed it. */
+ * channel name, each in a child process of its own (in_child). */
 static int cmd_chan_readonly(const char *segname, const char *name) {
 	static const char *calls[] = {"send", "recv", "end", "register", "task_done", "join", "expect", "send_values",
 	                              "recv_values"};
@@ -757,66 +792,30 @@ static int cmd_chan_readonly(const char *segname, const char *name) {
 	must("attach", shmkit_attach(segname, 1, &seg));
 	struct shmkit_chan ch;
 	must("open", shmkit_chan_open(&seg, name, 'd', &ch));
-	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			double v[1] = {1};
-			uint32_t n = 0;
-			uint64_t count = 0;
-			int rc = 0;
-			switch (i) {
-			case 0: rc = shmkit_chan_send(&ch, v, 1, SHMKIT_NOWAIT); break;
-			case 1: rc = shmkit_chan_recv(&ch, v, 1, &n, SHMKIT_NOWAIT); break;
-			case 2: rc = shmkit_chan_end(&ch); break;
-			case 3: rc = shmkit_chan_register(&ch, 1); break;
-			case 4: rc = shmkit_chan_task_done(&ch); break;
-			case 5: rc = shmkit_chan_join(&ch, SHMKIT_NOWAIT); break;
-			case 6: rc = shmkit_chan_expect(&ch, 1, getpid()); break;
-			case 7: rc = shmkit_chan_send_values(&ch, v, 1, &count, SHMKIT_NOWAIT); break;
-			case 8: rc = shmkit_chan_recv_values(&ch, v, 1, &count, SHMKIT_NOWAIT); break;
-			}
-			printf("%s=%s\n", calls[i], class_of(rc));
-			_exit(0);
-		}
-		int status;
-		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-			die("fork", errno);
-		}
-		if (WIFSIGNALED(status)) {
-			printf("%s=signal%d\n", calls[i], WTERMSIG(status));
-		}
+	for (int i = 0; i < (int)(sizeof calls / sizeof calls[0]); i++) {
+		in_child(calls[i], chan_readonly_call, i, &ch);
 	}
 	printf("len=%llu\n", (unsigned long long)shmkit_chan_len(&ch));
 	shmkit_detach(&seg);
 	return 0;
 }
 
+static int queue_readonly_call(int i, void *arg) {
+	struct shmkit_queue *q = arg;
+	void *msg = NULL;
+	uint64_t len = 0;
+	return i == 0 ? shmkit_queue_send(q, "hello", 5, SHMKIT_NOWAIT) : shmkit_queue_recv(q, &msg, &len, SHMKIT_NOWAIT);
+}
+
 /* cmd_queue_readonly attaches read-only and sends and receives on queue
- * name, each in a child process of its own, printing how each ended. */
+ * name, each in a child process of its own (in_child). */
 static int cmd_queue_readonly(const char *segname, const char *name) {
-	static const char *calls[] = {"send", "recv"};
 	struct shmkit_segment seg;
 	must("attach", shmkit_attach(segname, 1, &seg));
 	struct shmkit_queue q;
 	must("open", shmkit_queue_open(&seg, name, &q));
-	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			void *msg = NULL;
-			uint64_t len = 0;
-			int rc = i == 0 ? shmkit_queue_send(&q, "hello", 5, SHMKIT_NOWAIT)
-			                : shmkit_queue_recv(&q, &msg, &len, SHMKIT_NOWAIT);
-			printf("%s=%s\n", calls[i], class_of(rc));
-			_exit(0);
-		}
-		int status;
-		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-			die("fork", errno);
-		}
-		if (WIFSIGNALED(status)) {
-			printf("%s=signal%d\n", calls[i], WTERMSIG(status));
-		}
-	}
+	in_child("send", queue_readonly_call, 0, &q);
+	in_child("recv", queue_readonly_call, 1, &q);
 	shmkit_queue_close(&q);
 	shmkit_detach(&seg);
 	return 0;

@@ -888,6 +888,15 @@ class Record:
 _CHAN_SLICE_NS = 500_000_000
 
 
+def _anchor(buf):
+    """A ctypes object whose address holds buf's bytes: a writable buffer
+    itself, anything else copied."""
+    if isinstance(buf, memoryview) and not buf.readonly:
+        return ctypes.c_char.from_buffer(buf.cast("B"))
+    data = bytes(buf)
+    return ctypes.create_string_buffer(data, len(data))
+
+
 class Channel:
     """A bounded message channel between processes, found by name.
 
@@ -984,14 +993,8 @@ class Channel:
         buf, count = self._elements(data)
         if count > self.maxlen:
             raise ValueError("channel %r: message of %d elements, at most %d" % (self.name, count, self.maxlen))
-        if count == 0:
-            addr = None
-        elif isinstance(buf, memoryview) and not buf.readonly:
-            anchor = ctypes.c_char.from_buffer(buf.cast("B"))
-            addr = ctypes.addressof(anchor)
-        else:
-            anchor = ctypes.create_string_buffer(bytes(buf), len(bytes(buf)))
-            addr = ctypes.addressof(anchor)
+        anchor = _anchor(buf) if count else None  # kept alive until the call returns
+        addr = ctypes.addressof(anchor) if count else None
         rc = self._wait(lambda until: n.lib.shmkit_chan_send(ctypes.byref(self._ch), addr, count, until), timeout)
         _errors.check(rc, "channel %r" % self.name)
 
@@ -1007,12 +1010,7 @@ class Channel:
         buf, count = self._elements(data)
         if count == 0:
             return 0
-        if isinstance(buf, memoryview):
-            buf = buf.cast("B")
-            anchor = ctypes.c_char.from_buffer(buf) if not buf.readonly else ctypes.create_string_buffer(
-                buf.tobytes(), buf.nbytes)
-        else:
-            anchor = ctypes.create_string_buffer(bytes(buf), len(bytes(buf)))
+        anchor = _anchor(buf)  # kept alive until the calls return
         addr, done, sent = ctypes.addressof(anchor), 0, ctypes.c_uint64()
 
         def call(until):
@@ -1041,11 +1039,7 @@ class Channel:
         an empty one is taken and ends the batch (0 if it was the first).
         On a joinable channel it takes one message a call: one task_done()
         is owed per call."""
-        self._check_closed()
-        self._seg._check_writable()  # receiving moves the channel's head
-        mv = memoryview(buffer).cast("B")
-        if mv.readonly:
-            raise TypeError("recv_values_into needs a writable buffer")
+        mv = self._receive_buffer(buffer, "recv_values_into")
         cap = mv.nbytes // self._size
         if cap == 0:
             return 0
@@ -1064,27 +1058,12 @@ class Channel:
         list; bytes for 'c', str for 'u'; records for a record channel)."""
         if not isinstance(max_values, int) or isinstance(max_values, bool) or max_values < 0:
             raise ValueError("channel %r: max_values must be an int >= 0, not %r" % (self.name, max_values))
-        if self.layout is not None:
-            buf = bytearray(max_values * self._size)
-            count = self.recv_values_into(buf, timeout)
-            return _records.view(buf, self.layout, count)
-        a = _array.array(_ARRAY_CODE[self.typecode], bytes(max_values * self._size))
-        count = self.recv_values_into(a, timeout)
-        del a[count:]
-        if self.typecode == "c":
-            return a.tobytes()
-        if self.typecode == "u":
-            return "".join(map(chr, a))
-        return a.tolist()
+        return self._as_message(self._filled(max_values, lambda buf: self.recv_values_into(buf, timeout)))
 
     def recv_into(self, buffer, timeout=None):
         """Receive the next message into a writable buffer; return its
         number of elements."""
-        self._check_closed()
-        self._seg._check_writable()  # receiving moves the channel's head
-        mv = memoryview(buffer).cast("B")
-        if mv.readonly:
-            raise TypeError("recv_into needs a writable buffer")
+        mv = self._receive_buffer(buffer, "recv_into")
         cap = min(mv.nbytes // self._size, 0xFFFFFFFF)  # C takes a uint32_t; more would wrap
         got = ctypes.c_uint32()
         anchor = ctypes.c_char.from_buffer(mv) if mv.nbytes else None
@@ -1099,20 +1078,37 @@ class Channel:
     def recv_array(self, timeout=None):
         """Receive the next message as an array.array; a record channel's
         as records (see records())."""
-        if self.layout is not None:
-            buf = bytearray(self.maxlen * self._size)
-            count = self.recv_into(buf, timeout)
-            return _records.view(buf, self.layout, count)
-        buf = _array.array(_ARRAY_CODE[self.typecode], bytes(self.maxlen * self._size))
-        count = self.recv_into(buf, timeout)
-        del buf[count:]
-        return buf
+        return self._filled(self.maxlen, lambda buf: self.recv_into(buf, timeout))
 
     def recv(self, timeout=None):
         """Receive the next message, waiting while the channel is empty (up
         to timeout seconds: TimeoutError). EOFError once it is closed and
         drained; PeerDeadError if every sender died without closing it."""
-        a = self.recv_array(timeout)
+        return self._as_message(self.recv_array(timeout))
+
+    def _receive_buffer(self, buffer, what):
+        """buffer as bytes to receive into, once the handle and the segment
+        may be written (receiving moves the channel's head)."""
+        self._check_closed()
+        self._seg._check_writable()
+        mv = memoryview(buffer).cast("B")
+        if mv.readonly:
+            raise TypeError("%s needs a writable buffer" % what)
+        return mv
+
+    def _filled(self, count, into):
+        """A buffer of count elements that into(buffer) fills, returning how
+        many it wrote: an array.array cut to them, or records."""
+        if self.layout is not None:
+            buf = bytearray(count * self._size)
+            return _records.view(buf, self.layout, into(buf))
+        buf = _array.array(_ARRAY_CODE[self.typecode], bytes(count * self._size))
+        del buf[into(buf):]
+        return buf
+
+    def _as_message(self, a):
+        """What _filled gave, as recv() returns a message: a list; bytes for
+        'c', str for 'u'; a record channel's records as they are."""
         if self.layout is not None:  # a numpy structured array, or ctypes records
             return a
         if self.typecode == "c":

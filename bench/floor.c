@@ -19,8 +19,7 @@
 #define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 /* Messages up to this many doubles are copied element by element; larger
- * ones (W1's 100,000) with memcpy, which glibc does with wide and
- * non-temporal stores. */
+ * ones (W1's 100,000) by copy_big. */
 #define SMALL_MSG 64
 
 static inline void cpu_relax(void) {
@@ -117,6 +116,40 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
 	return 0;
 }
 
+/* Large messages move by 32-byte vector loads and stores where the CPU has
+ * AVX2. glibc's memcpy takes `rep movsb` at these sizes on CPUs that
+ * advertise fast string moves, and on some (the Intel machine of
+ * docs/bench.md among them) that runs at half speed or less when the source
+ * lies in the other core's cache, which is every message here. */
+#if defined(__x86_64__)
+typedef long long vec32 __attribute__((vector_size(32), aligned(1)));
+
+__attribute__((target("avx2"))) static void copy_vec(double *dst, const double *src, uint64_t n) {
+	uint64_t bytes = n * sizeof *dst, i = 0;
+	char *d = (char *)dst;
+	const char *s = (const char *)src;
+	for (; i + 128 <= bytes; i += 128) {
+		vec32 a = *(const vec32 *)(s + i), b = *(const vec32 *)(s + i + 32);
+		vec32 c = *(const vec32 *)(s + i + 64), e = *(const vec32 *)(s + i + 96);
+		*(vec32 *)(d + i) = a;
+		*(vec32 *)(d + i + 32) = b;
+		*(vec32 *)(d + i + 64) = c;
+		*(vec32 *)(d + i + 96) = e;
+	}
+	memcpy(d + i, s + i, bytes - i);
+}
+#endif
+
+static void copy_big(double *dst, const double *src, uint64_t n) {
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("avx2")) {
+		copy_vec(dst, src, n);
+		return;
+	}
+#endif
+	memcpy(dst, src, n * sizeof *dst);
+}
+
 static inline void put(double *ring, uint64_t cap, uint64_t at, const double *msg, uint64_t n) {
 	if (n <= SMALL_MSG) {
 		for (uint64_t i = 0; i < n; i++) {
@@ -124,7 +157,7 @@ static inline void put(double *ring, uint64_t cap, uint64_t at, const double *ms
 		}
 		return;
 	}
-	memcpy(&ring[at % cap], msg, n * sizeof *msg); /* cap is a multiple of n */
+	copy_big(&ring[at % cap], msg, n); /* cap is a multiple of n */
 }
 
 static inline void get(double *buf, const double *ring, uint64_t cap, uint64_t at, uint64_t n) {
@@ -134,7 +167,7 @@ static inline void get(double *buf, const double *ring, uint64_t cap, uint64_t a
 		}
 		return;
 	}
-	memcpy(buf, &ring[at % cap], n * sizeof *buf);
+	copy_big(buf, &ring[at % cap], n);
 }
 
 /* The loops are always inlined, so that the call with n == 1 compiles to

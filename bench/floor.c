@@ -251,6 +251,50 @@ static double stamped_recv(struct floor_ring *r, uint64_t cap, long count) {
 	return total;
 }
 
+/* The batched floor (W2's batched rows): plain doubles, eight to a line,
+ * with no stamp. The producer stores a batch of BATCH_SEND values and
+ * publishes its index once; the consumer reads the producer's index, takes
+ * up to BATCH_RECV values that are there, and publishes its own once. The
+ * ring holds as many values as the stamped ring holds messages. */
+#define BATCH_SEND 64
+#define BATCH_RECV 256
+
+static void batch_send(struct floor_ring *r, uint64_t cap, long count) {
+	uint64_t head = 0, n = (uint64_t)count;
+	for (uint64_t k = 0; k < n;) {
+		uint64_t m = n - k < BATCH_SEND ? n - k : BATCH_SEND;
+		if (k + m - head > cap) {
+			while (k + m - (head = LOAD_ACQ(&r->head)) > cap) {
+				cpu_relax();
+			}
+		}
+		for (uint64_t i = 0; i < m; i++) {
+			r->data[(k + i) & (cap - 1)] = (double)(k + i);
+		}
+		k += m;
+		STORE_REL(&r->tail, k);
+	}
+}
+
+static double batch_recv(struct floor_ring *r, uint64_t cap, long count) {
+	uint64_t tail = 0, n = (uint64_t)count;
+	double total = 0;
+	for (uint64_t k = 0; k < n;) {
+		if (tail == k) {
+			while ((tail = LOAD_ACQ(&r->tail)) == k) {
+				cpu_relax();
+			}
+		}
+		uint64_t m = tail - k < BATCH_RECV ? tail - k : BATCH_RECV;
+		for (uint64_t i = 0; i < m; i++) {
+			total += 2 * r->data[(k + i) & (cap - 1)]; /* as recv_loop: the first and the last element */
+		}
+		k += m;
+		STORE_REL(&r->head, k);
+	}
+	return total;
+}
+
 /* stamped_cap is the stamped ring's capacity in slots: the largest power
  * of two that fits. */
 static uint64_t stamped_cap(uint64_t cap_doubles) { return cap_doubles / 2; }
@@ -347,6 +391,34 @@ int floor_pingpong(const char *segname, const char *name, long count, int pinger
 		}
 	}
 	*sum = total;
+	shmkit_detach(&seg);
+	return 0;
+}
+
+/* floor_batch_send and floor_batch_recv are the batched floor's two sides,
+ * over the bytes object of the stamped floor (one value a message). */
+int floor_batch_send(const char *segname, const char *name, long count) {
+	struct shmkit_segment seg;
+	struct floor_ring *r;
+	uint64_t cap;
+	int rc = open_ring(segname, name, 1, &seg, &r, &cap);
+	if (rc != 0) {
+		return rc;
+	}
+	batch_send(r, stamped_cap(cap), count);
+	shmkit_detach(&seg);
+	return 0;
+}
+
+int floor_batch_recv(const char *segname, const char *name, long count, double *sum) {
+	struct shmkit_segment seg;
+	struct floor_ring *r;
+	uint64_t cap;
+	int rc = open_ring(segname, name, 1, &seg, &r, &cap);
+	if (rc != 0) {
+		return rc;
+	}
+	*sum = batch_recv(r, stamped_cap(cap), count);
 	shmkit_detach(&seg);
 	return 0;
 }

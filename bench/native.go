@@ -75,6 +75,21 @@ var nativeRoles = map[Role]role{
 			return C.floor_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
 		})
 	},
+	roleCBatchSend: func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			return C.floor_batch_send(seg, name, C.long(n[0])), 0
+		})
+	},
+	roleCBatchRecv: func(args []string, ready func()) (string, error) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+			name := C.CString(args[1])
+			defer C.free(unsafe.Pointer(name))
+			var s C.double
+			return C.floor_batch_recv(seg, name, C.long(n[0]), &s), float64(s)
+		})
+	},
 	roleCFloorPing:   floorPingPong(true),
 	roleCFloorPong:   floorPingPong(false),
 	roleCCountLock:   nativeCount(true),

@@ -29,6 +29,8 @@ const (
 	roleCFcRecv     Role = "c-fc-recv"
 	roleCFloorSend  Role = "c-floor-send"
 	roleCFloorRecv  Role = "c-floor-recv"
+	roleCBatchSend  Role = "c-floor-batch-send"
+	roleCBatchRecv  Role = "c-floor-batch-recv"
 	roleBatchSend   Role = "batch-send"
 	roleBatchRecv   Role = "batch-recv"
 )
@@ -53,7 +55,8 @@ func streamWorkload(id, title string, elems, count int) *Workload {
 	}
 	if elems == 1 { // batches of single values: a Writer's SendValues and RecvValues, and Boost's array overloads
 		impls = append(impls[:2:2], append([]Impl{{Name: BatchedImpl, run: streamRun(roleBatchSend, roleBatchRecv, ring)}}, impls[2:]...)...)
-		impls = append(impls, Impl{Name: "Boost spsc_queue batched", run: boostSPSCBatchStream})
+		impls = append(impls, Impl{Name: BatchedFloorImpl, run: nativeRun(streamRun(roleCBatchSend, roleCBatchRecv, floorRing))},
+			Impl{Name: "Boost spsc_queue batched", run: boostSPSCBatchStream})
 	}
 	if elems > 1 { // one double through the array overload is not how anyone uses it
 		impls = append(impls, Impl{Name: "Boost spsc_queue array", run: boostSPSCArrayStream})

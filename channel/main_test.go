@@ -39,6 +39,8 @@ func TestMain(m *testing.M) {
 		"batchloop":   helperBatchLoop,
 		"sendvalues":  helperSendValues,
 		"stuckvalues": helperStuckValues,
+		"sendsingles": helperSendSingles,
+		"sendwords":   helperSendWords,
 		"objects":     proctest.ListObjects,
 		"recvonce-exit": func(args []string) int {
 			_, ch := openChan(args)

@@ -56,16 +56,25 @@ func copyIn[T any](values []T) func([]T) { return func(s []T) { copyElems(s, val
 // the channel is ended, ErrClosed once this handle is closed, and
 // ErrPeerDead if every receiver has died.
 func (c *Channel[T]) Send(values []T) error {
-	if c.sendFast(values) {
+	if c.sendQuick(values) {
 		return nil
 	}
 	_, err := c.send(blocking, len(values), copyIn(values))
 	return err
 }
 
+// sendQuick is sendFast, by sendWord for one element of 8 bytes; what
+// sendWord does not send, sendFast would not either.
+func (c *Channel[T]) sendQuick(values []T) bool {
+	if len(values) == 1 && elemSize[T]() == 8 {
+		return c.r.sendWord(*(*uint64)(unsafe.Pointer(&values[0])))
+	}
+	return c.sendFast(values)
+}
+
 // TrySend sends without waiting; it reports false if the channel is full.
 func (c *Channel[T]) TrySend(values []T) (bool, error) {
-	if c.sendFast(values) {
+	if c.sendQuick(values) {
 		return true, nil
 	}
 	return c.send(mode{wake: true}, len(values), copyIn(values))
@@ -169,13 +178,13 @@ const recvLooks = 16
 // it returns the messages still queued, then io.EOF. If every sender has
 // died without ending the stream, it returns ErrPeerDead.
 func (c *Channel[T]) Recv(dst []T) (int, error) {
-	if n, ok := c.recvFast(dst); ok {
+	if n, ok := c.recvQuick(dst); ok {
 		return n, nil
 	}
 	if s := c.r.sp; s != nil && s.recv.leased && !c.r.joinable {
 		for i := 0; i < recvLooks && s.awaiting(); i++ {
 			wait.Pause()
-			if n, ok := c.recvFast(dst); ok {
+			if n, ok := c.recvQuick(dst); ok {
 				return n, nil
 			}
 		}
@@ -184,9 +193,20 @@ func (c *Channel[T]) Recv(dst []T) (int, error) {
 	return n, err
 }
 
+// recvQuick is recvFast, by recvWord for a message of one 8-byte element.
+func (c *Channel[T]) recvQuick(dst []T) (int, bool) {
+	if elemSize[T]() == 8 && len(dst) > 0 {
+		if v, ok := c.r.recvWord(); ok {
+			*(*uint64)(unsafe.Pointer(&dst[0])) = v
+			return 1, true
+		}
+	}
+	return c.recvFast(dst)
+}
+
 // TryRecv receives without waiting; ok is false if nothing was queued.
 func (c *Channel[T]) TryRecv(dst []T) (n int, ok bool, err error) {
-	if n, ok := c.recvFast(dst); ok {
+	if n, ok := c.recvQuick(dst); ok {
 		return n, true, nil
 	}
 	return c.recv(mode{wake: true}, len(dst), copyOut(dst))

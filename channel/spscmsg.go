@@ -122,6 +122,85 @@ func (c *Channel[T]) sendFast(values []T) bool {
 	return !closed // closed meanwhile: the general path reports it
 }
 
+// wordRecord is the size of the record of a one-element message of an
+// 8-byte type: its header, then the element.
+const wordRecord = recordHeader + 8
+
+// sendWord is sendFast for a message of one element of 8 bytes (the
+// element's bits are v), written with no call on its path but the wake of a
+// sleeping receiver: every value stays in a register, and each message puts
+// only its three ring stores and the two position updates in the store
+// buffer. While the consumer reads lines just behind the producer, the
+// producer waits for each line it writes to come back; with few stores a
+// message, the store buffer holds several lines' messages and those waits
+// overlap. false means nothing was sent.
+func (r *ring) sendWord(v uint64) bool {
+	s := r.sp
+	if s == nil || !s.send.leased || s.send.pending || r.joinable || objects.Core(r.seg).Writable() != nil || r.h.Closed.Load() != 0 {
+		return false
+	}
+	p := &s.send
+	at := p.off
+	// As sendFast: the record and the zeroed word after it before the
+	// ring's end, with room by the head last read, or read now.
+	if at+wordRecord >= s.cap {
+		return false
+	}
+	if p.tail+wordRecord+recordHeader-p.head > s.cap {
+		if p.head = r.h.Head.Load(); p.tail+wordRecord+recordHeader-p.head > s.cap {
+			return false
+		}
+	}
+	w := s.words[at/recordHeader:]
+	if len(w) < 3 {
+		return false
+	}
+	fence.StoreInline(plain(&w[1]), v)
+	fence.StoreInline(plain(&w[2]), 0)
+	fence.StoreInline(plain(&w[0]), headerWord(p.tail, 2))
+	p.tail, p.off = p.tail+wordRecord, at+wordRecord
+	if r.h.RecvWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeReceivers()
+	}
+	return r.h.Closed.Load() == 0 // closed meanwhile: the general path reports it
+}
+
+// recvWord is recvFast for a message of one 8-byte element, as sendWord
+// sends it: its header is known in full beforehand, so one compare tests
+// stamp and length, and the next record's offset follows from this one's
+// without waiting for the header's value.
+func (r *ring) recvWord() (v uint64, ok bool) {
+	s := r.sp
+	if s == nil || !s.recv.leased || r.joinable || objects.Core(r.seg).Writable() != nil {
+		return 0, false
+	}
+	q := &s.recv
+	at := q.off
+	if at+wordRecord > s.cap {
+		return 0, false
+	}
+	w := s.words[at/recordHeader:]
+	if len(w) < 2 {
+		return 0, false
+	}
+	if w[0].Load() != headerWord(q.head, 2) {
+		return 0, false
+	}
+	v = w[1].Load()
+	q.head += wordRecord
+	if q.off = at + wordRecord; q.off == s.cap {
+		q.off = 0
+	}
+	fence.StoreInline(plain(&r.h.Head), q.head)
+	if r.h.SendWaiters.Load()&layout.WaiterCountMask != 0 {
+		r.wakeSenders()
+	}
+	return v, true
+}
+
+// plain is the word w as a *uint64, for fence.StoreInline.
+func plain(w *atomic.Uint64) *uint64 { return (*uint64)(unsafe.Pointer(w)) }
+
 // recvFast is the hot path of Recv on a single-producer channel: a message
 // that is there, fits dst and lies before the ring's end, taken in one
 // function as sendFast sends. false means nothing was received.

@@ -14,3 +14,12 @@ func Store32(p *uint32, v uint32)
 
 //go:noescape
 func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool)
+
+// StoreInline is Store64 as a Go statement the compiler inlines, for hot
+// paths that must make no call: a call costs its return address, its frame
+// and the spills of every live value, all stores that queue behind the
+// message's own in the store buffer. On amd64 a plain store is a release
+// store, and the compiler never reorders stores: each takes and gives the
+// memory state, so they stay in program order. A load that must follow
+// another uses sync/atomic's Load, which keeps its place the same way.
+func StoreInline(p *uint64, v uint64) { *p = v }

@@ -17,3 +17,6 @@ func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool) {
 	}
 	atomic.StoreUint64(p2, v2)
 }
+
+// StoreInline is Store64, inlinable (see the amd64 version).
+func StoreInline(p *uint64, v uint64) { atomic.StoreUint64(p, v) }

@@ -41,6 +41,15 @@ func newChannel[T any](r *ring) *Channel[T] {
 	if size := elemSize[T](); r.sp != nil && recordHeader%size == 0 {
 		c.elems = layout.Slice[T](r.sp.ring, 0, r.sp.cap/size)
 	}
+	if elemSize[T]() == 8 {
+		r.sendWordSlow = func(v uint64, block bool) (bool, error) {
+			m := mode{wake: true}
+			if block {
+				m = blocking
+			}
+			return c.send(m, 1, func(s []T) { s[0] = *(*T)(unsafe.Pointer(&v)) })
+		}
+	}
 	return c
 }
 

@@ -56,25 +56,23 @@ func copyIn[T any](values []T) func([]T) { return func(s []T) { copyElems(s, val
 // the channel is ended, ErrClosed once this handle is closed, and
 // ErrPeerDead if every receiver has died.
 func (c *Channel[T]) Send(values []T) error {
-	if c.sendQuick(values) {
+	if len(values) == 1 && elemSize[T]() == 8 {
+		_, err := c.r.sendWord(*(*uint64)(unsafe.Pointer(&values[0])), true)
+		return err
+	}
+	if c.sendFast(values) {
 		return nil
 	}
 	_, err := c.send(blocking, len(values), copyIn(values))
 	return err
 }
 
-// sendQuick is sendFast, by sendWord for one element of 8 bytes; what
-// sendWord does not send, sendFast would not either.
-func (c *Channel[T]) sendQuick(values []T) bool {
-	if len(values) == 1 && elemSize[T]() == 8 {
-		return c.r.sendWord(*(*uint64)(unsafe.Pointer(&values[0])))
-	}
-	return c.sendFast(values)
-}
-
 // TrySend sends without waiting; it reports false if the channel is full.
 func (c *Channel[T]) TrySend(values []T) (bool, error) {
-	if c.sendQuick(values) {
+	if len(values) == 1 && elemSize[T]() == 8 {
+		return c.r.sendWord(*(*uint64)(unsafe.Pointer(&values[0])), false)
+	}
+	if c.sendFast(values) {
 		return true, nil
 	}
 	return c.send(mode{wake: true}, len(values), copyIn(values))

@@ -37,6 +37,10 @@ type ring struct {
 	sp       *spsc       // the single-producer protocol's state, for such a channel
 	joinable bool        // layout.FlagJoinable: sends count in Unfinished
 
+	// sendWordSlow is the general path of sendWord: Send (block) or
+	// TrySend of one element of 8 bytes, whose bits are v (newChannel).
+	sendWordSlow func(v uint64, block bool) (bool, error)
+
 	closed atomic.Bool // Close was called on this handle
 
 	recvStale, sendStale atomic.Uint32 // sleeper words found to hold only dead sleepers (wake)

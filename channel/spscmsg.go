@@ -126,43 +126,43 @@ func (c *Channel[T]) sendFast(values []T) bool {
 // 8-byte type: its header, then the element.
 const wordRecord = recordHeader + 8
 
-// sendWord is sendFast for a message of one element of 8 bytes (the
-// element's bits are v), written with no call on its path but the wake of a
-// sleeping receiver: every value stays in a register, and each message puts
-// only its three ring stores and the two position updates in the store
-// buffer. While the consumer reads lines just behind the producer, the
-// producer waits for each line it writes to come back; with few stores a
-// message, the store buffer holds several lines' messages and those waits
-// overlap. false means nothing was sent.
-func (r *ring) sendWord(v uint64) bool {
-	s := r.sp
-	if s == nil || !s.send.leased || s.send.pending || r.joinable || objects.Core(r.seg).Writable() != nil || r.h.Closed.Load() != 0 {
-		return false
-	}
-	p := &s.send
-	at := p.off
-	// As sendFast: the record and the zeroed word after it before the
-	// ring's end, with room by the head last read, or read now.
-	if at+wordRecord >= s.cap {
-		return false
-	}
-	if p.tail+wordRecord+recordHeader-p.head > s.cap {
-		if p.head = r.h.Head.Load(); p.tail+wordRecord+recordHeader-p.head > s.cap {
-			return false
+// sendWord is Send (block) or TrySend of a message of one element of 8
+// bytes, whose bits are v. Its fast path is sendFast's, written with no
+// call but the wake of a sleeping receiver: every value stays in a
+// register, and each message puts only its three ring stores and the two
+// position updates in the store buffer, where a call would add its return
+// address, its frame and the spills of every live value. While the
+// consumer reads lines just behind the producer, the producer waits for each
+// line it writes to come back; with few stores a message, the store buffer
+// holds several lines' messages and those waits overlap. Everything else
+// goes to the general path, sendWordSlow.
+func (r *ring) sendWord(v uint64, block bool) (bool, error) {
+	if s := r.sp; s != nil && s.send.leased && !s.send.pending && !r.joinable &&
+		objects.Core(r.seg).Writable() == nil && r.h.Closed.Load() == 0 {
+		// As sendFast: the record and the zeroed word after it before the
+		// ring's end, with room by the head last read, or read now.
+		p := &s.send
+		at := p.off
+		fits := at+wordRecord < s.cap
+		room := p.tail+wordRecord+recordHeader-p.head <= s.cap
+		if fits && !room {
+			p.head = r.h.Head.Load()
+			room = p.tail+wordRecord+recordHeader-p.head <= s.cap
+		}
+		if w := s.words[at/recordHeader:]; fits && room && len(w) >= 3 {
+			fence.StoreInline(plain(&w[1]), v)
+			fence.StoreInline(plain(&w[2]), 0)
+			fence.StoreInline(plain(&w[0]), headerWord(p.tail, 2))
+			p.tail, p.off = p.tail+wordRecord, at+wordRecord
+			if r.h.RecvWaiters.Load()&layout.WaiterCountMask != 0 {
+				r.wakeReceivers()
+			}
+			if r.h.Closed.Load() == 0 {
+				return true, nil
+			} // closed meanwhile: the general path reports it
 		}
 	}
-	w := s.words[at/recordHeader:]
-	if len(w) < 3 {
-		return false
-	}
-	fence.StoreInline(plain(&w[1]), v)
-	fence.StoreInline(plain(&w[2]), 0)
-	fence.StoreInline(plain(&w[0]), headerWord(p.tail, 2))
-	p.tail, p.off = p.tail+wordRecord, at+wordRecord
-	if r.h.RecvWaiters.Load()&layout.WaiterCountMask != 0 {
-		r.wakeReceivers()
-	}
-	return r.h.Closed.Load() == 0 // closed meanwhile: the general path reports it
+	return r.sendWordSlow(v, block)
 }
 
 // recvWord is recvFast for a message of one 8-byte element, as sendWord

@@ -116,11 +116,12 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
 	return 0;
 }
 
-/* Large messages move by 32-byte vector loads and stores where the CPU has
- * AVX2. glibc's memcpy takes `rep movsb` at these sizes on CPUs that
- * advertise fast string moves, and on some (the Intel machine of
- * docs/bench.md among them) that runs at half speed or less when the source
- * lies in the other core's cache, which is every message here. */
+/* Large messages move as shmkit's Go side moves them (internal/bulk): by
+ * 32-byte vector loads and stores on Intel CPUs with AVX2, else by memcpy.
+ * glibc's memcpy takes `rep movsb` at these sizes on CPUs that advertise
+ * fast string moves, and on the Intel machine of docs/bench.md that ran at
+ * half speed or less when the source lies in the other core's cache, which
+ * is every message here; on the AMD machine before it, it was the fastest. */
 #if defined(__x86_64__)
 typedef long long vec32 __attribute__((vector_size(32), aligned(1)));
 
@@ -142,7 +143,7 @@ __attribute__((target("avx2"))) static void copy_vec(double *dst, const double *
 
 static void copy_big(double *dst, const double *src, uint64_t n) {
 #if defined(__x86_64__)
-	if (__builtin_cpu_supports("avx2")) {
+	if (__builtin_cpu_is("intel") && __builtin_cpu_supports("avx2")) {
 		copy_vec(dst, src, n);
 		return;
 	}

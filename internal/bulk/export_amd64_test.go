@@ -1,0 +1,14 @@
+package bulk
+
+import "golang.org/x/sys/cpu"
+
+// EachMove runs f once with each copy routine this machine can run.
+func EachMove(f func(name string)) {
+	defer func(v bool) { vectorMoves = v }(vectorMoves)
+	vectorMoves = false
+	f("string")
+	if cpu.X86.HasAVX2 {
+		vectorMoves = true
+		f("vector")
+	}
+}

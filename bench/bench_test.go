@@ -78,6 +78,37 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// TestLongStreamChecksums runs W2's fastest rows over 200 M messages, whose
+// checksum, Σ 2k, passes 2^54, from where a float64 holds only multiples
+// of 4: every receiver must add it up exactly (they had added in float64,
+// and these rows failed their checksums at such counts).
+func TestLongStreamChecksums(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 M messages a row")
+	}
+	ws, err := bench.Select(bench.Workloads(), []string{"W2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := *ws[0]
+	w.Impls = nil
+	for _, impl := range ws[0].Impls {
+		switch impl.Name {
+		case bench.FloorImpl, bench.BatchedFloorImpl, bench.BatchedImpl, "Boost spsc_queue batched":
+			w.Impls = append(w.Impls, impl)
+		}
+	}
+	if len(w.Impls) != 4 {
+		t.Fatalf("W2 has %d of the four rows", len(w.Impls))
+	}
+	scale := 200_000_000 / float64(w.Count)
+	for _, r := range bench.Run(t.Context(), []*bench.Workload{&w}, bench.Options{Rounds: 1, Scale: scale})[0] {
+		if !r.OK && !r.Unavailable() {
+			t.Errorf("%s %s: %s", r.Label(), r.Impl, r.Error)
+		}
+	}
+}
+
 // TestQuickRun runs W1-W6 once at a small count: every implementation's
 // data must check out. W7 and W8 have tests of their own (TestW7,
 // TestW8Rows) that check their outcomes too.

@@ -123,7 +123,7 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
  * half speed or less when the source lies in the other core's cache, which
  * is every message here; on the AMD machine before it, it was the fastest. */
 #if defined(__x86_64__)
-typedef long long vec32 __attribute__((vector_size(32), aligned(1)));
+typedef long long vec32 __attribute__((vector_size(32), aligned(1), may_alias));
 
 __attribute__((target("avx2"))) static void copy_vec(double *dst, const double *src, uint64_t n) {
 	uint64_t bytes = n * sizeof *dst, i = 0;
@@ -189,10 +189,10 @@ static inline __attribute__((always_inline)) void send_loop(struct floor_ring *r
 	}
 }
 
-static inline __attribute__((always_inline)) double recv_loop(struct floor_ring *r, uint64_t cap, long count,
+static inline __attribute__((always_inline)) int64_t recv_loop(struct floor_ring *r, uint64_t cap, long count,
                                                               uint64_t n, double *buf) {
 	uint64_t head = 0, tail = 0;
-	double total = 0;
+	int64_t total = 0;
 	for (long k = 0; k < count; k++) {
 		if (tail - head < n) {
 			while ((tail = LOAD_ACQ(&r->tail)) - head < n) {
@@ -200,7 +200,7 @@ static inline __attribute__((always_inline)) double recv_loop(struct floor_ring 
 			}
 		}
 		get(buf, r->data, cap, head, n);
-		total += buf[0] + buf[n - 1];
+		total += (int64_t)buf[0] + (int64_t)buf[n - 1];
 		head += n;
 		STORE_REL(&r->head, head);
 	}
@@ -234,16 +234,16 @@ static void stamped_send(struct floor_ring *r, uint64_t cap, long count) {
 	}
 }
 
-static double stamped_recv(struct floor_ring *r, uint64_t cap, long count) {
+static int64_t stamped_recv(struct floor_ring *r, uint64_t cap, long count) {
 	struct floor_slot *ring = (struct floor_slot *)r->data;
-	double total = 0;
+	int64_t total = 0;
 	uint64_t publish = cap / 4 ? cap / 4 : 1;
 	for (uint64_t k = 0; k < (uint64_t)count; k++) {
 		struct floor_slot *sl = &ring[k & (cap - 1)];
 		while (LOAD_ACQ(&sl->seq) != k + 1) {
 			cpu_relax();
 		}
-		total += 2 * sl->value; /* as recv_loop: the first and the last element */
+		total += 2 * (int64_t)sl->value; /* as recv_loop: the first and the last element */
 		if ((k + 1) % publish == 0) {
 			STORE_REL(&r->head, k + 1);
 		}
@@ -277,9 +277,9 @@ static void batch_send(struct floor_ring *r, uint64_t cap, long count) {
 	}
 }
 
-static double batch_recv(struct floor_ring *r, uint64_t cap, long count) {
+static int64_t batch_recv(struct floor_ring *r, uint64_t cap, long count) {
 	uint64_t tail = 0, n = (uint64_t)count;
-	double total = 0;
+	int64_t total = 0;
 	for (uint64_t k = 0; k < n;) {
 		if (tail == k) {
 			while ((tail = LOAD_ACQ(&r->tail)) == k) {
@@ -288,7 +288,7 @@ static double batch_recv(struct floor_ring *r, uint64_t cap, long count) {
 		}
 		uint64_t m = tail - k < BATCH_RECV ? tail - k : BATCH_RECV;
 		for (uint64_t i = 0; i < m; i++) {
-			total += 2 * r->data[(k + i) & (cap - 1)]; /* as recv_loop: the first and the last element */
+			total += 2 * (int64_t)r->data[(k + i) & (cap - 1)]; /* as recv_loop: the first and the last element */
 		}
 		k += m;
 		STORE_REL(&r->head, k);
@@ -332,7 +332,7 @@ int floor_stream_send(const char *segname, const char *name, long count, long el
 	return 0;
 }
 
-int floor_stream_recv(const char *segname, const char *name, long count, long elems, double *sum) {
+int floor_stream_recv(const char *segname, const char *name, long count, long elems, int64_t *sum) {
 	struct shmkit_segment seg;
 	struct floor_ring *r;
 	uint64_t cap, n = (uint64_t)elems;
@@ -361,7 +361,7 @@ struct floor_pp {
 	double pong;
 };
 
-int floor_pingpong(const char *segname, const char *name, long count, int pinger, double *sum) {
+int floor_pingpong(const char *segname, const char *name, long count, int pinger, int64_t *sum) {
 	struct shmkit_segment seg;
 	void *mem;
 	uint64_t len;
@@ -374,7 +374,7 @@ int floor_pingpong(const char *segname, const char *name, long count, int pinger
 		return SHMKIT_ECORRUPT;
 	}
 	struct floor_pp *p = mem;
-	double total = 0;
+	int64_t total = 0;
 	for (uint64_t k = 1; k <= (uint64_t)count; k++) {
 		if (pinger) {
 			p->ping = (double)(k - 1);
@@ -382,7 +382,7 @@ int floor_pingpong(const char *segname, const char *name, long count, int pinger
 			while (LOAD_ACQ(&p->pong_seq) != k) {
 				cpu_relax();
 			}
-			total += p->pong;
+			total += (int64_t)p->pong;
 		} else {
 			while (LOAD_ACQ(&p->ping_seq) != k) {
 				cpu_relax();
@@ -411,7 +411,7 @@ int floor_batch_send(const char *segname, const char *name, long count) {
 	return 0;
 }
 
-int floor_batch_recv(const char *segname, const char *name, long count, double *sum) {
+int floor_batch_recv(const char *segname, const char *name, long count, int64_t *sum) {
 	struct shmkit_segment seg;
 	struct floor_ring *r;
 	uint64_t cap;

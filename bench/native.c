@@ -35,20 +35,21 @@ int native_stream_send(const char *segname, const char *name, long count, long e
 	return rc;
 }
 
-int native_stream_recv(const char *segname, const char *name, long count, long elems, double *sum) {
+int native_stream_recv(const char *segname, const char *name, long count, long elems, int64_t *sum) {
 	struct shmkit_segment seg;
 	struct shmkit_chan ch;
 	int rc = open_chan(segname, name, &seg, &ch);
 	if (rc != 0) {
 		return rc;
 	}
-	double *buf = calloc((size_t)elems, sizeof *buf), total = 0;
+	double *buf = calloc((size_t)elems, sizeof *buf);
+	int64_t total = 0;
 	shmkit_chan_register(&ch, 0);
 	for (long k = 0; k < count && rc == 0; k++) {
 		uint32_t n = 0;
 		rc = shmkit_chan_recv(&ch, buf, (uint32_t)elems, &n, SHMKIT_FOREVER);
 		if (rc == 0) {
-			total += buf[0] + buf[n - 1];
+			total += (int64_t)buf[0] + (int64_t)buf[n - 1];
 		}
 	}
 	*sum = total;
@@ -57,7 +58,7 @@ int native_stream_recv(const char *segname, const char *name, long count, long e
 	return rc;
 }
 
-int native_ping(const char *segname, long count, double *sum) {
+int native_ping(const char *segname, long count, int64_t *sum) {
 	struct shmkit_segment seg;
 	struct shmkit_chan out, in;
 	int rc = open_chan(segname, "ping", &seg, &out);
@@ -68,13 +69,14 @@ int native_ping(const char *segname, long count, double *sum) {
 		shmkit_detach(&seg);
 		return rc;
 	}
-	double v, total = 0;
+	double v;
+	int64_t total = 0;
 	for (long k = 0; k < count && rc == 0; k++) {
 		uint32_t n;
 		v = (double)k;
 		if ((rc = shmkit_chan_send(&out, &v, 1, SHMKIT_FOREVER)) == 0 &&
 		    (rc = shmkit_chan_recv(&in, &v, 1, &n, SHMKIT_FOREVER)) == 0) {
-			total += v;
+			total += (int64_t)v;
 		}
 	}
 	*sum = total;
@@ -157,13 +159,14 @@ int native_fc_send(const char *segname, long count, long elems) {
 	return rc;
 }
 
-int native_fc_recv(const char *segname, long count, long elems, double *sum) {
+int native_fc_recv(const char *segname, long count, long elems, int64_t *sum) {
 	struct seed s;
 	int rc = open_seed(segname, &s);
 	if (rc != 0) {
 		return rc;
 	}
-	double *buf = calloc((size_t)elems, sizeof *buf), total = 0;
+	double *buf = calloc((size_t)elems, sizeof *buf);
+	int64_t total = 0;
 	for (long k = 0; k < count && rc == 0; k++) {
 		if ((rc = shmkit_sem_wait(s.full)) == 0) {
 			int32_t n = __atomic_load_n(s.len, __ATOMIC_RELAXED);
@@ -172,7 +175,7 @@ int native_fc_recv(const char *segname, long count, long elems, double *sum) {
 				break;
 			}
 			memcpy(buf, s.buffer, (size_t)n * sizeof *buf);
-			total += buf[0] + buf[n - 1];
+			total += (int64_t)buf[0] + (int64_t)buf[n - 1];
 			rc = shmkit_sem_post(s.empty);
 		}
 	}

@@ -24,70 +24,70 @@ const cgoWorkers = true
 
 var nativeRoles = map[Role]role{
 	roleCStreamSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			return C.native_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
 	roleCStreamRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
-			var s C.double
-			return C.native_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
+			var s C.int64_t
+			return C.native_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), int64(s)
 		})
 	},
 	roleCPing: func(args []string, ready func()) (string, error) {
-		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
-			var s C.double
-			return C.native_ping(seg, C.long(n[0]), &s), float64(s)
+		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, int64) {
+			var s C.int64_t
+			return C.native_ping(seg, C.long(n[0]), &s), int64(s)
 		})
 	},
 	roleCPong: func(args []string, ready func()) (string, error) {
-		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, int64) {
 			return C.native_pong(seg, C.long(n[0])), 0
 		})
 	},
 	roleCFcSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			return C.native_fc_send(seg, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
 	roleCFcRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
-			var s C.double
-			return C.native_fc_recv(seg, C.long(n[0]), C.long(n[1]), &s), float64(s)
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
+			var s C.int64_t
+			return C.native_fc_recv(seg, C.long(n[0]), C.long(n[1]), &s), int64(s)
 		})
 	},
 	roleCFloorSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			return C.floor_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
 	roleCFloorRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
-			var s C.double
-			return C.floor_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), float64(s)
+			var s C.int64_t
+			return C.floor_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), int64(s)
 		})
 	},
 	roleCBatchSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			return C.floor_batch_send(seg, name, C.long(n[0])), 0
 		})
 	},
 	roleCBatchRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
-			var s C.double
-			return C.floor_batch_recv(seg, name, C.long(n[0]), &s), float64(s)
+			var s C.int64_t
+			return C.floor_batch_recv(seg, name, C.long(n[0]), &s), int64(s)
 		})
 	},
 	roleCFloorPing:   floorPingPong(true),
@@ -106,7 +106,7 @@ func init() {
 
 func nativeCount(locked bool) role {
 	return func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			l := C.int(0)
@@ -126,34 +126,34 @@ func floorRingHolds(length uint64, elems int) int {
 
 func floorPingPong(pinger bool) role {
 	return func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			p := C.int(0)
 			if pinger {
 				p = 1
 			}
-			var s C.double
-			return C.floor_pingpong(seg, name, C.long(n[0]), p, &s), float64(s)
+			var s C.int64_t
+			return C.floor_pingpong(seg, name, C.long(n[0]), p, &s), int64(s)
 		})
 	}
 }
 
 func nativeSem(pinger bool) role {
 	return func(args []string, ready func()) (string, error) {
-		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, float64) {
+		return native(args, 1, ready, func(seg *C.char, n []int) (C.int, int64) {
 			p := C.int(0)
 			if pinger {
 				p = 1
 			}
-			return C.native_sem_pingpong(seg, C.long(n[0]), p), float64(n[0])
+			return C.native_sem_pingpong(seg, C.long(n[0]), p), int64(n[0])
 		})
 	}
 }
 
 // native parses args[from:] as integers, waits for "go", and makes the
 // call on segment args[0].
-func native(args []string, from int, ready func(), call func(seg *C.char, n []int) (C.int, float64)) (string, error) {
+func native(args []string, from int, ready func(), call func(seg *C.char, n []int) (C.int, int64)) (string, error) {
 	n, err := ints(args, from)
 	if err != nil {
 		return "", err

@@ -6,21 +6,21 @@
 #include "shmkit.h"
 
 int native_stream_send(const char *segname, const char *name, long count, long elems);
-int native_stream_recv(const char *segname, const char *name, long count, long elems, double *sum);
-int native_ping(const char *segname, long count, double *sum);
+int native_stream_recv(const char *segname, const char *name, long count, long elems, int64_t *sum);
+int native_ping(const char *segname, long count, int64_t *sum);
 int native_pong(const char *segname, long count);
 int native_fc_send(const char *segname, long count, long elems);
-int native_fc_recv(const char *segname, long count, long elems, double *sum);
+int native_fc_recv(const char *segname, long count, long elems, int64_t *sum);
 int native_count(const char *segname, const char *name, long k, int locked);
 int native_sem_pingpong(const char *segname, long count, int pinger);
 
 /* The C floor (floor.c): spin-only ring and ping-pong over a bytes object;
  * bench_prefault maps a range of a segment in ahead. */
 int floor_stream_send(const char *segname, const char *name, long count, long elems);
-int floor_stream_recv(const char *segname, const char *name, long count, long elems, double *sum);
+int floor_stream_recv(const char *segname, const char *name, long count, long elems, int64_t *sum);
 int floor_batch_send(const char *segname, const char *name, long count);
-int floor_batch_recv(const char *segname, const char *name, long count, double *sum);
-int floor_pingpong(const char *segname, const char *name, long count, int pinger, double *sum);
+int floor_batch_recv(const char *segname, const char *name, long count, int64_t *sum);
+int floor_pingpong(const char *segname, const char *name, long count, int pinger, int64_t *sum);
 long floor_ring_holds(uint64_t len, long elems);
 void bench_prefault(const struct shmkit_segment *seg, const void *p, uint64_t len);
 

@@ -62,7 +62,7 @@ func ping(args []string, ready func()) (string, error) {
 		}
 		v := []float64{0}
 		ready()
-		total := 0.0
+		var total int64
 		for k := range n[0] {
 			v[0] = float64(k)
 			if err := out.Send(v); err != nil {
@@ -71,7 +71,7 @@ func ping(args []string, ready func()) (string, error) {
 			if _, err := in.Recv(v); err != nil {
 				return "", err
 			}
-			total += v[0]
+			total += int64(v[0])
 		}
 		return sum(total), nil
 	})
@@ -108,7 +108,7 @@ func fdPing(args []string, ready func()) (string, error) {
 	w, r := os.NewFile(3, "out"), os.NewFile(4, "in")
 	buf := make([]byte, 8)
 	ready()
-	total := 0.0
+	var total int64
 	for k := range n[0] {
 		binary.LittleEndian.PutUint64(buf, math.Float64bits(float64(k)))
 		if _, err := w.Write(buf); err != nil {
@@ -117,7 +117,7 @@ func fdPing(args []string, ready func()) (string, error) {
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return "", err
 		}
-		total += math.Float64frombits(binary.LittleEndian.Uint64(buf))
+		total += int64(math.Float64frombits(binary.LittleEndian.Uint64(buf)))
 	}
 	return sum(total), nil
 }

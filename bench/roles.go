@@ -88,7 +88,10 @@ func ints(args []string, from int) ([]int, error) {
 	return out, nil
 }
 
-func sum(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
+// sum formats a checksum. Checksums are whole numbers added up in an
+// int64: a float64 sum of a W2 stream stops being exact past 2^53, about
+// 95 M messages.
+func sum(x int64) string { return strconv.FormatInt(x, 10) }
 
 // onSegment opens segment args[0], parses args[from:] as integers, and
 // runs a role's body on them: what every shared memory role starts with.

@@ -151,14 +151,14 @@ func batchRecv(args []string, ready func()) (string, error) {
 		buf := make([]float64, 256)
 		ch.RegisterReceiver()
 		ready()
-		total := 0.0
+		var total int64
 		for got := 0; got < count; {
 			m, err := ch.RecvValues(buf[:min(len(buf), count-got)])
 			if err != nil {
 				return "", err
 			}
 			for _, v := range buf[:m] {
-				total += 2 * v // as streamRecv: the first and the last element
+				total += 2 * int64(v) // as streamRecv: the first and the last element
 			}
 			got += m
 		}
@@ -177,13 +177,13 @@ func streamRecv(args []string, ready func()) (string, error) {
 		buf := make([]float64, elems)
 		ch.RegisterReceiver()
 		ready()
-		total := 0.0
+		var total int64
 		for range count {
 			m, err := ch.Recv(buf)
 			if err != nil {
 				return "", err
 			}
-			total += buf[0] + buf[m-1]
+			total += int64(buf[0]) + int64(buf[m-1])
 		}
 		return sum(total), nil
 	})
@@ -220,13 +220,13 @@ func fdRecv(args []string, ready func()) (string, error) {
 	r := os.NewFile(3, "in")
 	buf := make([]byte, 8*elems)
 	ready()
-	total := 0.0
+	var total int64
 	for range count {
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return "", err
 		}
-		total += math.Float64frombits(binary.LittleEndian.Uint64(buf)) +
-			math.Float64frombits(binary.LittleEndian.Uint64(buf[len(buf)-8:]))
+		total += int64(math.Float64frombits(binary.LittleEndian.Uint64(buf))) +
+			int64(math.Float64frombits(binary.LittleEndian.Uint64(buf[len(buf)-8:])))
 	}
 	return sum(total), nil
 }

@@ -68,8 +68,8 @@ using ArrayQueue = boost::lockfree::spsc_queue<double, boost::lockfree::capacity
 
 void stamp(double &m, double k) { m = k; }
 void stamp(LargeMsg &m, double k) { m.v[0] = m.v[kLargeElems - 1] = k; }
-double first_and_last(const double &m) { return 2 * m; }
-double first_and_last(const LargeMsg &m) { return m.v[0] + m.v[kLargeElems - 1]; }
+long long first_and_last(const double &m) { return 2 * (long long)m; }
+long long first_and_last(const LargeMsg &m) { return (long long)m.v[0] + (long long)m.v[kLargeElems - 1]; }
 
 // idle is what a side does each time the queue is full or empty: a pause,
 // and after 64 of them sched_yield, so that a side whose peer shares its
@@ -127,8 +127,10 @@ void ready() {
 	}
 }
 
-void done(double sum) {
-	std::printf("done %.0f\n", sum);
+// done reports a checksum: whole numbers added up in a long long, exact
+// where a double's sum of a long W2 stream is not.
+void done(long long sum) {
+	std::printf("done %lld\n", sum);
 	std::fflush(stdout);
 }
 
@@ -150,14 +152,14 @@ void mq_recv(const char *name, long count, long elems) {
 	bip::message_queue q(bip::open_only, name);
 	prefault_shm(name);
 	std::vector<double> buf(elems);
-	double sum = 0;
+	long long sum = 0;
 	ready();
 	for (long k = 0; k < count; k++) {
 		bip::message_queue::size_type got;
 		unsigned prio;
 		q.receive(buf.data(), buf.size() * sizeof(double), got, prio);
 		std::size_t n = got / sizeof(double);
-		sum += buf[0] + buf[n - 1];
+		sum += (long long)buf[0] + (long long)buf[n - 1];
 	}
 	done(sum);
 }
@@ -167,7 +169,8 @@ void mq_pingpong(const std::string &name, long count, bool pinger) {
 	bip::message_queue pong(bip::open_only, (name + "-pong").c_str());
 	prefault_shm(name + "-ping");
 	prefault_shm(name + "-pong");
-	double v = 0, sum = 0;
+	double v = 0;
+	long long sum = 0;
 	bip::message_queue::size_type got;
 	unsigned prio;
 	ready();
@@ -176,7 +179,7 @@ void mq_pingpong(const std::string &name, long count, bool pinger) {
 			v = double(k);
 			ping.send(&v, sizeof v, 0);
 			pong.receive(&v, sizeof v, got, prio);
-			sum += v;
+			sum += (long long)v;
 		} else {
 			ping.receive(&v, sizeof v, got, prio);
 			v += 1;
@@ -223,7 +226,7 @@ void spsc_recv(const char *name, long count) {
 	bip::mapped_region region;
 	Queue *q = spsc_map<Queue>(name, region);
 	std::unique_ptr<Msg> msg(new Msg());
-	double sum = 0;
+	long long sum = 0;
 	ready();
 	for (long k = 0; k < count; k++) {
 		for (int looks = 0; !q->pop(*msg);) {
@@ -259,7 +262,7 @@ void spsc_array_recv(const char *name, long count) {
 	bip::mapped_region region;
 	ArrayQueue *q = spsc_map<ArrayQueue>(name, region);
 	std::vector<double> buf(kLargeElems);
-	double sum = 0;
+	long long sum = 0;
 	ready();
 	for (long k = 0; k < count; k++) {
 		int looks = 0;
@@ -270,7 +273,7 @@ void spsc_array_recv(const char *name, long count) {
 				idle(looks);
 			}
 		}
-		sum += buf[0] + buf[kLargeElems - 1];
+		sum += (long long)buf[0] + (long long)buf[kLargeElems - 1];
 	}
 	done(sum);
 }
@@ -309,7 +312,7 @@ void spsc_batch_recv(const char *name, long count) {
 	bip::mapped_region region;
 	SmallQueue *q = spsc_map<SmallQueue>(name, region);
 	double buf[kRecvBatch];
-	double sum = 0;
+	long long sum = 0;
 	ready();
 	int looks = 0;
 	for (long got = 0; got < count;) {
@@ -409,7 +412,7 @@ int main(int argc, char **argv) {
 				bip::scoped_lock<bip::interprocess_mutex> lock(c->mu);
 				c->n++;
 			}
-			done(double(c->n));
+			done((long long)c->n);
 		} else {
 			std::fprintf(stderr, "peers: unknown role or arguments: %s\n", role.c_str());
 			return 2;

@@ -47,13 +47,24 @@ func newChannel[T any](r *ring) *Channel[T] {
 			if block {
 				m = blocking
 			}
-			return c.send(m, 1, func(s []T) { s[0] = *(*T)(unsafe.Pointer(&v)) })
+			return c.send(m, 1, func(s []T) { s[0] = fromWord[T](v) })
 		}
 	}
 	return c
 }
 
 func elemSize[T any]() uint64 { return uint64(unsafe.Sizeof(*new(T))) }
+
+// wordOf is the 8 bytes of x, of an 8-byte type, as a uint64; fromWord is
+// the inverse. Each moves the value as its own type into or out of an
+// aligned word, so that an 8-byte type of smaller alignment (such as
+// [8]byte) is never read or written as a uint64 where it lies.
+func wordOf[T any](x T) (w uint64) {
+	*(*T)(unsafe.Pointer(&w)) = x
+	return w
+}
+
+func fromWord[T any](w uint64) T { return *(*T)(unsafe.Pointer(&w)) }
 
 // An Option changes how New makes a channel.
 type Option func(*options)

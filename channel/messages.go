@@ -57,7 +57,7 @@ func copyIn[T any](values []T) func([]T) { return func(s []T) { copyElems(s, val
 // ErrPeerDead if every receiver has died.
 func (c *Channel[T]) Send(values []T) error {
 	if len(values) == 1 && elemSize[T]() == 8 {
-		_, err := c.r.sendWord(*(*uint64)(unsafe.Pointer(&values[0])), true)
+		_, err := c.r.sendWord(wordOf(values[0]), true)
 		return err
 	}
 	if c.sendFast(values) {
@@ -70,7 +70,7 @@ func (c *Channel[T]) Send(values []T) error {
 // TrySend sends without waiting; it reports false if the channel is full.
 func (c *Channel[T]) TrySend(values []T) (bool, error) {
 	if len(values) == 1 && elemSize[T]() == 8 {
-		return c.r.sendWord(*(*uint64)(unsafe.Pointer(&values[0])), false)
+		return c.r.sendWord(wordOf(values[0]), false)
 	}
 	if c.sendFast(values) {
 		return true, nil
@@ -195,7 +195,7 @@ func (c *Channel[T]) Recv(dst []T) (int, error) {
 func (c *Channel[T]) recvQuick(dst []T) (int, bool) {
 	if elemSize[T]() == 8 && len(dst) > 0 {
 		if v, ok := c.r.recvWord(); ok {
-			*(*uint64)(unsafe.Pointer(&dst[0])) = v
+			dst[0] = fromWord[T](v)
 			return 1, true
 		}
 	}

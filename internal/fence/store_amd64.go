@@ -19,7 +19,9 @@ func storePair(p1 *uint64, v1 uint64, p2 *uint64, v2 uint64, both bool)
 // paths that must make no call: a call costs its return address, its frame
 // and the spills of every live value, all stores that queue behind the
 // message's own in the store buffer. On amd64 a plain store is a release
-// store, and the compiler never reorders stores: each takes and gives the
-// memory state, so they stay in program order. A load that must follow
-// another uses sync/atomic's Load, which keeps its place the same way.
+// store, and the compiler keeps stores to different words in program
+// order: each takes and gives the memory state. (A second store to the
+// same word, with no load between, may replace the first: a protocol that
+// needs both seen uses Store64.) A load that must follow another uses
+// sync/atomic's Load, which keeps its place the same way.
 func StoreInline(p *uint64, v uint64) { *p = v }

@@ -396,9 +396,9 @@ int floor_pingpong(const char *segname, const char *name, long count, int pinger
 	return 0;
 }
 
-/* floor_batch_send and floor_batch_recv are the batched floor's two sides,
+/* floor_batch is the batched floor's sender, or with sum its receiver,
  * over the bytes object of the stamped floor (one value a message). */
-int floor_batch_send(const char *segname, const char *name, long count) {
+int floor_batch(const char *segname, const char *name, long count, int64_t *sum) {
 	struct shmkit_segment seg;
 	struct floor_ring *r;
 	uint64_t cap;
@@ -406,20 +406,11 @@ int floor_batch_send(const char *segname, const char *name, long count) {
 	if (rc != 0) {
 		return rc;
 	}
-	batch_send(r, stamped_cap(cap), count);
-	shmkit_detach(&seg);
-	return 0;
-}
-
-int floor_batch_recv(const char *segname, const char *name, long count, int64_t *sum) {
-	struct shmkit_segment seg;
-	struct floor_ring *r;
-	uint64_t cap;
-	int rc = open_ring(segname, name, 1, &seg, &r, &cap);
-	if (rc != 0) {
-		return rc;
+	if (sum == NULL) {
+		batch_send(r, stamped_cap(cap), count);
+	} else {
+		*sum = batch_recv(r, stamped_cap(cap), count);
 	}
-	*sum = batch_recv(r, stamped_cap(cap), count);
 	shmkit_detach(&seg);
 	return 0;
 }

@@ -79,7 +79,7 @@ var nativeRoles = map[Role]role{
 		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
-			return C.floor_batch_send(seg, name, C.long(n[0])), 0
+			return C.floor_batch(seg, name, C.long(n[0]), nil), 0
 		})
 	},
 	roleCBatchRecv: func(args []string, ready func()) (string, error) {
@@ -87,7 +87,7 @@ var nativeRoles = map[Role]role{
 			name := C.CString(args[1])
 			defer C.free(unsafe.Pointer(name))
 			var s C.int64_t
-			return C.floor_batch_recv(seg, name, C.long(n[0]), &s), int64(s)
+			return C.floor_batch(seg, name, C.long(n[0]), &s), int64(s)
 		})
 	},
 	roleCFloorPing:   floorPingPong(true),

@@ -18,8 +18,7 @@ int native_sem_pingpong(const char *segname, long count, int pinger);
  * bench_prefault maps a range of a segment in ahead. */
 int floor_stream_send(const char *segname, const char *name, long count, long elems);
 int floor_stream_recv(const char *segname, const char *name, long count, long elems, int64_t *sum);
-int floor_batch_send(const char *segname, const char *name, long count);
-int floor_batch_recv(const char *segname, const char *name, long count, int64_t *sum);
+int floor_batch(const char *segname, const char *name, long count, int64_t *sum);
 int floor_pingpong(const char *segname, const char *name, long count, int pinger, int64_t *sum);
 long floor_ring_holds(uint64_t len, long elems);
 void bench_prefault(const struct shmkit_segment *seg, const void *p, uint64_t len);

@@ -1909,9 +1909,10 @@ static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uin
 		if (rc != 0) {
 			return rc;
 		}
-		if (i % 16 == 15) {
-			sched_yield();
-		}
+		/* As a semaphore's waiter. With a sched_yield every 16 tries and
+		 * nothing between the others, W3's C row slept on every hop on an
+		 * Intel KVM guest: 10-14 µs a round trip, 1.6-2.7 µs with this. */
+		spin_look(i);
 	}
 	int idle = 0;
 	for (;;) {

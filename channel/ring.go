@@ -265,11 +265,14 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 	// spinTries looks, then on for as long as spin has learnt: the clock
 	// is read only from there on, so that a short wait never pays for it.
 	var start int64
+	done, cut := ctx.Done(), false
 	for i := 0; ; i++ {
 		if ok, err := try(); ok || err != nil {
 			return d, ok, err
 		}
-		wait.SpinShared(i)
+		if cut = !wait.SpinSharedUntil(i, deadline, done); cut {
+			break // the deadline, or ctx, came first: nothing to learn
+		}
 		if i < spinTries || i%spinClock != 0 {
 			continue
 		}
@@ -281,7 +284,11 @@ func (r *ring) waitFor(ctx context.Context, deadline int64, seq, waiters *atomic
 			break
 		}
 	}
-	defer func() { spin.Slept(wait.Now() - start) }()
+	defer func() {
+		if !cut {
+			spin.Slept(wait.Now() - start)
+		}
+	}()
 	idle := false
 	ok, err = wait.Block(ctx, deadline, d.Sleep(seq, shm.ErrClosed, func(until int64) (bool, error) {
 		v := seq.Load() // before registering: see wake

@@ -103,6 +103,7 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 		defer d.Leave()
 		attempt = d.Sleep(s.word, shm.ErrClosed, attempt)
 	}
+	done := ctx.Done()
 	for i := range s.store.spins() {
 		if s.closed() {
 			return false, opError(op, s.name, shm.ErrClosed)
@@ -110,7 +111,9 @@ func (s *semCore) acquire(ctx context.Context, deadline int64, op string) (bool,
 		if ok, err := s.take(op); ok || err != nil {
 			return ok, err
 		}
-		wait.Spin(i)
+		if !wait.SpinUntil(i, deadline, done) {
+			break
+		}
 	}
 	ok, err := wait.Block(ctx, deadline, attempt)
 	if ok {

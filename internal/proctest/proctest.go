@@ -270,3 +270,41 @@ func CloseWhileWaiting(seg *shm.Segment, wait func() error, asleep func() bool) 
 	}
 	return 0
 }
+
+// OneBusyCPU wires the calling goroutine to its thread and puts that thread
+// on one CPU beside a process that spins there for the rest of the test, so
+// that every sched_yield the test makes gives the CPU away for a time
+// slice. The thread's CPUs are given back at cleanup.
+func OneBusyCPU(t testing.TB) {
+	t.Helper()
+	runtime.LockOSThread()
+	var was unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &was); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("sched_getaffinity: %v", err)
+	}
+	var one unix.CPUSet
+	for cpu := 0; cpu < 1024; cpu++ { // the first this process may use
+		if was.IsSet(cpu) {
+			one.Set(cpu)
+			break
+		}
+	}
+	busy := exec.Command("sh", "-c", "while :; do :; done")
+	if err := busy.Start(); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("start a busy process: %v", err)
+	}
+	t.Cleanup(func() {
+		busy.Process.Kill()
+		busy.Wait()
+		unix.SchedSetaffinity(0, &was)
+		runtime.UnlockOSThread()
+	})
+	if err := unix.SchedSetaffinity(busy.Process.Pid, &one); err != nil {
+		t.Fatalf("pin the busy process: %v", err)
+	}
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Fatalf("pin the test's thread: %v", err)
+	}
+}

@@ -1,0 +1,35 @@
+package semaphore_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shmkit/shmkit/internal/proctest"
+	"github.com/shmkit/shmkit/semaphore"
+)
+
+// A timed acquire on a semaphore nobody releases, with another process
+// spinning on the same CPU: it gives up near its deadline. Its spin had
+// yielded the CPU 16 times before looking at the clock, each yield a time
+// slice of the busy process, and returned about 24 ms late.
+func TestAcquireTimeoutOnBusyCPU(t *testing.T) {
+	seg, _ := proctest.Segment(t, 1<<16)
+	s, err := semaphore.New(seg, "s", 0)
+	require.NoError(t, err)
+	proctest.OneBusyCPU(t)
+	for _, d := range []time.Duration{0, time.Millisecond} {
+		var late []time.Duration
+		for range 5 {
+			start := time.Now()
+			ok, err := s.AcquireTimeout(d)
+			require.NoError(t, err)
+			require.False(t, ok)
+			late = append(late, time.Since(start)-d)
+		}
+		slices.Sort(late)
+		require.Less(t, late[2], 10*time.Millisecond, "timeout %v: late by %v (median of %v)", d, late[2], late)
+	}
+}

@@ -1845,3 +1845,49 @@ class TestInputChecks(SegmentTest):
                         call()
             del got
         self.assertEqual(self.seg.records("p")[1].id, 7)
+
+
+class BusyCPUTest(unittest.TestCase):
+    """Timed waits in the C library with another process spinning on the
+    same CPU. Their spin yielded the CPU every fourth look from the 64th
+    without looking at the clock; each yield gave the busy process a time
+    slice, and a 1 ms timeout came back about 24 ms late."""
+
+    def setUp(self):
+        self.name = "shmkit-pytest-%d-%d" % (os.getpid(), next(_names))
+        self.seg = shmkit.create(self.name, 1 << 20)
+        self.addCleanup(shmkit.unlink, self.name)
+        self.addCleanup(self.seg.close)
+        was = os.sched_getaffinity(0)
+        cpu = {min(was)}
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                preexec_fn=lambda: os.sched_setaffinity(0, cpu))
+        self.addCleanup(os.sched_setaffinity, 0, was)
+        self.addCleanup(busy.wait)
+        self.addCleanup(busy.kill)
+        os.sched_setaffinity(0, cpu)
+
+    def late(self, op, timeout):
+        """The median of five tries of how late op gave up after timeout."""
+        late = []
+        for _ in range(5):
+            start = time.monotonic()
+            op()
+            late.append(time.monotonic() - start - timeout)
+        return sorted(late)[2]
+
+    def test_semaphore_acquire_timeout(self):
+        s = self.seg.new_semaphore("s", 0)
+        for timeout in (0, 0.001):
+            late = self.late(lambda: self.assertFalse(s.acquire(timeout=timeout)), timeout)
+            self.assertLess(late, 0.01, "timeout %s: late by %.1f ms" % (timeout, late * 1e3))
+
+    def test_channel_timeouts(self):
+        for spsc in (False, True):
+            ch = self.seg.new_channel("c%d" % spsc, "d", 1, 1, spsc=spsc)
+
+            def recv():
+                with self.assertRaises(TimeoutError):
+                    ch.recv(timeout=0.001)
+            late = self.late(recv, 0.001)
+            self.assertLess(late, 0.01, "spsc=%s recv: late by %.1f ms" % (spsc, late * 1e3))

@@ -116,12 +116,13 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
 	return 0;
 }
 
-/* Large messages move as shmkit's Go side moves them (internal/bulk): by
- * 32-byte vector loads and stores on Intel CPUs with AVX2, else by memcpy.
- * glibc's memcpy takes `rep movsb` at these sizes on CPUs that advertise
- * fast string moves, and on the Intel machine of docs/bench.md that ran at
- * half speed or less when the source lies in the other core's cache, which
- * is every message here; on the AMD machine before it, it was the fastest. */
+/* Large messages move by 32-byte vector loads and stores on Intel CPUs
+ * with AVX2, as shmkit's Go side moves them there (internal/bulk), else by
+ * memcpy, which on other amd64 CPUs with fast string moves makes the one
+ * `rep movsb` that shmkit's Go side makes. On the Intel machine of
+ * docs/bench.md that string move ran at half speed or less when the source
+ * lies in the other core's cache, which is every message here; on the AMD
+ * machine before it, it was the fastest. */
 #if defined(__x86_64__)
 typedef long long vec32 __attribute__((vector_size(32), aligned(1), may_alias));
 

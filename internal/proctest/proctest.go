@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -307,4 +308,17 @@ func OneBusyCPU(t testing.TB) {
 	if err := unix.SchedSetaffinity(0, &one); err != nil {
 		t.Fatalf("pin the test's thread: %v", err)
 	}
+}
+
+// Late is how long after timeout a timed call op gave up: the median of
+// five tries.
+func Late(timeout time.Duration, op func()) time.Duration {
+	var late [5]time.Duration
+	for i := range late {
+		start := time.Now()
+		op()
+		late[i] = time.Since(start) - timeout
+	}
+	slices.Sort(late[:])
+	return late[2]
 }

@@ -143,13 +143,14 @@ func (r *ring) sendWord(v uint64, block bool) (bool, error) {
 		// ring's end, with room by the head last read, or read now.
 		p := &s.send
 		at := p.off
-		fits := at+wordRecord < s.cap
+		w := s.words[at/recordHeader:]
+		fits := len(w) >= 3 // the header, the element and the word after them
 		room := p.tail+wordRecord+recordHeader-p.head <= s.cap
 		if fits && !room {
 			p.head = r.h.Head.Load()
 			room = p.tail+wordRecord+recordHeader-p.head <= s.cap
 		}
-		if w := s.words[at/recordHeader:]; fits && room && len(w) >= 3 {
+		if fits && room {
 			fence.StoreInline(plain(&w[1]), v)
 			fence.StoreInline(plain(&w[2]), 0)
 			fence.StoreInline(plain(&w[0]), headerWord(p.tail, 2))
@@ -176,11 +177,8 @@ func (r *ring) recvWord() (v uint64, ok bool) {
 	}
 	q := &s.recv
 	at := q.off
-	if at+wordRecord > s.cap {
-		return 0, false
-	}
 	w := s.words[at/recordHeader:]
-	if len(w) < 2 {
+	if len(w) < 2 { // the record would cross the ring's end
 		return 0, false
 	}
 	if w[0].Load() != headerWord(q.head, 2) {

@@ -173,7 +173,13 @@ func SpinUntil(i int, deadline int64, done <-chan struct{}) bool {
 	return true
 }
 
-// SpinSharedUntil is SpinShared as SpinUntil is Spin.
+// SpinSharedUntil is SpinUntil without its hot looks, a pause after every
+// look from the first, for a waiter whose looks read a cache line that its
+// peer is writing, as a receiver that watches for the next record of a ring
+// does. A look moves the line to the waiter's core, and the peer's next
+// store must take it back; looks with no pause between them would hold up
+// each of the peer's stores to that line, and the peer's several stores
+// per message would each wait.
 func SpinSharedUntil(i int, deadline int64, done <-chan struct{}) bool {
 	return SpinUntil(max(i, spinHot), deadline, done)
 }
@@ -189,15 +195,6 @@ func ended(deadline int64, done <-chan struct{}) bool {
 		return false
 	}
 }
-
-// SpinShared is Spin without its hot looks, a pause after every look from
-// the first, for a waiter whose looks read a cache line that its peer is
-// writing, as a receiver that watches for the next record of a ring does.
-// A look moves the line to the waiter's core, and the peer's next store
-// must take it back; looks with no pause between them would hold up each
-// of the peer's stores to that line, and the peer's several stores per
-// message would each wait.
-func SpinShared(i int) { Spin(max(i, spinHot)) }
 
 const (
 	spinHot        = 32

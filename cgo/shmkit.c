@@ -1919,7 +1919,7 @@ static int wait_for(struct shmkit_chan *ch, int64_t deadline, uint32_t *seq, uin
 		if (rc != 0) {
 			return rc;
 		}
-		/* As Go's channel waiter (wait.SpinShared): a pause from the first
+		/* As Go's channel waiter (wait.SpinSharedUntil): a pause from the first
 		 * look, since each look takes the line the producer writes. With a
 		 * sched_yield every 16 tries and nothing between the others, W3's
 		 * C row slept on every hop on an Intel KVM guest: 10-14 µs a round

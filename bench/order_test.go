@@ -70,11 +70,24 @@ func TestFloorBeaten(t *testing.T) {
 	dict := &Workload{ID: "W8", Variant: "set", Figure: Ops, Count: 1000, Impls: []Impl{
 		fixedImpl("shmkit", 4*ms), fixedImpl(W8Floor, 5*ms)}}
 	got := FloorBeaten(Run(context.Background(), []*Workload{stream, pingPong, noFloor, dict}, Options{Rounds: 1}))
-	if len(got) != 4 || !strings.HasPrefix(got[0], "W2 fast beats the C floor by 1.25×") ||
+	if len(got) != 4 || got[0] != "W2 fast beats the C floor by 1.25× on the median: the floor or the row is wrong" ||
 		!strings.HasPrefix(got[1], "W2 y batched beats the C floor batched by 1.33×") ||
 		!strings.HasPrefix(got[2], "W3 quick beats the C floor by 2.00×") ||
 		!strings.HasPrefix(got[3], "W8 set shmkit beats the Go map+Mutex (floor) by 1.25×") {
 		t.Fatalf("FloorBeaten = %q", got)
+	}
+
+	// Over rounds: a row ahead in every round is wrong, one behind in a
+	// round is inside the spread.
+	spread := &Workload{ID: "W1", Figure: Throughput, Count: 1000, Impls: []Impl{
+		fixedImpl(FloorImpl, 10*ms, 10*ms, 8*ms), fixedImpl("ahead", 8*ms, 7*ms, 7*ms), fixedImpl("mixed", 8*ms, 8*ms, 10*ms)}}
+	got = FloorBeaten(Run(context.Background(), []*Workload{spread}, Options{Rounds: 3}))
+	want := []string{
+		"W1 ahead beats the C floor by 1.43× on the median and in every round (1.14–1.43× by round): the floor or the row is wrong",
+		"W1 mixed beats the C floor by 1.25× on the median, but not in every round (0.80–1.25× by round): the gap is inside the spread between rounds",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("FloorBeaten over rounds = %q, want %q", got, want)
 	}
 }
 

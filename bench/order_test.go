@@ -89,6 +89,12 @@ func TestFloorBeaten(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("FloorBeaten over rounds = %q, want %q", got, want)
 	}
+
+	// A smoke run says so, in place of a verdict.
+	got = FloorBeaten(Run(context.Background(), []*Workload{stream}, Options{Rounds: 1, Smoke: true}))
+	if len(got) != 2 || got[0] != "W2 fast beats the C floor by 1.25× on the median in a smoke run, whose short runs start-up and placement decide: compare a full run" {
+		t.Fatalf("FloorBeaten of a smoke run = %q", got)
+	}
 }
 
 // TestRoundSpeedups: each round's figures are set against each other, so

@@ -25,12 +25,39 @@ func copyBytes(dst, src []byte) {
 
 // intel reports whether CPUID names the vendor GenuineIntel.
 func intel() bool {
-	b, d, c := vendor()
+	_, b, c, d := cpuid(0)
 	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e // "Genu" "ineI" "ntel"
 }
 
-// vendor is CPUID leaf 0's EBX, EDX and ECX: the vendor's name.
-func vendor() (ebx, edx, ecx uint32)
+// ownsAhead is whether the CPU has PREFETCHW: CPUID leaf 0x80000001, ECX
+// bit 8 (Intel since Broadwell, AMD long before).
+var ownsAhead = func() bool {
+	if top, _, _, _ := cpuid(0x80000000); top < 0x80000001 {
+		return false
+	}
+	_, _, c, _ := cpuid(0x80000001)
+	return c&(1<<8) != 0
+}()
+
+// PrefetchForWrite asks that the lines cache lines from p be brought to
+// this core and owned by it, as a store would, without the store: for a
+// ring's lines a little ahead of its writer. Each line was last read by
+// the peer's core, and a store to it waits in the store buffer until the
+// line comes back; with several stores a message the buffer fills after a
+// line or two, and the writer waits on every line in turn. Owned ahead,
+// the lines travel while the writer works. A no-op where there is no
+// PREFETCHW.
+func PrefetchForWrite(p unsafe.Pointer, lines int) {
+	if ownsAhead && lines > 0 {
+		prefetchWrite(p, uintptr(lines))
+	}
+}
+
+// cpuid is CPUID of leaf (subleaf 0): EAX, EBX, ECX, EDX.
+func cpuid(leaf uint32) (eax, ebx, ecx, edx uint32)
+
+//go:noescape
+func prefetchWrite(p unsafe.Pointer, lines uintptr)
 
 //go:noescape
 func moveString(dst, src unsafe.Pointer, n uintptr)

@@ -36,12 +36,24 @@ tail:
 	REP; MOVSB
 	RET
 
-// func vendor() (ebx, edx, ecx uint32)
-TEXT ·vendor(SB), NOSPLIT, $0-12
-	XORL AX, AX
+// func cpuid(leaf uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL leaf+0(FP), AX
 	XORL CX, CX
 	CPUID
-	MOVL BX, ebx+0(FP)
-	MOVL DX, edx+4(FP)
-	MOVL CX, ecx+8(FP)
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func prefetchWrite(p unsafe.Pointer, lines uintptr)
+TEXT ·prefetchWrite(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ lines+8(FP), CX
+more:
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08 // PREFETCHW (AX): the assembler has no name for it
+	ADDQ $64, AX
+	DECQ CX
+	JNZ more
 	RET

@@ -12,3 +12,9 @@ func EachMove(f func(name string)) {
 		f("vector")
 	}
 }
+
+// OwnsAhead is whether PrefetchForWrite issues PREFETCHW here.
+func OwnsAhead() bool { return ownsAhead }
+
+// Intel is whether CPUID names this CPU's vendor Intel.
+func Intel() bool { return intel() }

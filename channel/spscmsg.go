@@ -96,8 +96,11 @@ func (c *Channel[T]) sendFast(values []T) bool {
 			return false
 		}
 	}
-	if size < recordHeader+padMin && (at%64 == 0 || at/64 != next/64) {
-		s.ownAhead(at, next-at+recordHeader) // a small record in a new line; a large copy streams
+	if size < recordHeader+padMin && next/64 != at/64 {
+		// The lines this record's end and the zeroed word after it run
+		// into (the record's first line held the last one's zeroed word);
+		// a large message's copy streams.
+		s.ownAhead(at/64*64+64, (next/64-at/64)*64)
 	}
 	rec := at + pad
 	var dst []T
@@ -131,12 +134,15 @@ func (c *Channel[T]) sendFast(values []T) bool {
 const wordRecord = recordHeader + 8
 
 // ownAheadLines is how far ahead of the line it starts writing a producer
-// asks for a line of the ring (bulk.PrefetchForWrite). W2 ran 16.6–17.7 ns
-// a message with none, 9.8–11.7 at 16 lines, 8.1–9.0 at 32 and 8.3–9.3 at
-// 64 (four interleaved rounds). Rings of fewer than four times as many
-// lines (a ping-pong's) are left alone: there the line ahead may be the
-// one the consumer is reading.
+// asks for a line of the ring (bulk.PrefetchForWrite). W2 ran 15.5–17.7 ns
+// a message with none, 9.7–11.7 at 16 lines, 8.1–9.4 at 32 and 8.3–9.3 at
+// 64 (interleaved rounds, docs/bench.md).
 const ownAheadLines = 32
+
+// aheadMinLines is the smallest ring, in lines, whose producer asks ahead:
+// in a smaller one (a ping-pong's is two lines) the line ahead is too
+// often one the consumer is on.
+const aheadMinLines = 4 * ownAheadLines
 
 // ownAhead asks for the lines of the n bytes ownAheadLines lines after
 // offset at (aheadOf).
@@ -149,9 +155,14 @@ func (s *spsc) ownAhead(at, n uint64) {
 // aheadOf is the first line (its offset) and the number of lines of the n
 // bytes ownAheadLines lines after offset at, wrapping round to the ring's
 // start and stopping at its end; none in a ring of fewer than
-// 4·ownAheadLines lines.
+// aheadMinLines lines. It does not look at the consumer's position: in a
+// ring within ownAheadLines lines of full, the line asked for may hold a
+// message the consumer has yet to read, which the consumer then takes
+// back (a cost in speed, never in what is read). Skipping those lines by
+// the consumer's position as the producer last read it, which lags, cost
+// W2 a third (12.2–14.5 ns a message against 8.2–10.2).
 func (s *spsc) aheadOf(at, n uint64) (from, lines uint64) {
-	if s.cap < 4*ownAheadLines*64 {
+	if s.cap < aheadMinLines*64 {
 		return 0, 0
 	}
 	if from = at + ownAheadLines*64; from >= s.cap { // at < cap, so once round is enough

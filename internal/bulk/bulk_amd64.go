@@ -9,10 +9,11 @@ import (
 // vectorMoves is whether copies use 32-byte vector moves rather than one
 // REP MOVSB: on Intel processors with AVX2. On the Intel machine of
 // docs/bench.md, a producer that wrote 800 KB messages into a ring of six
-// with the string move held the pair to 12,000-14,000 messages a second,
-// against 17,000-20,000 with vector moves, whichever the consumer used; on
-// the AMD machine before it, the string move was the faster (it writes
-// whole lines without reading them first).
+// with the string move held the pair to a median of 12,900 messages a
+// second (10,300-14,900), against 18,800 (14,100-20,400) with vector
+// moves, whichever the consumer used; on the AMD machine before it, the
+// string move was the faster (it writes whole lines without reading them
+// first).
 var vectorMoves = cpu.X86.HasAVX2 && intel()
 
 func copyBytes(dst, src []byte) {
@@ -29,8 +30,9 @@ func intel() bool {
 	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e // "Genu" "ineI" "ntel"
 }
 
-// ownsAhead is whether the CPU has PREFETCHW: CPUID leaf 0x80000001, ECX
-// bit 8 (Intel since Broadwell, AMD long before).
+// ownsAhead is whether CPUID says the CPU has PREFETCHW: leaf 0x80000001,
+// ECX bit 8 (Intel since Broadwell, AMD since family 10h; earlier AMD
+// CPUs have the instruction without the bit, and are left out).
 var ownsAhead = func() bool {
 	if top, _, _, _ := cpuid(0x80000000); top < 0x80000001 {
 		return false

@@ -10,7 +10,9 @@ import (
 )
 
 // TestCPUIDAgreesWithKernel: the vendor and the PREFETCHW flag read by
-// CPUID are the ones the kernel reports for this machine.
+// CPUID are the ones the kernel reports for this machine. On AMD the
+// kernel sets its flag for every 64-bit CPU, whose early models have the
+// instruction without CPUID's bit: there CPUID's yes must be the kernel's.
 func TestCPUIDAgreesWithKernel(t *testing.T) {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
@@ -31,12 +33,14 @@ func TestCPUIDAgreesWithKernel(t *testing.T) {
 	for _, f := range flags {
 		want = want || f == "3dnowprefetch"
 	}
-	if got := bulk.OwnsAhead(); got != want {
+	if got := bulk.OwnsAhead(); got != want && (got || bulk.Intel()) {
 		t.Errorf("PREFETCHW by CPUID = %v, the kernel's 3dnowprefetch flag = %v", got, want)
 	}
 }
 
-// TestPrefetchForWrite: asking for lines changes nothing in them.
+// TestPrefetchForWrite: asking for lines, or for none, returns and
+// changes nothing in them (a prefetch never faults, so this cannot see one
+// that strays; aheadOf's tests keep the channel's within its ring).
 func TestPrefetchForWrite(t *testing.T) {
 	buf := make([]byte, 64*64)
 	for i := range buf {

@@ -358,7 +358,7 @@ func FloorBeaten(results [][]*Result) []string {
 			}
 			m := fmt.Sprintf("%s %s beats the %s by %.2f× on the median", r.Label(), r.Impl, f.Impl, s)
 			if lo, hi, ok := RoundSpeedups(r, f); r.Smoke {
-				m += " in a smoke run, whose short runs start-up and placement decide: compare a full run"
+				m += " in a smoke run, where start-up and placement decide the short runs: compare a full run"
 			} else if ok && lo <= 1 {
 				m += fmt.Sprintf(", but not in every round (%.2f–%.2f× by round): the gap is inside the spread between rounds", lo, hi)
 			} else if ok {

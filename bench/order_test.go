@@ -92,7 +92,7 @@ func TestFloorBeaten(t *testing.T) {
 
 	// A smoke run says so, in place of a verdict.
 	got = FloorBeaten(Run(context.Background(), []*Workload{stream}, Options{Rounds: 1, Smoke: true}))
-	if len(got) != 2 || got[0] != "W2 fast beats the C floor by 1.25× on the median in a smoke run, whose short runs start-up and placement decide: compare a full run" {
+	if len(got) != 2 || got[0] != "W2 fast beats the C floor by 1.25× on the median in a smoke run, where start-up and placement decide the short runs: compare a full run" {
 		t.Fatalf("FloorBeaten of a smoke run = %q", got)
 	}
 }

@@ -121,7 +121,7 @@ static int open_ring(const char *segname, const char *name, uint64_t elems, stru
  * memcpy, which on other amd64 CPUs with fast string moves makes the one
  * `rep movsb` that shmkit's Go side makes. On the Intel machine of
  * docs/bench.md a producer that wrote this ring with the string move held
- * the pair to 12,000-14,000 messages a second, against 17,000-20,000 with
+ * the pair to a median of 12,900 messages a second, against 18,800 with
  * vector moves; on the AMD machine before it, the string move was the
  * fastest. */
 #if defined(__x86_64__)

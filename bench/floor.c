@@ -239,14 +239,14 @@ static void stamped_send(struct floor_ring *r, uint64_t cap, long count) {
 static int64_t stamped_recv(struct floor_ring *r, uint64_t cap, long count) {
 	struct floor_slot *ring = (struct floor_slot *)r->data;
 	int64_t total = 0;
-	uint64_t quarter = cap / 4 ? cap / 4 - 1 : 0; /* cap is a power of two: a mask, not a division */
+	uint64_t quarter_mask = cap / 4 ? cap / 4 - 1 : 0; /* cap is a power of two: a mask, not a division */
 	for (uint64_t k = 0; k < (uint64_t)count; k++) {
 		struct floor_slot *sl = &ring[k & (cap - 1)];
 		while (LOAD_ACQ(&sl->seq) != k + 1) {
 			cpu_relax();
 		}
 		total += 2 * (int64_t)sl->value; /* as recv_loop: the first and the last element */
-		if (((k + 1) & quarter) == 0) {
+		if (((k + 1) & quarter_mask) == 0) {
 			STORE_REL(&r->head, k + 1);
 		}
 	}

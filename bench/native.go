@@ -24,16 +24,12 @@ const cgoWorkers = true
 
 var nativeRoles = map[Role]role{
 	roleCStreamSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			return C.native_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
 	roleCStreamRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			var s C.int64_t
 			return C.native_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), int64(s)
 		})
@@ -61,31 +57,23 @@ var nativeRoles = map[Role]role{
 		})
 	},
 	roleCFloorSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			return C.floor_stream_send(seg, name, C.long(n[0]), C.long(n[1])), 0
 		})
 	},
 	roleCFloorRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			var s C.int64_t
 			return C.floor_stream_recv(seg, name, C.long(n[0]), C.long(n[1]), &s), int64(s)
 		})
 	},
 	roleCBatchSend: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			return C.floor_batch(seg, name, C.long(n[0]), nil), 0
 		})
 	},
 	roleCBatchRecv: func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			var s C.int64_t
 			return C.floor_batch(seg, name, C.long(n[0]), &s), int64(s)
 		})
@@ -106,9 +94,7 @@ func init() {
 
 func nativeCount(locked bool) role {
 	return func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			l := C.int(0)
 			if locked {
 				l = 1
@@ -126,9 +112,7 @@ func floorRingHolds(length uint64, elems int) int {
 
 func floorPingPong(pinger bool) role {
 	return func(args []string, ready func()) (string, error) {
-		return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
-			name := C.CString(args[1])
-			defer C.free(unsafe.Pointer(name))
+		return named(args, ready, func(seg, name *C.char, n []int) (C.int, int64) {
 			p := C.int(0)
 			if pinger {
 				p = 1
@@ -149,6 +133,16 @@ func nativeSem(pinger bool) role {
 			return C.native_sem_pingpong(seg, C.long(n[0]), p), int64(n[0])
 		})
 	}
+}
+
+// named is native for a role whose args[1] names its object and whose
+// integers follow it: call gets the name as a C string.
+func named(args []string, ready func(), call func(seg, name *C.char, n []int) (C.int, int64)) (string, error) {
+	return native(args, 2, ready, func(seg *C.char, n []int) (C.int, int64) {
+		name := C.CString(args[1])
+		defer C.free(unsafe.Pointer(name))
+		return call(seg, name, n)
+	})
 }
 
 // native parses args[from:] as integers, waits for "go", and makes the
